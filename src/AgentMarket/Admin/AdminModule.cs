@@ -1,0 +1,9 @@
+namespace AgentMarket.Admin;
+
+/// <summary>The operator console (operators only; everyone else gets 404).</summary>
+static class AdminModule
+{
+    public static void AddAdmin(this WebApplicationBuilder builder) => builder.Services.AddScoped<ProviderDecisions>();
+
+    public static void MapAdmin(this WebApplication app) => app.MapProviderApprovals();
+}

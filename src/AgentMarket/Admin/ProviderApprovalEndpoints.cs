@@ -1,0 +1,43 @@
+using System.ComponentModel.DataAnnotations;
+using AgentMarket.Platform.Api;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Errors;
+using AgentMarket.Platform.Tenancy;
+using AgentMarket.Providers;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Admin;
+
+public sealed record RejectRequest([property: Required, MinLength(1), MaxLength(1000)] string Reason);
+public sealed record ProviderApplicationResponse(Guid Uuid, string Handle, string Name, string? Bio, ProviderState State, string? DecisionReason, Guid Organization, string OrganizationName, DateTime Created);
+
+/// <summary>The operator's queue of provider applications (used when auto-approval is off).</summary>
+static class ProviderApprovalEndpoints
+{
+    public static void MapProviderApprovals(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/admin/providers").WithTags("Admin");
+        group.MapGet("/", ListAsync).WithName("AdminListProviders").RequireOperator();
+        group.MapPost("/{uuid:guid}/approve", ApproveAsync).WithName("AdminApproveProvider").RequireOperator();
+        group.MapPost("/{uuid:guid}/reject", RejectAsync).WithName("AdminRejectProvider").RequireOperator();
+    }
+
+    static async Task<Ok<Page<ProviderApplicationResponse>>> ListAsync(ProviderState? state, int? limit, int? offset, AppDbContext db, CancellationToken ct)
+    {
+        var query = db.Providers.AsNoTracking()
+            .Where(p => state == null || p.State == state)
+            .OrderBy(p => p.CreatedUtc)
+            .Select(p => new ProviderApplicationResponse(p.Id, p.Handle, p.Name, p.Bio, p.State, p.DecisionReason, p.OrganizationId, p.Organization!.Name, p.CreatedUtc));
+        return TypedResults.Ok(await PageRequest.From(limit, offset).ToPageAsync(query, ct));
+    }
+
+    static Task<IResult> ApproveAsync(Guid uuid, ProviderDecisions decisions, CancellationToken ct) =>
+        DecideAsync(decisions.DecideAsync(uuid, ProviderState.Approved, null, ct));
+
+    static Task<IResult> RejectAsync(Guid uuid, RejectRequest request, ProviderDecisions decisions, CancellationToken ct) =>
+        DecideAsync(decisions.DecideAsync(uuid, ProviderState.Rejected, request.Reason.Trim(), ct));
+
+    static async Task<IResult> DecideAsync(Task<Provider?> decision) =>
+        await decision is { } provider ? TypedResults.Ok(ProviderEndpoints.ToResponse(provider)) : ApiProblem.NotFound("provider");
+}

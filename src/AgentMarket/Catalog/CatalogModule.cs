@@ -1,0 +1,7 @@
+namespace AgentMarket.Catalog;
+
+/// <summary>Categories, listings and reviews as buyers browse them.</summary>
+static class CatalogModule
+{
+    public static void AddCatalog(this WebApplicationBuilder builder) => builder.Services.AddScoped<CatalogQueries>();
+}

@@ -1,0 +1,90 @@
+using AgentMarket.Providers;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace AgentMarket.Catalog;
+
+public enum PricingModel
+{
+    Free,
+    FixedCredits,
+    VariableCredits,
+    Subscription,
+}
+
+public enum ListingVisibility
+{
+    Public,
+    Private,
+}
+
+public enum ListingState
+{
+    Draft,
+    PendingReview,
+    Active,
+    Paused,
+    Archived,
+}
+
+/// <summary>
+/// An agent offered on the marketplace (SPEC §2). Not tenant-filtered: active public listings are readable by anyone;
+/// writes check the provider's organization. The stats are counters kept up to date as runs complete and reviews change,
+/// so pages never aggregate run records on the fly.
+/// </summary>
+public sealed class Listing
+{
+    public Guid Id { get; init; } = Guid.CreateVersion7();
+    public Guid ProviderId { get; init; }
+    public Guid OrganizationId { get; init; }
+    public required string Slug { get; set; }
+    public required string Name { get; set; }
+    public Guid CategoryId { get; set; }
+    public required string ShortDescription { get; set; }
+
+    /// <summary>Markdown, rendered with raw HTML disabled.</summary>
+    public string Description { get; set; } = "";
+    public List<string> Tags { get; set; } = [];
+    public PricingModel PricingModel { get; set; }
+
+    /// <summary>Whole credits per run for fixed pricing, or per month for subscriptions.</summary>
+    public long CreditsPerRun { get; set; }
+    public long CreditsMin { get; set; }
+    public long CreditsMax { get; set; }
+    public bool IsPremium { get; set; }
+    public ListingVisibility Visibility { get; set; }
+    public ListingState State { get; set; }
+    public string? PreviewImageUrl { get; set; }
+
+    public long RunsCount { get; set; }
+    public long FailedRunsCount { get; set; }
+    public int ReviewsCount { get; set; }
+
+    /// <summary>Sum of all review stars; the rating shown is this divided by <see cref="ReviewsCount"/>.</summary>
+    public long RatingTotal { get; set; }
+    public int Users30d { get; set; }
+
+    public DateTime CreatedUtc { get; init; }
+    public DateTime? PublishedUtc { get; set; }
+
+    public Provider? Provider { get; init; }
+    public Category? Category { get; init; }
+}
+
+sealed class ListingConfiguration : IEntityTypeConfiguration<Listing>
+{
+    public void Configure(EntityTypeBuilder<Listing> e)
+    {
+        e.ToTable("listings");
+        e.Property(x => x.Slug).HasMaxLength(80);
+        e.Property(x => x.Name).HasMaxLength(120);
+        e.Property(x => x.ShortDescription).HasMaxLength(300);
+        e.Property(x => x.Description).HasMaxLength(20_000);
+        e.Property(x => x.PreviewImageUrl).HasMaxLength(500);
+        e.HasOne(x => x.Provider).WithMany().HasForeignKey(x => x.ProviderId).OnDelete(DeleteBehavior.Restrict);
+        e.HasOne(x => x.Category).WithMany().HasForeignKey(x => x.CategoryId).OnDelete(DeleteBehavior.Restrict);
+        e.HasIndex(x => x.Slug).IsUnique();
+        e.HasIndex(x => new { x.State, x.Visibility, x.CategoryId });
+        e.HasIndex(x => x.OrganizationId);
+    }
+}

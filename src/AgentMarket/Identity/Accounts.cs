@@ -1,0 +1,150 @@
+using System.Net.Mail;
+using System.Security.Claims;
+using AgentMarket.Platform.Auth;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Errors;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AgentMarket.Identity;
+
+/// <summary>Sign-up, password checks with lockout, and the cookie sign-in, shared by the API and the pages.</summary>
+public sealed class Accounts(AppDbContext db, OrganizationFactory organizations, IPasswordHasher<User> hasher, IOptions<AccountOptions> options, TimeProvider clock)
+{
+    public sealed record SignUpResult(User User, Organization Organization, Project Project);
+
+    public sealed record Failure(int Status, string Code, string Message, string? Field = null, TimeSpan? RetryAfter = null);
+
+    /// <summary>Validates and creates the user, "{Name}'s Organization" and its Default project in one transaction.</summary>
+    public async Task<(SignUpResult? Result, Failure? Failure)> SignUpAsync(string email, string password, string name, CancellationToken cancellationToken)
+    {
+        if (ValidateSignUp(email, password, name) is { } invalid)
+        {
+            return (null, invalid);
+        }
+        var normalized = User.NormalizeEmail(email);
+        if (await db.Users.AnyAsync(u => u.Email == normalized, cancellationToken))
+        {
+            return (null, EmailTaken());
+        }
+        var user = new User { Email = normalized, Name = name.Trim(), CreatedUtc = clock.GetUtcNow().UtcDateTime };
+        user.PasswordHash = hasher.HashPassword(user, password);
+        db.Users.Add(user);
+        var (organization, project) = await organizations.CreateAsync(db, $"{user.Name}'s Organization", user.Id, cancellationToken);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            db.ChangeTracker.Clear();
+            if (await db.Users.AnyAsync(u => u.Email == normalized, cancellationToken))
+            {
+                // A concurrent sign-up with the same email won the unique index.
+                return (null, EmailTaken());
+            }
+            throw;
+        }
+        return (new SignUpResult(user, organization, project), null);
+    }
+
+    /// <summary>Checks the password, counting failures and locking the account after too many in a row.</summary>
+    public async Task<(User? User, Failure? Failure)> VerifyPasswordAsync(string email, string password, CancellationToken cancellationToken)
+    {
+        var normalized = User.NormalizeEmail(email ?? "");
+        var user = await db.Users.FirstOrDefaultAsync(u => u.Email == normalized, cancellationToken);
+        var now = clock.GetUtcNow().UtcDateTime;
+        if (user is null)
+        {
+            // Hash anyway so a missing account takes as long as a wrong password.
+            hasher.HashPassword(new User { Email = normalized, Name = "" }, password ?? "");
+            return (null, InvalidCredentials());
+        }
+        if (user.LockedOutUntilUtc > now)
+        {
+            return (null, Locked(user.LockedOutUntilUtc.Value - now));
+        }
+        var verdict = hasher.VerifyHashedPassword(user, user.PasswordHash, password ?? "");
+        if (verdict == PasswordVerificationResult.Failed)
+        {
+            user.FailedSignInCount++;
+            if (user.FailedSignInCount >= options.Value.LockoutThreshold)
+            {
+                user.FailedSignInCount = 0;
+                user.LockedOutUntilUtc = now.AddMinutes(options.Value.LockoutMinutes);
+            }
+            await db.SaveChangesAsync(cancellationToken);
+            return (null, user.LockedOutUntilUtc > now ? Locked(user.LockedOutUntilUtc.Value - now) : InvalidCredentials());
+        }
+        if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
+        {
+            user.PasswordHash = hasher.HashPassword(user, password!);
+        }
+        user.FailedSignInCount = 0;
+        user.LockedOutUntilUtc = null;
+        user.LastSignInUtc = now;
+        await db.SaveChangesAsync(cancellationToken);
+        return (user, null);
+    }
+
+    public static ClaimsPrincipal PrincipalFor(User user, string scheme)
+    {
+        List<Claim> claims =
+        [
+            new(AppClaims.UserId, user.Id.ToString()),
+            new(AppClaims.Email, user.Email),
+            new(AppClaims.Name, user.Name),
+            new(AppClaims.SecurityStamp, user.SecurityStamp.ToString()),
+        ];
+        if (user.IsOperator)
+        {
+            claims.Add(new Claim(AppClaims.Operator, "true"));
+        }
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, scheme, AppClaims.Name, null));
+    }
+
+    public static Task SignInCookieAsync(HttpContext http, User user) =>
+        http.SignInAsync(AuthSchemes.Cookie, PrincipalFor(user, AuthSchemes.Cookie), new AuthenticationProperties { IsPersistent = true });
+
+    public Failure? ValidatePassword(string? password) =>
+        string.IsNullOrEmpty(password) || password.Length < options.Value.MinimumPasswordLength
+            ? new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, $"The password must have at least {options.Value.MinimumPasswordLength} characters.", "password")
+            : null;
+
+    Failure? ValidateSignUp(string? email, string? password, string? name)
+    {
+        if (string.IsNullOrWhiteSpace(email) || email.Length > 254 || !MailAddress.TryCreate(email.Trim(), out var parsed) || parsed.Address != email.Trim())
+        {
+            return new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "Enter a valid email address.", "email");
+        }
+        if (string.IsNullOrWhiteSpace(name) || name.Trim().Length > 100)
+        {
+            return new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "Enter your name (up to 100 characters).", "name");
+        }
+        return ValidatePassword(password);
+    }
+
+    static Failure EmailTaken() => new(StatusCodes.Status409Conflict, ProblemCodes.EmailTaken, "An account with this email already exists.", "email");
+
+    static Failure InvalidCredentials() => new(StatusCodes.Status401Unauthorized, ProblemCodes.InvalidCredentials, "The email or password is wrong.");
+
+    static Failure Locked(TimeSpan remaining) =>
+        new(StatusCodes.Status429TooManyRequests, ProblemCodes.AccountLocked, "Too many failed sign-ins. Try again later.", RetryAfter: remaining);
+}
+
+static class FailureResults
+{
+    /// <summary>Maps an expected account failure to its problem response (with <c>Retry-After</c> for a lockout).</summary>
+    public static IResult ToProblem(this Accounts.Failure failure, HttpContext http)
+    {
+        if (failure.RetryAfter is { } retry)
+        {
+            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return failure.Field is { } field && failure.Code == ProblemCodes.ValidationFailed
+            ? ApiProblem.Invalid(field, failure.Message)
+            : ApiProblem.Create(failure.Status, failure.Code, failure.Message);
+    }
+}

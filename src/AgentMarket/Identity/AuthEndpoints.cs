@@ -1,0 +1,138 @@
+using System.ComponentModel.DataAnnotations;
+using AgentMarket.Platform.Auth;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Errors;
+using AgentMarket.Platform.Tenancy;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Identity;
+
+public sealed record UserResponse(Guid Uuid, string Email, string Name);
+public sealed record OrganizationResponse(Guid Uuid, string Name);
+public sealed record ProjectSummary(Guid Uuid, string Name);
+public sealed record SignUpResponse(UserResponse User, OrganizationResponse Organization, ProjectSummary Project);
+
+public sealed record SignUpRequest(
+    [property: Required, MaxLength(254)] string Email,
+    [property: Required, MaxLength(128)] string Password,
+    [property: Required, MaxLength(100)] string Name);
+
+public sealed record SignInRequest([property: Required, MaxLength(254)] string Email, [property: Required, MaxLength(128)] string Password);
+
+public sealed record CreateTokenRequest(
+    [property: Required, MaxLength(254)] string Email,
+    [property: Required, MaxLength(128)] string Password,
+    [property: Required, MinLength(1), MaxLength(100)] string Name,
+    DateTime? ExpiresAt);
+
+public sealed record CreatedTokenResponse(Guid Uuid, string Name, string Token, string Prefix, DateTime? ExpiresAt);
+public sealed record TokenResponse(Guid Uuid, string Name, string Prefix, DateTime Created, DateTime? ExpiresAt, DateTime? LastUsed, bool Revoked);
+
+public sealed record MeResponse(UserResponse User, bool IsOperator, IReadOnlyList<MyOrganization> Organizations);
+public sealed record MyOrganization(Guid Uuid, string Name, MembershipRole Role, bool IsProvider);
+
+static class AuthEndpoints
+{
+    public static void MapAuth(this IEndpointRouteBuilder routes)
+    {
+        var auth = routes.MapGroup("/api/auth").WithTags("Identity").RequireRateLimiting(IdentityModule.AuthRateLimit);
+        auth.MapPost("/signup", SignUpAsync).WithName("SignUp").AllowAnyone();
+        auth.MapPost("/signin", SignInAsync).WithName("SignIn").AllowAnyone();
+        auth.MapPost("/signout", SignOutAsync).WithName("SignOut").AllowAnyone();
+        auth.MapPost("/tokens", CreateTokenAsync).WithName("CreateToken").AllowAnyone();
+        auth.MapGet("/tokens", ListTokensAsync).WithName("ListTokens").RequireUser().DisableRateLimiting();
+        auth.MapDelete("/tokens/{uuid:guid}", RevokeTokenAsync).WithName("RevokeToken").RequireUser().DisableRateLimiting();
+
+        routes.MapGet("/api/me", GetMeAsync).WithTags("Identity").WithName("GetMe").RequireUser();
+    }
+
+    static async Task<IResult> SignUpAsync(SignUpRequest request, Accounts accounts, HttpContext http, CancellationToken ct)
+    {
+        var (result, failure) = await accounts.SignUpAsync(request.Email, request.Password, request.Name, ct);
+        if (failure is not null)
+        {
+            return failure.ToProblem(http);
+        }
+        await Accounts.SignInCookieAsync(http, result!.User);
+        return TypedResults.Created("/api/me", new SignUpResponse(
+            new UserResponse(result.User.Id, result.User.Email, result.User.Name),
+            new OrganizationResponse(result.Organization.Id, result.Organization.Name),
+            new ProjectSummary(result.Project.Id, result.Project.Name)));
+    }
+
+    static async Task<IResult> SignInAsync(SignInRequest request, Accounts accounts, HttpContext http, CancellationToken ct)
+    {
+        var (user, failure) = await accounts.VerifyPasswordAsync(request.Email, request.Password, ct);
+        if (failure is not null)
+        {
+            return failure.ToProblem(http);
+        }
+        await Accounts.SignInCookieAsync(http, user!);
+        return TypedResults.Ok(new UserResponse(user!.Id, user.Email, user.Name));
+    }
+
+    static async Task<NoContent> SignOutAsync(HttpContext http, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        await http.SignOutAsync(AuthSchemes.Cookie);
+        return TypedResults.NoContent();
+    }
+
+    static async Task<IResult> CreateTokenAsync(CreateTokenRequest request, Accounts accounts, TokenIssuer issuer, TimeProvider clock, HttpContext http, CancellationToken ct)
+    {
+        if (request.ExpiresAt is { } expires && expires.ToUniversalTime() <= clock.GetUtcNow().UtcDateTime)
+        {
+            return ApiProblem.Invalid("expires_at", "The expiry must be in the future.");
+        }
+        var (user, failure) = await accounts.VerifyPasswordAsync(request.Email, request.Password, ct);
+        if (failure is not null)
+        {
+            return failure.ToProblem(http);
+        }
+        var (token, secret) = await issuer.IssueAsync(user!.Id, request.Name, request.ExpiresAt?.ToUniversalTime(), ct);
+        return TypedResults.Created($"/api/auth/tokens/{token.Id}", new CreatedTokenResponse(token.Id, token.Name, secret, token.Prefix, token.ExpiresUtc));
+    }
+
+    static async Task<Ok<List<TokenResponse>>> ListTokensAsync(CurrentTenant tenant, AppDbContext db, CancellationToken ct)
+    {
+        var userId = tenant.UserId;
+        var tokens = await db.PersonalAccessTokens.AsNoTracking()
+            .Where(t => t.UserId == userId)
+            .OrderByDescending(t => t.CreatedUtc)
+            .Select(t => new TokenResponse(t.Id, t.Name, t.Prefix, t.CreatedUtc, t.ExpiresUtc, t.LastUsedUtc, t.RevokedUtc != null))
+            .ToListAsync(ct);
+        return TypedResults.Ok(tokens);
+    }
+
+    static async Task<IResult> RevokeTokenAsync(Guid uuid, CurrentTenant tenant, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        var userId = tenant.UserId;
+        var now = clock.GetUtcNow().UtcDateTime;
+        var exists = await db.PersonalAccessTokens.AnyAsync(t => t.Id == uuid && t.UserId == userId, ct);
+        if (!exists)
+        {
+            return ApiProblem.NotFound("token");
+        }
+        await db.PersonalAccessTokens.Where(t => t.Id == uuid && t.UserId == userId && t.RevokedUtc == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedUtc, now), ct);
+        return TypedResults.NoContent();
+    }
+
+    static async Task<IResult> GetMeAsync(CurrentTenant tenant, AppDbContext db, CancellationToken ct)
+    {
+        var userId = tenant.UserId;
+        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, ct);
+        if (user is null)
+        {
+            return ApiProblem.NotFound("user");
+        }
+        var organizations = await db.Memberships.AsNoTracking()
+            .Where(m => m.UserId == userId)
+            .OrderBy(m => m.CreatedUtc)
+            .Select(m => new MyOrganization(m.OrganizationId, m.Organization!.Name, m.Role, db.Providers.Any(p => p.OrganizationId == m.OrganizationId)))
+            .ToListAsync(ct);
+        return TypedResults.Ok(new MeResponse(new UserResponse(user.Id, user.Email, user.Name), user.IsOperator, organizations));
+    }
+}

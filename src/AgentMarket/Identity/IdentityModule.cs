@@ -1,0 +1,66 @@
+using System.Threading.RateLimiting;
+using AgentMarket.Platform.Auth;
+using AgentMarket.Platform.Tenancy;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace AgentMarket.Identity;
+
+/// <summary>Users, organizations, projects, memberships, invitations, tokens and operators (SPEC §1).</summary>
+static class IdentityModule
+{
+    public const string AuthRateLimit = "auth";
+
+    public static void AddIdentityArea(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<AccountOptions>().BindConfiguration("Identity").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AdminOptions>().BindConfiguration("Admin");
+        services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
+        services.AddScoped<OrganizationFactory>();
+        services.AddScoped<Accounts>();
+        services.AddScoped<TokenIssuer>();
+        services.AddScoped<Invitations>();
+        services.AddScoped<Members>();
+        services.AddScoped<Operators>();
+        services.AddHostedService<OperatorBootstrap>();
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<AccountOptions>>((limiter, accounts) =>
+            limiter.AddPolicy(AuthRateLimit, context => RateLimitPartition.GetFixedWindowLimiter(
+                context.Connection.RemoteIpAddress?.ToString() ?? "local",
+                _ => new FixedWindowRateLimiterOptions { PermitLimit = accounts.Value.AuthRequestsPerMinute, Window = TimeSpan.FromMinutes(1) })));
+    }
+
+    public static void MapIdentity(this WebApplication app)
+    {
+        app.MapAuth();
+        app.MapOrganizations();
+        app.MapInvitations();
+
+        // Form posts from the pages (not API): sign out and switch the organization the UI works in.
+        app.MapPost("/signout", async (HttpContext http) =>
+        {
+            await http.SignOutAsync(AuthSchemes.Cookie);
+            http.Response.Cookies.Delete(OrganizationScope.UiCookie);
+            return TypedResults.LocalRedirect("/");
+        }).WithMetadata(new RequireAntiforgeryTokenAttribute()).ExcludeFromDescription();
+
+        app.MapPost("/organization/switch", SwitchOrganizationAsync)
+            .RequireAuthorization().WithMetadata(new RequireAntiforgeryTokenAttribute()).ExcludeFromDescription();
+    }
+
+    static async Task<IResult> SwitchOrganizationAsync(HttpContext http, CancellationToken ct)
+    {
+        var form = await http.Request.ReadFormAsync(ct);
+        var requested = form["organization"].ToString();
+        http.Request.Headers[OrganizationScope.Header] = requested;
+        if (await OrganizationScope.ResolveAsync(http, null, ct) is { } organizationId)
+        {
+            http.Response.Cookies.Append(OrganizationScope.UiCookie, organizationId.ToString(),
+                new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Lax, IsEssential = true });
+        }
+        return TypedResults.LocalRedirect("/organization");
+    }
+}

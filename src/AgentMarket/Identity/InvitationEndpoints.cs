@@ -1,0 +1,150 @@
+using System.ComponentModel.DataAnnotations;
+using AgentMarket.Platform.Api;
+using AgentMarket.Platform.Auth;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Errors;
+using AgentMarket.Platform.Mail;
+using AgentMarket.Platform.Tenancy;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AgentMarket.Identity;
+
+public sealed record InviteRequest([property: Required, EmailAddress, MaxLength(254)] string Email, MembershipRole Role = MembershipRole.Member);
+public sealed record InvitationResponse(Guid Uuid, string Email, MembershipRole Role, InvitationState State, DateTime Created, DateTime Expires);
+public sealed record CreatedInvitationResponse(Guid Uuid, string Email, MembershipRole Role, InvitationState State, DateTime Created, DateTime Expires, string AcceptUrl);
+public sealed record AcceptInvitationRequest([property: Required, MaxLength(100)] string Token);
+public sealed record AcceptedInvitationResponse(OrganizationResponse Organization, MembershipRole Role);
+
+static class InvitationEndpoints
+{
+    public const string TokenPrefix = "am_inv_";
+
+    public static void MapInvitations(this IEndpointRouteBuilder routes)
+    {
+        var invitations = routes.MapGroup("/api/invitations").WithTags("Organizations");
+        invitations.MapGet("/", ListAsync).WithName("ListInvitations").RequireOrganization(MembershipRole.Manager);
+        invitations.MapPost("/", InviteAsync).WithName("CreateInvitation").RequireOrganization(MembershipRole.Manager);
+        invitations.MapDelete("/{uuid:guid}", RevokeAsync).WithName("RevokeInvitation").RequireOrganization(MembershipRole.Manager);
+        invitations.MapPost("/accept", AcceptAsync).WithName("AcceptInvitation").RequireUser();
+    }
+
+    static async Task<Ok<Page<InvitationResponse>>> ListAsync(int? limit, int? offset, CurrentTenant tenant, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        var organizationId = tenant.RequiredOrganizationId;
+        var page = await PageRequest.From(limit, offset).ToPageAsync(
+            db.Invitations.AsNoTracking().Where(i => i.OrganizationId == organizationId).OrderByDescending(i => i.CreatedUtc), ct);
+        var now = clock.GetUtcNow().UtcDateTime;
+        return TypedResults.Ok(new Page<InvitationResponse>(
+            page.Items.Select(i => new InvitationResponse(i.Id, i.Email, i.Role, i.StateAt(now), i.CreatedUtc, i.ExpiresUtc)).ToList(), page.Total, page.Limit, page.Offset));
+    }
+
+    static async Task<IResult> InviteAsync(InviteRequest request, Invitations invitations, HttpContext http, CancellationToken ct)
+    {
+        var (created, failure) = await invitations.InviteAsync(request.Email, request.Role, PublicBaseUrl(http), ct);
+        return failure is not null
+            ? failure.ToProblem(http)
+            : TypedResults.Created($"/api/invitations/{created!.Uuid}", created);
+    }
+
+    static async Task<IResult> RevokeAsync(Guid uuid, CurrentTenant tenant, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        var organizationId = tenant.RequiredOrganizationId;
+        var invitation = await db.Invitations.FirstOrDefaultAsync(i => i.Id == uuid && i.OrganizationId == organizationId, ct);
+        if (invitation is null)
+        {
+            return ApiProblem.NotFound("invitation");
+        }
+        if (invitation.AcceptedUtc is null)
+        {
+            invitation.RevokedUtc ??= clock.GetUtcNow().UtcDateTime;
+            await db.SaveChangesAsync(ct);
+        }
+        return TypedResults.NoContent();
+    }
+
+    static async Task<IResult> AcceptAsync(AcceptInvitationRequest request, Invitations invitations, HttpContext http, CancellationToken ct)
+    {
+        var (accepted, failure) = await invitations.AcceptAsync(request.Token, ct);
+        return failure is not null ? failure.ToProblem(http) : TypedResults.Ok(accepted);
+    }
+
+    public static string PublicBaseUrl(HttpContext http) =>
+        http.RequestServices.GetRequiredService<IConfiguration>()["Marketplace:PublicUrl"]?.TrimEnd('/')
+            ?? $"{http.Request.Scheme}://{http.Request.Host}";
+}
+
+/// <summary>Creating and accepting invitations, shared by the API and the organization pages.</summary>
+public sealed class Invitations(AppDbContext db, CurrentTenant tenant, IOptions<AccountOptions> options, TimeProvider clock)
+{
+    public async Task<(CreatedInvitationResponse? Created, Accounts.Failure? Failure)> InviteAsync(string email, MembershipRole role, string baseUrl, CancellationToken ct)
+    {
+        var organizationId = tenant.RequiredOrganizationId;
+        var normalized = User.NormalizeEmail(email);
+        if (role == MembershipRole.Owner && !tenant.HasRole(MembershipRole.Owner))
+        {
+            return (null, new Accounts.Failure(StatusCodes.Status403Forbidden, ProblemCodes.InsufficientRole, "Only owners can invite owners."));
+        }
+        if (await db.Memberships.AnyAsync(m => m.OrganizationId == organizationId && m.User!.Email == normalized, ct))
+        {
+            return (null, new Accounts.Failure(StatusCodes.Status409Conflict, ProblemCodes.AlreadyMember, "This person is already a member.", "email"));
+        }
+        var now = clock.GetUtcNow().UtcDateTime;
+        // A new invitation replaces any pending one for the same address, so only the latest link works.
+        await db.Invitations.Where(i => i.OrganizationId == organizationId && i.Email == normalized && i.AcceptedUtc == null && i.RevokedUtc == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(i => i.RevokedUtc, now), ct);
+        var secret = SecretToken.Generate(InvitationEndpoints.TokenPrefix);
+        var invitation = new Invitation
+        {
+            OrganizationId = organizationId,
+            Email = normalized,
+            Role = role,
+            TokenHash = SecretToken.Hash(secret),
+            InvitedByUserId = tenant.UserId!.Value,
+            CreatedUtc = now,
+            ExpiresUtc = now.AddDays(options.Value.InvitationDays),
+        };
+        var organizationName = await db.Organizations.Where(o => o.Id == organizationId).Select(o => o.Name).FirstAsync(ct);
+        var acceptUrl = $"{baseUrl}/invitations/accept?token={secret}";
+        db.Invitations.Add(invitation);
+        db.OutboxEmails.Add(new OutboxEmail
+        {
+            Recipient = normalized,
+            Subject = $"You are invited to join {organizationName}",
+            Body = $"You have been invited to join {organizationName} as {role.ToString().ToLowerInvariant()}.\n\nAccept the invitation: {acceptUrl}\n\nThe link expires on {invitation.ExpiresUtc:yyyy-MM-dd}.",
+            CreatedUtc = now,
+        });
+        await db.SaveChangesAsync(ct);
+        return (new CreatedInvitationResponse(invitation.Id, invitation.Email, invitation.Role, InvitationState.Pending, invitation.CreatedUtc, invitation.ExpiresUtc, acceptUrl), null);
+    }
+
+    /// <summary>Joins the signed-in user to the inviting organization. The invitation must be addressed to their email.</summary>
+    public async Task<(AcceptedInvitationResponse? Accepted, Accounts.Failure? Failure)> AcceptAsync(string token, CancellationToken ct)
+    {
+        var invalid = new Accounts.Failure(StatusCodes.Status404NotFound, ProblemCodes.InvitationInvalid, "This invitation does not exist, has expired, or is for another email address.");
+        if (!SecretToken.IsWellFormed(token, InvitationEndpoints.TokenPrefix))
+        {
+            return (null, invalid);
+        }
+        var hash = SecretToken.Hash(token);
+        var userId = tenant.UserId!.Value;
+        var email = tenant.UserEmail;
+        // The membership/invitation filter shows this user only invitations addressed to their own email.
+        var invitation = await db.Invitations.Include(i => i.Organization).FirstOrDefaultAsync(i => i.TokenHash == hash && i.Email == email, ct);
+        var now = clock.GetUtcNow().UtcDateTime;
+        if (invitation is null || invitation.StateAt(now) != InvitationState.Pending)
+        {
+            return (null, invalid);
+        }
+        var alreadyMember = await db.Memberships.AnyAsync(m => m.OrganizationId == invitation.OrganizationId && m.UserId == userId, ct);
+        if (!alreadyMember)
+        {
+            db.Memberships.Add(new Membership { OrganizationId = invitation.OrganizationId, UserId = userId, Role = invitation.Role, CreatedUtc = now });
+        }
+        invitation.AcceptedUtc = now;
+        invitation.AcceptedByUserId = userId;
+        await db.SaveChangesAsync(ct);
+        return (new AcceptedInvitationResponse(new OrganizationResponse(invitation.OrganizationId, invitation.Organization!.Name), invitation.Role), null);
+    }
+}

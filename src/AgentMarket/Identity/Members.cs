@@ -1,0 +1,60 @@
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Errors;
+using AgentMarket.Platform.Tenancy;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Identity;
+
+/// <summary>Role changes and removals in the current organization, with the rule that one owner always remains.</summary>
+public sealed class Members(AppDbContext db, CurrentTenant tenant)
+{
+    public async Task<(Membership? Membership, Accounts.Failure? Failure)> ChangeRoleAsync(Guid membershipId, MembershipRole role, CancellationToken ct)
+    {
+        var organizationId = tenant.RequiredOrganizationId;
+        if (!tenant.HasRole(MembershipRole.Owner))
+        {
+            return (null, new Accounts.Failure(StatusCodes.Status403Forbidden, ProblemCodes.InsufficientRole, "Only owners can change roles."));
+        }
+        var membership = await db.Memberships.Include(m => m.User).FirstOrDefaultAsync(m => m.Id == membershipId && m.OrganizationId == organizationId, ct);
+        if (membership is null)
+        {
+            return (null, NotFound());
+        }
+        if (membership.Role == MembershipRole.Owner && role != MembershipRole.Owner && await IsLastOwnerAsync(organizationId, ct))
+        {
+            return (null, LastOwner());
+        }
+        membership.Role = role;
+        await db.SaveChangesAsync(ct);
+        return (membership, null);
+    }
+
+    /// <summary>Owners remove anyone; every member may leave.</summary>
+    public async Task<(Membership? Removed, Accounts.Failure? Failure)> RemoveAsync(Guid membershipId, CancellationToken ct)
+    {
+        var organizationId = tenant.RequiredOrganizationId;
+        var membership = await db.Memberships.FirstOrDefaultAsync(m => m.Id == membershipId && m.OrganizationId == organizationId, ct);
+        if (membership is null)
+        {
+            return (null, NotFound());
+        }
+        if (membership.UserId != tenant.UserId && !tenant.HasRole(MembershipRole.Owner))
+        {
+            return (null, new Accounts.Failure(StatusCodes.Status403Forbidden, ProblemCodes.InsufficientRole, "Only owners can remove other members."));
+        }
+        if (membership.Role == MembershipRole.Owner && await IsLastOwnerAsync(organizationId, ct))
+        {
+            return (null, LastOwner());
+        }
+        db.Memberships.Remove(membership);
+        await db.SaveChangesAsync(ct);
+        return (membership, null);
+    }
+
+    async Task<bool> IsLastOwnerAsync(Guid organizationId, CancellationToken ct) =>
+        await db.Memberships.CountAsync(m => m.OrganizationId == organizationId && m.Role == MembershipRole.Owner, ct) <= 1;
+
+    static Accounts.Failure NotFound() => new(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The member was not found.");
+
+    static Accounts.Failure LastOwner() => new(StatusCodes.Status409Conflict, ProblemCodes.LastOwner, "An organization needs at least one owner.");
+}

@@ -1,0 +1,73 @@
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Tenancy;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AgentMarket.Identity;
+
+/// <summary>
+/// Creates the first operator from <c>Admin:Email</c>/<c>Admin:Password</c> at start-up, or promotes that user if they
+/// already signed up. The password is used only when the account is created; later changes go through the account.
+/// Without configuration, the one-time <c>/setup</c> page does the same.
+/// </summary>
+sealed class OperatorBootstrap(IServiceScopeFactory scopes, IOptions<AdminOptions> admin, ILogger<OperatorBootstrap> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (admin.Value.Email is not { Length: > 0 } email || admin.Value.Password is not { Length: > 0 } password)
+        {
+            return;
+        }
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
+        var operators = scope.ServiceProvider.GetRequiredService<Operators>();
+        var failure = await operators.EnsureAsync(email, password, "Operator", verifyExistingPassword: false, cancellationToken);
+        if (failure is not null)
+        {
+            throw new InvalidOperationException($"Admin:Email/Admin:Password cannot create the operator: {failure.Message}");
+        }
+        logger.LogInformation("Operator account ensured from configuration");
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Operator accounts: the configured first operator and the one-time set-up page.</summary>
+public sealed class Operators(AppDbContext db, Accounts accounts)
+{
+    public Task<bool> AnyAsync(CancellationToken ct) => db.Users.AnyAsync(u => u.IsOperator, ct);
+
+    /// <summary>
+    /// Creates the user (with their own organization, as at sign-up) or promotes the existing one. The set-up page asks
+    /// for the existing account's password; configuration is trusted as it stands.
+    /// </summary>
+    public async Task<Accounts.Failure?> EnsureAsync(string email, string password, string name, bool verifyExistingPassword, CancellationToken ct)
+    {
+        var normalized = User.NormalizeEmail(email);
+        var user = await db.Users.FirstOrDefaultAsync(u => u.Email == normalized, ct);
+        if (user is not null && verifyExistingPassword)
+        {
+            var (verified, failure) = await accounts.VerifyPasswordAsync(email, password, ct);
+            if (failure is not null)
+            {
+                return failure;
+            }
+            user = verified!;
+        }
+        if (user is null)
+        {
+            var (result, failure) = await accounts.SignUpAsync(email, password, name, ct);
+            if (failure is not null)
+            {
+                return failure;
+            }
+            user = result!.User;
+        }
+        if (!user.IsOperator)
+        {
+            user.IsOperator = true;
+            await db.SaveChangesAsync(ct);
+        }
+        return null;
+    }
+}

@@ -1,0 +1,52 @@
+using System.Text.Encodings.Web;
+using AgentMarket.Platform.Auth;
+using AgentMarket.Platform.Data;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AgentMarket.Identity;
+
+/// <summary>Authenticates <c>Authorization: Bearer am_pat_…</c> against the stored hash; revoked or expired tokens fail at once.</summary>
+sealed class PersonalAccessTokenHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, AppDbContext db, TimeProvider clock)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string Prefix = "am_pat_";
+
+    // Recording every use would turn each API call into a write; a minute's precision is enough for "last used".
+    static readonly TimeSpan LastUsedPrecision = TimeSpan.FromMinutes(1);
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        if (BearerToken(Request) is not { } token || !token.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return AuthenticateResult.NoResult();
+        }
+        if (!SecretToken.IsWellFormed(token, Prefix))
+        {
+            return AuthenticateResult.Fail("Malformed token.");
+        }
+        var hash = SecretToken.Hash(token);
+        var now = clock.GetUtcNow().UtcDateTime;
+        var found = await db.PersonalAccessTokens.AsNoTracking()
+            .Where(t => t.TokenHash == hash && t.RevokedUtc == null && (t.ExpiresUtc == null || t.ExpiresUtc > now))
+            .Join(db.Users, t => t.UserId, u => u.Id, (t, u) => new { Token = t, User = u })
+            .FirstOrDefaultAsync(Context.RequestAborted);
+        if (found is null)
+        {
+            return AuthenticateResult.Fail("Unknown, revoked or expired token.");
+        }
+        if (found.Token.LastUsedUtc is null || now - found.Token.LastUsedUtc > LastUsedPrecision)
+        {
+            await db.PersonalAccessTokens.Where(t => t.Id == found.Token.Id).ExecuteUpdateAsync(s => s.SetProperty(t => t.LastUsedUtc, now), Context.RequestAborted);
+        }
+        return AuthenticateResult.Success(new AuthenticationTicket(Accounts.PrincipalFor(found.User, Scheme.Name), Scheme.Name));
+    }
+
+    internal static string? BearerToken(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+    }
+}

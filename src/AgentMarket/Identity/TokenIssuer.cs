@@ -1,0 +1,25 @@
+using AgentMarket.Platform.Auth;
+using AgentMarket.Platform.Data;
+
+namespace AgentMarket.Identity;
+
+/// <summary>Issues personal access tokens; the secret is returned once and only its hash is kept.</summary>
+public sealed class TokenIssuer(AppDbContext db, TimeProvider clock)
+{
+    public async Task<(PersonalAccessToken Token, string Secret)> IssueAsync(Guid userId, string name, DateTime? expiresUtc, CancellationToken ct)
+    {
+        var secret = SecretToken.Generate(PersonalAccessTokenHandler.Prefix);
+        var token = new PersonalAccessToken
+        {
+            UserId = userId,
+            Name = name.Trim(),
+            Prefix = SecretToken.DisplayPrefix(secret, PersonalAccessTokenHandler.Prefix),
+            TokenHash = SecretToken.Hash(secret),
+            CreatedUtc = clock.GetUtcNow().UtcDateTime,
+            ExpiresUtc = expiresUtc,
+        };
+        db.PersonalAccessTokens.Add(token);
+        await db.SaveChangesAsync(ct);
+        return (token, secret);
+    }
+}

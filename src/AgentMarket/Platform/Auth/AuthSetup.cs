@@ -1,0 +1,48 @@
+using AgentMarket.Identity;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+
+namespace AgentMarket.Platform.Auth;
+
+static class AuthSetup
+{
+    public static void AddPlatformAuth(this IServiceCollection services)
+    {
+        services.AddAuthentication(AuthSchemes.Default)
+            .AddPolicyScheme(AuthSchemes.Default, "Cookie or token", o => o.ForwardDefaultSelector = SelectScheme)
+            .AddCookie(AuthSchemes.Cookie, o =>
+            {
+                o.Cookie.Name = "am_session";
+                o.Cookie.HttpOnly = true;
+                o.Cookie.SameSite = SameSiteMode.Lax;
+                o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                o.LoginPath = "/signin";
+                o.AccessDeniedPath = "/signin";
+                o.ExpireTimeSpan = TimeSpan.FromDays(14);
+                o.SlidingExpiration = true;
+                // API callers get status codes, not redirects to the sign-in page.
+                o.Events.OnRedirectToLogin = context => RedirectOrStatus(context, StatusCodes.Status401Unauthorized);
+                o.Events.OnRedirectToAccessDenied = context => RedirectOrStatus(context, StatusCodes.Status403Forbidden);
+            })
+            .AddScheme<AuthenticationSchemeOptions, PersonalAccessTokenHandler>(AuthSchemes.PersonalAccessToken, null);
+        services.AddAuthorization();
+    }
+
+    // A request that carries credentials in a header is judged by them alone, never by a cookie that came along.
+    static string SelectScheme(HttpContext context) =>
+        context.Request.Headers.Authorization.Count > 0 ? AuthSchemes.PersonalAccessToken : AuthSchemes.Cookie;
+
+    static Task RedirectOrStatus(RedirectContext<CookieAuthenticationOptions> context, int status)
+    {
+        if (IsApiRequest(context.Request))
+        {
+            context.Response.StatusCode = status;
+            return Task.CompletedTask;
+        }
+        context.Response.Redirect(context.RedirectUri);
+        return Task.CompletedTask;
+    }
+
+    public static bool IsApiRequest(HttpRequest request) =>
+        request.Path.StartsWithSegments("/api") || request.Path.StartsWithSegments("/v1") || request.Path.StartsWithSegments("/mcp");
+}

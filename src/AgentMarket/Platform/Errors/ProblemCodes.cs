@@ -1,0 +1,54 @@
+namespace AgentMarket.Platform.Errors;
+
+/// <summary>
+/// Stable machine codes carried in every problem response's <c>code</c> member (SPEC §10). Clients switch on these,
+/// so they never change once shipped.
+/// </summary>
+public static class ProblemCodes
+{
+    public const string ValidationFailed = "validation_failed";
+    public const string MalformedJson = "malformed_json";
+    public const string BadRequest = "bad_request";
+    public const string Unauthorized = "unauthorized";
+    public const string Forbidden = "forbidden";
+    public const string InsufficientRole = "insufficient_role";
+    public const string NotFound = "not_found";
+    public const string MethodNotAllowed = "method_not_allowed";
+    public const string Conflict = "conflict";
+    public const string PayloadTooLarge = "payload_too_large";
+    public const string UnsupportedMediaType = "unsupported_media_type";
+    public const string RateLimited = "rate_limited";
+    public const string InternalError = "internal_error";
+    public const string ServiceUnavailable = "service_unavailable";
+    public const string IdempotencyConflict = "idempotency_conflict";
+    public const string InsufficientCredits = "insufficient_credits";
+    public const string ModelNotConfigured = "model_not_configured";
+
+    public const string EmailTaken = "email_taken";
+    public const string InvalidCredentials = "invalid_credentials";
+    public const string AccountLocked = "account_locked";
+    public const string HandleTaken = "handle_taken";
+    public const string AlreadyProvider = "already_provider";
+    public const string LastOwner = "last_owner";
+    public const string DefaultProject = "default_project";
+    public const string AlreadyMember = "already_member";
+    public const string InvitationInvalid = "invitation_invalid";
+
+    /// <summary>The code for a status when a handler did not choose a more specific one.</summary>
+    public static string ForStatus(int status) => status switch
+    {
+        400 => BadRequest,
+        401 => Unauthorized,
+        403 => Forbidden,
+        404 => NotFound,
+        405 => MethodNotAllowed,
+        409 => Conflict,
+        413 => PayloadTooLarge,
+        415 => UnsupportedMediaType,
+        422 => ValidationFailed,
+        429 => RateLimited,
+        503 => ServiceUnavailable,
+        >= 500 => InternalError,
+        _ => BadRequest,
+    };
+}

@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
+
+namespace AgentMarket.Platform.Errors;
+
+static class ProblemDetailsSetup
+{
+    public static void AddApiProblemDetails(this IServiceCollection services)
+    {
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = AddCodeAndTrace);
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
+        // Binding failures (malformed JSON, wrong types) throw, so the handler below can say which one it was.
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+    }
+
+    static string SnakeCasePath(string path) =>
+        string.Join('.', path.Split('.').Select(segment => JsonNamingPolicy.SnakeCaseLower.ConvertName(segment)));
+
+    static void AddCodeAndTrace(ProblemDetailsContext context)
+    {
+        var problem = context.ProblemDetails;
+        var status = problem.Status ?? context.HttpContext.Response.StatusCode;
+        if (!problem.Extensions.ContainsKey("code"))
+        {
+            problem.Extensions["code"] = problem is HttpValidationProblemDetails ? ProblemCodes.ValidationFailed : ProblemCodes.ForStatus(status);
+        }
+        if (problem is HttpValidationProblemDetails validation)
+        {
+            // The validator reports CLR property names; clients sent and read snake_case.
+            var errors = validation.Errors.ToDictionary(e => SnakeCasePath(e.Key), e => e.Value, StringComparer.Ordinal);
+            validation.Errors.Clear();
+            foreach (var (key, messages) in errors)
+            {
+                validation.Errors[key] = messages;
+            }
+        }
+        problem.Extensions["trace_id"] = context.HttpContext.TraceIdentifier;
+        if (status >= 500)
+        {
+            // Never leak exception text to clients; the trace id finds the log entry.
+            problem.Detail = "An unexpected error occurred.";
+        }
+    }
+}
+
+/// <summary>
+/// Turns request-shape failures the framework throws (unreadable JSON, wrong types, oversized bodies) into 4xx problems
+/// with a code, instead of the 500 an unhandled exception would be.
+/// </summary>
+sealed class BadRequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is not BadHttpRequestException bad || httpContext.Response.HasStarted)
+        {
+            return false;
+        }
+        var (code, detail) = bad switch
+        {
+            { StatusCode: StatusCodes.Status413PayloadTooLarge } => (ProblemCodes.PayloadTooLarge, "The request body is too large."),
+            { StatusCode: StatusCodes.Status415UnsupportedMediaType } => (ProblemCodes.UnsupportedMediaType, "Send the body as application/json."),
+            { InnerException: JsonException json } => (ProblemCodes.MalformedJson, DescribeJsonError(json)),
+            _ when bad.Message.Contains("JSON", StringComparison.OrdinalIgnoreCase) => (ProblemCodes.MalformedJson, "The request body is not valid JSON."),
+            _ => (ProblemCodes.BadRequest, SafeMessage(bad)),
+        };
+        httpContext.Response.StatusCode = bad.StatusCode;
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = new ProblemDetails { Status = bad.StatusCode, Detail = detail, Extensions = { ["code"] = code } },
+        });
+    }
+
+    // The JSON reader's message names the path and position, which helps the caller and reveals nothing of ours.
+    static string DescribeJsonError(JsonException json) =>
+        json.Path is { Length: > 0 } path ? $"The request body is not valid JSON or has a wrong type at '{path}'." : "The request body is not valid JSON.";
+
+    static string SafeMessage(BadHttpRequestException bad) =>
+        bad.Message.StartsWith("Failed to bind parameter", StringComparison.Ordinal) || bad.Message.StartsWith("Required parameter", StringComparison.Ordinal)
+            ? bad.Message
+            : "The request is malformed.";
+}

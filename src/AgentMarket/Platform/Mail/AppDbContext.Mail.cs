@@ -1,0 +1,9 @@
+using AgentMarket.Platform.Mail;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Platform.Data;
+
+public sealed partial class AppDbContext
+{
+    public DbSet<OutboxEmail> OutboxEmails => Set<OutboxEmail>();
+}

@@ -1,0 +1,32 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace AgentMarket.Platform.Mail;
+
+/// <summary>
+/// An email waiting to be sent. Written in the same transaction as the change that causes it (an invitation, a
+/// low-balance alert), so a crash can neither send mail for a change that rolled back nor lose mail for one that committed.
+/// </summary>
+public sealed class OutboxEmail
+{
+    public Guid Id { get; init; } = Guid.CreateVersion7();
+    public required string Recipient { get; init; }
+    public required string Subject { get; init; }
+    public required string Body { get; init; }
+    public DateTime CreatedUtc { get; init; }
+    public DateTime? SentUtc { get; set; }
+    public int Attempts { get; set; }
+    public string? LastError { get; set; }
+}
+
+sealed class OutboxEmailConfiguration : IEntityTypeConfiguration<OutboxEmail>
+{
+    public void Configure(EntityTypeBuilder<OutboxEmail> e)
+    {
+        e.ToTable("outbox_emails");
+        e.Property(x => x.Recipient).HasMaxLength(254);
+        e.Property(x => x.Subject).HasMaxLength(300);
+        e.Property(x => x.LastError).HasMaxLength(1000);
+        e.HasIndex(x => x.SentUtc);
+    }
+}

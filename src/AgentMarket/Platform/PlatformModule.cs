@@ -1,0 +1,102 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Threading.RateLimiting;
+using AgentMarket.Platform.Auth;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Errors;
+using AgentMarket.Platform.Security;
+using AgentMarket.Platform.Tenancy;
+using AgentMarket.Platform.Ui;
+
+namespace AgentMarket.Platform;
+
+/// <summary>The cross-cutting host: data, errors, JSON, auth, tenancy, OpenAPI, UI and health.</summary>
+static class PlatformModule
+{
+    public static void AddPlatform(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        builder.AddData();
+        services.AddSingleton(TimeProvider.System);
+        services.AddScoped<CurrentTenant>();
+        services.AddApiProblemDetails();
+        services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
+        services.AddValidation();
+        services.AddPlatformAuth();
+        services.AddDatabaseDataProtection();
+        services.AddAntiforgery();
+        services.AddRateLimiter(o =>
+        {
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.OnRejected = async (context, ct) =>
+            {
+                if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
+                {
+                    context.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+                await Results.Problem(statusCode: 429, detail: "Too many requests; slow down.", extensions: new Dictionary<string, object?> { ["code"] = ProblemCodes.RateLimited })
+                    .ExecuteAsync(context.HttpContext);
+            };
+        });
+        services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info = new() { Title = "AgentMarket API", Version = "v1", Description = "The marketplace's REST API: snake_case JSON, RFC 9457 problems with a stable `code`." };
+            return Task.CompletedTask;
+        }));
+        services.AddOptions<BrandingOptions>().BindConfiguration("Branding");
+        services.AddRazorComponents();
+        services.AddHealthChecks();
+    }
+
+    public static void ConfigureJson(JsonSerializerOptions options)
+    {
+        options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.DictionaryKeyPolicy = null;
+        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
+    }
+
+    public static void UsePlatform(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        // API callers get problem JSON for bare status codes; browsers get the status page.
+        app.UseWhen(c => AuthSetup.IsApiRequest(c.Request), api => api.UseStatusCodePages());
+        app.UseWhen(c => !AuthSetup.IsApiRequest(c.Request), ui => ui.UseStatusCodePagesWithReExecute("/status/{0}"));
+        app.UseStaticFiles();
+        app.UseRouting();
+        app.UseMiddleware<RequestBodyLimitMiddleware>();
+        app.UseAuthentication();
+        app.UseMiddleware<CurrentUserMiddleware>();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        app.UseAntiforgery();
+        app.UseSwaggerUI(o =>
+        {
+            o.SwaggerEndpoint("/openapi/v1.json", "AgentMarket API v1");
+            o.RoutePrefix = "api/docs";
+            o.DocumentTitle = "AgentMarket API reference";
+        });
+    }
+
+    public static void MapPlatform(this WebApplication app)
+    {
+        app.MapOpenApi().AllowAnyone();
+        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).WithTags("Health").AllowAnyone().ExcludeFromDescription();
+        app.MapGet("/readyz", ReadyAsync).WithTags("Health").AllowAnyone().ExcludeFromDescription();
+    }
+
+    /// <summary>Ready when the database answers and every schema script of this build is applied.</summary>
+    static async Task<IResult> ReadyAsync(SchemaMigrator migrator, CancellationToken ct)
+    {
+        try
+        {
+            var pending = await migrator.PendingAsync(ct);
+            return pending.Count == 0
+                ? TypedResults.Ok(new { status = "ready" })
+                : TypedResults.Json(new { status = "migrations_pending", pending }, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+        catch (System.Data.Common.DbException)
+        {
+            return TypedResults.Json(new { status = "database_unreachable" }, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+    }
+}

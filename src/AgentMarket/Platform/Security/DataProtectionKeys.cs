@@ -1,0 +1,59 @@
+using System.Xml.Linq;
+using AgentMarket.Platform.Data;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Microsoft.Extensions.Options;
+
+namespace AgentMarket.Platform.Security;
+
+/// <summary>
+/// A Data Protection key ring entry (cookies, antiforgery, encrypted secrets). Keys live in the database so every
+/// replica can read what another encrypted and a restart does not sign everyone out.
+/// </summary>
+public sealed class DataProtectionKey
+{
+    public Guid Id { get; init; } = Guid.CreateVersion7();
+    public string? FriendlyName { get; init; }
+    public required string Xml { get; init; }
+}
+
+sealed class DataProtectionKeyConfiguration : IEntityTypeConfiguration<DataProtectionKey>
+{
+    public void Configure(EntityTypeBuilder<DataProtectionKey> e)
+    {
+        e.ToTable("data_protection_keys");
+        e.Property(x => x.FriendlyName).HasMaxLength(200);
+    }
+}
+
+/// <summary>Stores the key ring in <c>data_protection_keys</c> (the framework's EF store is not in the package mirror).</summary>
+sealed class DatabaseXmlRepository(IServiceScopeFactory scopes) : IXmlRepository
+{
+    public IReadOnlyCollection<XElement> GetAllElements()
+    {
+        using var scope = scopes.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        return db.DataProtectionKeys.AsNoTracking().Select(k => k.Xml).ToList().Select(XElement.Parse).ToList();
+    }
+
+    public void StoreElement(XElement element, string friendlyName)
+    {
+        using var scope = scopes.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        db.DataProtectionKeys.Add(new DataProtectionKey { FriendlyName = friendlyName, Xml = element.ToString(SaveOptions.DisableFormatting) });
+        db.SaveChanges();
+    }
+}
+
+static class DataProtectionSetup
+{
+    public static void AddDatabaseDataProtection(this IServiceCollection services)
+    {
+        services.AddDataProtection().SetApplicationName("AgentMarket");
+        services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(provider =>
+            new ConfigureOptions<KeyManagementOptions>(o => o.XmlRepository = new DatabaseXmlRepository(provider.GetRequiredService<IServiceScopeFactory>())));
+    }
+}

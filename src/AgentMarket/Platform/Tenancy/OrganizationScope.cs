@@ -1,0 +1,127 @@
+using System.Security.Claims;
+using AgentMarket.Identity;
+using AgentMarket.Platform.Auth;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Errors;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Platform.Tenancy;
+
+/// <summary>
+/// Declares an endpoint's access (<see cref="EndpointAccessMetadata"/>) and enforces it. For organization endpoints it
+/// resolves the organization — <c>X-Organization</c> header, <c>organization</c> query parameter, the UI's chosen
+/// organization cookie, else the caller's first organization — checks membership and role, and sets
+/// <see cref="CurrentTenant"/>, which the data layer's tenant filter reads. A non-member gets the same 404 as for an
+/// organization that does not exist, so ids of other tenants reveal nothing.
+/// </summary>
+public static class OrganizationScope
+{
+    public const string Header = "X-Organization";
+    public const string QueryParameter = "organization";
+    public const string UiCookie = "am_org";
+
+    public static TBuilder RequireOrganization<TBuilder>(this TBuilder builder, MembershipRole minimumRole = MembershipRole.Member, string? fromRouteParameter = null)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        builder.WithMetadata(new EndpointAccessMetadata(AccessKind.Organization, minimumRole, fromRouteParameter));
+        builder.RequireAuthorization();
+        builder.AddEndpointFilter(async (invocation, next) =>
+        {
+            var http = invocation.HttpContext;
+            if (await ResolveAsync(http, fromRouteParameter, http.RequestAborted) is null)
+            {
+                return ApiProblem.NotFound("organization");
+            }
+            if (!http.RequestServices.GetRequiredService<CurrentTenant>().HasRole(minimumRole))
+            {
+                return ApiProblem.Forbidden(ProblemCodes.InsufficientRole, $"This action needs the {minimumRole.ToString().ToLowerInvariant()} role or higher.");
+            }
+            return await next(invocation);
+        });
+        return builder;
+    }
+
+    public static TBuilder RequireUser<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder
+    {
+        builder.WithMetadata(new EndpointAccessMetadata(AccessKind.User));
+        builder.RequireAuthorization();
+        return builder;
+    }
+
+    public static TBuilder AllowAnyone<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder
+    {
+        builder.WithMetadata(new EndpointAccessMetadata(AccessKind.Anonymous));
+        builder.AllowAnonymous();
+        return builder;
+    }
+
+    /// <summary>Operators only. Everyone else, signed in or not, gets 404: the route's existence is not disclosed.</summary>
+    public static TBuilder RequireOperator<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder
+    {
+        builder.WithMetadata(new EndpointAccessMetadata(AccessKind.Operator));
+        builder.AllowAnonymous();
+        builder.AddEndpointFilter(async (invocation, next) =>
+            invocation.HttpContext.User.IsOperator() ? await next(invocation) : ApiProblem.NotFound());
+        return builder;
+    }
+
+    public static bool IsOperator(this ClaimsPrincipal user) =>
+        user.Identity?.IsAuthenticated == true && user.HasClaim(AppClaims.Operator, "true");
+
+    /// <summary>
+    /// Resolves and checks the organization for this request and sets <see cref="CurrentTenant"/>. Returns null when the
+    /// caller is not a member of the requested organization (or belongs to none). Pages call this too.
+    /// </summary>
+    public static async Task<Guid?> ResolveAsync(HttpContext http, string? routeParameter, CancellationToken cancellationToken)
+    {
+        var tenant = http.RequestServices.GetRequiredService<CurrentTenant>();
+        if (tenant.OrganizationId is { } resolved)
+        {
+            return resolved;
+        }
+        if (tenant.UserId is not { } userId)
+        {
+            return null;
+        }
+        var requested = RequestedOrganization(http, routeParameter, out var malformed);
+        if (malformed)
+        {
+            return null;
+        }
+        var db = http.RequestServices.GetRequiredService<AppDbContext>();
+        // The membership filter lets a user see their own memberships in every organization, so this needs no bypass.
+        var memberships = db.Memberships.AsNoTracking().Where(m => m.UserId == userId);
+        var membership = requested is { } organizationId
+            ? await memberships.Where(m => m.OrganizationId == organizationId).Select(m => new { m.OrganizationId, m.Role }).FirstOrDefaultAsync(cancellationToken)
+            : await memberships.OrderBy(m => m.Role).ThenBy(m => m.CreatedUtc).Select(m => new { m.OrganizationId, m.Role }).FirstOrDefaultAsync(cancellationToken);
+        if (membership is null)
+        {
+            return null;
+        }
+        tenant.Set(membership.OrganizationId, membership.Role);
+        return membership.OrganizationId;
+    }
+
+    static Guid? RequestedOrganization(HttpContext http, string? routeParameter, out bool malformed)
+    {
+        malformed = false;
+        string? raw = null;
+        if (routeParameter is not null && http.Request.RouteValues.TryGetValue(routeParameter, out var routeValue))
+        {
+            raw = routeValue?.ToString();
+        }
+        raw ??= http.Request.Headers[Header].FirstOrDefault()
+            ?? http.Request.Query[QueryParameter].FirstOrDefault()
+            ?? http.Request.Cookies[UiCookie];
+        if (string.IsNullOrWhiteSpace(raw))
+        {
+            return null;
+        }
+        if (Guid.TryParse(raw, out var id))
+        {
+            return id;
+        }
+        malformed = true;
+        return null;
+    }
+}
