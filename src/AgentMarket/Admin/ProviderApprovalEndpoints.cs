@@ -23,10 +23,19 @@ static class ProviderApprovalEndpoints
         group.MapPost("/{uuid:guid}/reject", RejectAsync).WithName("AdminRejectProvider").RequireOperator();
     }
 
-    static async Task<Ok<Page<ProviderApplicationResponse>>> ListAsync(ProviderState? state, int? limit, int? offset, AppDbContext db, CancellationToken ct)
+    static async Task<IResult> ListAsync(string? state, int? limit, int? offset, AppDbContext db, CancellationToken ct)
     {
+        ProviderState? filter = null;
+        if (state is not null)
+        {
+            if (!EnumNames<ProviderState>.TryParse(state, out var parsed))
+            {
+                return ApiProblem.Invalid("state", "Use pending, approved or rejected.");
+            }
+            filter = parsed;
+        }
         var query = db.Providers.AsNoTracking()
-            .Where(p => state == null || p.State == state)
+            .Where(p => filter == null || p.State == filter)
             .OrderBy(p => p.CreatedUtc)
             .Select(p => new ProviderApplicationResponse(p.Id, p.Handle, p.Name, p.Bio, p.State, p.DecisionReason, p.OrganizationId, p.Organization!.Name, p.CreatedUtc));
         return TypedResults.Ok(await PageRequest.From(limit, offset).ToPageAsync(query, ct));

@@ -60,7 +60,7 @@ static class PlatformModule
         app.UseExceptionHandler();
         // API callers get problem JSON for bare status codes; browsers get the status page.
         app.UseWhen(c => AuthSetup.IsApiRequest(c.Request), api => api.UseStatusCodePages());
-        app.UseWhen(c => !AuthSetup.IsApiRequest(c.Request), ui => ui.UseStatusCodePagesWithReExecute("/status/{0}"));
+        app.UseWhen(c => !AuthSetup.IsApiRequest(c.Request), ui => ui.UseStatusCodePagesWithReExecute("/status/{0}", queryFormat: null, createScopeForStatusCodePages: true));
         app.UseStaticFiles();
         app.UseRouting();
         app.UseMiddleware<RequestBodyLimitMiddleware>();

@@ -76,6 +76,7 @@ sealed class SnakeCaseEnumConverter<TEnum>() : ValueConverter<TEnum, string>(
     v => EnumNames<TEnum>.FromName(v))
     where TEnum : struct, Enum;
 
+/// <summary>Snake_case names of an enum's members, as stored in the database and written in JSON.</summary>
 static class EnumNames<TEnum> where TEnum : struct, Enum
 {
     static readonly Dictionary<TEnum, string> Names = Enum.GetValues<TEnum>().ToDictionary(v => v, v => ModelConventions.SnakeCase(v.ToString()));
@@ -83,4 +84,7 @@ static class EnumNames<TEnum> where TEnum : struct, Enum
 
     public static string ToName(TEnum value) => Names[value];
     public static TEnum FromName(string name) => Values[name];
+
+    /// <summary>Parses a snake_case name from a query string; false for anything else (numbers included).</summary>
+    public static bool TryParse(string? name, out TEnum value) => Values.TryGetValue(name ?? "", out value);
 }

@@ -1,0 +1,98 @@
+using System.Net;
+using System.Net.Http.Json;
+using AgentMarket.Tests.Infrastructure;
+
+namespace AgentMarket.Tests.Identity;
+
+public class SignUpAndSignInTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
+{
+    [Fact]
+    public async Task SignUp_CreatesUserOrganizationAndDefaultProject_AndSignsIn()
+    {
+        var client = app.CreateClient();
+        var email = $"ada-{Guid.NewGuid():N}@tests.example";
+        var response = await client.PostAsJsonAsync("/api/auth/signup", new { email, password = "a long password", name = "Ada" });
+
+        var body = await Http.ReadJsonAsync(response, HttpStatusCode.Created);
+        Assert.Equal(email, body.GetProperty("user").GetProperty("email").GetString());
+        Assert.Equal("Ada", body.GetProperty("user").GetProperty("name").GetString());
+        Assert.Equal("Ada's Organization", body.GetProperty("organization").GetProperty("name").GetString());
+        Assert.Equal("Default", body.GetProperty("project").GetProperty("name").GetString());
+        var userId = body.GetProperty("user").GetProperty("uuid").GetGuid();
+        Assert.Equal(7, userId.Version);
+
+        var me = await Http.ReadJsonAsync(await client.GetAsync("/api/me"));
+        Assert.Equal(userId, me.GetProperty("user").GetProperty("uuid").GetGuid());
+        var organization = Assert.Single(me.GetProperty("organizations").EnumerateArray());
+        Assert.Equal("owner", organization.GetProperty("role").GetString());
+        Assert.Equal(body.GetProperty("organization").GetProperty("uuid").GetGuid(), organization.GetProperty("uuid").GetGuid());
+    }
+
+    [Fact]
+    public async Task SignUp_DuplicateEmail_Returns409_EvenWithDifferentCase()
+    {
+        var user = await app.SignUpAsync();
+        var response = await app.CreateClient().PostAsJsonAsync("/api/auth/signup", new { email = user.Email.ToUpperInvariant(), password = "another password", name = "Copy" });
+        await Http.AssertProblemAsync(response, HttpStatusCode.Conflict, "email_taken");
+    }
+
+    [Theory]
+    [InlineData("short", "a@tests.example", "Ada", "password")]
+    [InlineData("a long password", "not-an-email", "Ada", "email")]
+    [InlineData("a long password", "b@tests.example", "   ", "name")]
+    public async Task SignUp_InvalidField_Returns400NamingTheField(string password, string email, string name, string field)
+    {
+        var response = await app.CreateClient().PostAsJsonAsync("/api/auth/signup", new { email, password, name });
+        var problem = await Http.AssertProblemAsync(response, HttpStatusCode.BadRequest, "validation_failed");
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+    }
+
+    [Fact]
+    public async Task SignIn_WithRightPassword_SetsCookie_AndSignOutClearsIt()
+    {
+        var user = await app.SignUpAsync();
+        var client = app.CreateClient();
+        await Http.AssertStatusAsync(await client.GetAsync("/api/me"), HttpStatusCode.Unauthorized);
+
+        await Http.AssertStatusAsync(await client.PostAsJsonAsync("/api/auth/signin", new { email = user.Email, password = user.Password }), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await client.GetAsync("/api/me"), HttpStatusCode.OK);
+
+        await Http.AssertStatusAsync(await client.PostAsync("/api/auth/signout", null), HttpStatusCode.NoContent);
+        await Http.AssertStatusAsync(await client.GetAsync("/api/me"), HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task SignIn_WrongPassword_Returns401_WithoutSayingWhichPartWasWrong()
+    {
+        var user = await app.SignUpAsync();
+        var wrongPassword = await app.CreateClient().PostAsJsonAsync("/api/auth/signin", new { email = user.Email, password = "wrong password!" });
+        var unknownUser = await app.CreateClient().PostAsJsonAsync("/api/auth/signin", new { email = "nobody@tests.example", password = "wrong password!" });
+
+        var first = await Http.AssertProblemAsync(wrongPassword, HttpStatusCode.Unauthorized, "invalid_credentials");
+        var second = await Http.AssertProblemAsync(unknownUser, HttpStatusCode.Unauthorized, "invalid_credentials");
+        Assert.Equal(first.GetProperty("detail").GetString(), second.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task SignIn_AfterFiveFailures_IsLockedOut_EvenWithTheRightPassword()
+    {
+        var user = await app.SignUpAsync();
+        var client = app.CreateClient();
+        for (var i = 0; i < 4; i++)
+        {
+            await Http.AssertProblemAsync(await client.PostAsJsonAsync("/api/auth/signin", new { email = user.Email, password = "wrong password!" }), HttpStatusCode.Unauthorized, "invalid_credentials");
+        }
+        var fifth = await client.PostAsJsonAsync("/api/auth/signin", new { email = user.Email, password = "wrong password!" });
+        await Http.AssertProblemAsync(fifth, HttpStatusCode.TooManyRequests, "account_locked");
+        Assert.True(int.Parse(fifth.Headers.RetryAfter!.ToString(), System.Globalization.CultureInfo.InvariantCulture) > 0);
+
+        var right = await client.PostAsJsonAsync("/api/auth/signin", new { email = user.Email, password = user.Password });
+        await Http.AssertProblemAsync(right, HttpStatusCode.TooManyRequests, "account_locked");
+    }
+
+    [Fact]
+    public async Task Me_Anonymous_Returns401Problem()
+    {
+        await Http.AssertProblemAsync(await app.CreateClient().GetAsync("/api/me"), HttpStatusCode.Unauthorized, "unauthorized");
+    }
+}

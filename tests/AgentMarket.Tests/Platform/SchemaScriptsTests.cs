@@ -1,0 +1,121 @@
+using System.Data.Common;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Tenancy;
+using AgentMarket.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace AgentMarket.Tests.Platform;
+
+/// <summary>
+/// The SQL scripts are the schema's source of truth (EF's migration tooling cannot be installed here), so this proves
+/// they build exactly the schema the EF model expects: tables, columns, types, nullability, keys, indexes and foreign
+/// keys, on whichever provider the suite runs on (test.sh runs it on both).
+/// </summary>
+public class SchemaScriptsTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
+{
+    [Fact]
+    public async Task SchemaBuiltByScripts_EqualsSchemaOfTheModel()
+    {
+        // The fixture's database was built by the app's start-up migration runner from the scripts.
+        var fromScripts = await DescribeAsync(app.Database);
+
+        await using var modelDatabase = TestDatabase.Create();
+        var options = new DbContextOptionsBuilder<AppDbContext>();
+        if (modelDatabase.Provider == "Postgres")
+        {
+            options.UseNpgsql(modelDatabase.ConnectionString);
+        }
+        else
+        {
+            options.UseSqlite(modelDatabase.ConnectionString);
+        }
+        await using (var db = new AppDbContext(options.Options, new CurrentTenant()))
+        {
+            await db.Database.EnsureCreatedAsync();
+        }
+        var fromModel = await DescribeAsync(modelDatabase);
+
+        Assert.Equal(fromModel.Except(fromScripts).ToList(), []);
+        Assert.Equal(fromScripts.Except(fromModel).ToList(), []);
+        Assert.Contains(fromScripts, line => line.StartsWith("column users.email", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task MigrationRunner_RecordsEveryScript_AndRerunningChangesNothing()
+    {
+        var versions = await QueryAsync(app.Database, "SELECT version FROM schema_migrations ORDER BY version");
+        Assert.NotEmpty(versions);
+        Assert.Equal(versions.OrderBy(v => v, StringComparer.Ordinal), versions);
+
+        var migrator = (SchemaMigrator)app.Services.GetService(typeof(SchemaMigrator))!;
+        await migrator.MigrateAsync(CancellationToken.None);
+        Assert.Equal(versions, await QueryAsync(app.Database, "SELECT version FROM schema_migrations ORDER BY version"));
+        Assert.Empty(await migrator.PendingAsync(CancellationToken.None));
+    }
+
+    static async Task<List<string>> DescribeAsync(TestDatabase database) =>
+        database.Provider == "Postgres" ? await DescribePostgresAsync(database) : await DescribeSqliteAsync(database);
+
+    static async Task<List<string>> DescribeSqliteAsync(TestDatabase database)
+    {
+        var lines = new List<string>();
+        var tables = await QueryAsync(database, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name");
+        foreach (var table in tables)
+        {
+            lines.Add($"table {table}");
+            lines.AddRange((await QueryAsync(database, $"SELECT name || ' ' || upper(type) || ' notnull=' || \"notnull\" || ' pk=' || pk || ' default=' || ifnull(dflt_value, '') FROM pragma_table_info('{table}')"))
+                .Select(c => $"column {table}.{c}"));
+            lines.AddRange((await QueryAsync(database, $"SELECT \"table\" || '.' || \"to\" || ' from ' || \"from\" || ' on delete ' || on_delete FROM pragma_foreign_key_list('{table}')"))
+                .Select(f => $"fk {table} -> {f}"));
+            foreach (var index in await QueryAsync(database, $"SELECT name || '|' || \"unique\" FROM pragma_index_list('{table}') WHERE origin = 'c'"))
+            {
+                var name = index.Split('|')[0];
+                var columns = await QueryAsync(database, $"SELECT name FROM pragma_index_info('{name}') ORDER BY seqno");
+                lines.Add($"index {table}.{name} unique={index.Split('|')[1]} ({string.Join(",", columns)})");
+            }
+            var definition = (await QueryAsync(database, $"SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'")).Single();
+            foreach (var check in System.Text.RegularExpressions.Regex.Matches(definition, @"CONSTRAINT ""(ck_[^""]+)"" CHECK \((.*?)\)(,|\n)").Select(m => m.Groups[1].Value))
+            {
+                lines.Add($"check {table}.{check}");
+            }
+        }
+        return lines;
+    }
+
+    static async Task<List<string>> DescribePostgresAsync(TestDatabase database)
+    {
+        var lines = new List<string>();
+        lines.AddRange((await QueryAsync(database, """
+            SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || coalesce('(' || character_maximum_length || ')', '')
+                   || ' nullable=' || is_nullable || ' default=' || coalesce(column_default, '')
+            FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> 'schema_migrations'
+            """)));
+        lines.AddRange(await QueryAsync(database, """
+            SELECT 'index ' || tablename || ' ' || replace(indexdef, 'public.', '')
+            FROM pg_indexes WHERE schemaname = 'public' AND tablename <> 'schema_migrations'
+            """));
+        lines.AddRange(await QueryAsync(database, """
+            SELECT 'constraint ' || rel.relname || '.' || con.conname || ' ' || pg_get_constraintdef(con.oid)
+            FROM pg_constraint con JOIN pg_class rel ON rel.oid = con.conrelid JOIN pg_namespace ns ON ns.oid = rel.relnamespace
+            WHERE ns.nspname = 'public' AND rel.relname <> 'schema_migrations'
+            """));
+        return lines;
+    }
+
+    static async Task<List<string>> QueryAsync(TestDatabase database, string sql)
+    {
+        await using DbConnection connection = database.Provider == "Postgres" ? new NpgsqlConnection(database.ConnectionString) : new SqliteConnection(database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        var results = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            results.Add(Convert.ToString(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture)!);
+        }
+        return results;
+    }
+}
