@@ -1,6 +1,8 @@
 using AgentMarket.Admin;
 using AgentMarket.Catalog;
+using AgentMarket.Credits;
 using AgentMarket.Identity;
+using AgentMarket.Payments;
 using AgentMarket.Platform;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Seed;
@@ -18,6 +20,8 @@ builder.AddPlatform();          // data, problem details, JSON, auth, tenancy, O
 builder.AddIdentityArea();      // users, organizations, projects, members, invitations, tokens, operators
 builder.AddProviders();
 builder.AddCatalog();
+builder.AddCredits();           // the ledger, plans, grants, packages, spend controls
+builder.AddPayments();          // sandbox or Stripe checkout, fulfilment, receipts
 builder.AddAdmin();
 builder.AddDemoData();          // categories always; demo providers and listings when Seed:Demo is true
 
@@ -27,6 +31,8 @@ app.UsePlatform();
 app.MapPlatform();
 app.MapIdentity();
 app.MapProviders();
+app.MapCredits();
+app.MapPayments();
 app.MapAdmin();
 app.MapRazorComponents<App>();
 

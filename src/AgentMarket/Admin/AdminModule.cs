@@ -5,5 +5,9 @@ static class AdminModule
 {
     public static void AddAdmin(this WebApplicationBuilder builder) => builder.Services.AddScoped<ProviderDecisions>();
 
-    public static void MapAdmin(this WebApplication app) => app.MapProviderApprovals();
+    public static void MapAdmin(this WebApplication app)
+    {
+        app.MapProviderApprovals();
+        app.MapCreditAdmin();
+    }
 }

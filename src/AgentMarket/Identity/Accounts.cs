@@ -47,6 +47,7 @@ public sealed class Accounts(AppDbContext db, OrganizationFactory organizations,
             }
             throw;
         }
+        await organizations.CommittedAsync(organization, cancellationToken);
         return (new SignUpResult(user, organization, project), null);
     }
 

@@ -52,6 +52,7 @@ static class OrganizationEndpoints
     {
         var (organization, _) = await factory.CreateAsync(db, request.Name.Trim(), tenant.UserId!.Value, ct);
         await db.SaveChangesAsync(ct);
+        await factory.CommittedAsync(organization, ct);
         return TypedResults.Created($"/api/organizations/{organization.Id}", new OrganizationDetails(organization.Id, organization.Name, organization.CreatedUtc, MembershipRole.Owner, 1, 1));
     }
 

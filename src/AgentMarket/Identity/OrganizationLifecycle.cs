@@ -9,6 +9,9 @@ namespace AgentMarket.Identity;
 public interface IOrganizationCreated
 {
     Task OnCreatedAsync(AppDbContext db, Organization organization, CancellationToken cancellationToken);
+
+    /// <summary>After the creating transaction committed (work that has its own transaction, such as ledger grants).</summary>
+    Task OnCommittedAsync(Organization organization, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>Creates organizations with their default project and owner, the one way every path (sign-up, API, SSO) does it.</summary>
@@ -28,5 +31,14 @@ public sealed class OrganizationFactory(IEnumerable<IOrganizationCreated> handle
             await handler.OnCreatedAsync(db, organization, cancellationToken);
         }
         return (organization, project);
+    }
+
+    /// <summary>Callers of <see cref="CreateAsync"/> call this once their save committed.</summary>
+    public async Task CommittedAsync(Organization organization, CancellationToken cancellationToken)
+    {
+        foreach (var handler in handlers)
+        {
+            await handler.OnCommittedAsync(organization, cancellationToken);
+        }
     }
 }

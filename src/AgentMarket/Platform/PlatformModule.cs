@@ -67,6 +67,7 @@ static class PlatformModule
         app.UseAuthentication();
         app.UseMiddleware<CurrentUserMiddleware>();
         app.UseAuthorization();
+        app.UseMiddleware<EndpointAccessMiddleware>();
         app.UseRateLimiter();
         app.UseAntiforgery();
         app.UseSwaggerUI(o =>

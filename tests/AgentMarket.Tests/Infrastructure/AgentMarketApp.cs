@@ -3,6 +3,9 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
 
@@ -18,10 +21,25 @@ public class AgentMarketApp : WebApplicationFactory<Program>, IAsyncLifetime
     public const string OperatorPassword = "operator-password-1";
     public const string DefaultPassword = "correct horse battery";
 
-    readonly TestDatabase _database = TestDatabase.Create();
+    readonly TestDatabase _database;
+    readonly bool _ownsDatabase;
     int _users;
 
+    public AgentMarketApp() : this(TestDatabase.Create(), ownsDatabase: true)
+    {
+    }
+
+    /// <summary>An app on an existing database (see <see cref="AnotherProcess"/>).</summary>
+    protected AgentMarketApp(TestDatabase database, bool ownsDatabase)
+    {
+        _database = database;
+        _ownsDatabase = ownsDatabase;
+    }
+
     public TestDatabase Database => _database;
+
+    /// <summary>The app's clock; tests move it forward.</summary>
+    public TestClock Clock { get; } = new();
 
     protected virtual IEnumerable<KeyValuePair<string, string?>> ExtraSettings() => [];
 
@@ -47,6 +65,8 @@ public class AgentMarketApp : WebApplicationFactory<Program>, IAsyncLifetime
             builder.UseSetting(key, value);
         }
         builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(settings));
+        builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock));
+        builder.ConfigureLogging(logging => logging.AddProvider(new TestOutputLoggerProvider()));
     }
 
     public virtual ValueTask InitializeAsync()
@@ -73,6 +93,22 @@ public class AgentMarketApp : WebApplicationFactory<Program>, IAsyncLifetime
             body.GetProperty("project").GetProperty("uuid").GetGuid());
     }
 
+    /// <summary>Runs <paramref name="work"/> in a DI scope acting for <paramref name="organization"/> (or the system), as a job would.</summary>
+    public async Task<T> InScopeAsync<T>(Guid? organization, Func<IServiceProvider, Task<T>> work)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        var tenant = scope.ServiceProvider.GetRequiredService<AgentMarket.Platform.Tenancy.CurrentTenant>();
+        if (organization is { } id)
+        {
+            tenant.Set(id, AgentMarket.Identity.MembershipRole.Owner);
+        }
+        else
+        {
+            tenant.EnterSystemScope();
+        }
+        return await work(scope.ServiceProvider);
+    }
+
     /// <summary>The configured operator, signed in with a cookie.</summary>
     public async Task<HttpClient> OperatorAsync()
     {
@@ -93,10 +129,16 @@ public class AgentMarketApp : WebApplicationFactory<Program>, IAsyncLifetime
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        await _database.DisposeAsync();
+        if (_ownsDatabase)
+        {
+            await _database.DisposeAsync();
+        }
         GC.SuppressFinalize(this);
     }
 }
+
+/// <summary>A second app on the database of a first, as a restarted or second process would be.</summary>
+public sealed class AnotherProcess(TestDatabase database) : AgentMarketApp(database, ownsDatabase: false);
 
 /// <summary>A signed-up user: their cookie client and the ids sign-up returned.</summary>
 public sealed record TestUser(AgentMarketApp App, HttpClient Client, string Email, string Password, string Name, Guid UserId, Guid OrganizationId, Guid ProjectId)

@@ -16,6 +16,23 @@ public sealed partial record ApiRoute(string Method, string Pattern, EndpointAcc
 
     public override string ToString() => $"{Method} {Pattern}";
 
+    /// <summary>
+    /// A body that passes validation of every request type, so the answer comes from the tenancy check and the handler,
+    /// not from validation. When a new route requires another field, add a plausible value here.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, object> PlausibleBody = new Dictionary<string, object>
+    {
+        ["name"] = "Plausible",
+        ["email"] = "plausible@tests.example",
+        ["role"] = "member",
+        ["reason"] = "plausible reason",
+        ["token"] = "am_inv_plausible",
+        ["handle"] = "plausible-handle",
+        ["password"] = "plausible password",
+        ["plan"] = "plus",
+        ["card_number"] = "4242424242424242",
+    };
+
     /// <summary>Every endpoint under /api, so routes added by later features are covered without touching the tests.</summary>
     public static IReadOnlyList<ApiRoute> All(IServiceProvider services) =>
         services.GetRequiredService<IEnumerable<EndpointDataSource>>()

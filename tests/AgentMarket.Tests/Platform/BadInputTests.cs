@@ -17,7 +17,7 @@ public class BadInputTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
         { "truncated JSON", "{\"name\": \"x\"", "malformed_json" },
         { "not JSON at all", "<xml/>", "malformed_json" },
         { "an array instead of an object", "[1, 2, 3]", "malformed_json" },
-        { "a number where a string belongs", "{\"name\": 42, \"email\": 42, \"handle\": 42, \"token\": 42, \"reason\": 42, \"role\": 42}", "malformed_json" },
+        { "wrong types", "{\"name\": 42, \"email\": 42, \"handle\": 42, \"token\": 42, \"reason\": 42, \"role\": 42, \"plan\": 42, \"card_number\": 42, \"package_uuid\": 42, \"amount_cents\": \"many\", \"low_balance_threshold\": \"low\"}", "malformed_json" },
         { "deeply nested", new string('[', 5000) + new string(']', 5000), "malformed_json" },
     };
 
@@ -30,7 +30,7 @@ public class BadInputTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
         foreach (var route in JsonRoutes())
         {
             var client = route.Access!.Kind == AccessKind.Operator ? operatorClient : owner.Client;
-            using var request = new HttpRequestMessage(new HttpMethod(route.Method), route.Url(_ => Guid.CreateVersion7().ToString()))
+            using var request = new HttpRequestMessage(new HttpMethod(route.Method), UrlFor(route, owner))
             {
                 Content = new StringContent(body, Encoding.UTF8, "application/json"),
             };
@@ -49,7 +49,7 @@ public class BadInputTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
         foreach (var route in JsonRoutes())
         {
             var client = route.Access!.Kind == AccessKind.Operator ? operatorClient : owner.Client;
-            using var request = new HttpRequestMessage(new HttpMethod(route.Method), route.Url(_ => Guid.CreateVersion7().ToString()))
+            using var request = new HttpRequestMessage(new HttpMethod(route.Method), UrlFor(route, owner))
             {
                 Content = new StringContent(huge, Encoding.UTF8, "application/json"),
             };
@@ -83,7 +83,7 @@ public class BadInputTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
         foreach (var route in ApiRoute.All(app.Services).Where(r => r.Parameters.Count > 0 && r.Access!.Kind != AccessKind.Anonymous))
         {
             var client = route.Access!.Kind == AccessKind.Operator ? operatorClient : owner.Client;
-            using var request = Http.Request(new HttpMethod(route.Method), route.Url(_ => Guid.CreateVersion7().ToString()), json: route.AcceptsJson ? new { name = "x", role = "member", reason = "x" } : null);
+            using var request = Http.Request(new HttpMethod(route.Method), route.Url(_ => Guid.CreateVersion7().ToString()), json: route.AcceptsJson ? ApiRoute.PlausibleBody : null);
             using var response = await client.SendAsync(request);
             await CollectUnlessProblemAsync(response, HttpStatusCode.NotFound, "not_found", route.ToString(), failures);
         }
@@ -98,6 +98,10 @@ public class BadInputTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
         request.Headers.Add("X-Organization", "not-a-uuid");
         await Http.AssertProblemAsync(await owner.Client.SendAsync(request), HttpStatusCode.NotFound, "not_found");
     }
+
+    /// <summary>The caller's own organization where the route names one (so the body is what is judged), else unknown ids.</summary>
+    static string UrlFor(ApiRoute route, TestUser owner) =>
+        route.Url(parameter => parameter == route.Access?.OrganizationRouteParameter ? owner.OrganizationId.ToString() : Guid.CreateVersion7().ToString());
 
     IEnumerable<ApiRoute> JsonRoutes() => ApiRoute.All(app.Services).Where(r => r.AcceptsJson);
 

@@ -78,28 +78,13 @@ public class CrossTenantIsolationTests(AgentMarketApp app) : IClassFixture<Agent
 
     static async Task ExpectNotFoundAsync(HttpClient client, ApiRoute route, string url, Guid? organization, List<string> leaks)
     {
-        using var request = Http.Request(new HttpMethod(route.Method), url, organization, json: route.AcceptsJson ? PlausibleBody : null);
+        using var request = Http.Request(new HttpMethod(route.Method), url, organization, json: route.AcceptsJson ? ApiRoute.PlausibleBody : null);
         using var response = await client.SendAsync(request);
         if (response.StatusCode != HttpStatusCode.NotFound)
         {
             leaks.Add($"{route.Method} {url} (X-Organization: {organization?.ToString() ?? "own"}) → {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         }
     }
-
-    /// <summary>
-    /// A body that passes validation of every request type, so the answer comes from the tenancy check and the handler,
-    /// not from validation. When a new route requires another field, add a plausible value here.
-    /// </summary>
-    static readonly Dictionary<string, object> PlausibleBody = new()
-    {
-        ["name"] = "Plausible",
-        ["email"] = "plausible@tests.example",
-        ["role"] = "member",
-        ["reason"] = "plausible reason",
-        ["token"] = "am_inv_plausible",
-        ["handle"] = "plausible-handle",
-        ["password"] = "plausible password",
-    };
 
     sealed record Victim(TestUser Owner, Guid Organization, Guid[] Ids, int Members, int Projects, int Invitations);
 

@@ -15,6 +15,15 @@ static class ModelConventions
     {
         foreach (var entity in modelBuilder.Model.GetEntityTypes())
         {
+            if (entity.IsMappedToJson())
+            {
+                // Owned types stored as JSON live inside their owner's column: name their JSON properties instead.
+                foreach (var property in entity.GetProperties().Where(p => !p.IsShadowProperty()))
+                {
+                    property.SetJsonPropertyName(SnakeCase(property.Name));
+                }
+                continue;
+            }
             var table = entity.GetTableName() ?? SnakeCase(entity.ClrType.Name);
             entity.SetTableName(table);
             var storeObject = StoreObjectIdentifier.Table(table, entity.GetSchema());

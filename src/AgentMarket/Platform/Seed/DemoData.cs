@@ -177,8 +177,9 @@ sealed class DemoData(IServiceScopeFactory scopes, IConfiguration configuration,
         user = new User { Email = email, Name = name, CreatedUtc = now };
         user.PasswordHash = hasher.HashPassword(user, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         db.Users.Add(user);
-        await factory.CreateAsync(db, $"{name}'s Organization", user.Id, ct);
+        var (organization, _) = await factory.CreateAsync(db, $"{name}'s Organization", user.Id, ct);
         await db.SaveChangesAsync(ct);
+        await factory.CommittedAsync(organization, ct);
         return user;
     }
 }

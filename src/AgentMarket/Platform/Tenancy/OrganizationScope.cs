@@ -2,13 +2,13 @@ using System.Security.Claims;
 using AgentMarket.Identity;
 using AgentMarket.Platform.Auth;
 using AgentMarket.Platform.Data;
-using AgentMarket.Platform.Errors;
 using Microsoft.EntityFrameworkCore;
 
 namespace AgentMarket.Platform.Tenancy;
 
 /// <summary>
-/// Declares an endpoint's access (<see cref="EndpointAccessMetadata"/>) and enforces it. For organization endpoints it
+/// Declares an endpoint's access (<see cref="EndpointAccessMetadata"/>); <see cref="EndpointAccessMiddleware"/> enforces it
+/// before the request body is read or validated. For organization endpoints it
 /// resolves the organization — <c>X-Organization</c> header, <c>organization</c> query parameter, the UI's chosen
 /// organization cookie, else the caller's first organization — checks membership and role, and sets
 /// <see cref="CurrentTenant"/>, which the data layer's tenant filter reads. A non-member gets the same 404 as for an
@@ -25,19 +25,6 @@ public static class OrganizationScope
     {
         builder.WithMetadata(new EndpointAccessMetadata(AccessKind.Organization, minimumRole, fromRouteParameter));
         builder.RequireAuthorization();
-        builder.AddEndpointFilter(async (invocation, next) =>
-        {
-            var http = invocation.HttpContext;
-            if (await ResolveAsync(http, fromRouteParameter, http.RequestAborted) is null)
-            {
-                return ApiProblem.NotFound("organization");
-            }
-            if (!http.RequestServices.GetRequiredService<CurrentTenant>().HasRole(minimumRole))
-            {
-                return ApiProblem.Forbidden(ProblemCodes.InsufficientRole, $"This action needs the {minimumRole.ToString().ToLowerInvariant()} role or higher.");
-            }
-            return await next(invocation);
-        });
         return builder;
     }
 
@@ -60,8 +47,6 @@ public static class OrganizationScope
     {
         builder.WithMetadata(new EndpointAccessMetadata(AccessKind.Operator));
         builder.AllowAnonymous();
-        builder.AddEndpointFilter(async (invocation, next) =>
-            invocation.HttpContext.User.IsOperator() ? await next(invocation) : ApiProblem.NotFound());
         return builder;
     }
 
@@ -123,5 +108,37 @@ public static class OrganizationScope
         }
         malformed = true;
         return null;
+    }
+}
+
+/// <summary>
+/// Enforces <see cref="EndpointAccessMetadata"/> after authentication and before model binding, so a caller who may not
+/// use an organization or operator route learns nothing from it — not even whether their body would have been valid.
+/// </summary>
+sealed class EndpointAccessMiddleware(RequestDelegate next)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var access = context.GetEndpoint()?.Metadata.GetMetadata<EndpointAccessMetadata>();
+        switch (access?.Kind)
+        {
+            case AccessKind.Operator when !context.User.IsOperator():
+                await Errors.ApiProblem.NotFound().ExecuteAsync(context);
+                return;
+            case AccessKind.Organization when context.User.Identity?.IsAuthenticated == true:
+                if (await OrganizationScope.ResolveAsync(context, access.OrganizationRouteParameter, context.RequestAborted) is null)
+                {
+                    await Errors.ApiProblem.NotFound("organization").ExecuteAsync(context);
+                    return;
+                }
+                if (!context.RequestServices.GetRequiredService<CurrentTenant>().HasRole(access.MinimumRole))
+                {
+                    await Errors.ApiProblem.Forbidden(Errors.ProblemCodes.InsufficientRole,
+                        $"This action needs the {access.MinimumRole.ToString().ToLowerInvariant()} role or higher.").ExecuteAsync(context);
+                    return;
+                }
+                break;
+        }
+        await next(context);
     }
 }

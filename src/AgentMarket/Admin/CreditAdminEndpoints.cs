@@ -1,0 +1,30 @@
+using System.ComponentModel.DataAnnotations;
+using AgentMarket.Credits.Ledger;
+using AgentMarket.Payments;
+using AgentMarket.Platform.Errors;
+using AgentMarket.Platform.Tenancy;
+
+namespace AgentMarket.Admin;
+
+public sealed record RefundRequest([property: Range(1, long.MaxValue)] long? AmountCents);
+
+/// <summary>Operator tools for money: the ledger check and refunds.</summary>
+static class CreditAdminEndpoints
+{
+    public static void MapCreditAdmin(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/api/admin/ledger/check", CheckAsync).WithTags("Admin").WithName("AdminLedgerCheck").RequireOperator();
+        routes.MapPost("/api/admin/payments/{uuid:guid}/refund", RefundAsync).WithTags("Admin").WithName("AdminRefundPayment").RequireOperator();
+    }
+
+    static async Task<IResult> CheckAsync(LedgerCheck check, CancellationToken ct) => TypedResults.Ok(await check.RunAsync(ct));
+
+    static async Task<IResult> RefundAsync(Guid uuid, RefundRequest? request, CurrentTenant tenant, Fulfilment fulfilment, CancellationToken ct)
+    {
+        tenant.EnterSystemScope(); // operators act on any organization's payment
+        var payment = await fulfilment.RefundAsync(uuid, request?.AmountCents ?? long.MaxValue, $"operator:{Guid.CreateVersion7()}", ct);
+        return payment is null
+            ? ApiProblem.NotFound("payment")
+            : TypedResults.Ok(new { uuid = payment.Id, status = payment.Status, refunded_cents = payment.RefundedCents });
+    }
+}

@@ -1,0 +1,201 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Text;
+using AgentMarket.Credits.Ledger;
+using AgentMarket.Credits.Plans;
+using AgentMarket.Identity;
+using AgentMarket.Payments;
+using AgentMarket.Platform.Api;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Errors;
+using AgentMarket.Platform.Tenancy;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Credits;
+
+public sealed record BalanceResponse(Guid Organization, string Plan, long Balance, long Available, long Reserved, long Granted, long Paid, long Debt);
+public sealed record PackageResponse(Guid Uuid, string Name, long Credits, long BonusCredits, long PriceCents, string Price);
+public sealed record PlanResponse(string Code, string Name, long MonthlyPriceCents, long YearlyMonthlyPriceCents, long YearlyPriceCents,
+    long MonthlyCredits, long DailyCredits, int ConcurrentSessions, int StorageGb, int WidgetPages, bool CanTopUp, bool IsCustom, IReadOnlyList<string> Features);
+public sealed record PurchaseRequest(Guid? PackageUuid, string? Plan, BillingInterval? Interval) : IValidatableObject
+{
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if ((PackageUuid is null) == (Plan is null))
+        {
+            yield return new ValidationResult("Send either package_uuid or plan (with interval).", [nameof(PackageUuid)]);
+        }
+    }
+}
+public sealed record ChangePlanRequest([property: Required, MaxLength(40)] string Plan, BillingInterval Interval = BillingInterval.Monthly);
+public sealed record TransactionResponse(Guid Uuid, string Type, long Amount, long? BalanceAfter, string? Description, string? Reference, DateTime Created);
+public sealed record CreditSettings(long? LowBalanceThreshold, Guid? AutoTopUpPackageUuid, long? AutoTopUpThreshold, long? SessionCreditCap);
+public sealed record CreditSettingsRequest(
+    [property: Range(0, 100_000_000)] long? LowBalanceThreshold,
+    Guid? AutoTopUpPackageUuid,
+    [property: Range(0, 100_000_000)] long? AutoTopUpThreshold,
+    [property: Range(1, 100_000_000)] long? SessionCreditCap);
+
+static class CreditsEndpoints
+{
+    /// <summary>The types the transaction history shows (SPEC §3); reservations and releases are not transactions.</summary>
+    static readonly string[] HistoryTypes = ["purchase", "starter", "daily", "monthly", "spend", "refund", "payout", "adjustment"];
+
+    public static void MapCredits(this IEndpointRouteBuilder routes)
+    {
+        var credits = routes.MapGroup("/api/credits").WithTags("Credits");
+        credits.MapGet("/balance", GetBalanceAsync).WithName("GetBalance").RequireOrganization();
+        credits.MapGet("/packages", ListPackagesAsync).WithName("ListPackages").AllowAnyone();
+        credits.MapPost("/purchase", PurchaseAsync).WithName("Purchase").RequireOrganization(MembershipRole.Manager);
+        credits.MapGet("/transactions", ListTransactionsAsync).WithName("ListTransactions").RequireOrganization();
+        credits.MapGet("/plan", GetPlanAsync).WithName("GetPlan").RequireOrganization();
+        credits.MapPost("/plan", ChangePlanAsync).WithName("ChangePlan").RequireOrganization(MembershipRole.Owner);
+        credits.MapGet("/settings", GetSettingsAsync).WithName("GetCreditSettings").RequireOrganization();
+        credits.MapPatch("/settings", UpdateSettingsAsync).WithName("UpdateCreditSettings").RequireOrganization(MembershipRole.Manager);
+
+        routes.MapGet("/api/plans", ListPlansAsync).WithTags("Credits").WithName("ListPlans").AllowAnyone();
+    }
+
+    static async Task<IResult> GetBalanceAsync(CurrentTenant tenant, AppDbContext db, CreditGrants grants, CreditLedger ledger, CancellationToken ct)
+    {
+        var organization = tenant.RequiredOrganizationId;
+        var plan = await db.OrganizationPlans.AsNoTracking().Where(p => p.OrganizationId == organization).Select(p => p.PlanCode).FirstAsync(ct);
+        await grants.EnsureAsync(organization, plan, ct);
+        var balance = await ledger.BalanceAsync(organization, ct);
+        return TypedResults.Ok(new BalanceResponse(organization, plan, balance.Balance, balance.Available, balance.Reserved, balance.Granted, balance.Paid, balance.Debt));
+    }
+
+    static async Task<IResult> ListPackagesAsync(AppDbContext db, CancellationToken ct)
+    {
+        var packages = await db.CreditPackages.AsNoTracking().Where(p => p.Active).OrderBy(p => p.SortOrder).ToListAsync(ct);
+        return TypedResults.Ok(packages.ConvertAll(p => new PackageResponse(p.Id, p.Name, p.Credits, p.BonusCredits, p.PriceCents, Money.Format(p.PriceCents))));
+    }
+
+    static async Task<IResult> ListPlansAsync(AppDbContext db, CancellationToken ct)
+    {
+        var plans = await db.Plans.AsNoTracking().OrderBy(p => p.SortOrder).ToListAsync(ct);
+        return TypedResults.Ok(plans.ConvertAll(ToResponse));
+    }
+
+    static async Task<IResult> PurchaseAsync(PurchaseRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, Checkouts checkouts, HttpContext http, CancellationToken ct)
+    {
+        if (idempotencyKey is { Length: > 100 })
+        {
+            return ApiProblem.Invalid("Idempotency-Key", "Use at most 100 characters.");
+        }
+        var urls = CheckoutUrlsFor(http);
+        var (checkout, failure) = request.PackageUuid is { } package
+            ? await checkouts.ForPackageAsync(package, idempotencyKey, urls, ct)
+            : await checkouts.ForPlanAsync(request.Plan!.Trim().ToLowerInvariant(), request.Interval ?? BillingInterval.Monthly, idempotencyKey, urls, ct);
+        return failure is not null ? ToProblem(failure) : TypedResults.Created($"/api/payments/{checkout!.CheckoutUuid}", checkout);
+    }
+
+    static async Task<IResult> GetPlanAsync(PlanChanges plans, CancellationToken ct) => TypedResults.Ok(await plans.CurrentAsync(ct));
+
+    static async Task<IResult> ChangePlanAsync(ChangePlanRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, PlanChanges plans, HttpContext http, CancellationToken ct)
+    {
+        var (result, failure) = await plans.ChangeAsync(request.Plan.Trim().ToLowerInvariant(), request.Interval, idempotencyKey, CheckoutUrlsFor(http), ct);
+        return failure is not null ? ToProblem(failure) : TypedResults.Ok(result);
+    }
+
+    static async Task<IResult> ListTransactionsAsync(string? type, DateTime? from, DateTime? to, string? format, int? limit, int? offset,
+        CurrentTenant tenant, AppDbContext db, CancellationToken ct)
+    {
+        if (type is not null && !HistoryTypes.Contains(type))
+        {
+            return ApiProblem.Invalid("type", $"Use one of: {string.Join(", ", HistoryTypes)}.");
+        }
+        var organization = tenant.RequiredOrganizationId;
+        var query = db.LedgerOperations.AsNoTracking()
+            .Where(o => o.OrganizationId == organization && HistoryTypes.Contains(o.Code))
+            .Where(o => type == null || o.Code == type)
+            .Where(o => from == null || o.CreatedUtc >= from.Value.ToUniversalTime())
+            .Where(o => to == null || o.CreatedUtc < to.Value.ToUniversalTime())
+            .OrderByDescending(o => o.CreatedUtc).ThenByDescending(o => o.Id)
+            .Select(o => new TransactionResponse(o.Id, o.Code, o.Amount, o.BalanceAfter, o.Description, o.ReferenceId, o.CreatedUtc));
+        if (string.Equals(format, "csv", StringComparison.OrdinalIgnoreCase))
+        {
+            var rows = await query.Take(100_000).ToListAsync(ct);
+            return TypedResults.File(Encoding.UTF8.GetBytes(ToCsv(rows)), "text/csv", "transactions.csv");
+        }
+        return TypedResults.Ok(await PageRequest.From(limit, offset).ToPageAsync(query, ct));
+    }
+
+    static async Task<IResult> GetSettingsAsync(CurrentTenant tenant, AppDbContext db, CancellationToken ct)
+    {
+        var organization = tenant.RequiredOrganizationId;
+        var p = await db.OrganizationPlans.AsNoTracking().FirstAsync(x => x.OrganizationId == organization, ct);
+        return TypedResults.Ok(new CreditSettings(p.LowBalanceThreshold, p.AutoTopUpPackageId, p.AutoTopUpThreshold, p.SessionCreditCap));
+    }
+
+    static async Task<IResult> UpdateSettingsAsync(CreditSettingsRequest request, CurrentTenant tenant, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        var organization = tenant.RequiredOrganizationId;
+        var p = await db.OrganizationPlans.FirstAsync(x => x.OrganizationId == organization, ct);
+        if (request.AutoTopUpPackageUuid is { } packageId)
+        {
+            var canTopUp = await db.Plans.AnyAsync(x => x.Code == p.PlanCode && x.CanTopUp, ct);
+            if (!canTopUp)
+            {
+                return ApiProblem.Create(StatusCodes.Status403Forbidden, "plan_required", "Auto top-up is available on Plus and Pro.");
+            }
+            if (!await db.CreditPackages.AnyAsync(x => x.Id == packageId && x.Active, ct))
+            {
+                return ApiProblem.Invalid("auto_top_up_package_uuid", "Unknown package.");
+            }
+            if (request.AutoTopUpThreshold is null)
+            {
+                return ApiProblem.Invalid("auto_top_up_threshold", "Set the balance below which to top up.");
+            }
+        }
+        if (p.LowBalanceThreshold != request.LowBalanceThreshold)
+        {
+            p.LowBalanceAlerted = false;
+        }
+        p.LowBalanceThreshold = request.LowBalanceThreshold;
+        p.AutoTopUpPackageId = request.AutoTopUpPackageUuid;
+        p.AutoTopUpThreshold = request.AutoTopUpPackageUuid is null ? null : request.AutoTopUpThreshold;
+        p.SessionCreditCap = request.SessionCreditCap;
+        p.UpdatedUtc = clock.GetUtcNow().UtcDateTime;
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(new CreditSettings(p.LowBalanceThreshold, p.AutoTopUpPackageId, p.AutoTopUpThreshold, p.SessionCreditCap));
+    }
+
+    public static PlanResponse ToResponse(Plan p) => new(p.Code, p.Name, p.MonthlyPriceCents, p.YearlyMonthlyPriceCents, p.YearlyPriceCents,
+        p.MonthlyCredits, p.DailyCredits, p.ConcurrentSessions, p.StorageGb, p.WidgetPages, p.CanTopUp, p.IsCustom, p.Features);
+
+    public static CheckoutUrls CheckoutUrlsFor(HttpContext http) => new(InvitationEndpoints.PublicBaseUrl(http), "/credits/success", "/credits");
+
+    public static IResult ToProblem(Checkouts.Failure failure) => ApiProblem.Create(failure.Status, failure.Code, failure.Message, failure.Extensions);
+
+    static string ToCsv(List<TransactionResponse> rows)
+    {
+        var csv = new StringBuilder("uuid,type,amount,balance_after,description,reference,created\n");
+        foreach (var r in rows)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{r.Uuid},{r.Type},{r.Amount},{r.BalanceAfter},{Csv(r.Description)},{Csv(r.Reference)},{r.Created:O}\n");
+        }
+        return csv.ToString();
+    }
+
+    /// <summary>Quotes a CSV field, and defuses values a spreadsheet would run as a formula.</summary>
+    static string Csv(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return "";
+        }
+        if (value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
+        {
+            value = "'" + value;
+        }
+        return $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
+    }
+}
+
+/// <summary>USD amounts are integer cents; this is the only place they become text.</summary>
+public static class Money
+{
+    public static string Format(long cents) => (cents / 100m).ToString("$#,##0.00", CultureInfo.InvariantCulture);
+}

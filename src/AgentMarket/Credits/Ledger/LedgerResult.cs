@@ -1,0 +1,35 @@
+namespace AgentMarket.Credits.Ledger;
+
+public enum LedgerStatus
+{
+    Ok,
+    InsufficientCredits,
+    IdempotencyConflict,
+    ReservationNotFound,
+    ReservationResolved,
+    ExceedsReservation,
+    InvalidAmount,
+}
+
+/// <summary>
+/// What a ledger operation did. A replay of an idempotency key returns the original operation's values with
+/// <see cref="Replayed"/> set; rejected operations leave no trace, so retrying one is evaluated afresh.
+/// </summary>
+public sealed record LedgerResult(LedgerStatus Status, Guid OperationId = default, bool Replayed = false)
+{
+    /// <summary>Signed change of the organization's posted balance.</summary>
+    public long Amount { get; init; }
+
+    /// <summary>The organization's posted balance after the operation (granted + paid).</summary>
+    public long BalanceAfter { get; init; }
+
+    /// <summary>Reserve: how much was reserved. Insufficient credits: what was asked for.</summary>
+    public long Required { get; init; }
+
+    /// <summary>Insufficient credits: what was available.</summary>
+    public long Available { get; init; }
+
+    public bool Succeeded => Status == LedgerStatus.Ok;
+
+    public static LedgerResult Rejected(LedgerStatus status) => new(status);
+}

@@ -1,0 +1,439 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Text;
+using System.Threading.Channels;
+using AgentMarket.Platform.Data;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace AgentMarket.Credits.Ledger;
+
+/// <summary>
+/// The only writer of ledger rows. Commands from every request queue here and are applied in batches, each batch in one
+/// database transaction (group commit, as TigerBeetle batches): accounts are locked in id order (PostgreSQL
+/// <c>FOR UPDATE</c>; SQLite's <c>BEGIN IMMEDIATE</c> takes the one write lock), idempotency keys and reservations are
+/// read under those locks, every command is checked and applied in memory, and the transfers, operations and new running
+/// sums are written together. Another replica's concurrent write can only make the batch fail on a lock or unique index;
+/// the batch is then retried command by command, and replays resolve by key.
+/// </summary>
+sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogger<LedgerWriter> logger) : IHostedService, IAsyncDisposable
+{
+    const int MaxBatch = 128;
+    const int MaxAttempts = 5;
+
+    sealed record Submission(LedgerCommand Command)
+    {
+        public TaskCompletionSource<LedgerResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    readonly Channel<Submission> _queue = Channel.CreateBounded<Submission>(new BoundedChannelOptions(20_000)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+
+    // Account ids never change once created, so each (kind, owner) is looked up once per process.
+    readonly ConcurrentDictionary<AccountKey, Guid> _accountIds = new();
+
+    bool IsPostgres => database.Provider == DatabaseProvider.Postgres;
+
+    readonly CancellationTokenSource _stopping = new();
+    readonly Lock _startLock = new();
+    Task? _loop;
+
+    /// <summary>
+    /// Queues a command and waits for its result. Cancelling the wait does not cancel the command, which may still
+    /// commit; callers make that safe with idempotency keys (and reservations expire).
+    /// </summary>
+    public async Task<LedgerResult> SubmitAsync(LedgerCommand command, CancellationToken cancellationToken)
+    {
+        EnsureRunning();
+        var submission = new Submission(command);
+        await _queue.Writer.WriteAsync(submission, cancellationToken);
+        return await submission.Completion.Task.WaitAsync(cancellationToken);
+    }
+
+    // The loop starts with the first command rather than with the host: start-up work of other areas (the first
+    // operator's sign-up grants credits) runs before later hosted services have started.
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        EnsureRunning();
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        if (_loop is { } loop)
+        {
+            await loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None);
+        _stopping.Dispose();
+    }
+
+    void EnsureRunning()
+    {
+        if (_loop is not null)
+        {
+            return;
+        }
+        lock (_startLock)
+        {
+            _loop ??= Task.Run(() => RunAsync(_stopping.Token));
+        }
+    }
+
+    async Task RunAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<Submission>(MaxBatch);
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            {
+                batch.Clear();
+                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var submission))
+                {
+                    batch.Add(submission);
+                }
+                await ProcessAsync(batch);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            while (_queue.Reader.TryRead(out var abandoned))
+            {
+                abandoned.Completion.TrySetCanceled(stoppingToken);
+            }
+        }
+    }
+
+    async Task ProcessAsync(List<Submission> batch)
+    {
+        try
+        {
+            await ApplyWithRetriesAsync(batch);
+        }
+        catch (Exception exception) when (batch.Count > 1)
+        {
+            // One command's conflict with another replica must not fail its neighbours: retry each alone.
+            logger.LogWarning(exception, "Ledger batch of {Count} failed; retrying its commands one by one", batch.Count);
+            foreach (var submission in batch)
+            {
+                try
+                {
+                    await ApplyWithRetriesAsync([submission]);
+                }
+                catch (Exception single)
+                {
+                    submission.Completion.TrySetException(single);
+                }
+            }
+        }
+        catch (Exception exception)
+        {
+            batch[0].Completion.TrySetException(exception);
+        }
+    }
+
+    async Task ApplyWithRetriesAsync(List<Submission> batch)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var results = await ApplyAsync(batch);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Completion.TrySetResult(results[i]);
+                }
+                return;
+            }
+            catch (DbException exception) when (attempt < MaxAttempts && IsTransient(exception))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(5 * attempt * attempt));
+            }
+        }
+    }
+
+    static bool IsTransient(DbException exception) => exception switch
+    {
+        // serialization failure, deadlock, unique violation (another replica wrote the same key or resolution first)
+        PostgresException { SqlState: "40001" or "40P01" or "23505" } => true,
+        // SQLITE_BUSY / SQLITE_LOCKED: another process holds the write lock past the busy timeout
+        SqliteException { SqliteErrorCode: 5 or 6 } => true,
+        _ => false,
+    };
+
+    async Task<LedgerResult[]> ApplyAsync(List<Submission> batch)
+    {
+        var keys = batch.SelectMany(s => s.Command.Accounts()).Distinct().ToList();
+        await EnsureAccountsAsync(keys);
+
+        await using var connection = await OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        var accounts = await LoadAccountsAsync(connection, transaction, keys);
+        var operations = await LoadOperationsAsync(connection, transaction, batch.Select(s => s.Command.IdempotencyKey).Distinct().ToList());
+        var reservationIds = batch.Select(s => s.Command.ReservationId).OfType<Guid>().Distinct().ToList();
+        var reservations = await LoadReservationsAsync(connection, transaction, reservationIds, accounts);
+
+        var state = new LedgerBatch(clock.GetUtcNow().UtcDateTime, accounts, reservations, operations);
+        var results = new LedgerResult[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var command = batch[i].Command;
+            results[i] = state.Existing(command.IdempotencyKey) is { } existing
+                ? existing.RequestHash == command.RequestHash()
+                    ? new LedgerResult(LedgerStatus.Ok, existing.Id, Replayed: true) { Amount = existing.Amount, BalanceAfter = existing.BalanceAfter ?? 0, Required = existing.Reserved }
+                    : LedgerResult.Rejected(LedgerStatus.IdempotencyConflict)
+                : command.Apply(state);
+        }
+
+        await WriteAsync(connection, transaction, state);
+        await transaction.CommitAsync();
+        return results;
+    }
+
+    async Task EnsureAccountsAsync(List<AccountKey> keys)
+    {
+        var missing = keys.Where(k => !_accountIds.ContainsKey(k)).ToList();
+        if (missing.Count == 0)
+        {
+            return;
+        }
+        // Created in their own committed transaction: an empty account is harmless, and the ids can then be cached.
+        await using var connection = await OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        var insert = Command(connection, transaction);
+        var sql = new StringBuilder("INSERT INTO ledger_accounts (id, kind, owner_id, debits_pending, debits_posted, credits_pending, credits_posted, must_not_overdraw, created_utc) VALUES ");
+        var now = clock.GetUtcNow().UtcDateTime;
+        for (var i = 0; i < missing.Count; i++)
+        {
+            sql.Append(i == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"(@id{i}, @kind{i}, @owner{i}, 0, 0, 0, 0, @overdraw{i}, @created)");
+            AddGuid(insert, $"@id{i}", Guid.CreateVersion7(now));
+            Add(insert, $"@kind{i}", EnumNames<AccountKind>.ToName(missing[i].Kind));
+            AddGuid(insert, $"@owner{i}", missing[i].Owner);
+            Add(insert, $"@overdraw{i}", LedgerAccount.IsWallet(missing[i].Kind));
+        }
+        Add(insert, "@created", now);
+        insert.CommandText = sql.Append(" ON CONFLICT (owner_id, kind) DO NOTHING").ToString();
+        await insert.ExecuteNonQueryAsync();
+
+        var select = Command(connection, transaction);
+        select.CommandText = $"SELECT id, kind, owner_id FROM ledger_accounts WHERE owner_id IN ({InList(select, "@o", missing.Select(k => k.Owner).Distinct().ToList())})";
+        await using (var reader = await select.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                _accountIds[new AccountKey(EnumNames<AccountKind>.FromName(reader.GetString(1)), reader.GetGuid(2))] = reader.GetGuid(0);
+            }
+        }
+        await transaction.CommitAsync();
+    }
+
+    async Task<Dictionary<AccountKey, AccountState>> LoadAccountsAsync(DbConnection connection, DbTransaction transaction, List<AccountKey> keys)
+    {
+        var ids = keys.Select(k => _accountIds[k]).Order().ToList();
+        var command = Command(connection, transaction);
+        // Locking in id order everywhere rules out deadlocks between replicas.
+        command.CommandText = $"SELECT id, kind, owner_id, debits_pending, debits_posted, credits_pending, credits_posted, must_not_overdraw FROM ledger_accounts WHERE id IN ({InList(command, "@a", ids)}) ORDER BY id{(IsPostgres ? " FOR UPDATE" : "")}";
+        var accounts = new Dictionary<AccountKey, AccountState>(keys.Count);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var key = new AccountKey(EnumNames<AccountKind>.FromName(reader.GetString(1)), reader.GetGuid(2));
+            accounts[key] = new AccountState(reader.GetGuid(0), key, reader.GetBoolean(7))
+            {
+                DebitsPending = reader.GetInt64(3),
+                DebitsPosted = reader.GetInt64(4),
+                CreditsPending = reader.GetInt64(5),
+                CreditsPosted = reader.GetInt64(6),
+            };
+        }
+        return accounts;
+    }
+
+    async Task<Dictionary<string, StoredOperation>> LoadOperationsAsync(DbConnection connection, DbTransaction transaction, List<string> keys)
+    {
+        var command = Command(connection, transaction);
+        command.CommandText = $"SELECT idempotency_key, id, request_hash, amount, balance_after, reserved FROM ledger_operations WHERE idempotency_key IN ({InList(command, "@k", keys)})";
+        var operations = new Dictionary<string, StoredOperation>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            operations[reader.GetString(0)] = new StoredOperation(reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), reader.IsDBNull(4) ? null : reader.GetInt64(4), reader.GetInt64(5));
+        }
+        return operations;
+    }
+
+    async Task<Dictionary<Guid, ReservationState>> LoadReservationsAsync(DbConnection connection, DbTransaction transaction, List<Guid> ids, Dictionary<AccountKey, AccountState> accounts)
+    {
+        var reservations = new Dictionary<Guid, ReservationState>();
+        if (ids.Count == 0)
+        {
+            return reservations;
+        }
+        var header = Command(connection, transaction);
+        header.CommandText = $"SELECT id, organization_id, reserved, resolved_utc FROM ledger_operations WHERE kind = 'reserve' AND id IN ({InList(header, "@r", ids)})";
+        await using (var reader = await header.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                reservations[reader.GetGuid(0)] = new ReservationState(reader.GetGuid(0), reader.GetGuid(1), reader.GetInt64(2), resolved: !reader.IsDBNull(3));
+            }
+        }
+        var byId = accounts.Values.ToDictionary(a => a.Id, a => a.Key);
+        var pending = Command(connection, transaction);
+        pending.CommandText = $"SELECT operation_id, id, debit_account_id, credit_account_id, amount FROM ledger_transfers WHERE kind = 'pending' AND operation_id IN ({InList(pending, "@p", ids)})";
+        await using (var reader = await pending.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                var reservation = reservations[reader.GetGuid(0)];
+                // A reservation of another organization than the command names has accounts this batch did not lock;
+                // the command rejects it as not found before looking at its transfers.
+                if (!byId.TryGetValue(reader.GetGuid(2), out var debit) || !byId.TryGetValue(reader.GetGuid(3), out var credit))
+                {
+                    continue;
+                }
+                var transfer = new PendingTransfer(reader.GetGuid(1), debit, credit, reader.GetInt64(4));
+                if (debit.Kind == AccountKind.WalletGranted)
+                {
+                    reservation.GrantedPending = transfer;
+                }
+                else
+                {
+                    reservation.PaidPending = transfer;
+                }
+            }
+        }
+        return reservations;
+    }
+
+    async Task WriteAsync(DbConnection connection, DbTransaction transaction, LedgerBatch state)
+    {
+        if (state.NewOperations.Count > 0)
+        {
+            var insert = Command(connection, transaction);
+            var sql = new StringBuilder("INSERT INTO ledger_operations (id, idempotency_key, request_hash, kind, organization_id, provider_id, code, amount, balance_after, description, reference_type, reference_id, reserved, expires_utc, resolved_utc, created_utc) VALUES ");
+            for (var i = 0; i < state.NewOperations.Count; i++)
+            {
+                var o = state.NewOperations[i];
+                sql.Append(i == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"(@id{i}, @key{i}, @hash{i}, @kind{i}, @org{i}, @provider{i}, @code{i}, @amount{i}, @after{i}, @description{i}, @rtype{i}, @rid{i}, @reserved{i}, @expires{i}, NULL, @now)");
+                AddGuid(insert, $"@id{i}", o.Id);
+                Add(insert, $"@key{i}", o.Command.IdempotencyKey);
+                Add(insert, $"@hash{i}", o.Command.RequestHash());
+                Add(insert, $"@kind{i}", EnumNames<OperationKind>.ToName(o.Command.Kind));
+                AddGuid(insert, $"@org{i}", o.Organization);
+                AddGuid(insert, $"@provider{i}", o.Provider);
+                Add(insert, $"@code{i}", o.Code);
+                Add(insert, $"@amount{i}", o.Amount);
+                Add(insert, $"@after{i}", o.BalanceAfter);
+                Add(insert, $"@description{i}", o.Description);
+                Add(insert, $"@rtype{i}", o.ReferenceType);
+                Add(insert, $"@rid{i}", o.ReferenceId);
+                Add(insert, $"@reserved{i}", o.Reserved);
+                Add(insert, $"@expires{i}", o.ExpiresUtc);
+            }
+            Add(insert, "@now", state.NowUtc);
+            insert.CommandText = sql.ToString();
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        if (state.NewTransfers.Count > 0)
+        {
+            var insert = Command(connection, transaction);
+            var sql = new StringBuilder("INSERT INTO ledger_transfers (id, operation_id, debit_account_id, credit_account_id, amount, kind, pending_id, code, created_utc) VALUES ");
+            for (var i = 0; i < state.NewTransfers.Count; i++)
+            {
+                var t = state.NewTransfers[i];
+                sql.Append(i == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"(@id{i}, @op{i}, @debit{i}, @credit{i}, @amount{i}, @kind{i}, @pending{i}, @code{i}, @now)");
+                AddGuid(insert, $"@id{i}", t.Id);
+                AddGuid(insert, $"@op{i}", t.OperationId);
+                AddGuid(insert, $"@debit{i}", t.DebitAccountId);
+                AddGuid(insert, $"@credit{i}", t.CreditAccountId);
+                Add(insert, $"@amount{i}", t.Amount);
+                Add(insert, $"@kind{i}", EnumNames<TransferKind>.ToName(t.Kind));
+                AddGuid(insert, $"@pending{i}", t.PendingId);
+                Add(insert, $"@code{i}", t.Code);
+            }
+            Add(insert, "@now", state.NowUtc);
+            insert.CommandText = sql.ToString();
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        foreach (var account in state.Accounts.Where(a => a.Dirty))
+        {
+            var update = Command(connection, transaction);
+            update.CommandText = "UPDATE ledger_accounts SET debits_pending = @dpe, debits_posted = @dpo, credits_pending = @cpe, credits_posted = @cpo WHERE id = @id";
+            Add(update, "@dpe", account.DebitsPending);
+            Add(update, "@dpo", account.DebitsPosted);
+            Add(update, "@cpe", account.CreditsPending);
+            Add(update, "@cpo", account.CreditsPosted);
+            AddGuid(update, "@id", account.Id);
+            await update.ExecuteNonQueryAsync();
+        }
+
+        if (state.Resolved.Count > 0)
+        {
+            var resolve = Command(connection, transaction);
+            resolve.CommandText = $"UPDATE ledger_operations SET resolved_utc = @now WHERE id IN ({InList(resolve, "@r", state.Resolved.Select(r => r.Id).ToList())})";
+            Add(resolve, "@now", state.NowUtc);
+            await resolve.ExecuteNonQueryAsync();
+        }
+    }
+
+    async Task<DbConnection> OpenAsync()
+    {
+        DbConnection connection = IsPostgres ? new NpgsqlConnection(database.ConnectionString) : new SqliteConnection(database.ConnectionString);
+        await connection.OpenAsync();
+        if (!IsPostgres)
+        {
+            await using var pragma = connection.CreateCommand();
+            pragma.CommandText = "PRAGMA busy_timeout=30000; PRAGMA synchronous=NORMAL;";
+            await pragma.ExecuteNonQueryAsync();
+        }
+        return connection;
+    }
+
+    static DbCommand Command(DbConnection connection, DbTransaction transaction)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        return command;
+    }
+
+    string InList<T>(DbCommand command, string prefix, IReadOnlyList<T> values)
+    {
+        var names = new string[values.Count];
+        for (var i = 0; i < values.Count; i++)
+        {
+            names[i] = $"{prefix}{i}";
+            if (values[i] is Guid guid)
+            {
+                AddGuid(command, names[i], guid);
+            }
+            else
+            {
+                Add(command, names[i], values[i]);
+            }
+        }
+        return names.Length == 0 ? "NULL" : string.Join(", ", names);
+    }
+
+    // EF Core stores Guids in SQLite as upper-case text; ADO.NET would otherwise bind them as blobs.
+    void AddGuid(DbCommand command, string name, Guid? value) =>
+        Add(command, name, value is null ? null : IsPostgres ? value.Value : value.Value.ToString().ToUpperInvariant());
+
+    static void Add(DbCommand command, string name, object? value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value ?? DBNull.Value;
+        command.Parameters.Add(parameter);
+    }
+}

@@ -1,0 +1,56 @@
+using AgentMarket.Platform.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace AgentMarket.Credits.Plans;
+
+/// <summary>
+/// The plan an organization is on and its billing period. A downgrade is recorded in <see cref="ScheduledPlanCode"/>
+/// and takes effect at the end of the period; monthly credits follow <see cref="CreditPeriodStartUtc"/>, which advances
+/// monthly even on yearly billing.
+/// </summary>
+public sealed class OrganizationPlan : ITenantOwned
+{
+    public Guid Id { get; init; } = Guid.CreateVersion7();
+    public Guid OrganizationId { get; init; }
+    public string PlanCode { get; set; } = Plan.Free;
+    public BillingInterval Interval { get; set; }
+
+    /// <summary>Null on Free (no billing period).</summary>
+    public DateTime? CurrentPeriodEndUtc { get; set; }
+    public DateTime? CurrentPeriodStartUtc { get; set; }
+    public DateTime? CreditPeriodStartUtc { get; set; }
+    public string? ScheduledPlanCode { get; set; }
+    public BillingInterval? ScheduledInterval { get; set; }
+
+    /// <summary>Stripe's subscription id when the plan is billed by Stripe.</summary>
+    public string? ExternalSubscriptionId { get; set; }
+
+    /// <summary>Low-balance alert threshold in credits (null: off) and whether the alert has fired since the balance last went above it.</summary>
+    public long? LowBalanceThreshold { get; set; }
+    public bool LowBalanceAlerted { get; set; }
+
+    /// <summary>Auto top-up (Plus/Pro): buy this package when the available balance falls below the threshold.</summary>
+    public Guid? AutoTopUpPackageId { get; set; }
+    public long? AutoTopUpThreshold { get; set; }
+
+    /// <summary>Hard limit of credits one chat session may spend (used by the run gateway); null: no limit.</summary>
+    public long? SessionCreditCap { get; set; }
+
+    public DateTime CreatedUtc { get; init; }
+    public DateTime UpdatedUtc { get; set; }
+}
+
+sealed class OrganizationPlanConfiguration : IEntityTypeConfiguration<OrganizationPlan>
+{
+    public void Configure(EntityTypeBuilder<OrganizationPlan> e)
+    {
+        e.ToTable("organization_plans");
+        e.Property(x => x.PlanCode).HasMaxLength(40);
+        e.Property(x => x.ScheduledPlanCode).HasMaxLength(40);
+        e.Property(x => x.ExternalSubscriptionId).HasMaxLength(100);
+        e.HasOne<Identity.Organization>().WithMany().HasForeignKey(x => x.OrganizationId).OnDelete(DeleteBehavior.Cascade);
+        e.HasIndex(x => x.OrganizationId).IsUnique();
+        e.HasIndex(x => x.CurrentPeriodEndUtc);
+    }
+}

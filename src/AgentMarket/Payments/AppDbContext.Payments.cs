@@ -1,0 +1,10 @@
+using AgentMarket.Payments;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Platform.Data;
+
+public sealed partial class AppDbContext
+{
+    public DbSet<Payment> Payments => Set<Payment>();
+    public DbSet<Receipt> Receipts => Set<Receipt>();
+}

@@ -1,0 +1,105 @@
+using AgentMarket.Credits.Plans;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Errors;
+using AgentMarket.Platform.Tenancy;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Payments;
+
+public sealed record CheckoutResponse(Guid CheckoutUuid, string CheckoutUrl, bool TestMode);
+
+/// <summary>Starts purchases: a top-up package (Plus and Pro only) or a plan, through the configured payment provider.</summary>
+sealed class Checkouts(AppDbContext db, CurrentTenant tenant, IPaymentProvider provider, TimeProvider clock)
+{
+    public sealed record Failure(int Status, string Code, string Message, IDictionary<string, object?>? Extensions = null);
+
+    public async Task<(CheckoutResponse? Checkout, Failure? Failure)> ForPackageAsync(Guid packageId, string? idempotencyKey, CheckoutUrls urls, CancellationToken ct)
+    {
+        var organizationId = tenant.RequiredOrganizationId;
+        var package = await db.CreditPackages.AsNoTracking().FirstOrDefaultAsync(p => p.Id == packageId && p.Active, ct);
+        if (package is null)
+        {
+            return (null, new Failure(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The package was not found."));
+        }
+        var plan = await CurrentPlanAsync(organizationId, ct);
+        if (!plan.CanTopUp)
+        {
+            return (null, new Failure(StatusCodes.Status403Forbidden, "plan_required",
+                $"Top-up packages are available on Plus and Pro. Upgrade your plan to buy credits.",
+                new Dictionary<string, object?> { ["current_plan"] = plan.Code, ["upgrade_url"] = "/pricing" }));
+        }
+        var payment = new Payment
+        {
+            OrganizationId = organizationId,
+            Provider = provider.Kind,
+            Purpose = PaymentPurpose.Package,
+            PackageId = package.Id,
+            AmountCents = package.PriceCents,
+            Credits = package.TotalCredits,
+            Description = $"{package.Name} package: {package.TotalCredits:N0} credits",
+            Status = PaymentStatus.Pending,
+            IdempotencyKey = idempotencyKey is null ? null : $"checkout:{organizationId}:{idempotencyKey}",
+            CreatedByUserId = tenant.UserId,
+            CreatedUtc = clock.GetUtcNow().UtcDateTime,
+        };
+        return await StartAsync(payment, urls, ct);
+    }
+
+    public async Task<(CheckoutResponse? Checkout, Failure? Failure)> ForPlanAsync(string planCode, BillingInterval interval, string? idempotencyKey, CheckoutUrls urls, CancellationToken ct)
+    {
+        var organizationId = tenant.RequiredOrganizationId;
+        var plan = await db.Plans.AsNoTracking().FirstOrDefaultAsync(p => p.Code == planCode, ct);
+        if (plan is null)
+        {
+            return (null, new Failure(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The plan was not found."));
+        }
+        var price = interval == BillingInterval.Yearly ? plan.YearlyPriceCents : plan.MonthlyPriceCents;
+        if (plan.IsCustom || price <= 0)
+        {
+            return (null, new Failure(StatusCodes.Status400BadRequest, "plan_not_purchasable",
+                plan.IsCustom ? "Enterprise is priced by agreement; contact us." : "This plan cannot be bought through checkout."));
+        }
+        var current = await db.OrganizationPlans.AsNoTracking().FirstAsync(p => p.OrganizationId == organizationId, ct);
+        if (current.PlanCode == plan.Code && current.Interval == interval)
+        {
+            return (null, new Failure(StatusCodes.Status409Conflict, "already_on_plan", $"You are already on {plan.Name} ({interval.ToString().ToLowerInvariant()})."));
+        }
+        var payment = new Payment
+        {
+            OrganizationId = organizationId,
+            Provider = provider.Kind,
+            Purpose = PaymentPurpose.Plan,
+            PlanCode = plan.Code,
+            Interval = interval,
+            AmountCents = price,
+            Description = interval == BillingInterval.Yearly ? $"{plan.Name} plan, yearly (12 × ${plan.YearlyMonthlyPriceCents / 100m:0.00})" : $"{plan.Name} plan, monthly",
+            Status = PaymentStatus.Pending,
+            IdempotencyKey = idempotencyKey is null ? null : $"checkout:{organizationId}:{idempotencyKey}",
+            CreatedByUserId = tenant.UserId,
+            CreatedUtc = clock.GetUtcNow().UtcDateTime,
+        };
+        return await StartAsync(payment, urls, ct);
+    }
+
+    async Task<(CheckoutResponse?, Failure?)> StartAsync(Payment payment, CheckoutUrls urls, CancellationToken ct)
+    {
+        if (payment.IdempotencyKey is { } key && await db.Payments.AsNoTracking().FirstOrDefaultAsync(p => p.IdempotencyKey == key, ct) is { } earlier)
+        {
+            // The same Idempotency-Key returns the same checkout; reused for another purchase it is a conflict.
+            return earlier.PackageId == payment.PackageId && earlier.PlanCode == payment.PlanCode && earlier.Interval == payment.Interval
+                ? (new CheckoutResponse(earlier.Id, await provider.CreateCheckoutAsync(earlier, urls, ct), provider.TestMode), null)
+                : (null, new Failure(StatusCodes.Status409Conflict, ProblemCodes.IdempotencyConflict, "This Idempotency-Key was used for another purchase."));
+        }
+        db.Payments.Add(payment);
+        await db.SaveChangesAsync(ct);
+        var url = await provider.CreateCheckoutAsync(payment, urls, ct);
+        await db.SaveChangesAsync(ct);
+        return (new CheckoutResponse(payment.Id, url, provider.TestMode), null);
+    }
+
+    async Task<Plan> CurrentPlanAsync(Guid organizationId, CancellationToken ct)
+    {
+        var code = await db.OrganizationPlans.Where(p => p.OrganizationId == organizationId).Select(p => p.PlanCode).FirstAsync(ct);
+        return await db.Plans.AsNoTracking().FirstAsync(p => p.Code == code, ct);
+    }
+}
