@@ -40,6 +40,8 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
     readonly CancellationTokenSource _stopping = new();
     readonly Lock _startLock = new();
     Task? _loop;
+    int _stopped;
+    int _disposed;
 
     /// <summary>
     /// Queues a command and waits for its result. Cancelling the wait does not cancel the command, which may still
@@ -63,6 +65,10 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+        {
+            return; // registered as a singleton and as a hosted service, so the container stops and disposes it twice
+        }
         await _stopping.CancelAsync();
         if (_loop is { } loop)
         {
@@ -73,7 +79,10 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None);
-        _stopping.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _stopping.Dispose();
+        }
     }
 
     void EnsureRunning()
