@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -46,10 +47,10 @@ public sealed record CompatibilityReport
 
     /// <summary>The report as snake_case JSON.</summary>
     public string ToJson(bool indented = true) =>
-        JsonSerializer.Serialize(this, indented ? ReportJsonContext.Indented.CompatibilityReport : ReportJsonContext.Default.CompatibilityReport);
+        JsonSerializer.Serialize(this, indented ? ReportJsonContext.Indented.CompatibilityReport : ReportJsonContext.Compact.CompatibilityReport);
 
     /// <summary>Reads a report back from its JSON.</summary>
-    public static CompatibilityReport? FromJson(string json) => JsonSerializer.Deserialize(json, ReportJsonContext.Default.CompatibilityReport);
+    public static CompatibilityReport? FromJson(string json) => JsonSerializer.Deserialize(json, ReportJsonContext.Compact.CompatibilityReport);
 
     /// <summary>The report as plain text for a seller.</summary>
     public string ToText() => ReportText.Render(this);
@@ -221,10 +222,17 @@ public static class IssueCodes
 [JsonSerializable(typeof(CompatibilityReport))]
 internal sealed partial class ReportJsonContext : JsonSerializerContext
 {
-    public static ReportJsonContext Indented { get; } = new(new JsonSerializerOptions
+    /// <summary>Compact, with quotes and apostrophes left readable (the report is data, never embedded in HTML unencoded).</summary>
+    public static ReportJsonContext Compact { get; } = new(CreateOptions(indented: false));
+
+    /// <summary>Indented for people.</summary>
+    public static ReportJsonContext Indented { get; } = new(CreateOptions(indented: true));
+
+    static JsonSerializerOptions CreateOptions(bool indented) => new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        WriteIndented = indented,
         IndentSize = 2,
-    });
+    };
 }

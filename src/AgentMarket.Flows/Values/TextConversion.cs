@@ -50,7 +50,7 @@ internal static partial class TextConversion
     };
 
     [GeneratedRegex(@"^\s*$", RegexOptions.Multiline)]
-    internal static partial Regex BlankLines();
+    private static partial Regex BlankLines();
 
     [GeneratedRegex(@"\n{3,}")]
     private static partial Regex ThreeOrMoreNewlines();
