@@ -195,6 +195,9 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
             if (reply.BreakAfterChunks is { } limit && sent >= limit)
             {
                 await context.Response.Body.FlushAsync();
+
+                // A reset discards data the client has not read yet; give it time to read what was sent.
+                await Task.Delay(200);
                 context.Abort();
                 return;
             }
