@@ -47,7 +47,7 @@ public static class AddressRanges
     /// <summary>True when <paramref name="address"/> is an ordinary public address.</summary>
     public static bool IsPublic(IPAddress address) => BlockReason(address) is null;
 
-    /// <summary>Why <paramref name="address"/> is refused, or null when it is public.</summary>
+    /// <summary>The range that makes <paramref name="address"/> refused ("the reserved range 10.0.0.0/8"), or null when it is public.</summary>
     public static string? BlockReason(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6)
@@ -61,7 +61,7 @@ public static class AddressRanges
             {
                 if (network.Contains(address))
                 {
-                    return $"{address} is in the reserved range {network}";
+                    return $"the reserved range {network}";
                 }
             }
 
@@ -70,14 +70,14 @@ public static class AddressRanges
 
         if (address.AddressFamily != AddressFamily.InterNetworkV6)
         {
-            return $"{address} is not an IP address";
+            return "no IP address family";
         }
 
         foreach (var network in BlockedV6)
         {
             if (network.Contains(address))
             {
-                return $"{address} is in the reserved range {network}";
+                return $"the reserved range {network}";
             }
         }
 

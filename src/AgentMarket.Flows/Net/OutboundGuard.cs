@@ -305,9 +305,9 @@ public sealed class OutboundGuard : IDisposable
         }
 
         // Literal addresses fail here with a clear message; names are checked when connecting.
-        if (IPAddress.TryParse(uri.IdnHost.Trim('[', ']'), out var literal) && Policy.BlockReason(literal) is { } reason)
+        if (IPAddress.TryParse(uri.IdnHost.Trim('[', ']'), out var literal) && Policy.BlockReason(literal) is { } range)
         {
-            throw new OutboundBlockedException(uri.Host, reason);
+            throw new OutboundBlockedException(uri.Host, $"{literal} is in {range}");
         }
     }
 
@@ -335,7 +335,11 @@ public sealed class OutboundGuard : IDisposable
         var allowed = hostAllowed ? addresses : [.. addresses.Where(address => Policy.BlockReason(address) is null)];
         if (allowed.Length == 0)
         {
-            var reason = addresses.Length == 0 ? "it has no address" : $"it resolves to {Policy.BlockReason(addresses[0])}";
+            var reason = addresses.Length == 0
+                ? "it has no address"
+                : IPAddress.TryParse(host.Trim('[', ']'), out _)
+                    ? $"{addresses[0]} is in {Policy.BlockReason(addresses[0])}"
+                    : $"it resolves to {addresses[0]}, which is in {Policy.BlockReason(addresses[0])}";
             throw new OutboundBlockedException(host, reason);
         }
 
