@@ -34,15 +34,12 @@ public sealed partial class FlowEngine
 
     internal FlowEngine(ComponentRegistry registry, ILogger logger)
     {
-        Registry = registry;
         _compiler = new FlowCompiler(registry);
         _logger = logger;
     }
 
     /// <summary>The engine with every built-in component, without logging.</summary>
     public static FlowEngine Default { get; } = new(BuiltInComponents.Registry, NullLogger.Instance);
-
-    internal ComponentRegistry Registry { get; }
 
     /// <summary>The compatibility report of an export. Never throws, whatever the bytes.</summary>
     public CompatibilityReport Validate(ReadOnlyMemory<byte> utf8Json) => Compile(utf8Json).Report;

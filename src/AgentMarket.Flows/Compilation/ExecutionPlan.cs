@@ -54,7 +54,6 @@ public sealed class ExecutionPlan
 
         NodesByFieldName = fieldOwners.ToFrozenDictionary(pair => pair.Key, pair => pair.Value.ToImmutableArray(), StringComparer.Ordinal);
         Roots = [.. nodes.Where(node => node.PredecessorCount == 0).Select(node => node.Index)];
-        HasSessionStore = nodes.Any(node => node.SessionAware);
     }
 
     /// <summary>The compatibility report the plan was compiled from (runnable by construction).</summary>
@@ -79,8 +78,6 @@ public sealed class ExecutionPlan
     internal FrozenDictionary<string, int> LastNodeIndexByDisplayName { get; }
 
     internal FrozenDictionary<string, ImmutableArray<int>> NodesByFieldName { get; }
-
-    internal bool HasSessionStore { get; }
 }
 
 /// <summary>One node of a plan. Everything here is decided at compile time.</summary>
@@ -116,9 +113,6 @@ internal sealed class PlanNode
     public required bool StreamsToOutput { get; init; }
 
     public required ImmutableArray<PlanTool> Tools { get; init; }
-
-    /// <summary>Direct upstream nodes, for ChatOutput's <c>properties.source</c>.</summary>
-    public required ImmutableArray<int> Predecessors { get; init; }
 
     public string Id => Definition.Id;
 

@@ -1,7 +1,7 @@
-using AgentMarket.Flows.Execution;
 using System.Collections.Frozen;
 using System.Collections.Immutable;
 using AgentMarket.Flows.Components;
+using AgentMarket.Flows.Execution;
 using AgentMarket.Flows.Loading;
 using AgentMarket.Flows.Validation;
 
@@ -634,7 +634,7 @@ internal sealed class FlowCompiler(ComponentRegistry registry)
                 var remapped = bindings.Select(binding => Remap(binding, planIndex, slotRemap)).ToImmutableArray();
                 var outgoing = _edges.Where(edge => edge.Source == index).ToList();
                 var successors = outgoing.Select(edge => edge.Target).Where(target => _active[target]).Distinct().Select(target => planIndex[target]).Order().ToImmutableArray();
-                var predecessors = _edges.Where(edge => edge.Target == index).Select(edge => edge.Source).Distinct().Select(source => planIndex[source]).Order().ToImmutableArray();
+                var predecessorCount = _edges.Where(edge => edge.Target == index).Select(edge => edge.Source).Distinct().Count();
                 var definedOutputs = node.Outputs.Select(output => output.Name).ToHashSet(StringComparer.Ordinal);
                 var requested = component.Spec.Outputs
                     .Select(output => outgoing.Count > 0 ? outgoing.Any(edge => edge.Output == output.Name) : definedOutputs.Contains(output.Name))
@@ -652,8 +652,7 @@ internal sealed class FlowCompiler(ComponentRegistry registry)
                     FirstSlot = slotRemap.GetValueOrDefault(_firstSlot[index]),
                     Requested = requested,
                     Successors = successors,
-                    Predecessors = predecessors,
-                    PredecessorCount = predecessors.Length,
+                    PredecessorCount = predecessorCount,
                     Role = _roles[index],
                     SessionAware = node.Field("session_id") is not null,
                     StreamsToOutput = outgoing.Any(edge => (_roles[edge.Target] & NodeRole.Output) != 0),

@@ -1,9 +1,9 @@
 using System.Collections.Immutable;
 using System.Text.Json;
 using AgentMarket.Flows.Components;
+using AgentMarket.Flows.Execution;
 using AgentMarket.Flows.Loading;
 using AgentMarket.Flows.Validation;
-using AgentMarket.Flows.Execution;
 using AgentMarket.Flows.Values;
 
 namespace AgentMarket.Flows.Compilation;
@@ -27,8 +27,6 @@ internal sealed class NodeSetup(
     public InputBinding Binding(InputSpec input) => bindings[input.Ordinal];
 
     public bool IsConnected(InputSpec input) => !bindings[input.Ordinal].Edges.IsEmpty;
-
-    public bool IsConnected(string field) => bindings.Any(binding => binding.Name == field && !binding.Edges.IsEmpty);
 
     /// <summary>The configured value (or default), ignoring edges, tweaks and secrets.</summary>
     public object? Constant(InputSpec input) => bindings[input.Ordinal].Constant;

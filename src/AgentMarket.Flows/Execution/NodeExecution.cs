@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using AgentMarket.Flows.Components;
 using AgentMarket.Flows.Compilation;
+using AgentMarket.Flows.Components;
 using AgentMarket.Flows.Models;
 using AgentMarket.Flows.Net;
 using AgentMarket.Flows.Services;

@@ -8,7 +8,6 @@ namespace AgentMarket.Flows.Loading;
 internal sealed record FlowDefinition(
     string? Id,
     string? Name,
-    string? Description,
     string? LastTestedVersion,
     bool IsComponent,
     ImmutableArray<NodeDefinition> Nodes,
@@ -22,14 +21,12 @@ internal sealed record NodeDefinition(
     string? DisplayName,
     string? ModuleClass,
     string? CodeClass,
-    bool HasCode,
     bool Edited,
     bool Frozen,
     bool ToolMode,
     ImmutableArray<FieldDefinition> Fields,
     FrozenDictionary<string, FieldDefinition> FieldsByName,
     ImmutableArray<OutputDefinition> Outputs,
-    ImmutableArray<string> PromptVariables,
     bool IsGroup,
     bool LegacyShape)
 {
@@ -43,19 +40,14 @@ internal sealed record NodeDefinition(
 internal sealed record FieldDefinition(
     string Name,
     string Type,
-    string? InputClass,
     JsonElement Value,
     JsonElement? FilePath,
     bool Show,
     bool Required,
     bool LoadFromDb,
     bool IsList,
-    bool ToolMode,
-    bool Advanced,
     ImmutableArray<string> InputTypes)
 {
-    public bool HasValue => Value.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null);
-
     /// <summary>True when the value is null, "", [] or {}: nothing configured.</summary>
     public bool IsEmpty => Value.ValueKind switch
     {
@@ -68,7 +60,7 @@ internal sealed record FieldDefinition(
 }
 
 /// <summary>One named output (format §1.4).</summary>
-internal sealed record OutputDefinition(string Name, ImmutableArray<string> Types, string? Method, bool AllowsLoop);
+internal sealed record OutputDefinition(string Name, ImmutableArray<string> Types);
 
 /// <summary>How an edge's handles were written.</summary>
 internal enum HandleFormat
@@ -88,13 +80,11 @@ internal enum HandleFormat
 
 /// <summary>One edge, decoded (format §1.5).</summary>
 internal sealed record EdgeDefinition(
-    string? Id,
     string Source,
     string Target,
     string? SourceOutput,
     ImmutableArray<string> SourceTypes,
     string? TargetField,
     ImmutableArray<string> TargetInputTypes,
-    string? TargetFieldType,
     string? LoopBackOutput,
     HandleFormat Format);

@@ -134,7 +134,6 @@ internal static partial class FlowLoader
         var definition = new FlowDefinition(
             String(root, "id"),
             String(root, "name"),
-            String(root, "description"),
             lastTested,
             root.TryGetProperty("is_component", out var isComponent) && isComponent.ValueKind == JsonValueKind.True,
             nodes.ToImmutable(),
@@ -179,7 +178,6 @@ internal static partial class FlowLoader
         var type = String(data, "type") ?? id.Split('-', 2)[0];
         var fields = ImmutableArray.CreateBuilder<FieldDefinition>();
         string? codeClass = null;
-        var hasCode = false;
         if (node.TryGetProperty("template", out var template) && template.ValueKind == JsonValueKind.Object)
         {
             foreach (var property in template.EnumerateObject())
@@ -192,7 +190,6 @@ internal static partial class FlowLoader
                 if (property.Name == "code")
                 {
                     var code = String(property.Value, "value");
-                    hasCode = !string.IsNullOrWhiteSpace(code);
                     codeClass = code is null ? null : ClassName(code);
                     continue;
                 }
@@ -209,15 +206,9 @@ internal static partial class FlowLoader
             {
                 if (output.ValueKind == JsonValueKind.Object && String(output, "name") is { Length: > 0 } name)
                 {
-                    outputs.Add(new OutputDefinition(name, Strings(output, "types"), String(output, "method"), Bool(output, "allows_loop")));
+                    outputs.Add(new OutputDefinition(name, Strings(output, "types")));
                 }
             }
-        }
-
-        var promptVariables = ImmutableArray<string>.Empty;
-        if (node.TryGetProperty("custom_fields", out var customFields) && customFields.ValueKind == JsonValueKind.Object)
-        {
-            promptVariables = Strings(customFields, "template");
         }
 
         string? moduleClass = null;
@@ -234,14 +225,12 @@ internal static partial class FlowLoader
             String(node, "display_name"),
             moduleClass,
             codeClass,
-            hasCode,
             Bool(node, "edited"),
             Bool(node, "frozen"),
             Bool(node, "tool_mode"),
             fieldArray,
             fieldArray.DistinctBy(field => field.Name, StringComparer.Ordinal).ToFrozenDictionary(field => field.Name, StringComparer.Ordinal),
             outputs.ToImmutable(),
-            promptVariables,
             node.TryGetProperty("flow", out var flow) && flow.ValueKind == JsonValueKind.Object,
             LegacyShape: !hasOutputs);
     }
@@ -254,15 +243,12 @@ internal static partial class FlowLoader
         return new FieldDefinition(
             name,
             String(field, "type") ?? "str",
-            String(field, "_input_type"),
             value.ValueKind == JsonValueKind.Undefined ? default : value.Clone(),
             filePath,
             Show: !field.TryGetProperty("show", out var show) || show.ValueKind != JsonValueKind.False,
             Bool(field, "required"),
             Bool(field, "load_from_db"),
             Bool(field, "list") || Bool(field, "is_list"),
-            Bool(field, "tool_mode"),
-            Bool(field, "advanced"),
             inputTypes);
     }
 
@@ -307,20 +293,18 @@ internal static partial class FlowLoader
 
         if (format is HandleFormat.LegacyPipe or HandleFormat.Missing)
         {
-            return new EdgeDefinition(String(edge, "id"), source, target, null, [], null, [], null, null, format);
+            return new EdgeDefinition(source, target, null, [], null, [], null, format);
         }
 
         var fieldName = String(targetHandle, "fieldName");
         var loopBackOutput = fieldName is null ? String(targetHandle, "name") : null;
         return new EdgeDefinition(
-            String(edge, "id"),
             source,
             target,
             String(sourceHandle, "name"),
             Strings(sourceHandle, "output_types"),
             fieldName,
             Strings(targetHandle, "inputTypes"),
-            String(targetHandle, "type"),
             loopBackOutput,
             format);
     }

@@ -42,18 +42,6 @@ public sealed class InMemoryKnowledgeBase : IKnowledgeRetriever
     readonly Lock _gate = new();
     readonly List<(KnowledgeDocument Document, string[] Terms)> _documents = [];
 
-    /// <summary>Documents added so far.</summary>
-    public int Count
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _documents.Count;
-            }
-        }
-    }
-
     /// <inheritdoc />
     public ValueTask IngestAsync(IReadOnlyList<KnowledgeDocument> documents, CancellationToken cancellationToken)
     {

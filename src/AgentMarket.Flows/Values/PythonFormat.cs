@@ -1,7 +1,7 @@
-using AgentMarket.Flows.Execution;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using AgentMarket.Flows.Execution;
 
 namespace AgentMarket.Flows.Values;
 
@@ -35,7 +35,7 @@ internal static class PythonFormat
                 var close = template.IndexOf('}', position + 1);
                 if (close < 0)
                 {
-                    throw new FlowComponentException("template_error", "The template has a '{' without a closing '}'.");
+                    throw new FlowComponentException(RunErrorCodes.TemplateError, "The template has a '{' without a closing '}'.");
                 }
 
                 AppendField(output, template.AsSpan(position + 1, close - position - 1), lookup);
@@ -50,7 +50,7 @@ internal static class PythonFormat
                     continue;
                 }
 
-                throw new FlowComponentException("template_error", "The template has a single '}'; write '}}' for a literal brace.");
+                throw new FlowComponentException(RunErrorCodes.TemplateError, "The template has a single '}'; write '}}' for a literal brace.");
             }
             else
             {
@@ -126,28 +126,28 @@ internal static class PythonFormat
         if (name.Length == 0 || char.IsDigit(name[0]))
         {
             throw new FlowComponentException(
-                "template_error",
+                RunErrorCodes.TemplateError,
                 "The template uses a positional field such as {} or {0}; name the variable, e.g. {question}.");
         }
 
         if (name.AsSpan().IndexOfAny(".[") >= 0)
         {
             throw new FlowComponentException(
-                "template_error",
+                RunErrorCodes.TemplateError,
                 $"The template field {{{name}}} uses attribute or index access, which is not supported; use a plain variable name.");
         }
 
         var value = lookup(name, out var found);
         if (!found)
         {
-            throw new FlowComponentException("template_error", $"The template refers to {{{name}}}, which has no value.");
+            throw new FlowComponentException(RunErrorCodes.TemplateError, $"The template refers to {{{name}}}, which has no value.");
         }
 
         var text = conversion switch
         {
             'r' => value is JsonElement element ? PythonText.Repr(element) : Repr(value),
             's' or '\0' => null,
-            _ => throw new FlowComponentException("template_error", $"Unknown conversion '!{conversion}' in {{{name}}}."),
+            _ => throw new FlowComponentException(RunErrorCodes.TemplateError, $"Unknown conversion '!{conversion}' in {{{name}}}."),
         };
         output.Append(spec.IsEmpty ? text ?? PythonText.StrOfObject(value) : ApplySpec(text ?? (object?)value, spec.ToString(), name));
     }
@@ -254,7 +254,7 @@ internal static class PythonFormat
     };
 
     static FlowComponentException Unsupported(string spec, string name) =>
-        new("template_error", $"The format specification '{spec}' in {{{name}}} is not supported.");
+        new(RunErrorCodes.TemplateError, $"The format specification '{spec}' in {{{name}}} is not supported.");
 }
 
 /// <summary>
@@ -288,7 +288,7 @@ internal static class MustacheFormat
             if (!IsIdentifier(name))
             {
                 throw new FlowComponentException(
-                    "template_error",
+                    RunErrorCodes.TemplateError,
                     $"The template contains '{{{{{name}}}}}': only simple {{{{variable}}}} names are allowed in double-bracket mode.");
             }
 
