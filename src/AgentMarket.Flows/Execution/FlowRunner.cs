@@ -105,7 +105,7 @@ internal static class FlowRunner
                 try
                 {
                     run.BeginNodeExecution();
-                    await run.Events.WriteAsync(new NodeStarted(node.Id, node.DisplayName), run.Token);
+                    await run.EmitQuietlyAsync(new NodeStarted(node.Id, node.DisplayName));
                     task = node.Tools.IsEmpty ? node.Component.ExecuteAsync(execution) : OfferTools(execution);
                 }
                 catch (Exception exception)
@@ -217,7 +217,7 @@ internal static class FlowRunner
         var now = run.Services.Time.GetUtcNow();
         var record = new NodeRun(node.Id, node.DisplayName, node.Definition.Type, NodeRunStatus.Skipped, now, TimeSpan.Zero, null, null, 0, 0, null, 0, AsTool: false);
         run.Record(record);
-        await run.Events.WriteAsync(new NodeFinished(record), run.Token);
+        await run.EmitQuietlyAsync(new NodeFinished(record));
         Release(node, ready, pending);
     }
 
@@ -239,21 +239,20 @@ internal static class FlowRunner
             built[node.Index] = true;
             var record = execution.Finish(NodeRunStatus.Succeeded);
             run.Record(record);
-            if (run.Events.Enabled && !run.Token.IsCancellationRequested)
-            {
-                await run.Events.WriteAsync(new NodeFinished(record), run.Token);
-            }
-
+            await run.EmitQuietlyAsync(new NodeFinished(record));
             Release(node, ready, pending);
             return;
         }
 
         var (nodeStatus, runError, runStatus) = Classify(run, execution, error);
-        run.Record(execution.Finish(nodeStatus, runError?.Code, runError?.Message));
+        var failed = execution.Finish(nodeStatus, runError?.Code, runError?.Message);
+        run.Record(failed);
         if (runError is not null)
         {
             run.Fail(runError, runStatus);
         }
+
+        await run.EmitQuietlyAsync(new NodeFinished(failed));
     }
 
     static void Release(PlanNode node, PriorityQueue<int, int> ready, int[] pending)

@@ -168,6 +168,27 @@ internal sealed class RunState : IDisposable
         _linked.Cancel();
     }
 
+    /// <summary>
+    /// Writes a bookkeeping event (node started/finished). Once the run is ending its token is canceled and the event
+    /// is dropped rather than thrown, so the scheduler always drains its in-flight nodes.
+    /// </summary>
+    public async ValueTask EmitQuietlyAsync(RunEvent runEvent)
+    {
+        if (!Events.Enabled)
+        {
+            return;
+        }
+
+        try
+        {
+            await Events.WriteAsync(runEvent, Token);
+        }
+        catch (OperationCanceledException) when (Token.IsCancellationRequested)
+        {
+            // The run is ending; the reader gets the final event.
+        }
+    }
+
     public void Record(NodeRun record)
     {
         lock (_recordsGate)

@@ -24,23 +24,30 @@ internal static class ToolInvoker
 
         run.BeginNodeExecution();
         var execution = new NodeExecution(run, node, values, tool.Spec.Output);
-        await run.Events.WriteAsync(new NodeStarted(node.Id, node.DisplayName), run.Token);
+        await run.EmitQuietlyAsync(new NodeStarted(node.Id, node.DisplayName));
         try
         {
             await node.Component.ExecuteAsync(execution);
         }
-        catch (Exception exception) when (exception is not (RunLimitException or OperationCanceledException))
+        catch (Exception exception) when (exception is RunLimitException or OperationCanceledException)
+        {
+            // Limits and cancellation end the whole run: recorded here, then passed through the Agent untouched.
+            var (status, error, _) = FlowRunner.Classify(run, execution, exception);
+            run.Record(execution.Finish(status, error?.Code, error?.Message));
+            throw;
+        }
+        catch (Exception exception)
         {
             var (_, error, _) = FlowRunner.Classify(run, execution, exception);
             var record = execution.Finish(NodeRunStatus.Failed, error?.Code, error?.Message);
             run.Record(record);
-            await run.Events.WriteAsync(new NodeFinished(record), run.Token);
+            await run.EmitQuietlyAsync(new NodeFinished(record));
             throw new FlowComponentException(error?.Code ?? RunErrorCodes.ComponentError, error?.Message ?? exception.Message, exception);
         }
 
         var succeeded = execution.Finish(NodeRunStatus.Succeeded);
         run.Record(succeeded);
-        await run.Events.WriteAsync(new NodeFinished(succeeded), run.Token);
+        await run.EmitQuietlyAsync(new NodeFinished(succeeded));
         return AsToolText(execution.ToolResult);
     }
 
