@@ -42,10 +42,11 @@ internal sealed class TestFlow
                 {
                     ["display_name"] = displayName ?? type,
                     ["template"] = template,
-                    ["outputs"] = new JsonArray([.. (outputs ?? ["message"]).Select(name => (JsonNode?)new JsonObject
+                    // "name" or "name:Type" (Message by default).
+                    ["outputs"] = new JsonArray([.. (outputs ?? ["message"]).Select(output => output.Split(':')).Select(parts => (JsonNode?)new JsonObject
                     {
-                        ["name"] = name,
-                        ["types"] = new JsonArray("Message"),
+                        ["name"] = parts[0],
+                        ["types"] = new JsonArray(parts.Length > 1 ? parts[1] : "Message"),
                     })]),
                 },
             },
