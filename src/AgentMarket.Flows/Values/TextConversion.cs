@@ -10,7 +10,13 @@ namespace AgentMarket.Flows.Values;
 /// </summary>
 internal static partial class TextConversion
 {
-    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, IndentSize = 2 };
+    /// <summary>orjson's OPT_INDENT_2 output: two-space indent, non-ASCII text written as is.</summary>
+    static readonly JsonSerializerOptions Indented = new()
+    {
+        WriteIndented = true,
+        IndentSize = 2,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     /// <summary>Langflow's <c>safe_convert</c>: what ChatOutput and Parser (Stringify) show.</summary>
     public static string SafeConvert(object? value, bool cleanData) => value switch

@@ -73,4 +73,12 @@ public class TemplateTests
     [InlineData(-2.5, "-2.5")]
     [InlineData(123456789.125, "123456789.125")]
     public void FloatRepr_MatchesPython(double value, string expected) => Assert.Equal(expected, PythonText.FloatRepr(value));
+
+    [Fact]
+    public void DataShownInChat_IsFencedTwoSpaceJson_WithTextKeptReadable()
+    {
+        var data = new Data(JsonValues.Parse("""{"city":"Zürich","tags":["a"]}"""));
+
+        Assert.Equal("```json\n{\n  \"city\": \"Zürich\",\n  \"tags\": [\n    \"a\"\n  ]\n}\n```", TextConversion.SafeConvert(data, cleanData: false));
+    }
 }

@@ -116,7 +116,7 @@ public static class FlowCli
 
             if (result.Error is { } error && !arguments.Json)
             {
-                await stderr.WriteLineAsync($"Run {result.Status.ToString().ToLowerInvariant()}: [{error.Code}] {error.LangflowMessage}");
+                await stderr.WriteLineAsync($"Run {Status(result)}: [{error.Code}] {error.LangflowMessage}");
             }
 
             return result.Status == RunStatus.Succeeded ? 0 : 1;
@@ -178,9 +178,12 @@ public static class FlowCli
         return result ?? throw new InvalidOperationException("The stream ended without a final event.");
     }
 
+    /// <summary>The status as its JSON name (<c>limit_exceeded</c>).</summary>
+    static string Status(RunResult result) => JsonSerializer.SerializeToNode(result.Status)!.GetValue<string>();
+
     static JsonObject RunJson(RunResult result) => new()
     {
-        ["status"] = result.Status.ToString().ToLowerInvariant(),
+        ["status"] = Status(result),
         ["error"] = result.Error is { } error
             ? new JsonObject { ["code"] = error.Code, ["message"] = error.Message, ["node_id"] = error.NodeId, ["langflow_message"] = error.LangflowMessage }
             : null,
@@ -194,7 +197,7 @@ public static class FlowCli
         {
             ["node_id"] = node.NodeId,
             ["type"] = node.Type,
-            ["status"] = node.Status.ToString().ToLowerInvariant(),
+            ["status"] = JsonSerializer.SerializeToNode(node.Status),
             ["as_tool"] = node.AsTool,
             ["duration_ms"] = Math.Round(node.Duration.TotalMilliseconds, 3),
             ["model"] = node.Model,
