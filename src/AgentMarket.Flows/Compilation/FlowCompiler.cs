@@ -60,6 +60,8 @@ internal sealed class FlowCompiler(ComponentRegistry registry)
         readonly SortedSet<string> _capabilities = new(StringComparer.Ordinal);
         readonly List<ModelRequirement> _models = [];
         readonly List<ValidEdge> _edges = [];
+        List<ValidEdge>[] _incoming = [];
+        List<ValidEdge>[] _outgoing = [];
         Component?[] _components = [];
         NodeSupport[] _support = [];
         string?[] _notes = [];
@@ -89,6 +91,14 @@ internal sealed class FlowCompiler(ComponentRegistry registry)
             }
 
             ResolveEdges(indexById);
+            _incoming = [.. Enumerable.Range(0, count).Select(_ => new List<ValidEdge>())];
+            _outgoing = [.. Enumerable.Range(0, count).Select(_ => new List<ValidEdge>())];
+            foreach (var edge in _edges)
+            {
+                _incoming[edge.Target].Add(edge);
+                _outgoing[edge.Source].Add(edge);
+            }
+
             FindStartNode();
             FindCycles();
             MarkActive();
@@ -314,16 +324,7 @@ internal sealed class FlowCompiler(ComponentRegistry registry)
 
         List<int>[] Successors()
         {
-            var successors = Enumerable.Range(0, _nodes.Length).Select(_ => new List<int>()).ToArray();
-            foreach (var edge in _edges)
-            {
-                if (!successors[edge.Source].Contains(edge.Target))
-                {
-                    successors[edge.Source].Add(edge.Target);
-                }
-            }
-
-            return successors;
+            return [.. _outgoing.Select(edges => edges.Select(edge => edge.Target).Distinct().ToList())];
         }
 
         /// <summary>With a start node only its part of the graph runs: what it reaches, plus what feeds those (format §3.4).</summary>
@@ -341,9 +342,9 @@ internal sealed class FlowCompiler(ComponentRegistry registry)
             reached[start] = true;
             while (queue.TryDequeue(out var node))
             {
-                foreach (var edge in _edges)
+                foreach (var edge in _outgoing[node])
                 {
-                    if (edge.Source == node && !reached[edge.Target])
+                    if (!reached[edge.Target])
                     {
                         reached[edge.Target] = true;
                         queue.Enqueue(edge.Target);
@@ -362,9 +363,9 @@ internal sealed class FlowCompiler(ComponentRegistry registry)
 
             while (queue.TryDequeue(out var node))
             {
-                foreach (var edge in _edges)
+                foreach (var edge in _incoming[node])
                 {
-                    if (edge.Target == node && !_active[edge.Source])
+                    if (!_active[edge.Source])
                     {
                         _active[edge.Source] = true;
                         queue.Enqueue(edge.Source);
@@ -429,7 +430,6 @@ internal sealed class FlowCompiler(ComponentRegistry registry)
                 nextSlot += _components[index]?.Spec.Outputs.Length ?? 0;
             }
 
-            SlotCount = nextSlot;
             if (_nodes.Any(node => node.Fields.Any(field => field.Name == "session_id")) && _start is not null)
             {
                 _capabilities.Add(Capabilities.SessionMemory);
@@ -460,21 +460,22 @@ internal sealed class FlowCompiler(ComponentRegistry registry)
             }
         }
 
-        public int SlotCount { get; private set; }
-
         void CheckEdgesAgainstSpec(int index, ComponentSpec spec)
         {
-            foreach (var edge in _edges)
+            foreach (var edge in _outgoing[index])
             {
-                if (edge.Source == index && spec.Output(edge.Output) is null)
+                if (spec.Output(edge.Output) is null)
                 {
                     _issues.Add(ReportIssue.Error(
                         IssueCodes.UnsupportedOutput,
                         $"\"{_nodes[index].Id}\" ({spec.Name}): output \"{edge.Output}\" is not supported by this runtime.",
                         _nodes[index].Id));
                 }
+            }
 
-                if (edge.Target == index && !spec.DynamicInputs && spec.Input(edge.Field) is null)
+            foreach (var edge in _incoming[index])
+            {
+                if (!spec.DynamicInputs && spec.Input(edge.Field) is null)
                 {
                     _issues.Add(ReportIssue.Warning(
                         IssueCodes.UnusedField,
@@ -512,8 +513,8 @@ internal sealed class FlowCompiler(ComponentRegistry registry)
 
         InputBinding Binding(int index, string name, InputSpec? input, FieldDefinition? field, NodeRole role, bool sessionAware)
         {
-            var edges = _edges
-                .Where(edge => edge.Target == index && edge.Field == name)
+            var edges = _incoming[index]
+                .Where(edge => edge.Field == name)
                 .Select(edge => new EdgeSource(edge.Source, SlotOf(edge.Source, edge.Output), edge.Output))
                 .ToImmutableArray();
             var kind = input?.Kind ?? InputKind.Text;
@@ -632,9 +633,9 @@ internal sealed class FlowCompiler(ComponentRegistry registry)
                 var component = _components[index]!;
                 var (bindings, prepared) = _prepared[index];
                 var remapped = bindings.Select(binding => Remap(binding, planIndex, slotRemap)).ToImmutableArray();
-                var outgoing = _edges.Where(edge => edge.Source == index).ToList();
+                var outgoing = _outgoing[index];
                 var successors = outgoing.Select(edge => edge.Target).Where(target => _active[target]).Distinct().Select(target => planIndex[target]).Order().ToImmutableArray();
-                var predecessorCount = _edges.Where(edge => edge.Target == index).Select(edge => edge.Source).Distinct().Count();
+                var predecessorCount = _incoming[index].Select(edge => edge.Source).Distinct().Count();
                 var definedOutputs = node.Outputs.Select(output => output.Name).ToHashSet(StringComparer.Ordinal);
                 var requested = component.Spec.Outputs
                     .Select(output => outgoing.Count > 0 ? outgoing.Any(edge => edge.Output == output.Name) : definedOutputs.Contains(output.Name))

@@ -25,6 +25,11 @@ internal static partial class FlowLoader
     /// <summary>Real exports nest about a dozen levels; the limit bounds the parser's work on hostile input.</summary>
     public const int MaxDepth = 128;
 
+    /// <summary>The starters have at most about twenty nodes; these caps bound validation's work on hostile input.</summary>
+    public const int MaxNodes = 2_000;
+
+    public const int MaxEdges = 10_000;
+
     public static LoadResult Load(ReadOnlyMemory<byte> utf8Json)
     {
         if (utf8Json.Length > MaxFlowBytes)
@@ -76,6 +81,13 @@ internal static partial class FlowLoader
         {
             issues.Add(ReportIssue.Error(IssueCodes.NotAFlow, "The flow has no edge list (\"data.edges\"); Langflow requires one, even if empty."));
             edgesElement = default;
+        }
+
+        if (nodesElement.GetArrayLength() > MaxNodes || (edgesElement.ValueKind == JsonValueKind.Array && edgesElement.GetArrayLength() > MaxEdges))
+        {
+            return LoadResult.Failed(ReportIssue.Error(
+                IssueCodes.FlowTooLarge,
+                $"The flow has more than {MaxNodes} nodes or {MaxEdges} edges; split it into smaller flows."));
         }
 
         var lastTested = String(root, "last_tested_version");

@@ -140,6 +140,45 @@ public class FlowLoaderTests
     }
 
     [Fact]
+    public void HugeGraphs_AreRefusedQuickly_AndLargeOnesValidatedFast()
+    {
+        static string Chain(int count) => new JsonObject
+        {
+            ["nodes"] = new JsonArray([.. Enumerable.Range(0, count).Select(index => (JsonNode)new JsonObject
+            {
+                ["id"] = $"Prompt-{index}",
+                ["data"] = new JsonObject
+                {
+                    ["type"] = "Prompt",
+                    ["node"] = new JsonObject
+                    {
+                        ["template"] = new JsonObject { ["template"] = new JsonObject { ["type"] = "prompt", ["value"] = "{x}" }, ["x"] = new JsonObject { ["type"] = "str", ["value"] = "", ["input_types"] = new JsonArray("Message") } },
+                        ["outputs"] = new JsonArray(new JsonObject { ["name"] = "prompt", ["types"] = new JsonArray("Message") }),
+                    },
+                },
+            })]),
+            ["edges"] = new JsonArray([.. Enumerable.Range(1, count - 1).Select(index => (JsonNode)new JsonObject
+            {
+                ["source"] = $"Prompt-{index - 1}",
+                ["target"] = $"Prompt-{index}",
+                ["data"] = new JsonObject
+                {
+                    ["sourceHandle"] = new JsonObject { ["name"] = "prompt", ["output_types"] = new JsonArray("Message") },
+                    ["targetHandle"] = new JsonObject { ["fieldName"] = "x", ["inputTypes"] = new JsonArray("Message") },
+                },
+            })]),
+        }.ToJsonString();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var tooMany = FlowEngine.Default.Validate(Chain(FlowLoader.MaxNodes + 1));
+        var many = FlowEngine.Default.Validate(Chain(FlowLoader.MaxNodes));
+
+        Assert.Equal(IssueCodes.FlowTooLarge, Assert.Single(tooMany.Issues).Code);
+        Assert.True(many.Runnable, many.ToText());
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"Validation took {watch.Elapsed}.");
+    }
+
+    [Fact]
     public void AFlowJustUnderTheSizeLimit_IsStillRead()
     {
         var export = JsonNode.Parse(Examples.Bytes(Examples.SimpleChatNoLlm))!;
