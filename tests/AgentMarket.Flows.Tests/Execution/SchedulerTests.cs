@@ -37,13 +37,13 @@ public class SchedulerTests
     [Fact]
     public async Task IndependentBranches_Overlap()
     {
-        var plan = Compile(Fork(300, 300));
+        var plan = Compile(Fork(500, 500));
         var watch = Stopwatch.StartNew();
 
         var result = await RunAsync(plan);
 
         Assert.Equal("Left(x)+Right(x)", result.OutputText);
-        Assert.True(watch.Elapsed < TimeSpan.FromMilliseconds(550), $"Two 300 ms branches took {watch.Elapsed.TotalMilliseconds} ms: they did not overlap.");
+        Assert.True(watch.Elapsed < TimeSpan.FromMilliseconds(900), $"Two 500 ms branches took {watch.Elapsed.TotalMilliseconds} ms: they did not overlap.");
     }
 
     [Fact]
@@ -53,7 +53,7 @@ public class SchedulerTests
             .Node("ChatInput-1", "ChatInput", fields: ChatInputFields)
             .Node("Fast", "Delay", "Fast", fields: [Text("input_value"), Delay(10)])
             .Node("AfterFast", "Delay", "AfterFast", fields: [Text("input_value")])
-            .Node("Slow", "Delay", "Slow", fields: [Text("input_value"), Delay(400)])
+            .Node("Slow", "Delay", "Slow", fields: [Text("input_value"), Delay(800)])
             .Node("CombineText-1", "CombineText", outputs: ["combined_text"], fields: [Text("text1"), Text("text2"), Text("delimiter", "+")])
             .Node("ChatOutput-1", "ChatOutput", fields: ChatOutputFields)
             .Edge("ChatInput-1", "message", "Fast", "input_value")
@@ -68,7 +68,7 @@ public class SchedulerTests
         var afterFast = result.Nodes.Single(node => node.NodeId == "AfterFast");
         var slow = result.Nodes.Single(node => node.NodeId == "Slow");
         Assert.Equal("AfterFast(Fast(x))+Slow(x)", result.OutputText);
-        Assert.True(afterFast.StartedAt + afterFast.Duration < slow.StartedAt + slow.Duration - TimeSpan.FromMilliseconds(200));
+        Assert.True(afterFast.StartedAt + afterFast.Duration < slow.StartedAt + slow.Duration - TimeSpan.FromMilliseconds(400), "AfterFast waited for Slow: a barrier.");
     }
 
     [Fact]
