@@ -1,15 +1,23 @@
 using AgentMarket.Bench.ColdStart;
+using AgentMarket.Bench.Engine;
 
 // Benchmarks, not tests. Each suite warms up, runs many iterations and prints percentiles; results go to docs/benchmarks.md.
 return args switch
 {
     ["coldstart", .. var rest] => await ColdStartBench.RunAsync(rest),
+    ["engine", .. var rest] => await RunEngineAsync(rest),
     _ => Usage(),
 };
+
+static async Task<int> RunEngineAsync(string[] rest)
+{
+    await EngineBenchmark.RunAsync(rest);
+    return 0;
+}
 
 static int Usage()
 {
     Console.Error.WriteLine("usage: dotnet run -c Release --project bench/AgentMarket.Bench -- <suite> [options]");
-    Console.Error.WriteLine("suites: coldstart [iterations]");
+    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations]");
     return 2;
 }

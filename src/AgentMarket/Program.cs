@@ -8,7 +8,13 @@ using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Seed;
 using AgentMarket.Platform.Ui;
 using AgentMarket.Providers;
+using AgentMarket.Runtime.Cli;
 
+// Command-line tools share the host's configuration but start neither the web server nor the database.
+if (args is ["flow", ..])
+{
+    return await FlowCli.RunAsync(args[1..]);
+}
 if (args is ["db", "script", ..])
 {
     return SchemaScript.Print(args[2..]);
