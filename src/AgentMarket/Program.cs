@@ -20,7 +20,8 @@ if (args is ["db", "script", ..])
     return SchemaScript.Print(args[2..]);
 }
 
-var builder = WebApplication.CreateBuilder(args);
+// The content root is where the build put appsettings.json, whatever the working directory (see the .csproj).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
 builder.AddPlatform();          // data, problem details, JSON, auth, tenancy, OpenAPI, UI, health
 builder.AddIdentityArea();      // users, organizations, projects, members, invitations, tokens, operators
