@@ -1,11 +1,13 @@
 using AgentMarket.Bench.ColdStart;
 using AgentMarket.Bench.Engine;
+using AgentMarket.Bench.Ledger;
 
 // Benchmarks, not tests. Each suite warms up, runs many iterations and prints percentiles; results go to docs/benchmarks.md.
 return args switch
 {
     ["coldstart", .. var rest] => await ColdStartBench.RunAsync(rest),
     ["engine", .. var rest] => await RunEngineAsync(rest),
+    ["ledger", .. var rest] => await LedgerBench.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -18,6 +20,6 @@ static async Task<int> RunEngineAsync(string[] rest)
 static int Usage()
 {
     Console.Error.WriteLine("usage: dotnet run -c Release --project bench/AgentMarket.Bench -- <suite> [options]");
-    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations]");
+    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds]");
     return 2;
 }

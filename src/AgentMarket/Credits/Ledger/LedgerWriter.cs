@@ -19,6 +19,7 @@ namespace AgentMarket.Credits.Ledger;
 sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogger<LedgerWriter> logger) : IHostedService, IAsyncDisposable
 {
     const int MaxBatch = 128;
+    static readonly string[] SqliteAccountUpdateParameters = ["@dpe", "@dpo", "@cpe", "@cpo", "@id"];
     const int MaxAttempts = 5;
 
     sealed record Submission(LedgerCommand Command)
@@ -375,16 +376,46 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
             await insert.ExecuteNonQueryAsync();
         }
 
-        foreach (var account in state.Accounts.Where(a => a.Dirty))
+        var dirty = state.Accounts.Where(a => a.Dirty).ToList();
+        if (dirty.Count > 0 && IsPostgres)
         {
+            // One statement for all accounts the batch moved: the sums are absolute values computed under the locks.
+            var update = Command(connection, transaction);
+            var values = new StringBuilder();
+            for (var i = 0; i < dirty.Count; i++)
+            {
+                values.Append(i == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"(@id{i}, @dpe{i}, @dpo{i}, @cpe{i}, @cpo{i})");
+                AddGuid(update, $"@id{i}", dirty[i].Id);
+                Add(update, $"@dpe{i}", dirty[i].DebitsPending);
+                Add(update, $"@dpo{i}", dirty[i].DebitsPosted);
+                Add(update, $"@cpe{i}", dirty[i].CreditsPending);
+                Add(update, $"@cpo{i}", dirty[i].CreditsPosted);
+            }
+            update.CommandText = $"UPDATE ledger_accounts AS a SET debits_pending = v.dpe, debits_posted = v.dpo, credits_pending = v.cpe, credits_posted = v.cpo FROM (VALUES {values}) AS v(id, dpe, dpo, cpe, cpo) WHERE a.id = v.id";
+            await update.ExecuteNonQueryAsync();
+        }
+        else if (dirty.Count > 0)
+        {
+            // SQLite runs in-process: one prepared statement re-executed per account costs microseconds, and its
+            // primary-key lookup beats UPDATE … FROM, which SQLite may plan as a scan of the accounts table.
             var update = Command(connection, transaction);
             update.CommandText = "UPDATE ledger_accounts SET debits_pending = @dpe, debits_posted = @dpo, credits_pending = @cpe, credits_posted = @cpo WHERE id = @id";
-            Add(update, "@dpe", account.DebitsPending);
-            Add(update, "@dpo", account.DebitsPosted);
-            Add(update, "@cpe", account.CreditsPending);
-            Add(update, "@cpo", account.CreditsPosted);
-            AddGuid(update, "@id", account.Id);
-            await update.ExecuteNonQueryAsync();
+            var parameters = SqliteAccountUpdateParameters.Select(name =>
+            {
+                var parameter = update.CreateParameter();
+                parameter.ParameterName = name;
+                update.Parameters.Add(parameter);
+                return parameter;
+            }).ToArray();
+            foreach (var account in dirty)
+            {
+                parameters[0].Value = account.DebitsPending;
+                parameters[1].Value = account.DebitsPosted;
+                parameters[2].Value = account.CreditsPending;
+                parameters[3].Value = account.CreditsPosted;
+                parameters[4].Value = account.Id.ToString().ToUpperInvariant();
+                await update.ExecuteNonQueryAsync();
+            }
         }
 
         if (state.Resolved.Count > 0)
