@@ -40,6 +40,7 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
     readonly CancellationTokenSource _stopping = new();
     readonly Lock _startLock = new();
     Task? _loop;
+    int _disposed;
 
     /// <summary>
     /// Queues a command and waits for its result. Cancelling the wait does not cancel the command, which may still
@@ -70,8 +71,13 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
         }
     }
 
+    // The container disposes this instance twice: as the LedgerWriter singleton and as the hosted service its factory returned.
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         await StopAsync(CancellationToken.None);
         _stopping.Dispose();
     }
