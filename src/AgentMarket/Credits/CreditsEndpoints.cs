@@ -78,7 +78,7 @@ static class CreditsEndpoints
         return TypedResults.Ok(plans.ConvertAll(ToResponse));
     }
 
-    static async Task<IResult> PurchaseAsync(PurchaseRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, Checkouts checkouts, HttpContext http, CancellationToken ct)
+    internal static async Task<IResult> PurchaseAsync(PurchaseRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, Checkouts checkouts, HttpContext http, CancellationToken ct)
     {
         if (idempotencyKey is { Length: > 100 })
         {
