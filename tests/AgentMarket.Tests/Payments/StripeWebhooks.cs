@@ -29,21 +29,21 @@ public static class StripeWebhooks
 
     public static object CheckoutSession(Guid paymentId, string mode, string? paymentIntent = null, string? subscription = null, string? invoice = null,
         string paymentStatus = "paid", string? sessionId = null) => new Dictionary<string, object?>
-    {
-        ["id"] = sessionId ?? NewId("cs"),
-        ["object"] = "checkout.session",
-        ["mode"] = mode,
-        ["client_reference_id"] = paymentId.ToString(),
-        ["metadata"] = new Dictionary<string, string> { ["payment_id"] = paymentId.ToString() },
-        ["payment_status"] = paymentStatus,
-        ["status"] = "complete",
-        ["payment_intent"] = paymentIntent,
-        ["subscription"] = subscription,
-        ["invoice"] = invoice,
-        ["customer"] = "cus_test_buyer",
-        ["amount_total"] = 0,
-        ["currency"] = "usd",
-    };
+        {
+            ["id"] = sessionId ?? NewId("cs"),
+            ["object"] = "checkout.session",
+            ["mode"] = mode,
+            ["client_reference_id"] = paymentId.ToString(),
+            ["metadata"] = new Dictionary<string, string> { ["payment_id"] = paymentId.ToString() },
+            ["payment_status"] = paymentStatus,
+            ["status"] = "complete",
+            ["payment_intent"] = paymentIntent,
+            ["subscription"] = subscription,
+            ["invoice"] = invoice,
+            ["customer"] = "cus_test_buyer",
+            ["amount_total"] = 0,
+            ["currency"] = "usd",
+        };
 
     public static object Invoice(string id, string subscription, string billingReason, long amountPaid, DateTime periodStart, DateTime periodEnd) => new Dictionary<string, object?>
     {
