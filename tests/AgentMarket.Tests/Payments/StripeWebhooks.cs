@@ -28,9 +28,9 @@ public static class StripeWebhooks
     public static string NewId(string prefix) => $"{prefix}_test_{Guid.NewGuid():N}";
 
     public static object CheckoutSession(Guid paymentId, string mode, string? paymentIntent = null, string? subscription = null, string? invoice = null,
-        string paymentStatus = "paid", string? sessionId = null) => new Dictionary<string, object?>
+        string paymentStatus = "paid") => new Dictionary<string, object?>
         {
-            ["id"] = sessionId ?? NewId("cs"),
+            ["id"] = NewId("cs"),
             ["object"] = "checkout.session",
             ["mode"] = mode,
             ["client_reference_id"] = paymentId.ToString(),

@@ -22,7 +22,7 @@ sealed class StripePaymentProvider(StripeClient stripe, IOptions<StripeOptions> 
         return session.Url;
     }
 
-    public static List<KeyValuePair<string, string>> CheckoutForm(Payment payment, CheckoutUrls urls)
+    static List<KeyValuePair<string, string>> CheckoutForm(Payment payment, CheckoutUrls urls)
     {
         var id = payment.Id.ToString();
         var subscription = payment.Purpose is PaymentPurpose.Plan or PaymentPurpose.Renewal;
