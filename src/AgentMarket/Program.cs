@@ -20,8 +20,13 @@ if (args is ["db", "script", ..])
     return SchemaScript.Print(args[2..]);
 }
 
-// The content root is where the build put appsettings.json, whatever the working directory (see the .csproj).
-var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+// `dotnet run` keeps the caller's working directory (see the .csproj); when that is not the app's own folder, the
+// content root (appsettings.json, wwwroot through the static web assets manifest) is where the build put the app.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+{
+    Args = args,
+    ContentRootPath = File.Exists(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json")) ? null : AppContext.BaseDirectory,
+});
 
 builder.AddPlatform();          // data, problem details, JSON, auth, tenancy, OpenAPI, UI, health
 builder.AddIdentityArea();      // users, organizations, projects, members, invitations, tokens, operators
