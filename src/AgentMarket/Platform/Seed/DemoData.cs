@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using AgentMarket.Catalog;
+using AgentMarket.Catalog.Reviews;
 using AgentMarket.Identity;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
