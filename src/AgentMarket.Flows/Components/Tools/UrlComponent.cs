@@ -1,0 +1,219 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using AgentMarket.Flows.Compilation;
+using AgentMarket.Flows.Execution;
+using AgentMarket.Flows.Services;
+using AgentMarket.Flows.Values;
+using AngleSharp.Html.Parser;
+
+namespace AgentMarket.Flows.Components.Tools;
+
+/// <summary>
+/// URL (format Appendix A): fetches pages through the outbound guard, following links up to <c>max_depth</c>
+/// (1 = only the page; <c>prevent_outside</c> keeps the crawl under the start URL), and returns one row per page:
+/// text (or HTML), url, title, description, content type and language. Every request, redirects included,
+/// counts against the run's outbound limit; a refused address is reported as such, never fetched.
+/// </summary>
+internal sealed partial class UrlComponent : Component
+{
+    const int MaxPagesPerUrl = 25;
+
+    static readonly InputSpec Urls = new("urls", InputKind.Files, null, "Enter one or more URLs to crawl recursively, by clicking the '+' button.");
+    static readonly InputSpec MaxDepth = new("max_depth", InputKind.Int, 1L);
+    static readonly InputSpec PreventOutside = new("prevent_outside", InputKind.Bool, true);
+    static readonly InputSpec Format = new("format", InputKind.Text, "Text");
+    static readonly InputSpec Timeout = new("timeout", InputKind.Int, 30L);
+    static readonly InputSpec Headers = new("headers", InputKind.Json);
+    static readonly InputSpec ContinueOnFailure = new("continue_on_failure", InputKind.Bool, true);
+    static readonly InputSpec CheckResponseStatus = new("check_response_status", InputKind.Bool, false);
+    static readonly OutputSpec PageResults = new("page_results", "DataFrame");
+    static readonly OutputSpec RawResults = new("raw_results", "Message");
+
+    public UrlComponent()
+    {
+        Spec = new ComponentSpec(
+            "URL",
+            typeNames: ["URLComponent", "URL"],
+            classNames: ["URLComponent"],
+            inputs: [Urls, MaxDepth, PreventOutside, Format, Timeout, Headers, ContinueOnFailure, CheckResponseStatus],
+            outputs: [PageResults, RawResults],
+            tools: [new ToolSpec("fetch_content", "Fetch content from one or more web pages, following links recursively.", PageResults, [Urls])]);
+    }
+
+    public override ComponentSpec Spec { get; }
+
+    public override object? Prepare(NodeSetup node)
+    {
+        node.Require(Capabilities.OutboundHttp);
+        return null;
+    }
+
+    public override async ValueTask ExecuteAsync(NodeExecution node)
+    {
+        var urls = node.List(Urls).Select(TextConversion.AsText)
+            .SelectMany(text => text.Split('\n'))
+            .Select(text => text.Trim())
+            .Where(text => text.Length > 0)
+            .Select(Normalize)
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        if (urls.Count == 0)
+        {
+            throw new FlowComponentException(RunErrorCodes.ComponentError, "No valid URLs provided.");
+        }
+
+        var pages = ImmutableArray.CreateBuilder<Data>();
+        FlowComponentException? firstFailure = null;
+        foreach (var url in urls)
+        {
+            try
+            {
+                await CrawlAsync(node, url, pages);
+            }
+            catch (FlowComponentException exception) when (node.Bool(ContinueOnFailure))
+            {
+                firstFailure ??= exception;
+            }
+        }
+
+        if (pages.Count == 0)
+        {
+            throw firstFailure ?? new FlowComponentException(RunErrorCodes.OutboundFailed, "No documents were successfully loaded from any URL.");
+        }
+
+        var frame = new DataFrame(pages.ToImmutable());
+        if (node.IsRequested(PageResults))
+        {
+            node.Set(PageResults, frame);
+        }
+
+        if (node.IsRequested(RawResults))
+        {
+            node.Set(RawResults, node.NewMessage(string.Join("\n\n", frame.Rows.Select(row => row.Text ?? ""))));
+        }
+    }
+
+    static async Task CrawlAsync(NodeExecution node, string start, ImmutableArray<Data>.Builder pages)
+    {
+        var depth = Math.Clamp(node.Int(MaxDepth), 1, 5);
+        var seen = new HashSet<string>(StringComparer.Ordinal) { start };
+        var frontier = new List<string> { start };
+        var fetched = 0;
+        for (var level = 1; level <= depth && frontier.Count > 0; level++)
+        {
+            var next = new List<string>();
+            foreach (var url in frontier)
+            {
+                if (++fetched > MaxPagesPerUrl)
+                {
+                    return;
+                }
+
+                var (page, links) = await FetchAsync(node, url, wantLinks: level < depth);
+                if (page is not null)
+                {
+                    pages.Add(page);
+                }
+
+                foreach (var link in links)
+                {
+                    if ((!node.Bool(PreventOutside) || link.StartsWith(start, StringComparison.Ordinal)) && seen.Add(link))
+                    {
+                        next.Add(link);
+                    }
+                }
+            }
+
+            frontier = next;
+        }
+    }
+
+    static async Task<(Data? Page, List<string> Links)> FetchAsync(NodeExecution node, string url, bool wantLinks)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        foreach (var (name, value) in HeaderRows(node.Json(Headers)))
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        var response = await node.SendAsync(request, followRedirects: true, TimeSpan.FromSeconds(Math.Clamp(node.Int(Timeout), 1, 120)));
+        if (node.Bool(CheckResponseStatus) && response.StatusCode >= 400)
+        {
+            throw new FlowComponentException(RunErrorCodes.OutboundFailed, $"{url} answered HTTP {response.StatusCode}.");
+        }
+
+        var body = response.Text;
+        var isHtml = response.ContentType is null or "text/html" or "application/xhtml+xml";
+        if (!isHtml)
+        {
+            return (Page(body, url, "", "", response.ContentType ?? "", ""), []);
+        }
+
+        var document = new HtmlParser().ParseDocument(body);
+        var links = wantLinks
+            ? document.QuerySelectorAll("a[href]")
+                .Select(anchor => Uri.TryCreate(response.FinalUri, anchor.GetAttribute("href"), out var link) ? link : null)
+                .Where(link => link is not null && (link.Scheme == Uri.UriSchemeHttp || link.Scheme == Uri.UriSchemeHttps))
+                .Select(link => new UriBuilder(link!) { Fragment = "" }.Uri.AbsoluteUri)
+                .ToList()
+            : [];
+        var text = node.Text(Format) == "HTML" ? body : HtmlText.Extract(body);
+        var description = document.QuerySelector("meta[name=description]")?.GetAttribute("content") ?? "";
+        return (Page(text, url, document.Title ?? "", description, response.ContentType ?? "", document.DocumentElement.GetAttribute("lang") ?? ""), links);
+    }
+
+    static Data Page(string text, string url, string title, string description, string contentType, string language) => Data.FromPairs(
+    [
+        new("text", TextConversion.CleanString(text)),
+        new("url", url),
+        new("title", title),
+        new("description", description),
+        new("content_type", contentType),
+        new("language", language),
+    ]);
+
+    internal static IEnumerable<(string Name, string Value)> HeaderRows(JsonElement? table)
+    {
+        switch (table)
+        {
+            case { ValueKind: JsonValueKind.Array } rows:
+                foreach (var row in rows.EnumerateArray())
+                {
+                    if (row.ValueKind == JsonValueKind.Object && row.TryGetProperty("key", out var key) && key.ValueKind == JsonValueKind.String &&
+                        row.TryGetProperty("value", out var value) && value.ValueKind != JsonValueKind.Null && key.GetString() is { Length: > 0 } name)
+                    {
+                        yield return (name, PythonText.Str(value));
+                    }
+                }
+
+                break;
+            case { ValueKind: JsonValueKind.Object } map:
+                foreach (var property in map.EnumerateObject())
+                {
+                    if (property.Value.ValueKind != JsonValueKind.Null)
+                    {
+                        yield return (property.Name, PythonText.Str(property.Value));
+                    }
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>Langflow's <c>ensure_url</c>: https:// is assumed, and the URL must look like one.</summary>
+    static string Normalize(string url)
+    {
+        if (!url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) && !url.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        {
+            url = "https://" + url;
+        }
+
+        return UrlShape().IsMatch(url) && Uri.TryCreate(url, UriKind.Absolute, out _)
+            ? url
+            : throw new FlowComponentException(RunErrorCodes.ComponentError, $"Invalid URL: {url}");
+    }
+
+    [GeneratedRegex(@"^(https?:\/\/)?(www\.)?([a-zA-Z0-9.-]+)(\.[a-zA-Z]{2,})?(:\d+)?(\/[^\s]*)?$", RegexOptions.IgnoreCase)]
+    private static partial Regex UrlShape();
+}

@@ -1,0 +1,73 @@
+using System.Runtime.CompilerServices;
+using AgentMarket.Flows.Execution;
+using Microsoft.Extensions.AI;
+
+namespace AgentMarket.Flows.Models;
+
+/// <summary>
+/// Wraps the host's client for one node execution: counts model calls against the run's limit, takes token usage
+/// from the responses into the node's run record, and turns endpoint failures into a stable <c>model_error</c>.
+/// Components never meter themselves, so none can forget to.
+/// </summary>
+internal sealed class MeteredChatClient(IChatClient inner, NodeExecution node) : DelegatingChatClient(inner)
+{
+    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        node.CountModelCall(options?.ModelId);
+        ChatResponse response;
+        try
+        {
+            response = await base.GetResponseAsync(messages, options, cancellationToken);
+        }
+        catch (Exception exception) when (IsEndpointFailure(exception, cancellationToken))
+        {
+            throw Failure(exception);
+        }
+
+        node.AddUsage(response.Usage?.InputTokenCount ?? 0, response.Usage?.OutputTokenCount ?? 0, response.ModelId);
+        return response;
+    }
+
+    public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages,
+        ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        node.CountModelCall(options?.ModelId);
+        await using var updates = base.GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            ChatResponseUpdate update;
+            try
+            {
+                if (!await updates.MoveNextAsync())
+                {
+                    break;
+                }
+
+                update = updates.Current;
+            }
+            catch (Exception exception) when (IsEndpointFailure(exception, cancellationToken))
+            {
+                throw Failure(exception);
+            }
+
+            foreach (var content in update.Contents)
+            {
+                if (content is UsageContent usage)
+                {
+                    node.AddUsage(usage.Details.InputTokenCount ?? 0, usage.Details.OutputTokenCount ?? 0, update.ModelId);
+                }
+            }
+
+            yield return update;
+        }
+    }
+
+    static bool IsEndpointFailure(Exception exception, CancellationToken cancellationToken) =>
+        exception is not (RunLimitException or FlowComponentException) &&
+        !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
+
+    static FlowComponentException Failure(Exception exception) =>
+        new(RunErrorCodes.ModelError, $"The model endpoint failed: {exception.Message}", exception);
+}

@@ -1,0 +1,45 @@
+namespace AgentMarket.Testing.FakeOpenAi;
+
+/// <summary>What the fake server answers to a matching request.</summary>
+public sealed record FakeReply
+{
+    /// <summary>The assistant's text.</summary>
+    public string? Text { get; init; }
+
+    /// <summary>Tool calls the assistant makes instead of (or besides) answering.</summary>
+    public IReadOnlyList<FakeToolCall> ToolCalls { get; init; } = [];
+
+    /// <summary>An HTTP status other than 200 injects an error (429, 500…); the body is an OpenAI error object.</summary>
+    public int Status { get; init; } = 200;
+
+    /// <summary>Delay before the answer starts (and between streamed chunks, see <see cref="ChunkDelay"/>).</summary>
+    public TimeSpan Latency { get; init; }
+
+    /// <summary>Delay between streamed chunks.</summary>
+    public TimeSpan ChunkDelay { get; init; }
+
+    /// <summary>Characters per streamed content chunk.</summary>
+    public int ChunkSize { get; init; } = 4;
+
+    /// <summary>Streaming only: stop after this many chunks and drop the connection (a broken stream).</summary>
+    public int? BreakAfterChunks { get; init; }
+
+    /// <summary>Usage to report; null counts words of the prompt and the answer.</summary>
+    public (int Prompt, int Completion)? Usage { get; init; }
+
+    /// <summary>A plain text answer.</summary>
+    public static FakeReply Say(string text) => new() { Text = text };
+
+    /// <summary>One tool call.</summary>
+    public static FakeReply Call(string name, string argumentsJson, string id = "call_1") =>
+        new() { ToolCalls = [new FakeToolCall(id, name, argumentsJson)] };
+
+    /// <summary>An error status.</summary>
+    public static FakeReply Fail(int status) => new() { Status = status };
+}
+
+/// <summary>A tool call in a fake answer.</summary>
+/// <param name="Id">Call id.</param>
+/// <param name="Name">Function name.</param>
+/// <param name="ArgumentsJson">Arguments as JSON text.</param>
+public sealed record FakeToolCall(string Id, string Name, string ArgumentsJson);
