@@ -27,6 +27,7 @@ app.UsePlatform();
 app.MapPlatform();
 app.MapIdentity();
 app.MapProviders();
+app.MapCatalog();
 app.MapAdmin();
 app.MapRazorComponents<App>();
 

@@ -19,6 +19,10 @@ public sealed class MarketplaceOptions
     [Range(1024, 100 * 1024 * 1024)]
     public int MaxFlowBytes { get; set; } = 5 * 1024 * 1024;
 
+    /// <summary>The most component nodes a flow may have: real flows have dozens; thousands only cost validation and runs.</summary>
+    [Range(10, 100_000)]
+    public int MaxFlowNodes { get; set; } = 500;
+
     /// <summary>The largest image (listing preview, avatar) accepted, in bytes.</summary>
     [Range(1024, 50 * 1024 * 1024)]
     public int MaxImageBytes { get; set; } = 2 * 1024 * 1024;

@@ -99,6 +99,8 @@ public class CrossTenantIsolationTests(AgentMarketApp app) : IClassFixture<Agent
         ["token"] = "am_inv_plausible",
         ["handle"] = "plausible-handle",
         ["password"] = "plausible password",
+        ["category"] = "agents",
+        ["template"] = "prompt_assistant",
     };
 
     sealed record Victim(TestUser Owner, Guid Organization, Guid[] Ids, int Members, int Projects, int Invitations);

@@ -172,8 +172,8 @@ public sealed class ListingReviews(AppDbContext db, CurrentTenant tenant, TimePr
     Task<bool> HasCompletedRunAsync(Guid listingId, Guid organizationId, CancellationToken ct) =>
         db.RunRecords.AnyAsync(r => r.ListingId == listingId && r.OrganizationId == organizationId && r.Outcome == RunOutcome.Completed, ct);
 
-    Task AdjustCountersAsync(Guid listingId, int reviews, int stars, CancellationToken ct) =>
-        db.Listings.Where(l => l.Id == listingId).ExecuteUpdateAsync(s => s
+    async Task AdjustCountersAsync(Guid listingId, int reviews, int stars, CancellationToken ct) =>
+        await db.Listings.Where(l => l.Id == listingId).ExecuteUpdateAsync(s => s
             .SetProperty(l => l.ReviewsCount, l => l.ReviewsCount + reviews)
             .SetProperty(l => l.RatingTotal, l => l.RatingTotal + stars), ct);
 
