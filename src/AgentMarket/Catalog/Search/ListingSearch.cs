@@ -31,25 +31,31 @@ public sealed class ListingSearch(AppDbContext db)
         if (postgres)
         {
             parameters.Add(("query", SearchTerms.ToTsQuery(filter.Terms)));
+            parameters.Add(("rank_query", SearchTerms.ToTsQueryAny(filter.Terms)));
             sql.Append("""
                 SELECT l.id, count(*) OVER () AS total
                 FROM listings l JOIN categories c ON c.id = l.category_id
-                WHERE l.search_vector @@ to_tsquery('simple', @query)
+                WHERE l.search_vector @@ to_tsquery('simple', @query) AND
                 """);
         }
         else
         {
             parameters.Add(("query", SearchTerms.ToFts5(filter.Terms)));
+            // bm25() is only valid while the FTS cursor is on its row, so the matches are ranked (and materialised)
+            // before they are joined, filtered, windowed and sorted.
             sql.Append("""
+                WITH matches AS MATERIALIZED (
+                    SELECT rowid AS search_row, {Bm25} AS score FROM listing_search WHERE listing_search MATCH @query
+                )
                 SELECT l.id, count(*) OVER () AS total
-                FROM listing_search s
-                JOIN listing_search_rows r ON r.id = s.rowid
+                FROM matches m
+                JOIN listing_search_rows r ON r.id = m.search_row
                 JOIN listings l ON l.id = r.listing_id
                 JOIN categories c ON c.id = l.category_id
-                WHERE listing_search MATCH @query
-                """);
+                WHERE
+                """.Replace("{Bm25}", Bm25, StringComparison.Ordinal));
         }
-        sql.Append(" AND l.state = 'active' AND l.visibility = 'public'");
+        sql.Append(" l.state = 'active' AND l.visibility = 'public'");
         if (filter.Category is { } category)
         {
             parameters.Add(("category", category));
@@ -72,8 +78,8 @@ public sealed class ListingSearch(AppDbContext db)
         }
         var boost = $"(1.0 + ln(1.0 + l.runs_count) / 10.0 + {rating} / 10.0)";
         var relevance = postgres
-            ? $"ts_rank(l.search_vector, to_tsquery('simple', @query), 1) * {boost} DESC"
-            : $"{Bm25} * {boost}";
+            ? $"ts_rank(l.search_vector, to_tsquery('simple', @rank_query), 1) * {boost} DESC"
+            : $"m.score * {boost}";
         sql.Append(" ORDER BY ").Append(filter.EffectiveSort switch
         {
             CatalogSort.Relevance => relevance,

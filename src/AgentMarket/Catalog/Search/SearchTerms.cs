@@ -68,10 +68,15 @@ public static class SearchTerms
             : "(" + string.Join(" OR ", t.Forms.Select(f => $"\"{f}\"")) + ")"));
 
     /// <summary>A PostgreSQL <c>to_tsquery('simple', …)</c> expression with the same meaning as <see cref="ToFts5"/>.</summary>
-    public static string ToTsQuery(IReadOnlyList<SearchTerm> terms) =>
-        string.Join(" & ", terms.Select(t => t.IsPrefix
-            ? $"{t.Prefix}:*"
-            : "(" + string.Join(" | ", t.Forms) + ")"));
+    public static string ToTsQuery(IReadOnlyList<SearchTerm> terms) => string.Join(" & ", terms.Select(TsTerm));
+
+    /// <summary>
+    /// The same terms joined by OR, for ranking: <c>ts_rank</c> of an AND query scores how close the words sit to each
+    /// other, while of an OR query it sums each word's weighted frequency, as bm25 does on SQLite.
+    /// </summary>
+    public static string ToTsQueryAny(IReadOnlyList<SearchTerm> terms) => string.Join(" | ", terms.Select(TsTerm));
+
+    static string TsTerm(SearchTerm t) => t.IsPrefix ? $"{t.Prefix}:*" : "(" + string.Join(" | ", t.Forms) + ")";
 
     // SQLite's tokenizer folds accents (remove_diacritics 2); folding the query the same way keeps both engines equal.
     static string RemoveDiacritics(string text)
