@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using AgentMarket.Catalog.Markdown;
 using AgentMarket.Catalog.Pricing;
 using AgentMarket.Catalog.Reviews;
@@ -10,7 +11,8 @@ using Microsoft.EntityFrameworkCore;
 namespace AgentMarket.Catalog;
 
 public sealed record ProviderRef(string Name, string Handle);
-public sealed record CardStats(long Runs, double? Rating, int ReviewsCount, int Users30d, double? SuccessRate);
+/// <summary>Social proof from facts: completed runs, average review, reviews, distinct buyer organizations in 30 days, completed / finished.</summary>
+public sealed record CardStats(long Runs, double? Rating, int ReviewsCount, [property: JsonPropertyName("users_30d")] int Users30d, double? SuccessRate);
 public sealed record CardPricing(PricingModel Model, long CreditsPerRun, long CreditsMin, long CreditsMax)
 {
     public static CardPricing From(PricingTerms terms) => new(terms.Model, terms.CreditsPerRun, terms.CreditsMin, terms.CreditsMax);

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using AgentMarket.Platform.Data;
 using Microsoft.EntityFrameworkCore;
 
@@ -5,7 +6,7 @@ namespace AgentMarket.Providers.Agents;
 
 public sealed record DailyRuns(DateOnly Day, int CompletedRuns, int FailedRuns, int Customers);
 public sealed record AgentStatsResponse(
-    long Runs, long FailedRuns, double? SuccessRate, int Users30d, double? Rating, int ReviewsCount, IReadOnlyList<DailyRuns> Daily);
+    long Runs, long FailedRuns, double? SuccessRate, [property: JsonPropertyName("users_30d")] int Users30d, double? Rating, int ReviewsCount, IReadOnlyList<DailyRuns> Daily);
 
 /// <summary>A provider's numbers for one agent (SPEC §5 seller dashboard): the listing's stored counters and daily rows.</summary>
 public sealed class AgentStats(AppDbContext db, TimeProvider clock)
