@@ -6,6 +6,7 @@ using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Seed;
 using AgentMarket.Platform.Ui;
 using AgentMarket.Providers;
+using AgentMarket.Providers.Pages;
 
 if (args is ["db", "script", ..])
 {
@@ -29,7 +30,7 @@ app.MapIdentity();
 app.MapProviders();
 app.MapCatalog();
 app.MapAdmin();
-app.MapRazorComponents<App>();
+app.MapRazorComponents<App>().WithUploadLimits(app.Services);   // seller pages that post files
 
 app.Run();
 return 0;

@@ -185,9 +185,15 @@ public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, IOption
         }
     }
 
-    /// <summary>The agent's versions, newest first, without their flows.</summary>
-    public async Task<List<VersionResponse>> ListAsync(Guid agentId, Guid? currentVersionId, CancellationToken ct)
+    /// <summary>The agent's versions, newest first, without their flows; null when the organization has no such agent.</summary>
+    public async Task<List<VersionResponse>?> ListAsync(Guid agentId, CancellationToken ct)
     {
+        var agent = await db.ProviderAgents.AsNoTracking().Where(a => a.Id == agentId).Select(a => new { a.CurrentVersionId }).FirstOrDefaultAsync(ct);
+        if (agent is null)
+        {
+            return null;
+        }
+        var currentVersionId = agent.CurrentVersionId;
         var versions = await db.AgentVersions.AsNoTracking().Where(v => v.AgentId == agentId)
             .OrderByDescending(v => v.Major).ThenByDescending(v => v.Minor).ThenByDescending(v => v.Patch)
             .Select(v => new { v.Id, v.Version, v.Changelog, v.FlowFileName, v.FlowSizeBytes, v.FlowSha256, v.CreatedUtc, v.ReportJson })

@@ -155,11 +155,8 @@ static class ProviderAgentEndpoints
                 ReportJson.ToElement(imported.Report)));
     }
 
-    static async Task<IResult> ListVersionsAsync(Guid uuid, AppDbContext db, AgentVersions versions, CancellationToken ct)
-    {
-        var agent = await db.ProviderAgents.AsNoTracking().FirstOrDefaultAsync(a => a.Id == uuid, ct);
-        return agent is null ? ApiProblem.NotFound("agent") : TypedResults.Ok(await versions.ListAsync(uuid, agent.CurrentVersionId, ct));
-    }
+    static async Task<IResult> ListVersionsAsync(Guid uuid, AgentVersions versions, CancellationToken ct) =>
+        await versions.ListAsync(uuid, ct) is { } list ? TypedResults.Ok(list) : ApiProblem.NotFound("agent");
 
     /// <summary>The export exactly as it was uploaded.</summary>
     static async Task<IResult> DownloadFlowAsync(Guid uuid, Guid version_uuid, AppDbContext db, CancellationToken ct)
