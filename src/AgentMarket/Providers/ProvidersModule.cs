@@ -17,6 +17,7 @@ static class ProvidersModule
         services.AddScoped<ConfigurableFields>();
         services.AddScoped<ListingPublisher>();
         services.AddScoped<AgentStats>();
+        services.AddScoped<TemplateStarter>();
     }
 
     public static void MapProviders(this WebApplication app)

@@ -53,7 +53,7 @@ public class SellerToVisitorJourneyTests(BrowserApp app) : IClassFixture<Browser
             await seller.GetByLabel("Pricing").SelectOptionAsync("fixed_credits");
             await seller.GetByLabel("Credits per run").FillAsync("3");
             await seller.GetByRole(AriaRole.Button, new() { Name = "Publish" }).ClickAsync();
-            await Assertions.Expect(seller.GetByText("Listing updated.")).ToBeVisibleAsync();
+            await Assertions.Expect(seller.GetByText("Published: visitors can find it in the marketplace now.")).ToBeVisibleAsync();
             await Assertions.Expect(seller.GetByText("active", new() { Exact = true })).ToBeVisibleAsync();
         }
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromMinutes(10));

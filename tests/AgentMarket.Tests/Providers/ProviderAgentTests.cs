@@ -66,9 +66,14 @@ public class ProviderAgentTests(AgentMarketApp app) : IClassFixture<AgentMarketA
             var versions = await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{agent.GetProperty("uuid").GetGuid()}/versions/"));
             Assert.StartsWith("Created from the", versions[0].GetProperty("changelog").GetString(), StringComparison.Ordinal);
         }
-        var automation = (await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/provider-agents/"))).GetProperty("items").EnumerateArray()
-            .Single(a => a.GetProperty("name").GetString() == "Webhook automation");
+        var started = (await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/provider-agents/"))).GetProperty("items").EnumerateArray().ToList();
+        var automation = started.Single(a => a.GetProperty("name").GetString() == "Webhook automation");
         Assert.Equal("automations", automation.GetProperty("category").GetString());
+        // Each template comes with the settings its buyers need, such as their own knowledge base.
+        var knowledge = started.Single(a => a.GetProperty("name").GetString() == "Knowledge-base assistant").GetProperty("uuid").GetGuid();
+        var fields = await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{knowledge}/configurable_fields/"));
+        Assert.Equal([("knowledge_base", "knowledge_base"), ("bot_name", "text")],
+            fields.EnumerateArray().Select(f => (f.GetProperty("key").GetString()!, f.GetProperty("kind").GetString()!)).ToArray());
 
         await Http.AssertProblemAsync(await seller.Client.PostAsJsonAsync("/api/provider-agents/from_template/", new { template = "crypto_trader" }), HttpStatusCode.BadRequest, "validation_failed");
     }
@@ -113,6 +118,8 @@ public class ProviderAgentTests(AgentMarketApp app) : IClassFixture<AgentMarketA
         var template = candidates.Single(c => c.GetProperty("node_id").GetString() == "Prompt-xvuxC" && c.GetProperty("field_name").GetString() == "template");
         Assert.Equal("long_text", template.GetProperty("suggested_kind").GetString());
         Assert.Contains(candidates, c => c.GetProperty("node_id").GetString() == "ChatOutput-hJNhd" && c.GetProperty("field_name").GetString() == "sender_name");
+        // Fields fed by an edge would ignore a buyer's value, so they are not offered.
+        Assert.DoesNotContain(candidates, c => c.GetProperty("node_id").GetString() == "LanguageModelComponent-LsJMR" && c.GetProperty("field_name").GetString() is "system_message" or "input_value");
         // Secrets, code and the run's own input are never offered.
         Assert.DoesNotContain(candidates, c => c.GetProperty("field_name").GetString() is "api_key" or "code" || (c.GetProperty("component_type").GetString() == "ChatInput" && c.GetProperty("field_name").GetString() == "input_value"));
 

@@ -85,24 +85,16 @@ static class ProviderAgentEndpoints
     static Ok<List<TemplateResponse>> Templates() =>
         TypedResults.Ok(FlowTemplates.All.Select(t => new TemplateResponse(t.Key, t.Name, t.Description, t.Category)).ToList());
 
-    static async Task<IResult> FromTemplateAsync(FromTemplateRequest request, ProviderAgents agents, AgentVersions versions, HttpContext http, CancellationToken ct)
+    static async Task<IResult> FromTemplateAsync(FromTemplateRequest request, TemplateStarter starter, ProviderAgents agents, HttpContext http, CancellationToken ct)
     {
         if (FlowTemplates.Find(request.Template) is not { } template)
         {
             return ApiProblem.Invalid("template", $"Use one of: {string.Join(", ", FlowTemplates.All.Select(t => t.Key))}.");
         }
-        var (agent, failure) = await agents.CreateAsync(
-            string.IsNullOrWhiteSpace(request.Name) ? template.Name : request.Name, request.Description ?? template.Description, request.Category ?? template.Category, ct);
-        if (failure is not null)
-        {
-            return failure.ToProblem(http);
-        }
-        var imported = await versions.ImportAsync(agent!.Id, FlowTemplates.Flow(template), template.FileName, null, $"Created from the {template.Name} template.", ct);
-        if (imported.Failure is not null)
-        {
-            return ImportProblem(imported, http);
-        }
-        return TypedResults.Created($"/api/provider-agents/{agent.Id}", await agents.ResponseAsync(agent.Id, ct));
+        var (agent, failure) = await starter.StartAsync(template, request.Name, request.Description, request.Category, ct);
+        return failure is not null
+            ? failure.ToProblem(http)
+            : TypedResults.Created($"/api/provider-agents/{agent!.Id}", await agents.ResponseAsync(agent.Id, ct));
     }
 
     static async Task<IResult> GetAsync(Guid uuid, ProviderAgents agents, CancellationToken ct) =>

@@ -9,7 +9,8 @@ public sealed record FlowFieldCandidate(
 
 /// <summary>
 /// Reads the template fields of a Langflow export (format §1.3) that make sense as buyer settings: visible, typed
-/// values (text, prompts, numbers, booleans, dropdowns), never secrets, global variables or code.
+/// values (text, prompts, numbers, booleans, dropdowns), never secrets, global variables or code, and never a field an
+/// edge feeds (the edge's value replaces whatever a buyer would set).
 /// </summary>
 public static class FlowFields
 {
@@ -40,10 +41,11 @@ public static class FlowFields
             {
                 return [];
             }
+            var fedByEdges = EdgeTargets(root);
             var candidates = new List<FlowFieldCandidate>();
             foreach (var node in nodes.EnumerateArray())
             {
-                AddCandidates(node, candidates);
+                AddCandidates(node, fedByEdges, candidates);
                 if (candidates.Count >= MaxCandidates)
                 {
                     break;
@@ -53,7 +55,28 @@ public static class FlowFields
         }
     }
 
-    static void AddCandidates(JsonElement node, List<FlowFieldCandidate> candidates)
+    /// <summary>(target node, field) of every edge, read from the authoritative <c>data.targetHandle</c> (format §1.5).</summary>
+    static HashSet<(string Node, string Field)> EdgeTargets(JsonElement graph)
+    {
+        var targets = new HashSet<(string, string)>();
+        if (!graph.TryGetProperty("edges", out var edges) || edges.ValueKind != JsonValueKind.Array)
+        {
+            return targets;
+        }
+        foreach (var edge in edges.EnumerateArray())
+        {
+            if (edge.ValueKind == JsonValueKind.Object && String(edge, "target") is { } target
+                && edge.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object
+                && data.TryGetProperty("targetHandle", out var handle) && handle.ValueKind == JsonValueKind.Object
+                && String(handle, "fieldName") is { } field)
+            {
+                targets.Add((target, field));
+            }
+        }
+        return targets;
+    }
+
+    static void AddCandidates(JsonElement node, HashSet<(string Node, string Field)> fedByEdges, List<FlowFieldCandidate> candidates)
     {
         if (node.ValueKind != JsonValueKind.Object
             || String(node, "type") is { } wrapper && wrapper != "genericNode"
@@ -72,7 +95,8 @@ public static class FlowFields
         var nodeName = String(definition, "display_name") ?? componentType;
         foreach (var field in template.EnumerateObject())
         {
-            if (field.Value.ValueKind == JsonValueKind.Object && Candidate(nodeId, nodeName, componentType, field.Name, field.Value) is { } candidate)
+            if (field.Value.ValueKind == JsonValueKind.Object && !fedByEdges.Contains((nodeId, field.Name))
+                && Candidate(nodeId, nodeName, componentType, field.Name, field.Value) is { } candidate)
             {
                 candidates.Add(candidate);
             }
