@@ -8,6 +8,7 @@ using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Seed;
 using AgentMarket.Platform.Ui;
 using AgentMarket.Providers;
+using AgentMarket.Providers.Pages;
 using AgentMarket.Runtime.Cli;
 
 // Command-line tools share the host's configuration but start neither the web server nor the database.
@@ -45,8 +46,9 @@ app.MapIdentity();
 app.MapProviders();
 app.MapCredits();
 app.MapPayments();
+app.MapCatalog();
 app.MapAdmin();
-app.MapRazorComponents<App>();
+app.MapRazorComponents<App>().WithUploadLimits(app.Services);   // seller pages that post files
 
 app.Run();
 return 0;

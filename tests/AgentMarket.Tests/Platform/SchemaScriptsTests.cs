@@ -19,7 +19,7 @@ public class SchemaScriptsTests(AgentMarketApp app) : IClassFixture<AgentMarketA
     public async Task SchemaBuiltByScripts_EqualsSchemaOfTheModel()
     {
         // The fixture's database was built by the app's start-up migration runner from the scripts.
-        var fromScripts = await DescribeAsync(app.Database);
+        var fromScripts = (await DescribeAsync(app.Database)).Where(line => !NotInModel.Any(prefix => line.StartsWith(prefix, StringComparison.Ordinal))).ToList();
 
         await using var modelDatabase = TestDatabase.Create();
         var options = new DbContextOptionsBuilder<AppDbContext>();
@@ -41,6 +41,18 @@ public class SchemaScriptsTests(AgentMarketApp app) : IClassFixture<AgentMarketA
         Assert.Equal(fromScripts.Except(fromModel).ToList(), []);
         Assert.Contains(fromScripts, line => line.StartsWith("column users.email", StringComparison.Ordinal));
     }
+
+    /// <summary>
+    /// Objects the scripts create that the EF model does not know, by the prefix of their description line: the
+    /// full-text search structures of 0003_catalog, kept in sync by triggers.
+    /// </summary>
+    static readonly string[] NotInModel =
+    [
+        // SQLite: the FTS5 table, its shadow tables (listing_search_data, _idx, ...) and listing_search_rows.
+        "table listing_search", "column listing_search", "index listing_search", "fk listing_search",
+        // PostgreSQL: the tsvector column and its GIN index.
+        "column listings.search_vector ", "index listings CREATE INDEX ix_listings_search_vector ",
+    ];
 
     [Fact]
     public async Task MigrationRunner_RecordsEveryScript_AndRerunningChangesNothing()
