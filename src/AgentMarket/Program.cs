@@ -1,7 +1,9 @@
 using AgentMarket.Admin;
 using AgentMarket.Catalog;
 using AgentMarket.Credits;
+using AgentMarket.Gateway;
 using AgentMarket.Identity;
+using AgentMarket.Keys;
 using AgentMarket.Payments;
 using AgentMarket.Platform;
 using AgentMarket.Platform.Data;
@@ -9,7 +11,9 @@ using AgentMarket.Platform.Seed;
 using AgentMarket.Platform.Ui;
 using AgentMarket.Providers;
 using AgentMarket.Providers.Pages;
+using AgentMarket.Runtime;
 using AgentMarket.Runtime.Cli;
+using AgentMarket.Subscriptions;
 
 // Command-line tools share the host's configuration but start neither the web server nor the database.
 if (args is ["flow", ..])
@@ -35,6 +39,10 @@ builder.AddProviders();
 builder.AddCatalog();
 builder.AddCredits();           // the ledger, plans, grants, packages, spend controls
 builder.AddPayments();          // sandbox or Stripe checkout, fulfilment, receipts
+builder.AddRuntime();           // model endpoints, outbound guard, compiled plans, session memory
+builder.AddSubscriptions();     // "Add to My Agents", customer agent configs
+builder.AddKeys();              // agent API keys
+builder.AddGateway();           // the one run path of every front door
 builder.AddAdmin();
 builder.AddDemoData();          // categories always; demo providers and listings when Seed:Demo is true
 
@@ -47,6 +55,9 @@ app.MapProviders();
 app.MapCredits();
 app.MapPayments();
 app.MapCatalog();
+app.MapSubscriptions();
+app.MapKeys();
+app.MapGateway();
 app.MapAdmin();
 app.MapRazorComponents<App>().WithUploadLimits(app.Services);   // seller pages that post files
 
