@@ -120,9 +120,10 @@ public sealed class AgentKeys(AppDbContext db, CurrentTenant tenant, ApiKeyDirec
         return true;
     }
 
-    public IQueryable<KeyResponse> List(Guid? configId) =>
+    public IQueryable<KeyResponse> List(Guid? configId, Guid? keyId = null) =>
         db.ApiKeys.AsNoTracking()
             .Where(k => configId == null || k.ConfigId == configId)
+            .Where(k => keyId == null || k.Id == keyId)
             .OrderByDescending(k => k.CreatedUtc)
             .Select(k => new KeyResponse(k.Id, k.Name, k.Prefix, k.Kind, k.ConfigId, k.Scopes, k.AllowedOrigins, k.CreatedUtc, k.LastUsedUtc, k.ExpiresUtc,
                 k.BudgetCredits, k.SpentCredits, k.RateLimitPerMinute, k.RevokedUtc != null));

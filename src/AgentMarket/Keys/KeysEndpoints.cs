@@ -28,7 +28,7 @@ static class KeysEndpoints
         TypedResults.Ok(await PageRequest.From(limit, offset).ToPageAsync(keys.List(config), ct));
 
     static async Task<IResult> GetAsync(Guid uuid, AgentKeys keys, CancellationToken ct) =>
-        await keys.List(null).FirstOrDefaultAsync(k => k.Uuid == uuid, ct) is { } key ? TypedResults.Ok(key) : ApiProblem.NotFound("key");
+        await keys.List(null, uuid).FirstOrDefaultAsync(ct) is { } key ? TypedResults.Ok(key) : ApiProblem.NotFound("key");
 
     static async Task<IResult> RegenerateAsync(Guid uuid, RegenerateKeyRequest? request, AgentKeys keys, CancellationToken ct) =>
         await keys.RegenerateAsync(uuid, request?.GraceHours, ct) is { } created ? TypedResults.Ok(created) : ApiProblem.NotFound("key");
