@@ -53,9 +53,15 @@ static class GatewayEndpoints
         var sse = new ServerSentEvents(http);
         var (streamed, streamFailure) = await gateway.RunAsync(gatewayRequest, async e =>
         {
-            if (e is TokenEmitted token)
+            switch (e)
             {
-                await sse.WriteAsync("token", new { chunk = token.Chunk, message_id = token.MessageId });
+                // As in Langflow, a streamed answer starts as a partial message holding the first chunk; tokens follow.
+                case MessageAdded { Message.Properties.State: "partial" } added when added.Message.Text.Length > 0:
+                    await sse.WriteAsync("token", new { chunk = added.Message.Text, message_id = added.Message.Id });
+                    break;
+                case TokenEmitted token:
+                    await sse.WriteAsync("token", new { chunk = token.Chunk, message_id = token.MessageId });
+                    break;
             }
         }, ct);
         if (!sse.Started)
