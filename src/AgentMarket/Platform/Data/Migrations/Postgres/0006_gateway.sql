@@ -159,5 +159,4 @@ CREATE UNIQUE INDEX ix_session_messages_config_id_message_id ON session_messages
 
 CREATE INDEX ix_session_messages_config_id_session_id_created_utc ON session_messages (config_id, session_id, created_utc);
 
-ALTER TABLE agent_versions ADD CONSTRAINT fk_agent_versions_provider_agents_agent_id FOREIGN KEY (agent_id) REFERENCES provider_agents (id) ON DELETE CASCADE;
 
