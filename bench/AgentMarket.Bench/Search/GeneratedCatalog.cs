@@ -119,8 +119,12 @@ sealed class GeneratedCatalog
                 db.Organizations.Add(organization);
                 var provider = new Provider
                 {
-                    OrganizationId = organization.Id, Handle = $"provider-{i}", Name = $"{Capitalized(Word())} {Capitalized(Word())} Labs {i}",
-                    State = ProviderState.Approved, IsVerified = i % 3 == 0, CreatedUtc = now,
+                    OrganizationId = organization.Id,
+                    Handle = $"provider-{i}",
+                    Name = $"{Capitalized(Word())} {Capitalized(Word())} Labs {i}",
+                    State = ProviderState.Approved,
+                    IsVerified = i % 3 == 0,
+                    CreatedUtc = now,
                 };
                 db.Providers.Add(provider);
                 providers.Add(provider);

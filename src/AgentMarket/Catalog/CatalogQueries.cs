@@ -11,8 +11,10 @@ using Microsoft.EntityFrameworkCore;
 namespace AgentMarket.Catalog;
 
 public sealed record ProviderRef(string Name, string Handle);
+
 /// <summary>Social proof from facts: completed runs, average review, reviews, distinct buyer organizations in 30 days, completed / finished.</summary>
 public sealed record CardStats(long Runs, double? Rating, int ReviewsCount, [property: JsonPropertyName("users_30d")] int Users30d, double? SuccessRate);
+
 public sealed record CardPricing(PricingModel Model, long CreditsPerRun, long CreditsMin, long CreditsMax)
 {
     public static CardPricing From(PricingTerms terms) => new(terms.Model, terms.CreditsPerRun, terms.CreditsMin, terms.CreditsMax);
@@ -37,6 +39,7 @@ public sealed record Suggestion(string Name, string Slug);
 public sealed record ProviderProfile(Guid Uuid, string Handle, string Name, string? Bio, string? AvatarUrl, bool Verified);
 public sealed record ReleaseNote(string Version, string Changelog, DateTime Released, bool Current);
 public sealed record PriceNotice(CardPricing Pricing, DateTime EffectiveAt);
+
 /// <summary>
 /// The card list envelope: <c>{items, total, limit, offset}</c> plus <c>total_is_exact</c>, false when the total is the
 /// database's estimate (PostgreSQL, above <see cref="ListingSearch.ExactTotalCap"/> matches; SPEC §10: totals where cheap).

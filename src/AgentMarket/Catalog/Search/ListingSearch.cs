@@ -5,9 +5,9 @@ namespace AgentMarket.Catalog.Search;
 
 /// <summary>
 /// Browsing and full-text search over live listings, the same on SQLite (FTS5) and PostgreSQL (tsvector + GIN).
-/// Relevance is a bucket sort, as in Meilisearch's ranking rules: of the listings holding every word, those with a word
-/// in their name first, then those with one in their tags or provider, then the rest; within a bucket, the most used and best rated first
-/// (<c>1 + ln(1 + runs) / 10 + rating / 10</c>). Each page reads only the buckets it needs, and a bucket only up to the
+/// Relevance is a bucket sort, as in Meilisearch's ranking rules: of the listings holding every word, those with a
+/// word in their name first, then those with one in their tags or provider, then the rest; within a bucket, the most
+/// used and best rated first (<c>1 + ln(1 + runs) / 10 + rating / 10</c>). Each page reads only the buckets it needs, and a bucket only up to the
 /// page's end, so the work stays bounded however many listings a common word matches: scoring every match
 /// (bm25, ts_rank) costs more than the latency target at 100,000 listings (ADR-020, docs/benchmarks.md).
 /// </summary>
@@ -29,26 +29,6 @@ public sealed class ListingSearch(AppDbContext db)
         (TextScope.Anywhere, TextScope.NameOrMeta),
     ];
 
-    /// <summary>
-    /// The set's size: counted when counting is cheap or the set small; otherwise the database's estimate, asked first
-    /// so that a common word costs a plan rather than a visit to thousands of rows.
-    /// </summary>
-    static async Task<(int Total, bool Exact)> TotalAsync(ICatalogSearchEngine engine, SearchSet all, CancellationToken ct)
-    {
-        if (engine.CountsExactly)
-        {
-            return (await engine.CountAsync(all, int.MaxValue, ct), true);
-        }
-        var estimate = await engine.EstimateAsync(all, ct);
-        if (estimate > ExactTotalCap)
-        {
-            return (estimate, false);
-        }
-        // Estimates can be low; ten times the cap still bounds the rows visited.
-        var counted = await engine.CountAsync(all, 10 * ExactTotalCap, ct);
-        return (counted, counted < 10 * ExactTotalCap);
-    }
-
     public async Task<Hits> SearchAsync(CatalogFilter filter, CancellationToken ct)
     {
         if (filter.IsContradictory)
@@ -64,7 +44,8 @@ public sealed class ListingSearch(AppDbContext db)
             var sort = filter.EffectiveSort;
             if (sort != CatalogSort.Relevance)
             {
-                return new Hits(await engine.PageAsync(all, sort, filter.Limit, filter.Offset, total, ct), total, exact);
+                var page = exact && filter.Offset >= total ? [] : await engine.PageAsync(all, sort, filter.Limit, filter.Offset, total, ct);
+                return new Hits(page, total, exact);
             }
             var ids = new List<Guid>(filter.Limit);
             var skip = filter.Offset;
@@ -92,5 +73,25 @@ public sealed class ListingSearch(AppDbContext db)
         {
             await db.Database.CloseConnectionAsync();
         }
+    }
+
+    /// <summary>
+    /// The set's size: counted when counting is cheap or the set small; otherwise the database's estimate, asked first
+    /// so that a common word costs a plan rather than a visit to thousands of rows.
+    /// </summary>
+    static async Task<(int Total, bool Exact)> TotalAsync(ICatalogSearchEngine engine, SearchSet all, CancellationToken ct)
+    {
+        if (engine.CountsExactly)
+        {
+            return (await engine.CountAsync(all, int.MaxValue, ct), true);
+        }
+        var estimate = await engine.EstimateAsync(all, ct);
+        if (estimate > ExactTotalCap)
+        {
+            return (estimate, false);
+        }
+        // Estimates can be low; ten times the cap still bounds the rows visited.
+        var counted = await engine.CountAsync(all, 10 * ExactTotalCap, ct);
+        return (counted, counted < 10 * ExactTotalCap);
     }
 }
