@@ -222,6 +222,6 @@ CREATE INDEX ix_listings_search_boost ON listings ((1.0 + ln(1.0 + runs_count) /
 CREATE INDEX ix_listings_search_runs ON listings (runs_count DESC, id) WHERE search_vector IS NOT NULL;
 CREATE INDEX ix_listings_search_rating ON listings (((20 * rating_total + reviews_count) / (2 * nullif(reviews_count, 0))) DESC NULLS LAST, reviews_count DESC, id) WHERE search_vector IS NOT NULL;
 CREATE INDEX ix_listings_search_newest ON listings (published_utc DESC NULLS LAST, id) WHERE search_vector IS NOT NULL;
-CREATE INDEX ix_listings_search_category ON listings (category_id) WHERE search_vector IS NOT NULL;
+CREATE INDEX ix_listings_search_category ON listings (category_id, runs_count DESC, id) WHERE search_vector IS NOT NULL;
 CREATE INDEX ix_listings_search_pricing ON listings (pricing_model) WHERE search_vector IS NOT NULL;
 CREATE INDEX ix_listings_search_price ON listings ((CASE pricing_model WHEN 'free' THEN 0 WHEN 'variable_credits' THEN credits_min ELSE credits_per_run END), runs_count DESC, id) WHERE search_vector IS NOT NULL;
