@@ -84,10 +84,15 @@ sealed class RunGateway(
             return Refuse(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The agent was not found.");
         }
         var config = await db.CustomerAgentConfigs.AsNoTracking().Include(c => c.Listing)
-            .FirstOrDefaultAsync(c => c.Id == request.ConfigId && c.State == SubscriptionState.Active, ct);
+            .FirstOrDefaultAsync(c => c.Id == request.ConfigId && c.State != SubscriptionState.Terminated, ct);
         if (config?.Listing is not { } listing)
         {
             return Refuse(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The agent was not found.");
+        }
+        if (config.State == SubscriptionState.PastDue)
+        {
+            return Refuse(StatusCodes.Status402PaymentRequired, "subscription_past_due",
+                $"This month of {listing.Name} ({listing.CreditsPerRun:N0} credits) is unpaid; add credits and it resumes within a minute.");
         }
         if (listing.State != ListingState.Active)
         {
