@@ -190,7 +190,7 @@ public sealed record CardRow(
 
     /// <summary>
     /// The average rating in tenths of a star, rounded half up, in integer arithmetic so that the card, the search
-    /// index (schema 0003) and the min_rating filter agree to the tenth: (20 × total + reviews) / (2 × reviews).
+    /// index (schema 0007) and the min_rating filter agree to the tenth: (20 × total + reviews) / (2 × reviews).
     /// </summary>
     public static long RatingTenths(long ratingTotal, int reviewsCount) => (20 * ratingTotal + reviewsCount) / (2L * reviewsCount);
 }

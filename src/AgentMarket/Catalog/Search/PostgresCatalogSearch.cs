@@ -8,14 +8,14 @@ namespace AgentMarket.Catalog.Search;
 
 /// <summary>
 /// Search on PostgreSQL: three tsvectors per live listing (name; name, tags and provider; everything) with GIN indexes
-/// find the set, and partial indexes on the sort expressions order it; schema script 0003 keeps them. The planner picks
+/// find the set, and partial indexes on the sort expressions order it; schema script 0007 keeps them. The planner picks
 /// per query between walking a sort index and checking each row (a common word) and collecting the matches from GIN
 /// and sorting them (a rare one). Counting visits every matching row, so counts stop at the cap and totals above it are
 /// the planner's estimate.
 /// </summary>
 sealed class PostgresCatalogSearch(AppDbContext db) : ICatalogSearchEngine
 {
-    // These expressions must stay character for character those of the indexes in 0003_catalog.sql.
+    // These expressions must stay character for character those of the indexes in 0007_catalog_search.sql.
     const string Boost = "(1.0 + ln(1.0 + l.runs_count) / 10.0 + coalesce((20 * l.rating_total + l.reviews_count) / (2 * nullif(l.reviews_count, 0)), 0) / 100.0)";
     const string RatingTenths = "((20 * l.rating_total + l.reviews_count) / (2 * nullif(l.reviews_count, 0)))";
     const string Price = "(CASE l.pricing_model WHEN 'free' THEN 0 WHEN 'variable_credits' THEN l.credits_min ELSE l.credits_per_run END)";

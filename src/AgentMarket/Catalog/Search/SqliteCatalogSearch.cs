@@ -9,7 +9,7 @@ namespace AgentMarket.Catalog.Search;
 /// <summary>
 /// Search on SQLite: the FTS5 table <c>listing_search</c> (columns name, meta, body, facets) finds the set; the compact
 /// <c>listing_search_rows</c> (one row per live listing, an integer key, indexed sort columns) orders it. Schema script
-/// 0003 keeps both in step with listings. Counting a set is cheap here (FTS5 walks only its index), so counts are exact.
+/// 0007 keeps both in step with listings. Counting a set is cheap here (FTS5 walks only its index), so counts are exact.
 /// </summary>
 sealed class SqliteCatalogSearch(AppDbContext db) : ICatalogSearchEngine
 {
@@ -141,7 +141,7 @@ sealed class SqliteCatalogSearch(AppDbContext db) : ICatalogSearchEngine
         return conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", conditions);
     }
 
-    /// <summary>The index of listing_search_rows whose order is <see cref="OrderBy"/> (schema script 0003).</summary>
+    /// <summary>The index of listing_search_rows whose order is <see cref="OrderBy"/> (schema script 0007).</summary>
     static string SortIndex(CatalogSort sort) => sort switch
     {
         CatalogSort.Relevance => "listing_search_rows_boost",

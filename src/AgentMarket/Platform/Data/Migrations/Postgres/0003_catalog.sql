@@ -160,15 +160,10 @@ CREATE UNIQUE INDEX ix_review_reports_review_id_reporter_user_id ON review_repor
 CREATE INDEX ix_run_records_listing_id_outcome_finished_utc ON run_records (listing_id, outcome, finished_utc);
 CREATE INDEX ix_run_records_organization_id_listing_id_outcome ON run_records (organization_id, listing_id, outcome);
 
--- Search (see Catalog/Search/ListingSearch.cs and ADR-020). Three tsvectors, set by a trigger (a generated column
--- cannot read the provider's name) and NULL unless the listing is live (active and public), so the GIN indexes hold
--- live listings only: search_name (the name), search_meta (name, tags, provider) and search_vector (everything). Separate
--- vectors rather than weight labels because GIN does not store weights: a weight-restricted query would recheck every
--- row of the word. The 'simple' configuration does not stem, like SQLite's unicode61 tokenizer, so a half-typed word
--- still prefix-matches and both engines find the same listings; translate() folds the common Latin accents the way
+-- Full-text search: a tsvector column kept by triggers (a generated column cannot read the provider's name).
+-- The 'simple' configuration does not stem, like SQLite's unicode61 tokenizer, so a half-typed word still
+-- prefix-matches and both engines find the same listings; translate() folds the common Latin accents the way
 -- SQLite's remove_diacritics does (the unaccent extension would need CREATE EXTENSION rights).
-ALTER TABLE listings ADD COLUMN search_name tsvector;
-ALTER TABLE listings ADD COLUMN search_meta tsvector;
 ALTER TABLE listings ADD COLUMN search_vector tsvector;
 
 CREATE FUNCTION listing_search_text(value text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -177,33 +172,25 @@ CREATE FUNCTION listing_search_text(value text) RETURNS text LANGUAGE sql IMMUTA
         'aaaaaaaaacccdeeeeeeeeiiiiiilnnnoooooooorrssstuuuuuuuuyyzzz')
 $$;
 
-CREATE FUNCTION listings_search_vectors() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    provider text;
+CREATE FUNCTION listings_search_vector() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.state <> 'active' OR NEW.visibility <> 'public' THEN
-        NEW.search_name := NULL;
-        NEW.search_meta := NULL;
-        NEW.search_vector := NULL;
-        RETURN NEW;
-    END IF;
-    SELECT p.name || ' ' || p.handle INTO provider FROM providers p WHERE p.id = NEW.provider_id;
-    NEW.search_name := to_tsvector('simple', listing_search_text(NEW.name));
-    NEW.search_meta := NEW.search_name || to_tsvector('simple', listing_search_text(array_to_string(NEW.tags, ' ') || ' ' || provider));
-    NEW.search_vector := NEW.search_meta || to_tsvector('simple', listing_search_text(NEW.short_description || ' ' || NEW.description));
+    NEW.search_vector :=
+           setweight(to_tsvector('simple', listing_search_text(NEW.name)), 'A')
+        || setweight(to_tsvector('simple', listing_search_text(array_to_string(NEW.tags, ' '))), 'B')
+        || setweight(to_tsvector('simple', listing_search_text((SELECT p.name || ' ' || p.handle FROM providers p WHERE p.id = NEW.provider_id))), 'B')
+        || setweight(to_tsvector('simple', listing_search_text(NEW.short_description)), 'C')
+        || setweight(to_tsvector('simple', listing_search_text(NEW.description)), 'D');
     RETURN NEW;
 END
 $$;
 
-CREATE TRIGGER listings_search_vectors BEFORE INSERT OR UPDATE OF name, tags, short_description, description, provider_id, state, visibility ON listings
-    FOR EACH ROW EXECUTE FUNCTION listings_search_vectors();
+CREATE TRIGGER listings_search_vector BEFORE INSERT OR UPDATE OF name, tags, short_description, description, provider_id ON listings
+    FOR EACH ROW EXECUTE FUNCTION listings_search_vector();
 
 -- A provider's name and handle are searchable on each of its listings.
 CREATE FUNCTION providers_search_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.name IS DISTINCT FROM OLD.name OR NEW.handle IS DISTINCT FROM OLD.handle THEN
-        UPDATE listings SET name = name WHERE provider_id = NEW.id;
-    END IF;
+    UPDATE listings SET name = name WHERE provider_id = NEW.id;
     RETURN NULL;
 END
 $$;
@@ -212,16 +199,4 @@ CREATE TRIGGER providers_search_refresh AFTER UPDATE OF name, handle ON provider
     FOR EACH ROW EXECUTE FUNCTION providers_search_refresh();
 
 UPDATE listings SET name = name;
-
-CREATE INDEX ix_listings_search_name ON listings USING GIN (search_name);
-CREATE INDEX ix_listings_search_meta ON listings USING GIN (search_meta);
 CREATE INDEX ix_listings_search_vector ON listings USING GIN (search_vector);
--- The sort orders, over live listings only. The expressions are the ones Catalog/Search/PostgresCatalogSearch.cs
--- orders by, character for character, or the planner would not use them. Rating is the displayed rating in tenths.
-CREATE INDEX ix_listings_search_boost ON listings ((1.0 + ln(1.0 + runs_count) / 10.0 + coalesce((20 * rating_total + reviews_count) / (2 * nullif(reviews_count, 0)), 0) / 100.0) DESC, id) WHERE search_vector IS NOT NULL;
-CREATE INDEX ix_listings_search_runs ON listings (runs_count DESC, id) WHERE search_vector IS NOT NULL;
-CREATE INDEX ix_listings_search_rating ON listings (((20 * rating_total + reviews_count) / (2 * nullif(reviews_count, 0))) DESC NULLS LAST, reviews_count DESC, id) WHERE search_vector IS NOT NULL;
-CREATE INDEX ix_listings_search_newest ON listings (published_utc DESC NULLS LAST, id) WHERE search_vector IS NOT NULL;
-CREATE INDEX ix_listings_search_category ON listings (category_id, runs_count DESC, id) WHERE search_vector IS NOT NULL;
-CREATE INDEX ix_listings_search_pricing ON listings (pricing_model) WHERE search_vector IS NOT NULL;
-CREATE INDEX ix_listings_search_price ON listings ((CASE pricing_model WHEN 'free' THEN 0 WHEN 'variable_credits' THEN credits_min ELSE credits_per_run END), runs_count DESC, id) WHERE search_vector IS NOT NULL;
