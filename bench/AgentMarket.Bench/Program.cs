@@ -1,5 +1,6 @@
 using AgentMarket.Bench.ColdStart;
 using AgentMarket.Bench.Engine;
+using AgentMarket.Bench.Gateway;
 using AgentMarket.Bench.Ledger;
 using AgentMarket.Bench.Search;
 
@@ -9,6 +10,7 @@ return args switch
     ["coldstart", .. var rest] => await ColdStartBench.RunAsync(rest),
     ["engine", .. var rest] => await RunEngineAsync(rest),
     ["ledger", .. var rest] => await LedgerBench.RunAsync(rest),
+    ["gateway", .. var rest] => await GatewayBench.RunAsync(rest),
     ["search", .. var rest] => await SearchBench.RunAsync(rest),
     _ => Usage(),
 };
@@ -22,6 +24,6 @@ static async Task<int> RunEngineAsync(string[] rest)
 static int Usage()
 {
     Console.Error.WriteLine("usage: dotnet run -c Release --project bench/AgentMarket.Bench -- <suite> [options]");
-    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds] | search sqlite|postgres [listings] [iterations]");
+    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds] | gateway [runs] | search sqlite|postgres [listings] [iterations]");
     return 2;
 }

@@ -67,6 +67,18 @@ public class SchemaScriptsTests(AgentMarketApp app) : IClassFixture<AgentMarketA
         Assert.Empty(await migrator.PendingAsync(CancellationToken.None));
     }
 
+    [Fact]
+    public void EveryScriptVersion_IsUnique_AndBothProvidersHaveTheSameVersions()
+    {
+        var folder = Path.Combine(Repo.Root, "src", "AgentMarket", "Platform", "Data", "Migrations");
+        List<string> Versions(string provider) => Directory.GetFiles(Path.Combine(folder, provider), "*.sql").Select(f => Path.GetFileName(f)[..4]).Order().ToList();
+        var sqlite = Versions("Sqlite");
+        var postgres = Versions("Postgres");
+        // Two scripts with one version would make the runner skip the second as already applied.
+        Assert.Equal(sqlite.Distinct().Count(), sqlite.Count);
+        Assert.Equal(sqlite, postgres);
+    }
+
     static async Task<List<string>> DescribeAsync(TestDatabase database) =>
         database.Provider == "Postgres" ? await DescribePostgresAsync(database) : await DescribeSqliteAsync(database);
 
