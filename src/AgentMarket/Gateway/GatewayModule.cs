@@ -1,3 +1,5 @@
+using Microsoft.EntityFrameworkCore.Diagnostics;
+
 namespace AgentMarket.Gateway;
 
 /// <summary>The run gateway every front door goes through (SPEC §8).</summary>
@@ -7,6 +9,10 @@ static class GatewayModule
     {
         builder.Services.AddOptions<GatewayOptions>().BindConfiguration("Gateway").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<RunSlots>();
+        builder.Services.AddSingleton<GatewayCache>();
+        builder.Services.AddSingleton<IInterceptor, GatewayCacheInvalidation>();
+        builder.Services.AddSingleton<RunJournal>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<RunJournal>()); // drains it at shutdown
         builder.Services.AddScoped<RunGateway>();
         builder.Services.AddScoped<TrialAllowance>();
     }

@@ -53,9 +53,9 @@ public sealed record GatewayFailure(int Status, string Code, string Message, IDi
 /// the agent page's playground through <see cref="TryAsync"/>; both share everything after deciding who pays.
 /// </summary>
 sealed class RunGateway(
-    AppDbContext db, CurrentTenant tenant, AgentPlans plans, AgentVersionPolicy versions, CreditLedger ledger, CreditGrants grants,
+    AppDbContext db, CurrentTenant tenant, AgentPlans plans, CreditLedger ledger, CreditGrants grants,
     KeyRateLimits rateLimits, RunSlots slots, ModelClients models, PlatformOutbound outbound, IDbContextFactory<AppDbContext> contexts,
-    IDataProtectionProvider protection, RunFacts facts, SpendControls spend, TrialAllowance trials, IOptionsMonitor<LlmOptions> llm,
+    IDataProtectionProvider protection, GatewayCache cache, RunJournal journal, SpendControls spend, TrialAllowance trials, IOptionsMonitor<LlmOptions> llm,
     IOptions<FlowsOptions> flows, IOptions<GatewayOptions> options, IOptions<CreditsOptions> credits, TimeProvider clock, ILogger<RunGateway> logger)
 {
     enum Payer
@@ -73,7 +73,7 @@ sealed class RunGateway(
     /// <summary>Everything decided before a run starts.</summary>
     sealed record Prepared(
         Listing Listing, Guid VersionId, Guid Organization, CustomerAgentConfig? Config, Payer Payer, PricingTerms Terms, long MaxPrice,
-        string SessionId, Guid MemoryPartition, string? PlanCode, KeyGrant? Key, string Door, string? IdempotencyKey);
+        string SessionId, Guid MemoryPartition, string? PlanCode, bool HasSpendControls, KeyGrant? Key, string Door, string? IdempotencyKey);
 
     public async Task<(GatewayResult? Result, GatewayFailure? Failure)> RunAsync(GatewayRequest request, Func<RunEvent, ValueTask>? onEvent, CancellationToken ct)
     {
@@ -83,12 +83,13 @@ sealed class RunGateway(
         {
             return Refuse(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The agent was not found.");
         }
-        var config = await db.CustomerAgentConfigs.AsNoTracking().Include(c => c.Listing)
-            .FirstOrDefaultAsync(c => c.Id == request.ConfigId && c.State != SubscriptionState.Terminated, ct);
-        if (config?.Listing is not { } listing)
+        // The cache reads across tenants; the organization check here is what keeps it to the caller's own subscriptions.
+        if (await cache.SubscriptionAsync(request.ConfigId, ct) is not { } subscription
+            || subscription.Config.OrganizationId != organization || subscription.Config.State == SubscriptionState.Terminated)
         {
             return Refuse(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The agent was not found.");
         }
+        var (config, listing) = (subscription.Config, subscription.Listing);
         if (config.State == SubscriptionState.PastDue)
         {
             return Refuse(StatusCodes.Status402PaymentRequired, "subscription_past_due",
@@ -108,24 +109,23 @@ sealed class RunGateway(
             return replay;
         }
 
-        var plan = await db.OrganizationPlans.AsNoTracking().Where(p => p.OrganizationId == organization)
-            .Select(p => new { p.PlanCode, p.SessionCreditCap }).FirstAsync(ct);
-        var sessionLimit = await db.Plans.AsNoTracking().Where(p => p.Code == plan.PlanCode).Select(p => p.ConcurrentSessions).FirstAsync(ct);
-        using var slot = slots.TryEnter(organization, sessionLimit);
+        var plan = await cache.OrganizationAsync(organization, ct);
+        using var slot = slots.TryEnter(organization, plan.ConcurrentSessions);
         if (slot is null)
         {
-            return Refuse(StatusCodes.Status429TooManyRequests, "session_limit", $"Your plan allows {sessionLimit} concurrent session(s); wait for one to finish or upgrade.", retryAfter: TimeSpan.FromSeconds(1));
+            return Refuse(StatusCodes.Status429TooManyRequests, "session_limit", $"Your plan allows {plan.ConcurrentSessions} concurrent session(s); wait for one to finish or upgrade.", retryAfter: TimeSpan.FromSeconds(1));
         }
 
-        var terms = await TermsAsync(listing, config.SubscribedUtc, ct);
+        var facts = await cache.ListingAsync(listing.Id, ct);
+        var terms = Terms(listing, facts, config.SubscribedUtc);
         var maxPrice = MaxPrice(terms);
         var sessionId = SessionOrNew(request.SessionId);
         if (await CheckCapsAsync(config, request.Key, sessionId, plan.SessionCreditCap, maxPrice, ct) is { } capped)
         {
             return (null, capped);
         }
-        var prepared = new Prepared(listing, await versions.EffectiveAsync(config, ct), organization, config, maxPrice > 0 ? Payer.Wallet : Payer.Nobody,
-            terms, maxPrice, sessionId, config.Id, plan.PlanCode, request.Key, request.Door, idempotencyKey);
+        var prepared = new Prepared(listing, AgentVersionPolicy.Effective(config, facts.Releases), organization, config, maxPrice > 0 ? Payer.Wallet : Payer.Nobody,
+            terms, maxPrice, sessionId, config.Id, plan.PlanCode, plan.HasSpendControls, request.Key, request.Door, idempotencyKey);
         return await RunPreparedAsync(prepared, request, onEvent, started, ct);
     }
 
@@ -167,13 +167,11 @@ sealed class RunGateway(
             payer = terms.Model == PricingModel.Free ? Payer.Nobody : Payer.Promotions;
         }
         var maxPrice = payer == Payer.Nobody ? 0 : MaxPrice(terms);
-        var plan = organization is { } org
-            ? await db.OrganizationPlans.AsNoTracking().Where(p => p.OrganizationId == org).Select(p => p.PlanCode).FirstAsync(ct)
-            : null;
+        var plan = organization is { } org ? await cache.OrganizationAsync(org, ct) : null;
         // Playground memory lives per agent; a visitor's sessions are namespaced by their cookie so ids cannot be shared.
         var session = SessionOrNew(sessionId);
         var prepared = new Prepared(listing, version, organization ?? Guid.Empty, null, payer, terms, maxPrice,
-            organization is null ? $"visitor:{visitor}:{session}" : session, listing.Id, plan, null, "playground", null);
+            organization is null ? $"visitor:{visitor}:{session}" : session, listing.Id, plan?.PlanCode, plan?.HasSpendControls ?? false, null, "playground", null);
         var (result, failure) = await RunPreparedAsync(prepared, new GatewayRequest(Guid.Empty, input, session, null, "playground"), onEvent, started, ct);
         return (result is null ? null : result with { SessionId = session, TrialRunsLeft = trialRunsLeft }, failure);
     }
@@ -189,17 +187,21 @@ sealed class RunGateway(
             IdempotencyKey = p.IdempotencyKey, Door = p.Door, Status = AgentRunStatus.Running, CreditsReserved = p.MaxPrice,
             StartedUtc = now, Day = DateOnly.FromDateTime(now),
         };
-        db.AgentRuns.Add(run);
-        try
+        if (p.IdempotencyKey is not null)
         {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException) when (p.IdempotencyKey is not null)
-        {
-            // The same Idempotency-Key is being run by a concurrent request.
+            // Claim the key before doing anything: a concurrent retry finds this running record and waits or replays.
+            db.AgentRuns.Add(run);
+            try
+            {
+                await db.SaveChangesAsync(ct);
+            }
+            catch (DbUpdateException)
+            {
+                db.Entry(run).State = EntityState.Detached;
+                return (await ReplayAsync(p.Config!, p.IdempotencyKey, ct)) is { } raced ? raced
+                    : Refuse(StatusCodes.Status409Conflict, "run_in_progress", "A run with this Idempotency-Key is in progress.");
+            }
             db.Entry(run).State = EntityState.Detached;
-            return (await ReplayAsync(p.Config!, p.IdempotencyKey, ct)) is { } raced ? raced
-                : Refuse(StatusCodes.Status409Conflict, "run_in_progress", "A run with this Idempotency-Key is in progress.");
         }
 
         Guid? reservation = null;
@@ -209,7 +211,7 @@ sealed class RunGateway(
             var reserve = await ledger.ReserveAsync($"run:{runId}:reserve", p.Organization, p.MaxPrice, now.AddMinutes(options.Value.ReservationMinutes), "run", runId.ToString(), ct);
             if (reserve.Status == LedgerStatus.InsufficientCredits)
             {
-                await FinishAsync(run, AgentRunStatus.Failed, ProblemCodes.InsufficientCredits, null, 0, started, ct);
+                await FinishAsync(p, run, AgentRunStatus.Failed, ProblemCodes.InsufficientCredits, null, 0, started, recordFacts: false);
                 return (null, new GatewayFailure(StatusCodes.Status402PaymentRequired, ProblemCodes.InsufficientCredits,
                     $"This run needs {p.MaxPrice:N0} credits; {reserve.Available:N0} are available.",
                     new Dictionary<string, object?> { ["required"] = reserve.Required, ["available"] = reserve.Available }) { RunId = runId });
@@ -220,7 +222,7 @@ sealed class RunGateway(
         if (await plans.GetAsync(p.VersionId) is not { } agentPlan)
         {
             await ReleaseAsync(p.Organization, reservation, runId);
-            await FinishAsync(run, AgentRunStatus.Failed, "agent_unavailable", null, 0, started, ct);
+            await FinishAsync(p, run, AgentRunStatus.Failed, "agent_unavailable", null, 0, started, recordFacts: false);
             return Refuse(StatusCodes.Status409Conflict, "agent_unavailable", "This agent's flow cannot run right now.");
         }
 
@@ -235,8 +237,7 @@ sealed class RunGateway(
         if (result.Status != RunStatus.Succeeded)
         {
             await ReleaseAsync(p.Organization, reservation, runId);
-            await FinishAsync(run, AgentRunStatus.Failed, result.Error?.Code ?? "run_failed", null, 0, started, ct);
-            await facts.RecordAsync(new FinishedRun(p.Listing.Id, p.Organization, p.VersionId, RunOutcome.Failed, now, clock.GetUtcNow().UtcDateTime), CancellationToken.None);
+            await FinishAsync(p, run, AgentRunStatus.Failed, result.Error?.Code ?? "run_failed", null, 0, started, recordFacts: true);
             return (null, FailureFor(result, runId));
         }
 
@@ -247,24 +248,22 @@ sealed class RunGateway(
                 (result.InputTokens + result.OutputTokens) * options.Value.VariableCreditsPerThousandTokens / 1_000, p.Terms.CreditsMin, p.Terms.CreditsMax),
             PricingModel.Free or PricingModel.Subscription => 0,
         };
-        var charged = await ChargeAsync(p, reservation, runId, actual);
+        var (charged, available) = await ChargeAsync(p, reservation, runId, actual);
         var output = result.OutputText;
-        await FinishAsync(run, AgentRunStatus.Succeeded, null, Truncate(output), charged, started, CancellationToken.None);
-        if (p.Config is { } config)
-        {
-            await RecordSpendAsync(config, p.Key, p.SessionId, charged, CancellationToken.None);
-        }
-        await facts.RecordAsync(new FinishedRun(p.Listing.Id, p.Organization, p.VersionId, RunOutcome.Completed, now, clock.GetUtcNow().UtcDateTime), CancellationToken.None);
-        if (charged > 0 && p.Payer == Payer.Wallet)
+        await FinishAsync(p, run, AgentRunStatus.Succeeded, null, Truncate(output), charged, started, recordFacts: true);
+        if (charged > 0 && p.Payer == Payer.Wallet && p.HasSpendControls)
         {
             await spend.AfterSpendAsync(p.Organization, CancellationToken.None);
         }
-        var balance = p.Organization == Guid.Empty ? 0 : (await ledger.BalanceAsync(p.Organization, CancellationToken.None)).Available;
+        var balance = available ?? (p.Organization == Guid.Empty ? 0 : (await ledger.BalanceAsync(p.Organization, CancellationToken.None)).Available);
         return (new GatewayResult(runId, output, p.SessionId, p.Payer == Payer.Wallet ? charged : 0, balance, result, Replayed: false) { EngineTime = engineTime }, null);
     }
 
-    /// <summary>Settles the wallet's reservation, or has the promotions account pay a trial run; returns what the provider's price came to.</summary>
-    async Task<long> ChargeAsync(Prepared p, Guid? reservation, Guid runId, long actual)
+    /// <summary>
+    /// Settles the wallet's reservation, or has the promotions account pay a trial run. Returns what the run cost and,
+    /// after a settle, the wallet's available credits.
+    /// </summary>
+    async Task<(long Charged, long? Available)> ChargeAsync(Prepared p, Guid? reservation, Guid runId, long actual)
     {
         if (reservation is { } reserved)
         {
@@ -273,9 +272,9 @@ sealed class RunGateway(
             {
                 // Settling can only fail when the expiry job voided a run that outlived its reservation: it ran free.
                 logger.LogWarning("Run {RunId} was not charged: {Status}", runId, settle.Status);
-                return 0;
+                return (0, null);
             }
-            return actual;
+            return (actual, settle.Available);
         }
         if (p.Payer == Payer.Promotions && actual > 0)
         {
@@ -284,9 +283,9 @@ sealed class RunGateway(
             {
                 logger.LogWarning("Trial run {RunId} was not paid: {Status}", runId, trial.Status);
             }
-            return actual;
+            return (actual, null);
         }
-        return 0;
+        return (0, null);
     }
 
     async Task<RunResult> ExecuteAsync(AgentPlan agentPlan, Prepared p, GatewayRequest request, Guid runId, Func<RunEvent, ValueTask>? onEvent, CancellationToken ct)
@@ -347,13 +346,12 @@ sealed class RunGateway(
     }
 
     /// <summary>The subscriber's price: an announced increase reaches them only after its notice period.</summary>
-    async Task<PricingTerms> TermsAsync(Listing listing, DateTime subscribedUtc, CancellationToken ct)
+    PricingTerms Terms(Listing listing, GatewayCache.ListingFacts facts, DateTime subscribedUtc)
     {
         var current = PricingTerms.Of(listing);
-        var now = clock.GetUtcNow().UtcDateTime;
-        var pending = await db.ListingPriceChanges.AsNoTracking()
-            .Where(c => c.ListingId == listing.Id && c.EffectiveForSubscribersUtc > now && c.AnnouncedUtc > subscribedUtc).ToListAsync(ct);
-        return pending.Count == 0 ? current : PriceSchedule.ForSubscriber(current, pending, subscribedUtc, now);
+        return facts.PendingPriceChanges.Count == 0
+            ? current
+            : PriceSchedule.ForSubscriber(current, facts.PendingPriceChanges, subscribedUtc, clock.GetUtcNow().UtcDateTime);
     }
 
     static long MaxPrice(PricingTerms terms) => terms.Model switch
@@ -430,7 +428,8 @@ sealed class RunGateway(
         }
     }
 
-    async Task FinishAsync(AgentRun run, AgentRunStatus status, string? errorCode, string? output, long charged, long started, CancellationToken ct)
+    /// <summary>Completes the run record and its bookkeeping through the journal (one batch with concurrent runs).</summary>
+    async Task FinishAsync(Prepared p, AgentRun run, AgentRunStatus status, string? errorCode, string? output, long charged, long started, bool recordFacts)
     {
         run.Status = status;
         run.ErrorCode = errorCode;
@@ -438,25 +437,10 @@ sealed class RunGateway(
         run.CreditsCharged = charged;
         run.LatencyMs = (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         run.FinishedUtc = clock.GetUtcNow().UtcDateTime;
-        await db.SaveChangesAsync(ct);
-    }
-
-    async Task RecordSpendAsync(CustomerAgentConfig config, KeyGrant? key, string sessionId, long charged, CancellationToken ct)
-    {
-        var now = clock.GetUtcNow().UtcDateTime;
-        // One statement on both databases, so concurrent runs of one session add up instead of racing an insert.
-        await db.Database.ExecuteSqlAsync($"""
-            INSERT INTO chat_sessions (id, organization_id, config_id, session_id, credits_spent, runs, created_utc, last_activity_utc)
-            VALUES ({Guid.CreateVersion7()}, {config.OrganizationId}, {config.Id}, {sessionId}, {charged}, 1, {now}, {now})
-            ON CONFLICT (config_id, session_id) DO UPDATE SET
-                credits_spent = chat_sessions.credits_spent + excluded.credits_spent,
-                runs = chat_sessions.runs + 1,
-                last_activity_utc = excluded.last_activity_utc
-            """, ct);
-        if (key is not null && charged > 0)
-        {
-            await db.ApiKeys.Where(k => k.Id == key.KeyId).ExecuteUpdateAsync(s => s.SetProperty(k => k.SpentCredits, k => k.SpentCredits + charged), ct);
-        }
+        var facts = recordFacts
+            ? new FinishedRun(p.Listing.Id, p.Organization, p.VersionId, status == AgentRunStatus.Succeeded ? RunOutcome.Completed : RunOutcome.Failed, run.StartedUtc, run.FinishedUtc.Value)
+            : null;
+        await journal.RecordAsync(new JournalEntry(run, RecordExists: p.IdempotencyKey is not null, facts, charged), CancellationToken.None);
     }
 
     string? Truncate(string? output) =>

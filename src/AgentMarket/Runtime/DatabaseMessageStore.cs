@@ -14,9 +14,11 @@ sealed class DatabaseMessageStore(IDbContextFactory<AppDbContext> contexts, Guid
 {
     public async ValueTask<Message> SaveAsync(Message message, string runId, CancellationToken cancellationToken)
     {
-        var stored = message.Id is null ? message with { Id = Guid.CreateVersion7().ToString("N") } : message;
+        var isNew = message.Id is null;
+        var stored = isNew ? message with { Id = Guid.CreateVersion7().ToString("N") } : message;
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var updated = await db.SessionMessages
+        // A message without an id is new: one insert. One with an id is a re-save (a streamed answer completing).
+        var updated = isNew ? 0 : await db.SessionMessages
             .Where(m => m.PartitionId == partitionId && m.OrganizationId == organizationId && m.MessageId == stored.Id)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(m => m.Text, stored.Text)

@@ -10,27 +10,23 @@ namespace AgentMarket.Subscriptions;
 /// </summary>
 public sealed class AgentVersionPolicy(AppDbContext db)
 {
-    public async Task<Guid> EffectiveAsync(CustomerAgentConfig config, CancellationToken ct)
+    /// <summary>The version to run, from the listing's releases (for callers that hold them already).</summary>
+    public static Guid Effective(CustomerAgentConfig config, IReadOnlyList<Catalog.ListingRelease> releases)
     {
-        var releases = db.ListingReleases.AsNoTracking().Where(r => r.ListingId == config.ListingId);
-        var pinned = await releases.FirstOrDefaultAsync(r => r.AgentVersionId == config.AgentVersionId, ct);
+        var pinned = releases.FirstOrDefault(r => r.AgentVersionId == config.AgentVersionId);
         if (pinned is null)
         {
             return config.AgentVersionId;
         }
-        var patch = await releases
-            .Where(r => r.Major == pinned.Major && r.Minor == pinned.Minor && r.Patch > pinned.Patch)
-            .OrderByDescending(r => r.Patch)
-            .Select(r => (Guid?)r.AgentVersionId)
-            .FirstOrDefaultAsync(ct);
-        return patch ?? config.AgentVersionId;
+        var patch = releases.Where(r => r.Major == pinned.Major && r.Minor == pinned.Minor && r.Patch > pinned.Patch).MaxBy(r => r.Patch);
+        return patch?.AgentVersionId ?? config.AgentVersionId;
     }
 
     public async Task<VersionState> StateAsync(CustomerAgentConfig config, CancellationToken ct)
     {
         var releases = await db.ListingReleases.AsNoTracking().Where(r => r.ListingId == config.ListingId).ToListAsync(ct);
         var pinned = releases.FirstOrDefault(r => r.AgentVersionId == config.AgentVersionId);
-        var effectiveId = await EffectiveAsync(config, ct);
+        var effectiveId = Effective(config, releases);
         var effective = releases.FirstOrDefault(r => r.AgentVersionId == effectiveId);
         var latest = releases.FirstOrDefault(r => r.AgentVersionId == config.Listing?.AgentVersionId);
         return new VersionState(pinned?.Version ?? "", effective?.Version ?? pinned?.Version ?? "", latest?.Version ?? "",

@@ -18,41 +18,72 @@ public sealed class RunFacts(AppDbContext db, TimeProvider clock)
     public static readonly TimeSpan UsersWindow = TimeSpan.FromDays(30);
 
     /// <summary>Stores the run and updates the counters, in one transaction.</summary>
-    public async Task RecordAsync(FinishedRun run, CancellationToken ct)
+    public Task RecordAsync(FinishedRun run, CancellationToken ct) => RecordManyAsync([run], ct);
+
+    /// <summary>
+    /// Stores the runs and updates the counters, in the caller's transaction if there is one, else in one of its own.
+    /// Runs of one batch count together: an organization's two first runs of a day make it one customer of the day.
+    /// </summary>
+    public async Task RecordManyAsync(IReadOnlyList<FinishedRun> runs, CancellationToken ct)
     {
-        var day = DateOnly.FromDateTime(run.FinishedUtc);
-        var windowStart = run.FinishedUtc - UsersWindow;
-        var completed = run.Outcome == RunOutcome.Completed;
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        var history = db.RunRecords.Where(r => r.OrganizationId == run.OrganizationId && r.ListingId == run.ListingId);
-        var firstRunToday = !await history.AnyAsync(r => r.Day == day, ct);
-        var newRecentUser = completed && !await history.AnyAsync(r => r.Outcome == RunOutcome.Completed && r.FinishedUtc > windowStart, ct);
-        db.RunRecords.Add(new RunRecord
+        if (runs.Count == 0)
         {
-            OrganizationId = run.OrganizationId,
-            ListingId = run.ListingId,
-            AgentVersionId = run.AgentVersionId,
-            Outcome = run.Outcome,
-            StartedUtc = run.StartedUtc,
-            FinishedUtc = run.FinishedUtc,
-            Day = day,
-        });
+            return;
+        }
+        var owned = db.Database.CurrentTransaction is null ? await db.Database.BeginTransactionAsync(ct) : null;
+        var seenToday = new HashSet<(Guid Organization, Guid Listing, DateOnly Day)>();
+        var seenRecent = new HashSet<(Guid Organization, Guid Listing)>();
+        var counters = new Dictionary<Guid, (int Completed, int Failed, int Users)>();
+        var daily = new Dictionary<(Guid Listing, DateOnly Day), (int Completed, int Failed, int Customers)>();
+        foreach (var run in runs)
+        {
+            var day = DateOnly.FromDateTime(run.FinishedUtc);
+            var windowStart = run.FinishedUtc - UsersWindow;
+            var completed = run.Outcome == RunOutcome.Completed;
+            var history = db.RunRecords.Where(r => r.OrganizationId == run.OrganizationId && r.ListingId == run.ListingId);
+            var firstRunToday = seenToday.Add((run.OrganizationId, run.ListingId, day)) && !await history.AnyAsync(r => r.Day == day, ct);
+            var newRecentUser = completed && seenRecent.Add((run.OrganizationId, run.ListingId))
+                && !await history.AnyAsync(r => r.Outcome == RunOutcome.Completed && r.FinishedUtc > windowStart, ct);
+            db.RunRecords.Add(new RunRecord
+            {
+                OrganizationId = run.OrganizationId,
+                ListingId = run.ListingId,
+                AgentVersionId = run.AgentVersionId,
+                Outcome = run.Outcome,
+                StartedUtc = run.StartedUtc,
+                FinishedUtc = run.FinishedUtc,
+                Day = day,
+            });
+            var c = counters.GetValueOrDefault(run.ListingId);
+            counters[run.ListingId] = (c.Completed + (completed ? 1 : 0), c.Failed + (completed ? 0 : 1), c.Users + (newRecentUser ? 1 : 0));
+            var d = daily.GetValueOrDefault((run.ListingId, day));
+            daily[(run.ListingId, day)] = (d.Completed + (completed ? 1 : 0), d.Failed + (completed ? 0 : 1), d.Customers + (firstRunToday ? 1 : 0));
+        }
         await db.SaveChangesAsync(ct);
-        var (completedRuns, failedRuns, users, customers) = (completed ? 1 : 0, completed ? 0 : 1, newRecentUser ? 1 : 0, firstRunToday ? 1 : 0);
-        await db.Listings.Where(l => l.Id == run.ListingId).ExecuteUpdateAsync(s => s
-            .SetProperty(l => l.RunsCount, l => l.RunsCount + completedRuns)
-            .SetProperty(l => l.FailedRunsCount, l => l.FailedRunsCount + failedRuns)
-            .SetProperty(l => l.Users30d, l => l.Users30d + users), ct);
-        // One statement on both engines, so concurrent runs on the same day add up instead of racing an insert.
-        await db.Database.ExecuteSqlAsync($"""
-            INSERT INTO listing_daily_stats (listing_id, day, completed_runs, failed_runs, customers)
-            VALUES ({run.ListingId}, {day}, {completedRuns}, {failedRuns}, {customers})
-            ON CONFLICT (listing_id, day) DO UPDATE SET
-                completed_runs = listing_daily_stats.completed_runs + excluded.completed_runs,
-                failed_runs = listing_daily_stats.failed_runs + excluded.failed_runs,
-                customers = listing_daily_stats.customers + excluded.customers
-            """, ct);
-        await transaction.CommitAsync(ct);
+        foreach (var (listing, (completedRuns, failedRuns, users)) in counters)
+        {
+            await db.Listings.Where(l => l.Id == listing).ExecuteUpdateAsync(s => s
+                .SetProperty(l => l.RunsCount, l => l.RunsCount + completedRuns)
+                .SetProperty(l => l.FailedRunsCount, l => l.FailedRunsCount + failedRuns)
+                .SetProperty(l => l.Users30d, l => l.Users30d + users), ct);
+        }
+        foreach (var ((listing, day), (completedRuns, failedRuns, customers)) in daily)
+        {
+            // One statement on both engines, so concurrent runs on the same day add up instead of racing an insert.
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO listing_daily_stats (listing_id, day, completed_runs, failed_runs, customers)
+                VALUES ({listing}, {day}, {completedRuns}, {failedRuns}, {customers})
+                ON CONFLICT (listing_id, day) DO UPDATE SET
+                    completed_runs = listing_daily_stats.completed_runs + excluded.completed_runs,
+                    failed_runs = listing_daily_stats.failed_runs + excluded.failed_runs,
+                    customers = listing_daily_stats.customers + excluded.customers
+                """, ct);
+        }
+        if (owned is not null)
+        {
+            await owned.CommitAsync(ct);
+            await owned.DisposeAsync();
+        }
     }
 
     /// <summary>

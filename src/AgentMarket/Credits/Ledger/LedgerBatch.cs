@@ -154,13 +154,16 @@ sealed class LedgerBatch(DateTime nowUtc, Dictionary<AccountKey, AccountState> a
     public LedgerResult Complete(OperationDraft operation, long amount)
     {
         operation.Amount = amount;
-        if (operation.Organization is { } organization && accounts.ContainsKey(new(AccountKind.WalletGranted, organization)))
+        long available = 0;
+        if (operation.Organization is { } organization && accounts.TryGetValue(new(AccountKind.WalletGranted, organization), out var granted))
         {
-            operation.BalanceAfter = accounts[new(AccountKind.WalletGranted, organization)].Posted + accounts[new(AccountKind.WalletPaid, organization)].Posted;
+            var paid = accounts[new(AccountKind.WalletPaid, organization)];
+            operation.BalanceAfter = granted.Posted + paid.Posted;
+            available = granted.Available + paid.Available;
         }
         NewOperations.Add(operation);
         operations[operation.Command.IdempotencyKey] = new StoredOperation(operation.Id, operation.Command.RequestHash(), amount, operation.BalanceAfter, operation.Reserved);
-        return new LedgerResult(LedgerStatus.Ok, operation.Id) { Amount = amount, BalanceAfter = operation.BalanceAfter ?? 0, Required = operation.Reserved };
+        return new LedgerResult(LedgerStatus.Ok, operation.Id) { Amount = amount, BalanceAfter = operation.BalanceAfter ?? 0, Required = operation.Reserved, Available = available };
     }
 
     (AccountState Debit, AccountState Credit) Debit(AccountKey debitKey, AccountKey creditKey, long amount)

@@ -26,7 +26,10 @@ public sealed record LedgerResult(LedgerStatus Status, Guid OperationId = defaul
     /// <summary>Reserve: how much was reserved. Insufficient credits: what was asked for.</summary>
     public long Required { get; init; }
 
-    /// <summary>Insufficient credits: what was available.</summary>
+    /// <summary>
+    /// The organization's available credits (balance minus reservations) after the operation — or, when refused for
+    /// insufficient credits, what was available. Not returned by replays.
+    /// </summary>
     public long Available { get; init; }
 
     public bool Succeeded => Status == LedgerStatus.Ok;

@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -17,6 +18,8 @@ static class DataRegistration
         builder.Services.AddDbContextFactory<AppDbContext>((services, options) =>
         {
             var connection = services.GetRequiredService<DatabaseConnection>();
+            // Areas observe saved changes through interceptors they register (the gateway's cache invalidation).
+            options.AddInterceptors(services.GetServices<IInterceptor>());
             if (connection.Provider == DatabaseProvider.Postgres)
             {
                 options.UseNpgsql(connection.ConnectionString);

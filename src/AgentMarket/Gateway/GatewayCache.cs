@@ -1,0 +1,82 @@
+using System.Collections.Concurrent;
+using AgentMarket.Catalog;
+using AgentMarket.Catalog.Pricing;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Tenancy;
+using AgentMarket.Subscriptions;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Gateway;
+
+/// <summary>
+/// What every run reads and rarely changes, kept for at most a second: the subscription with its listing, the
+/// organization's plan limits and spend settings, and a listing's pending price changes and releases. A change made on
+/// this node is seen at once (<see cref="Forget"/>); one made on another replica within the second. Entries are loaded in
+/// a system scope, so the gateway checks the subscription's organization itself before using one.
+/// </summary>
+public sealed class GatewayCache(IServiceScopeFactory scopes, TimeProvider clock)
+{
+    static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(1);
+
+    public sealed record Subscription(CustomerAgentConfig Config, Listing Listing);
+    public sealed record Organization(string PlanCode, long? SessionCreditCap, int ConcurrentSessions, bool HasSpendControls);
+    public sealed record ListingFacts(IReadOnlyList<ListingPriceChange> PendingPriceChanges, IReadOnlyList<ListingRelease> Releases);
+
+    readonly ConcurrentDictionary<Guid, (DateTime Loaded, Subscription? Value)> _subscriptions = new();
+    readonly ConcurrentDictionary<Guid, (DateTime Loaded, Organization Value)> _organizations = new();
+    readonly ConcurrentDictionary<Guid, (DateTime Loaded, ListingFacts Value)> _listings = new();
+
+    public Task<Subscription?> SubscriptionAsync(Guid configId, CancellationToken ct) =>
+        GetAsync(_subscriptions, configId, async db =>
+        {
+            var config = await db.CustomerAgentConfigs.AsNoTracking().Include(c => c.Listing).FirstOrDefaultAsync(c => c.Id == configId, ct);
+            return config?.Listing is { } listing ? new Subscription(config, listing) : null;
+        });
+
+    public Task<Organization> OrganizationAsync(Guid organization, CancellationToken ct) =>
+        GetAsync(_organizations, organization, async db =>
+        {
+            var settings = await db.OrganizationPlans.AsNoTracking().Where(p => p.OrganizationId == organization)
+                .Select(p => new { p.PlanCode, p.SessionCreditCap, p.LowBalanceThreshold, p.AutoTopUpPackageId }).FirstAsync(ct);
+            var sessions = await db.Plans.AsNoTracking().Where(p => p.Code == settings.PlanCode).Select(p => p.ConcurrentSessions).FirstAsync(ct);
+            return new Organization(settings.PlanCode, settings.SessionCreditCap, sessions, settings.LowBalanceThreshold is not null || settings.AutoTopUpPackageId is not null);
+        });
+
+    public Task<ListingFacts> ListingAsync(Guid listing, CancellationToken ct) =>
+        GetAsync(_listings, listing, async db =>
+        {
+            var now = clock.GetUtcNow().UtcDateTime;
+            var pending = await db.ListingPriceChanges.AsNoTracking().Where(c => c.ListingId == listing && c.EffectiveForSubscribersUtc > now).ToListAsync(ct);
+            var releases = await db.ListingReleases.AsNoTracking().Where(r => r.ListingId == listing).ToListAsync(ct);
+            return new ListingFacts(pending, releases);
+        });
+
+    /// <summary>Drops cached entries of a subscription, organization or listing changed on this node (the id of any).</summary>
+    public void Forget(Guid id)
+    {
+        _subscriptions.TryRemove(id, out _);
+        foreach (var (configId, entry) in _subscriptions)
+        {
+            if (entry.Value?.Listing.Id == id)
+            {
+                _subscriptions.TryRemove(configId, out _);
+            }
+        }
+        _organizations.TryRemove(id, out _);
+        _listings.TryRemove(id, out _);
+    }
+
+    async Task<T> GetAsync<T>(ConcurrentDictionary<Guid, (DateTime Loaded, T Value)> cache, Guid id, Func<AppDbContext, Task<T>> load)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        if (cache.TryGetValue(id, out var entry) && now - entry.Loaded < Lifetime)
+        {
+            return entry.Value;
+        }
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
+        var value = await load(scope.ServiceProvider.GetRequiredService<AppDbContext>());
+        cache[id] = (now, value);
+        return value;
+    }
+}

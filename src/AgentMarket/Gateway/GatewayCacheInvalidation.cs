@@ -1,0 +1,85 @@
+using System.Runtime.CompilerServices;
+using AgentMarket.Catalog;
+using AgentMarket.Catalog.Pricing;
+using AgentMarket.Credits.Plans;
+using AgentMarket.Subscriptions;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+
+namespace AgentMarket.Gateway;
+
+/// <summary>
+/// Makes a change saved on this node visible to the next run at once: whenever a context saves a subscription, an
+/// organization's plan settings, or a listing, its releases or price changes, the matching <see cref="GatewayCache"/> entries
+/// are dropped once the save succeeded. Other replicas see the change when their entry expires (a second).
+/// </summary>
+sealed class GatewayCacheInvalidation(GatewayCache cache) : SaveChangesInterceptor
+{
+    readonly ConditionalWeakTable<DbContext, List<Guid>> _pending = new();
+
+    public override ValueTask<InterceptionResult<int>> SavingChangesAsync(DbContextEventData eventData, InterceptionResult<int> result, CancellationToken ct = default)
+    {
+        Collect(eventData.Context);
+        return ValueTask.FromResult(result);
+    }
+
+    public override InterceptionResult<int> SavingChanges(DbContextEventData eventData, InterceptionResult<int> result)
+    {
+        Collect(eventData.Context);
+        return result;
+    }
+
+    public override ValueTask<int> SavedChangesAsync(SaveChangesCompletedEventData eventData, int result, CancellationToken ct = default)
+    {
+        Forget(eventData.Context);
+        return ValueTask.FromResult(result);
+    }
+
+    public override int SavedChanges(SaveChangesCompletedEventData eventData, int result)
+    {
+        Forget(eventData.Context);
+        return result;
+    }
+
+    void Collect(DbContext? context)
+    {
+        if (context is null)
+        {
+            return;
+        }
+        var ids = new List<Guid>();
+        foreach (var entry in context.ChangeTracker.Entries())
+        {
+            if (entry.State is EntityState.Unchanged or EntityState.Detached)
+            {
+                continue;
+            }
+            Guid? id = entry.Entity switch
+            {
+                CustomerAgentConfig config => config.Id,
+                Listing listing => listing.Id,
+                OrganizationPlan plan => plan.OrganizationId,
+                ListingRelease release => release.ListingId,
+                ListingPriceChange change => change.ListingId,
+                _ => null,
+            };
+            if (id is { } changed)
+            {
+                ids.Add(changed);
+            }
+        }
+        if (ids.Count > 0)
+        {
+            _pending.AddOrUpdate(context, ids);
+        }
+    }
+
+    void Forget(DbContext? context)
+    {
+        if (context is not null && _pending.TryGetValue(context, out var ids))
+        {
+            _pending.Remove(context);
+            ids.ForEach(cache.Forget);
+        }
+    }
+}
