@@ -2,6 +2,7 @@ using AgentMarket.Admin;
 using AgentMarket.Catalog;
 using AgentMarket.Credits;
 using AgentMarket.Identity;
+using AgentMarket.Knowledge;
 using AgentMarket.Payments;
 using AgentMarket.Platform;
 using AgentMarket.Platform.Data;
@@ -29,6 +30,7 @@ builder.AddProviders();
 builder.AddCatalog();
 builder.AddCredits();           // the ledger, plans, grants, packages, spend controls
 builder.AddPayments();          // sandbox or Stripe checkout, fulfilment, receipts
+builder.AddKnowledge();         // knowledge bases, training documents, background processing, search, the runtime's retriever
 builder.AddAdmin();
 builder.AddDemoData();          // categories always; demo providers and listings when Seed:Demo is true
 
@@ -40,6 +42,7 @@ app.MapIdentity();
 app.MapProviders();
 app.MapCredits();
 app.MapPayments();
+app.MapKnowledge();
 app.MapAdmin();
 app.MapRazorComponents<App>();
 

@@ -15,6 +15,17 @@ namespace AgentMarket.Tests.Platform;
 /// </summary>
 public class SchemaScriptsTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
 {
+    /// <summary>
+    /// Objects only the scripts create, because EF Core cannot model them; a schema line naming one is not compared.
+    /// </summary>
+    static readonly string[] ScriptOnlyObjects =
+    [
+        // Knowledge (0005): the chunks' SQLite FTS5 table (with its shadow tables) and PostgreSQL tsvector column and GIN index.
+        "knowledge_chunks_fts",
+        "knowledge_chunks.search_vector",
+        "ix_knowledge_chunks_search_vector",
+    ];
+
     [Fact]
     public async Task SchemaBuiltByScripts_EqualsSchemaOfTheModel()
     {
@@ -36,6 +47,7 @@ public class SchemaScriptsTests(AgentMarketApp app) : IClassFixture<AgentMarketA
             await db.Database.EnsureCreatedAsync();
         }
         var fromModel = await DescribeAsync(modelDatabase);
+        fromScripts.RemoveAll(line => ScriptOnlyObjects.Any(name => line.Contains(name, StringComparison.Ordinal)));
 
         Assert.Equal(fromModel.Except(fromScripts).ToList(), []);
         Assert.Equal(fromScripts.Except(fromModel).ToList(), []);
