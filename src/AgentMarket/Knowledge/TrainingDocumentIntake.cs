@@ -16,6 +16,9 @@ sealed class TrainingDocumentIntake(AppDbContext db, KnowledgeQuota quota, Docum
 {
     const int MaxFileNameLength = 255;
 
+    static readonly KnowledgeFailure UnsupportedType = new(StatusCodes.Status415UnsupportedMediaType, KnowledgeProblems.UnsupportedDocumentType,
+        "Upload a TXT, Markdown, HTML, PDF, DOCX or CSV file; this file's content is none of them.");
+
     public async Task<(TrainingDocument? Document, KnowledgeFailure? Failure)> AddFileAsync(Guid organizationId, Guid knowledgeBaseId, IFormFile file, CancellationToken cancellationToken)
     {
         if (!await KnowledgeBaseExistsAsync(organizationId, knowledgeBaseId, cancellationToken))
@@ -38,8 +41,7 @@ sealed class TrainingDocumentIntake(AppDbContext db, KnowledgeQuota quota, Docum
         var headLength = await upload.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken);
         if (FileTypeDetector.Detect(head.AsSpan(0, headLength), name, file.ContentType) is not { } type)
         {
-            return (null, new KnowledgeFailure(StatusCodes.Status415UnsupportedMediaType, KnowledgeProblems.UnsupportedDocumentType,
-                "Upload a TXT, Markdown, HTML, PDF, DOCX or CSV file; this file's content is none of them."));
+            return (null, UnsupportedType);
         }
 
         var documentId = Guid.CreateVersion7();
@@ -60,17 +62,9 @@ sealed class TrainingDocumentIntake(AppDbContext db, KnowledgeQuota quota, Docum
                     await stored.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
                 }
                 hash = Convert.ToHexStringLower(sha.GetHashAndReset());
-                if (type == TrainingFileType.Docx)
+                if (type == TrainingFileType.Docx && CheckWordPackage(stored) is { } refusal)
                 {
-                    // Zip bombs and non-Word zips are refused here, from the zip's directory, before anything inflates them.
-                    try
-                    {
-                        DocxText.CheckPackage(stored);
-                    }
-                    catch (UnreadableDocumentException unreadable)
-                    {
-                        return (null, new KnowledgeFailure(StatusCodes.Status422UnprocessableEntity, KnowledgeProblems.UnreadableDocument, unreadable.Message));
-                    }
+                    return (null, refusal);
                 }
             }
             var document = new TrainingDocument
@@ -152,6 +146,19 @@ sealed class TrainingDocumentIntake(AppDbContext db, KnowledgeQuota quota, Docum
             throw;
         }
         return (document, null);
+    }
+
+    /// <summary>Zip bombs and zips that are not Word documents are refused from the zip's directory, before anything inflates them.</summary>
+    static KnowledgeFailure? CheckWordPackage(Stream zip)
+    {
+        try
+        {
+            return DocxText.CheckPackage(zip) ? null : UnsupportedType;
+        }
+        catch (UnreadableDocumentException unreadable)
+        {
+            return new KnowledgeFailure(StatusCodes.Status422UnprocessableEntity, KnowledgeProblems.UnreadableDocument, unreadable.Message);
+        }
     }
 
     Task<bool> KnowledgeBaseExistsAsync(Guid organizationId, Guid knowledgeBaseId, CancellationToken cancellationToken) =>

@@ -13,6 +13,9 @@ namespace AgentMarket.Knowledge.Extraction;
 /// Text of a Word document, read with the Open XML SDK only after <see cref="CheckPackage"/> has bounded what the zip
 /// can expand to. The checks use the zip's own directory: .NET's zip reader stops inflating an entry at its declared
 /// size, so a directory that understates sizes yields truncated (unreadable) XML, never more bytes than declared.
+/// The document part is read with the SDK's forward-only <see cref="OpenXmlReader"/>, never loaded as a tree: the
+/// SDK builds trees recursively, and a few thousand nested content controls would overflow the stack and take the
+/// whole process down with it.
 /// </summary>
 static class DocxText
 {
@@ -29,20 +32,20 @@ static class DocxText
     const long MaxCompressionRatio = 100;
     const long RatioCheckedAboveBytes = 1024 * 1024;
 
-    /// <summary>Content controls nested deeper than this are skipped: real documents nest a few levels, hostile ones thousands.</summary>
-    const int MaxNesting = 16;
-
     public static ExtractedText Extract(Stream stream, int maxCharacters)
     {
-        CheckPackage(stream);
+        if (!CheckPackage(stream))
+        {
+            throw new UnreadableDocumentException("The file is a zip archive but not a Word document (.docx).");
+        }
         stream.Position = 0;
         var text = new TextCollector(maxCharacters);
         try
         {
-            // MaxCharactersInPart bounds the XML the SDK parses, in case a part's real size and its header disagree.
             using var document = WordprocessingDocument.Open(stream, isEditable: false, new OpenSettings { MaxCharactersInPart = MaxEntryBytes });
-            var body = document.MainDocumentPart?.Document?.Body ?? throw new UnreadableDocumentException("The DOCX file has no document body.");
-            AddBlocks(body, text, depth: 0);
+            var main = document.MainDocumentPart ?? throw new UnreadableDocumentException("The DOCX file has no document body.");
+            using var reader = OpenXmlReader.Create(main, readMiscNodes: false);
+            ReadBlocks(reader, text);
         }
         catch (Exception exception) when (exception is OpenXmlPackageException or InvalidDataException or FileFormatException or XmlException or InvalidOperationException)
         {
@@ -50,12 +53,12 @@ static class DocxText
         }
         return text.Result();
     }
-
     /// <summary>
-    /// Refuses packages that are not Word documents or that would expand beyond the caps, reading only the zip's
-    /// directories. Cheap enough to run at upload (so the uploader hears at once) and again before processing.
+    /// Refuses packages that would expand beyond the caps, reading only the zip's directories; cheap enough to run at
+    /// upload (so the uploader hears at once) and again before processing.
     /// </summary>
-    public static void CheckPackage(Stream stream)
+    /// <returns>Whether the zip is a Word document (has <c>word/document.xml</c>) rather than some other archive.</returns>
+    public static bool CheckPackage(Stream stream)
     {
         if (DeclaredEntryCount(stream) is not { } declared || declared > MaxEntries)
         {
@@ -77,10 +80,7 @@ static class DocxText
                 }
                 hasDocument |= entry.FullName == "word/document.xml";
             }
-            if (!hasDocument)
-            {
-                throw new UnreadableDocumentException("The file is a zip archive but not a Word document (.docx).");
-            }
+            return hasDocument;
         }
         catch (InvalidDataException)
         {
@@ -112,54 +112,84 @@ static class DocxText
         return null;
     }
 
-    /// <summary>Paragraphs (headings marked by their style), table rows as "cell | cell", content controls unwrapped.</summary>
-    static void AddBlocks(OpenXmlElement container, TextCollector text, int depth)
+    /// <summary>
+    /// Paragraphs in document order (headings marked by their style), table rows as "cell | cell" (a nested table's
+    /// rows inside their cell), content controls and other wrappers read through.
+    /// </summary>
+    static void ReadBlocks(OpenXmlReader reader, TextCollector text)
     {
-        foreach (var element in container.ChildElements)
+        var paragraph = new StringBuilder();
+        var heading = false;
+        var rows = new Stack<List<string>>();
+        var cells = new Stack<StringBuilder>();
+        while (reader.Read() && !text.IsFull)
         {
-            var more = element switch
+            var type = reader.ElementType;
+            if (reader.IsStartElement)
             {
-                Paragraph paragraph => text.Add(ParagraphText(paragraph), IsHeading(paragraph)),
-                Table table => table.Elements<TableRow>().All(row =>
-                    text.Add(string.Join(" | ", row.Elements<TableCell>().Select(cell => string.Join(" ", cell.Elements<Paragraph>().Select(ParagraphText)))))),
-                SdtBlock or SdtContentBlock or CustomXmlBlock when depth < MaxNesting => AddNested(element, text, depth + 1),
-                _ => true,
-            };
-            if (!more)
+                if (type == typeof(Paragraph))
+                {
+                    paragraph.Clear();
+                    heading = false;
+                }
+                else if (type == typeof(ParagraphStyleId))
+                {
+                    heading = IsHeadingStyle(reader.Attributes.FirstOrDefault(a => a.LocalName == "val").Value);
+                }
+                else if (type == typeof(Text))
+                {
+                    paragraph.Append(reader.GetText());
+                }
+                else if (type == typeof(TabChar))
+                {
+                    paragraph.Append('\t');
+                }
+                else if (type == typeof(Break) || type == typeof(CarriageReturn))
+                {
+                    paragraph.Append('\n');
+                }
+                else if (type == typeof(TableRow))
+                {
+                    rows.Push([]);
+                }
+                else if (type == typeof(TableCell))
+                {
+                    cells.Push(new StringBuilder());
+                }
+            }
+            else if (reader.IsEndElement)
             {
-                return;
+                if (type == typeof(Paragraph))
+                {
+                    if (cells.TryPeek(out var cell))
+                    {
+                        cell.Append(cell.Length > 0 ? " " : "").Append(paragraph);
+                    }
+                    else
+                    {
+                        text.Add(paragraph.ToString(), heading);
+                    }
+                }
+                else if (type == typeof(TableCell) && cells.TryPop(out var ended) && rows.TryPeek(out var row))
+                {
+                    row.Add(ended.ToString());
+                }
+                else if (type == typeof(TableRow) && rows.TryPop(out var endedRow))
+                {
+                    var line = string.Join(" | ", endedRow);
+                    if (cells.TryPeek(out var outer))
+                    {
+                        outer.Append(outer.Length > 0 ? " " : "").Append(line);
+                    }
+                    else
+                    {
+                        text.Add(line);
+                    }
+                }
             }
         }
     }
 
-    static bool AddNested(OpenXmlElement element, TextCollector text, int depth)
-    {
-        AddBlocks(element, text, depth);
-        return !text.IsFull;
-    }
-
-    static string ParagraphText(Paragraph paragraph)
-    {
-        var builder = new StringBuilder();
-        foreach (var node in paragraph.Descendants())
-        {
-            switch (node)
-            {
-                case Text run:
-                    builder.Append(run.Text);
-                    break;
-                case TabChar:
-                    builder.Append('\t');
-                    break;
-                case Break or CarriageReturn:
-                    builder.Append('\n');
-                    break;
-            }
-        }
-        return builder.ToString();
-    }
-
-    static bool IsHeading(Paragraph paragraph) =>
-        paragraph.ParagraphProperties?.ParagraphStyleId?.Val?.Value is { } style
-        && (style.StartsWith("Heading", StringComparison.OrdinalIgnoreCase) || style.Equals("Title", StringComparison.OrdinalIgnoreCase));
+    static bool IsHeadingStyle(string? style) =>
+        style is not null && (style.StartsWith("Heading", StringComparison.OrdinalIgnoreCase) || style.Equals("Title", StringComparison.OrdinalIgnoreCase));
 }

@@ -26,7 +26,7 @@ static class FileTypeDetector
         }
         if (head.StartsWith(ZipSignature))
         {
-            // Which zip it is (DOCX, XLSX, a plain archive) is decided by DocxPackage from its entries.
+            // Whether the zip is a Word document (rather than XLSX or a plain archive) is decided by DocxText.CheckPackage.
             return TrainingFileType.Docx;
         }
         if (extension is ".pdf" or ".docx" || !LooksLikeText(head))

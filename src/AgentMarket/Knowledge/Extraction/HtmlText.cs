@@ -1,5 +1,6 @@
 using System.Text;
 using AngleSharp.Dom;
+using AngleSharp.Html.Dom;
 using AngleSharp.Html.Parser;
 
 namespace AgentMarket.Knowledge.Extraction;
@@ -7,7 +8,8 @@ namespace AgentMarket.Knowledge.Extraction;
 /// <summary>
 /// The visible text of an HTML page as blocks: paragraphs, list items, table rows and headings. Scripts, styles,
 /// templates, embedded objects and hidden elements are dropped whole, so their code never reaches a chunk or a model.
-/// The walk uses its own stack, so a hostile page nested a hundred thousand levels deep cannot overflow the thread's.
+/// The walk uses its own stack, so a hostile page nested a hundred thousand levels deep cannot overflow the thread's;
+/// parsing such a page takes the parser time quadratic in the depth, so it runs under a time limit.
 /// </summary>
 static class HtmlText
 {
@@ -25,9 +27,22 @@ static class HtmlText
 
     static readonly HashSet<string> Headings = new(StringComparer.OrdinalIgnoreCase) { "h1", "h2", "h3", "h4", "h5", "h6" };
 
-    public static ExtractedText Extract(string html, int maxCharacters)
+    /// <summary>Long enough for any real page up to the upload cap (tens of MB parse in seconds).</summary>
+    static readonly TimeSpan ParseTimeLimit = TimeSpan.FromSeconds(10);
+
+    public static async Task<ExtractedText> ExtractAsync(string html, int maxCharacters, CancellationToken cancellationToken)
     {
-        var document = new HtmlParser().ParseDocument(html);
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        budget.CancelAfter(ParseTimeLimit);
+        IHtmlDocument document;
+        try
+        {
+            document = await new HtmlParser().ParseDocumentAsync(html, budget.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new UnreadableDocumentException("The HTML is too complex to read (markup nested thousands of levels deep?).");
+        }
         var text = new TextCollector(maxCharacters);
         var paragraph = new StringBuilder();
         var heading = false;

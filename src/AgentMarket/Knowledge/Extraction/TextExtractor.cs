@@ -1,5 +1,3 @@
-using Markdig;
-
 namespace AgentMarket.Knowledge.Extraction;
 
 /// <summary>Turns a stored training file into text blocks, by the type detected at upload.</summary>
@@ -10,9 +8,6 @@ sealed class TextExtractor(PdfText pdf)
     /// truncated; this also bounds what hostile input can make the processor hold in memory.
     /// </summary>
     public const int MaxCharacters = 2_500_000;
-
-    // Raw HTML inside Markdown stays HTML, so the HTML walk drops its scripts exactly as it does in .html files.
-    static readonly MarkdownPipeline MarkdownToHtml = new MarkdownPipelineBuilder().UsePipeTables().UseEmphasisExtras().Build();
 
     public Task<ExtractedText> ExtractAsync(TrainingFileType type, string path, CancellationToken cancellationToken) => type switch
     {
@@ -37,10 +32,10 @@ sealed class TextExtractor(PdfText pdf)
     }
 
     static async Task<ExtractedText> ReadHtmlAsync(string path, CancellationToken cancellationToken) =>
-        HtmlText.Extract(await ReadTextAsync(path, cancellationToken), MaxCharacters);
+        await HtmlText.ExtractAsync(await ReadTextAsync(path, cancellationToken), MaxCharacters, cancellationToken);
 
     static async Task<ExtractedText> ReadMarkdownAsync(string path, CancellationToken cancellationToken) =>
-        HtmlText.Extract(Markdown.ToHtml(await ReadTextAsync(path, cancellationToken), MarkdownToHtml), MaxCharacters);
+        await MarkdownText.ExtractAsync(await ReadTextAsync(path, cancellationToken), MaxCharacters, cancellationToken);
 
     static async Task<ExtractedText> ReadPlainTextAsync(string path, CancellationToken cancellationToken)
     {
