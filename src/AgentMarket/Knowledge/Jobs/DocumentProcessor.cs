@@ -116,7 +116,9 @@ sealed class DocumentProcessor(
             case TrainingDocumentKind.Qa:
                 return (Chunker.Split([new TextBlock($"Question: {document.Title}\nAnswer: {document.Body}")], document.Title), false);
             case TrainingDocumentKind.Topic:
+                // The title heads the text, so the first chunk reads on its own, as under a document's heading.
                 var topic = new TextCollector(TextExtractor.MaxCharacters);
+                topic.Add(document.Title, isHeading: true);
                 topic.AddParagraphs(document.Body ?? "");
                 var blocks = topic.Result();
                 return (Chunker.Split(blocks.Blocks, document.Title), blocks.Truncated);

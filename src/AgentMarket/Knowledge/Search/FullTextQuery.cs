@@ -15,8 +15,10 @@ public sealed class FullTextQuery
     const int MaxTermLength = 64;
     const int MinPrefixLength = 3;
 
+    // Common English words, and the pieces contractions leave once apostrophes split them ("what's" → "what", "s").
     static readonly HashSet<string> StopWords = new(StringComparer.Ordinal)
     {
+        "d", "ll", "m", "re", "s", "t", "ve",
         "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "being", "but", "by", "can",
         "could", "did", "do", "does", "doing", "for", "from", "had", "has", "have", "having", "he", "her", "here", "him", "his", "how",
         "i", "if", "in", "into", "is", "it", "its", "just", "me", "my", "no", "not", "of", "on", "or", "our", "please", "she", "should",
