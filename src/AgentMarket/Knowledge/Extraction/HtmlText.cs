@@ -15,7 +15,7 @@ static class HtmlText
 {
     static readonly HashSet<string> Dropped = new(StringComparer.OrdinalIgnoreCase)
     {
-        "script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "math", "canvas", "select", "button",
+        "script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "math", "canvas", "select", "button", "textarea",
     };
 
     static readonly HashSet<string> Blocks = new(StringComparer.OrdinalIgnoreCase)

@@ -13,9 +13,10 @@ sealed class DocumentIndexer(AppDbContext db, Embedder embedder, TimeProvider cl
     /// <returns>False when the claim was lost (the document was deleted or another processor owns it now).</returns>
     public async Task<bool> ReplaceChunksAsync(TrainingDocument document, Guid claim, IReadOnlyList<TextChunk> chunks, bool truncated, CancellationToken cancellationToken)
     {
-        // Embed before the transaction: the endpoint may be slow, and the database must not wait on it.
+        // Embed before the transaction: the endpoint may be slow, and the database must not wait on it. A chunk is
+        // embedded with its section title, which carries meaning its text may only imply.
         var vectors = embedder.IsEnabled
-            ? await embedder.EmbedAsync(chunks.Select(c => c.Title is null ? c.Text : $"{c.Title}\n{c.Text}").ToList(), cancellationToken)
+            ? await embedder.EmbedAsync(chunks.Select(c => c.Title is null || c.Text.StartsWith(c.Title, StringComparison.Ordinal) ? c.Text : $"{c.Title}\n{c.Text}").ToList(), cancellationToken)
             : null;
         var now = clock.GetUtcNow().UtcDateTime;
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
