@@ -14,8 +14,11 @@ sealed class DocumentFiles(IOptions<StorageOptions> storage)
     public string PathOf(Guid organizationId, Guid documentId) =>
         Path.Combine(_root, organizationId.ToString("N"), documentId.ToString("N"));
 
-    /// <summary>A file being received: moved to <see cref="PathOf"/> only in the transaction that records its row.</summary>
-    public string IncomingPathOf(Guid organizationId, Guid documentId)
+    /// <summary>
+    /// Where a file being received is written (its folder created): it is moved to <see cref="PathOf"/> only in the
+    /// transaction that records its row.
+    /// </summary>
+    public string PrepareIncomingPath(Guid organizationId, Guid documentId)
     {
         var path = PathOf(organizationId, documentId) + ".incoming";
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);

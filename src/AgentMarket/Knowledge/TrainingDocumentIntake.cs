@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using AgentMarket.Knowledge.Extraction;
@@ -29,7 +30,7 @@ sealed class TrainingDocumentIntake(AppDbContext db, KnowledgeQuota quota, Docum
         if (file.Length > maxBytes)
         {
             return (null, new KnowledgeFailure(StatusCodes.Status413PayloadTooLarge, ProblemCodes.PayloadTooLarge,
-                $"Training files may be at most {maxBytes / (1024 * 1024)} MB.", new Dictionary<string, object?> { ["max_bytes"] = maxBytes }));
+                $"Training files may be at most {Size(maxBytes)}.", new Dictionary<string, object?> { ["max_bytes"] = maxBytes }));
         }
         if (file.Length == 0)
         {
@@ -45,7 +46,7 @@ sealed class TrainingDocumentIntake(AppDbContext db, KnowledgeQuota quota, Docum
         }
 
         var documentId = Guid.CreateVersion7();
-        var incoming = files.IncomingPathOf(organizationId, documentId);
+        var incoming = files.PrepareIncomingPath(organizationId, documentId);
         try
         {
             string hash;
@@ -81,7 +82,7 @@ sealed class TrainingDocumentIntake(AppDbContext db, KnowledgeQuota quota, Docum
                 State = TrainingDocumentState.Queued,
                 CreatedUtc = clock.GetUtcNow().UtcDateTime,
             };
-            return await RecordAsync(document, incoming, cancellationToken);
+            return await RecordAsync(document, incoming, reuseIdentical: false, cancellationToken);
         }
         finally
         {
@@ -109,11 +110,11 @@ sealed class TrainingDocumentIntake(AppDbContext db, KnowledgeQuota quota, Docum
             State = TrainingDocumentState.Queued,
             CreatedUtc = clock.GetUtcNow().UtcDateTime,
         };
-        return await RecordAsync(document, incomingFile: null, cancellationToken, reuseIdentical);
+        return await RecordAsync(document, incomingFile: null, reuseIdentical, cancellationToken);
     }
 
     /// <summary>Under the organization's quota lock: check the plan, insert the row, put the file in place, commit.</summary>
-    async Task<(TrainingDocument? Document, KnowledgeFailure? Failure)> RecordAsync(TrainingDocument document, string? incomingFile, CancellationToken cancellationToken, bool reuseIdentical = false)
+    async Task<(TrainingDocument? Document, KnowledgeFailure? Failure)> RecordAsync(TrainingDocument document, string? incomingFile, bool reuseIdentical, CancellationToken cancellationToken)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         await quota.LockAsync(document.OrganizationId, cancellationToken);
@@ -171,6 +172,10 @@ sealed class TrainingDocumentIntake(AppDbContext db, KnowledgeQuota quota, Docum
         name = name.Length > MaxFileNameLength ? name[..MaxFileNameLength] : name;
         return name.Length > 0 ? name : "document";
     }
+
+    static string Size(long bytes) => bytes >= 1024 * 1024
+        ? string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):0.#} MB")
+        : string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.#} KB");
 
     static KnowledgeFailure Invalid(string field, string message) =>
         new(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "One or more fields are invalid.",

@@ -8,7 +8,7 @@ using OpenAI.Embeddings;
 namespace AgentMarket.Knowledge.Indexing;
 
 /// <summary>The embedding endpoint failed (HTTP error, timeout, unreachable); retrying later may succeed.</summary>
-public sealed class EmbeddingUnavailableException(string message, Exception inner) : Exception(message, inner);
+public sealed class EmbeddingUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
 /// Embeddings through the OpenAI-compatible endpoint the host is configured with (<c>Llm:BaseUrl</c>, <c>Llm:ApiKey</c>)
@@ -63,7 +63,7 @@ sealed class Embedder
             }
             if (embeddings.Count != batch.Length)
             {
-                throw new EmbeddingUnavailableException("The embedding endpoint answered a different number of vectors than inputs.", new InvalidDataException());
+                throw new EmbeddingUnavailableException("The embedding endpoint answered a different number of vectors than inputs.");
             }
             vectors.AddRange(embeddings.OrderBy(e => e.Index).Select(e => Vectors.Normalize(e.ToFloats().Span)));
         }
