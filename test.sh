@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing (PostgreSQL, Chromium, poppler-utils), starts a throwaway PostgreSQL
+# Runs every test: installs what is missing (PostgreSQL, Chromium, poppler-utils, npm), starts a throwaway PostgreSQL
 # cluster on 127.0.0.1, builds, runs the suite on SQLite and again on PostgreSQL, stops the cluster, and ends with
 # one line "N passed, M failed". Exits non-zero when any test fails.
 set -euo pipefail
@@ -16,11 +16,15 @@ missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing: ${missing[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Stripe's Node library, which the payment tests use to sign webhooks exactly as Stripe does (pinned by its lock file).
+npm ci --prefix tests/AgentMarket.Tests/Payments/node --no-audit --no-fund --loglevel=error
 
 # 2. A throwaway PostgreSQL cluster on 127.0.0.1 (trust auth, no fsync: it lives for one run).
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)

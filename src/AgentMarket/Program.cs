@@ -1,7 +1,9 @@
 using AgentMarket.Admin;
 using AgentMarket.Catalog;
 using AgentMarket.Credits;
+using AgentMarket.Gateway;
 using AgentMarket.Identity;
+using AgentMarket.Keys;
 using AgentMarket.Knowledge;
 using AgentMarket.Payments;
 using AgentMarket.Platform;
@@ -9,7 +11,10 @@ using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Seed;
 using AgentMarket.Platform.Ui;
 using AgentMarket.Providers;
+using AgentMarket.Providers.Pages;
+using AgentMarket.Runtime;
 using AgentMarket.Runtime.Cli;
+using AgentMarket.Subscriptions;
 
 // Command-line tools share the host's configuration but start neither the web server nor the database.
 if (args is ["flow", ..])
@@ -21,8 +26,13 @@ if (args is ["db", "script", ..])
     return SchemaScript.Print(args[2..]);
 }
 
-// The content root is where the build put appsettings.json, whatever the working directory (see the .csproj).
-var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+// `dotnet run` keeps the caller's working directory (see the .csproj); when that is not the app's own folder, the
+// content root (appsettings.json, wwwroot through the static web assets manifest) is where the build put the app.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+{
+    Args = args,
+    ContentRootPath = File.Exists(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json")) ? null : AppContext.BaseDirectory,
+});
 
 builder.AddPlatform();          // data, problem details, JSON, auth, tenancy, OpenAPI, UI, health
 builder.AddIdentityArea();      // users, organizations, projects, members, invitations, tokens, operators
@@ -30,6 +40,10 @@ builder.AddProviders();
 builder.AddCatalog();
 builder.AddCredits();           // the ledger, plans, grants, packages, spend controls
 builder.AddPayments();          // sandbox or Stripe checkout, fulfilment, receipts
+builder.AddRuntime();           // model endpoints, outbound guard, compiled plans, session memory
+builder.AddSubscriptions();     // "Add to My Agents", customer agent configs
+builder.AddKeys();              // agent API keys
+builder.AddGateway();           // the one run path of every front door
 builder.AddKnowledge();         // knowledge bases, training documents, background processing, search, the runtime's retriever
 builder.AddAdmin();
 builder.AddDemoData();          // categories always; demo providers and listings when Seed:Demo is true
@@ -42,9 +56,13 @@ app.MapIdentity();
 app.MapProviders();
 app.MapCredits();
 app.MapPayments();
+app.MapCatalog();
+app.MapSubscriptions();
+app.MapKeys();
+app.MapGateway();
 app.MapKnowledge();
 app.MapAdmin();
-app.MapRazorComponents<App>();
+app.MapRazorComponents<App>().WithUploadLimits(app.Services);   // seller pages that post files
 
 app.Run();
 return 0;

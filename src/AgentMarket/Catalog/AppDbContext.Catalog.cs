@@ -1,4 +1,8 @@
 using AgentMarket.Catalog;
+using AgentMarket.Catalog.Images;
+using AgentMarket.Catalog.Pricing;
+using AgentMarket.Catalog.Reviews;
+using AgentMarket.Catalog.SocialProof;
 using Microsoft.EntityFrameworkCore;
 
 namespace AgentMarket.Platform.Data;
@@ -7,5 +11,11 @@ public sealed partial class AppDbContext
 {
     public DbSet<Category> Categories => Set<Category>();
     public DbSet<Listing> Listings => Set<Listing>();
+    public DbSet<ListingRelease> ListingReleases => Set<ListingRelease>();
+    public DbSet<ListingPriceChange> ListingPriceChanges => Set<ListingPriceChange>();
+    public DbSet<CatalogImage> CatalogImages => Set<CatalogImage>();
     public DbSet<Review> Reviews => Set<Review>();
+    public DbSet<ReviewReport> ReviewReports => Set<ReviewReport>();
+    public DbSet<RunRecord> RunRecords => Set<RunRecord>();
+    public DbSet<ListingDailyStat> ListingDailyStats => Set<ListingDailyStat>();
 }

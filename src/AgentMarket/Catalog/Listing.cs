@@ -1,4 +1,5 @@
 using AgentMarket.Providers;
+using AgentMarket.Providers.Agents;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -56,6 +57,15 @@ public sealed class Listing
     public ListingState State { get; set; }
     public string? PreviewImageUrl { get; set; }
 
+    /// <summary>The provider agent this listing was published from (null only for listings that predate agents).</summary>
+    public Guid? AgentId { get; init; }
+
+    /// <summary>
+    /// The version runs use: a copy of the agent's current version, kept here so public reads and the gateway can
+    /// resolve it without reading the provider's tenant-owned rows. Changed only by <c>AgentVersions</c>.
+    /// </summary>
+    public Guid? AgentVersionId { get; set; }
+
     public long RunsCount { get; set; }
     public long FailedRunsCount { get; set; }
     public int ReviewsCount { get; set; }
@@ -63,6 +73,9 @@ public sealed class Listing
     /// <summary>Sum of all review stars; the rating shown is this divided by <see cref="ReviewsCount"/>.</summary>
     public long RatingTotal { get; set; }
     public int Users30d { get; set; }
+
+    /// <summary>Why an operator sent the listing back to draft; shown to the provider.</summary>
+    public string? ModerationNote { get; set; }
 
     public DateTime CreatedUtc { get; init; }
     public DateTime? PublishedUtc { get; set; }
@@ -81,10 +94,14 @@ sealed class ListingConfiguration : IEntityTypeConfiguration<Listing>
         e.Property(x => x.ShortDescription).HasMaxLength(300);
         e.Property(x => x.Description).HasMaxLength(20_000);
         e.Property(x => x.PreviewImageUrl).HasMaxLength(500);
+        e.Property(x => x.ModerationNote).HasMaxLength(1000);
         e.HasOne(x => x.Provider).WithMany().HasForeignKey(x => x.ProviderId).OnDelete(DeleteBehavior.Restrict);
         e.HasOne(x => x.Category).WithMany().HasForeignKey(x => x.CategoryId).OnDelete(DeleteBehavior.Restrict);
         e.HasIndex(x => x.Slug).IsUnique();
         e.HasIndex(x => new { x.State, x.Visibility, x.CategoryId });
         e.HasIndex(x => x.OrganizationId);
+        e.HasOne<ProviderAgent>().WithMany().HasForeignKey(x => x.AgentId).OnDelete(DeleteBehavior.Restrict);
+        e.HasOne<AgentVersion>().WithMany().HasForeignKey(x => x.AgentVersionId).OnDelete(DeleteBehavior.Restrict);
+        e.HasIndex(x => x.AgentId).IsUnique();
     }
 }

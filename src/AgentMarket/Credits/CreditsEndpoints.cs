@@ -39,9 +39,6 @@ public sealed record CreditSettingsRequest(
 
 static class CreditsEndpoints
 {
-    /// <summary>The types the transaction history shows (SPEC §3); reservations and releases are not transactions.</summary>
-    static readonly string[] HistoryTypes = ["purchase", "starter", "daily", "monthly", "spend", "refund", "payout", "adjustment"];
-
     public static void MapCredits(this IEndpointRouteBuilder routes)
     {
         var credits = routes.MapGroup("/api/credits").WithTags("Credits");
@@ -78,7 +75,7 @@ static class CreditsEndpoints
         return TypedResults.Ok(plans.ConvertAll(ToResponse));
     }
 
-    static async Task<IResult> PurchaseAsync(PurchaseRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, Checkouts checkouts, HttpContext http, CancellationToken ct)
+    internal static async Task<IResult> PurchaseAsync(PurchaseRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, Checkouts checkouts, HttpContext http, CancellationToken ct)
     {
         if (idempotencyKey is { Length: > 100 })
         {
@@ -102,18 +99,11 @@ static class CreditsEndpoints
     static async Task<IResult> ListTransactionsAsync(string? type, DateTime? from, DateTime? to, string? format, int? limit, int? offset,
         CurrentTenant tenant, AppDbContext db, CancellationToken ct)
     {
-        if (type is not null && !HistoryTypes.Contains(type))
+        if (type is not null && !TransactionHistory.Types.Contains(type))
         {
-            return ApiProblem.Invalid("type", $"Use one of: {string.Join(", ", HistoryTypes)}.");
+            return ApiProblem.Invalid("type", $"Use one of: {string.Join(", ", TransactionHistory.Types)}.");
         }
-        var organization = tenant.RequiredOrganizationId;
-        var query = db.LedgerOperations.AsNoTracking()
-            .Where(o => o.OrganizationId == organization && HistoryTypes.Contains(o.Code))
-            .Where(o => type == null || o.Code == type)
-            .Where(o => from == null || o.CreatedUtc >= from.Value.ToUniversalTime())
-            .Where(o => to == null || o.CreatedUtc < to.Value.ToUniversalTime())
-            .OrderByDescending(o => o.CreatedUtc).ThenByDescending(o => o.Id)
-            .Select(o => new TransactionResponse(o.Id, o.Code, o.Amount, o.BalanceAfter, o.Description, o.ReferenceId, o.CreatedUtc));
+        var query = TransactionHistory.Query(db, tenant.RequiredOrganizationId, type, from, to);
         if (string.Equals(format, "csv", StringComparison.OrdinalIgnoreCase))
         {
             var rows = await query.Take(100_000).ToListAsync(ct);
@@ -122,44 +112,17 @@ static class CreditsEndpoints
         return TypedResults.Ok(await PageRequest.From(limit, offset).ToPageAsync(query, ct));
     }
 
-    static async Task<IResult> GetSettingsAsync(CurrentTenant tenant, AppDbContext db, CancellationToken ct)
-    {
-        var organization = tenant.RequiredOrganizationId;
-        var p = await db.OrganizationPlans.AsNoTracking().FirstAsync(x => x.OrganizationId == organization, ct);
-        return TypedResults.Ok(new CreditSettings(p.LowBalanceThreshold, p.AutoTopUpPackageId, p.AutoTopUpThreshold, p.SessionCreditCap));
-    }
+    static async Task<IResult> GetSettingsAsync(CreditSettingsChanges settings, CancellationToken ct) => TypedResults.Ok(await settings.CurrentAsync(ct));
 
-    static async Task<IResult> UpdateSettingsAsync(CreditSettingsRequest request, CurrentTenant tenant, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> UpdateSettingsAsync(CreditSettingsRequest request, CreditSettingsChanges settings, CancellationToken ct)
     {
-        var organization = tenant.RequiredOrganizationId;
-        var p = await db.OrganizationPlans.FirstAsync(x => x.OrganizationId == organization, ct);
-        if (request.AutoTopUpPackageUuid is { } packageId)
+        var (updated, failure) = await settings.UpdateAsync(request, ct);
+        return failure switch
         {
-            var canTopUp = await db.Plans.AnyAsync(x => x.Code == p.PlanCode && x.CanTopUp, ct);
-            if (!canTopUp)
-            {
-                return ApiProblem.Create(StatusCodes.Status403Forbidden, "plan_required", "Auto top-up is available on Plus and Pro.");
-            }
-            if (!await db.CreditPackages.AnyAsync(x => x.Id == packageId && x.Active, ct))
-            {
-                return ApiProblem.Invalid("auto_top_up_package_uuid", "Unknown package.");
-            }
-            if (request.AutoTopUpThreshold is null)
-            {
-                return ApiProblem.Invalid("auto_top_up_threshold", "Set the balance below which to top up.");
-            }
-        }
-        if (p.LowBalanceThreshold != request.LowBalanceThreshold)
-        {
-            p.LowBalanceAlerted = false;
-        }
-        p.LowBalanceThreshold = request.LowBalanceThreshold;
-        p.AutoTopUpPackageId = request.AutoTopUpPackageUuid;
-        p.AutoTopUpThreshold = request.AutoTopUpPackageUuid is null ? null : request.AutoTopUpThreshold;
-        p.SessionCreditCap = request.SessionCreditCap;
-        p.UpdatedUtc = clock.GetUtcNow().UtcDateTime;
-        await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(new CreditSettings(p.LowBalanceThreshold, p.AutoTopUpPackageId, p.AutoTopUpThreshold, p.SessionCreditCap));
+            null => TypedResults.Ok(updated),
+            { Field: { } field } => ApiProblem.Invalid(field, failure.Message),
+            _ => ApiProblem.Create(failure.Status, failure.Code, failure.Message),
+        };
     }
 
     public static PlanResponse ToResponse(Plan p) => new(p.Code, p.Name, p.MonthlyPriceCents, p.YearlyMonthlyPriceCents, p.YearlyPriceCents,

@@ -20,6 +20,7 @@ static class CreditsModule
         services.AddScoped<CreditGrants>();
         services.AddScoped<SpendControls>();
         services.AddScoped<PlanChanges>();
+        services.AddScoped<CreditSettingsChanges>();
         services.AddScoped<IOrganizationCreated, FreePlanForNewOrganizations>();
         services.AddHostedService<PlanCatalog>();
         services.AddSingleton<CreditJobs>();

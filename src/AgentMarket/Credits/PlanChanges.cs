@@ -14,7 +14,7 @@ public sealed record PlanChangeResult(PlanState Plan, CheckoutResponse? Checkout
 /// Plan changes: an upgrade (or a first paid plan) goes through checkout and applies when paid; a downgrade, including to
 /// Free, is scheduled for the end of the paid period, when the renewal job applies it.
 /// </summary>
-sealed class PlanChanges(AppDbContext db, CurrentTenant tenant, Checkouts checkouts, TimeProvider clock)
+sealed class PlanChanges(AppDbContext db, CurrentTenant tenant, Checkouts checkouts, IServiceProvider services, TimeProvider clock)
 {
     public async Task<PlanState> CurrentAsync(CancellationToken ct)
     {
@@ -37,6 +37,17 @@ sealed class PlanChanges(AppDbContext db, CurrentTenant tenant, Checkouts checko
         var currentPlan = await db.Plans.AsNoTracking().FirstAsync(p => p.Code == current.PlanCode, ct);
         if (IsDowngrade(currentPlan, target) && current.CurrentPeriodEndUtc is not null)
         {
+            if (current.ExternalSubscriptionId is { } subscription)
+            {
+                // Stripe bills the subscription: ending it there is what stops the charges. Moving to a cheaper paid
+                // plan would need the subscription's price changed, which this integration does not do yet.
+                if (target.Code != Plan.Free)
+                {
+                    return (null, new Checkouts.Failure(StatusCodes.Status409Conflict, "downgrade_not_supported",
+                        "Switch to Free at the end of this period, then choose the new plan."));
+                }
+                await services.GetRequiredService<Payments.Stripe.StripeClient>().CancelAtPeriodEndAsync(subscription, ct);
+            }
             current.ScheduledPlanCode = target.Code;
             current.ScheduledInterval = target.Code == Plan.Free ? null : interval;
             current.UpdatedUtc = clock.GetUtcNow().UtcDateTime;

@@ -13,7 +13,7 @@ namespace AgentMarket.Credits;
 /// per crossing below the threshold) and auto top-up for Plus and Pro (buys the chosen package through the saved payment
 /// path — in the sandbox it completes at once). The run gateway calls this after settling.
 /// </summary>
-sealed class SpendControls(AppDbContext db, CreditLedger ledger, Fulfilment fulfilment, TimeProvider clock)
+sealed class SpendControls(AppDbContext db, CreditLedger ledger, Fulfilment fulfilment, IPaymentProvider provider, TimeProvider clock)
 {
     public async Task AfterSpendAsync(Guid organization, CancellationToken ct)
     {
@@ -60,7 +60,8 @@ sealed class SpendControls(AppDbContext db, CreditLedger ledger, Fulfilment fulf
     {
         var plan = await db.Plans.AsNoTracking().FirstAsync(p => p.Code == settings.PlanCode, ct);
         var package = await db.CreditPackages.AsNoTracking().FirstOrDefaultAsync(p => p.Id == packageId && p.Active, ct);
-        if (!plan.CanTopUp || package is null)
+        // Only the sandbox can "charge" without the buyer present; never hand out credits another provider did not collect.
+        if (!plan.CanTopUp || package is null || provider.Kind != PaymentProviderKind.Sandbox)
         {
             return;
         }

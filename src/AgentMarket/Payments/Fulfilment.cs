@@ -37,7 +37,8 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
         else
         {
             plan = await db.Plans.AsNoTracking().FirstAsync(p => p.Code == payment.PlanCode, ct);
-            var grant = await grants.GrantMonthlyAsync(payment.OrganizationId, plan, $"{PeriodStart(payment):yyyyMMddHHmmss}", ct);
+            // The plan is part of the period's key: two plans bought within the same second start two periods, not one.
+            var grant = await grants.GrantMonthlyAsync(payment.OrganizationId, plan, $"{PeriodStart(payment):yyyyMMddHHmmss}:{plan.Code}", ct);
             if (grant.Status is not (LedgerStatus.Ok or LedgerStatus.InvalidAmount))
             {
                 throw new InvalidOperationException($"Monthly grant for payment {payment.Id} failed: {grant.Status}");

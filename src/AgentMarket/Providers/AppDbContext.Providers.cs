@@ -1,4 +1,6 @@
 using AgentMarket.Providers;
+using AgentMarket.Providers.Agents;
+using AgentMarket.Providers.Configuration;
 using Microsoft.EntityFrameworkCore;
 
 namespace AgentMarket.Platform.Data;
@@ -6,4 +8,7 @@ namespace AgentMarket.Platform.Data;
 public sealed partial class AppDbContext
 {
     public DbSet<Provider> Providers => Set<Provider>();
+    public DbSet<ProviderAgent> ProviderAgents => Set<ProviderAgent>();
+    public DbSet<AgentVersion> AgentVersions => Set<AgentVersion>();
+    public DbSet<ConfigurableField> ConfigurableFields => Set<ConfigurableField>();
 }

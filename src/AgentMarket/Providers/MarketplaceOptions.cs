@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace AgentMarket.Providers;
 
 /// <summary>Bound from the <c>Marketplace</c> section.</summary>
@@ -5,6 +7,29 @@ public sealed class MarketplaceOptions
 {
     /// <summary>When true, a provider application is approved at once; otherwise it waits for an operator.</summary>
     public bool AutoApproveProviders { get; set; } = true;
+
+    /// <summary>When true, a published listing is active at once; otherwise it waits in <c>pending_review</c> for an operator.</summary>
+    public bool AutoApproveListings { get; set; } = true;
+
+    /// <summary>Days a price increase waits before it reaches existing subscribers (decreases apply at once).</summary>
+    [Range(0, 365)]
+    public int PriceIncreaseNoticeDays { get; set; } = 14;
+
+    /// <summary>The largest flow export accepted by import and validation, in bytes.</summary>
+    [Range(1024, 100 * 1024 * 1024)]
+    public int MaxFlowBytes { get; set; } = 5 * 1024 * 1024;
+
+    /// <summary>The most component nodes a flow may have: real flows have dozens; thousands only cost validation and runs.</summary>
+    [Range(10, 100_000)]
+    public int MaxFlowNodes { get; set; } = 500;
+
+    /// <summary>The largest image (listing preview, avatar) accepted, in bytes.</summary>
+    [Range(1024, 50 * 1024 * 1024)]
+    public int MaxImageBytes { get; set; } = 2 * 1024 * 1024;
+
+    /// <summary>How often the job that recomputes social proof from run records runs.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    public TimeSpan SocialProofRepairInterval { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>The absolute URL users reach the marketplace at, for links in emails. Defaults to the request's own host.</summary>
     public string? PublicUrl { get; set; }

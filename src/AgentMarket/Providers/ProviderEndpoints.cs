@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.RegularExpressions;
+using AgentMarket.Catalog;
+using AgentMarket.Catalog.Images;
 using AgentMarket.Identity;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
@@ -14,8 +16,10 @@ public sealed record ApplyRequest(
     [property: Required, MinLength(1), MaxLength(200)] string Name,
     [property: MaxLength(2000)] string? Bio);
 
-public sealed record ProviderResponse(Guid Uuid, string Handle, string Name, string? Bio, ProviderState State, string? DecisionReason, DateTime Created);
-public sealed record PublicProviderResponse(Guid Uuid, string Handle, string Name, string? Bio, string? AvatarUrl, bool Verified);
+public sealed record UpdateProviderRequest([property: MinLength(1), MaxLength(200)] string? Name, [property: MaxLength(2000)] string? Bio, [property: MaxLength(500)] string? AvatarImage);
+
+public sealed record ProviderResponse(Guid Uuid, string Handle, string Name, string? Bio, string? AvatarUrl, ProviderState State, string? DecisionReason, DateTime Created);
+public sealed record PublicProviderResponse(Guid Uuid, string Handle, string Name, string? Bio, string? AvatarUrl, bool Verified, IReadOnlyList<AgentCard> Listings);
 
 static partial class ProviderEndpoints
 {
@@ -24,6 +28,7 @@ static partial class ProviderEndpoints
         var providers = routes.MapGroup("/api/providers").WithTags("Providers");
         providers.MapPost("/", ApplyAsync).WithName("ApplyAsProvider").RequireOrganization(MembershipRole.Manager);
         providers.MapGet("/mine", GetMineAsync).WithName("GetMyProvider").RequireOrganization();
+        providers.MapPatch("/mine", UpdateMineAsync).WithName("UpdateMyProvider").RequireOrganization(MembershipRole.Manager);
         providers.MapGet("/{handle}", GetPublicAsync).WithName("GetProviderProfile").AllowAnyone();
     }
 
@@ -43,17 +48,49 @@ static partial class ProviderEndpoints
         return provider is null ? ApiProblem.NotFound("provider") : TypedResults.Ok(ToResponse(provider));
     }
 
-    static async Task<IResult> GetPublicAsync(string handle, AppDbContext db, CancellationToken ct)
+    /// <summary>Edits the public profile: name, bio, and the avatar (an image uploaded with POST /api/catalog-images/, by uuid or url).</summary>
+    static async Task<IResult> UpdateMineAsync(UpdateProviderRequest request, CurrentTenant tenant, AppDbContext db, CancellationToken ct)
     {
-        var normalized = handle.TrimStart('@').ToLowerInvariant();
-        var provider = await db.Providers.AsNoTracking()
-            .Where(p => p.Handle == normalized && p.State == ProviderState.Approved)
-            .Select(p => new PublicProviderResponse(p.Id, p.Handle, p.Name, p.Bio, p.AvatarUrl, p.IsVerified))
-            .FirstOrDefaultAsync(ct);
-        return provider is null ? ApiProblem.NotFound("provider") : TypedResults.Ok(provider);
+        var organizationId = tenant.RequiredOrganizationId;
+        var provider = await db.Providers.FirstOrDefaultAsync(p => p.OrganizationId == organizationId, ct);
+        if (provider is null)
+        {
+            return ApiProblem.NotFound("provider");
+        }
+        if (request.Name is { } name && string.IsNullOrWhiteSpace(name))
+        {
+            return ApiProblem.Invalid("name", "The name cannot be empty.");
+        }
+        if (request.AvatarImage is { Length: > 0 } reference)
+        {
+            var imageName = reference.StartsWith(CatalogImages.RoutePrefix + "/", StringComparison.Ordinal) ? Path.GetFileNameWithoutExtension(reference) : reference;
+            var image = Guid.TryParse(imageName, out var imageId)
+                ? await db.CatalogImages.AsNoTracking().Where(i => i.Id == imageId && i.OrganizationId == organizationId).Select(i => new { i.Id, i.ContentType }).FirstOrDefaultAsync(ct)
+                : null;
+            if (image is null)
+            {
+                return ApiProblem.Invalid("avatar_image", "Upload the image first (POST /api/catalog-images/) and use its uuid or url.");
+            }
+            provider.AvatarUrl = CatalogImages.UrlFor(image.Id, image.ContentType);
+        }
+        provider.Name = request.Name?.Trim() ?? provider.Name;
+        provider.Bio = request.Bio is null ? provider.Bio : (string.IsNullOrWhiteSpace(request.Bio) ? null : request.Bio.Trim());
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(ToResponse(provider));
     }
 
-    internal static ProviderResponse ToResponse(Provider p) => new(p.Id, p.Handle, p.Name, p.Bio, p.State, p.DecisionReason, p.CreatedUtc);
+    static async Task<IResult> GetPublicAsync(string handle, CatalogQueries catalog, CancellationToken ct)
+    {
+        var found = await catalog.ProviderAsync(handle, ct);
+        if (found is not { } provider)
+        {
+            return ApiProblem.NotFound("provider");
+        }
+        var profile = provider.Profile;
+        return TypedResults.Ok(new PublicProviderResponse(profile.Uuid, profile.Handle, profile.Name, profile.Bio, profile.AvatarUrl, profile.Verified, provider.Listings));
+    }
+
+    internal static ProviderResponse ToResponse(Provider p) => new(p.Id, p.Handle, p.Name, p.Bio, p.AvatarUrl, p.State, p.DecisionReason, p.CreatedUtc);
 }
 
 /// <summary>An organization's application to sell, approved at once or queued for an operator (<c>Marketplace:AutoApproveProviders</c>).</summary>

@@ -1,13 +1,29 @@
+using AgentMarket.Providers.Agents;
+using AgentMarket.Providers.Configuration;
+using AgentMarket.Providers.Publishing;
+
 namespace AgentMarket.Providers;
 
-/// <summary>The seller side: provider applications and profiles (later: provider agents, versions, analytics, payouts).</summary>
+/// <summary>The seller side: provider applications and profiles, provider agents, versions, configurable fields, publishing, stats.</summary>
 static class ProvidersModule
 {
     public static void AddProviders(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<MarketplaceOptions>().BindConfiguration("Marketplace");
-        builder.Services.AddScoped<ProviderApplications>();
+        var services = builder.Services;
+        services.AddOptions<MarketplaceOptions>().BindConfiguration("Marketplace").ValidateDataAnnotations().ValidateOnStart();
+        services.AddScoped<ProviderApplications>();
+        services.AddScoped<ProviderAgents>();
+        services.AddScoped<AgentVersions>();
+        services.AddScoped<ConfigurableFields>();
+        services.AddScoped<ListingPublisher>();
+        services.AddScoped<AgentStats>();
+        services.AddScoped<TemplateStarter>();
     }
 
-    public static void MapProviders(this WebApplication app) => ((IEndpointRouteBuilder)app).MapProviders();
+    public static void MapProviders(this WebApplication app)
+    {
+        ((IEndpointRouteBuilder)app).MapProviders();
+        app.MapProviderAgents();
+        app.MapPublishing();
+    }
 }

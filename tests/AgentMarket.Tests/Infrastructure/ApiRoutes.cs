@@ -31,6 +31,10 @@ public sealed partial record ApiRoute(string Method, string Pattern, EndpointAcc
         ["password"] = "plausible password",
         ["plan"] = "plus",
         ["card_number"] = "4242424242424242",
+        ["category"] = "agents",
+        ["template"] = "prompt_assistant",
+        ["offering"] = "plausible-agent",
+        ["input"] = "plausible question",
     };
 
     /// <summary>Every endpoint under /api, so routes added by later features are covered without touching the tests.</summary>

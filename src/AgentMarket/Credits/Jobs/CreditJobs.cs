@@ -81,6 +81,7 @@ sealed class CreditJobs(IServiceScopeFactory scopes, IOptions<CreditsOptions> op
         var db = services.GetRequiredService<AppDbContext>();
         var fulfilment = services.GetRequiredService<Fulfilment>();
         var cache = services.GetRequiredService<GrantsCache>();
+        var sandbox = services.GetRequiredService<IPaymentProvider>().Kind == PaymentProviderKind.Sandbox;
         var now = clock.GetUtcNow().UtcDateTime;
         var due = await db.OrganizationPlans.Where(p => p.CurrentPeriodEndUtc != null && p.CurrentPeriodEndUtc <= now).Take(500).ToListAsync(ct);
         foreach (var plan in due)
@@ -89,7 +90,8 @@ sealed class CreditJobs(IServiceScopeFactory scopes, IOptions<CreditsOptions> op
             {
                 continue; // Stripe bills it; invoice.paid renews it and subscription.deleted ends it
             }
-            var target = plan.ScheduledPlanCode ?? plan.PlanCode;
+            // Without the sandbox nothing can be charged here: a period nobody pays for ends on Free.
+            var target = sandbox ? plan.ScheduledPlanCode ?? plan.PlanCode : Plan.Free;
             if (target == Plan.Free)
             {
                 plan.PlanCode = Plan.Free;

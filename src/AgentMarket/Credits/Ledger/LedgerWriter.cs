@@ -77,13 +77,15 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
         }
     }
 
+    // The container disposes this instance twice: as the LedgerWriter singleton and as the hosted service its factory returned.
     public async ValueTask DisposeAsync()
     {
-        await StopAsync(CancellationToken.None);
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
         {
-            _stopping.Dispose();
+            return;
         }
+        await StopAsync(CancellationToken.None);
+        _stopping.Dispose();
     }
 
     void EnsureRunning()

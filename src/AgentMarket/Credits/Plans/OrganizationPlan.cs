@@ -52,5 +52,6 @@ sealed class OrganizationPlanConfiguration : IEntityTypeConfiguration<Organizati
         e.HasOne<Identity.Organization>().WithMany().HasForeignKey(x => x.OrganizationId).OnDelete(DeleteBehavior.Cascade);
         e.HasIndex(x => x.OrganizationId).IsUnique();
         e.HasIndex(x => x.CurrentPeriodEndUtc);
+        e.HasIndex(x => x.ExternalSubscriptionId); // Stripe webhooks find the plan by its subscription
     }
 }

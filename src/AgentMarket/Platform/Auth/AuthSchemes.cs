@@ -6,6 +6,7 @@ public static class AuthSchemes
     public const string Default = "AgentMarket";
     public const string Cookie = "Cookies";
     public const string PersonalAccessToken = "PersonalAccessToken";
+    public const string ApiKey = "ApiKey";
 }
 
 public static class AppClaims
@@ -15,4 +16,10 @@ public static class AppClaims
     public const string Name = "name";
     public const string Operator = "operator";
     public const string SecurityStamp = "stamp";
+
+    /// <summary>Agent keys: the key, the organization and the subscription it is bound to, and secret or publishable.</summary>
+    public const string KeyId = "key";
+    public const string KeyOrganization = "key_org";
+    public const string KeyConfig = "key_config";
+    public const string KeyKind = "key_kind";
 }

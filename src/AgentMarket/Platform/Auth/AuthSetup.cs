@@ -24,13 +24,16 @@ static class AuthSetup
                 o.Events.OnRedirectToLogin = context => RedirectOrStatus(context, StatusCodes.Status401Unauthorized);
                 o.Events.OnRedirectToAccessDenied = context => RedirectOrStatus(context, StatusCodes.Status403Forbidden);
             })
-            .AddScheme<AuthenticationSchemeOptions, PersonalAccessTokenHandler>(AuthSchemes.PersonalAccessToken, null);
+            .AddScheme<AuthenticationSchemeOptions, PersonalAccessTokenHandler>(AuthSchemes.PersonalAccessToken, null)
+            .AddScheme<AuthenticationSchemeOptions, Keys.ApiKeyAuthenticationHandler>(AuthSchemes.ApiKey, null);
         services.AddAuthorization();
     }
 
-    // A request that carries credentials in a header is judged by them alone, never by a cookie that came along.
+    // A request that carries credentials is judged by them alone, never by a cookie that came along.
     static string SelectScheme(HttpContext context) =>
-        context.Request.Headers.Authorization.Count > 0 ? AuthSchemes.PersonalAccessToken : AuthSchemes.Cookie;
+        Keys.ApiKeyAuthenticationHandler.Presented(context.Request) is not null ? AuthSchemes.ApiKey
+        : context.Request.Headers.Authorization.Count > 0 ? AuthSchemes.PersonalAccessToken
+        : AuthSchemes.Cookie;
 
     static Task RedirectOrStatus(RedirectContext<CookieAuthenticationOptions> context, int status)
     {

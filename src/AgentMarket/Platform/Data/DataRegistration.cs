@@ -12,7 +12,9 @@ static class DataRegistration
         builder.Services.AddOptions<StorageOptions>().BindConfiguration("Storage").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<DatabaseConnection>();
         builder.Services.AddSingleton<SqlitePragmas>();
-        builder.Services.AddDbContext<AppDbContext>((services, options) =>
+        // Scoped factory: contexts it creates share the request's CurrentTenant (the tenant filter), for work that needs
+        // several contexts at once (a run's concurrent branches); it registers the scoped AppDbContext too.
+        builder.Services.AddDbContextFactory<AppDbContext>((services, options) =>
         {
             var connection = services.GetRequiredService<DatabaseConnection>();
             if (connection.Provider == DatabaseProvider.Postgres)
@@ -23,7 +25,7 @@ static class DataRegistration
             {
                 options.UseSqlite(connection.ConnectionString).AddInterceptors(services.GetRequiredService<SqlitePragmas>());
             }
-        });
+        }, ServiceLifetime.Scoped);
         builder.Services.AddSingleton<SchemaMigrator>();
         builder.Services.AddHostedService<MigrateOnStartup>();
     }

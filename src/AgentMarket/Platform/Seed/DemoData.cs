@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using AgentMarket.Catalog;
+using AgentMarket.Catalog.Reviews;
+using AgentMarket.Catalog.SocialProof;
 using AgentMarket.Identity;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
@@ -145,11 +147,13 @@ sealed class DemoData(IServiceScopeFactory scopes, IConfiguration configuration,
         await db.SaveChangesAsync(ct);
 
         // Reviews come from demo buyer organizations; the listing's counters are derived from the reviews that exist.
+        var buyers = new List<Guid>();
         for (var i = 0; i < Reviews.Length; i++)
         {
             var (slug, rating, text) = Reviews[i];
             var buyer = await EnsureUserAsync(db, factory, hasher, $"buyer{i + 1}@demo.agentmarket.local", $"Demo Buyer {i + 1}", now, ct);
             var buyerOrganization = await db.Memberships.Where(m => m.UserId == buyer.Id).Select(m => m.OrganizationId).FirstAsync(ct);
+            buyers.Add(buyerOrganization);
             var listing = listings[slug];
             if (!await db.Reviews.AnyAsync(r => r.ListingId == listing.Id && r.OrganizationId == buyerOrganization, ct))
             {
@@ -157,15 +161,45 @@ sealed class DemoData(IServiceScopeFactory scopes, IConfiguration configuration,
             }
         }
         await db.SaveChangesAsync(ct);
-        foreach (var listing in listings.Values)
-        {
-            var reviews = db.Reviews.Where(r => r.ListingId == listing.Id);
-            listing.ReviewsCount = await reviews.CountAsync(ct);
-            listing.RatingTotal = await reviews.SumAsync(r => (long)r.Rating, ct);
-        }
-        await db.SaveChangesAsync(ct);
+        await EnsureRunsAsync(db, listings.Values.ToList(), buyers, now, ct);
+        // Social proof is derived from the facts (runs and reviews), never typed in.
+        await services.GetRequiredService<RunFacts>().RepairAsync(ct);
         logger.LogInformation("Demo data ensured: {Providers} providers, {Listings} listings", providers.Count, listings.Count);
     }
+
+    /// <summary>
+    /// Run records for the demo listings, spread over the last 30 days among the demo buyers (so every reviewer has
+    /// completed runs of what they reviewed), about 3% failed. Deterministic, and added once.
+    /// </summary>
+    static async Task EnsureRunsAsync(AppDbContext db, List<Listing> listings, List<Guid> buyers, DateTime now, CancellationToken ct)
+    {
+        var ids = listings.Select(l => l.Id).ToList();
+        if (await db.RunRecords.AnyAsync(r => ids.Contains(r.ListingId), ct))
+        {
+            return;
+        }
+        var random = new Random(20251216);
+        foreach (var (listing, index) in listings.OrderBy(l => l.Slug, StringComparer.Ordinal).Select((l, i) => (l, i)))
+        {
+            var runs = DemoRunCounts[index % DemoRunCounts.Length];
+            for (var run = 0; run < runs; run++)
+            {
+                var finished = now.AddMinutes(-random.Next(1, 30 * 24 * 60));
+                db.RunRecords.Add(new RunRecord
+                {
+                    OrganizationId = buyers[run % buyers.Count],
+                    ListingId = listing.Id,
+                    Outcome = run % 33 == 32 ? RunOutcome.Failed : RunOutcome.Completed,
+                    StartedUtc = finished.AddSeconds(-random.Next(2, 40)),
+                    FinishedUtc = finished,
+                    Day = DateOnly.FromDateTime(finished),
+                });
+            }
+        }
+        await db.SaveChangesAsync(ct);
+    }
+
+    static readonly int[] DemoRunCounts = [1240, 860, 310, 95, 540, 420, 180, 60, 730, 280, 45, 120];
 
     static async Task<User> EnsureUserAsync(AppDbContext db, OrganizationFactory factory, IPasswordHasher<User> hasher, string email, string name, DateTime now, CancellationToken ct)
     {

@@ -16,4 +16,6 @@ public enum AccessKind
     Operator,
 }
 
-public sealed record EndpointAccessMetadata(AccessKind Kind, Identity.MembershipRole MinimumRole = Identity.MembershipRole.Member, string? OrganizationRouteParameter = null);
+/// <param name="AcceptsAgentKeys">Organization endpoints only: an agent key (bound to one subscription) may call it too.</param>
+public sealed record EndpointAccessMetadata(AccessKind Kind, Identity.MembershipRole MinimumRole = Identity.MembershipRole.Member,
+    string? OrganizationRouteParameter = null, bool AcceptsAgentKeys = false);

@@ -28,6 +28,19 @@ public static class OrganizationScope
         return builder;
     }
 
+    /// <summary>
+    /// An organization endpoint that an agent key may call as well (the run endpoints): the key's organization is the
+    /// tenant, with member rights, and the handler must still check the key's subscription.
+    /// </summary>
+    public static TBuilder RequireOrganizationOrAgentKey<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder
+    {
+        builder.WithMetadata(new EndpointAccessMetadata(AccessKind.Organization, MembershipRole.Member, AcceptsAgentKeys: true));
+        builder.RequireAuthorization();
+        return builder;
+    }
+
+    public static bool IsAgentKey(this ClaimsPrincipal user) => user.HasClaim(c => c.Type == AppClaims.KeyOrganization);
+
     public static TBuilder RequireUser<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder
     {
         builder.WithMetadata(new EndpointAccessMetadata(AccessKind.User));
@@ -64,12 +77,22 @@ public static class OrganizationScope
         {
             return resolved;
         }
-        if (tenant.UserId is not { } userId)
+        var requested = RequestedOrganization(http, routeParameter, out var malformed);
+        if (malformed)
         {
             return null;
         }
-        var requested = RequestedOrganization(http, routeParameter, out var malformed);
-        if (malformed)
+        if (Guid.TryParse(http.User.FindFirst(AppClaims.KeyOrganization)?.Value, out var keyOrganization))
+        {
+            // A key acts only for its own organization.
+            if (requested is { } other && other != keyOrganization)
+            {
+                return null;
+            }
+            tenant.Set(keyOrganization, MembershipRole.Member);
+            return keyOrganization;
+        }
+        if (tenant.UserId is not { } userId)
         {
             return null;
         }
@@ -123,6 +146,11 @@ sealed class EndpointAccessMiddleware(RequestDelegate next)
         switch (access?.Kind)
         {
             case AccessKind.Operator when !context.User.IsOperator():
+                await Errors.ApiProblem.NotFound().ExecuteAsync(context);
+                return;
+            case AccessKind.User when context.User.IsAgentKey():
+            case AccessKind.Organization when context.User.IsAgentKey() && !access.AcceptsAgentKeys:
+                // Keys run agents; they never manage an organization.
                 await Errors.ApiProblem.NotFound().ExecuteAsync(context);
                 return;
             case AccessKind.Organization when context.User.Identity?.IsAuthenticated == true:

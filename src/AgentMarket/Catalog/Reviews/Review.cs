@@ -1,7 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
-namespace AgentMarket.Catalog;
+namespace AgentMarket.Catalog.Reviews;
 
 /// <summary>One organization's review of a listing (1–5 stars, editable), public, with an optional public reply by the provider.</summary>
 public sealed class Review
@@ -13,6 +13,7 @@ public sealed class Review
     public int Rating { get; set; }
     public string Text { get; set; } = "";
     public string? ProviderReply { get; set; }
+    public DateTime? ProviderReplyUtc { get; set; }
     public DateTime CreatedUtc { get; init; }
     public DateTime UpdatedUtc { get; set; }
 }

@@ -1,0 +1,47 @@
+namespace AgentMarket.Catalog;
+
+/// <summary>
+/// Stable problem codes of the catalog and the seller side, alongside the platform's <c>ProblemCodes</c>. Clients
+/// switch on these, so they never change once shipped.
+/// </summary>
+public static class CatalogProblemCodes
+{
+    /// <summary>403: only an approved provider can create and publish agents.</summary>
+    public const string ProviderRequired = "provider_required";
+
+    /// <summary>409: an archived agent is read-only.</summary>
+    public const string AgentArchived = "agent_archived";
+
+    /// <summary>422: the flow is not runnable here; the problem carries the compatibility <c>report</c>.</summary>
+    public const string FlowNotRunnable = "flow_not_runnable";
+
+    /// <summary>503: the flow engine's validator is not available, so nothing is imported unchecked.</summary>
+    public const string ValidationUnavailable = "validation_unavailable";
+
+    /// <summary>409: a version must be newer than every existing version of the agent.</summary>
+    public const string VersionNotNewer = "version_not_newer";
+
+    /// <summary>409: publishing needs an imported version.</summary>
+    public const string NoVersion = "no_version";
+
+    /// <summary>409: the agent already has a listing; edit it instead.</summary>
+    public const string AlreadyPublished = "already_published";
+
+    /// <summary>409: another listing uses this slug.</summary>
+    public const string SlugTaken = "slug_taken";
+
+    /// <summary>409: the listing's state does not allow this action (for example pausing a listing under review).</summary>
+    public const string ListingStateConflict = "listing_state_conflict";
+
+    /// <summary>403: only an organization that completed a run of the agent may review it.</summary>
+    public const string ReviewRequiresRun = "review_requires_run";
+
+    /// <summary>403: providers do not review their own listings.</summary>
+    public const string OwnListing = "own_listing";
+
+    /// <summary>409: one review per organization per listing; edit the existing one.</summary>
+    public const string AlreadyReviewed = "already_reviewed";
+
+    /// <summary>409: this user already reported this review.</summary>
+    public const string AlreadyReported = "already_reported";
+}

@@ -1,0 +1,95 @@
+using AgentMarket.Platform.Data;
+using AgentMarket.Providers;
+using Microsoft.Extensions.Options;
+
+namespace AgentMarket.Catalog.Images;
+
+/// <summary>Stores uploaded images after checking their size and their real type (from the bytes, not the headers).</summary>
+public sealed class CatalogImages(AppDbContext db, IOptionsMonitor<MarketplaceOptions> options, TimeProvider clock)
+{
+    public const string RoutePrefix = "/media/images";
+
+    public sealed record Failure(int Status, string Code, string Message);
+
+    public static string UrlFor(Guid id, string contentType) => $"{RoutePrefix}/{id}.{ExtensionFor(contentType)}";
+
+    /// <summary>Reads at most the configured maximum from <paramref name="content"/> and stores it if it is a PNG, JPEG, GIF or WebP.</summary>
+    public async Task<(CatalogImage? Image, Failure? Failure)> StoreAsync(Guid organizationId, Stream content, CancellationToken ct)
+    {
+        var max = options.CurrentValue.MaxImageBytes;
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await content.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > max)
+            {
+                return (null, new Failure(StatusCodes.Status413PayloadTooLarge, Platform.Errors.ProblemCodes.PayloadTooLarge,
+                    $"Images can be at most {max / 1024 / 1024.0:0.#} MB."));
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        var bytes = buffer.ToArray();
+        if (ImageSignature.Detect(bytes) is not { } contentType)
+        {
+            return (null, new Failure(StatusCodes.Status415UnsupportedMediaType, Platform.Errors.ProblemCodes.UnsupportedMediaType,
+                "Upload a PNG, JPEG, GIF or WebP image."));
+        }
+        var image = new CatalogImage
+        {
+            OrganizationId = organizationId,
+            ContentType = contentType,
+            Content = bytes,
+            SizeBytes = bytes.Length,
+            CreatedUtc = clock.GetUtcNow().UtcDateTime,
+        };
+        db.CatalogImages.Add(image);
+        await db.SaveChangesAsync(ct);
+        return (image, null);
+    }
+
+    static string ExtensionFor(string contentType) => contentType switch
+    {
+        ImageSignature.Png => "png",
+        ImageSignature.Jpeg => "jpg",
+        ImageSignature.Gif => "gif",
+        ImageSignature.Webp => "webp",
+        _ => "bin",
+    };
+}
+
+/// <summary>
+/// Recognises the raster formats browsers show safely by their magic bytes. SVG is deliberately absent: it can carry
+/// script.
+/// </summary>
+public static class ImageSignature
+{
+    public const string Png = "image/png";
+    public const string Jpeg = "image/jpeg";
+    public const string Gif = "image/gif";
+    public const string Webp = "image/webp";
+
+    static ReadOnlySpan<byte> PngMagic => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    static ReadOnlySpan<byte> JpegMagic => [0xFF, 0xD8, 0xFF];
+
+    public static string? Detect(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.StartsWith(PngMagic))
+        {
+            return Png;
+        }
+        if (bytes.StartsWith(JpegMagic))
+        {
+            return Jpeg;
+        }
+        if (bytes.StartsWith("GIF87a"u8) || bytes.StartsWith("GIF89a"u8))
+        {
+            return Gif;
+        }
+        if (bytes.Length >= 12 && bytes.StartsWith("RIFF"u8) && bytes[8..12].SequenceEqual("WEBP"u8))
+        {
+            return Webp;
+        }
+        return null;
+    }
+}

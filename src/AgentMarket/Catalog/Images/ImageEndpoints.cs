@@ -1,0 +1,68 @@
+using AgentMarket.Identity;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Errors;
+using AgentMarket.Platform.Tenancy;
+using AgentMarket.Providers;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace AgentMarket.Catalog.Images;
+
+public sealed record ImageResponse(Guid Uuid, string Url, string ContentType, int SizeBytes);
+
+/// <summary>Image upload for sellers (listing previews, avatars) and public serving at <c>/media/images/{uuid}.{ext}</c>.</summary>
+static class ImageEndpoints
+{
+    public static void MapCatalogImages(this WebApplication app)
+    {
+        var maxUpload = app.Services.GetRequiredService<IOptions<MarketplaceOptions>>().Value.MaxImageBytes + 64 * 1024;
+        app.MapPost("/api/catalog-images", UploadAsync).WithTags("Publishing").WithName("UploadCatalogImage")
+            .RequireOrganization(MembershipRole.Manager).WithRequestBodyLimit(maxUpload);
+        app.MapGet(CatalogImages.RoutePrefix + "/{file}", ServeAsync).ExcludeFromDescription().AllowAnonymous();
+    }
+
+    /// <summary>Takes the <c>file</c> part of a multipart form, or the raw body; read by hand, like flow uploads (no antiforgery for API clients).</summary>
+    static async Task<IResult> UploadAsync(CatalogImages images, CurrentTenant tenant, HttpContext http, CancellationToken ct)
+    {
+        Stream content;
+        if (http.Request.HasFormContentType)
+        {
+            var form = await http.Request.ReadFormAsync(ct);
+            if ((form.Files.GetFile("file") ?? (form.Files.Count > 0 ? form.Files[0] : null)) is not { } file)
+            {
+                return ApiProblem.Invalid("file", "Send the image as the 'file' part of a multipart form, or as the request body.");
+            }
+            content = file.OpenReadStream();
+        }
+        else
+        {
+            content = http.Request.Body;
+        }
+        await using (content)
+        {
+            var (image, failure) = await images.StoreAsync(tenant.RequiredOrganizationId, content, ct);
+            return failure is not null
+                ? ApiProblem.Create(failure.Status, failure.Code, failure.Message)
+                : TypedResults.Created(image!.Url, new ImageResponse(image.Id, image.Url, image.ContentType, image.SizeBytes));
+        }
+    }
+
+    static async Task<IResult> ServeAsync(string file, AppDbContext db, HttpContext http, CancellationToken ct)
+    {
+        if (!Guid.TryParse(Path.GetFileNameWithoutExtension(file), out var id))
+        {
+            return TypedResults.NotFound();
+        }
+        var image = await db.CatalogImages.AsNoTracking().Where(i => i.Id == id).Select(i => new { i.Content, i.ContentType }).FirstOrDefaultAsync(ct);
+        if (image is null)
+        {
+            return TypedResults.NotFound();
+        }
+        // Images never change under an id, so caches may keep them; nosniff and a null CSP keep a crafted file inert.
+        http.Response.Headers[HeaderNames.CacheControl] = "public, max-age=31536000, immutable";
+        http.Response.Headers[HeaderNames.XContentTypeOptions] = "nosniff";
+        http.Response.Headers[HeaderNames.ContentSecurityPolicy] = "default-src 'none'; sandbox";
+        return TypedResults.File(image.Content, image.ContentType);
+    }
+}

@@ -1,0 +1,94 @@
+using AgentMarket.Catalog.Reviews;
+using AgentMarket.Platform.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Catalog.SocialProof;
+
+/// <summary>A run that has finished, as the gateway reports it.</summary>
+public sealed record FinishedRun(Guid ListingId, Guid OrganizationId, Guid? AgentVersionId, RunOutcome Outcome, DateTime StartedUtc, DateTime FinishedUtc);
+
+/// <summary>
+/// The facts behind social proof (SPEC §2): records finished runs and keeps each listing's stored counters — runs,
+/// failed runs, users in the last 30 days — and its daily statistics current as runs finish, so no page view
+/// aggregates run records. <see cref="RepairAsync"/> recomputes everything from the records, correcting drift (two
+/// concurrent first runs of one organization, a crash between steps) and letting <c>users_30d</c> forget old users.
+/// </summary>
+public sealed class RunFacts(AppDbContext db, TimeProvider clock)
+{
+    public static readonly TimeSpan UsersWindow = TimeSpan.FromDays(30);
+
+    /// <summary>Stores the run and updates the counters, in one transaction.</summary>
+    public async Task RecordAsync(FinishedRun run, CancellationToken ct)
+    {
+        var day = DateOnly.FromDateTime(run.FinishedUtc);
+        var windowStart = run.FinishedUtc - UsersWindow;
+        var completed = run.Outcome == RunOutcome.Completed;
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var history = db.RunRecords.Where(r => r.OrganizationId == run.OrganizationId && r.ListingId == run.ListingId);
+        var firstRunToday = !await history.AnyAsync(r => r.Day == day, ct);
+        var newRecentUser = completed && !await history.AnyAsync(r => r.Outcome == RunOutcome.Completed && r.FinishedUtc > windowStart, ct);
+        db.RunRecords.Add(new RunRecord
+        {
+            OrganizationId = run.OrganizationId,
+            ListingId = run.ListingId,
+            AgentVersionId = run.AgentVersionId,
+            Outcome = run.Outcome,
+            StartedUtc = run.StartedUtc,
+            FinishedUtc = run.FinishedUtc,
+            Day = day,
+        });
+        await db.SaveChangesAsync(ct);
+        var (completedRuns, failedRuns, users, customers) = (completed ? 1 : 0, completed ? 0 : 1, newRecentUser ? 1 : 0, firstRunToday ? 1 : 0);
+        await db.Listings.Where(l => l.Id == run.ListingId).ExecuteUpdateAsync(s => s
+            .SetProperty(l => l.RunsCount, l => l.RunsCount + completedRuns)
+            .SetProperty(l => l.FailedRunsCount, l => l.FailedRunsCount + failedRuns)
+            .SetProperty(l => l.Users30d, l => l.Users30d + users), ct);
+        // One statement on both engines, so concurrent runs on the same day add up instead of racing an insert.
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO listing_daily_stats (listing_id, day, completed_runs, failed_runs, customers)
+            VALUES ({run.ListingId}, {day}, {completedRuns}, {failedRuns}, {customers})
+            ON CONFLICT (listing_id, day) DO UPDATE SET
+                completed_runs = listing_daily_stats.completed_runs + excluded.completed_runs,
+                failed_runs = listing_daily_stats.failed_runs + excluded.failed_runs,
+                customers = listing_daily_stats.customers + excluded.customers
+            """, ct);
+        await transaction.CommitAsync(ct);
+    }
+
+    /// <summary>
+    /// Recomputes every listing's run and review counters and the last 30 days of daily statistics from the records.
+    /// Idempotent; runs in a system scope (the records of every buyer organization count).
+    /// </summary>
+    public async Task RepairAsync(CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var windowStart = now - UsersWindow;
+        await db.Listings.ExecuteUpdateAsync(s => s
+            .SetProperty(l => l.RunsCount, l => db.RunRecords.LongCount(r => r.ListingId == l.Id && r.Outcome == RunOutcome.Completed))
+            .SetProperty(l => l.FailedRunsCount, l => db.RunRecords.LongCount(r => r.ListingId == l.Id && r.Outcome == RunOutcome.Failed))
+            .SetProperty(l => l.Users30d, l => db.RunRecords
+                .Where(r => r.ListingId == l.Id && r.Outcome == RunOutcome.Completed && r.FinishedUtc > windowStart)
+                .Select(r => r.OrganizationId).Distinct().Count())
+            .SetProperty(l => l.ReviewsCount, l => db.Reviews.Count(r => r.ListingId == l.Id))
+            .SetProperty(l => l.RatingTotal, l => db.Reviews.Where(r => r.ListingId == l.Id).Sum(r => (long)r.Rating)), ct);
+
+        var firstDay = DateOnly.FromDateTime(windowStart);
+        var days = await db.RunRecords.Where(r => r.Day >= firstDay)
+            .GroupBy(r => new { r.ListingId, r.Day })
+            .Select(g => new ListingDailyStat
+            {
+                ListingId = g.Key.ListingId,
+                Day = g.Key.Day,
+                CompletedRuns = g.Count(r => r.Outcome == RunOutcome.Completed),
+                FailedRuns = g.Count(r => r.Outcome == RunOutcome.Failed),
+                Customers = g.Select(r => r.OrganizationId).Distinct().Count(),
+            })
+            .ToListAsync(ct);
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await db.ListingDailyStats.Where(s => s.Day >= firstDay).ExecuteDeleteAsync(ct);
+        db.ListingDailyStats.AddRange(days);
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        db.ChangeTracker.Clear();
+    }
+}

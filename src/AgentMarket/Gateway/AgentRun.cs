@@ -1,0 +1,65 @@
+using AgentMarket.Platform.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace AgentMarket.Gateway;
+
+public enum AgentRunStatus
+{
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// <summary>
+/// The record of one run through the gateway (SPEC §7 metering): who ran what, through which key and session, how it
+/// ended, tokens, latency and credits. Buyers' usage, sellers' analytics and idempotent replays read it.
+/// </summary>
+public sealed class AgentRun : ITenantOwned
+{
+    public Guid Id { get; init; } = Guid.CreateVersion7();
+    public Guid OrganizationId { get; init; }
+    public Guid ConfigId { get; init; }
+    public Guid ListingId { get; init; }
+    public Guid AgentVersionId { get; init; }
+    public Guid? ProviderId { get; init; }
+    public Guid? KeyId { get; init; }
+    public Guid? UserId { get; init; }
+    public required string SessionId { get; init; }
+
+    /// <summary>The caller's <c>Idempotency-Key</c>, unique per subscription: a retry returns this run's result.</summary>
+    public string? IdempotencyKey { get; init; }
+    public required string Door { get; init; }
+    public AgentRunStatus Status { get; set; }
+    public string? ErrorCode { get; set; }
+    public string? Output { get; set; }
+    public long InputTokens { get; set; }
+    public long OutputTokens { get; set; }
+    public string? Model { get; set; }
+    public long CreditsReserved { get; set; }
+    public long CreditsCharged { get; set; }
+
+    /// <summary>Wall time of the engine run, and of the whole request as the gateway saw it.</summary>
+    public int EngineMs { get; set; }
+    public int LatencyMs { get; set; }
+    public DateTime StartedUtc { get; init; }
+    public DateTime? FinishedUtc { get; set; }
+    public DateOnly Day { get; init; }
+}
+
+sealed class AgentRunConfiguration : IEntityTypeConfiguration<AgentRun>
+{
+    public void Configure(EntityTypeBuilder<AgentRun> e)
+    {
+        e.ToTable("agent_runs");
+        e.Property(x => x.SessionId).HasMaxLength(200);
+        e.Property(x => x.IdempotencyKey).HasMaxLength(200);
+        e.Property(x => x.Door).HasMaxLength(20);
+        e.Property(x => x.ErrorCode).HasMaxLength(60);
+        e.Property(x => x.Output).HasMaxLength(1_000_000);
+        e.Property(x => x.Model).HasMaxLength(100);
+        e.HasIndex(x => new { x.ConfigId, x.IdempotencyKey }).IsUnique();
+        e.HasIndex(x => new { x.OrganizationId, x.Day });
+        e.HasIndex(x => new { x.ConfigId, x.Day });
+    }
+}

@@ -1,0 +1,9 @@
+using AgentMarket.Gateway;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Platform.Data;
+
+public sealed partial class AppDbContext
+{
+    public DbSet<AgentRun> AgentRuns => Set<AgentRun>();
+}

@@ -1,0 +1,120 @@
+using System.ComponentModel.DataAnnotations;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using AgentMarket.Flows.Execution;
+using AgentMarket.Keys;
+using AgentMarket.Platform;
+using AgentMarket.Platform.Errors;
+using AgentMarket.Platform.Tenancy;
+using Microsoft.AspNetCore.Mvc;
+
+namespace AgentMarket.Gateway;
+
+public sealed record RunAgentRequest([property: MaxLength(100_000)] string? Input, [property: MaxLength(200)] string? SessionId);
+public sealed record RunAgentResponse(Guid RunId, string? Output, string SessionId, long CreditsCharged, long Balance);
+
+/// <summary>The run API (SPEC §8): <c>POST /api/agents/{uuid}/run/</c> for keys and signed-in members, JSON or SSE.</summary>
+static class GatewayEndpoints
+{
+    public const string OverheadHeader = "X-Gateway-Overhead-Ms";
+
+    static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public static void MapGateway(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPost("/api/agents/{uuid:guid}/run", RunAsync).WithTags("Gateway").WithName("RunAgent").RequireOrganizationOrAgentKey()
+            .WithRequestBodyLimit(512 * 1024);
+    }
+
+    static async Task<IResult> RunAsync(Guid uuid, RunAgentRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
+        RunGateway gateway, HttpContext http, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        if (idempotencyKey is { Length: > 200 })
+        {
+            return ApiProblem.Invalid("Idempotency-Key", "Use at most 200 characters.");
+        }
+        var gatewayRequest = new GatewayRequest(uuid, request.Input, request.SessionId, idempotencyKey, "api") { Key = http.Features.Get<KeyGrant>() };
+        var streaming = http.Request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase);
+        if (!streaming)
+        {
+            var (result, failure) = await gateway.RunAsync(gatewayRequest, null, ct);
+            if (failure is not null)
+            {
+                return ToProblem(failure, http);
+            }
+            http.Response.Headers[OverheadHeader] = Overhead(started, result!.EngineTime);
+            return TypedResults.Ok(ToResponse(result));
+        }
+
+        // Server-sent events: token frames as the model streams, then one "end" frame with the result (or "error").
+        // Headers go out with the first frame, so a refusal before the run (402, 429…) is still a plain problem response.
+        var sse = new ServerSentEvents(http);
+        var (streamed, streamFailure) = await gateway.RunAsync(gatewayRequest, async e =>
+        {
+            switch (e)
+            {
+                // As in Langflow, a streamed answer starts as a partial message holding the first chunk; tokens follow.
+                case MessageAdded { Message.Properties.State: "partial" } added when added.Message.Text.Length > 0:
+                    await sse.WriteAsync("token", new { chunk = added.Message.Text, message_id = added.Message.Id });
+                    break;
+                case TokenEmitted token:
+                    await sse.WriteAsync("token", new { chunk = token.Chunk, message_id = token.MessageId });
+                    break;
+            }
+        }, ct);
+        if (!sse.Started)
+        {
+            if (streamFailure is not null)
+            {
+                return ToProblem(streamFailure, http);
+            }
+            http.Response.Headers[OverheadHeader] = Overhead(started, streamed!.EngineTime);
+        }
+        if (streamFailure is not null)
+        {
+            await sse.WriteAsync("error", new { code = streamFailure.Code, detail = streamFailure.Message, status = streamFailure.Status, run_id = streamFailure.RunId });
+        }
+        else
+        {
+            await sse.WriteAsync("end", ToResponse(streamed!));
+        }
+        return TypedResults.Empty;
+    }
+
+    static string Overhead(long started, TimeSpan engine) =>
+        Math.Max(0, (Stopwatch.GetElapsedTime(started) - engine).TotalMilliseconds).ToString("0.###", CultureInfo.InvariantCulture);
+
+    internal static RunAgentResponse ToResponse(GatewayResult r) => new(r.RunId, r.Output, r.SessionId, r.CreditsCharged, r.Balance);
+
+    internal static IResult ToProblem(GatewayFailure failure, HttpContext http)
+    {
+        if (failure.RetryAfter is { } retry)
+        {
+            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+        return ApiProblem.Create(failure.Status, failure.Code, failure.Message, failure.Extensions);
+    }
+
+    /// <summary>Writes <c>text/event-stream</c> frames, sending the headers with the first one.</summary>
+    sealed class ServerSentEvents(HttpContext http)
+    {
+        public bool Started { get; private set; }
+
+        public async Task WriteAsync(string name, object data)
+        {
+            if (!Started)
+            {
+                Started = true;
+                http.Response.StatusCode = StatusCodes.Status200OK;
+                http.Response.Headers.ContentType = "text/event-stream";
+                http.Response.Headers.CacheControl = "no-cache";
+                http.Response.Headers["X-Accel-Buffering"] = "no"; // tells nginx-style proxies not to buffer the stream
+            }
+            var payload = JsonSerializer.Serialize(data, Json);
+            await http.Response.WriteAsync($"event: {name}\ndata: {payload}\n\n", http.RequestAborted);
+            await http.Response.Body.FlushAsync(http.RequestAborted);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AgentMarket.Gateway;
+
+/// <summary>Bound from the <c>Gateway</c> section.</summary>
+public sealed class GatewayOptions
+{
+    /// <summary>Variable-priced agents: credits per 1,000 model tokens, before the listing's minimum and maximum apply.</summary>
+    [Range(0, 1_000_000)]
+    public long VariableCreditsPerThousandTokens { get; set; } = 1;
+
+    /// <summary>How long a reservation may wait for its run before the expiry job voids it.</summary>
+    [Range(1, 1440)]
+    public int ReservationMinutes { get; set; } = 15;
+
+    /// <summary>Largest run output kept for idempotent replays and usage (bytes of text).</summary>
+    [Range(1_024, 1_000_000)]
+    public int StoredOutputLimit { get; set; } = 100_000;
+}

@@ -1,0 +1,112 @@
+using System.Collections.Concurrent;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using AgentMarket.Platform.Auth;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Tenancy;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AgentMarket.Keys;
+
+/// <summary>What a valid key grants: one subscription of one organization.</summary>
+public sealed record KeyGrant(Guid KeyId, Guid OrganizationId, Guid ConfigId, ApiKeyKind Kind, IReadOnlyList<string> AllowedOrigins,
+    int? RateLimitPerMinute, long? BudgetCredits);
+
+/// <summary>
+/// Looks keys up by hash. A key is the capability itself, so the lookup runs in a system scope (no tenant is known before
+/// it); results are cached for at most a second, so a revocation on another replica takes effect within that second and
+/// on this one at once (<see cref="Forget"/>).
+/// </summary>
+public sealed class ApiKeyDirectory(IServiceScopeFactory scopes, TimeProvider clock)
+{
+    public static readonly TimeSpan CacheLifetime = TimeSpan.FromSeconds(1);
+
+    // Recording every use would turn each run into a write; a minute's precision is enough for "last used".
+    static readonly TimeSpan LastUsedPrecision = TimeSpan.FromMinutes(1);
+
+    readonly ConcurrentDictionary<string, (DateTime LoadedUtc, KeyGrant? Grant)> _cache = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<Guid, DateTime> _lastUsed = new();
+
+    public async Task<KeyGrant?> FindAsync(string secret, CancellationToken ct)
+    {
+        var hash = SecretToken.Hash(secret);
+        var now = clock.GetUtcNow().UtcDateTime;
+        if (_cache.TryGetValue(hash, out var cached) && now - cached.LoadedUtc < CacheLifetime)
+        {
+            return cached.Grant;
+        }
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
+        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        var key = await db.ApiKeys.AsNoTracking()
+            .Where(k => (k.KeyHash == hash || (k.GraceKeyHash == hash && k.GraceUntilUtc > now)) && k.RevokedUtc == null && (k.ExpiresUtc == null || k.ExpiresUtc > now))
+            .Where(k => db.CustomerAgentConfigs.Any(c => c.Id == k.ConfigId && c.State == Subscriptions.SubscriptionState.Active))
+            .Select(k => new KeyGrant(k.Id, k.OrganizationId, k.ConfigId, k.Kind, k.AllowedOrigins, k.RateLimitPerMinute, k.BudgetCredits))
+            .FirstOrDefaultAsync(ct);
+        _cache[hash] = (now, key);
+        if (key is not null && (!_lastUsed.TryGetValue(key.KeyId, out var last) || now - last > LastUsedPrecision))
+        {
+            _lastUsed[key.KeyId] = now;
+            await db.ApiKeys.Where(k => k.Id == key.KeyId).ExecuteUpdateAsync(s => s.SetProperty(k => k.LastUsedUtc, now), ct);
+        }
+        return key;
+    }
+
+    /// <summary>Drops every cached lookup, so this node sees a revocation or rotation at once.</summary>
+    public void Forget() => _cache.Clear();
+}
+
+/// <summary>
+/// Authenticates agent keys: <c>Authorization: Bearer am_live_…</c>, <c>x-api-key</c> header or <c>x-api-key</c> query
+/// parameter (Langflow clients send it there). The principal carries the key, organization and subscription.
+/// </summary>
+sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyDirectory keys)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SecretPrefix = "am_live_";
+    public const string PublishablePrefix = "am_pub_";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        if (Presented(Request) is not { } secret)
+        {
+            return AuthenticateResult.NoResult();
+        }
+        if (!SecretToken.IsWellFormed(secret, SecretPrefix) && !SecretToken.IsWellFormed(secret, PublishablePrefix))
+        {
+            return AuthenticateResult.Fail("Malformed key.");
+        }
+        if (await keys.FindAsync(secret, Context.RequestAborted) is not { } grant)
+        {
+            return AuthenticateResult.Fail("Unknown, revoked or expired key.");
+        }
+        var identity = new ClaimsIdentity(
+        [
+            new Claim(AppClaims.KeyId, grant.KeyId.ToString()),
+            new Claim(AppClaims.KeyOrganization, grant.OrganizationId.ToString()),
+            new Claim(AppClaims.KeyConfig, grant.ConfigId.ToString()),
+            new Claim(AppClaims.KeyKind, grant.Kind.ToString()),
+        ], Scheme.Name);
+        Context.Features.Set(grant);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name));
+    }
+
+    /// <summary>The key the request presents, if any.</summary>
+    public static string? Presented(HttpRequest request)
+    {
+        var bearer = Identity.PersonalAccessTokenHandler.BearerToken(request);
+        if (bearer is not null && (bearer.StartsWith(SecretPrefix, StringComparison.Ordinal) || bearer.StartsWith(PublishablePrefix, StringComparison.Ordinal)))
+        {
+            return bearer;
+        }
+        var header = request.Headers["x-api-key"].ToString();
+        if (header.Length > 0)
+        {
+            return header.Trim();
+        }
+        var query = request.Query["x-api-key"].ToString();
+        return query.Length > 0 ? query.Trim() : null;
+    }
+}

@@ -1,0 +1,43 @@
+using System.Collections.Concurrent;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace AgentMarket.Keys;
+
+/// <summary>
+/// Per-key request limits: a token bucket per key refilled every second to the key's per-minute rate (or the default),
+/// so a burst of a minute's worth is allowed and the rate holds after it. In process: each replica enforces it alone.
+/// </summary>
+public sealed class KeyRateLimits(IOptions<KeysOptions> options) : IDisposable
+{
+    readonly ConcurrentDictionary<(Guid Key, int PerMinute), RateLimiter> _limiters = new();
+
+    /// <summary>Takes one request from the key's allowance; on refusal, how long to wait.</summary>
+    public (bool Allowed, TimeSpan RetryAfter) TryAcquire(Guid keyId, int? perMinute)
+    {
+        var rate = perMinute ?? options.Value.DefaultRateLimitPerMinute;
+        var limiter = _limiters.GetOrAdd((keyId, rate), k => new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = k.PerMinute,
+            TokensPerPeriod = Math.Max(1, k.PerMinute / 60),
+            ReplenishmentPeriod = TimeSpan.FromSeconds(k.PerMinute >= 60 ? 1 : 60.0 / k.PerMinute),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+        using var lease = limiter.AttemptAcquire();
+        if (lease.IsAcquired)
+        {
+            return (true, TimeSpan.Zero);
+        }
+        var retry = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
+        return (false, retry < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : retry);
+    }
+
+    public void Dispose()
+    {
+        foreach (var limiter in _limiters.Values)
+        {
+            limiter.Dispose();
+        }
+    }
+}

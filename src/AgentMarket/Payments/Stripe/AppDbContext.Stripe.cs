@@ -1,0 +1,9 @@
+using AgentMarket.Payments.Stripe;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Platform.Data;
+
+public sealed partial class AppDbContext
+{
+    public DbSet<ProcessedStripeEvent> ProcessedStripeEvents => Set<ProcessedStripeEvent>();
+}

@@ -1,0 +1,122 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+
+namespace AgentMarket.Payments.Stripe;
+
+/// <summary>
+/// The few Stripe REST calls we make, over plain <see cref="HttpClient"/> (no Stripe.net in the package mirror; ADR-031):
+/// form-encoded requests with the secret key as a bearer token, the API version pinned so response and event shapes
+/// do not change under us.
+/// </summary>
+sealed class StripeClient(HttpClient http, ILogger<StripeClient> logger)
+{
+    /// <summary>The API version our requests ask for; the webhook endpoint in Stripe's dashboard should use the same.</summary>
+    public const string ApiVersion = "2025-02-24.acacia";
+
+    public static void Configure(IServiceProvider services, HttpClient http)
+    {
+        var options = services.GetRequiredService<IOptions<StripeOptions>>().Value;
+        http.BaseAddress = options.ApiBase;
+        http.Timeout = TimeSpan.FromSeconds(30);
+        if (options.SecretKey is { Length: > 0 } key)
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+        http.DefaultRequestHeaders.Add("Stripe-Version", ApiVersion);
+    }
+
+    /// <summary>
+    /// Creates a Checkout Session. <paramref name="idempotencyKey"/> makes Stripe return the same session when the same
+    /// purchase is started again (a retried request, a replayed <c>Idempotency-Key</c>) instead of opening a second one.
+    /// </summary>
+    public async Task<CheckoutSession> CreateCheckoutSessionAsync(IReadOnlyList<KeyValuePair<string, string>> form, string idempotencyKey, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/checkout/sessions") { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        using var response = await SendAsync(request, ct);
+        var session = await response.Content.ReadFromJsonAsync<CheckoutSession>(StripeJson.Options, ct);
+        return session is { Id.Length: > 0, Url.Length: > 0 } ? session : throw new StripeApiException("Stripe returned a checkout session without an id or url.");
+    }
+
+    /// <summary>Cancels a subscription at once. One that Stripe no longer knows is already as cancelled as it gets.</summary>
+    public async Task CancelSubscriptionAsync(string subscriptionId, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Delete, $"v1/subscriptions/{Uri.EscapeDataString(subscriptionId)}");
+        using var response = await SendAsync(request, ct, tolerateNotFound: true);
+    }
+
+    /// <summary>Lets a subscription run to the end of the paid period and then end (Stripe sends customer.subscription.deleted).</summary>
+    public async Task CancelAtPeriodEndAsync(string subscriptionId, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"v1/subscriptions/{Uri.EscapeDataString(subscriptionId)}")
+        {
+            Content = new FormUrlEncodedContent([new("cancel_at_period_end", "true")]),
+        };
+        request.Headers.Add("Idempotency-Key", $"cancel-at-period-end:{subscriptionId}");
+        using var response = await SendAsync(request, ct);
+    }
+
+    async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct, bool tolerateNotFound = false)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, ct);
+        }
+        catch (HttpRequestException exception)
+        {
+            throw new StripeApiException("Stripe could not be reached.", exception);
+        }
+        catch (TaskCanceledException exception) when (!ct.IsCancellationRequested)
+        {
+            throw new StripeApiException("Stripe did not answer in time.", exception);
+        }
+        if (response.IsSuccessStatusCode || (tolerateNotFound && response.StatusCode == HttpStatusCode.NotFound))
+        {
+            return response;
+        }
+        using (response)
+        {
+            // Stripe's error type and code say what went wrong without echoing anything we sent.
+            var error = await ReadErrorAsync(response, ct);
+            logger.LogError("Stripe {Method} {Path} failed with {Status}: {ErrorType} {ErrorCode} (request {RequestId})",
+                request.Method, request.RequestUri?.OriginalString, (int)response.StatusCode, error?.Type, error?.Code,
+                response.Headers.TryGetValues("Request-Id", out var ids) ? ids.FirstOrDefault() : null);
+            throw new StripeApiException($"Stripe answered {(int)response.StatusCode}.");
+        }
+    }
+
+    static async Task<StripeError?> ReadErrorAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        try
+        {
+            return (await response.Content.ReadFromJsonAsync<StripeErrorBody>(StripeJson.Options, ct))?.Error;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    public sealed record CheckoutSession(string Id, string Url);
+
+    sealed record StripeErrorBody(StripeError? Error);
+
+    sealed record StripeError(string? Type, string? Code);
+}
+
+/// <summary>Stripe failed or could not be reached; the purchase can be retried. Maps to 502 <c>payment_provider_unavailable</c>.</summary>
+sealed class StripeApiException(string message, Exception? inner = null) : Exception(message, inner);
+
+static class StripeJson
+{
+    /// <summary>Stripe's snake_case; a missing required member (an event without an id) is an error, not a null.</summary>
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
+    };
+}

@@ -1,0 +1,220 @@
+using AgentMarket.Credits.Plans;
+using AgentMarket.Platform.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Payments.Stripe;
+
+/// <summary>
+/// Turns verified Stripe events into <see cref="Fulfilment"/> calls. Runs in a system scope (a webhook has no tenant).
+/// Every effect is keyed (the payment, the invoice, the refund), so a redelivered or concurrent event changes nothing
+/// more; <see cref="ProcessedStripeEvent"/> additionally skips events already handled.
+/// </summary>
+sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, StripeClient stripe, TimeProvider clock, ILogger<StripeEventHandler> logger)
+{
+    /// <summary>Handles <paramref name="stripeEvent"/> once; false when it had been handled before.</summary>
+    public async Task<bool> HandleOnceAsync(StripeEvent stripeEvent, CancellationToken ct)
+    {
+        if (await db.ProcessedStripeEvents.AnyAsync(e => e.EventId == stripeEvent.Id, ct))
+        {
+            return false;
+        }
+        await HandleAsync(stripeEvent, ct);
+        // Recorded after the work, so an event whose handling failed is handled again when Stripe retries it.
+        db.ProcessedStripeEvents.Add(new ProcessedStripeEvent { EventId = stripeEvent.Id, Type = stripeEvent.Type, ProcessedUtc = clock.GetUtcNow().UtcDateTime });
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            if (!await db.ProcessedStripeEvents.AsNoTracking().AnyAsync(e => e.EventId == stripeEvent.Id, ct))
+            {
+                throw;
+            }
+            // A concurrent delivery of the same event recorded it first; its effects were idempotent.
+        }
+        return true;
+    }
+
+    Task HandleAsync(StripeEvent stripeEvent, CancellationToken ct) => stripeEvent.Type switch
+    {
+        "checkout.session.completed" or "checkout.session.async_payment_succeeded" => CheckoutPaidAsync(stripeEvent.Object<StripeCheckoutSession>(), ct),
+        "checkout.session.async_payment_failed" => CheckoutFailedAsync(stripeEvent.Object<StripeCheckoutSession>(), "The payment failed.", ct),
+        "checkout.session.expired" => CheckoutFailedAsync(stripeEvent.Object<StripeCheckoutSession>(), "The checkout expired before it was paid.", ct),
+        "invoice.paid" => InvoicePaidAsync(stripeEvent.Object<StripeInvoice>(), ct),
+        "customer.subscription.deleted" => SubscriptionDeletedAsync(stripeEvent.Object<StripeSubscription>(), ct),
+        "charge.refunded" => ChargeRefundedAsync(stripeEvent.Id, stripeEvent.Object<StripeCharge>(), ct),
+        _ => Task.CompletedTask, // the endpoint may be subscribed to more events than we act on
+    };
+
+    async Task CheckoutPaidAsync(StripeCheckoutSession session, CancellationToken ct)
+    {
+        if (await OurPaymentAsync(session, ct) is not { } payment)
+        {
+            return;
+        }
+        // "unpaid" means a delayed payment method (a bank debit): checkout.session.async_payment_succeeded follows.
+        if (session.PaymentStatus is not ("paid" or "no_payment_required"))
+        {
+            return;
+        }
+        var subscription = session.Mode == "subscription";
+        // Refunds arrive as charge.refunded naming the payment intent, or for a subscription's first charge its invoice.
+        var paid = await fulfilment.SucceedAsync(payment.Id, subscription ? session.Invoice : session.PaymentIntent, null, ct);
+        if (subscription && session.Subscription is { } subscriptionId && paid?.Status == PaymentStatus.Succeeded)
+        {
+            await LinkSubscriptionAsync(payment.OrganizationId, subscriptionId, ct);
+        }
+    }
+
+    /// <summary>
+    /// Records which Stripe subscription bills the organization's plan. A plan change through Checkout creates a new
+    /// subscription, so the previous one is cancelled first: one organization, one plan, one bill. Cancelling before
+    /// saving means a failure here is retried with the event.
+    /// </summary>
+    async Task LinkSubscriptionAsync(Guid organizationId, string subscriptionId, CancellationToken ct)
+    {
+        var plan = await db.OrganizationPlans.FirstAsync(p => p.OrganizationId == organizationId, ct);
+        if (plan.ExternalSubscriptionId == subscriptionId)
+        {
+            return;
+        }
+        if (plan.ExternalSubscriptionId is { } previous)
+        {
+            await stripe.CancelSubscriptionAsync(previous, ct);
+            logger.LogInformation("Cancelled subscription {Previous} of organization {Organization}, replaced by {Subscription}", previous, organizationId, subscriptionId);
+        }
+        plan.ExternalSubscriptionId = subscriptionId;
+        plan.UpdatedUtc = clock.GetUtcNow().UtcDateTime;
+        await db.SaveChangesAsync(ct);
+    }
+
+    async Task CheckoutFailedAsync(StripeCheckoutSession session, string reason, CancellationToken ct)
+    {
+        if (await OurPaymentAsync(session, ct) is { } payment)
+        {
+            await fulfilment.FailAsync(payment.Id, reason, ct);
+        }
+    }
+
+    /// <summary>
+    /// A paid subscription invoice renews the plan for the period it covers. The first invoice of a subscription is
+    /// paid through Checkout and fulfilled by checkout.session.completed, so it is skipped; renewals are keyed by the
+    /// invoice id, so a redelivery finds the same payment.
+    /// </summary>
+    async Task InvoicePaidAsync(StripeInvoice invoice, CancellationToken ct)
+    {
+        if (invoice.SubscriptionId is not { } subscriptionId || invoice.BillingReason == "subscription_create")
+        {
+            return;
+        }
+        var key = $"stripe:invoice:{invoice.Id}";
+        var renewal = await db.Payments.AsNoTracking().Where(p => p.IdempotencyKey == key).Select(p => (Guid?)p.Id).FirstOrDefaultAsync(ct);
+        if (renewal is null)
+        {
+            if (await db.Payments.AnyAsync(p => p.Provider == PaymentProviderKind.Stripe && p.ExternalPaymentId == invoice.Id, ct))
+            {
+                return; // the invoice Checkout paid
+            }
+            var plan = await db.OrganizationPlans.AsNoTracking().FirstOrDefaultAsync(p => p.ExternalSubscriptionId == subscriptionId, ct);
+            if (plan is null)
+            {
+                logger.LogWarning("invoice.paid {Invoice} names subscription {Subscription}, which bills no organization's plan; ignored", invoice.Id, subscriptionId);
+                return;
+            }
+            renewal = await CreateRenewalAsync(invoice, plan, key, ct);
+        }
+        await fulfilment.SucceedAsync(renewal.Value, invoice.Id, null, ct);
+    }
+
+    async Task<Guid> CreateRenewalAsync(StripeInvoice invoice, OrganizationPlan plan, string key, CancellationToken ct)
+    {
+        var definition = await db.Plans.AsNoTracking().FirstAsync(p => p.Code == plan.PlanCode, ct);
+        var now = clock.GetUtcNow().UtcDateTime;
+        var payment = new Payment
+        {
+            OrganizationId = plan.OrganizationId,
+            Provider = PaymentProviderKind.Stripe,
+            Purpose = PaymentPurpose.Renewal,
+            PlanCode = plan.PlanCode,
+            Interval = plan.Interval,
+            AmountCents = invoice.AmountPaid,
+            Description = $"{definition.Name} plan renewal ({plan.Interval.ToString().ToLowerInvariant()})",
+            Status = PaymentStatus.Pending,
+            IdempotencyKey = key,
+            ExternalPaymentId = invoice.Id,
+            PeriodStartUtc = invoice.PeriodStartUtc ?? plan.CurrentPeriodEndUtc ?? now,
+            CreatedUtc = now,
+        };
+        db.Payments.Add(payment);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return payment.Id;
+        }
+        catch (DbUpdateException)
+        {
+            // A concurrent delivery of the same invoice created it; fulfil that one.
+            db.Entry(payment).State = EntityState.Detached;
+            return await db.Payments.AsNoTracking().Where(p => p.IdempotencyKey == key).Select(p => p.Id).FirstAsync(ct);
+        }
+    }
+
+    /// <summary>
+    /// The subscription ended (cancelled by the customer, or unpaid after Stripe's retries). The period already paid for
+    /// is honoured: the move to Free is scheduled for its end, when the renewal job applies it (at its next tick when the
+    /// period is already over).
+    /// </summary>
+    async Task SubscriptionDeletedAsync(StripeSubscription subscription, CancellationToken ct)
+    {
+        var plan = await db.OrganizationPlans.FirstOrDefaultAsync(p => p.ExternalSubscriptionId == subscription.Id, ct);
+        if (plan is null)
+        {
+            return; // a subscription we replaced and cancelled ourselves, or one that never billed a plan here
+        }
+        var now = clock.GetUtcNow().UtcDateTime;
+        plan.ScheduledPlanCode = Plan.Free;
+        plan.ScheduledInterval = null;
+        plan.CurrentPeriodEndUtc ??= now;
+        plan.UpdatedUtc = now;
+        await db.SaveChangesAsync(ct);
+        logger.LogInformation("Subscription {Subscription} ended; organization {Organization} moves to Free at {PeriodEnd:O}", subscription.Id, plan.OrganizationId, plan.CurrentPeriodEndUtc);
+    }
+
+    /// <summary>
+    /// A refund made in Stripe's dashboard. <c>amount_refunded</c> is cumulative, so the part not yet reflected here is
+    /// refunded, keyed by Stripe's newest refund (or the event when the charge does not list its refunds).
+    /// </summary>
+    async Task ChargeRefundedAsync(string eventId, StripeCharge charge, CancellationToken ct)
+    {
+        string?[] references = [charge.PaymentIntent, charge.Invoice];
+        var known = references.OfType<string>().ToList();
+        var payment = known.Count == 0 ? null : await db.Payments.AsNoTracking()
+            .Where(p => p.Provider == PaymentProviderKind.Stripe && p.ExternalPaymentId != null && known.Contains(p.ExternalPaymentId))
+            .FirstOrDefaultAsync(ct);
+        if (payment is null)
+        {
+            logger.LogWarning("charge.refunded {Charge} matches no Stripe payment; ignored", charge.Id);
+            return;
+        }
+        var newlyRefunded = charge.AmountRefunded - payment.RefundedCents;
+        if (newlyRefunded > 0)
+        {
+            var refundKey = charge.Refunds?.Data?.FirstOrDefault()?.Id ?? eventId;
+            await fulfilment.RefundAsync(payment.Id, newlyRefunded, refundKey, ct);
+        }
+    }
+
+    async Task<Payment?> OurPaymentAsync(StripeCheckoutSession session, CancellationToken ct)
+    {
+        var payment = session.PaymentId is { } id
+            ? await db.Payments.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id && p.Provider == PaymentProviderKind.Stripe, ct)
+            : null;
+        if (payment is null)
+        {
+            // Another application on the same Stripe account, or a session created by hand: not ours to fulfil.
+            logger.LogWarning("Checkout session {Session} names no Stripe payment of ours; ignored", session.Id);
+        }
+        return payment;
+    }
+}

@@ -1,0 +1,45 @@
+using System.Text.Json;
+using AgentMarket.Flows.Validation;
+
+namespace AgentMarket.Providers.Agents;
+
+/// <summary>
+/// Reads a flow export from a request: the raw body (<c>application/json</c>, the way Langflow's API posts flows), or
+/// the <c>file</c> part of a multipart form with optional <c>version</c> and <c>changelog</c> fields. The bytes are
+/// kept exactly as sent. Multipart uploads are read by hand rather than bound, so API clients need no antiforgery
+/// token; browsers cannot forge them either, because the session cookie is SameSite=Lax.
+/// </summary>
+sealed record FlowUpload(byte[] Flow, string? FileName, string? Version, string? Changelog)
+{
+    /// <summary>Room for the multipart boundaries and the form fields around the file.</summary>
+    public const int MultipartOverheadBytes = 64 * 1024;
+
+    public static async Task<FlowUpload?> ReadAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync(ct);
+            var file = form.Files.GetFile("file") ?? (form.Files.Count > 0 ? form.Files[0] : null);
+            if (file is null)
+            {
+                return null;
+            }
+            using var content = new MemoryStream();
+            await file.CopyToAsync(content, ct);
+            return new FlowUpload(content.ToArray(), file.FileName, Field(form, "version") ?? request.Query["version"], Field(form, "changelog") ?? request.Query["changelog"]);
+        }
+        using var body = new MemoryStream();
+        await request.Body.CopyToAsync(body, ct);
+        return new FlowUpload(body.ToArray(), null, request.Query["version"], request.Query["changelog"]);
+    }
+
+    static string? Field(IFormCollection form, string name) => form.TryGetValue(name, out var value) && !string.IsNullOrEmpty(value) ? value.ToString() : null;
+}
+
+/// <summary>The engine's report as JSON for responses and problem extensions: its own snake_case shape, verbatim.</summary>
+static class ReportJson
+{
+    public static JsonElement ToElement(CompatibilityReport report) => JsonSerializer.Deserialize<JsonElement>(report.ToJson(indented: false));
+
+    public static JsonElement ToElement(string reportJson) => JsonSerializer.Deserialize<JsonElement>(reportJson);
+}

@@ -1,0 +1,51 @@
+using AgentMarket.Catalog;
+using AgentMarket.Platform.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace AgentMarket.Providers.Agents;
+
+public enum ProviderAgentState
+{
+    Active,
+    Archived,
+}
+
+/// <summary>
+/// A seller's agent: the thing versions are imported into and a listing is published from (SPEC §5). Private to the
+/// provider's organization; what buyers see is the <see cref="Listing"/>.
+/// </summary>
+public sealed class ProviderAgent : ITenantOwned
+{
+    public Guid Id { get; init; } = Guid.CreateVersion7();
+    public Guid OrganizationId { get; init; }
+    public Guid ProviderId { get; init; }
+    public required string Name { get; set; }
+    public string Description { get; set; } = "";
+    public Guid CategoryId { get; set; }
+    public ProviderAgentState State { get; set; }
+
+    /// <summary>The version runs use and the listing serves; null until the first flow is imported.</summary>
+    public Guid? CurrentVersionId { get; set; }
+    public DateTime CreatedUtc { get; init; }
+    public DateTime UpdatedUtc { get; set; }
+
+    public Category? Category { get; init; }
+}
+
+sealed class ProviderAgentConfiguration : IEntityTypeConfiguration<ProviderAgent>
+{
+    public void Configure(EntityTypeBuilder<ProviderAgent> e)
+    {
+        e.ToTable("provider_agents");
+        e.Property(x => x.Name).HasMaxLength(120);
+        e.Property(x => x.Description).HasMaxLength(2000);
+        e.HasOne<Provider>().WithMany().HasForeignKey(x => x.ProviderId).OnDelete(DeleteBehavior.Restrict);
+        e.HasOne(x => x.Category).WithMany().HasForeignKey(x => x.CategoryId).OnDelete(DeleteBehavior.Restrict);
+        // Versions point at their agent and the agent at its current version; the pointer is optional, so EF can
+        // insert the agent first and set it afterwards.
+        e.HasOne<AgentVersion>().WithMany().HasForeignKey(x => x.CurrentVersionId).OnDelete(DeleteBehavior.Restrict);
+        e.HasIndex(x => new { x.OrganizationId, x.State });
+        e.HasIndex(x => x.ProviderId);
+    }
+}

@@ -1,0 +1,140 @@
+using AgentMarket.Catalog;
+using AgentMarket.Identity;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Errors;
+using AgentMarket.Platform.Tenancy;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Providers.Agents;
+
+public sealed record ListingSummary(Guid Uuid, string Slug, ListingState State);
+public sealed record ProviderAgentResponse(
+    Guid Uuid, string Name, string Description, string Category, ProviderAgentState State, string? CurrentVersion,
+    ListingSummary? Listing, DateTime Created, DateTime Updated);
+
+/// <summary>A provider's agents: create, rename, recategorise, archive. Shared by the seller API and pages.</summary>
+public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimeProvider clock)
+{
+    /// <summary>The organization's provider profile, if it is approved to sell.</summary>
+    public async Task<(Provider? Provider, Accounts.Failure? Failure)> ApprovedProviderAsync(CancellationToken ct)
+    {
+        var organizationId = tenant.RequiredOrganizationId;
+        var provider = await db.Providers.AsNoTracking().FirstOrDefaultAsync(p => p.OrganizationId == organizationId, ct);
+        return provider?.State == ProviderState.Approved
+            ? (provider, null)
+            : (null, new Accounts.Failure(StatusCodes.Status403Forbidden, CatalogProblemCodes.ProviderRequired,
+                provider is null ? "Become a provider first (POST /api/providers/)." : "Your provider application has not been approved yet."));
+    }
+
+    public async Task<(ProviderAgent? Agent, Accounts.Failure? Failure)> CreateAsync(string name, string? description, string? category, CancellationToken ct)
+    {
+        var (provider, failure) = await ApprovedProviderAsync(ct);
+        if (failure is not null)
+        {
+            return (null, failure);
+        }
+        if (await CategoryIdAsync(category, ct) is not { } categoryId)
+        {
+            return (null, UnknownCategory());
+        }
+        var now = clock.GetUtcNow().UtcDateTime;
+        var agent = new ProviderAgent
+        {
+            OrganizationId = provider!.OrganizationId, ProviderId = provider.Id, Name = name.Trim(), Description = description?.Trim() ?? "",
+            CategoryId = categoryId, State = ProviderAgentState.Active, CreatedUtc = now, UpdatedUtc = now,
+        };
+        db.ProviderAgents.Add(agent);
+        await db.SaveChangesAsync(ct);
+        return (agent, null);
+    }
+
+    /// <summary>Renames (the listing follows), describes or recategorises an agent; null leaves a field as it is.</summary>
+    public async Task<(ProviderAgent? Agent, Accounts.Failure? Failure)> UpdateAsync(Guid agentId, string? name, string? description, string? category, CancellationToken ct)
+    {
+        var agent = await db.ProviderAgents.FirstOrDefaultAsync(a => a.Id == agentId, ct);
+        if (agent is null)
+        {
+            return (null, NotFound());
+        }
+        if (agent.State == ProviderAgentState.Archived)
+        {
+            return (null, Archived());
+        }
+        if (name is not null && string.IsNullOrWhiteSpace(name))
+        {
+            return (null, new Accounts.Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "The name cannot be empty.", "name"));
+        }
+        Guid? categoryId = null;
+        if (category is not null && (categoryId = await CategoryIdAsync(category, ct)) is null)
+        {
+            return (null, UnknownCategory());
+        }
+        agent.Name = name?.Trim() ?? agent.Name;
+        agent.Description = description?.Trim() ?? agent.Description;
+        agent.CategoryId = categoryId ?? agent.CategoryId;
+        agent.UpdatedUtc = clock.GetUtcNow().UtcDateTime;
+        if (await db.Listings.FirstOrDefaultAsync(l => l.AgentId == agentId, ct) is { } listing)
+        {
+            listing.Name = agent.Name;
+        }
+        await db.SaveChangesAsync(ct);
+        return (agent, null);
+    }
+
+    /// <summary>Archives the agent and its listing: it leaves the catalog and can no longer change.</summary>
+    public async Task<(ProviderAgent? Agent, Accounts.Failure? Failure)> ArchiveAsync(Guid agentId, CancellationToken ct)
+    {
+        var agent = await db.ProviderAgents.FirstOrDefaultAsync(a => a.Id == agentId, ct);
+        if (agent is null)
+        {
+            return (null, NotFound());
+        }
+        agent.State = ProviderAgentState.Archived;
+        agent.UpdatedUtc = clock.GetUtcNow().UtcDateTime;
+        if (await db.Listings.FirstOrDefaultAsync(l => l.AgentId == agentId, ct) is { } listing)
+        {
+            listing.State = ListingState.Archived;
+        }
+        await db.SaveChangesAsync(ct);
+        return (agent, null);
+    }
+
+    /// <summary>The organization's agents as responses, newest first.</summary>
+    public IQueryable<ProviderAgentResponse> Responses(ProviderAgentState? state = null) =>
+        db.ProviderAgents.AsNoTracking()
+            .Where(a => state == null || a.State == state)
+            .OrderByDescending(a => a.CreatedUtc)
+            .Select(a => new ProviderAgentResponse(
+                a.Id, a.Name, a.Description, a.Category!.Slug, a.State,
+                db.AgentVersions.Where(v => v.Id == a.CurrentVersionId).Select(v => v.Version).FirstOrDefault(),
+                db.Listings.Where(l => l.AgentId == a.Id).Select(l => new ListingSummary(l.Id, l.Slug, l.State)).FirstOrDefault(),
+                a.CreatedUtc, a.UpdatedUtc));
+
+    public Task<ProviderAgentResponse?> ResponseAsync(Guid agentId, CancellationToken ct) =>
+        db.ProviderAgents.AsNoTracking().Where(a => a.Id == agentId)
+            .Select(a => new ProviderAgentResponse(
+                a.Id, a.Name, a.Description, a.Category!.Slug, a.State,
+                db.AgentVersions.Where(v => v.Id == a.CurrentVersionId).Select(v => v.Version).FirstOrDefault(),
+                db.Listings.Where(l => l.AgentId == a.Id).Select(l => new ListingSummary(l.Id, l.Slug, l.State)).FirstOrDefault(),
+                a.CreatedUtc, a.UpdatedUtc))
+            .FirstOrDefaultAsync(ct);
+
+    /// <summary>A category by slug or name, case-insensitively ("assistants", "Assistants").</summary>
+    public async Task<Guid?> CategoryIdAsync(string? category, CancellationToken ct)
+    {
+        var key = category?.Trim().ToLowerInvariant();
+        if (string.IsNullOrEmpty(key))
+        {
+            return null;
+        }
+        var categories = await db.Categories.AsNoTracking().Select(c => new { c.Id, c.Slug, c.Name }).ToListAsync(ct);
+        return categories.Find(c => c.Slug == key || c.Name.Equals(key, StringComparison.OrdinalIgnoreCase))?.Id;
+    }
+
+    internal static Accounts.Failure NotFound() => new(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The agent was not found.");
+
+    internal static Accounts.Failure Archived() => new(StatusCodes.Status409Conflict, CatalogProblemCodes.AgentArchived, "This agent is archived and can no longer change.");
+
+    static Accounts.Failure UnknownCategory() =>
+        new(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "Pick one of the marketplace's categories (GET /api/marketplace/categories).", "category");
+}

@@ -1,0 +1,76 @@
+using AgentMarket.Flows.Services;
+using AgentMarket.Flows.Values;
+using AgentMarket.Platform.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Runtime;
+
+/// <summary>
+/// Session memory for one subscription's runs, in the database: only that subscription's messages are ever read or
+/// written, whatever session id the client sends (the tenant filter applies too: the factory's contexts belong to the
+/// request's scope). Uses a DbContext per call because a run's independent branches may save and read at once.
+/// </summary>
+sealed class DatabaseMessageStore(IDbContextFactory<AppDbContext> contexts, Guid organizationId, Guid configId, TimeProvider clock) : IMessageStore
+{
+    public async ValueTask<Message> SaveAsync(Message message, string runId, CancellationToken cancellationToken)
+    {
+        var stored = message.Id is null ? message with { Id = Guid.CreateVersion7().ToString("N") } : message;
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var updated = await db.SessionMessages
+            .Where(m => m.ConfigId == configId && m.OrganizationId == organizationId && m.MessageId == stored.Id)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(m => m.Text, stored.Text)
+                .SetProperty(m => m.Sender, stored.Sender)
+                .SetProperty(m => m.SenderName, stored.SenderName)
+                .SetProperty(m => m.Category, stored.Category)
+                .SetProperty(m => m.Error, stored.Error), cancellationToken);
+        if (updated == 0)
+        {
+            db.SessionMessages.Add(new SessionMessage
+            {
+                OrganizationId = organizationId,
+                ConfigId = configId,
+                SessionId = stored.SessionId,
+                MessageId = stored.Id!,
+                ContextId = stored.ContextId,
+                Sender = stored.Sender,
+                SenderName = stored.SenderName,
+                Text = stored.Text,
+                Category = stored.Category,
+                Error = stored.Error,
+                RunId = runId,
+                CreatedUtc = stored.Timestamp == default ? clock.GetUtcNow().UtcDateTime : stored.Timestamp.UtcDateTime,
+            });
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        return stored;
+    }
+
+    public async ValueTask<IReadOnlyList<Message>> GetAsync(MessageQuery query, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var messages = db.SessionMessages.AsNoTracking()
+            .Where(m => m.ConfigId == configId && m.OrganizationId == organizationId && m.SessionId == query.SessionId && !m.Error && m.Category != "error")
+            .Where(m => query.ExcludeRunId == null || m.RunId != query.ExcludeRunId)
+            .Where(m => string.IsNullOrEmpty(query.ContextId) || m.ContextId == query.ContextId)
+            .Where(m => query.Sender == null || m.Sender == query.Sender)
+            .Where(m => string.IsNullOrEmpty(query.SenderName) || m.SenderName == query.SenderName);
+        // The most recent N, returned oldest first unless asked otherwise.
+        var recent = await messages.OrderByDescending(m => m.CreatedUtc).ThenByDescending(m => m.Id).Take(query.Limit ?? 1_000).ToListAsync(cancellationToken);
+        if (!query.Descending)
+        {
+            recent.Reverse();
+        }
+        return recent.ConvertAll(m => new Message
+        {
+            Id = m.MessageId,
+            Text = m.Text,
+            Sender = m.Sender,
+            SenderName = m.SenderName,
+            SessionId = m.SessionId,
+            ContextId = m.ContextId,
+            Category = m.Category,
+            Timestamp = new DateTimeOffset(m.CreatedUtc, TimeSpan.Zero),
+        });
+    }
+}

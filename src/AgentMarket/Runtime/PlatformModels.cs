@@ -1,0 +1,70 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using AgentMarket.Flows.Models;
+using AgentMarket.Flows.Services;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+
+namespace AgentMarket.Runtime;
+
+/// <summary>
+/// A model endpoint: where, with which key, and the model to use when the flow names none. Only the operator's endpoint
+/// is <see cref="Trusted"/> (it may be a local Ollama on loopback); one a buyer or a flow names goes through the
+/// outbound guard like any other request a flow makes, so it cannot reach private or metadata addresses.
+/// </summary>
+public sealed record ModelEndpoint(Uri? BaseUrl, string? ApiKey, string? DefaultModel, bool Trusted = false);
+
+/// <summary>
+/// One chat client per (endpoint, key, model) for the whole process: clients are thread-safe and hold the SDK's
+/// connection pool, so building one per run would waste sockets and time.
+/// </summary>
+sealed class ModelClients(IHttpClientFactory httpClients, PlatformOutbound outbound, IOptionsMonitor<LlmOptions> options)
+{
+    readonly ConcurrentDictionary<string, IChatClient> _clients = new(StringComparer.Ordinal);
+
+    public IChatClient Get(ModelEndpoint endpoint, string model)
+    {
+        // The key is part of the identity but never stored as text in the map.
+        var identity = $"{endpoint.Trusted}|{endpoint.BaseUrl}|{Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(endpoint.ApiKey ?? "")))}|{model}";
+        return _clients.GetOrAdd(identity, _ => new OpenAiCompatibleChatClient(new OpenAiCompatibleChatClientOptions
+        {
+            BaseUrl = endpoint.BaseUrl,
+            ApiKey = endpoint.ApiKey,
+            Model = model,
+            Timeout = TimeSpan.FromSeconds(options.CurrentValue.TimeoutSeconds),
+            HttpClient = endpoint.Trusted ? httpClients.CreateClient(nameof(ModelClients)) : outbound.HttpClient,
+        }));
+    }
+}
+
+/// <summary>
+/// Which model a run's model nodes call (SPEC §7): the buyer's own key (bring your own model) first, then a key the
+/// flow carries (the provider's, from the node or its global variable), then the operator's default endpoint. With none,
+/// the run fails with <c>model_not_configured</c> and is not charged.
+/// </summary>
+sealed class PlatformModelResolver(ModelClients clients, ModelEndpoint? buyer, ModelEndpoint? operatorDefault) : IModelResolver
+{
+    public IChatClient? Resolve(ModelSelection selection)
+    {
+        if (buyer is not null)
+        {
+            // A buyer key without an endpoint of its own is a key for the operator's endpoint, which stays trusted.
+            var endpoint = buyer.BaseUrl is null ? buyer with { BaseUrl = operatorDefault?.BaseUrl, Trusted = operatorDefault?.Trusted ?? false } : buyer;
+            return clients.Get(endpoint, selection.Model ?? buyer.DefaultModel ?? operatorDefault?.DefaultModel ?? "gpt-4o-mini");
+        }
+        if (!string.IsNullOrWhiteSpace(selection.ApiKey))
+        {
+            var endpoint = Uri.TryCreate(selection.BaseUrl, UriKind.Absolute, out var flowUrl)
+                ? new ModelEndpoint(flowUrl, selection.ApiKey, null)
+                : new ModelEndpoint(operatorDefault?.BaseUrl, selection.ApiKey, null, operatorDefault?.Trusted ?? false);
+            return clients.Get(endpoint, selection.Model ?? operatorDefault?.DefaultModel ?? "gpt-4o-mini");
+        }
+        return operatorDefault is null ? null : clients.Get(operatorDefault, selection.Model ?? operatorDefault.DefaultModel ?? "gpt-4o-mini");
+    }
+
+    public static ModelEndpoint? OperatorDefault(LlmOptions options) =>
+        options.Configured
+            ? new ModelEndpoint(Uri.TryCreate(options.BaseUrl, UriKind.Absolute, out var url) ? url : null, options.ApiKey, options.Model, Trusted: true)
+            : null;
+}

@@ -1,0 +1,34 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AgentMarket.Runtime;
+
+/// <summary>The operator's default OpenAI-compatible model endpoint, bound from <c>Llm</c> (the CLI reads the same keys).</summary>
+public sealed class LlmOptions
+{
+    /// <summary>For example <c>https://api.openai.com/v1</c> or a local Ollama at <c>http://127.0.0.1:11434/v1</c>.</summary>
+    public string? BaseUrl { get; set; }
+    public string? ApiKey { get; set; }
+
+    /// <summary>The model used when a flow's model field is empty.</summary>
+    public string Model { get; set; } = "gpt-4o-mini";
+
+    [Range(1, 600)]
+    public int TimeoutSeconds { get; set; } = 100;
+
+    public bool Configured => !string.IsNullOrWhiteSpace(BaseUrl) || !string.IsNullOrWhiteSpace(ApiKey);
+}
+
+/// <summary>Bound from <c>Flows</c>: what runs may do.</summary>
+public sealed class FlowsOptions
+{
+    /// <summary>Hosts or CIDR ranges flows may reach although they are private or loopback (operators only; empty by default).</summary>
+    public List<string> OutboundAllowList { get; set; } = [];
+
+    /// <summary>Wall time of one run.</summary>
+    [Range(1, 3600)]
+    public int RunTimeoutSeconds { get; set; } = 120;
+
+    /// <summary>How many earlier messages of a session a run may read (session memory).</summary>
+    [Range(1, 10_000)]
+    public int SessionHistoryLimit { get; set; } = 100;
+}

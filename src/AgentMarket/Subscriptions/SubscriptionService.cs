@@ -1,0 +1,253 @@
+using System.Text.Json;
+using AgentMarket.Catalog;
+using AgentMarket.Catalog.Pricing;
+using AgentMarket.Credits;
+using AgentMarket.Credits.Ledger;
+using AgentMarket.Identity;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Errors;
+using AgentMarket.Platform.Tenancy;
+using AgentMarket.Providers.Configuration;
+using AgentMarket.Runtime;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AgentMarket.Subscriptions;
+
+/// <summary>Subscribing ("Add to My Agents"), configuring and unsubscribing; the API and the buyer pages share it.</summary>
+sealed class SubscriptionService(
+    AppDbContext db, CurrentTenant tenant, AgentPlans plans, CreditLedger ledger, CreditGrants grants, IDataProtectionProvider protection,
+    Keys.ApiKeyDirectory keys, IOptions<CreditsOptions> creditOptions, TimeProvider clock)
+{
+    public const string ModelKeyPurpose = "AgentMarket.Subscriptions.ModelApiKey";
+
+    public sealed record Failure(int Status, string Code, string Message, IDictionary<string, object?>? Extensions = null);
+
+    /// <summary>
+    /// Subscribes the current organization to an active listing (by uuid or slug) in a project (default: its Default
+    /// project). A subscription-priced agent is paid for its first month at once; not enough credits → 402, nothing created.
+    /// </summary>
+    public async Task<(CustomerAgentConfig? Config, Order? Order, Failure? Failure)> SubscribeAsync(string offering, Guid? projectId, CancellationToken ct)
+    {
+        var organization = tenant.RequiredOrganizationId;
+        var listing = await FindListingAsync(offering, ct);
+        if (listing is null || listing.AgentVersionId is null)
+        {
+            return (null, null, new Failure(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The agent was not found."));
+        }
+        var project = projectId is { } id
+            ? await db.Projects.FirstOrDefaultAsync(p => p.Id == id, ct)
+            : await db.Projects.FirstOrDefaultAsync(p => p.IsDefault, ct);
+        if (project is null)
+        {
+            return (null, null, new Failure(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The project was not found."));
+        }
+        var existing = await db.CustomerAgentConfigs.AsNoTracking()
+            .FirstOrDefaultAsync(c => c.ListingId == listing.Id && c.ProjectId == project.Id && c.State == SubscriptionState.Active, ct);
+        if (existing is not null)
+        {
+            return (null, null, new Failure(StatusCodes.Status409Conflict, "already_subscribed", "This agent is already in this project.",
+                new Dictionary<string, object?> { ["customer_agent_config"] = existing.Id }));
+        }
+        var now = clock.GetUtcNow().UtcDateTime;
+        var config = new CustomerAgentConfig
+        {
+            OrganizationId = organization,
+            ProjectId = project.Id,
+            ListingId = listing.Id,
+            AgentVersionId = listing.AgentVersionId.Value,
+            State = SubscriptionState.Active,
+            Name = listing.Name,
+            SubscribedUtc = now,
+            CreatedByUserId = tenant.UserId,
+            UpdatedUtc = now,
+            NextChargeUtc = listing.PricingModel == PricingModel.Subscription ? now.AddMonths(1) : null,
+        };
+        if (listing.PricingModel == PricingModel.Subscription
+            && await ChargeMonthAsync(config, listing, listing.CreditsPerRun, $"{now:yyyyMMddHHmmss}", ct) is { } charge)
+        {
+            return (null, null, charge);
+        }
+        var order = new Order
+        {
+            OrganizationId = organization, ProjectId = project.Id, ListingId = listing.Id, ConfigId = config.Id,
+            Type = OrderType.Create, State = OrderState.Done, CreatedByUserId = tenant.UserId, CreatedUtc = now,
+        };
+        db.CustomerAgentConfigs.Add(config);
+        db.Orders.Add(order);
+        db.OutboxEvents.Add(Platform.Events.OutboxEvent.Create(organization, "order.created", new { order = order.Id, listing = listing.Id, config = config.Id }, now));
+        db.OutboxEvents.Add(Platform.Events.OutboxEvent.Create(organization, "subscription.activated", new { config = config.Id, listing = listing.Id }, now));
+        await db.SaveChangesAsync(ct);
+        return (config, order, null);
+    }
+
+    /// <summary>Ends the subscription: its keys stop at once; its history and usage stay.</summary>
+    public async Task<bool> TerminateAsync(Guid configId, CancellationToken ct)
+    {
+        var config = await db.CustomerAgentConfigs.FirstOrDefaultAsync(c => c.Id == configId && c.State == SubscriptionState.Active, ct);
+        if (config is null)
+        {
+            return false;
+        }
+        var now = clock.GetUtcNow().UtcDateTime;
+        config.State = SubscriptionState.Terminated;
+        config.TerminatedUtc = now;
+        config.NextChargeUtc = null;
+        await db.ApiKeys.Where(k => k.ConfigId == configId && k.RevokedUtc == null).ExecuteUpdateAsync(s => s.SetProperty(k => k.RevokedUtc, now), ct);
+        db.Orders.Add(new Order
+        {
+            OrganizationId = config.OrganizationId, ProjectId = config.ProjectId, ListingId = config.ListingId, ConfigId = config.Id,
+            Type = OrderType.Terminate, State = OrderState.Done, CreatedByUserId = tenant.UserId, CreatedUtc = now,
+        });
+        db.OutboxEvents.Add(Platform.Events.OutboxEvent.Create(config.OrganizationId, "subscription.terminated", new { config = config.Id, listing = config.ListingId }, now));
+        await db.SaveChangesAsync(ct);
+        keys.Forget();
+        return true;
+    }
+
+    /// <summary>Applies a buyer's changes; declared-field values are validated against the agent's declarations.</summary>
+    public async Task<(CustomerAgentConfig? Config, Failure? Failure)> UpdateAsync(Guid configId, UpdateConfigRequest request, CancellationToken ct)
+    {
+        var config = await db.CustomerAgentConfigs.Include(c => c.Listing).FirstOrDefaultAsync(c => c.Id == configId && c.State == SubscriptionState.Active, ct);
+        if (config is null)
+        {
+            return (null, new Failure(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The agent was not found."));
+        }
+        var values = SubscriptionSettings.Parse(config.SettingsJson);
+        var changes = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var (key, value) in request.Settings ?? [])
+        {
+            changes[key] = value;
+        }
+        foreach (var (key, value) in request.Persona ?? [])
+        {
+            if (!SubscriptionSettings.PersonaKeys.Contains(key))
+            {
+                return (null, Invalid($"persona.{key}", $"Unknown persona setting; use {string.Join(", ", SubscriptionSettings.PersonaKeys)}."));
+            }
+            changes[key] = value;
+        }
+        if (changes.Count > 0)
+        {
+            var fields = await FieldsAsync(config, ct);
+            var problems = BuyerConfiguration.Problems(fields, changes.Where(c => c.Value.ValueKind != JsonValueKind.Null).ToDictionary());
+            if (problems.Count > 0)
+            {
+                var (key, message) = problems[0];
+                return (null, Invalid(SubscriptionSettings.PersonaKeys.Contains(key) && request.Persona?.ContainsKey(key) == true ? $"persona.{key}" : $"settings.{key}", message));
+            }
+            foreach (var (key, value) in changes)
+            {
+                if (value.ValueKind == JsonValueKind.Null)
+                {
+                    values.Remove(key); // back to the provider's default
+                }
+                else
+                {
+                    values[key] = value;
+                }
+            }
+            config.SettingsJson = SubscriptionSettings.Serialize(values);
+        }
+        if (request.Name is { } name)
+        {
+            config.Name = name.Trim();
+        }
+        if (request.Branding is { } branding)
+        {
+            if (branding.BrandColor is { } color && !System.Text.RegularExpressions.Regex.IsMatch(color, "^#[0-9a-fA-F]{6}$"))
+            {
+                return (null, Invalid("branding.brand_color", "Use a color like #7c3aed."));
+            }
+            if (branding.LogoUrl is { Length: > 0 } logo && !(Uri.TryCreate(logo, UriKind.Absolute, out var logoUri) && logoUri.Scheme == Uri.UriSchemeHttps))
+            {
+                return (null, Invalid("branding.logo_url", "Use an https:// image address."));
+            }
+            config.BrandColor = branding.BrandColor ?? config.BrandColor;
+            config.LogoUrl = branding.LogoUrl ?? config.LogoUrl;
+            config.WelcomeMessage = branding.WelcomeMessage ?? config.WelcomeMessage;
+        }
+        if (request.Widget is { } widget)
+        {
+            config.WidgetPosition = widget.Position ?? config.WidgetPosition;
+            config.WidgetTheme = widget.Theme ?? config.WidgetTheme;
+        }
+        if (request.Model is { } model)
+        {
+            if (model.BaseUrl is { Length: > 0 } baseUrl && !(Uri.TryCreate(baseUrl, UriKind.Absolute, out var modelUri) && (modelUri.Scheme == Uri.UriSchemeHttps || modelUri.Scheme == Uri.UriSchemeHttp)))
+            {
+                return (null, Invalid("model.base_url", "Use the endpoint's http(s) address, for example https://api.openai.com/v1."));
+            }
+            config.ModelBaseUrl = model.BaseUrl is null ? config.ModelBaseUrl : model.BaseUrl.Length == 0 ? null : model.BaseUrl;
+            config.ModelName = model.Model is null ? config.ModelName : model.Model.Length == 0 ? null : model.Model;
+            if (model.ClearApiKey == true)
+            {
+                config.ModelApiKeyProtected = null;
+            }
+            else if (model.ApiKey is { Length: > 0 } apiKey)
+            {
+                config.ModelApiKeyProtected = protection.CreateProtector(ModelKeyPurpose).Protect(apiKey);
+            }
+        }
+        config.UpdatedUtc = clock.GetUtcNow().UtcDateTime;
+        await db.SaveChangesAsync(ct);
+        return (config, null);
+    }
+
+    /// <summary>Moves the subscription to the listing's current version (the buyer's consent to a minor or major upgrade).</summary>
+    public async Task<CustomerAgentConfig?> UpgradeAsync(Guid configId, CancellationToken ct)
+    {
+        var config = await db.CustomerAgentConfigs.Include(c => c.Listing).FirstOrDefaultAsync(c => c.Id == configId && c.State == SubscriptionState.Active, ct);
+        if (config?.Listing?.AgentVersionId is not { } current)
+        {
+            return null;
+        }
+        config.AgentVersionId = current;
+        config.UpdatedUtc = clock.GetUtcNow().UtcDateTime;
+        await db.SaveChangesAsync(ct);
+        return config;
+    }
+
+    public Task<IReadOnlyList<ConfigurableField>> FieldsAsync(CustomerAgentConfig config, CancellationToken ct) =>
+        config.Listing?.AgentId is { } agentId ? plans.FieldsAsync(agentId, ct) : Task.FromResult<IReadOnlyList<ConfigurableField>>([]);
+
+    /// <summary>
+    /// Charges a subscription-priced agent's month: a reservation and a settle, so the provider's share and the platform
+    /// fee split as for runs. Keyed by subscription and period, so a retry never charges twice.
+    /// </summary>
+    internal async Task<Failure?> ChargeMonthAsync(CustomerAgentConfig config, Listing listing, long credits, string period, CancellationToken ct)
+    {
+        var plan = await db.OrganizationPlans.AsNoTracking().Where(p => p.OrganizationId == config.OrganizationId).Select(p => p.PlanCode).FirstAsync(ct);
+        await grants.EnsureAsync(config.OrganizationId, plan, ct);
+        var now = clock.GetUtcNow().UtcDateTime;
+        var reserve = await ledger.ReserveAsync($"subscription:{config.Id}:{period}:reserve", config.OrganizationId, credits, now.AddMinutes(15), "subscription", config.Id.ToString(), ct);
+        if (reserve.Status == LedgerStatus.InsufficientCredits)
+        {
+            return new Failure(StatusCodes.Status402PaymentRequired, ProblemCodes.InsufficientCredits, $"This agent costs {credits:N0} credits a month.",
+                new Dictionary<string, object?> { ["required"] = reserve.Required, ["available"] = reserve.Available });
+        }
+        if (!reserve.Succeeded)
+        {
+            throw new InvalidOperationException($"Subscription charge refused: {reserve.Status}");
+        }
+        var settle = await ledger.SettleAsync($"subscription:{config.Id}:{period}:settle", config.OrganizationId, reserve.OperationId, credits, listing.ProviderId,
+            creditOptions.Value.Split, $"{listing.Name} monthly subscription", ct);
+        return settle.Succeeded ? null : throw new InvalidOperationException($"Subscription charge not settled: {settle.Status}");
+    }
+
+    Task<Listing?> FindListingAsync(string offering, CancellationToken ct)
+    {
+        var organization = tenant.RequiredOrganizationId;
+        var listings = db.Listings.AsNoTracking()
+            .Where(l => l.State == ListingState.Active && (l.Visibility == ListingVisibility.Public || l.OrganizationId == organization));
+        var slug = offering.Trim().ToLowerInvariant(); // slugs are stored lower-case
+        return Guid.TryParse(offering, out var id)
+            ? listings.FirstOrDefaultAsync(l => l.Id == id, ct)
+            : listings.FirstOrDefaultAsync(l => l.Slug == slug, ct);
+    }
+
+    static Failure Invalid(string field, string message) =>
+        new(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, message,
+            new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [message] } });
+}

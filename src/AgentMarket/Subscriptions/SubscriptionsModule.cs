@@ -1,0 +1,14 @@
+namespace AgentMarket.Subscriptions;
+
+/// <summary>Buyers' subscriptions (SPEC §6): orders, customer agent configs, version pinning.</summary>
+static class SubscriptionsModule
+{
+    public static void AddSubscriptions(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddScoped<SubscriptionService>();
+        builder.Services.AddScoped<SubscriptionViews>();
+        builder.Services.AddScoped<AgentVersionPolicy>();
+    }
+
+    public static void MapSubscriptions(this WebApplication app) => ((IEndpointRouteBuilder)app).MapSubscriptions();
+}

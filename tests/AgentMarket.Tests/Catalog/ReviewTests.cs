@@ -1,0 +1,126 @@
+using System.Net;
+using System.Net.Http.Json;
+using AgentMarket.Tests.Infrastructure;
+
+namespace AgentMarket.Tests.Catalog;
+
+public class ReviewTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
+{
+    [Fact]
+    public async Task Review_WithoutACompletedRun_Returns403()
+    {
+        var agent = await app.PublishedAgentAsync();
+        var buyer = await app.SignUpAsync();
+        await Http.AssertProblemAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 5, text = "Great" }),
+            HttpStatusCode.Forbidden, "review_requires_run");
+
+        // A failed run is not a completed one.
+        await app.RecordRunAsync(agent.ListingId, buyer.OrganizationId, AgentMarket.Catalog.SocialProof.RunOutcome.Failed);
+        await Http.AssertProblemAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 5, text = "Great" }),
+            HttpStatusCode.Forbidden, "review_requires_run");
+    }
+
+    [Fact]
+    public async Task Review_AfterARun_IsPublic_OncePerOrganization_AndEditable()
+    {
+        var agent = await app.PublishedAgentAsync();
+        var buyer = await app.SignUpAsync("Ada Buyer");
+        await app.RecordRunAsync(agent.ListingId, buyer.OrganizationId);
+
+        var review = await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 4, text = "Solid." }), HttpStatusCode.Created);
+        await Http.AssertProblemAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 1, text = "Again" }),
+            HttpStatusCode.Conflict, "already_reviewed");
+        // Another member of the same organization cannot add a second one either.
+        var colleague = await app.JoinAsync(buyer, "member");
+        await Http.AssertProblemAsync(await colleague.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 1, text = "Me too" }),
+            HttpStatusCode.Conflict, "already_reviewed");
+
+        var card = await app.CardAsync(agent);
+        Assert.Equal(4.0, card.GetProperty("stats").GetProperty("rating").GetDouble());
+        Assert.Equal(1, card.GetProperty("stats").GetProperty("reviews_count").GetInt32());
+
+        var id = review.GetProperty("uuid").GetGuid();
+        await Http.AssertStatusAsync(await buyer.Client.PatchAsJsonAsync($"/api/reviews/{id}/", new { rating = 2 }), HttpStatusCode.OK);
+        var reviews = await Http.ReadJsonAsync(await app.CreateClient().GetAsync($"/api/marketplace/agents/{agent.Slug}/reviews/"));
+        var shown = Assert.Single(reviews.GetProperty("items").EnumerateArray());
+        Assert.Equal(2, shown.GetProperty("rating").GetInt32());
+        Assert.Equal("Solid.", shown.GetProperty("text").GetString());
+        Assert.Equal("Ada Buyer", shown.GetProperty("author").GetString());
+        Assert.Equal(2.0, (await app.CardAsync(agent)).GetProperty("rating_average").GetDouble());
+
+        // Only the reviewing organization edits its review; others get 404.
+        var stranger = await app.SignUpAsync();
+        await Http.AssertProblemAsync(await stranger.Client.PatchAsJsonAsync($"/api/reviews/{id}/", new { rating = 5 }), HttpStatusCode.NotFound, "not_found");
+        await Http.AssertProblemAsync(await buyer.Client.PatchAsJsonAsync($"/api/reviews/{id}/", new { rating = 6 }), HttpStatusCode.BadRequest, "validation_failed");
+    }
+
+    [Fact]
+    public async Task Provider_RepliesPublicly_ButCannotReviewItsOwnAgent()
+    {
+        var agent = await app.PublishedAgentAsync();
+        var buyer = await app.SignUpAsync();
+        await app.RecordRunAsync(agent.ListingId, buyer.OrganizationId);
+        await app.RecordRunAsync(agent.ListingId, agent.Seller.OrganizationId);
+        var review = await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 3, text = "Slow." }), HttpStatusCode.Created);
+        var id = review.GetProperty("uuid").GetGuid();
+
+        await Http.AssertProblemAsync(await agent.Seller.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 5, text = "Mine is great" }),
+            HttpStatusCode.Forbidden, "own_listing");
+        await Http.AssertProblemAsync(await buyer.Client.PutAsJsonAsync($"/api/reviews/{id}/reply/", new { text = "Not yours to answer" }), HttpStatusCode.NotFound, "not_found");
+
+        await Http.AssertStatusAsync(await agent.Seller.Client.PutAsJsonAsync($"/api/reviews/{id}/reply/", new { text = "Fixed in 1.1 — thanks!" }), HttpStatusCode.OK);
+        var details = await app.DetailsAsync(agent.Slug);
+        Assert.Equal("Fixed in 1.1 — thanks!", details.GetProperty("reviews").GetProperty("items")[0].GetProperty("provider_reply").GetString());
+    }
+
+    [Fact]
+    public async Task Reports_ComeFromSignedInUsersOnce_AndOperatorsSeeAndResolveThem()
+    {
+        var agent = await app.PublishedAgentAsync();
+        var buyer = await app.SignUpAsync();
+        await app.RecordRunAsync(agent.ListingId, buyer.OrganizationId);
+        var review = await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 1, text = "Buy my product instead!" }), HttpStatusCode.Created);
+        var id = review.GetProperty("uuid").GetGuid();
+        var reporter = await app.SignUpAsync();
+
+        await Http.AssertStatusAsync(await app.CreateClient().PostAsJsonAsync($"/api/reviews/{id}/report/", new { reason = "spam" }), HttpStatusCode.Unauthorized);
+        await Http.AssertProblemAsync(await reporter.Client.PostAsJsonAsync($"/api/reviews/{id}/report/", new { reason = " " }), HttpStatusCode.BadRequest, "validation_failed");
+        await Http.AssertStatusAsync(await reporter.Client.PostAsJsonAsync($"/api/reviews/{id}/report/", new { reason = "Spam for another product." }), HttpStatusCode.Created);
+        await Http.AssertProblemAsync(await reporter.Client.PostAsJsonAsync($"/api/reviews/{id}/report/", new { reason = "Still spam." }), HttpStatusCode.Conflict, "already_reported");
+        await Http.AssertStatusAsync(await agent.Seller.Client.PostAsJsonAsync($"/api/reviews/{id}/report/", new { reason = "Spam." }), HttpStatusCode.Created);
+
+        var operatorClient = await app.OperatorAsync();
+        var open = await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/review-reports/"));
+        var reports = open.GetProperty("items").EnumerateArray().Where(r => r.GetProperty("review").GetGuid() == id).ToList();
+        Assert.Equal(2, reports.Count);
+        Assert.Equal("Buy my product instead!", reports[0].GetProperty("review_text").GetString());
+        Assert.Equal(reporter.Email, reports[0].GetProperty("reporter").GetString());
+        await Http.AssertStatusAsync(await reporter.Client.GetAsync("/api/admin/review-reports/"), HttpStatusCode.NotFound);
+
+        await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/review-reports/{reports[0].GetProperty("uuid").GetGuid()}/resolve/", new { remove_review = true }), HttpStatusCode.NoContent);
+        Assert.Empty((await app.DetailsAsync(agent.Slug)).GetProperty("reviews").GetProperty("items").EnumerateArray());
+        var card = await app.CardAsync(agent);
+        Assert.Equal(0, card.GetProperty("reviews_count").GetInt32());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, card.GetProperty("rating_average").ValueKind);
+        var stillOpen = await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/review-reports/"));
+        Assert.DoesNotContain(stillOpen.GetProperty("items").EnumerateArray(), r => r.GetProperty("review").GetGuid() == id);
+    }
+
+    [Fact]
+    public async Task DismissingAReport_KeepsTheReview_AndClosesItsReports()
+    {
+        var agent = await app.PublishedAgentAsync();
+        var buyer = await app.SignUpAsync();
+        await app.RecordRunAsync(agent.ListingId, buyer.OrganizationId);
+        var review = await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 2, text = "Meh." }), HttpStatusCode.Created);
+        var id = review.GetProperty("uuid").GetGuid();
+        var report = await Http.ReadJsonAsync(await (await app.SignUpAsync()).Client.PostAsJsonAsync($"/api/reviews/{id}/report/", new { reason = "I disagree." }), HttpStatusCode.Created);
+
+        var operatorClient = await app.OperatorAsync();
+        await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/review-reports/{report.GetProperty("uuid").GetGuid()}/resolve/", new { remove_review = false }), HttpStatusCode.NoContent);
+        await Http.AssertProblemAsync(await operatorClient.PostAsJsonAsync($"/api/admin/review-reports/{report.GetProperty("uuid").GetGuid()}/resolve/", new { }), HttpStatusCode.Conflict, "conflict");
+        Assert.Single((await app.DetailsAsync(agent.Slug)).GetProperty("reviews").GetProperty("items").EnumerateArray());
+        var resolved = await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/review-reports/?resolved=true"));
+        Assert.Contains(resolved.GetProperty("items").EnumerateArray(), r => r.GetProperty("review").GetGuid() == id);
+    }
+}

@@ -1,0 +1,198 @@
+using System.Net;
+using System.Net.Http.Json;
+using AgentMarket.Testing.FakeOpenAi;
+using AgentMarket.Tests.Catalog;
+using AgentMarket.Tests.Credits;
+using AgentMarket.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentMarket.Tests.Gateway;
+
+/// <summary>What the gateway refuses, what it charges, and when: credits, failures, keys, limits, sessions, tenants.</summary>
+public class GatewayRulesTests(GatewayApp app) : IClassFixture<GatewayApp>
+{
+    [Fact]
+    public async Task NotEnoughCredits_Returns402_BeforeAnyModelCall()
+    {
+        var agent = await app.PromptAgentAsync(new { model = "fixed_credits", credits_per_run = 500 });
+        var subscribed = await app.SubscribedAsync(agent);
+        var question = $"Expensive question {Guid.NewGuid():N}";
+
+        var problem = await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, question), HttpStatusCode.PaymentRequired, "insufficient_credits");
+        Assert.Equal((500L, 350L), (problem.GetProperty("required").GetInt64(), problem.GetProperty("available").GetInt64()));
+        Assert.DoesNotContain(app.Model.Requests, r => r.Prompt.Contains(question, StringComparison.Ordinal));
+        Assert.Equal(350, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
+    }
+
+    [Fact]
+    public async Task AFailedRun_ChargesNothing_AndReleasesTheReservation()
+    {
+        var subscribed = await app.SubscribedAsync();
+        app.Model.When("make the model fail", FakeReply.Fail(500));
+
+        var problem = await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "please make the model fail"), HttpStatusCode.BadGateway, "model_error");
+        Assert.True(problem.TryGetProperty("run_id", out _));
+        var balance = await subscribed.Buyer.BalanceAsync();
+        Assert.Equal((350L, 350L, 0L), (balance.GetProperty("balance").GetInt64(), balance.GetProperty("available").GetInt64(), balance.GetProperty("reserved").GetInt64()));
+        var spend = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync("/api/credits/transactions/?type=spend"));
+        Assert.Equal(0, spend.GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task RevokedKey_Returns401_OnTheVeryNextCall()
+    {
+        var subscribed = await app.SubscribedAsync();
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "hi"), HttpStatusCode.OK);
+        var keys = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync($"/api/agent-api-keys/?config={subscribed.Config}"));
+        var keyId = keys.GetProperty("items")[0].GetProperty("uuid").GetGuid();
+
+        await Http.AssertStatusAsync(await subscribed.Buyer.Client.DeleteAsync($"/api/agent-api-keys/{keyId}/"), HttpStatusCode.NoContent);
+        await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "hi"), HttpStatusCode.Unauthorized, "unauthorized");
+    }
+
+    [Fact]
+    public async Task RotatedKey_KeepsTheOldSecretWorking_UntilTheGraceEnds()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var keyId = (await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync($"/api/agent-api-keys/?config={subscribed.Config}"))).GetProperty("items")[0].GetProperty("uuid").GetGuid();
+        var rotated = await Http.ReadJsonAsync(await subscribed.Buyer.Client.PostAsJsonAsync($"/api/agent-api-keys/{keyId}/regenerate/", new { grace_hours = 1 }));
+        var newKey = app.BearerClient(rotated.GetProperty("key").GetString()!);
+        Assert.NotEqual(subscribed.Key, rotated.GetProperty("key").GetString());
+
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "old"), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await newKey.RunAsync(subscribed.Config, "new"), HttpStatusCode.OK);
+
+        app.Clock.Advance(TimeSpan.FromMinutes(61));
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "old"), HttpStatusCode.Unauthorized);
+        await Http.AssertStatusAsync(await newKey.RunAsync(subscribed.Config, "new"), HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task KeyBudget_StopsRuns_ThatWouldExceedIt()
+    {
+        var subscribed = await app.SubscribedAsync(key: new { BudgetCredits = 12 });
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "one"), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "two"), HttpStatusCode.OK);
+        var problem = await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "three"), HttpStatusCode.PaymentRequired, "budget_exceeded");
+        Assert.Equal(10, problem.GetProperty("spent").GetInt64());
+        var listed = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync($"/api/agent-api-keys/?config={subscribed.Config}"));
+        Assert.Equal(10, listed.GetProperty("items")[0].GetProperty("spent").GetInt64());
+    }
+
+    [Fact]
+    public async Task KeyRateLimit_Returns429_WithRetryAfter()
+    {
+        var subscribed = await app.SubscribedAsync(key: new { RateLimitPerMinute = 2 });
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "a"), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "b"), HttpStatusCode.OK);
+        var limited = await subscribed.KeyClient.RunAsync(subscribed.Config, "c");
+        await Http.AssertProblemAsync(limited, HttpStatusCode.TooManyRequests, "rate_limited");
+        Assert.True(limited.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
+    public async Task AKeyOfOneOrganization_CannotRunReadOrConfigureAnother()
+    {
+        var mine = await app.SubscribedAsync();
+        var theirs = await app.SubscribedAsync(mine.Agent);
+
+        await Http.AssertProblemAsync(await mine.KeyClient.RunAsync(theirs.Config, "hi"), HttpStatusCode.NotFound, "not_found");
+        await Http.AssertStatusAsync(await mine.KeyClient.GetAsync($"/api/customer-agent-configs/{theirs.Config}/"), HttpStatusCode.NotFound);
+        await Http.AssertStatusAsync(await mine.KeyClient.GetAsync($"/api/customer-agent-configs/{mine.Config}/"), HttpStatusCode.NotFound);
+        await Http.AssertStatusAsync(await mine.KeyClient.PatchAsJsonAsync($"/api/customer-agent-configs/{theirs.Config}/", new { name = "mine" }), HttpStatusCode.NotFound);
+        var request = Http.Request(HttpMethod.Post, $"/api/agents/{mine.Config}/run/", theirs.Buyer.OrganizationId, new { input = "hi" });
+        await Http.AssertStatusAsync(await mine.KeyClient.SendAsync(request), HttpStatusCode.NotFound);
+        await Http.AssertProblemAsync(await theirs.Buyer.Client.RunAsync(mine.Config, "hi"), HttpStatusCode.NotFound, "not_found");
+    }
+
+    [Fact]
+    public async Task SessionCreditCap_StopsASessionThatWouldExceedIt()
+    {
+        var subscribed = await app.SubscribedAsync();
+        await Http.AssertStatusAsync(await subscribed.Buyer.Client.PatchAsJsonAsync("/api/credits/settings/", new { session_credit_cap = 12 }), HttpStatusCode.OK);
+        var first = await Http.ReadJsonAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "first"));
+        var session = first.GetProperty("session_id").GetString();
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "second", session), HttpStatusCode.OK);
+        await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "third", session), HttpStatusCode.PaymentRequired, "session_credit_cap");
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "a fresh session"), HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task MoreConcurrentRunsThanThePlanAllows_AreRefusedWith429()
+    {
+        var subscribed = await app.SubscribedAsync();
+        app.Model.When("slow question", FakeReply.Say("slow answer") with { Latency = TimeSpan.FromMilliseconds(800) });
+        var responses = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => subscribed.KeyClient.RunAsync(subscribed.Config, $"slow question {i}")));
+        Assert.Contains(responses, r => r.StatusCode == HttpStatusCode.OK);
+        var refused = responses.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToList();
+        Assert.NotEmpty(refused);
+        await Http.AssertProblemAsync(refused[0], HttpStatusCode.TooManyRequests, "session_limit");
+        Assert.NotNull(refused[0].Headers.RetryAfter);
+    }
+
+    [Fact]
+    public async Task SixtyFourConcurrentRuns_OnAWalletThatCanPayForTen_SettleExactlyTen()
+    {
+        var agent = await app.PromptAgentAsync(new { model = "fixed_credits", credits_per_run = 35 });
+        var subscribed = await app.SubscribedAsync(agent);
+        // Enterprise allows 200 concurrent sessions, so only the wallet limits these runs.
+        await app.InScopeAsync(null, async services =>
+        {
+            var db = services.GetRequiredService<AgentMarket.Platform.Data.AppDbContext>();
+            db.OrganizationPlans.Single(p => p.OrganizationId == subscribed.Buyer.OrganizationId).PlanCode = "enterprise";
+            return await db.SaveChangesAsync();
+        });
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 64).Select(i => Task.Run(() => subscribed.KeyClient.RunAsync(subscribed.Config, $"race {i}"))));
+
+        Assert.Equal(10, responses.Count(r => r.StatusCode == HttpStatusCode.OK));
+        Assert.All(responses.Where(r => r.StatusCode != HttpStatusCode.OK), r => Assert.Equal(HttpStatusCode.PaymentRequired, r.StatusCode));
+        var balance = await subscribed.Buyer.BalanceAsync();
+        Assert.Equal((0L, 0L), (balance.GetProperty("balance").GetInt64(), balance.GetProperty("reserved").GetInt64()));
+        var check = await new LedgerDriver(app).CheckAsync();
+        Assert.True(check.Ok, string.Join("; ", check.Mismatches));
+    }
+
+    [Fact]
+    public async Task Streaming_SendsTokensInOrder_ThenOneEndEventWithTheResult()
+    {
+        var subscribed = await app.SubscribedAsync();
+        app.Model.When("stream this", FakeReply.Say("Hello brave new streaming world") with { ChunkSize = 5 });
+        var request = Http.Request(HttpMethod.Post, $"/api/agents/{subscribed.Config}/run/", json: new { input = "please stream this" });
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        var response = await subscribed.KeyClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+
+        var events = ServerSentEvents.Parse(await response.Content.ReadAsStringAsync());
+        var tokens = events.TakeWhile(e => e.Name == "token").ToList();
+        Assert.True(tokens.Count >= 2, "the answer arrives in several token events");
+        Assert.Equal("end", events[tokens.Count].Name);
+        Assert.Equal(tokens.Count + 1, events.Count);
+        var end = events[^1].Data;
+        Assert.Equal("Hello brave new streaming world", string.Concat(tokens.Select(t => t.Data.GetProperty("chunk").GetString())));
+        Assert.Equal("Hello brave new streaming world", end.GetProperty("output").GetString());
+        Assert.Equal(5, end.GetProperty("credits_charged").GetInt64());
+    }
+
+    [Fact]
+    public async Task Streaming_ARefusalBeforeTheRun_IsAPlainProblem()
+    {
+        var agent = await app.PromptAgentAsync(new { model = "fixed_credits", credits_per_run = 1_000 });
+        var subscribed = await app.SubscribedAsync(agent);
+        var request = Http.Request(HttpMethod.Post, $"/api/agents/{subscribed.Config}/run/", json: new { input = "too expensive" });
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        await Http.AssertProblemAsync(await subscribed.KeyClient.SendAsync(request), HttpStatusCode.PaymentRequired, "insufficient_credits");
+    }
+}
+
+/// <summary>A model-less install: runs that need a model fail cleanly and cost nothing.</summary>
+public class NoModelTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
+{
+    [Fact]
+    public async Task WithoutAModel_TheRunFailsWithModelNotConfigured_AndIsNotCharged()
+    {
+        var subscribed = await app.SubscribedAsync();
+        await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "hello?"), HttpStatusCode.UnprocessableEntity, "model_not_configured");
+        Assert.Equal(350, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
+    }
+}

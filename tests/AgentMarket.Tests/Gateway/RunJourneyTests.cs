@@ -1,0 +1,92 @@
+using System.Net;
+using System.Net.Http.Json;
+using AgentMarket.Testing.FakeOpenAi;
+using AgentMarket.Tests.Catalog;
+using AgentMarket.Tests.Credits;
+using AgentMarket.Tests.Infrastructure;
+
+namespace AgentMarket.Tests.Gateway;
+
+/// <summary>From subscribing to a paid run through the gateway, with the buyer's persona reaching the model.</summary>
+public class RunJourneyTests(GatewayApp app) : IClassFixture<GatewayApp>
+{
+    [Fact]
+    public async Task Subscribe_Configure_Key_Run_ChargesExactlyOnce_WithTheBuyersPersona()
+    {
+        var agent = await app.PromptAgentAsync();
+        var buyer = await app.SignUpAsync("Persona Buyer");
+        var config = await buyer.SubscribeAsync(agent);
+
+        var persona = "You are Captain Byte. Answer in one sentence, like a pirate.";
+        var configured = await Http.ReadJsonAsync(await buyer.Client.PatchAsJsonAsync($"/api/customer-agent-configs/{config}/", new { persona = new { system_prompt = persona } }));
+        Assert.Equal(persona, configured.GetProperty("fields").EnumerateArray().Single(f => f.GetProperty("key").GetString() == "system_prompt").GetProperty("value").GetString());
+
+        var (_, key) = await buyer.CreateKeyAsync(config);
+        Assert.StartsWith("am_live_", key, StringComparison.Ordinal);
+        app.Model.When(r => r.System?.Contains("Captain Byte", StringComparison.Ordinal) == true && r.LastUser == "Where is the treasure?", FakeReply.Say("Arr, under the old oak!"));
+
+        var response = await app.BearerClient(key).RunAsync(config, "Where is the treasure?");
+        var run = await Http.ReadJsonAsync(response);
+        Assert.Equal("Arr, under the old oak!", run.GetProperty("output").GetString());
+        Assert.Equal(5, run.GetProperty("credits_charged").GetInt64());
+        Assert.Equal(345, run.GetProperty("balance").GetInt64());
+        Assert.NotEqual(Guid.Empty, run.GetProperty("run_id").GetGuid());
+        Assert.True(double.Parse(response.Headers.GetValues("X-Gateway-Overhead-Ms").Single(), System.Globalization.CultureInfo.InvariantCulture) >= 0);
+
+        var modelCall = app.Model.Requests.Last(r => r.LastUser == "Where is the treasure?");
+        Assert.Contains(persona, modelCall.System, StringComparison.Ordinal);
+        Assert.Equal("operator-default-model", modelCall.Model);
+
+        var balance = await buyer.BalanceAsync();
+        Assert.Equal((345L, 0L), (balance.GetProperty("balance").GetInt64(), balance.GetProperty("reserved").GetInt64()));
+        var spend = await Http.ReadJsonAsync(await buyer.Client.GetAsync("/api/credits/transactions/?type=spend"));
+        Assert.Equal(-5, Assert.Single(spend.GetProperty("items").EnumerateArray()).GetProperty("amount").GetInt64());
+        Assert.Equal(1, (await app.CardAsync(agent)).GetProperty("stats").GetProperty("runs").GetInt64());
+    }
+
+    [Fact]
+    public async Task Session_KeepsMemoryAcrossRuns_ForTheSameSubscriptionOnly()
+    {
+        var subscribed = await app.SubscribedAsync(await app.MemoryAgentAsync());
+        var first = await Http.ReadJsonAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "My name is Ada."));
+        var session = first.GetProperty("session_id").GetString()!;
+        await Http.ReadJsonAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "What is my name?", session));
+
+        var second = app.Model.Requests.Last(r => r.Prompt.Contains("What is my name?", StringComparison.Ordinal));
+        Assert.Contains("My name is Ada.", second.Prompt, StringComparison.Ordinal);
+
+        // Another buyer who guesses the session id sees none of it.
+        var stranger = await app.SubscribedAsync(subscribed.Agent);
+        await Http.ReadJsonAsync(await stranger.KeyClient.RunAsync(stranger.Config, "Who am I?", session));
+        var strangers = app.Model.Requests.Last(r => r.Prompt.Contains("Who am I?", StringComparison.Ordinal));
+        Assert.DoesNotContain("My name is Ada.", strangers.Prompt, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SignedInMember_CanRunWithoutAKey()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var run = await Http.ReadJsonAsync(await subscribed.Buyer.Client.RunAsync(subscribed.Config, "Hello from the chat page"));
+        Assert.Equal("I am the default answer.", run.GetProperty("output").GetString());
+    }
+
+    [Fact]
+    public async Task IdempotencyKey_ReturnsTheFirstRun_AndChargesOnce()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var key = Guid.NewGuid().ToString();
+        var first = await Http.ReadJsonAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Once please", idempotencyKey: key));
+        var again = await Http.ReadJsonAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Once please", idempotencyKey: key));
+        Assert.Equal(first.GetProperty("run_id").GetGuid(), again.GetProperty("run_id").GetGuid());
+        Assert.Equal(345, (await subscribed.Buyer.BalanceAsync()).GetProperty("balance").GetInt64());
+    }
+
+    [Fact]
+    public async Task Unsubscribe_StopsItsKeys()
+    {
+        var subscribed = await app.SubscribedAsync();
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "still here?"), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await subscribed.Buyer.Client.DeleteAsync($"/api/customer-agent-configs/{subscribed.Config}/"), HttpStatusCode.NoContent);
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "still here?"), HttpStatusCode.Unauthorized);
+    }
+}

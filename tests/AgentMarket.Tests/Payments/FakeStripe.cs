@@ -1,0 +1,101 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace AgentMarket.Tests.Payments;
+
+/// <summary>
+/// The few Stripe endpoints the app calls, on Kestrel at 127.0.0.1: it records every request and answers with JSON
+/// shaped like Stripe's (API version 2025-02-24.acacia). Set <see cref="FailWith"/> to play an outage.
+/// </summary>
+public sealed class FakeStripe : IAsyncDisposable
+{
+    readonly ConcurrentQueue<StripeRequest> _requests = new();
+    readonly ConcurrentDictionary<string, string> _sessionsByIdempotencyKey = new();
+    WebApplication? _app;
+
+    public string BaseUrl { get; private set; } = "";
+
+    public IReadOnlyCollection<StripeRequest> Requests => _requests;
+
+    /// <summary>When set, every call answers this status with a Stripe error body.</summary>
+    public int? FailWith { get; set; }
+
+    public async Task StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        _app = builder.Build();
+        _app.Use(async (context, next) =>
+        {
+            var form = context.Request.HasFormContentType ? await context.Request.ReadFormAsync() : null;
+            _requests.Enqueue(new StripeRequest(context.Request.Method, context.Request.Path,
+                form?.ToDictionary(f => f.Key, f => f.Value.ToString()) ?? [],
+                context.Request.Headers.Authorization.ToString(), context.Request.Headers["Stripe-Version"].ToString(), context.Request.Headers["Idempotency-Key"].ToString()));
+            if (context.Request.Headers.Authorization.ToString() != $"Bearer {StripeApp.SecretKey}")
+            {
+                await Results.Json(Error("invalid_request_error", null, "Invalid API Key provided."), statusCode: 401).ExecuteAsync(context);
+                return;
+            }
+            if (FailWith is { } status)
+            {
+                await Results.Json(Error("api_error", null, "Something went wrong on Stripe's end."), statusCode: status).ExecuteAsync(context);
+                return;
+            }
+            await next(context);
+        });
+        _app.MapPost("/v1/checkout/sessions", (HttpRequest request) => CreateSession(request));
+        _app.MapDelete("/v1/subscriptions/{id}", (string id) => id.StartsWith("sub_", StringComparison.Ordinal)
+            ? Results.Json(new { id, @object = "subscription", status = "canceled" })
+            : Results.Json(Error("invalid_request_error", "resource_missing", $"No such subscription: '{id}'"), statusCode: 404));
+        _app.MapPost("/v1/subscriptions/{id}", (string id, HttpRequest request) => id.StartsWith("sub_", StringComparison.Ordinal)
+            ? Results.Json(new { id, @object = "subscription", status = "active", cancel_at_period_end = request.Form["cancel_at_period_end"] == "true" })
+            : Results.Json(Error("invalid_request_error", "resource_missing", $"No such subscription: '{id}'"), statusCode: 404));
+        await _app.StartAsync();
+        BaseUrl = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/') + "/";
+    }
+
+    /// <summary>The checkout sessions the app created, oldest first, as the form fields it sent.</summary>
+    public IReadOnlyList<StripeRequest> CheckoutSessions() => _requests.Where(r => r.Method == "POST" && r.Path == "/v1/checkout/sessions").ToList();
+
+    IResult CreateSession(HttpRequest request)
+    {
+        var form = request.Form;
+        // Stripe's idempotency: the same key returns the session created the first time.
+        var id = _sessionsByIdempotencyKey.GetOrAdd(request.Headers["Idempotency-Key"].ToString(), _ => $"cs_test_{Guid.NewGuid():N}");
+        return Results.Json(new Dictionary<string, object?>
+        {
+            ["id"] = id,
+            ["object"] = "checkout.session",
+            ["mode"] = form["mode"].ToString(),
+            ["client_reference_id"] = form["client_reference_id"].ToString(),
+            ["metadata"] = new Dictionary<string, string> { ["payment_id"] = form["metadata[payment_id]"].ToString() },
+            ["amount_total"] = long.Parse(form["line_items[0][price_data][unit_amount]"].ToString(), System.Globalization.CultureInfo.InvariantCulture),
+            ["currency"] = form["line_items[0][price_data][currency]"].ToString(),
+            ["status"] = "open",
+            ["payment_status"] = "unpaid",
+            ["success_url"] = form["success_url"].ToString(),
+            ["cancel_url"] = form["cancel_url"].ToString(),
+            ["url"] = $"https://checkout.stripe.com/c/pay/{id}",
+            ["livemode"] = false,
+        });
+    }
+
+    static object Error(string type, string? code, string message) => new { error = new { type, code, message } };
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
+}
+
+public sealed record StripeRequest(string Method, string Path, Dictionary<string, string> Form, string Authorization, string StripeVersion, string IdempotencyKey);

@@ -1,0 +1,174 @@
+using System.Net;
+using System.Net.Http.Json;
+using AgentMarket.Tests.Catalog;
+using AgentMarket.Tests.Infrastructure;
+
+namespace AgentMarket.Tests.Providers;
+
+public class ProviderAgentTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
+{
+    static readonly string[] OneOption = ["a"];
+
+    [Fact]
+    public async Task Create_List_Get_Patch_Archive()
+    {
+        var (seller, _) = await app.SellerAsync();
+        var created = await Http.ReadJsonAsync(await seller.Client.PostAsJsonAsync("/api/provider-agents/", new { name = "  Tax Helper ", description = "Explains tax forms.", category = "Assistants" }), HttpStatusCode.Created);
+        var id = created.GetProperty("uuid").GetGuid();
+        Assert.Equal("Tax Helper", created.GetProperty("name").GetString());
+        Assert.Equal("assistants", created.GetProperty("category").GetString());
+        Assert.Equal("active", created.GetProperty("state").GetString());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, created.GetProperty("current_version").ValueKind);
+
+        var patched = await Http.ReadJsonAsync(await seller.Client.PatchAsJsonAsync($"/api/provider-agents/{id}/", new { name = "Tax Guide", category = "agents" }));
+        Assert.Equal("Tax Guide", patched.GetProperty("name").GetString());
+        Assert.Equal("Explains tax forms.", patched.GetProperty("description").GetString());
+        Assert.Equal("agents", patched.GetProperty("category").GetString());
+
+        var list = await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/provider-agents/"));
+        Assert.Equal(1, list.GetProperty("total").GetInt32());
+        Assert.Equal(id, list.GetProperty("items")[0].GetProperty("uuid").GetGuid());
+
+        var archived = await Http.ReadJsonAsync(await seller.Client.PostAsync($"/api/provider-agents/{id}/archive/", null));
+        Assert.Equal("archived", archived.GetProperty("state").GetString());
+        await Http.AssertProblemAsync(await seller.Client.PatchAsJsonAsync($"/api/provider-agents/{id}/", new { name = "Again" }), HttpStatusCode.Conflict, "agent_archived");
+        Assert.Equal(0, (await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/provider-agents/?state=active"))).GetProperty("total").GetInt32());
+        Assert.Equal(1, (await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/provider-agents/?state=archived"))).GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task Create_WithoutBeingAProvider_Returns403()
+    {
+        var buyer = await app.SignUpAsync();
+        await Http.AssertProblemAsync(await buyer.Client.PostAsJsonAsync("/api/provider-agents/", new { name = "X", category = "agents" }), HttpStatusCode.Forbidden, "provider_required");
+    }
+
+    [Fact]
+    public async Task Create_InAnUnknownCategory_Returns400NamingTheField()
+    {
+        var (seller, _) = await app.SellerAsync();
+        var problem = await Http.AssertProblemAsync(await seller.Client.PostAsJsonAsync("/api/provider-agents/", new { name = "X", category = "weapons" }), HttpStatusCode.BadRequest, "validation_failed");
+        Assert.True(problem.GetProperty("errors").TryGetProperty("category", out _));
+    }
+
+    [Fact]
+    public async Task Templates_AreListedForAnyone_AndEachStartsAnAgentAtVersion1()
+    {
+        var templates = await Http.ReadJsonAsync(await app.CreateClient().GetAsync("/api/provider-agents/templates/"));
+        var keys = templates.EnumerateArray().Select(t => t.GetProperty("key").GetString()!).ToList();
+        Assert.Equal(["knowledge_base_assistant", "prompt_assistant", "webhook_automation"], keys);
+
+        var (seller, _) = await app.SellerAsync();
+        foreach (var key in keys)
+        {
+            var agent = await Http.ReadJsonAsync(await seller.Client.PostAsJsonAsync("/api/provider-agents/from_template/", new { template = key }), HttpStatusCode.Created);
+            Assert.Equal("1.0.0", agent.GetProperty("current_version").GetString());
+            var versions = await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{agent.GetProperty("uuid").GetGuid()}/versions/"));
+            Assert.StartsWith("Created from the", versions[0].GetProperty("changelog").GetString(), StringComparison.Ordinal);
+        }
+        var started = (await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/provider-agents/"))).GetProperty("items").EnumerateArray().ToList();
+        var automation = started.Single(a => a.GetProperty("name").GetString() == "Webhook automation");
+        Assert.Equal("automations", automation.GetProperty("category").GetString());
+        // Each template comes with the settings its buyers need, such as their own knowledge base.
+        var knowledge = started.Single(a => a.GetProperty("name").GetString() == "Knowledge-base assistant").GetProperty("uuid").GetGuid();
+        var fields = await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{knowledge}/configurable_fields/"));
+        Assert.Equal([("knowledge_base", "knowledge_base"), ("bot_name", "text")],
+            fields.EnumerateArray().Select(f => (f.GetProperty("key").GetString()!, f.GetProperty("kind").GetString()!)).ToArray());
+
+        await Http.AssertProblemAsync(await seller.Client.PostAsJsonAsync("/api/provider-agents/from_template/", new { template = "crypto_trader" }), HttpStatusCode.BadRequest, "validation_failed");
+    }
+
+    [Fact]
+    public async Task Rollback_MakesAnEarlierVersionCurrent_AtOnce_ForTheListingToo()
+    {
+        var published = await app.PublishedAgentAsync();
+        var seller = published.Seller;
+        await seller.ImportExampleAsync(published.AgentId, "simple_chat_no_llm.json", changelog: "Echo mode.");
+        var details = await app.DetailsAsync(published.Slug);
+        Assert.Equal("1.1.0", details.GetProperty("current_version").GetString());
+        Assert.Equal(["1.1.0", "1.0.0"], details.GetProperty("versions").EnumerateArray().Select(v => v.GetProperty("version").GetString()!).ToArray());
+        Assert.Equal("Echo mode.", details.GetProperty("versions")[0].GetProperty("changelog").GetString());
+
+        var rolledBack = await Http.ReadJsonAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{published.AgentId}/rollback/", new { version = "1.0.0" }));
+        Assert.Equal("1.0.0", rolledBack.GetProperty("current_version").GetString());
+        details = await app.DetailsAsync(published.Slug);
+        Assert.Equal("1.0.0", details.GetProperty("current_version").GetString());
+        // The withdrawn release is no longer offered.
+        Assert.Equal(["1.0.0"], details.GetProperty("versions").EnumerateArray().Select(v => v.GetProperty("version").GetString()!).ToArray());
+        var listing = await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{published.AgentId}/listing/"));
+        Assert.Equal("1.0.0", listing.GetProperty("served_version").GetString());
+
+        // Rolling forward again is a rollback to the newer version.
+        await Http.AssertStatusAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{published.AgentId}/rollback/", new { version = "1.1.0" }), HttpStatusCode.OK);
+        Assert.Equal("1.1.0", (await app.DetailsAsync(published.Slug)).GetProperty("current_version").GetString());
+
+        await Http.AssertProblemAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{published.AgentId}/rollback/", new { version = "0.9.0" }), HttpStatusCode.NotFound, "not_found");
+        await Http.AssertProblemAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{published.AgentId}/rollback/", new { }), HttpStatusCode.BadRequest, "validation_failed");
+    }
+
+    [Fact]
+    public async Task ConfigurableFields_AreDeclaredFromTheCurrentFlowsFields()
+    {
+        var (seller, _) = await app.SellerAsync();
+        var agent = await seller.CreateAgentAsync();
+        await Http.AssertProblemAsync(await seller.Client.GetAsync($"/api/provider-agents/{agent}/configurable_fields/candidates/"), HttpStatusCode.Conflict, "no_version");
+        await seller.ImportExampleAsync(agent);
+
+        var candidates = (await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{agent}/configurable_fields/candidates/"))).EnumerateArray().ToList();
+        var template = candidates.Single(c => c.GetProperty("node_id").GetString() == "Prompt-xvuxC" && c.GetProperty("field_name").GetString() == "template");
+        Assert.Equal("long_text", template.GetProperty("suggested_kind").GetString());
+        Assert.Contains(candidates, c => c.GetProperty("node_id").GetString() == "ChatOutput-hJNhd" && c.GetProperty("field_name").GetString() == "sender_name");
+        // Fields fed by an edge would ignore a buyer's value, so they are not offered.
+        Assert.DoesNotContain(candidates, c => c.GetProperty("node_id").GetString() == "LanguageModelComponent-LsJMR" && c.GetProperty("field_name").GetString() is "system_message" or "input_value");
+        // Secrets, code and the run's own input are never offered.
+        Assert.DoesNotContain(candidates, c => c.GetProperty("field_name").GetString() is "api_key" or "code" || (c.GetProperty("component_type").GetString() == "ChatInput" && c.GetProperty("field_name").GetString() == "input_value"));
+
+        var fields = new object[]
+        {
+            new { key = "persona", node_id = "Prompt-xvuxC", field_name = "template", label = "Persona", kind = "long_text", default_value = "You are helpful." },
+            new { key = "bot_name", node_id = "ChatOutput-hJNhd", field_name = "sender_name", label = "Bot name", kind = "text", help_text = "Shown above answers." },
+            new { key = "creativity", node_id = "LanguageModelComponent-LsJMR", field_name = "temperature", label = "Creativity", kind = "number", default_value = "0.4" },
+        };
+        var saved = await Http.ReadJsonAsync(await seller.Client.PutAsJsonAsync($"/api/provider-agents/{agent}/configurable_fields/", new { fields }));
+        Assert.Equal(["persona", "bot_name", "creativity"], saved.EnumerateArray().Select(f => f.GetProperty("key").GetString()!).ToArray());
+        var listed = await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{agent}/configurable_fields/"));
+        Assert.Equal("Shown above answers.", listed[1].GetProperty("help_text").GetString());
+
+        var problem = await Http.AssertProblemAsync(await seller.Client.PutAsJsonAsync($"/api/provider-agents/{agent}/configurable_fields/", new
+        {
+            fields = new object[]
+            {
+                new { key = "secret", node_id = "LanguageModelComponent-LsJMR", field_name = "api_key", label = "Key", kind = "text" },
+                new { key = "Bad Key", node_id = "Prompt-xvuxC", field_name = "template", label = "x", kind = "number" },
+                new { key = "tone", node_id = "ChatOutput-hJNhd", field_name = "sender_name", label = "Tone", kind = "choice", options = OneOption, default_value = "b" },
+            },
+        }), HttpStatusCode.BadRequest, "validation_failed");
+        var errors = problem.GetProperty("errors");
+        Assert.True(errors.TryGetProperty("fields[0].field_name", out _), errors.ToString());
+        Assert.True(errors.TryGetProperty("fields[1].key", out _), errors.ToString());
+        Assert.True(errors.TryGetProperty("fields[1].kind", out _), errors.ToString());
+        Assert.True(errors.TryGetProperty("fields[2].default_value", out _), errors.ToString());
+        // A refused set changes nothing.
+        Assert.Equal(3, (await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{agent}/configurable_fields/"))).GetArrayLength());
+
+        await Http.AssertStatusAsync(await seller.Client.PutAsJsonAsync($"/api/provider-agents/{agent}/configurable_fields/", new { fields = Array.Empty<object>() }), HttpStatusCode.OK);
+        Assert.Equal(0, (await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{agent}/configurable_fields/"))).GetArrayLength());
+    }
+
+    [Fact]
+    public async Task ProviderProfile_IsEditable_WithAnUploadedAvatar()
+    {
+        var (seller, handle) = await app.SellerAsync();
+        var image = await Http.ReadJsonAsync(await seller.Client.PostAsync("/api/catalog-images/", Images.Png()), HttpStatusCode.Created);
+
+        var updated = await Http.ReadJsonAsync(await seller.Client.PatchAsJsonAsync("/api/providers/mine", new { bio = "We build helpful agents.", avatar_image = image.GetProperty("uuid").GetGuid() }));
+        Assert.Equal(image.GetProperty("url").GetString(), updated.GetProperty("avatar_url").GetString());
+
+        var profile = await Http.ReadJsonAsync(await app.CreateClient().GetAsync($"/api/providers/{handle}"));
+        Assert.Equal("We build helpful agents.", profile.GetProperty("bio").GetString());
+        Assert.Equal(image.GetProperty("url").GetString(), profile.GetProperty("avatar_url").GetString());
+
+        var other = await app.SellerAsync();
+        await Http.AssertProblemAsync(await other.Seller.Client.PatchAsJsonAsync("/api/providers/mine", new { avatar_image = image.GetProperty("uuid").GetGuid() }), HttpStatusCode.BadRequest, "validation_failed");
+    }
+}
