@@ -17,11 +17,20 @@ def statements(sql):
 
 def name(statement):
     match = re.match(r'CREATE (?:UNIQUE )?(?:TABLE|INDEX) "?([a-z0-9_]+)"?', statement)
+    if match:
+        return match.group(1)
+    # A foreign key added after the tables (EF does this for cycles) may already exist inline in an earlier script.
+    match = re.match(r'ALTER TABLE "?[a-z0-9_]+"? ADD CONSTRAINT "?([a-z0-9_]+)"?', statement)
     return match.group(1) if match else statement
+
+def constraints(sql):
+    return set(re.findall(r'CONSTRAINT "?([a-z0-9_]+)"?', sql))
 
 existing = set()
 for script in sorted(pathlib.Path(f"src/AgentMarket/Platform/Data/Migrations/{folder}").glob("*.sql")):
-    existing.update(name(s) for s in statements(script.read_text()))
+    text = script.read_text()
+    existing.update(name(s) for s in statements(text))
+    existing.update(constraints(text))
 for statement in statements(model):
     if name(statement) not in existing:
         print(statement + ";\n")

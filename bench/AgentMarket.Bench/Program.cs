@@ -1,6 +1,8 @@
 using AgentMarket.Bench.ColdStart;
 using AgentMarket.Bench.Engine;
+using AgentMarket.Bench.Gateway;
 using AgentMarket.Bench.Ledger;
+using AgentMarket.Bench.Search;
 
 // Benchmarks, not tests. Each suite warms up, runs many iterations and prints percentiles; results go to docs/benchmarks.md.
 return args switch
@@ -8,6 +10,8 @@ return args switch
     ["coldstart", .. var rest] => await ColdStartBench.RunAsync(rest),
     ["engine", .. var rest] => await RunEngineAsync(rest),
     ["ledger", .. var rest] => await LedgerBench.RunAsync(rest),
+    ["gateway", .. var rest] => await GatewayBench.RunAsync(rest),
+    ["search", .. var rest] => await SearchBench.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -20,6 +24,6 @@ static async Task<int> RunEngineAsync(string[] rest)
 static int Usage()
 {
     Console.Error.WriteLine("usage: dotnet run -c Release --project bench/AgentMarket.Bench -- <suite> [options]");
-    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds]");
+    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds] | gateway [runs] | search sqlite|postgres [listings] [iterations]");
     return 2;
 }

@@ -11,8 +11,10 @@ using Microsoft.EntityFrameworkCore;
 namespace AgentMarket.Catalog;
 
 public sealed record ProviderRef(string Name, string Handle);
+
 /// <summary>Social proof from facts: completed runs, average review, reviews, distinct buyer organizations in 30 days, completed / finished.</summary>
 public sealed record CardStats(long Runs, double? Rating, int ReviewsCount, [property: JsonPropertyName("users_30d")] int Users30d, double? SuccessRate);
+
 public sealed record CardPricing(PricingModel Model, long CreditsPerRun, long CreditsMin, long CreditsMax)
 {
     public static CardPricing From(PricingTerms terms) => new(terms.Model, terms.CreditsPerRun, terms.CreditsMin, terms.CreditsMax);
@@ -37,6 +39,13 @@ public sealed record Suggestion(string Name, string Slug);
 public sealed record ProviderProfile(Guid Uuid, string Handle, string Name, string? Bio, string? AvatarUrl, bool Verified);
 public sealed record ReleaseNote(string Version, string Changelog, DateTime Released, bool Current);
 public sealed record PriceNotice(CardPricing Pricing, DateTime EffectiveAt);
+
+/// <summary>
+/// The card list envelope: <c>{items, total, limit, offset}</c> plus <c>total_is_exact</c>, false when the total is the
+/// database's estimate (PostgreSQL, above <see cref="ListingSearch.ExactTotalCap"/> matches; SPEC §10: totals where cheap).
+/// </summary>
+public sealed record CatalogPage(IReadOnlyList<AgentCard> Items, int Total, int Limit, int Offset, bool TotalIsExact);
+
 public sealed record ReviewView(Guid Uuid, int Rating, string Text, string Author, DateTime Created, DateTime Updated, string? ProviderReply, DateTime? ProviderReplyAt);
 
 /// <summary>A listing's page: the card's facts plus the long description (rendered safely), provider, versions and reviews.</summary>
@@ -55,20 +64,13 @@ public sealed class CatalogQueries(AppDbContext db, ListingSearch search, TimePr
         db.Categories.AsNoTracking().OrderBy(c => c.SortOrder).ThenBy(c => c.Name)
             .Select(c => new CategoryResponse(c.Slug, c.Name, c.Icon)).ToListAsync(ct);
 
-    /// <summary>One page of cards of active public listings: searched, filtered and sorted as <paramref name="filter"/> says.</summary>
-    public async Task<Page<AgentCard>> BrowseAsync(CatalogFilter filter, CancellationToken ct)
+    /// <summary>One page of cards of live listings: searched, filtered and sorted as <paramref name="filter"/> says.</summary>
+    public async Task<CatalogPage> BrowseAsync(CatalogFilter filter, CancellationToken ct)
     {
-        if (filter.Terms.Count > 0)
-        {
-            var hits = await search.SearchAsync(filter, ct);
-            var rows = await CardRows(db.Listings.AsNoTracking().Where(l => hits.Ids.Contains(l.Id))).ToListAsync(ct);
-            var byId = rows.ToDictionary(r => r.Id);
-            return new Page<AgentCard>(hits.Ids.Where(byId.ContainsKey).Select(id => byId[id].ToCard()).ToList(), hits.Total, filter.Limit, filter.Offset);
-        }
-        var listings = Filtered(filter);
-        var total = await listings.CountAsync(ct);
-        var page = await CardRows(Sorted(listings, filter.EffectiveSort).Skip(filter.Offset).Take(filter.Limit)).ToListAsync(ct);
-        return new Page<AgentCard>(page.ConvertAll(r => r.ToCard()), total, filter.Limit, filter.Offset);
+        var hits = await search.SearchAsync(filter, ct);
+        var rows = await CardRows(db.Listings.AsNoTracking().Where(l => hits.Ids.Contains(l.Id))).ToListAsync(ct);
+        var byId = rows.ToDictionary(r => r.Id);
+        return new CatalogPage(hits.Ids.Where(byId.ContainsKey).Select(id => byId[id].ToCard()).ToList(), hits.Total, filter.Limit, filter.Offset, hits.TotalIsExact);
     }
 
     /// <summary>Names for the search box as the visitor types: the best matches of the words so far.</summary>
@@ -150,45 +152,12 @@ public sealed class CatalogQueries(AppDbContext db, ListingSearch search, TimePr
         {
             return null;
         }
-        var rows = await CardRows(Sorted(Public().Where(l => l.ProviderId == profile.Uuid), CatalogSort.Popular)).Take(200).ToListAsync(ct);
+        var rows = await CardRows(Public().Where(l => l.ProviderId == profile.Uuid).OrderByDescending(l => l.RunsCount).ThenBy(l => l.Id)).Take(200).ToListAsync(ct);
         return (profile, rows.ConvertAll(r => r.ToCard()));
     }
 
     IQueryable<Listing> Public() =>
         db.Listings.AsNoTracking().Where(l => l.State == ListingState.Active && l.Visibility == ListingVisibility.Public);
-
-    IQueryable<Listing> Filtered(CatalogFilter filter)
-    {
-        var listings = Public();
-        if (filter.Category is { } category)
-        {
-            listings = listings.Where(l => l.Category!.Slug == category);
-        }
-        if (filter.FreeOnly)
-        {
-            listings = listings.Where(l => l.PricingModel == PricingModel.Free);
-        }
-        if (filter.PricingModel is { } model)
-        {
-            listings = listings.Where(l => l.PricingModel == model);
-        }
-        if (filter.MinRating is { } minRating)
-        {
-            // Compared without dividing, like the search SQL: listings without reviews have no rating to pass.
-            listings = listings.Where(l => l.ReviewsCount > 0 && l.RatingTotal >= minRating * l.ReviewsCount);
-        }
-        return listings;
-    }
-
-    static IQueryable<Listing> Sorted(IQueryable<Listing> listings, CatalogSort sort) => sort switch
-    {
-        CatalogSort.Relevance or CatalogSort.Popular => listings.OrderByDescending(l => l.RunsCount).ThenByDescending(l => l.RatingTotal).ThenBy(l => l.Id),
-        CatalogSort.Rating => listings.OrderByDescending(l => (double)l.RatingTotal / (l.ReviewsCount > 0 ? l.ReviewsCount : 1)).ThenByDescending(l => l.ReviewsCount).ThenBy(l => l.Id),
-        CatalogSort.Newest => listings.OrderByDescending(l => l.PublishedUtc).ThenBy(l => l.Id),
-        CatalogSort.Price => listings
-            .OrderBy(l => l.PricingModel == PricingModel.Free ? 0 : l.PricingModel == PricingModel.VariableCredits ? l.CreditsMin : l.CreditsPerRun)
-            .ThenByDescending(l => l.RunsCount).ThenBy(l => l.Id),
-    };
 
     /// <summary>
     /// Projects listings into the columns a card needs. Ratios are derived after materialising, in <see cref="CardRow.ToCard"/>:
@@ -211,11 +180,17 @@ public sealed record CardRow(
         Id, Slug, Name, new ProviderRef(ProviderName, ProviderHandle), ShortDescription, Category,
         new CardStats(
             RunsCount,
-            ReviewsCount == 0 ? null : Math.Round((double)RatingTotal / ReviewsCount, 1),
+            ReviewsCount == 0 ? null : RatingTenths(RatingTotal, ReviewsCount) / 10.0,
             ReviewsCount,
             Users30d,
             RunsCount + FailedRunsCount == 0 ? null : Math.Round((double)RunsCount / (RunsCount + FailedRunsCount), 3)),
         new CardPricing(PricingModel, CreditsPerRun, CreditsMin, CreditsMax),
         IsPremium,
         PreviewImageUrl);
+
+    /// <summary>
+    /// The average rating in tenths of a star, rounded half up, in integer arithmetic so that the card, the search
+    /// index (schema 0007) and the min_rating filter agree to the tenth: (20 × total + reviews) / (2 × reviews).
+    /// </summary>
+    public static long RatingTenths(long ratingTotal, int reviewsCount) => (20 * ratingTotal + reviewsCount) / (2L * reviewsCount);
 }

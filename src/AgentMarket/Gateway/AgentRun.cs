@@ -19,7 +19,8 @@ public sealed class AgentRun : ITenantOwned
 {
     public Guid Id { get; init; } = Guid.CreateVersion7();
     public Guid OrganizationId { get; init; }
-    public Guid ConfigId { get; init; }
+    /// <summary>The subscription; null for playground runs of visitors and non-subscribers.</summary>
+    public Guid? ConfigId { get; init; }
     public Guid ListingId { get; init; }
     public Guid AgentVersionId { get; init; }
     public Guid? ProviderId { get; init; }

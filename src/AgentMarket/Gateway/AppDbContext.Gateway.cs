@@ -6,4 +6,5 @@ namespace AgentMarket.Platform.Data;
 public sealed partial class AppDbContext
 {
     public DbSet<AgentRun> AgentRuns => Set<AgentRun>();
+    public DbSet<TrialUsage> TrialUsages => Set<TrialUsage>();
 }

@@ -13,8 +13,12 @@ namespace AgentMarket.Gateway;
 
 public sealed record RunAgentRequest([property: MaxLength(100_000)] string? Input, [property: MaxLength(200)] string? SessionId);
 public sealed record RunAgentResponse(Guid RunId, string? Output, string SessionId, long CreditsCharged, long Balance);
+public sealed record TryAgentResponse(Guid RunId, string? Output, string SessionId, long CreditsCharged, int? TrialRunsLeft);
 
-/// <summary>The run API (SPEC §8): <c>POST /api/agents/{uuid}/run/</c> for keys and signed-in members, JSON or SSE.</summary>
+/// <summary>
+/// The run API (SPEC §8): <c>POST /api/agents/{uuid}/run/</c> for keys and signed-in members, and the playground
+/// <c>POST /api/marketplace/agents/{id or slug}/try/</c>, each as JSON or server-sent events.
+/// </summary>
 static class GatewayEndpoints
 {
     public const string OverheadHeader = "X-Gateway-Overhead-Ms";
@@ -25,33 +29,54 @@ static class GatewayEndpoints
     {
         routes.MapPost("/api/agents/{uuid:guid}/run", RunAsync).WithTags("Gateway").WithName("RunAgent").RequireOrganizationOrAgentKey()
             .WithRequestBodyLimit(512 * 1024);
+        routes.MapPost("/api/marketplace/agents/{idOrSlug}/try", TryAsync).WithTags("Gateway").WithName("TryAgent").AllowAnyone()
+            .WithRequestBodyLimit(64 * 1024);
     }
 
     static async Task<IResult> RunAsync(Guid uuid, RunAgentRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
         RunGateway gateway, HttpContext http, CancellationToken ct)
     {
-        var started = Stopwatch.GetTimestamp();
         if (idempotencyKey is { Length: > 200 })
         {
             return ApiProblem.Invalid("Idempotency-Key", "Use at most 200 characters.");
         }
         var gatewayRequest = new GatewayRequest(uuid, request.Input, request.SessionId, idempotencyKey, "api") { Key = http.Features.Get<KeyGrant>() };
-        var streaming = http.Request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase);
-        if (!streaming)
+        return await RespondAsync(http, onEvent => gateway.RunAsync(gatewayRequest, onEvent, ct), ToResponse);
+    }
+
+    /// <summary>The agent page's playground: visitors within a daily allowance, signed-in members paying per run.</summary>
+    static async Task<IResult> TryAsync(string idOrSlug, RunAgentRequest request, RunGateway gateway, HttpContext http, CancellationToken ct)
+    {
+        if (http.User.Identity?.IsAuthenticated == true && !http.User.IsAgentKey())
         {
-            var (result, failure) = await gateway.RunAsync(gatewayRequest, null, ct);
+            await OrganizationScope.ResolveAsync(http, null, ct);
+        }
+        var visitor = Visitor(http);
+        return await RespondAsync(http, onEvent => gateway.TryAsync(idOrSlug, request.Input, request.SessionId, visitor, onEvent, ct),
+            result => new TryAgentResponse(result.RunId, result.Output, result.SessionId, result.CreditsCharged, result.TrialRunsLeft));
+    }
+
+    /// <summary>
+    /// JSON, or server-sent events when the client accepts <c>text/event-stream</c>: token frames as the model streams,
+    /// then one "end" frame with the result (or "error"). Headers go out with the first frame, so a refusal before the
+    /// run (402, 429…) is still a plain problem response.
+    /// </summary>
+    static async Task<IResult> RespondAsync<T>(HttpContext http, Func<Func<RunEvent, ValueTask>?, Task<(GatewayResult? Result, GatewayFailure? Failure)>> run,
+        Func<GatewayResult, T> shape)
+    {
+        var started = Stopwatch.GetTimestamp();
+        if (!http.Request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase))
+        {
+            var (result, failure) = await run(null);
             if (failure is not null)
             {
                 return ToProblem(failure, http);
             }
             http.Response.Headers[OverheadHeader] = Overhead(started, result!.EngineTime);
-            return TypedResults.Ok(ToResponse(result));
+            return TypedResults.Ok(shape(result));
         }
-
-        // Server-sent events: token frames as the model streams, then one "end" frame with the result (or "error").
-        // Headers go out with the first frame, so a refusal before the run (402, 429…) is still a plain problem response.
         var sse = new ServerSentEvents(http);
-        var (streamed, streamFailure) = await gateway.RunAsync(gatewayRequest, async e =>
+        var (streamed, streamFailure) = await run(async e =>
         {
             switch (e)
             {
@@ -63,7 +88,7 @@ static class GatewayEndpoints
                     await sse.WriteAsync("token", new { chunk = token.Chunk, message_id = token.MessageId });
                     break;
             }
-        }, ct);
+        });
         if (!sse.Started)
         {
             if (streamFailure is not null)
@@ -78,9 +103,29 @@ static class GatewayEndpoints
         }
         else
         {
-            await sse.WriteAsync("end", ToResponse(streamed!));
+            await sse.WriteAsync("end", shape(streamed!)!);
         }
         return TypedResults.Empty;
+    }
+
+    /// <summary>The visitor cookie that counts playground runs of people who have not signed in (set on first use).</summary>
+    static string Visitor(HttpContext http)
+    {
+        const string cookie = "am_visitor";
+        if (http.Request.Cookies[cookie] is { Length: 32 } existing && existing.All(char.IsAsciiHexDigit))
+        {
+            return existing;
+        }
+        var visitor = Guid.NewGuid().ToString("N");
+        http.Response.Cookies.Append(cookie, visitor, new CookieOptions
+        {
+            HttpOnly = true,
+            SameSite = SameSiteMode.Lax,
+            Secure = http.Request.IsHttps,
+            MaxAge = TimeSpan.FromDays(365),
+            IsEssential = true,
+        });
+        return visitor;
     }
 
     static string Overhead(long started, TimeSpan engine) =>

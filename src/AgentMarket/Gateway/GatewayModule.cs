@@ -8,6 +8,7 @@ static class GatewayModule
         builder.Services.AddOptions<GatewayOptions>().BindConfiguration("Gateway").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<RunSlots>();
         builder.Services.AddScoped<RunGateway>();
+        builder.Services.AddScoped<TrialAllowance>();
     }
 
     public static void MapGateway(this WebApplication app) => ((IEndpointRouteBuilder)app).MapGateway();

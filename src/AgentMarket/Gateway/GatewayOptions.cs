@@ -13,6 +13,10 @@ public sealed class GatewayOptions
     [Range(1, 1440)]
     public int ReservationMinutes { get; set; } = 15;
 
+    /// <summary>Playground runs a visitor gets per agent per UTC day, paid by the platform's promotions account.</summary>
+    [Range(0, 1_000)]
+    public int TrialRunsPerDay { get; set; } = 3;
+
     /// <summary>Largest run output kept for idempotent replays and usage (bytes of text).</summary>
     [Range(1_024, 1_000_000)]
     public int StoredOutputLimit { get; set; } = 100_000;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using AgentMarket.Catalog;
 using AgentMarket.Catalog.Pricing;
 using AgentMarket.Catalog.SocialProof;
@@ -33,6 +34,9 @@ public sealed record GatewayResult(Guid RunId, string? Output, string SessionId,
 {
     /// <summary>How long the engine ran; the rest of a request's time is the gateway's own overhead.</summary>
     public TimeSpan EngineTime { get; init; }
+
+    /// <summary>Playground runs of visitors: trial runs left today for this agent.</summary>
+    public int? TrialRunsLeft { get; init; }
 }
 
 /// <summary>Why the gateway refused or failed a run, as a problem: a stable code, and what a client needs to react.</summary>
@@ -42,17 +46,35 @@ public sealed record GatewayFailure(int Status, string Code, string Message, IDi
 }
 
 /// <summary>
-/// The one path every front door takes (SPEC §3, §7, §8): authorise the subscription, check the plan's concurrent
-/// sessions, the key's rate and budget and the session's credit cap, reserve the run's maximum price (402 before any work
-/// when the wallet cannot pay it), run the flow with the buyer's configuration, knowledge and session memory, settle the
-/// actual price or void it when the run fails, and record the run for usage, analytics and social proof.
+/// The one path every run takes (SPEC §3, §7, §8): authorise, check the plan's concurrent sessions, the key's rate and
+/// budget and the session's credit cap, reserve the run's maximum price (402 before any work when the wallet cannot pay
+/// it), run the flow with the buyer's configuration and session memory, settle the actual price or void it when the run
+/// fails, and record the run for usage, analytics and social proof. Subscriptions run through <see cref="RunAsync"/>,
+/// the agent page's playground through <see cref="TryAsync"/>; both share everything after deciding who pays.
 /// </summary>
 sealed class RunGateway(
     AppDbContext db, CurrentTenant tenant, AgentPlans plans, AgentVersionPolicy versions, CreditLedger ledger, CreditGrants grants,
     KeyRateLimits rateLimits, RunSlots slots, ModelClients models, PlatformOutbound outbound, IDbContextFactory<AppDbContext> contexts,
-    IDataProtectionProvider protection, RunFacts facts, SpendControls spend, IOptionsMonitor<LlmOptions> llm, IOptions<FlowsOptions> flows,
-    IOptions<GatewayOptions> options, IOptions<CreditsOptions> credits, TimeProvider clock, ILogger<RunGateway> logger)
+    IDataProtectionProvider protection, RunFacts facts, SpendControls spend, TrialAllowance trials, IOptionsMonitor<LlmOptions> llm,
+    IOptions<FlowsOptions> flows, IOptions<GatewayOptions> options, IOptions<CreditsOptions> credits, TimeProvider clock, ILogger<RunGateway> logger)
 {
+    enum Payer
+    {
+        /// <summary>The organization's wallet: reserve, then settle or void.</summary>
+        Wallet,
+
+        /// <summary>The platform's promotions account pays the provider for a visitor's trial run.</summary>
+        Promotions,
+
+        /// <summary>Free agents and subscription-priced agents (paid monthly).</summary>
+        Nobody,
+    }
+
+    /// <summary>Everything decided before a run starts.</summary>
+    sealed record Prepared(
+        Listing Listing, Guid VersionId, Guid Organization, CustomerAgentConfig? Config, Payer Payer, PricingTerms Terms, long MaxPrice,
+        string SessionId, Guid MemoryPartition, string? PlanCode, KeyGrant? Key, string Door, string? IdempotencyKey);
+
     public async Task<(GatewayResult? Result, GatewayFailure? Failure)> RunAsync(GatewayRequest request, Func<RunEvent, ValueTask>? onEvent, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
@@ -62,10 +84,15 @@ sealed class RunGateway(
             return Refuse(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The agent was not found.");
         }
         var config = await db.CustomerAgentConfigs.AsNoTracking().Include(c => c.Listing)
-            .FirstOrDefaultAsync(c => c.Id == request.ConfigId && c.State == SubscriptionState.Active, ct);
+            .FirstOrDefaultAsync(c => c.Id == request.ConfigId && c.State != SubscriptionState.Terminated, ct);
         if (config?.Listing is not { } listing)
         {
             return Refuse(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The agent was not found.");
+        }
+        if (config.State == SubscriptionState.PastDue)
+        {
+            return Refuse(StatusCodes.Status402PaymentRequired, "subscription_past_due",
+                $"This month of {listing.Name} ({listing.CreditsPerRun:N0} credits) is unpaid; add credits and it resumes within a minute.");
         }
         if (listing.State != ListingState.Active)
         {
@@ -90,26 +117,76 @@ sealed class RunGateway(
             return Refuse(StatusCodes.Status429TooManyRequests, "session_limit", $"Your plan allows {sessionLimit} concurrent session(s); wait for one to finish or upgrade.", retryAfter: TimeSpan.FromSeconds(1));
         }
 
-        var now = clock.GetUtcNow().UtcDateTime;
-        var terms = await TermsAsync(config, listing, now, ct);
-        var maxPrice = terms.Model switch
-        {
-            PricingModel.FixedCredits => terms.CreditsPerRun,
-            PricingModel.VariableCredits => terms.CreditsMax,
-            PricingModel.Free or PricingModel.Subscription => 0,
-        };
-        var sessionId = request.SessionId is { Length: > 0 and <= 200 } session ? session : Guid.CreateVersion7().ToString("N");
+        var terms = await TermsAsync(listing, config.SubscribedUtc, ct);
+        var maxPrice = MaxPrice(terms);
+        var sessionId = SessionOrNew(request.SessionId);
         if (await CheckCapsAsync(config, request.Key, sessionId, plan.SessionCreditCap, maxPrice, ct) is { } capped)
         {
             return (null, capped);
         }
+        var prepared = new Prepared(listing, await versions.EffectiveAsync(config, ct), organization, config, maxPrice > 0 ? Payer.Wallet : Payer.Nobody,
+            terms, maxPrice, sessionId, config.Id, plan.PlanCode, request.Key, request.Door, idempotencyKey);
+        return await RunPreparedAsync(prepared, request, onEvent, started, ct);
+    }
 
+    /// <summary>
+    /// The agent page's playground (SPEC §6): a signed-in member of an organization pays per run from its credits; a
+    /// visitor runs on the platform's promotion account within a small daily allowance per agent.
+    /// </summary>
+    public async Task<(GatewayResult? Result, GatewayFailure? Failure)> TryAsync(string agent, string? input, string? sessionId, string? visitor,
+        Func<RunEvent, ValueTask>? onEvent, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var organization = tenant.OrganizationId;
+        var listing = await FindPublicListingAsync(agent, organization, ct);
+        if (listing?.AgentVersionId is not { } version)
+        {
+            return Refuse(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The agent was not found.");
+        }
+        var terms = PricingTerms.Of(listing);
+        int? trialRunsLeft = null;
+        Payer payer;
+        if (organization is not null && terms.Model is PricingModel.FixedCredits or PricingModel.VariableCredits)
+        {
+            payer = Payer.Wallet;
+        }
+        else
+        {
+            var identity = visitor ?? tenant.UserId?.ToString();
+            if (identity is null)
+            {
+                return Refuse(StatusCodes.Status400BadRequest, "visitor_required", "Enable cookies to try agents without signing in.");
+            }
+            var allowance = await trials.TakeAsync(identity, listing.Id, ct);
+            if (allowance is null)
+            {
+                return Refuse(StatusCodes.Status429TooManyRequests, "trial_limit",
+                    "You have used today's free tries of this agent. Sign up to keep going.", retryAfter: trials.UntilTomorrow());
+            }
+            trialRunsLeft = allowance;
+            payer = terms.Model == PricingModel.Free ? Payer.Nobody : Payer.Promotions;
+        }
+        var maxPrice = payer == Payer.Nobody ? 0 : MaxPrice(terms);
+        var plan = organization is { } org
+            ? await db.OrganizationPlans.AsNoTracking().Where(p => p.OrganizationId == org).Select(p => p.PlanCode).FirstAsync(ct)
+            : null;
+        // Playground memory lives per agent; a visitor's sessions are namespaced by their cookie so ids cannot be shared.
+        var session = SessionOrNew(sessionId);
+        var prepared = new Prepared(listing, version, organization ?? Guid.Empty, null, payer, terms, maxPrice,
+            organization is null ? $"visitor:{visitor}:{session}" : session, listing.Id, plan, null, "playground", null);
+        var (result, failure) = await RunPreparedAsync(prepared, new GatewayRequest(Guid.Empty, input, session, null, "playground"), onEvent, started, ct);
+        return (result is null ? null : result with { SessionId = session, TrialRunsLeft = trialRunsLeft }, failure);
+    }
+
+    async Task<(GatewayResult?, GatewayFailure?)> RunPreparedAsync(Prepared p, GatewayRequest request, Func<RunEvent, ValueTask>? onEvent, long started, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
         var runId = Guid.CreateVersion7();
         var run = new AgentRun
         {
-            Id = runId, OrganizationId = organization, ConfigId = config.Id, ListingId = listing.Id, AgentVersionId = config.AgentVersionId,
-            ProviderId = listing.ProviderId, KeyId = request.Key?.KeyId, UserId = tenant.UserId, SessionId = sessionId,
-            IdempotencyKey = idempotencyKey, Door = request.Door, Status = AgentRunStatus.Running, CreditsReserved = maxPrice,
+            Id = runId, OrganizationId = p.Organization, ConfigId = p.Config?.Id, ListingId = p.Listing.Id, AgentVersionId = p.VersionId,
+            ProviderId = p.Listing.ProviderId, KeyId = p.Key?.KeyId, UserId = tenant.UserId, SessionId = p.SessionId,
+            IdempotencyKey = p.IdempotencyKey, Door = p.Door, Status = AgentRunStatus.Running, CreditsReserved = p.MaxPrice,
             StartedUtc = now, Day = DateOnly.FromDateTime(now),
         };
         db.AgentRuns.Add(run);
@@ -117,93 +194,111 @@ sealed class RunGateway(
         {
             await db.SaveChangesAsync(ct);
         }
-        catch (DbUpdateException) when (idempotencyKey is not null)
+        catch (DbUpdateException) when (p.IdempotencyKey is not null)
         {
             // The same Idempotency-Key is being run by a concurrent request.
             db.Entry(run).State = EntityState.Detached;
-            return (await ReplayAsync(config, idempotencyKey, ct)) is { } raced ? raced
+            return (await ReplayAsync(p.Config!, p.IdempotencyKey, ct)) is { } raced ? raced
                 : Refuse(StatusCodes.Status409Conflict, "run_in_progress", "A run with this Idempotency-Key is in progress.");
         }
 
         Guid? reservation = null;
-        if (maxPrice > 0)
+        if (p.Payer == Payer.Wallet && p.MaxPrice > 0)
         {
-            await grants.EnsureAsync(organization, plan.PlanCode, ct);
-            var reserve = await ledger.ReserveAsync($"run:{runId}:reserve", organization, maxPrice, now.AddMinutes(options.Value.ReservationMinutes), "run", runId.ToString(), ct);
+            await grants.EnsureAsync(p.Organization, p.PlanCode!, ct);
+            var reserve = await ledger.ReserveAsync($"run:{runId}:reserve", p.Organization, p.MaxPrice, now.AddMinutes(options.Value.ReservationMinutes), "run", runId.ToString(), ct);
             if (reserve.Status == LedgerStatus.InsufficientCredits)
             {
                 await FinishAsync(run, AgentRunStatus.Failed, ProblemCodes.InsufficientCredits, null, 0, started, ct);
                 return (null, new GatewayFailure(StatusCodes.Status402PaymentRequired, ProblemCodes.InsufficientCredits,
-                    $"This run needs {maxPrice:N0} credits; {reserve.Available:N0} are available.",
+                    $"This run needs {p.MaxPrice:N0} credits; {reserve.Available:N0} are available.",
                     new Dictionary<string, object?> { ["required"] = reserve.Required, ["available"] = reserve.Available }) { RunId = runId });
             }
             reservation = reserve.Succeeded ? reserve.OperationId : throw new InvalidOperationException($"Reserve refused: {reserve.Status}");
         }
 
-        var version = await versions.EffectiveAsync(config, ct);
-        if (await plans.GetAsync(version) is not { } agentPlan)
+        if (await plans.GetAsync(p.VersionId) is not { } agentPlan)
         {
-            await ReleaseAsync(organization, reservation, runId);
+            await ReleaseAsync(p.Organization, reservation, runId);
             await FinishAsync(run, AgentRunStatus.Failed, "agent_unavailable", null, 0, started, ct);
             return Refuse(StatusCodes.Status409Conflict, "agent_unavailable", "This agent's flow cannot run right now.");
         }
 
         var engineStarted = Stopwatch.GetTimestamp();
-        var result = await ExecuteAsync(agentPlan, config, request, runId, sessionId, onEvent, ct);
+        var result = await ExecuteAsync(agentPlan, p, request, runId, onEvent, ct);
         var engineTime = Stopwatch.GetElapsedTime(engineStarted);
-        var engineMs = (int)engineTime.TotalMilliseconds;
         run.InputTokens = result.InputTokens;
         run.OutputTokens = result.OutputTokens;
         run.Model = result.Nodes.Select(n => n.Model).FirstOrDefault(m => m is not null);
-        run.EngineMs = engineMs;
+        run.EngineMs = (int)engineTime.TotalMilliseconds;
 
         if (result.Status != RunStatus.Succeeded)
         {
-            await ReleaseAsync(organization, reservation, runId);
-            var code = result.Error?.Code ?? "run_failed";
-            await FinishAsync(run, AgentRunStatus.Failed, code, null, 0, started, ct);
-            await facts.RecordAsync(new FinishedRun(listing.Id, organization, version, RunOutcome.Failed, now, clock.GetUtcNow().UtcDateTime), CancellationToken.None);
+            await ReleaseAsync(p.Organization, reservation, runId);
+            await FinishAsync(run, AgentRunStatus.Failed, result.Error?.Code ?? "run_failed", null, 0, started, ct);
+            await facts.RecordAsync(new FinishedRun(p.Listing.Id, p.Organization, p.VersionId, RunOutcome.Failed, now, clock.GetUtcNow().UtcDateTime), CancellationToken.None);
             return (null, FailureFor(result, runId));
         }
 
-        var actual = terms.Model switch
+        var actual = p.Payer == Payer.Nobody ? 0 : p.Terms.Model switch
         {
-            PricingModel.FixedCredits => terms.CreditsPerRun,
+            PricingModel.FixedCredits => p.Terms.CreditsPerRun,
             PricingModel.VariableCredits => Math.Clamp(
-                (result.InputTokens + result.OutputTokens) * options.Value.VariableCreditsPerThousandTokens / 1_000, terms.CreditsMin, terms.CreditsMax),
+                (result.InputTokens + result.OutputTokens) * options.Value.VariableCreditsPerThousandTokens / 1_000, p.Terms.CreditsMin, p.Terms.CreditsMax),
             PricingModel.Free or PricingModel.Subscription => 0,
         };
+        var charged = await ChargeAsync(p, reservation, runId, actual);
+        var output = result.OutputText;
+        await FinishAsync(run, AgentRunStatus.Succeeded, null, Truncate(output), charged, started, CancellationToken.None);
+        if (p.Config is { } config)
+        {
+            await RecordSpendAsync(config, p.Key, p.SessionId, charged, CancellationToken.None);
+        }
+        await facts.RecordAsync(new FinishedRun(p.Listing.Id, p.Organization, p.VersionId, RunOutcome.Completed, now, clock.GetUtcNow().UtcDateTime), CancellationToken.None);
+        if (charged > 0 && p.Payer == Payer.Wallet)
+        {
+            await spend.AfterSpendAsync(p.Organization, CancellationToken.None);
+        }
+        var balance = p.Organization == Guid.Empty ? 0 : (await ledger.BalanceAsync(p.Organization, CancellationToken.None)).Available;
+        return (new GatewayResult(runId, output, p.SessionId, p.Payer == Payer.Wallet ? charged : 0, balance, result, Replayed: false) { EngineTime = engineTime }, null);
+    }
+
+    /// <summary>Settles the wallet's reservation, or has the promotions account pay a trial run; returns what the provider's price came to.</summary>
+    async Task<long> ChargeAsync(Prepared p, Guid? reservation, Guid runId, long actual)
+    {
         if (reservation is { } reserved)
         {
-            var settle = await ledger.SettleAsync($"run:{runId}:settle", organization, reserved, actual, listing.ProviderId, credits.Value.Split, $"{listing.Name} run", CancellationToken.None);
+            var settle = await ledger.SettleAsync($"run:{runId}:settle", p.Organization, reserved, actual, p.Listing.ProviderId, credits.Value.Split, $"{p.Listing.Name} run", CancellationToken.None);
             if (!settle.Succeeded)
             {
                 // Settling can only fail when the expiry job voided a run that outlived its reservation: it ran free.
                 logger.LogWarning("Run {RunId} was not charged: {Status}", runId, settle.Status);
-                actual = 0;
+                return 0;
             }
+            return actual;
         }
-        var output = result.OutputText;
-        await FinishAsync(run, AgentRunStatus.Succeeded, null, Truncate(output), actual, started, CancellationToken.None);
-        await RecordSpendAsync(config, request.Key, sessionId, actual, CancellationToken.None);
-        await facts.RecordAsync(new FinishedRun(listing.Id, organization, version, RunOutcome.Completed, now, clock.GetUtcNow().UtcDateTime), CancellationToken.None);
-        if (actual > 0)
+        if (p.Payer == Payer.Promotions && actual > 0)
         {
-            await spend.AfterSpendAsync(organization, CancellationToken.None);
+            var trial = await ledger.TrialAsync($"trial:{runId}", p.Listing.ProviderId, actual, credits.Value.Split, $"Trial run of {p.Listing.Name}", runId.ToString(), CancellationToken.None);
+            if (!trial.Succeeded)
+            {
+                logger.LogWarning("Trial run {RunId} was not paid: {Status}", runId, trial.Status);
+            }
+            return actual;
         }
-        var balance = await ledger.BalanceAsync(organization, CancellationToken.None);
-        return (new GatewayResult(runId, output, sessionId, actual, balance.Available, result, Replayed: false) { EngineTime = engineTime }, null);
+        return 0;
     }
 
-    async Task<RunResult> ExecuteAsync(AgentPlan agentPlan, CustomerAgentConfig config, GatewayRequest request, Guid runId, string sessionId,
-        Func<RunEvent, ValueTask>? onEvent, CancellationToken ct)
+    async Task<RunResult> ExecuteAsync(AgentPlan agentPlan, Prepared p, GatewayRequest request, Guid runId, Func<RunEvent, ValueTask>? onEvent, CancellationToken ct)
     {
         var fields = await plans.FieldsAsync(agentPlan.AgentId, ct);
-        var tweaks = SubscriptionSettings.Tweaks(fields, SubscriptionSettings.Parse(config.SettingsJson), config.KnowledgeBaseId);
+        var tweaks = p.Config is { } config
+            ? SubscriptionSettings.Tweaks(fields, SubscriptionSettings.Parse(config.SettingsJson), config.KnowledgeBaseId)
+            : SubscriptionSettings.Tweaks(fields, new Dictionary<string, JsonElement>(), null);
         var services = new FlowServices
         {
-            Models = new PlatformModelResolver(models, BuyerModel(config), PlatformModelResolver.OperatorDefault(llm.CurrentValue)),
-            Messages = new DatabaseMessageStore(contexts, config.OrganizationId, config.Id, clock),
+            Models = new PlatformModelResolver(models, p.Config is null ? null : BuyerModel(p.Config), PlatformModelResolver.OperatorDefault(llm.CurrentValue)),
+            Messages = new DatabaseMessageStore(contexts, p.Organization, p.MemoryPartition, clock),
             Outbound = outbound.Guard,
             Time = clock,
             Limits = RunLimits.Default with { WallTime = TimeSpan.FromSeconds(flows.Value.RunTimeoutSeconds) },
@@ -215,7 +310,7 @@ sealed class RunGateway(
             OutputType = request.OutputType,
             OutputComponent = request.OutputComponent,
             Tweaks = tweaks,
-            SessionId = sessionId,
+            SessionId = p.SessionId,
             RunId = runId.ToString("N"),
         };
         if (onEvent is null)
@@ -252,12 +347,30 @@ sealed class RunGateway(
     }
 
     /// <summary>The subscriber's price: an announced increase reaches them only after its notice period.</summary>
-    async Task<PricingTerms> TermsAsync(CustomerAgentConfig config, Listing listing, DateTime now, CancellationToken ct)
+    async Task<PricingTerms> TermsAsync(Listing listing, DateTime subscribedUtc, CancellationToken ct)
     {
         var current = PricingTerms.Of(listing);
+        var now = clock.GetUtcNow().UtcDateTime;
         var pending = await db.ListingPriceChanges.AsNoTracking()
-            .Where(c => c.ListingId == listing.Id && c.EffectiveForSubscribersUtc > now && c.AnnouncedUtc > config.SubscribedUtc).ToListAsync(ct);
-        return pending.Count == 0 ? current : PriceSchedule.ForSubscriber(current, pending, config.SubscribedUtc, now);
+            .Where(c => c.ListingId == listing.Id && c.EffectiveForSubscribersUtc > now && c.AnnouncedUtc > subscribedUtc).ToListAsync(ct);
+        return pending.Count == 0 ? current : PriceSchedule.ForSubscriber(current, pending, subscribedUtc, now);
+    }
+
+    static long MaxPrice(PricingTerms terms) => terms.Model switch
+    {
+        PricingModel.FixedCredits => terms.CreditsPerRun,
+        PricingModel.VariableCredits => terms.CreditsMax,
+        PricingModel.Free or PricingModel.Subscription => 0,
+    };
+
+    static string SessionOrNew(string? session) => session is { Length: > 0 and <= 200 } ? session : Guid.CreateVersion7().ToString("N");
+
+    Task<Listing?> FindPublicListingAsync(string agent, Guid? organization, CancellationToken ct)
+    {
+        var listings = db.Listings.AsNoTracking()
+            .Where(l => l.State == ListingState.Active && (l.Visibility == ListingVisibility.Public || l.OrganizationId == organization));
+        var slug = agent.Trim().ToLowerInvariant(); // slugs are stored lower-case
+        return Guid.TryParse(agent, out var id) ? listings.FirstOrDefaultAsync(l => l.Id == id, ct) : listings.FirstOrDefaultAsync(l => l.Slug == slug, ct);
     }
 
     async Task<GatewayFailure?> CheckCapsAsync(CustomerAgentConfig config, KeyGrant? key, string sessionId, long? sessionCap, long maxPrice, CancellationToken ct)

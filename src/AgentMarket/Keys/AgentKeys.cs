@@ -37,7 +37,7 @@ public sealed class AgentKeys(AppDbContext db, CurrentTenant tenant, ApiKeyDirec
         {
             return (null, new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "Name the subscription the key is for.", "config"));
         }
-        if (!await db.CustomerAgentConfigs.AnyAsync(c => c.Id == configId && c.State == SubscriptionState.Active, ct))
+        if (!await db.CustomerAgentConfigs.AnyAsync(c => c.Id == configId && c.State != SubscriptionState.Terminated, ct))
         {
             return (null, new Failure(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The agent was not found."));
         }

@@ -42,7 +42,7 @@ public sealed class ApiKeyDirectory(IServiceScopeFactory scopes, TimeProvider cl
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var key = await db.ApiKeys.AsNoTracking()
             .Where(k => (k.KeyHash == hash || (k.GraceKeyHash == hash && k.GraceUntilUtc > now)) && k.RevokedUtc == null && (k.ExpiresUtc == null || k.ExpiresUtc > now))
-            .Where(k => db.CustomerAgentConfigs.Any(c => c.Id == k.ConfigId && c.State == Subscriptions.SubscriptionState.Active))
+            .Where(k => db.CustomerAgentConfigs.Any(c => c.Id == k.ConfigId && c.State != Subscriptions.SubscriptionState.Terminated))
             .Select(k => new KeyGrant(k.Id, k.OrganizationId, k.ConfigId, k.Kind, k.AllowedOrigins, k.RateLimitPerMinute, k.BudgetCredits))
             .FirstOrDefaultAsync(ct);
         _cache[hash] = (now, key);

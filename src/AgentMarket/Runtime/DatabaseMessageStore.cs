@@ -10,14 +10,14 @@ namespace AgentMarket.Runtime;
 /// written, whatever session id the client sends (the tenant filter applies too: the factory's contexts belong to the
 /// request's scope). Uses a DbContext per call because a run's independent branches may save and read at once.
 /// </summary>
-sealed class DatabaseMessageStore(IDbContextFactory<AppDbContext> contexts, Guid organizationId, Guid configId, TimeProvider clock) : IMessageStore
+sealed class DatabaseMessageStore(IDbContextFactory<AppDbContext> contexts, Guid organizationId, Guid partitionId, TimeProvider clock) : IMessageStore
 {
     public async ValueTask<Message> SaveAsync(Message message, string runId, CancellationToken cancellationToken)
     {
         var stored = message.Id is null ? message with { Id = Guid.CreateVersion7().ToString("N") } : message;
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var updated = await db.SessionMessages
-            .Where(m => m.ConfigId == configId && m.OrganizationId == organizationId && m.MessageId == stored.Id)
+            .Where(m => m.PartitionId == partitionId && m.OrganizationId == organizationId && m.MessageId == stored.Id)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(m => m.Text, stored.Text)
                 .SetProperty(m => m.Sender, stored.Sender)
@@ -29,7 +29,7 @@ sealed class DatabaseMessageStore(IDbContextFactory<AppDbContext> contexts, Guid
             db.SessionMessages.Add(new SessionMessage
             {
                 OrganizationId = organizationId,
-                ConfigId = configId,
+                PartitionId = partitionId,
                 SessionId = stored.SessionId,
                 MessageId = stored.Id!,
                 ContextId = stored.ContextId,
@@ -50,7 +50,7 @@ sealed class DatabaseMessageStore(IDbContextFactory<AppDbContext> contexts, Guid
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var messages = db.SessionMessages.AsNoTracking()
-            .Where(m => m.ConfigId == configId && m.OrganizationId == organizationId && m.SessionId == query.SessionId && !m.Error && m.Category != "error")
+            .Where(m => m.PartitionId == partitionId && m.OrganizationId == organizationId && m.SessionId == query.SessionId && !m.Error && m.Category != "error")
             .Where(m => query.ExcludeRunId == null || m.RunId != query.ExcludeRunId)
             .Where(m => string.IsNullOrEmpty(query.ContextId) || m.ContextId == query.ContextId)
             .Where(m => query.Sender == null || m.Sender == query.Sender)

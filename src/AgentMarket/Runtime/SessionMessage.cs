@@ -5,14 +5,16 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 namespace AgentMarket.Runtime;
 
 /// <summary>
-/// One message of a chat session (session memory, Langflow's message table), owned by the subscribing organization and
-/// partitioned by subscription, so a session id chosen by a client can never reach another subscription's history.
+/// One message of a chat session (session memory, Langflow's message table), owned by the running organization and
+/// partitioned by subscription (by agent for the playground), so a session id chosen by a client can never reach
+/// another subscription's history.
 /// </summary>
 public sealed class SessionMessage : ITenantOwned
 {
     public Guid Id { get; init; } = Guid.CreateVersion7();
     public Guid OrganizationId { get; init; }
-    public Guid ConfigId { get; init; }
+    /// <summary>The subscription, or the listing for playground runs.</summary>
+    public Guid PartitionId { get; init; }
     public required string SessionId { get; init; }
 
     /// <summary>The engine's message id (stable across re-saves of a streamed message).</summary>
@@ -54,8 +56,8 @@ sealed class SessionMessageConfiguration : IEntityTypeConfiguration<SessionMessa
         e.Property(x => x.Text).HasMaxLength(1_000_000);
         e.Property(x => x.Category).HasMaxLength(40);
         e.Property(x => x.RunId).HasMaxLength(100);
-        e.HasIndex(x => new { x.ConfigId, x.SessionId, x.CreatedUtc });
-        e.HasIndex(x => new { x.ConfigId, x.MessageId }).IsUnique();
+        e.HasIndex(x => new { x.PartitionId, x.SessionId, x.CreatedUtc });
+        e.HasIndex(x => new { x.PartitionId, x.MessageId }).IsUnique();
     }
 }
 

@@ -8,6 +8,9 @@ namespace AgentMarket.Subscriptions;
 public enum SubscriptionState
 {
     Active,
+
+    /// <summary>A subscription-priced agent whose month could not be paid: runs stop until the next charge succeeds.</summary>
+    PastDue,
     Terminated,
 }
 

@@ -44,7 +44,7 @@ sealed class SubscriptionService(
             return (null, null, new Failure(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The project was not found."));
         }
         var existing = await db.CustomerAgentConfigs.AsNoTracking()
-            .FirstOrDefaultAsync(c => c.ListingId == listing.Id && c.ProjectId == project.Id && c.State == SubscriptionState.Active, ct);
+            .FirstOrDefaultAsync(c => c.ListingId == listing.Id && c.ProjectId == project.Id && c.State != SubscriptionState.Terminated, ct);
         if (existing is not null)
         {
             return (null, null, new Failure(StatusCodes.Status409Conflict, "already_subscribed", "This agent is already in this project.",
@@ -85,7 +85,7 @@ sealed class SubscriptionService(
     /// <summary>Ends the subscription: its keys stop at once; its history and usage stay.</summary>
     public async Task<bool> TerminateAsync(Guid configId, CancellationToken ct)
     {
-        var config = await db.CustomerAgentConfigs.FirstOrDefaultAsync(c => c.Id == configId && c.State == SubscriptionState.Active, ct);
+        var config = await db.CustomerAgentConfigs.FirstOrDefaultAsync(c => c.Id == configId && c.State != SubscriptionState.Terminated, ct);
         if (config is null)
         {
             return false;
@@ -109,7 +109,7 @@ sealed class SubscriptionService(
     /// <summary>Applies a buyer's changes; declared-field values are validated against the agent's declarations.</summary>
     public async Task<(CustomerAgentConfig? Config, Failure? Failure)> UpdateAsync(Guid configId, UpdateConfigRequest request, CancellationToken ct)
     {
-        var config = await db.CustomerAgentConfigs.Include(c => c.Listing).FirstOrDefaultAsync(c => c.Id == configId && c.State == SubscriptionState.Active, ct);
+        var config = await db.CustomerAgentConfigs.Include(c => c.Listing).FirstOrDefaultAsync(c => c.Id == configId && c.State != SubscriptionState.Terminated, ct);
         if (config is null)
         {
             return (null, new Failure(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The agent was not found."));
@@ -198,7 +198,7 @@ sealed class SubscriptionService(
     /// <summary>Moves the subscription to the listing's current version (the buyer's consent to a minor or major upgrade).</summary>
     public async Task<CustomerAgentConfig?> UpgradeAsync(Guid configId, CancellationToken ct)
     {
-        var config = await db.CustomerAgentConfigs.Include(c => c.Listing).FirstOrDefaultAsync(c => c.Id == configId && c.State == SubscriptionState.Active, ct);
+        var config = await db.CustomerAgentConfigs.Include(c => c.Listing).FirstOrDefaultAsync(c => c.Id == configId && c.State != SubscriptionState.Terminated, ct);
         if (config?.Listing?.AgentVersionId is not { } current)
         {
             return null;

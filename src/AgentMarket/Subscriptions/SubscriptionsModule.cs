@@ -8,6 +8,8 @@ static class SubscriptionsModule
         builder.Services.AddScoped<SubscriptionService>();
         builder.Services.AddScoped<SubscriptionViews>();
         builder.Services.AddScoped<AgentVersionPolicy>();
+        builder.Services.AddSingleton<Jobs.SubscriptionCharges>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<Jobs.SubscriptionCharges>());
     }
 
     public static void MapSubscriptions(this WebApplication app) => ((IEndpointRouteBuilder)app).MapSubscriptions();

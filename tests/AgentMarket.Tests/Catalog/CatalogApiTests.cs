@@ -17,7 +17,8 @@ public class CatalogApiTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
         foreach (var path in new[] { "/api/marketplace/agents/", "/api/marketplace-public-offerings/" })
         {
             var page = await Http.ReadJsonAsync(await app.CreateClient().GetAsync($"{path}?search={Uri.EscapeDataString(agent.Name)}"));
-            Assert.Equal(["items", "total", "limit", "offset"], page.EnumerateObject().Select(p => p.Name).ToArray());
+            Assert.Equal(["items", "total", "limit", "offset", "total_is_exact"], page.EnumerateObject().Select(p => p.Name).ToArray());
+            Assert.True(page.GetProperty("total_is_exact").GetBoolean());
             var card = Assert.Single(page.GetProperty("items").EnumerateArray());
             Assert.Equal(
                 ["uuid", "slug", "name", "provider", "description", "category", "stats", "pricing", "is_premium", "preview_image", "runs_count", "rating_average", "reviews_count"],
@@ -101,6 +102,31 @@ public class CatalogApiTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
         var html = await (await app.CreateClient().GetAsync($"/providers/{agent.ProviderHandle}")).Content.ReadAsStringAsync();
         Assert.Contains(agent.Name, html, StringComparison.Ordinal);
         await Http.AssertStatusAsync(await app.CreateClient().GetAsync("/providers/nobody-here"), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task MinRating_ComparesTheRatingAsDisplayed_WithOrWithoutWords()
+    {
+        var word = CatalogIntents.UniqueWord();
+        var fourAndAHalf = await app.PublishedAgentAsync(name: $"Rated {word} high");
+        var four = await app.PublishedAgentAsync(name: $"Rated {word} lower");
+        foreach (var (agent, stars) in new[] { (fourAndAHalf, 5), (fourAndAHalf, 4), (four, 4), (four, 4) })
+        {
+            var buyer = await app.SignUpAsync();
+            await app.RecordRunAsync(agent.ListingId, buyer.OrganizationId);
+            await Http.AssertStatusAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = stars, text = "ok" }), HttpStatusCode.Created);
+        }
+
+        async Task<string[]> SlugsAsync(string query) =>
+            (await Http.ReadJsonAsync(await app.CreateClient().GetAsync($"/api/marketplace/agents/?{query}&limit=200"))).GetProperty("items").EnumerateArray()
+                .Select(c => c.GetProperty("slug").GetString()!).Where(s => s == fourAndAHalf.Slug || s == four.Slug).ToArray();
+
+        Assert.Equal([fourAndAHalf.Slug], await SlugsAsync($"search={word}&min_rating=4.5"));
+        Assert.Equal([fourAndAHalf.Slug], await SlugsAsync($"search={word}&min_rating=4.41"));
+        Assert.Equal([fourAndAHalf.Slug, four.Slug], await SlugsAsync($"search={word}&min_rating=4"));
+        Assert.Equal([fourAndAHalf.Slug], await SlugsAsync("min_rating=4.5&sort=rating"));
+        Assert.Equal(4.5, (await app.CardAsync(fourAndAHalf)).GetProperty("rating_average").GetDouble());
+        Assert.Empty(await SlugsAsync($"search={word}&free=true&pricing_model=fixed_credits"));
     }
 
     [Fact]

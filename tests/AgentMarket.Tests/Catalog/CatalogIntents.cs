@@ -23,7 +23,8 @@ public static class CatalogIntents
     public static async Task<(TestUser Seller, string Handle)> SellerAsync(this AgentMarketApp app, string? name = null)
     {
         var seller = await app.SignUpAsync(name);
-        var handle = $"s-{Guid.NewGuid():N}"[..18];
+        // Letter-led, so PostgreSQL's parser reads it as one word (a digit-led part such as "1e5" parses as a number).
+        var handle = $"s{Guid.NewGuid():N}"[..18];
         await Http.AssertStatusAsync(await seller.Client.PostAsJsonAsync("/api/providers/", new { handle, name = name ?? "Seller " + handle }), HttpStatusCode.Created);
         return (seller, handle);
     }

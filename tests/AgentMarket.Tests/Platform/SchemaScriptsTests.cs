@@ -44,14 +44,15 @@ public class SchemaScriptsTests(AgentMarketApp app) : IClassFixture<AgentMarketA
 
     /// <summary>
     /// Objects the scripts create that the EF model does not know, by the prefix of their description line: the
-    /// full-text search structures of 0003_catalog and 0005_knowledge, kept in sync by triggers or generated columns.
+    /// full-text search structures of 0003_catalog, 0005_knowledge and 0007_catalog_search, kept in sync by triggers or
+    /// generated columns.
     /// </summary>
     static readonly string[] NotInModel =
     [
-        // SQLite: the FTS5 table, its shadow tables (listing_search_data, _idx, ...) and listing_search_rows.
+        // SQLite: the FTS5 table, its shadow tables (listing_search_data, _idx, ...) and listing_search_rows with its indexes.
         "table listing_search", "column listing_search", "index listing_search", "fk listing_search",
-        // PostgreSQL: the tsvector column and its GIN index.
-        "column listings.search_vector ", "index listings CREATE INDEX ix_listings_search_vector ",
+        // PostgreSQL: the tsvector columns, their GIN indexes and the partial indexes of the sort orders.
+        "column listings.search_", "index listings CREATE INDEX ix_listings_search_",
         // Knowledge chunks: the SQLite FTS5 table and its shadow tables (knowledge_chunks_fts_data, _idx, ...).
         "table knowledge_chunks_fts", "column knowledge_chunks_fts",
         // ... and the PostgreSQL tsvector column with its GIN index.
@@ -69,6 +70,18 @@ public class SchemaScriptsTests(AgentMarketApp app) : IClassFixture<AgentMarketA
         await migrator.MigrateAsync(CancellationToken.None);
         Assert.Equal(versions, await QueryAsync(app.Database, "SELECT version FROM schema_migrations ORDER BY version"));
         Assert.Empty(await migrator.PendingAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public void EveryScriptVersion_IsUnique_AndBothProvidersHaveTheSameVersions()
+    {
+        var folder = Path.Combine(Repo.Root, "src", "AgentMarket", "Platform", "Data", "Migrations");
+        List<string> Versions(string provider) => Directory.GetFiles(Path.Combine(folder, provider), "*.sql").Select(f => Path.GetFileName(f)[..4]).Order().ToList();
+        var sqlite = Versions("Sqlite");
+        var postgres = Versions("Postgres");
+        // Two scripts with one version would make the runner skip the second as already applied.
+        Assert.Equal(sqlite.Distinct().Count(), sqlite.Count);
+        Assert.Equal(sqlite, postgres);
     }
 
     static async Task<List<string>> DescribeAsync(TestDatabase database) =>

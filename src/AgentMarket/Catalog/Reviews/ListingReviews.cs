@@ -61,8 +61,13 @@ public sealed class ListingReviews(AppDbContext db, CurrentTenant tenant, TimePr
         var now = clock.GetUtcNow().UtcDateTime;
         var review = new Review
         {
-            ListingId = listingId, OrganizationId = organizationId, UserId = tenant.UserId!.Value,
-            Rating = rating!.Value, Text = text?.Trim() ?? "", CreatedUtc = now, UpdatedUtc = now,
+            ListingId = listingId,
+            OrganizationId = organizationId,
+            UserId = tenant.UserId!.Value,
+            Rating = rating!.Value,
+            Text = text?.Trim() ?? "",
+            CreatedUtc = now,
+            UpdatedUtc = now,
         };
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         db.Reviews.Add(review);

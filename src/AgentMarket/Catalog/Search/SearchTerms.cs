@@ -61,20 +61,19 @@ public static class SearchTerms
         }
     }
 
-    /// <summary>An FTS5 MATCH expression: every term required; whole words with their twin, the last as a prefix.</summary>
-    public static string ToFts5(IReadOnlyList<SearchTerm> terms) =>
-        string.Join(" AND ", terms.Select(t => t.IsPrefix
-            ? $"\"{t.Prefix}\"*"
-            : "(" + string.Join(" OR ", t.Forms.Select(f => $"\"{f}\"")) + ")"));
+    /// <summary>An FTS5 expression requiring every term: whole words with their twin, the last as a prefix.</summary>
+    public static string ToFts5(IReadOnlyList<SearchTerm> terms) => string.Join(" AND ", terms.Select(Fts5Term));
+
+    /// <summary>An FTS5 expression requiring any of the terms.</summary>
+    public static string ToFts5Any(IReadOnlyList<SearchTerm> terms) => string.Join(" OR ", terms.Select(Fts5Term));
 
     /// <summary>A PostgreSQL <c>to_tsquery('simple', …)</c> expression with the same meaning as <see cref="ToFts5"/>.</summary>
     public static string ToTsQuery(IReadOnlyList<SearchTerm> terms) => string.Join(" & ", terms.Select(TsTerm));
 
-    /// <summary>
-    /// The same terms joined by OR, for ranking: <c>ts_rank</c> of an AND query scores how close the words sit to each
-    /// other, while of an OR query it sums each word's weighted frequency, as bm25 does on SQLite.
-    /// </summary>
+    /// <summary>The tsquery requiring any of the terms, as <see cref="ToFts5Any"/>.</summary>
     public static string ToTsQueryAny(IReadOnlyList<SearchTerm> terms) => string.Join(" | ", terms.Select(TsTerm));
+
+    static string Fts5Term(SearchTerm t) => t.IsPrefix ? $"\"{t.Prefix}\"*" : "(" + string.Join(" OR ", t.Forms.Select(f => $"\"{f}\"")) + ")";
 
     static string TsTerm(SearchTerm t) => t.IsPrefix ? $"{t.Prefix}:*" : "(" + string.Join(" | ", t.Forms) + ")";
 

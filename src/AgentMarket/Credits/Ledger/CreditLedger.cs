@@ -38,6 +38,10 @@ sealed class CreditLedger(LedgerWriter writer, AppDbContext db)
     public Task<LedgerResult> AdjustAsync(string idempotencyKey, Guid organization, long credits, string reason, CancellationToken ct) =>
         writer.SubmitAsync(new AdjustmentCommand(idempotencyKey, organization, credits, reason), ct);
 
+    /// <summary>A visitor's trial run: the platform's promotions account pays the provider <paramref name="credits"/> as a buyer would.</summary>
+    public Task<LedgerResult> TrialAsync(string idempotencyKey, Guid provider, long credits, RevenueSplit split, string description, string runId, CancellationToken ct) =>
+        writer.SubmitAsync(new TrialCommand(idempotencyKey, provider, credits, split, description, runId), ct);
+
     public Task<LedgerResult> PayoutAsync(string idempotencyKey, Guid provider, long credits, string description, string payoutId, CancellationToken ct) =>
         writer.SubmitAsync(new PayoutCommand(idempotencyKey, provider, credits, description, payoutId), ct);
 

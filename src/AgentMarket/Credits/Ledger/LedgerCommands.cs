@@ -281,6 +281,34 @@ sealed record AdjustmentCommand(string IdempotencyKey, Guid Organization, long A
     }
 }
 
+/// <summary>A visitor's trial run of a paid agent: the platform's promotions account pays the provider as a buyer would.</summary>
+sealed record TrialCommand(string IdempotencyKey, Guid Provider, long Amount, RevenueSplit Split, string Description, string RunId) : LedgerCommand(IdempotencyKey)
+{
+    public override OperationKind Kind => OperationKind.Trial;
+    public override IEnumerable<AccountKey> Accounts() =>
+        [AccountKey.Platform(AccountKind.PlatformPromotions), AccountKey.Platform(AccountKind.PlatformFees), new(AccountKind.ProviderEarnings, Provider)];
+    protected override string Parameters() => $"{Provider}|{Amount}|{Split.CommissionBasisPoints}|{RunId}";
+
+    public override LedgerResult Apply(LedgerBatch batch)
+    {
+        if (Amount <= 0)
+        {
+            return LedgerResult.Rejected(LedgerStatus.InvalidAmount);
+        }
+        var fee = Split.Fee(Amount);
+        var operation = batch.BeginOperation(this, null, Provider, "trial", Description, "run", RunId);
+        if (Amount - fee > 0)
+        {
+            batch.Post(operation, AccountKey.Platform(AccountKind.PlatformPromotions), new(AccountKind.ProviderEarnings, Provider), Amount - fee, "trial");
+        }
+        if (fee > 0)
+        {
+            batch.Post(operation, AccountKey.Platform(AccountKind.PlatformPromotions), AccountKey.Platform(AccountKind.PlatformFees), fee, "fee");
+        }
+        return batch.Complete(operation, 0);
+    }
+}
+
 /// <summary>Moves a provider's available earnings out to a payout.</summary>
 sealed record PayoutCommand(string IdempotencyKey, Guid Provider, long Amount, string Description, string ReferenceId) : LedgerCommand(IdempotencyKey)
 {

@@ -13,6 +13,7 @@ public enum OperationKind
     Refund,
     Adjustment,
     Payout,
+    Trial,
 }
 
 /// <summary>

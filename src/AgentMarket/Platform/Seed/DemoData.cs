@@ -199,7 +199,7 @@ sealed class DemoData(IServiceScopeFactory scopes, IConfiguration configuration,
         await db.SaveChangesAsync(ct);
     }
 
-    static readonly int[] DemoRunCounts = [1240, 860, 310, 95, 540, 420, 180, 60, 730, 280, 45, 120];
+    static readonly int[] DemoRunCounts = [520, 340, 160, 55, 260, 190, 90, 40, 310, 120, 30, 70];
 
     static async Task<User> EnsureUserAsync(AppDbContext db, OrganizationFactory factory, IPasswordHasher<User> hasher, string email, string name, DateTime now, CancellationToken ct)
     {

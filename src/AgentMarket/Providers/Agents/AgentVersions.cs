@@ -178,9 +178,14 @@ public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, IOption
         {
             db.ListingReleases.Add(new ListingRelease
             {
-                ListingId = listing.Id, AgentVersionId = version.Id, Version = version.Version,
-                Major = version.Major, Minor = version.Minor, Patch = version.Patch,
-                Changelog = version.Changelog, ReleasedUtc = clock.GetUtcNow().UtcDateTime,
+                ListingId = listing.Id,
+                AgentVersionId = version.Id,
+                Version = version.Version,
+                Major = version.Major,
+                Minor = version.Minor,
+                Patch = version.Patch,
+                Changelog = version.Changelog,
+                ReleasedUtc = clock.GetUtcNow().UtcDateTime,
             });
         }
     }

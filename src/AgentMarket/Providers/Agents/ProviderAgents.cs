@@ -40,8 +40,14 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
         var now = clock.GetUtcNow().UtcDateTime;
         var agent = new ProviderAgent
         {
-            OrganizationId = provider!.OrganizationId, ProviderId = provider.Id, Name = name.Trim(), Description = description?.Trim() ?? "",
-            CategoryId = categoryId, State = ProviderAgentState.Active, CreatedUtc = now, UpdatedUtc = now,
+            OrganizationId = provider!.OrganizationId,
+            ProviderId = provider.Id,
+            Name = name.Trim(),
+            Description = description?.Trim() ?? "",
+            CategoryId = categoryId,
+            State = ProviderAgentState.Active,
+            CreatedUtc = now,
+            UpdatedUtc = now,
         };
         db.ProviderAgents.Add(agent);
         await db.SaveChangesAsync(ct);

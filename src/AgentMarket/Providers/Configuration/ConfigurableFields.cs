@@ -67,9 +67,17 @@ public sealed class ConfigurableFields(AppDbContext db)
         await db.ConfigurableFields.Where(f => f.AgentId == agentId).ExecuteDeleteAsync(ct);
         var entities = fields.Select((f, i) => new ConfigurableField
         {
-            OrganizationId = organizationId, AgentId = agentId, Key = f.Key, NodeId = f.NodeId, FieldName = f.FieldName,
-            Label = f.Label.Trim(), HelpText = string.IsNullOrWhiteSpace(f.HelpText) ? null : f.HelpText.Trim(), Kind = f.Kind,
-            DefaultValue = f.DefaultValue, Options = [.. f.Options ?? []], SortOrder = i,
+            OrganizationId = organizationId,
+            AgentId = agentId,
+            Key = f.Key,
+            NodeId = f.NodeId,
+            FieldName = f.FieldName,
+            Label = f.Label.Trim(),
+            HelpText = string.IsNullOrWhiteSpace(f.HelpText) ? null : f.HelpText.Trim(),
+            Kind = f.Kind,
+            DefaultValue = f.DefaultValue,
+            Options = [.. f.Options ?? []],
+            SortOrder = i,
         }).ToList();
         db.ConfigurableFields.AddRange(entities);
         await db.SaveChangesAsync(ct);

@@ -1,10 +1,10 @@
--- 0006 subscriptions, keys and the run gateway (postgres): customer agent configs, orders, agent keys, agent runs, session memory.
+-- 0006 subscriptions, keys and the run gateway (postgres): customer agent configs, orders, agent keys, agent runs, session memory, playground allowance.
 -- Generated with scripts/schema-delta.py postgres, then reviewed.
 
 CREATE TABLE agent_runs (
     id uuid NOT NULL,
     organization_id uuid NOT NULL,
-    config_id uuid NOT NULL,
+    config_id uuid,
     listing_id uuid NOT NULL,
     agent_version_id uuid NOT NULL,
     provider_id uuid,
@@ -45,7 +45,7 @@ CREATE TABLE chat_sessions (
 CREATE TABLE session_messages (
     id uuid NOT NULL,
     organization_id uuid NOT NULL,
-    config_id uuid NOT NULL,
+    partition_id uuid NOT NULL,
     session_id character varying(200) NOT NULL,
     message_id character varying(100) NOT NULL,
     context_id character varying(200) NOT NULL,
@@ -57,6 +57,15 @@ CREATE TABLE session_messages (
     run_id character varying(100) NOT NULL,
     created_utc timestamp with time zone NOT NULL,
     CONSTRAINT pk_session_messages PRIMARY KEY (id)
+);
+
+CREATE TABLE trial_usages (
+    id uuid NOT NULL,
+    visitor_hash character varying(64) NOT NULL,
+    listing_id uuid NOT NULL,
+    day date NOT NULL,
+    runs integer NOT NULL,
+    CONSTRAINT pk_trial_usages PRIMARY KEY (id)
 );
 
 CREATE TABLE customer_agent_configs (
@@ -155,9 +164,9 @@ CREATE INDEX ix_orders_config_id ON orders (config_id);
 
 CREATE INDEX ix_orders_organization_id_created_utc ON orders (organization_id, created_utc);
 
-CREATE UNIQUE INDEX ix_session_messages_config_id_message_id ON session_messages (config_id, message_id);
+CREATE UNIQUE INDEX ix_session_messages_partition_id_message_id ON session_messages (partition_id, message_id);
 
-CREATE INDEX ix_session_messages_config_id_session_id_created_utc ON session_messages (config_id, session_id, created_utc);
+CREATE INDEX ix_session_messages_partition_id_session_id_created_utc ON session_messages (partition_id, session_id, created_utc);
 
-ALTER TABLE agent_versions ADD CONSTRAINT fk_agent_versions_provider_agents_agent_id FOREIGN KEY (agent_id) REFERENCES provider_agents (id) ON DELETE CASCADE;
+CREATE UNIQUE INDEX ix_trial_usages_visitor_hash_listing_id_day ON trial_usages (visitor_hash, listing_id, day);
 

@@ -1,10 +1,10 @@
--- 0006 subscriptions, keys and the run gateway (sqlite): customer agent configs, orders, agent keys, agent runs, session memory.
+-- 0006 subscriptions, keys and the run gateway (sqlite): customer agent configs, orders, agent keys, agent runs, session memory, playground allowance.
 -- Generated with scripts/schema-delta.py sqlite, then reviewed.
 
 CREATE TABLE "agent_runs" (
     "id" TEXT NOT NULL CONSTRAINT "pk_agent_runs" PRIMARY KEY,
     "organization_id" TEXT NOT NULL,
-    "config_id" TEXT NOT NULL,
+    "config_id" TEXT NULL,
     "listing_id" TEXT NOT NULL,
     "agent_version_id" TEXT NOT NULL,
     "provider_id" TEXT NULL,
@@ -43,7 +43,7 @@ CREATE TABLE "chat_sessions" (
 CREATE TABLE "session_messages" (
     "id" TEXT NOT NULL CONSTRAINT "pk_session_messages" PRIMARY KEY,
     "organization_id" TEXT NOT NULL,
-    "config_id" TEXT NOT NULL,
+    "partition_id" TEXT NOT NULL,
     "session_id" TEXT NOT NULL,
     "message_id" TEXT NOT NULL,
     "context_id" TEXT NOT NULL,
@@ -54,6 +54,14 @@ CREATE TABLE "session_messages" (
     "error" INTEGER NOT NULL,
     "run_id" TEXT NOT NULL,
     "created_utc" TEXT NOT NULL
+);
+
+CREATE TABLE "trial_usages" (
+    "id" TEXT NOT NULL CONSTRAINT "pk_trial_usages" PRIMARY KEY,
+    "visitor_hash" TEXT NOT NULL,
+    "listing_id" TEXT NOT NULL,
+    "day" TEXT NOT NULL,
+    "runs" INTEGER NOT NULL
 );
 
 CREATE TABLE "customer_agent_configs" (
@@ -149,7 +157,9 @@ CREATE INDEX "ix_orders_config_id" ON "orders" ("config_id");
 
 CREATE INDEX "ix_orders_organization_id_created_utc" ON "orders" ("organization_id", "created_utc");
 
-CREATE UNIQUE INDEX "ix_session_messages_config_id_message_id" ON "session_messages" ("config_id", "message_id");
+CREATE UNIQUE INDEX "ix_session_messages_partition_id_message_id" ON "session_messages" ("partition_id", "message_id");
 
-CREATE INDEX "ix_session_messages_config_id_session_id_created_utc" ON "session_messages" ("config_id", "session_id", "created_utc");
+CREATE INDEX "ix_session_messages_partition_id_session_id_created_utc" ON "session_messages" ("partition_id", "session_id", "created_utc");
+
+CREATE UNIQUE INDEX "ix_trial_usages_visitor_hash_listing_id_day" ON "trial_usages" ("visitor_hash", "listing_id", "day");
 

@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using AgentMarket.Credits.Ledger;
+using AgentMarket.Flows;
+using AgentMarket.Flows.Execution;
+using AgentMarket.Flows.Services;
+using AgentMarket.Platform.Tenancy;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace AgentMarket.Bench.Gateway;
+
+/// <summary>
+/// The gateway's overhead: the same trivial flow (chat input → chat output, 1 credit a run) run by calling the engine
+/// directly and through the whole run API (key → reserve → run → settle → record) on the in-memory host, one after the
+/// other in one process, at concurrency 1 and 64, on SQLite and (with <c>AGENTMARKET_BENCH_POSTGRES</c>) PostgreSQL.
+/// </summary>
+static class GatewayBench
+{
+    // WebApplicationFactory finds the host's entry point through any public type of its assembly (this bench has its
+    // own Program, so the host's cannot be named here).
+    static readonly string[] Tags = ["bench"];
+
+    static readonly string Flow = File.ReadAllText(Path.Combine(FindShared(), "examples", "langflow", "simple_chat_no_llm.json"));
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var runs = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 3_000;
+        await EngineAsync(runs);
+        await HostAsync("SQLite", null, runs);
+        if (Environment.GetEnvironmentVariable("AGENTMARKET_BENCH_POSTGRES") is { Length: > 0 } postgres)
+        {
+            await HostAsync("PostgreSQL", postgres, runs);
+        }
+        else
+        {
+            Console.WriteLine("(set AGENTMARKET_BENCH_POSTGRES to a server connection string to measure PostgreSQL too)");
+        }
+        return 0;
+    }
+
+    static async Task EngineAsync(int runs)
+    {
+        var plan = FlowEngine.Default.Compile(Flow).Plan!;
+        var services = new FlowServices { Models = new SingleModelResolver(null), Messages = new InMemoryMessageStore() };
+        foreach (var concurrency in new[] { 1, 64 })
+        {
+            var latencies = new Measurements($"engine directly, concurrency {concurrency}");
+            var clock = Stopwatch.StartNew();
+            await ParallelRunsAsync(runs, concurrency, async i =>
+            {
+                var start = Stopwatch.GetTimestamp();
+                var result = await FlowEngine.Default.RunAsync(plan, new RunRequest { InputValue = $"hello {i}", SessionId = $"s{i % 50}" }, services);
+                if (result.Status != RunStatus.Succeeded)
+                {
+                    throw new InvalidOperationException("engine run failed");
+                }
+                return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }, latencies, warmUp: 500);
+            Console.WriteLine(latencies.Summary("ms") + $"  {runs / clock.Elapsed.TotalSeconds,8:N0} runs/s");
+        }
+    }
+
+    static async Task HostAsync(string name, string? postgres, int runs)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"am-gateway-bench-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        string? database = null;
+        var settings = new Dictionary<string, string?>
+        {
+            ["Storage:DataDirectory"] = directory, ["Seed:Demo"] = "false", ["Identity:AuthRequestsPerMinute"] = "100000",
+            ["Keys:DefaultRateLimitPerMinute"] = "1000000", ["Logging:LogLevel:Default"] = "Warning",
+        };
+        if (postgres is not null)
+        {
+            database = $"am_gateway_bench_{Guid.NewGuid():N}";
+            await ExecuteAsync(postgres, $"CREATE DATABASE \"{database}\"");
+            settings["Database:Provider"] = "Postgres";
+            settings["ConnectionStrings:Postgres"] = new NpgsqlConnectionStringBuilder(postgres) { Database = database, MaxPoolSize = 200 }.ToString();
+        }
+        try
+        {
+            await using var factory = new WebApplicationFactory<AgentMarket.Platform.Data.AppDbContext>().WithWebHostBuilder(b =>
+            {
+                b.UseEnvironment("Production");
+                foreach (var (key, value) in settings)
+                {
+                    b.UseSetting(key, value);
+                }
+            });
+            var (config, key, organization) = await SetUpAsync(factory);
+            using var client = factory.CreateClient();
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            foreach (var concurrency in new[] { 1, 64 })
+            {
+                var latencies = new Measurements($"{name}: run API, concurrency {concurrency}");
+                var overhead = new Measurements($"{name}: gateway's own overhead (header), c={concurrency}");
+                var clock = Stopwatch.StartNew();
+                await ParallelRunsAsync(runs, concurrency, async i =>
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    using var response = await client.PostAsJsonAsync($"/api/agents/{config}/run/", new { input = $"hello {i}", session_id = $"s{i % 50}" });
+                    var elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                    if (!response.IsSuccessStatusCode)
+                    {
+                        throw new InvalidOperationException($"run failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                    }
+                    lock (overhead)
+                    {
+                        overhead.Add(double.Parse(response.Headers.GetValues("X-Gateway-Overhead-Ms").Single(), CultureInfo.InvariantCulture));
+                    }
+                    return elapsed;
+                }, latencies, warmUp: 300);
+                Console.WriteLine(latencies.Summary("ms") + $"  {runs / clock.Elapsed.TotalSeconds,8:N0} runs/s");
+                Console.WriteLine(overhead.Summary("ms"));
+            }
+            await using var scope = factory.Services.CreateAsyncScope();
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
+            var check = await scope.ServiceProvider.GetRequiredService<LedgerCheck>().RunAsync(CancellationToken.None);
+            var balance = await scope.ServiceProvider.GetRequiredService<CreditLedger>().BalanceAsync(organization, CancellationToken.None);
+            Console.WriteLine($"{name}: ledger check ok={check.Ok}, buyer spent {1_000_000_000 + 350 - balance.Balance:N0} credits");
+        }
+        finally
+        {
+            if (database is not null)
+            {
+                NpgsqlConnection.ClearAllPools();
+                await ExecuteAsync(postgres!, $"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
+            }
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>A seller publishes the trivial flow at 1 credit a run; a buyer with plenty of credits subscribes and gets a key.</summary>
+    static async Task<(Guid Config, string Key, Guid Organization)> SetUpAsync(WebApplicationFactory<AgentMarket.Platform.Data.AppDbContext> factory)
+    {
+        var seller = factory.CreateClient();
+        await Ok(seller.PostAsJsonAsync("/api/auth/signup", new { email = "seller@bench.example", password = "bench password", name = "Seller" }));
+        await Ok(seller.PostAsJsonAsync("/api/providers/", new { handle = "bench-seller", name = "Bench Seller" }));
+        var agent = await Json(seller.PostAsJsonAsync("/api/provider-agents/", new { name = "Echo", description = "Echoes", category = "agents" }));
+        var agentId = agent.GetProperty("uuid").GetGuid();
+        await Ok(seller.PostAsync($"/api/provider-agents/{agentId}/import_flow/", new StringContent(Flow, System.Text.Encoding.UTF8, "application/json")));
+        await Ok(seller.PostAsJsonAsync($"/api/provider-agents/{agentId}/publish/", new
+        {
+            slug = "bench-echo", category = "agents", short_description = "Echoes", description = "Echoes.",
+            tags = Tags, pricing = new { model = "fixed_credits", credits_per_run = 1 }, is_premium = false, visibility = "public",
+        }));
+
+        var buyer = factory.CreateClient();
+        var signup = await Json(buyer.PostAsJsonAsync("/api/auth/signup", new { email = "buyer@bench.example", password = "bench password", name = "Buyer" }));
+        var organization = signup.GetProperty("organization").GetProperty("uuid").GetGuid();
+        // Enterprise allows 200 concurrent sessions, so the plan does not limit the measurement.
+        await using (var scope = factory.Services.CreateAsyncScope())
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
+            var db = scope.ServiceProvider.GetRequiredService<AgentMarket.Platform.Data.AppDbContext>();
+            db.OrganizationPlans.Single(p => p.OrganizationId == organization).PlanCode = "enterprise";
+            await db.SaveChangesAsync();
+            await scope.ServiceProvider.GetRequiredService<CreditLedger>().PurchaseAsync("bench:credits", organization, 1_000_000_000, "bench", "bench", "bench", CancellationToken.None);
+        }
+        var order = await Json(buyer.PostAsJsonAsync("/api/marketplace-orders/", new { offering = "bench-echo" }));
+        var config = order.GetProperty("customer_agent_config").GetGuid();
+        var key = await Json(buyer.PostAsJsonAsync("/api/agent-api-keys/", new { config, name = "bench" }));
+        return (config, key.GetProperty("key").GetString()!, organization);
+    }
+
+    static async Task ParallelRunsAsync(int runs, int concurrency, Func<int, Task<double>> run, Measurements latencies, int warmUp)
+    {
+        for (var i = 0; i < warmUp; i++)
+        {
+            await run(-i - 1);
+        }
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < runs)
+            {
+                var elapsed = await run(i);
+                lock (latencies)
+                {
+                    latencies.Add(elapsed);
+                }
+            }
+        })));
+    }
+
+    static async Task Ok(Task<HttpResponseMessage> call)
+    {
+        using var response = await call;
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"{response.RequestMessage?.RequestUri}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    static async Task<JsonElement> Json(Task<HttpResponseMessage> call)
+    {
+        using var response = await call;
+        var body = await response.Content.ReadAsStringAsync();
+        return response.IsSuccessStatusCode ? JsonDocument.Parse(body).RootElement.Clone() : throw new InvalidOperationException($"{(int)response.StatusCode} {body}");
+    }
+
+    static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    static string FindShared()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "AgentMarket.slnx")))
+            {
+                return Path.GetFullPath(Path.Combine(directory.FullName, "..", "shared"));
+            }
+        }
+        throw new InvalidOperationException("AgentMarket.slnx not found");
+    }
+}

@@ -1,0 +1,57 @@
+using System.Net;
+using System.Net.Http.Json;
+using AgentMarket.Credits.Ledger;
+using AgentMarket.Tests.Credits;
+using AgentMarket.Tests.Infrastructure;
+
+namespace AgentMarket.Tests.Gateway;
+
+/// <summary>Try before you subscribe (SPEC §6): the playground on every agent page.</summary>
+public class PlaygroundTests(GatewayApp app) : IClassFixture<GatewayApp>
+{
+    [Fact]
+    public async Task Visitor_GetsThreeFreeTriesPerAgentPerDay_PaidByThePlatform()
+    {
+        var agent = await app.PromptAgentAsync();
+        var visitor = app.CreateClient();
+        var providerBefore = await new LedgerDriver(app).AccountAsync(AccountKind.ProviderEarnings, await ProviderIdAsync(agent));
+
+        for (var left = 2; left >= 0; left--)
+        {
+            var tried = await Http.ReadJsonAsync(await visitor.PostAsJsonAsync($"/api/marketplace/agents/{agent.Slug}/try/", new { input = "hello" }));
+            Assert.Equal("I am the default answer.", tried.GetProperty("output").GetString());
+            Assert.Equal(0, tried.GetProperty("credits_charged").GetInt64());
+            Assert.Equal(left, tried.GetProperty("trial_runs_left").GetInt32());
+        }
+        var refused = await visitor.PostAsJsonAsync($"/api/marketplace/agents/{agent.Slug}/try/", new { input = "hello" });
+        await Http.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, "trial_limit");
+        Assert.NotNull(refused.Headers.RetryAfter);
+
+        // The provider was paid for the three runs (5 credits each, minus the 20% fee) by the promotions account.
+        var providerAfter = await new LedgerDriver(app).AccountAsync(AccountKind.ProviderEarnings, await ProviderIdAsync(agent));
+        Assert.Equal(3 * 4, providerAfter - providerBefore);
+        Assert.True((await new LedgerDriver(app).CheckAsync()).Ok);
+
+        // Another visitor has their own allowance.
+        await Http.AssertStatusAsync(await app.CreateClient().PostAsJsonAsync($"/api/marketplace/agents/{agent.Slug}/try/", new { input = "hello" }), HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task SignedInUser_WithoutASubscription_PaysPerRunFromCredits()
+    {
+        var agent = await app.PromptAgentAsync();
+        var user = await app.SignUpAsync();
+        var tried = await Http.ReadJsonAsync(await user.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.Slug}/try/", new { input = "hello" }));
+        Assert.Equal(5, tried.GetProperty("credits_charged").GetInt64());
+        Assert.Equal(345, (await user.BalanceAsync()).GetProperty("balance").GetInt64());
+    }
+
+    [Fact]
+    public async Task UnknownOrUnpublishedAgents_AreNotFound()
+    {
+        await Http.AssertProblemAsync(await app.CreateClient().PostAsJsonAsync("/api/marketplace/agents/no-such-agent/try/", new { input = "hi" }), HttpStatusCode.NotFound, "not_found");
+    }
+
+    async Task<Guid> ProviderIdAsync(Catalog.PublishedAgent agent) =>
+        (await Http.ReadJsonAsync(await app.CreateClient().GetAsync($"/api/providers/{agent.ProviderHandle}"))).GetProperty("uuid").GetGuid();
+}
