@@ -4,6 +4,7 @@ using AgentMarket.Credits;
 using AgentMarket.Gateway;
 using AgentMarket.Identity;
 using AgentMarket.Keys;
+using AgentMarket.Knowledge;
 using AgentMarket.Payments;
 using AgentMarket.Platform;
 using AgentMarket.Platform.Data;
@@ -43,6 +44,7 @@ builder.AddRuntime();           // model endpoints, outbound guard, compiled pla
 builder.AddSubscriptions();     // "Add to My Agents", customer agent configs
 builder.AddKeys();              // agent API keys
 builder.AddGateway();           // the one run path of every front door
+builder.AddKnowledge();         // knowledge bases, training documents, background processing, search, the runtime's retriever
 builder.AddAdmin();
 builder.AddDemoData();          // categories always; demo providers and listings when Seed:Demo is true
 
@@ -58,6 +60,7 @@ app.MapCatalog();
 app.MapSubscriptions();
 app.MapKeys();
 app.MapGateway();
+app.MapKnowledge();
 app.MapAdmin();
 app.MapRazorComponents<App>().WithUploadLimits(app.Services);   // seller pages that post files
 

@@ -44,7 +44,8 @@ public class SchemaScriptsTests(AgentMarketApp app) : IClassFixture<AgentMarketA
 
     /// <summary>
     /// Objects the scripts create that the EF model does not know, by the prefix of their description line: the
-    /// full-text search structures of 0003_catalog and 0007_catalog_search, kept in sync by triggers.
+    /// full-text search structures of 0003_catalog, 0005_knowledge and 0007_catalog_search, kept in sync by triggers or
+    /// generated columns.
     /// </summary>
     static readonly string[] NotInModel =
     [
@@ -52,6 +53,10 @@ public class SchemaScriptsTests(AgentMarketApp app) : IClassFixture<AgentMarketA
         "table listing_search", "column listing_search", "index listing_search", "fk listing_search",
         // PostgreSQL: the tsvector columns, their GIN indexes and the partial indexes of the sort orders.
         "column listings.search_", "index listings CREATE INDEX ix_listings_search_",
+        // Knowledge chunks: the SQLite FTS5 table and its shadow tables (knowledge_chunks_fts_data, _idx, ...).
+        "table knowledge_chunks_fts", "column knowledge_chunks_fts",
+        // ... and the PostgreSQL tsvector column with its GIN index.
+        "column knowledge_chunks.search_vector ", "index knowledge_chunks CREATE INDEX ix_knowledge_chunks_search_vector ",
     ];
 
     [Fact]

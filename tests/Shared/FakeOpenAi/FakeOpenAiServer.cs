@@ -17,7 +17,8 @@ namespace AgentMarket.Testing.FakeOpenAi;
 /// An OpenAI-compatible chat completions server on Kestrel at 127.0.0.1 (a random port), for tests of the engine
 /// and the platform. Replies are scripted by what the prompt contains; every request is recorded so a test can
 /// assert the prompt the model received. Supports SSE streaming in chunks with usage, tool calls (streamed as
-/// deltas too), <c>response_format</c>, latency, error statuses and broken streams.
+/// deltas too), <c>response_format</c>, latency, error statuses and broken streams. Also serves
+/// <c>/v1/embeddings</c> with deterministic bag-of-words vectors (see <see cref="EmbedAlike"/>).
 /// </summary>
 public sealed class FakeOpenAiServer : IAsyncDisposable
 {
@@ -25,6 +26,9 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
     readonly Lock _gate = new();
     readonly List<Rule> _rules = [];
     readonly List<RecordedRequest> _requests = [];
+    readonly List<string> _embeddingInputs = [];
+    readonly Dictionary<string, string> _embeddingAliases = new(StringComparer.Ordinal);
+    int _embeddingStatus = 200;
     FakeReply _fallback = FakeReply.Say("(fake model: no scripted reply matched)");
 
     FakeOpenAiServer(WebApplication app) => _app = app;
@@ -44,6 +48,18 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Every text the embeddings endpoint was asked to embed, in order.</summary>
+    public IReadOnlyList<string> EmbeddingInputs
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _embeddingInputs];
+            }
+        }
+    }
+
     /// <summary>Starts a server.</summary>
     public static async Task<FakeOpenAiServer> StartAsync()
     {
@@ -53,6 +69,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         var app = builder.Build();
         var server = new FakeOpenAiServer(app);
         app.MapPost("/v1/chat/completions", server.CompleteAsync);
+        app.MapPost("/v1/embeddings", server.EmbedAsync);
         app.MapGet("/v1/models", () => Results.Json(new { @object = "list", data = new[] { new { id = "fake-model", @object = "model" } } }));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -82,13 +99,44 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         return this;
     }
 
-    /// <summary>Forgets rules and recorded requests.</summary>
+    /// <summary>
+    /// Makes the embeddings endpoint treat these words as one (synonyms to a model that knows meaning). Vectors are
+    /// otherwise bags of words: texts sharing words are similar, texts sharing none are orthogonal.
+    /// </summary>
+    public FakeOpenAiServer EmbedAlike(params string[] words)
+    {
+        lock (_gate)
+        {
+            foreach (var word in words)
+            {
+                _embeddingAliases[word.ToLowerInvariant()] = words[0].ToLowerInvariant();
+            }
+        }
+
+        return this;
+    }
+
+    /// <summary>Answers embedding requests with this HTTP status (200 restores normal answers).</summary>
+    public FakeOpenAiServer FailEmbeddings(int status)
+    {
+        lock (_gate)
+        {
+            _embeddingStatus = status;
+        }
+
+        return this;
+    }
+
+    /// <summary>Forgets rules, recorded requests and embedding settings.</summary>
     public void Reset()
     {
         lock (_gate)
         {
             _rules.Clear();
             _requests.Clear();
+            _embeddingInputs.Clear();
+            _embeddingAliases.Clear();
+            _embeddingStatus = 200;
         }
     }
 
@@ -130,6 +178,78 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         {
             await context.Response.WriteAsJsonAsync(Completion(request, reply, usage));
         }
+    }
+
+    async Task EmbedAsync(HttpContext context)
+    {
+        using var document = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+        var body = document.RootElement;
+        var input = body.GetProperty("input");
+        List<string> texts = input.ValueKind == JsonValueKind.Array ? [.. input.EnumerateArray().Select(text => text.GetString() ?? "")] : [input.GetString() ?? ""];
+        var base64 = body.TryGetProperty("encoding_format", out var format) && format.GetString() == "base64";
+        int status;
+        List<float[]> vectors;
+        lock (_gate)
+        {
+            _embeddingInputs.AddRange(texts);
+            status = _embeddingStatus;
+            vectors = [.. texts.Select(BagOfWords)];
+        }
+
+        if (status != 200)
+        {
+            context.Response.StatusCode = status;
+            await context.Response.WriteAsJsonAsync(new { error = new { message = $"fake error {status}", type = "fake_error", code = status.ToString(CultureInfo.InvariantCulture) } });
+            return;
+        }
+
+        var data = new JsonArray([.. vectors.Select((vector, index) => (JsonNode)new JsonObject
+        {
+            ["object"] = "embedding",
+            ["index"] = index,
+            ["embedding"] = base64
+                ? Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(vector.AsSpan()))
+                : new JsonArray([.. vector.Select(value => (JsonNode)value)]),
+        })]);
+        var tokens = texts.Sum(Words);
+        await context.Response.WriteAsJsonAsync(new JsonObject
+        {
+            ["object"] = "list",
+            ["data"] = data,
+            ["model"] = body.TryGetProperty("model", out var model) ? model.GetString() : "fake-embedding",
+            ["usage"] = new JsonObject { ["prompt_tokens"] = tokens, ["total_tokens"] = tokens },
+        });
+    }
+
+    /// <summary>Counts each word (after aliases) in one of 256 dimensions chosen by a stable hash of the word.</summary>
+    float[] BagOfWords(string text)
+    {
+        const int dimensions = 256;
+        var vector = new float[dimensions];
+        var word = new StringBuilder();
+        foreach (var c in text.ToLowerInvariant().Append(' '))
+        {
+            if (char.IsLetterOrDigit(c))
+            {
+                word.Append(c);
+                continue;
+            }
+
+            if (word.Length > 0)
+            {
+                var canonical = _embeddingAliases.GetValueOrDefault(word.ToString(), word.ToString());
+                var hash = 2166136261u;
+                foreach (var letter in canonical)
+                {
+                    hash = (hash ^ letter) * 16777619u;
+                }
+
+                vector[hash % dimensions] += 1;
+                word.Clear();
+            }
+        }
+
+        return vector;
     }
 
     static JsonObject Completion(RecordedRequest request, FakeReply reply, (int Prompt, int Completion) usage)
