@@ -9,9 +9,11 @@ using AgentMarket.Flows;
 using AgentMarket.Flows.Execution;
 using AgentMarket.Flows.Services;
 using AgentMarket.Keys;
+using AgentMarket.Knowledge.Retrieval;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
+using AgentMarket.Providers.Configuration;
 using AgentMarket.Runtime;
 using AgentMarket.Subscriptions;
 using Microsoft.AspNetCore.DataProtection;
@@ -54,7 +56,7 @@ public sealed record GatewayFailure(int Status, string Code, string Message, IDi
 /// </summary>
 sealed class RunGateway(
     AppDbContext db, CurrentTenant tenant, AgentPlans plans, CreditLedger ledger, CreditGrants grants,
-    KeyRateLimits rateLimits, RunSlots slots, ModelClients models, PlatformOutbound outbound, IDbContextFactory<AppDbContext> contexts,
+    KeyRateLimits rateLimits, KnowledgeRetrievers knowledge, RunSlots slots, ModelClients models, PlatformOutbound outbound, IDbContextFactory<AppDbContext> contexts,
     IDataProtectionProvider protection, GatewayCache cache, RunJournal journal, SpendControls spend, TrialAllowance trials, IOptionsMonitor<LlmOptions> llm,
     IOptions<FlowsOptions> flows, IOptions<GatewayOptions> options, IOptions<CreditsOptions> credits, TimeProvider clock, ILogger<RunGateway> logger)
 {
@@ -226,8 +228,23 @@ sealed class RunGateway(
             return Refuse(StatusCodes.Status409Conflict, "agent_unavailable", "This agent's flow cannot run right now.");
         }
 
+        var agent = await plans.SettingsAsync(agentPlan.AgentId, ct);
+        // The buyer's knowledge reaches the flow only when the provider declares a knowledge-base field (SPEC §5).
+        var buyerKnowledge = agent.Fields.Any(f => f.Kind == ConfigurableFieldKind.KnowledgeBase) ? p.Config?.KnowledgeBaseId : null;
+        KnowledgeRetriever? retriever;
+        try
+        {
+            retriever = await knowledge.ForAsync(p.Organization, buyerKnowledge, agentPlan.ProviderOrganizationId, agent.KnowledgeBaseId, ct);
+        }
+        catch (KnowledgeBaseAccessException)
+        {
+            await ReleaseAsync(p.Organization, reservation, runId);
+            await FinishAsync(p, run, AgentRunStatus.Failed, "knowledge_base_unavailable", null, 0, started, recordFacts: false);
+            return Refuse(StatusCodes.Status409Conflict, "knowledge_base_unavailable", "This agent's knowledge base no longer exists; choose another in its Training settings.");
+        }
+
         var engineStarted = Stopwatch.GetTimestamp();
-        var result = await ExecuteAsync(agentPlan, p, request, runId, onEvent, ct);
+        var result = await ExecuteAsync(agentPlan, agent, buyerKnowledge, retriever, p, request, runId, onEvent, ct);
         var engineTime = Stopwatch.GetElapsedTime(engineStarted);
         run.InputTokens = result.InputTokens;
         run.OutputTokens = result.OutputTokens;
@@ -288,17 +305,19 @@ sealed class RunGateway(
         return (0, null);
     }
 
-    async Task<RunResult> ExecuteAsync(AgentPlan agentPlan, Prepared p, GatewayRequest request, Guid runId, Func<RunEvent, ValueTask>? onEvent, CancellationToken ct)
+    async Task<RunResult> ExecuteAsync(
+        AgentPlan agentPlan, AgentSettings agent, Guid? buyerKnowledge, KnowledgeRetriever? retriever, Prepared p, GatewayRequest request, Guid runId,
+        Func<RunEvent, ValueTask>? onEvent, CancellationToken ct)
     {
-        var fields = await plans.FieldsAsync(agentPlan.AgentId, ct);
         var tweaks = p.Config is { } config
-            ? SubscriptionSettings.Tweaks(fields, SubscriptionSettings.Parse(config.SettingsJson), config.KnowledgeBaseId)
-            : SubscriptionSettings.Tweaks(fields, new Dictionary<string, JsonElement>(), null);
+            ? SubscriptionSettings.Tweaks(agent.Fields, SubscriptionSettings.Parse(config.SettingsJson), buyerKnowledge)
+            : SubscriptionSettings.Tweaks(agent.Fields, new Dictionary<string, JsonElement>(), null);
         var services = new FlowServices
         {
             Models = new PlatformModelResolver(models, p.Config is null ? null : BuyerModel(p.Config), PlatformModelResolver.OperatorDefault(llm.CurrentValue)),
             Messages = new DatabaseMessageStore(contexts, p.Organization, p.MemoryPartition, clock),
             Outbound = outbound.Guard,
+            Knowledge = retriever,
             Time = clock,
             Limits = RunLimits.Default with { WallTime = TimeSpan.FromSeconds(flows.Value.RunTimeoutSeconds) },
         };

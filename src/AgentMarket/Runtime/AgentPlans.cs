@@ -11,18 +11,21 @@ namespace AgentMarket.Runtime;
 /// <summary>A version's compiled flow and what the gateway needs to run it for a buyer.</summary>
 public sealed record AgentPlan(Guid VersionId, Guid AgentId, Guid ProviderOrganizationId, ExecutionPlan Plan, bool NeedsModel);
 
+/// <summary>What a provider may change on an agent without a new version: the buyer fields and its knowledge base.</summary>
+public sealed record AgentSettings(IReadOnlyList<ConfigurableField> Fields, Guid? KnowledgeBaseId);
+
 /// <summary>
 /// Compiles each agent version once per process and keeps the plan (versions are immutable, so a plan never goes stale),
-/// and caches each agent's declared buyer fields briefly. Versions and fields belong to the provider's organization while
+/// and caches each agent's settings (declared buyer fields, knowledge base) briefly. Versions and fields belong to the provider's organization while
 /// runs act for buyers, so this is the one place the runtime reads them: by the id the buyer's subscription points to,
 /// in its own system scope, never through the buyer's request scope.
 /// </summary>
 sealed class AgentPlans(IServiceScopeFactory scopes, TimeProvider clock)
 {
-    static readonly TimeSpan FieldsLifetime = TimeSpan.FromSeconds(30);
+    static readonly TimeSpan SettingsLifetime = TimeSpan.FromSeconds(30);
 
     readonly ConcurrentDictionary<Guid, Lazy<Task<AgentPlan?>>> _plans = new();
-    readonly ConcurrentDictionary<Guid, (DateTime LoadedUtc, IReadOnlyList<ConfigurableField> Fields)> _fields = new();
+    readonly ConcurrentDictionary<Guid, (DateTime LoadedUtc, AgentSettings Settings)> _settings = new();
 
     /// <summary>The compiled plan of a version, or null when the version does not exist or cannot run.</summary>
     public async Task<AgentPlan?> GetAsync(Guid versionId)
@@ -36,24 +39,29 @@ sealed class AgentPlans(IServiceScopeFactory scopes, TimeProvider clock)
         return plan;
     }
 
-    /// <summary>The agent's declared buyer fields (at most 30 seconds old).</summary>
-    public async Task<IReadOnlyList<ConfigurableField>> FieldsAsync(Guid agentId, CancellationToken ct)
+    /// <summary>
+    /// The agent's settings, at most 30 seconds old when changed on another replica; a change saved on this node is
+    /// seen at once (<see cref="Forget"/>, called by the gateway's cache invalidation).
+    /// </summary>
+    public async Task<AgentSettings> SettingsAsync(Guid agentId, CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        if (_fields.TryGetValue(agentId, out var cached) && now - cached.LoadedUtc < FieldsLifetime)
+        if (_settings.TryGetValue(agentId, out var cached) && now - cached.LoadedUtc < SettingsLifetime)
         {
-            return cached.Fields;
+            return cached.Settings;
         }
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var fields = await db.ConfigurableFields.AsNoTracking().Where(f => f.AgentId == agentId).OrderBy(f => f.SortOrder).ToListAsync(ct);
-        _fields[agentId] = (now, fields);
-        return fields;
+        var knowledgeBase = await db.ProviderAgents.AsNoTracking().Where(a => a.Id == agentId).Select(a => a.KnowledgeBaseId).FirstOrDefaultAsync(ct);
+        var settings = new AgentSettings(fields, knowledgeBase);
+        _settings[agentId] = (now, settings);
+        return settings;
     }
 
-    /// <summary>Forgets an agent's cached fields (the provider changed them on this node).</summary>
-    public void ForgetFields(Guid agentId) => _fields.TryRemove(agentId, out _);
+    /// <summary>Forgets an agent's cached settings (the provider changed them on this node).</summary>
+    public void Forget(Guid agentId) => _settings.TryRemove(agentId, out _);
 
     async Task<AgentPlan?> CompileAsync(Guid versionId)
     {

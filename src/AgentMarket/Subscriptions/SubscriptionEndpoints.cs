@@ -22,7 +22,8 @@ public sealed record UpdateConfigRequest(
     Dictionary<string, JsonElement>? Settings,
     BrandingRequest? Branding,
     WidgetRequest? Widget,
-    ModelRequest? Model);
+    ModelRequest? Model,
+    Guid? KnowledgeBase = null);
 
 public sealed record ListingRef(Guid Uuid, string Slug, string Name);
 public sealed record VersionState(string Pinned, string Effective, string Latest, bool UpgradeAvailable);

@@ -51,9 +51,13 @@ sealed class SubscriptionService(
                 new Dictionary<string, object?> { ["customer_agent_config"] = existing.Id }));
         }
         var now = clock.GetUtcNow().UtcDateTime;
+        // Every subscription starts with its own knowledge base (the Configure › Training tab); the agent's runs read it
+        // when the provider declares a knowledge-base field.
+        var knowledgeBase = new Knowledge.KnowledgeBase { OrganizationId = organization, Name = $"{listing.Name} knowledge", CreatedUtc = now };
         var config = new CustomerAgentConfig
         {
             OrganizationId = organization,
+            KnowledgeBaseId = knowledgeBase.Id,
             ProjectId = project.Id,
             ListingId = listing.Id,
             AgentVersionId = listing.AgentVersionId.Value,
@@ -74,6 +78,7 @@ sealed class SubscriptionService(
             OrganizationId = organization, ProjectId = project.Id, ListingId = listing.Id, ConfigId = config.Id,
             Type = OrderType.Create, State = OrderState.Done, CreatedByUserId = tenant.UserId, CreatedUtc = now,
         };
+        db.KnowledgeBases.Add(knowledgeBase);
         db.CustomerAgentConfigs.Add(config);
         db.Orders.Add(order);
         db.OutboxEvents.Add(Platform.Events.OutboxEvent.Create(organization, "order.created", new { order = order.Id, listing = listing.Id, config = config.Id }, now));
@@ -154,6 +159,15 @@ sealed class SubscriptionService(
         {
             config.Name = name.Trim();
         }
+        if (request.KnowledgeBase is { } knowledgeBaseId)
+        {
+            // The tenant filter makes this an ownership check: another organization's knowledge base is not found.
+            if (!await db.KnowledgeBases.AnyAsync(k => k.Id == knowledgeBaseId, ct))
+            {
+                return (null, Invalid("knowledge_base", "No knowledge base of your organization has this id."));
+            }
+            config.KnowledgeBaseId = knowledgeBaseId;
+        }
         if (request.Branding is { } branding)
         {
             if (branding.BrandColor is { } color && !System.Text.RegularExpressions.Regex.IsMatch(color, "^#[0-9a-fA-F]{6}$"))
@@ -210,7 +224,9 @@ sealed class SubscriptionService(
     }
 
     public Task<IReadOnlyList<ConfigurableField>> FieldsAsync(CustomerAgentConfig config, CancellationToken ct) =>
-        config.Listing?.AgentId is { } agentId ? plans.FieldsAsync(agentId, ct) : Task.FromResult<IReadOnlyList<ConfigurableField>>([]);
+        config.Listing?.AgentId is { } agentId ? FieldsAsync(agentId, ct) : Task.FromResult<IReadOnlyList<ConfigurableField>>([]);
+
+    async Task<IReadOnlyList<ConfigurableField>> FieldsAsync(Guid agentId, CancellationToken ct) => (await plans.SettingsAsync(agentId, ct)).Fields;
 
     /// <summary>
     /// Charges a subscription-priced agent's month: a reservation and a settle, so the provider's share and the platform

@@ -27,6 +27,9 @@ public sealed class ProviderAgent : ITenantOwned
 
     /// <summary>The version runs use and the listing serves; null until the first flow is imported.</summary>
     public Guid? CurrentVersionId { get; set; }
+
+    /// <summary>The provider's own knowledge base, which every run of the agent reads (read only) besides the buyer's.</summary>
+    public Guid? KnowledgeBaseId { get; set; }
     public DateTime CreatedUtc { get; init; }
     public DateTime UpdatedUtc { get; set; }
 
@@ -45,6 +48,7 @@ sealed class ProviderAgentConfiguration : IEntityTypeConfiguration<ProviderAgent
         // Versions point at their agent and the agent at its current version; the pointer is optional, so EF can
         // insert the agent first and set it afterwards.
         e.HasOne<AgentVersion>().WithMany().HasForeignKey(x => x.CurrentVersionId).OnDelete(DeleteBehavior.Restrict);
+        e.HasOne<Knowledge.KnowledgeBase>().WithMany().HasForeignKey(x => x.KnowledgeBaseId).OnDelete(DeleteBehavior.SetNull);
         e.HasIndex(x => new { x.OrganizationId, x.State });
         e.HasIndex(x => x.ProviderId);
     }

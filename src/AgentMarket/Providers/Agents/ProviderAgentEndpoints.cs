@@ -17,7 +17,10 @@ public sealed record CreateAgentRequest(
     [property: Required, MinLength(1), MaxLength(120)] string Name,
     [property: MaxLength(2000)] string? Description,
     [property: Required, MaxLength(100)] string Category);
-public sealed record UpdateAgentRequest([property: MaxLength(120)] string? Name, [property: MaxLength(2000)] string? Description, [property: MaxLength(100)] string? Category);
+/// <param name="KnowledgeBase">The organization's knowledge base every run reads; "" detaches it, null leaves it.</param>
+public sealed record UpdateAgentRequest(
+    [property: MaxLength(120)] string? Name, [property: MaxLength(2000)] string? Description, [property: MaxLength(100)] string? Category,
+    [property: MaxLength(36)] string? KnowledgeBase = null);
 public sealed record FromTemplateRequest(
     [property: Required, MaxLength(60)] string Template,
     [property: MaxLength(120)] string? Name,
@@ -102,7 +105,7 @@ static class ProviderAgentEndpoints
 
     static async Task<IResult> UpdateAsync(Guid uuid, UpdateAgentRequest request, ProviderAgents agents, HttpContext http, CancellationToken ct)
     {
-        var (agent, failure) = await agents.UpdateAsync(uuid, request.Name, request.Description, request.Category, ct);
+        var (agent, failure) = await agents.UpdateAsync(uuid, request.Name, request.Description, request.Category, ct, request.KnowledgeBase);
         return failure is not null ? failure.ToProblem(http) : TypedResults.Ok(await agents.ResponseAsync(agent!.Id, ct));
     }
 

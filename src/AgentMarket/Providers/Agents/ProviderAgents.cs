@@ -10,7 +10,7 @@ namespace AgentMarket.Providers.Agents;
 public sealed record ListingSummary(Guid Uuid, string Slug, ListingState State);
 public sealed record ProviderAgentResponse(
     Guid Uuid, string Name, string Description, string Category, ProviderAgentState State, string? CurrentVersion,
-    ListingSummary? Listing, DateTime Created, DateTime Updated);
+    ListingSummary? Listing, Guid? KnowledgeBase, DateTime Created, DateTime Updated);
 
 /// <summary>A provider's agents: create, rename, recategorise, archive. Shared by the seller API and pages.</summary>
 public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimeProvider clock)
@@ -54,8 +54,12 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
         return (agent, null);
     }
 
-    /// <summary>Renames (the listing follows), describes or recategorises an agent; null leaves a field as it is.</summary>
-    public async Task<(ProviderAgent? Agent, Accounts.Failure? Failure)> UpdateAsync(Guid agentId, string? name, string? description, string? category, CancellationToken ct)
+    /// <summary>
+    /// Renames (the listing follows), describes or recategorises an agent, or attaches one of the organization's
+    /// knowledge bases ("" detaches it); null leaves a field as it is.
+    /// </summary>
+    public async Task<(ProviderAgent? Agent, Accounts.Failure? Failure)> UpdateAsync(
+        Guid agentId, string? name, string? description, string? category, CancellationToken ct, string? knowledgeBase = null)
     {
         var agent = await db.ProviderAgents.FirstOrDefaultAsync(a => a.Id == agentId, ct);
         if (agent is null)
@@ -74,6 +78,19 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
         if (category is not null && (categoryId = await CategoryIdAsync(category, ct)) is null)
         {
             return (null, UnknownCategory());
+        }
+        if (knowledgeBase is { Length: > 0 })
+        {
+            // The tenant filter makes this an ownership check: another organization's knowledge base is not found.
+            if (!Guid.TryParse(knowledgeBase, out var knowledgeBaseId) || !await db.KnowledgeBases.AnyAsync(k => k.Id == knowledgeBaseId, ct))
+            {
+                return (null, new Accounts.Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "No knowledge base of your organization has this id.", "knowledge_base"));
+            }
+            agent.KnowledgeBaseId = knowledgeBaseId;
+        }
+        else if (knowledgeBase is not null)
+        {
+            agent.KnowledgeBaseId = null;
         }
         agent.Name = name?.Trim() ?? agent.Name;
         agent.Description = description?.Trim() ?? agent.Description;
@@ -114,7 +131,7 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
                 a.Id, a.Name, a.Description, a.Category!.Slug, a.State,
                 db.AgentVersions.Where(v => v.Id == a.CurrentVersionId).Select(v => v.Version).FirstOrDefault(),
                 db.Listings.Where(l => l.AgentId == a.Id).Select(l => new ListingSummary(l.Id, l.Slug, l.State)).FirstOrDefault(),
-                a.CreatedUtc, a.UpdatedUtc));
+                a.KnowledgeBaseId, a.CreatedUtc, a.UpdatedUtc));
 
     public Task<ProviderAgentResponse?> ResponseAsync(Guid agentId, CancellationToken ct) =>
         db.ProviderAgents.AsNoTracking().Where(a => a.Id == agentId)
@@ -122,7 +139,7 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
                 a.Id, a.Name, a.Description, a.Category!.Slug, a.State,
                 db.AgentVersions.Where(v => v.Id == a.CurrentVersionId).Select(v => v.Version).FirstOrDefault(),
                 db.Listings.Where(l => l.AgentId == a.Id).Select(l => new ListingSummary(l.Id, l.Slug, l.State)).FirstOrDefault(),
-                a.CreatedUtc, a.UpdatedUtc))
+                a.KnowledgeBaseId, a.CreatedUtc, a.UpdatedUtc))
             .FirstOrDefaultAsync(ct);
 
     /// <summary>A category by slug or name, case-insensitively ("assistants", "Assistants").</summary>

@@ -1,0 +1,4 @@
+-- 0008 agent knowledge (sqlite): a provider's agent may carry its own knowledge base, which every run of it reads.
+ALTER TABLE "provider_agents" ADD COLUMN "knowledge_base_id" TEXT NULL REFERENCES "knowledge_bases" ("id") ON DELETE SET NULL;
+
+CREATE INDEX "ix_provider_agents_knowledge_base_id" ON "provider_agents" ("knowledge_base_id");
