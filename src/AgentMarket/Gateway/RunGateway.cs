@@ -120,7 +120,7 @@ sealed class RunGateway(
 
         var facts = await cache.ListingAsync(listing.Id, ct);
         var terms = Terms(listing, facts, config.SubscribedUtc);
-        var maxPrice = MaxPrice(terms);
+        var maxPrice = terms.MaxRunPrice;
         var sessionId = SessionOrNew(request.SessionId);
         if (await CheckCapsAsync(config, request.Key, sessionId, plan.SessionCreditCap, maxPrice, ct) is { } capped)
         {
@@ -168,7 +168,7 @@ sealed class RunGateway(
             trialRunsLeft = allowance;
             payer = terms.Model == PricingModel.Free ? Payer.Nobody : Payer.Promotions;
         }
-        var maxPrice = payer == Payer.Nobody ? 0 : MaxPrice(terms);
+        var maxPrice = payer == Payer.Nobody ? 0 : terms.MaxRunPrice;
         var plan = organization is { } org ? await cache.OrganizationAsync(org, ct) : null;
         // Playground memory lives per agent; a visitor's sessions are namespaced by their cookie so ids cannot be shared.
         var session = SessionOrNew(sessionId);
@@ -258,13 +258,7 @@ sealed class RunGateway(
             return (null, FailureFor(result, runId));
         }
 
-        var actual = p.Payer == Payer.Nobody ? 0 : p.Terms.Model switch
-        {
-            PricingModel.FixedCredits => p.Terms.CreditsPerRun,
-            PricingModel.VariableCredits => Math.Clamp(
-                (result.InputTokens + result.OutputTokens) * options.Value.VariableCreditsPerThousandTokens / 1_000, p.Terms.CreditsMin, p.Terms.CreditsMax),
-            PricingModel.Free or PricingModel.Subscription => 0,
-        };
+        var actual = p.Payer == Payer.Nobody ? 0 : p.Terms.RunPrice(result.InputTokens + result.OutputTokens, options.Value.VariableCreditsPerThousandTokens);
         var (charged, available) = await ChargeAsync(p, reservation, runId, actual);
         var output = result.OutputText;
         await FinishAsync(p, run, AgentRunStatus.Succeeded, null, Truncate(output), charged, started, recordFacts: true);
@@ -364,21 +358,8 @@ sealed class RunGateway(
         return new ModelEndpoint(Uri.TryCreate(config.ModelBaseUrl, UriKind.Absolute, out var url) ? url : null, apiKey, config.ModelName);
     }
 
-    /// <summary>The subscriber's price: an announced increase reaches them only after its notice period.</summary>
-    PricingTerms Terms(Listing listing, GatewayCache.ListingFacts facts, DateTime subscribedUtc)
-    {
-        var current = PricingTerms.Of(listing);
-        return facts.PendingPriceChanges.Count == 0
-            ? current
-            : PriceSchedule.ForSubscriber(current, facts.PendingPriceChanges, subscribedUtc, clock.GetUtcNow().UtcDateTime);
-    }
-
-    static long MaxPrice(PricingTerms terms) => terms.Model switch
-    {
-        PricingModel.FixedCredits => terms.CreditsPerRun,
-        PricingModel.VariableCredits => terms.CreditsMax,
-        PricingModel.Free or PricingModel.Subscription => 0,
-    };
+    PricingTerms Terms(Listing listing, GatewayCache.ListingFacts facts, DateTime subscribedUtc) =>
+        facts.SubscriberTerms(listing, subscribedUtc, clock.GetUtcNow().UtcDateTime);
 
     static string SessionOrNew(string? session) => session is { Length: > 0 and <= 200 } ? session : Guid.CreateVersion7().ToString("N");
 
