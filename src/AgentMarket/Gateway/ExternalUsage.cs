@@ -60,7 +60,9 @@ sealed class ExternalUsage(
         }
         var secret = SecretPrefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         provider.UsageSecretProtected = protection.CreateProtector(SecretPurpose).Protect(secret);
-        provider.UsageSecretCreatedUtc = clock.GetUtcNow().UtcDateTime;
+        // Whole microseconds: PostgreSQL keeps no finer, and the time we answer must be the time later reads show.
+        var now = clock.GetUtcNow().UtcDateTime;
+        provider.UsageSecretCreatedUtc = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
         await db.SaveChangesAsync(ct);
         return new UsageSecretResponse(secret, provider.UsageSecretCreatedUtc.Value);
     }
