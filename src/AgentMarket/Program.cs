@@ -14,6 +14,7 @@ using AgentMarket.Providers.Pages;
 using AgentMarket.Runtime;
 using AgentMarket.Runtime.Cli;
 using AgentMarket.Subscriptions;
+using AgentMarket.Usage;
 
 // Command-line tools share the host's configuration but start neither the web server nor the database.
 if (args is ["flow", ..])
@@ -43,6 +44,7 @@ builder.AddRuntime();           // model endpoints, outbound guard, compiled pla
 builder.AddSubscriptions();     // "Add to My Agents", customer agent configs
 builder.AddKeys();              // agent API keys
 builder.AddGateway();           // the one run path of every front door
+builder.AddUsage();             // buyers' usage per day, agent and key
 builder.AddAdmin();
 builder.AddDemoData();          // categories always; demo providers and listings when Seed:Demo is true
 
@@ -58,6 +60,7 @@ app.MapCatalog();
 app.MapSubscriptions();
 app.MapKeys();
 app.MapGateway();
+app.MapUsage();
 app.MapAdmin();
 app.MapRazorComponents<App>().WithUploadLimits(app.Services);   // seller pages that post files
 
