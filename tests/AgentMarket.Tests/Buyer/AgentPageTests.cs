@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Gateway;
 using AgentMarket.Tests.Infrastructure;
@@ -55,6 +56,23 @@ public class AgentPageTests(GatewayApp app) : IClassFixture<GatewayApp>
     }
 
     [Fact]
+    public async Task InlineSignUp_ForAMonthTheStarterCreditsCannotPay_MakesTheAccount_AndSaysWhyTheAgentWasNotAdded()
+    {
+        var agent = await app.PromptAgentAsync(new { model = "subscription", credits_per_run = 500 });
+        var visitor = app.CreateClient();
+
+        var signedUp = await visitor.SubmitAsync($"/agents/{agent.Slug}", "sign-up-and-add",
+            new() { ["name"] = "Penny Short", ["email"] = $"short-{Guid.NewGuid():N}@tests.example", ["password"] = AgentMarketApp.DefaultPassword });
+
+        var landing = PageForms.AssertRedirect(signedUp, $"/agents/{agent.Slug}?signed_up=insufficient_credits");
+        var html = await visitor.HtmlAsync(landing.Split('#')[0]);
+        Assert.Contains("its first month costs more credits than you have.", html, StringComparison.Ordinal);
+        Assert.Contains("value=\"add-to-my-agents\"", html, StringComparison.Ordinal);
+        var configs = await Http.ReadJsonAsync(await visitor.GetAsync("/api/customer-agent-configs/"));
+        Assert.Equal(0, configs.GetProperty("total").GetInt32());
+    }
+
+    [Fact]
     public async Task InlineSignUp_WithATakenEmail_SaysSo_AndKeepsWhatWasTyped()
     {
         var agent = await app.PromptAgentAsync();
@@ -70,6 +88,17 @@ public class AgentPageTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.Contains("value=\"Copy Cat\"", html, StringComparison.Ordinal);
         Assert.Contains("<details class=\"inline-signup\" open", html, StringComparison.Ordinal);
         await Http.AssertStatusAsync(await visitor.GetAsync("/api/me"), HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task ThePlayground_CountsAVisitorsFreeTriesLeftToday()
+    {
+        var agent = await app.PromptAgentAsync();
+        var visitor = app.CreateClient();
+        await Http.AssertStatusAsync(await visitor.PostAsJsonAsync($"/api/marketplace/agents/{agent.Slug}/try/", new { input = "hello" }), HttpStatusCode.OK);
+
+        Assert.Equal("2 free tries left today.", PageForms.Marked(await visitor.HtmlAsync($"/agents/{agent.Slug}"), "data-trial-left"));
+        Assert.Equal("Try it free: 3 runs a day, no sign-up needed.", PageForms.Marked(await app.CreateClient().HtmlAsync($"/agents/{agent.Slug}"), "data-trial-left"));
     }
 
     [Fact]

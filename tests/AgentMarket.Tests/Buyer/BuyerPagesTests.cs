@@ -109,7 +109,7 @@ public class BuyerPagesTests(GatewayApp app) : IClassFixture<GatewayApp>
 
         Assert.Contains("<svg", html, StringComparison.Ordinal);
         Assert.Contains("role=\"img\"", html, StringComparison.Ordinal);
-        Assert.Matches("<desc id=\"usage-runs-desc\">1 runs from [0-9-]+ to [0-9-]+; the most, 1, on [0-9-]+.</desc>", html);
+        Assert.Matches("<desc id=\"usage-runs-desc\">1 run from [0-9-]+ to [0-9-]+; the most, 1, on [0-9-]+.</desc>", html);
         Assert.Matches("<desc id=\"usage-credits-desc\">5 credits from", html);
         Assert.Equal("1", PageForms.Marked(html, "data-usage=\"runs\""));
         Assert.Contains(subscribed.Agent.Name, html, StringComparison.Ordinal);
