@@ -1,6 +1,7 @@
 using AgentMarket.Admin;
 using AgentMarket.Catalog;
 using AgentMarket.Credits;
+using AgentMarket.Doors;
 using AgentMarket.Gateway;
 using AgentMarket.Identity;
 using AgentMarket.Keys;
@@ -43,6 +44,7 @@ builder.AddRuntime();           // model endpoints, outbound guard, compiled pla
 builder.AddSubscriptions();     // "Add to My Agents", customer agent configs
 builder.AddKeys();              // agent API keys
 builder.AddGateway();           // the one run path of every front door
+builder.AddDoors();             // Langflow-compatible, OpenAI-compatible and MCP front doors
 builder.AddAdmin();
 builder.AddDemoData();          // categories always; demo providers and listings when Seed:Demo is true
 
@@ -58,6 +60,7 @@ app.MapCatalog();
 app.MapSubscriptions();
 app.MapKeys();
 app.MapGateway();
+app.MapDoors();
 app.MapAdmin();
 app.MapRazorComponents<App>().WithUploadLimits(app.Services);   // seller pages that post files
 
