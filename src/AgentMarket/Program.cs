@@ -1,6 +1,7 @@
 using AgentMarket.Admin;
 using AgentMarket.Catalog;
 using AgentMarket.Credits;
+using AgentMarket.Doors;
 using AgentMarket.Gateway;
 using AgentMarket.Identity;
 using AgentMarket.Keys;
@@ -47,6 +48,7 @@ builder.AddKeys();              // agent API keys
 builder.AddGateway();           // the one run path of every front door
 builder.AddKnowledge();         // knowledge bases, training documents, background processing, search, the runtime's retriever
 builder.AddUsage();             // buyers' usage per day, agent and key
+builder.AddDoors();             // Langflow-compatible, OpenAI-compatible and MCP front doors
 builder.AddAdmin();
 builder.AddDemoData();          // categories always; demo providers and listings when Seed:Demo is true
 
@@ -64,6 +66,7 @@ app.MapKeys();
 app.MapGateway();
 app.MapKnowledge();
 app.MapUsage();
+app.MapDoors();
 app.MapAdmin();
 app.MapRazorComponents<App>().WithUploadLimits(app.Services);   // seller pages that post files
 

@@ -29,6 +29,19 @@ public sealed record GatewayRequest(Guid ConfigId, string? Input, string? Sessio
     public string InputType { get; init; } = "chat";
     public string OutputType { get; init; } = "chat";
     public string? OutputComponent { get; init; }
+
+    /// <summary>
+    /// Values for the flow's own input nodes, by node id: a Text Input's text or a Webhook's payload, for doors whose
+    /// protocol names inputs one by one (MCP tool arguments, Langflow's webhook). Only input nodes take them and a field
+    /// the provider declared for buyers wins, so they can never change the agent's configuration.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? NodeInputs { get; init; }
+
+    /// <summary>
+    /// The conversation so far, for doors whose clients resend it with every request (OpenAI's chat completions): the
+    /// run's session memory is exactly these turns, and nothing of the run is kept as memory.
+    /// </summary>
+    public IReadOnlyList<ConversationTurn>? History { get; init; }
 }
 
 /// <summary>A finished run as every door reports it; <see cref="Engine"/> carries the engine's result for doors that shape it.</summary>
@@ -306,10 +319,16 @@ sealed class RunGateway(
         var tweaks = p.Config is { } config
             ? SubscriptionSettings.Tweaks(agent.Fields, SubscriptionSettings.Parse(config.SettingsJson), buyerKnowledge)
             : SubscriptionSettings.Tweaks(agent.Fields, new Dictionary<string, JsonElement>(), null);
+        if (request.NodeInputs is { Count: > 0 } nodeInputs)
+        {
+            tweaks = NodeInputTweaks.Add(tweaks, agentPlan.Plan.Report, nodeInputs);
+        }
         var services = new FlowServices
         {
             Models = new PlatformModelResolver(models, p.Config is null ? null : BuyerModel(p.Config), PlatformModelResolver.OperatorDefault(llm.CurrentValue)),
-            Messages = new DatabaseMessageStore(contexts, p.Organization, p.MemoryPartition, clock),
+            Messages = request.History is { } history
+                ? await ConversationTurn.MemoryAsync(history, p.SessionId, clock, ct)
+                : new DatabaseMessageStore(contexts, p.Organization, p.MemoryPartition, clock),
             Outbound = outbound.Guard,
             Knowledge = retriever,
             Time = clock,
