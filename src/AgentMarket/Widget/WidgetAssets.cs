@@ -5,13 +5,13 @@ using Microsoft.Net.Http.Headers;
 
 namespace AgentMarket.Widget;
 
-/// <summary>One file of the widget, ready to serve: its bytes, compressed with gzip and Brotli once, and its ETag.</summary>
+/// <summary>One file of the widget, ready to serve: its bytes, compressed with gzip and Brotli once, and its ETag (weak: the encodings differ in bytes, not in meaning).</summary>
 public sealed record WidgetAsset(string Path, byte[] Raw, byte[] Gzip, byte[] Brotli, string ETag, string CacheControl)
 {
     public static WidgetAsset Create(string path, string text, string cacheControl)
     {
         var raw = Encoding.UTF8.GetBytes(text);
-        return new WidgetAsset(path, raw, GzipOf(raw), BrotliOf(raw), $"\"{Hash(raw)}\"", cacheControl);
+        return new WidgetAsset(path, raw, GzipOf(raw), BrotliOf(raw), $"W/\"{Hash(raw)}\"", cacheControl);
     }
 
     /// <summary>The first 16 hex digits of the content's SHA-256: the main file's fingerprint and every file's ETag.</summary>
