@@ -23,7 +23,7 @@ background:var(--bg);border:1px solid var(--line);border-radius:14px;overflow:hi
 header{display:flex;align-items:center;gap:10px;padding:12px 14px;background:var(--brand);color:var(--on-brand)}
 header img{width:28px;height:28px;border-radius:6px;object-fit:cover}
 header img[hidden]{display:none}
-h2{flex:1;font-size:16px;font-weight:600}
+.w h2{flex:1;font-size:16px;font-weight:600}
 .close{border:0;background:transparent;color:inherit;font-size:22px;line-height:1;cursor:pointer;padding:2px 6px;border-radius:6px}
 .log{flex:1;overflow-y:auto;padding:14px;display:flex;flex-direction:column;gap:8px}
 .msg{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}
@@ -33,7 +33,7 @@ h2{flex:1;font-size:16px;font-weight:600}
 .agent[aria-busy=true]:empty::after{content:"…";color:var(--muted)}
 form{display:flex;gap:8px;padding:10px;border-top:1px solid var(--line)}
 textarea{flex:1;resize:none;height:40px;padding:9px 10px;border:1px solid var(--line);border-radius:8px;background:var(--bg)}
-form button{border:0;border-radius:8px;padding:0 14px;background:var(--brand);color:var(--on-brand);font-weight:600;cursor:pointer}
+.w form button{border:0;border-radius:8px;padding:0 14px;background:var(--brand);color:var(--on-brand);font-weight:600;cursor:pointer}
 button:disabled{opacity:.6;cursor:default}
 :focus-visible{outline:2px solid var(--brand);outline-offset:2px}
 header :focus-visible{outline-color:var(--on-brand)}
