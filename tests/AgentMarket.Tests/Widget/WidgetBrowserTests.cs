@@ -124,6 +124,44 @@ public class WidgetBrowserTests(WidgetBrowserApp app) : IClassFixture<WidgetBrow
         Assert.Empty(await app.RunsAsync(subscribed.Buyer.OrganizationId, subscribed.Config));
     }
 
+    [Fact]
+    public async Task WidgetTab_CreatesTheKey_ShowsTheEmbedCode_AndPreviewsTheLiveWidget()
+    {
+        var agent = await app.PromptAgentAsync();
+        await using var context = await app.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(app.BaseUrl + "/signup");
+        await page.GetByLabel("Name").FillAsync("Widget Buyer");
+        await page.GetByLabel("Email").FillAsync($"widget-{Guid.NewGuid():N}@tests.example");
+        await page.GetByLabel("Password").FillAsync("a very long password");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
+        await page.WaitForURLAsync(app.BaseUrl + "/dashboard");
+        await page.GotoAsync($"{app.BaseUrl}/agents/{agent.Slug}");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add to My Agents" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("/configure\\?saved=subscribed$"));
+        await page.GetByRole(AriaRole.Navigation, new() { Name = agent.Name, Exact = true }).GetByRole(AriaRole.Link, new() { Name = "Widget" }).ClickAsync();
+
+        await page.GetByLabel("Websites (one per line)").FillAsync(app.Shop.Origin);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create the widget key" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Widget settings saved." })).ToBeVisibleAsync();
+        var embed = await page.Locator("#widget-embed-code").TextContentAsync();
+        var key = Regex.Match(embed!, "data-agent-key=\"(am_pub_[0-9A-Za-z]+)\"").Groups[1].Value;
+        Assert.Equal($"<script src=\"{app.BaseUrl}/widget.js\" data-agent-key=\"{key}\" async></script>", embed);
+        await Assertions.Expect(page.GetByLabel("Websites the widget works on (one per line)")).ToHaveValueAsync(app.Shop.Origin);
+
+        // The preview is the widget itself, running on the marketplace's own page.
+        await page.GetByRole(AriaRole.Button, new() { Name = $"Open chat: {agent.Name}" }).ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = agent.Name });
+        await dialog.GetByLabel("Message").FillAsync("Does the preview work?");
+        await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(dialog.Locator(".msg.agent[aria-busy='false']")).ToHaveTextAsync("I am the default answer.");
+
+        // The embed code works on the website listed.
+        var shop = await context.NewPageAsync();
+        await shop.GotoAsync(app.Shop.Page("tab.html", HostPage(key)));
+        await Assertions.Expect(shop.GetByRole(AriaRole.Button, new() { Name = $"Open chat: {agent.Name}" })).ToBeVisibleAsync();
+    }
+
     string HostPage(string key) => $"""
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>A shop</title><style>{HostileCss}</style></head>
