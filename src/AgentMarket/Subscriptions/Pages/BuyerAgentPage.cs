@@ -1,6 +1,7 @@
 using AgentMarket.Identity;
 using AgentMarket.Platform.Tenancy;
 using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Diagnostics;
 
 namespace AgentMarket.Subscriptions.Pages;
 
@@ -29,7 +30,7 @@ public abstract class BuyerAgentPage : ComponentBase
     {
         if (await OrganizationScope.ResolveAsync(HttpContext, null, Aborted) is not { } organization)
         {
-            HttpContext.Response.StatusCode = StatusCodes.Status404NotFound;
+            NotFoundHere();
             return null;
         }
         OrganizationId = organization;
@@ -37,9 +38,23 @@ public abstract class BuyerAgentPage : ComponentBase
         var config = await Views.GetAsync(Uuid, Aborted);
         if (config is not { State: SubscriptionState.Active })
         {
-            HttpContext.Response.StatusCode = StatusCodes.Status404NotFound;
+            NotFoundHere();
             return null;
         }
         return config;
+    }
+
+    /// <summary>
+    /// Answers 404 with the page's own "not found" content. The status-code page is not re-executed: its re-execution
+    /// renders in a second service scope while this render's services are still in use, which on PostgreSQL ran two
+    /// commands on one connection at once.
+    /// </summary>
+    protected void NotFoundHere()
+    {
+        HttpContext.Response.StatusCode = StatusCodes.Status404NotFound;
+        if (HttpContext.Features.Get<IStatusCodePagesFeature>() is { } statusCodePages)
+        {
+            statusCodePages.Enabled = false;
+        }
     }
 }
