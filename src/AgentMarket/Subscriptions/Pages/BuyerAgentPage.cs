@@ -1,7 +1,6 @@
 using AgentMarket.Identity;
 using AgentMarket.Platform.Tenancy;
 using Microsoft.AspNetCore.Components;
-using Microsoft.AspNetCore.Diagnostics;
 
 namespace AgentMarket.Subscriptions.Pages;
 
@@ -30,7 +29,7 @@ public abstract class BuyerAgentPage : ComponentBase
     {
         if (await OrganizationScope.ResolveAsync(HttpContext, null, Aborted) is not { } organization)
         {
-            NotFoundHere();
+            Navigation.NotFound();
             return null;
         }
         OrganizationId = organization;
@@ -38,23 +37,10 @@ public abstract class BuyerAgentPage : ComponentBase
         var config = await Views.GetAsync(Uuid, Aborted);
         if (config is not { State: SubscriptionState.Active })
         {
-            NotFoundHere();
+            Navigation.NotFound();
             return null;
         }
         return config;
     }
 
-    /// <summary>
-    /// Answers 404 with the page's own "not found" content. The status-code page is not re-executed: its re-execution
-    /// renders in a second service scope while this render's services are still in use, which on PostgreSQL ran two
-    /// commands on one connection at once.
-    /// </summary>
-    protected void NotFoundHere()
-    {
-        HttpContext.Response.StatusCode = StatusCodes.Status404NotFound;
-        if (HttpContext.Features.Get<IStatusCodePagesFeature>() is { } statusCodePages)
-        {
-            statusCodePages.Enabled = false;
-        }
-    }
 }
