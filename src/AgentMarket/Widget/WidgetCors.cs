@@ -61,7 +61,7 @@ public sealed class WidgetCors(IServiceScopeFactory scopes, TimeProvider clock)
         "This page's origin is not one of the widget key's allowed origins; add it in the widget settings.");
 
     /// <summary>Whether any live publishable key allows <paramref name="origin"/>.</summary>
-    async Task<bool> IsWidgetOriginAsync(string origin, CancellationToken ct)
+    public async Task<bool> IsWidgetOriginAsync(string origin, CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         if (_origins.TryGetValue(origin, out var cached) && now - cached.LoadedUtc < CacheLifetime)

@@ -42,7 +42,7 @@ static class WidgetEndpoints
     public static void MapWidgetApi(this IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup("/api/widget").WithTags("Widget").AllowAnyone();
-        api.MapPost("/sessions", OpenSessionAsync).WithName("OpenWidgetSession").WithRequestBodyLimit(4 * 1024);
+        api.MapPost("/sessions", OpenSessionAsync).WithName("OpenWidgetSession").WithRequestBodyLimit(16 * 1024);
         api.MapPost("/messages", SendAsync).WithName("SendWidgetMessage").WithRequestBodyLimit(32 * 1024);
         api.MapMethods("/sessions", [HttpMethods.Options], (WidgetCors cors, HttpContext http) => cors.PreflightAsync(http)).ExcludeFromDescription();
         api.MapMethods("/messages", [HttpMethods.Options], (WidgetCors cors, HttpContext http) => cors.PreflightAsync(http)).ExcludeFromDescription();
@@ -86,7 +86,7 @@ static class WidgetEndpoints
     }
 
     static async Task<IResult> SendAsync(WidgetMessageRequest request, HttpContext http, ApiKeyDirectory keys, WidgetTokens tokens,
-        WidgetLimits limits, CurrentTenant tenant, RunGateway gateway, CancellationToken ct)
+        WidgetLimits limits, WidgetCors cors, CurrentTenant tenant, RunGateway gateway, CancellationToken ct)
     {
         WidgetCors.VaryByOrigin(http.Response);
         var origin = WidgetCors.RequestOrigin(http.Request);
@@ -100,11 +100,19 @@ static class WidgetEndpoints
         {
             WidgetCors.Allow(http.Response, session.Origin);
         }
-        if (session is null || origin is null)
+        if (origin is null)
         {
-            return origin is null && session is not null
-                ? WidgetCors.OriginNotAllowed()
-                : Unauthorized(WidgetProblemCodes.SessionInvalid, "Not a widget session token; open a new session.");
+            return session is null ? Unauthorized(WidgetProblemCodes.SessionInvalid, "Not a widget session token; open a new session.") : WidgetCors.OriginNotAllowed();
+        }
+        if (session is null)
+        {
+            // A token no longer readable (say, after the Data Protection keys changed): a widget page may read the refusal
+            // and open a new session; the answer says nothing else.
+            if (await cors.IsWidgetOriginAsync(origin, ct))
+            {
+                WidgetCors.Allow(http.Response, origin);
+            }
+            return Unauthorized(WidgetProblemCodes.SessionInvalid, "Not a widget session token; open a new session.");
         }
         if (tokens.HasExpired(session))
         {

@@ -137,7 +137,11 @@ public class WidgetApiTests(WidgetApp app) : IClassFixture<WidgetApp>
         var session = await app.OpenSessionAsync(embedded.PublishableKey);
 
         await Http.AssertProblemAsync(await app.SendAsync(null, "Hello"), HttpStatusCode.Unauthorized, "widget_session_invalid");
-        await Http.AssertProblemAsync(await app.SendAsync("not-a-token", "Hello"), HttpStatusCode.Unauthorized, "widget_session_invalid");
+        var unreadable = await app.SendAsync("not-a-token", "Hello");
+        await Http.AssertProblemAsync(unreadable, HttpStatusCode.Unauthorized, "widget_session_invalid");
+        // The widget on an allowed page can read it, and opens a new session; another site learns nothing.
+        Assert.Equal(WidgetIntents.ShopOrigin, unreadable.AllowedOrigin());
+        Assert.Null((await app.SendAsync("not-a-token", "Hello", "https://evil.example")).AllowedOrigin());
         await Http.AssertProblemAsync(await app.SendAsync(session.Token[..^4] + "AAAA", "Hello"), HttpStatusCode.Unauthorized, "widget_session_invalid");
         await Http.AssertProblemAsync(await app.SendAsync(new string('a', 5_000), "Hello"), HttpStatusCode.Unauthorized, "widget_session_invalid");
 
