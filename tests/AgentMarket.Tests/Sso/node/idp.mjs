@@ -1,6 +1,6 @@
 // A real OpenID Connect provider (oidc-provider) on 127.0.0.1 for the SSO tests.
 // stdin: {"redirect_uri": "...", "clients": [{"client_id", "client_secret", "tamper"}], "accounts": {"login": {email, email_verified, name}}}
-// stdout: one line {"issuer": "http://127.0.0.1:PORT"} once listening; the process runs until stdin's parent kills it.
+// stdout: one line {"issuer": "http://127.0.0.1:PORT"} once listening; the process runs until stdin closes.
 //
 // "tamper" makes this IdP misbehave for one client, after oidc-provider issued a genuine id_token:
 //   "signature": a claim is changed and the original signature kept (the signature no longer matches);
@@ -10,12 +10,16 @@ import { createServer } from 'node:http';
 import * as jose from 'jose';
 import Provider from 'oidc-provider';
 
-let input = '';
-for await (const chunk of process.stdin) {
-  input += chunk;
-  if (input.includes('\n')) break;
-}
-const config = JSON.parse(input);
+const config = await new Promise((resolve) => {
+  let input = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk) => {
+    input += chunk;
+    if (input.includes('\n')) resolve(JSON.parse(input.slice(0, input.indexOf('\n'))));
+  });
+});
+// The test keeps stdin open while it needs the IdP; when the test process goes away, so does the IdP.
+process.stdin.on('end', () => process.exit(0));
 
 const { privateKey } = await jose.generateKeyPair('RS256', { extractable: true });
 const signingJwk = { ...(await jose.exportJWK(privateKey)), kid: 'idp-key-1', alg: 'RS256', use: 'sig' };
