@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using AgentMarket.Flows.Net;
 using AgentMarket.Runtime;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -44,7 +45,7 @@ public sealed class SsoDiscovery : IDisposable
         catch (Exception e) when (e is InvalidOperationException or IOException or HttpRequestException)
         {
             // ConfigurationManager wraps fetch and parse failures in InvalidOperationException.
-            throw new SsoRefusedException(SsoRefusal.Unreachable, e.Message);
+            throw new SsoRefusedException(UnreachableReason(e), e.Message);
         }
         if (!string.Equals(configuration.Issuer, issuer, StringComparison.Ordinal))
         {
@@ -127,6 +128,19 @@ public sealed class SsoDiscovery : IDisposable
         }
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
         return document.RootElement.Clone();
+    }
+
+    /// <summary>Blocked by the outbound guard (an operator decision) or simply not reachable.</summary>
+    public static string UnreachableReason(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is OutboundBlockedException)
+            {
+                return SsoRefusal.Blocked;
+            }
+        }
+        return SsoRefusal.Unreachable;
     }
 
     static string ReasonFor(Exception? exception) => exception switch

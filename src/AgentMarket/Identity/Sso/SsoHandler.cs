@@ -110,7 +110,7 @@ sealed class SsoHandler(IOptionsMonitor<SsoSchemeOptions> options, ILoggerFactor
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
         {
-            return OAuthTokenResponse.Failed(new SsoRefusedException(SsoRefusal.Unreachable, e.Message));
+            return OAuthTokenResponse.Failed(new SsoRefusedException(SsoDiscovery.UnreachableReason(e), e.Message));
         }
         using (response)
         {

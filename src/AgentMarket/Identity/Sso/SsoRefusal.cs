@@ -9,6 +9,7 @@ public static class SsoRefusal
     public const string ProviderUnavailable = "provider_unavailable";
     public const string Misconfigured = "misconfigured";
     public const string Unreachable = "idp_unreachable";
+    public const string Blocked = "idp_blocked";
     public const string Denied = "access_denied";
     public const string TokenRequestFailed = "token_request_failed";
     public const string InvalidSignature = "invalid_signature";
@@ -32,6 +33,7 @@ public static class SsoRefusal
         ProviderUnavailable => "This sign-in option is turned off or no longer exists. Sign in with your email and password, or ask an operator.",
         Misconfigured => "This identity provider is not set up correctly (its discovery document does not match the configured issuer). Ask an operator to check it.",
         Unreachable => "The identity provider could not be reached. Try again in a moment.",
+        Blocked => "This server's outbound network policy does not allow the identity provider's address. Ask an operator to allow it (Flows:OutboundAllowList).",
         Denied => "The identity provider did not sign you in.",
         TokenRequestFailed => "The identity provider refused to complete the sign-in. Try again, or ask an operator to check the client settings.",
         InvalidSignature => "The identity provider's answer was not signed with its keys, so it was refused and you are not signed in.",
