@@ -107,17 +107,17 @@ public sealed class IdentityProviderAdminTests(AgentMarketApp app) : IClassFixtu
 
     static Dictionary<string, object?> Body(string name, string? issuer = "https://idp.example/realms/corp", string? secret = Secret, string role = "member",
         string[]? allowed = null, object[]? mappings = null, string[]? scopes = null, bool enabled = true) => new()
-    {
-        ["name"] = name,
-        ["issuer"] = issuer,
-        ["client_id"] = "marketplace",
-        ["client_secret"] = secret,
-        ["scopes"] = scopes,
-        ["allowed_email_domains"] = allowed,
-        ["default_role"] = role,
-        ["organization_mappings"] = mappings,
-        ["enabled"] = enabled,
-    };
+        {
+            ["name"] = name,
+            ["issuer"] = issuer,
+            ["client_id"] = "marketplace",
+            ["client_secret"] = secret,
+            ["scopes"] = scopes,
+            ["allowed_email_domains"] = allowed,
+            ["default_role"] = role,
+            ["organization_mappings"] = mappings,
+            ["enabled"] = enabled,
+        };
 
     async Task<string> StoredSecretAsync(Guid uuid) =>
         await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().IdentityProviders.AsNoTracking()

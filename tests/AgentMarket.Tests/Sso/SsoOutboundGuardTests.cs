@@ -19,7 +19,10 @@ public sealed class SsoOutboundGuardTests(SsoWithoutAllowListApp app) : IClassFi
         using var admin = await app.OperatorAsync();
         var created = await Http.ReadJsonAsync(await admin.PostAsJsonAsync("/api/admin/identity-providers/", new
         {
-            name = "Loopback IdP", issuer = idp.Issuer, client_id = "marketplace", client_secret = "secret",
+            name = "Loopback IdP",
+            issuer = idp.Issuer,
+            client_id = "marketplace",
+            client_secret = "secret",
         }), HttpStatusCode.Created);
         using var visitor = app.CreateClient();
 

@@ -68,7 +68,12 @@ static partial class IdentityProviderEndpoints
         var now = clock.GetUtcNow().UtcDateTime;
         var provider = new IdentityProvider
         {
-            Name = "", Issuer = "", ClientId = "", ClientSecretProtected = "", Scopes = "", CreatedUtc = now,
+            Name = "",
+            Issuer = "",
+            ClientId = "",
+            ClientSecretProtected = "",
+            Scopes = "",
+            CreatedUtc = now,
         };
         if (await ApplyAsync(provider, request, db, secrets, options.Value, now, ct) is { } invalid)
         {
