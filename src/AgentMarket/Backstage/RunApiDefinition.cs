@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -11,7 +12,8 @@ namespace AgentMarket.Backstage;
 /// </summary>
 static class RunApiDefinition
 {
-    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, IndentSize = 2 };
+    // Relaxed escaping keeps quotes and apostrophes readable; the document is embedded as a string, never as HTML.
+    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, IndentSize = 2, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static string For(string agentName, string description, string baseUrl, string listingUrl)
     {

@@ -11,8 +11,9 @@ using AgentMarket.Tests.Infrastructure;
 namespace AgentMarket.Tests.Backstage;
 
 /// <summary>
-/// The Backstage export read back by an independent YAML parser (npm <c>yaml</c>) and checked against the rules of
-/// Backstage's entity schemas (catalog-model: Entity, API, Component and Group JSON schemas plus the name validators).
+/// The Backstage export read back by an independent YAML parser (npm <c>yaml</c>), checked by Backstage's own
+/// <c>@backstage/catalog-model</c> (the policies and kind validators its catalog applies), and against the schema rules
+/// spelled out here (names, namespaces, tags, required spec fields, references between the entities).
 /// </summary>
 public sealed partial class BackstageExportTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
 {
@@ -150,6 +151,7 @@ public sealed partial class BackstageExportTests(AgentMarketApp app) : IClassFix
         var yaml = await response.Content.ReadAsStringAsync();
         var parsed = JsonNode.Parse(await ParseWithNodeAsync(yaml))!;
         Assert.Empty(parsed["errors"]!.AsArray());
+        Assert.Empty(parsed["backstageErrors"]!.AsArray().Select(e => (string?)e));
         return (yaml, parsed["documents"]!.AsArray().Select(d => d!.AsObject()).ToList());
     }
 
