@@ -1,4 +1,5 @@
 using AgentMarket.Admin;
+using AgentMarket.Backstage;
 using AgentMarket.Catalog;
 using AgentMarket.Credits;
 using AgentMarket.Doors;
@@ -52,6 +53,7 @@ builder.AddUsage();             // buyers' usage per day, agent and key
 builder.AddDoors();             // Langflow-compatible, OpenAI-compatible and MCP front doors
 builder.AddWidget();            // the embeddable chat widget: publishable keys, sessions, its script files
 builder.AddAdmin();
+builder.AddBackstage();       // the public catalog as Backstage entities
 builder.AddDemoData();          // categories always; demo providers and listings when Seed:Demo is true
 
 var app = builder.Build();
@@ -71,6 +73,7 @@ app.MapUsage();
 app.MapDoors();
 app.MapWidget();
 app.MapAdmin();
+app.MapBackstage();
 app.MapRazorComponents<App>().WithUploadLimits(app.Services);   // seller pages that post files
 
 app.Run();

@@ -35,6 +35,8 @@ public sealed partial record ApiRoute(string Method, string Pattern, EndpointAcc
         ["template"] = "prompt_assistant",
         ["offering"] = "plausible-agent",
         ["input"] = "plausible question",
+        ["issuer"] = "https://idp.example/realms/plausible",
+        ["client_id"] = "plausible-client",
     };
 
     /// <summary>Every endpoint under /api, so routes added by later features are covered without touching the tests.</summary>
