@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing (PostgreSQL, Chromium, poppler-utils, npm), starts a throwaway PostgreSQL
+# Runs every test: installs what is missing (PostgreSQL, Chromium, poppler-utils, npm, curl), starts a throwaway PostgreSQL
 # cluster on 127.0.0.1, builds, runs the suite on SQLite and again on PostgreSQL, stops the cluster, and ends with
 # one line "N passed, M failed". Exits non-zero when any test fails.
 set -euo pipefail
@@ -17,6 +17,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# The buyer journey runs the curl snippet the API keys page hands out, as a buyer would paste it.
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing: ${missing[*]}"
   as_root apt-get update -qq
@@ -25,6 +27,8 @@ fi
 
 # Stripe's Node library, which the payment tests use to sign webhooks exactly as Stripe does (pinned by its lock file).
 npm ci --prefix tests/AgentMarket.Tests/Payments/node --no-audit --no-fund --loglevel=error
+# The real clients the front-door tests drive: OpenAI's Node SDK, the MCP TypeScript SDK, DataStax's Langflow client.
+npm ci --prefix tests/AgentMarket.Tests/Doors/node --no-audit --no-fund --loglevel=error
 
 # 2. A throwaway PostgreSQL cluster on 127.0.0.1 (trust auth, no fsync: it lives for one run).
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)

@@ -1,4 +1,5 @@
 using AgentMarket.Bench.ColdStart;
+using AgentMarket.Bench.Doors;
 using AgentMarket.Bench.Engine;
 using AgentMarket.Bench.Gateway;
 using AgentMarket.Bench.Ledger;
@@ -11,6 +12,7 @@ return args switch
     ["engine", .. var rest] => await RunEngineAsync(rest),
     ["ledger", .. var rest] => await LedgerBench.RunAsync(rest),
     ["gateway", .. var rest] => await GatewayBench.RunAsync(rest),
+    ["doors", .. var rest] => await DoorsBench.RunAsync(rest),
     ["search", .. var rest] => await SearchBench.RunAsync(rest),
     _ => Usage(),
 };
@@ -24,6 +26,6 @@ static async Task<int> RunEngineAsync(string[] rest)
 static int Usage()
 {
     Console.Error.WriteLine("usage: dotnet run -c Release --project bench/AgentMarket.Bench -- <suite> [options]");
-    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds] | gateway [runs] | search sqlite|postgres [listings] [iterations]");
+    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds] | gateway [runs] | doors [rounds] | search sqlite|postgres [listings] [iterations]");
     return 2;
 }

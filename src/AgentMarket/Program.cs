@@ -1,6 +1,7 @@
 using AgentMarket.Admin;
 using AgentMarket.Catalog;
 using AgentMarket.Credits;
+using AgentMarket.Doors;
 using AgentMarket.Gateway;
 using AgentMarket.Identity;
 using AgentMarket.Keys;
@@ -15,6 +16,7 @@ using AgentMarket.Providers.Pages;
 using AgentMarket.Runtime;
 using AgentMarket.Runtime.Cli;
 using AgentMarket.Subscriptions;
+using AgentMarket.Usage;
 
 // Command-line tools share the host's configuration but start neither the web server nor the database.
 if (args is ["flow", ..])
@@ -45,6 +47,8 @@ builder.AddSubscriptions();     // "Add to My Agents", customer agent configs
 builder.AddKeys();              // agent API keys
 builder.AddGateway();           // the one run path of every front door
 builder.AddKnowledge();         // knowledge bases, training documents, background processing, search, the runtime's retriever
+builder.AddUsage();             // buyers' usage per day, agent and key
+builder.AddDoors();             // Langflow-compatible, OpenAI-compatible and MCP front doors
 builder.AddAdmin();
 builder.AddDemoData();          // categories always; demo providers and listings when Seed:Demo is true
 
@@ -61,6 +65,8 @@ app.MapSubscriptions();
 app.MapKeys();
 app.MapGateway();
 app.MapKnowledge();
+app.MapUsage();
+app.MapDoors();
 app.MapAdmin();
 app.MapRazorComponents<App>().WithUploadLimits(app.Services);   // seller pages that post files
 

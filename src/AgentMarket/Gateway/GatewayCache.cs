@@ -20,7 +20,12 @@ public sealed class GatewayCache(IServiceScopeFactory scopes, TimeProvider clock
 
     public sealed record Subscription(CustomerAgentConfig Config, Listing Listing);
     public sealed record Organization(string PlanCode, long? SessionCreditCap, int ConcurrentSessions, bool HasSpendControls);
-    public sealed record ListingFacts(IReadOnlyList<ListingPriceChange> PendingPriceChanges, IReadOnlyList<ListingRelease> Releases);
+    public sealed record ListingFacts(IReadOnlyList<ListingPriceChange> PendingPriceChanges, IReadOnlyList<ListingRelease> Releases)
+    {
+        /// <summary>A subscriber's price: an announced increase reaches them only after its notice period.</summary>
+        public PricingTerms SubscriberTerms(Listing listing, DateTime subscribedUtc, DateTime now) =>
+            PendingPriceChanges.Count == 0 ? PricingTerms.Of(listing) : PriceSchedule.ForSubscriber(PricingTerms.Of(listing), PendingPriceChanges, subscribedUtc, now);
+    }
 
     readonly ConcurrentDictionary<Guid, (DateTime Loaded, Subscription? Value)> _subscriptions = new();
     readonly ConcurrentDictionary<Guid, (DateTime Loaded, Organization Value)> _organizations = new();

@@ -23,6 +23,9 @@ static class GatewayEndpoints
 {
     public const string OverheadHeader = "X-Gateway-Overhead-Ms";
 
+    /// <summary>The cookie that counts playground runs of people who have not signed in (set on first use).</summary>
+    public const string VisitorCookie = "am_visitor";
+
     static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     public static void MapGateway(this IEndpointRouteBuilder routes)
@@ -108,16 +111,15 @@ static class GatewayEndpoints
         return TypedResults.Empty;
     }
 
-    /// <summary>The visitor cookie that counts playground runs of people who have not signed in (set on first use).</summary>
+    /// <summary>The visitor's <see cref="VisitorCookie"/>, set now if it is missing or malformed.</summary>
     static string Visitor(HttpContext http)
     {
-        const string cookie = "am_visitor";
-        if (http.Request.Cookies[cookie] is { Length: 32 } existing && existing.All(char.IsAsciiHexDigit))
+        if (ExistingVisitor(http) is { } existing)
         {
             return existing;
         }
         var visitor = Guid.NewGuid().ToString("N");
-        http.Response.Cookies.Append(cookie, visitor, new CookieOptions
+        http.Response.Cookies.Append(VisitorCookie, visitor, new CookieOptions
         {
             HttpOnly = true,
             SameSite = SameSiteMode.Lax,
@@ -127,6 +129,10 @@ static class GatewayEndpoints
         });
         return visitor;
     }
+
+    /// <summary>The visitor cookie of a browser that has used the playground before, if well formed.</summary>
+    internal static string? ExistingVisitor(HttpContext http) =>
+        http.Request.Cookies[VisitorCookie] is { Length: 32 } existing && existing.All(char.IsAsciiHexDigit) ? existing : null;
 
     static string Overhead(long started, TimeSpan engine) =>
         Math.Max(0, (Stopwatch.GetElapsedTime(started) - engine).TotalMilliseconds).ToString("0.###", CultureInfo.InvariantCulture);

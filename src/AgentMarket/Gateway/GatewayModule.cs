@@ -15,7 +15,12 @@ static class GatewayModule
         builder.Services.AddHostedService(provider => provider.GetRequiredService<RunJournal>()); // drains it at shutdown
         builder.Services.AddScoped<RunGateway>();
         builder.Services.AddScoped<TrialAllowance>();
+        builder.Services.AddScoped<ExternalUsage>();
     }
 
-    public static void MapGateway(this WebApplication app) => ((IEndpointRouteBuilder)app).MapGateway();
+    public static void MapGateway(this WebApplication app)
+    {
+        ((IEndpointRouteBuilder)app).MapGateway();
+        app.MapExternalUsage();
+    }
 }

@@ -29,6 +29,19 @@ public sealed record GatewayRequest(Guid ConfigId, string? Input, string? Sessio
     public string InputType { get; init; } = "chat";
     public string OutputType { get; init; } = "chat";
     public string? OutputComponent { get; init; }
+
+    /// <summary>
+    /// Values for the flow's own input nodes, by node id: a Text Input's text or a Webhook's payload, for doors whose
+    /// protocol names inputs one by one (MCP tool arguments, Langflow's webhook). Only input nodes take them and a field
+    /// the provider declared for buyers wins, so they can never change the agent's configuration.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? NodeInputs { get; init; }
+
+    /// <summary>
+    /// The conversation so far, for doors whose clients resend it with every request (OpenAI's chat completions): the
+    /// run's session memory is exactly these turns, and nothing of the run is kept as memory.
+    /// </summary>
+    public IReadOnlyList<ConversationTurn>? History { get; init; }
 }
 
 /// <summary>A finished run as every door reports it; <see cref="Engine"/> carries the engine's result for doors that shape it.</summary>
@@ -120,7 +133,7 @@ sealed class RunGateway(
 
         var facts = await cache.ListingAsync(listing.Id, ct);
         var terms = Terms(listing, facts, config.SubscribedUtc);
-        var maxPrice = MaxPrice(terms);
+        var maxPrice = terms.MaxRunPrice;
         var sessionId = SessionOrNew(request.SessionId);
         if (await CheckCapsAsync(config, request.Key, sessionId, plan.SessionCreditCap, maxPrice, ct) is { } capped)
         {
@@ -168,7 +181,7 @@ sealed class RunGateway(
             trialRunsLeft = allowance;
             payer = terms.Model == PricingModel.Free ? Payer.Nobody : Payer.Promotions;
         }
-        var maxPrice = payer == Payer.Nobody ? 0 : MaxPrice(terms);
+        var maxPrice = payer == Payer.Nobody ? 0 : terms.MaxRunPrice;
         var plan = organization is { } org ? await cache.OrganizationAsync(org, ct) : null;
         // Playground memory lives per agent; a visitor's sessions are namespaced by their cookie so ids cannot be shared.
         var session = SessionOrNew(sessionId);
@@ -258,13 +271,7 @@ sealed class RunGateway(
             return (null, FailureFor(result, runId));
         }
 
-        var actual = p.Payer == Payer.Nobody ? 0 : p.Terms.Model switch
-        {
-            PricingModel.FixedCredits => p.Terms.CreditsPerRun,
-            PricingModel.VariableCredits => Math.Clamp(
-                (result.InputTokens + result.OutputTokens) * options.Value.VariableCreditsPerThousandTokens / 1_000, p.Terms.CreditsMin, p.Terms.CreditsMax),
-            PricingModel.Free or PricingModel.Subscription => 0,
-        };
+        var actual = p.Payer == Payer.Nobody ? 0 : p.Terms.RunPrice(result.InputTokens + result.OutputTokens, options.Value.VariableCreditsPerThousandTokens);
         var (charged, available) = await ChargeAsync(p, reservation, runId, actual);
         var output = result.OutputText;
         await FinishAsync(p, run, AgentRunStatus.Succeeded, null, Truncate(output), charged, started, recordFacts: true);
@@ -312,10 +319,16 @@ sealed class RunGateway(
         var tweaks = p.Config is { } config
             ? SubscriptionSettings.Tweaks(agent.Fields, SubscriptionSettings.Parse(config.SettingsJson), buyerKnowledge)
             : SubscriptionSettings.Tweaks(agent.Fields, new Dictionary<string, JsonElement>(), null);
+        if (request.NodeInputs is { Count: > 0 } nodeInputs)
+        {
+            tweaks = NodeInputTweaks.Add(tweaks, agentPlan.Plan.Report, nodeInputs);
+        }
         var services = new FlowServices
         {
             Models = new PlatformModelResolver(models, p.Config is null ? null : BuyerModel(p.Config), PlatformModelResolver.OperatorDefault(llm.CurrentValue)),
-            Messages = new DatabaseMessageStore(contexts, p.Organization, p.MemoryPartition, clock),
+            Messages = request.History is { } history
+                ? await ConversationTurn.MemoryAsync(history, p.SessionId, clock, ct)
+                : new DatabaseMessageStore(contexts, p.Organization, p.MemoryPartition, clock),
             Outbound = outbound.Guard,
             Knowledge = retriever,
             Time = clock,
@@ -364,21 +377,8 @@ sealed class RunGateway(
         return new ModelEndpoint(Uri.TryCreate(config.ModelBaseUrl, UriKind.Absolute, out var url) ? url : null, apiKey, config.ModelName);
     }
 
-    /// <summary>The subscriber's price: an announced increase reaches them only after its notice period.</summary>
-    PricingTerms Terms(Listing listing, GatewayCache.ListingFacts facts, DateTime subscribedUtc)
-    {
-        var current = PricingTerms.Of(listing);
-        return facts.PendingPriceChanges.Count == 0
-            ? current
-            : PriceSchedule.ForSubscriber(current, facts.PendingPriceChanges, subscribedUtc, clock.GetUtcNow().UtcDateTime);
-    }
-
-    static long MaxPrice(PricingTerms terms) => terms.Model switch
-    {
-        PricingModel.FixedCredits => terms.CreditsPerRun,
-        PricingModel.VariableCredits => terms.CreditsMax,
-        PricingModel.Free or PricingModel.Subscription => 0,
-    };
+    PricingTerms Terms(Listing listing, GatewayCache.ListingFacts facts, DateTime subscribedUtc) =>
+        facts.SubscriberTerms(listing, subscribedUtc, clock.GetUtcNow().UtcDateTime);
 
     static string SessionOrNew(string? session) => session is { Length: > 0 and <= 200 } ? session : Guid.CreateVersion7().ToString("N");
 

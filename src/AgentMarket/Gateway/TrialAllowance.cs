@@ -37,7 +37,7 @@ sealed class TrialAllowance(AppDbContext db, IOptions<GatewayOptions> options, T
     public async Task<int?> TakeAsync(string visitor, Guid listing, CancellationToken ct)
     {
         var allowance = options.Value.TrialRunsPerDay;
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(visitor)));
+        var hash = Hash(visitor);
         var day = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
         var runs = await db.Database.SqlQuery<int>($"""
             INSERT INTO trial_usages (id, visitor_hash, listing_id, day, runs) VALUES ({Guid.CreateVersion7()}, {hash}, {listing}, {day}, 1)
@@ -47,9 +47,25 @@ sealed class TrialAllowance(AppDbContext db, IOptions<GatewayOptions> options, T
         return runs[0] <= allowance ? allowance - runs[0] : null;
     }
 
+    /// <summary>The runs a visitor has left today for one agent (the whole allowance for one never seen).</summary>
+    public async Task<int> LeftAsync(string? visitor, Guid listing, CancellationToken ct)
+    {
+        var allowance = options.Value.TrialRunsPerDay;
+        if (visitor is null)
+        {
+            return allowance;
+        }
+        var hash = Hash(visitor);
+        var day = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        var used = await db.TrialUsages.AsNoTracking().Where(u => u.VisitorHash == hash && u.ListingId == listing && u.Day == day).Select(u => u.Runs).FirstOrDefaultAsync(ct);
+        return Math.Max(0, allowance - used);
+    }
+
     public TimeSpan UntilTomorrow()
     {
         var now = clock.GetUtcNow().UtcDateTime;
         return now.Date.AddDays(1) - now;
     }
+
+    static string Hash(string visitor) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(visitor)));
 }

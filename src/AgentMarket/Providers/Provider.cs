@@ -34,6 +34,10 @@ public sealed class Provider
     public Guid? DecidedByUserId { get; set; }
     public DateTime CreatedUtc { get; init; }
 
+    /// <summary>The secret the provider's own runtime signs usage reports with (Data Protection; shown once).</summary>
+    public string? UsageSecretProtected { get; set; }
+    public DateTime? UsageSecretCreatedUtc { get; set; }
+
     public Organization? Organization { get; init; }
 }
 
@@ -47,6 +51,7 @@ sealed class ProviderConfiguration : IEntityTypeConfiguration<Provider>
         e.Property(x => x.Bio).HasMaxLength(2000);
         e.Property(x => x.AvatarUrl).HasMaxLength(500);
         e.Property(x => x.DecisionReason).HasMaxLength(1000);
+        e.Property(x => x.UsageSecretProtected).HasMaxLength(1000);
         e.HasOne(x => x.Organization).WithMany().HasForeignKey(x => x.OrganizationId).OnDelete(DeleteBehavior.Cascade);
         e.HasIndex(x => x.Handle).IsUnique();
         e.HasIndex(x => x.OrganizationId).IsUnique();

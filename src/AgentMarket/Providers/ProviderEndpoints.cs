@@ -18,7 +18,9 @@ public sealed record ApplyRequest(
 
 public sealed record UpdateProviderRequest([property: MinLength(1), MaxLength(200)] string? Name, [property: MaxLength(2000)] string? Bio, [property: MaxLength(500)] string? AvatarImage);
 
-public sealed record ProviderResponse(Guid Uuid, string Handle, string Name, string? Bio, string? AvatarUrl, ProviderState State, string? DecisionReason, DateTime Created);
+public sealed record ProviderResponse(
+    Guid Uuid, string Handle, string Name, string? Bio, string? AvatarUrl, ProviderState State, string? DecisionReason, DateTime Created,
+    DateTime? UsageSecretCreated);
 public sealed record PublicProviderResponse(Guid Uuid, string Handle, string Name, string? Bio, string? AvatarUrl, bool Verified, IReadOnlyList<AgentCard> Listings);
 
 static partial class ProviderEndpoints
@@ -90,7 +92,7 @@ static partial class ProviderEndpoints
         return TypedResults.Ok(new PublicProviderResponse(profile.Uuid, profile.Handle, profile.Name, profile.Bio, profile.AvatarUrl, profile.Verified, provider.Listings));
     }
 
-    internal static ProviderResponse ToResponse(Provider p) => new(p.Id, p.Handle, p.Name, p.Bio, p.AvatarUrl, p.State, p.DecisionReason, p.CreatedUtc);
+    internal static ProviderResponse ToResponse(Provider p) => new(p.Id, p.Handle, p.Name, p.Bio, p.AvatarUrl, p.State, p.DecisionReason, p.CreatedUtc, p.UsageSecretCreatedUtc);
 }
 
 /// <summary>An organization's application to sell, approved at once or queued for an operator (<c>Marketplace:AutoApproveProviders</c>).</summary>

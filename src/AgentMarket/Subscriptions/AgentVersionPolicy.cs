@@ -22,6 +22,10 @@ public sealed class AgentVersionPolicy(AppDbContext db)
         return patch?.AgentVersionId ?? config.AgentVersionId;
     }
 
+    /// <summary>The version a subscription runs now, reading the listing's releases.</summary>
+    public async Task<Guid> EffectiveAsync(CustomerAgentConfig config, CancellationToken ct) =>
+        Effective(config, await db.ListingReleases.AsNoTracking().Where(r => r.ListingId == config.ListingId).ToListAsync(ct));
+
     public async Task<VersionState> StateAsync(CustomerAgentConfig config, CancellationToken ct)
     {
         var releases = await db.ListingReleases.AsNoTracking().Where(r => r.ListingId == config.ListingId).ToListAsync(ct);

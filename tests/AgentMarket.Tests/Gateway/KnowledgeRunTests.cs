@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using AgentMarket.Testing.FakeOpenAi;
 using AgentMarket.Tests.Catalog;
+using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
 using AgentMarket.Tests.Knowledge;
 
@@ -15,24 +16,32 @@ public class KnowledgeRunTests(GatewayApp app) : IClassFixture<GatewayApp>
 {
     const string ProviderFact = "Dogs need walks twice a day.";
     const string BuyerFact = "Our staff walk the shop's dogs at noon.";
+    const long PricePerRun = 12;
 
+    /// <summary>The buyer's journey of issue 6: subscribe, configure a persona, add a document, get a key, run, pay.</summary>
     [Fact]
-    public async Task Run_AnswersFromTheProvidersKnowledge_AndTheSubscriptionsWhenTheAgentDeclaresIt()
+    public async Task Run_UsesThePersona_TheProvidersKnowledge_AndTheSubscriptionsWhenTheAgentDeclaresIt_AndIsPaid()
     {
         var agent = await RagAgentAsync(declareBuyerKnowledge: true);
-        var subscribed = await app.SubscribedAsync(agent);
-        var config = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync($"/api/customer-agent-configs/{subscribed.Config}/"));
-        var buyerBase = config.GetProperty("knowledge_base").GetGuid(); // every subscription starts with its own
-        await subscribed.Buyer.AddQaAsync(buyerBase, "Who walks the dogs?", BuyerFact);
+        var buyer = await app.SignUpAsync("Buyer");
+        var configId = await buyer.SubscribeAsync(agent);
+        const string persona = "You are Rex, the shop's cheerful dog expert.";
+        var configured = await Http.ReadJsonAsync(await buyer.Client.PatchAsJsonAsync($"/api/customer-agent-configs/{configId}/", new { persona = new { system_prompt = persona } }));
+        var buyerBase = configured.GetProperty("knowledge_base").GetGuid(); // every subscription starts with its own
+        await buyer.AddQaAsync(buyerBase, "Who walks the dogs?", BuyerFact);
         var stranger = await app.SignUpAsync("Stranger");
         await stranger.AddTopicAsync(await stranger.CreateKnowledgeBaseAsync(), "Dogs", "Dogs need walks thrice a day, say the stranger's notes.");
         await app.ProcessDocumentsAsync();
+        var (_, key) = await buyer.CreateKeyAsync(configId);
+        var subscribed = new Subscribed(agent, buyer, configId, key, app.BearerClient(key));
 
-        var prompt = await PromptOfRunAsync(subscribed, "How often do dogs need walks?");
+        var request = await RequestOfRunAsync(subscribed, "How often do dogs need walks?");
 
-        Assert.Contains(ProviderFact, prompt);
-        Assert.Contains(BuyerFact, prompt);
-        Assert.DoesNotContain("thrice", prompt);
+        Assert.Equal(persona, request.System);
+        Assert.Contains(ProviderFact, request.LastUser);
+        Assert.Contains(BuyerFact, request.LastUser);
+        Assert.DoesNotContain("thrice", request.Prompt);
+        Assert.Equal(350 - PricePerRun, (await buyer.BalanceAsync()).GetProperty("available").GetInt64());
     }
 
     [Fact]
@@ -44,7 +53,7 @@ public class KnowledgeRunTests(GatewayApp app) : IClassFixture<GatewayApp>
         await subscribed.Buyer.AddQaAsync(config.GetProperty("knowledge_base").GetGuid(), "Who walks the dogs?", BuyerFact);
         await app.ProcessDocumentsAsync();
 
-        var prompt = await PromptOfRunAsync(subscribed, "How often do dogs need walks?");
+        var prompt = (await RequestOfRunAsync(subscribed, "How often do dogs need walks?")).Prompt;
 
         Assert.Contains(ProviderFact, prompt);
         Assert.DoesNotContain(BuyerFact, prompt);
@@ -75,7 +84,7 @@ public class KnowledgeRunTests(GatewayApp app) : IClassFixture<GatewayApp>
     {
         var agent = await RagAgentAsync(declareBuyerKnowledge: false);
         var subscribed = await app.SubscribedAsync(agent);
-        Assert.Contains(ProviderFact, await PromptOfRunAsync(subscribed, "How often do dogs need walks?"));
+        Assert.Contains(ProviderFact, (await RequestOfRunAsync(subscribed, "How often do dogs need walks?")).Prompt);
 
         await Http.AssertStatusAsync(await agent.Seller.Client.PatchAsJsonAsync($"/api/provider-agents/{agent.AgentId}/", new { knowledge_base = "" }), HttpStatusCode.OK);
         var detached = await subscribed.KeyClient.RunAsync(subscribed.Config, "How often do dogs need walks, again?");
@@ -95,21 +104,23 @@ public class KnowledgeRunTests(GatewayApp app) : IClassFixture<GatewayApp>
         var providerBase = await seller.CreateKnowledgeBaseAsync("Dog care");
         await seller.UploadDocumentAsync(providerBase, "dogs.txt", TrainingFiles.Utf8(ProviderFact), "text/plain");
         await Http.AssertStatusAsync(await seller.Client.PatchAsJsonAsync($"/api/provider-agents/{agentId}/", new { knowledge_base = providerBase.ToString() }), HttpStatusCode.OK);
+        var fields = new List<object> { new { key = "system_prompt", node_id = "LanguageModelComponent-Wqbva", field_name = "system_message", label = "System prompt", kind = "long_text" } };
         if (declareBuyerKnowledge)
         {
-            var fields = new { fields = new[] { new { key = "knowledge", node_id = "AstraDB-BteL9", field_name = "database_name", label = "Your documents", kind = "knowledge_base" } } };
-            await Http.AssertStatusAsync(await seller.Client.PutAsJsonAsync($"/api/provider-agents/{agentId}/configurable_fields/", fields), HttpStatusCode.OK);
+            fields.Add(new { key = "knowledge", node_id = "AstraDB-BteL9", field_name = "database_name", label = "Your documents", kind = "knowledge_base" });
         }
+        await Http.AssertStatusAsync(await seller.Client.PutAsJsonAsync($"/api/provider-agents/{agentId}/configurable_fields/", new { fields }), HttpStatusCode.OK);
         var slug = $"dogs-{Guid.NewGuid():N}"[..20];
-        var listing = await Http.ReadJsonAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{agentId}/publish/", CatalogIntents.PublishBody(slug)), HttpStatusCode.Created);
+        var pricing = new Dictionary<string, object?> { ["pricing"] = new { model = "fixed_credits", credits_per_run = PricePerRun } };
+        var listing = await Http.ReadJsonAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{agentId}/publish/", CatalogIntents.PublishBody(slug, pricing)), HttpStatusCode.Created);
         await app.ProcessDocumentsAsync();
         return new PublishedAgent(seller, agentId, listing.GetProperty("uuid").GetGuid(), slug, name, handle);
     }
 
-    /// <summary>Runs the subscription and returns the prompt the model was sent.</summary>
-    async Task<string> PromptOfRunAsync(Subscribed subscribed, string question)
+    /// <summary>Runs the subscription and returns the request the model was sent.</summary>
+    async Task<RecordedRequest> RequestOfRunAsync(Subscribed subscribed, string question)
     {
         await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, question), HttpStatusCode.OK);
-        return app.Model.Requests.Select(r => r.LastUser).Last(text => text is not null && text.Contains(question))!;
+        return app.Model.Requests.Last(r => r.LastUser?.Contains(question) == true);
     }
 }

@@ -75,7 +75,8 @@ public class AgentMarketApp : WebApplicationFactory<Program>, IAsyncLifetime
         return ValueTask.CompletedTask;
     }
 
-    public new HttpClient CreateClient() => CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+    public new HttpClient CreateClient() =>
+        CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true, BaseAddress = ClientOptions.BaseAddress });
 
     /// <summary>Signs up a new user (and organization) through the API; the returned client carries their session cookie.</summary>
     public async Task<TestUser> SignUpAsync(string? name = null)
@@ -121,7 +122,7 @@ public class AgentMarketApp : WebApplicationFactory<Program>, IAsyncLifetime
     /// <summary>A client with no cookie that sends <c>Authorization: Bearer</c>.</summary>
     public HttpClient BearerClient(string token)
     {
-        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false });
+        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false, BaseAddress = ClientOptions.BaseAddress });
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return client;
     }

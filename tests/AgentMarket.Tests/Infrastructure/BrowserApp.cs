@@ -23,6 +23,8 @@ public class BrowserApp : AgentMarketApp
         StartServer();
         var address = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseUrl = address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
+        // The intents' HTTP clients (sign-up, publishing…) go to the same Kestrel server the browser uses.
+        ClientOptions.BaseAddress = new Uri(BaseUrl);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

@@ -52,6 +52,22 @@ public sealed record PricingTerms(PricingModel Model, long CreditsPerRun, long C
         return CreditsPerRun > previous.CreditsPerRun || CreditsMin > previous.CreditsMin || CreditsMax > previous.CreditsMax;
     }
 
+    /// <summary>The most one run can cost: what the gateway reserves before it starts (subscriptions are paid monthly).</summary>
+    public long MaxRunPrice => Model switch
+    {
+        PricingModel.FixedCredits => CreditsPerRun,
+        PricingModel.VariableCredits => CreditsMax,
+        PricingModel.Free or PricingModel.Subscription => 0,
+    };
+
+    /// <summary>What a run that used <paramref name="tokens"/> costs: variable prices meter tokens within min and max.</summary>
+    public long RunPrice(long tokens, long creditsPerThousandTokens) => Model switch
+    {
+        PricingModel.FixedCredits => CreditsPerRun,
+        PricingModel.VariableCredits => Math.Clamp(tokens * creditsPerThousandTokens / 1_000, CreditsMin, CreditsMax),
+        PricingModel.Free or PricingModel.Subscription => 0,
+    };
+
     /// <summary>The most one run (or, for subscriptions, one month) can cost: what "price" sorts by.</summary>
     public long SortPrice => Model switch
     {

@@ -1,0 +1,88 @@
+using AgentMarket.Keys;
+using AgentMarket.Platform.Auth;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Tenancy;
+using AgentMarket.Subscriptions;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Doors;
+
+/// <summary>
+/// Who is calling a door: an organization (its tenant already set for the request) and, for an agent key, the key,
+/// which binds the caller to that key's one subscription.
+/// </summary>
+public sealed record DoorCaller(Guid OrganizationId, KeyGrant? Key);
+
+/// <summary>Why a door refuses a caller before looking at the request.</summary>
+public enum DoorRefusal
+{
+    /// <summary>No key or token came with the request.</summary>
+    NoCredentials,
+
+    /// <summary>A key or token came, but it is unknown, revoked, expired or malformed.</summary>
+    InvalidCredentials,
+
+    /// <summary>A publishable key: it is visible in web pages, so it only serves the widget.</summary>
+    PublishableKey,
+
+    /// <summary>A token whose user is not a member of the requested organization (or of any).</summary>
+    UnknownOrganization,
+}
+
+/// <summary>One subscribed agent as the doors show it.</summary>
+public sealed record DoorAgent(Guid ConfigId, string Name, string Slug, string Title, string Description, Guid ProviderId, DateTime SubscribedUtc);
+
+/// <summary>
+/// Authenticates door callers and lists the agents they may use. Keys and organization tokens are accepted everywhere;
+/// the signed-in cookie only where <c>allowCookie</c> says so (the Langflow door lives under <c>/api</c> with the run API's
+/// rules), because <c>/v1</c> and <c>/mcp</c> are for programs, which send a bearer credential.
+/// </summary>
+public sealed class DoorCallers(AppDbContext db)
+{
+    public static async Task<(DoorCaller? Caller, DoorRefusal? Refusal)> AuthenticateAsync(HttpContext http, bool allowCookie, CancellationToken ct)
+    {
+        var identity = http.User.Identity;
+        if (identity?.IsAuthenticated != true || (!allowCookie && identity.AuthenticationType == AuthSchemes.Cookie))
+        {
+            var presented = http.Request.Headers.Authorization.Count > 0 || ApiKeyAuthenticationHandler.Presented(http.Request) is not null;
+            return (null, presented ? DoorRefusal.InvalidCredentials : DoorRefusal.NoCredentials);
+        }
+        var key = http.Features.Get<KeyGrant>();
+        if (key?.Kind == ApiKeyKind.Publishable)
+        {
+            return (null, DoorRefusal.PublishableKey);
+        }
+        return await OrganizationScope.ResolveAsync(http, null, ct) is { } organization
+            ? (new DoorCaller(organization, key), null)
+            : (null, DoorRefusal.UnknownOrganization);
+    }
+
+    /// <summary>
+    /// The caller's agents, oldest subscription first, named for a door whose names may be <paramref name="maxNameLength"/>
+    /// long: a key's one subscription, or every subscription of the organization that is not terminated. Reads through
+    /// the tenant filter, so another organization's subscriptions can never appear.
+    /// </summary>
+    public async Task<IReadOnlyList<DoorAgent>> ListAsync(DoorCaller caller, int maxNameLength, CancellationToken ct)
+    {
+        var configs = db.CustomerAgentConfigs.AsNoTracking().Where(c => c.State != SubscriptionState.Terminated);
+        if (caller.Key is { } key)
+        {
+            configs = configs.Where(c => c.Id == key.ConfigId);
+        }
+        var rows = await configs.OrderBy(c => c.SubscribedUtc).ThenBy(c => c.Id)
+            .Select(c => new { c.Id, c.Listing!.Slug, c.Listing.Name, c.Listing.ShortDescription, c.Listing.ProviderId, c.SubscribedUtc })
+            .ToListAsync(ct);
+        var names = AgentNames.Assign([.. rows.Select(r => (r.Id, r.Slug))], maxNameLength);
+        return [.. rows.Select((r, i) => new DoorAgent(r.Id, names[i], r.Slug, r.Name, r.ShortDescription, r.ProviderId, r.SubscribedUtc))];
+    }
+
+    /// <summary>True when <paramref name="configId"/> is a subscription the caller may run (not terminated; the key's own).</summary>
+    public Task<bool> ExistsAsync(DoorCaller caller, Guid configId, CancellationToken ct) =>
+        caller.Key is { } key && key.ConfigId != configId
+            ? Task.FromResult(false)
+            : db.CustomerAgentConfigs.AnyAsync(c => c.Id == configId && c.State != SubscriptionState.Terminated, ct);
+
+    /// <summary>The caller's agent called <paramref name="name"/> (exactly as <see cref="ListAsync"/> names it), or null.</summary>
+    public async Task<DoorAgent?> FindAsync(DoorCaller caller, string name, int maxNameLength, CancellationToken ct) =>
+        (await ListAsync(caller, maxNameLength, ct)).FirstOrDefault(agent => string.Equals(agent.Name, name, StringComparison.OrdinalIgnoreCase));
+}

@@ -1,0 +1,163 @@
+// The chat boxes of the chat page and the agent page's playground: every [data-chat] element on the page, with a
+// [data-chat-log] list, a [data-chat-form] holding a [data-chat-input], and a [data-chat-error] alert. Answers stream
+// into the log through chat.js; the log is an aria-live region and the answer being written is aria-busy, so screen
+// readers read it once, complete, instead of token by token.
+import { createChat } from './chat.js';
+
+for (const root of document.querySelectorAll('[data-chat]')) {
+  mount(root);
+}
+
+function mount(root) {
+  const log = root.querySelector('[data-chat-log]');
+  const form = root.querySelector('[data-chat-form]');
+  const input = root.querySelector('[data-chat-input]');
+  const alert = root.querySelector('[data-chat-error]');
+  const send = form.querySelector('button[type="submit"]');
+  let answer = null;
+
+  const chat = createChat({
+    endpoint: root.dataset.endpoint,
+    sessionId: root.dataset.session,
+    onToken(chunk) {
+      answer.text.textContent += chunk;
+      answer.item.scrollIntoView({ block: 'nearest' });
+    },
+    onEnd(result) {
+      if (!answer.text.textContent && typeof result.output === 'string') answer.text.textContent = result.output;
+      answer.item.setAttribute('aria-busy', 'false');
+      answer.item.append(meta(result));
+      updateBalance(result);
+      updateTrialsLeft(root, result);
+      rememberSession(root, result);
+    },
+    onError(problem) {
+      answer.item.remove();
+      showProblem(root, alert, problem);
+    },
+  });
+
+  form.hidden = false;
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text || send.disabled) return;
+    alert.replaceChildren();
+    log.append(message('chat-user', 'You:', text).item);
+    answer = message('chat-agent', `${root.dataset.agentName || 'Agent'}:`, '');
+    answer.item.setAttribute('aria-busy', 'true');
+    log.append(answer.item);
+    input.value = '';
+    send.disabled = true;
+    try {
+      await chat.send(text);
+    } finally {
+      send.disabled = false;
+      input.focus();
+    }
+  });
+  // Enter sends, Shift+Enter starts a new line (as in most chat apps); IME composition is left alone.
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+}
+
+function message(kind, speaker, text) {
+  const item = document.createElement('li');
+  item.className = `chat-message ${kind}`;
+  const who = document.createElement('span');
+  who.className = 'visually-hidden';
+  who.textContent = speaker;
+  const body = document.createElement('p');
+  body.className = 'chat-text';
+  body.textContent = text;
+  item.append(who, body);
+  return { item, text: body };
+}
+
+function meta(result) {
+  const line = document.createElement('p');
+  line.className = 'chat-meta muted';
+  const parts = [];
+  if (typeof result.credits_charged === 'number') parts.push(`${result.credits_charged.toLocaleString('en-US')} credits`);
+  if (typeof result.balance === 'number') parts.push(`${result.balance.toLocaleString('en-US')} left`);
+  line.textContent = parts.join(' · ');
+  return line;
+}
+
+/** The header's balance follows the run's answer, which carries the wallet's balance after it. */
+function updateBalance(result) {
+  const balance = document.querySelector('[data-credit-balance] strong');
+  if (balance && typeof result.balance === 'number') balance.textContent = result.balance.toLocaleString('en-US');
+}
+
+function updateTrialsLeft(root, result) {
+  const note = root.closest('section')?.querySelector('[data-trial-left]');
+  if (!note || typeof result.trial_runs_left !== 'number') return;
+  note.textContent = result.trial_runs_left === 0
+    ? 'No free tries left today. Add the agent to My Agents to keep going.'
+    : `${result.trial_runs_left} free ${result.trial_runs_left === 1 ? 'try' : 'tries'} left today.`;
+}
+
+/** On the chat page, a new conversation gets its address (so a reload shows it) and a place in the session list. */
+function rememberSession(root, result) {
+  const base = root.dataset.sessionUrl;
+  if (!base || !result.session_id || root.dataset.session === result.session_id) return;
+  root.dataset.session = result.session_id;
+  const url = base + encodeURIComponent(result.session_id);
+  history.replaceState(null, '', url);
+  const list = document.querySelector('[data-session-list]');
+  if (!list) return;
+  for (const current of list.querySelectorAll('[aria-current]')) current.removeAttribute('aria-current');
+  const item = document.createElement('li');
+  const link = document.createElement('a');
+  link.href = url;
+  link.setAttribute('aria-current', 'page');
+  // A new conversation's first question names it, as on the server.
+  link.textContent = root.querySelector('.chat-user .chat-text')?.textContent.slice(0, 80) || 'New chat';
+  item.append(link);
+  list.prepend(item);
+}
+
+function showProblem(root, alert, problem) {
+  const text = document.createElement('span');
+  text.textContent = problem.code === 'insufficient_credits' && typeof problem.required === 'number'
+    ? `This run needs ${problem.required.toLocaleString('en-US')} credits; ${Number(problem.available).toLocaleString('en-US')} are available.`
+    : problem.detail;
+  alert.replaceChildren(text);
+  if (problem.retryAfter && (problem.status === 429 || problem.status === 503)) {
+    alert.append(` Try again in ${wait(problem.retryAfter)}.`);
+  }
+  const next = {
+    insufficient_credits: ['Buy credits', root.dataset.buyCreditsUrl],
+    session_credit_cap: ['Start a new chat', root.dataset.newSessionUrl],
+    trial_limit: ['Sign up to keep going', root.dataset.signupUrl],
+    unauthorized: ['Sign in again', `/signin?returnUrl=${encodeURIComponent(location.pathname + location.search)}`],
+  }[problem.code];
+  if (next && next[1]) {
+    const link = document.createElement('a');
+    link.textContent = next[0];
+    link.href = next[1];
+    const target = new URL(next[1], location.href);
+    if (target.pathname === location.pathname && target.hash) link.addEventListener('click', () => reveal(target.hash));
+    alert.append(' ', link);
+  }
+}
+
+/** Opens a disclosure on this page (the agent page's inline sign-up) and moves focus into it. */
+function reveal(target) {
+  const section = document.querySelector(target);
+  const details = section?.matches('details') ? section : section?.querySelector('details');
+  if (!details) return;
+  details.open = true;
+  details.querySelector('input, textarea, select, button')?.focus();
+}
+
+function wait(seconds) {
+  if (seconds < 120) return `${seconds} seconds`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} minutes`;
+  return `${Math.round(seconds / 3600)} hours`;
+}

@@ -1,0 +1,100 @@
+using System.Globalization;
+using System.Net;
+using AgentMarket.Tests.Gateway;
+using AgentMarket.Tests.Infrastructure;
+
+namespace AgentMarket.Tests.Buyer;
+
+/// <summary>The API keys page: a new secret is shown once with snippets that use it; rotation and revocation take effect.</summary>
+public class KeysPageTests(GatewayApp app) : IClassFixture<GatewayApp>
+{
+    [Fact]
+    public async Task CreatingAKey_ShowsItsSecretOnce_InSnippetsThatRunTheAgent()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var url = $"/my-agents/{subscribed.Config}/keys";
+        var tomorrow = DateOnly.FromDateTime(app.Clock.GetUtcNow().UtcDateTime).AddDays(1);
+
+        var created = await subscribed.Buyer.Client.SubmitAsync(url, "create-key", new()
+        {
+            ["key_name"] = "page key", ["budget_credits"] = "100", ["rate_limit_per_minute"] = "30", ["expires_on"] = tomorrow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        });
+
+        await Http.AssertStatusAsync(created, HttpStatusCode.OK);
+        Assert.Contains("no-store", created.Headers.CacheControl?.ToString(), StringComparison.Ordinal);
+        var html = await created.HtmlAsync();
+        var secret = PageForms.Marked(html, "data-new-key");
+        Assert.Matches(PageForms.SecretKey(), secret);
+        foreach (var snippet in new[] { "curl", "python", "javascript" })
+        {
+            var code = PageForms.Marked(html, $"data-snippet=\"{snippet}\"");
+            Assert.Contains(secret, code, StringComparison.Ordinal);
+            Assert.Contains($"/api/agents/{subscribed.Config}/run/", code, StringComparison.Ordinal);
+        }
+
+        var run = await Http.ReadJsonAsync(await app.BearerClient(secret).RunAsync(subscribed.Config, "Hello from the new key"));
+        Assert.Equal(5, run.GetProperty("credits_charged").GetInt64());
+
+        var later = await subscribed.Buyer.Client.HtmlAsync(url);
+        Assert.DoesNotContain(secret, later, StringComparison.Ordinal);
+        Assert.Contains("YOUR_API_KEY", PageForms.Marked(later, "data-snippet=\"curl\""), StringComparison.Ordinal);
+        Assert.Contains("page key", later, StringComparison.Ordinal);
+        Assert.Contains("5 / 100", later, StringComparison.Ordinal);
+        Assert.Contains("30/min", later, StringComparison.Ordinal);
+        Assert.Contains(tomorrow.AddDays(1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + " 00:00", later, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InvalidKeyFields_AreRefused_WithTheReason_AndNothingIsCreated()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var url = $"/my-agents/{subscribed.Config}/keys";
+
+        var notANumber = await subscribed.Buyer.Client.SubmitAsync(url, "create-key", new() { ["key_name"] = "bad", ["budget_credits"] = "lots" });
+        Assert.Contains("whole numbers", await notANumber.HtmlAsync(), StringComparison.Ordinal);
+        var tooFast = await subscribed.Buyer.Client.SubmitAsync(url, "create-key", new() { ["key_name"] = "bad", ["rate_limit_per_minute"] = "5000000" });
+        Assert.Contains("RateLimitPerMinute", await tooFast.HtmlAsync(), StringComparison.Ordinal);
+        var past = await subscribed.Buyer.Client.SubmitAsync(url, "create-key", new() { ["key_name"] = "bad", ["expires_on"] = "2020-01-01" });
+        Assert.Contains("The expiry must be in the future.", await past.HtmlAsync(), StringComparison.Ordinal);
+
+        var keys = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync($"/api/agent-api-keys/?config={subscribed.Config}"));
+        Assert.Equal(1, keys.GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task RotatingAKey_ShowsTheNewSecret_AndUntilWhenTheOldOneWorks()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var url = $"/my-agents/{subscribed.Config}/keys";
+        var keyId = await KeyIdAsync(subscribed);
+
+        var rotated = await subscribed.Buyer.Client.SubmitAsync(url, $"rotate-{keyId}");
+
+        await Http.AssertStatusAsync(rotated, HttpStatusCode.OK);
+        var html = await rotated.HtmlAsync();
+        var secret = PageForms.Marked(html, "data-new-key");
+        Assert.NotEqual(subscribed.Key, secret);
+        Assert.Contains("The previous secret keeps working until", html, StringComparison.Ordinal);
+        await Http.AssertStatusAsync(await app.BearerClient(secret).RunAsync(subscribed.Config, "new"), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "old"), HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task RevokingAKey_StopsItAtOnce()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var url = $"/my-agents/{subscribed.Config}/keys";
+        var keyId = await KeyIdAsync(subscribed);
+
+        PageForms.AssertRedirect(await subscribed.Buyer.Client.SubmitAsync(url, $"revoke-{keyId}"), $"{url}?done=revoked");
+
+        await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "hi"), HttpStatusCode.Unauthorized, "unauthorized");
+        var html = await subscribed.Buyer.Client.HtmlAsync($"{url}?done=revoked");
+        Assert.Contains("The key was revoked", html, StringComparison.Ordinal);
+        Assert.Contains(">revoked<", html, StringComparison.Ordinal);
+    }
+
+    static async Task<Guid> KeyIdAsync(Subscribed subscribed) =>
+        (await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync($"/api/agent-api-keys/?config={subscribed.Config}")))
+            .GetProperty("items")[0].GetProperty("uuid").GetGuid();
+}

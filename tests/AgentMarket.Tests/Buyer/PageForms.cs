@@ -1,0 +1,54 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using AgentMarket.Tests.Infrastructure;
+
+namespace AgentMarket.Tests.Buyer;
+
+/// <summary>Server-rendered pages as a browser without JavaScript uses them: read a page, post one of its forms.</summary>
+public static partial class PageForms
+{
+    /// <summary>GETs <paramref name="url"/>, then posts its form named <paramref name="form"/> with the page's antiforgery token and <paramref name="fields"/>.</summary>
+    public static async Task<HttpResponseMessage> SubmitAsync(this HttpClient client, string url, string form, Dictionary<string, string>? fields = null)
+    {
+        var page = await client.GetAsync(url);
+        await Http.AssertStatusAsync(page, HttpStatusCode.OK);
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Contains($"value=\"{form}\"", html, StringComparison.Ordinal);
+        var body = new Dictionary<string, string>(fields ?? [])
+        {
+            ["_handler"] = form,
+            ["__RequestVerificationToken"] = Forms.HiddenValue(html, "__RequestVerificationToken"),
+        };
+        return await client.PostAsync(url, new FormUrlEncodedContent(body));
+    }
+
+    /// <summary>Asserts a post/redirect/get answer and returns where it redirects (path, query and fragment).</summary>
+    public static string AssertRedirect(HttpResponseMessage response, string startsWith)
+    {
+        Assert.True(response.StatusCode == HttpStatusCode.Redirect, $"expected a redirect, got {(int)response.StatusCode}");
+        var target = response.Headers.Location!;
+        var location = target.IsAbsoluteUri ? target.PathAndQuery + target.Fragment : target.OriginalString;
+        Assert.StartsWith(startsWith, location, StringComparison.Ordinal);
+        return location;
+    }
+
+    public static async Task<string> HtmlAsync(this HttpClient client, string url, HttpStatusCode status = HttpStatusCode.OK)
+    {
+        var response = await client.GetAsync(url);
+        await Http.AssertStatusAsync(response, status);
+        return WebUtility.HtmlDecode(await response.Content.ReadAsStringAsync());
+    }
+
+    public static async Task<string> HtmlAsync(this HttpResponseMessage response) => WebUtility.HtmlDecode(await response.Content.ReadAsStringAsync());
+
+    /// <summary>The text of the first element carrying <paramref name="attribute"/> (a <c>data-…</c> marker).</summary>
+    public static string Marked(string html, string attribute)
+    {
+        var match = Regex.Match(html, $"<[a-z0-9]+[^>]*\\s{Regex.Escape(attribute)}(=\"[^\"]*\")?[^>]*>(?<text>[^<]*)<", RegexOptions.IgnoreCase);
+        Assert.True(match.Success, $"nothing marked {attribute} in the page");
+        return match.Groups["text"].Value.Trim();
+    }
+
+    [GeneratedRegex("am_live_[0-9A-Za-z]+")]
+    public static partial Regex SecretKey();
+}

@@ -1,0 +1,185 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using AgentMarket.Tests.Catalog;
+using AgentMarket.Tests.Credits;
+using AgentMarket.Tests.Infrastructure;
+
+namespace AgentMarket.Tests.Gateway;
+
+/// <summary>
+/// A provider's own runtime reports runs (<c>POST /api/runtime/usage/</c>): signed with the provider's usage secret,
+/// charged once per event like a gateway run, never for another provider's subscription.
+/// </summary>
+public class ExternalUsageTests(GatewayApp app) : IClassFixture<GatewayApp>
+{
+    [Fact]
+    public async Task ASignedReport_IsChargedLikeARun_AndARetryReplaysIt()
+    {
+        var (subscribed, provider) = await SubscribedWithSecretAsync(new { model = "fixed_credits", credits_per_run = 40 });
+        var report = Report(subscribed.Config);
+
+        var first = await Http.ReadJsonAsync(await PostSignedAsync(provider, report), HttpStatusCode.Created);
+        var retry = await Http.ReadJsonAsync(await PostSignedAsync(provider, report), HttpStatusCode.OK);
+
+        Assert.Equal(40, first.GetProperty("credits_charged").GetInt64());
+        Assert.False(first.GetProperty("replayed").GetBoolean());
+        Assert.Equal(first.GetProperty("run_id").GetGuid(), retry.GetProperty("run_id").GetGuid());
+        Assert.True(retry.GetProperty("replayed").GetBoolean());
+        Assert.Equal(350 - 40, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
+        var spend = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync("/api/credits/transactions/?type=spend"));
+        Assert.Equal(1, spend.GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task ConcurrentDeliveriesOfOneEvent_ChargeOnce()
+    {
+        var (subscribed, provider) = await SubscribedWithSecretAsync(new { model = "fixed_credits", credits_per_run = 25 });
+        var report = Report(subscribed.Config);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => PostSignedAsync(provider, report)));
+
+        Assert.All(responses, r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.Created, HttpStatusCode.OK, HttpStatusCode.Conflict }));
+        Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
+        Assert.Equal(350 - 25, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
+    }
+
+    [Fact]
+    public async Task AFailedRun_IsRecordedAndCostsNothing_AndAnUnpayableOneIsRefusedWith402()
+    {
+        var (subscribed, provider) = await SubscribedWithSecretAsync(new { model = "fixed_credits", credits_per_run = 500 });
+
+        var failed = await Http.ReadJsonAsync(await PostSignedAsync(provider, Report(subscribed.Config, status: "failed")), HttpStatusCode.Created);
+        Assert.Equal(0, failed.GetProperty("credits_charged").GetInt64());
+
+        var unpayable = Report(subscribed.Config);
+        await Http.AssertProblemAsync(await PostSignedAsync(provider, unpayable), HttpStatusCode.PaymentRequired, "insufficient_credits");
+        await Http.AssertProblemAsync(await PostSignedAsync(provider, unpayable), HttpStatusCode.PaymentRequired, "insufficient_credits");
+        var balance = await subscribed.Buyer.BalanceAsync();
+        Assert.Equal((350L, 0L), (balance.GetProperty("available").GetInt64(), balance.GetProperty("reserved").GetInt64()));
+    }
+
+    [Fact]
+    public async Task BadSignatures_AreRefused_AndChargeNothing()
+    {
+        var (subscribed, provider) = await SubscribedWithSecretAsync(new { model = "fixed_credits", credits_per_run = 10 });
+        var body = JsonSerializer.SerializeToUtf8Bytes(Report(subscribed.Config));
+        var now = DateTimeOffset.UtcNow;
+
+        HttpRequestMessage[] forged =
+        [
+            Signed(provider.Id, "amus_not-the-secret", body, now),
+            Signed(provider.Id, provider.Secret, body, now.AddMinutes(-10)), // replayed too late
+            Signed(Guid.NewGuid(), provider.Secret, body, now),
+            Tampered(Signed(provider.Id, provider.Secret, body, now), JsonSerializer.SerializeToUtf8Bytes(Report(subscribed.Config, inputTokens: 1))),
+            Unsigned(provider.Id, body),
+        ];
+        foreach (var request in forged)
+        {
+            await Http.AssertProblemAsync(await app.CreateClient().SendAsync(request), HttpStatusCode.Unauthorized, "invalid_signature");
+        }
+        Assert.Equal(350, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
+    }
+
+    [Fact]
+    public async Task AProvider_CannotReportUsageOfAnotherProvidersSubscription()
+    {
+        var (subscribed, _) = await SubscribedWithSecretAsync(new { model = "fixed_credits", credits_per_run = 10 });
+        var (_, otherProvider) = await SubscribedWithSecretAsync(new { model = "fixed_credits", credits_per_run = 10 });
+
+        await Http.AssertProblemAsync(await PostSignedAsync(otherProvider, Report(subscribed.Config)), HttpStatusCode.NotFound, "not_found");
+        await Http.AssertProblemAsync(await PostSignedAsync(otherProvider, Report(Guid.NewGuid())), HttpStatusCode.NotFound, "not_found");
+        Assert.Equal(350, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
+    }
+
+    [Fact]
+    public async Task MalformedReports_GetAClearAnswer()
+    {
+        var (subscribed, provider) = await SubscribedWithSecretAsync(new { model = "fixed_credits", credits_per_run = 10 });
+
+        await Http.AssertProblemAsync(await PostRawSignedAsync(provider, "{not json"u8.ToArray()), HttpStatusCode.BadRequest, "malformed_json");
+        await Http.AssertProblemAsync(await PostRawSignedAsync(provider, """{"event_id":"e1","customer_agent_config":"x"}"""u8.ToArray()), HttpStatusCode.BadRequest, "malformed_json");
+        await Http.AssertProblemAsync(await PostRawSignedAsync(provider, """{"event_id":"e1","unknown":1}"""u8.ToArray()), HttpStatusCode.BadRequest, "malformed_json");
+        await Http.AssertProblemAsync(await PostSignedAsync(provider, Report(subscribed.Config, inputTokens: -1)), HttpStatusCode.BadRequest, "validation_failed");
+        await Http.AssertProblemAsync(await PostSignedAsync(provider, Report(subscribed.Config, status: "maybe")), HttpStatusCode.BadRequest, "validation_failed");
+        await Http.AssertProblemAsync(await PostSignedAsync(provider, Report(subscribed.Config, eventId: new string('e', 101))), HttpStatusCode.BadRequest, "validation_failed");
+        var huge = Http.Request(HttpMethod.Post, "/api/runtime/usage/");
+        huge.Content = new ByteArrayContent(new byte[20_000]);
+        await Http.AssertProblemAsync(await app.CreateClient().SendAsync(huge), HttpStatusCode.RequestEntityTooLarge, "payload_too_large");
+        Assert.Equal(350, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
+    }
+
+    [Fact]
+    public async Task OnlyAProvidersOrganization_HasAUsageSecret_AndRotatingItRetiresTheOldOne()
+    {
+        var buyer = await app.SignUpAsync("Buyer");
+        await Http.AssertProblemAsync(await buyer.Client.PostAsync("/api/providers/mine/usage-secret/", null), HttpStatusCode.Forbidden, "not_a_provider");
+
+        var (subscribed, provider) = await SubscribedWithSecretAsync(new { model = "fixed_credits", credits_per_run = 10 });
+        var rotated = await Http.ReadJsonAsync(await subscribed.Agent.Seller.Client.PostAsync("/api/providers/mine/usage-secret/", null), HttpStatusCode.Created);
+        var mine = await Http.ReadJsonAsync(await subscribed.Agent.Seller.Client.GetAsync("/api/providers/mine/"));
+        Assert.Equal(rotated.GetProperty("created").GetDateTime(), mine.GetProperty("usage_secret_created").GetDateTime());
+
+        await Http.AssertProblemAsync(await PostSignedAsync(provider, Report(subscribed.Config)), HttpStatusCode.Unauthorized, "invalid_signature");
+        await Http.AssertStatusAsync(await PostSignedAsync(provider with { Secret = rotated.GetProperty("secret").GetString()! }, Report(subscribed.Config)), HttpStatusCode.Created);
+    }
+
+    sealed record ProviderSecret(Guid Id, string Secret);
+
+    async Task<(Subscribed Subscribed, ProviderSecret Provider)> SubscribedWithSecretAsync(object pricing)
+    {
+        var subscribed = await app.SubscribedAsync(await app.PromptAgentAsync(pricing));
+        var seller = subscribed.Agent.Seller.Client;
+        var provider = await Http.ReadJsonAsync(await seller.GetAsync("/api/providers/mine/"));
+        var secret = await Http.ReadJsonAsync(await seller.PostAsync("/api/providers/mine/usage-secret/", null), HttpStatusCode.Created);
+        Assert.StartsWith("amus_", secret.GetProperty("secret").GetString());
+        return (subscribed, new ProviderSecret(provider.GetProperty("uuid").GetGuid(), secret.GetProperty("secret").GetString()!));
+    }
+
+    static Dictionary<string, object?> Report(Guid config, string status = "succeeded", long inputTokens = 120, string? eventId = null) => new()
+    {
+        ["event_id"] = eventId ?? $"evt_{Guid.NewGuid():N}",
+        ["customer_agent_config"] = config,
+        ["status"] = status,
+        ["input_tokens"] = inputTokens,
+        ["output_tokens"] = 80,
+        ["latency_ms"] = 950,
+        ["model"] = "provider-model",
+    };
+
+    Task<HttpResponseMessage> PostSignedAsync(ProviderSecret provider, object report) =>
+        PostRawSignedAsync(provider, JsonSerializer.SerializeToUtf8Bytes(report));
+
+    Task<HttpResponseMessage> PostRawSignedAsync(ProviderSecret provider, byte[] body) =>
+        app.CreateClient().SendAsync(Signed(provider.Id, provider.Secret, body, DateTimeOffset.UtcNow));
+
+    /// <summary>Signs as the documented scheme says, independently of the server's code: hex HMAC-SHA256 of "t.body".</summary>
+    static HttpRequestMessage Signed(Guid provider, string secret, byte[] body, DateTimeOffset at)
+    {
+        var timestamp = at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        using var hmac = new HMACSHA256(Encoding.UTF8.GetBytes(secret));
+        var signature = Convert.ToHexStringLower(hmac.ComputeHash([.. Encoding.UTF8.GetBytes(timestamp + "."), .. body]));
+        var request = Unsigned(provider, body);
+        request.Headers.Add("AgentMarket-Signature", $"t={timestamp},v1={signature}");
+        return request;
+    }
+
+    static HttpRequestMessage Unsigned(Guid provider, byte[] body)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/runtime/usage/") { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new("application/json");
+        request.Headers.Add("AgentMarket-Provider", provider.ToString());
+        return request;
+    }
+
+    static HttpRequestMessage Tampered(HttpRequestMessage signed, byte[] otherBody)
+    {
+        var content = new ByteArrayContent(otherBody);
+        content.Headers.ContentType = new("application/json");
+        signed.Content = content;
+        return signed;
+    }
+}
