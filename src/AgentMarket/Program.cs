@@ -17,6 +17,7 @@ using AgentMarket.Runtime;
 using AgentMarket.Runtime.Cli;
 using AgentMarket.Subscriptions;
 using AgentMarket.Usage;
+using AgentMarket.Webhooks;
 
 // Command-line tools share the host's configuration but start neither the web server nor the database.
 if (args is ["flow", ..])
@@ -49,6 +50,7 @@ builder.AddGateway();           // the one run path of every front door
 builder.AddKnowledge();         // knowledge bases, training documents, background processing, search, the runtime's retriever
 builder.AddUsage();             // buyers' usage per day, agent and key
 builder.AddDoors();             // Langflow-compatible, OpenAI-compatible and MCP front doors
+builder.AddWebhooks();          // outbound webhooks: endpoints, signed deliveries from the outbox, the delivery log
 builder.AddAdmin();
 builder.AddDemoData();          // categories always; demo providers and listings when Seed:Demo is true
 
@@ -67,6 +69,7 @@ app.MapGateway();
 app.MapKnowledge();
 app.MapUsage();
 app.MapDoors();
+app.MapWebhooks();
 app.MapAdmin();
 app.MapRazorComponents<App>().WithUploadLimits(app.Services);   // seller pages that post files
 

@@ -63,5 +63,6 @@ sealed class WebhookDeliveryConfiguration : IEntityTypeConfiguration<WebhookDeli
         e.HasIndex(x => new { x.EventId, x.EndpointId }).IsUnique();
         e.HasIndex(x => new { x.EndpointId, x.CreatedUtc });
         e.HasIndex(x => x.NextAttemptUtc);
+        e.HasIndex(x => x.ClaimToken);
     }
 }

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using AgentMarket.Flows.Net;
 using AgentMarket.Runtime;
-using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Webhooks;
 
@@ -10,7 +10,7 @@ namespace AgentMarket.Webhooks;
 /// is refused at once with a clear reason. The guard checks again at each delivery, on the address it connects to
 /// (DNS can change), so this is a courtesy, not the defence.
 /// </summary>
-sealed class WebhookUrls(PlatformOutbound outbound, IOptionsMonitor<WebhooksOptions> options)
+public sealed class WebhookUrls(PlatformOutbound outbound)
 {
     public const string NotAllowedCode = "webhook_url_not_allowed";
 
@@ -28,10 +28,6 @@ sealed class WebhookUrls(PlatformOutbound outbound, IOptionsMonitor<WebhooksOpti
         {
             return (null, Invalid($"Use an absolute https:// URL of at most {WebhookEndpoint.MaxUrlLength} characters."));
         }
-        if (uri.Scheme == Uri.UriSchemeHttp && !options.CurrentValue.AllowHttp)
-        {
-            return (null, Invalid("Use https://; this marketplace does not send webhooks over plain http."));
-        }
         if (uri.UserInfo.Length > 0)
         {
             // Credentials in a URL end up in logs and screenshots; receivers verify the signature instead.
@@ -39,19 +35,28 @@ sealed class WebhookUrls(PlatformOutbound outbound, IOptionsMonitor<WebhooksOpti
         }
         var host = uri.IdnHost.Trim('[', ']');
         var policy = outbound.Guard.Policy;
-        if (policy.IsHostAllowed(host))
-        {
-            return (uri.AbsoluteUri, null);
-        }
-        var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await ResolveAsync(host, ct);
+        var addresses = policy.IsHostAllowed(host) ? [] : IPAddress.TryParse(host, out var literal) ? [literal] : await ResolveAsync(host, ct);
         if (addresses.Length > 0 && addresses.All(a => policy.BlockReason(a) is not null))
         {
             return (null, new Problem(NotAllowedCode,
                 $"{host} is a private, loopback or otherwise internal address ({addresses[0]} is in {policy.BlockReason(addresses[0])}); " +
                 "webhooks may reach it only if the operator allows it in Flows:OutboundAllowList."));
         }
+        // Plain http would carry payloads and signatures across the internet in clear; it is accepted only for receivers
+        // the operator placed on the outbound allow-list (a service next to the marketplace, a test receiver).
+        var operatorAllowed = policy.IsHostAllowed(host) || (addresses.Length > 0 && addresses.All(a => IsAllowListed(policy, a)));
+        if (uri.Scheme == Uri.UriSchemeHttp && !operatorAllowed)
+        {
+            return (null, Invalid("Use https://; plain http is accepted only for receivers on the operator's outbound allow-list."));
+        }
         return (uri.AbsoluteUri, null);
     }
+
+    // Allowed now but refused by the built-in ranges: only the operator's allow-list lets such an address through.
+    static bool IsAllowListed(OutboundPolicy policy, IPAddress address) =>
+        policy.BlockReason(address) is null && NothingAllowed.BlockReason(address) is not null;
+
+    static readonly OutboundPolicy NothingAllowed = new();
 
     static async Task<IPAddress[]> ResolveAsync(string host, CancellationToken ct)
     {

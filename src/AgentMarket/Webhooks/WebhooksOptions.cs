@@ -5,12 +5,15 @@ namespace AgentMarket.Webhooks;
 /// <summary>
 /// Bound from the <c>Webhooks</c> section. Every key has a default, so a self-host needs none of them. Which addresses
 /// webhooks may reach is not set here: deliveries pass the same outbound guard as flows, so private and loopback
-/// receivers need <c>Flows:OutboundAllowList</c>.
+/// receivers need <c>Flows:OutboundAllowList</c> (and only such allowed receivers may use plain <c>http://</c>).
 /// </summary>
 public sealed class WebhooksOptions : IValidatableObject
 {
-    /// <summary>Accept <c>http://</c> endpoint URLs. Off by default: payloads and signatures then cross the network in clear.</summary>
-    public bool AllowHttp { get; set; }
+    /// <summary>
+    /// Run the dispatcher in this process. Turn it off on replicas that should only serve requests; at least one replica
+    /// must keep it on. Several may: they share the work through claims in the database.
+    /// </summary>
+    public bool DispatcherEnabled { get; set; } = true;
 
     /// <summary>How often the dispatcher looks for new events and due deliveries.</summary>
     [Range(1, 3600)]
@@ -35,6 +38,17 @@ public sealed class WebhooksOptions : IValidatableObject
     [Range(1, 1000)]
     public int MaxEndpointsPerOrganization { get; set; } = 20;
 
+    /// <summary>First retry delay; each further retry waits twice as long (with jitter), up to <see cref="MaxRetryDelay"/>.</summary>
+    [Range(1, 86_400)]
+    public int RetryBaseSeconds { get; set; } = 10;
+
+    /// <summary>The longest wait between two attempts of one delivery.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>Attempts of one delivery before it is given up (about 29 hours with the default delays).</summary>
+    [Range(1, 50)]
+    public int MaxAttempts { get; set; } = 15;
+
     /// <summary>An endpoint is disabled once this many attempts in a row have failed…</summary>
     [Range(1, 100_000)]
     public int DisableAfterConsecutiveFailures { get; set; } = 20;
@@ -55,6 +69,10 @@ public sealed class WebhooksOptions : IValidatableObject
         if (LeaseSeconds <= TimeoutSeconds)
         {
             yield return new ValidationResult("Webhooks:LeaseSeconds must be greater than Webhooks:TimeoutSeconds.", [nameof(LeaseSeconds)]);
+        }
+        if (MaxRetryDelay < TimeSpan.FromSeconds(RetryBaseSeconds))
+        {
+            yield return new ValidationResult("Webhooks:MaxRetryDelay must be at least Webhooks:RetryBaseSeconds.", [nameof(MaxRetryDelay)]);
         }
         if (DisableAfterFailingFor < TimeSpan.Zero)
         {
