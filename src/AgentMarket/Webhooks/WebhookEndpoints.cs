@@ -35,6 +35,14 @@ public sealed record WebhookDeliveryResponse(
     Guid Uuid, Guid Endpoint, Guid Event, string EventType, WebhookDeliveryState State, int Attempts, DateTime? NextAttempt,
     DateTime? LastAttempt, int? LastResponseCode, string? LastError, int? LastDurationMs, DateTime Created, DateTime? Completed);
 
+public sealed record WebhookAttemptResponse(DateTime Started, int? ResponseCode, int DurationMs, string? ResponseBody, string? Error);
+
+/// <summary>One delivery with its attempts, newest first: what the endpoint answered each time.</summary>
+public sealed record WebhookDeliveryDetailsResponse(
+    Guid Uuid, Guid Endpoint, Guid Event, string EventType, WebhookDeliveryState State, int Attempts, DateTime? NextAttempt,
+    DateTime? LastAttempt, int? LastResponseCode, string? LastError, int? LastDurationMs, DateTime Created, DateTime? Completed,
+    IReadOnlyList<WebhookAttemptResponse> Log);
+
 /// <summary>Managing an organization's webhook endpoints and their delivery log; the API and the settings page share it.</summary>
 public sealed class WebhookEndpoints(
     AppDbContext db, CurrentTenant tenant, WebhookSecrets secrets, WebhookUrls urls, IOptionsMonitor<WebhooksOptions> options, TimeProvider clock)
@@ -42,6 +50,9 @@ public sealed class WebhookEndpoints(
     public const string EndpointLimitCode = "webhook_endpoint_limit";
     public const string EndpointDisabledCode = "webhook_endpoint_disabled";
     public const string DeliveryInProgressCode = "webhook_delivery_in_progress";
+
+    // Manual redeliveries can grow a delivery's log without bound; the page and API show the latest ones.
+    const int MaxLoggedAttempts = 50;
 
     public sealed record Failure(int Status, string Code, string Message, string? Field = null);
 
@@ -203,6 +214,22 @@ public sealed class WebhookEndpoints(
             .Select(d => new WebhookDeliveryResponse(d.Id, d.EndpointId, d.EventId, d.EventType, d.State, d.Attempts,
                 d.State == WebhookDeliveryState.Pending ? d.NextAttemptUtc : null, d.LastAttemptUtc, d.LastResponseCode, d.LastError, d.LastDurationMs,
                 d.CreatedUtc, d.CompletedUtc));
+
+    /// <summary>One delivery and its most recent attempts, or null when the organization has no such delivery.</summary>
+    public async Task<WebhookDeliveryDetailsResponse?> DeliveryDetailsAsync(Guid deliveryId, CancellationToken ct)
+    {
+        if (await Deliveries(null, deliveryId).FirstOrDefaultAsync(ct) is not { } d)
+        {
+            return null;
+        }
+        var log = await db.WebhookAttempts.AsNoTracking()
+            .Where(a => a.DeliveryId == deliveryId)
+            .OrderByDescending(a => a.StartedUtc).ThenByDescending(a => a.Id).Take(MaxLoggedAttempts)
+            .Select(a => new WebhookAttemptResponse(a.StartedUtc, a.ResponseCode, a.DurationMs, a.ResponseBody, a.Error))
+            .ToListAsync(ct);
+        return new WebhookDeliveryDetailsResponse(d.Uuid, d.Endpoint, d.Event, d.EventType, d.State, d.Attempts, d.NextAttempt, d.LastAttempt,
+            d.LastResponseCode, d.LastError, d.LastDurationMs, d.Created, d.Completed, log);
+    }
 
     public Task<bool> EndpointExistsAsync(Guid endpointId, CancellationToken ct) => db.WebhookEndpoints.AnyAsync(e => e.Id == endpointId, ct);
 

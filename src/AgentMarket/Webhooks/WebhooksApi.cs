@@ -71,7 +71,7 @@ static class WebhooksApi
             : ApiProblem.NotFound("webhook endpoint");
 
     static async Task<IResult> GetDeliveryAsync(Guid uuid, WebhookEndpoints endpoints, CancellationToken ct) =>
-        await endpoints.Deliveries(null, uuid).FirstOrDefaultAsync(ct) is { } delivery ? TypedResults.Ok(delivery) : ApiProblem.NotFound("webhook delivery");
+        await endpoints.DeliveryDetailsAsync(uuid, ct) is { } delivery ? TypedResults.Ok(delivery) : ApiProblem.NotFound("webhook delivery");
 
     static async Task<IResult> RedeliverAsync(Guid uuid, WebhookEndpoints endpoints, CancellationToken ct)
     {

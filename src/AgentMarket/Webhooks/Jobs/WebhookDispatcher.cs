@@ -274,6 +274,11 @@ sealed class WebhookDispatcher(
                     .SetProperty(p => p.ConsecutiveFailures, p => p.ConsecutiveFailures + 1)
                     .SetProperty(p => p.FailingSinceUtc, p => p.FailingSinceUtc ?? outcome.StartedUtc), ct);
             await DisableIfFailingAsync(db, item, now, ct);
+            // Disabled now or while this attempt was under way: its retry is not kept waiting for an endpoint that is off.
+            if (!await db.WebhookEndpoints.AnyAsync(p => p.Id == item.EndpointId && p.Enabled, ct))
+            {
+                await WebhookEndpoints.ClosePendingDeliveriesAsync(db, item.EndpointId, now, ct);
+            }
         }
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
@@ -300,7 +305,6 @@ sealed class WebhookDispatcher(
         {
             return;
         }
-        await WebhookEndpoints.ClosePendingDeliveriesAsync(db, item.EndpointId, now, ct);
         logger.LogWarning("Disabled webhook endpoint {Endpoint} of organization {Organization} after repeated failures", item.EndpointId, item.OrganizationId);
         var recipients = await db.Memberships
             .Where(m => m.OrganizationId == item.OrganizationId && (m.Role == MembershipRole.Owner || m.Role == MembershipRole.Manager))
