@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using AgentMarket.Flows.Net;
@@ -25,6 +26,10 @@ sealed class WebhookDispatcher(
     const int FanOutBatch = 200;
     const int SendBatch = 100;
     const string UserAgent = "AgentMarket-Webhooks/1";
+
+    // Pruning scans old rows; once in a while is enough, and each replica keeps its own schedule.
+    static readonly TimeSpan PruneInterval = TimeSpan.FromHours(1);
+    DateTime _nextPruneUtc;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -187,10 +192,20 @@ sealed class WebhookDispatcher(
         var timestamp = started.ToUnixTimeSeconds();
         var messageId = item.EventId.ToString();
         // During a rotation's grace period both signatures go out, so receivers can switch secrets without dropping events.
-        var signatures = new List<string> { WebhookSecrets.Sign(secrets.Unprotect(item.Secret), messageId, timestamp, body) };
-        if (item.PreviousSecret is not null && item.PreviousSecretExpiresUtc > started.UtcDateTime)
+        var signatures = new List<string>();
+        try
         {
-            signatures.Add(WebhookSecrets.Sign(secrets.Unprotect(item.PreviousSecret), messageId, timestamp, body));
+            signatures.Add(WebhookSecrets.Sign(secrets.Unprotect(item.Secret), messageId, timestamp, body));
+            if (item.PreviousSecret is not null && item.PreviousSecretExpiresUtc > started.UtcDateTime)
+            {
+                signatures.Add(WebhookSecrets.Sign(secrets.Unprotect(item.PreviousSecret), messageId, timestamp, body));
+            }
+        }
+        catch (CryptographicException exception)
+        {
+            // The Data Protection key ring lost the key that protected the secret: nothing can be signed until it is rotated.
+            logger.LogError(exception, "Cannot read the signing secret of webhook endpoint {Endpoint}", item.EndpointId);
+            return new Outcome(started.UtcDateTime, null, Elapsed(stopwatch), null, "Not sent: the signing secret cannot be read; rotate it.");
         }
         using var request = new HttpRequestMessage(HttpMethod.Post, item.Url) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new("application/json") { CharSet = "utf-8" };
@@ -325,8 +340,14 @@ sealed class WebhookDispatcher(
     /// <summary>Deletes events, deliveries and attempts older than the retention period, once they are settled.</summary>
     async Task PruneAsync(CancellationToken ct)
     {
+        var now = clock.GetUtcNow().UtcDateTime;
+        if (now < _nextPruneUtc)
+        {
+            return;
+        }
+        _nextPruneUtc = now + PruneInterval;
         await using var scope = SystemScope(out var db);
-        var before = clock.GetUtcNow().UtcDateTime.AddDays(-options.CurrentValue.RetentionDays);
+        var before = now.AddDays(-options.CurrentValue.RetentionDays);
         var settled = db.OutboxEvents.Where(e => e.DispatchedUtc != null && e.CreatedUtc < before
             && !db.WebhookDeliveries.Any(d => d.EventId == e.Id && (d.State == WebhookDeliveryState.Pending || d.State == WebhookDeliveryState.Sending)));
         // Deliveries and attempts go with their event (cascading foreign keys).
