@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using AgentMarket.Testing.FakeOpenAi;
 using AgentMarket.Tests.Catalog;
+using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Gateway;
 using AgentMarket.Tests.Infrastructure;
 
@@ -41,6 +42,28 @@ public class WebhookEventsTests(WebhooksGatewayApp app) : IClassFixture<Webhooks
         Assert.Equal("failed", byType["run.failed"].Data.GetProperty("status").GetString());
         Assert.False(string.IsNullOrEmpty(byType["run.failed"].Data.GetProperty("error_code").GetString()));
         Assert.Empty(app.Receiver.At("buyer-quiet"));
+    }
+
+    [Fact]
+    public async Task Credits_SendPurchasedAndLowBalance()
+    {
+        var agent = await app.PromptAgentAsync();
+        var buyer = await app.SignUpAsync("Buyer");
+        await buyer.CreateEndpointAsync(app.Receiver, "credits", "credits.purchased", "credits.low_balance");
+        await buyer.UpgradeAsync("plus");
+        var purchased = Assert.Single(await app.Receiver.WaitForAsync("credits", 1));
+        Assert.Equal("credits.purchased", purchased.Type);
+
+        // Any charge now takes the balance below the alert threshold.
+        var available = (await buyer.BalanceAsync()).GetProperty("available").GetInt64();
+        await Http.ReadJsonAsync(await buyer.Client.PatchAsJsonAsync("/api/credits/settings", new { low_balance_threshold = available }));
+        var config = await buyer.SubscribeAsync(agent);
+        var (_, key) = await buyer.CreateKeyAsync(config);
+        await Http.ReadJsonAsync(await app.BearerClient(key).RunAsync(config, "hello"));
+
+        var low = (await app.Receiver.WaitForAsync("credits", 2)).Single(r => r.Type == "credits.low_balance").Data;
+        Assert.Equal(available, low.GetProperty("threshold").GetInt64());
+        Assert.True(low.GetProperty("available").GetInt64() < available);
     }
 
     [Fact]
