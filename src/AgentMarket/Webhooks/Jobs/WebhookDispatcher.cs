@@ -348,10 +348,14 @@ sealed class WebhookDispatcher(
         _nextPruneUtc = now + PruneInterval;
         await using var scope = SystemScope(out var db);
         var before = now.AddDays(-options.CurrentValue.RetentionDays);
-        var settled = db.OutboxEvents.Where(e => e.DispatchedUtc != null && e.CreatedUtc < before
-            && !db.WebhookDeliveries.Any(d => d.EventId == e.Id && (d.State == WebhookDeliveryState.Pending || d.State == WebhookDeliveryState.Sending)));
+        // Oldest first and a bounded batch per statement, so a first prune of a large backlog does not hold one huge delete.
+        var settled = await db.OutboxEvents.AsNoTracking()
+            .Where(e => e.DispatchedUtc != null && e.CreatedUtc < before
+                && !db.WebhookDeliveries.Any(d => d.EventId == e.Id && (d.State == WebhookDeliveryState.Pending || d.State == WebhookDeliveryState.Sending)))
+            .OrderBy(e => e.CreatedUtc).Take(1_000).Select(e => e.Id)
+            .ToListAsync(ct);
         // Deliveries and attempts go with their event (cascading foreign keys).
-        await settled.OrderBy(e => e.CreatedUtc).Take(1_000).ExecuteDeleteAsync(ct);
+        await db.OutboxEvents.Where(e => settled.Contains(e.Id)).ExecuteDeleteAsync(ct);
     }
 
     /// <summary>The Standard Webhooks payload shape: <c>{"type", "timestamp", "data"}</c>, with the event's stored data as is.</summary>
