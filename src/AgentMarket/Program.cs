@@ -19,6 +19,7 @@ using AgentMarket.Runtime.Cli;
 using AgentMarket.Subscriptions;
 using AgentMarket.Usage;
 using AgentMarket.Widget;
+using AgentMarket.Webhooks;
 
 // Command-line tools share the host's configuration but start neither the web server nor the database.
 if (args is ["flow", ..])
@@ -52,6 +53,7 @@ builder.AddKnowledge();         // knowledge bases, training documents, backgrou
 builder.AddUsage();             // buyers' usage per day, agent and key
 builder.AddDoors();             // Langflow-compatible, OpenAI-compatible and MCP front doors
 builder.AddWidget();            // the embeddable chat widget: publishable keys, sessions, its script files
+builder.AddWebhooks();          // outbound webhooks: endpoints, signed deliveries from the outbox, the delivery log
 builder.AddAdmin();
 builder.AddBackstage();       // the public catalog as Backstage entities
 builder.AddDemoData();          // categories always; demo providers and listings when Seed:Demo is true
@@ -72,6 +74,7 @@ app.MapKnowledge();
 app.MapUsage();
 app.MapDoors();
 app.MapWidget();
+app.MapWebhooks();
 app.MapAdmin();
 app.MapBackstage();
 app.MapRazorComponents<App>().WithUploadLimits(app.Services);   // seller pages that post files
