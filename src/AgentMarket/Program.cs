@@ -1,4 +1,5 @@
 using AgentMarket.Admin;
+using AgentMarket.Audit;
 using AgentMarket.Catalog;
 using AgentMarket.Credits;
 using AgentMarket.Doors;
@@ -50,6 +51,7 @@ builder.AddKnowledge();         // knowledge bases, training documents, backgrou
 builder.AddUsage();             // buyers' usage per day, agent and key
 builder.AddDoors();             // Langflow-compatible, OpenAI-compatible and MCP front doors
 builder.AddAdmin();
+builder.AddAudit();              // the append-only audit log
 builder.AddDemoData();          // categories always; demo providers and listings when Seed:Demo is true
 
 var app = builder.Build();
@@ -68,6 +70,7 @@ app.MapKnowledge();
 app.MapUsage();
 app.MapDoors();
 app.MapAdmin();
+app.MapAudit();
 app.MapRazorComponents<App>().WithUploadLimits(app.Services);   // seller pages that post files
 
 app.Run();
