@@ -15,6 +15,7 @@ public static class AuditActions
     public const string AgentKeyRotated = "agent_key.rotated";
     public const string AgentKeyRevoked = "agent_key.revoked";
 
+    public const string OperatorGranted = "operator.granted";
     public const string MemberRoleChanged = "member.role_changed";
     public const string MemberRemoved = "member.removed";
     public const string InvitationCreated = "invitation.created";
