@@ -1,3 +1,5 @@
+using AgentMarket.Admin.Settings;
+
 namespace AgentMarket.Admin;
 
 /// <summary>The operator console (operators only; everyone else gets 404).</summary>
@@ -8,6 +10,9 @@ static class AdminModule
         builder.Services.AddScoped<ProviderDecisions>();
         builder.Services.AddScoped<Suspensions>();
         builder.Services.AddScoped<CreditAdjustments>();
+        builder.Services.AddPlatformSettings();
+        builder.Services.AddScoped<Settings.SettingsReader>();
+        builder.Services.AddScoped<Settings.SettingsWriter>();
     }
 
     public static void MapAdmin(this WebApplication app)
@@ -15,5 +20,7 @@ static class AdminModule
         app.MapProviderApprovals();
         app.MapCreditAdmin();
         app.MapOrganizationAdmin();
+        app.MapSettingsAdmin();
+        app.MapCategoryAdmin();
     }
 }

@@ -32,7 +32,6 @@ public static class AuditActions
 
     public const string SettingsChanged = "settings.changed";
     public const string CategoryChanged = "category.changed";
-    public const string ListingFeatured = "listing.featured";
 
     public const string CreditAdjusted = "credits.adjusted";
     public const string PaymentRefunded = "payment.refunded";
