@@ -24,6 +24,9 @@ public sealed record AdminUserDetails(Guid Uuid, string Email, string Name, bool
     IReadOnlyList<AdminUserMembership> Organizations);
 public sealed record AdjustCreditsResponse(Guid Operation, long Credits, long BalanceAfter, bool Replayed);
 
+// The searches' ToLower() runs in the database as lower(), where the process's culture plays no part.
+#pragma warning disable CA1304, CA1311
+
 /// <summary>Operators' view of users and organizations: search, details, suspension and manual credit adjustments.</summary>
 static class OrganizationAdminEndpoints
 {
@@ -49,7 +52,7 @@ static class OrganizationAdminEndpoints
         {
             var pattern = ContainsPattern(q);
             // An organization is found by its name or by any member's email.
-            query = query.Where(o => EF.Functions.Like(o.Name.ToLowerInvariant(), pattern, "\\")
+            query = query.Where(o => EF.Functions.Like(o.Name.ToLower(), pattern, "\\")
                 || db.Memberships.Any(m => m.OrganizationId == o.Id && EF.Functions.Like(m.User!.Email, pattern, "\\")));
         }
         if (suspended is { } only)
@@ -107,7 +110,7 @@ static class OrganizationAdminEndpoints
         if (!string.IsNullOrWhiteSpace(q))
         {
             var pattern = ContainsPattern(q);
-            query = query.Where(u => EF.Functions.Like(u.Email, pattern, "\\") || EF.Functions.Like(u.Name.ToLowerInvariant(), pattern, "\\"));
+            query = query.Where(u => EF.Functions.Like(u.Email, pattern, "\\") || EF.Functions.Like(u.Name.ToLower(), pattern, "\\"));
         }
         var page = query.OrderByDescending(u => u.CreatedUtc)
             .Select(u => new AdminUserSummary(u.Id, u.Email, u.Name, u.IsOperator, u.CreatedUtc, u.LastSignInUtc, db.Memberships.Count(m => m.UserId == u.Id)));
@@ -132,6 +135,8 @@ static class OrganizationAdminEndpoints
             user.LockedOutUntilUtc > clock.GetUtcNow().UtcDateTime, organizations));
     }
 }
+
+#pragma warning restore CA1304, CA1311
 
 /// <summary>An operator's manual credit adjustment: a ledger <c>adjustment</c> with the reason, audited once per idempotency key.</summary>
 sealed class CreditAdjustments(AppDbContext db, CreditLedger ledger, AuditLog audit)
