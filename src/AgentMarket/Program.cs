@@ -1,4 +1,5 @@
 using AgentMarket.Admin;
+using AgentMarket.Admin.Metrics;
 using AgentMarket.Audit;
 using AgentMarket.Catalog;
 using AgentMarket.Credits;
@@ -55,6 +56,7 @@ builder.AddAudit();              // the append-only audit log
 builder.AddDemoData();          // categories always; demo providers and listings when Seed:Demo is true
 
 var app = builder.Build();
+app.UseRequestMetrics();        // /metrics: requests counted from the first middleware on
 app.UsePlatform();
 
 app.MapPlatform();

@@ -1,3 +1,4 @@
+using AgentMarket.Admin.Metrics;
 using AgentMarket.Admin.Settings;
 
 namespace AgentMarket.Admin;
@@ -13,6 +14,8 @@ static class AdminModule
         builder.Services.AddPlatformSettings();
         builder.Services.AddScoped<Settings.SettingsReader>();
         builder.Services.AddScoped<Settings.SettingsWriter>();
+        builder.Services.AddSingleton<Metrics.PrometheusExporter>();
+        builder.Services.AddOptions<Metrics.MetricsOptions>().BindConfiguration("Metrics");
     }
 
     public static void MapAdmin(this WebApplication app)
@@ -22,5 +25,6 @@ static class AdminModule
         app.MapOrganizationAdmin();
         app.MapSettingsAdmin();
         app.MapCategoryAdmin();
+        app.MapMetrics();
     }
 }

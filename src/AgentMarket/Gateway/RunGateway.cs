@@ -464,6 +464,7 @@ sealed class RunGateway(
         run.CreditsCharged = charged;
         run.LatencyMs = (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         run.FinishedUtc = clock.GetUtcNow().UtcDateTime;
+        Admin.Metrics.PlatformMeters.RunFinished(p.Door, status == AgentRunStatus.Succeeded ? "succeeded" : "failed", charged, Stopwatch.GetElapsedTime(started));
         var facts = recordFacts
             ? new FinishedRun(p.Listing.Id, p.Organization, p.VersionId, status == AgentRunStatus.Succeeded ? RunOutcome.Completed : RunOutcome.Failed, run.StartedUtc, run.FinishedUtc.Value)
             : null;

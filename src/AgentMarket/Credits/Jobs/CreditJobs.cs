@@ -24,9 +24,11 @@ sealed class CreditJobs(IServiceScopeFactory scopes, IOptions<CreditsOptions> op
             try
             {
                 await RunOnceAsync(stoppingToken);
+                Admin.Metrics.PlatformMeters.JobRan("credits", succeeded: true);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
+                Admin.Metrics.PlatformMeters.JobRan("credits", succeeded: false);
                 logger.LogError(exception, "Credit jobs failed; retrying next tick");
             }
         }
