@@ -47,14 +47,7 @@ static class OrganizationAdminEndpoints
     static async Task<IResult> ListOrganizationsAsync(string? q, bool? suspended, int? limit, int? offset, AppDbContext db, CurrentTenant tenant, CancellationToken ct)
     {
         tenant.EnterSystemScope(); // operators see every organization's memberships
-        var query = db.Organizations.AsNoTracking();
-        if (!string.IsNullOrWhiteSpace(q))
-        {
-            var pattern = ContainsPattern(q);
-            // An organization is found by its name or by any member's email.
-            query = query.Where(o => EF.Functions.Like(o.Name.ToLower(), pattern, "\\")
-                || db.Memberships.Any(m => m.OrganizationId == o.Id && EF.Functions.Like(m.User!.Email, pattern, "\\")));
-        }
+        var query = Search(db, q);
         if (suspended is { } only)
         {
             query = query.Where(o => (o.SuspendedUtc != null) == only);
@@ -68,6 +61,19 @@ static class OrganizationAdminEndpoints
     {
         tenant.EnterSystemScope();
         return await DetailsAsync(uuid, db, ledger, ct) is { } details ? TypedResults.Ok(details) : ApiProblem.NotFound("organization");
+    }
+
+    /// <summary>Organizations whose name or any member's email contains <paramref name="q"/> (all when it is blank), case-insensitively.</summary>
+    internal static IQueryable<Organization> Search(AppDbContext db, string? q)
+    {
+        var query = db.Organizations.AsNoTracking();
+        if (string.IsNullOrWhiteSpace(q))
+        {
+            return query;
+        }
+        var pattern = ContainsPattern(q);
+        return query.Where(o => EF.Functions.Like(o.Name.ToLower(), pattern, "\\")
+            || db.Memberships.Any(m => m.OrganizationId == o.Id && EF.Functions.Like(m.User!.Email, pattern, "\\")));
     }
 
     internal static async Task<AdminOrganizationDetails?> DetailsAsync(Guid uuid, AppDbContext db, CreditLedger ledger, CancellationToken ct)
