@@ -35,6 +35,7 @@ public sealed partial record ApiRoute(string Method, string Pattern, EndpointAcc
         ["template"] = "prompt_assistant",
         ["offering"] = "plausible-agent",
         ["input"] = "plausible question",
+        ["credits"] = 1,
     };
 
     /// <summary>Every endpoint under /api, so routes added by later features are covered without touching the tests.</summary>
