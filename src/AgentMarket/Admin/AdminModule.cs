@@ -1,3 +1,4 @@
+using AgentMarket.Platform.Tenancy;
 using AgentMarket.Admin.Metrics;
 using AgentMarket.Admin.Settings;
 

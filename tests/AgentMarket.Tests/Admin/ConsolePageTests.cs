@@ -28,7 +28,7 @@ public class ConsolePageTests(AgentMarketApp app) : IClassFixture<AgentMarketApp
         var page = $"/admin/organizations/{user.OrganizationId}";
         PageForms.AssertRedirect(await operatorClient.SubmitAsync(page, "suspend", new() { ["reason"] = "Fraud review" }), page);
         Assert.Contains("Fraud review", await operatorClient.HtmlAsync(page), StringComparison.Ordinal);
-        Assert.Contains("Fraud review", await user.Client.HtmlAsync("/my-agents"), StringComparison.Ordinal);
+        Assert.Contains("Fraud review", await user.Client.HtmlAsync("/dashboard"), StringComparison.Ordinal);
         PageForms.AssertRedirect(await operatorClient.SubmitAsync(page, "reactivate"), page);
 
         var before = (await Http.ReadJsonAsync(await user.Client.GetAsync("/api/credits/balance/"))).GetProperty("balance").GetInt64();

@@ -160,7 +160,8 @@ sealed class SettingsWriter(AppDbContext db, AuditLog audit, PlatformSettings se
         {
             return;
         }
-        audit.Record(AuditActions.SettingsChanged, null, "settings", string.Join(",", after.Keys), before, after);
+        // The changed keys are in before/after; the target is the settings as a whole.
+        audit.Record(AuditActions.SettingsChanged, null, "settings", null, before, after);
         await db.SaveChangesAsync(ct);
         await settings.ReloadAsync(ct);
     }
