@@ -1,5 +1,7 @@
 using AgentMarket.Admin;
 using AgentMarket.Backstage;
+using AgentMarket.Admin.Metrics;
+using AgentMarket.Audit;
 using AgentMarket.Catalog;
 using AgentMarket.Credits;
 using AgentMarket.Doors;
@@ -55,10 +57,12 @@ builder.AddDoors();             // Langflow-compatible, OpenAI-compatible and MC
 builder.AddWidget();            // the embeddable chat widget: publishable keys, sessions, its script files
 builder.AddWebhooks();          // outbound webhooks: endpoints, signed deliveries from the outbox, the delivery log
 builder.AddAdmin();
-builder.AddBackstage();       // the public catalog as Backstage entities
+builder.AddBackstage();         // the public catalog as Backstage entities
+builder.AddAudit();             // the append-only audit log
 builder.AddDemoData();          // categories always; demo providers and listings when Seed:Demo is true
 
 var app = builder.Build();
+app.UseRequestMetrics();        // /metrics: requests counted from the first middleware on
 app.UsePlatform();
 
 app.MapPlatform();
@@ -77,6 +81,7 @@ app.MapWidget();
 app.MapWebhooks();
 app.MapAdmin();
 app.MapBackstage();
+app.MapAudit();
 app.MapRazorComponents<App>().WithUploadLimits(app.Services);   // seller pages that post files
 
 app.Run();

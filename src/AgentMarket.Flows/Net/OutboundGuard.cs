@@ -204,8 +204,8 @@ public sealed class OutboundGuard : IDisposable
     /// <summary>A shared guard with the default policy: nothing private is reachable.</summary>
     public static OutboundGuard Default => DefaultGuard.Value;
 
-    /// <summary>The policy.</summary>
-    public OutboundPolicy Policy { get; }
+    /// <summary>The policy; the host may replace it whole (an operator changed the allow-list) and the next connection uses the new one.</summary>
+    public OutboundPolicy Policy { get; set; }
 
     /// <summary>
     /// The guarded handler (no automatic redirects) for callers that manage their own <see cref="HttpClient"/>;

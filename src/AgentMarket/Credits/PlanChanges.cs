@@ -14,7 +14,7 @@ public sealed record PlanChangeResult(PlanState Plan, CheckoutResponse? Checkout
 /// Plan changes: an upgrade (or a first paid plan) goes through checkout and applies when paid; a downgrade, including to
 /// Free, is scheduled for the end of the paid period, when the renewal job applies it.
 /// </summary>
-sealed class PlanChanges(AppDbContext db, CurrentTenant tenant, Checkouts checkouts, IServiceProvider services, TimeProvider clock)
+sealed class PlanChanges(AppDbContext db, CurrentTenant tenant, Checkouts checkouts, IServiceProvider services, TimeProvider clock, Audit.AuditLog audit)
 {
     public async Task<PlanState> CurrentAsync(CancellationToken ct)
     {
@@ -48,6 +48,8 @@ sealed class PlanChanges(AppDbContext db, CurrentTenant tenant, Checkouts checko
                 }
                 await services.GetRequiredService<Payments.Stripe.StripeClient>().CancelAtPeriodEndAsync(subscription, ct);
             }
+            audit.Record(Audit.AuditActions.PlanChanged, organizationId, "organization_plan", organizationId,
+                before: new { plan = current.PlanCode, interval = current.Interval }, after: new { scheduled_plan = target.Code, at = current.CurrentPeriodEndUtc });
             current.ScheduledPlanCode = target.Code;
             current.ScheduledInterval = target.Code == Plan.Free ? null : interval;
             current.UpdatedUtc = clock.GetUtcNow().UtcDateTime;

@@ -52,9 +52,15 @@ public sealed class DoorCallers(AppDbContext db)
         {
             return (null, DoorRefusal.PublishableKey);
         }
-        return await OrganizationScope.ResolveAsync(http, null, ct) is { } organization
-            ? (new DoorCaller(organization, key), null)
-            : (null, DoorRefusal.UnknownOrganization);
+        if (await OrganizationScope.ResolveAsync(http, null, ct) is not { } organization)
+        {
+            return (null, DoorRefusal.UnknownOrganization);
+        }
+        // A suspended organization's tokens stop at the door like its keys (which the key lookup already refuses).
+        var cache = http.RequestServices.GetRequiredService<Gateway.GatewayCache>();
+        return (await cache.OrganizationAsync(organization, ct)).Suspended
+            ? (null, DoorRefusal.InvalidCredentials)
+            : (new DoorCaller(organization, key), null);
     }
 
     /// <summary>

@@ -19,7 +19,7 @@ public sealed class GatewayCache(IServiceScopeFactory scopes, TimeProvider clock
     static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(1);
 
     public sealed record Subscription(CustomerAgentConfig Config, Listing Listing);
-    public sealed record Organization(string PlanCode, long? SessionCreditCap, int ConcurrentSessions, bool HasSpendControls);
+    public sealed record Organization(string PlanCode, long? SessionCreditCap, int ConcurrentSessions, bool HasSpendControls, bool Suspended);
     public sealed record ListingFacts(IReadOnlyList<ListingPriceChange> PendingPriceChanges, IReadOnlyList<ListingRelease> Releases)
     {
         /// <summary>A subscriber's price: an announced increase reaches them only after its notice period.</summary>
@@ -44,7 +44,8 @@ public sealed class GatewayCache(IServiceScopeFactory scopes, TimeProvider clock
             var settings = await db.OrganizationPlans.AsNoTracking().Where(p => p.OrganizationId == organization)
                 .Select(p => new { p.PlanCode, p.SessionCreditCap, p.LowBalanceThreshold, p.AutoTopUpPackageId }).FirstAsync(ct);
             var sessions = await db.Plans.AsNoTracking().Where(p => p.Code == settings.PlanCode).Select(p => p.ConcurrentSessions).FirstAsync(ct);
-            return new Organization(settings.PlanCode, settings.SessionCreditCap, sessions, settings.LowBalanceThreshold is not null || settings.AutoTopUpPackageId is not null);
+            var suspended = await db.Organizations.AsNoTracking().AnyAsync(o => o.Id == organization && o.SuspendedUtc != null, ct);
+            return new Organization(settings.PlanCode, settings.SessionCreditCap, sessions, settings.LowBalanceThreshold is not null || settings.AutoTopUpPackageId is not null, suspended);
         });
 
     public Task<ListingFacts> ListingAsync(Guid listing, CancellationToken ct) =>

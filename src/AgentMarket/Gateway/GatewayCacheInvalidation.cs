@@ -70,6 +70,7 @@ sealed class GatewayCacheInvalidation(GatewayCache cache, AgentPlans plans) : Sa
                 CustomerAgentConfig config => config.Id,
                 Listing listing => listing.Id,
                 OrganizationPlan plan => plan.OrganizationId,
+                Identity.Organization organization => organization.Id, // suspension
                 ListingRelease release => release.ListingId,
                 ListingPriceChange change => change.ListingId,
                 _ => null,

@@ -105,6 +105,10 @@ sealed class RunGateway(
             return Refuse(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The agent was not found.");
         }
         var (config, listing) = (subscription.Config, subscription.Listing);
+        if ((await cache.OrganizationAsync(organization, ct)).Suspended)
+        {
+            return Refuse(StatusCodes.Status403Forbidden, ProblemCodes.OrganizationSuspended, ProblemCodes.OrganizationSuspendedMessage);
+        }
         if (config.State == SubscriptionState.PastDue)
         {
             return Refuse(StatusCodes.Status402PaymentRequired, "subscription_past_due",
@@ -157,6 +161,10 @@ sealed class RunGateway(
         if (listing?.AgentVersionId is not { } version)
         {
             return Refuse(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The agent was not found.");
+        }
+        if (organization is { } member && (await cache.OrganizationAsync(member, ct)).Suspended)
+        {
+            return Refuse(StatusCodes.Status403Forbidden, ProblemCodes.OrganizationSuspended, ProblemCodes.OrganizationSuspendedMessage);
         }
         var terms = PricingTerms.Of(listing);
         int? trialRunsLeft = null;
@@ -456,6 +464,7 @@ sealed class RunGateway(
         run.CreditsCharged = charged;
         run.LatencyMs = (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         run.FinishedUtc = clock.GetUtcNow().UtcDateTime;
+        Admin.Metrics.PlatformMeters.RunFinished(p.Door, status == AgentRunStatus.Succeeded ? "succeeded" : "failed", charged, Stopwatch.GetElapsedTime(started));
         var facts = recordFacts
             ? new FinishedRun(p.Listing.Id, p.Organization, p.VersionId, status == AgentRunStatus.Succeeded ? RunOutcome.Completed : RunOutcome.Failed, run.StartedUtc, run.FinishedUtc.Value)
             : null;

@@ -1,5 +1,6 @@
 using System.Net.Mail;
 using System.Security.Claims;
+using AgentMarket.Audit;
 using AgentMarket.Platform.Auth;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
@@ -11,7 +12,7 @@ using Microsoft.Extensions.Options;
 namespace AgentMarket.Identity;
 
 /// <summary>Sign-up, password checks with lockout, and the cookie sign-in, shared by the API and the pages.</summary>
-public sealed class Accounts(AppDbContext db, OrganizationFactory organizations, IPasswordHasher<User> hasher, IOptions<AccountOptions> options, TimeProvider clock)
+public sealed class Accounts(AppDbContext db, OrganizationFactory organizations, IPasswordHasher<User> hasher, IOptions<AccountOptions> options, TimeProvider clock, AuditLog audit)
 {
     public sealed record SignUpResult(User User, Organization Organization, Project Project);
 
@@ -61,10 +62,12 @@ public sealed class Accounts(AppDbContext db, OrganizationFactory organizations,
         {
             // Hash anyway so a missing account takes as long as a wrong password.
             hasher.HashPassword(new User { Email = normalized, Name = "" }, password ?? "");
+            await audit.RecordAsync(AuditActions.SignInFailed, null, "user", null, after: new { reason = "unknown_email" }, actorEmail: normalized, ct: cancellationToken);
             return (null, InvalidCredentials());
         }
         if (user.LockedOutUntilUtc > now)
         {
+            await audit.RecordAsync(AuditActions.SignInFailed, null, "user", user.Id, after: new { reason = "locked_out" }, actorUserId: user.Id, actorEmail: user.Email, ct: cancellationToken);
             return (null, Locked(user.LockedOutUntilUtc.Value - now));
         }
         var verdict = hasher.VerifyHashedPassword(user, user.PasswordHash, password ?? "");
@@ -76,6 +79,7 @@ public sealed class Accounts(AppDbContext db, OrganizationFactory organizations,
                 user.FailedSignInCount = 0;
                 user.LockedOutUntilUtc = now.AddMinutes(options.Value.LockoutMinutes);
             }
+            audit.Record(AuditActions.SignInFailed, null, "user", user.Id, after: new { reason = user.LockedOutUntilUtc > now ? "wrong_password_locked_out" : "wrong_password" }, actorUserId: user.Id, actorEmail: user.Email);
             await db.SaveChangesAsync(cancellationToken);
             return (null, user.LockedOutUntilUtc > now ? Locked(user.LockedOutUntilUtc.Value - now) : InvalidCredentials());
         }
@@ -86,6 +90,7 @@ public sealed class Accounts(AppDbContext db, OrganizationFactory organizations,
         user.FailedSignInCount = 0;
         user.LockedOutUntilUtc = null;
         user.LastSignInUtc = now;
+        audit.Record(AuditActions.SignInSucceeded, null, "user", user.Id, actorUserId: user.Id, actorEmail: user.Email);
         await db.SaveChangesAsync(cancellationToken);
         return (user, null);
     }

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using AgentMarket.Audit;
 using AgentMarket.Platform.Auth;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
@@ -106,7 +107,7 @@ static class AuthEndpoints
         return TypedResults.Ok(tokens);
     }
 
-    static async Task<IResult> RevokeTokenAsync(Guid uuid, CurrentTenant tenant, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> RevokeTokenAsync(Guid uuid, CurrentTenant tenant, AppDbContext db, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         var userId = tenant.UserId;
         var now = clock.GetUtcNow().UtcDateTime;
@@ -115,8 +116,11 @@ static class AuthEndpoints
         {
             return ApiProblem.NotFound("token");
         }
-        await db.PersonalAccessTokens.Where(t => t.Id == uuid && t.UserId == userId && t.RevokedUtc == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedUtc, now), ct);
+        if (await db.PersonalAccessTokens.Where(t => t.Id == uuid && t.UserId == userId && t.RevokedUtc == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedUtc, now), ct) > 0)
+        {
+            await audit.RecordAsync(AuditActions.PersonalTokenRevoked, null, "personal_token", uuid, ct: ct);
+        }
         return TypedResults.NoContent();
     }
 

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using AgentMarket.Audit;
 using AgentMarket.Platform.Api;
 using AgentMarket.Platform.Auth;
 using AgentMarket.Platform.Data;
@@ -48,7 +49,7 @@ static class InvitationEndpoints
             : TypedResults.Created($"/api/invitations/{created!.Uuid}", created);
     }
 
-    static async Task<IResult> RevokeAsync(Guid uuid, CurrentTenant tenant, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> RevokeAsync(Guid uuid, CurrentTenant tenant, AppDbContext db, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         var organizationId = tenant.RequiredOrganizationId;
         var invitation = await db.Invitations.FirstOrDefaultAsync(i => i.Id == uuid && i.OrganizationId == organizationId, ct);
@@ -56,9 +57,10 @@ static class InvitationEndpoints
         {
             return ApiProblem.NotFound("invitation");
         }
-        if (invitation.AcceptedUtc is null)
+        if (invitation.AcceptedUtc is null && invitation.RevokedUtc is null)
         {
-            invitation.RevokedUtc ??= clock.GetUtcNow().UtcDateTime;
+            invitation.RevokedUtc = clock.GetUtcNow().UtcDateTime;
+            audit.Record(AuditActions.InvitationRevoked, organizationId, "invitation", invitation.Id, before: new { invitation.Email, invitation.Role });
             await db.SaveChangesAsync(ct);
         }
         return TypedResults.NoContent();
@@ -76,7 +78,7 @@ static class InvitationEndpoints
 }
 
 /// <summary>Creating and accepting invitations, shared by the API and the organization pages.</summary>
-public sealed class Invitations(AppDbContext db, CurrentTenant tenant, IOptions<AccountOptions> options, TimeProvider clock)
+public sealed class Invitations(AppDbContext db, CurrentTenant tenant, IOptions<AccountOptions> options, TimeProvider clock, AuditLog audit)
 {
     public async Task<(CreatedInvitationResponse? Created, Accounts.Failure? Failure)> InviteAsync(string email, MembershipRole role, string baseUrl, CancellationToken ct)
     {
@@ -115,6 +117,7 @@ public sealed class Invitations(AppDbContext db, CurrentTenant tenant, IOptions<
             Body = $"You have been invited to join {organizationName} as {role.ToString().ToLowerInvariant()}.\n\nAccept the invitation: {acceptUrl}\n\nThe link expires on {invitation.ExpiresUtc:yyyy-MM-dd}.",
             CreatedUtc = now,
         });
+        audit.Record(AuditActions.InvitationCreated, organizationId, "invitation", invitation.Id, after: new { invitation.Email, invitation.Role });
         await db.SaveChangesAsync(ct);
         return (new CreatedInvitationResponse(invitation.Id, invitation.Email, invitation.Role, InvitationState.Pending, invitation.CreatedUtc, invitation.ExpiresUtc, acceptUrl), null);
     }
@@ -144,6 +147,7 @@ public sealed class Invitations(AppDbContext db, CurrentTenant tenant, IOptions<
         }
         invitation.AcceptedUtc = now;
         invitation.AcceptedByUserId = userId;
+        audit.Record(AuditActions.InvitationAccepted, invitation.OrganizationId, "invitation", invitation.Id, after: new { invitation.Email, invitation.Role });
         await db.SaveChangesAsync(ct);
         return (new AcceptedInvitationResponse(new OrganizationResponse(invitation.OrganizationId, invitation.Organization!.Name), invitation.Role), null);
     }

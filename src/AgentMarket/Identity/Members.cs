@@ -1,3 +1,4 @@
+using AgentMarket.Audit;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
@@ -6,7 +7,7 @@ using Microsoft.EntityFrameworkCore;
 namespace AgentMarket.Identity;
 
 /// <summary>Role changes and removals in the current organization, with the rule that one owner always remains.</summary>
-public sealed class Members(AppDbContext db, CurrentTenant tenant)
+public sealed class Members(AppDbContext db, CurrentTenant tenant, AuditLog audit)
 {
     public async Task<(Membership? Membership, Accounts.Failure? Failure)> ChangeRoleAsync(Guid membershipId, MembershipRole role, CancellationToken ct)
     {
@@ -23,6 +24,11 @@ public sealed class Members(AppDbContext db, CurrentTenant tenant)
         if (membership.Role == MembershipRole.Owner && role != MembershipRole.Owner && await IsLastOwnerAsync(organizationId, ct))
         {
             return (null, LastOwner());
+        }
+        if (membership.Role != role)
+        {
+            audit.Record(AuditActions.MemberRoleChanged, organizationId, "membership", membership.Id,
+                before: new { user = membership.UserId, membership.User!.Email, role = membership.Role }, after: new { role });
         }
         membership.Role = role;
         await db.SaveChangesAsync(ct);
@@ -47,6 +53,7 @@ public sealed class Members(AppDbContext db, CurrentTenant tenant)
             return (null, LastOwner());
         }
         db.Memberships.Remove(membership);
+        audit.Record(AuditActions.MemberRemoved, organizationId, "membership", membership.Id, before: new { user = membership.UserId, role = membership.Role });
         await db.SaveChangesAsync(ct);
         return (membership, null);
     }

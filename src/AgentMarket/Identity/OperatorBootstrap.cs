@@ -33,7 +33,7 @@ sealed class OperatorBootstrap(IServiceScopeFactory scopes, IOptions<AdminOption
 }
 
 /// <summary>Operator accounts: the configured first operator and the one-time set-up page.</summary>
-public sealed class Operators(AppDbContext db, Accounts accounts)
+public sealed class Operators(AppDbContext db, Accounts accounts, Audit.AuditLog audit)
 {
     public Task<bool> AnyAsync(CancellationToken ct) => db.Users.AnyAsync(u => u.IsOperator, ct);
 
@@ -66,6 +66,7 @@ public sealed class Operators(AppDbContext db, Accounts accounts)
         if (!user.IsOperator)
         {
             user.IsOperator = true;
+            audit.Record(Audit.AuditActions.OperatorGranted, null, "user", user.Id, before: new { is_operator = false }, after: new { is_operator = true });
             await db.SaveChangesAsync(ct);
         }
         return null;

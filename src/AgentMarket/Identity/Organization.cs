@@ -9,6 +9,10 @@ public sealed class Organization
     public Guid Id { get; init; } = Guid.CreateVersion7();
     public required string Name { get; set; }
     public DateTime CreatedUtc { get; init; }
+
+    /// <summary>Set by an operator: the organization's keys and widgets stop and its members can neither run nor buy; its data stays.</summary>
+    public DateTime? SuspendedUtc { get; set; }
+    public string? SuspensionReason { get; set; }
 }
 
 /// <summary>A grouping inside an organization; every subscription lives in one. A "Default" project always exists.</summary>
@@ -51,6 +55,7 @@ sealed class OrganizationConfiguration : IEntityTypeConfiguration<Organization>
     {
         e.ToTable("organizations");
         e.Property(x => x.Name).HasMaxLength(200);
+        e.Property(x => x.SuspensionReason).HasMaxLength(1000);
     }
 }
 

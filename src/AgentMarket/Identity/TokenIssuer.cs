@@ -1,10 +1,12 @@
+using AgentMarket.Audit;
 using AgentMarket.Platform.Auth;
 using AgentMarket.Platform.Data;
+using Microsoft.EntityFrameworkCore;
 
 namespace AgentMarket.Identity;
 
 /// <summary>Issues personal access tokens; the secret is returned once and only its hash is kept.</summary>
-public sealed class TokenIssuer(AppDbContext db, TimeProvider clock)
+public sealed class TokenIssuer(AppDbContext db, TimeProvider clock, AuditLog audit)
 {
     public async Task<(PersonalAccessToken Token, string Secret)> IssueAsync(Guid userId, string name, DateTime? expiresUtc, CancellationToken ct)
     {
@@ -19,6 +21,9 @@ public sealed class TokenIssuer(AppDbContext db, TimeProvider clock)
             ExpiresUtc = expiresUtc,
         };
         db.PersonalAccessTokens.Add(token);
+        var email = await db.Users.Where(u => u.Id == userId).Select(u => u.Email).FirstOrDefaultAsync(ct);
+        audit.Record(AuditActions.PersonalTokenCreated, null, "personal_token", token.Id,
+            after: new { token.Name, token.Prefix, expires = token.ExpiresUtc }, actorUserId: userId, actorEmail: email);
         await db.SaveChangesAsync(ct);
         return (token, secret);
     }

@@ -1,3 +1,4 @@
+using AgentMarket.Audit;
 using AgentMarket.Platform.Auth;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
@@ -26,7 +27,8 @@ public sealed record KeyResponse(Guid Uuid, string Name, string Prefix, ApiKeyKi
     DateTime Created, DateTime? LastUsed, DateTime? Expires, long? BudgetCredits, long Spent, int? RateLimitPerMinute, bool Revoked);
 
 /// <summary>Creating, rotating and revoking agent keys; the API and the keys page share it.</summary>
-public sealed class AgentKeys(AppDbContext db, CurrentTenant tenant, ApiKeyDirectory directory, IDataProtectionProvider protection, IOptions<KeysOptions> options, TimeProvider clock)
+public sealed class AgentKeys(
+    AppDbContext db, CurrentTenant tenant, ApiKeyDirectory directory, IDataProtectionProvider protection, IOptions<KeysOptions> options, TimeProvider clock, AuditLog audit)
 {
     public static readonly string[] KnownScopes = ["run", "read"];
 
@@ -95,6 +97,8 @@ public sealed class AgentKeys(AppDbContext db, CurrentTenant tenant, ApiKeyDirec
             ExpiresUtc = request.ExpiresAt?.ToUniversalTime(),
         };
         db.ApiKeys.Add(key);
+        audit.Record(AuditActions.AgentKeyCreated, key.OrganizationId, "agent_key", key.Id,
+            after: new { key.Name, key.Kind, key.Prefix, config = key.ConfigId, key.Scopes, key.AllowedOrigins, key.BudgetCredits, key.RateLimitPerMinute, expires = key.ExpiresUtc });
         await db.SaveChangesAsync(ct);
         return (new CreatedKeyResponse(key.Id, key.Name, key.Prefix, secret, key.Kind, key.ConfigId, null), null);
     }
@@ -113,11 +117,14 @@ public sealed class AgentKeys(AppDbContext db, CurrentTenant tenant, ApiKeyDirec
         key.GraceKeyHash = grace > TimeSpan.Zero ? key.KeyHash : null;
         key.GraceUntilUtc = grace > TimeSpan.Zero ? clock.GetUtcNow().UtcDateTime + grace : null;
         key.KeyHash = SecretToken.Hash(secret);
+        var previousPrefix = key.Prefix;
         key.Prefix = SecretToken.DisplayPrefix(secret, prefix);
         if (key.Kind == ApiKeyKind.Publishable)
         {
             key.PublishableKeyProtected = protection.CreateProtector(PublishableKeyPurpose).Protect(secret);
         }
+        audit.Record(AuditActions.AgentKeyRotated, key.OrganizationId, "agent_key", key.Id,
+            before: new { prefix = previousPrefix }, after: new { key.Prefix, grace_until = key.GraceUntilUtc });
         await db.SaveChangesAsync(ct);
         directory.Forget();
         return new CreatedKeyResponse(key.Id, key.Name, key.Prefix, secret, key.Kind, key.ConfigId, key.GraceUntilUtc);
@@ -154,7 +161,11 @@ public sealed class AgentKeys(AppDbContext db, CurrentTenant tenant, ApiKeyDirec
         {
             return false;
         }
-        key.RevokedUtc ??= now;
+        if (key.RevokedUtc is null)
+        {
+            key.RevokedUtc = now;
+            audit.Record(AuditActions.AgentKeyRevoked, key.OrganizationId, "agent_key", key.Id, before: new { key.Name, key.Prefix });
+        }
         await db.SaveChangesAsync(ct);
         directory.Forget();
         return true;

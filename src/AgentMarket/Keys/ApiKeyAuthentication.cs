@@ -68,6 +68,7 @@ public sealed class ApiKeyDirectory(IServiceScopeFactory scopes, TimeProvider cl
             .Where(match)
             .Where(k => k.RevokedUtc == null && (k.ExpiresUtc == null || k.ExpiresUtc > now))
             .Where(k => db.CustomerAgentConfigs.Any(c => c.Id == k.ConfigId && c.State != Subscriptions.SubscriptionState.Terminated))
+            .Where(k => db.Organizations.Any(o => o.Id == k.OrganizationId && o.SuspendedUtc == null)) // a suspended organization's keys stop
             .Select(k => new KeyGrant(k.Id, k.OrganizationId, k.ConfigId, k.Kind, k.AllowedOrigins, k.RateLimitPerMinute, k.BudgetCredits))
             .FirstOrDefaultAsync(ct);
         if (key is not null && (!_lastUsed.TryGetValue(key.KeyId, out var last) || now - last > LastUsedPrecision))

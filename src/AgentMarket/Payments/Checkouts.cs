@@ -13,9 +13,15 @@ sealed class Checkouts(AppDbContext db, CurrentTenant tenant, IPaymentProvider p
 {
     public sealed record Failure(int Status, string Code, string Message, IDictionary<string, object?>? Extensions = null);
 
+    static Failure Suspended() => new(StatusCodes.Status403Forbidden, ProblemCodes.OrganizationSuspended, ProblemCodes.OrganizationSuspendedMessage);
+
     public async Task<(CheckoutResponse? Checkout, Failure? Failure)> ForPackageAsync(Guid packageId, string? idempotencyKey, CheckoutUrls urls, CancellationToken ct)
     {
         var organizationId = tenant.RequiredOrganizationId;
+        if (await db.Organizations.AnyAsync(o => o.Id == organizationId && o.SuspendedUtc != null, ct))
+        {
+            return (null, Suspended());
+        }
         var package = await db.CreditPackages.AsNoTracking().FirstOrDefaultAsync(p => p.Id == packageId && p.Active, ct);
         if (package is null)
         {
@@ -48,6 +54,10 @@ sealed class Checkouts(AppDbContext db, CurrentTenant tenant, IPaymentProvider p
     public async Task<(CheckoutResponse? Checkout, Failure? Failure)> ForPlanAsync(string planCode, BillingInterval interval, string? idempotencyKey, CheckoutUrls urls, CancellationToken ct)
     {
         var organizationId = tenant.RequiredOrganizationId;
+        if (await db.Organizations.AnyAsync(o => o.Id == organizationId && o.SuspendedUtc != null, ct))
+        {
+            return (null, Suspended());
+        }
         var plan = await db.Plans.AsNoTracking().FirstOrDefaultAsync(p => p.Code == planCode, ct);
         if (plan is null)
         {

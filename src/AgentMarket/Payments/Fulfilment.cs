@@ -13,7 +13,7 @@ namespace AgentMarket.Payments;
 /// receipt. Each step is idempotent, so a retry after a crash at any point completes the work exactly once.
 /// Callers run in a system scope (a webhook has no tenant) or in the payment's own organization.
 /// </summary>
-sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grants, GrantsCache cache, IPaymentProvider provider, TimeProvider clock, ILogger<Fulfilment> logger)
+sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grants, GrantsCache cache, IPaymentProvider provider, TimeProvider clock, ILogger<Fulfilment> logger, Audit.AuditLog audit)
 {
     public async Task<Payment?> SucceedAsync(Guid paymentId, string? externalPaymentId, string? cardLast4, CancellationToken ct)
     {
@@ -112,6 +112,9 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
             }
             EnsureApplied(refund, payment);
         }
+        audit.Record(Audit.AuditActions.PaymentRefunded, payment.OrganizationId, "payment", payment.Id,
+            before: new { status = payment.Status, refunded_cents = payment.RefundedCents },
+            after: new { refund_cents = cents, refund_credits = credits, refunded_cents = payment.RefundedCents + cents, refund = refundKey });
         payment.RefundedCents += cents;
         payment.Status = payment.RefundedCents >= payment.AmountCents ? PaymentStatus.Refunded : PaymentStatus.PartiallyRefunded;
         await db.Receipts.Where(r => r.PaymentId == payment.Id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, payment.Status), ct);
@@ -124,6 +127,8 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
         var organizationPlan = await db.OrganizationPlans.FirstAsync(p => p.OrganizationId == payment.OrganizationId, ct);
         var start = PeriodStart(payment);
         var interval = payment.Interval ?? BillingInterval.Monthly;
+        audit.Record(Audit.AuditActions.PlanChanged, payment.OrganizationId, "organization_plan", payment.OrganizationId,
+            before: new { plan = organizationPlan.PlanCode, interval = organizationPlan.Interval }, after: new { plan = plan.Code, interval, payment = payment.Id });
         organizationPlan.PlanCode = plan.Code;
         organizationPlan.Interval = interval;
         organizationPlan.CurrentPeriodStartUtc = start;

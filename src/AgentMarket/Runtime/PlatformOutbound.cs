@@ -10,10 +10,18 @@ namespace AgentMarket.Runtime;
 /// </summary>
 public sealed class PlatformOutbound : IDisposable
 {
-    public PlatformOutbound(IOptions<FlowsOptions> options)
+    readonly IDisposable? _onChange;
+
+    public PlatformOutbound(IOptionsMonitor<FlowsOptions> options)
     {
-        Guard = new OutboundGuard(OutboundPolicy.FromAllowList(options.Value.OutboundAllowList));
+        Guard = new OutboundGuard(OutboundPolicy.FromAllowList(options.CurrentValue.OutboundAllowList));
         HttpClient = new HttpClient(Guard.Handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
+        // An operator's change of the allow-list (Admin settings) applies to the next connection, without a restart.
+        _onChange = options.OnChange(changed => Guard.Policy = Guard.Policy with
+        {
+            AllowedHosts = OutboundPolicy.FromAllowList(changed.OutboundAllowList).AllowedHosts,
+            AllowedNetworks = OutboundPolicy.FromAllowList(changed.OutboundAllowList).AllowedNetworks,
+        });
     }
 
     public OutboundGuard Guard { get; }
@@ -23,6 +31,7 @@ public sealed class PlatformOutbound : IDisposable
 
     public void Dispose()
     {
+        _onChange?.Dispose();
         HttpClient.Dispose();
         Guard.Dispose();
     }

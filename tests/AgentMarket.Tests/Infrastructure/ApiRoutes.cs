@@ -37,6 +37,7 @@ public sealed partial record ApiRoute(string Method, string Pattern, EndpointAcc
         ["input"] = "plausible question",
         ["issuer"] = "https://idp.example/realms/plausible",
         ["client_id"] = "plausible-client",
+        ["credits"] = 1,
     };
 
     /// <summary>Every endpoint under /api, so routes added by later features are covered without touching the tests.</summary>

@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore;
 namespace AgentMarket.Catalog.Moderation;
 
 /// <summary>An operator's decisions on listings awaiting review and on reported reviews.</summary>
-public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, CurrentTenant tenant, TimeProvider clock)
+public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, CurrentTenant tenant, TimeProvider clock, Audit.AuditLog audit)
 {
     public enum Outcome
     {
@@ -30,6 +30,8 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
         listing.State = ListingState.Active;
         Webhooks.WebhookEvents.Publish(db, listing, clock.GetUtcNow().UtcDateTime);
         listing.ModerationNote = null;
+        audit.Record(Audit.AuditActions.ListingApproved, await OwnerOrganizationAsync(listing, ct), "listing", listing.Id,
+            before: new { state = ListingState.PendingReview }, after: new { state = listing.State });
         await db.SaveChangesAsync(ct);
         return Outcome.Done;
     }
@@ -48,9 +50,14 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
         }
         listing.State = ListingState.Draft;
         listing.ModerationNote = reason.Trim();
+        audit.Record(Audit.AuditActions.ListingRejected, await OwnerOrganizationAsync(listing, ct), "listing", listing.Id,
+            before: new { state = ListingState.PendingReview }, after: new { state = listing.State, reason = listing.ModerationNote });
         await db.SaveChangesAsync(ct);
         return Outcome.Done;
     }
+
+    Task<Guid> OwnerOrganizationAsync(Listing listing, CancellationToken ct) =>
+        db.Providers.Where(p => p.Id == listing.ProviderId).Select(p => p.OrganizationId).FirstAsync(ct);
 
     /// <summary>Closes every open report of the review; with <paramref name="removeReview"/>, also takes the review down.</summary>
     public async Task<Outcome> ResolveReportAsync(Guid reportId, bool removeReview, CancellationToken ct)

@@ -24,9 +24,11 @@ sealed class CreditJobs(IServiceScopeFactory scopes, IOptions<CreditsOptions> op
             try
             {
                 await RunOnceAsync(stoppingToken);
+                Admin.Metrics.PlatformMeters.JobRan("credits", succeeded: true);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
+                Admin.Metrics.PlatformMeters.JobRan("credits", succeeded: false);
                 logger.LogError(exception, "Credit jobs failed; retrying next tick");
             }
         }
@@ -81,6 +83,7 @@ sealed class CreditJobs(IServiceScopeFactory scopes, IOptions<CreditsOptions> op
         var db = services.GetRequiredService<AppDbContext>();
         var fulfilment = services.GetRequiredService<Fulfilment>();
         var cache = services.GetRequiredService<GrantsCache>();
+        var audit = services.GetRequiredService<Audit.AuditLog>();
         var sandbox = services.GetRequiredService<IPaymentProvider>().Kind == PaymentProviderKind.Sandbox;
         var now = clock.GetUtcNow().UtcDateTime;
         var due = await db.OrganizationPlans.Where(p => p.CurrentPeriodEndUtc != null && p.CurrentPeriodEndUtc <= now).Take(500).ToListAsync(ct);
@@ -94,6 +97,8 @@ sealed class CreditJobs(IServiceScopeFactory scopes, IOptions<CreditsOptions> op
             var target = sandbox ? plan.ScheduledPlanCode ?? plan.PlanCode : Plan.Free;
             if (target == Plan.Free)
             {
+                audit.Record(Audit.AuditActions.PlanChanged, plan.OrganizationId, "organization_plan", plan.OrganizationId,
+                    before: new { plan = plan.PlanCode, interval = plan.Interval }, after: new { plan = Plan.Free, reason = "period_ended" });
                 plan.PlanCode = Plan.Free;
                 plan.Interval = BillingInterval.Monthly;
                 plan.CurrentPeriodStartUtc = plan.CurrentPeriodEndUtc = plan.CreditPeriodStartUtc = null;

@@ -53,7 +53,9 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
         EnsureRunning();
         var submission = new Submission(command);
         await _queue.Writer.WriteAsync(submission, cancellationToken);
-        return await submission.Completion.Task.WaitAsync(cancellationToken);
+        var result = await submission.Completion.Task.WaitAsync(cancellationToken);
+        Admin.Metrics.PlatformMeters.LedgerOperation(command.Kind.ToString(), result.Replayed ? "replayed" : result.Status.ToString());
+        return result;
     }
 
     // The loop starts with the first command rather than with the host: start-up work of other areas (the first

@@ -21,9 +21,11 @@ sealed class DocumentProcessingJob(IServiceScopeFactory scopes, IOptions<Knowled
             try
             {
                 await RunOnceAsync(stoppingToken);
+                Admin.Metrics.PlatformMeters.JobRan("document_processing", succeeded: true);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
+                Admin.Metrics.PlatformMeters.JobRan("document_processing", succeeded: false);
                 logger.LogError(exception, "Processing training documents failed; retrying next tick");
             }
         }

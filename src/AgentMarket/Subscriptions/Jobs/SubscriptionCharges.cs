@@ -22,9 +22,11 @@ sealed class SubscriptionCharges(IServiceScopeFactory scopes, IOptions<Credits.C
             try
             {
                 await RunOnceAsync(stoppingToken);
+                Admin.Metrics.PlatformMeters.JobRan("subscription_charges", succeeded: true);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
+                Admin.Metrics.PlatformMeters.JobRan("subscription_charges", succeeded: false);
                 logger.LogError(exception, "Subscription charges failed; retrying next tick");
             }
         }

@@ -1,0 +1,52 @@
+using AgentMarket.Audit;
+using AgentMarket.Identity;
+using AgentMarket.Keys;
+using AgentMarket.Platform.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Admin;
+
+/// <summary>
+/// Suspending and reactivating an organization. A suspension stops the organization's agent keys and widget keys on
+/// every door (the key lookup refuses them) and its members' runs and purchases (the gateway and checkout refuse them);
+/// members still sign in and see why. Nothing is deleted. This node forgets its cached keys and gateway entries at once;
+/// other replicas within their caches' second.
+/// </summary>
+public sealed class Suspensions(AppDbContext db, AuditLog audit, ApiKeyDirectory keys, TimeProvider clock)
+{
+    public async Task<Organization?> SuspendAsync(Guid organizationId, string reason, CancellationToken ct)
+    {
+        var organization = await db.Organizations.FirstOrDefaultAsync(o => o.Id == organizationId, ct);
+        if (organization is null)
+        {
+            return null;
+        }
+        audit.Record(AuditActions.OrganizationSuspended, organization.Id, "organization", organization.Id,
+            before: new { suspended = organization.SuspendedUtc is not null, reason = organization.SuspensionReason },
+            after: new { suspended = true, reason });
+        organization.SuspendedUtc ??= clock.GetUtcNow().UtcDateTime;
+        organization.SuspensionReason = reason;
+        await db.SaveChangesAsync(ct); // the gateway cache drops the organization's entry on save (GatewayCacheInvalidation)
+        keys.Forget();
+        return organization;
+    }
+
+    public async Task<Organization?> ReactivateAsync(Guid organizationId, CancellationToken ct)
+    {
+        var organization = await db.Organizations.FirstOrDefaultAsync(o => o.Id == organizationId, ct);
+        if (organization is null)
+        {
+            return null;
+        }
+        if (organization.SuspendedUtc is not null)
+        {
+            audit.Record(AuditActions.OrganizationReactivated, organization.Id, "organization", organization.Id,
+                before: new { suspended = true, reason = organization.SuspensionReason }, after: new { suspended = false });
+            organization.SuspendedUtc = null;
+            organization.SuspensionReason = null;
+            await db.SaveChangesAsync(ct);
+            keys.Forget();
+        }
+        return organization;
+    }
+}

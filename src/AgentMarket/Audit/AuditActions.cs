@@ -1,0 +1,43 @@
+namespace AgentMarket.Audit;
+
+/// <summary>
+/// The audited actions (stable names: they are stored and filtered on). A test performs each one through HTTP and fails
+/// when its entry is missing, so a new constant needs a producer and a line in that test.
+/// </summary>
+public static class AuditActions
+{
+    public const string SignInSucceeded = "sign_in.succeeded";
+    public const string SignInFailed = "sign_in.failed";
+
+    public const string PersonalTokenCreated = "personal_token.created";
+    public const string PersonalTokenRevoked = "personal_token.revoked";
+    public const string AgentKeyCreated = "agent_key.created";
+    public const string AgentKeyRotated = "agent_key.rotated";
+    public const string AgentKeyRevoked = "agent_key.revoked";
+
+    public const string OperatorGranted = "operator.granted";
+    public const string MemberRoleChanged = "member.role_changed";
+    public const string MemberRemoved = "member.removed";
+    public const string InvitationCreated = "invitation.created";
+    public const string InvitationAccepted = "invitation.accepted";
+    public const string InvitationRevoked = "invitation.revoked";
+
+    public const string ProviderApproved = "provider.approved";
+    public const string ProviderRejected = "provider.rejected";
+    public const string ListingApproved = "listing.approved";
+    public const string ListingRejected = "listing.rejected";
+
+    public const string OrganizationSuspended = "organization.suspended";
+    public const string OrganizationReactivated = "organization.reactivated";
+
+    public const string SettingsChanged = "settings.changed";
+    public const string CategoryChanged = "category.changed";
+
+    public const string CreditAdjusted = "credits.adjusted";
+    public const string PaymentRefunded = "payment.refunded";
+    public const string PlanChanged = "plan.changed";
+
+    /// <summary>For the payouts area: record these with <see cref="AuditLog.Record"/> in the same save as the payout row.</summary>
+    public const string PayoutCreated = "payout.created";
+    public const string PayoutPaid = "payout.paid";
+}

@@ -1,0 +1,123 @@
+using System.Net;
+using System.Net.Http.Json;
+using AgentMarket.Tests.Catalog;
+using AgentMarket.Tests.Doors;
+using AgentMarket.Tests.Gateway;
+using AgentMarket.Tests.Infrastructure;
+
+namespace AgentMarket.Tests.Admin;
+
+/// <summary>
+/// Suspending an organization stops its keys, tokens and widget keys on every door with the very next request (the
+/// caches that served them a moment ago must not keep serving: the test clock never moves, so only invalidation can
+/// explain the refusal), stops its members' runs and purchases, and leaves sign-in and data alone.
+/// </summary>
+public class SuspensionTests(GatewayApp app) : IClassFixture<GatewayApp>
+{
+    static readonly string[] ShopOrigin = ["https://shop.example"];
+
+    [Fact]
+    public async Task Suspension_TakesEffectOnTheNextRequest_ThroughEveryDoor_AndReactivationRestoresIt()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var buyer = subscribed.Buyer;
+        var (_, widgetKey) = await buyer.CreateKeyAsync(subscribed.Config, new { kind = "publishable", allowed_origins = ShopOrigin });
+        var token = app.BearerClient(await buyer.CreateTokenAsync("scripts"));
+        token.DefaultRequestHeaders.Add("X-Organization", buyer.OrganizationId.ToString());
+        var widget = app.BearerClient(widgetKey);
+        widget.DefaultRequestHeaders.Add("Origin", ShopOrigin[0]);
+        var doors = Doors(subscribed, token, widget);
+
+        foreach (var (door, send) in doors)
+        {
+            Assert.True((await send()).IsSuccessStatusCode, $"{door} did not work before the suspension");
+        }
+        var balance = await buyer.CreditsAsync();
+
+        var operatorClient = await app.OperatorAsync();
+        await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/organizations/{buyer.OrganizationId}/suspend", new { reason = "Unpaid invoices" }));
+
+        foreach (var (door, send) in doors)
+        {
+            var response = await send();
+            Assert.True(response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden,
+                $"{door} answered {(int)response.StatusCode} after the suspension: {await response.Content.ReadAsStringAsync()}");
+        }
+        // The members' own session: signed in, told why, unable to run or buy.
+        await Http.AssertProblemAsync(await buyer.Client.RunAsync(subscribed.Config, "From the session"), HttpStatusCode.Forbidden, "organization_suspended");
+        await Http.AssertProblemAsync(await buyer.Client.PostAsJsonAsync("/api/credits/purchase/", new { plan = "plus", interval = "monthly" }),
+            HttpStatusCode.Forbidden, "organization_suspended");
+        await Http.AssertProblemAsync(await buyer.Client.PostAsJsonAsync("/api/marketplace-orders/", new { offering = (await app.PromptAgentAsync()).Slug }),
+            HttpStatusCode.Forbidden, "organization_suspended");
+        using (var signIn = app.CreateClient())
+        {
+            await Http.AssertStatusAsync(await signIn.PostAsJsonAsync("/api/auth/signin", new { email = buyer.Email, password = buyer.Password }), HttpStatusCode.OK);
+        }
+        var dashboard = await buyer.Client.GetAsync("/dashboard");
+        Assert.Contains("Unpaid invoices", await dashboard.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        // Its data stays.
+        Assert.Equal(balance, await buyer.CreditsAsync());
+        var details = await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/organizations/{buyer.OrganizationId}"));
+        Assert.True(details.GetProperty("suspended").GetBoolean());
+        Assert.Equal("Unpaid invoices", details.GetProperty("suspension_reason").GetString());
+        Assert.Equal(1, details.GetProperty("subscriptions_count").GetInt32());
+
+        await Http.ReadJsonAsync(await operatorClient.PostAsync($"/api/admin/organizations/{buyer.OrganizationId}/reactivate", null));
+        foreach (var (door, send) in doors)
+        {
+            Assert.True((await send()).IsSuccessStatusCode, $"{door} did not work again after the reactivation");
+        }
+    }
+
+    [Fact]
+    public async Task SuspendingOneOrganization_LeavesOthersRunning()
+    {
+        var suspended = await app.SubscribedAsync();
+        var other = await app.SubscribedAsync(suspended.Agent);
+        var operatorClient = await app.OperatorAsync();
+        await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/organizations/{suspended.Buyer.OrganizationId}/suspend", new { reason = "Abuse" }));
+
+        await Http.AssertStatusAsync(await suspended.KeyClient.RunAsync(suspended.Config, "Hello"), HttpStatusCode.Unauthorized);
+        await Http.AssertStatusAsync(await other.KeyClient.RunAsync(other.Config, "Hello"), HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Suspend_NeedsAReason_AndAnExistingOrganization()
+    {
+        var operatorClient = await app.OperatorAsync();
+        var user = await app.SignUpAsync();
+        await Http.AssertProblemAsync(await operatorClient.PostAsJsonAsync($"/api/admin/organizations/{user.OrganizationId}/suspend", new { reason = "" }),
+            HttpStatusCode.BadRequest, "validation_failed");
+        await Http.AssertProblemAsync(await operatorClient.PostAsJsonAsync($"/api/admin/organizations/{Guid.NewGuid()}/suspend", new { reason = "x" }),
+            HttpStatusCode.NotFound, "not_found");
+    }
+
+    /// <summary>One request through each door, with the credential that door is used with.</summary>
+    static List<(string Door, Func<Task<HttpResponseMessage>> Send)> Doors(Subscribed subscribed, HttpClient token, HttpClient widget) =>
+    [
+        ("run API with the agent key", () => subscribed.KeyClient.RunAsync(subscribed.Config, "Hello")),
+        ("run API with the widget key", () => widget.RunAsync(subscribed.Config, "Hello from a page")),
+        ("run API with an organization token", () => token.RunAsync(subscribed.Config, "Hello from a script")),
+        ("Langflow door", () => subscribed.KeyClient.PostAsJsonAsync($"/api/v1/run/{subscribed.Config}", new { input_value = "Hello" })),
+        ("OpenAI door", () => subscribed.KeyClient.PostAsJsonAsync("/v1/chat/completions",
+            new { model = subscribed.Agent.Slug, messages = new[] { new { role = "user", content = "Hello" } } })),
+        ("OpenAI door with an organization token", () => token.GetAsync("/v1/models")),
+        ("MCP door", () => subscribed.KeyClient.SendAsync(McpInitialize())),
+    ];
+
+    static HttpRequestMessage McpInitialize()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/mcp")
+        {
+            Content = JsonContent.Create(new
+            {
+                jsonrpc = "2.0",
+                id = 1,
+                method = "initialize",
+                @params = new { protocolVersion = "2025-06-18", capabilities = new { }, clientInfo = new { name = "suspension-test", version = "1.0" } },
+            }),
+        };
+        request.Headers.Add("Accept", "application/json, text/event-stream");
+        return request;
+    }
+}

@@ -1,0 +1,233 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Reflection;
+using System.Text.Json;
+using AgentMarket.Audit;
+using AgentMarket.Platform.Data;
+using AgentMarket.Tests.Catalog;
+using AgentMarket.Tests.Credits;
+using AgentMarket.Tests.Gateway;
+using AgentMarket.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentMarket.Tests.Audit;
+
+/// <summary>
+/// The app as it runs behind Kestrel, where every request has the client's address: the in-memory test server leaves
+/// <c>Connection.RemoteIpAddress</c> empty, so this sets it as Kestrel would.
+/// </summary>
+public sealed class ClientAddressApp : AgentMarketApp
+{
+    public const string ClientAddress = "203.0.113.7";
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.ConfigureTestServices(services => services.AddTransient<IStartupFilter, ClientAddressFilter>());
+    }
+
+    sealed class ClientAddressFilter : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((context, following) =>
+            {
+                context.Connection.RemoteIpAddress = IPAddress.Parse(ClientAddress);
+                return following(context);
+            });
+            next(app);
+        };
+    }
+}
+
+/// <summary>The audit log records every security- and money-relevant action, and nothing can change or delete an entry.</summary>
+public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressApp>
+{
+    /// <summary>Recorded by the payouts area (issue 8, item 2), which calls <see cref="AuditLog.Record"/> with them.</summary>
+    static readonly string[] RecordedByOtherAreas = [AuditActions.PayoutCreated, AuditActions.PayoutPaid];
+
+    [Fact]
+    public async Task EveryAuditedAction_PerformedThroughHttp_LeavesAnEntry()
+    {
+        var operatorClient = await app.OperatorAsync();
+
+        // Settings: switch auto-approval off, so approvals below go through the operator.
+        await Http.ReadJsonAsync(await operatorClient.PatchAsJsonAsync("/api/admin/settings", new { auto_approve_providers = false, auto_approve_listings = false }));
+
+        // Provider applications: one approved, one rejected.
+        var (seller, handle) = await app.SellerAsync();
+        var sellerProvider = await ProviderIdAsync(operatorClient, handle);
+        await Http.ReadJsonAsync(await operatorClient.PostAsync($"/api/admin/providers/{sellerProvider}/approve", null));
+        var (_, rejectedHandle) = await app.SellerAsync();
+        await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/providers/{await ProviderIdAsync(operatorClient, rejectedHandle)}/reject", new { reason = "Incomplete profile" }));
+
+        // A listing rejected, resubmitted and approved.
+        var agentId = await seller.CreateAgentAsync($"Audited agent {CatalogIntents.UniqueWord()}");
+        await seller.ImportExampleAsync(agentId);
+        var slug = $"audit-{Guid.NewGuid():N}"[..20];
+        var listing = (await Http.ReadJsonAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{agentId}/publish/", CatalogIntents.PublishBody(slug)), HttpStatusCode.Created))
+            .GetProperty("uuid").GetGuid();
+        await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/listings/{listing}/reject/", new { reason = "Say what it does." }), HttpStatusCode.NoContent);
+        await Http.ReadJsonAsync(await seller.Client.PostAsync($"/api/provider-agents/{agentId}/listing/submit/", null));
+        await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{listing}/approve/", null), HttpStatusCode.NoContent);
+
+        // A buyer: a wrong password, a token created and revoked, an agent key created, rotated and revoked.
+        var buyer = await app.SignUpAsync("Audited buyer");
+        using (var anonymous = app.CreateClient())
+        {
+            await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/signin", new { email = buyer.Email, password = "not the password" }), HttpStatusCode.Unauthorized);
+            await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/signin", new { email = buyer.Email, password = buyer.Password }), HttpStatusCode.OK);
+        }
+        await buyer.CreateTokenAsync("ci");
+        var token = (await Http.ReadJsonAsync(await buyer.Client.GetAsync("/api/auth/tokens"))).EnumerateArray().Single().GetProperty("uuid").GetGuid();
+        await Http.AssertStatusAsync(await buyer.Client.DeleteAsync($"/api/auth/tokens/{token}"), HttpStatusCode.NoContent);
+        var config = await buyer.SubscribeAsync(new PublishedAgent(seller, agentId, listing, slug, "Audited agent", handle));
+        var (key, _) = await buyer.CreateKeyAsync(config);
+        await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync($"/api/agent-api-keys/{key}/regenerate/", new { grace_hours = 0 }));
+        await Http.AssertStatusAsync(await buyer.Client.DeleteAsync($"/api/agent-api-keys/{key}/"), HttpStatusCode.NoContent);
+
+        // Team: an invitation accepted, one revoked, a role changed, a member removed.
+        var member = await app.JoinAsync(buyer, "member");
+        var pending = await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync("/api/invitations/", new { email = "later@tests.example" }), HttpStatusCode.Created);
+        await Http.AssertStatusAsync(await buyer.Client.DeleteAsync($"/api/invitations/{pending.GetProperty("uuid").GetGuid()}"), HttpStatusCode.NoContent);
+        var membership = (await Http.ReadJsonAsync(await buyer.Client.GetAsync("/api/members/"))).GetProperty("items").EnumerateArray()
+            .Single(m => m.GetProperty("user").GetProperty("uuid").GetGuid() == member.UserId).GetProperty("uuid").GetGuid();
+        await Http.ReadJsonAsync(await buyer.Client.PatchAsJsonAsync($"/api/members/{membership}", new { role = "manager" }));
+        await Http.AssertStatusAsync(await buyer.Client.DeleteAsync($"/api/members/{membership}"), HttpStatusCode.NoContent);
+
+        // Money: a plan change paid for, refunded by the operator; a manual adjustment.
+        var payment = await buyer.UpgradeAsync("plus");
+        await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/payments/{payment.GetProperty("uuid").GetGuid()}/refund", new { }));
+        await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/organizations/{buyer.OrganizationId}/credits/adjust", new { credits = 25, reason = "Goodwill" }));
+
+        // Suspension and reactivation; a category.
+        await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/organizations/{buyer.OrganizationId}/suspend", new { reason = "Chargeback" }));
+        await Http.ReadJsonAsync(await operatorClient.PostAsync($"/api/admin/organizations/{buyer.OrganizationId}/reactivate", null));
+        await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync("/api/admin/categories/", new { slug = $"c-{Guid.NewGuid():N}"[..12], name = "Research", icon = "flask" }), HttpStatusCode.Created);
+        await Http.ReadJsonAsync(await operatorClient.PatchAsJsonAsync("/api/admin/settings", new { auto_approve_providers = true, auto_approve_listings = true }));
+
+        var missing = new List<string>();
+        foreach (var action in AllActions().Except(RecordedByOtherAreas))
+        {
+            var found = await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/audit/?action={action}&limit=1"));
+            if (found.GetProperty("total").GetInt32() == 0)
+            {
+                missing.Add(action);
+            }
+        }
+        Assert.True(missing.Count == 0, "actions performed without an audit entry: " + string.Join(", ", missing));
+
+        // Who, what, where and the before/after of one of them.
+        var roleChange = (await EntriesAsync(operatorClient, $"action={AuditActions.MemberRoleChanged}&organization={buyer.OrganizationId}")).Single();
+        Assert.Equal(buyer.UserId, roleChange.GetProperty("actor").GetProperty("uuid").GetGuid());
+        Assert.Equal(buyer.Email, roleChange.GetProperty("actor").GetProperty("email").GetString());
+        Assert.Equal(("membership", membership.ToString()), (roleChange.GetProperty("target").GetProperty("type").GetString(), roleChange.GetProperty("target").GetProperty("id").GetString()));
+        Assert.Equal("member", roleChange.GetProperty("before").GetProperty("role").GetString());
+        Assert.Equal("manager", roleChange.GetProperty("after").GetProperty("role").GetString());
+        Assert.Equal(ClientAddressApp.ClientAddress, roleChange.GetProperty("client_ip").GetString());
+        var failedSignIn = (await EntriesAsync(operatorClient, $"action={AuditActions.SignInFailed}&actor={buyer.Email}")).Single();
+        Assert.Equal("wrong_password", failedSignIn.GetProperty("after").GetProperty("reason").GetString());
+        var adjustment = (await EntriesAsync(operatorClient, $"action={AuditActions.CreditAdjusted}&organization={buyer.OrganizationId}")).Single();
+        Assert.Equal(AgentMarketApp.OperatorEmail, adjustment.GetProperty("actor").GetProperty("email").GetString());
+        Assert.Equal(("Goodwill", 25), (adjustment.GetProperty("after").GetProperty("reason").GetString(), adjustment.GetProperty("after").GetProperty("credits").GetInt32()));
+    }
+
+    [Fact]
+    public async Task Filters_NarrowByOrganizationActorActionTargetAndTime()
+    {
+        var operatorClient = await app.OperatorAsync();
+        var owner = await app.SignUpAsync();
+        var other = await app.SignUpAsync();
+        var first = await Http.ReadJsonAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = $"a-{Guid.NewGuid():N}@tests.example" }), HttpStatusCode.Created);
+        app.Clock.Advance(TimeSpan.FromMinutes(5));
+        var between = app.Clock.GetUtcNow().UtcDateTime;
+        app.Clock.Advance(TimeSpan.FromMinutes(5));
+        await Http.ReadJsonAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = $"b-{Guid.NewGuid():N}@tests.example" }), HttpStatusCode.Created);
+        await Http.ReadJsonAsync(await other.Client.PostAsJsonAsync("/api/invitations/", new { email = $"c-{Guid.NewGuid():N}@tests.example" }), HttpStatusCode.Created);
+
+        var owners = await EntriesAsync(operatorClient, $"organization={owner.OrganizationId}&action=invitation");
+        Assert.Equal(2, owners.Count);
+        Assert.All(owners, e => Assert.Equal(owner.OrganizationId, e.GetProperty("organization").GetGuid()));
+        Assert.True(owners[0].GetProperty("occurred_at").GetDateTime() >= owners[1].GetProperty("occurred_at").GetDateTime(), "newest first");
+        Assert.Equal(2, (await EntriesAsync(operatorClient, $"actor={owner.UserId}&action={AuditActions.InvitationCreated}")).Count);
+        var byTarget = Assert.Single(await EntriesAsync(operatorClient, $"target_type=invitation&target={first.GetProperty("uuid").GetGuid()}"));
+        Assert.Equal(AuditActions.InvitationCreated, byTarget.GetProperty("action").GetString());
+        var stamp = Uri.EscapeDataString(between.ToString("O"));
+        Assert.Single(await EntriesAsync(operatorClient, $"organization={owner.OrganizationId}&action=invitation&to={stamp}"));
+        Assert.Single(await EntriesAsync(operatorClient, $"organization={owner.OrganizationId}&action=invitation&from={stamp}"));
+        var paged = await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/audit/?organization={owner.OrganizationId}&action=invitation&limit=1&offset=1"));
+        Assert.Equal((2, 1), (paged.GetProperty("total").GetInt32(), paged.GetProperty("items").GetArrayLength()));
+        await Http.AssertProblemAsync(await operatorClient.GetAsync($"/api/admin/audit/?from={stamp}&to=2000-01-01T00:00:00Z"), HttpStatusCode.BadRequest, "validation_failed");
+    }
+
+    [Fact]
+    public async Task OrganizationLog_ShowsOwnersTheirOwnEntriesOnly()
+    {
+        var owner = await app.SignUpAsync();
+        var stranger = await app.SignUpAsync();
+        await Http.ReadJsonAsync(await stranger.Client.PostAsJsonAsync("/api/invitations/", new { email = $"s-{Guid.NewGuid():N}@tests.example" }), HttpStatusCode.Created);
+        var member = await app.JoinAsync(owner, "manager");
+
+        var log = await Http.ReadJsonAsync(await owner.Client.GetAsync($"/api/organizations/{owner.OrganizationId}/audit/"));
+        var actions = log.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("action").GetString()).ToList();
+        Assert.Contains(AuditActions.InvitationCreated, actions);
+        Assert.Contains(AuditActions.InvitationAccepted, actions);
+        Assert.All(log.GetProperty("items").EnumerateArray(), e => Assert.Equal(owner.OrganizationId, e.GetProperty("organization").GetGuid()));
+
+        await Http.AssertProblemAsync(await member.Client.GetAsync($"/api/organizations/{owner.OrganizationId}/audit/"), HttpStatusCode.Forbidden, "insufficient_role");
+        await Http.AssertProblemAsync(await stranger.Client.GetAsync($"/api/organizations/{owner.OrganizationId}/audit/"), HttpStatusCode.NotFound, "not_found");
+        await Http.AssertStatusAsync(await owner.Client.GetAsync("/api/admin/audit/"), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Entries_CannotBeChangedOrDeleted_ThroughTheApi_TheContext_OrSql()
+    {
+        var user = await app.SignUpAsync();
+        await Http.ReadJsonAsync(await user.Client.PostAsJsonAsync("/api/invitations/", new { email = $"x-{Guid.NewGuid():N}@tests.example" }), HttpStatusCode.Created);
+
+        // No route writes to the log: every audit route is a GET.
+        var auditRoutes = ApiRoute.All(app.Services).Where(r => r.Pattern.Contains("audit", StringComparison.OrdinalIgnoreCase)).ToList();
+        Assert.Equal(2, auditRoutes.Count);
+        Assert.All(auditRoutes, r => Assert.Equal("GET", r.Method));
+
+        var before = await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().AuditEntries.CountAsync());
+        await app.InScopeAsync(null, async services =>
+        {
+            var db = services.GetRequiredService<AppDbContext>();
+            var entry = await db.AuditEntries.FirstAsync(e => e.OrganizationId == user.OrganizationId);
+            db.Entry(entry).Property(e => e.Action).CurrentValue = "nothing.happened";
+            await Assert.ThrowsAsync<AuditLogIsAppendOnlyException>(() => db.SaveChangesAsync());
+            db.ChangeTracker.Clear();
+            db.AuditEntries.Remove(await db.AuditEntries.FirstAsync(e => e.OrganizationId == user.OrganizationId));
+            await Assert.ThrowsAsync<AuditLogIsAppendOnlyException>(() => db.SaveChangesAsync());
+            return 0;
+        });
+        await app.InScopeAsync(null, async services =>
+        {
+            // Bulk statements skip the context's checks; the database's triggers refuse them.
+            var db = services.GetRequiredService<AppDbContext>();
+            await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() =>
+                db.AuditEntries.Where(e => e.OrganizationId == user.OrganizationId).ExecuteUpdateAsync(s => s.SetProperty(e => e.Action, "nothing.happened")));
+            await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => db.AuditEntries.ExecuteDeleteAsync());
+            return 0;
+        });
+        var after = await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().AuditEntries.CountAsync());
+        Assert.Equal(before, after);
+        Assert.Equal(AuditActions.InvitationCreated, (await app.InScopeAsync(null, services =>
+            services.GetRequiredService<AppDbContext>().AuditEntries.Where(e => e.OrganizationId == user.OrganizationId).Select(e => e.Action).FirstAsync())));
+    }
+
+    static IEnumerable<string> AllActions() =>
+        typeof(AuditActions).GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => f.IsLiteral).Select(f => (string)f.GetRawConstantValue()!);
+
+    static async Task<Guid> ProviderIdAsync(HttpClient operatorClient, string handle) =>
+        (await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/providers/?state=pending&limit=200"))).GetProperty("items").EnumerateArray()
+            .Single(p => p.GetProperty("handle").GetString() == handle).GetProperty("uuid").GetGuid();
+
+    static async Task<List<JsonElement>> EntriesAsync(HttpClient operatorClient, string query) =>
+        [.. (await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/audit/?{query}&limit=200"))).GetProperty("items").EnumerateArray()];
+}
