@@ -30,6 +30,13 @@ public sealed class SsoBrowserTests(SsoApp app) : IClassFixture<SsoApp>
         var (_, again) = await SignInThroughIdpAsync(providerName, "alice");
         Assert.Equal(me.GetProperty("user").GetProperty("uuid").GetGuid(), again.GetProperty("user").GetProperty("uuid").GetGuid());
         Assert.Single(again.GetProperty("organizations").EnumerateArray());
+
+        // Both sign-ins are in the audit log, marked as single sign-on.
+        using var admin = await app.OperatorAsync();
+        var audit = await Http.ReadJsonAsync(await admin.GetAsync("/api/admin/audit/?action=sign_in.succeeded&actor=alice@corp.test"));
+        var entries = audit.GetProperty("items").EnumerateArray().ToList();
+        Assert.True(entries.Count >= 2, $"expected both sign-ins in the audit log, found {entries.Count}");
+        Assert.All(entries, e => Assert.Equal("sso", e.GetProperty("after").GetProperty("via").GetString()));
     }
 
     [Fact]

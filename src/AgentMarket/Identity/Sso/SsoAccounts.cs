@@ -9,7 +9,7 @@ namespace AgentMarket.Identity.Sso;
 /// domains), then the account already linked to this subject, else the account with the same (verified) email, else a
 /// new user who joins the organization mapped to their email domain or gets their own, as at sign-up.
 /// </summary>
-public sealed class SsoAccounts(AppDbContext db, OrganizationFactory organizations, ILogger<SsoAccounts> logger, TimeProvider clock)
+public sealed class SsoAccounts(AppDbContext db, OrganizationFactory organizations, Audit.AuditLog audit, ILogger<SsoAccounts> logger, TimeProvider clock)
 {
     public async Task<User> SignInAsync(IdentityProvider provider, SsoProfile profile, CancellationToken ct)
     {
@@ -69,6 +69,7 @@ public sealed class SsoAccounts(AppDbContext db, OrganizationFactory organizatio
             throw new SsoRefusedException(SsoRefusal.OperatorAccount);
         }
         user.LastSignInUtc = now;
+        audit.Record(Audit.AuditActions.SignInSucceeded, null, "user", user.Id, after: new { via = "sso", identity_provider = provider.Id }, actorUserId: user.Id, actorEmail: user.Email);
         await db.SaveChangesAsync(ct);
         if (created is not null)
         {

@@ -57,7 +57,7 @@ static class SsoModule
         return TypedResults.Challenge(properties, [Scheme]);
     }
 
-    static Task RefuseAsync(RemoteFailureContext context)
+    static async Task RefuseAsync(RemoteFailureContext context)
     {
         var reason = context.Failure switch
         {
@@ -67,8 +67,9 @@ static class SsoModule
         };
         var logger = context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SsoModule));
         logger.LogWarning("Single sign-on refused: {Reason} ({Detail})", reason, context.Failure?.Message);
+        await context.HttpContext.RequestServices.GetRequiredService<Audit.AuditLog>().RecordAsync(
+            Audit.AuditActions.SignInFailed, null, "identity_provider", null, after: new { via = "sso", reason }, ct: context.HttpContext.RequestAborted);
         context.Response.Redirect(SsoRefusal.PageFor(reason));
         context.HandleResponse();
-        return Task.CompletedTask;
     }
 }
