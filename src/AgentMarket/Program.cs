@@ -12,6 +12,7 @@ using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Seed;
 using AgentMarket.Platform.Ui;
 using AgentMarket.Providers;
+using AgentMarket.Providers.Economics;
 using AgentMarket.Providers.Pages;
 using AgentMarket.Runtime;
 using AgentMarket.Runtime.Cli;
@@ -49,6 +50,7 @@ builder.AddGateway();           // the one run path of every front door
 builder.AddKnowledge();         // knowledge bases, training documents, background processing, search, the runtime's retriever
 builder.AddUsage();             // buyers' usage per day, agent and key
 builder.AddDoors();             // Langflow-compatible, OpenAI-compatible and MCP front doors
+builder.AddEconomics();         // providers' earnings rollups, dashboard and pricing hints
 builder.AddAdmin();
 builder.AddDemoData();          // categories always; demo providers and listings when Seed:Demo is true
 
@@ -67,6 +69,7 @@ app.MapGateway();
 app.MapKnowledge();
 app.MapUsage();
 app.MapDoors();
+app.MapEconomics();
 app.MapAdmin();
 app.MapRazorComponents<App>().WithUploadLimits(app.Services);   // seller pages that post files
 
