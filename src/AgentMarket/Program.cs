@@ -7,6 +7,7 @@ using AgentMarket.Identity;
 using AgentMarket.Keys;
 using AgentMarket.Knowledge;
 using AgentMarket.Payments;
+using AgentMarket.Payouts;
 using AgentMarket.Platform;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Seed;
@@ -51,6 +52,7 @@ builder.AddKnowledge();         // knowledge bases, training documents, backgrou
 builder.AddUsage();             // buyers' usage per day, agent and key
 builder.AddDoors();             // Langflow-compatible, OpenAI-compatible and MCP front doors
 builder.AddEconomics();         // providers' earnings rollups, dashboard and pricing hints
+builder.AddPayouts();           // monthly payouts with statements, manual or through Stripe Connect
 builder.AddAdmin();
 builder.AddDemoData();          // categories always; demo providers and listings when Seed:Demo is true
 
@@ -70,6 +72,7 @@ app.MapKnowledge();
 app.MapUsage();
 app.MapDoors();
 app.MapEconomics();
+app.MapPayouts();
 app.MapAdmin();
 app.MapRazorComponents<App>().WithUploadLimits(app.Services);   // seller pages that post files
 
