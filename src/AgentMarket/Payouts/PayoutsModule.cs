@@ -11,6 +11,7 @@ static class PayoutsModule
         services.AddScoped<PayoutRunner>();
         services.AddScoped<PayoutSettingsService>();
         services.AddScoped<StripeConnectEvents>();
+        services.AddScoped<StripeOnboarding>();
         services.AddSingleton<PayoutJob>();
         services.AddHostedService(provider => provider.GetRequiredService<PayoutJob>());
     }

@@ -22,20 +22,29 @@ static class StripeConnectEndpoints
     public static void MapStripeConnect(this IEndpointRouteBuilder routes) =>
         routes.MapPost("/api/stripe/connect", ConnectAsync).WithTags("Payouts").WithName("StripeConnect").RequireOrganization(MembershipRole.Manager);
 
-    static async Task<IResult> ConnectAsync(PayoutSettingsService settings, StripeClient stripe, IOptions<StripeOptions> options, AppDbContext db,
-        CurrentTenant tenant, HttpContext http, CancellationToken ct)
+    static async Task<IResult> ConnectAsync(StripeOnboarding onboarding, HttpContext http, CancellationToken ct)
     {
-        if (!options.Value.Enabled)
-        {
-            return ApiProblem.Conflict(StripeEndpoints.NotConfigured, "Stripe is not configured on this marketplace; payouts are made by the operator.");
-        }
+        var (connected, failure) = await onboarding.StartAsync(new Uri($"{http.Request.Scheme}://{http.Request.Host}"), ct);
+        return failure is not null ? ApiProblem.Create(failure.Status, failure.Code, failure.Message) : TypedResults.Ok(connected);
+    }
+}
+
+/// <summary>Creates the provider's Express account once and makes a fresh onboarding link; shared by the API and the payouts page.</summary>
+sealed class StripeOnboarding(PayoutSettingsService settings, StripeClient stripe, IOptions<StripeOptions> options, AppDbContext db, CurrentTenant tenant)
+{
+    public async Task<(ConnectResponse? Connected, PayoutSettingsService.Failure? Failure)> StartAsync(Uri site, CancellationToken ct)
+    {
         if (await settings.MineAsync(ct) is not { } provider)
         {
-            return ApiProblem.NotFound("provider");
+            return (null, new(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The provider was not found."));
+        }
+        if (!options.Value.Enabled)
+        {
+            return (null, new(StatusCodes.Status409Conflict, StripeEndpoints.NotConfigured, "Stripe is not configured on this marketplace; payouts are made by the operator."));
         }
         if (provider.State != ProviderState.Approved)
         {
-            return ApiProblem.Conflict("provider_not_approved", "Payouts open once the provider application is approved.");
+            return (null, new(StatusCodes.Status409Conflict, "provider_not_approved", "Payouts open once the provider application is approved."));
         }
         var row = await settings.EnsureAsync(provider, ct);
         if (row.StripeAccountId is null)
@@ -45,9 +54,8 @@ static class StripeConnectEndpoints
             row.Method = PayoutMethod.StripeConnect;
             await db.SaveChangesAsync(ct);
         }
-        var here = new Uri($"{http.Request.Scheme}://{http.Request.Host}");
-        var url = await stripe.CreateAccountLinkAsync(row.StripeAccountId, new Uri(here, "/provider/payouts?connect=refresh"), new Uri(here, "/provider/payouts?connect=done"), ct);
-        return TypedResults.Ok(new ConnectResponse(row.StripeAccountId, url, row.StripeTransfersEnabled));
+        var url = await stripe.CreateAccountLinkAsync(row.StripeAccountId, new Uri(site, "/provider/payouts?connect=refresh"), new Uri(site, "/provider/payouts?connect=done"), ct);
+        return (new ConnectResponse(row.StripeAccountId, url, row.StripeTransfersEnabled), null);
     }
 }
 

@@ -100,6 +100,23 @@ public class EconomicsApiTests(EconomicsApp app) : IClassFixture<EconomicsApp>
     }
 
     [Fact]
+    public async Task EarningsPage_ShowsTheEarnings_ChartsAndTopCustomer()
+    {
+        var subscribed = await AgentWithRunsAsync(grantedRuns: 2, paidRuns: 0);
+        var report = await Http.ReadJsonAsync(await subscribed.Agent.Seller.Client.GetAsync("/api/providers/mine/economics/"));
+        var earnings = report.GetProperty("totals").GetProperty("earnings_credits").GetInt64();
+
+        var page = await subscribed.Agent.Seller.Client.GetAsync("/provider/earnings");
+
+        await Http.AssertStatusAsync(page, HttpStatusCode.OK);
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Contains((earnings / 100m).ToString("$#,0.00", CultureInfo.InvariantCulture), html, StringComparison.Ordinal);
+        Assert.Contains("data-chart=\"earnings-per-day\"", html, StringComparison.Ordinal);
+        Assert.Contains("data-chart=\"earnings-per-agent\"", html, StringComparison.Ordinal);
+        Assert.Contains(report.GetProperty("top_customers")[0].GetProperty("organization_name").GetString()!, WebUtility.HtmlDecode(html), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PricingHint_WarnsWhenThePriceIsBelowTheMeasuredModelCost()
     {
         // One credit per run cannot pay for a model priced at thousands of credits per thousand tokens.

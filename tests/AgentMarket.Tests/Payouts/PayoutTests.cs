@@ -93,6 +93,13 @@ public class PayoutTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
 
         var mine = await Http.ReadJsonAsync(await (await provider.ClientAsync()).GetAsync($"/api/providers/mine/payouts/{uuid}/"));
         Assert.Equal("paid", mine.GetProperty("status").GetString());
+        var statementPage = await (await provider.ClientAsync()).GetAsync($"/provider/payouts/{uuid}");
+        await Http.AssertStatusAsync(statementPage, HttpStatusCode.OK);
+        Assert.Contains("BANK-REF-1", await statementPage.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var listPage = await (await provider.ClientAsync()).GetAsync("/provider/payouts");
+        Assert.Contains($"/provider/payouts/{uuid}", await listPage.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var stranger = await app.ProviderAsync();
+        await Http.AssertStatusAsync(await stranger.Seller.Client.GetAsync($"/provider/payouts/{uuid}"), HttpStatusCode.NotFound);
         var listed = await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/payouts/?status=paid"));
         Assert.Contains(listed.GetProperty("results").EnumerateArray(), p => p.GetProperty("uuid").GetGuid() == uuid);
     }
