@@ -1,5 +1,6 @@
 using AgentMarket.Bench.ColdStart;
 using AgentMarket.Bench.Doors;
+using AgentMarket.Bench.Economics;
 using AgentMarket.Bench.Engine;
 using AgentMarket.Bench.Gateway;
 using AgentMarket.Bench.Ledger;
@@ -14,6 +15,7 @@ return args switch
     ["gateway", .. var rest] => await GatewayBench.RunAsync(rest),
     ["doors", .. var rest] => await DoorsBench.RunAsync(rest),
     ["search", .. var rest] => await SearchBench.RunAsync(rest),
+    ["economics", .. var rest] => await EconomicsBench.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -26,6 +28,6 @@ static async Task<int> RunEngineAsync(string[] rest)
 static int Usage()
 {
     Console.Error.WriteLine("usage: dotnet run -c Release --project bench/AgentMarket.Bench -- <suite> [options]");
-    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds] | gateway [runs] | doors [rounds] | search sqlite|postgres [listings] [iterations]");
+    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds] | gateway [runs] | doors [rounds] | search sqlite|postgres [listings] [iterations] | economics sqlite|postgres [runs] [iterations]");
     return 2;
 }

@@ -62,7 +62,5 @@ sealed class AgentRunConfiguration : IEntityTypeConfiguration<AgentRun>
         e.HasIndex(x => new { x.ConfigId, x.IdempotencyKey }).IsUnique();
         e.HasIndex(x => new { x.OrganizationId, x.Day });
         e.HasIndex(x => new { x.ConfigId, x.Day });
-        // A provider's pricing hints read an agent's latest runs.
-        e.HasIndex(x => new { x.ListingId, x.StartedUtc });
     }
 }

@@ -35,6 +35,8 @@ public sealed partial record ApiRoute(string Method, string Pattern, EndpointAcc
         ["template"] = "prompt_assistant",
         ["offering"] = "plausible-agent",
         ["input"] = "plausible question",
+        ["period"] = "2020-01",
+        ["reference"] = "plausible reference",
     };
 
     /// <summary>Every endpoint under /api, so routes added by later features are covered without touching the tests.</summary>

@@ -14,7 +14,7 @@ public sealed class EconomicsOptions
     [RegularExpression("^(pay|none|reduced:(100|[1-9]?[0-9]))$", ErrorMessage = "Use pay, none or reduced:<percent> (0-100).")]
     public string GrantedCreditRuns { get; set; } = "pay";
 
-    /// <summary>Pricing hints average the model cost of this many of an agent's latest succeeded runs.</summary>
+    /// <summary>Pricing hints average the model cost of at least this many of an agent's latest runs (whole days of them).</summary>
     [Range(1, 10_000)]
     public int PricingHintRuns { get; set; } = 100;
 

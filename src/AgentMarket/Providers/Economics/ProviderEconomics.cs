@@ -1,6 +1,5 @@
 using AgentMarket.Catalog;
 using AgentMarket.Credits;
-using AgentMarket.Gateway;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
 using AgentMarket.Usage;
@@ -54,6 +53,9 @@ sealed class ProviderEconomics(AppDbContext db, CurrentTenant tenant, IOptions<C
 {
     public const int TopCustomers = 5;
     public const int ReviewsShown = 10;
+
+    /// <summary>How far back pricing hints look for an agent's latest runs.</summary>
+    public const int HintDays = 90;
 
     public DateOnly Today => DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
 
@@ -116,42 +118,53 @@ sealed class ProviderEconomics(AppDbContext db, CurrentTenant tenant, IOptions<C
             top.Select(t => new TopCustomer(names.GetValueOrDefault(t.Buyer, "(deleted organization)"), t.Runs, t.Gross)).ToList(),
             await unanswered.CountAsync(ct),
             reviews.Select(r => new ReviewToAnswer(r.Id, r.ListingId, agentNames.GetValueOrDefault(r.ListingId, ""), r.Rating, r.Text, r.CreatedUtc)).ToList(),
-            await PricingHintsAsync(listings.Select(l => (l.Id, l.Name, l.PricingModel, l.CreditsPerRun)).ToList(), ct));
+            await PricingHintsAsync(provider, listings.Select(l => (l.Id, l.Name, l.PricingModel, l.CreditsPerRun)).ToList(), ct));
     }
 
-    /// <summary>Per agent: the average model cost of its latest succeeded runs, and a warning when a run's price is below it.</summary>
-    async Task<IReadOnlyList<PricingHint>> PricingHintsAsync(IReadOnlyList<(Guid Id, string Name, PricingModel Model, long CreditsPerRun)> listings, CancellationToken ct)
+    /// <summary>
+    /// Per agent: the average model cost of its latest runs, from the rollups of its most recent days that add up to at
+    /// least <see cref="EconomicsOptions.PricingHintRuns"/> runs (whole days, at most <see cref="HintDays"/> back), and a
+    /// warning when what a run earns at list price is below that cost.
+    /// </summary>
+    async Task<IReadOnlyList<PricingHint>> PricingHintsAsync(Guid provider, IReadOnlyList<(Guid Id, string Name, PricingModel Model, long CreditsPerRun)> listings, CancellationToken ct)
     {
         var settings = options.CurrentValue;
+        var since = Today.AddDays(-HintDays);
+        var recent = await db.EconomicsDays.AsNoTracking().Where(d => d.ProviderId == provider && d.Day >= since)
+            .GroupBy(d => new { d.ListingId, d.Day })
+            .Select(g => new { g.Key.ListingId, g.Key.Day, Runs = g.Sum(d => d.Runs), Succeeded = g.Sum(d => d.Succeeded), Gross = g.Sum(d => d.GrossCredits), Cost = g.Sum(d => d.ModelCostMicrocredits) })
+            .ToListAsync(ct);
         var hints = new List<PricingHint>();
         foreach (var listing in listings)
         {
-            // Runs belong to their buyers' organizations; the provider reads only its own listing's token counts.
-            var latest = await db.AgentRuns.IgnoreQueryFilters([AppDbContext.TenantFilter]).AsNoTracking()
-                .Where(r => r.ListingId == listing.Id && r.Status == AgentRunStatus.Succeeded)
-                .OrderByDescending(r => r.StartedUtc)
-                .Take(settings.PricingHintRuns)
-                .Select(r => new { r.Model, r.InputTokens, r.OutputTokens, r.CreditsCharged })
-                .ToListAsync(ct);
+            long runs = 0, succeeded = 0, gross = 0, cost = 0;
+            foreach (var day in recent.Where(r => r.ListingId == listing.Id).OrderByDescending(r => r.Day))
+            {
+                (runs, succeeded, gross, cost) = (runs + day.Runs, succeeded + day.Succeeded, gross + day.Gross, cost + day.Cost);
+                if (runs >= settings.PricingHintRuns)
+                {
+                    break;
+                }
+            }
             var model = EnumNames<PricingModel>.ToName(listing.Model);
-            if (latest.Count == 0)
+            if (runs == 0)
             {
                 hints.Add(new PricingHint(listing.Id, listing.Name, model, null, 0, null, false, "No runs yet to measure."));
                 continue;
             }
-            var cost = Math.Round(latest.Sum(r => (decimal)settings.PriceOf(r.Model).Microcredits(r.InputTokens, r.OutputTokens)) / latest.Count / 1_000_000m, 4);
+            var average = Math.Round(cost / 1_000_000m / runs, 4);
             long? price = listing.Model switch
             {
                 PricingModel.FixedCredits => listing.CreditsPerRun,
-                PricingModel.VariableCredits => (long)Math.Round(latest.Average(r => (decimal)r.CreditsCharged), MidpointRounding.AwayFromZero),
+                PricingModel.VariableCredits => succeeded == 0 ? null : (long)Math.Round((decimal)gross / succeeded, MidpointRounding.AwayFromZero),
                 PricingModel.Free => 0,
                 _ => null, // a monthly price has no per-run price to compare
             };
-            var below = price is { } perRun && listing.Model != PricingModel.Free && perRun < cost;
+            var below = price is { } perRun && listing.Model != PricingModel.Free && perRun < average;
             var message = below
-                ? $"A run earns {price:N0} credits but its model costs {cost:0.####} credits on average over the last {latest.Count} runs: raise the price."
-                : $"Average model cost {cost:0.####} credits per run over the last {latest.Count} runs.";
-            hints.Add(new PricingHint(listing.Id, listing.Name, model, price, latest.Count, cost, below, message));
+                ? $"A run earns {price:N0} credits but its model costs {average:0.####} credits on average over the last {runs:N0} runs: raise the price."
+                : $"Average model cost {average:0.####} credits per run over the last {runs:N0} runs.";
+            hints.Add(new PricingHint(listing.Id, listing.Name, model, price, (int)Math.Min(runs, int.MaxValue), average, below, message));
         }
         return hints;
     }

@@ -1,4 +1,4 @@
--- 0014 economics (sqlite): providers' daily earnings rollups and latency histograms, payout settings, payouts and statement lines; an index for pricing hints.
+-- 0014 economics (sqlite): providers' daily earnings rollups and latency histograms, payout settings, payouts and statement lines.
 -- Generated with scripts/schema-delta.py sqlite, then reviewed.
 
 CREATE TABLE "economics_days" (
@@ -68,8 +68,6 @@ CREATE TABLE "payout_lines" (
     "net_credits" INTEGER NOT NULL,
     CONSTRAINT "fk_payout_lines_payouts_payout_id" FOREIGN KEY ("payout_id") REFERENCES "payouts" ("id") ON DELETE CASCADE
 );
-
-CREATE INDEX "ix_agent_runs_listing_id_started_utc" ON "agent_runs" ("listing_id", "started_utc");
 
 CREATE INDEX "ix_payout_lines_payout_id" ON "payout_lines" ("payout_id");
 

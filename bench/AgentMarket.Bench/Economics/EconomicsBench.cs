@@ -1,0 +1,241 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using AgentMarket.Catalog;
+using AgentMarket.Identity;
+using AgentMarket.Platform;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Tenancy;
+using AgentMarket.Providers;
+using AgentMarket.Providers.Economics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace AgentMarket.Bench.Economics;
+
+/// <summary>
+/// The provider dashboard (<see cref="ProviderEconomics.ReportAsync"/>, what <c>GET /api/providers/mine/economics/</c>
+/// answers) over daily rollups of a million runs, on SQLite or PostgreSQL. The rollups are seeded with multi-row INSERTs:
+/// a year of runs by 20 providers, the measured one (the busiest) with 20 agents and 2,000 customer organizations, about
+/// two runs per (day, agent, customer) row, plus their latency histograms.
+/// Run: see docs/benchmarks.md.
+/// </summary>
+static class EconomicsBench
+{
+    const int Days = 365;
+    const int Providers = 20;
+    const int AgentsPerProvider = 20;
+    const int Customers = 2_000;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var provider = args.ElementAtOrDefault(0) ?? "sqlite";
+        var runs = int.Parse(args.ElementAtOrDefault(1) ?? "1000000", CultureInfo.InvariantCulture);
+        var iterations = int.Parse(args.ElementAtOrDefault(2) ?? "200", CultureInfo.InvariantCulture);
+        var directory = Path.Combine(Path.GetTempPath(), $"am-economics-bench-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        var server = Environment.GetEnvironmentVariable("AGENTMARKET_BENCH_POSTGRES") ?? "Host=127.0.0.1;Port=55500;Username=postgres;Database=postgres";
+        string? postgresDatabase = null;
+        var settings = new Dictionary<string, string?>
+        {
+            ["Storage:DataDirectory"] = directory,
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "None",
+            ["Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command"] = Environment.GetEnvironmentVariable("BENCH_SQL") is null ? "None" : "Information",
+        };
+        if (provider == "postgres")
+        {
+            postgresDatabase = $"am_economics_bench_{Guid.NewGuid():N}";
+            await ExecuteAsync(server, $"CREATE DATABASE \"{postgresDatabase}\"");
+            settings["Database:Provider"] = "Postgres";
+            settings["ConnectionStrings:Postgres"] = new NpgsqlConnectionStringBuilder(server) { Database = postgresDatabase }.ToString();
+        }
+        else if (provider != "sqlite")
+        {
+            Console.Error.WriteLine("usage: economics sqlite|postgres [runs] [iterations]");
+            return 2;
+        }
+        try
+        {
+            await using var app = BuildHost(settings);
+            await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(CancellationToken.None);
+            var clock = Stopwatch.StartNew();
+            var (measured, rows) = await SeedAsync(app.Services, runs, provider == "postgres");
+            Console.WriteLine($"{provider}: seeded rollups of {runs:N0} runs ({rows:N0} rollup rows) in {clock.Elapsed.TotalSeconds:0.0} s");
+            if (postgresDatabase is not null)
+            {
+                await ExecuteAsync(settings["ConnectionStrings:Postgres"]!, "VACUUM ANALYZE");
+            }
+
+            var today = DateOnly.FromDateTime(DateTime.UtcNow);
+            var mixes = new (string Name, DateOnly From, EconomicsGrouping GroupBy)[]
+            {
+                ("30 days by day", today.AddDays(-29), EconomicsGrouping.Day),
+                ("30 days by agent", today.AddDays(-29), EconomicsGrouping.Agent),
+                ("365 days by day", today.AddDays(-364), EconomicsGrouping.Day),
+                ("365 days by agent", today.AddDays(-364), EconomicsGrouping.Agent),
+            };
+            foreach (var (name, from, groupBy) in mixes)
+            {
+                var measurements = new Measurements($"{provider} {runs:N0} runs, {name}");
+                for (var i = 0; i < Math.Max(5, iterations / 10); i++)
+                {
+                    await ReportOnceAsync(app.Services, measured, from, today, groupBy); // warm-up: caches, plans, JIT
+                }
+                for (var i = 0; i < iterations; i++)
+                {
+                    measurements.Add(await ReportOnceAsync(app.Services, measured, from, today, groupBy));
+                }
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{measurements.Name,-48} n={measurements.Count,5}  p50={measurements.Percentile(50),7:0.00} ms  p95={measurements.Percentile(95),7:0.00} ms  p99={measurements.Percentile(99),7:0.00} ms"));
+            }
+            return 0;
+        }
+        finally
+        {
+            if (postgresDatabase is not null)
+            {
+                NpgsqlConnection.ClearAllPools();
+                await ExecuteAsync(server, $"DROP DATABASE IF EXISTS \"{postgresDatabase}\" WITH (FORCE)");
+            }
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    static WebApplication BuildHost(Dictionary<string, string?> settings)
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.AddPlatform();
+        builder.AddIdentityArea();
+        builder.AddProviders();
+        builder.AddCatalog();
+        builder.AddEconomics();
+        return builder.Build();
+    }
+
+    static async Task<double> ReportOnceAsync(IServiceProvider services, (Guid Provider, Guid Organization) measured, DateOnly from, DateOnly to, EconomicsGrouping groupBy)
+    {
+        // A scope per request, acting for the provider's organization as the API does.
+        await using var scope = services.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(measured.Organization, MembershipRole.Owner);
+        var economics = scope.ServiceProvider.GetRequiredService<ProviderEconomics>();
+        var clock = Stopwatch.StartNew();
+        var mine = await economics.MineAsync(CancellationToken.None) ?? throw new InvalidOperationException("The measured provider is missing.");
+        await economics.ReportAsync(mine.Id, from, to, groupBy, CancellationToken.None);
+        return clock.Elapsed.TotalMilliseconds;
+    }
+
+    /// <summary>Providers, agents and customers through EF; rollups and histograms as multi-row INSERTs.</summary>
+    static async Task<((Guid Provider, Guid Organization) Measured, long Rows)> SeedAsync(IServiceProvider services, int runs, bool postgres)
+    {
+        var now = DateTime.UtcNow;
+        var random = new Random(42);
+        var providers = new List<(Guid Id, Guid Organization, List<Guid> Listings)>();
+        var customers = new List<Guid>();
+        await using (var scope = services.CreateAsyncScope())
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
+            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            var category = new Category { Slug = "assistants", Name = "Assistants", SortOrder = 0 };
+            db.Categories.Add(category);
+            for (var p = 0; p < Providers; p++)
+            {
+                var organization = new Organization { Name = $"Provider organization {p}", CreatedUtc = now };
+                var seller = new Provider { OrganizationId = organization.Id, Handle = $"provider-{p}", Name = $"Provider {p}", State = ProviderState.Approved, CreatedUtc = now };
+                db.Organizations.Add(organization);
+                db.Providers.Add(seller);
+                var listings = new List<Guid>();
+                for (var a = 0; a < AgentsPerProvider; a++)
+                {
+                    var listing = new Listing
+                    {
+                        ProviderId = seller.Id, OrganizationId = organization.Id, Slug = $"agent-{p}-{a}", Name = $"Agent {p}-{a}", CategoryId = category.Id,
+                        ShortDescription = "An agent.", Description = "An agent.", Tags = [], PricingModel = PricingModel.FixedCredits, CreditsPerRun = 1 + a,
+                        Visibility = ListingVisibility.Public, State = ListingState.Active, CreatedUtc = now, PublishedUtc = now,
+                    };
+                    db.Listings.Add(listing);
+                    listings.Add(listing.Id);
+                }
+                providers.Add((seller.Id, organization.Id, listings));
+            }
+            for (var c = 0; c < Customers; c++)
+            {
+                var organization = new Organization { Name = $"Customer {c}", CreatedUtc = now };
+                db.Organizations.Add(organization);
+                customers.Add(organization.Id);
+            }
+            await db.SaveChangesAsync();
+        }
+
+        // The measured provider has 40% of the runs; the others share the rest.
+        var today = DateOnly.FromDateTime(now);
+        var rollups = new Dictionary<(int Provider, int Day, int Listing, int Customer), int>();
+        for (var i = 0; i < runs; i++)
+        {
+            var p = random.Next(10) < 4 ? 0 : 1 + random.Next(Providers - 1);
+            var key = (p, random.Next(Days), random.Next(AgentsPerProvider), random.Next(Customers / 2) * 2 + (random.Next(3) == 0 ? 1 : 0));
+            rollups[key] = rollups.GetValueOrDefault(key) + 1;
+        }
+        var rows = new List<string>(rollups.Count);
+        foreach (var ((p, d, l, c), count) in rollups)
+        {
+            var price = 1 + l;
+            var gross = count * price;
+            var earnings = gross - (gross * 2_000 + 5_000) / 10_000;
+            var succeeded = count - (random.Next(20) == 0 ? 1 : 0);
+            rows.Add(string.Create(CultureInfo.InvariantCulture,
+                $"({Id(providers[p].Id, postgres)}, {Day(today.AddDays(-d))}, {Id(providers[p].Listings[l], postgres)}, {Id(customers[c], postgres)}, {count}, {succeeded}, {gross}, {gross / 4}, {earnings}, {gross - earnings}, {count * 600}, {count * 200}, {count * 350_000}, {succeeded * 900})"));
+        }
+        var inserted = await InsertAsync(services, "economics_days (provider_id, day, listing_id, buyer_organization_id, runs, succeeded, gross_credits, promotional_credits, provider_earnings, platform_fees, input_tokens, output_tokens, model_cost_microcredits, latency_ms_sum)", rows);
+
+        var latencies = new List<string>();
+        foreach (var (p, d, l) in rollups.Keys.Select(k => (k.Provider, k.Day, k.Listing)).Distinct())
+        {
+            foreach (var bucket in Enumerable.Range(0, 12).Select(_ => Usage.LatencyHistogram.Bucket(200 + (int)(1 / Math.Max(random.NextDouble(), 0.001) * 300))).Distinct())
+            {
+                latencies.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"({Id(providers[p].Id, postgres)}, {Day(today.AddDays(-d))}, {Id(providers[p].Listings[l], postgres)}, {bucket}, {1 + random.Next(5)})"));
+            }
+        }
+        inserted += await InsertAsync(services, "economics_latencies (provider_id, day, listing_id, latency_ms, runs)", latencies);
+
+        return ((providers[0].Id, providers[0].Organization), inserted);
+    }
+
+    /// <summary>Rows of generated values (no user input), a thousand per statement, in one transaction.</summary>
+    static async Task<long> InsertAsync(IServiceProvider services, string into, List<string> rows)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var transaction = await db.Database.BeginTransactionAsync();
+        foreach (var chunk in rows.Chunk(1_000))
+        {
+            var sql = new StringBuilder("INSERT INTO ").Append(into).Append(" VALUES ").AppendJoin(",", chunk).ToString();
+#pragma warning disable EF1002 // generated numbers and ids only
+            await db.Database.ExecuteSqlRawAsync(sql);
+#pragma warning restore EF1002
+        }
+        await transaction.CommitAsync();
+        return rows.Count;
+    }
+
+    // SQLite stores EF's Guids as upper-case text and dates as ISO text; PostgreSQL has uuid and date.
+    static string Id(Guid id, bool postgres) => postgres ? $"'{id}'::uuid" : $"'{id.ToString().ToUpperInvariant()}'";
+
+    static string Day(DateOnly day) => $"'{day:yyyy-MM-dd}'";
+
+    static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.CommandTimeout = 600;
+        await command.ExecuteNonQueryAsync();
+    }
+}
