@@ -28,6 +28,6 @@ static async Task<int> RunEngineAsync(string[] rest)
 static int Usage()
 {
     Console.Error.WriteLine("usage: dotnet run -c Release --project bench/AgentMarket.Bench -- <suite> [options]");
-    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds] | gateway [runs] | doors [rounds] | search sqlite|postgres [listings] [iterations] | economics sqlite|postgres [runs] [iterations]");
+    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds] | gateway [runs] | doors [rounds] | search sqlite|postgres [listings] [iterations] | economics sqlite|postgres [iterations]");
     return 2;
 }
