@@ -29,6 +29,11 @@ fi
 npm ci --prefix tests/AgentMarket.Tests/Payments/node --no-audit --no-fund --loglevel=error
 # The real clients the front-door tests drive: OpenAI's Node SDK, the MCP TypeScript SDK, DataStax's Langflow client.
 npm ci --prefix tests/AgentMarket.Tests/Doors/node --no-audit --no-fund --loglevel=error
+# A real OpenID Connect provider for the single sign-on tests, and an independent YAML parser for the Backstage export.
+npm ci --prefix tests/AgentMarket.Tests/Sso/node --no-audit --no-fund --loglevel=error
+npm ci --prefix tests/AgentMarket.Tests/Backstage/node --no-audit --no-fund --loglevel=error
+# The Standard Webhooks reference library, which verifies the signatures of the webhooks the app sends.
+npm ci --prefix tests/AgentMarket.Tests/Webhooks/node --no-audit --no-fund --loglevel=error
 
 # 2. A throwaway PostgreSQL cluster on 127.0.0.1 (trust auth, no fsync: it lives for one run).
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)

@@ -5,6 +5,7 @@ using AgentMarket.Bench.Engine;
 using AgentMarket.Bench.Gateway;
 using AgentMarket.Bench.Ledger;
 using AgentMarket.Bench.Search;
+using AgentMarket.Bench.Widget;
 
 // Benchmarks, not tests. Each suite warms up, runs many iterations and prints percentiles; results go to docs/benchmarks.md.
 return args switch
@@ -14,6 +15,7 @@ return args switch
     ["ledger", .. var rest] => await LedgerBench.RunAsync(rest),
     ["gateway", .. var rest] => await GatewayBench.RunAsync(rest),
     ["doors", .. var rest] => await DoorsBench.RunAsync(rest),
+    ["widget", .. var rest] => await WidgetBench.RunAsync(rest),
     ["search", .. var rest] => await SearchBench.RunAsync(rest),
     ["economics", .. var rest] => await EconomicsBench.RunAsync(rest),
     _ => Usage(),
@@ -28,6 +30,6 @@ static async Task<int> RunEngineAsync(string[] rest)
 static int Usage()
 {
     Console.Error.WriteLine("usage: dotnet run -c Release --project bench/AgentMarket.Bench -- <suite> [options]");
-    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds] | gateway [runs] | doors [rounds] | search sqlite|postgres [listings] [iterations] | economics sqlite|postgres [iterations]");
+    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds] | gateway [runs] | doors [rounds] | widget [rounds] | search sqlite|postgres [listings] [iterations] | economics sqlite|postgres [iterations]");
     return 2;
 }

@@ -1,4 +1,5 @@
 using AgentMarket.Admin;
+using AgentMarket.Backstage;
 using AgentMarket.Catalog;
 using AgentMarket.Credits;
 using AgentMarket.Doors;
@@ -19,6 +20,8 @@ using AgentMarket.Runtime;
 using AgentMarket.Runtime.Cli;
 using AgentMarket.Subscriptions;
 using AgentMarket.Usage;
+using AgentMarket.Widget;
+using AgentMarket.Webhooks;
 
 // Command-line tools share the host's configuration but start neither the web server nor the database.
 if (args is ["flow", ..])
@@ -51,9 +54,12 @@ builder.AddGateway();           // the one run path of every front door
 builder.AddKnowledge();         // knowledge bases, training documents, background processing, search, the runtime's retriever
 builder.AddUsage();             // buyers' usage per day, agent and key
 builder.AddDoors();             // Langflow-compatible, OpenAI-compatible and MCP front doors
+builder.AddWidget();            // the embeddable chat widget: publishable keys, sessions, its script files
+builder.AddWebhooks();          // outbound webhooks: endpoints, signed deliveries from the outbox, the delivery log
 builder.AddEconomics();         // providers' earnings rollups, dashboard and pricing hints
 builder.AddPayouts();           // monthly payouts with statements, manual or through Stripe Connect
 builder.AddAdmin();
+builder.AddBackstage();       // the public catalog as Backstage entities
 builder.AddDemoData();          // categories always; demo providers and listings when Seed:Demo is true
 
 var app = builder.Build();
@@ -71,9 +77,12 @@ app.MapGateway();
 app.MapKnowledge();
 app.MapUsage();
 app.MapDoors();
+app.MapWidget();
+app.MapWebhooks();
 app.MapEconomics();
 app.MapPayouts();
 app.MapAdmin();
+app.MapBackstage();
 app.MapRazorComponents<App>().WithUploadLimits(app.Services);   // seller pages that post files
 
 app.Run();

@@ -40,7 +40,7 @@ static class DoorsBench
                 b.UseSetting("Keys:DefaultRateLimitPerMinute", "1000000");
                 b.UseSetting("Logging:LogLevel:Default", "Warning");
             });
-            var (config, key, organization) = await SetUpAsync(factory);
+            var (config, key, organization, _) = await SetUpAsync(factory);
             using var client = factory.CreateClient();
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
 
@@ -116,7 +116,7 @@ static class DoorsBench
     }
 
     /// <summary>A seller publishes the trivial flow at 1 credit a run as <c>bench-echo</c>; a buyer with plenty of credits subscribes and gets a key.</summary>
-    static async Task<(Guid Config, string Key, Guid Organization)> SetUpAsync(WebApplicationFactory<AgentMarket.Platform.Data.AppDbContext> factory)
+    internal static async Task<(Guid Config, string Key, Guid Organization, HttpClient Buyer)> SetUpAsync(WebApplicationFactory<AgentMarket.Platform.Data.AppDbContext> factory)
     {
         var flow = await File.ReadAllTextAsync(Path.Combine(FindShared(), "examples", "langflow", "simple_chat_no_llm.json"));
         var seller = factory.CreateClient();
@@ -142,10 +142,10 @@ static class DoorsBench
         var order = await JsonAsync(buyer.PostAsJsonAsync("/api/marketplace-orders/", new { offering = "bench-echo" }));
         var config = order.GetProperty("customer_agent_config").GetGuid();
         var key = await JsonAsync(buyer.PostAsJsonAsync("/api/agent-api-keys/", new { config, name = "bench" }));
-        return (config, key.GetProperty("key").GetString()!, organization);
+        return (config, key.GetProperty("key").GetString()!, organization, buyer);
     }
 
-    static async Task<JsonElement> JsonAsync(Task<HttpResponseMessage> call)
+    internal static async Task<JsonElement> JsonAsync(Task<HttpResponseMessage> call)
     {
         using var response = await call;
         var body = await response.Content.ReadAsStringAsync();

@@ -8,9 +8,11 @@ using AgentMarket.Flows;
 using AgentMarket.Flows.Execution;
 using AgentMarket.Flows.Services;
 using AgentMarket.Platform.Tenancy;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace AgentMarket.Bench.Gateway;
@@ -19,23 +21,27 @@ namespace AgentMarket.Bench.Gateway;
 /// The gateway's overhead: the same trivial flow (chat input → chat output, 1 credit a run) run by calling the engine
 /// directly and through the whole run API (key → reserve → run → settle → record) on the in-memory host, one after the
 /// other in one process, at concurrency 1 and 64, on SQLite and (with <c>AGENTMARKET_BENCH_POSTGRES</c>) PostgreSQL.
+/// With <c>webhooks</c>, the buyer also has an endpoint subscribed to <c>run.completed</c> on a loopback receiver, so
+/// every run writes an outbox event and the dispatcher sends it while the runs go on.
 /// </summary>
 static class GatewayBench
 {
     // WebApplicationFactory finds the host's entry point through any public type of its assembly (this bench has its
     // own Program, so the host's cannot be named here).
     static readonly string[] Tags = ["bench"];
+    static readonly string[] RunCompleted = ["run.completed"];
 
     static readonly string Flow = File.ReadAllText(Path.Combine(FindShared(), "examples", "langflow", "simple_chat_no_llm.json"));
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var runs = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 3_000;
+        var runs = args.Length > 0 && int.TryParse(args[0], CultureInfo.InvariantCulture, out var count) ? count : 3_000;
+        var webhooks = args.Contains("webhooks");
         await EngineAsync(runs);
-        await HostAsync("SQLite", null, runs);
+        await HostAsync("SQLite", null, runs, webhooks);
         if (Environment.GetEnvironmentVariable("AGENTMARKET_BENCH_POSTGRES") is { Length: > 0 } postgres)
         {
-            await HostAsync("PostgreSQL", postgres, runs);
+            await HostAsync("PostgreSQL", postgres, runs, webhooks);
         }
         else
         {
@@ -66,8 +72,10 @@ static class GatewayBench
         }
     }
 
-    static async Task HostAsync(string name, string? postgres, int runs)
+    static async Task HostAsync(string name, string? postgres, int runs, bool webhooks)
     {
+        await using var receiver = webhooks ? await CountingReceiver.StartAsync() : null;
+        name += webhooks ? " + run.completed webhooks" : "";
         var directory = Path.Combine(Path.GetTempPath(), $"am-gateway-bench-{Guid.NewGuid():N}");
         Directory.CreateDirectory(directory);
         string? database = null;
@@ -75,6 +83,7 @@ static class GatewayBench
         {
             ["Storage:DataDirectory"] = directory, ["Seed:Demo"] = "false", ["Identity:AuthRequestsPerMinute"] = "100000",
             ["Keys:DefaultRateLimitPerMinute"] = "1000000", ["Logging:LogLevel:Default"] = "Warning",
+            ["Flows:OutboundAllowList:0"] = "127.0.0.1/32",
         };
         if (postgres is not null)
         {
@@ -93,7 +102,7 @@ static class GatewayBench
                     b.UseSetting(key, value);
                 }
             });
-            var (config, key, organization) = await SetUpAsync(factory);
+            var (config, key, organization) = await SetUpAsync(factory, receiver?.Url);
             using var client = factory.CreateClient();
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
             foreach (var concurrency in new[] { 1, 64 })
@@ -119,6 +128,17 @@ static class GatewayBench
                 Console.WriteLine(latencies.Summary("ms") + $"  {runs / clock.Elapsed.TotalSeconds,8:N0} runs/s");
                 Console.WriteLine(overhead.Summary("ms"));
             }
+            if (receiver is not null)
+            {
+                // Every successful run (warm-ups included) is one run.completed event; wait for the dispatcher to catch up.
+                var expected = 2 * (runs + 300);
+                var drain = Stopwatch.StartNew();
+                while (receiver.Count < expected && drain.Elapsed < TimeSpan.FromSeconds(120))
+                {
+                    await Task.Delay(100);
+                }
+                Console.WriteLine($"{name}: {receiver.Count:N0} of {expected:N0} run.completed webhooks received, the last {drain.Elapsed.TotalSeconds:N1} s after the last run");
+            }
             await using var scope = factory.Services.CreateAsyncScope();
             scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
             var check = await scope.ServiceProvider.GetRequiredService<LedgerCheck>().RunAsync(CancellationToken.None);
@@ -138,7 +158,7 @@ static class GatewayBench
     }
 
     /// <summary>A seller publishes the trivial flow at 1 credit a run; a buyer with plenty of credits subscribes and gets a key.</summary>
-    static async Task<(Guid Config, string Key, Guid Organization)> SetUpAsync(WebApplicationFactory<AgentMarket.Platform.Data.AppDbContext> factory)
+    static async Task<(Guid Config, string Key, Guid Organization)> SetUpAsync(WebApplicationFactory<AgentMarket.Platform.Data.AppDbContext> factory, string? webhookUrl)
     {
         var seller = factory.CreateClient();
         await Ok(seller.PostAsJsonAsync("/api/auth/signup", new { email = "seller@bench.example", password = "bench password", name = "Seller" }));
@@ -163,6 +183,10 @@ static class GatewayBench
             db.OrganizationPlans.Single(p => p.OrganizationId == organization).PlanCode = "enterprise";
             await db.SaveChangesAsync();
             await scope.ServiceProvider.GetRequiredService<CreditLedger>().PurchaseAsync("bench:credits", organization, 1_000_000_000, "bench", "bench", "bench", CancellationToken.None);
+        }
+        if (webhookUrl is not null)
+        {
+            await Ok(buyer.PostAsJsonAsync("/api/webhook-endpoints/", new { url = webhookUrl, events = RunCompleted }));
         }
         var order = await Json(buyer.PostAsJsonAsync("/api/marketplace-orders/", new { offering = "bench-echo" }));
         var config = order.GetProperty("customer_agent_config").GetGuid();
@@ -227,4 +251,38 @@ static class GatewayBench
         }
         throw new InvalidOperationException("AgentMarket.slnx not found");
     }
+}
+
+/// <summary>A webhook receiver on 127.0.0.1 that answers 204 and counts.</summary>
+sealed class CountingReceiver : IAsyncDisposable
+{
+    readonly WebApplication _app;
+    int _count;
+
+    CountingReceiver(WebApplication app) => _app = app;
+
+    public string Url { get; private set; } = "";
+
+    public int Count => Volatile.Read(ref _count);
+
+    public static async Task<CountingReceiver> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(options => options.Listen(System.Net.IPAddress.Loopback, 0));
+        var app = builder.Build();
+        var receiver = new CountingReceiver(app);
+        app.MapPost("/hook", () =>
+        {
+            Interlocked.Increment(ref receiver._count);
+            return Microsoft.AspNetCore.Http.Results.NoContent();
+        });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
+            .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+        receiver.Url = address.TrimEnd('/') + "/hook";
+        return receiver;
+    }
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
 }

@@ -51,7 +51,8 @@ public sealed record OutboundPolicy
         return new OutboundPolicy { AllowedHosts = hosts.ToImmutable(), AllowedNetworks = networks.ToImmutable() };
     }
 
-    internal bool IsHostAllowed(string host)
+    /// <summary>True when <paramref name="host"/> is on the allow list, so any address it resolves to may be reached.</summary>
+    public bool IsHostAllowed(string host)
     {
         host = host.ToLowerInvariant();
         foreach (var allowed in AllowedHosts)
@@ -65,7 +66,8 @@ public sealed record OutboundPolicy
         return false;
     }
 
-    internal string? BlockReason(IPAddress address)
+    /// <summary>Why <paramref name="address"/> is refused under this policy, or null when it may be reached.</summary>
+    public string? BlockReason(IPAddress address)
     {
         foreach (var network in AllowedNetworks)
         {

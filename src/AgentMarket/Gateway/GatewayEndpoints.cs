@@ -64,7 +64,7 @@ static class GatewayEndpoints
     /// then one "end" frame with the result (or "error"). Headers go out with the first frame, so a refusal before the
     /// run (402, 429…) is still a plain problem response.
     /// </summary>
-    static async Task<IResult> RespondAsync<T>(HttpContext http, Func<Func<RunEvent, ValueTask>?, Task<(GatewayResult? Result, GatewayFailure? Failure)>> run,
+    internal static async Task<IResult> RespondAsync<T>(HttpContext http, Func<Func<RunEvent, ValueTask>?, Task<(GatewayResult? Result, GatewayFailure? Failure)>> run,
         Func<GatewayResult, T> shape)
     {
         var started = Stopwatch.GetTimestamp();

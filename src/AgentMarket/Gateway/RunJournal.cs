@@ -113,6 +113,7 @@ public sealed class RunJournal(IServiceScopeFactory scopes, TimeProvider clock, 
                 db.AgentRuns.Add(entry.Run);
             }
         }
+        await Webhooks.WebhookEvents.RunsFinishedAsync(db, batch.ConvertAll(e => e.Run), now, CancellationToken.None);
         await db.SaveChangesAsync();
         // Runs refused before they started carry no facts: they are not runs of the agent.
         await scope.ServiceProvider.GetRequiredService<Providers.Economics.EconomicsRollups>()

@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using AgentMarket.Identity.Sso;
 using AgentMarket.Platform.Auth;
 using AgentMarket.Platform.Tenancy;
 using Microsoft.AspNetCore.Antiforgery;
@@ -27,6 +28,7 @@ static class IdentityModule
         services.AddScoped<Members>();
         services.AddScoped<Operators>();
         services.AddHostedService<OperatorBootstrap>();
+        builder.AddSso();       // operator-configured OpenID Connect providers (Sso/, ADR-100)
         services.AddOptions<RateLimiterOptions>().Configure<IOptions<AccountOptions>>((limiter, accounts) =>
             limiter.AddPolicy(AuthRateLimit, context => RateLimitPartition.GetFixedWindowLimiter(
                 context.Connection.RemoteIpAddress?.ToString() ?? "local",
@@ -38,6 +40,7 @@ static class IdentityModule
         app.MapAuth();
         app.MapOrganizations();
         app.MapInvitations();
+        app.MapSso();
 
         // Form posts from the pages (not API): sign out and switch the organization the UI works in.
         app.MapPost("/signout", async (HttpContext http) =>

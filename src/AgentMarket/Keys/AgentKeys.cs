@@ -3,6 +3,7 @@ using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
 using AgentMarket.Subscriptions;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -19,14 +20,23 @@ public sealed record CreateKeyRequest(
     List<string>? AllowedOrigins = null);
 
 public sealed record RegenerateKeyRequest([property: System.ComponentModel.DataAnnotations.Range(0, 720)] int? GraceHours);
+public sealed record UpdateKeyRequest(List<string>? AllowedOrigins);
 public sealed record CreatedKeyResponse(Guid Uuid, string Name, string Prefix, string Key, ApiKeyKind Kind, Guid Config, DateTime? GraceUntil);
 public sealed record KeyResponse(Guid Uuid, string Name, string Prefix, ApiKeyKind Kind, Guid Config, IReadOnlyList<string> Scopes, IReadOnlyList<string> AllowedOrigins,
     DateTime Created, DateTime? LastUsed, DateTime? Expires, long? BudgetCredits, long Spent, int? RateLimitPerMinute, bool Revoked);
 
 /// <summary>Creating, rotating and revoking agent keys; the API and the keys page share it.</summary>
-public sealed class AgentKeys(AppDbContext db, CurrentTenant tenant, ApiKeyDirectory directory, IOptions<KeysOptions> options, TimeProvider clock)
+public sealed class AgentKeys(AppDbContext db, CurrentTenant tenant, ApiKeyDirectory directory, IDataProtectionProvider protection, IOptions<KeysOptions> options, TimeProvider clock)
 {
     public static readonly string[] KnownScopes = ["run", "read"];
+
+    /// <summary>The Data Protection purpose of <see cref="ApiKey.PublishableKeyProtected"/>.</summary>
+    public const string PublishableKeyPurpose = "AgentMarket.Keys.PublishableKey.v1";
+
+    /// <summary>Allowed origins per publishable key: one per site (scheme, host and port) the widget is embedded on.</summary>
+    public const int MaxAllowedOrigins = 50;
+
+    const int MaxOriginLength = 253 + 20; // the longest DNS name, plus scheme and port
 
     public sealed record Failure(int Status, string Code, string Message, string? Field = null);
 
@@ -50,18 +60,20 @@ public sealed class AgentKeys(AppDbContext db, CurrentTenant tenant, ApiKeyDirec
         {
             return (null, new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, $"Unknown scope '{unknown}'; use run or read.", "scopes"));
         }
-        var origins = request.AllowedOrigins ?? [];
+        List<string> origins = [];
         if (request.Kind == ApiKeyKind.Publishable)
         {
-            if (origins.Count == 0)
+            var (normalized, invalid) = NormalizeOrigins(request.AllowedOrigins);
+            if (invalid is not null)
             {
-                return (null, new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "A publishable key needs at least one allowed origin.", "allowed_origins"));
+                return (null, invalid);
             }
-            if (origins.FirstOrDefault(o => NormalizeOrigin(o) is null) is { } bad)
-            {
-                return (null, new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, $"'{bad}' is not an origin like https://shop.example.com.", "allowed_origins"));
-            }
-            origins = origins.Select(o => NormalizeOrigin(o)!).Distinct().ToList();
+            origins = normalized!;
+        }
+        else if (request.AllowedOrigins is { Count: > 0 })
+        {
+            // A secret key must never reach a browser, so it has no origins to allow.
+            return (null, new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "Only publishable keys have allowed origins.", "allowed_origins"));
         }
         var prefix = request.Kind == ApiKeyKind.Publishable ? ApiKeyAuthenticationHandler.PublishablePrefix : ApiKeyAuthenticationHandler.SecretPrefix;
         var secret = SecretToken.Generate(prefix);
@@ -75,6 +87,7 @@ public sealed class AgentKeys(AppDbContext db, CurrentTenant tenant, ApiKeyDirec
             KeyHash = SecretToken.Hash(secret),
             Scopes = scopes,
             AllowedOrigins = origins,
+            PublishableKeyProtected = request.Kind == ApiKeyKind.Publishable ? protection.CreateProtector(PublishableKeyPurpose).Protect(secret) : null,
             BudgetCredits = request.BudgetCredits,
             RateLimitPerMinute = request.RateLimitPerMinute,
             CreatedByUserId = tenant.UserId,
@@ -101,9 +114,36 @@ public sealed class AgentKeys(AppDbContext db, CurrentTenant tenant, ApiKeyDirec
         key.GraceUntilUtc = grace > TimeSpan.Zero ? clock.GetUtcNow().UtcDateTime + grace : null;
         key.KeyHash = SecretToken.Hash(secret);
         key.Prefix = SecretToken.DisplayPrefix(secret, prefix);
+        if (key.Kind == ApiKeyKind.Publishable)
+        {
+            key.PublishableKeyProtected = protection.CreateProtector(PublishableKeyPurpose).Protect(secret);
+        }
         await db.SaveChangesAsync(ct);
         directory.Forget();
         return new CreatedKeyResponse(key.Id, key.Name, key.Prefix, secret, key.Kind, key.ConfigId, key.GraceUntilUtc);
+    }
+
+    /// <summary>Replaces a publishable key's allowed origins; pages on an origin taken off the list lose the widget at once.</summary>
+    public async Task<(KeyResponse? Updated, Failure? Failure)> UpdateAllowedOriginsAsync(Guid keyId, List<string>? allowedOrigins, CancellationToken ct)
+    {
+        var key = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == keyId && k.RevokedUtc == null, ct);
+        if (key is null)
+        {
+            return (null, new Failure(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The key was not found."));
+        }
+        if (key.Kind != ApiKeyKind.Publishable)
+        {
+            return (null, new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "Only publishable keys have allowed origins.", "allowed_origins"));
+        }
+        var (origins, invalid) = NormalizeOrigins(allowedOrigins);
+        if (invalid is not null)
+        {
+            return (null, invalid);
+        }
+        key.AllowedOrigins = origins!;
+        await db.SaveChangesAsync(ct);
+        directory.Forget();
+        return (await List(null, key.Id).FirstAsync(ct), null);
     }
 
     public async Task<bool> RevokeAsync(Guid keyId, CancellationToken ct)
@@ -128,10 +168,54 @@ public sealed class AgentKeys(AppDbContext db, CurrentTenant tenant, ApiKeyDirec
             .Select(k => new KeyResponse(k.Id, k.Name, k.Prefix, k.Kind, k.ConfigId, k.Scopes, k.AllowedOrigins, k.CreatedUtc, k.LastUsedUtc, k.ExpiresUtc,
                 k.BudgetCredits, k.SpentCredits, k.RateLimitPerMinute, k.RevokedUtc != null));
 
-    /// <summary><c>https://shop.example.com</c> (scheme, host, port), or null when the text is not an http(s) origin.</summary>
-    public static string? NormalizeOrigin(string? origin) =>
-        Uri.TryCreate(origin?.Trim(), UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)
-            && uri.AbsolutePath == "/" && string.IsNullOrEmpty(uri.Query)
-            ? uri.GetLeftPart(UriPartial.Authority).ToLowerInvariant()
-            : null;
+    /// <summary>
+    /// Checks and normalizes a publishable key's origins: at least one, at most <see cref="MaxAllowedOrigins"/>, each exactly
+    /// an origin (see <see cref="NormalizeOrigin"/>), duplicates dropped.
+    /// </summary>
+    public static (List<string>? Origins, Failure? Failure) NormalizeOrigins(IReadOnlyList<string>? origins)
+    {
+        if (origins is null || origins.Count == 0)
+        {
+            return (null, new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "A publishable key needs at least one allowed origin.", "allowed_origins"));
+        }
+        if (origins.Count > MaxAllowedOrigins)
+        {
+            return (null, new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, $"Allow at most {MaxAllowedOrigins} origins per key.", "allowed_origins"));
+        }
+        var normalized = new List<string>(origins.Count);
+        foreach (var origin in origins)
+        {
+            if (NormalizeOrigin(origin) is not { } valid)
+            {
+                var shown = origin is { Length: > 80 } ? origin[..80] + "…" : origin;
+                return (null, new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed,
+                    $"'{shown}' is not an origin like https://shop.example.com (scheme, host and port only: no path, no wildcard).", "allowed_origins"));
+            }
+            if (!normalized.Contains(valid, StringComparer.Ordinal))
+            {
+                normalized.Add(valid);
+            }
+        }
+        return (normalized, null);
+    }
+
+    /// <summary>
+    /// The origin as a browser sends it in its <c>Origin</c> header: lower-case http(s) scheme and host (international
+    /// names in punycode), and the port only when it is not the scheme's default — so <c>https://Shop.Example.com:443/</c>
+    /// becomes <c>https://shop.example.com</c>. Null when the text is anything more or less than an origin: a path, query,
+    /// fragment, user name or wildcard is refused rather than dropped, so what the buyer sees listed is what is enforced.
+    /// </summary>
+    public static string? NormalizeOrigin(string? origin)
+    {
+        if (string.IsNullOrWhiteSpace(origin) || origin.Length > MaxOriginLength || origin.Contains('*', StringComparison.Ordinal)
+            || !Uri.TryCreate(origin.Trim(), UriKind.Absolute, out var uri)
+            || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)
+            || uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0 || uri.UserInfo.Length > 0 || uri.IdnHost.Length == 0)
+        {
+            return null;
+        }
+        // IdnHost drops an IPv6 address's brackets, which the Origin header keeps.
+        var host = (uri.HostNameType == UriHostNameType.IPv6 ? uri.Host : uri.IdnHost).ToLowerInvariant();
+        return uri.IsDefaultPort ? $"{uri.Scheme}://{host}" : $"{uri.Scheme}://{host}:{uri.Port}";
+    }
 }

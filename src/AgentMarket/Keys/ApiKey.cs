@@ -31,6 +31,12 @@ public sealed class ApiKey : ITenantOwned
     public List<string> Scopes { get; set; } = [];
     public List<string> AllowedOrigins { get; set; } = [];
 
+    /// <summary>
+    /// Publishable keys only: the key itself, encrypted with Data Protection, so the widget page can show the embed code
+    /// again. A publishable key is public by design (it sits in the buyer's web pages); lookups still go by hash.
+    /// </summary>
+    public string? PublishableKeyProtected { get; set; }
+
     /// <summary>Credits this key may spend in total; null means no limit beyond the wallet.</summary>
     public long? BudgetCredits { get; set; }
     public long SpentCredits { get; set; }
@@ -51,6 +57,7 @@ sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>
         e.Property(x => x.Prefix).HasMaxLength(20);
         e.Property(x => x.KeyHash).HasMaxLength(64);
         e.Property(x => x.GraceKeyHash).HasMaxLength(64);
+        e.Property(x => x.PublishableKeyProtected).HasMaxLength(1000);
         e.HasOne<Subscriptions.CustomerAgentConfig>().WithMany().HasForeignKey(x => x.ConfigId).OnDelete(DeleteBehavior.Cascade);
         e.HasIndex(x => x.KeyHash).IsUnique();
         e.HasIndex(x => x.GraceKeyHash);

@@ -27,6 +27,7 @@ public sealed class ApiKeyDirectory(IServiceScopeFactory scopes, TimeProvider cl
     static readonly TimeSpan LastUsedPrecision = TimeSpan.FromMinutes(1);
 
     readonly ConcurrentDictionary<string, (DateTime LoadedUtc, KeyGrant? Grant)> _cache = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<Guid, (DateTime LoadedUtc, KeyGrant? Grant)> _byId = new();
     readonly ConcurrentDictionary<Guid, DateTime> _lastUsed = new();
 
     public async Task<KeyGrant?> FindAsync(string secret, CancellationToken ct)
@@ -37,15 +38,38 @@ public sealed class ApiKeyDirectory(IServiceScopeFactory scopes, TimeProvider cl
         {
             return cached.Grant;
         }
+        var key = await LoadAsync(k => k.KeyHash == hash || (k.GraceKeyHash == hash && k.GraceUntilUtc > now), now, ct);
+        _cache[hash] = (now, key);
+        return key;
+    }
+
+    /// <summary>
+    /// A key by id, for sessions opened with it earlier (the widget's): the same checks and cache as <see cref="FindAsync"/>,
+    /// so revoking or expiring the key ends those sessions as promptly as it stops the key.
+    /// </summary>
+    public async Task<KeyGrant?> FindByIdAsync(Guid keyId, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        if (_byId.TryGetValue(keyId, out var cached) && now - cached.LoadedUtc < CacheLifetime)
+        {
+            return cached.Grant;
+        }
+        var key = await LoadAsync(k => k.Id == keyId, now, ct);
+        _byId[keyId] = (now, key);
+        return key;
+    }
+
+    async Task<KeyGrant?> LoadAsync(System.Linq.Expressions.Expression<Func<ApiKey, bool>> match, DateTime now, CancellationToken ct)
+    {
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var key = await db.ApiKeys.AsNoTracking()
-            .Where(k => (k.KeyHash == hash || (k.GraceKeyHash == hash && k.GraceUntilUtc > now)) && k.RevokedUtc == null && (k.ExpiresUtc == null || k.ExpiresUtc > now))
+            .Where(match)
+            .Where(k => k.RevokedUtc == null && (k.ExpiresUtc == null || k.ExpiresUtc > now))
             .Where(k => db.CustomerAgentConfigs.Any(c => c.Id == k.ConfigId && c.State != Subscriptions.SubscriptionState.Terminated))
             .Select(k => new KeyGrant(k.Id, k.OrganizationId, k.ConfigId, k.Kind, k.AllowedOrigins, k.RateLimitPerMinute, k.BudgetCredits))
             .FirstOrDefaultAsync(ct);
-        _cache[hash] = (now, key);
         if (key is not null && (!_lastUsed.TryGetValue(key.KeyId, out var last) || now - last > LastUsedPrecision))
         {
             _lastUsed[key.KeyId] = now;
@@ -55,7 +79,11 @@ public sealed class ApiKeyDirectory(IServiceScopeFactory scopes, TimeProvider cl
     }
 
     /// <summary>Drops every cached lookup, so this node sees a revocation or rotation at once.</summary>
-    public void Forget() => _cache.Clear();
+    public void Forget()
+    {
+        _cache.Clear();
+        _byId.Clear();
+    }
 }
 
 /// <summary>

@@ -16,21 +16,26 @@ public sealed class KeyRateLimits(IOptions<KeysOptions> options) : IDisposable
     public (bool Allowed, TimeSpan RetryAfter) TryAcquire(Guid keyId, int? perMinute)
     {
         var rate = perMinute ?? options.Value.DefaultRateLimitPerMinute;
-        var limiter = _limiters.GetOrAdd((keyId, rate), k => new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = k.PerMinute,
-            TokensPerPeriod = Math.Max(1, k.PerMinute / 60),
-            ReplenishmentPeriod = TimeSpan.FromSeconds(k.PerMinute >= 60 ? 1 : 60.0 / k.PerMinute),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        }));
+        var limiter = _limiters.GetOrAdd((keyId, rate), k => new TokenBucketRateLimiter(PerMinute(k.PerMinute)));
         using var lease = limiter.AttemptAcquire();
-        if (lease.IsAcquired)
-        {
-            return (true, TimeSpan.Zero);
-        }
-        var retry = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
-        return (false, retry < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : retry);
+        return lease.IsAcquired ? (true, TimeSpan.Zero) : (false, RetryAfter(lease));
+    }
+
+    /// <summary>A bucket of a minute's worth of requests, refilled every second (or every request's share of a minute).</summary>
+    public static TokenBucketRateLimiterOptions PerMinute(int perMinute) => new()
+    {
+        TokenLimit = perMinute,
+        TokensPerPeriod = Math.Max(1, perMinute / 60),
+        ReplenishmentPeriod = TimeSpan.FromSeconds(perMinute >= 60 ? 1 : 60.0 / perMinute),
+        QueueLimit = 0,
+        AutoReplenishment = true,
+    };
+
+    /// <summary>How long a refused caller should wait: what the limiter says, and at least a second.</summary>
+    public static TimeSpan RetryAfter(RateLimitLease refused)
+    {
+        var retry = refused.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
+        return retry < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : retry;
     }
 
     public void Dispose()

@@ -14,6 +14,7 @@ static class KeysEndpoints
         keys.MapPost("/", CreateAsync).WithName("CreateAgentKey").RequireOrganization(MembershipRole.Manager);
         keys.MapGet("/", ListAsync).WithName("ListAgentKeys").RequireOrganization();
         keys.MapGet("/{uuid:guid}", GetAsync).WithName("GetAgentKey").RequireOrganization();
+        keys.MapPatch("/{uuid:guid}", UpdateAsync).WithName("UpdateAgentKey").RequireOrganization(MembershipRole.Manager);
         keys.MapPost("/{uuid:guid}/regenerate", RegenerateAsync).WithName("RegenerateAgentKey").RequireOrganization(MembershipRole.Manager);
         keys.MapDelete("/{uuid:guid}", RevokeAsync).WithName("RevokeAgentKey").RequireOrganization(MembershipRole.Manager);
     }
@@ -29,6 +30,12 @@ static class KeysEndpoints
 
     static async Task<IResult> GetAsync(Guid uuid, AgentKeys keys, CancellationToken ct) =>
         await keys.List(null, uuid).FirstOrDefaultAsync(ct) is { } key ? TypedResults.Ok(key) : ApiProblem.NotFound("key");
+
+    static async Task<IResult> UpdateAsync(Guid uuid, UpdateKeyRequest request, AgentKeys keys, CancellationToken ct)
+    {
+        var (updated, failure) = await keys.UpdateAllowedOriginsAsync(uuid, request.AllowedOrigins, ct);
+        return failure is not null ? ToProblem(failure) : TypedResults.Ok(updated);
+    }
 
     static async Task<IResult> RegenerateAsync(Guid uuid, RegenerateKeyRequest? request, AgentKeys keys, CancellationToken ct) =>
         await keys.RegenerateAsync(uuid, request?.GraceHours, ct) is { } created ? TypedResults.Ok(created) : ApiProblem.NotFound("key");

@@ -24,11 +24,13 @@ static class KnowledgeModule
         services.AddSingleton<Embedder>();
         services.AddScoped<KnowledgeQuota>();
         services.AddScoped<TrainingDocumentIntake>();
+        services.AddScoped<TrainingDocuments>();
         services.AddScoped<DocumentIndexer>();
         services.AddScoped<DocumentProcessor>();
         services.AddScoped<KnowledgeSearch>();
         services.AddScoped<FlowIngestion>();
         services.AddSingleton<KnowledgeRetrievers>();
+        services.AddSingleton(new Subscriptions.Pages.TrainingTab(typeof(Pages.TrainingPanel)));
         services.AddSingleton<DocumentProcessingJob>();
         services.AddHostedService(provider => provider.GetRequiredService<DocumentProcessingJob>());
     }

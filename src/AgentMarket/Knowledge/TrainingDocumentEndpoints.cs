@@ -208,49 +208,17 @@ static class TrainingDocumentEndpoints
     static async Task<IResult> GetAsync(Guid uuid, AppDbContext db, CancellationToken ct) =>
         await FindAsync(db, uuid, ct) is { } document ? TypedResults.Ok(document) : ApiProblem.NotFound("training document");
 
-    /// <summary>Deletes the row in one statement; its chunks (and their full-text entries) go with it by cascade, then the file.</summary>
-    static async Task<IResult> DeleteAsync(Guid uuid, AppDbContext db, DocumentFiles files, ILogger<DocumentFiles> logger, CancellationToken ct)
-    {
-        var document = await db.TrainingDocuments.AsNoTracking().Where(d => d.Id == uuid).Select(d => new { d.OrganizationId, d.Kind }).FirstOrDefaultAsync(ct);
-        if (document is null || await db.TrainingDocuments.Where(d => d.Id == uuid).ExecuteDeleteAsync(ct) == 0)
-        {
-            return ApiProblem.NotFound("training document");
-        }
-        if (document.Kind == TrainingDocumentKind.File)
-        {
-            try
-            {
-                DocumentFiles.DeleteIfPresent(files.PathOf(document.OrganizationId, uuid));
-            }
-            catch (IOException exception)
-            {
-                logger.LogWarning(exception, "The file of deleted training document {Document} could not be removed", uuid);
-            }
-        }
-        return TypedResults.NoContent();
-    }
+    static async Task<IResult> DeleteAsync(Guid uuid, TrainingDocuments documents, CancellationToken ct) =>
+        await documents.DeleteAsync(uuid, ct) ? TypedResults.NoContent() : ApiProblem.NotFound("training document");
 
     /// <summary>Queues the document again (a retry after a failure, or a re-process); 409 while a processor holds it.</summary>
-    static async Task<IResult> ProcessAsync(Guid uuid, AppDbContext db, TimeProvider clock, CancellationToken ct)
-    {
-        var now = clock.GetUtcNow().UtcDateTime;
-        var queued = await db.TrainingDocuments
-            .Where(d => d.Id == uuid && (d.State != TrainingDocumentState.Processing || d.ClaimExpiresUtc < now))
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(d => d.State, TrainingDocumentState.Queued)
-                .SetProperty(d => d.FailureReason, (string?)null)
-                .SetProperty(d => d.Attempts, 0)
-                .SetProperty(d => d.ProcessingClaim, (Guid?)null)
-                .SetProperty(d => d.ClaimExpiresUtc, (DateTime?)null), ct);
-        var document = await FindAsync(db, uuid, ct);
-        if (document is null)
+    static async Task<IResult> ProcessAsync(Guid uuid, TrainingDocuments documents, AppDbContext db, CancellationToken ct) =>
+        await documents.ProcessAgainAsync(uuid, ct) switch
         {
-            return ApiProblem.NotFound("training document");
-        }
-        return queued == 1
-            ? TypedResults.Accepted($"/api/training-documents/{uuid}", document)
-            : ApiProblem.Conflict(KnowledgeProblems.DocumentProcessing, "The document is being processed; try again once it is ready or failed.");
-    }
+            TrainingDocuments.Requeue.Queued => TypedResults.Accepted($"/api/training-documents/{uuid}", await FindAsync(db, uuid, ct)),
+            TrainingDocuments.Requeue.BeingProcessed => ApiProblem.Conflict(KnowledgeProblems.DocumentProcessing, "The document is being processed; try again once it is ready or failed."),
+            _ => ApiProblem.NotFound("training document"),
+        };
 
     static Task<TrainingDocumentResponse?> FindAsync(AppDbContext db, Guid uuid, CancellationToken ct) =>
         db.TrainingDocuments.AsNoTracking().Where(d => d.Id == uuid).Select(ToResponse(withTopicText: true)).FirstOrDefaultAsync(ct);

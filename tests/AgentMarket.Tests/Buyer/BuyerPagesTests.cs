@@ -14,6 +14,7 @@ public class BuyerPagesTests(GatewayApp app) : IClassFixture<GatewayApp>
         $"/my-agents/{config}/configure",
         $"/my-agents/{config}/configure/persona",
         $"/my-agents/{config}/configure/branding",
+        $"/my-agents/{config}/configure/training",
         $"/my-agents/{config}/configure/widget",
         $"/my-agents/{config}/configure/advanced",
         $"/my-agents/{config}/keys",
@@ -54,13 +55,15 @@ public class BuyerPagesTests(GatewayApp app) : IClassFixture<GatewayApp>
     }
 
     [Fact]
-    public async Task AnUnknownTab_OrTheTrainingTabWithoutAKnowledgeArea_IsNotFound()
+    public async Task AnUnknownTab_IsNotFound_AndTheOverviewOffersEveryTab()
     {
         var subscribed = await app.SubscribedAsync();
         await subscribed.Buyer.Client.HtmlAsync($"/my-agents/{subscribed.Config}/configure/nonsense", HttpStatusCode.NotFound);
-        await subscribed.Buyer.Client.HtmlAsync($"/my-agents/{subscribed.Config}/configure/training", HttpStatusCode.NotFound);
         var overview = await subscribed.Buyer.Client.HtmlAsync($"/my-agents/{subscribed.Config}/configure");
-        Assert.DoesNotContain("/configure/training", overview, StringComparison.Ordinal);
+        foreach (var tab in new[] { "persona", "branding", "training", "widget", "advanced" })
+        {
+            Assert.Contains($"/my-agents/{subscribed.Config}/configure/{tab}\"", overview, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

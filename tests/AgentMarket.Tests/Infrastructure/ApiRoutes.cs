@@ -35,6 +35,8 @@ public sealed partial record ApiRoute(string Method, string Pattern, EndpointAcc
         ["template"] = "prompt_assistant",
         ["offering"] = "plausible-agent",
         ["input"] = "plausible question",
+        ["issuer"] = "https://idp.example/realms/plausible",
+        ["client_id"] = "plausible-client",
         ["period"] = "2020-01",
         ["reference"] = "plausible reference",
     };

@@ -28,7 +28,7 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
             return Outcome.WrongState;
         }
         listing.State = ListingState.Active;
-        listing.PublishedUtc ??= clock.GetUtcNow().UtcDateTime;
+        Webhooks.WebhookEvents.Publish(db, listing, clock.GetUtcNow().UtcDateTime);
         listing.ModerationNote = null;
         await db.SaveChangesAsync(ct);
         return Outcome.Done;

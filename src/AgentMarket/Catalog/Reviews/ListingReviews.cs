@@ -71,6 +71,7 @@ public sealed class ListingReviews(AppDbContext db, CurrentTenant tenant, TimePr
         };
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         db.Reviews.Add(review);
+        Webhooks.WebhookEvents.ReviewCreated(db, review, listing.OrganizationId);
         try
         {
             await db.SaveChangesAsync(ct);

@@ -153,6 +153,12 @@ sealed class EndpointAccessMiddleware(RequestDelegate next)
                 // Keys run agents; they never manage an organization.
                 await Errors.ApiProblem.NotFound().ExecuteAsync(context);
                 return;
+            case AccessKind.Organization when context.User.HasClaim(AppClaims.KeyKind, nameof(Keys.ApiKeyKind.Publishable)):
+                // A publishable key sits in public web pages: anyone can copy it, so it runs nothing on its own. It only
+                // opens widget sessions from its allowed origins (Widget/), which are not organization routes.
+                await Errors.ApiProblem.Forbidden("publishable_key",
+                    "Publishable keys (am_pub_…) work only in the chat widget; call this API with a secret key (am_live_…).").ExecuteAsync(context);
+                return;
             case AccessKind.Organization when context.User.Identity?.IsAuthenticated == true:
                 if (await OrganizationScope.ResolveAsync(context, access.OrganizationRouteParameter, context.RequestAborted) is null)
                 {

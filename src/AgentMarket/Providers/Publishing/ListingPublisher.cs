@@ -112,8 +112,11 @@ public sealed partial class ListingPublisher(
             PreviewImageUrl = await PreviewImageUrlAsync(draft.PreviewImage, ct),
             State = autoApprove ? ListingState.Active : ListingState.PendingReview,
             CreatedUtc = now,
-            PublishedUtc = autoApprove ? now : null,
         };
+        if (autoApprove)
+        {
+            Webhooks.WebhookEvents.Publish(db, listing, now);
+        }
         SetPricing(listing, draft.Pricing.ToTerms()!);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         db.Listings.Add(listing);
@@ -202,7 +205,7 @@ public sealed partial class ListingPublisher(
         listing.State = state;
         if (state == ListingState.Active)
         {
-            listing.PublishedUtc ??= clock.GetUtcNow().UtcDateTime;
+            Webhooks.WebhookEvents.Publish(db, listing, clock.GetUtcNow().UtcDateTime);
             listing.ModerationNote = null;
         }
         await db.SaveChangesAsync(ct);

@@ -29,7 +29,7 @@ public abstract class BuyerAgentPage : ComponentBase
     {
         if (await OrganizationScope.ResolveAsync(HttpContext, null, Aborted) is not { } organization)
         {
-            HttpContext.Response.StatusCode = StatusCodes.Status404NotFound;
+            Navigation.NotFound();
             return null;
         }
         OrganizationId = organization;
@@ -37,9 +37,10 @@ public abstract class BuyerAgentPage : ComponentBase
         var config = await Views.GetAsync(Uuid, Aborted);
         if (config is not { State: SubscriptionState.Active })
         {
-            HttpContext.Response.StatusCode = StatusCodes.Status404NotFound;
+            Navigation.NotFound();
             return null;
         }
         return config;
     }
+
 }

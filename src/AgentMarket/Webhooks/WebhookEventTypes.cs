@@ -1,0 +1,41 @@
+namespace AgentMarket.Webhooks;
+
+/// <summary>Whose organization receives an event: the buyer's that caused it, or the provider's whose listing it is about.</summary>
+public enum WebhookAudience
+{
+    Buyer,
+    Provider,
+}
+
+public sealed record WebhookEventType(string Name, WebhookAudience Audience, string Description);
+
+/// <summary>
+/// The events endpoints may subscribe to. Each is written to the outbox (<see cref="Platform.Events.OutboxEvent"/>) in
+/// the same transaction as the change it reports, addressed to the organization that should hear about it: buyer
+/// events to the buyer's organization, provider events to the organization that owns the listing. Runs go to the buyer
+/// only; providers see runs in aggregate (analytics), never one customer's run by run.
+/// </summary>
+public static class WebhookEventTypes
+{
+    /// <summary>Sent by <c>POST /api/webhook-endpoints/{uuid}/test</c> to that endpoint only; not subscribable.</summary>
+    public const string Test = "webhook.test";
+
+    public static readonly IReadOnlyList<WebhookEventType> All =
+    [
+        new("order.created", WebhookAudience.Buyer, "An agent was added to My Agents (an order was placed)."),
+        new("subscription.activated", WebhookAudience.Buyer, "A subscription started."),
+        new("subscription.past_due", WebhookAudience.Buyer, "A subscription's monthly charge could not be paid; its runs stop until it is."),
+        new("subscription.terminated", WebhookAudience.Buyer, "A subscription ended; its keys stopped working."),
+        new("run.completed", WebhookAudience.Buyer, "A run finished with an answer."),
+        new("run.failed", WebhookAudience.Buyer, "A run failed or was refused; it cost nothing."),
+        new("credits.low_balance", WebhookAudience.Buyer, "The available balance fell below the organization's alert threshold."),
+        new("credits.purchased", WebhookAudience.Buyer, "A payment for credits or a plan succeeded."),
+        new("payout.paid", WebhookAudience.Provider, "A payout was paid to the provider (not emitted yet: payouts arrive with a later issue)."),
+        new("listing.published", WebhookAudience.Provider, "A listing went live for the first time."),
+        new("review.created", WebhookAudience.Provider, "A buyer reviewed one of the provider's listings."),
+    ];
+
+    static readonly HashSet<string> Names = All.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+
+    public static bool IsKnown(string name) => Names.Contains(name);
+}

@@ -1,0 +1,78 @@
+using AgentMarket.Catalog;
+using AgentMarket.Catalog.Reviews;
+using AgentMarket.Gateway;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Events;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Webhooks;
+
+/// <summary>
+/// The producers of events whose change happens in other areas: each adds the outbox row to the caller's context, so
+/// it commits in the same <c>SaveChanges</c> or transaction as the change itself.
+/// </summary>
+public static class WebhookEvents
+{
+    /// <summary>Marks the listing live; the first time only, also queues <c>listing.published</c> for its provider.</summary>
+    public static void Publish(AppDbContext db, Listing listing, DateTime now)
+    {
+        if (listing.PublishedUtc is not null)
+        {
+            return;
+        }
+        listing.PublishedUtc = now;
+        db.OutboxEvents.Add(OutboxEvent.Create(listing.OrganizationId, "listing.published",
+            new { listing = listing.Id, slug = listing.Slug, name = listing.Name, published = now }, now));
+    }
+
+    /// <summary>Queues <c>review.created</c> for the provider whose listing was reviewed; the reviewer stays anonymous, as on the page.</summary>
+    public static void ReviewCreated(AppDbContext db, Review review, Guid providerOrganization) =>
+        db.OutboxEvents.Add(OutboxEvent.Create(providerOrganization, "review.created",
+            new { review = review.Id, listing = review.ListingId, rating = review.Rating, text = review.Text }, review.CreatedUtc));
+
+    /// <summary>
+    /// Queues <c>run.completed</c> / <c>run.failed</c> for the finished runs whose organization has an enabled endpoint
+    /// subscribed to that type. Runs are the busiest source of events, so the others are never written: one indexed query
+    /// per journal batch instead of one outbox row per run.
+    /// </summary>
+    public static async Task RunsFinishedAsync(AppDbContext db, IReadOnlyList<AgentRun> runs, DateTime now, CancellationToken ct)
+    {
+        var finished = runs.Where(r => r.Status != AgentRunStatus.Running).ToList();
+        if (finished.Count == 0)
+        {
+            return;
+        }
+        var organizations = finished.Select(r => r.OrganizationId).Distinct().ToList();
+        var subscriptions = await db.WebhookEndpoints.AsNoTracking()
+            .Where(e => e.Enabled && organizations.Contains(e.OrganizationId))
+            .Select(e => new { e.OrganizationId, e.EventTypes })
+            .ToListAsync(ct);
+        if (subscriptions.Count == 0)
+        {
+            return;
+        }
+        foreach (var run in finished)
+        {
+            var type = run.Status == AgentRunStatus.Succeeded ? "run.completed" : "run.failed";
+            if (subscriptions.Any(s => s.OrganizationId == run.OrganizationId && s.EventTypes.Contains(type)))
+            {
+                db.OutboxEvents.Add(OutboxEvent.Create(run.OrganizationId, type, new
+                {
+                    run = run.Id,
+                    listing = run.ListingId,
+                    config = run.ConfigId,
+                    key = run.KeyId,
+                    session_id = run.SessionId,
+                    door = run.Door,
+                    status = run.Status == AgentRunStatus.Succeeded ? "succeeded" : "failed",
+                    error_code = run.ErrorCode,
+                    credits_charged = run.CreditsCharged,
+                    input_tokens = run.InputTokens,
+                    output_tokens = run.OutputTokens,
+                    latency_ms = run.LatencyMs,
+                    finished = run.FinishedUtc ?? now,
+                }, now));
+            }
+        }
+    }
+}

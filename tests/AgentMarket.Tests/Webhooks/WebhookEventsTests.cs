@@ -1,0 +1,100 @@
+using System.Net;
+using System.Net.Http.Json;
+using AgentMarket.Testing.FakeOpenAi;
+using AgentMarket.Tests.Catalog;
+using AgentMarket.Tests.Credits;
+using AgentMarket.Tests.Gateway;
+using AgentMarket.Tests.Infrastructure;
+
+namespace AgentMarket.Tests.Webhooks;
+
+/// <summary>Each event is produced where its change happens, addressed to the organization that should hear about it.</summary>
+public class WebhookEventsTests(WebhooksGatewayApp app) : IClassFixture<WebhooksGatewayApp>
+{
+    [Fact]
+    public async Task BuyerJourney_SendsOrderSubscriptionAndRunEvents()
+    {
+        var agent = await app.PromptAgentAsync();
+        var buyer = await app.SignUpAsync("Buyer");
+        await buyer.CreateEndpointAsync(app.Receiver, "buyer", "order.created", "subscription.activated", "subscription.terminated", "run.completed", "run.failed");
+        // Subscribed to nothing the journey produces: it must get nothing.
+        await buyer.CreateEndpointAsync(app.Receiver, "buyer-quiet", "credits.low_balance");
+
+        var config = await buyer.SubscribeAsync(agent);
+        var (_, key) = await buyer.CreateKeyAsync(config);
+        var keyClient = app.BearerClient(key);
+        var run = await Http.ReadJsonAsync(await keyClient.RunAsync(config, "hello"));
+        app.Model.When("make it fail", FakeReply.Fail(500));
+        var failed = await keyClient.RunAsync(config, "make it fail");
+        Assert.False(failed.IsSuccessStatusCode);
+        await Http.AssertStatusAsync(await buyer.Client.DeleteAsync($"/api/customer-agent-configs/{config}"), HttpStatusCode.NoContent);
+
+        var received = await app.Receiver.WaitForAsync("buyer", 5);
+        var byType = received.ToDictionary(r => r.Type);
+        Assert.Equal(["order.created", "run.completed", "run.failed", "subscription.activated", "subscription.terminated"], byType.Keys.Order().ToArray());
+        Assert.Equal(config, byType["subscription.activated"].Data.GetProperty("config").GetGuid());
+        Assert.Equal(config, byType["subscription.terminated"].Data.GetProperty("config").GetGuid());
+        Assert.Equal(agent.ListingId, byType["order.created"].Data.GetProperty("listing").GetGuid());
+        var completed = byType["run.completed"].Data;
+        Assert.Equal(run.GetProperty("run_id").GetString(), completed.GetProperty("run").GetString());
+        Assert.Equal(run.GetProperty("credits_charged").GetInt64(), completed.GetProperty("credits_charged").GetInt64());
+        Assert.Equal("succeeded", completed.GetProperty("status").GetString());
+        Assert.Equal("failed", byType["run.failed"].Data.GetProperty("status").GetString());
+        Assert.False(string.IsNullOrEmpty(byType["run.failed"].Data.GetProperty("error_code").GetString()));
+        Assert.Empty(app.Receiver.At("buyer-quiet"));
+    }
+
+    [Fact]
+    public async Task Credits_SendPurchasedAndLowBalance()
+    {
+        var agent = await app.PromptAgentAsync();
+        var buyer = await app.SignUpAsync("Buyer");
+        await buyer.CreateEndpointAsync(app.Receiver, "credits", "credits.purchased", "credits.low_balance");
+        await buyer.UpgradeAsync("plus");
+        var purchased = Assert.Single(await app.Receiver.WaitForAsync("credits", 1));
+        Assert.Equal("credits.purchased", purchased.Type);
+
+        // Any charge now takes the balance below the alert threshold.
+        var available = (await buyer.BalanceAsync()).GetProperty("available").GetInt64();
+        await Http.ReadJsonAsync(await buyer.Client.PatchAsJsonAsync("/api/credits/settings", new { low_balance_threshold = available }));
+        var config = await buyer.SubscribeAsync(agent);
+        var (_, key) = await buyer.CreateKeyAsync(config);
+        await Http.ReadJsonAsync(await app.BearerClient(key).RunAsync(config, "hello"));
+
+        var low = (await app.Receiver.WaitForAsync("credits", 2)).Single(r => r.Type == "credits.low_balance").Data;
+        Assert.Equal(available, low.GetProperty("threshold").GetInt64());
+        Assert.True(low.GetProperty("available").GetInt64() < available);
+    }
+
+    [Fact]
+    public async Task ProviderJourney_SendsListingPublishedAndReviewCreated_ToTheProviderOnly()
+    {
+        var (seller, _) = await app.SellerAsync();
+        await seller.CreateEndpointAsync(app.Receiver, "provider", "listing.published", "review.created");
+        var agentId = await seller.CreateAgentAsync($"Reviewed agent {CatalogIntents.UniqueWord()}");
+        await seller.ImportExampleAsync(agentId);
+        var slug = $"reviewed-{Guid.NewGuid():N}"[..20];
+        var listing = await Http.ReadJsonAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{agentId}/publish/", CatalogIntents.PublishBody(slug)), HttpStatusCode.Created);
+        var listingId = listing.GetProperty("uuid").GetGuid();
+
+        var published = Assert.Single(await app.Receiver.WaitForAsync("provider", 1));
+        Assert.Equal("listing.published", published.Type);
+        Assert.Equal(listingId, published.Data.GetProperty("listing").GetGuid());
+        Assert.Equal(slug, published.Data.GetProperty("slug").GetString());
+
+        // A buyer who ran the agent reviews it; the buyer's own endpoint hears nothing of it.
+        var buyer = await app.SignUpAsync("Reviewer");
+        await buyer.CreateEndpointAsync(app.Receiver, "reviewer", "review.created", "listing.published");
+        var config = await buyer.SubscribeAsync(new PublishedAgent(seller, agentId, listingId, slug, "Reviewed agent", ""));
+        var (_, key) = await buyer.CreateKeyAsync(config);
+        await Http.ReadJsonAsync(await app.BearerClient(key).RunAsync(config, "hello"));
+        await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{listingId}/reviews", new { rating = 4, text = "Useful." }), HttpStatusCode.Created);
+
+        var both = await app.Receiver.WaitForAsync("provider", 2);
+        var review = both.Single(r => r.Type == "review.created").Data;
+        Assert.Equal(listingId, review.GetProperty("listing").GetGuid());
+        Assert.Equal(4, review.GetProperty("rating").GetInt32());
+        Assert.Equal("Useful.", review.GetProperty("text").GetString());
+        Assert.Empty(app.Receiver.At("reviewer"));
+    }
+}

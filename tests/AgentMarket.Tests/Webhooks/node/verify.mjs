@@ -1,0 +1,20 @@
+// Verifies webhooks with the Standard Webhooks reference library, independently of the app's own signing code.
+// stdin: {"secret": "whsec_...", "requests": [{"headers": {...}, "body": "..."}]}; stdout: one line per request,
+// "ok <type>" or "invalid <reason>".
+import { Webhook } from 'standardwebhooks';
+
+let input = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => { input += chunk; });
+process.stdin.on('end', () => {
+  const { secret, requests } = JSON.parse(input);
+  const webhook = new Webhook(secret);
+  for (const { headers, body } of requests) {
+    try {
+      const payload = webhook.verify(body, headers);
+      process.stdout.write(`ok ${payload.type}\n`);
+    } catch (error) {
+      process.stdout.write(`invalid ${error.message}\n`);
+    }
+  }
+});
