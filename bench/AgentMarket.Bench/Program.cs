@@ -1,5 +1,6 @@
 using AgentMarket.Bench.ColdStart;
 using AgentMarket.Bench.Doors;
+using AgentMarket.Bench.Economics;
 using AgentMarket.Bench.Engine;
 using AgentMarket.Bench.Gateway;
 using AgentMarket.Bench.Ledger;
@@ -16,6 +17,7 @@ return args switch
     ["doors", .. var rest] => await DoorsBench.RunAsync(rest),
     ["widget", .. var rest] => await WidgetBench.RunAsync(rest),
     ["search", .. var rest] => await SearchBench.RunAsync(rest),
+    ["economics", .. var rest] => await EconomicsBench.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -28,6 +30,6 @@ static async Task<int> RunEngineAsync(string[] rest)
 static int Usage()
 {
     Console.Error.WriteLine("usage: dotnet run -c Release --project bench/AgentMarket.Bench -- <suite> [options]");
-    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds] | gateway [runs] | doors [rounds] | widget [rounds] | search sqlite|postgres [listings] [iterations]");
+    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds] | gateway [runs] | doors [rounds] | widget [rounds] | search sqlite|postgres [listings] [iterations] | economics sqlite|postgres [iterations]");
     return 2;
 }

@@ -10,11 +10,13 @@ using AgentMarket.Identity;
 using AgentMarket.Keys;
 using AgentMarket.Knowledge;
 using AgentMarket.Payments;
+using AgentMarket.Payouts;
 using AgentMarket.Platform;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Seed;
 using AgentMarket.Platform.Ui;
 using AgentMarket.Providers;
+using AgentMarket.Providers.Economics;
 using AgentMarket.Providers.Pages;
 using AgentMarket.Runtime;
 using AgentMarket.Runtime.Cli;
@@ -56,6 +58,8 @@ builder.AddUsage();             // buyers' usage per day, agent and key
 builder.AddDoors();             // Langflow-compatible, OpenAI-compatible and MCP front doors
 builder.AddWidget();            // the embeddable chat widget: publishable keys, sessions, its script files
 builder.AddWebhooks();          // outbound webhooks: endpoints, signed deliveries from the outbox, the delivery log
+builder.AddEconomics();         // providers' earnings rollups, dashboard and pricing hints
+builder.AddPayouts();           // monthly payouts with statements, manual or through Stripe Connect
 builder.AddAdmin();
 builder.AddBackstage();         // the public catalog as Backstage entities
 builder.AddAudit();             // the append-only audit log
@@ -79,6 +83,8 @@ app.MapUsage();
 app.MapDoors();
 app.MapWidget();
 app.MapWebhooks();
+app.MapEconomics();
+app.MapPayouts();
 app.MapAdmin();
 app.MapBackstage();
 app.MapAudit();

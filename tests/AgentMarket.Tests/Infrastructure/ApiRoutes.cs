@@ -38,6 +38,8 @@ public sealed partial record ApiRoute(string Method, string Pattern, EndpointAcc
         ["issuer"] = "https://idp.example/realms/plausible",
         ["client_id"] = "plausible-client",
         ["credits"] = 1,
+        ["period"] = "2020-01",
+        ["reference"] = "plausible reference",
     };
 
     /// <summary>Every endpoint under /api, so routes added by later features are covered without touching the tests.</summary>

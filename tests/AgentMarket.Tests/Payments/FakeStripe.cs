@@ -17,6 +17,8 @@ public sealed class FakeStripe : IAsyncDisposable
 {
     readonly ConcurrentQueue<StripeRequest> _requests = new();
     readonly ConcurrentDictionary<string, string> _sessionsByIdempotencyKey = new();
+    readonly ConcurrentDictionary<string, string> _accountsByIdempotencyKey = new();
+    readonly ConcurrentDictionary<string, string> _transfersByIdempotencyKey = new();
     WebApplication? _app;
 
     public string BaseUrl { get; private set; } = "";
@@ -57,6 +59,32 @@ public sealed class FakeStripe : IAsyncDisposable
         _app.MapPost("/v1/subscriptions/{id}", (string id, HttpRequest request) => id.StartsWith("sub_", StringComparison.Ordinal)
             ? Results.Json(new { id, @object = "subscription", status = "active", cancel_at_period_end = request.Form["cancel_at_period_end"] == "true" })
             : Results.Json(Error("invalid_request_error", "resource_missing", $"No such subscription: '{id}'"), statusCode: 404));
+        // Connect: Express accounts, onboarding links and transfers, idempotent by key as Stripe is.
+        _app.MapPost("/v1/accounts", (HttpRequest request) => Results.Json(new Dictionary<string, object?>
+        {
+            ["id"] = _accountsByIdempotencyKey.GetOrAdd(request.Headers["Idempotency-Key"].ToString(), _ => $"acct_test_{Guid.NewGuid():N}"[..26]),
+            ["object"] = "account",
+            ["type"] = request.Form["type"].ToString(),
+            ["email"] = request.Form["email"].ToString(),
+            ["payouts_enabled"] = false,
+            ["capabilities"] = new Dictionary<string, string> { ["transfers"] = "inactive" },
+        }));
+        _app.MapPost("/v1/account_links", (HttpRequest request) => Results.Json(new Dictionary<string, object?>
+        {
+            ["object"] = "account_link",
+            ["url"] = $"https://connect.stripe.com/setup/e/{request.Form["account"]}/{Guid.NewGuid():N}",
+            ["expires_at"] = DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeSeconds(),
+        }));
+        _app.MapPost("/v1/transfers", (HttpRequest request) => Results.Json(new Dictionary<string, object?>
+        {
+            ["id"] = _transfersByIdempotencyKey.GetOrAdd(request.Headers["Idempotency-Key"].ToString(), _ => $"tr_test_{Guid.NewGuid():N}"),
+            ["object"] = "transfer",
+            ["amount"] = long.Parse(request.Form["amount"].ToString(), System.Globalization.CultureInfo.InvariantCulture),
+            ["currency"] = request.Form["currency"].ToString(),
+            ["destination"] = request.Form["destination"].ToString(),
+            ["metadata"] = new Dictionary<string, string> { ["payout_id"] = request.Form["metadata[payout_id]"].ToString() },
+            ["reversed"] = false,
+        }));
         await _app.StartAsync();
         BaseUrl = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/') + "/";
     }
@@ -86,6 +114,12 @@ public sealed class FakeStripe : IAsyncDisposable
             ["livemode"] = false,
         });
     }
+
+    /// <summary>The transfers the app asked for, oldest first (retries with the same Idempotency-Key included).</summary>
+    public IReadOnlyList<StripeRequest> Transfers() => _requests.Where(r => r.Method == "POST" && r.Path == "/v1/transfers").ToList();
+
+    /// <summary>How many distinct transfers Stripe made: one per idempotency key.</summary>
+    public int DistinctTransfers => _transfersByIdempotencyKey.Count;
 
     static object Error(string type, string? code, string message) => new { error = new { type, code, message } };
 

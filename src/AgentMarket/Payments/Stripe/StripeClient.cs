@@ -58,6 +58,66 @@ sealed class StripeClient(HttpClient http, ILogger<StripeClient> logger)
         using var response = await SendAsync(request, ct);
     }
 
+    /// <summary>Creates an Express connected account for a provider's payouts (Connect); keyed by provider so a retry finds the same account.</summary>
+    public async Task<string> CreateExpressAccountAsync(string email, Guid providerId, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/accounts")
+        {
+            Content = new FormUrlEncodedContent(
+            [
+                new("type", "express"),
+                new("email", email),
+                new("capabilities[transfers][requested]", "true"),
+                new("metadata[provider_id]", providerId.ToString()),
+            ]),
+        };
+        request.Headers.Add("Idempotency-Key", $"connect-account:{providerId}");
+        using var response = await SendAsync(request, ct);
+        var account = await response.Content.ReadFromJsonAsync<Created>(StripeJson.Options, ct);
+        return account is { Id.Length: > 0 } ? account.Id : throw new StripeApiException("Stripe returned an account without an id.");
+    }
+
+    /// <summary>A one-time onboarding link for a connected account (it expires within minutes, so one is made per request).</summary>
+    public async Task<string> CreateAccountLinkAsync(string accountId, Uri refreshUrl, Uri returnUrl, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/account_links")
+        {
+            Content = new FormUrlEncodedContent(
+            [
+                new("account", accountId),
+                new("refresh_url", refreshUrl.ToString()),
+                new("return_url", returnUrl.ToString()),
+                new("type", "account_onboarding"),
+            ]),
+        };
+        using var response = await SendAsync(request, ct);
+        var link = await response.Content.ReadFromJsonAsync<AccountLink>(StripeJson.Options, ct);
+        return link is { Url.Length: > 0 } ? link.Url : throw new StripeApiException("Stripe returned an account link without a url.");
+    }
+
+    /// <summary>
+    /// Sends <paramref name="amountCents"/> from the platform's balance to a connected account. The idempotency key is
+    /// the payout's ledger key, so however often a payout run retries, Stripe makes one transfer.
+    /// </summary>
+    public async Task<string> CreateTransferAsync(long amountCents, string destination, Guid payoutId, string idempotencyKey, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/transfers")
+        {
+            Content = new FormUrlEncodedContent(
+            [
+                new("amount", amountCents.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                new("currency", "usd"),
+                new("destination", destination),
+                new("transfer_group", payoutId.ToString()),
+                new("metadata[payout_id]", payoutId.ToString()),
+            ]),
+        };
+        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        using var response = await SendAsync(request, ct);
+        var transfer = await response.Content.ReadFromJsonAsync<Created>(StripeJson.Options, ct);
+        return transfer is { Id.Length: > 0 } ? transfer.Id : throw new StripeApiException("Stripe returned a transfer without an id.");
+    }
+
     async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct, bool tolerateNotFound = false)
     {
         HttpResponseMessage response;
@@ -101,6 +161,10 @@ sealed class StripeClient(HttpClient http, ILogger<StripeClient> logger)
     }
 
     public sealed record CheckoutSession(string Id, string Url);
+
+    sealed record Created(string Id);
+
+    sealed record AccountLink(string Url);
 
     sealed record StripeErrorBody(StripeError? Error);
 

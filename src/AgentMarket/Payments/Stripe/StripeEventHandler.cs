@@ -9,7 +9,7 @@ namespace AgentMarket.Payments.Stripe;
 /// Every effect is keyed (the payment, the invoice, the refund), so a redelivered or concurrent event changes nothing
 /// more; <see cref="ProcessedStripeEvent"/> additionally skips events already handled.
 /// </summary>
-sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, StripeClient stripe, TimeProvider clock, ILogger<StripeEventHandler> logger)
+sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, StripeClient stripe, Payouts.StripeConnectEvents connect, TimeProvider clock, ILogger<StripeEventHandler> logger)
 {
     /// <summary>Handles <paramref name="stripeEvent"/> once; false when it had been handled before.</summary>
     public async Task<bool> HandleOnceAsync(StripeEvent stripeEvent, CancellationToken ct)
@@ -44,6 +44,8 @@ sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, StripeCl
         "invoice.paid" => InvoicePaidAsync(stripeEvent.Object<StripeInvoice>(), ct),
         "customer.subscription.deleted" => SubscriptionDeletedAsync(stripeEvent.Object<StripeSubscription>(), ct),
         "charge.refunded" => ChargeRefundedAsync(stripeEvent.Id, stripeEvent.Object<StripeCharge>(), ct),
+        "account.updated" => connect.AccountUpdatedAsync(stripeEvent.Data.Object, ct),
+        "transfer.created" or "transfer.updated" or "transfer.reversed" => connect.TransferAsync(stripeEvent.Type, stripeEvent.Data.Object, ct),
         _ => Task.CompletedTask, // the endpoint may be subscribed to more events than we act on
     };
 

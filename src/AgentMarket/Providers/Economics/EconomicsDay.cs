@@ -1,0 +1,71 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace AgentMarket.Providers.Economics;
+
+/// <summary>
+/// One UTC day of one provider's listing for one buyer organization (<see cref="Guid.Empty"/> for visitors' trial runs):
+/// the runs' counts, tokens and latency from the run records, and the money from the ledger transfers that settled them.
+/// Maintained by <see cref="EconomicsRollups"/> in the run journal's transaction, so dashboards read these rows instead
+/// of scanning runs and transfers.
+/// </summary>
+public sealed class EconomicsDay
+{
+    public Guid ProviderId { get; init; }
+    public DateOnly Day { get; init; }
+    public Guid ListingId { get; init; }
+    public Guid BuyerOrganizationId { get; init; }
+
+    /// <summary>Finished runs, failed ones included.</summary>
+    public long Runs { get; init; }
+    public long Succeeded { get; init; }
+
+    /// <summary>What the runs were worth at their price: credits the buyers' wallets spent, and for trials what the promotions account paid.</summary>
+    public long GrossCredits { get; init; }
+
+    /// <summary>Of <see cref="GrossCredits"/>, what granted (free) credits or the promotions account paid.</summary>
+    public long PromotionalCredits { get; init; }
+
+    /// <summary>Credited to the provider's earnings account by the runs' settle transfers.</summary>
+    public long ProviderEarnings { get; init; }
+
+    /// <summary>Credited to the platform's fees account.</summary>
+    public long PlatformFees { get; init; }
+    public long InputTokens { get; init; }
+    public long OutputTokens { get; init; }
+
+    /// <summary>Model cost at the operator's price list, in millionths of a credit (a credit is a US cent).</summary>
+    public long ModelCostMicrocredits { get; init; }
+
+    /// <summary>Sum of succeeded runs' latencies; percentiles come from <see cref="EconomicsLatency"/>.</summary>
+    public long LatencyMsSum { get; init; }
+}
+
+/// <summary>How many succeeded runs of a listing took <see cref="LatencyMs"/> (a <see cref="Usage.LatencyHistogram"/> bucket) on a day.</summary>
+public sealed class EconomicsLatency
+{
+    public Guid ProviderId { get; init; }
+    public DateOnly Day { get; init; }
+    public Guid ListingId { get; init; }
+    public int LatencyMs { get; init; }
+    public long Runs { get; init; }
+}
+
+sealed class EconomicsDayConfiguration : IEntityTypeConfiguration<EconomicsDay>
+{
+    public void Configure(EntityTypeBuilder<EconomicsDay> e)
+    {
+        e.ToTable("economics_days");
+        // Provider and day first: every dashboard query is one provider's range of days.
+        e.HasKey(x => new { x.ProviderId, x.Day, x.ListingId, x.BuyerOrganizationId });
+    }
+}
+
+sealed class EconomicsLatencyConfiguration : IEntityTypeConfiguration<EconomicsLatency>
+{
+    public void Configure(EntityTypeBuilder<EconomicsLatency> e)
+    {
+        e.ToTable("economics_latencies");
+        e.HasKey(x => new { x.ProviderId, x.Day, x.ListingId, x.LatencyMs });
+    }
+}

@@ -1,0 +1,138 @@
+using AgentMarket.Credits.Ledger;
+using AgentMarket.Gateway;
+using AgentMarket.Platform.Data;
+using AgentMarket.Usage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AgentMarket.Providers.Economics;
+
+/// <summary>
+/// Adds finished runs to the daily rollups, in the run journal's transaction: a run's record and its share of the
+/// rollups are written together or not at all, and each run is journaled once, so each is counted once. The money is
+/// read from the ledger transfers that settled the run (settled before the journal writes it), never recomputed from
+/// prices or the commission, so the rollups agree with the ledger whatever the commission was when a run settled.
+/// </summary>
+sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions> options)
+{
+    /// <summary>The ledger operations that can pay for a run, by the idempotency keys the gateway and usage reports use.</summary>
+    static IEnumerable<string> SettleKeys(Guid run) => [$"run:{run}:settle", $"trial:{run}", $"usage:{run}:settle"];
+
+    sealed record Money(long Gross, long Promotional, long Earnings, long Fees);
+
+    public async Task AddAsync(IReadOnlyList<AgentRun> runs, CancellationToken ct)
+    {
+        var finished = runs.Where(r => r.ProviderId is not null && r.Status != AgentRunStatus.Running).ToList();
+        if (finished.Count == 0)
+        {
+            return;
+        }
+        var money = await MoneyAsync(finished.Where(r => r.Status == AgentRunStatus.Succeeded).Select(r => r.Id).ToList(), ct);
+        var prices = options.CurrentValue;
+
+        var days = new Dictionary<(Guid Provider, DateOnly Day, Guid Listing, Guid Buyer), long[]>();
+        var latencies = new Dictionary<(Guid Provider, DateOnly Day, Guid Listing, int Latency), long>();
+        foreach (var run in finished)
+        {
+            var key = (run.ProviderId!.Value, run.Day, run.ListingId, run.OrganizationId);
+            if (!days.TryGetValue(key, out var sums))
+            {
+                days[key] = sums = new long[11];
+            }
+            var succeeded = run.Status == AgentRunStatus.Succeeded;
+            var paid = money.GetValueOrDefault(run.Id) ?? new Money(0, 0, 0, 0);
+            sums[0] += 1;
+            sums[1] += succeeded ? 1 : 0;
+            sums[2] += paid.Gross;
+            sums[3] += paid.Promotional;
+            sums[4] += paid.Earnings;
+            sums[5] += paid.Fees;
+            sums[6] += run.InputTokens;
+            sums[7] += run.OutputTokens;
+            sums[8] += prices.PriceOf(run.Model).Microcredits(run.InputTokens, run.OutputTokens);
+            if (succeeded)
+            {
+                sums[9] += run.LatencyMs;
+                var bucket = (run.ProviderId.Value, run.Day, run.ListingId, LatencyHistogram.Bucket(run.LatencyMs));
+                latencies[bucket] = latencies.GetValueOrDefault(bucket) + 1;
+            }
+        }
+
+        foreach (var ((provider, day, listing, buyer), s) in days)
+        {
+            // One statement on both databases, so concurrent journal batches add up instead of racing an insert.
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO economics_days (provider_id, day, listing_id, buyer_organization_id, runs, succeeded, gross_credits, promotional_credits,
+                    provider_earnings, platform_fees, input_tokens, output_tokens, model_cost_microcredits, latency_ms_sum)
+                VALUES ({provider}, {day}, {listing}, {buyer}, {s[0]}, {s[1]}, {s[2]}, {s[3]}, {s[4]}, {s[5]}, {s[6]}, {s[7]}, {s[8]}, {s[9]})
+                ON CONFLICT (provider_id, day, listing_id, buyer_organization_id) DO UPDATE SET
+                    runs = economics_days.runs + excluded.runs,
+                    succeeded = economics_days.succeeded + excluded.succeeded,
+                    gross_credits = economics_days.gross_credits + excluded.gross_credits,
+                    promotional_credits = economics_days.promotional_credits + excluded.promotional_credits,
+                    provider_earnings = economics_days.provider_earnings + excluded.provider_earnings,
+                    platform_fees = economics_days.platform_fees + excluded.platform_fees,
+                    input_tokens = economics_days.input_tokens + excluded.input_tokens,
+                    output_tokens = economics_days.output_tokens + excluded.output_tokens,
+                    model_cost_microcredits = economics_days.model_cost_microcredits + excluded.model_cost_microcredits,
+                    latency_ms_sum = economics_days.latency_ms_sum + excluded.latency_ms_sum
+                """, ct);
+        }
+        foreach (var ((provider, day, listing, latency), count) in latencies)
+        {
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO economics_latencies (provider_id, day, listing_id, latency_ms, runs)
+                VALUES ({provider}, {day}, {listing}, {latency}, {count})
+                ON CONFLICT (provider_id, day, listing_id, latency_ms) DO UPDATE SET runs = economics_latencies.runs + excluded.runs
+                """, ct);
+        }
+    }
+
+    /// <summary>What each run's settle (or trial) operation moved, by run id, read from its transfers.</summary>
+    async Task<Dictionary<Guid, Money>> MoneyAsync(List<Guid> runIds, CancellationToken ct)
+    {
+        var result = new Dictionary<Guid, Money>();
+        if (runIds.Count == 0)
+        {
+            return result;
+        }
+        var runByKey = runIds.SelectMany(id => SettleKeys(id).Select(key => (key, id))).ToDictionary(p => p.key, p => p.id);
+        var keys = runByKey.Keys.ToList();
+        var operations = await db.LedgerOperations.AsNoTracking()
+            .Where(o => keys.Contains(o.IdempotencyKey))
+            .Select(o => new { o.Id, o.IdempotencyKey, o.Kind })
+            .ToListAsync(ct);
+        if (operations.Count == 0)
+        {
+            return result;
+        }
+        var operationIds = operations.Select(o => o.Id).ToList();
+        var transfers = await (
+            from t in db.LedgerTransfers.AsNoTracking()
+            join debit in db.LedgerAccounts on t.DebitAccountId equals debit.Id
+            join credit in db.LedgerAccounts on t.CreditAccountId equals credit.Id
+            where operationIds.Contains(t.OperationId)
+            select new { t.OperationId, t.Kind, t.Amount, Debit = debit.Kind, Credit = credit.Kind })
+            .ToListAsync(ct);
+        foreach (var operation in operations)
+        {
+            var moved = transfers.Where(t => t.OperationId == operation.Id).ToList();
+            var earnings = moved.Where(t => t.Credit == AccountKind.ProviderEarnings).Sum(t => t.Amount);
+            var fees = moved.Where(t => t.Credit == AccountKind.PlatformFees).Sum(t => t.Amount);
+            Money money;
+            if (operation.Kind == OperationKind.Trial)
+            {
+                // A visitor's trial: the promotions account paid the whole price.
+                money = new Money(earnings + fees, earnings + fees, earnings, fees);
+            }
+            else
+            {
+                // A settle posts the wallets' reservations: what the buyer spent, granted credits first.
+                var posted = moved.Where(t => t.Kind == TransferKind.PostPending).ToList();
+                money = new Money(posted.Sum(t => t.Amount), posted.Where(t => t.Debit == AccountKind.WalletGranted).Sum(t => t.Amount), earnings, fees);
+            }
+            result[runByKey[operation.IdempotencyKey]] = money;
+        }
+        return result;
+    }
+}
