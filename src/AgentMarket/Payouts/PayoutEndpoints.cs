@@ -115,7 +115,8 @@ static class PayoutEndpoints
     }
 
     /// <summary>A manual payout's money has gone out: the operator records the bank reference. Repeating it with the same reference changes nothing.</summary>
-    static async Task<IResult> MarkPaidAsync(Guid uuid, MarkPaidRequest request, CurrentTenant tenant, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> MarkPaidAsync(
+        Guid uuid, MarkPaidRequest request, CurrentTenant tenant, AppDbContext db, PayoutEvents events, TimeProvider clock, CancellationToken ct)
     {
         tenant.EnterSystemScope();
         var payout = await db.Payouts.Include(p => p.Lines).FirstOrDefaultAsync(p => p.Id == uuid, ct);
@@ -136,6 +137,7 @@ static class PayoutEndpoints
         payout.Reference = reference;
         payout.PaidUtc = clock.GetUtcNow().UtcDateTime;
         payout.Note = null;
+        await events.PaidAsync(payout, ct);
         await db.SaveChangesAsync(ct);
         return TypedResults.Ok(ToResponse(payout, withLines: true));
     }

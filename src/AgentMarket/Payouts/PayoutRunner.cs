@@ -30,7 +30,8 @@ public sealed record PayoutRunItem(Guid Provider, PayoutOutcome Outcome, Payout?
 /// Runs in a system scope (the job, or an operator).
 /// </summary>
 sealed class PayoutRunner(
-    AppDbContext db, CreditLedger ledger, StripeClient stripe, IOptions<StripeOptions> stripeOptions, PayoutGate gate, TimeProvider clock, ILogger<PayoutRunner> logger)
+    AppDbContext db, CreditLedger ledger, StripeClient stripe, IOptions<StripeOptions> stripeOptions, PayoutGate gate, PayoutEvents events, TimeProvider clock,
+    ILogger<PayoutRunner> logger)
 {
     /// <summary>Parses <c>yyyy-MM</c>; null for anything else.</summary>
     public static DateOnly? ParsePeriod(string? period) =>
@@ -161,6 +162,7 @@ sealed class PayoutRunner(
                 return;
             }
             payout.Status = PayoutStatus.Pending;
+            await events.CreatedAsync(payout, ct);
             await db.SaveChangesAsync(ct);
         }
         if (payout.Status == PayoutStatus.Pending && payout.Method == PayoutMethod.StripeConnect)
@@ -186,6 +188,7 @@ sealed class PayoutRunner(
             payout.Status = PayoutStatus.Paid;
             payout.PaidUtc = clock.GetUtcNow().UtcDateTime;
             payout.Note = null;
+            await events.PaidAsync(payout, ct);
         }
         catch (StripeApiException)
         {

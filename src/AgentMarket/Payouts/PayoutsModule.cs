@@ -9,6 +9,7 @@ static class PayoutsModule
         services.AddOptions<PayoutsOptions>().BindConfiguration("Payouts").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<PayoutGate>();
         services.AddScoped<PayoutRunner>();
+        services.AddScoped<PayoutEvents>();
         services.AddScoped<PayoutSettingsService>();
         services.AddScoped<StripeConnectEvents>();
         services.AddScoped<StripeOnboarding>();

@@ -47,7 +47,7 @@ public sealed class ClientAddressApp : AgentMarketApp
 /// <summary>The audit log records every security- and money-relevant action, and nothing can change or delete an entry.</summary>
 public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressApp>
 {
-    /// <summary>Recorded by the payouts area (issue 8, item 2), which calls <see cref="AuditLog.Record"/> with them.</summary>
+    /// <summary>Need a month of earnings first: <c>Payouts.PayoutTests.ManualPayout_IsMarkedPaidByAnOperator_WithAReference</c> proves them.</summary>
     static readonly string[] RecordedByOtherAreas = [AuditActions.PayoutCreated, AuditActions.PayoutPaid];
 
     [Fact]

@@ -1,6 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Tenancy;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
 
@@ -90,6 +94,23 @@ public class PayoutTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
         await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/payouts/{uuid}/mark-paid/", new { reference = "BANK-REF-1" }), HttpStatusCode.OK);
         await Http.AssertProblemAsync(await operatorClient.PostAsJsonAsync($"/api/admin/payouts/{uuid}/mark-paid/", new { reference = "BANK-REF-2" }), HttpStatusCode.Conflict, "payout_not_pending");
         await Http.AssertProblemAsync(await operatorClient.PostAsJsonAsync($"/api/admin/payouts/{Guid.NewGuid()}/mark-paid/", new { reference = "x" }), HttpStatusCode.NotFound, "not_found");
+
+        // Created and paid once each in the audit log, in the provider's organization; one payout.paid event for its webhooks.
+        foreach (var action in new[] { "payout.created", "payout.paid" })
+        {
+            var audit = await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/audit/?action={action}&target_type=payout&target={uuid}"));
+            var entry = Assert.Single(audit.GetProperty("items").EnumerateArray());
+            Assert.Equal(provider.Seller.OrganizationId, entry.GetProperty("organization").GetGuid());
+        }
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
+            var events = await scope.ServiceProvider.GetRequiredService<AppDbContext>().OutboxEvents
+                .Where(e => e.Type == "payout.paid" && e.OrganizationId == provider.Seller.OrganizationId).ToListAsync();
+            var paidEvent = JsonDocument.Parse(Assert.Single(events).Payload).RootElement;
+            Assert.Equal(uuid, paidEvent.GetProperty("payout").GetGuid());
+            Assert.Equal("BANK-REF-1", paidEvent.GetProperty("reference").GetString());
+        }
 
         var mine = await Http.ReadJsonAsync(await (await provider.ClientAsync()).GetAsync($"/api/providers/mine/payouts/{uuid}/"));
         Assert.Equal("paid", mine.GetProperty("status").GetString());
