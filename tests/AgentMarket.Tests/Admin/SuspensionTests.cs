@@ -4,6 +4,7 @@ using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Doors;
 using AgentMarket.Tests.Gateway;
 using AgentMarket.Tests.Infrastructure;
+using AgentMarket.Tests.Widget;
 
 namespace AgentMarket.Tests.Admin;
 
@@ -24,9 +25,7 @@ public class SuspensionTests(GatewayApp app) : IClassFixture<GatewayApp>
         var (_, widgetKey) = await buyer.CreateKeyAsync(subscribed.Config, new { kind = "publishable", allowed_origins = ShopOrigin });
         var token = app.BearerClient(await buyer.CreateTokenAsync("scripts"));
         token.DefaultRequestHeaders.Add("X-Organization", buyer.OrganizationId.ToString());
-        var widget = app.BearerClient(widgetKey);
-        widget.DefaultRequestHeaders.Add("Origin", ShopOrigin[0]);
-        var doors = Doors(subscribed, token, widget);
+        var doors = Doors(subscribed, token, app.CreateClient(), widgetKey);
 
         foreach (var (door, send) in doors)
         {
@@ -93,10 +92,10 @@ public class SuspensionTests(GatewayApp app) : IClassFixture<GatewayApp>
     }
 
     /// <summary>One request through each door, with the credential that door is used with.</summary>
-    static List<(string Door, Func<Task<HttpResponseMessage>> Send)> Doors(Subscribed subscribed, HttpClient token, HttpClient widget) =>
+    static List<(string Door, Func<Task<HttpResponseMessage>> Send)> Doors(Subscribed subscribed, HttpClient token, HttpClient page, string widgetKey) =>
     [
         ("run API with the agent key", () => subscribed.KeyClient.RunAsync(subscribed.Config, "Hello")),
-        ("run API with the widget key", () => widget.RunAsync(subscribed.Config, "Hello from a page")),
+        ("widget on an allowed page", () => WidgetMessageAsync(page, widgetKey, "Hello from a page")),
         ("run API with an organization token", () => token.RunAsync(subscribed.Config, "Hello from a script")),
         ("Langflow door", () => subscribed.KeyClient.PostAsJsonAsync($"/api/v1/run/{subscribed.Config}", new { input_value = "Hello" })),
         ("OpenAI door", () => subscribed.KeyClient.PostAsJsonAsync("/v1/chat/completions",
@@ -104,6 +103,18 @@ public class SuspensionTests(GatewayApp app) : IClassFixture<GatewayApp>
         ("OpenAI door with an organization token", () => token.GetAsync("/v1/models")),
         ("MCP door", () => subscribed.KeyClient.SendAsync(McpInitialize())),
     ];
+
+    /// <summary>What the widget does on a page: trade the publishable key for a session token, then send a message.</summary>
+    static async Task<HttpResponseMessage> WidgetMessageAsync(HttpClient page, string widgetKey, string input)
+    {
+        var opened = await page.SendAsync(WidgetIntents.OpenSessionRequest(widgetKey, ShopOrigin[0]));
+        if (!opened.IsSuccessStatusCode)
+        {
+            return opened;
+        }
+        var session = await Http.ReadJsonAsync(opened);
+        return await page.SendAsync(WidgetIntents.MessageRequest(session.GetProperty("token").GetString(), input, ShopOrigin[0]));
+    }
 
     static HttpRequestMessage McpInitialize()
     {
