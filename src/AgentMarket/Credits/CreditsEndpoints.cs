@@ -137,23 +137,9 @@ static class CreditsEndpoints
         var csv = new StringBuilder("uuid,type,amount,balance_after,description,reference,created\n");
         foreach (var r in rows)
         {
-            csv.Append(CultureInfo.InvariantCulture, $"{r.Uuid},{r.Type},{r.Amount},{r.BalanceAfter},{Csv(r.Description)},{Csv(r.Reference)},{r.Created:O}\n");
+            csv.Append(CultureInfo.InvariantCulture, $"{r.Uuid},{r.Type},{r.Amount},{r.BalanceAfter},{CsvText.Field(r.Description)},{CsvText.Field(r.Reference)},{r.Created:O}\n");
         }
         return csv.ToString();
-    }
-
-    /// <summary>Quotes a CSV field, and defuses values a spreadsheet would run as a formula.</summary>
-    static string Csv(string? value)
-    {
-        if (string.IsNullOrEmpty(value))
-        {
-            return "";
-        }
-        if (value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
-        {
-            value = "'" + value;
-        }
-        return $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
     }
 }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using AgentMarket.Platform.Api;
 
 namespace AgentMarket.Usage;
 
@@ -22,26 +23,12 @@ static class UsageCsv
             csv.Append(report.GroupBy switch
             {
                 UsageGrouping.Day => $"{r.Day:yyyy-MM-dd},",
-                UsageGrouping.Agent => $"{r.Config},{r.Listing},{Field(r.Agent)},",
-                _ => $"{r.Key},{Field(r.KeyName)},{Field(r.KeyPrefix)},",
+                UsageGrouping.Agent => $"{r.Config},{r.Listing},{CsvText.Field(r.Agent)},",
+                _ => $"{r.Key},{CsvText.Field(r.KeyName)},{CsvText.Field(r.KeyPrefix)},",
             });
             csv.Append(CultureInfo.InvariantCulture,
                 $"{r.Runs},{r.Succeeded},{r.Errors},{r.CreditsCharged},{r.InputTokens},{r.OutputTokens},{r.LatencyP50Ms},{r.LatencyP95Ms}\n");
         }
         return csv.ToString();
-    }
-
-    /// <summary>Quotes a text field, and defuses values a spreadsheet would run as a formula (as the credits history does).</summary>
-    static string Field(string? value)
-    {
-        if (string.IsNullOrEmpty(value))
-        {
-            return "";
-        }
-        if (value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
-        {
-            value = "'" + value;
-        }
-        return $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
     }
 }

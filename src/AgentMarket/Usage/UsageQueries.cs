@@ -1,5 +1,6 @@
 using System.Globalization;
 using AgentMarket.Gateway;
+using AgentMarket.Platform.Api;
 using AgentMarket.Platform.Data;
 using Microsoft.EntityFrameworkCore;
 
@@ -15,8 +16,7 @@ public enum UsageGrouping
 /// <summary>UTC days <see cref="From"/> to <see cref="To"/>, both included, of the current organization's runs, optionally of one subscription.</summary>
 public sealed record UsageQuery(DateOnly From, DateOnly To, UsageGrouping GroupBy, Guid? Config = null)
 {
-    public const int MaxDays = 366;
-    public const int DefaultDays = 30;
+    public const int DefaultDays = DayRange.DefaultDays;
 
     public static UsageQuery LastDays(DateOnly today, int days, UsageGrouping groupBy, Guid? config = null) =>
         new(today.AddDays(1 - days), today, groupBy, config);
@@ -24,45 +24,17 @@ public sealed record UsageQuery(DateOnly From, DateOnly To, UsageGrouping GroupB
     /// <summary>Reads the API's (and the usage page's) parameters; a problem names the parameter. Default: the last 30 days by day.</summary>
     public static (UsageQuery? Query, string? Field, string? Problem) Parse(string? from, string? to, string? groupBy, Guid? config, DateOnly today)
     {
-        if (!TryParseDay(to, out var last))
+        var (range, field, problem) = DayRange.Parse(from, to, today);
+        if (range is not { } days)
         {
-            return (null, "to", "Use a date like 2026-01-31.");
-        }
-        if (!TryParseDay(from, out var first))
-        {
-            return (null, "from", "Use a date like 2026-01-31.");
-        }
-        var end = last ?? today;
-        var start = first ?? end.AddDays(1 - DefaultDays);
-        if (start > end)
-        {
-            return (null, "from", "The first day must not be after the last.");
-        }
-        if (end.DayNumber - start.DayNumber + 1 > MaxDays)
-        {
-            return (null, "to", $"Ask for at most {MaxDays} days at a time.");
+            return (null, field, problem);
         }
         var grouping = UsageGrouping.Day;
         if (!string.IsNullOrEmpty(groupBy) && !EnumNames<UsageGrouping>.TryParse(groupBy, out grouping))
         {
             return (null, "group_by", "Use day, agent or key.");
         }
-        return (new UsageQuery(start, end, grouping, config), null, null);
-    }
-
-    static bool TryParseDay(string? text, out DateOnly? day)
-    {
-        day = null;
-        if (string.IsNullOrEmpty(text))
-        {
-            return true;
-        }
-        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
-        {
-            day = parsed;
-            return true;
-        }
-        return false;
+        return (new UsageQuery(days.From, days.To, grouping, config), null, null);
     }
 }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using AgentMarket.Platform.Api;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
@@ -13,8 +14,7 @@ namespace AgentMarket.Providers.Economics;
 /// </summary>
 static class EconomicsEndpoints
 {
-    public const int MaxDays = 366;
-    public const int DefaultDays = 30;
+    public const int DefaultDays = DayRange.DefaultDays;
 
     public static void MapEconomics(this IEndpointRouteBuilder routes) =>
         routes.MapGet("/api/providers/mine/economics", GetAsync).WithTags("Providers").WithName("GetMyEconomics").RequireOrganization();
@@ -45,45 +45,17 @@ static class EconomicsEndpoints
     /// <summary>The API's and the page's parameters; a problem names the parameter.</summary>
     public static ((DateOnly From, DateOnly To, EconomicsGrouping GroupBy)? Range, string? Field, string? Problem) Parse(string? from, string? to, string? groupBy, DateOnly today)
     {
-        if (!TryParseDay(to, out var last))
+        var (range, field, problem) = DayRange.Parse(from, to, today);
+        if (range is not { } days)
         {
-            return (null, "to", "Use a date like 2026-01-31.");
-        }
-        if (!TryParseDay(from, out var first))
-        {
-            return (null, "from", "Use a date like 2026-01-31.");
-        }
-        var end = last ?? today;
-        var start = first ?? end.AddDays(1 - DefaultDays);
-        if (start > end)
-        {
-            return (null, "from", "The first day must not be after the last.");
-        }
-        if (end.DayNumber - start.DayNumber + 1 > MaxDays)
-        {
-            return (null, "to", $"Ask for at most {MaxDays} days at a time.");
+            return (null, field, problem);
         }
         var grouping = EconomicsGrouping.Day;
         if (!string.IsNullOrEmpty(groupBy) && !EnumNames<EconomicsGrouping>.TryParse(groupBy, out grouping))
         {
             return (null, "group_by", "Use day or agent.");
         }
-        return ((start, end, grouping), null, null);
-    }
-
-    static bool TryParseDay(string? text, out DateOnly? day)
-    {
-        day = null;
-        if (string.IsNullOrEmpty(text))
-        {
-            return true;
-        }
-        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
-        {
-            day = parsed;
-            return true;
-        }
-        return false;
+        return ((days.From, days.To, grouping), null, null);
     }
 
     /// <summary>One line per day or agent; agent names are quoted and defused against spreadsheet formulas.</summary>
@@ -95,23 +67,10 @@ static class EconomicsEndpoints
         {
             csv.Append(report.GroupBy == EconomicsGrouping.Day
                 ? string.Create(CultureInfo.InvariantCulture, $"{r.Day:yyyy-MM-dd},")
-                : $"{r.Listing},{Field(r.Agent)},");
+                : $"{r.Listing},{CsvText.Field(r.Agent)},");
             csv.Append(CultureInfo.InvariantCulture,
                 $"{r.Runs},{r.Succeeded},{r.GrossCredits},{r.EarningsCredits},{r.CommissionCredits},{r.PromotionalCredits},{r.InputTokens},{r.OutputTokens},{r.ModelCostCredits},{r.LatencyAvgMs}\n");
         }
         return csv.ToString();
-    }
-
-    static string Field(string? value)
-    {
-        if (string.IsNullOrEmpty(value))
-        {
-            return "";
-        }
-        if (value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
-        {
-            value = "'" + value;
-        }
-        return $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
     }
 }
