@@ -1,0 +1,39 @@
+using System.Net;
+using System.Net.Http.Json;
+using AgentMarket.Tests.Credits;
+using AgentMarket.Tests.Infrastructure;
+
+namespace AgentMarket.Tests.Gateway;
+
+/// <summary>
+/// Auto top-up (Plus and Pro, sandbox payments): a run that takes the balance under the threshold buys the chosen package
+/// at once, once per crossing, with a receipt like any purchase.
+/// </summary>
+public class AutoTopUpTests(GatewayApp app) : IClassFixture<GatewayApp>
+{
+    [Fact]
+    public async Task ARunThatCrossesTheThreshold_BuysTheChosenPackageOnce()
+    {
+        var subscribed = await app.SubscribedAsync(await app.PromptAgentAsync(new { model = "fixed_credits", credits_per_run = 10 }));
+        var buyer = subscribed.Buyer;
+        await buyer.UpgradeAsync("plus");
+        var starter = await buyer.PackageIdAsync("Starter");
+        var package = (await Http.ReadJsonAsync(await buyer.Client.GetAsync("/api/credits/packages/"))).EnumerateArray().Single(p => p.GetProperty("uuid").GetGuid() == starter);
+        var packageCredits = package.GetProperty("credits").GetInt64() + package.GetProperty("bonus_credits").GetInt64();
+        var before = (await buyer.BalanceAsync()).GetProperty("available").GetInt64();
+        // The threshold sits between the balance before and after one run, so the first run crosses it and the second does not again.
+        await Http.ReadJsonAsync(await buyer.Client.PatchAsJsonAsync("/api/credits/settings/", new { auto_top_up_package_uuid = starter, auto_top_up_threshold = before - 5 }));
+
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "first"), HttpStatusCode.OK);
+        var afterFirst = (await buyer.BalanceAsync()).GetProperty("available").GetInt64();
+        Assert.Equal(before - 10 + packageCredits, afterFirst);
+
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "second"), HttpStatusCode.OK);
+        Assert.Equal(afterFirst - 10, (await buyer.BalanceAsync()).GetProperty("available").GetInt64());
+
+        var purchases = await Http.ReadJsonAsync(await buyer.Client.GetAsync("/api/credits/transactions/?type=purchase"));
+        var topUps = purchases.GetProperty("items").EnumerateArray().Where(t => t.GetProperty("description").GetString()!.StartsWith("Auto top-up", StringComparison.Ordinal)).ToList();
+        var topUp = Assert.Single(topUps);
+        Assert.Equal(packageCredits, topUp.GetProperty("amount").GetInt64());
+    }
+}
