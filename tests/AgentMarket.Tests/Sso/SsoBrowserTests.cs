@@ -115,7 +115,14 @@ public sealed class SsoBrowserTests(SsoApp app) : IClassFixture<SsoApp>
         var context = await app.Browser.NewContextAsync();
         var page = await context.NewPageAsync();
         await StartAsync(page, providerName, login);
-        await page.WaitForURLAsync(app.BaseUrl + "/dashboard");
+        try
+        {
+            await page.WaitForURLAsync(app.BaseUrl + "/dashboard");
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"the sign-in of {login} ended at {page.Url} instead of the dashboard: {await page.InnerTextAsync("body")}");
+        }
         var me = await context.APIRequest.GetAsync(app.BaseUrl + "/api/me");
         Assert.Equal(200, me.Status);
         return (page, JsonDocument.Parse(await me.TextAsync()).RootElement.Clone());
