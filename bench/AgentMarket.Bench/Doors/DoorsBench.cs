@@ -6,7 +6,6 @@ using System.Text;
 using System.Text.Json;
 using AgentMarket.Credits.Ledger;
 using AgentMarket.Platform.Tenancy;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -31,15 +30,7 @@ static class DoorsBench
         Directory.CreateDirectory(directory);
         try
         {
-            await using var factory = new WebApplicationFactory<AgentMarket.Platform.Data.AppDbContext>().WithWebHostBuilder(b =>
-            {
-                b.UseEnvironment("Production");
-                b.UseSetting("Storage:DataDirectory", directory);
-                b.UseSetting("Seed:Demo", "false");
-                b.UseSetting("Identity:AuthRequestsPerMinute", "100000");
-                b.UseSetting("Keys:DefaultRateLimitPerMinute", "1000000");
-                b.UseSetting("Logging:LogLevel:Default", "Warning");
-            });
+            await using var factory = BenchHost.Start(BenchHost.Settings(directory));
             var (config, key, organization, _) = await SetUpAsync(factory);
             using var client = factory.CreateClient();
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);

@@ -26,8 +26,6 @@ namespace AgentMarket.Bench.Gateway;
 /// </summary>
 static class GatewayBench
 {
-    // WebApplicationFactory finds the host's entry point through any public type of its assembly (this bench has its
-    // own Program, so the host's cannot be named here).
     static readonly string[] Tags = ["bench"];
     static readonly string[] RunCompleted = ["run.completed"];
 
@@ -79,12 +77,8 @@ static class GatewayBench
         var directory = Path.Combine(Path.GetTempPath(), $"am-gateway-bench-{Guid.NewGuid():N}");
         Directory.CreateDirectory(directory);
         string? database = null;
-        var settings = new Dictionary<string, string?>
-        {
-            ["Storage:DataDirectory"] = directory, ["Seed:Demo"] = "false", ["Identity:AuthRequestsPerMinute"] = "100000",
-            ["Keys:DefaultRateLimitPerMinute"] = "1000000", ["Logging:LogLevel:Default"] = "Warning",
-            ["Flows:OutboundAllowList:0"] = "127.0.0.1/32",
-        };
+        var settings = BenchHost.Settings(directory);
+        settings["Flows:OutboundAllowList:0"] = "127.0.0.1/32";
         if (postgres is not null)
         {
             database = $"am_gateway_bench_{Guid.NewGuid():N}";
@@ -94,14 +88,7 @@ static class GatewayBench
         }
         try
         {
-            await using var factory = new WebApplicationFactory<AgentMarket.Platform.Data.AppDbContext>().WithWebHostBuilder(b =>
-            {
-                b.UseEnvironment("Production");
-                foreach (var (key, value) in settings)
-                {
-                    b.UseSetting(key, value);
-                }
-            });
+            await using var factory = BenchHost.Start(settings);
             var (config, key, organization) = await SetUpAsync(factory, receiver?.Url);
             using var client = factory.CreateClient();
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);

@@ -7,8 +7,6 @@ using AgentMarket.Credits.Ledger;
 using AgentMarket.Keys;
 using AgentMarket.Platform.Tenancy;
 using AgentMarket.Widget;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentMarket.Bench.Widget;
@@ -31,17 +29,10 @@ static class WidgetBench
         Directory.CreateDirectory(directory);
         try
         {
-            await using var factory = new WebApplicationFactory<AgentMarket.Platform.Data.AppDbContext>().WithWebHostBuilder(b =>
-            {
-                b.UseEnvironment("Production");
-                b.UseSetting("Storage:DataDirectory", directory);
-                b.UseSetting("Seed:Demo", "false");
-                b.UseSetting("Identity:AuthRequestsPerMinute", "100000");
-                b.UseSetting("Keys:DefaultRateLimitPerMinute", "1000000");
-                b.UseSetting("Widget:VisitorMessagesPerMinute", "1000000");
-                b.UseSetting("Widget:SessionsPerMinutePerAddress", "1000000");
-                b.UseSetting("Logging:LogLevel:Default", "Warning");
-            });
+            var settings = BenchHost.Settings(directory);
+            settings["Widget:VisitorMessagesPerMinute"] = "1000000";
+            settings["Widget:SessionsPerMinutePerAddress"] = "1000000";
+            await using var factory = BenchHost.Start(settings);
             var (config, secret, organization, buyer) = await DoorsBench.SetUpAsync(factory);
             var publishable = (await DoorsBench.JsonAsync(buyer.PostAsJsonAsync("/api/agent-api-keys/",
                 new { config, name = "widget", kind = "publishable", allowed_origins = new[] { Origin } }))).GetProperty("key").GetString()!;
