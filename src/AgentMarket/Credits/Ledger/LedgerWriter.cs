@@ -174,7 +174,8 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
         }
     }
 
-    static bool IsTransient(DbException exception) => exception switch
+    /// <summary>A failure that a retry of the same transaction can get past: a lock, a deadlock or a unique race.</summary>
+    public static bool IsTransient(DbException exception) => exception switch
     {
         // serialization failure, deadlock, unique violation (another replica wrote the same key or resolution first)
         PostgresException { SqlState: "40001" or "40P01" or "23505" } => true,
@@ -185,21 +186,36 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
 
     async Task<LedgerResult[]> ApplyAsync(List<Submission> batch)
     {
-        var keys = batch.SelectMany(s => s.Command.Accounts()).Distinct().ToList();
-        await EnsureAccountsAsync(keys);
-
+        var commands = batch.ConvertAll(s => s.Command);
+        await EnsureAccountsAsync(commands);
+        using var turn = await database.WriterTurnAsync();
         await using var connection = await OpenAsync();
         await using var transaction = await connection.BeginTransactionAsync();
+        var results = await ApplyWithinAsync(connection, transaction, commands);
+        await transaction.CommitAsync();
+        return results;
+    }
+
+    /// <summary>
+    /// Applies <paramref name="commands"/> inside the caller's transaction, which commits or rolls them back with its own
+    /// writes: the run journal settles runs in the transaction that records them, so a run is recorded as charged
+    /// exactly when its credits moved. Call <see cref="EnsureAccountsAsync"/> for the same commands before the
+    /// transaction begins (new accounts are created in a transaction of their own). Starts by locking the accounts, so
+    /// the caller's transaction must not have written anything the ledger's own batches lock after them.
+    /// </summary>
+    public async Task<LedgerResult[]> ApplyWithinAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<LedgerCommand> commands)
+    {
+        var keys = commands.SelectMany(c => c.Accounts()).Distinct().ToList();
         var accounts = await LoadAccountsAsync(connection, transaction, keys);
-        var operations = await LoadOperationsAsync(connection, transaction, batch.Select(s => s.Command.IdempotencyKey).Distinct().ToList());
-        var reservationIds = batch.Select(s => s.Command.ReservationId).OfType<Guid>().Distinct().ToList();
+        var operations = await LoadOperationsAsync(connection, transaction, commands.Select(c => c.IdempotencyKey).Distinct().ToList());
+        var reservationIds = commands.Select(c => c.ReservationId).OfType<Guid>().Distinct().ToList();
         var reservations = await LoadReservationsAsync(connection, transaction, reservationIds, accounts);
 
         var state = new LedgerBatch(clock.GetUtcNow().UtcDateTime, accounts, reservations, operations);
-        var results = new LedgerResult[batch.Count];
-        for (var i = 0; i < batch.Count; i++)
+        var results = new LedgerResult[commands.Count];
+        for (var i = 0; i < commands.Count; i++)
         {
-            var command = batch[i].Command;
+            var command = commands[i];
             results[i] = state.Existing(command.IdempotencyKey) is { } existing
                 ? existing.RequestHash == command.RequestHash()
                     ? new LedgerResult(LedgerStatus.Ok, existing.Id, Replayed: true) { Amount = existing.Amount, BalanceAfter = existing.BalanceAfter ?? 0, Required = existing.Reserved }
@@ -208,18 +224,20 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
         }
 
         await WriteAsync(connection, transaction, state);
-        await transaction.CommitAsync();
         return results;
     }
 
-    async Task EnsureAccountsAsync(List<AccountKey> keys)
+    /// <summary>Creates the accounts the commands name that do not exist yet, in a transaction of their own.</summary>
+    public async Task EnsureAccountsAsync(IReadOnlyList<LedgerCommand> commands)
     {
+        var keys = commands.SelectMany(c => c.Accounts()).Distinct().ToList();
         var missing = keys.Where(k => !_accountIds.ContainsKey(k)).ToList();
         if (missing.Count == 0)
         {
             return;
         }
         // Created in their own committed transaction: an empty account is harmless, and the ids can then be cached.
+        using var turn = await database.WriterTurnAsync();
         await using var connection = await OpenAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         var insert = Command(connection, transaction);
