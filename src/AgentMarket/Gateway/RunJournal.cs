@@ -1,5 +1,3 @@
-using System.Data.Common;
-using System.Threading.Channels;
 using AgentMarket.Catalog.SocialProof;
 using AgentMarket.Credits.Ledger;
 using AgentMarket.Platform.Data;
@@ -35,124 +33,15 @@ sealed record JournalEntry(AgentRun Run, bool RecordExists, FinishedRun? Facts)
 /// session's memory and spend) is already there. One transaction per batch, instead of one for the settle and one for
 /// the record of every run, is most of what the gateway's overhead comes down to (docs/benchmarks.md).
 /// </summary>
-sealed class RunJournal(IServiceScopeFactory scopes, LedgerWriter ledger, DatabaseConnection database, GatewayCache cache, TimeProvider clock, ILogger<RunJournal> logger) : IHostedService, IAsyncDisposable
+sealed class RunJournal(IServiceScopeFactory scopes, LedgerWriter ledger, DatabaseConnection database, GatewayCache cache, TimeProvider clock, ILogger<RunJournal> logger)
+    : GroupCommit<JournalEntry, LedgerResult?>(maxBatch: 256, capacity: 50_000, drainOnStop: true, logger)
 {
-    const int MaxBatch = 256;
-    const int MaxAttempts = 5;
-
-    sealed record Pending(JournalEntry Entry)
-    {
-        public TaskCompletionSource<LedgerResult?> Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(50_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-    readonly Lock _startLock = new();
-    Task? _loop;
-    int _stopped;
-
     /// <summary>Queues the entry and waits until it is written; returns what its payment did (null without one).</summary>
-    public async Task<LedgerResult?> RecordAsync(JournalEntry entry, CancellationToken ct)
-    {
-        EnsureRunning();
-        var pending = new Pending(entry);
-        await _queue.Writer.WriteAsync(pending, ct);
-        return await pending.Written.Task.WaitAsync(ct);
-    }
+    public Task<LedgerResult?> RecordAsync(JournalEntry entry, CancellationToken ct) => EnqueueAsync(entry, ct);
 
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        EnsureRunning();
-        return Task.CompletedTask;
-    }
+    protected override string Describe(JournalEntry item) => $"run {item.Run.Id}";
 
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (Interlocked.Exchange(ref _stopped, 1) == 1)
-        {
-            return;
-        }
-        // Write what is queued before the process goes.
-        _queue.Writer.TryComplete();
-        if (_loop is { } loop)
-        {
-            await loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-    }
-
-    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None);
-
-    void EnsureRunning()
-    {
-        if (_loop is not null)
-        {
-            return;
-        }
-        lock (_startLock)
-        {
-            _loop ??= Task.Run(RunAsync);
-        }
-    }
-
-    async Task RunAsync()
-    {
-        var batch = new List<Pending>(MaxBatch);
-        while (await _queue.Reader.WaitToReadAsync())
-        {
-            batch.Clear();
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending))
-            {
-                batch.Add(pending);
-            }
-            try
-            {
-                await WriteWithRetriesAsync(batch);
-            }
-            catch (Exception exception) when (batch.Count > 1)
-            {
-                // One entry's failure must not fail its neighbours: write each alone.
-                logger.LogWarning(exception, "Recording {Count} finished runs failed; recording them one by one", batch.Count);
-                foreach (var pending in batch)
-                {
-                    try
-                    {
-                        await WriteWithRetriesAsync([pending]);
-                    }
-                    catch (Exception single)
-                    {
-                        logger.LogError(single, "Could not record run {RunId}", pending.Entry.Run.Id);
-                        pending.Written.TrySetException(single);
-                    }
-                }
-            }
-            catch (Exception exception)
-            {
-                logger.LogError(exception, "Could not record run {RunId}", batch[0].Entry.Run.Id);
-                batch[0].Written.TrySetException(exception);
-            }
-        }
-    }
-
-    async Task WriteWithRetriesAsync(List<Pending> batch)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                var payments = await WriteAsync(batch.ConvertAll(p => p.Entry));
-                for (var i = 0; i < batch.Count; i++)
-                {
-                    batch[i].Written.TrySetResult(payments[i]);
-                }
-                return;
-            }
-            catch (DbException exception) when (attempt < MaxAttempts && LedgerWriter.IsTransient(exception))
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(5 * attempt * attempt));
-            }
-        }
-    }
-
-    async Task<LedgerResult?[]> WriteAsync(List<JournalEntry> batch)
+    protected override async Task<LedgerResult?[]> WriteAsync(IReadOnlyList<JournalEntry> batch)
     {
         var commands = batch.Select(e => e.Payment).OfType<LedgerCommand>().ToList();
         await ledger.EnsureAccountsAsync(commands);
@@ -192,7 +81,7 @@ sealed class RunJournal(IServiceScopeFactory scopes, LedgerWriter ledger, Databa
             }
         }
         db.SessionMessages.AddRange(batch.SelectMany(e => e.Messages));
-        await Webhooks.WebhookEvents.RunsFinishedAsync(db, batch.ConvertAll(e => e.Run), organization => cache.WebhookEventsAsync(organization, CancellationToken.None), now);
+        await Webhooks.WebhookEvents.RunsFinishedAsync(db, [.. batch.Select(e => e.Run)], organization => cache.WebhookEventsAsync(organization, CancellationToken.None), now);
         await db.SaveChangesAsync();
         // Runs refused before they started carry no facts: they are not runs of the agent.
         await scope.ServiceProvider.GetRequiredService<Providers.Economics.EconomicsRollups>()

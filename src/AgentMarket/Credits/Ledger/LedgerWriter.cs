@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Text;
-using System.Threading.Channels;
 using AgentMarket.Platform.Data;
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -16,33 +15,16 @@ namespace AgentMarket.Credits.Ledger;
 /// sums are written together. Another replica's concurrent write can only make the batch fail on a lock or unique index;
 /// the batch is then retried command by command, and replays resolve by key.
 /// </summary>
-sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogger<LedgerWriter> logger) : IHostedService, IAsyncDisposable
+sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogger<LedgerWriter> logger)
+    : GroupCommit<LedgerCommand, LedgerResult>(MaxBatch, capacity: 20_000, drainOnStop: false, logger)
 {
     const int MaxBatch = 128;
     static readonly string[] SqliteAccountUpdateParameters = ["@dpe", "@dpo", "@cpe", "@cpo", "@id"];
-    const int MaxAttempts = 5;
-
-    sealed record Submission(LedgerCommand Command)
-    {
-        public TaskCompletionSource<LedgerResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    readonly Channel<Submission> _queue = Channel.CreateBounded<Submission>(new BoundedChannelOptions(20_000)
-    {
-        SingleReader = true,
-        FullMode = BoundedChannelFullMode.Wait,
-    });
 
     // Account ids never change once created, so each (kind, owner) is looked up once per process.
     readonly ConcurrentDictionary<AccountKey, Guid> _accountIds = new();
 
     bool IsPostgres => database.Provider == DatabaseProvider.Postgres;
-
-    readonly CancellationTokenSource _stopping = new();
-    readonly Lock _startLock = new();
-    Task? _loop;
-    int _stopped;
-    int _disposed;
 
     /// <summary>
     /// Queues a command and waits for its result. Cancelling the wait does not cancel the command, which may still
@@ -50,143 +32,15 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
     /// </summary>
     public async Task<LedgerResult> SubmitAsync(LedgerCommand command, CancellationToken cancellationToken)
     {
-        EnsureRunning();
-        var submission = new Submission(command);
-        await _queue.Writer.WriteAsync(submission, cancellationToken);
-        var result = await submission.Completion.Task.WaitAsync(cancellationToken);
+        var result = await EnqueueAsync(command, cancellationToken);
         Admin.Metrics.PlatformMeters.LedgerOperation(command.Kind.ToString(), result.Replayed ? "replayed" : result.Status.ToString());
         return result;
     }
 
-    // The loop starts with the first command rather than with the host: start-up work of other areas (the first
-    // operator's sign-up grants credits) runs before later hosted services have started.
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        EnsureRunning();
-        return Task.CompletedTask;
-    }
+    protected override string Describe(LedgerCommand item) => $"ledger command {item.IdempotencyKey}";
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    protected override async Task<LedgerResult[]> WriteAsync(IReadOnlyList<LedgerCommand> commands)
     {
-        if (Interlocked.Exchange(ref _stopped, 1) == 1)
-        {
-            return; // registered as a singleton and as a hosted service, so the container stops and disposes it twice
-        }
-        await _stopping.CancelAsync();
-        if (_loop is { } loop)
-        {
-            await loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-    }
-
-    // The container disposes this instance twice: as the LedgerWriter singleton and as the hosted service its factory returned.
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) == 1)
-        {
-            return;
-        }
-        await StopAsync(CancellationToken.None);
-        _stopping.Dispose();
-    }
-
-    void EnsureRunning()
-    {
-        if (_loop is not null)
-        {
-            return;
-        }
-        lock (_startLock)
-        {
-            _loop ??= Task.Run(() => RunAsync(_stopping.Token));
-        }
-    }
-
-    async Task RunAsync(CancellationToken stoppingToken)
-    {
-        var batch = new List<Submission>(MaxBatch);
-        try
-        {
-            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
-            {
-                batch.Clear();
-                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var submission))
-                {
-                    batch.Add(submission);
-                }
-                await ProcessAsync(batch);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            while (_queue.Reader.TryRead(out var abandoned))
-            {
-                abandoned.Completion.TrySetCanceled(stoppingToken);
-            }
-        }
-    }
-
-    async Task ProcessAsync(List<Submission> batch)
-    {
-        try
-        {
-            await ApplyWithRetriesAsync(batch);
-        }
-        catch (Exception exception) when (batch.Count > 1)
-        {
-            // One command's conflict with another replica must not fail its neighbours: retry each alone.
-            logger.LogWarning(exception, "Ledger batch of {Count} failed; retrying its commands one by one", batch.Count);
-            foreach (var submission in batch)
-            {
-                try
-                {
-                    await ApplyWithRetriesAsync([submission]);
-                }
-                catch (Exception single)
-                {
-                    submission.Completion.TrySetException(single);
-                }
-            }
-        }
-        catch (Exception exception)
-        {
-            batch[0].Completion.TrySetException(exception);
-        }
-    }
-
-    async Task ApplyWithRetriesAsync(List<Submission> batch)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                var results = await ApplyAsync(batch);
-                for (var i = 0; i < batch.Count; i++)
-                {
-                    batch[i].Completion.TrySetResult(results[i]);
-                }
-                return;
-            }
-            catch (DbException exception) when (attempt < MaxAttempts && IsTransient(exception))
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(5 * attempt * attempt));
-            }
-        }
-    }
-
-    /// <summary>A failure that a retry of the same transaction can get past: a lock, a deadlock or a unique race.</summary>
-    public static bool IsTransient(DbException exception) => exception switch
-    {
-        // serialization failure, deadlock, unique violation (another replica wrote the same key or resolution first)
-        PostgresException { SqlState: "40001" or "40P01" or "23505" } => true,
-        // SQLITE_BUSY / SQLITE_LOCKED: another process holds the write lock past the busy timeout
-        SqliteException { SqliteErrorCode: 5 or 6 } => true,
-        _ => false,
-    };
-
-    async Task<LedgerResult[]> ApplyAsync(List<Submission> batch)
-    {
-        var commands = batch.ConvertAll(s => s.Command);
         await EnsureAccountsAsync(commands);
         using var turn = await database.WriterTurnAsync();
         await using var connection = await OpenAsync();
@@ -223,7 +77,7 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
                 : command.Apply(state);
         }
 
-        await WriteAsync(connection, transaction, state);
+        await WriteStateAsync(connection, transaction, state);
         return results;
     }
 
@@ -346,7 +200,7 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
         return reservations;
     }
 
-    async Task WriteAsync(DbConnection connection, DbTransaction transaction, LedgerBatch state)
+    async Task WriteStateAsync(DbConnection connection, DbTransaction transaction, LedgerBatch state)
     {
         if (state.NewOperations.Count > 0)
         {
