@@ -22,6 +22,9 @@ sealed class SpendControls(AppDbContext db, CreditLedger ledger, AutoTopUps auto
         {
             return;
         }
+        // The top-up's key is read before the balance: a top-up that lands in between then shares this run's key (and is
+        // not bought twice), while one that landed before both shows in the balance and in the key alike.
+        var topUpKey = settings.AutoTopUpPackageId is null ? null : await autoTopUps.KeyAsync(settings, ct);
         var balance = await ledger.BalanceAsync(organization, ct);
         var now = clock.GetUtcNow().UtcDateTime;
 
@@ -50,9 +53,9 @@ sealed class SpendControls(AppDbContext db, CreditLedger ledger, AutoTopUps auto
             await db.SaveChangesAsync(ct);
         }
 
-        if (settings is { AutoTopUpPackageId: { } packageId, AutoTopUpThreshold: { } topUpBelow } && balance.Available < topUpBelow)
+        if (settings is { AutoTopUpPackageId: { } packageId, AutoTopUpThreshold: { } topUpBelow } && topUpKey is not null && balance.Available < topUpBelow)
         {
-            await autoTopUps.TopUpAsync(settings, packageId, ct);
+            await autoTopUps.TopUpAsync(settings, packageId, topUpKey, ct);
         }
     }
 }

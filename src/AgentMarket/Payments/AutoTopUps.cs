@@ -25,7 +25,7 @@ sealed class AutoTopUps(AppDbContext db, IPaymentProvider provider, Fulfilment f
 
     public const string FailedEvent = "credits.auto_top_up_failed";
 
-    public async Task TopUpAsync(OrganizationPlan settings, Guid packageId, CancellationToken ct)
+    public async Task TopUpAsync(OrganizationPlan settings, Guid packageId, string key, CancellationToken ct)
     {
         var plan = await db.Plans.AsNoTracking().FirstAsync(p => p.Code == settings.PlanCode, ct);
         var package = await db.CreditPackages.AsNoTracking().FirstOrDefaultAsync(p => p.Id == packageId && p.Active, ct);
@@ -44,7 +44,7 @@ sealed class AutoTopUps(AppDbContext db, IPaymentProvider provider, Fulfilment f
             Credits = package.TotalCredits,
             Description = $"Auto top-up: {package.Name} package, {package.TotalCredits:N0} credits",
             Status = PaymentStatus.Pending,
-            IdempotencyKey = await KeyAsync(settings, ct),
+            IdempotencyKey = key,
             CreatedUtc = now,
         };
         db.Payments.Add(payment);
@@ -91,10 +91,10 @@ sealed class AutoTopUps(AppDbContext db, IPaymentProvider provider, Fulfilment f
     }
 
     /// <summary>
-    /// One automatic purchase per crossing: the key names the last purchase the balance was computed after (the sandbox
-    /// and Stripe alike), and the last failure, so turning auto top-up on again after a refused card tries once more.
+    /// One automatic purchase per crossing: the key names the last purchase before the balance was read (the sandbox and
+    /// Stripe alike; read it first), and the last failure, so turning auto top-up on again after a refused card tries once more.
     /// </summary>
-    async Task<string> KeyAsync(OrganizationPlan settings, CancellationToken ct)
+    public async Task<string> KeyAsync(OrganizationPlan settings, CancellationToken ct)
     {
         var lastPurchase = await db.LedgerOperations.Where(o => o.OrganizationId == settings.OrganizationId && o.Code == "purchase")
             .OrderByDescending(o => o.CreatedUtc).Select(o => (Guid?)o.Id).FirstOrDefaultAsync(ct);

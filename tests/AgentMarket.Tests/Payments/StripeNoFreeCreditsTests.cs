@@ -9,18 +9,18 @@ namespace AgentMarket.Tests.Payments;
 
 /// <summary>
 /// With Stripe collecting the money, nothing may fall back to the sandbox's "the saved card always pays": no automatic
-/// top-ups, no renewals the job would charge itself, and a downgrade ends the Stripe subscription rather than the
-/// local plan only. Its own app, because it moves the clock past a billing period.
+/// top-up without a card Stripe saved, no renewals the job would charge itself, and a downgrade changes the Stripe
+/// subscription rather than the local plan only. Its own app, because it moves the clock past a billing period.
 /// </summary>
 public class StripeNoFreeCreditsTests(StripeApp app) : IClassFixture<StripeApp>
 {
     [Fact]
-    public async Task AutoTopUp_CannotBeEnabled()
+    public async Task AutoTopUp_CannotBeEnabledWithoutACardStripeSaved()
     {
         var user = await app.SignUpAsync();
         await user.SubscribeThroughStripeAsync("plus");
         var response = await user.Client.PatchAsJsonAsync("/api/credits/settings/", new { auto_top_up_package_uuid = await user.PackageIdAsync("Starter"), auto_top_up_threshold = 100 });
-        await Http.AssertProblemAsync(response, HttpStatusCode.Conflict, "auto_top_up_unavailable");
+        await Http.AssertProblemAsync(response, HttpStatusCode.Conflict, "payment_method_required");
     }
 
     [Fact]
