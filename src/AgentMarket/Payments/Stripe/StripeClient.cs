@@ -47,14 +47,18 @@ sealed class StripeClient(HttpClient http, ILogger<StripeClient> logger)
         using var response = await SendAsync(request, ct, tolerateNotFound: true);
     }
 
-    /// <summary>Lets a subscription run to the end of the paid period and then end (Stripe sends customer.subscription.deleted).</summary>
-    public async Task CancelAtPeriodEndAsync(string subscriptionId, CancellationToken ct)
+    /// <summary>
+    /// Lets a subscription run to the end of the paid period and then end (Stripe sends customer.subscription.deleted).
+    /// <paramref name="changeKey"/> names the plan change asking for it: Stripe would answer a repeated key from its
+    /// cache without applying it, even after another change undid the first.
+    /// </summary>
+    public async Task CancelAtPeriodEndAsync(string subscriptionId, string changeKey, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, $"v1/subscriptions/{Uri.EscapeDataString(subscriptionId)}")
         {
             Content = new FormUrlEncodedContent([new("cancel_at_period_end", "true")]),
         };
-        request.Headers.Add("Idempotency-Key", $"cancel-at-period-end:{subscriptionId}");
+        request.Headers.Add("Idempotency-Key", $"cancel-at-period-end:{changeKey}");
         using var response = await SendAsync(request, ct);
     }
 

@@ -203,17 +203,21 @@ sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, AutoTopU
 
     async Task<Guid> CreateRenewalAsync(StripeInvoice invoice, OrganizationPlan plan, string key, CancellationToken ct)
     {
-        var definition = await db.Plans.AsNoTracking().FirstAsync(p => p.Code == plan.PlanCode, ct);
+        // A downgrade scheduled for this period's end changed the subscription's price: this invoice pays the new plan.
+        var (planCode, interval) = plan.ScheduledPlanCode is { } scheduled && scheduled != Plan.Free
+            ? (scheduled, plan.ScheduledInterval ?? plan.Interval)
+            : (plan.PlanCode, plan.Interval);
+        var definition = await db.Plans.AsNoTracking().FirstAsync(p => p.Code == planCode, ct);
         var now = clock.GetUtcNow().UtcDateTime;
         var payment = new Payment
         {
             OrganizationId = plan.OrganizationId,
             Provider = PaymentProviderKind.Stripe,
             Purpose = PaymentPurpose.Renewal,
-            PlanCode = plan.PlanCode,
-            Interval = plan.Interval,
+            PlanCode = planCode,
+            Interval = interval,
             AmountCents = invoice.AmountPaid,
-            Description = $"{definition.Name} plan renewal ({plan.Interval.ToString().ToLowerInvariant()})",
+            Description = $"{definition.Name} plan renewal ({interval.ToString().ToLowerInvariant()})",
             Status = PaymentStatus.Pending,
             IdempotencyKey = key,
             ExternalPaymentId = invoice.Id,
