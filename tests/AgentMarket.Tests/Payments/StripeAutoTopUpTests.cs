@@ -182,6 +182,38 @@ public class StripeAutoTopUpTests(StripeGatewayApp app) : IClassFixture<StripeGa
         Assert.Single(events);
     }
 
+    [Fact]
+    public async Task AChargeStripeDidNotAnswer_IsRetriedByALaterRun_WithTheSameIdempotencyKey()
+    {
+        var (subscribed, packageCredits, _) = await BuyerWithSavedCardAsync(FakeStripe.SucceedingCard);
+        var buyer = subscribed.Buyer;
+        var before = (await buyer.BalanceAsync()).GetProperty("available").GetInt64();
+        await EnableAsync(buyer, threshold: before - 5);
+
+        app.Stripe.FailWith = 500;
+        try
+        {
+            await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "crosses during an outage"), HttpStatusCode.OK);
+        }
+        finally
+        {
+            app.Stripe.FailWith = null;
+        }
+        Assert.Equal("pending", Assert.Single(await AutoTopUpsAsync(buyer)).GetProperty("status").GetString());
+        // While the first attempt may still be in flight, another run does not call Stripe again.
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "right after"), HttpStatusCode.OK);
+        Assert.Single(ChargesOf(buyer));
+
+        app.Clock.Advance(TimeSpan.FromMinutes(2));
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "later"), HttpStatusCode.OK);
+
+        var charges = ChargesOf(buyer);
+        Assert.Equal(2, charges.Count);
+        Assert.Single(charges.Select(c => c.IdempotencyKey).Distinct());
+        Assert.Equal("succeeded", Assert.Single(await AutoTopUpsAsync(buyer)).GetProperty("status").GetString());
+        Assert.Equal(before - 3 * PerRun + packageCredits, (await buyer.BalanceAsync()).GetProperty("available").GetInt64());
+    }
+
     /// <summary>A Pro buyer (through Stripe) of an agent costing a fixed price per run, whose package Checkout saved <paramref name="paymentMethod"/>.</summary>
     async Task<(Subscribed Subscribed, long PackageCredits, long PriceCents)> BuyerWithSavedCardAsync(string paymentMethod)
     {
