@@ -41,6 +41,7 @@ public class StripeAutoTopUpTests(StripeGatewayApp app) : IClassFixture<StripeGa
         var card = (await SettingsAsync(user)).GetProperty("saved_card");
         Assert.Equal("visa", card.GetProperty("brand").GetString());
         Assert.Equal("4242", card.GetProperty("last4").GetString());
+        Assert.Contains("ending 4242", await user.Client.GetStringAsync("/credits"), StringComparison.Ordinal);
 
         var enabled = await Http.ReadJsonAsync(await user.Client.PatchAsJsonAsync("/api/credits/settings/", new { auto_top_up_package_uuid = starter, auto_top_up_threshold = 100 }));
         Assert.Equal(starter, enabled.GetProperty("auto_top_up_package_uuid").GetGuid());
@@ -103,6 +104,7 @@ public class StripeAutoTopUpTests(StripeGatewayApp app) : IClassFixture<StripeGa
         var settings = await SettingsAsync(buyer);
         Assert.Equal(JsonValueKind.Null, settings.GetProperty("auto_top_up_package_uuid").ValueKind);
         Assert.Contains(reasonMentions, settings.GetProperty("auto_top_up_failure_reason").GetString(), StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("Auto top-up was switched off", await buyer.Client.GetStringAsync("/credits"), StringComparison.Ordinal);
 
         var operatorClient = await app.OperatorAsync();
         var audit = await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/audit/?action=auto_top_up.disabled&organization={buyer.OrganizationId}"));
