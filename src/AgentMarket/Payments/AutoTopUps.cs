@@ -69,7 +69,7 @@ sealed class AutoTopUps(AppDbContext db, IPaymentProvider provider, Fulfilment f
         {
             charge = await provider.ChargeSavedPaymentMethodAsync(payment, ct);
         }
-        catch (StripeApiException exception)
+        catch (Exception exception) when (exception is StripeApiException or System.Text.Json.JsonException)
         {
             logger.LogWarning(exception, "Auto top-up {PaymentId} could not reach the payment provider; a later run retries it", payment.Id);
             return;
