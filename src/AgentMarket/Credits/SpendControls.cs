@@ -1,5 +1,4 @@
 using AgentMarket.Credits.Ledger;
-using AgentMarket.Credits.Plans;
 using AgentMarket.Payments;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Events;
