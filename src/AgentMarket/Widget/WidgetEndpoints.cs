@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
+using AgentMarket.Flows.Values;
 using AgentMarket.Gateway;
 using AgentMarket.Identity;
 using AgentMarket.Keys;
@@ -25,6 +26,11 @@ public sealed record WidgetSessionResponse(string Token, DateTime ExpiresAt, str
 
 public sealed record WidgetMessageRequest([property: MaxLength(WidgetEndpoints.MaxInputLength)] string? Input);
 
+/// <summary>One earlier message of the visitor's conversation: <c>user</c> or <c>agent</c>, and its text.</summary>
+public sealed record WidgetHistoryMessage(string Sender, string Text, DateTime CreatedAt);
+
+public sealed record WidgetHistoryResponse(IReadOnlyList<WidgetHistoryMessage> Messages);
+
 /// <summary>A widget answer as the visitor sees it: the run and its text, never the buyer's balance or charges.</summary>
 public sealed record WidgetMessageResponse(Guid RunId, string? Output);
 
@@ -39,13 +45,19 @@ static class WidgetEndpoints
     public const string Door = "widget";
     public const int MaxInputLength = 4_000;
 
+    /// <summary>How many of a conversation's latest messages a reloaded widget redraws.</summary>
+    const int HistoryLength = 100;
+
     public static void MapWidgetApi(this IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup("/api/widget").WithTags("Widget").AllowAnyone();
         api.MapPost("/sessions", OpenSessionAsync).WithName("OpenWidgetSession").WithRequestBodyLimit(16 * 1024);
         api.MapPost("/messages", SendAsync).WithName("SendWidgetMessage").WithRequestBodyLimit(32 * 1024);
         api.MapMethods("/sessions", [HttpMethods.Options], (WidgetCors cors, HttpContext http) => cors.PreflightAsync(http)).ExcludeFromDescription();
+        api.MapGet("/conversations/{conversationId}/messages", HistoryAsync).WithName("GetWidgetHistory");
         api.MapMethods("/messages", [HttpMethods.Options], (WidgetCors cors, HttpContext http) => cors.PreflightAsync(http)).ExcludeFromDescription();
+        api.MapMethods("/conversations/{conversationId}/messages", [HttpMethods.Options], (WidgetCors cors, HttpContext http) => cors.PreflightAsync(http))
+            .ExcludeFromDescription();
     }
 
     static async Task<IResult> OpenSessionAsync(OpenWidgetSessionRequest request, HttpContext http, ApiKeyDirectory keys, WidgetTokens tokens,
@@ -88,13 +100,67 @@ static class WidgetEndpoints
     static async Task<IResult> SendAsync(WidgetMessageRequest request, HttpContext http, ApiKeyDirectory keys, WidgetTokens tokens,
         WidgetLimits limits, WidgetCors cors, CurrentTenant tenant, RunGateway gateway, CancellationToken ct)
     {
+        var (session, key, refusal) = await AuthorizeAsync(http, keys, tokens, cors, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+        if (string.IsNullOrWhiteSpace(request.Input))
+        {
+            return ApiProblem.Invalid("input", "Type a message.");
+        }
+        if (limits.RefuseMessage(key!.KeyId, session!.VisitorId) is { } wait)
+        {
+            return RateLimited(http, wait, "You are sending messages too fast; wait a moment.");
+        }
+        tenant.Set(key.OrganizationId, MembershipRole.Member);
+        var run = new GatewayRequest(key.ConfigId, request.Input, session.GatewaySessionId, null, Door) { Key = key };
+        return await GatewayEndpoints.RespondAsync(http, onEvent => RunForVisitorAsync(gateway, run, onEvent, ct), r => new WidgetMessageResponse(r.RunId, r.Output));
+    }
+
+    /// <summary>
+    /// The earlier messages of the token's own conversation, oldest first, so a reloaded page redraws them. The route
+    /// names the conversation only to be checked against the token: any other id, whoever's it is, is not found.
+    /// </summary>
+    static async Task<IResult> HistoryAsync(string conversationId, HttpContext http, ApiKeyDirectory keys, WidgetTokens tokens, WidgetCors cors,
+        CurrentTenant tenant, AppDbContext db, CancellationToken ct)
+    {
+        var (session, key, refusal) = await AuthorizeAsync(http, keys, tokens, cors, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+        if (!string.Equals(conversationId, session!.ConversationId, StringComparison.Ordinal))
+        {
+            return ApiProblem.NotFound("conversation");
+        }
+        tenant.Set(key!.OrganizationId, MembershipRole.Member);
+        var gatewaySession = session.GatewaySessionId;
+        var recent = await db.SessionMessages.AsNoTracking()
+            .Where(m => m.PartitionId == key.ConfigId && m.SessionId == gatewaySession && !m.Error && m.Category != "error" && m.Text != "")
+            .OrderByDescending(m => m.CreatedUtc).ThenByDescending(m => m.Id).Take(HistoryLength)
+            .Select(m => new WidgetHistoryMessage(m.Sender == MessageSenders.User ? "user" : "agent", m.Text, m.CreatedUtc))
+            .ToListAsync(ct);
+        recent.Reverse();
+        http.Response.Headers.CacheControl = "no-store";
+        return TypedResults.Ok(new WidgetHistoryResponse(recent));
+    }
+
+    /// <summary>
+    /// The checks every request that carries a session token passes, in order: the token is ours, it comes from the page
+    /// origin it was issued to, it has not expired, its key is still a live publishable key that allows that origin.
+    /// CORS is granted as soon as the origin is known to be the token's, so the widget can read the refusals it acts on.
+    /// </summary>
+    static async Task<(WidgetSession? Session, KeyGrant? Key, IResult? Refusal)> AuthorizeAsync(HttpContext http, ApiKeyDirectory keys, WidgetTokens tokens,
+        WidgetCors cors, CancellationToken ct)
+    {
         WidgetCors.VaryByOrigin(http.Response);
         var origin = WidgetCors.RequestOrigin(http.Request);
         var session = tokens.Read(http.Request.Headers[WidgetCors.SessionHeader].ToString());
         // A token is bound to the page origin that opened it; from anywhere else it is worth nothing.
         if (session is not null && origin is not null && origin != session.Origin)
         {
-            return WidgetCors.OriginNotAllowed();
+            return (null, null, WidgetCors.OriginNotAllowed());
         }
         if (session is not null)
         {
@@ -102,7 +168,7 @@ static class WidgetEndpoints
         }
         if (origin is null)
         {
-            return session is null ? Unauthorized(WidgetProblemCodes.SessionInvalid, "Not a widget session token; open a new session.") : WidgetCors.OriginNotAllowed();
+            return (null, null, session is null ? Unauthorized(WidgetProblemCodes.SessionInvalid, "Not a widget session token; open a new session.") : WidgetCors.OriginNotAllowed());
         }
         if (session is null)
         {
@@ -112,32 +178,22 @@ static class WidgetEndpoints
             {
                 WidgetCors.Allow(http.Response, origin);
             }
-            return Unauthorized(WidgetProblemCodes.SessionInvalid, "Not a widget session token; open a new session.");
+            return (null, null, Unauthorized(WidgetProblemCodes.SessionInvalid, "Not a widget session token; open a new session."));
         }
         if (tokens.HasExpired(session))
         {
-            return Unauthorized(WidgetProblemCodes.SessionExpired, "The widget session ran out; open a new session.");
+            return (null, null, Unauthorized(WidgetProblemCodes.SessionExpired, "The widget session ran out; open a new session."));
         }
         // Revoking the key, or taking the origin off its list, ends its sessions at once (within the key cache's second elsewhere).
         if (await keys.FindByIdAsync(session.KeyId, ct) is not { Kind: ApiKeyKind.Publishable } key)
         {
-            return KeyInvalid();
+            return (null, null, KeyInvalid());
         }
         if (!Allows(key, origin, http.Request))
         {
-            return WidgetCors.OriginNotAllowed();
+            return (null, null, WidgetCors.OriginNotAllowed());
         }
-        if (string.IsNullOrWhiteSpace(request.Input))
-        {
-            return ApiProblem.Invalid("input", "Type a message.");
-        }
-        if (limits.RefuseMessage(key.KeyId, session.VisitorId) is { } wait)
-        {
-            return RateLimited(http, wait, "You are sending messages too fast; wait a moment.");
-        }
-        tenant.Set(key.OrganizationId, MembershipRole.Member);
-        var run = new GatewayRequest(key.ConfigId, request.Input, session.GatewaySessionId, null, Door) { Key = key };
-        return await GatewayEndpoints.RespondAsync(http, onEvent => RunForVisitorAsync(gateway, run, onEvent, ct), r => new WidgetMessageResponse(r.RunId, r.Output));
+        return (session, key, null);
     }
 
     /// <summary>

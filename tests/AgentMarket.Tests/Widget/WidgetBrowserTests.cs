@@ -88,9 +88,11 @@ public class WidgetBrowserTests(WidgetBrowserApp app) : IClassFixture<WidgetBrow
         Assert.Equal("widget", run.Door);
         Assert.Equal(answer, run.Output);
 
-        // The conversation continues on the next page view of the same site (the visitor's ids are in its storage).
+        // The conversation continues on the next page view of the same site (the visitor's ids are in its storage), and
+        // the window shows it again, in order, below the welcome.
         await page.ReloadAsync();
         await launcher.ClickAsync();
+        await Assertions.Expect(dialog.GetByRole(AriaRole.Log).Locator(".msg")).ToHaveTextAsync(["Hi! Ask me about your order.", "Where is my parcel?", answer]);
         await dialog.GetByLabel("Message").FillAsync("And after that?");
         await dialog.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();
         await Assertions.Expect(dialog.Locator(".msg.agent[aria-busy='false']").Last).ToHaveTextAsync("I am the default answer.");

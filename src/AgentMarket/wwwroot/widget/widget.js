@@ -47,6 +47,7 @@ export async function mount(script) {
   const key = script.dataset.agentKey;
   const url = (path) => new URL(`api/widget/${path}`, script.src).href;
   const stored = remembered(key);
+  const continuing = stored.get('conversation');
   const headers = {};
   let session = null;
 
@@ -77,6 +78,8 @@ export async function mount(script) {
 
   if (!(await openSession())) return;
   const agent = session.agent;
+  // A page view that continues a conversation fetches its earlier messages while the window is built.
+  const earlier = continuing && continuing === session.conversation_id ? history() : null;
 
   const host = document.createElement('div');
   host.setAttribute('data-agentmarket-widget', '');
@@ -106,7 +109,13 @@ export async function mount(script) {
     logo.src = agent.logo_url;
     logo.hidden = false;
   }
-  if (agent.welcome_message) bubble('agent', agent.welcome_message);
+  const welcome = agent.welcome_message ? bubble('agent', agent.welcome_message) : null;
+  earlier?.then((messages) => {
+    // Above anything sent since the page loaded, below the welcome.
+    const next = welcome ? welcome.nextSibling : log.firstChild;
+    for (const { sender, text } of messages) log.insertBefore(messageOf(sender === 'user' ? 'user' : 'agent', text), next);
+    log.scrollTop = log.scrollHeight;
+  });
 
   const open = () => {
     panel.hidden = false;
@@ -180,14 +189,28 @@ export async function mount(script) {
 
   document.body.append(host);
 
+  async function history() {
+    try {
+      const response = await fetch(url(`conversations/${session.conversation_id}/messages`), { credentials: 'omit', headers });
+      return response.ok ? (await response.json()).messages : [];
+    } catch {
+      return [];
+    }
+  }
+
   function bubble(kind, text) {
-    const element = document.createElement('div');
-    element.className = `msg ${kind}`;
-    element.textContent = text;
+    const element = messageOf(kind, text);
     log.append(element);
     log.scrollTop = log.scrollHeight;
     return element;
   }
+}
+
+function messageOf(kind, text) {
+  const element = document.createElement('div');
+  element.className = `msg ${kind}`;
+  element.textContent = text;
+  return element;
 }
 
 function explain(problem) {
