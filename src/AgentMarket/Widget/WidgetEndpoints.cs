@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
+using AgentMarket.Catalog;
 using AgentMarket.Flows.Values;
 using AgentMarket.Gateway;
 using AgentMarket.Identity;
@@ -16,13 +17,15 @@ namespace AgentMarket.Widget;
 
 public sealed record OpenWidgetSessionRequest(
     [property: MaxLength(200)] string? Key,
+    [property: MaxLength(200)] string? Agent,
     [property: MaxLength(64)] string? VisitorId,
     [property: MaxLength(64)] string? ConversationId);
 
 /// <summary>What the widget needs to draw itself: the buyer's branding and widget settings for this agent.</summary>
 public sealed record WidgetAppearance(string Title, string? WelcomeMessage, string? BrandColor, string? LogoUrl, WidgetPosition Position, WidgetTheme Theme);
 
-public sealed record WidgetSessionResponse(string Token, DateTime ExpiresAt, string VisitorId, string ConversationId, WidgetAppearance Agent);
+/// <summary>A new session. <c>VisitorId</c> is null for the playground, whose visitor is the page's own cookie.</summary>
+public sealed record WidgetSessionResponse(string Token, DateTime ExpiresAt, string? VisitorId, string ConversationId, WidgetAppearance Agent);
 
 public sealed record WidgetMessageRequest([property: MaxLength(WidgetEndpoints.MaxInputLength)] string? Input);
 
@@ -33,6 +36,9 @@ public sealed record WidgetHistoryResponse(IReadOnlyList<WidgetHistoryMessage> M
 
 /// <summary>A widget answer as the visitor sees it: the run and its text, never the buyer's balance or charges.</summary>
 public sealed record WidgetMessageResponse(Guid RunId, string? Output);
+
+/// <summary>A playground answer: the person chatting is the one paying, so it says what the run cost, or the free tries left.</summary>
+public sealed record PlaygroundMessageResponse(Guid RunId, string? Output, long CreditsCharged, int? TrialRunsLeft);
 
 /// <summary>
 /// The widget's API (SPEC §8): <c>POST /api/widget/sessions</c> trades a publishable key, from one of its allowed
@@ -68,6 +74,10 @@ static class WidgetEndpoints
         {
             return WidgetCors.OriginNotAllowed();
         }
+        if (request.Key is null && request.Agent is { } agent)
+        {
+            return await OpenPlaygroundSessionAsync(agent, origin, http, tokens, limits, db, tenant, ct);
+        }
         if (request.Key is not { } presented || !SecretToken.IsWellFormed(presented, ApiKeyAuthenticationHandler.PublishablePrefix)
             || await keys.FindAsync(presented, ct) is not { Kind: ApiKeyKind.Publishable } key)
         {
@@ -97,6 +107,53 @@ static class WidgetEndpoints
         return TypedResults.Ok(new WidgetSessionResponse(token, session.ExpiresUtc, visitor, conversation, appearance));
     }
 
+    /// <summary>
+    /// The agent page's playground is this widget too, on the marketplace's own pages only (same origin, so no CORS). It
+    /// holds no key: who runs is who the page's cookies say, as on the playground's run endpoint — a signed-in member
+    /// paying from their organization's credits, or a visitor within the daily free tries counted by the visitor cookie
+    /// (<see cref="RunGateway.TryAsync"/>). The token binds that visitor and user to the listing, the marketplace's
+    /// origin and a new conversation; nothing secret reaches the page.
+    /// </summary>
+    static async Task<IResult> OpenPlaygroundSessionAsync(string agent, string origin, HttpContext http, WidgetTokens tokens, WidgetLimits limits,
+        AppDbContext db, CurrentTenant tenant, CancellationToken ct)
+    {
+        if (origin != OwnOrigin(http.Request))
+        {
+            return WidgetCors.OriginNotAllowed();
+        }
+        var user = await SignedInUserAsync(http, tenant, ct);
+        var organization = tenant.OrganizationId;
+        var slug = agent.Trim().ToLowerInvariant(); // slugs are stored lower-case
+        var listing = await db.Listings.AsNoTracking()
+            .Where(l => l.Slug == slug && l.State == ListingState.Active && l.AgentVersionId != null
+                && (l.Visibility == ListingVisibility.Public || l.OrganizationId == organization))
+            .Select(l => new { l.Id, l.Name })
+            .FirstOrDefaultAsync(ct);
+        if (listing is null)
+        {
+            return ApiProblem.NotFound("agent");
+        }
+        if (limits.RefuseSession(listing.Id, http.Connection.RemoteIpAddress) is { } wait)
+        {
+            return RateLimited(http, wait, "Too many chat sessions from this address; retry shortly.");
+        }
+        var (token, session) = tokens.IssuePlayground(listing.Id, user, origin, GatewayEndpoints.Visitor(http), WidgetTokens.NewId());
+        http.Response.Headers.CacheControl = "no-store";
+        return TypedResults.Ok(new WidgetSessionResponse(token, session.ExpiresUtc, null, session.ConversationId,
+            new WidgetAppearance(listing.Name, null, null, null, WidgetPosition.BottomRight, WidgetTheme.Auto)));
+    }
+
+    /// <summary>The user the request's cookie signs in, with their organization set as the tenant; null for visitors (and keys).</summary>
+    static async Task<Guid?> SignedInUserAsync(HttpContext http, CurrentTenant tenant, CancellationToken ct)
+    {
+        if (http.User.Identity?.IsAuthenticated != true || http.User.IsAgentKey())
+        {
+            return null;
+        }
+        await OrganizationScope.ResolveAsync(http, null, ct);
+        return tenant.UserId;
+    }
+
     static async Task<IResult> SendAsync(WidgetMessageRequest request, HttpContext http, ApiKeyDirectory keys, WidgetTokens tokens,
         WidgetLimits limits, WidgetCors cors, CurrentTenant tenant, RunGateway gateway, CancellationToken ct)
     {
@@ -109,7 +166,18 @@ static class WidgetEndpoints
         {
             return ApiProblem.Invalid("input", "Type a message.");
         }
-        if (limits.RefuseMessage(key!.KeyId, session!.VisitorId) is { } wait)
+        if (session!.IsPlayground)
+        {
+            // Runs exactly as the playground's run endpoint does, in this conversation: who pays was settled by the cookie.
+            if (await SignedInUserAsync(http, tenant, ct) != session.UserId)
+            {
+                return Unauthorized(WidgetProblemCodes.SessionInvalid, "You signed in or out since this chat opened; open a new session.");
+            }
+            return await GatewayEndpoints.RespondAsync(http,
+                onEvent => gateway.TryAsync(session.ListingId!.Value.ToString(), request.Input, session.ConversationId, session.VisitorId, onEvent, ct),
+                r => new PlaygroundMessageResponse(r.RunId, r.Output, r.CreditsCharged, r.TrialRunsLeft));
+        }
+        if (limits.RefuseMessage(key!.KeyId, session.VisitorId) is { } wait)
         {
             return RateLimited(http, wait, "You are sending messages too fast; wait a moment.");
         }
@@ -130,7 +198,8 @@ static class WidgetEndpoints
         {
             return refusal;
         }
-        if (!string.Equals(conversationId, session!.ConversationId, StringComparison.Ordinal))
+        // The playground starts a new conversation on every page view, so it has no history to redraw.
+        if (session!.IsPlayground || !string.Equals(conversationId, session.ConversationId, StringComparison.Ordinal))
         {
             return ApiProblem.NotFound("conversation");
         }
@@ -184,6 +253,10 @@ static class WidgetEndpoints
         {
             return (null, null, Unauthorized(WidgetProblemCodes.SessionExpired, "The widget session ran out; open a new session."));
         }
+        if (session.IsPlayground)
+        {
+            return origin == OwnOrigin(http.Request) ? (session, null, null) : (null, null, WidgetCors.OriginNotAllowed());
+        }
         // Revoking the key, or taking the origin off its list, ends its sessions at once (within the key cache's second elsewhere).
         if (await keys.FindByIdAsync(session.KeyId, ct) is not { Kind: ApiKeyKind.Publishable } key)
         {
@@ -213,8 +286,10 @@ static class WidgetEndpoints
 
     /// <summary>The key lists the page's origin; the marketplace's own pages (the Widget tab's preview) are always allowed.</summary>
     static bool Allows(KeyGrant key, string origin, HttpRequest request) =>
-        key.AllowedOrigins.Contains(origin, StringComparer.Ordinal)
-        || string.Equals(origin, AgentKeys.NormalizeOrigin($"{request.Scheme}://{request.Host}"), StringComparison.Ordinal);
+        key.AllowedOrigins.Contains(origin, StringComparer.Ordinal) || string.Equals(origin, OwnOrigin(request), StringComparison.Ordinal);
+
+    /// <summary>The marketplace's own origin, as this request reached it.</summary>
+    static string? OwnOrigin(HttpRequest request) => AgentKeys.NormalizeOrigin($"{request.Scheme}://{request.Host}");
 
     static ProblemHttpResult KeyInvalid() => Unauthorized(WidgetProblemCodes.KeyInvalid, "This widget's key is not valid (unknown, revoked or expired); check the embed code.");
 
