@@ -43,8 +43,10 @@ public sealed record PlaygroundMessageResponse(Guid RunId, string? Output, long 
 /// <summary>
 /// The widget's API (SPEC §8): <c>POST /api/widget/sessions</c> trades a publishable key, from one of its allowed
 /// origins, for a short-lived session token; <c>POST /api/widget/messages</c> runs the key's agent through the run
-/// gateway (door <c>widget</c>) as JSON or server-sent events. Both are anonymous routes: the browser holds no secret
-/// and sends no cookie, and CORS is answered by hand, per key (<see cref="WidgetCors"/>).
+/// gateway (door <c>widget</c>) as JSON or server-sent events; <c>GET /api/widget/conversations/{id}/messages</c> gives
+/// a reloaded page the token's conversation back. All are anonymous routes: the browser holds no secret and sends no
+/// cookie, and CORS is answered by hand, per key (<see cref="WidgetCors"/>). The agent page's playground uses the same
+/// routes in a same-origin mode without a key, where the page's cookies say who runs (ADR-070).
 /// </summary>
 static class WidgetEndpoints
 {
