@@ -18,6 +18,7 @@ static class CatalogModule
         services.AddScoped<CatalogImages>();
         services.AddScoped<ListingReviews>();
         services.AddScoped<RunFacts>();
+        services.AddSingleton<RecordedRuns>();
         services.AddScoped<ListingModeration>();
         services.AddHostedService<RepairSocialProofJob>();
     }
