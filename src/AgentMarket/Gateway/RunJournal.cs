@@ -43,32 +43,35 @@ sealed class RunJournal(IServiceScopeFactory scopes, LedgerWriter ledger, Databa
 
     protected override async Task<LedgerResult?[]> WriteAsync(IReadOnlyList<JournalEntry> batch)
     {
-        var commands = batch.Select(e => e.Payment).OfType<LedgerCommand>().ToList();
+        // Payments the ledger refused (a reservation the expiry job voided first: the run ran free). The batch is written
+        // again without them, its runs recorded as charging nothing, so what a record says always matches the ledger.
+        var refused = new Dictionary<int, LedgerResult>();
+        while (true)
+        {
+            var payments = await TryWriteAsync(batch, refused);
+            if (payments is not null)
+            {
+                return payments;
+            }
+        }
+    }
+
+    /// <summary>Writes the batch in one transaction; null (rolled back) when the ledger refused a payment not yet in <paramref name="refused"/>.</summary>
+    async Task<LedgerResult?[]?> TryWriteAsync(IReadOnlyList<JournalEntry> batch, Dictionary<int, LedgerResult> refused)
+    {
+        var paying = Enumerable.Range(0, batch.Count).Where(i => batch[i].Payment is not null && !refused.ContainsKey(i)).ToList();
+        var commands = paying.ConvertAll(i => batch[i].Payment!);
         await ledger.EnsureAccountsAsync(commands);
+        foreach (var i in refused.Keys)
+        {
+            batch[i].Run.CreditsCharged = 0;
+        }
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var now = clock.GetUtcNow().UtcDateTime;
         using var turn = await database.WriterTurnAsync();
         await using var transaction = await db.Database.BeginTransactionAsync();
-        // The ledger goes first: it locks its accounts before anything else, in the order its own batches do.
-        var results = await ledger.ApplyWithinAsync(db.Database.GetDbConnection(), transaction.GetDbTransaction(), commands);
-        var payments = new LedgerResult?[batch.Count];
-        for (int i = 0, next = 0; i < batch.Count; i++)
-        {
-            if (batch[i].Payment is not { } payment)
-            {
-                continue;
-            }
-            var result = payments[i] = results[next++];
-            Admin.Metrics.PlatformMeters.LedgerOperation(payment.Kind.ToString(), result.Replayed ? "replayed" : result.Status.ToString());
-            if (!result.Succeeded)
-            {
-                // Settling fails only when the expiry job voided a run that outlived its reservation: it ran free.
-                logger.LogWarning("Run {RunId} was not charged: {Status}", batch[i].Run.Id, result.Status);
-                batch[i].Run.CreditsCharged = 0;
-            }
-        }
         foreach (var entry in batch)
         {
             if (entry.RecordExists)
@@ -83,10 +86,45 @@ sealed class RunJournal(IServiceScopeFactory scopes, LedgerWriter ledger, Databa
         db.SessionMessages.AddRange(batch.SelectMany(e => e.Messages));
         await Webhooks.WebhookEvents.RunsFinishedAsync(db, [.. batch.Select(e => e.Run)], organization => cache.WebhookEventsAsync(organization, CancellationToken.None), now);
         await db.SaveChangesAsync();
-        // Runs refused before they started carry no facts: they are not runs of the agent.
+        await AddSpendAsync(db, batch, now);
+        var facts = batch.Select(e => e.Facts).OfType<FinishedRun>().ToList();
+        await scope.ServiceProvider.GetRequiredService<RunFacts>().RecordManyAsync(facts, CancellationToken.None);
+
+        // The ledger comes last but one: on PostgreSQL its account rows stay locked until the commit, and the wallet's
+        // row is the one every reserve of the organization needs too.
+        var results = await ledger.ApplyWithinAsync(db.Database.GetDbConnection(), transaction.GetDbTransaction(), commands);
+        var payments = new LedgerResult?[batch.Count];
+        foreach (var (i, result) in refused)
+        {
+            payments[i] = result;
+        }
+        for (var n = 0; n < paying.Count; n++)
+        {
+            var (i, result) = (paying[n], results[n]);
+            payments[i] = result;
+            Admin.Metrics.PlatformMeters.LedgerOperation(commands[n].Kind.ToString(), result.Replayed ? "replayed" : result.Status.ToString());
+            if (!result.Succeeded)
+            {
+                logger.LogWarning("Run {RunId} was not charged: {Status}", batch[i].Run.Id, result.Status);
+                refused[i] = result;
+            }
+        }
+        if (paying.Any(i => !payments[i]!.Succeeded))
+        {
+            return null; // disposing the transaction rolls it back
+        }
+        // Runs refused before they started carry no facts: they are not runs of the agent. The rollups read what the
+        // payments moved from the ledger, so they follow it.
         await scope.ServiceProvider.GetRequiredService<Providers.Economics.EconomicsRollups>()
             .AddAsync(batch.Where(e => e.Facts is not null).Select(e => e.Run).ToList(), CancellationToken.None);
-        // One statement per session and per key of the batch, however many of its runs they had.
+        await transaction.CommitAsync();
+        scope.ServiceProvider.GetRequiredService<RecordedRuns>().Remember(facts);
+        return payments;
+    }
+
+    /// <summary>The sessions' and keys' spend: one statement per session and per key of the batch, however many of its runs they had.</summary>
+    static async Task AddSpendAsync(AppDbContext db, IReadOnlyList<JournalEntry> batch, DateTime now)
+    {
         var sessions = batch.Select(e => e.Run).Where(r => r.ConfigId is not null && r.Status == AgentRunStatus.Succeeded)
             .GroupBy(r => (Organization: r.OrganizationId, Config: r.ConfigId!.Value, Session: r.SessionId));
         foreach (var session in sessions)
@@ -107,10 +145,5 @@ sealed class RunJournal(IServiceScopeFactory scopes, LedgerWriter ledger, Databa
             var spent = key.Sum(r => r.CreditsCharged);
             await db.ApiKeys.Where(k => k.Id == key.Key).ExecuteUpdateAsync(s => s.SetProperty(k => k.SpentCredits, k => k.SpentCredits + spent));
         }
-        var facts = batch.Select(e => e.Facts).OfType<FinishedRun>().ToList();
-        await scope.ServiceProvider.GetRequiredService<RunFacts>().RecordManyAsync(facts, CancellationToken.None);
-        await transaction.CommitAsync();
-        scope.ServiceProvider.GetRequiredService<RecordedRuns>().Remember(facts);
-        return payments;
     }
 }
