@@ -1,3 +1,4 @@
+using AgentMarket.Catalog.Featured;
 using AgentMarket.Catalog.Images;
 using AgentMarket.Catalog.Moderation;
 using AgentMarket.Catalog.Reviews;
@@ -19,6 +20,7 @@ static class CatalogModule
         services.AddScoped<ListingReviews>();
         services.AddScoped<RunFacts>();
         services.AddScoped<ListingModeration>();
+        services.AddScoped<FeaturedListings>();
         services.AddHostedService<RepairSocialProofJob>();
     }
 
@@ -28,5 +30,6 @@ static class CatalogModule
         app.MapReviews();
         app.MapCatalogImages();
         app.MapCatalogModeration();
+        app.MapFeaturedListings();
     }
 }

@@ -116,8 +116,9 @@ public sealed class RunJournal(IServiceScopeFactory scopes, TimeProvider clock, 
         await Webhooks.WebhookEvents.RunsFinishedAsync(db, batch.ConvertAll(e => e.Run), now, CancellationToken.None);
         await db.SaveChangesAsync();
         // Runs refused before they started carry no facts: they are not runs of the agent.
-        await scope.ServiceProvider.GetRequiredService<Providers.Economics.EconomicsRollups>()
+        var added = await scope.ServiceProvider.GetRequiredService<Providers.Economics.EconomicsRollups>()
             .AddAsync(batch.Where(e => e.Facts is not null).Select(e => e.Run).ToList(), CancellationToken.None);
+        await scope.ServiceProvider.GetRequiredService<Admin.PlatformMetrics.PlatformRollups>().AddAsync(added, CancellationToken.None);
         foreach (var entry in batch)
         {
             var run = entry.Run;

@@ -1,0 +1,123 @@
+using AgentMarket.Payments;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Tenancy;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Admin.PlatformMetrics;
+
+/// <summary>One UTC day. GMV is USD cents paid in (completed payments, refunds not deducted); a credit is a US cent.</summary>
+public sealed record PlatformMetricsDay(
+    DateOnly Day, long GmvUsdCents, long CreditsSpent, long Runs, long Succeeded, long ActiveOrganizations, long SignUps);
+
+public sealed record PlatformMetricsTotals(
+    long GmvUsdCents, long RefundedUsdCents, long Payments, long CreditsSpent, long TrialCredits, long PlatformFeesCredits,
+    long Runs, long Succeeded, double? SuccessRate, long SignUps);
+
+/// <summary>Distinct organizations that ran an agent in the last 1, 7 and 30 days up to the report's last day.</summary>
+public sealed record ActiveOrganizations(long Day1, long Day7, long Day30);
+
+public sealed record TopAgent(Guid Listing, string Slug, string Name, string ProviderHandle, long Runs, double? SuccessRate, long Credits);
+public sealed record TopProvider(Guid Provider, string Handle, string Name, long Runs, long Credits);
+
+/// <summary>USD paid in for a plan's subscriptions and renewals; credit packages (bought or automatic) under <c>packages</c>.</summary>
+public sealed record PlanRevenue(string Plan, long UsdCents, long Payments);
+
+public sealed record PlatformMetricsReport(
+    DateOnly From, DateOnly To, int Days, PlatformMetricsTotals Totals, ActiveOrganizations ActiveOrganizations,
+    IReadOnlyList<PlatformMetricsDay> PerDay, IReadOnlyList<TopAgent> TopAgents, IReadOnlyList<TopProvider> TopProviders,
+    IReadOnlyList<PlanRevenue> RevenueByPlan);
+
+/// <summary>
+/// The operator's platform metrics (issue 8): runs, credits and active organizations from the platform rollups
+/// (<see cref="PlatformRollups"/>), GMV and revenue by plan from the period's payments, sign-ups from the period's
+/// new users. No query reads runs or ledger rows, so the cost grows with days, listings and payments, not runs.
+/// </summary>
+sealed class PlatformMetricsQueries(AppDbContext db, CurrentTenant tenant, TimeProvider clock)
+{
+    public const int DefaultDays = 30;
+    public const int MaxDays = 366;
+    public const int TopCount = 10;
+    public const string Packages = "packages";
+
+    public DateOnly Today => DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+
+    public async Task<PlatformMetricsReport> ReportAsync(int days, CancellationToken ct)
+    {
+        tenant.EnterSystemScope(); // every organization's payments
+        var to = Today;
+        var from = to.AddDays(1 - days);
+        var (start, end) = (from.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc), to.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc));
+
+        var rollups = await db.PlatformDays.AsNoTracking().Where(d => d.Day >= from && d.Day <= to).ToDictionaryAsync(d => d.Day, ct);
+        var payments = await db.Payments.AsNoTracking()
+            .Where(p => p.CompletedUtc >= start && p.CompletedUtc < end
+                && (p.Status == PaymentStatus.Succeeded || p.Status == PaymentStatus.Refunded || p.Status == PaymentStatus.PartiallyRefunded))
+            .Select(p => new { p.CompletedUtc, p.AmountCents, p.RefundedCents, p.Purpose, p.PlanCode })
+            .ToListAsync(ct);
+        var signUps = await db.Users.AsNoTracking().Where(u => u.CreatedUtc >= start && u.CreatedUtc < end).Select(u => u.CreatedUtc).ToListAsync(ct);
+        var gmvByDay = payments.GroupBy(p => DateOnly.FromDateTime(p.CompletedUtc!.Value)).ToDictionary(g => g.Key, g => g.Sum(p => p.AmountCents));
+        var signUpsByDay = signUps.GroupBy(DateOnly.FromDateTime).ToDictionary(g => g.Key, g => (long)g.Count());
+
+        var perDay = Enumerable.Range(0, days).Select(i => from.AddDays(i)).Select(day =>
+        {
+            var r = rollups.GetValueOrDefault(day);
+            return new PlatformMetricsDay(day, gmvByDay.GetValueOrDefault(day), r?.CreditsSpent ?? 0, r?.Runs ?? 0, r?.Succeeded ?? 0,
+                r?.ActiveOrganizations ?? 0, signUpsByDay.GetValueOrDefault(day));
+        }).ToList();
+        var (runs, succeeded) = (rollups.Values.Sum(d => d.Runs), rollups.Values.Sum(d => d.Succeeded));
+        var totals = new PlatformMetricsTotals(
+            payments.Sum(p => p.AmountCents), payments.Sum(p => p.RefundedCents), payments.Count,
+            rollups.Values.Sum(d => d.CreditsSpent), rollups.Values.Sum(d => d.TrialCredits), rollups.Values.Sum(d => d.PlatformFees),
+            runs, succeeded, runs == 0 ? null : Math.Round((double)succeeded / runs, 3), signUps.Count);
+
+        var revenue = payments
+            .GroupBy(p => p.Purpose is PaymentPurpose.Plan or PaymentPurpose.Renewal ? p.PlanCode ?? "unknown" : Packages)
+            .Select(g => new PlanRevenue(g.Key, g.Sum(p => p.AmountCents), g.Count()))
+            .OrderByDescending(r => r.UsdCents).ThenBy(r => r.Plan, StringComparer.Ordinal).ToList();
+
+        return new PlatformMetricsReport(from, to, days, totals, await ActiveAsync(to, ct), perDay,
+            await TopAgentsAsync(from, to, ct), await TopProvidersAsync(from, to, ct), revenue);
+    }
+
+    async Task<ActiveOrganizations> ActiveAsync(DateOnly to, CancellationToken ct)
+    {
+        Task<int> Since(int days)
+        {
+            var first = to.AddDays(1 - days);
+            return db.PlatformOrganizationDays.AsNoTracking().Where(o => o.Day >= first && o.Day <= to).Select(o => o.OrganizationId).Distinct().CountAsync(ct);
+        }
+        return new ActiveOrganizations(await Since(1), await Since(7), await Since(30));
+    }
+
+    /// <summary>The listings that took the most credits (then runs) in the period.</summary>
+    async Task<List<TopAgent>> TopAgentsAsync(DateOnly from, DateOnly to, CancellationToken ct)
+    {
+        var top = await db.PlatformListingDays.AsNoTracking().Where(d => d.Day >= from && d.Day <= to)
+            .GroupBy(d => d.ListingId)
+            .Select(g => new { Listing = g.Key, Runs = g.Sum(d => d.Runs), Succeeded = g.Sum(d => d.Succeeded), Credits = g.Sum(d => d.GrossCredits) })
+            .OrderByDescending(x => x.Credits).ThenByDescending(x => x.Runs).ThenBy(x => x.Listing)
+            .Take(TopCount).ToListAsync(ct);
+        var ids = top.ConvertAll(t => t.Listing);
+        var names = await db.Listings.AsNoTracking().Where(l => ids.Contains(l.Id))
+            .Select(l => new { l.Id, l.Slug, l.Name, l.Provider!.Handle }).ToDictionaryAsync(l => l.Id, ct);
+        return top.ConvertAll(t => names.TryGetValue(t.Listing, out var l)
+            ? new TopAgent(t.Listing, l.Slug, l.Name, l.Handle, t.Runs, Rate(t.Succeeded, t.Runs), t.Credits)
+            : new TopAgent(t.Listing, "", "(removed agent)", "", t.Runs, Rate(t.Succeeded, t.Runs), t.Credits));
+    }
+
+    async Task<List<TopProvider>> TopProvidersAsync(DateOnly from, DateOnly to, CancellationToken ct)
+    {
+        var top = await db.PlatformListingDays.AsNoTracking().Where(d => d.Day >= from && d.Day <= to)
+            .GroupBy(d => d.ProviderId)
+            .Select(g => new { Provider = g.Key, Runs = g.Sum(d => d.Runs), Credits = g.Sum(d => d.GrossCredits) })
+            .OrderByDescending(x => x.Credits).ThenByDescending(x => x.Runs).ThenBy(x => x.Provider)
+            .Take(TopCount).ToListAsync(ct);
+        var ids = top.ConvertAll(t => t.Provider);
+        var names = await db.Providers.AsNoTracking().Where(p => ids.Contains(p.Id)).ToDictionaryAsync(p => p.Id, p => (p.Handle, p.Name), ct);
+        return top.ConvertAll(t => names.TryGetValue(t.Provider, out var p)
+            ? new TopProvider(t.Provider, p.Handle, p.Name, t.Runs, t.Credits)
+            : new TopProvider(t.Provider, "", "(removed provider)", t.Runs, t.Credits));
+    }
+
+    static double? Rate(long succeeded, long runs) => runs == 0 ? null : Math.Round((double)succeeded / runs, 3);
+}
