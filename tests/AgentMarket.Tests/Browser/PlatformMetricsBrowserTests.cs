@@ -24,7 +24,7 @@ public class PlatformMetricsBrowserTests(BrowserApp app) : IClassFixture<Browser
         await page.WaitForURLAsync(new Regex("/admin/platform-metrics$"));
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Platform metrics");
 
-        foreach (var chart in new[] { "GMV per day", "Credits spent on runs per day", "Runs per day", "Organizations that ran an agent, per day", "New sign-ups per day" })
+        foreach (var chart in new[] { "GMV per day, in US cents", "Credits spent on runs per day", "Runs per day", "Organizations that ran an agent, per day", "New sign-ups per day" })
         {
             var svg = Chart(page, chart);
             await Assertions.Expect(svg).ToBeVisibleAsync();
@@ -33,7 +33,7 @@ public class PlatformMetricsBrowserTests(BrowserApp app) : IClassFixture<Browser
         // Today's sign-ups are drawn: the chart's description counts them.
         await Assertions.Expect(Chart(page, "New sign-ups per day")).ToHaveAccessibleNameAsync(new Regex("sign-ups? from .* the most, [1-9]"));
 
-        await page.GetByLabel("Period").SelectOptionAsync("7");
+        await page.GetByRole(AriaRole.Combobox, new() { Name = "Period" }).SelectOptionAsync("7");
         await page.GetByRole(AriaRole.Button, new() { Name = "Show" }).ClickAsync();
         await page.WaitForURLAsync(new Regex("days=7"));
         Assert.Equal(7, await Chart(page, "Runs per day").Locator("rect.bar").CountAsync());

@@ -14,7 +14,7 @@ static class FeaturedEndpoints
 {
     public static void MapFeaturedListings(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/api/marketplace/featured", RowAsync).WithTags("Catalog").WithName("FeaturedListings").AllowAnonymous();
+        routes.MapGet("/api/marketplace/featured", RowAsync).WithTags("Catalog").WithName("FeaturedListings").AllowAnyone();
         var admin = routes.MapGroup("/api/admin/featured-listings").WithTags("Admin");
         admin.MapGet("/", ListAsync).WithName("AdminListFeaturedListings").RequireOperator();
         admin.MapPut("/{uuid:guid}", FeatureAsync).WithName("AdminFeatureListing").RequireOperator();
