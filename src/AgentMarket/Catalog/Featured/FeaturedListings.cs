@@ -70,7 +70,16 @@ public sealed class FeaturedListings(AppDbContext db, CurrentTenant tenant, Audi
             featured.Position = position ?? featured.Position;
         }
         audit.Record(AuditActions.ListingFeatured, await OwnerAsync(listingId, ct), "listing", listingId, before, new { position = featured?.Position ?? next });
-        await db.SaveChangesAsync(ct);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException) when (featured is null)
+        {
+            // A concurrent request featured it first (or the listing went): start again, as a move of that row.
+            db.ChangeTracker.Clear();
+            return await FeatureAsync(listingId, position, ct);
+        }
         return (Outcome.Done, (await ListAsync(ct)).Single(v => v.Listing == listingId));
     }
 
