@@ -153,9 +153,20 @@ static class EconomicsBench
                 {
                     var listing = new Listing
                     {
-                        ProviderId = seller.Id, OrganizationId = organization.Id, Slug = $"agent-{p}-{a}", Name = $"Agent {p}-{a}", CategoryId = category.Id,
-                        ShortDescription = "An agent.", Description = "An agent.", Tags = [], PricingModel = PricingModel.FixedCredits, CreditsPerRun = 1 + a,
-                        Visibility = ListingVisibility.Public, State = ListingState.Active, CreatedUtc = now, PublishedUtc = now,
+                        ProviderId = seller.Id,
+                        OrganizationId = organization.Id,
+                        Slug = $"agent-{p}-{a}",
+                        Name = $"Agent {p}-{a}",
+                        CategoryId = category.Id,
+                        ShortDescription = "An agent.",
+                        Description = "An agent.",
+                        Tags = [],
+                        PricingModel = PricingModel.FixedCredits,
+                        CreditsPerRun = 1 + a,
+                        Visibility = ListingVisibility.Public,
+                        State = ListingState.Active,
+                        CreatedUtc = now,
+                        PublishedUtc = now,
                     };
                     db.Listings.Add(listing);
                     listings.Add(listing.Id);

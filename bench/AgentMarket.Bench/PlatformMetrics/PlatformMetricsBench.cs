@@ -143,9 +143,15 @@ static class PlatformMetricsBench
                 var plan = random.Next(3) == 0;
                 db.Payments.Add(new Payment
                 {
-                    OrganizationId = organization, Provider = PaymentProviderKind.Sandbox, Purpose = plan ? PaymentPurpose.Renewal : PaymentPurpose.Package,
-                    PlanCode = plan ? Plans[random.Next(Plans.Length)] : null, AmountCents = plan ? 2_000 : 1_500, Credits = plan ? 2_000 : 1_500,
-                    Description = "Bench payment", Status = PaymentStatus.Succeeded, CreatedUtc = now.AddMinutes(-random.Next(365 * 24 * 60)),
+                    OrganizationId = organization,
+                    Provider = PaymentProviderKind.Sandbox,
+                    Purpose = plan ? PaymentPurpose.Renewal : PaymentPurpose.Package,
+                    PlanCode = plan ? Plans[random.Next(Plans.Length)] : null,
+                    AmountCents = plan ? 2_000 : 1_500,
+                    Credits = plan ? 2_000 : 1_500,
+                    Description = "Bench payment",
+                    Status = PaymentStatus.Succeeded,
+                    CreatedUtc = now.AddMinutes(-random.Next(365 * 24 * 60)),
                 });
             }
             await db.SaveChangesAsync();

@@ -1,7 +1,7 @@
-using AgentMarket.Platform.Tenancy;
 using AgentMarket.Admin.Metrics;
 using AgentMarket.Admin.PlatformMetrics;
 using AgentMarket.Admin.Settings;
+using AgentMarket.Platform.Tenancy;
 
 namespace AgentMarket.Admin;
 

@@ -89,9 +89,20 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
         }
         return days.Select(d => new EconomicsDay
         {
-            ProviderId = d.Key.Provider, Day = d.Key.Day, ListingId = d.Key.Listing, BuyerOrganizationId = d.Key.Buyer,
-            Runs = d.Value[0], Succeeded = d.Value[1], GrossCredits = d.Value[2], PromotionalCredits = d.Value[3], ProviderEarnings = d.Value[4],
-            PlatformFees = d.Value[5], InputTokens = d.Value[6], OutputTokens = d.Value[7], ModelCostMicrocredits = d.Value[8], LatencyMsSum = d.Value[9],
+            ProviderId = d.Key.Provider,
+            Day = d.Key.Day,
+            ListingId = d.Key.Listing,
+            BuyerOrganizationId = d.Key.Buyer,
+            Runs = d.Value[0],
+            Succeeded = d.Value[1],
+            GrossCredits = d.Value[2],
+            PromotionalCredits = d.Value[3],
+            ProviderEarnings = d.Value[4],
+            PlatformFees = d.Value[5],
+            InputTokens = d.Value[6],
+            OutputTokens = d.Value[7],
+            ModelCostMicrocredits = d.Value[8],
+            LatencyMsSum = d.Value[9],
         }).ToList();
     }
 
