@@ -44,4 +44,5 @@ public static class AuditActions
     /// <summary>For the payouts area: record these with <see cref="AuditLog.Record"/> in the same save as the payout row.</summary>
     public const string PayoutCreated = "payout.created";
     public const string PayoutPaid = "payout.paid";
+    public const string PayoutReversed = "payout.reversed";
 }

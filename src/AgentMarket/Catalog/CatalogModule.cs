@@ -19,6 +19,7 @@ static class CatalogModule
         services.AddScoped<CatalogImages>();
         services.AddScoped<ListingReviews>();
         services.AddScoped<RunFacts>();
+        services.AddSingleton<RecordedRuns>();
         services.AddScoped<ListingModeration>();
         services.AddScoped<FeaturedListings>();
         services.AddHostedService<RepairSocialProofJob>();

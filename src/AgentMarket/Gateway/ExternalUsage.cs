@@ -165,7 +165,7 @@ sealed class ExternalUsage(
         return (new UsageRecorded(run.Id, charged, Replayed: false), null);
     }
 
-    Task FinishAsync(AgentRun run, Guid listingId, AgentRunStatus status, string? errorCode, int latency, long charged, bool recordFacts)
+    async Task FinishAsync(AgentRun run, Guid listingId, AgentRunStatus status, string? errorCode, int latency, long charged, bool recordFacts)
     {
         run.Status = status;
         run.ErrorCode = errorCode;
@@ -176,7 +176,7 @@ sealed class ExternalUsage(
         var facts = recordFacts
             ? new FinishedRun(listingId, run.OrganizationId, run.AgentVersionId, status == AgentRunStatus.Succeeded ? RunOutcome.Completed : RunOutcome.Failed, run.StartedUtc, run.FinishedUtc.Value)
             : null;
-        return journal.RecordAsync(new JournalEntry(run, RecordExists: true, facts, charged), CancellationToken.None);
+        await journal.RecordAsync(new JournalEntry(run, RecordExists: true, facts), CancellationToken.None);
     }
 
     async Task<(UsageRecorded?, GatewayFailure?)?> ReplayAsync(Guid configId, string idempotencyKey, CancellationToken ct)

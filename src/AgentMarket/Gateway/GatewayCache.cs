@@ -30,6 +30,7 @@ public sealed class GatewayCache(IServiceScopeFactory scopes, TimeProvider clock
     readonly ConcurrentDictionary<Guid, (DateTime Loaded, Subscription? Value)> _subscriptions = new();
     readonly ConcurrentDictionary<Guid, (DateTime Loaded, Organization Value)> _organizations = new();
     readonly ConcurrentDictionary<Guid, (DateTime Loaded, ListingFacts Value)> _listings = new();
+    readonly ConcurrentDictionary<Guid, (DateTime Loaded, IReadOnlySet<string> Value)> _webhookEvents = new();
 
     public Task<Subscription?> SubscriptionAsync(Guid configId, CancellationToken ct) =>
         GetAsync(_subscriptions, configId, async db =>
@@ -57,6 +58,14 @@ public sealed class GatewayCache(IServiceScopeFactory scopes, TimeProvider clock
             return new ListingFacts(pending, releases);
         });
 
+    /// <summary>The event types the organization's enabled webhook endpoints subscribe to (the run journal asks for every batch).</summary>
+    public Task<IReadOnlySet<string>> WebhookEventsAsync(Guid organization, CancellationToken ct) =>
+        GetAsync(_webhookEvents, organization, async db =>
+        {
+            var subscribed = await db.WebhookEndpoints.AsNoTracking().Where(e => e.Enabled && e.OrganizationId == organization).Select(e => e.EventTypes).ToListAsync(ct);
+            return (IReadOnlySet<string>)subscribed.SelectMany(types => types).ToHashSet(StringComparer.Ordinal);
+        });
+
     /// <summary>Drops cached entries of a subscription, organization or listing changed on this node (the id of any).</summary>
     public void Forget(Guid id)
     {
@@ -70,6 +79,7 @@ public sealed class GatewayCache(IServiceScopeFactory scopes, TimeProvider clock
         }
         _organizations.TryRemove(id, out _);
         _listings.TryRemove(id, out _);
+        _webhookEvents.TryRemove(id, out _);
     }
 
     async Task<T> GetAsync<T>(ConcurrentDictionary<Guid, (DateTime Loaded, T Value)> cache, Guid id, Func<AppDbContext, Task<T>> load)

@@ -71,6 +71,7 @@ sealed class GatewayCacheInvalidation(GatewayCache cache, AgentPlans plans) : Sa
                 Listing listing => listing.Id,
                 OrganizationPlan plan => plan.OrganizationId,
                 Identity.Organization organization => organization.Id, // suspension
+                Webhooks.WebhookEndpoint endpoint => endpoint.OrganizationId,
                 ListingRelease release => release.ListingId,
                 ListingPriceChange change => change.ListingId,
                 _ => null,

@@ -71,7 +71,7 @@ sealed class RunGateway(
     AppDbContext db, CurrentTenant tenant, AgentPlans plans, CreditLedger ledger, CreditGrants grants,
     KeyRateLimits rateLimits, KnowledgeRetrievers knowledge, RunSlots slots, ModelClients models, PlatformOutbound outbound, IDbContextFactory<AppDbContext> contexts,
     IDataProtectionProvider protection, GatewayCache cache, RunJournal journal, SpendControls spend, TrialAllowance trials, IOptionsMonitor<LlmOptions> llm,
-    IOptions<FlowsOptions> flows, IOptions<GatewayOptions> options, IOptions<CreditsOptions> credits, TimeProvider clock, ILogger<RunGateway> logger)
+    IOptions<FlowsOptions> flows, IOptions<GatewayOptions> options, IOptions<CreditsOptions> credits, TimeProvider clock)
 {
     enum Payer
     {
@@ -244,8 +244,7 @@ sealed class RunGateway(
 
         if (await plans.GetAsync(p.VersionId) is not { } agentPlan)
         {
-            await ReleaseAsync(p.Organization, reservation, runId);
-            await FinishAsync(p, run, AgentRunStatus.Failed, "agent_unavailable", null, 0, started, recordFacts: false);
+            await FinishAsync(p, run, AgentRunStatus.Failed, "agent_unavailable", null, 0, started, recordFacts: false, Release(p, reservation, runId));
             return Refuse(StatusCodes.Status409Conflict, "agent_unavailable", "This agent's flow cannot run right now.");
         }
 
@@ -259,13 +258,14 @@ sealed class RunGateway(
         }
         catch (KnowledgeBaseAccessException)
         {
-            await ReleaseAsync(p.Organization, reservation, runId);
-            await FinishAsync(p, run, AgentRunStatus.Failed, "knowledge_base_unavailable", null, 0, started, recordFacts: false);
+            await FinishAsync(p, run, AgentRunStatus.Failed, "knowledge_base_unavailable", null, 0, started, recordFacts: false, Release(p, reservation, runId));
             return Refuse(StatusCodes.Status409Conflict, "knowledge_base_unavailable", "This agent's knowledge base no longer exists; choose another in its Training settings.");
         }
 
+        // Session memory is written with the run's record: the journal's one transaction instead of one per message.
+        var memory = request.History is null ? new JournaledMessageStore(new DatabaseMessageStore(contexts, p.Organization, p.MemoryPartition, clock)) : null;
         var engineStarted = Stopwatch.GetTimestamp();
-        var result = await ExecuteAsync(agentPlan, agent, buyerKnowledge, retriever, p, request, runId, onEvent, ct);
+        var result = await ExecuteAsync(agentPlan, agent, buyerKnowledge, retriever, p, request, runId, memory, onEvent, ct);
         var engineTime = Stopwatch.GetElapsedTime(engineStarted);
         run.InputTokens = result.InputTokens;
         run.OutputTokens = result.OutputTokens;
@@ -274,55 +274,37 @@ sealed class RunGateway(
 
         if (result.Status != RunStatus.Succeeded)
         {
-            await ReleaseAsync(p.Organization, reservation, runId);
-            await FinishAsync(p, run, AgentRunStatus.Failed, result.Error?.Code ?? "run_failed", null, 0, started, recordFacts: true);
+            await FinishAsync(p, run, AgentRunStatus.Failed, result.Error?.Code ?? "run_failed", null, 0, started, recordFacts: true, Release(p, reservation, runId), memory);
             return (null, FailureFor(result, runId));
         }
 
         var actual = p.Payer == Payer.Nobody ? 0 : p.Terms.RunPrice(result.InputTokens + result.OutputTokens, options.Value.VariableCreditsPerThousandTokens);
-        var (charged, available) = await ChargeAsync(p, reservation, runId, actual);
         var output = result.OutputText;
-        await FinishAsync(p, run, AgentRunStatus.Succeeded, null, Truncate(output), charged, started, recordFacts: true);
+        var payment = await FinishAsync(p, run, AgentRunStatus.Succeeded, null, Truncate(output), actual, started, recordFacts: true, Charge(p, reservation, runId, actual), memory);
+        // The journal records a payment that did not go through as charging nothing.
+        var charged = run.CreditsCharged;
         if (charged > 0 && p.Payer == Payer.Wallet && p.HasSpendControls)
         {
             await spend.AfterSpendAsync(p.Organization, CancellationToken.None);
         }
-        var balance = available ?? (p.Organization == Guid.Empty ? 0 : (await ledger.BalanceAsync(p.Organization, CancellationToken.None)).Available);
+        var balance = payment is { Succeeded: true, Replayed: false } && reservation is not null ? payment.Available
+            : p.Organization == Guid.Empty ? 0 : (await ledger.BalanceAsync(p.Organization, CancellationToken.None)).Available;
         return (new GatewayResult(runId, output, p.SessionId, p.Payer == Payer.Wallet ? charged : 0, balance, result, Replayed: false) { EngineTime = engineTime }, null);
     }
 
-    /// <summary>
-    /// Settles the wallet's reservation, or has the promotions account pay a trial run. Returns what the run cost and,
-    /// after a settle, the wallet's available credits.
-    /// </summary>
-    async Task<(long Charged, long? Available)> ChargeAsync(Prepared p, Guid? reservation, Guid runId, long actual)
-    {
-        if (reservation is { } reserved)
-        {
-            var settle = await ledger.SettleAsync($"run:{runId}:settle", p.Organization, reserved, actual, p.Listing.ProviderId, credits.Value.Split, $"{p.Listing.Name} run", CancellationToken.None);
-            if (!settle.Succeeded)
-            {
-                // Settling can only fail when the expiry job voided a run that outlived its reservation: it ran free.
-                logger.LogWarning("Run {RunId} was not charged: {Status}", runId, settle.Status);
-                return (0, null);
-            }
-            return (actual, settle.Available);
-        }
-        if (p.Payer == Payer.Promotions && actual > 0)
-        {
-            var trial = await ledger.TrialAsync($"trial:{runId}", p.Listing.ProviderId, actual, credits.Value.Split, $"Trial run of {p.Listing.Name}", runId.ToString(), CancellationToken.None);
-            if (!trial.Succeeded)
-            {
-                logger.LogWarning("Trial run {RunId} was not paid: {Status}", runId, trial.Status);
-            }
-            return (actual, null);
-        }
-        return (0, null);
-    }
+    /// <summary>How a finished run pays: settle the wallet's reservation, or the promotions account pays a trial run.</summary>
+    LedgerCommand? Charge(Prepared p, Guid? reservation, Guid runId, long actual) =>
+        reservation is { } reserved ? new SettleCommand($"run:{runId}:settle", p.Organization, reserved, actual, p.Listing.ProviderId, credits.Value.Split, $"{p.Listing.Name} run")
+        : p.Payer == Payer.Promotions && actual > 0 ? new TrialCommand($"trial:{runId}", p.Listing.ProviderId, actual, credits.Value.Split, $"Trial run of {p.Listing.Name}", runId.ToString())
+        : null;
+
+    /// <summary>Returns a failed run's reservation to the wallet.</summary>
+    static VoidCommand? Release(Prepared p, Guid? reservation, Guid runId) =>
+        reservation is { } reserved ? new VoidCommand($"run:{runId}:void", p.Organization, reserved) : null;
 
     async Task<RunResult> ExecuteAsync(
         AgentPlan agentPlan, AgentSettings agent, Guid? buyerKnowledge, KnowledgeRetriever? retriever, Prepared p, GatewayRequest request, Guid runId,
-        Func<RunEvent, ValueTask>? onEvent, CancellationToken ct)
+        JournaledMessageStore? memory, Func<RunEvent, ValueTask>? onEvent, CancellationToken ct)
     {
         var tweaks = p.Config is { } config
             ? SubscriptionSettings.Tweaks(agent.Fields, SubscriptionSettings.Parse(config.SettingsJson), buyerKnowledge)
@@ -334,9 +316,7 @@ sealed class RunGateway(
         var services = new FlowServices
         {
             Models = new PlatformModelResolver(models, p.Config is null ? null : BuyerModel(p.Config), PlatformModelResolver.OperatorDefault(llm.CurrentValue)),
-            Messages = request.History is { } history
-                ? await ConversationTurn.MemoryAsync(history, p.SessionId, clock, ct)
-                : new DatabaseMessageStore(contexts, p.Organization, p.MemoryPartition, clock),
+            Messages = memory ?? await ConversationTurn.MemoryAsync(request.History!, p.SessionId, clock, ct),
             Outbound = outbound.Guard,
             Knowledge = retriever,
             Time = clock,
@@ -443,20 +423,12 @@ sealed class RunGateway(
         return (new GatewayResult(earlier.Id, earlier.Output, earlier.SessionId, earlier.CreditsCharged, balance.Available, null, Replayed: true), null);
     }
 
-    async Task ReleaseAsync(Guid organization, Guid? reservation, Guid runId)
-    {
-        if (reservation is { } id)
-        {
-            var released = await ledger.VoidAsync($"run:{runId}:void", organization, id, CancellationToken.None);
-            if (!released.Succeeded)
-            {
-                logger.LogWarning("Reservation of run {RunId} not voided: {Status}", runId, released.Status);
-            }
-        }
-    }
-
-    /// <summary>Completes the run record and its bookkeeping through the journal (one batch with concurrent runs).</summary>
-    async Task FinishAsync(Prepared p, AgentRun run, AgentRunStatus status, string? errorCode, string? output, long charged, long started, bool recordFacts)
+    /// <summary>
+    /// Completes the run: its payment, record, session memory and bookkeeping go through the journal (one transaction
+    /// with concurrent runs). Returns what the payment did.
+    /// </summary>
+    async Task<LedgerResult?> FinishAsync(Prepared p, AgentRun run, AgentRunStatus status, string? errorCode, string? output, long charged, long started, bool recordFacts,
+        LedgerCommand? payment = null, JournaledMessageStore? memory = null)
     {
         run.Status = status;
         run.ErrorCode = errorCode;
@@ -464,11 +436,16 @@ sealed class RunGateway(
         run.CreditsCharged = charged;
         run.LatencyMs = (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         run.FinishedUtc = clock.GetUtcNow().UtcDateTime;
-        Admin.Metrics.PlatformMeters.RunFinished(p.Door, status == AgentRunStatus.Succeeded ? "succeeded" : "failed", charged, Stopwatch.GetElapsedTime(started));
         var facts = recordFacts
             ? new FinishedRun(p.Listing.Id, p.Organization, p.VersionId, status == AgentRunStatus.Succeeded ? RunOutcome.Completed : RunOutcome.Failed, run.StartedUtc, run.FinishedUtc.Value)
             : null;
-        await journal.RecordAsync(new JournalEntry(run, RecordExists: p.IdempotencyKey is not null, facts, charged), CancellationToken.None);
+        var paid = await journal.RecordAsync(new JournalEntry(run, RecordExists: p.IdempotencyKey is not null, facts)
+        {
+            Payment = payment,
+            Messages = memory?.Pending ?? [],
+        }, CancellationToken.None);
+        Admin.Metrics.PlatformMeters.RunFinished(p.Door, status == AgentRunStatus.Succeeded ? "succeeded" : "failed", run.CreditsCharged, Stopwatch.GetElapsedTime(started));
+        return paid;
     }
 
     string? Truncate(string? output) =>

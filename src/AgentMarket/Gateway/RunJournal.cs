@@ -1,107 +1,74 @@
-using System.Threading.Channels;
 using AgentMarket.Catalog.SocialProof;
+using AgentMarket.Credits.Ledger;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
+using AgentMarket.Runtime;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace AgentMarket.Gateway;
 
-/// <summary>A finished run's bookkeeping: the run record, the session's and key's spend, and the facts behind social proof.</summary>
+/// <summary>
+/// A finished run's bookkeeping: its payment, the run record, the session's memory and spend, the key's spend, and the
+/// facts behind social proof.
+/// </summary>
 /// <param name="Facts">For social proof; null for runs refused before they started (they are not runs of the agent).</param>
-public sealed record JournalEntry(AgentRun Run, bool RecordExists, FinishedRun? Facts, long Charged);
+sealed record JournalEntry(AgentRun Run, bool RecordExists, FinishedRun? Facts)
+{
+    /// <summary>
+    /// The ledger operation that resolves the run's payment — settle or void its reservation, or the promotions account
+    /// paying for a trial — applied in the transaction that records the run. When it does not succeed (a reservation the
+    /// expiry job already voided), the run is recorded as charging nothing.
+    /// </summary>
+    public LedgerCommand? Payment { get; init; }
+
+    /// <summary>The messages the run added to its session's memory, written with the run.</summary>
+    public IReadOnlyList<SessionMessage> Messages { get; init; } = [];
+}
 
 /// <summary>
-/// Records finished runs with group commit, as the ledger writes transfers: concurrent runs' bookkeeping — run records,
-/// session and key spend, social-proof facts — is written in batches, one transaction each, and every request waits for
-/// its own entry, so what a client reads after its answer (usage, the session's spend) is already there.
+/// Records finished runs with group commit, as the ledger writes transfers: concurrent runs' bookkeeping — payments,
+/// run records, session memory and spend, key spend, social-proof facts — is written in batches, one transaction each,
+/// and every request waits for its own entry, so what a client reads after its answer (its balance, usage, the
+/// session's memory and spend) is already there. One transaction per batch, instead of one for the settle and one for
+/// the record of every run, is most of what the gateway's overhead comes down to (docs/benchmarks.md).
 /// </summary>
-public sealed class RunJournal(IServiceScopeFactory scopes, TimeProvider clock, ILogger<RunJournal> logger) : IHostedService, IAsyncDisposable
+sealed class RunJournal(IServiceScopeFactory scopes, LedgerWriter ledger, DatabaseConnection database, GatewayCache cache, TimeProvider clock, ILogger<RunJournal> logger)
+    : GroupCommit<JournalEntry, LedgerResult?>(maxBatch: 256, capacity: 50_000, drainOnStop: true, logger)
 {
-    const int MaxBatch = 256;
+    /// <summary>Queues the entry and waits until it is written; returns what its payment did (null without one).</summary>
+    public Task<LedgerResult?> RecordAsync(JournalEntry entry, CancellationToken ct) => EnqueueAsync(entry, ct);
 
-    sealed record Pending(JournalEntry Entry)
+    protected override string Describe(JournalEntry item) => $"run {item.Run.Id}";
+
+    protected override async Task<LedgerResult?[]> WriteAsync(IReadOnlyList<JournalEntry> batch)
     {
-        public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(50_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-    readonly Lock _startLock = new();
-    Task? _loop;
-    int _stopped;
-
-    /// <summary>Queues the entry and waits until it is written.</summary>
-    public async Task RecordAsync(JournalEntry entry, CancellationToken ct)
-    {
-        EnsureRunning();
-        var pending = new Pending(entry);
-        await _queue.Writer.WriteAsync(pending, ct);
-        await pending.Written.Task.WaitAsync(ct);
-    }
-
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        EnsureRunning();
-        return Task.CompletedTask;
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (Interlocked.Exchange(ref _stopped, 1) == 1)
-        {
-            return;
-        }
-        // Write what is queued before the process goes.
-        _queue.Writer.TryComplete();
-        if (_loop is { } loop)
-        {
-            await loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-    }
-
-    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None);
-
-    void EnsureRunning()
-    {
-        if (_loop is not null)
-        {
-            return;
-        }
-        lock (_startLock)
-        {
-            _loop ??= Task.Run(RunAsync);
-        }
-    }
-
-    async Task RunAsync()
-    {
-        var batch = new List<Pending>(MaxBatch);
-        while (await _queue.Reader.WaitToReadAsync())
-        {
-            batch.Clear();
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending))
-            {
-                batch.Add(pending);
-            }
-            try
-            {
-                await WriteAsync(batch.ConvertAll(p => p.Entry));
-                batch.ForEach(p => p.Written.TrySetResult());
-            }
-            catch (Exception exception)
-            {
-                logger.LogError(exception, "Could not record {Count} finished runs", batch.Count);
-                batch.ForEach(p => p.Written.TrySetException(exception));
-            }
-        }
-    }
-
-    async Task WriteAsync(List<JournalEntry> batch)
-    {
+        var commands = batch.Select(e => e.Payment).OfType<LedgerCommand>().ToList();
+        await ledger.EnsureAccountsAsync(commands);
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var now = clock.GetUtcNow().UtcDateTime;
+        using var turn = await database.WriterTurnAsync();
         await using var transaction = await db.Database.BeginTransactionAsync();
+        // The ledger goes first: it locks its accounts before anything else, in the order its own batches do.
+        var results = await ledger.ApplyWithinAsync(db.Database.GetDbConnection(), transaction.GetDbTransaction(), commands);
+        var payments = new LedgerResult?[batch.Count];
+        for (int i = 0, next = 0; i < batch.Count; i++)
+        {
+            if (batch[i].Payment is not { } payment)
+            {
+                continue;
+            }
+            var result = payments[i] = results[next++];
+            Admin.Metrics.PlatformMeters.LedgerOperation(payment.Kind.ToString(), result.Replayed ? "replayed" : result.Status.ToString());
+            if (!result.Succeeded)
+            {
+                // Settling fails only when the expiry job voided a run that outlived its reservation: it ran free.
+                logger.LogWarning("Run {RunId} was not charged: {Status}", batch[i].Run.Id, result.Status);
+                batch[i].Run.CreditsCharged = 0;
+            }
+        }
         foreach (var entry in batch)
         {
             if (entry.RecordExists)
@@ -113,33 +80,38 @@ public sealed class RunJournal(IServiceScopeFactory scopes, TimeProvider clock, 
                 db.AgentRuns.Add(entry.Run);
             }
         }
-        await Webhooks.WebhookEvents.RunsFinishedAsync(db, batch.ConvertAll(e => e.Run), now, CancellationToken.None);
+        db.SessionMessages.AddRange(batch.SelectMany(e => e.Messages));
+        await Webhooks.WebhookEvents.RunsFinishedAsync(db, [.. batch.Select(e => e.Run)], organization => cache.WebhookEventsAsync(organization, CancellationToken.None), now);
         await db.SaveChangesAsync();
         // Runs refused before they started carry no facts: they are not runs of the agent.
         var added = await scope.ServiceProvider.GetRequiredService<Providers.Economics.EconomicsRollups>()
             .AddAsync(batch.Where(e => e.Facts is not null).Select(e => e.Run).ToList(), CancellationToken.None);
         await scope.ServiceProvider.GetRequiredService<Admin.PlatformMetrics.PlatformRollups>().AddAsync(added, CancellationToken.None);
-        foreach (var entry in batch)
+        // One statement per session and per key of the batch, however many of its runs they had.
+        var sessions = batch.Select(e => e.Run).Where(r => r.ConfigId is not null && r.Status == AgentRunStatus.Succeeded)
+            .GroupBy(r => (Organization: r.OrganizationId, Config: r.ConfigId!.Value, Session: r.SessionId));
+        foreach (var session in sessions)
         {
-            var run = entry.Run;
-            if (run.ConfigId is { } config && run.Status == AgentRunStatus.Succeeded)
-            {
-                // One statement on both databases, so concurrent runs of one session add up instead of racing an insert.
-                await db.Database.ExecuteSqlAsync($"""
-                    INSERT INTO chat_sessions (id, organization_id, config_id, session_id, credits_spent, runs, created_utc, last_activity_utc)
-                    VALUES ({Guid.CreateVersion7()}, {run.OrganizationId}, {config}, {run.SessionId}, {entry.Charged}, 1, {now}, {now})
-                    ON CONFLICT (config_id, session_id) DO UPDATE SET
-                        credits_spent = chat_sessions.credits_spent + excluded.credits_spent,
-                        runs = chat_sessions.runs + 1,
-                        last_activity_utc = excluded.last_activity_utc
-                    """);
-            }
-            if (run.KeyId is { } key && entry.Charged > 0)
-            {
-                await db.ApiKeys.Where(k => k.Id == key).ExecuteUpdateAsync(s => s.SetProperty(k => k.SpentCredits, k => k.SpentCredits + entry.Charged));
-            }
+            var (spent, runs) = (session.Sum(r => r.CreditsCharged), session.Count());
+            // One statement on both databases, so concurrent batches' runs of one session add up instead of racing an insert.
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO chat_sessions (id, organization_id, config_id, session_id, credits_spent, runs, created_utc, last_activity_utc)
+                VALUES ({Guid.CreateVersion7()}, {session.Key.Organization}, {session.Key.Config}, {session.Key.Session}, {spent}, {runs}, {now}, {now})
+                ON CONFLICT (config_id, session_id) DO UPDATE SET
+                    credits_spent = chat_sessions.credits_spent + excluded.credits_spent,
+                    runs = chat_sessions.runs + excluded.runs,
+                    last_activity_utc = excluded.last_activity_utc
+                """);
         }
-        await scope.ServiceProvider.GetRequiredService<RunFacts>().RecordManyAsync(batch.Select(e => e.Facts).OfType<FinishedRun>().ToList(), CancellationToken.None);
+        foreach (var key in batch.Select(e => e.Run).Where(r => r.KeyId is not null && r.CreditsCharged > 0).GroupBy(r => r.KeyId!.Value))
+        {
+            var spent = key.Sum(r => r.CreditsCharged);
+            await db.ApiKeys.Where(k => k.Id == key.Key).ExecuteUpdateAsync(s => s.SetProperty(k => k.SpentCredits, k => k.SpentCredits + spent));
+        }
+        var facts = batch.Select(e => e.Facts).OfType<FinishedRun>().ToList();
+        await scope.ServiceProvider.GetRequiredService<RunFacts>().RecordManyAsync(facts, CancellationToken.None);
         await transaction.CommitAsync();
+        scope.ServiceProvider.GetRequiredService<RecordedRuns>().Remember(facts);
+        return payments;
     }
 }

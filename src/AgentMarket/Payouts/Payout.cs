@@ -23,7 +23,7 @@ public enum PayoutStatus
 
     Paid,
 
-    /// <summary>Stripe reversed the transfer: the money came back to the platform; an operator settles it by hand.</summary>
+    /// <summary>Stripe reversed (part of) the transfer: what it took back is in the provider's earnings again, for the next payout run.</summary>
     Reversed,
 }
 

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using AgentMarket.Audit;
+using AgentMarket.Credits.Ledger;
 using AgentMarket.Identity;
 using AgentMarket.Payments;
 using AgentMarket.Payments.Stripe;
@@ -60,11 +62,12 @@ sealed class StripeOnboarding(PayoutSettingsService settings, StripeClient strip
 }
 
 /// <summary>Connect's webhook events, handed over by the Stripe webhook's handler (system scope).</summary>
-sealed class StripeConnectEvents(AppDbContext db, TimeProvider clock, ILogger<StripeConnectEvents> logger)
+sealed class StripeConnectEvents(AppDbContext db, CreditLedger ledger, AuditLog audit, TimeProvider clock, ILogger<StripeConnectEvents> logger)
 {
     sealed record Account(string Id, bool PayoutsEnabled = false, Dictionary<string, string>? Capabilities = null);
 
-    sealed record Transfer(string Id, bool Reversed = false, Dictionary<string, string>? Metadata = null);
+    /// <summary>A transfer; <see cref="AmountReversed"/> is in cents, so in credits, and grows with each partial reversal.</summary>
+    sealed record Transfer(string Id, long Amount = 0, long AmountReversed = 0, bool Reversed = false, Dictionary<string, string>? Metadata = null);
 
     /// <summary><c>account.updated</c>: whether the account may receive transfers now.</summary>
     public async Task AccountUpdatedAsync(JsonElement data, CancellationToken ct)
@@ -80,7 +83,11 @@ sealed class StripeConnectEvents(AppDbContext db, TimeProvider clock, ILogger<St
         await db.SaveChangesAsync(ct);
     }
 
-    /// <summary><c>transfer.created</c>, <c>transfer.updated</c>, <c>transfer.reversed</c>: records the transfer on its payout.</summary>
+    /// <summary>
+    /// <c>transfer.created</c>, <c>transfer.updated</c>, <c>transfer.reversed</c>: records the transfer on its payout. A
+    /// reversal returns what Stripe took back to the provider's earnings, once per reversed total, so the next payout run
+    /// pays it again.
+    /// </summary>
     public async Task TransferAsync(string type, JsonElement data, CancellationToken ct)
     {
         var transfer = data.Deserialize<Transfer>(StripeJson.Options) ?? throw new JsonException($"{type} without a transfer.");
@@ -89,11 +96,10 @@ sealed class StripeConnectEvents(AppDbContext db, TimeProvider clock, ILogger<St
         {
             return;
         }
-        if (type == "transfer.reversed" || transfer.Reversed)
+        if (type == "transfer.reversed" || transfer.Reversed || transfer.AmountReversed > 0)
         {
             logger.LogWarning("Stripe reversed transfer {Transfer} of payout {Payout}", transfer.Id, payout.Id);
-            payout.Status = PayoutStatus.Reversed;
-            payout.Note = "Stripe reversed the transfer; the operator settles this payout by hand.";
+            await ReturnReversedAsync(payout, transfer, ct);
         }
         else if (payout.Status is PayoutStatus.Pending)
         {
@@ -105,5 +111,29 @@ sealed class StripeConnectEvents(AppDbContext db, TimeProvider clock, ILogger<St
         payout.StripeTransferId ??= transfer.Id;
         payout.Reference ??= transfer.Id;
         await db.SaveChangesAsync(ct);
+    }
+
+    async Task ReturnReversedAsync(Payout payout, Transfer transfer, CancellationToken ct)
+    {
+        // A full reversal may come without amount_reversed; never return more than the payout moved.
+        var reversed = Math.Min(transfer.AmountReversed > 0 ? transfer.AmountReversed : payout.Credits, payout.Credits);
+        var returned = await db.LedgerOperations.AsNoTracking()
+            .Where(o => o.Kind == OperationKind.PayoutReversal && o.ReferenceId == payout.Id.ToString())
+            .Join(db.LedgerTransfers.AsNoTracking(), o => o.Id, t => t.OperationId, (o, t) => t.Amount)
+            .SumAsync(ct);
+        if (reversed > returned)
+        {
+            // Keyed by the reversed total: a replayed event, or two for the same total, return it once.
+            var back = await ledger.PayoutReversalAsync($"payout:{payout.Id}:reversed:{reversed}", payout.ProviderId, reversed - returned,
+                $"Payout {payout.Period} reversed by Stripe", payout.Id.ToString(), ct);
+            if (back.Succeeded && !back.Replayed)
+            {
+                var organization = await db.Providers.AsNoTracking().Where(p => p.Id == payout.ProviderId).Select(p => p.OrganizationId).SingleAsync(ct);
+                audit.Record(AuditActions.PayoutReversed, organization, "payout", payout.Id,
+                    before: new { status = payout.Status.ToString() }, after: new { reversed_cents = reversed, returned_credits = reversed - returned, transfer = transfer.Id });
+            }
+        }
+        payout.Status = PayoutStatus.Reversed;
+        payout.Note = $"Stripe reversed {reversed:N0} of {payout.Credits:N0} cents; the credits are back in the provider's earnings for the next payout run.";
     }
 }

@@ -28,25 +28,28 @@ sealed class DatabaseMessageStore(IDbContextFactory<AppDbContext> contexts, Guid
                 .SetProperty(m => m.Error, stored.Error), cancellationToken);
         if (updated == 0)
         {
-            db.SessionMessages.Add(new SessionMessage
-            {
-                OrganizationId = organizationId,
-                PartitionId = partitionId,
-                SessionId = stored.SessionId,
-                MessageId = stored.Id!,
-                ContextId = stored.ContextId,
-                Sender = stored.Sender,
-                SenderName = stored.SenderName,
-                Text = stored.Text,
-                Category = stored.Category,
-                Error = stored.Error,
-                RunId = runId,
-                CreatedUtc = stored.Timestamp == default ? clock.GetUtcNow().UtcDateTime : stored.Timestamp.UtcDateTime,
-            });
+            db.SessionMessages.Add(Row(stored, runId));
             await db.SaveChangesAsync(cancellationToken);
         }
         return stored;
     }
+
+    /// <summary>The row that stores <paramref name="stored"/> (which has its id) for this subscription.</summary>
+    public SessionMessage Row(Message stored, string runId) => new()
+    {
+        OrganizationId = organizationId,
+        PartitionId = partitionId,
+        SessionId = stored.SessionId,
+        MessageId = stored.Id!,
+        ContextId = stored.ContextId,
+        Sender = stored.Sender,
+        SenderName = stored.SenderName,
+        Text = stored.Text,
+        Category = stored.Category,
+        Error = stored.Error,
+        RunId = runId,
+        CreatedUtc = stored.Timestamp == default ? clock.GetUtcNow().UtcDateTime : stored.Timestamp.UtcDateTime,
+    };
 
     public async ValueTask<IReadOnlyList<Message>> GetAsync(MessageQuery query, CancellationToken cancellationToken)
     {
@@ -63,16 +66,26 @@ sealed class DatabaseMessageStore(IDbContextFactory<AppDbContext> contexts, Guid
         {
             recent.Reverse();
         }
-        return recent.ConvertAll(m => new Message
-        {
-            Id = m.MessageId,
-            Text = m.Text,
-            Sender = m.Sender,
-            SenderName = m.SenderName,
-            SessionId = m.SessionId,
-            ContextId = m.ContextId,
-            Category = m.Category,
-            Timestamp = new DateTimeOffset(m.CreatedUtc, TimeSpan.Zero),
-        });
+        return recent.ConvertAll(ToMessage);
     }
+
+    /// <summary>Whether <paramref name="m"/> is one <paramref name="query"/> reads (the same filter as the database query's).</summary>
+    public static bool Matches(SessionMessage m, MessageQuery query) =>
+        m.SessionId == query.SessionId && !m.Error && m.Category != "error"
+        && (query.ExcludeRunId == null || m.RunId != query.ExcludeRunId)
+        && (string.IsNullOrEmpty(query.ContextId) || m.ContextId == query.ContextId)
+        && (query.Sender == null || m.Sender == query.Sender)
+        && (string.IsNullOrEmpty(query.SenderName) || m.SenderName == query.SenderName);
+
+    public static Message ToMessage(SessionMessage m) => new()
+    {
+        Id = m.MessageId,
+        Text = m.Text,
+        Sender = m.Sender,
+        SenderName = m.SenderName,
+        SessionId = m.SessionId,
+        ContextId = m.ContextId,
+        Category = m.Category,
+        Timestamp = new DateTimeOffset(m.CreatedUtc, TimeSpan.Zero),
+    };
 }

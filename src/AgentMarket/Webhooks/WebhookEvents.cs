@@ -32,29 +32,19 @@ public static class WebhookEvents
 
     /// <summary>
     /// Queues <c>run.completed</c> / <c>run.failed</c> for the finished runs whose organization has an enabled endpoint
-    /// subscribed to that type. Runs are the busiest source of events, so the others are never written: one indexed query
-    /// per journal batch instead of one outbox row per run.
+    /// subscribed to that type (<paramref name="subscribedEvents"/>, which the gateway caches). Runs are the busiest
+    /// source of events, so the others are never written.
     /// </summary>
-    public static async Task RunsFinishedAsync(AppDbContext db, IReadOnlyList<AgentRun> runs, DateTime now, CancellationToken ct)
+    public static async Task RunsFinishedAsync(AppDbContext db, IReadOnlyList<AgentRun> runs, Func<Guid, Task<IReadOnlySet<string>>> subscribedEvents, DateTime now)
     {
-        var finished = runs.Where(r => r.Status != AgentRunStatus.Running).ToList();
-        if (finished.Count == 0)
+        foreach (var run in runs)
         {
-            return;
-        }
-        var organizations = finished.Select(r => r.OrganizationId).Distinct().ToList();
-        var subscriptions = await db.WebhookEndpoints.AsNoTracking()
-            .Where(e => e.Enabled && organizations.Contains(e.OrganizationId))
-            .Select(e => new { e.OrganizationId, e.EventTypes })
-            .ToListAsync(ct);
-        if (subscriptions.Count == 0)
-        {
-            return;
-        }
-        foreach (var run in finished)
-        {
+            if (run.Status == AgentRunStatus.Running)
+            {
+                continue;
+            }
             var type = run.Status == AgentRunStatus.Succeeded ? "run.completed" : "run.failed";
-            if (subscriptions.Any(s => s.OrganizationId == run.OrganizationId && s.EventTypes.Contains(type)))
+            if ((await subscribedEvents(run.OrganizationId)).Contains(type))
             {
                 db.OutboxEvents.Add(OutboxEvent.Create(run.OrganizationId, type, new
                 {

@@ -168,7 +168,7 @@ public class RevenueSplitTests(AgentMarketApp app) : IClassFixture<AgentMarketAp
             StartedUtc = started, FinishedUtc = started.AddSeconds(1), Day = day,
         };
         var facts = new FinishedRun(seller.Listing, buyer, null, succeeded ? RunOutcome.Completed : RunOutcome.Failed, started, started.AddSeconds(1));
-        await app.Services.GetRequiredService<RunJournal>().RecordAsync(new JournalEntry(run, RecordExists: false, facts, charged), default);
+        await app.Services.GetRequiredService<RunJournal>().RecordAsync(new JournalEntry(run, RecordExists: false, facts), default);
     }
 
     sealed record Moved(long Spent, long Provider, long Platform, long Fees);

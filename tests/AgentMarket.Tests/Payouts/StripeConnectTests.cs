@@ -22,7 +22,7 @@ public class StripeConnectTests(StripeApp app) : IClassFixture<StripeApp>
     };
 
     [Fact]
-    public async Task Connect_Onboards_ThenThePayoutIsTransferredOnce_AndAReversalIsRecorded()
+    public async Task Connect_Onboards_ThenThePayoutIsTransferredOnce_AndAReversalReturnsTheEarningsOnce()
     {
         var provider = await app.ProviderAsync();
         var connected = await Http.ReadJsonAsync(await provider.Seller.Client.PostAsync("/api/stripe/connect/", null));
@@ -61,15 +61,35 @@ public class StripeConnectTests(StripeApp app) : IClassFixture<StripeApp>
         Assert.StartsWith("tr_", transferId, StringComparison.Ordinal);
         Assert.Equal(0, await new LedgerDriver(app).EarningsAsync(provider.Provider));
 
+        // Stripe takes back part of the transfer, then all of it; each event is delivered twice, as Stripe may.
         var uuid = paid.GetProperty("uuid").GetGuid();
-        await StripeWebhooks.DeliverAsync(app, StripeWebhooks.Event("transfer.reversed", new Dictionary<string, object?>
+        var ledger = new LedgerDriver(app);
+        foreach (var (reversedCents, fully) in new[] { (earned / 3, false), (earned, true) })
         {
-            ["id"] = transferId, ["object"] = "transfer", ["amount"] = earned, ["reversed"] = true,
-            ["metadata"] = new Dictionary<string, string> { ["payout_id"] = uuid.ToString() },
-        }));
+            var reversal = StripeWebhooks.Event("transfer.reversed", new Dictionary<string, object?>
+            {
+                ["id"] = transferId, ["object"] = "transfer", ["amount"] = earned, ["amount_reversed"] = reversedCents, ["reversed"] = fully,
+                ["metadata"] = new Dictionary<string, string> { ["payout_id"] = uuid.ToString() },
+            });
+            await StripeWebhooks.DeliverAsync(app, reversal);
+            await StripeWebhooks.DeliverAsync(app, reversal.Replace("\"id\":\"evt_", "\"id\":\"evt_again", StringComparison.Ordinal));
+            // What Stripe took back is in the provider's earnings again, once, for the next payout run.
+            Assert.Equal(reversedCents, await ledger.EarningsAsync(provider.Provider));
+        }
+        Assert.True((await ledger.CheckAsync()).Ok);
         var mine = await Http.ReadJsonAsync(await (await provider.ClientAsync()).GetAsync($"/api/providers/mine/payouts/{uuid}/"));
         Assert.Equal("reversed", mine.GetProperty("status").GetString());
         await Http.AssertProblemAsync(await operatorClient.PostAsJsonAsync($"/api/admin/payouts/{uuid}/mark-paid/", new { reference = "late" }), HttpStatusCode.Conflict, "payout_not_pending");
+        var audit = await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/audit/?action=payout.reversed&target_type=payout&target={uuid}"));
+        Assert.Equal(2, audit.GetProperty("items").GetArrayLength());
+
+        // The next month's run pays the returned earnings again.
+        var next = app.CurrentPeriod();
+        app.AdvanceToNextMonth();
+        operatorClient = await app.OperatorAsync(); // a month later, the earlier sign-in has expired
+        var repaid = (await operatorClient.RunPayoutsAsync(next)).GetProperty("payouts").EnumerateArray().Single(p => p.GetProperty("provider").GetGuid() == provider.Provider);
+        Assert.Equal(earned, repaid.GetProperty("credits").GetInt64());
+        Assert.Equal(0, await ledger.EarningsAsync(provider.Provider));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using AgentMarket.Catalog.Reviews;
 using AgentMarket.Platform.Data;
 using Microsoft.EntityFrameworkCore;
@@ -13,7 +14,7 @@ public sealed record FinishedRun(Guid ListingId, Guid OrganizationId, Guid? Agen
 /// aggregates run records. <see cref="RepairAsync"/> recomputes everything from the records, correcting drift (two
 /// concurrent first runs of one organization, a crash between steps) and letting <c>users_30d</c> forget old users.
 /// </summary>
-public sealed class RunFacts(AppDbContext db, TimeProvider clock)
+public sealed class RunFacts(AppDbContext db, RecordedRuns recorded, TimeProvider clock)
 {
     public static readonly TimeSpan UsersWindow = TimeSpan.FromDays(30);
 
@@ -41,8 +42,10 @@ public sealed class RunFacts(AppDbContext db, TimeProvider clock)
             var windowStart = run.FinishedUtc - UsersWindow;
             var completed = run.Outcome == RunOutcome.Completed;
             var history = db.RunRecords.Where(r => r.OrganizationId == run.OrganizationId && r.ListingId == run.ListingId);
-            var firstRunToday = seenToday.Add((run.OrganizationId, run.ListingId, day)) && !await history.AnyAsync(r => r.Day == day, ct);
+            var firstRunToday = seenToday.Add((run.OrganizationId, run.ListingId, day))
+                && !recorded.RanOn(run.OrganizationId, run.ListingId, day) && !await history.AnyAsync(r => r.Day == day, ct);
             var newRecentUser = completed && seenRecent.Add((run.OrganizationId, run.ListingId))
+                && !recorded.CompletedAfter(run.OrganizationId, run.ListingId, windowStart)
                 && !await history.AnyAsync(r => r.Outcome == RunOutcome.Completed && r.FinishedUtc > windowStart, ct);
             db.RunRecords.Add(new RunRecord
             {
@@ -83,6 +86,7 @@ public sealed class RunFacts(AppDbContext db, TimeProvider clock)
         {
             await owned.CommitAsync(ct);
             await owned.DisposeAsync();
+            recorded.Remember(runs);
         }
     }
 
@@ -122,4 +126,36 @@ public sealed class RunFacts(AppDbContext db, TimeProvider clock)
         await transaction.CommitAsync(ct);
         db.ChangeTracker.Clear();
     }
+}
+
+/// <summary>
+/// What this process knows the run records hold, per organization and listing: the last day it ran and when it last
+/// completed. Recording a run asks both questions for every run; once a pair has run today, or completed within the
+/// users window, the answer cannot change back, so it comes from here instead of two queries. Remembered only after
+/// the records commit (<see cref="Remember"/>), so it never knows more than the database; a process that has not seen
+/// a pair asks the database.
+/// </summary>
+public sealed class RecordedRuns
+{
+    readonly ConcurrentDictionary<(Guid Organization, Guid Listing), (DateOnly LastDay, DateTime? LastCompletedUtc)> _known = new();
+
+    public bool RanOn(Guid organization, Guid listing, DateOnly day) =>
+        _known.TryGetValue((organization, listing), out var known) && known.LastDay == day;
+
+    public bool CompletedAfter(Guid organization, Guid listing, DateTime afterUtc) =>
+        _known.TryGetValue((organization, listing), out var known) && known.LastCompletedUtc > afterUtc;
+
+    /// <summary>Call once the records of <paramref name="runs"/> are committed.</summary>
+    public void Remember(IEnumerable<FinishedRun> runs)
+    {
+        foreach (var run in runs)
+        {
+            var day = DateOnly.FromDateTime(run.FinishedUtc);
+            DateTime? completed = run.Outcome == RunOutcome.Completed ? run.FinishedUtc : null;
+            _known.AddOrUpdate((run.OrganizationId, run.ListingId), (day, completed), (_, known) =>
+                (day > known.LastDay ? day : known.LastDay, Later(completed, known.LastCompletedUtc)));
+        }
+    }
+
+    static DateTime? Later(DateTime? a, DateTime? b) => a is null ? b : b is null || a > b ? a : b;
 }

@@ -45,6 +45,10 @@ sealed class CreditLedger(LedgerWriter writer, AppDbContext db)
     public Task<LedgerResult> PayoutAsync(string idempotencyKey, Guid provider, long credits, string description, string payoutId, CancellationToken ct) =>
         writer.SubmitAsync(new PayoutCommand(idempotencyKey, provider, credits, description, payoutId), ct);
 
+    /// <summary>Returns <paramref name="credits"/> of a reversed payout to the provider's earnings.</summary>
+    public Task<LedgerResult> PayoutReversalAsync(string idempotencyKey, Guid provider, long credits, string description, string payoutId, CancellationToken ct) =>
+        writer.SubmitAsync(new PayoutReversalCommand(idempotencyKey, provider, credits, description, payoutId), ct);
+
     public async Task<WalletBalance> BalanceAsync(Guid organization, CancellationToken ct)
     {
         var accounts = await db.LedgerAccounts.AsNoTracking()

@@ -310,6 +310,28 @@ sealed record TrialCommand(string IdempotencyKey, Guid Provider, long Amount, Re
 }
 
 /// <summary>Moves a provider's available earnings out to a payout.</summary>
+/// <summary>
+/// Stripe reversed (part of) a payout's transfer: the money is back with the platform, so the credits go back to the
+/// provider's earnings, where the next payout run finds them.
+/// </summary>
+sealed record PayoutReversalCommand(string IdempotencyKey, Guid Provider, long Amount, string Description, string ReferenceId) : LedgerCommand(IdempotencyKey)
+{
+    public override OperationKind Kind => OperationKind.PayoutReversal;
+    public override IEnumerable<AccountKey> Accounts() => [AccountKey.Platform(AccountKind.Payouts), new(AccountKind.ProviderEarnings, Provider)];
+    protected override string Parameters() => $"{Provider}|{Amount}|{ReferenceId}";
+
+    public override LedgerResult Apply(LedgerBatch batch)
+    {
+        if (Amount <= 0)
+        {
+            return LedgerResult.Rejected(LedgerStatus.InvalidAmount);
+        }
+        var operation = batch.BeginOperation(this, null, Provider, "payout_reversal", Description, "payout", ReferenceId);
+        batch.Post(operation, AccountKey.Platform(AccountKind.Payouts), new(AccountKind.ProviderEarnings, Provider), Amount, "payout_reversal");
+        return batch.Complete(operation, 0);
+    }
+}
+
 sealed record PayoutCommand(string IdempotencyKey, Guid Provider, long Amount, string Description, string ReferenceId) : LedgerCommand(IdempotencyKey)
 {
     public override OperationKind Kind => OperationKind.Payout;

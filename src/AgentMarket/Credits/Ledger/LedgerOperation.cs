@@ -14,6 +14,7 @@ public enum OperationKind
     Adjustment,
     Payout,
     Trial,
+    PayoutReversal,
 }
 
 /// <summary>

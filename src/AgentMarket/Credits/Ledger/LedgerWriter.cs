@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Text;
-using System.Threading.Channels;
 using AgentMarket.Platform.Data;
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -16,33 +15,16 @@ namespace AgentMarket.Credits.Ledger;
 /// sums are written together. Another replica's concurrent write can only make the batch fail on a lock or unique index;
 /// the batch is then retried command by command, and replays resolve by key.
 /// </summary>
-sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogger<LedgerWriter> logger) : IHostedService, IAsyncDisposable
+sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogger<LedgerWriter> logger)
+    : GroupCommit<LedgerCommand, LedgerResult>(MaxBatch, capacity: 20_000, drainOnStop: false, logger)
 {
     const int MaxBatch = 128;
     static readonly string[] SqliteAccountUpdateParameters = ["@dpe", "@dpo", "@cpe", "@cpo", "@id"];
-    const int MaxAttempts = 5;
-
-    sealed record Submission(LedgerCommand Command)
-    {
-        public TaskCompletionSource<LedgerResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    readonly Channel<Submission> _queue = Channel.CreateBounded<Submission>(new BoundedChannelOptions(20_000)
-    {
-        SingleReader = true,
-        FullMode = BoundedChannelFullMode.Wait,
-    });
 
     // Account ids never change once created, so each (kind, owner) is looked up once per process.
     readonly ConcurrentDictionary<AccountKey, Guid> _accountIds = new();
 
     bool IsPostgres => database.Provider == DatabaseProvider.Postgres;
-
-    readonly CancellationTokenSource _stopping = new();
-    readonly Lock _startLock = new();
-    Task? _loop;
-    int _stopped;
-    int _disposed;
 
     /// <summary>
     /// Queues a command and waits for its result. Cancelling the wait does not cancel the command, which may still
@@ -50,156 +32,44 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
     /// </summary>
     public async Task<LedgerResult> SubmitAsync(LedgerCommand command, CancellationToken cancellationToken)
     {
-        EnsureRunning();
-        var submission = new Submission(command);
-        await _queue.Writer.WriteAsync(submission, cancellationToken);
-        var result = await submission.Completion.Task.WaitAsync(cancellationToken);
+        var result = await EnqueueAsync(command, cancellationToken);
         Admin.Metrics.PlatformMeters.LedgerOperation(command.Kind.ToString(), result.Replayed ? "replayed" : result.Status.ToString());
         return result;
     }
 
-    // The loop starts with the first command rather than with the host: start-up work of other areas (the first
-    // operator's sign-up grants credits) runs before later hosted services have started.
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        EnsureRunning();
-        return Task.CompletedTask;
-    }
+    protected override string Describe(LedgerCommand item) => $"ledger command {item.IdempotencyKey}";
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    protected override async Task<LedgerResult[]> WriteAsync(IReadOnlyList<LedgerCommand> commands)
     {
-        if (Interlocked.Exchange(ref _stopped, 1) == 1)
-        {
-            return; // registered as a singleton and as a hosted service, so the container stops and disposes it twice
-        }
-        await _stopping.CancelAsync();
-        if (_loop is { } loop)
-        {
-            await loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-    }
-
-    // The container disposes this instance twice: as the LedgerWriter singleton and as the hosted service its factory returned.
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) == 1)
-        {
-            return;
-        }
-        await StopAsync(CancellationToken.None);
-        _stopping.Dispose();
-    }
-
-    void EnsureRunning()
-    {
-        if (_loop is not null)
-        {
-            return;
-        }
-        lock (_startLock)
-        {
-            _loop ??= Task.Run(() => RunAsync(_stopping.Token));
-        }
-    }
-
-    async Task RunAsync(CancellationToken stoppingToken)
-    {
-        var batch = new List<Submission>(MaxBatch);
-        try
-        {
-            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
-            {
-                batch.Clear();
-                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var submission))
-                {
-                    batch.Add(submission);
-                }
-                await ProcessAsync(batch);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            while (_queue.Reader.TryRead(out var abandoned))
-            {
-                abandoned.Completion.TrySetCanceled(stoppingToken);
-            }
-        }
-    }
-
-    async Task ProcessAsync(List<Submission> batch)
-    {
-        try
-        {
-            await ApplyWithRetriesAsync(batch);
-        }
-        catch (Exception exception) when (batch.Count > 1)
-        {
-            // One command's conflict with another replica must not fail its neighbours: retry each alone.
-            logger.LogWarning(exception, "Ledger batch of {Count} failed; retrying its commands one by one", batch.Count);
-            foreach (var submission in batch)
-            {
-                try
-                {
-                    await ApplyWithRetriesAsync([submission]);
-                }
-                catch (Exception single)
-                {
-                    submission.Completion.TrySetException(single);
-                }
-            }
-        }
-        catch (Exception exception)
-        {
-            batch[0].Completion.TrySetException(exception);
-        }
-    }
-
-    async Task ApplyWithRetriesAsync(List<Submission> batch)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                var results = await ApplyAsync(batch);
-                for (var i = 0; i < batch.Count; i++)
-                {
-                    batch[i].Completion.TrySetResult(results[i]);
-                }
-                return;
-            }
-            catch (DbException exception) when (attempt < MaxAttempts && IsTransient(exception))
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(5 * attempt * attempt));
-            }
-        }
-    }
-
-    static bool IsTransient(DbException exception) => exception switch
-    {
-        // serialization failure, deadlock, unique violation (another replica wrote the same key or resolution first)
-        PostgresException { SqlState: "40001" or "40P01" or "23505" } => true,
-        // SQLITE_BUSY / SQLITE_LOCKED: another process holds the write lock past the busy timeout
-        SqliteException { SqliteErrorCode: 5 or 6 } => true,
-        _ => false,
-    };
-
-    async Task<LedgerResult[]> ApplyAsync(List<Submission> batch)
-    {
-        var keys = batch.SelectMany(s => s.Command.Accounts()).Distinct().ToList();
-        await EnsureAccountsAsync(keys);
-
+        await EnsureAccountsAsync(commands);
+        using var turn = await database.WriterTurnAsync();
         await using var connection = await OpenAsync();
         await using var transaction = await connection.BeginTransactionAsync();
+        var results = await ApplyWithinAsync(connection, transaction, commands);
+        await transaction.CommitAsync();
+        return results;
+    }
+
+    /// <summary>
+    /// Applies <paramref name="commands"/> inside the caller's transaction, which commits or rolls them back with its own
+    /// writes: the run journal settles runs in the transaction that records them, so a run is recorded as charged
+    /// exactly when its credits moved. Call <see cref="EnsureAccountsAsync"/> for the same commands before the
+    /// transaction begins (new accounts are created in a transaction of their own). Starts by locking the accounts, so
+    /// the caller's transaction must not have written anything the ledger's own batches lock after them.
+    /// </summary>
+    public async Task<LedgerResult[]> ApplyWithinAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<LedgerCommand> commands)
+    {
+        var keys = commands.SelectMany(c => c.Accounts()).Distinct().ToList();
         var accounts = await LoadAccountsAsync(connection, transaction, keys);
-        var operations = await LoadOperationsAsync(connection, transaction, batch.Select(s => s.Command.IdempotencyKey).Distinct().ToList());
-        var reservationIds = batch.Select(s => s.Command.ReservationId).OfType<Guid>().Distinct().ToList();
+        var operations = await LoadOperationsAsync(connection, transaction, commands.Select(c => c.IdempotencyKey).Distinct().ToList());
+        var reservationIds = commands.Select(c => c.ReservationId).OfType<Guid>().Distinct().ToList();
         var reservations = await LoadReservationsAsync(connection, transaction, reservationIds, accounts);
 
         var state = new LedgerBatch(clock.GetUtcNow().UtcDateTime, accounts, reservations, operations);
-        var results = new LedgerResult[batch.Count];
-        for (var i = 0; i < batch.Count; i++)
+        var results = new LedgerResult[commands.Count];
+        for (var i = 0; i < commands.Count; i++)
         {
-            var command = batch[i].Command;
+            var command = commands[i];
             results[i] = state.Existing(command.IdempotencyKey) is { } existing
                 ? existing.RequestHash == command.RequestHash()
                     ? new LedgerResult(LedgerStatus.Ok, existing.Id, Replayed: true) { Amount = existing.Amount, BalanceAfter = existing.BalanceAfter ?? 0, Required = existing.Reserved }
@@ -207,19 +77,21 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
                 : command.Apply(state);
         }
 
-        await WriteAsync(connection, transaction, state);
-        await transaction.CommitAsync();
+        await WriteStateAsync(connection, transaction, state);
         return results;
     }
 
-    async Task EnsureAccountsAsync(List<AccountKey> keys)
+    /// <summary>Creates the accounts the commands name that do not exist yet, in a transaction of their own.</summary>
+    public async Task EnsureAccountsAsync(IReadOnlyList<LedgerCommand> commands)
     {
+        var keys = commands.SelectMany(c => c.Accounts()).Distinct().ToList();
         var missing = keys.Where(k => !_accountIds.ContainsKey(k)).ToList();
         if (missing.Count == 0)
         {
             return;
         }
         // Created in their own committed transaction: an empty account is harmless, and the ids can then be cached.
+        using var turn = await database.WriterTurnAsync();
         await using var connection = await OpenAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         var insert = Command(connection, transaction);
@@ -328,7 +200,7 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
         return reservations;
     }
 
-    async Task WriteAsync(DbConnection connection, DbTransaction transaction, LedgerBatch state)
+    async Task WriteStateAsync(DbConnection connection, DbTransaction transaction, LedgerBatch state)
     {
         if (state.NewOperations.Count > 0)
         {

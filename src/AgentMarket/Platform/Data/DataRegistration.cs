@@ -35,7 +35,7 @@ static class DataRegistration
 }
 
 /// <summary>The provider and connection string the process uses, resolved once from configuration.</summary>
-sealed class DatabaseConnection
+sealed class DatabaseConnection : IDisposable
 {
     public DatabaseConnection(IOptions<DatabaseOptions> database, IOptions<StorageOptions> storage, IConfiguration configuration)
     {
@@ -64,4 +64,29 @@ sealed class DatabaseConnection
 
     public DatabaseProvider Provider { get; }
     public string ConnectionString { get; }
+
+    readonly SemaphoreSlim _sqliteWriter = new(1, 1);
+
+    /// <summary>
+    /// Waits for this process's turn to write on SQLite, which allows one writer at a time: the batch writers (the
+    /// ledger's and the run journal's) queue here, in order, instead of in SQLite's busy handler, which sleeps for
+    /// milliseconds between retries. Returns at once on PostgreSQL, whose row locks let writers run side by side.
+    /// </summary>
+    public async ValueTask<WriterTurn> WriterTurnAsync()
+    {
+        if (Provider == DatabaseProvider.Postgres)
+        {
+            return default;
+        }
+        await _sqliteWriter.WaitAsync();
+        return new WriterTurn(_sqliteWriter);
+    }
+
+    public void Dispose() => _sqliteWriter.Dispose();
+
+    /// <summary>A turn to write; disposing it lets the next writer in.</summary>
+    public readonly struct WriterTurn(SemaphoreSlim? gate) : IDisposable
+    {
+        public void Dispose() => gate?.Release();
+    }
 }
