@@ -41,6 +41,9 @@ public static class AuditActions
     public const string PaymentRefunded = "payment.refunded";
     public const string PlanChanged = "plan.changed";
 
+    /// <summary>Recorded when a refused automatic payment switches auto top-up off (needs Stripe: <c>Payments.StripeAutoTopUpTests</c> proves it).</summary>
+    public const string AutoTopUpDisabled = "auto_top_up.disabled";
+
     /// <summary>For the payouts area: record these with <see cref="AuditLog.Record"/> in the same save as the payout row.</summary>
     public const string PayoutCreated = "payout.created";
     public const string PayoutPaid = "payout.paid";

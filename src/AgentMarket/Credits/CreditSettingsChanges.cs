@@ -8,13 +8,25 @@ namespace AgentMarket.Credits;
 sealed class CreditSettingsChanges(AppDbContext db, CurrentTenant tenant, Payments.IPaymentProvider provider, TimeProvider clock)
 {
     /// <summary>Why a change was refused; <see cref="Field"/> names the offending field (snake_case) when one is to blame.</summary>
-    public sealed record Failure(int Status, string Code, string Message, string? Field = null);
+    public sealed record Failure(int Status, string Code, string Message, string? Field = null, IDictionary<string, object?>? Extensions = null);
+
+    public const string PaymentMethodRequired = "payment_method_required";
 
     public async Task<CreditSettings> CurrentAsync(CancellationToken ct)
     {
         var organization = tenant.RequiredOrganizationId;
         var p = await db.OrganizationPlans.AsNoTracking().FirstAsync(x => x.OrganizationId == organization, ct);
-        return new CreditSettings(p.LowBalanceThreshold, p.AutoTopUpPackageId, p.AutoTopUpThreshold, p.SessionCreditCap);
+        return await ToSettingsAsync(p, ct);
+    }
+
+    async Task<CreditSettings> ToSettingsAsync(Plans.OrganizationPlan p, CancellationToken ct)
+    {
+        var card = provider.Kind == Payments.PaymentProviderKind.Stripe
+            ? await db.PaymentCustomers.AsNoTracking().Where(c => c.OrganizationId == p.OrganizationId && c.PaymentMethodId != null)
+                .Select(c => new SavedCard(c.CardBrand, c.CardLast4)).FirstOrDefaultAsync(ct)
+            : null;
+        return new CreditSettings(p.LowBalanceThreshold, p.AutoTopUpPackageId, p.AutoTopUpThreshold, p.SessionCreditCap,
+            p.AutoTopUpFailureReason, p.AutoTopUpFailureReason is null ? null : p.AutoTopUpFailedUtc, card);
     }
 
     public async Task<(CreditSettings? Settings, Failure? Failure)> UpdateAsync(CreditSettingsRequest request, CancellationToken ct)
@@ -23,12 +35,6 @@ sealed class CreditSettingsChanges(AppDbContext db, CurrentTenant tenant, Paymen
         var p = await db.OrganizationPlans.FirstAsync(x => x.OrganizationId == organization, ct);
         if (request.AutoTopUpPackageUuid is { } packageId)
         {
-            if (provider.Kind != Payments.PaymentProviderKind.Sandbox)
-            {
-                // An automatic purchase needs a saved card to charge off-session, which the Stripe integration does not keep.
-                return (null, new Failure(StatusCodes.Status409Conflict, "auto_top_up_unavailable",
-                    "Automatic top-ups are not available with this payment provider yet."));
-            }
             var canTopUp = await db.Plans.AnyAsync(x => x.Code == p.PlanCode && x.CanTopUp, ct);
             if (!canTopUp)
             {
@@ -42,6 +48,18 @@ sealed class CreditSettingsChanges(AppDbContext db, CurrentTenant tenant, Paymen
             {
                 return (null, new Failure(StatusCodes.Status400BadRequest, Platform.Errors.ProblemCodes.ValidationFailed, "Set the balance below which to top up.", "auto_top_up_threshold"));
             }
+            // Stripe charges an automatic top-up to the card a Checkout saved for off-session use; without one there is nothing to charge.
+            if (provider.Kind == Payments.PaymentProviderKind.Stripe
+                && !await db.PaymentCustomers.AnyAsync(c => c.OrganizationId == organization && c.PaymentMethodId != null, ct))
+            {
+                return (null, new Failure(StatusCodes.Status409Conflict, PaymentMethodRequired,
+                    "Automatic top-ups charge a saved card, and none is saved yet. Buy a package once through checkout: the card you pay with is saved for automatic top-ups.",
+                    Extensions: new Dictionary<string, object?> { ["hint"] = "Buy a package at /credits; its checkout saves your card.", ["purchase_url"] = "/credits" }));
+            }
+            if (p.AutoTopUpPackageId is null)
+            {
+                p.AutoTopUpFailureReason = null; // switched on again: the last failure is history
+            }
         }
         if (p.LowBalanceThreshold != request.LowBalanceThreshold)
         {
@@ -53,6 +71,6 @@ sealed class CreditSettingsChanges(AppDbContext db, CurrentTenant tenant, Paymen
         p.SessionCreditCap = request.SessionCreditCap;
         p.UpdatedUtc = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(ct);
-        return (new CreditSettings(p.LowBalanceThreshold, p.AutoTopUpPackageId, p.AutoTopUpThreshold, p.SessionCreditCap), null);
+        return (await ToSettingsAsync(p, ct), null);
     }
 }

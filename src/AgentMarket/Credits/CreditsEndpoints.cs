@@ -30,7 +30,11 @@ public sealed record PurchaseRequest(Guid? PackageUuid, string? Plan, BillingInt
 }
 public sealed record ChangePlanRequest([property: Required, MaxLength(40)] string Plan, BillingInterval Interval = BillingInterval.Monthly);
 public sealed record TransactionResponse(Guid Uuid, string Type, long Amount, long? BalanceAfter, string? Description, string? Reference, DateTime Created);
-public sealed record CreditSettings(long? LowBalanceThreshold, Guid? AutoTopUpPackageUuid, long? AutoTopUpThreshold, long? SessionCreditCap);
+public sealed record CreditSettings(long? LowBalanceThreshold, Guid? AutoTopUpPackageUuid, long? AutoTopUpThreshold, long? SessionCreditCap,
+    string? AutoTopUpFailureReason = null, DateTime? AutoTopUpFailedAt = null, SavedCard? SavedCard = null);
+
+/// <summary>The card Stripe keeps for the organization's automatic payments (brand and last four digits only).</summary>
+public sealed record SavedCard(string? Brand, string? Last4);
 public sealed record CreditSettingsRequest(
     [property: Range(0, 100_000_000)] long? LowBalanceThreshold,
     Guid? AutoTopUpPackageUuid,
@@ -121,7 +125,7 @@ static class CreditsEndpoints
         {
             null => TypedResults.Ok(updated),
             { Field: { } field } => ApiProblem.Invalid(field, failure.Message),
-            _ => ApiProblem.Create(failure.Status, failure.Code, failure.Message),
+            _ => ApiProblem.Create(failure.Status, failure.Code, failure.Message, failure.Extensions),
         };
     }
 

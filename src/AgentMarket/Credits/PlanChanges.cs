@@ -39,14 +39,28 @@ sealed class PlanChanges(AppDbContext db, CurrentTenant tenant, Checkouts checko
         {
             if (current.ExternalSubscriptionId is { } subscription)
             {
-                // Stripe bills the subscription: ending it there is what stops the charges. Moving to a cheaper paid
-                // plan would need the subscription's price changed, which this integration does not do yet.
-                if (target.Code != Plan.Free)
+                // Stripe bills the subscription, so the change is made there too, for the same moment: the end of the
+                // period already paid. To Free the subscription ends then; to a cheaper plan its price changes without
+                // proration, so the next invoice (at period end) is the new plan's.
+                var stripe = services.GetRequiredService<Payments.Stripe.StripeClient>();
+                // A key per request: scheduling Plus, then Free, then Plus again must reach Stripe three times.
+                var changeKey = $"{subscription}:{target.Code}:{interval}:{clock.GetUtcNow().UtcTicks}";
+                if (target.Code == Plan.Free)
                 {
-                    return (null, new Checkouts.Failure(StatusCodes.Status409Conflict, "downgrade_not_supported",
-                        "Switch to Free at the end of this period, then choose the new plan."));
+                    await stripe.CancelAtPeriodEndAsync(subscription, changeKey, ct);
                 }
-                await services.GetRequiredService<Payments.Stripe.StripeClient>().CancelAtPeriodEndAsync(subscription, ct);
+                else
+                {
+                    if (interval != current.Interval)
+                    {
+                        // Stripe restarts the billing period (and charges at once) when the interval changes, which would not be "at period end".
+                        return (null, new Checkouts.Failure(StatusCodes.Status409Conflict, "downgrade_not_supported",
+                            $"A downgrade keeps your {current.Interval.ToString().ToLowerInvariant()} billing. To change the interval too, switch to Free at the end of this period, then choose the new plan."));
+                    }
+                    var price = interval == BillingInterval.Yearly ? target.YearlyPriceCents : target.MonthlyPriceCents;
+                    var name = interval == BillingInterval.Yearly ? $"{target.Name} plan, yearly" : $"{target.Name} plan, monthly";
+                    await stripe.ChangeSubscriptionPriceAsync(subscription, name, price, "usd", interval == BillingInterval.Yearly ? "year" : "month", changeKey, ct);
+                }
             }
             audit.Record(Audit.AuditActions.PlanChanged, organizationId, "organization_plan", organizationId,
                 before: new { plan = current.PlanCode, interval = current.Interval }, after: new { scheduled_plan = target.Code, at = current.CurrentPeriodEndUtc });

@@ -1,5 +1,4 @@
 using AgentMarket.Credits.Ledger;
-using AgentMarket.Credits.Plans;
 using AgentMarket.Payments;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Events;
@@ -10,10 +9,10 @@ namespace AgentMarket.Credits;
 
 /// <summary>
 /// After credits are spent: the low-balance alert (an email in the outbox and a <c>credits.low_balance</c> event, once
-/// per crossing below the threshold) and auto top-up for Plus and Pro (buys the chosen package through the saved payment
-/// path — in the sandbox it completes at once). The run gateway calls this after settling.
+/// per crossing below the threshold) and auto top-up for Plus and Pro (<see cref="AutoTopUps"/>: the chosen package, charged
+/// to the saved payment method — in the sandbox it completes at once). The run gateway calls this after settling.
 /// </summary>
-sealed class SpendControls(AppDbContext db, CreditLedger ledger, Fulfilment fulfilment, IPaymentProvider provider, TimeProvider clock)
+sealed class SpendControls(AppDbContext db, CreditLedger ledger, AutoTopUps autoTopUps, TimeProvider clock)
 {
     public async Task AfterSpendAsync(Guid organization, CancellationToken ct)
     {
@@ -22,6 +21,9 @@ sealed class SpendControls(AppDbContext db, CreditLedger ledger, Fulfilment fulf
         {
             return;
         }
+        // The top-up's key is read before the balance: a top-up that lands in between then shares this run's key (and is
+        // not bought twice), while one that landed before both shows in the balance and in the key alike.
+        var topUpKey = settings.AutoTopUpPackageId is null ? null : await autoTopUps.KeyAsync(settings, ct);
         var balance = await ledger.BalanceAsync(organization, ct);
         var now = clock.GetUtcNow().UtcDateTime;
 
@@ -50,47 +52,9 @@ sealed class SpendControls(AppDbContext db, CreditLedger ledger, Fulfilment fulf
             await db.SaveChangesAsync(ct);
         }
 
-        if (settings is { AutoTopUpPackageId: { } packageId, AutoTopUpThreshold: { } topUpBelow } && balance.Available < topUpBelow)
+        if (settings is { AutoTopUpPackageId: { } packageId, AutoTopUpThreshold: { } topUpBelow } && topUpKey is not null && balance.Available < topUpBelow)
         {
-            await AutoTopUpAsync(settings, packageId, ct);
+            await autoTopUps.TopUpAsync(settings, packageId, topUpKey, ct);
         }
-    }
-
-    async Task AutoTopUpAsync(OrganizationPlan settings, Guid packageId, CancellationToken ct)
-    {
-        var plan = await db.Plans.AsNoTracking().FirstAsync(p => p.Code == settings.PlanCode, ct);
-        var package = await db.CreditPackages.AsNoTracking().FirstOrDefaultAsync(p => p.Id == packageId && p.Active, ct);
-        // Only the sandbox can "charge" without the buyer present; never hand out credits another provider did not collect.
-        if (!plan.CanTopUp || package is null || provider.Kind != PaymentProviderKind.Sandbox)
-        {
-            return;
-        }
-        // One automatic purchase per crossing: the key names the last purchase-or-spend the balance was computed after.
-        var lastOperation = await db.LedgerOperations.Where(o => o.OrganizationId == settings.OrganizationId && o.Code == "purchase")
-            .OrderByDescending(o => o.CreatedUtc).Select(o => (Guid?)o.Id).FirstOrDefaultAsync(ct);
-        var payment = new Payment
-        {
-            OrganizationId = settings.OrganizationId,
-            Provider = PaymentProviderKind.Sandbox,
-            Purpose = PaymentPurpose.AutoTopUp,
-            PackageId = package.Id,
-            AmountCents = package.PriceCents,
-            Credits = package.TotalCredits,
-            Description = $"Auto top-up: {package.Name} package, {package.TotalCredits:N0} credits",
-            Status = PaymentStatus.Pending,
-            IdempotencyKey = $"auto_topup:{settings.OrganizationId}:{lastOperation?.ToString() ?? "first"}",
-            CreatedUtc = clock.GetUtcNow().UtcDateTime,
-        };
-        db.Payments.Add(payment);
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException)
-        {
-            db.Entry(payment).State = EntityState.Detached;
-            return; // another request already started this top-up
-        }
-        await fulfilment.SucceedAsync(payment.Id, null, SandboxPaymentProvider.SucceedingCard[^4..], ct);
     }
 }

@@ -37,7 +37,7 @@ public sealed record DoorAgent(Guid ConfigId, string Name, string Slug, string T
 /// the signed-in cookie only where <c>allowCookie</c> says so (the Langflow door lives under <c>/api</c> with the run API's
 /// rules), because <c>/v1</c> and <c>/mcp</c> are for programs, which send a bearer credential.
 /// </summary>
-public sealed class DoorCallers(AppDbContext db)
+public sealed class DoorCallers(AppDbContext db, Gateway.GatewayCache cache)
 {
     public static async Task<(DoorCaller? Caller, DoorRefusal? Refusal)> AuthenticateAsync(HttpContext http, bool allowCookie, CancellationToken ct)
     {
@@ -89,6 +89,24 @@ public sealed class DoorCallers(AppDbContext db)
             : db.CustomerAgentConfigs.AnyAsync(c => c.Id == configId && c.State != SubscriptionState.Terminated, ct);
 
     /// <summary>The caller's agent called <paramref name="name"/> (exactly as <see cref="ListAsync"/> names it), or null.</summary>
-    public async Task<DoorAgent?> FindAsync(DoorCaller caller, string name, int maxNameLength, CancellationToken ct) =>
-        (await ListAsync(caller, maxNameLength, ct)).FirstOrDefault(agent => string.Equals(agent.Name, name, StringComparison.OrdinalIgnoreCase));
+    public async Task<DoorAgent?> FindAsync(DoorCaller caller, string name, int maxNameLength, CancellationToken ct)
+    {
+        if (caller.Key is { } key)
+        {
+            // A key's list is its one subscription, so its one name needs no query: the gateway's cache holds the
+            // subscription with its listing (the run reads it there next anyway). The cache reads across tenants, hence
+            // the organization check.
+            if (await cache.SubscriptionAsync(key.ConfigId, ct) is not { } subscription || subscription.Config.OrganizationId != caller.OrganizationId
+                || subscription.Config.State == SubscriptionState.Terminated)
+            {
+                return null;
+            }
+            var (config, listing) = (subscription.Config, subscription.Listing);
+            var own = AgentNames.Assign([(config.Id, listing.Slug)], maxNameLength)[0];
+            return string.Equals(own, name, StringComparison.OrdinalIgnoreCase)
+                ? new DoorAgent(config.Id, own, listing.Slug, listing.Name, listing.ShortDescription, listing.ProviderId, config.SubscribedUtc)
+                : null;
+        }
+        return (await ListAsync(caller, maxNameLength, ct)).FirstOrDefault(agent => string.Equals(agent.Name, name, StringComparison.OrdinalIgnoreCase));
+    }
 }

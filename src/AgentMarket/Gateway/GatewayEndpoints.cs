@@ -112,7 +112,7 @@ static class GatewayEndpoints
     }
 
     /// <summary>The visitor's <see cref="VisitorCookie"/>, set now if it is missing or malformed.</summary>
-    static string Visitor(HttpContext http)
+    internal static string Visitor(HttpContext http)
     {
         if (ExistingVisitor(http) is { } existing)
         {

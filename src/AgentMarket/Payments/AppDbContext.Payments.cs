@@ -7,4 +7,5 @@ public sealed partial class AppDbContext
 {
     public DbSet<Payment> Payments => Set<Payment>();
     public DbSet<Receipt> Receipts => Set<Receipt>();
+    public DbSet<PaymentCustomer> PaymentCustomers => Set<PaymentCustomer>();
 }

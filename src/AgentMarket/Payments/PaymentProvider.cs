@@ -10,9 +10,29 @@ public interface IPaymentProvider
 
     /// <summary>Creates the hosted checkout for a pending payment and returns the URL to send the buyer to.</summary>
     Task<string> CreateCheckoutAsync(Payment payment, CheckoutUrls urls, CancellationToken ct);
+
+    /// <summary>
+    /// Charges the organization's saved payment method for <paramref name="payment"/> without the buyer present (an
+    /// automatic top-up). Idempotent by the payment: a repeated call never charges twice.
+    /// </summary>
+    Task<OffSessionCharge> ChargeSavedPaymentMethodAsync(Payment payment, CancellationToken ct);
 }
 
 public sealed record CheckoutUrls(string BaseUrl, string SuccessPath, string CancelPath);
+
+public enum OffSessionOutcome
+{
+    Succeeded,
+
+    /// <summary>Accepted but not final (a bank debit settling): the provider's webhook reports the outcome.</summary>
+    Pending,
+
+    /// <summary>Refused: declined, the bank wants the buyer to authenticate, or no card is saved.</summary>
+    Failed,
+}
+
+/// <summary>What an off-session charge came to; <see cref="ExternalPaymentId"/> is the provider's payment (Stripe's PaymentIntent), matched by webhooks and refunds.</summary>
+public sealed record OffSessionCharge(OffSessionOutcome Outcome, string? ExternalPaymentId, string? CardLast4, string? FailureReason);
 
 /// <summary>The embedded test-mode provider: a local checkout page that accepts Stripe's test card numbers.</summary>
 sealed class SandboxPaymentProvider : IPaymentProvider
@@ -25,6 +45,10 @@ sealed class SandboxPaymentProvider : IPaymentProvider
 
     public Task<string> CreateCheckoutAsync(Payment payment, CheckoutUrls urls, CancellationToken ct) =>
         Task.FromResult($"{urls.BaseUrl}/checkout/{payment.Id}");
+
+    /// <summary>Test mode's saved card is 4242 4242 4242 4242: it always pays.</summary>
+    public Task<OffSessionCharge> ChargeSavedPaymentMethodAsync(Payment payment, CancellationToken ct) =>
+        Task.FromResult(new OffSessionCharge(OffSessionOutcome.Succeeded, null, SucceedingCard[^4..], null));
 
     public enum CardVerdict
     {

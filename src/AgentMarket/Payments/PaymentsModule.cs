@@ -22,6 +22,7 @@ static class PaymentsModule
             : provider.GetRequiredService<SandboxPaymentProvider>());
         services.AddScoped<Checkouts>();
         services.AddScoped<Fulfilment>();
+        services.AddScoped<AutoTopUps>();
         services.AddScoped<SandboxCheckout>();
     }
 

@@ -45,13 +45,14 @@ public sealed class WidgetCors(IServiceScopeFactory scopes, TimeProvider clock)
     {
         VaryByOrigin(http.Response);
         var origin = RequestOrigin(http.Request);
-        if (origin is null || !HttpMethods.IsPost(http.Request.Headers.AccessControlRequestMethod.ToString())
+        var method = http.Request.Headers.AccessControlRequestMethod.ToString();
+        if (origin is null || !(HttpMethods.IsPost(method) || HttpMethods.IsGet(method))
             || !await IsWidgetOriginAsync(origin, http.RequestAborted))
         {
             return OriginNotAllowed();
         }
         Allow(http.Response, origin);
-        http.Response.Headers.AccessControlAllowMethods = "POST";
+        http.Response.Headers.AccessControlAllowMethods = "GET, POST";
         http.Response.Headers.AccessControlAllowHeaders = $"content-type, {SessionHeader.ToLowerInvariant()}";
         http.Response.Headers.AccessControlMaxAge = "600";
         return TypedResults.NoContent();

@@ -48,10 +48,11 @@ public sealed class ClientAddressApp : AgentMarketApp
 public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressApp>
 {
     /// <summary>
-    /// Need a month of earnings first: <c>Payouts.PayoutTests.ManualPayout_IsMarkedPaidByAnOperator_WithAReference</c> proves
-    /// the first two, <c>Payouts.StripeConnectTests.Connect_Onboards_ThenThePayoutIsTransferredOnce_AndAReversalReturnsTheEarningsOnce</c> the last.
+    /// Payouts need a month of earnings first (<c>Payouts.PayoutTests.ManualPayout_IsMarkedPaidByAnOperator_WithAReference</c>
+    /// proves created and paid, <c>Payouts.StripeConnectTests</c> a reversal); a refused card switching auto top-up off needs
+    /// Stripe (<c>Payments.StripeAutoTopUpTests</c>).
     /// </summary>
-    static readonly string[] RecordedByOtherAreas = [AuditActions.PayoutCreated, AuditActions.PayoutPaid, AuditActions.PayoutReversed];
+    static readonly string[] RecordedByOtherAreas = [AuditActions.PayoutCreated, AuditActions.PayoutPaid, AuditActions.PayoutReversed, AuditActions.AutoTopUpDisabled];
 
     [Fact]
     public async Task EveryAuditedAction_PerformedThroughHttp_LeavesAnEntry()

@@ -5,7 +5,7 @@ using Microsoft.Playwright;
 
 namespace AgentMarket.Tests.Browser;
 
-/// <summary>chat.js in Chromium: answers stream into the chat page and the playground; refusals are said, with the way out.</summary>
+/// <summary>chat.js in Chromium: answers stream into the chat page and the playground (the widget); refusals are said, with the way out.</summary>
 public class BuyerChatBrowserTests(BuyerBrowserApp app) : IClassFixture<BuyerBrowserApp>
 {
     [Fact]
@@ -59,7 +59,7 @@ public class BuyerChatBrowserTests(BuyerBrowserApp app) : IClassFixture<BuyerBro
         {
             await playground.GetByLabel("Message").FillAsync($"Question {3 - left}");
             await playground.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();
-            await Assertions.Expect(playground.Locator(".chat-agent .chat-meta")).ToHaveCountAsync(3 - left);
+            await Assertions.Expect(playground.Locator(".meta")).ToHaveCountAsync(3 - left);
         }
         await Assertions.Expect(playground.Locator("[data-trial-left]")).ToHaveTextAsync("No free tries left today. Add the agent to My Agents to keep going.");
 
@@ -70,7 +70,7 @@ public class BuyerChatBrowserTests(BuyerBrowserApp app) : IClassFixture<BuyerBro
         await Assertions.Expect(alert).ToContainTextAsync(new Regex("Try again in [0-9]+ (hours|minutes|seconds)"));
         await alert.GetByRole(AriaRole.Link, new() { Name = "Sign up to keep going" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Create account and add" })).ToBeVisibleAsync();
-        await Assertions.Expect(playground.Locator(".chat-agent")).ToHaveCountAsync(3);
+        await Assertions.Expect(playground.Locator(".msg.agent")).ToHaveCountAsync(3);
     }
 
     async Task SignUpAsync(IPage page)

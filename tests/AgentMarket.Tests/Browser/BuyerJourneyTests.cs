@@ -38,7 +38,7 @@ public partial class BuyerJourneyTests(BuyerBrowserApp app, ITestOutputHelper ou
         var playground = page.Locator("#try");
         await playground.GetByLabel("Message").FillAsync("What can you do?");
         await playground.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();
-        await Assertions.Expect(playground.Locator(".chat-agent .chat-text")).ToHaveTextAsync(answer);
+        await Assertions.Expect(playground.GetByRole(AriaRole.Log).Locator(".msg.agent")).ToHaveTextAsync(answer);
         await Assertions.Expect(playground.Locator("[data-trial-left]")).ToHaveTextAsync("2 free tries left today.");
         var firstAnswer = clock.Elapsed;
 

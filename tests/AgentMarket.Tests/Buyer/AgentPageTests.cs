@@ -36,7 +36,8 @@ public class AgentPageTests(GatewayApp app) : IClassFixture<GatewayApp>
         var visitor = app.CreateClient();
         var page = await visitor.HtmlAsync($"/agents/{agent.Slug}");
         Assert.Contains("id=\"try\"", page, StringComparison.Ordinal);
-        Assert.Contains($"data-endpoint=\"/api/marketplace/agents/{agent.Slug}/try/\"", page, StringComparison.Ordinal);
+        // The playground is the chat widget, drawn inline for this agent without a key.
+        Assert.Contains($"<script src=\"/widget.js\" data-agent=\"{agent.Slug}\" data-inline", page, StringComparison.Ordinal);
         Assert.Contains("Try it free: 3 runs a day, no sign-up needed.", page, StringComparison.Ordinal);
         var email = $"inline-{Guid.NewGuid():N}@tests.example";
 

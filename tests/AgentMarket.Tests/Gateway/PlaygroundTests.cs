@@ -47,6 +47,23 @@ public class PlaygroundTests(GatewayApp app) : IClassFixture<GatewayApp>
     }
 
     [Fact]
+    public async Task Visitor_TriesAMemoryAgent_AndItRemembersTheirSessionOnly()
+    {
+        var agent = await app.MemoryAgentAsync();
+        var visitor = app.CreateClient();
+        var first = await Http.ReadJsonAsync(await visitor.PostAsJsonAsync($"/api/marketplace/agents/{agent.Slug}/try/", new { input = "My name is Grace." }));
+        var session = first.GetProperty("session_id").GetString()!;
+        await Http.ReadJsonAsync(await visitor.PostAsJsonAsync($"/api/marketplace/agents/{agent.Slug}/try/", new { input = "Who am I, visitor?", session_id = session }));
+        var second = app.Model.Requests.Last(r => r.Prompt.Contains("Who am I, visitor?", StringComparison.Ordinal));
+        Assert.Contains("My name is Grace.", second.Prompt, StringComparison.Ordinal);
+
+        // Another visitor who sends the same session id has their own, empty, memory.
+        await Http.ReadJsonAsync(await app.CreateClient().PostAsJsonAsync($"/api/marketplace/agents/{agent.Slug}/try/", new { input = "Who am I, stranger?", session_id = session }));
+        var stranger = app.Model.Requests.Last(r => r.Prompt.Contains("Who am I, stranger?", StringComparison.Ordinal));
+        Assert.DoesNotContain("My name is Grace.", stranger.Prompt, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UnknownOrUnpublishedAgents_AreNotFound()
     {
         await Http.AssertProblemAsync(await app.CreateClient().PostAsJsonAsync("/api/marketplace/agents/no-such-agent/try/", new { input = "hi" }), HttpStatusCode.NotFound, "not_found");

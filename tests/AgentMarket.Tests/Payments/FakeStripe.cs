@@ -19,6 +19,20 @@ public sealed class FakeStripe : IAsyncDisposable
     readonly ConcurrentDictionary<string, string> _sessionsByIdempotencyKey = new();
     readonly ConcurrentDictionary<string, string> _accountsByIdempotencyKey = new();
     readonly ConcurrentDictionary<string, string> _transfersByIdempotencyKey = new();
+    readonly ConcurrentDictionary<string, string> _productsByIdempotencyKey = new();
+    readonly ConcurrentDictionary<string, string> _cardsByCheckoutPaymentIntent = new();
+    readonly ConcurrentDictionary<string, (int Status, object Body)> _paymentIntentsByIdempotencyKey = new();
+
+    /// <summary>The customer Checkout created in these tests (<see cref="StripeWebhooks.CheckoutSession"/> names it).</summary>
+    public const string Customer = "cus_test_buyer";
+
+    /// <summary>Stripe's test PaymentMethods and how an off-session charge of each ends.</summary>
+    public const string SucceedingCard = "pm_card_visa";
+    public const string DecliningCard = "pm_card_chargeDeclined";
+    public const string AuthenticationRequiredCard = "pm_card_authenticationRequired";
+
+    /// <summary>A US bank account: its PaymentIntent stays <c>processing</c> and the outcome arrives by webhook.</summary>
+    public const string ProcessingBankAccount = "pm_usBankAccount_success";
     WebApplication? _app;
 
     public string BaseUrl { get; private set; } = "";
@@ -59,6 +73,33 @@ public sealed class FakeStripe : IAsyncDisposable
         _app.MapPost("/v1/subscriptions/{id}", (string id, HttpRequest request) => id.StartsWith("sub_", StringComparison.Ordinal)
             ? Results.Json(new { id, @object = "subscription", status = "active", cancel_at_period_end = request.Form["cancel_at_period_end"] == "true" })
             : Results.Json(Error("invalid_request_error", "resource_missing", $"No such subscription: '{id}'"), statusCode: 404));
+        _app.MapGet("/v1/subscriptions/{id}", (string id) => id.StartsWith("sub_", StringComparison.Ordinal)
+            ? Results.Json(new { id, @object = "subscription", status = "active", items = new { @object = "list", data = new[] { new { id = $"si_{id[4..]}", @object = "subscription_item" } } } })
+            : Results.Json(Error("invalid_request_error", "resource_missing", $"No such subscription: '{id}'"), statusCode: 404));
+        _app.MapPost("/v1/products", (HttpRequest request) => Results.Json(new
+        {
+            id = _productsByIdempotencyKey.GetOrAdd(request.Headers["Idempotency-Key"].ToString(), _ => $"prod_test_{Guid.NewGuid():N}"),
+            @object = "product",
+            name = request.Form["name"].ToString(),
+        }));
+        // PaymentIntents: Checkout's (read back with the card it saved) and off-session charges, idempotent by key.
+        _app.MapGet("/v1/payment_intents/{id}", (string id, HttpRequest request) => Results.Json(new Dictionary<string, object?>
+        {
+            ["id"] = id,
+            ["object"] = "payment_intent",
+            ["status"] = "succeeded",
+            ["customer"] = Customer,
+            ["setup_future_usage"] = "off_session",
+            ["payment_method"] = request.Query["expand[]"] == "payment_method"
+                ? PaymentMethod(_cardsByCheckoutPaymentIntent.GetValueOrDefault(id, SucceedingCard))
+                : _cardsByCheckoutPaymentIntent.GetValueOrDefault(id, SucceedingCard),
+        }));
+        _app.MapPost("/v1/payment_intents", (HttpRequest request) =>
+        {
+            var form = request.Form;
+            var (status, body) = _paymentIntentsByIdempotencyKey.GetOrAdd(request.Headers["Idempotency-Key"].ToString(), _ => OffSessionCharge(form));
+            return Results.Json(body, statusCode: status);
+        });
         // Connect: Express accounts, onboarding links and transfers, idempotent by key as Stripe is.
         _app.MapPost("/v1/accounts", (HttpRequest request) => Results.Json(new Dictionary<string, object?>
         {
@@ -114,6 +155,59 @@ public sealed class FakeStripe : IAsyncDisposable
             ["livemode"] = false,
         });
     }
+
+    /// <summary>Makes the Checkout that paid with <paramref name="paymentIntent"/> save <paramref name="paymentMethod"/> (by default <see cref="SucceedingCard"/>).</summary>
+    public void CheckoutPaysWith(string paymentIntent, string paymentMethod) => _cardsByCheckoutPaymentIntent[paymentIntent] = paymentMethod;
+
+    /// <summary>The off-session charges the app asked for, oldest first (retries with the same Idempotency-Key included).</summary>
+    public IReadOnlyList<StripeRequest> OffSessionCharges() => _requests.Where(r => r.Method == "POST" && r.Path == "/v1/payment_intents").ToList();
+
+    /// <summary>How many distinct PaymentIntents Stripe created: one per idempotency key.</summary>
+    public int DistinctPaymentIntents => _paymentIntentsByIdempotencyKey.Count;
+
+    static (int Status, object Body) OffSessionCharge(IFormCollection form)
+    {
+        var card = form["payment_method"].ToString();
+        var intent = new Dictionary<string, object?>
+        {
+            ["id"] = $"pi_test_{Guid.NewGuid():N}",
+            ["object"] = "payment_intent",
+            ["amount"] = long.Parse(form["amount"].ToString(), System.Globalization.CultureInfo.InvariantCulture),
+            ["currency"] = form["currency"].ToString(),
+            ["customer"] = form["customer"].ToString(),
+            ["payment_method"] = card,
+            ["metadata"] = new Dictionary<string, string> { ["payment_id"] = form["metadata[payment_id]"].ToString() },
+            ["status"] = "succeeded",
+        };
+        if (form["off_session"] != "true" || form["confirm"] != "true")
+        {
+            return (400, Error("invalid_request_error", "parameter_missing", "This fake only confirms off-session charges."));
+        }
+        switch (card)
+        {
+            case DecliningCard:
+                intent["status"] = "requires_payment_method";
+                return (402, new { error = new { type = "card_error", code = "card_declined", decline_code = "generic_decline", message = "Your card was declined.", payment_intent = intent } });
+            case AuthenticationRequiredCard:
+                intent["status"] = "requires_payment_method";
+                return (402, new { error = new { type = "card_error", code = "authentication_required", decline_code = "authentication_required", message = "Your card was declined. This transaction requires authentication.", payment_intent = intent } });
+            case ProcessingBankAccount:
+                intent["status"] = "processing";
+                return (200, intent);
+            default:
+                return (200, intent);
+        }
+    }
+
+    static Dictionary<string, object?> PaymentMethod(string id) => new()
+    {
+        ["id"] = id,
+        ["object"] = "payment_method",
+        ["type"] = id.StartsWith("pm_card", StringComparison.Ordinal) ? "card" : "us_bank_account",
+        ["card"] = id.StartsWith("pm_card", StringComparison.Ordinal)
+            ? new { brand = "visa", last4 = id switch { DecliningCard => "0002", AuthenticationRequiredCard => "3184", _ => "4242" } }
+            : null,
+    };
 
     /// <summary>The transfers the app asked for, oldest first (retries with the same Idempotency-Key included).</summary>
     public IReadOnlyList<StripeRequest> Transfers() => _requests.Where(r => r.Method == "POST" && r.Path == "/v1/transfers").ToList();

@@ -29,11 +29,15 @@ public static class PaymentIntents
         return subscription;
     }
 
-    /// <summary>Checks out a package and lets Stripe report it paid.</summary>
-    public static async Task<StripePurchase> BuyThroughStripeAsync(this TestUser user, string package)
+    /// <summary>
+    /// Checks out a package and lets Stripe report it paid; with <paramref name="stripe"/>, the Checkout saved
+    /// <paramref name="paymentMethod"/> (one of <see cref="FakeStripe"/>'s test cards) for off-session payments.
+    /// </summary>
+    public static async Task<StripePurchase> BuyThroughStripeAsync(this TestUser user, string package, FakeStripe? stripe = null, string paymentMethod = FakeStripe.SucceedingCard)
     {
         var checkout = await user.StartCheckoutAsync(new { package_uuid = await user.PackageIdAsync(package) });
         var purchase = new StripePurchase(checkout.GetProperty("checkout_uuid").GetGuid(), StripeWebhooks.NewId("pi"));
+        stripe?.CheckoutPaysWith(purchase.PaymentIntentId, paymentMethod);
         await StripeWebhooks.DeliverAsync(user.App, StripeWebhooks.Event("checkout.session.completed",
             StripeWebhooks.CheckoutSession(purchase.PaymentId, "payment", paymentIntent: purchase.PaymentIntentId)));
         return purchase;

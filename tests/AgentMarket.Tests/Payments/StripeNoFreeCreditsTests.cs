@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using AgentMarket.Credits.Jobs;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
@@ -9,30 +10,70 @@ namespace AgentMarket.Tests.Payments;
 
 /// <summary>
 /// With Stripe collecting the money, nothing may fall back to the sandbox's "the saved card always pays": no automatic
-/// top-ups, no renewals the job would charge itself, and a downgrade ends the Stripe subscription rather than the
-/// local plan only. Its own app, because it moves the clock past a billing period.
+/// top-up without a card Stripe saved, no renewals the job would charge itself, and a downgrade changes the Stripe
+/// subscription rather than the local plan only. Its own app, because it moves the clock past a billing period.
 /// </summary>
 public class StripeNoFreeCreditsTests(StripeApp app) : IClassFixture<StripeApp>
 {
     [Fact]
-    public async Task AutoTopUp_CannotBeEnabled()
+    public async Task AutoTopUp_CannotBeEnabledWithoutACardStripeSaved()
     {
         var user = await app.SignUpAsync();
         await user.SubscribeThroughStripeAsync("plus");
         var response = await user.Client.PatchAsJsonAsync("/api/credits/settings/", new { auto_top_up_package_uuid = await user.PackageIdAsync("Starter"), auto_top_up_threshold = 100 });
-        await Http.AssertProblemAsync(response, HttpStatusCode.Conflict, "auto_top_up_unavailable");
+        await Http.AssertProblemAsync(response, HttpStatusCode.Conflict, "payment_method_required");
     }
 
     [Fact]
-    public async Task DowngradeToFree_CancelsTheStripeSubscriptionAtPeriodEnd_AndAPaidDowngradeIsRefused()
+    public async Task DowngradeToFree_CancelsTheStripeSubscriptionAtPeriodEnd()
     {
         var user = await app.SignUpAsync();
         var subscription = await user.SubscribeThroughStripeAsync("pro");
 
-        await Http.AssertProblemAsync(await user.Client.PostAsJsonAsync("/api/credits/plan/", new { plan = "plus" }), HttpStatusCode.Conflict, "downgrade_not_supported");
         var scheduled = await Http.ReadJsonAsync(await user.Client.PostAsJsonAsync("/api/credits/plan/", new { plan = "free" }));
         Assert.Equal("free", scheduled.GetProperty("plan").GetProperty("scheduled_plan").GetString());
-        Assert.Contains(app.Stripe.Requests, r => r.Method == "POST" && r.Path == $"/v1/subscriptions/{subscription.SubscriptionId}");
+        var update = Assert.Single(app.Stripe.Requests, r => r.Method == "POST" && r.Path == $"/v1/subscriptions/{subscription.SubscriptionId}");
+        Assert.Equal("true", update.Form["cancel_at_period_end"]);
+    }
+
+    [Fact]
+    public async Task APaidDowngrade_ChangesTheStripePriceFromTheNextInvoice_AndRenewsIntoTheCheaperPlan()
+    {
+        var user = await app.SignUpAsync();
+        var subscription = await user.SubscribeThroughStripeAsync("pro");
+        var plus = (await Http.ReadJsonAsync(await user.Client.GetAsync("/api/plans/"))).EnumerateArray().Single(p => p.GetProperty("code").GetString() == "plus");
+        var plusMonthlyCents = plus.GetProperty("monthly_price_cents").GetInt64();
+
+        // Stripe restarts the period when the interval changes, so a downgrade keeps it.
+        await Http.AssertProblemAsync(await user.Client.PostAsJsonAsync("/api/credits/plan/", new { plan = "plus", interval = "yearly" }), HttpStatusCode.Conflict, "downgrade_not_supported");
+        var scheduled = await Http.ReadJsonAsync(await user.Client.PostAsJsonAsync("/api/credits/plan/", new { plan = "plus" }));
+        Assert.Equal("plus", scheduled.GetProperty("plan").GetProperty("scheduled_plan").GetString());
+        Assert.Equal("pro", scheduled.GetProperty("plan").GetProperty("plan").GetString());
+
+        var update = Assert.Single(app.Stripe.Requests, r => r.Method == "POST" && r.Path == $"/v1/subscriptions/{subscription.SubscriptionId}");
+        Assert.Equal("none", update.Form["proration_behavior"]);
+        Assert.Equal(plusMonthlyCents.ToString(System.Globalization.CultureInfo.InvariantCulture), update.Form["items[0][price_data][unit_amount]"]);
+        Assert.Equal("month", update.Form["items[0][price_data][recurring][interval]"]);
+        Assert.StartsWith("si_", update.Form["items[0][id]"], StringComparison.Ordinal);
+        var product = Assert.Single(app.Stripe.Requests, r => r.Method == "POST" && r.Path == "/v1/products" && r.IdempotencyKey.Contains(subscription.SubscriptionId, StringComparison.Ordinal));
+        Assert.Contains("Plus", product.Form["name"], StringComparison.Ordinal);
+        Assert.StartsWith("prod_", update.Form["items[0][price_data][product]"], StringComparison.Ordinal);
+
+        // At period end the job leaves a Stripe-billed plan to Stripe: the invoice at the new price renews it as Plus.
+        using var client = app.BearerClient(await user.CreateTokenAsync()); // outlives the browser session across the month
+        var periodEnd = scheduled.GetProperty("plan").GetProperty("current_period_end").GetDateTime();
+        app.Clock.Advance(periodEnd - app.Clock.GetUtcNow().UtcDateTime + TimeSpan.FromMinutes(1));
+        await app.Services.GetRequiredService<CreditJobs>().RunOnceAsync(CancellationToken.None);
+        Assert.Equal("pro", (await Http.ReadJsonAsync(await client.GetAsync("/api/credits/plan/"))).GetProperty("plan").GetString());
+        var before = (await Http.ReadJsonAsync(await client.GetAsync("/api/credits/balance/"))).GetProperty("balance").GetInt64();
+
+        await StripeWebhooks.DeliverAsync(app, StripeWebhooks.Event("invoice.paid",
+            StripeWebhooks.Invoice(StripeWebhooks.NewId("in"), subscription.SubscriptionId, "subscription_cycle", plusMonthlyCents, periodEnd, periodEnd.AddMonths(1))));
+
+        var renewed = await Http.ReadJsonAsync(await client.GetAsync("/api/credits/plan/"));
+        Assert.Equal("plus", renewed.GetProperty("plan").GetString());
+        Assert.Equal(JsonValueKind.Null, renewed.GetProperty("scheduled_plan").ValueKind);
+        Assert.Equal(before + plus.GetProperty("monthly_credits").GetInt64(), (await Http.ReadJsonAsync(await client.GetAsync("/api/credits/balance/"))).GetProperty("balance").GetInt64());
     }
 
     [Fact]

@@ -40,7 +40,7 @@ public static class StripeWebhooks
             ["payment_intent"] = paymentIntent,
             ["subscription"] = subscription,
             ["invoice"] = invoice,
-            ["customer"] = "cus_test_buyer",
+            ["customer"] = FakeStripe.Customer,
             ["amount_total"] = 0,
             ["currency"] = "usd",
         };
@@ -69,6 +69,17 @@ public static class StripeWebhooks
                 },
             },
         },
+    };
+
+    /// <summary>A PaymentIntent as <c>payment_intent.succeeded</c> or <c>payment_intent.payment_failed</c> carries it.</summary>
+    public static object PaymentIntent(string id, Guid paymentId, string status, string? errorCode = null, string? declineCode = null) => new Dictionary<string, object?>
+    {
+        ["id"] = id,
+        ["object"] = "payment_intent",
+        ["status"] = status,
+        ["customer"] = FakeStripe.Customer,
+        ["metadata"] = new Dictionary<string, string> { ["payment_id"] = paymentId.ToString() },
+        ["last_payment_error"] = errorCode is null ? null : new { type = "card_error", code = errorCode, decline_code = declineCode },
     };
 
     public static object Subscription(string id, string status = "canceled") => new { id, @object = "subscription", status };

@@ -15,6 +15,8 @@ namespace AgentMarket.Tests.Widget;
 public class WidgetApiTests(WidgetApp app) : IClassFixture<WidgetApp>
 {
     static readonly string[] WidgetPaths = ["/api/widget/sessions", "/api/widget/messages"];
+    static readonly (string Path, string Method)[] PreflightedRequests =
+        [("/api/widget/sessions", "POST"), ("/api/widget/messages", "POST"), ($"/api/widget/conversations/{new string('a', 32)}/messages", "GET")];
 
     static object AllowedOrigins(params string[] origins) => new { allowed_origins = origins };
 
@@ -70,28 +72,67 @@ public class WidgetApiTests(WidgetApp app) : IClassFixture<WidgetApp>
     }
 
     [Fact]
+    public async Task History_GivesTheTokensOwnConversationInOrder_AndNoOneElses()
+    {
+        var embedded = await app.EmbeddedAsync();
+        var session = await app.OpenSessionAsync(embedded.PublishableKey);
+        const string answer = "Returns are free within thirty days.";
+        app.Model.When("What is the returns window?", FakeReply.Say(answer));
+        await Http.AssertStatusAsync(await app.SendAsync(session.Token, "Has my order left?"), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await app.SendAsync(session.Token, "What is the returns window?", stream: true), HttpStatusCode.OK);
+
+        // A reload reopens the session with the stored ids and reads the conversation back, oldest first.
+        var reopened = await app.OpenSessionAsync(embedded.PublishableKey, visitorId: session.VisitorId, conversationId: session.ConversationId);
+        var history = await app.HistoryAsync(reopened.Token, reopened.ConversationId);
+        var body = await Http.ReadJsonAsync(history);
+        Assert.Equal(WidgetIntents.ShopOrigin, history.AllowedOrigin());
+        Assert.Equal(
+            [("user", "Has my order left?"), ("agent", "I am the default answer."), ("user", "What is the returns window?"), ("agent", answer)],
+            body.GetProperty("messages").EnumerateArray().Select(m => (m.GetProperty("sender").GetString(), m.GetProperty("text").GetString())));
+
+        // Another conversation of the same visitor and key starts empty and cannot name the first one.
+        var other = await app.OpenSessionAsync(embedded.PublishableKey, visitorId: session.VisitorId);
+        Assert.Empty((await Http.ReadJsonAsync(await app.HistoryAsync(other.Token, other.ConversationId))).GetProperty("messages").EnumerateArray());
+        await Http.AssertProblemAsync(await app.HistoryAsync(other.Token, session.ConversationId), HttpStatusCode.NotFound, "not_found");
+
+        // Another organization's widget, even claiming the same visitor and conversation ids, reads only its own subscription.
+        var theirs = await app.EmbeddedAsync();
+        var impostor = await app.OpenSessionAsync(theirs.PublishableKey, visitorId: session.VisitorId, conversationId: session.ConversationId);
+        Assert.Empty((await Http.ReadJsonAsync(await app.HistoryAsync(impostor.Token, session.ConversationId))).GetProperty("messages").EnumerateArray());
+        var theirSession = await app.OpenSessionAsync(theirs.PublishableKey);
+        await Http.AssertProblemAsync(await app.HistoryAsync(theirSession.Token, session.ConversationId), HttpStatusCode.NotFound, "not_found");
+
+        // The token's rules hold here as for messages: its origin only, and a token at all.
+        await Http.AssertProblemAsync(await app.HistoryAsync(session.Token, session.ConversationId, "https://evil.example"), HttpStatusCode.Forbidden, "origin_not_allowed");
+        await Http.AssertProblemAsync(await app.HistoryAsync(null, session.ConversationId), HttpStatusCode.Unauthorized, "widget_session_invalid");
+        await Http.AssertProblemAsync(await app.HistoryAsync("not-a-token", session.ConversationId), HttpStatusCode.Unauthorized, "widget_session_invalid");
+    }
+
+    [Fact]
     public async Task Preflight_IsAnsweredForAllowedOriginsOnly()
     {
         var embedded = await app.EmbeddedAsync(origins: "https://allowed-preflight.example");
-        foreach (var path in WidgetPaths)
+        foreach (var (path, method) in PreflightedRequests)
         {
-            var allowed = await app.CreateClient().SendAsync(Preflight(path, "https://allowed-preflight.example"));
+            var allowed = await app.CreateClient().SendAsync(Preflight(path, method, "https://allowed-preflight.example"));
             Assert.Equal(HttpStatusCode.NoContent, allowed.StatusCode);
             Assert.Equal("https://allowed-preflight.example", allowed.AllowedOrigin());
             Assert.Contains("x-widget-session", allowed.Headers.GetValues("Access-Control-Allow-Headers").Single(), StringComparison.OrdinalIgnoreCase);
             Assert.False(allowed.Headers.Contains("Access-Control-Allow-Credentials"));
 
-            var refused = await app.CreateClient().SendAsync(Preflight(path, "https://evil.example"));
+            Assert.Contains(method, allowed.Headers.GetValues("Access-Control-Allow-Methods").Single(), StringComparison.Ordinal);
+
+            var refused = await app.CreateClient().SendAsync(Preflight(path, method, "https://evil.example"));
             await Http.AssertProblemAsync(refused, HttpStatusCode.Forbidden, "origin_not_allowed");
             Assert.Null(refused.AllowedOrigin());
         }
         Assert.NotNull(embedded.PublishableKey);
 
-        static HttpRequestMessage Preflight(string path, string origin)
+        static HttpRequestMessage Preflight(string path, string method, string origin)
         {
             var request = new HttpRequestMessage(HttpMethod.Options, path);
             request.Headers.Add("Origin", origin);
-            request.Headers.Add("Access-Control-Request-Method", "POST");
+            request.Headers.Add("Access-Control-Request-Method", method);
             request.Headers.Add("Access-Control-Request-Headers", "content-type,x-widget-session");
             return request;
         }

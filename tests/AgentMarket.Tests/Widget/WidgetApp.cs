@@ -85,6 +85,20 @@ public static class WidgetIntents
     public static Task<HttpResponseMessage> SendAsync(this AgentMarketApp app, string? token, string input, string? origin = ShopOrigin, bool stream = false) =>
         app.CreateClient().SendAsync(MessageRequest(token, input, origin, stream));
 
+    public static Task<HttpResponseMessage> HistoryAsync(this AgentMarketApp app, string? token, string conversationId, string? origin = ShopOrigin)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/widget/conversations/{conversationId}/messages");
+        if (origin is not null)
+        {
+            request.Headers.Add("Origin", origin);
+        }
+        if (token is not null)
+        {
+            request.Headers.Add(SessionHeader, token);
+        }
+        return app.CreateClient().SendAsync(request);
+    }
+
     public static string? AllowedOrigin(this HttpResponseMessage response) =>
         response.Headers.TryGetValues("Access-Control-Allow-Origin", out var values) ? values.Single() : null;
 }

@@ -88,9 +88,11 @@ public class WidgetBrowserTests(WidgetBrowserApp app) : IClassFixture<WidgetBrow
         Assert.Equal("widget", run.Door);
         Assert.Equal(answer, run.Output);
 
-        // The conversation continues on the next page view of the same site (the visitor's ids are in its storage).
+        // The conversation continues on the next page view of the same site (the visitor's ids are in its storage), and
+        // the window shows it again, in order, below the welcome.
         await page.ReloadAsync();
         await launcher.ClickAsync();
+        await Assertions.Expect(dialog.GetByRole(AriaRole.Log).Locator(".msg")).ToHaveTextAsync(["Hi! Ask me about your order.", "Where is my parcel?", answer]);
         await dialog.GetByLabel("Message").FillAsync("And after that?");
         await dialog.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();
         await Assertions.Expect(dialog.Locator(".msg.agent[aria-busy='false']").Last).ToHaveTextAsync("I am the default answer.");
@@ -160,6 +162,40 @@ public class WidgetBrowserTests(WidgetBrowserApp app) : IClassFixture<WidgetBrow
         var shop = await context.NewPageAsync();
         await shop.GotoAsync(app.Shop.Page("tab.html", HostPage(key)));
         await Assertions.Expect(shop.GetByRole(AriaRole.Button, new() { Name = $"Open chat: {agent.Name}" })).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task ThePlayground_IsTheWidgetInline_ChargingASignedInMember_AndSayingWhenCreditsRunShort()
+    {
+        var agent = await app.PromptAgentAsync();
+        var expensive = await app.PromptAgentAsync(new { model = "fixed_credits", credits_per_run = 500 });
+        await using var context = await app.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(app.BaseUrl + "/signup");
+        await page.GetByLabel("Name").FillAsync("Playground Member");
+        await page.GetByLabel("Email").FillAsync($"playground-{Guid.NewGuid():N}@tests.example");
+        await page.GetByLabel("Password").FillAsync("a very long password");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
+        await page.WaitForURLAsync(app.BaseUrl + "/dashboard");
+
+        // In place on the agent page, not behind a floating launcher.
+        await page.GotoAsync($"{app.BaseUrl}/agents/{agent.Slug}#try");
+        var chat = page.Locator("#try").GetByRole(AriaRole.Region, new() { Name = agent.Name });
+        await Assertions.Expect(chat).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Open chat") })).ToHaveCountAsync(0);
+        await chat.GetByLabel("Message").FillAsync("Hello from the agent page");
+        await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(chat.Locator(".msg.agent[aria-busy='false']")).ToHaveTextAsync("I am the default answer.");
+        await Assertions.Expect(chat.Locator(".meta")).ToHaveTextAsync("5 credits");
+
+        await page.GotoAsync($"{app.BaseUrl}/agents/{expensive.Slug}#try");
+        chat = page.Locator("#try").GetByRole(AriaRole.Region, new() { Name = expensive.Name });
+        await chat.GetByLabel("Message").FillAsync("Can I afford you?");
+        await chat.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();
+        var alert = chat.GetByRole(AriaRole.Alert);
+        await Assertions.Expect(alert).ToContainTextAsync("This run needs 500 credits; 345 are available.");
+        await Assertions.Expect(alert.GetByRole(AriaRole.Link, new() { Name = "Buy credits" })).ToHaveAttributeAsync("href", "/credits");
+        await Assertions.Expect(chat.Locator(".msg.agent")).ToHaveCountAsync(0);
     }
 
     string HostPage(string key) => $"""

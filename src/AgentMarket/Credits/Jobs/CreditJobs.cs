@@ -89,9 +89,9 @@ sealed class CreditJobs(IServiceScopeFactory scopes, IOptions<CreditsOptions> op
         var due = await db.OrganizationPlans.Where(p => p.CurrentPeriodEndUtc != null && p.CurrentPeriodEndUtc <= now).Take(500).ToListAsync(ct);
         foreach (var plan in due)
         {
-            if (plan.ExternalSubscriptionId is not null && plan.ScheduledPlanCode is null)
+            if (plan.ExternalSubscriptionId is not null && plan.ScheduledPlanCode != Plan.Free)
             {
-                continue; // Stripe bills it; invoice.paid renews it and subscription.deleted ends it
+                continue; // Stripe bills it (a scheduled downgrade included, at its new price); invoice.paid renews it and subscription.deleted ends it
             }
             // Without the sandbox nothing can be charged here: a period nobody pays for ends on Free.
             var target = sandbox ? plan.ScheduledPlanCode ?? plan.PlanCode : Plan.Free;

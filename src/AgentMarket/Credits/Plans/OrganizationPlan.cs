@@ -34,6 +34,13 @@ public sealed class OrganizationPlan : ITenantOwned
     public Guid? AutoTopUpPackageId { get; set; }
     public long? AutoTopUpThreshold { get; set; }
 
+    /// <summary>
+    /// Why the last automatic top-up failed (a declined card, a bank asking for authentication) and when; the failure
+    /// switched auto top-up off. The time is part of the next top-up's idempotency key, so turning it on again retries.
+    /// </summary>
+    public string? AutoTopUpFailureReason { get; set; }
+    public DateTime? AutoTopUpFailedUtc { get; set; }
+
     /// <summary>Hard limit of credits one chat session may spend (used by the run gateway); null: no limit.</summary>
     public long? SessionCreditCap { get; set; }
 
@@ -49,6 +56,7 @@ sealed class OrganizationPlanConfiguration : IEntityTypeConfiguration<Organizati
         e.Property(x => x.PlanCode).HasMaxLength(40);
         e.Property(x => x.ScheduledPlanCode).HasMaxLength(40);
         e.Property(x => x.ExternalSubscriptionId).HasMaxLength(100);
+        e.Property(x => x.AutoTopUpFailureReason).HasMaxLength(300);
         e.HasOne<Identity.Organization>().WithMany().HasForeignKey(x => x.OrganizationId).OnDelete(DeleteBehavior.Cascade);
         e.HasIndex(x => x.OrganizationId).IsUnique();
         e.HasIndex(x => x.CurrentPeriodEndUtc);

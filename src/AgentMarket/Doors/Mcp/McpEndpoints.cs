@@ -68,8 +68,7 @@ static class McpEndpoints
         };
         await using var transport = new StreamableHttpServerTransport(loggers) { Stateless = true };
         await using var server = McpServer.Create(transport, options, loggers, http.RequestServices);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var serving = server.RunAsync(stop.Token);
+        var serving = server.RunAsync(ct);
         http.Response.Headers.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache,no-store";
         if (!await transport.HandlePostRequestAsync(message, http.Response.Body, ct))
@@ -78,15 +77,9 @@ static class McpEndpoints
             http.Response.Headers.ContentType = (string?)null;
             http.Response.StatusCode = StatusCodes.Status202Accepted;
         }
-        await stop.CancelAsync();
-        try
-        {
-            await serving;
-        }
-        catch (OperationCanceledException)
-        {
-            // The server's loop ends by cancellation once the one message is answered.
-        }
+        // Closing the transport ends the server's loop normally; cancelling it would throw through every layer of the loop.
+        await transport.DisposeAsync();
+        await serving;
     }
 
     static ProblemHttpResult Refused(HttpContext http, DoorRefusal refusal)
@@ -110,6 +103,11 @@ static class McpEndpoints
         ["id"] = null,
         ["error"] = new JsonObject { ["code"] = (int)McpErrorCode.ParseError, ["message"] = "The body is not one JSON-RPC message." },
     }, statusCode: StatusCodes.Status400BadRequest);
+
+    /// <summary>A tool call's structured result: the run as the run API answers it.</summary>
+    sealed record ToolRunResult(string Output, string SessionId, Guid RunId, long CreditsCharged, long Balance);
+
+    static readonly JsonSerializerOptions StructuredJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>The caller's agents as tools, for one request.</summary>
     sealed class AgentToolbox(DoorCaller caller, IServiceProvider services)
@@ -155,14 +153,7 @@ static class McpEndpoints
             return new CallToolResult
             {
                 Content = [new TextContentBlock { Text = output }],
-                StructuredContent = JsonSerializer.SerializeToElement(new JsonObject
-                {
-                    ["output"] = output,
-                    ["session_id"] = result.SessionId,
-                    ["run_id"] = result.RunId,
-                    ["credits_charged"] = result.CreditsCharged,
-                    ["balance"] = result.Balance,
-                }),
+                StructuredContent = JsonSerializer.SerializeToElement(new ToolRunResult(output, result.SessionId, result.RunId, result.CreditsCharged, result.Balance), StructuredJson),
             };
         }
 

@@ -47,14 +47,18 @@ sealed class StripeClient(HttpClient http, ILogger<StripeClient> logger)
         using var response = await SendAsync(request, ct, tolerateNotFound: true);
     }
 
-    /// <summary>Lets a subscription run to the end of the paid period and then end (Stripe sends customer.subscription.deleted).</summary>
-    public async Task CancelAtPeriodEndAsync(string subscriptionId, CancellationToken ct)
+    /// <summary>
+    /// Lets a subscription run to the end of the paid period and then end (Stripe sends customer.subscription.deleted).
+    /// <paramref name="changeKey"/> names the plan change asking for it: Stripe would answer a repeated key from its
+    /// cache without applying it, even after another change undid the first.
+    /// </summary>
+    public async Task CancelAtPeriodEndAsync(string subscriptionId, string changeKey, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, $"v1/subscriptions/{Uri.EscapeDataString(subscriptionId)}")
         {
             Content = new FormUrlEncodedContent([new("cancel_at_period_end", "true")]),
         };
-        request.Headers.Add("Idempotency-Key", $"cancel-at-period-end:{subscriptionId}");
+        request.Headers.Add("Idempotency-Key", $"cancel-at-period-end:{changeKey}");
         using var response = await SendAsync(request, ct);
     }
 
@@ -118,6 +122,100 @@ sealed class StripeClient(HttpClient http, ILogger<StripeClient> logger)
         return transfer is { Id.Length: > 0 } ? transfer.Id : throw new StripeApiException("Stripe returned a transfer without an id.");
     }
 
+    /// <summary>
+    /// Reads a PaymentIntent with its PaymentMethod expanded: after a Checkout that saved the card, this says which
+    /// customer and card Stripe keeps for off-session payments (a webhook payload carries ids only).
+    /// </summary>
+    public async Task<PaymentIntent> GetPaymentIntentAsync(string paymentIntentId, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"v1/payment_intents/{Uri.EscapeDataString(paymentIntentId)}?expand[]=payment_method");
+        using var response = await SendAsync(request, ct);
+        var intent = await response.Content.ReadFromJsonAsync<PaymentIntent>(StripeJson.Options, ct);
+        return intent is { Id.Length: > 0 } ? intent : throw new StripeApiException("Stripe returned a payment intent without an id.");
+    }
+
+    /// <summary>
+    /// Charges a saved card without the customer present (<c>off_session=true&amp;confirm=true</c>). The idempotency key
+    /// is our payment's, so however many runs or retries ask, Stripe makes one charge. A refusal by the card or the
+    /// bank (HTTP 402 <c>card_error</c>: <c>card_declined</c>, <c>authentication_required</c>…) or a saved card Stripe no
+    /// longer accepts (400) is an answer, returned as <see cref="OffSessionAttempt.Refusal"/>; only an outage throws.
+    /// </summary>
+    public async Task<OffSessionAttempt> ChargeOffSessionAsync(IReadOnlyList<KeyValuePair<string, string>> form, string idempotencyKey, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/payment_intents") { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, ct);
+        }
+        catch (HttpRequestException exception)
+        {
+            throw new StripeApiException("Stripe could not be reached.", exception);
+        }
+        catch (TaskCanceledException exception) when (!ct.IsCancellationRequested)
+        {
+            throw new StripeApiException("Stripe did not answer in time.", exception);
+        }
+        using (response)
+        {
+            if (response.IsSuccessStatusCode)
+            {
+                var intent = await response.Content.ReadFromJsonAsync<PaymentIntent>(StripeJson.Options, ct);
+                return intent is { Id.Length: > 0 } ? new OffSessionAttempt(intent, null) : throw new StripeApiException("Stripe returned a payment intent without an id.");
+            }
+            var error = await ReadErrorAsync(response, ct);
+            if (response.StatusCode is HttpStatusCode.PaymentRequired || (response.StatusCode is HttpStatusCode.BadRequest && error?.Type is "card_error" or "invalid_request_error"))
+            {
+                // The card's verdict: the decline code and Stripe's message are about the card, never its number.
+                logger.LogWarning("Stripe refused an off-session charge: {ErrorType} {ErrorCode} {DeclineCode}", error?.Type, error?.Code, error?.DeclineCode);
+                return new OffSessionAttempt(error?.PaymentIntent, error ?? new StripeError("card_error", null));
+            }
+            logger.LogError("Stripe POST v1/payment_intents failed with {Status}: {ErrorType} {ErrorCode} (request {RequestId})", (int)response.StatusCode, error?.Type, error?.Code,
+                response.Headers.TryGetValues("Request-Id", out var ids) ? ids.FirstOrDefault() : null);
+            throw new StripeApiException($"Stripe answered {(int)response.StatusCode}.");
+        }
+    }
+
+    /// <summary>
+    /// Moves a subscription to another price from its next invoice on: the item's price changes now, but with
+    /// <c>proration_behavior=none</c> and the same interval nothing is charged or credited for the period already paid,
+    /// so the customer pays the new price from the end of the current period. Subscription items take an inline price
+    /// only for an existing product, so the product is created first (keyed, so a retry reuses it).
+    /// </summary>
+    public async Task ChangeSubscriptionPriceAsync(string subscriptionId, string productName, long unitAmountCents, string currency, string interval, string changeKey, CancellationToken ct)
+    {
+        using var read = new HttpRequestMessage(HttpMethod.Get, $"v1/subscriptions/{Uri.EscapeDataString(subscriptionId)}");
+        using var subscriptionResponse = await SendAsync(read, ct);
+        var subscription = await subscriptionResponse.Content.ReadFromJsonAsync<Subscription>(StripeJson.Options, ct);
+        var item = subscription?.Items?.Data?.FirstOrDefault() ?? throw new StripeApiException("Stripe returned a subscription without items.");
+
+        using var productRequest = new HttpRequestMessage(HttpMethod.Post, "v1/products") { Content = new FormUrlEncodedContent([new("name", productName)]) };
+        productRequest.Headers.Add("Idempotency-Key", $"product:{changeKey}");
+        using var productResponse = await SendAsync(productRequest, ct);
+        var product = await productResponse.Content.ReadFromJsonAsync<Created>(StripeJson.Options, ct);
+        if (product is not { Id.Length: > 0 })
+        {
+            throw new StripeApiException("Stripe returned a product without an id.");
+        }
+
+        using var update = new HttpRequestMessage(HttpMethod.Post, $"v1/subscriptions/{Uri.EscapeDataString(subscriptionId)}")
+        {
+            Content = new FormUrlEncodedContent(
+            [
+                new("items[0][id]", item.Id),
+                new("items[0][price_data][currency]", currency),
+                new("items[0][price_data][product]", product.Id),
+                new("items[0][price_data][unit_amount]", unitAmountCents.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                new("items[0][price_data][recurring][interval]", interval),
+                new("proration_behavior", "none"),
+                new("cancel_at_period_end", "false"),
+            ]),
+        };
+        update.Headers.Add("Idempotency-Key", $"subscription-price:{changeKey}");
+        using var updated = await SendAsync(update, ct);
+    }
+
     async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct, bool tolerateNotFound = false)
     {
         HttpResponseMessage response;
@@ -168,7 +266,32 @@ sealed class StripeClient(HttpClient http, ILogger<StripeClient> logger)
 
     sealed record StripeErrorBody(StripeError? Error);
 
-    sealed record StripeError(string? Type, string? Code);
+    /// <summary>Stripe's error: for a refused card, <c>code</c> (<c>card_declined</c>, <c>authentication_required</c>), the issuer's <c>decline_code</c>, and the PaymentIntent it left.</summary>
+    public sealed record StripeError(string? Type, string? Code, string? DeclineCode = null, string? Message = null, PaymentIntent? PaymentIntent = null);
+
+    /// <summary>A PaymentIntent; <c>payment_method</c> is an id, or the object when expanded.</summary>
+    public sealed record PaymentIntent(string Id, string? Status = null, string? Customer = null, JsonElement? PaymentMethod = null, string? SetupFutureUsage = null,
+        Dictionary<string, string>? Metadata = null)
+    {
+        public string? PaymentMethodId => PaymentMethod switch
+        {
+            { ValueKind: JsonValueKind.String } id => id.GetString(),
+            { ValueKind: JsonValueKind.Object } method when method.TryGetProperty("id", out var id) => id.GetString(),
+            _ => null,
+        };
+
+        /// <summary>The card's brand and last four digits, when the payment method was expanded and is a card.</summary>
+        public (string? Brand, string? Last4) Card => PaymentMethod is { ValueKind: JsonValueKind.Object } method && method.TryGetProperty("card", out var card) && card.ValueKind == JsonValueKind.Object
+            ? (card.TryGetProperty("brand", out var brand) ? brand.GetString() : null, card.TryGetProperty("last4", out var last4) ? last4.GetString() : null)
+            : (null, null);
+    }
+
+    /// <summary>An off-session charge's outcome: the PaymentIntent Stripe created, and the refusal when the card or bank said no.</summary>
+    public sealed record OffSessionAttempt(PaymentIntent? Intent, StripeError? Refusal);
+
+    sealed record Subscription(string Id, StripeList<SubscriptionItem>? Items = null);
+
+    sealed record SubscriptionItem(string Id);
 }
 
 /// <summary>Stripe failed or could not be reached; the purchase can be retried. Maps to 502 <c>payment_provider_unavailable</c>.</summary>

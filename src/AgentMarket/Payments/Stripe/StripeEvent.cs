@@ -21,7 +21,8 @@ sealed record StripeCheckoutSession(
     string? PaymentStatus = null,
     string? PaymentIntent = null,
     string? Subscription = null,
-    string? Invoice = null)
+    string? Invoice = null,
+    string? Customer = null)
 {
     /// <summary>Our payment's id: <c>client_reference_id</c>, or <c>metadata[payment_id]</c> (both are set at creation).</summary>
     public Guid? PaymentId =>
@@ -65,3 +66,11 @@ sealed record StripeRefund(string Id);
 sealed record StripeSubscription(string Id);
 
 sealed record StripeList<T>(List<T>? Data = null);
+
+/// <summary>A PaymentIntent in <c>payment_intent.succeeded</c> / <c>payment_intent.payment_failed</c>: our payment's id is in its metadata.</summary>
+sealed record StripePaymentIntent(string Id, Dictionary<string, string>? Metadata = null, StripePaymentError? LastPaymentError = null)
+{
+    public Guid? PaymentId => Metadata?.GetValueOrDefault("payment_id") is { } id && Guid.TryParse(id, out var parsed) ? parsed : null;
+}
+
+sealed record StripePaymentError(string? Code = null, string? DeclineCode = null);

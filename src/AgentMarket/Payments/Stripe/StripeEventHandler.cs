@@ -9,7 +9,7 @@ namespace AgentMarket.Payments.Stripe;
 /// Every effect is keyed (the payment, the invoice, the refund), so a redelivered or concurrent event changes nothing
 /// more; <see cref="ProcessedStripeEvent"/> additionally skips events already handled.
 /// </summary>
-sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, StripeClient stripe, Payouts.StripeConnectEvents connect, TimeProvider clock, ILogger<StripeEventHandler> logger)
+sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, AutoTopUps autoTopUps, StripeClient stripe, Payouts.StripeConnectEvents connect, TimeProvider clock, ILogger<StripeEventHandler> logger)
 {
     /// <summary>Handles <paramref name="stripeEvent"/> once; false when it had been handled before.</summary>
     public async Task<bool> HandleOnceAsync(StripeEvent stripeEvent, CancellationToken ct)
@@ -44,6 +44,8 @@ sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, StripeCl
         "invoice.paid" => InvoicePaidAsync(stripeEvent.Object<StripeInvoice>(), ct),
         "customer.subscription.deleted" => SubscriptionDeletedAsync(stripeEvent.Object<StripeSubscription>(), ct),
         "charge.refunded" => ChargeRefundedAsync(stripeEvent.Id, stripeEvent.Object<StripeCharge>(), ct),
+        "payment_intent.succeeded" => AutoTopUpSucceededAsync(stripeEvent.Object<StripePaymentIntent>(), ct),
+        "payment_intent.payment_failed" => AutoTopUpFailedAsync(stripeEvent.Object<StripePaymentIntent>(), ct),
         "account.updated" => connect.AccountUpdatedAsync(stripeEvent.Data.Object, ct),
         "transfer.created" or "transfer.updated" or "transfer.reversed" => connect.TransferAsync(stripeEvent.Type, stripeEvent.Data.Object, ct),
         _ => Task.CompletedTask, // the endpoint may be subscribed to more events than we act on
@@ -67,7 +69,77 @@ sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, StripeCl
         {
             await LinkSubscriptionAsync(payment.OrganizationId, subscriptionId, ct);
         }
+        if (session.Customer is { } customer)
+        {
+            await SaveCustomerAsync(payment, customer, subscription ? null : session.PaymentIntent, ct);
+        }
     }
+
+    /// <summary>
+    /// Remembers the organization's Stripe customer (later checkouts reuse it) and, after a package's Checkout, the card it
+    /// saved for off-session use — what auto top-up charges. The webhook names the PaymentIntent only, so the card is read
+    /// from it; a card saved without off-session consent is not kept.
+    /// </summary>
+    async Task SaveCustomerAsync(Payment payment, string customerId, string? paymentIntentId, CancellationToken ct)
+    {
+        StripeClient.PaymentIntent? intent = null;
+        if (paymentIntentId is not null && payment.Purpose == PaymentPurpose.Package)
+        {
+            intent = await stripe.GetPaymentIntentAsync(paymentIntentId, ct);
+            if (intent.SetupFutureUsage != "off_session" || intent.Customer != customerId)
+            {
+                intent = null;
+            }
+        }
+        var now = clock.GetUtcNow().UtcDateTime;
+        var saved = await db.PaymentCustomers.FirstOrDefaultAsync(c => c.OrganizationId == payment.OrganizationId, ct);
+        if (saved is null)
+        {
+            saved = new PaymentCustomer { OrganizationId = payment.OrganizationId, CustomerId = customerId, CreatedUtc = now };
+            db.PaymentCustomers.Add(saved);
+        }
+        else if (saved.CustomerId != customerId)
+        {
+            // Another customer (a checkout started before the first one was known): its card belongs to it, not to the old one.
+            saved.CustomerId = customerId;
+            saved.PaymentMethodId = saved.CardBrand = saved.CardLast4 = null;
+        }
+        if (intent?.PaymentMethodId is { } paymentMethod)
+        {
+            // The newest card the buyer paid with is the one they expect automatic top-ups to use.
+            saved.PaymentMethodId = paymentMethod;
+            (saved.CardBrand, saved.CardLast4) = intent.Card;
+        }
+        saved.UpdatedUtc = now;
+        // Two first checkouts of one organization completing at once: the loser's unique-index violation fails this
+        // delivery, and Stripe's retry updates the row the winner created.
+        await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>An automatic top-up's charge that was still processing when it was made has succeeded: credits and receipt, once.</summary>
+    async Task AutoTopUpSucceededAsync(StripePaymentIntent intent, CancellationToken ct)
+    {
+        if (await AutoTopUpAsync(intent, ct) is { } payment)
+        {
+            await fulfilment.SucceedAsync(payment.Id, intent.Id, null, ct);
+        }
+    }
+
+    async Task AutoTopUpFailedAsync(StripePaymentIntent intent, CancellationToken ct)
+    {
+        if (await AutoTopUpAsync(intent, ct) is { } payment)
+        {
+            await autoTopUps.FailAsync(payment.Id, intent.Id, StripePaymentProvider.RefusalReason(intent.LastPaymentError?.Code, intent.LastPaymentError?.DeclineCode), ct);
+        }
+    }
+
+    /// <summary>
+    /// The automatic top-up a PaymentIntent pays, by its <c>metadata[payment_id]</c>. Checkout's own PaymentIntents are
+    /// fulfilled through <c>checkout.session.*</c> events and ignored here.
+    /// </summary>
+    async Task<Payment?> AutoTopUpAsync(StripePaymentIntent intent, CancellationToken ct) => intent.PaymentId is { } id
+        ? await db.Payments.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id && p.Provider == PaymentProviderKind.Stripe && p.Purpose == PaymentPurpose.AutoTopUp, ct)
+        : null;
 
     /// <summary>
     /// Records which Stripe subscription bills the organization's plan. A plan change through Checkout creates a new
@@ -131,17 +203,21 @@ sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, StripeCl
 
     async Task<Guid> CreateRenewalAsync(StripeInvoice invoice, OrganizationPlan plan, string key, CancellationToken ct)
     {
-        var definition = await db.Plans.AsNoTracking().FirstAsync(p => p.Code == plan.PlanCode, ct);
+        // A downgrade scheduled for this period's end changed the subscription's price: this invoice pays the new plan.
+        var (planCode, interval) = plan.ScheduledPlanCode is { } scheduled && scheduled != Plan.Free
+            ? (scheduled, plan.ScheduledInterval ?? plan.Interval)
+            : (plan.PlanCode, plan.Interval);
+        var definition = await db.Plans.AsNoTracking().FirstAsync(p => p.Code == planCode, ct);
         var now = clock.GetUtcNow().UtcDateTime;
         var payment = new Payment
         {
             OrganizationId = plan.OrganizationId,
             Provider = PaymentProviderKind.Stripe,
             Purpose = PaymentPurpose.Renewal,
-            PlanCode = plan.PlanCode,
-            Interval = plan.Interval,
+            PlanCode = planCode,
+            Interval = interval,
             AmountCents = invoice.AmountPaid,
-            Description = $"{definition.Name} plan renewal ({plan.Interval.ToString().ToLowerInvariant()})",
+            Description = $"{definition.Name} plan renewal ({interval.ToString().ToLowerInvariant()})",
             Status = PaymentStatus.Pending,
             IdempotencyKey = key,
             ExternalPaymentId = invoice.Id,

@@ -1,14 +1,17 @@
 using System.Globalization;
 using AgentMarket.Credits.Plans;
+using AgentMarket.Platform.Data;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Payments.Stripe;
 
 /// <summary>
 /// Stripe Checkout: a one-time payment for a package, a subscription for a plan. The payment's id travels as
-/// <c>client_reference_id</c> and <c>metadata[payment_id]</c>, so the webhook finds the payment it fulfils.
+/// <c>client_reference_id</c> and <c>metadata[payment_id]</c>, so the webhook finds the payment it fulfils. A package's
+/// Checkout also saves the card for off-session use, on the organization's one Stripe customer, for auto top-ups.
 /// </summary>
-sealed class StripePaymentProvider(StripeClient stripe, IOptions<StripeOptions> options) : IPaymentProvider
+sealed class StripePaymentProvider(StripeClient stripe, IOptions<StripeOptions> options, AppDbContext db) : IPaymentProvider
 {
     public PaymentProviderKind Kind => PaymentProviderKind.Stripe;
 
@@ -17,12 +20,60 @@ sealed class StripePaymentProvider(StripeClient stripe, IOptions<StripeOptions> 
 
     public async Task<string> CreateCheckoutAsync(Payment payment, CheckoutUrls urls, CancellationToken ct)
     {
-        var session = await stripe.CreateCheckoutSessionAsync(CheckoutForm(payment, urls), $"checkout:{payment.Id}", ct);
+        var customer = await CustomerAsync(payment.OrganizationId, ct);
+        var session = await stripe.CreateCheckoutSessionAsync(CheckoutForm(payment, urls, customer?.CustomerId), $"checkout:{payment.Id}", ct);
         payment.ExternalCheckoutId = session.Id;
         return session.Url;
     }
 
-    static List<KeyValuePair<string, string>> CheckoutForm(Payment payment, CheckoutUrls urls)
+    public async Task<OffSessionCharge> ChargeSavedPaymentMethodAsync(Payment payment, CancellationToken ct)
+    {
+        if (await CustomerAsync(payment.OrganizationId, ct) is not { PaymentMethodId: { } paymentMethod } customer)
+        {
+            return new OffSessionCharge(OffSessionOutcome.Failed, null, null, "No card is saved for automatic payments.");
+        }
+        var id = payment.Id.ToString();
+        var charge = await stripe.ChargeOffSessionAsync(
+        [
+            new("amount", payment.AmountCents.ToString(CultureInfo.InvariantCulture)),
+            new("currency", payment.Currency),
+            new("customer", customer.CustomerId),
+            new("payment_method", paymentMethod),
+            new("off_session", "true"),
+            new("confirm", "true"),
+            new("description", payment.Description),
+            new("metadata[payment_id]", id),
+            new("metadata[organization_id]", payment.OrganizationId.ToString()),
+        ], payment.IdempotencyKey ?? $"payment:{id}", ct);
+        var intent = charge.Intent;
+        if (charge.Refusal is { } refusal)
+        {
+            return new OffSessionCharge(OffSessionOutcome.Failed, intent?.Id, customer.CardLast4, RefusalReason(refusal.Code, refusal.DeclineCode));
+        }
+        return intent!.Status switch
+        {
+            "succeeded" => new OffSessionCharge(OffSessionOutcome.Succeeded, intent.Id, customer.CardLast4, null),
+            "processing" => new OffSessionCharge(OffSessionOutcome.Pending, intent.Id, customer.CardLast4, null),
+            // Off-session there is nobody to complete 3-D Secure or choose another card.
+            "requires_action" => new OffSessionCharge(OffSessionOutcome.Failed, intent.Id, customer.CardLast4, RefusalReason("authentication_required", null)),
+            _ => new OffSessionCharge(OffSessionOutcome.Failed, intent.Id, customer.CardLast4, RefusalReason(null, null)),
+        };
+    }
+
+    /// <summary>Why a saved card was not charged, in words for the buyer (Stripe's codes, never card details).</summary>
+    public static string RefusalReason(string? code, string? declineCode) => code switch
+    {
+        "authentication_required" => "The bank asked for authentication (3-D Secure), which needs you present: pay once by checkout to confirm the card.",
+        "card_declined" => $"The card was declined{(declineCode is null or "generic_decline" ? "" : $" ({declineCode.Replace('_', ' ')})")}.",
+        "expired_card" => "The saved card has expired.",
+        null => "The saved card could not be charged.",
+        _ => $"The saved card could not be charged ({code.Replace('_', ' ')}).",
+    };
+
+    Task<PaymentCustomer?> CustomerAsync(Guid organizationId, CancellationToken ct) =>
+        db.PaymentCustomers.AsNoTracking().FirstOrDefaultAsync(c => c.OrganizationId == organizationId, ct);
+
+    static List<KeyValuePair<string, string>> CheckoutForm(Payment payment, CheckoutUrls urls, string? customer)
     {
         var id = payment.Id.ToString();
         var subscription = payment.Purpose is PaymentPurpose.Plan or PaymentPurpose.Renewal;
@@ -39,6 +90,14 @@ sealed class StripePaymentProvider(StripeClient stripe, IOptions<StripeOptions> 
             new("line_items[0][price_data][unit_amount]", payment.AmountCents.ToString(CultureInfo.InvariantCulture)),
             new("line_items[0][price_data][product_data][name]", payment.Description),
         };
+        if (customer is not null)
+        {
+            form.Add(new("customer", customer)); // one organization, one Stripe customer: its saved card and its invoices together
+        }
+        else if (!subscription)
+        {
+            form.Add(new("customer_creation", "always")); // a subscription always gets a customer; a one-time payment only when asked
+        }
         if (subscription)
         {
             form.Add(new("line_items[0][price_data][recurring][interval]", payment.Interval == BillingInterval.Yearly ? "year" : "month"));
@@ -48,6 +107,8 @@ sealed class StripePaymentProvider(StripeClient stripe, IOptions<StripeOptions> 
         else
         {
             form.Add(new("payment_intent_data[metadata][payment_id]", id));
+            // Checkout then saves the card on the customer, with the buyer's consent, for automatic top-ups.
+            form.Add(new("payment_intent_data[setup_future_usage]", "off_session"));
         }
         return form;
     }

@@ -1,4 +1,4 @@
-// The chat boxes of the chat page and the agent page's playground: every [data-chat] element on the page, with a
+// The chat box of the chat page (the agent page's playground is the widget, wwwroot/widget): every [data-chat] element on the page, with a
 // [data-chat-log] list, a [data-chat-form] holding a [data-chat-input], and a [data-chat-error] alert. Answers stream
 // into the log through chat.js; the log is an aria-live region and the answer being written is aria-busy, so screen
 // readers read it once, complete, instead of token by token.
@@ -28,7 +28,6 @@ function mount(root) {
       answer.item.setAttribute('aria-busy', 'false');
       answer.item.append(meta(result));
       updateBalance(result);
-      updateTrialsLeft(root, result);
       rememberSession(root, result);
     },
     onError(problem) {
@@ -94,14 +93,6 @@ function updateBalance(result) {
   if (balance && typeof result.balance === 'number') balance.textContent = result.balance.toLocaleString('en-US');
 }
 
-function updateTrialsLeft(root, result) {
-  const note = root.closest('section')?.querySelector('[data-trial-left]');
-  if (!note || typeof result.trial_runs_left !== 'number') return;
-  note.textContent = result.trial_runs_left === 0
-    ? 'No free tries left today. Add the agent to My Agents to keep going.'
-    : `${result.trial_runs_left} free ${result.trial_runs_left === 1 ? 'try' : 'tries'} left today.`;
-}
-
 /** On the chat page, a new conversation gets its address (so a reload shows it) and a place in the session list. */
 function rememberSession(root, result) {
   const base = root.dataset.sessionUrl;
@@ -134,26 +125,14 @@ function showProblem(root, alert, problem) {
   const next = {
     insufficient_credits: ['Buy credits', root.dataset.buyCreditsUrl],
     session_credit_cap: ['Start a new chat', root.dataset.newSessionUrl],
-    trial_limit: ['Sign up to keep going', root.dataset.signupUrl],
     unauthorized: ['Sign in again', `/signin?returnUrl=${encodeURIComponent(location.pathname + location.search)}`],
   }[problem.code];
   if (next && next[1]) {
     const link = document.createElement('a');
     link.textContent = next[0];
     link.href = next[1];
-    const target = new URL(next[1], location.href);
-    if (target.pathname === location.pathname && target.hash) link.addEventListener('click', () => reveal(target.hash));
     alert.append(' ', link);
   }
-}
-
-/** Opens a disclosure on this page (the agent page's inline sign-up) and moves focus into it. */
-function reveal(target) {
-  const section = document.querySelector(target);
-  const details = section?.matches('details') ? section : section?.querySelector('details');
-  if (!details) return;
-  details.open = true;
-  details.querySelector('input, textarea, select, button')?.focus();
 }
 
 function wait(seconds) {

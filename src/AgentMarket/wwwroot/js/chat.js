@@ -1,12 +1,12 @@
-// The chat transport shared by the chat page, the agent page's playground and the embeddable widget: POSTs a message
-// to a run endpoint (POST /api/agents/{uuid}/run/, /api/marketplace/agents/{slug}/try/) asking for server-sent events,
+// The chat transport shared by the chat page and the embeddable widget (which is also the agent page's playground):
+// POSTs a message to a run endpoint (POST /api/agents/{uuid}/run/, /api/widget/messages) asking for server-sent events,
 // and reports the answer's tokens as they arrive, then the result or a problem. No DOM here, so any UI can use it.
 //
 //   const chat = createChat({ endpoint, headers, onToken, onEnd, onError });
 //   await chat.send("Hello");   // chat.sessionId continues the conversation on the next send
 //
 // EventSource cannot POST, so the stream is read from fetch's body. The same-origin pages are authenticated by their
-// cookie (a JSON POST, which no other site can send without CORS); the widget passes its key in `headers`.
+// cookie (a JSON POST, which no other site can send without CORS); the widget passes its session token in `headers`.
 
 /**
  * @typedef {{ status: number, code: string, detail: string, retryAfter?: number, [extension: string]: unknown }} Problem

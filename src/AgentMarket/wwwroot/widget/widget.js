@@ -2,8 +2,12 @@
 // createChat is in scope. It lives in a shadow root, so the host page's styles cannot reach in and ours cannot leak out;
 // messages are shown as text, never as HTML.
 //
-// The page holds only the publishable key. mount() trades it for a session token (the server checks the page's
-// origin against the key's), then chats with streaming; an expired token is renewed and the message sent again.
+// On other sites the page holds only the publishable key (data-agent-key). mount() trades it for a session token (the
+// server checks the page's origin against the key's), then chats with streaming; an expired token is renewed and the
+// message sent again. On the marketplace's own agent page (data-agent, the listing's slug) it is the playground: the
+// session is opened with the page's own cookies (visitor or signed-in member), same origin, and no key exists at all.
+// data-inline draws the window in place of the script tag instead of behind a floating launcher. After each answer the
+// host element dispatches `agentmarket-widget:answer` (bubbling, detail = the answer) for the page around it.
 
 const STYLE = `
 :host{all:initial!important}
@@ -37,6 +41,9 @@ textarea{flex:1;resize:none;height:40px;padding:9px 10px;border:1px solid var(--
 button:disabled{opacity:.6;cursor:default}
 :focus-visible{outline:2px solid var(--brand);outline-offset:2px}
 header :focus-visible{outline-color:var(--on-brand)}
+.inline .panel{position:static;width:auto;height:440px;box-shadow:none}
+.meta{align-self:flex-start;margin-top:-4px;padding:0 4px;font-size:12px;color:var(--muted)}
+.error a{text-decoration:underline}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 `;
 
@@ -44,9 +51,13 @@ const ICON = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 3h16a2 2 0
 
 /** Adds the launcher and chat window for the key on `script` (the loader's script element). */
 export async function mount(script) {
-  const key = script.dataset.agentKey;
+  const { agentKey: key, agent: listing } = script.dataset;
+  const playground = !key;
+  const inline = 'inline' in script.dataset;
   const url = (path) => new URL(`api/widget/${path}`, script.src).href;
-  const stored = remembered(key);
+  // A playground conversation lasts one page view, like the rest of the agent page.
+  const stored = playground ? new Map() : remembered(key);
+  const continuing = stored.get('conversation');
   const headers = {};
   let session = null;
 
@@ -54,9 +65,10 @@ export async function mount(script) {
     try {
       const response = await fetch(url('sessions'), {
         method: 'POST',
-        credentials: 'omit',
+        // The playground is the marketplace's own page, and its cookies say who runs; other sites' pages send none.
+        credentials: playground ? 'same-origin' : 'omit',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ key, visitor_id: stored.get('visitor'), conversation_id: stored.get('conversation') }),
+        body: JSON.stringify(playground ? { agent: listing } : { key, visitor_id: stored.get('visitor'), conversation_id: stored.get('conversation') }),
       });
       if (!response.ok) {
         const problem = await problemOf(response);
@@ -77,17 +89,19 @@ export async function mount(script) {
 
   if (!(await openSession())) return;
   const agent = session.agent;
+  // A page view that continues a conversation fetches its earlier messages while the window is built.
+  const earlier = continuing && continuing === session.conversation_id ? history() : null;
 
   const host = document.createElement('div');
   host.setAttribute('data-agentmarket-widget', '');
   const root = host.attachShadow({ mode: 'open' });
-  root.innerHTML = `<style>${STYLE}</style><div class="w">
-<div class="panel" id="panel" role="dialog" aria-modal="true" aria-labelledby="title" hidden>
-<header><img alt="" hidden><h2 id="title"></h2><button class="close" type="button" aria-label="Close chat">×</button></header>
+  root.innerHTML = `<style>${STYLE}</style><div class="w${inline ? ' inline' : ''}">
+<div class="panel" id="panel" ${inline ? 'role="region"' : 'role="dialog" aria-modal="true" hidden'} aria-labelledby="title">
+<header><img alt="" hidden><h2 id="title"></h2>${inline ? '' : '<button class="close" type="button" aria-label="Close chat">×</button>'}</header>
 <div class="log" role="log" aria-live="polite"></div>
 <form><label class="sr" for="message">Message</label><textarea id="message" rows="1" placeholder="Type a message…"></textarea>
 <button type="submit">Send</button></form></div>
-<button class="launcher" type="button" aria-expanded="false" aria-controls="panel">${ICON}</button></div>`;
+${inline ? '' : `<button class="launcher" type="button" aria-expanded="false" aria-controls="panel">${ICON}</button>`}</div>`;
   const $ = (selector) => root.querySelector(selector);
   const [frame, panel, log, form, input, send, launcher, close] =
     ['.w', '.panel', '.log', 'form', 'textarea', 'form button', '.launcher', '.close'].map($);
@@ -99,40 +113,48 @@ export async function mount(script) {
     frame.style.setProperty('--on-brand', readableOn(agent.brand_color));
   }
   $('h2').textContent = agent.title;
-  launcher.setAttribute('aria-label', `Open chat: ${agent.title}`);
   if (/^https?:/i.test(agent.logo_url || '')) {
     const logo = $('img');
     logo.referrerPolicy = 'no-referrer';
     logo.src = agent.logo_url;
     logo.hidden = false;
   }
-  if (agent.welcome_message) bubble('agent', agent.welcome_message);
-
-  const open = () => {
-    panel.hidden = false;
-    launcher.setAttribute('aria-expanded', 'true');
-    input.focus();
-  };
-  const shut = () => {
-    panel.hidden = true;
-    launcher.setAttribute('aria-expanded', 'false');
-    launcher.focus();
-  };
-  launcher.addEventListener('click', () => (panel.hidden ? open() : shut()));
-  close.addEventListener('click', shut);
-  // A modal dialog: Tab and Shift+Tab cycle inside the window, Escape closes it and returns to the launcher.
-  panel.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape') {
-      event.preventDefault();
-      shut();
-    } else if (event.key === 'Tab') {
-      const stops = [close, input, send].filter((element) => !element.disabled);
-      const at = stops.indexOf(root.activeElement);
-      const next = event.shiftKey ? (at <= 0 ? stops.length - 1 : at - 1) : (at + 1) % stops.length;
-      event.preventDefault();
-      stops[next].focus();
-    }
+  const welcome = agent.welcome_message ? bubble('agent', agent.welcome_message) : null;
+  earlier?.then((messages) => {
+    // Above anything sent since the page loaded, below the welcome.
+    const next = welcome ? welcome.nextSibling : log.firstChild;
+    for (const { sender, text } of messages) log.insertBefore(messageOf(sender === 'user' ? 'user' : 'agent', text), next);
+    log.scrollTop = log.scrollHeight;
   });
+
+  if (!inline) {
+    launcher.setAttribute('aria-label', `Open chat: ${agent.title}`);
+    const open = () => {
+      panel.hidden = false;
+      launcher.setAttribute('aria-expanded', 'true');
+      input.focus();
+    };
+    const shut = () => {
+      panel.hidden = true;
+      launcher.setAttribute('aria-expanded', 'false');
+      launcher.focus();
+    };
+    launcher.addEventListener('click', () => (panel.hidden ? open() : shut()));
+    close.addEventListener('click', shut);
+    // A modal dialog: Tab and Shift+Tab cycle inside the window, Escape closes it and returns to the launcher.
+    panel.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        shut();
+      } else if (event.key === 'Tab') {
+        const stops = [close, input, send].filter((element) => !element.disabled);
+        const at = stops.indexOf(root.activeElement);
+        const next = event.shiftKey ? (at <= 0 ? stops.length - 1 : at - 1) : (at + 1) % stops.length;
+        event.preventDefault();
+        stops[next].focus();
+      }
+    });
+  }
   input.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
@@ -148,6 +170,9 @@ export async function mount(script) {
     onToken: (chunk) => { answer.textContent += chunk; },
     onEnd: (result) => {
       if (typeof result.output === 'string') answer.textContent = result.output;
+      // Only the playground's answers carry a cost: there the person chatting is the one paying.
+      if (typeof result.credits_charged === 'number') answer.after(noteOf(costOf(result)));
+      host.dispatchEvent(new CustomEvent('agentmarket-widget:answer', { bubbles: true, detail: result }));
     },
     onError: (problem) => { failure = problem; },
   });
@@ -172,29 +197,77 @@ export async function mount(script) {
     answer.setAttribute('aria-busy', 'false');
     if (failure) {
       answer.remove();
-      bubble('error', explain(failure)).setAttribute('role', 'alert');
+      showProblem(failure);
     }
     send.disabled = false;
     input.focus();
   });
 
-  document.body.append(host);
+  if (inline) script.before(host);
+  else document.body.append(host);
+
+  /** Says what went wrong, with the way out the page offers for it (the playground's sign-up and credits pages). */
+  function showProblem(problem) {
+    const element = bubble('error', explain(problem));
+    element.setAttribute('role', 'alert');
+    const [label, href] = {
+      insufficient_credits: ['Buy credits', script.dataset.buyCreditsUrl],
+      trial_limit: ['Sign up to keep going', script.dataset.signupUrl],
+    }[problem.code] || [];
+    if (href) {
+      const link = document.createElement('a');
+      link.href = href;
+      link.textContent = label;
+      element.append(' ', link);
+    }
+  }
+
+  async function history() {
+    try {
+      const response = await fetch(url(`conversations/${session.conversation_id}/messages`), { credentials: 'omit', headers });
+      return response.ok ? (await response.json()).messages : [];
+    } catch {
+      return [];
+    }
+  }
 
   function bubble(kind, text) {
-    const element = document.createElement('div');
-    element.className = `msg ${kind}`;
-    element.textContent = text;
+    const element = messageOf(kind, text);
     log.append(element);
     log.scrollTop = log.scrollHeight;
     return element;
   }
 }
 
+function messageOf(kind, text) {
+  const element = document.createElement('div');
+  element.className = `msg ${kind}`;
+  element.textContent = text;
+  return element;
+}
+
+function noteOf(text) {
+  const element = document.createElement('div');
+  element.className = 'meta';
+  element.textContent = text;
+  return element;
+}
+
+function costOf(result) {
+  if (typeof result.trial_runs_left === 'number') return 'Free try';
+  return `${result.credits_charged.toLocaleString('en-US')} credit${result.credits_charged === 1 ? '' : 's'}`;
+}
+
 function explain(problem) {
-  if (problem.code === 'rate_limited' && problem.retryAfter) {
-    return `Too many messages; try again in ${problem.retryAfter} second${problem.retryAfter === 1 ? '' : 's'}.`;
-  }
-  return problem.detail;
+  if (!problem.retryAfter) return problem.detail;
+  if (problem.code === 'rate_limited') return `Too many messages; try again in ${wait(problem.retryAfter)}.`;
+  return `${problem.detail} Try again in ${wait(problem.retryAfter)}.`;
+}
+
+function wait(seconds) {
+  if (seconds < 120) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} minutes`;
+  return `${Math.round(seconds / 3600)} hours`;
 }
 
 /** Black or white, whichever reads better on the brand color (WCAG relative luminance). */
