@@ -4,6 +4,7 @@ using AgentMarket.Bench.Economics;
 using AgentMarket.Bench.Engine;
 using AgentMarket.Bench.Gateway;
 using AgentMarket.Bench.Ledger;
+using AgentMarket.Bench.PlatformMetrics;
 using AgentMarket.Bench.Search;
 using AgentMarket.Bench.Widget;
 
@@ -18,6 +19,7 @@ return args switch
     ["widget", .. var rest] => await WidgetBench.RunAsync(rest),
     ["search", .. var rest] => await SearchBench.RunAsync(rest),
     ["economics", .. var rest] => await EconomicsBench.RunAsync(rest),
+    ["platform-metrics", .. var rest] => await PlatformMetricsBench.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -30,6 +32,6 @@ static async Task<int> RunEngineAsync(string[] rest)
 static int Usage()
 {
     Console.Error.WriteLine("usage: dotnet run -c Release --project bench/AgentMarket.Bench -- <suite> [options]");
-    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds] | gateway [runs] | doors [rounds] | widget [rounds] | search sqlite|postgres [listings] [iterations] | economics sqlite|postgres [iterations]");
+    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds] | gateway [runs] | doors [rounds] | widget [rounds] | search sqlite|postgres [listings] [iterations] | economics sqlite|postgres [iterations] | platform-metrics sqlite|postgres [iterations]");
     return 2;
 }

@@ -106,7 +106,7 @@ static class EconomicsBench
         }
     }
 
-    static WebApplication BuildHost(Dictionary<string, string?> settings)
+    internal static WebApplication BuildHost(Dictionary<string, string?> settings)
     {
         var builder = WebApplication.CreateBuilder();
         builder.Configuration.AddInMemoryCollection(settings);
@@ -131,7 +131,7 @@ static class EconomicsBench
     }
 
     /// <summary>Providers, agents and customers through EF; rollups and histograms as multi-row INSERTs.</summary>
-    static async Task<((Guid Provider, Guid Organization) Measured, long Rows)> SeedAsync(IServiceProvider services, bool postgres)
+    internal static async Task<((Guid Provider, Guid Organization) Measured, long Rows)> SeedAsync(IServiceProvider services, bool postgres)
     {
         var now = DateTime.UtcNow;
         var providers = new List<(Guid Id, Guid Organization, List<Guid> Listings)>();
@@ -153,9 +153,20 @@ static class EconomicsBench
                 {
                     var listing = new Listing
                     {
-                        ProviderId = seller.Id, OrganizationId = organization.Id, Slug = $"agent-{p}-{a}", Name = $"Agent {p}-{a}", CategoryId = category.Id,
-                        ShortDescription = "An agent.", Description = "An agent.", Tags = [], PricingModel = PricingModel.FixedCredits, CreditsPerRun = 1 + a,
-                        Visibility = ListingVisibility.Public, State = ListingState.Active, CreatedUtc = now, PublishedUtc = now,
+                        ProviderId = seller.Id,
+                        OrganizationId = organization.Id,
+                        Slug = $"agent-{p}-{a}",
+                        Name = $"Agent {p}-{a}",
+                        CategoryId = category.Id,
+                        ShortDescription = "An agent.",
+                        Description = "An agent.",
+                        Tags = [],
+                        PricingModel = PricingModel.FixedCredits,
+                        CreditsPerRun = 1 + a,
+                        Visibility = ListingVisibility.Public,
+                        State = ListingState.Active,
+                        CreatedUtc = now,
+                        PublishedUtc = now,
                     };
                     db.Listings.Add(listing);
                     listings.Add(listing.Id);
@@ -211,7 +222,7 @@ static class EconomicsBench
         return ((providers[0].Id, providers[0].Organization), rows);
     }
 
-    static async Task ExecuteRawAsync(IServiceProvider services, params string[] statements)
+    internal static async Task ExecuteRawAsync(IServiceProvider services, params string[] statements)
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
@@ -246,7 +257,7 @@ static class EconomicsBench
 
     static string Day(DateOnly day) => $"'{day:yyyy-MM-dd}'";
 
-    static async Task ExecuteAsync(string connectionString, string sql)
+    internal static async Task ExecuteAsync(string connectionString, string sql)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();

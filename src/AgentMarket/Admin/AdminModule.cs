@@ -1,6 +1,7 @@
-using AgentMarket.Platform.Tenancy;
 using AgentMarket.Admin.Metrics;
+using AgentMarket.Admin.PlatformMetrics;
 using AgentMarket.Admin.Settings;
+using AgentMarket.Platform.Tenancy;
 
 namespace AgentMarket.Admin;
 
@@ -15,6 +16,8 @@ static class AdminModule
         builder.Services.AddPlatformSettings();
         builder.Services.AddScoped<Settings.SettingsReader>();
         builder.Services.AddScoped<Settings.SettingsWriter>();
+        builder.Services.AddScoped<PlatformRollups>();
+        builder.Services.AddScoped<PlatformMetricsQueries>();
         builder.Services.AddSingleton<Metrics.PrometheusExporter>();
         builder.Services.AddOptions<Metrics.MetricsOptions>().BindConfiguration("Metrics");
     }
@@ -27,5 +30,6 @@ static class AdminModule
         app.MapSettingsAdmin();
         app.MapCategoryAdmin();
         app.MapMetrics();
+        app.MapPlatformMetrics();
     }
 }

@@ -26,6 +26,10 @@ public static class AuditActions
     public const string ProviderRejected = "provider.rejected";
     public const string ListingApproved = "listing.approved";
     public const string ListingRejected = "listing.rejected";
+    public const string ListingFeatured = "listing.featured";
+    public const string ListingUnfeatured = "listing.unfeatured";
+    public const string ReviewHidden = "review.hidden";
+    public const string ReviewReportsDismissed = "review_reports.dismissed";
 
     public const string OrganizationSuspended = "organization.suspended";
     public const string OrganizationReactivated = "organization.reactivated";

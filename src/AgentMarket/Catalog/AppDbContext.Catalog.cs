@@ -1,4 +1,5 @@
 using AgentMarket.Catalog;
+using AgentMarket.Catalog.Featured;
 using AgentMarket.Catalog.Images;
 using AgentMarket.Catalog.Pricing;
 using AgentMarket.Catalog.Reviews;
@@ -18,4 +19,5 @@ public sealed partial class AppDbContext
     public DbSet<ReviewReport> ReviewReports => Set<ReviewReport>();
     public DbSet<RunRecord> RunRecords => Set<RunRecord>();
     public DbSet<ListingDailyStat> ListingDailyStats => Set<ListingDailyStat>();
+    public DbSet<FeaturedListing> FeaturedListings => Set<FeaturedListing>();
 }

@@ -1,3 +1,4 @@
+using AgentMarket.Catalog.Featured;
 using AgentMarket.Catalog.Images;
 using AgentMarket.Catalog.Moderation;
 using AgentMarket.Catalog.Reviews;
@@ -20,6 +21,7 @@ static class CatalogModule
         services.AddScoped<RunFacts>();
         services.AddSingleton<RecordedRuns>();
         services.AddScoped<ListingModeration>();
+        services.AddScoped<FeaturedListings>();
         services.AddHostedService<RepairSocialProofJob>();
     }
 
@@ -29,5 +31,6 @@ static class CatalogModule
         app.MapReviews();
         app.MapCatalogImages();
         app.MapCatalogModeration();
+        app.MapFeaturedListings();
     }
 }

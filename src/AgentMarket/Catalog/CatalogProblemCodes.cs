@@ -44,4 +44,13 @@ public static class CatalogProblemCodes
 
     /// <summary>409: this user already reported this review.</summary>
     public const string AlreadyReported = "already_reported";
+
+    /// <summary>409: only a live listing (active, public, its organization not suspended) can be featured.</summary>
+    public const string ListingNotPublished = "listing_not_published";
+
+    /// <summary>409: the review is already hidden.</summary>
+    public const string ReviewAlreadyHidden = "review_already_hidden";
+
+    /// <summary>409: the review has no open reports to dismiss.</summary>
+    public const string NoOpenReports = "no_open_reports";
 }

@@ -122,7 +122,7 @@ public sealed class CatalogQueries(AppDbContext db, ListingSearch search, TimePr
     /// <summary>A listing's reviews, newest first, with the reviewer's name and the provider's reply.</summary>
     public Task<Page<ReviewView>> ReviewsAsync(Guid listingId, PageRequest page, CancellationToken ct) =>
         page.ToPageAsync(
-            db.Reviews.AsNoTracking().Where(r => r.ListingId == listingId).OrderByDescending(r => r.CreatedUtc).ThenBy(r => r.Id)
+            db.Reviews.AsNoTracking().Where(r => r.ListingId == listingId && r.HiddenUtc == null).OrderByDescending(r => r.CreatedUtc).ThenBy(r => r.Id)
                 .Join(db.Users, r => r.UserId, u => u.Id, (r, u) => new ReviewView(r.Id, r.Rating, r.Text, u.Name, r.CreatedUtc, r.UpdatedUtc, r.ProviderReply, r.ProviderReplyUtc)),
             ct);
 

@@ -115,8 +115,9 @@ sealed class RunJournal(IServiceScopeFactory scopes, LedgerWriter ledger, Databa
         }
         // Runs refused before they started carry no facts: they are not runs of the agent. The rollups read what the
         // payments moved from the ledger, so they follow it.
-        await scope.ServiceProvider.GetRequiredService<Providers.Economics.EconomicsRollups>()
+        var added = await scope.ServiceProvider.GetRequiredService<Providers.Economics.EconomicsRollups>()
             .AddAsync(batch.Where(e => e.Facts is not null).Select(e => e.Run).ToList(), CancellationToken.None);
+        await scope.ServiceProvider.GetRequiredService<Admin.PlatformMetrics.PlatformRollups>().AddAsync(added, CancellationToken.None);
         await transaction.CommitAsync();
         scope.ServiceProvider.GetRequiredService<RecordedRuns>().Remember(facts);
         return payments;

@@ -93,5 +93,6 @@ sealed class PaymentConfiguration : IEntityTypeConfiguration<Payment>
         e.HasIndex(x => x.IdempotencyKey).IsUnique();
         e.HasIndex(x => x.ExternalCheckoutId);
         e.HasIndex(x => x.ExternalPaymentId);
+        e.HasIndex(x => x.CompletedUtc); // the operator's platform metrics read a range of completed payments
     }
 }

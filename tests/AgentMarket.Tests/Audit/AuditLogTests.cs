@@ -112,6 +112,19 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
         await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/organizations/{buyer.OrganizationId}/suspend", new { reason = "Chargeback" }));
         await Http.ReadJsonAsync(await operatorClient.PostAsync($"/api/admin/organizations/{buyer.OrganizationId}/reactivate", null));
         await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync("/api/admin/categories/", new { slug = $"c-{Guid.NewGuid():N}"[..12], name = "Research", icon = "flask" }), HttpStatusCode.Created);
+
+        // Catalog: the listing featured and unfeatured; one review hidden, another's reports dismissed.
+        await Http.ReadJsonAsync(await operatorClient.PutAsJsonAsync($"/api/admin/featured-listings/{listing}", new { position = 1 }));
+        await Http.AssertStatusAsync(await operatorClient.DeleteAsync($"/api/admin/featured-listings/{listing}"), HttpStatusCode.NoContent);
+        foreach (var decision in new[] { "hide", "dismiss" })
+        {
+            var reviewer = await app.SignUpAsync();
+            await app.RecordRunAsync(listing, reviewer.OrganizationId);
+            var review = (await Http.ReadJsonAsync(await reviewer.Client.PostAsJsonAsync($"/api/marketplace/agents/{listing}/reviews/", new { rating = 3, text = "Audited review" }), HttpStatusCode.Created))
+                .GetProperty("uuid").GetGuid();
+            await Http.AssertStatusAsync(await buyer.Client.PostAsJsonAsync($"/api/reviews/{review}/report/", new { reason = "Off topic" }), HttpStatusCode.Created);
+            await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/review-reports/{review}/{decision}", new { reason = "Moderated" }), HttpStatusCode.NoContent);
+        }
         await Http.ReadJsonAsync(await operatorClient.PatchAsJsonAsync("/api/admin/settings", new { auto_approve_providers = true, auto_approve_listings = true }));
 
         var missing = new List<string>();

@@ -1,4 +1,5 @@
 using AgentMarket.Catalog.Reviews;
+using AgentMarket.Platform.Api;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
@@ -59,28 +60,94 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
     Task<Guid> OwnerOrganizationAsync(Listing listing, CancellationToken ct) =>
         db.Providers.Where(p => p.Id == listing.ProviderId).Select(p => p.OrganizationId).FirstAsync(ct);
 
-    /// <summary>Closes every open report of the review; with <paramref name="removeReview"/>, also takes the review down.</summary>
-    public async Task<Outcome> ResolveReportAsync(Guid reportId, bool removeReview, CancellationToken ct)
+    /// <summary>
+    /// Hides a review (reported or not): it leaves the listing's page and rating, its open reports close, and the reason is
+    /// audited. <see cref="Outcome.WrongState"/> when it is already hidden.
+    /// </summary>
+    public async Task<Outcome> HideReviewAsync(Guid reviewId, string reason, CancellationToken ct)
     {
-        var report = await db.ReviewReports.FirstOrDefaultAsync(r => r.Id == reportId, ct);
-        if (report is null)
+        var review = await db.Reviews.AsNoTracking().FirstOrDefaultAsync(r => r.Id == reviewId, ct);
+        if (review is null)
         {
             return Outcome.NotFound;
         }
-        if (report.ResolvedUtc is not null)
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        if (!await reviews.HideAsync(review, reason.Trim(), ct))
         {
             return Outcome.WrongState;
         }
-        var now = clock.GetUtcNow().UtcDateTime;
-        var operatorId = tenant.UserId;
-        if (removeReview)
-        {
-            // The reports go with the review (cascade); nothing is left open for it.
-            await reviews.RemoveAsync(report.ReviewId, ct);
-            return Outcome.Done;
-        }
-        await db.ReviewReports.Where(r => r.ReviewId == report.ReviewId && r.ResolvedUtc == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.ResolvedUtc, now).SetProperty(r => r.ResolvedByUserId, operatorId), ct);
+        var closed = await CloseReportsAsync(reviewId, ct);
+        audit.Record(Audit.AuditActions.ReviewHidden, review.OrganizationId, "review", reviewId,
+            before: new { hidden = false, listing = review.ListingId, rating = review.Rating },
+            after: new { hidden = true, reason = reason.Trim(), reports_closed = closed });
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
         return Outcome.Done;
     }
+
+    /// <summary>Closes a review's open reports and keeps the review; <see cref="Outcome.WrongState"/> when none is open.</summary>
+    public async Task<Outcome> DismissReportsAsync(Guid reviewId, string reason, CancellationToken ct)
+    {
+        var review = await db.Reviews.AsNoTracking().FirstOrDefaultAsync(r => r.Id == reviewId, ct);
+        if (review is null)
+        {
+            return Outcome.NotFound;
+        }
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var closed = await CloseReportsAsync(reviewId, ct);
+        if (closed == 0)
+        {
+            return Outcome.WrongState;
+        }
+        audit.Record(Audit.AuditActions.ReviewReportsDismissed, review.OrganizationId, "review", reviewId,
+            after: new { reason = reason.Trim(), reports_closed = closed });
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        return Outcome.Done;
+    }
+
+    Task<int> CloseReportsAsync(Guid reviewId, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var operatorId = tenant.UserId;
+        return db.ReviewReports.Where(r => r.ReviewId == reviewId && r.ResolvedUtc == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.ResolvedUtc, now).SetProperty(r => r.ResolvedByUserId, operatorId), ct);
+    }
+
+    /// <summary>
+    /// Reviews with open reports, the longest-waiting first: the review, its listing, how many users reported it and
+    /// why. Hidden reviews have none (hiding closes them).
+    /// </summary>
+    public async Task<Page<ReportedReview>> ReportedReviewsAsync(PageRequest page, CancellationToken ct)
+    {
+        var open = db.ReviewReports.Where(r => r.ResolvedUtc == null);
+        var reported = db.Reviews.AsNoTracking().Where(v => open.Any(r => r.ReviewId == v.Id));
+        var total = await reported.CountAsync(ct);
+        var rows = await reported
+            .Select(v => new { Review = v, FirstReported = open.Where(r => r.ReviewId == v.Id).Min(r => r.CreatedUtc) })
+            .OrderBy(x => x.FirstReported).ThenBy(x => x.Review.Id)
+            .Skip(page.Offset).Take(page.Limit)
+            .Join(db.Listings, x => x.Review.ListingId, l => l.Id, (x, l) => new { x.Review, x.FirstReported, l.Slug, l.Name })
+            .Join(db.Users, x => x.Review.UserId, u => u.Id, (x, u) => new { x.Review, x.FirstReported, x.Slug, x.Name, Author = u.Name })
+            .ToListAsync(ct);
+        var ids = rows.ConvertAll(r => r.Review.Id);
+        var reasons = await open.Where(r => ids.Contains(r.ReviewId))
+            .Join(db.Users, r => r.ReporterUserId, u => u.Id, (r, u) => new { r.ReviewId, Reason = new ReportReason(r.Id, r.Reason, u.Email, r.CreatedUtc) })
+            .ToListAsync(ct);
+        var items = rows.OrderBy(r => r.FirstReported).ThenBy(r => r.Review.Id).Select(r =>
+        {
+            var mine = reasons.Where(x => x.ReviewId == r.Review.Id).Select(x => x.Reason).OrderBy(x => x.Created).ToList();
+            return new ReportedReview(r.Review.Id, new ReportedListing(r.Review.ListingId, r.Slug, r.Name), r.Review.Rating, r.Review.Text, r.Author,
+                r.Review.CreatedUtc, mine.Count, mine, r.FirstReported);
+        }).ToList();
+        return new Page<ReportedReview>(items, total, page.Limit, page.Offset);
+    }
 }
+
+public sealed record ReportedListing(Guid Uuid, string Slug, string Name);
+public sealed record ReportReason(Guid Uuid, string Reason, string Reporter, DateTime Created);
+
+/// <summary>A review with open reports, as the console lists it; <see cref="Uuid"/> is the review's.</summary>
+public sealed record ReportedReview(
+    Guid Uuid, ReportedListing Listing, int Rating, string ReviewText, string Author, DateTime ReviewCreated, int ReportersCount,
+    IReadOnlyList<ReportReason> Reports, DateTime FirstReported);

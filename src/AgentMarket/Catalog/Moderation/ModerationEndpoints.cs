@@ -9,10 +9,8 @@ namespace AgentMarket.Catalog.Moderation;
 
 public sealed record ModerationListingResponse(
     Guid Uuid, string Slug, string Name, string ProviderHandle, string Category, ListingState State, string? ModerationNote, DateTime Created);
-public sealed record ReviewReportView(
-    Guid Uuid, Guid Review, string ListingSlug, int Rating, string ReviewText, string Reason, string Reporter, DateTime Created, DateTime? Resolved);
 public sealed record ModerationRejectRequest([property: MaxLength(1000)] string? Reason);
-public sealed record ResolveReportRequest(bool? RemoveReview);
+public sealed record ReportDecisionRequest([property: MaxLength(1000)] string? Reason);
 
 /// <summary>The operator's side of the catalog: listings waiting for approval (when auto-approval is off) and reported reviews.</summary>
 static class ModerationEndpoints
@@ -26,7 +24,8 @@ static class ModerationEndpoints
 
         var reports = routes.MapGroup("/api/admin/review-reports").WithTags("Admin");
         reports.MapGet("/", ListReportsAsync).WithName("AdminListReviewReports").RequireOperator();
-        reports.MapPost("/{uuid:guid}/resolve", ResolveAsync).WithName("AdminResolveReviewReport").RequireOperator();
+        reports.MapPost("/{uuid:guid}/hide", HideAsync).WithName("AdminHideReportedReview").RequireOperator();
+        reports.MapPost("/{uuid:guid}/dismiss", DismissAsync).WithName("AdminDismissReviewReports").RequireOperator();
     }
 
     static async Task<IResult> ListListingsAsync(string? state, int? limit, int? offset, AppDbContext db, CancellationToken ct)
@@ -57,21 +56,36 @@ static class ModerationEndpoints
         return Answer(await moderation.RejectAsync(uuid, request.Reason, ct), "listing", CatalogProblemCodes.ListingStateConflict, "Only listings in pending_review can be rejected.");
     }
 
-    static async Task<IResult> ListReportsAsync(bool? resolved, int? limit, int? offset, AppDbContext db, CancellationToken ct)
+    static async Task<IResult> ListReportsAsync(int? limit, int? offset, ListingModeration moderation, CancellationToken ct) =>
+        TypedResults.Ok(await moderation.ReportedReviewsAsync(PageRequest.From(limit, offset), ct));
+
+    static async Task<IResult> HideAsync(Guid uuid, ReportDecisionRequest? request, AppDbContext db, ListingModeration moderation, CancellationToken ct)
     {
-        var showResolved = resolved ?? false;
-        var query = db.ReviewReports.AsNoTracking()
-            .Where(r => (r.ResolvedUtc != null) == showResolved)
-            .OrderBy(r => r.CreatedUtc)
-            .Join(db.Reviews, r => r.ReviewId, v => v.Id, (r, v) => new { Report = r, Review = v })
-            .Join(db.Users, x => x.Report.ReporterUserId, u => u.Id, (x, u) => new ReviewReportView(
-                x.Report.Id, x.Review.Id, db.Listings.Where(l => l.Id == x.Review.ListingId).Select(l => l.Slug).First(),
-                x.Review.Rating, x.Review.Text, x.Report.Reason, u.Email, x.Report.CreatedUtc, x.Report.ResolvedUtc));
-        return TypedResults.Ok(await PageRequest.From(limit, offset).ToPageAsync(query, ct));
+        if (await ReasonProblemAsync(uuid, request, db, ct) is { } problem)
+        {
+            return problem;
+        }
+        return Answer(await moderation.HideReviewAsync(uuid, request!.Reason!, ct), "review", CatalogProblemCodes.ReviewAlreadyHidden, "This review is already hidden.");
     }
 
-    static async Task<IResult> ResolveAsync(Guid uuid, ResolveReportRequest? request, ListingModeration moderation, CancellationToken ct) =>
-        Answer(await moderation.ResolveReportAsync(uuid, request?.RemoveReview ?? false, ct), "report", ProblemCodes.Conflict, "This report is already resolved.");
+    static async Task<IResult> DismissAsync(Guid uuid, ReportDecisionRequest? request, AppDbContext db, ListingModeration moderation, CancellationToken ct)
+    {
+        if (await ReasonProblemAsync(uuid, request, db, ct) is { } problem)
+        {
+            return problem;
+        }
+        return Answer(await moderation.DismissReportsAsync(uuid, request!.Reason!, ct), "review", CatalogProblemCodes.NoOpenReports, "This review has no open reports.");
+    }
+
+    /// <summary>An unknown review answers 404 whatever the body; a decision without a reason is refused.</summary>
+    static async Task<IResult?> ReasonProblemAsync(Guid review, ReportDecisionRequest? request, AppDbContext db, CancellationToken ct)
+    {
+        if (!await db.Reviews.AnyAsync(r => r.Id == review, ct))
+        {
+            return ApiProblem.NotFound("review");
+        }
+        return string.IsNullOrWhiteSpace(request?.Reason) ? ApiProblem.Invalid("reason", "Say why, for the audit log.") : null;
+    }
 
     static IResult Answer(ListingModeration.Outcome outcome, string what, string conflictCode, string conflict) => outcome switch
     {

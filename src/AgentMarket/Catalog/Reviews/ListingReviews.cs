@@ -9,7 +9,7 @@ namespace AgentMarket.Catalog.Reviews;
 
 /// <summary>
 /// The review rules (SPEC §2): an organization that completed a run of an agent may review it once (1–5 stars and
-/// text, editable); the provider may reply publicly; any signed-in user may report a review. The listing's stored
+/// text, editable); the provider may reply publicly; any signed-in user may report a review; an operator may hide it. The listing's stored
 /// review count and rating total change in the same transaction as the review.
 /// </summary>
 public sealed class ListingReviews(AppDbContext db, CurrentTenant tenant, TimeProvider clock)
@@ -98,7 +98,8 @@ public sealed class ListingReviews(AppDbContext db, CurrentTenant tenant, TimePr
         {
             return (null, invalid);
         }
-        var change = rating is { } stars ? stars - review.Rating : 0;
+        // A hidden review no longer counts, so its new stars do not either.
+        var change = rating is { } stars && review.HiddenUtc is null ? stars - review.Rating : 0;
         review.Rating = rating ?? review.Rating;
         review.Text = text?.Trim() ?? review.Text;
         review.UpdatedUtc = clock.GetUtcNow().UtcDateTime;
@@ -134,7 +135,7 @@ public sealed class ListingReviews(AppDbContext db, CurrentTenant tenant, TimePr
     public async Task<(ReviewReport? Report, Accounts.Failure? Failure)> ReportAsync(Guid reviewId, string? reason, CancellationToken ct)
     {
         var userId = tenant.UserId!.Value;
-        if (!await db.Reviews.AnyAsync(r => r.Id == reviewId, ct))
+        if (!await db.Reviews.AnyAsync(r => r.Id == reviewId && r.HiddenUtc == null, ct))
         {
             return (null, NotFound("review"));
         }
@@ -159,19 +160,20 @@ public sealed class ListingReviews(AppDbContext db, CurrentTenant tenant, TimePr
         return (report, null);
     }
 
-    /// <summary>Removes a review (an operator's decision on a report) and takes it out of the listing's rating.</summary>
-    public async Task<bool> RemoveAsync(Guid reviewId, CancellationToken ct)
+    /// <summary>
+    /// Hides a visible review (an operator's decision) and takes its stars out of the listing's rating, in the caller's
+    /// transaction. False when it is already hidden: the conditional update lets only one of two concurrent hides count.
+    /// </summary>
+    public async Task<bool> HideAsync(Review review, string reason, CancellationToken ct)
     {
-        var review = await db.Reviews.FirstOrDefaultAsync(r => r.Id == reviewId, ct);
-        if (review is null)
+        var now = clock.GetUtcNow().UtcDateTime;
+        var hidden = await db.Reviews.Where(r => r.Id == review.Id && r.HiddenUtc == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.HiddenUtc, now).SetProperty(r => r.HiddenReason, reason), ct);
+        if (hidden == 0)
         {
             return false;
         }
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        db.Reviews.Remove(review);
-        await db.SaveChangesAsync(ct);
         await AdjustCountersAsync(review.ListingId, reviews: -1, stars: -review.Rating, ct);
-        await transaction.CommitAsync(ct);
         return true;
     }
 

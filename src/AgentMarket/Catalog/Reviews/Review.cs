@@ -16,6 +16,10 @@ public sealed class Review
     public DateTime? ProviderReplyUtc { get; set; }
     public DateTime CreatedUtc { get; init; }
     public DateTime UpdatedUtc { get; set; }
+
+    /// <summary>When an operator hid the review: it left the listing's page and rating; the row stays for the record.</summary>
+    public DateTime? HiddenUtc { get; set; }
+    public string? HiddenReason { get; set; }
 }
 
 sealed class ReviewConfiguration : IEntityTypeConfiguration<Review>
@@ -25,6 +29,7 @@ sealed class ReviewConfiguration : IEntityTypeConfiguration<Review>
         e.ToTable("reviews", t => t.HasCheckConstraint("ck_reviews_rating", "rating BETWEEN 1 AND 5"));
         e.Property(x => x.Text).HasMaxLength(5000);
         e.Property(x => x.ProviderReply).HasMaxLength(5000);
+        e.Property(x => x.HiddenReason).HasMaxLength(1000);
         e.HasOne<Listing>().WithMany().HasForeignKey(x => x.ListingId).OnDelete(DeleteBehavior.Cascade);
         e.HasIndex(x => new { x.ListingId, x.OrganizationId }).IsUnique();
     }

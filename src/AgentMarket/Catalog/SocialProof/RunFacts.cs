@@ -104,8 +104,8 @@ public sealed class RunFacts(AppDbContext db, RecordedRuns recorded, TimeProvide
             .SetProperty(l => l.Users30d, l => db.RunRecords
                 .Where(r => r.ListingId == l.Id && r.Outcome == RunOutcome.Completed && r.FinishedUtc > windowStart)
                 .Select(r => r.OrganizationId).Distinct().Count())
-            .SetProperty(l => l.ReviewsCount, l => db.Reviews.Count(r => r.ListingId == l.Id))
-            .SetProperty(l => l.RatingTotal, l => db.Reviews.Where(r => r.ListingId == l.Id).Sum(r => (long)r.Rating)), ct);
+            .SetProperty(l => l.ReviewsCount, l => db.Reviews.Count(r => r.ListingId == l.Id && r.HiddenUtc == null))
+            .SetProperty(l => l.RatingTotal, l => db.Reviews.Where(r => r.ListingId == l.Id && r.HiddenUtc == null).Sum(r => (long)r.Rating)), ct);
 
         var firstDay = DateOnly.FromDateTime(windowStart);
         var days = await db.RunRecords.Where(r => r.Day >= firstDay)

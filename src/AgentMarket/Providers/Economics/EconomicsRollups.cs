@@ -20,12 +20,13 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
 
     sealed record Money(long Gross, long Promotional, long Earnings, long Fees);
 
-    public async Task AddAsync(IReadOnlyList<AgentRun> runs, CancellationToken ct)
+    /// <summary>Adds the runs and returns what they added, one row per key, for rollups built on these (the platform's).</summary>
+    public async Task<IReadOnlyList<EconomicsDay>> AddAsync(IReadOnlyList<AgentRun> runs, CancellationToken ct)
     {
         var finished = runs.Where(r => r.ProviderId is not null && r.Status != AgentRunStatus.Running).ToList();
         if (finished.Count == 0)
         {
-            return;
+            return [];
         }
         var money = await MoneyAsync(finished.Where(r => r.Status == AgentRunStatus.Succeeded).Select(r => r.Id).ToList(), ct);
         var prices = options.CurrentValue;
@@ -86,6 +87,23 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
                 ON CONFLICT (provider_id, day, listing_id, latency_ms) DO UPDATE SET runs = economics_latencies.runs + excluded.runs
                 """, ct);
         }
+        return days.Select(d => new EconomicsDay
+        {
+            ProviderId = d.Key.Provider,
+            Day = d.Key.Day,
+            ListingId = d.Key.Listing,
+            BuyerOrganizationId = d.Key.Buyer,
+            Runs = d.Value[0],
+            Succeeded = d.Value[1],
+            GrossCredits = d.Value[2],
+            PromotionalCredits = d.Value[3],
+            ProviderEarnings = d.Value[4],
+            PlatformFees = d.Value[5],
+            InputTokens = d.Value[6],
+            OutputTokens = d.Value[7],
+            ModelCostMicrocredits = d.Value[8],
+            LatencyMsSum = d.Value[9],
+        }).ToList();
     }
 
     /// <summary>What each run's settle (or trial) operation moved, by run id, read from its transfers.</summary>

@@ -111,7 +111,7 @@ sealed class ProviderEconomics(AppDbContext db, CurrentTenant tenant, IOptions<C
             all.LatencyAvgMs, latency.Percentile(50), latency.Percentile(95));
 
         var listingIds = listings.Select(l => l.Id).ToList();
-        var unanswered = db.Reviews.AsNoTracking().Where(r => listingIds.Contains(r.ListingId) && r.ProviderReply == null);
+        var unanswered = db.Reviews.AsNoTracking().Where(r => listingIds.Contains(r.ListingId) && r.ProviderReply == null && r.HiddenUtc == null);
         var reviews = await unanswered.OrderByDescending(r => r.CreatedUtc).Take(ReviewsShown).ToListAsync(ct);
 
         return new EconomicsReport(provider, from, to, groupBy, credits.Value.CommissionPercent, options.CurrentValue.GrantedCreditRuns, totals, rows,
