@@ -17,6 +17,7 @@ return args switch
     ["gateway", .. var rest] => await GatewayBench.RunAsync(rest),
     ["doors", .. var rest] => await DoorsBench.RunAsync(rest),
     ["widget", .. var rest] => await WidgetBench.RunAsync(rest),
+    ["widget-load", .. var rest] => await WidgetLoadBench.RunAsync(rest),
     ["search", .. var rest] => await SearchBench.RunAsync(rest),
     ["economics", .. var rest] => await EconomicsBench.RunAsync(rest),
     ["platform-metrics", .. var rest] => await PlatformMetricsBench.RunAsync(rest),
@@ -32,6 +33,6 @@ static async Task<int> RunEngineAsync(string[] rest)
 static int Usage()
 {
     Console.Error.WriteLine("usage: dotnet run -c Release --project bench/AgentMarket.Bench -- <suite> [options]");
-    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds] | gateway [runs] | doors [rounds] | widget [rounds] | search sqlite|postgres [listings] [iterations] | economics sqlite|postgres [iterations] | platform-metrics sqlite|postgres [iterations]");
+    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds] | gateway [runs] | doors [rounds] | widget [rounds] | widget-load [loads] | search sqlite|postgres [listings] [iterations] | economics sqlite|postgres [iterations] | platform-metrics sqlite|postgres [iterations]");
     return 2;
 }
