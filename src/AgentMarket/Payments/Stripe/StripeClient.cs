@@ -144,19 +144,7 @@ sealed class StripeClient(HttpClient http, ILogger<StripeClient> logger)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/payment_intents") { Content = new FormUrlEncodedContent(form) };
         request.Headers.Add("Idempotency-Key", idempotencyKey);
-        HttpResponseMessage response;
-        try
-        {
-            response = await http.SendAsync(request, ct);
-        }
-        catch (HttpRequestException exception)
-        {
-            throw new StripeApiException("Stripe could not be reached.", exception);
-        }
-        catch (TaskCanceledException exception) when (!ct.IsCancellationRequested)
-        {
-            throw new StripeApiException("Stripe did not answer in time.", exception);
-        }
+        var response = await TransportAsync(request, ct);
         using (response)
         {
             if (response.IsSuccessStatusCode)
@@ -218,19 +206,7 @@ sealed class StripeClient(HttpClient http, ILogger<StripeClient> logger)
 
     async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct, bool tolerateNotFound = false)
     {
-        HttpResponseMessage response;
-        try
-        {
-            response = await http.SendAsync(request, ct);
-        }
-        catch (HttpRequestException exception)
-        {
-            throw new StripeApiException("Stripe could not be reached.", exception);
-        }
-        catch (TaskCanceledException exception) when (!ct.IsCancellationRequested)
-        {
-            throw new StripeApiException("Stripe did not answer in time.", exception);
-        }
+        var response = await TransportAsync(request, ct);
         if (response.IsSuccessStatusCode || (tolerateNotFound && response.StatusCode == HttpStatusCode.NotFound))
         {
             return response;
@@ -243,6 +219,23 @@ sealed class StripeClient(HttpClient http, ILogger<StripeClient> logger)
                 request.Method, request.RequestUri?.OriginalString, (int)response.StatusCode, error?.Type, error?.Code,
                 response.Headers.TryGetValues("Request-Id", out var ids) ? ids.FirstOrDefault() : null);
             throw new StripeApiException($"Stripe answered {(int)response.StatusCode}.");
+        }
+    }
+
+    /// <summary>Sends the request; an outage (no connection, no answer in time) becomes a <see cref="StripeApiException"/>.</summary>
+    async Task<HttpResponseMessage> TransportAsync(HttpRequestMessage request, CancellationToken ct)
+    {
+        try
+        {
+            return await http.SendAsync(request, ct);
+        }
+        catch (HttpRequestException exception)
+        {
+            throw new StripeApiException("Stripe could not be reached.", exception);
+        }
+        catch (TaskCanceledException exception) when (!ct.IsCancellationRequested)
+        {
+            throw new StripeApiException("Stripe did not answer in time.", exception);
         }
     }
 
