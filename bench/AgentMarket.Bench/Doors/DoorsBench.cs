@@ -26,70 +26,62 @@ static class DoorsBench
     public static async Task<int> RunAsync(string[] args)
     {
         var rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 2_000;
-        var directory = Path.Combine(Path.GetTempPath(), $"am-doors-bench-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(directory);
-        try
-        {
-            await using var factory = BenchHost.Start(BenchHost.Settings(directory));
-            var (config, key, organization, _) = await SetUpAsync(factory);
-            using var client = factory.CreateClient();
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        await using var database = await BenchDatabase.CreateAsync("doors", server: null);
+        await using var factory = BenchHost.Start(BenchHost.Settings(database));
+        var (config, key, organization, _) = await SetUpAsync(factory);
+        using var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
 
-            Door[] doors =
-            [
-                new("run API", (_, i) => Json($"/api/agents/{config}/run/", new { input = $"hello {i}", session_id = $"s{i % 50}" })),
-                new("Langflow-compatible", (_, i) => Json($"/api/v1/run/{config}", new { input_value = $"hello {i}", session_id = $"s{i % 50}" })),
-                new("OpenAI-compatible", (_, i) => Json("/v1/chat/completions", new { model = "bench-echo", user = $"s{i % 50}", messages = new[] { new { role = "user", content = $"hello {i}" } } })),
-                new("MCP tool call", (_, i) =>
-                {
-                    var call = Json("/mcp", new { jsonrpc = "2.0", id = i, method = "tools/call", @params = new { name = "bench-echo", arguments = new { input = $"hello {i}", session_id = $"s{i % 50}" } } });
-                    call.Headers.Accept.ParseAdd("application/json");
-                    call.Headers.Accept.ParseAdd("text/event-stream");
-                    return call;
-                }),
-            ];
-            var latencies = doors.Select(d => new Measurements($"SQLite: {d.Name}, concurrency 1")).ToArray();
-            for (var i = -300; i < rounds; i++)
+        Door[] doors =
+        [
+            new("run API", (_, i) => Json($"/api/agents/{config}/run/", new { input = $"hello {i}", session_id = $"s{i % 50}" })),
+            new("Langflow-compatible", (_, i) => Json($"/api/v1/run/{config}", new { input_value = $"hello {i}", session_id = $"s{i % 50}" })),
+            new("OpenAI-compatible", (_, i) => Json("/v1/chat/completions", new { model = "bench-echo", user = $"s{i % 50}", messages = new[] { new { role = "user", content = $"hello {i}" } } })),
+            new("MCP tool call", (_, i) =>
             {
-                // Rotating the order keeps any one door from always following another's garbage or cache misses.
-                for (var k = 0; k < doors.Length; k++)
+                var call = Json("/mcp", new { jsonrpc = "2.0", id = i, method = "tools/call", @params = new { name = "bench-echo", arguments = new { input = $"hello {i}", session_id = $"s{i % 50}" } } });
+                call.Headers.Accept.ParseAdd("application/json");
+                call.Headers.Accept.ParseAdd("text/event-stream");
+                return call;
+            }),
+        ];
+        var latencies = doors.Select(d => new Measurements($"SQLite: {d.Name}, concurrency 1")).ToArray();
+        for (var i = -300; i < rounds; i++)
+        {
+            // Rotating the order keeps any one door from always following another's garbage or cache misses.
+            for (var k = 0; k < doors.Length; k++)
+            {
+                var index = (i + k + doors.Length * 1_000) % doors.Length;
+                var elapsed = await TimeAsync(client, doors[index].Request(client, i));
+                if (i >= 0)
                 {
-                    var index = (i + k + doors.Length * 1_000) % doors.Length;
-                    var elapsed = await TimeAsync(client, doors[index].Request(client, i));
-                    if (i >= 0)
-                    {
-                        latencies[index].Add(elapsed);
-                    }
+                    latencies[index].Add(elapsed);
                 }
             }
-            foreach (var measurement in latencies)
-            {
-                Console.WriteLine(measurement.Summary("ms"));
-            }
-            for (var d = 1; d < doors.Length; d++)
-            {
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{doors[d].Name,-22} overhead over the run API: p50 {latencies[d].Percentile(50) - latencies[0].Percentile(50),7:+0.###;-0.###} ms  p99 {latencies[d].Percentile(99) - latencies[0].Percentile(99),7:+0.###;-0.###} ms"));
-            }
-
-            await using var scope = factory.Services.CreateAsyncScope();
-            scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
-            var check = await scope.ServiceProvider.GetRequiredService<LedgerCheck>().RunAsync(CancellationToken.None);
-            var balance = await scope.ServiceProvider.GetRequiredService<CreditLedger>().BalanceAsync(organization, CancellationToken.None);
-            var expected = (long)(rounds + 300) * doors.Length;
-            Console.WriteLine($"ledger check ok={check.Ok}; charged {1_000_000_000 + 350 - balance.Balance:N0} credits for {expected:N0} runs");
-            return check.Ok && 1_000_000_000 + 350 - balance.Balance == expected ? 0 : 1;
         }
-        finally
+        foreach (var measurement in latencies)
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(directory, recursive: true);
+            Console.WriteLine(measurement.Summary("ms"));
         }
+        for (var d = 1; d < doors.Length; d++)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{doors[d].Name,-22} overhead over the run API: p50 {latencies[d].Percentile(50) - latencies[0].Percentile(50),7:+0.###;-0.###} ms  p99 {latencies[d].Percentile(99) - latencies[0].Percentile(99),7:+0.###;-0.###} ms"));
+        }
+
+        await using var scope = factory.Services.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
+        var check = await scope.ServiceProvider.GetRequiredService<LedgerCheck>().RunAsync(CancellationToken.None);
+        var balance = await scope.ServiceProvider.GetRequiredService<CreditLedger>().BalanceAsync(organization, CancellationToken.None);
+        var expected = (long)(rounds + 300) * doors.Length;
+        Console.WriteLine($"ledger check ok={check.Ok}; charged {1_000_000_000 + 350 - balance.Balance:N0} credits for {expected:N0} runs");
+        return check.Ok && 1_000_000_000 + 350 - balance.Balance == expected ? 0 : 1;
     }
 
-    static HttpRequestMessage Json(string path, object body) => new(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+    internal static HttpRequestMessage Json(string path, object body) => new(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
 
-    static async Task<double> TimeAsync(HttpClient client, HttpRequestMessage request)
+    /// <summary>One request's time; an error answer (an MCP tool error is a 200 too) stops the suite.</summary>
+    internal static async Task<double> TimeAsync(HttpClient client, HttpRequestMessage request)
     {
         var start = Stopwatch.GetTimestamp();
         using (request)

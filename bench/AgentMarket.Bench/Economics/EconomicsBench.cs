@@ -12,7 +12,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 
 namespace AgentMarket.Bench.Economics;
 
@@ -35,75 +34,48 @@ static class EconomicsBench
     {
         var provider = args.ElementAtOrDefault(0) ?? "sqlite";
         var iterations = int.Parse(args.ElementAtOrDefault(1) ?? "200", CultureInfo.InvariantCulture);
-        var directory = Path.Combine(Path.GetTempPath(), $"am-economics-bench-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(directory);
-        var server = Environment.GetEnvironmentVariable("AGENTMARKET_BENCH_POSTGRES") ?? "Host=127.0.0.1;Port=55500;Username=postgres;Database=postgres";
-        string? postgresDatabase = null;
-        var settings = new Dictionary<string, string?>
-        {
-            ["Storage:DataDirectory"] = directory,
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "None",
-            ["Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command"] = Environment.GetEnvironmentVariable("BENCH_SQL") is null ? "None" : "Information",
-        };
-        if (provider == "postgres")
-        {
-            postgresDatabase = $"am_economics_bench_{Guid.NewGuid():N}";
-            await ExecuteAsync(server, $"CREATE DATABASE \"{postgresDatabase}\"");
-            settings["Database:Provider"] = "Postgres";
-            settings["ConnectionStrings:Postgres"] = new NpgsqlConnectionStringBuilder(server) { Database = postgresDatabase }.ToString();
-        }
-        else if (provider != "sqlite")
+        if (provider is not ("sqlite" or "postgres"))
         {
             Console.Error.WriteLine("usage: economics sqlite|postgres [iterations]");
             return 2;
         }
-        try
+        await using var database = await BenchDatabase.CreateAsync("economics", provider == "postgres" ? BenchDatabase.Server : null);
+        var settings = database.Apply(new Dictionary<string, string?>
         {
-            await using var app = BuildHost(settings);
-            await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(CancellationToken.None);
-            var clock = Stopwatch.StartNew();
-            var (measured, rows) = await SeedAsync(app.Services, provider == "postgres");
-            Console.WriteLine($"{provider}: seeded {rows:N0} rollup rows in {clock.Elapsed.TotalSeconds:0.0} s");
-            if (postgresDatabase is not null)
-            {
-                await ExecuteAsync(settings["ConnectionStrings:Postgres"]!, "VACUUM ANALYZE");
-            }
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "None",
+            ["Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command"] = Environment.GetEnvironmentVariable("BENCH_SQL") is null ? "None" : "Information",
+        });
+        await using var app = BuildHost(settings);
+        await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(CancellationToken.None);
+        var clock = Stopwatch.StartNew();
+        var (measured, rows) = await SeedAsync(app.Services, provider == "postgres");
+        Console.WriteLine($"{provider}: seeded {rows:N0} rollup rows in {clock.Elapsed.TotalSeconds:0.0} s");
+        await database.AnalyzeAsync();
 
-            var today = DateOnly.FromDateTime(DateTime.UtcNow);
-            var mixes = new (string Name, DateOnly From, EconomicsGrouping GroupBy)[]
-            {
-                ("30 days by day", today.AddDays(-29), EconomicsGrouping.Day),
-                ("30 days by agent", today.AddDays(-29), EconomicsGrouping.Agent),
-                ("365 days by day", today.AddDays(-364), EconomicsGrouping.Day),
-                ("365 days by agent", today.AddDays(-364), EconomicsGrouping.Agent),
-            };
-            foreach (var (name, from, groupBy) in mixes)
-            {
-                var measurements = new Measurements($"{provider} {name}");
-                for (var i = 0; i < Math.Max(5, iterations / 10); i++)
-                {
-                    await ReportOnceAsync(app.Services, measured, from, today, groupBy); // warm-up: caches, plans, JIT
-                }
-                for (var i = 0; i < iterations; i++)
-                {
-                    measurements.Add(await ReportOnceAsync(app.Services, measured, from, today, groupBy));
-                }
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{measurements.Name,-48} n={measurements.Count,5}  p50={measurements.Percentile(50),7:0.00} ms  p95={measurements.Percentile(95),7:0.00} ms  p99={measurements.Percentile(99),7:0.00} ms"));
-            }
-            return 0;
-        }
-        finally
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var mixes = new (string Name, DateOnly From, EconomicsGrouping GroupBy)[]
         {
-            if (postgresDatabase is not null)
+            ("30 days by day", today.AddDays(-29), EconomicsGrouping.Day),
+            ("30 days by agent", today.AddDays(-29), EconomicsGrouping.Agent),
+            ("365 days by day", today.AddDays(-364), EconomicsGrouping.Day),
+            ("365 days by agent", today.AddDays(-364), EconomicsGrouping.Agent),
+        };
+        foreach (var (name, from, groupBy) in mixes)
+        {
+            var measurements = new Measurements($"{provider} {name}");
+            for (var i = 0; i < Math.Max(5, iterations / 10); i++)
             {
-                NpgsqlConnection.ClearAllPools();
-                await ExecuteAsync(server, $"DROP DATABASE IF EXISTS \"{postgresDatabase}\" WITH (FORCE)");
+                await ReportOnceAsync(app.Services, measured, from, today, groupBy); // warm-up: caches, plans, JIT
             }
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(directory, recursive: true);
+            for (var i = 0; i < iterations; i++)
+            {
+                measurements.Add(await ReportOnceAsync(app.Services, measured, from, today, groupBy));
+            }
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{measurements.Name,-48} n={measurements.Count,5}  p50={measurements.Percentile(50),7:0.00} ms  p95={measurements.Percentile(95),7:0.00} ms  p99={measurements.Percentile(99),7:0.00} ms"));
         }
+        return 0;
     }
 
     internal static WebApplication BuildHost(Dictionary<string, string?> settings)
@@ -256,14 +228,4 @@ static class EconomicsBench
     static string Id(Guid id, bool postgres) => postgres ? $"'{id}'::uuid" : $"'{id.ToString().ToUpperInvariant()}'";
 
     static string Day(DateOnly day) => $"'{day:yyyy-MM-dd}'";
-
-    internal static async Task ExecuteAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.CommandTimeout = 600;
-        await command.ExecuteNonQueryAsync();
-    }
 }

@@ -13,7 +13,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace AgentMarket.Bench.Gateway;
 
@@ -74,74 +73,52 @@ static class GatewayBench
     {
         await using var receiver = webhooks ? await CountingReceiver.StartAsync() : null;
         name += webhooks ? " + run.completed webhooks" : "";
-        var directory = Path.Combine(Path.GetTempPath(), $"am-gateway-bench-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(directory);
-        string? database = null;
-        var settings = BenchHost.Settings(directory);
+        await using var database = await BenchDatabase.CreateAsync("gateway", postgres, c => c.MaxPoolSize = 200);
+        var settings = BenchHost.Settings(database);
         settings["Flows:OutboundAllowList:0"] = "127.0.0.1/32";
-        if (postgres is not null)
+        await using var factory = BenchHost.Start(settings);
+        var (config, key, organization) = await SetUpAsync(factory, receiver?.Url);
+        using var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        foreach (var concurrency in new[] { 1, 64 })
         {
-            database = $"am_gateway_bench_{Guid.NewGuid():N}";
-            await ExecuteAsync(postgres, $"CREATE DATABASE \"{database}\"");
-            settings["Database:Provider"] = "Postgres";
-            settings["ConnectionStrings:Postgres"] = new NpgsqlConnectionStringBuilder(postgres) { Database = database, MaxPoolSize = 200 }.ToString();
-        }
-        try
-        {
-            await using var factory = BenchHost.Start(settings);
-            var (config, key, organization) = await SetUpAsync(factory, receiver?.Url);
-            using var client = factory.CreateClient();
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-            foreach (var concurrency in new[] { 1, 64 })
+            var latencies = new Measurements($"{name}: run API, concurrency {concurrency}");
+            var overhead = new Measurements($"{name}: gateway's own overhead (header), c={concurrency}");
+            var clock = Stopwatch.StartNew();
+            await ParallelRunsAsync(runs, concurrency, async i =>
             {
-                var latencies = new Measurements($"{name}: run API, concurrency {concurrency}");
-                var overhead = new Measurements($"{name}: gateway's own overhead (header), c={concurrency}");
-                var clock = Stopwatch.StartNew();
-                await ParallelRunsAsync(runs, concurrency, async i =>
+                var start = Stopwatch.GetTimestamp();
+                using var response = await client.PostAsJsonAsync($"/api/agents/{config}/run/", new { input = $"hello {i}", session_id = $"s{i % 50}" });
+                var elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                if (!response.IsSuccessStatusCode)
                 {
-                    var start = Stopwatch.GetTimestamp();
-                    using var response = await client.PostAsJsonAsync($"/api/agents/{config}/run/", new { input = $"hello {i}", session_id = $"s{i % 50}" });
-                    var elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-                    if (!response.IsSuccessStatusCode)
-                    {
-                        throw new InvalidOperationException($"run failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-                    }
-                    lock (overhead)
-                    {
-                        overhead.Add(double.Parse(response.Headers.GetValues("X-Gateway-Overhead-Ms").Single(), CultureInfo.InvariantCulture));
-                    }
-                    return elapsed;
-                }, latencies, warmUp: 300);
-                Console.WriteLine(latencies.Summary("ms") + $"  {runs / clock.Elapsed.TotalSeconds,8:N0} runs/s");
-                Console.WriteLine(overhead.Summary("ms"));
-            }
-            if (receiver is not null)
-            {
-                // Every successful run (warm-ups included) is one run.completed event; wait for the dispatcher to catch up.
-                var expected = 2 * (runs + 300);
-                var drain = Stopwatch.StartNew();
-                while (receiver.Count < expected && drain.Elapsed < TimeSpan.FromSeconds(120))
-                {
-                    await Task.Delay(100);
+                    throw new InvalidOperationException($"run failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
                 }
-                Console.WriteLine($"{name}: {receiver.Count:N0} of {expected:N0} run.completed webhooks received, the last {drain.Elapsed.TotalSeconds:N1} s after the last run");
-            }
-            await using var scope = factory.Services.CreateAsyncScope();
-            scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
-            var check = await scope.ServiceProvider.GetRequiredService<LedgerCheck>().RunAsync(CancellationToken.None);
-            var balance = await scope.ServiceProvider.GetRequiredService<CreditLedger>().BalanceAsync(organization, CancellationToken.None);
-            Console.WriteLine($"{name}: ledger check ok={check.Ok}, buyer spent {1_000_000_000 + 350 - balance.Balance:N0} credits");
+                lock (overhead)
+                {
+                    overhead.Add(double.Parse(response.Headers.GetValues("X-Gateway-Overhead-Ms").Single(), CultureInfo.InvariantCulture));
+                }
+                return elapsed;
+            }, latencies, warmUp: 300);
+            Console.WriteLine(latencies.Summary("ms") + $"  {runs / clock.Elapsed.TotalSeconds,8:N0} runs/s");
+            Console.WriteLine(overhead.Summary("ms"));
         }
-        finally
+        if (receiver is not null)
         {
-            if (database is not null)
+            // Every successful run (warm-ups included) is one run.completed event; wait for the dispatcher to catch up.
+            var expected = 2 * (runs + 300);
+            var drain = Stopwatch.StartNew();
+            while (receiver.Count < expected && drain.Elapsed < TimeSpan.FromSeconds(120))
             {
-                NpgsqlConnection.ClearAllPools();
-                await ExecuteAsync(postgres!, $"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
+                await Task.Delay(100);
             }
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(directory, recursive: true);
+            Console.WriteLine($"{name}: {receiver.Count:N0} of {expected:N0} run.completed webhooks received, the last {drain.Elapsed.TotalSeconds:N1} s after the last run");
         }
+        await using var scope = factory.Services.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
+        var check = await scope.ServiceProvider.GetRequiredService<LedgerCheck>().RunAsync(CancellationToken.None);
+        var balance = await scope.ServiceProvider.GetRequiredService<CreditLedger>().BalanceAsync(organization, CancellationToken.None);
+        Console.WriteLine($"{name}: ledger check ok={check.Ok}, buyer spent {1_000_000_000 + 350 - balance.Balance:N0} credits");
     }
 
     /// <summary>A seller publishes the trivial flow at 1 credit a run; a buyer with plenty of credits subscribes and gets a key.</summary>
@@ -216,15 +193,6 @@ static class GatewayBench
         using var response = await call;
         var body = await response.Content.ReadAsStringAsync();
         return response.IsSuccessStatusCode ? JsonDocument.Parse(body).RootElement.Clone() : throw new InvalidOperationException($"{(int)response.StatusCode} {body}");
-    }
-
-    static async Task ExecuteAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
     }
 
     static string FindShared()

@@ -5,7 +5,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace AgentMarket.Bench.Ledger;
 
@@ -35,35 +34,14 @@ static class LedgerBench
 
     static async Task RunProviderAsync(string name, DatabaseProvider provider, string? server, int seconds)
     {
-        var directory = Path.Combine(Path.GetTempPath(), $"am-ledger-bench-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(directory);
-        string? postgresDatabase = null;
-        var settings = new Dictionary<string, string?> { ["Database:Provider"] = provider.ToString(), ["Storage:DataDirectory"] = directory };
-        if (server is not null)
-        {
-            postgresDatabase = $"am_ledger_bench_{Guid.NewGuid():N}";
-            await ExecuteAsync(server, $"CREATE DATABASE \"{postgresDatabase}\"");
-            settings["ConnectionStrings:Postgres"] = new NpgsqlConnectionStringBuilder(server) { Database = postgresDatabase, MaxPoolSize = 100 }.ToString();
-        }
-        try
-        {
-            await using var services = BuildServices(settings);
-            await services.GetRequiredService<SchemaMigrator>().MigrateAsync(CancellationToken.None);
-            var writer = services.GetRequiredService<LedgerWriter>();
-            await MeasureAsync($"{name}, one hot wallet", writer, wallets: 1, seconds);
-            await MeasureAsync($"{name}, 64 wallets", writer, wallets: Clients, seconds);
-            await writer.StopAsync(CancellationToken.None);
-        }
-        finally
-        {
-            if (postgresDatabase is not null)
-            {
-                NpgsqlConnection.ClearAllPools();
-                await ExecuteAsync(server!, $"DROP DATABASE IF EXISTS \"{postgresDatabase}\" WITH (FORCE)");
-            }
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(directory, recursive: true);
-        }
+        await using var database = await BenchDatabase.CreateAsync("ledger", server, c => c.MaxPoolSize = 100);
+        var settings = database.Apply(new Dictionary<string, string?> { ["Database:Provider"] = provider.ToString() });
+        await using var services = BuildServices(settings);
+        await services.GetRequiredService<SchemaMigrator>().MigrateAsync(CancellationToken.None);
+        var writer = services.GetRequiredService<LedgerWriter>();
+        await MeasureAsync($"{name}, one hot wallet", writer, wallets: 1, seconds);
+        await MeasureAsync($"{name}, 64 wallets", writer, wallets: Clients, seconds);
+        await writer.StopAsync(CancellationToken.None);
     }
 
     static async Task MeasureAsync(string scenario, LedgerWriter writer, int wallets, int seconds)
@@ -138,14 +116,5 @@ static class LedgerBench
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<LedgerWriter>();
         return services.BuildServiceProvider();
-    }
-
-    static async Task ExecuteAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
     }
 }

@@ -9,7 +9,6 @@ using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 
 namespace AgentMarket.Bench.PlatformMetrics;
 
@@ -35,62 +34,35 @@ static class PlatformMetricsBench
             Console.Error.WriteLine("usage: platform-metrics sqlite|postgres [iterations]");
             return 2;
         }
-        var directory = Path.Combine(Path.GetTempPath(), $"am-platform-metrics-bench-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(directory);
-        var server = Environment.GetEnvironmentVariable("AGENTMARKET_BENCH_POSTGRES") ?? "Host=127.0.0.1;Port=55500;Username=postgres;Database=postgres";
-        string? postgresDatabase = null;
-        var settings = new Dictionary<string, string?>
+        await using var database = await BenchDatabase.CreateAsync("platform-metrics", provider == "postgres" ? BenchDatabase.Server : null);
+        var settings = database.Apply(new Dictionary<string, string?>
         {
-            ["Storage:DataDirectory"] = directory,
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "None",
-        };
-        if (provider == "postgres")
-        {
-            postgresDatabase = $"am_platform_metrics_bench_{Guid.NewGuid():N}";
-            await EconomicsBench.ExecuteAsync(server, $"CREATE DATABASE \"{postgresDatabase}\"");
-            settings["Database:Provider"] = "Postgres";
-            settings["ConnectionStrings:Postgres"] = new NpgsqlConnectionStringBuilder(server) { Database = postgresDatabase }.ToString();
-        }
-        try
-        {
-            await using var app = EconomicsBench.BuildHost(settings);
-            await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(CancellationToken.None);
-            var clock = Stopwatch.StartNew();
-            await EconomicsBench.SeedAsync(app.Services, provider == "postgres");
-            await SeedPlatformAsync(app.Services, provider == "postgres");
-            Console.WriteLine($"{provider}: seeded in {clock.Elapsed.TotalSeconds:0.0} s");
-            if (postgresDatabase is not null)
-            {
-                await EconomicsBench.ExecuteAsync(settings["ConnectionStrings:Postgres"]!, "VACUUM ANALYZE");
-            }
+        });
+        await using var app = EconomicsBench.BuildHost(settings);
+        await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(CancellationToken.None);
+        var clock = Stopwatch.StartNew();
+        await EconomicsBench.SeedAsync(app.Services, provider == "postgres");
+        await SeedPlatformAsync(app.Services, provider == "postgres");
+        Console.WriteLine($"{provider}: seeded in {clock.Elapsed.TotalSeconds:0.0} s");
+        await database.AnalyzeAsync();
 
-            foreach (var days in new[] { 30, 365 })
-            {
-                var measurements = new Measurements($"{provider} {days} days");
-                for (var i = 0; i < Math.Max(5, iterations / 10); i++)
-                {
-                    await ReportOnceAsync(app.Services, days); // warm-up: caches, plans, JIT
-                }
-                for (var i = 0; i < iterations; i++)
-                {
-                    measurements.Add(await ReportOnceAsync(app.Services, days));
-                }
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{measurements.Name,-32} n={measurements.Count,5}  p50={measurements.Percentile(50),7:0.00} ms  p95={measurements.Percentile(95),7:0.00} ms  p99={measurements.Percentile(99),7:0.00} ms"));
-            }
-            return 0;
-        }
-        finally
+        foreach (var days in new[] { 30, 365 })
         {
-            if (postgresDatabase is not null)
+            var measurements = new Measurements($"{provider} {days} days");
+            for (var i = 0; i < Math.Max(5, iterations / 10); i++)
             {
-                NpgsqlConnection.ClearAllPools();
-                await EconomicsBench.ExecuteAsync(server, $"DROP DATABASE IF EXISTS \"{postgresDatabase}\" WITH (FORCE)");
+                await ReportOnceAsync(app.Services, days); // warm-up: caches, plans, JIT
             }
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(directory, recursive: true);
+            for (var i = 0; i < iterations; i++)
+            {
+                measurements.Add(await ReportOnceAsync(app.Services, days));
+            }
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{measurements.Name,-32} n={measurements.Count,5}  p50={measurements.Percentile(50),7:0.00} ms  p95={measurements.Percentile(95),7:0.00} ms  p99={measurements.Percentile(99),7:0.00} ms"));
         }
+        return 0;
     }
 
     static async Task<double> ReportOnceAsync(IServiceProvider services, int days)

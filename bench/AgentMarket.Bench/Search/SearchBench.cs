@@ -9,7 +9,6 @@ using AgentMarket.Providers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 
 namespace AgentMarket.Bench.Search;
 
@@ -28,88 +27,53 @@ static class SearchBench
         var iterations = int.Parse(args.ElementAtOrDefault(2) ?? "2000", System.Globalization.CultureInfo.InvariantCulture);
         // "keep" leaves the generated database behind for inspection (EXPLAIN QUERY PLAN and the like).
         var keep = args.ElementAtOrDefault(3) == "keep";
-        var directory = Path.Combine(Path.GetTempPath(), $"am-search-bench-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(directory);
-        string? postgresDatabase = null;
-        var settings = new Dictionary<string, string?>
-        {
-            ["Storage:DataDirectory"] = directory,
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "None",
-        };
-        if (provider == "postgres")
-        {
-            var server = Environment.GetEnvironmentVariable("AGENTMARKET_BENCH_POSTGRES") ?? "Host=127.0.0.1;Port=55500;Username=postgres;Database=postgres";
-            postgresDatabase = $"am_search_bench_{Guid.NewGuid():N}";
-            await ExecuteAsync(server, $"CREATE DATABASE \"{postgresDatabase}\"");
-            settings["Database:Provider"] = "Postgres";
-            settings["ConnectionStrings:Postgres"] = new NpgsqlConnectionStringBuilder(server) { Database = postgresDatabase }.ToString();
-        }
-        else if (provider != "sqlite")
+        if (provider is not ("sqlite" or "postgres"))
         {
             Console.Error.WriteLine("usage: search sqlite|postgres [listings] [iterations] [keep]");
             return 2;
         }
-        try
+        await using var database = await BenchDatabase.CreateAsync("search", provider == "postgres" ? BenchDatabase.Server : null, keep: keep);
+        var settings = database.Apply(new Dictionary<string, string?>
         {
-            await using var app = BuildHost(settings);
-            await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(CancellationToken.None);
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "None",
+        });
+        await using var app = BuildHost(settings);
+        await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(CancellationToken.None);
 
-            var clock = Stopwatch.StartNew();
-            await new GeneratedCatalog(seed: 42).InsertAsync(() => NewContext(app.Services), listings);
-            Console.WriteLine($"{provider}: generated {listings:N0} listings in {clock.Elapsed.TotalSeconds:0.0} s");
-            if (provider == "postgres")
-            {
-                await ExecuteAsync(settings["ConnectionStrings:Postgres"]!, "VACUUM ANALYZE");
-            }
+        var clock = Stopwatch.StartNew();
+        await new GeneratedCatalog(seed: 42).InsertAsync(() => NewContext(app.Services), listings);
+        Console.WriteLine($"{provider}: generated {listings:N0} listings in {clock.Elapsed.TotalSeconds:0.0} s");
+        await database.AnalyzeAsync();
 
-            var queries = new GeneratedCatalog(seed: 7);
-            var mixes = new (string Name, Func<CatalogFilter> Next)[]
-            {
-                ("one word", () => new CatalogFilter(Search: queries.QueryWord() + " ")),
-                ("two words", () => new CatalogFilter(Search: $"{queries.QueryWord()} {queries.QueryWord()} ")),
-                ("prefix (typing)", () => new CatalogFilter(Search: Prefix(queries.QueryWord()))),
-                ("word + category + sort", () => new CatalogFilter(Search: queries.QueryWord() + " ", Category: Category(queries), Sort: CatalogSort.Popular)),
-                ("word + free + min rating", () => new CatalogFilter(Search: queries.QueryWord() + " ", FreeOnly: true, MinRating: 4)),
-                ("browse: category, no text", () => new CatalogFilter(Category: Category(queries), Sort: CatalogSort.Rating)),
-            };
-            var all = new Measurements($"{provider} {listings:N0} all mixes");
-            foreach (var (name, next) in mixes)
-            {
-                var measurements = new Measurements($"{provider} {listings:N0} {name}");
-                for (var i = 0; i < iterations / 10; i++)
-                {
-                    await SearchOnceAsync(app.Services, next()); // warm-up: caches, plans, JIT
-                }
-                for (var i = 0; i < iterations; i++)
-                {
-                    var elapsed = await SearchOnceAsync(app.Services, next());
-                    measurements.Add(elapsed);
-                    all.Add(elapsed);
-                }
-                Console.WriteLine(Line(measurements));
-            }
-            Console.WriteLine(Line(all));
-            return 0;
-        }
-        finally
+        var queries = new GeneratedCatalog(seed: 7);
+        var mixes = new (string Name, Func<CatalogFilter> Next)[]
         {
-            if (postgresDatabase is not null && !keep)
+            ("one word", () => new CatalogFilter(Search: queries.QueryWord() + " ")),
+            ("two words", () => new CatalogFilter(Search: $"{queries.QueryWord()} {queries.QueryWord()} ")),
+            ("prefix (typing)", () => new CatalogFilter(Search: Prefix(queries.QueryWord()))),
+            ("word + category + sort", () => new CatalogFilter(Search: queries.QueryWord() + " ", Category: Category(queries), Sort: CatalogSort.Popular)),
+            ("word + free + min rating", () => new CatalogFilter(Search: queries.QueryWord() + " ", FreeOnly: true, MinRating: 4)),
+            ("browse: category, no text", () => new CatalogFilter(Category: Category(queries), Sort: CatalogSort.Rating)),
+        };
+        var all = new Measurements($"{provider} {listings:N0} all mixes");
+        foreach (var (name, next) in mixes)
+        {
+            var measurements = new Measurements($"{provider} {listings:N0} {name}");
+            for (var i = 0; i < iterations / 10; i++)
             {
-                NpgsqlConnection.ClearAllPools();
-                await ExecuteAsync(Environment.GetEnvironmentVariable("AGENTMARKET_BENCH_POSTGRES") ?? "Host=127.0.0.1;Port=55500;Username=postgres;Database=postgres",
-                    $"DROP DATABASE IF EXISTS \"{postgresDatabase}\" WITH (FORCE)");
+                await SearchOnceAsync(app.Services, next()); // warm-up: caches, plans, JIT
             }
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            if (keep)
+            for (var i = 0; i < iterations; i++)
             {
-                Console.WriteLine($"kept {directory} {postgresDatabase}");
+                var elapsed = await SearchOnceAsync(app.Services, next());
+                measurements.Add(elapsed);
+                all.Add(elapsed);
             }
-            else
-            {
-                Directory.Delete(directory, recursive: true);
-            }
+            Console.WriteLine(Line(measurements));
         }
+        Console.WriteLine(Line(all));
+        return 0;
     }
 
     /// <summary>The host's own services (data layer with its SQLite pragmas, catalog), without starting a server or jobs.</summary>
@@ -154,14 +118,4 @@ static class SearchBench
         2 => "assistants",
         _ => "automations",
     };
-
-    static async Task ExecuteAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.CommandTimeout = 600;
-        await command.ExecuteNonQueryAsync();
-    }
 }

@@ -38,47 +38,38 @@ static class WidgetLoadBench
     public static async Task<int> RunAsync(string[] args)
     {
         var loads = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 100;
-        var directory = Path.Combine(Path.GetTempPath(), $"am-widget-load-bench-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(directory);
         await using var shop = await ShopAsync();
-        try
-        {
-            var settings = BenchHost.Settings(directory);
-            settings["Widget:SessionsPerMinutePerAddress"] = "1000000"; // every load opens a session from 127.0.0.1
-            await using var factory = BenchHost.Start(settings);
-            factory.UseKestrel(0);
-            factory.StartServer();
-            var marketplace = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()
-                .Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
-            factory.ClientOptions.BaseAddress = new Uri(marketplace);
-            var (config, _, _, buyer) = await DoorsBench.SetUpAsync(factory);
-            var publishable = (await DoorsBench.JsonAsync(buyer.PostAsJsonAsync("/api/agent-api-keys/",
-                new { config, name = "widget", kind = "publishable", allowed_origins = new[] { shop.Origin } }))).GetProperty("key").GetString()!;
-            shop.Html = $"""
-                <!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head><body><h1>Shop</h1>
-                {Clock}<script src="{marketplace}/widget.js" data-agent-key="{publishable}" async></script></body></html>
-                """;
+        await using var database = await BenchDatabase.CreateAsync("widget-load", server: null);
+        var settings = BenchHost.Settings(database);
+        settings["Widget:SessionsPerMinutePerAddress"] = "1000000"; // every load opens a session from 127.0.0.1
+        await using var factory = BenchHost.Start(settings);
+        factory.UseKestrel(0);
+        factory.StartServer();
+        var marketplace = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()
+            .Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
+        factory.ClientOptions.BaseAddress = new Uri(marketplace);
+        var (config, _, _, buyer) = await DoorsBench.SetUpAsync(factory);
+        var publishable = (await DoorsBench.JsonAsync(buyer.PostAsJsonAsync("/api/agent-api-keys/",
+            new { config, name = "widget", kind = "publishable", allowed_origins = new[] { shop.Origin } }))).GetProperty("key").GetString()!;
+        shop.Html = $"""
+            <!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head><body><h1>Shop</h1>
+            {Clock}<script src="{marketplace}/widget.js" data-agent-key="{publishable}" async></script></body></html>
+            """;
 
-            using var playwright = await Playwright.CreateAsync();
-            await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-            {
-                ExecutablePath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium",
-                Headless = true,
-                Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-            });
-            var cold = new Measurements("Chromium: script tag → interactive launcher, cold (new context)");
-            var warm = new Measurements("Chromium: script tag → interactive launcher, warm (reload)");
-            await LoadAsync(browser, shop.Url, cold, warmUp: 5, loads, reuseContext: false);
-            await LoadAsync(browser, shop.Url, warm, warmUp: 5, loads, reuseContext: true);
-            Console.WriteLine(cold.Summary("ms"));
-            Console.WriteLine(warm.Summary("ms"));
-            return 0;
-        }
-        finally
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(directory, recursive: true);
-        }
+            ExecutablePath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium",
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+        var cold = new Measurements("Chromium: script tag → interactive launcher, cold (new context)");
+        var warm = new Measurements("Chromium: script tag → interactive launcher, warm (reload)");
+        await LoadAsync(browser, shop.Url, cold, warmUp: 5, loads, reuseContext: false);
+        await LoadAsync(browser, shop.Url, warm, warmUp: 5, loads, reuseContext: true);
+        Console.WriteLine(cold.Summary("ms"));
+        Console.WriteLine(warm.Summary("ms"));
+        return 0;
     }
 
     static async Task LoadAsync(IBrowser browser, string url, Measurements into, int warmUp, int loads, bool reuseContext)
