@@ -1,4 +1,6 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace AgentMarket.Platform.Data;
@@ -6,22 +8,45 @@ namespace AgentMarket.Platform.Data;
 /// <summary>
 /// Per-connection SQLite settings. WAL itself is persistent and set by the first schema script; these are not.
 /// synchronous=NORMAL is durable under WAL except for the last commits on power loss, the usual trade-off for WAL.
+/// They last as long as the native connection, which the pool keeps across opens, so they are set once per native
+/// connection rather than on every open (a run opens several).
 /// </summary>
 sealed class SqlitePragmas : DbConnectionInterceptor
 {
     const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;";
 
+    /// <summary>The native connections already set; weak, so closed ones are forgotten.</summary>
+    readonly ConditionalWeakTable<object, object> _set = [];
+
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = Pragmas;
-        command.ExecuteNonQuery();
+        if (!AlreadySet(connection))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = Pragmas;
+            command.ExecuteNonQuery();
+            Remember(connection);
+        }
     }
 
     public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
     {
-        await using var command = connection.CreateCommand();
-        command.CommandText = Pragmas;
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        if (!AlreadySet(connection))
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = Pragmas;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            Remember(connection);
+        }
+    }
+
+    bool AlreadySet(DbConnection connection) => connection is SqliteConnection { Handle: { } native } && _set.TryGetValue(native, out _);
+
+    void Remember(DbConnection connection)
+    {
+        if (connection is SqliteConnection { Handle: { } native })
+        {
+            _set.TryAdd(native, native);
+        }
     }
 }
