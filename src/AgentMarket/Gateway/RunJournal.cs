@@ -75,19 +75,12 @@ sealed class RunJournal(
         var now = clock.GetUtcNow().UtcDateTime;
         using var turn = await database.WriterTurnAsync();
         await using var transaction = await db.Database.BeginTransactionAsync();
-        foreach (var entry in batch)
-        {
-            if (entry.RecordExists)
-            {
-                db.AgentRuns.Update(entry.Run);
-            }
-            else
-            {
-                db.AgentRuns.Add(entry.Run);
-            }
-        }
-        db.SessionMessages.AddRange(batch.SelectMany(e => e.Messages));
-        db.UnprojectedRuns.AddRange(batch.Where(e => e.Counted).Select(e => new UnprojectedRun { RunId = e.Run.Id }));
+        // New rows go in one statement per table (EF Core's SQLite provider would send one per row); runs claimed
+        // earlier by their Idempotency-Key are updated.
+        await db.InsertRowsAsync(batch.Where(e => !e.RecordExists).Select(e => e.Run).ToList(), CancellationToken.None);
+        await db.InsertRowsAsync(batch.SelectMany(e => e.Messages).ToList(), CancellationToken.None);
+        await db.InsertRowsAsync(batch.Where(e => e.Counted).Select(e => new UnprojectedRun { RunId = e.Run.Id }).ToList(), CancellationToken.None);
+        db.AgentRuns.UpdateRange(batch.Where(e => e.RecordExists).Select(e => e.Run));
         await Webhooks.WebhookEvents.RunsFinishedAsync(db, [.. batch.Select(e => e.Run)], organization => cache.WebhookEventsAsync(organization, CancellationToken.None), now);
         await db.SaveChangesAsync();
         await AddSpendAsync(db, batch, now);

@@ -36,6 +36,7 @@ public sealed class RunFacts(AppDbContext db, RecordedRuns recorded, TimeProvide
         var seenRecent = new HashSet<(Guid Organization, Guid Listing)>();
         var counters = new Dictionary<Guid, (int Completed, int Failed, int Users)>();
         var daily = new Dictionary<(Guid Listing, DateOnly Day), (int Completed, int Failed, int Customers)>();
+        var records = new List<RunRecord>(runs.Count);
         foreach (var run in runs)
         {
             var day = DateOnly.FromDateTime(run.FinishedUtc);
@@ -47,7 +48,7 @@ public sealed class RunFacts(AppDbContext db, RecordedRuns recorded, TimeProvide
             var newRecentUser = completed && seenRecent.Add((run.OrganizationId, run.ListingId))
                 && !recorded.CompletedAfter(run.OrganizationId, run.ListingId, windowStart)
                 && !await history.AnyAsync(r => r.Outcome == RunOutcome.Completed && r.FinishedUtc > windowStart, ct);
-            db.RunRecords.Add(new RunRecord
+            records.Add(new RunRecord
             {
                 OrganizationId = run.OrganizationId,
                 ListingId = run.ListingId,
@@ -62,7 +63,7 @@ public sealed class RunFacts(AppDbContext db, RecordedRuns recorded, TimeProvide
             var d = daily.GetValueOrDefault((run.ListingId, day));
             daily[(run.ListingId, day)] = (d.Completed + (completed ? 1 : 0), d.Failed + (completed ? 0 : 1), d.Customers + (firstRunToday ? 1 : 0));
         }
-        await db.SaveChangesAsync(ct);
+        await db.InsertRowsAsync(records, ct);
         foreach (var (listing, (completedRuns, failedRuns, users)) in counters)
         {
             await db.Listings.Where(l => l.Id == listing).ExecuteUpdateAsync(s => s
