@@ -12,6 +12,7 @@ namespace AgentMarket.Providers.Economics;
 /// rollups are written together or not at all, and each run is journaled once, so each is counted once. The money is
 /// read from the ledger transfers that settled the run (settled before the journal writes it), never recomputed from
 /// prices or the commission, so the rollups agree with the ledger whatever the commission was when a run settled.
+/// Subscriptions' monthly charges are added the same way, in the transaction of their settle.
 /// </summary>
 sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions> options)
 {
