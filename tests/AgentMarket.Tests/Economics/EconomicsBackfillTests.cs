@@ -15,6 +15,8 @@ namespace AgentMarket.Tests.Economics;
 /// </summary>
 public class EconomicsBackfillTests
 {
+    static readonly int[] LatencyBuckets = [300, 1_100];
+
     sealed record Day(Guid Provider, DateOnly Date, Guid Listing, Guid Buyer, long Runs, long Gross, long Earnings, long Tokens);
 
     [Fact]
@@ -45,7 +47,7 @@ public class EconomicsBackfillTests
             where random.Next(3) > 0
             select new Day(provider, first.AddDays(offset), listing, buyer, random.Next(1, 9), random.Next(0, 500), random.Next(0, 400), random.Next(0, 9_000))).ToList();
         var latencies = days.GroupBy(d => (d.Provider, d.Date, d.Listing))
-            .SelectMany(g => new[] { 300, 1_100 }.Select(ms => (g.Key.Provider, g.Key.Date, g.Key.Listing, Ms: ms, Runs: (long)random.Next(1, 5)))).ToList();
+            .SelectMany(g => LatencyBuckets.Select(ms => (g.Key.Provider, g.Key.Date, g.Key.Listing, Ms: ms, Runs: (long)random.Next(1, 5)))).ToList();
         foreach (var d in days)
         {
             await ExecuteAsync(connection, string.Create(CultureInfo.InvariantCulture, $"""
