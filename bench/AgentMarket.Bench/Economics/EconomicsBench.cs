@@ -87,6 +87,8 @@ static class EconomicsBench
         builder.AddProviders();
         builder.AddCatalog();
         builder.AddEconomics();
+        // The reports first wait for the runs the journal committed (ADR-052); the bench journals none, so they never wait.
+        builder.Services.AddSingleton<AgentMarket.Gateway.RunProjector>();
         return builder.Build();
     }
 

@@ -7,4 +7,5 @@ public sealed partial class AppDbContext
 {
     public DbSet<AgentRun> AgentRuns => Set<AgentRun>();
     public DbSet<TrialUsage> TrialUsages => Set<TrialUsage>();
+    public DbSet<UnprojectedRun> UnprojectedRuns => Set<UnprojectedRun>();
 }

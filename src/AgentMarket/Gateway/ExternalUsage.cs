@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using AgentMarket.Catalog.SocialProof;
 using AgentMarket.Credits;
 using AgentMarket.Credits.Ledger;
 using AgentMarket.Platform.Data;
@@ -148,7 +147,7 @@ sealed class ExternalUsage(
                 now.AddMinutes(options.Value.ReservationMinutes), "run", run.Id.ToString(), CancellationToken.None);
             if (reserve.Status == LedgerStatus.InsufficientCredits)
             {
-                await FinishAsync(run, listing.Id, AgentRunStatus.Failed, ProblemCodes.InsufficientCredits, latency, 0, recordFacts: false);
+                await FinishAsync(run, AgentRunStatus.Failed, ProblemCodes.InsufficientCredits, latency, 0, counted: false);
                 return Fail(StatusCodes.Status402PaymentRequired, ProblemCodes.InsufficientCredits,
                     $"The buyer's wallet cannot pay this run ({price:N0} credits; {reserve.Available:N0} available); it is recorded as unpaid.");
             }
@@ -160,12 +159,12 @@ sealed class ExternalUsage(
                 listing.ProviderId, credits.Value.Split, $"{listing.Name} run (reported)", CancellationToken.None);
             charged = settle.Succeeded ? price : 0;
         }
-        await FinishAsync(run, listing.Id, succeeded ? AgentRunStatus.Succeeded : AgentRunStatus.Failed,
-            succeeded ? null : report.ErrorCode ?? "run_failed", latency, charged, recordFacts: true);
+        await FinishAsync(run, succeeded ? AgentRunStatus.Succeeded : AgentRunStatus.Failed,
+            succeeded ? null : report.ErrorCode ?? "run_failed", latency, charged, counted: true);
         return (new UsageRecorded(run.Id, charged, Replayed: false), null);
     }
 
-    async Task FinishAsync(AgentRun run, Guid listingId, AgentRunStatus status, string? errorCode, int latency, long charged, bool recordFacts)
+    async Task FinishAsync(AgentRun run, AgentRunStatus status, string? errorCode, int latency, long charged, bool counted)
     {
         run.Status = status;
         run.ErrorCode = errorCode;
@@ -173,10 +172,7 @@ sealed class ExternalUsage(
         run.LatencyMs = latency;
         run.EngineMs = latency;
         run.FinishedUtc = run.StartedUtc.AddMilliseconds(latency);
-        var facts = recordFacts
-            ? new FinishedRun(listingId, run.OrganizationId, run.AgentVersionId, status == AgentRunStatus.Succeeded ? RunOutcome.Completed : RunOutcome.Failed, run.StartedUtc, run.FinishedUtc.Value)
-            : null;
-        await journal.RecordAsync(new JournalEntry(run, RecordExists: true, facts), CancellationToken.None);
+        await journal.RecordAsync(new JournalEntry(run, RecordExists: true, counted), CancellationToken.None);
     }
 
     async Task<(UsageRecorded?, GatewayFailure?)?> ReplayAsync(Guid configId, string idempotencyKey, CancellationToken ct)

@@ -11,6 +11,8 @@ static class GatewayModule
         builder.Services.AddSingleton<RunSlots>();
         builder.Services.AddSingleton<GatewayCache>();
         builder.Services.AddSingleton<IInterceptor, GatewayCacheInvalidation>();
+        builder.Services.AddSingleton<RunProjector>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<RunProjector>());
         builder.Services.AddSingleton<RunJournal>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<RunJournal>()); // drains it at shutdown
         builder.Services.AddScoped<RunGateway>();

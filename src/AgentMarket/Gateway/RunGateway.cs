@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Text.Json;
 using AgentMarket.Catalog;
 using AgentMarket.Catalog.Pricing;
-using AgentMarket.Catalog.SocialProof;
 using AgentMarket.Credits;
 using AgentMarket.Credits.Ledger;
 using AgentMarket.Flows;
@@ -234,7 +233,7 @@ sealed class RunGateway(
             var reserve = await ledger.ReserveAsync($"run:{runId}:reserve", p.Organization, p.MaxPrice, now.AddMinutes(options.Value.ReservationMinutes), "run", runId.ToString(), ct);
             if (reserve.Status == LedgerStatus.InsufficientCredits)
             {
-                await FinishAsync(p, run, AgentRunStatus.Failed, ProblemCodes.InsufficientCredits, null, 0, started, recordFacts: false);
+                await FinishAsync(p, run, AgentRunStatus.Failed, ProblemCodes.InsufficientCredits, null, 0, started, counted: false);
                 return (null, new GatewayFailure(StatusCodes.Status402PaymentRequired, ProblemCodes.InsufficientCredits,
                     $"This run needs {p.MaxPrice:N0} credits; {reserve.Available:N0} are available.",
                     new Dictionary<string, object?> { ["required"] = reserve.Required, ["available"] = reserve.Available }) { RunId = runId });
@@ -244,7 +243,7 @@ sealed class RunGateway(
 
         if (await plans.GetAsync(p.VersionId) is not { } agentPlan)
         {
-            await FinishAsync(p, run, AgentRunStatus.Failed, "agent_unavailable", null, 0, started, recordFacts: false, Release(p, reservation, runId));
+            await FinishAsync(p, run, AgentRunStatus.Failed, "agent_unavailable", null, 0, started, counted: false, Release(p, reservation, runId));
             return Refuse(StatusCodes.Status409Conflict, "agent_unavailable", "This agent's flow cannot run right now.");
         }
 
@@ -258,7 +257,7 @@ sealed class RunGateway(
         }
         catch (KnowledgeBaseAccessException)
         {
-            await FinishAsync(p, run, AgentRunStatus.Failed, "knowledge_base_unavailable", null, 0, started, recordFacts: false, Release(p, reservation, runId));
+            await FinishAsync(p, run, AgentRunStatus.Failed, "knowledge_base_unavailable", null, 0, started, counted: false, Release(p, reservation, runId));
             return Refuse(StatusCodes.Status409Conflict, "knowledge_base_unavailable", "This agent's knowledge base no longer exists; choose another in its Training settings.");
         }
 
@@ -274,13 +273,13 @@ sealed class RunGateway(
 
         if (result.Status != RunStatus.Succeeded)
         {
-            await FinishAsync(p, run, AgentRunStatus.Failed, result.Error?.Code ?? "run_failed", null, 0, started, recordFacts: true, Release(p, reservation, runId), memory);
+            await FinishAsync(p, run, AgentRunStatus.Failed, result.Error?.Code ?? "run_failed", null, 0, started, counted: true, Release(p, reservation, runId), memory);
             return (null, FailureFor(result, runId));
         }
 
         var actual = p.Payer == Payer.Nobody ? 0 : p.Terms.RunPrice(result.InputTokens + result.OutputTokens, options.Value.VariableCreditsPerThousandTokens);
         var output = result.OutputText;
-        var payment = await FinishAsync(p, run, AgentRunStatus.Succeeded, null, Truncate(output), actual, started, recordFacts: true, Charge(p, reservation, runId, actual), memory);
+        var payment = await FinishAsync(p, run, AgentRunStatus.Succeeded, null, Truncate(output), actual, started, counted: true, Charge(p, reservation, runId, actual), memory);
         // The journal records a payment that did not go through as charging nothing.
         var charged = run.CreditsCharged;
         if (charged > 0 && p.Payer == Payer.Wallet && p.HasSpendControls)
@@ -427,7 +426,7 @@ sealed class RunGateway(
     /// Completes the run: its payment, record, session memory and bookkeeping go through the journal (one transaction
     /// with concurrent runs). Returns what the payment did.
     /// </summary>
-    async Task<LedgerResult?> FinishAsync(Prepared p, AgentRun run, AgentRunStatus status, string? errorCode, string? output, long charged, long started, bool recordFacts,
+    async Task<LedgerResult?> FinishAsync(Prepared p, AgentRun run, AgentRunStatus status, string? errorCode, string? output, long charged, long started, bool counted,
         LedgerCommand? payment = null, JournaledMessageStore? memory = null)
     {
         run.Status = status;
@@ -436,10 +435,7 @@ sealed class RunGateway(
         run.CreditsCharged = charged;
         run.LatencyMs = (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         run.FinishedUtc = clock.GetUtcNow().UtcDateTime;
-        var facts = recordFacts
-            ? new FinishedRun(p.Listing.Id, p.Organization, p.VersionId, status == AgentRunStatus.Succeeded ? RunOutcome.Completed : RunOutcome.Failed, run.StartedUtc, run.FinishedUtc.Value)
-            : null;
-        var paid = await journal.RecordAsync(new JournalEntry(run, RecordExists: p.IdempotencyKey is not null, facts)
+        var paid = await journal.RecordAsync(new JournalEntry(run, RecordExists: p.IdempotencyKey is not null, counted)
         {
             Payment = payment,
             Messages = memory?.Pending ?? [],

@@ -1,4 +1,3 @@
-using AgentMarket.Catalog.SocialProof;
 using AgentMarket.Credits.Ledger;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
@@ -9,11 +8,13 @@ using Microsoft.EntityFrameworkCore.Storage;
 namespace AgentMarket.Gateway;
 
 /// <summary>
-/// A finished run's bookkeeping: its payment, the run record, the session's memory and spend, the key's spend, and the
-/// facts behind social proof.
+/// A finished run's bookkeeping: its payment, the run record, the session's memory and spend, and the key's spend.
 /// </summary>
-/// <param name="Facts">For social proof; null for runs refused before they started (they are not runs of the agent).</param>
-sealed record JournalEntry(AgentRun Run, bool RecordExists, FinishedRun? Facts)
+/// <param name="Counted">
+/// Whether the run counts in the figures derived from runs (social proof, economics, platform metrics); runs refused
+/// before they started do not: they are not runs of the agent.
+/// </param>
+sealed record JournalEntry(AgentRun Run, bool RecordExists, bool Counted)
 {
     /// <summary>
     /// The ledger operation that resolves the run's payment — settle or void its reservation, or the promotions account
@@ -28,12 +29,14 @@ sealed record JournalEntry(AgentRun Run, bool RecordExists, FinishedRun? Facts)
 
 /// <summary>
 /// Records finished runs with group commit, as the ledger writes transfers: concurrent runs' bookkeeping — payments,
-/// run records, session memory and spend, key spend, social-proof facts — is written in batches, one transaction each,
-/// and every request waits for its own entry, so what a client reads after its answer (its balance, usage, the
-/// session's memory and spend) is already there. One transaction per batch, instead of one for the settle and one for
-/// the record of every run, is most of what the gateway's overhead comes down to (docs/benchmarks.md).
+/// run records, session memory and spend, key spend — is written in batches, one transaction each, and every request
+/// waits for its own entry, so what a client reads after its answer (its balance, usage, the session's memory and
+/// spend) is already there. One transaction per batch, instead of one for the settle and one for the record of every
+/// run, is most of what the gateway's overhead comes down to (docs/benchmarks.md). The figures derived from runs are
+/// added right after, by <see cref="RunProjector"/>, from the work list each batch writes (ADR-052).
 /// </summary>
-sealed class RunJournal(IServiceScopeFactory scopes, LedgerWriter ledger, DatabaseConnection database, GatewayCache cache, TimeProvider clock, ILogger<RunJournal> logger)
+sealed class RunJournal(
+    IServiceScopeFactory scopes, LedgerWriter ledger, DatabaseConnection database, GatewayCache cache, RunProjector projector, TimeProvider clock, ILogger<RunJournal> logger)
     : GroupCommit<JournalEntry, LedgerResult?>(maxBatch: 256, capacity: 50_000, drainOnStop: true, logger)
 {
     /// <summary>Queues the entry and waits until it is written; returns what its payment did (null without one).</summary>
@@ -84,14 +87,13 @@ sealed class RunJournal(IServiceScopeFactory scopes, LedgerWriter ledger, Databa
             }
         }
         db.SessionMessages.AddRange(batch.SelectMany(e => e.Messages));
+        db.UnprojectedRuns.AddRange(batch.Where(e => e.Counted).Select(e => new UnprojectedRun { RunId = e.Run.Id }));
         await Webhooks.WebhookEvents.RunsFinishedAsync(db, [.. batch.Select(e => e.Run)], organization => cache.WebhookEventsAsync(organization, CancellationToken.None), now);
         await db.SaveChangesAsync();
         await AddSpendAsync(db, batch, now);
-        var facts = batch.Select(e => e.Facts).OfType<FinishedRun>().ToList();
-        await scope.ServiceProvider.GetRequiredService<RunFacts>().RecordManyAsync(facts, CancellationToken.None);
 
-        // The ledger comes last but one: on PostgreSQL its account rows stay locked until the commit, and the wallet's
-        // row is the one every reserve of the organization needs too.
+        // The ledger comes last: on PostgreSQL its account rows stay locked until the commit, and the wallet's row is the
+        // one every reserve of the organization needs too.
         var results = await ledger.ApplyWithinAsync(db.Database.GetDbConnection(), transaction.GetDbTransaction(), commands);
         var payments = new LedgerResult?[batch.Count];
         foreach (var (i, result) in refused)
@@ -113,13 +115,11 @@ sealed class RunJournal(IServiceScopeFactory scopes, LedgerWriter ledger, Databa
         {
             return null; // disposing the transaction rolls it back
         }
-        // Runs refused before they started carry no facts: they are not runs of the agent. The rollups read what the
-        // payments moved from the ledger, so they follow it.
-        var added = await scope.ServiceProvider.GetRequiredService<Providers.Economics.EconomicsRollups>()
-            .AddAsync(batch.Where(e => e.Facts is not null).Select(e => e.Run).ToList(), CancellationToken.None);
-        await scope.ServiceProvider.GetRequiredService<Admin.PlatformMetrics.PlatformRollups>().AddAsync(added, CancellationToken.None);
         await transaction.CommitAsync();
-        scope.ServiceProvider.GetRequiredService<RecordedRuns>().Remember(facts);
+        if (batch.Any(e => e.Counted))
+        {
+            projector.Journaled();
+        }
         return payments;
     }
 

@@ -30,8 +30,8 @@ public sealed record PayoutRunItem(Guid Provider, PayoutOutcome Outcome, Payout?
 /// Runs in a system scope (the job, or an operator).
 /// </summary>
 sealed class PayoutRunner(
-    AppDbContext db, CreditLedger ledger, StripeClient stripe, IOptions<StripeOptions> stripeOptions, PayoutGate gate, PayoutEvents events, TimeProvider clock,
-    ILogger<PayoutRunner> logger)
+    AppDbContext db, CreditLedger ledger, StripeClient stripe, IOptions<StripeOptions> stripeOptions, PayoutGate gate, PayoutEvents events, Gateway.RunProjector projector,
+    TimeProvider clock, ILogger<PayoutRunner> logger)
 {
     /// <summary>Parses <c>yyyy-MM</c>; null for anything else.</summary>
     public static DateOnly? ParsePeriod(string? period) =>
@@ -60,6 +60,7 @@ sealed class PayoutRunner(
     public async Task<PayoutRunItem> PayAsync(Guid provider, Guid organization, DateOnly first, CancellationToken ct)
     {
         var period = PeriodOf(first);
+        await projector.CaughtUpAsync(ct); // the statement's lines come from the rollups of runs already settled
         using var _ = await gate.EnterAsync(ct);
         if (await FindAsync(provider, period, ct) is { } existing)
         {

@@ -167,8 +167,7 @@ public class RevenueSplitTests(AgentMarketApp app) : IClassFixture<AgentMarketAp
             InputTokens = 100, OutputTokens = 50, LatencyMs = 20 + (int)(runId.GetHashCode() & 0x3ff), CreditsCharged = charged,
             StartedUtc = started, FinishedUtc = started.AddSeconds(1), Day = day,
         };
-        var facts = new FinishedRun(seller.Listing, buyer, null, succeeded ? RunOutcome.Completed : RunOutcome.Failed, started, started.AddSeconds(1));
-        await app.Services.GetRequiredService<RunJournal>().RecordAsync(new JournalEntry(run, RecordExists: false, facts), default);
+        await app.Services.GetRequiredService<RunJournal>().RecordAsync(new JournalEntry(run, RecordExists: false, Counted: true), default);
     }
 
     sealed record Moved(long Spent, long Provider, long Platform, long Fees);

@@ -52,7 +52,7 @@ public class RunJournalTests(GatewayApp app) : IClassFixture<GatewayApp>
         var split = app.Services.GetRequiredService<IOptions<CreditsOptions>>().Value.Split;
         var settle = new SettleCommand($"run:{runId}:settle", organization, reservation, 7, run.ProviderId, split, "late run");
         var paid = await app.Services.GetRequiredService<RunJournal>().RecordAsync(
-            new JournalEntry(run, RecordExists: false, new FinishedRun(run.ListingId, organization, null, RunOutcome.Completed, run.StartedUtc, run.FinishedUtc!.Value)) { Payment = settle },
+            new JournalEntry(run, RecordExists: false, Counted: true) { Payment = settle },
             default);
 
         Assert.Equal(LedgerStatus.ReservationResolved, paid!.Status);

@@ -1,9 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
+using AgentMarket.Gateway;
 using AgentMarket.Testing.FakeOpenAi;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentMarket.Tests.Gateway;
 
@@ -41,6 +43,8 @@ public class RunJourneyTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.Equal((345L, 0L), (balance.GetProperty("balance").GetInt64(), balance.GetProperty("reserved").GetInt64()));
         var spend = await Http.ReadJsonAsync(await buyer.Client.GetAsync("/api/credits/transactions/?type=spend"));
         Assert.Equal(-5, Assert.Single(spend.GetProperty("items").EnumerateArray()).GetProperty("amount").GetInt64());
+        // The storefront's counters follow the run's answer (ADR-052); they do not wait for it.
+        await app.Services.GetRequiredService<RunProjector>().CaughtUpAsync(default);
         Assert.Equal(1, (await app.CardAsync(agent)).GetProperty("stats").GetProperty("runs").GetInt64());
     }
 

@@ -33,7 +33,7 @@ public sealed record PlatformMetricsReport(
 /// (<see cref="PlatformRollups"/>), GMV and revenue by plan from the period's payments, sign-ups from the period's
 /// new users. No query reads runs or ledger rows, so the cost grows with days, listings and payments, not runs.
 /// </summary>
-sealed class PlatformMetricsQueries(AppDbContext db, TimeProvider clock)
+sealed class PlatformMetricsQueries(AppDbContext db, Gateway.RunProjector projector, TimeProvider clock)
 {
     public const int DefaultDays = 30;
     public const int MaxDays = 366;
@@ -44,6 +44,7 @@ sealed class PlatformMetricsQueries(AppDbContext db, TimeProvider clock)
 
     public async Task<PlatformMetricsReport> ReportAsync(int days, CancellationToken ct)
     {
+        await projector.CaughtUpAsync(ct);
         var to = Today;
         var from = to.AddDays(1 - days);
         var (start, end) = (from.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc), to.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc));

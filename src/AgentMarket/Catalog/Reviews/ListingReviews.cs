@@ -12,7 +12,7 @@ namespace AgentMarket.Catalog.Reviews;
 /// text, editable); the provider may reply publicly; any signed-in user may report a review; an operator may hide it. The listing's stored
 /// review count and rating total change in the same transaction as the review.
 /// </summary>
-public sealed class ListingReviews(AppDbContext db, CurrentTenant tenant, TimeProvider clock)
+public sealed class ListingReviews(AppDbContext db, CurrentTenant tenant, Gateway.RunProjector projector, TimeProvider clock)
 {
     public const int MaxTextLength = 5000;
 
@@ -177,8 +177,11 @@ public sealed class ListingReviews(AppDbContext db, CurrentTenant tenant, TimePr
         return true;
     }
 
-    Task<bool> HasCompletedRunAsync(Guid listingId, Guid organizationId, CancellationToken ct) =>
-        db.RunRecords.AnyAsync(r => r.ListingId == listingId && r.OrganizationId == organizationId && r.Outcome == RunOutcome.Completed, ct);
+    async Task<bool> HasCompletedRunAsync(Guid listingId, Guid organizationId, CancellationToken ct)
+    {
+        await projector.CaughtUpAsync(ct); // a buyer may review right after the run
+        return await db.RunRecords.AnyAsync(r => r.ListingId == listingId && r.OrganizationId == organizationId && r.Outcome == RunOutcome.Completed, ct);
+    }
 
     async Task AdjustCountersAsync(Guid listingId, int reviews, int stars, CancellationToken ct) =>
         await db.Listings.Where(l => l.Id == listingId).ExecuteUpdateAsync(s => s

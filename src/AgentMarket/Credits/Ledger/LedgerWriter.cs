@@ -94,7 +94,7 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
         using var turn = await database.WriterTurnAsync();
         await using var connection = await OpenAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        var insert = Command(connection, transaction);
+        await using var insert = Command(connection, transaction);
         var sql = new StringBuilder("INSERT INTO ledger_accounts (id, kind, owner_id, debits_pending, debits_posted, credits_pending, credits_posted, must_not_overdraw, created_utc) VALUES ");
         var now = clock.GetUtcNow().UtcDateTime;
         for (var i = 0; i < missing.Count; i++)
@@ -109,7 +109,7 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
         insert.CommandText = sql.Append(" ON CONFLICT (owner_id, kind) DO NOTHING").ToString();
         await insert.ExecuteNonQueryAsync();
 
-        var select = Command(connection, transaction);
+        await using var select = Command(connection, transaction);
         select.CommandText = $"SELECT id, kind, owner_id FROM ledger_accounts WHERE owner_id IN ({InList(select, "@o", missing.Select(k => k.Owner).Distinct().ToList())})";
         await using (var reader = await select.ExecuteReaderAsync())
         {
@@ -124,7 +124,7 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
     async Task<Dictionary<AccountKey, AccountState>> LoadAccountsAsync(DbConnection connection, DbTransaction transaction, List<AccountKey> keys)
     {
         var ids = keys.Select(k => _accountIds[k]).Order().ToList();
-        var command = Command(connection, transaction);
+        await using var command = Command(connection, transaction);
         // Locking in id order everywhere rules out deadlocks between replicas.
         command.CommandText = $"SELECT id, kind, owner_id, debits_pending, debits_posted, credits_pending, credits_posted, must_not_overdraw FROM ledger_accounts WHERE id IN ({InList(command, "@a", ids)}) ORDER BY id{(IsPostgres ? " FOR UPDATE" : "")}";
         var accounts = new Dictionary<AccountKey, AccountState>(keys.Count);
@@ -145,7 +145,7 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
 
     async Task<Dictionary<string, StoredOperation>> LoadOperationsAsync(DbConnection connection, DbTransaction transaction, List<string> keys)
     {
-        var command = Command(connection, transaction);
+        await using var command = Command(connection, transaction);
         command.CommandText = $"SELECT idempotency_key, id, request_hash, amount, balance_after, reserved FROM ledger_operations WHERE idempotency_key IN ({InList(command, "@k", keys)})";
         var operations = new Dictionary<string, StoredOperation>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync();
@@ -163,7 +163,7 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
         {
             return reservations;
         }
-        var header = Command(connection, transaction);
+        await using var header = Command(connection, transaction);
         header.CommandText = $"SELECT id, organization_id, reserved, resolved_utc FROM ledger_operations WHERE kind = 'reserve' AND id IN ({InList(header, "@r", ids)})";
         await using (var reader = await header.ExecuteReaderAsync())
         {
@@ -173,7 +173,7 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
             }
         }
         var byId = accounts.Values.ToDictionary(a => a.Id, a => a.Key);
-        var pending = Command(connection, transaction);
+        await using var pending = Command(connection, transaction);
         pending.CommandText = $"SELECT operation_id, id, debit_account_id, credit_account_id, amount FROM ledger_transfers WHERE kind = 'pending' AND operation_id IN ({InList(pending, "@p", ids)})";
         await using (var reader = await pending.ExecuteReaderAsync())
         {
@@ -204,7 +204,7 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
     {
         if (state.NewOperations.Count > 0)
         {
-            var insert = Command(connection, transaction);
+            await using var insert = Command(connection, transaction);
             var sql = new StringBuilder("INSERT INTO ledger_operations (id, idempotency_key, request_hash, kind, organization_id, provider_id, code, amount, balance_after, description, reference_type, reference_id, reserved, expires_utc, resolved_utc, created_utc) VALUES ");
             for (var i = 0; i < state.NewOperations.Count; i++)
             {
@@ -232,7 +232,7 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
 
         if (state.NewTransfers.Count > 0)
         {
-            var insert = Command(connection, transaction);
+            await using var insert = Command(connection, transaction);
             var sql = new StringBuilder("INSERT INTO ledger_transfers (id, operation_id, debit_account_id, credit_account_id, amount, kind, pending_id, code, created_utc) VALUES ");
             for (var i = 0; i < state.NewTransfers.Count; i++)
             {
@@ -256,7 +256,7 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
         if (dirty.Count > 0 && IsPostgres)
         {
             // One statement for all accounts the batch moved: the sums are absolute values computed under the locks.
-            var update = Command(connection, transaction);
+            await using var update = Command(connection, transaction);
             var values = new StringBuilder();
             for (var i = 0; i < dirty.Count; i++)
             {
@@ -274,7 +274,7 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
         {
             // SQLite runs in-process: one prepared statement re-executed per account costs microseconds, and its
             // primary-key lookup beats UPDATE … FROM, which SQLite may plan as a scan of the accounts table.
-            var update = Command(connection, transaction);
+            await using var update = Command(connection, transaction);
             update.CommandText = "UPDATE ledger_accounts SET debits_pending = @dpe, debits_posted = @dpo, credits_pending = @cpe, credits_posted = @cpo WHERE id = @id";
             var parameters = SqliteAccountUpdateParameters.Select(name =>
             {
@@ -296,7 +296,7 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
 
         if (state.Resolved.Count > 0)
         {
-            var resolve = Command(connection, transaction);
+            await using var resolve = Command(connection, transaction);
             resolve.CommandText = $"UPDATE ledger_operations SET resolved_utc = @now WHERE id IN ({InList(resolve, "@r", state.Resolved.Select(r => r.Id).ToList())})";
             Add(resolve, "@now", state.NowUtc);
             await resolve.ExecuteNonQueryAsync();

@@ -9,13 +9,14 @@ public sealed record AgentStatsResponse(
     long Runs, long FailedRuns, double? SuccessRate, [property: JsonPropertyName("users_30d")] int Users30d, double? Rating, int ReviewsCount, IReadOnlyList<DailyRuns> Daily);
 
 /// <summary>A provider's numbers for one agent (SPEC §5 seller dashboard): the listing's stored counters and daily rows.</summary>
-public sealed class AgentStats(AppDbContext db, TimeProvider clock)
+public sealed class AgentStats(AppDbContext db, Gateway.RunProjector projector, TimeProvider clock)
 {
     public const int Days = 30;
 
     /// <summary>Null when the agent is not this organization's; zeros (and empty days) before it is published.</summary>
     public async Task<AgentStatsResponse?> ForAgentAsync(Guid agentId, CancellationToken ct)
     {
+        await projector.CaughtUpAsync(ct);
         if (!await db.ProviderAgents.AnyAsync(a => a.Id == agentId, ct))
         {
             return null;

@@ -49,7 +49,7 @@ public sealed record EconomicsReport(
 /// A provider's economics (SPEC §5 seller dashboard) for <c>GET /api/providers/mine/economics/</c> and the earnings page:
 /// every figure over a range of days comes from the daily rollups; pricing hints read the agent's latest runs.
 /// </summary>
-sealed class ProviderEconomics(AppDbContext db, CurrentTenant tenant, IOptions<CreditsOptions> credits, IOptionsMonitor<EconomicsOptions> options, TimeProvider clock)
+sealed class ProviderEconomics(AppDbContext db, CurrentTenant tenant, Gateway.RunProjector projector, IOptions<CreditsOptions> credits, IOptionsMonitor<EconomicsOptions> options, TimeProvider clock)
 {
     public const int TopCustomers = 5;
     public const int ReviewsShown = 10;
@@ -68,6 +68,7 @@ sealed class ProviderEconomics(AppDbContext db, CurrentTenant tenant, IOptions<C
 
     public async Task<EconomicsReport> ReportAsync(Guid provider, DateOnly from, DateOnly to, EconomicsGrouping groupBy, CancellationToken ct)
     {
+        await projector.CaughtUpAsync(ct);
         var sums = await db.EconomicsListingDays.AsNoTracking().Where(d => d.ProviderId == provider && d.Day >= from && d.Day <= to)
             .Select(d => new Sums(d.Day, d.ListingId, d.Runs, d.Succeeded, d.GrossCredits, d.ProviderEarnings, d.PromotionalCredits, d.InputTokens,
                 d.OutputTokens, d.ModelCostMicrocredits, d.LatencyMsSum))

@@ -1,0 +1,169 @@
+using System.Threading.Channels;
+using AgentMarket.Catalog.SocialProof;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Tenancy;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace AgentMarket.Gateway;
+
+/// <summary>
+/// A finished run whose figures — social proof, the provider's and the platform's rollups — are not added yet. The
+/// journal writes one with the run, in the run's transaction; <see cref="RunProjector"/> adds the figures and deletes
+/// it in one transaction, so each run is counted exactly once, after a crash too.
+/// </summary>
+public sealed class UnprojectedRun
+{
+    public Guid RunId { get; init; }
+}
+
+sealed class UnprojectedRunConfiguration : IEntityTypeConfiguration<UnprojectedRun>
+{
+    public void Configure(EntityTypeBuilder<UnprojectedRun> e)
+    {
+        e.ToTable("unprojected_runs");
+        e.HasKey(x => x.RunId);
+    }
+}
+
+/// <summary>
+/// Adds finished runs to the figures derived from them — the listing's social proof, the provider's economics and the
+/// platform's metrics — right after the journal commits them, instead of inside the run's own transaction: a run's
+/// answer waits only for what it must (its payment, record and memory), and the derived writes of many runs share one
+/// batch (ADR-052). The work list is the <c>unprojected_runs</c> table, so nothing is lost when the process stops, and
+/// on PostgreSQL replicas claim disjoint runs (<c>FOR UPDATE SKIP LOCKED</c>).
+/// Reads that report on a caller's own runs call <see cref="CaughtUpAsync"/> first: on this process, what the journal
+/// committed before the read is in the figures the read sees.
+/// </summary>
+public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recorded, ILogger<RunProjector> logger)
+    : BackgroundService
+{
+    const int MaxBatch = 512;
+
+    /// <summary>How long a read waits for the figures before it shows them as they are (a projector that keeps failing).</summary>
+    static readonly TimeSpan CatchUpLimit = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the table is looked at without a signal: runs other replicas, or a crash, left behind.</summary>
+    static readonly TimeSpan Sweep = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long a signal waits for more runs before they are projected, unless a read is waiting: one batch for the runs
+    /// of a few milliseconds instead of a transaction per run when they come one at a time.
+    /// </summary>
+    static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(20);
+
+    readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    TaskCompletionSource _readerWaiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    long _journaled;
+    long _projected;
+
+    /// <summary>The journal committed runs to project.</summary>
+    public void Journaled()
+    {
+        Interlocked.Increment(ref _journaled);
+        _signal.Writer.TryWrite(true);
+    }
+
+    /// <summary>Waits until every run the journal committed before this call is in the figures (at most a few seconds).</summary>
+    public async Task CaughtUpAsync(CancellationToken ct)
+    {
+        var target = Volatile.Read(ref _journaled);
+        if (Volatile.Read(ref _projected) >= target)
+        {
+            return;
+        }
+        Volatile.Read(ref _readerWaiting).TrySetResult();
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        limit.CancelAfter(CatchUpLimit);
+        while (true)
+        {
+            var progress = Volatile.Read(ref _progress);
+            if (Volatile.Read(ref _projected) >= target)
+            {
+                return;
+            }
+            try
+            {
+                await progress.Task.WaitAsync(limit.Token);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                logger.LogWarning("Run figures are behind: showing them as they are");
+                return;
+            }
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                // Whatever the journal signalled before this point is committed, so it is in the table the next claims read.
+                var target = Volatile.Read(ref _journaled);
+                while (await ProjectBatchAsync() == MaxBatch)
+                {
+                }
+                Published(target);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogError(e, "Projecting finished runs failed; retrying");
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
+                continue;
+            }
+            using var sweep = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            sweep.CancelAfter(Sweep);
+            try
+            {
+                await _signal.Reader.ReadAsync(sweep.Token);
+                var readerWaiting = Interlocked.Exchange(ref _readerWaiting, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                await Task.WhenAny(readerWaiting.Task, Task.Delay(Linger, stoppingToken));
+            }
+            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+            {
+            }
+        }
+    }
+
+    void Published(long target)
+    {
+        if (target <= Volatile.Read(ref _projected))
+        {
+            return;
+        }
+        Volatile.Write(ref _projected, target);
+        Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    /// <summary>Claims up to <see cref="MaxBatch"/> runs, adds their figures and deletes their claims, in one transaction; returns how many.</summary>
+    async Task<int> ProjectBatchAsync()
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
+        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        var database = scope.ServiceProvider.GetRequiredService<DatabaseConnection>();
+        using var turn = await database.WriterTurnAsync();
+        await using var transaction = await db.Database.BeginTransactionAsync();
+        var claimed = database.Provider == DatabaseProvider.Postgres
+            ? await db.Database.SqlQuery<Guid>($"SELECT run_id AS \"Value\" FROM unprojected_runs ORDER BY run_id LIMIT {MaxBatch} FOR UPDATE SKIP LOCKED").ToListAsync()
+            : await db.UnprojectedRuns.OrderBy(u => u.RunId).Select(u => u.RunId).Take(MaxBatch).ToListAsync();
+        if (claimed.Count == 0)
+        {
+            return 0;
+        }
+        var runs = await db.AgentRuns.AsNoTracking().Where(r => claimed.Contains(r.Id)).ToListAsync();
+        var facts = runs.ConvertAll(r => new FinishedRun(r.ListingId, r.OrganizationId, r.AgentVersionId,
+            r.Status == AgentRunStatus.Succeeded ? RunOutcome.Completed : RunOutcome.Failed, r.StartedUtc, r.FinishedUtc ?? r.StartedUtc));
+        await scope.ServiceProvider.GetRequiredService<RunFacts>().RecordManyAsync(facts, CancellationToken.None);
+        // The rollups read what the runs' payments moved from the ledger; the journal applied them with the runs.
+        var added = await scope.ServiceProvider.GetRequiredService<Providers.Economics.EconomicsRollups>().AddAsync(runs, CancellationToken.None);
+        await scope.ServiceProvider.GetRequiredService<Admin.PlatformMetrics.PlatformRollups>().AddAsync(added, CancellationToken.None);
+        await db.UnprojectedRuns.Where(u => claimed.Contains(u.RunId)).ExecuteDeleteAsync();
+        await transaction.CommitAsync();
+        recorded.Remember(facts);
+        return claimed.Count;
+    }
+}

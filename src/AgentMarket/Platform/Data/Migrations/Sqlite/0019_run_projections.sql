@@ -1,0 +1,4 @@
+-- 0019 run_projections (sqlite): the finished runs whose social proof, economics and platform figures are not added yet (ADR-052).
+CREATE TABLE "unprojected_runs" (
+    "run_id" TEXT NOT NULL CONSTRAINT "pk_unprojected_runs" PRIMARY KEY
+);
