@@ -5,10 +5,10 @@ namespace AgentMarket.Providers.Economics;
 
 /// <summary>
 /// One UTC day of one provider's listing for one buyer organization (<see cref="Guid.Empty"/> for visitors' trial runs):
-/// the runs' counts, tokens and latency from the run records, and the money from the ledger transfers that settled them.
-/// Maintained by <see cref="EconomicsRollups"/> in the run journal's transaction, with the coarser rollups built from these
-/// rows (<see cref="EconomicsListingDay"/>, <see cref="EconomicsCustomerMonth"/>), so dashboards read rollups instead of
-/// scanning runs and transfers.
+/// the runs' counts, tokens and latency from the run records, and the money from the ledger transfers that settled them,
+/// subscriptions' monthly charges included (money without runs). Maintained by <see cref="EconomicsRollups"/>, with the
+/// coarser rollups built from these rows (<see cref="EconomicsListingDay"/>, <see cref="EconomicsCustomerMonth"/>), so
+/// dashboards read rollups instead of scanning runs and transfers.
 /// </summary>
 public sealed class EconomicsDay
 {
@@ -21,7 +21,7 @@ public sealed class EconomicsDay
     public long Runs { get; init; }
     public long Succeeded { get; init; }
 
-    /// <summary>What the runs were worth at their price: credits the buyers' wallets spent, and for trials what the promotions account paid.</summary>
+    /// <summary>What the runs (and monthly charges) were worth at their price: credits the buyers' wallets spent, and for trials what the promotions account paid.</summary>
     public long GrossCredits { get; init; }
 
     /// <summary>Of <see cref="GrossCredits"/>, what granted (free) credits or the promotions account paid.</summary>

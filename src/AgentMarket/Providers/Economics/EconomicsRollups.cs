@@ -8,10 +8,10 @@ using Microsoft.Extensions.Options;
 namespace AgentMarket.Providers.Economics;
 
 /// <summary>
-/// Adds finished runs to the daily rollups, in the run journal's transaction: a run's record and its share of the
-/// rollups are written together or not at all, and each run is journaled once, so each is counted once. The money is
-/// read from the ledger transfers that settled the run (settled before the journal writes it), never recomputed from
-/// prices or the commission, so the rollups agree with the ledger whatever the commission was when a run settled.
+/// Adds finished runs to the daily rollups, in the run projector's transaction that also takes them off its work list
+/// (ADR-052), so each run is counted once. The money is read from the ledger transfers that settled the run (settled when
+/// the journal recorded it), never recomputed from prices or the commission, so the rollups agree with the ledger
+/// whatever the commission was when a run settled.
 /// Subscriptions' monthly charges are added the same way, in the transaction of their settle.
 /// </summary>
 sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions> options)
