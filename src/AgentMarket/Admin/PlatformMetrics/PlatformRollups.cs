@@ -5,9 +5,10 @@ using Microsoft.EntityFrameworkCore;
 namespace AgentMarket.Admin.PlatformMetrics;
 
 /// <summary>
-/// Adds what <see cref="EconomicsRollups"/> just added (a batch of runs, or a monthly charge) to the platform-wide rollups, in the same
-/// transaction, so the platform's figures are the providers' summed and each run still counts once. Every write is one
-/// statement that adds to the row, so concurrent batches (several app instances) add up instead of racing an insert.
+/// Adds what <see cref="EconomicsRollups"/> just added (a batch of runs, or a monthly charge) to the platform-wide
+/// rollups, in the same transaction, so the platform's figures are the providers' summed and each run still counts once.
+/// Every write is one statement that adds to the row, so concurrent batches (several app instances) add up instead of
+/// racing an insert.
 /// Subscriptions' monthly charges arrive the same way (rows with money and no runs): they add to the credits spent, the
 /// fees and the listing's credits, not to runs or active organizations.
 /// </summary>
