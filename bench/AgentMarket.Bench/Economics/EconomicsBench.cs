@@ -87,6 +87,8 @@ static class EconomicsBench
         builder.AddProviders();
         builder.AddCatalog();
         builder.AddEconomics();
+        // The reports first wait for the runs the journal committed (ADR-052); the bench journals none, so they never wait.
+        builder.Services.AddSingleton<AgentMarket.Gateway.RunProjector>();
         return builder.Build();
     }
 
@@ -181,17 +183,41 @@ static class EconomicsBench
             JOIN (SELECT n, n + 1 AS runs FROM bench_slots) r ON r.n = (a.n + d.n + s.n) % CASE WHEN a.provider_n = 0 THEN 6 ELSE 2 END
             """),
             """
-            INSERT INTO economics_latencies (provider_id, day, listing_id, latency_ms, runs)
-            SELECT a.provider_id, d.day, a.listing_id, s.ms, 1 + (a.n + d.n + s.n) % 5
+            INSERT INTO economics_latency_days (provider_id, day, latency_ms, runs)
+            SELECT a.provider_id, d.day, s.ms, SUM(1 + (a.n + d.n + s.n) % 5)
             FROM bench_days d CROSS JOIN bench_agents a JOIN bench_slots s ON s.n < CASE WHEN a.provider_n = 0 THEN 12 ELSE 2 END
+            GROUP BY a.provider_id, d.day, s.ms
             """,
             "DROP TABLE bench_agents", "DROP TABLE bench_customers", "DROP TABLE bench_days", "DROP TABLE bench_slots");
+        await RollUpAsync(services, postgres);
         await using var count = services.CreateAsyncScope();
         var db2 = count.ServiceProvider.GetRequiredService<AppDbContext>();
         var seededRuns = await db2.EconomicsDays.SumAsync(d => d.Runs);
-        var rows = await db2.EconomicsDays.CountAsync() + await db2.EconomicsLatencies.CountAsync();
+        var rows = await db2.EconomicsDays.CountAsync() + await db2.EconomicsLatencies.CountAsync()
+            + await db2.EconomicsListingDays.CountAsync() + await db2.EconomicsCustomerMonths.CountAsync();
         Console.WriteLine($"rollups hold {seededRuns:N0} runs; the measured provider {await db2.EconomicsDays.Where(d => d.ProviderId == providers[0].Id).SumAsync(d => d.Runs):N0}");
         return ((providers[0].Id, providers[0].Organization), rows);
+    }
+
+    /// <summary>The listing-days and customer-months from the buyer-level days, as the 0018 scripts backfill them and the rollups maintain them.</summary>
+    static Task RollUpAsync(IServiceProvider services, bool postgres)
+    {
+        var (month, visitor) = postgres
+            ? ("date_trunc('month', day)::date", "'00000000-0000-0000-0000-000000000000'::uuid")
+            : ("substr(day, 1, 8) || '01'", "'00000000-0000-0000-0000-000000000000'");
+        return ExecuteRawAsync(services,
+            """
+            INSERT INTO economics_listing_days (provider_id, day, listing_id, runs, succeeded, gross_credits, promotional_credits, provider_earnings,
+                platform_fees, input_tokens, output_tokens, model_cost_microcredits, latency_ms_sum)
+            SELECT provider_id, day, listing_id, SUM(runs), SUM(succeeded), SUM(gross_credits), SUM(promotional_credits), SUM(provider_earnings),
+                SUM(platform_fees), SUM(input_tokens), SUM(output_tokens), SUM(model_cost_microcredits), SUM(latency_ms_sum)
+            FROM economics_days GROUP BY provider_id, day, listing_id
+            """,
+            $"""
+            INSERT INTO economics_customer_months (provider_id, month, buyer_organization_id, runs, gross_credits)
+            SELECT provider_id, {month}, buyer_organization_id, SUM(runs), SUM(gross_credits)
+            FROM economics_days WHERE buyer_organization_id <> {visitor} GROUP BY provider_id, {month}, buyer_organization_id
+            """);
     }
 
     internal static async Task ExecuteRawAsync(IServiceProvider services, params string[] statements)

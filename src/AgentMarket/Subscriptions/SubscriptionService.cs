@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AgentMarket.Admin.PlatformMetrics;
 using AgentMarket.Catalog;
 using AgentMarket.Catalog.Pricing;
 using AgentMarket.Credits;
@@ -8,9 +9,11 @@ using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
 using AgentMarket.Providers.Configuration;
+using AgentMarket.Providers.Economics;
 using AgentMarket.Runtime;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Subscriptions;
@@ -18,7 +21,8 @@ namespace AgentMarket.Subscriptions;
 /// <summary>Subscribing ("Add to My Agents"), configuring and unsubscribing; the API and the buyer pages share it.</summary>
 sealed class SubscriptionService(
     AppDbContext db, CurrentTenant tenant, AgentPlans plans, CreditLedger ledger, CreditGrants grants, IDataProtectionProvider protection,
-    Keys.ApiKeyDirectory keys, IOptions<CreditsOptions> creditOptions, TimeProvider clock)
+    Keys.ApiKeyDirectory keys, IOptions<CreditsOptions> creditOptions, TimeProvider clock,
+    LedgerWriter ledgerWriter, DatabaseConnection database, EconomicsRollups economics, PlatformRollups platform)
 {
     public const string ModelKeyPurpose = "AgentMarket.Subscriptions.ModelApiKey";
 
@@ -251,9 +255,35 @@ sealed class SubscriptionService(
         {
             throw new InvalidOperationException($"Subscription charge refused: {reserve.Status}");
         }
-        var settle = await ledger.SettleAsync($"subscription:{config.Id}:{period}:settle", config.OrganizationId, reserve.OperationId, credits, listing.ProviderId,
-            creditOptions.Value.Split, $"{listing.Name} monthly subscription", ct);
+        var settle = await SettleAsync(new SettleCommand($"subscription:{config.Id}:{period}:settle", config.OrganizationId, reserve.OperationId, credits,
+            listing.ProviderId, creditOptions.Value.Split, $"{listing.Name} monthly subscription"), listing, ct);
         return settle.Succeeded ? null : throw new InvalidOperationException($"Subscription charge not settled: {settle.Status}");
+    }
+
+    /// <summary>
+    /// Settles the month and adds it to the provider's and the platform's rollups in one transaction, as the run journal
+    /// does for runs: the charge is counted exactly when its credits move, and a replayed settle (a retried charge) adds
+    /// nothing, since the transaction that settled it first counted it.
+    /// </summary>
+    async Task<LedgerResult> SettleAsync(SettleCommand settle, Listing listing, CancellationToken ct)
+    {
+        await ledgerWriter.EnsureAccountsAsync([settle]);
+        using var turn = await database.WriterTurnAsync();
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var result = (await ledgerWriter.ApplyWithinAsync(db.Database.GetDbConnection(), transaction.GetDbTransaction(), [settle]))[0];
+        Admin.Metrics.PlatformMeters.LedgerOperation(settle.Kind.ToString(), result.Replayed ? "replayed" : result.Status.ToString());
+        if (!result.Succeeded)
+        {
+            return result; // disposing the transaction rolls it back
+        }
+        if (!result.Replayed)
+        {
+            var day = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+            var added = await economics.AddSubscriptionChargeAsync(listing.ProviderId, listing.Id, settle.Organization, day, settle.IdempotencyKey, ct);
+            await platform.AddAsync(added, ct);
+        }
+        await transaction.CommitAsync(ct);
+        return result;
     }
 
     Task<Listing?> FindListingAsync(string offering, CancellationToken ct)

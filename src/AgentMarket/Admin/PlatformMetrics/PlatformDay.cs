@@ -15,20 +15,20 @@ public sealed class PlatformDay
     public long Runs { get; init; }
     public long Succeeded { get; init; }
 
-    /// <summary>Credits buyer organizations' wallets spent on runs (granted credits included).</summary>
+    /// <summary>Credits buyer organizations' wallets spent on runs and subscriptions' monthly charges (granted credits included).</summary>
     public long CreditsSpent { get; init; }
 
     /// <summary>What visitors' trial runs were worth, paid by the promotions account.</summary>
     public long TrialCredits { get; init; }
 
-    /// <summary>Credited to the platform's fees account by the runs' settlements.</summary>
+    /// <summary>Credited to the platform's fees account by the runs' and the monthly charges' settlements.</summary>
     public long PlatformFees { get; init; }
 
     /// <summary>Distinct buyer organizations that ran an agent on the day.</summary>
     public long ActiveOrganizations { get; init; }
 }
 
-/// <summary>One listing's runs on one UTC day, for the top agents and (through <see cref="ProviderId"/>) top providers.</summary>
+/// <summary>One listing's runs (and monthly charges, in <see cref="GrossCredits"/>) on one UTC day, for the top agents and (through <see cref="ProviderId"/>) top providers.</summary>
 public sealed class PlatformListingDay
 {
     public DateOnly Day { get; init; }

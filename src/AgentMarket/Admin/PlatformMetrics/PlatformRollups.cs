@@ -5,9 +5,12 @@ using Microsoft.EntityFrameworkCore;
 namespace AgentMarket.Admin.PlatformMetrics;
 
 /// <summary>
-/// Adds what <see cref="EconomicsRollups"/> just added (one journal batch) to the platform-wide rollups, in the same
-/// transaction, so the platform's figures are the providers' summed and each run still counts once. Every write is one
-/// statement that adds to the row, so concurrent batches (several app instances) add up instead of racing an insert.
+/// Adds what <see cref="EconomicsRollups"/> just added (a batch of runs, or a monthly charge) to the platform-wide
+/// rollups, in the same transaction, so the platform's figures are the providers' summed and each run still counts once.
+/// Every write is one statement that adds to the row, so concurrent batches (several app instances) add up instead of
+/// racing an insert.
+/// Subscriptions' monthly charges arrive the same way (rows with money and no runs): they add to the credits spent, the
+/// fees and the listing's credits, not to runs or active organizations.
 /// </summary>
 sealed class PlatformRollups(AppDbContext db)
 {
@@ -19,6 +22,10 @@ sealed class PlatformRollups(AppDbContext db)
             foreach (var organization in day.Where(d => d.BuyerOrganizationId != Guid.Empty).GroupBy(d => d.BuyerOrganizationId))
             {
                 var (id, runs) = (organization.Key, organization.Sum(d => d.Runs));
+                if (runs == 0)
+                {
+                    continue; // a subscription's monthly charge: an organization is active on the days it runs an agent
+                }
                 // The insert succeeds only for the organization's first run of the day (here or in a concurrent batch,
                 // which it waits for), so the day's count of active organizations grows once per organization.
                 var inserted = await db.Database.ExecuteSqlAsync($"""

@@ -5,9 +5,10 @@ namespace AgentMarket.Providers.Economics;
 
 /// <summary>
 /// One UTC day of one provider's listing for one buyer organization (<see cref="Guid.Empty"/> for visitors' trial runs):
-/// the runs' counts, tokens and latency from the run records, and the money from the ledger transfers that settled them.
-/// Maintained by <see cref="EconomicsRollups"/> in the run journal's transaction, so dashboards read these rows instead
-/// of scanning runs and transfers.
+/// the runs' counts, tokens and latency from the run records, and the money from the ledger transfers that settled them,
+/// subscriptions' monthly charges included (money without runs). Maintained by <see cref="EconomicsRollups"/>, with the
+/// coarser rollups built from these rows (<see cref="EconomicsListingDay"/>, <see cref="EconomicsCustomerMonth"/>), so
+/// dashboards read rollups instead of scanning runs and transfers.
 /// </summary>
 public sealed class EconomicsDay
 {
@@ -20,7 +21,7 @@ public sealed class EconomicsDay
     public long Runs { get; init; }
     public long Succeeded { get; init; }
 
-    /// <summary>What the runs were worth at their price: credits the buyers' wallets spent, and for trials what the promotions account paid.</summary>
+    /// <summary>What the runs (and monthly charges) were worth at their price: credits the buyers' wallets spent, and for trials what the promotions account paid.</summary>
     public long GrossCredits { get; init; }
 
     /// <summary>Of <see cref="GrossCredits"/>, what granted (free) credits or the promotions account paid.</summary>
@@ -41,12 +42,51 @@ public sealed class EconomicsDay
     public long LatencyMsSum { get; init; }
 }
 
-/// <summary>How many succeeded runs of a listing took <see cref="LatencyMs"/> (a <see cref="Usage.LatencyHistogram"/> bucket) on a day.</summary>
-public sealed class EconomicsLatency
+/// <summary>
+/// One UTC day of one provider's listing, all buyers together: the sums of <see cref="EconomicsDay"/> without the buyer
+/// dimension, so the dashboard's per-day and per-agent figures read a row per listing and day however many customers
+/// there are (ADR-090, "Long ranges").
+/// </summary>
+public sealed class EconomicsListingDay
 {
     public Guid ProviderId { get; init; }
     public DateOnly Day { get; init; }
     public Guid ListingId { get; init; }
+    public long Runs { get; init; }
+    public long Succeeded { get; init; }
+    public long GrossCredits { get; init; }
+    public long PromotionalCredits { get; init; }
+    public long ProviderEarnings { get; init; }
+    public long PlatformFees { get; init; }
+    public long InputTokens { get; init; }
+    public long OutputTokens { get; init; }
+    public long ModelCostMicrocredits { get; init; }
+    public long LatencyMsSum { get; init; }
+}
+
+/// <summary>
+/// One buyer organization's runs and spend with one provider in one UTC calendar month (<see cref="Month"/> is its first
+/// day): unique and top customers over a long range read whole months here and only the partial months at the range's
+/// edges from <see cref="EconomicsDay"/>, which stays exact because a customer is counted once over the union.
+/// Visitors' trials (no organization) are not customers and have no rows.
+/// </summary>
+public sealed class EconomicsCustomerMonth
+{
+    public Guid ProviderId { get; init; }
+    public DateOnly Month { get; init; }
+    public Guid BuyerOrganizationId { get; init; }
+    public long Runs { get; init; }
+    public long GrossCredits { get; init; }
+}
+
+/// <summary>
+/// How many of a provider's succeeded runs took <see cref="LatencyMs"/> (a <see cref="Usage.LatencyHistogram"/> bucket) on
+/// a day, all listings together: the dashboard's percentiles are over the provider's runs, so a year is a few thousand rows.
+/// </summary>
+public sealed class EconomicsLatency
+{
+    public Guid ProviderId { get; init; }
+    public DateOnly Day { get; init; }
     public int LatencyMs { get; init; }
     public long Runs { get; init; }
 }
@@ -61,11 +101,29 @@ sealed class EconomicsDayConfiguration : IEntityTypeConfiguration<EconomicsDay>
     }
 }
 
+sealed class EconomicsListingDayConfiguration : IEntityTypeConfiguration<EconomicsListingDay>
+{
+    public void Configure(EntityTypeBuilder<EconomicsListingDay> e)
+    {
+        e.ToTable("economics_listing_days");
+        e.HasKey(x => new { x.ProviderId, x.Day, x.ListingId });
+    }
+}
+
+sealed class EconomicsCustomerMonthConfiguration : IEntityTypeConfiguration<EconomicsCustomerMonth>
+{
+    public void Configure(EntityTypeBuilder<EconomicsCustomerMonth> e)
+    {
+        e.ToTable("economics_customer_months");
+        e.HasKey(x => new { x.ProviderId, x.Month, x.BuyerOrganizationId });
+    }
+}
+
 sealed class EconomicsLatencyConfiguration : IEntityTypeConfiguration<EconomicsLatency>
 {
     public void Configure(EntityTypeBuilder<EconomicsLatency> e)
     {
-        e.ToTable("economics_latencies");
-        e.HasKey(x => new { x.ProviderId, x.Day, x.ListingId, x.LatencyMs });
+        e.ToTable("economics_latency_days");
+        e.HasKey(x => new { x.ProviderId, x.Day, x.LatencyMs });
     }
 }

@@ -8,10 +8,11 @@ using Microsoft.Extensions.Options;
 namespace AgentMarket.Providers.Economics;
 
 /// <summary>
-/// Adds finished runs to the daily rollups, in the run journal's transaction: a run's record and its share of the
-/// rollups are written together or not at all, and each run is journaled once, so each is counted once. The money is
-/// read from the ledger transfers that settled the run (settled before the journal writes it), never recomputed from
-/// prices or the commission, so the rollups agree with the ledger whatever the commission was when a run settled.
+/// Adds finished runs to the daily rollups, in the run projector's transaction that also takes them off its work list
+/// (ADR-052), so each run is counted once. The money is read from the ledger transfers that settled the run (settled when
+/// the journal recorded it), never recomputed from prices or the commission, so the rollups agree with the ledger
+/// whatever the commission was when a run settled.
+/// Subscriptions' monthly charges are added the same way, in the transaction of their settle.
 /// </summary>
 sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions> options)
 {
@@ -32,7 +33,7 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
         var prices = options.CurrentValue;
 
         var days = new Dictionary<(Guid Provider, DateOnly Day, Guid Listing, Guid Buyer), long[]>();
-        var latencies = new Dictionary<(Guid Provider, DateOnly Day, Guid Listing, int Latency), long>();
+        var latencies = new Dictionary<(Guid Provider, DateOnly Day, int Latency), long>();
         foreach (var run in finished)
         {
             var key = (run.ProviderId!.Value, run.Day, run.ListingId, run.OrganizationId);
@@ -54,40 +55,12 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
             if (succeeded)
             {
                 sums[9] += run.LatencyMs;
-                var bucket = (run.ProviderId.Value, run.Day, run.ListingId, LatencyHistogram.Bucket(run.LatencyMs));
+                var bucket = (run.ProviderId.Value, run.Day, LatencyHistogram.Bucket(run.LatencyMs));
                 latencies[bucket] = latencies.GetValueOrDefault(bucket) + 1;
             }
         }
 
-        foreach (var ((provider, day, listing, buyer), s) in days)
-        {
-            // One statement on both databases, so concurrent journal batches add up instead of racing an insert.
-            await db.Database.ExecuteSqlAsync($"""
-                INSERT INTO economics_days (provider_id, day, listing_id, buyer_organization_id, runs, succeeded, gross_credits, promotional_credits,
-                    provider_earnings, platform_fees, input_tokens, output_tokens, model_cost_microcredits, latency_ms_sum)
-                VALUES ({provider}, {day}, {listing}, {buyer}, {s[0]}, {s[1]}, {s[2]}, {s[3]}, {s[4]}, {s[5]}, {s[6]}, {s[7]}, {s[8]}, {s[9]})
-                ON CONFLICT (provider_id, day, listing_id, buyer_organization_id) DO UPDATE SET
-                    runs = economics_days.runs + excluded.runs,
-                    succeeded = economics_days.succeeded + excluded.succeeded,
-                    gross_credits = economics_days.gross_credits + excluded.gross_credits,
-                    promotional_credits = economics_days.promotional_credits + excluded.promotional_credits,
-                    provider_earnings = economics_days.provider_earnings + excluded.provider_earnings,
-                    platform_fees = economics_days.platform_fees + excluded.platform_fees,
-                    input_tokens = economics_days.input_tokens + excluded.input_tokens,
-                    output_tokens = economics_days.output_tokens + excluded.output_tokens,
-                    model_cost_microcredits = economics_days.model_cost_microcredits + excluded.model_cost_microcredits,
-                    latency_ms_sum = economics_days.latency_ms_sum + excluded.latency_ms_sum
-                """, ct);
-        }
-        foreach (var ((provider, day, listing, latency), count) in latencies)
-        {
-            await db.Database.ExecuteSqlAsync($"""
-                INSERT INTO economics_latencies (provider_id, day, listing_id, latency_ms, runs)
-                VALUES ({provider}, {day}, {listing}, {latency}, {count})
-                ON CONFLICT (provider_id, day, listing_id, latency_ms) DO UPDATE SET runs = economics_latencies.runs + excluded.runs
-                """, ct);
-        }
-        return days.Select(d => new EconomicsDay
+        var added = days.Select(d => new EconomicsDay
         {
             ProviderId = d.Key.Provider,
             Day = d.Key.Day,
@@ -104,18 +77,120 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
             ModelCostMicrocredits = d.Value[8],
             LatencyMsSum = d.Value[9],
         }).ToList();
+        await WriteAsync(added, ct);
+        foreach (var ((provider, day, latency), count) in latencies)
+        {
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO economics_latency_days (provider_id, day, latency_ms, runs)
+                VALUES ({provider}, {day}, {latency}, {count})
+                ON CONFLICT (provider_id, day, latency_ms) DO UPDATE SET runs = economics_latency_days.runs + excluded.runs
+                """, ct);
+        }
+        return added;
     }
+
+    /// <summary>
+    /// Adds a subscription's monthly charge, settled by the ledger operation <paramref name="settleKey"/> in the caller's
+    /// transaction, to the listing's day for the buyer: money but no runs (ADR-090, "Subscription charges"). Returns what
+    /// it added, for the platform's rollups; nothing when the operation moved nothing.
+    /// </summary>
+    public async Task<IReadOnlyList<EconomicsDay>> AddSubscriptionChargeAsync(Guid provider, Guid listing, Guid buyer, DateOnly day, string settleKey, CancellationToken ct)
+    {
+        if ((await MoneyAsync([settleKey], ct)).GetValueOrDefault(settleKey) is not { } paid)
+        {
+            return [];
+        }
+        EconomicsDay[] added =
+        [
+            new()
+            {
+                ProviderId = provider, Day = day, ListingId = listing, BuyerOrganizationId = buyer,
+                GrossCredits = paid.Gross, PromotionalCredits = paid.Promotional, ProviderEarnings = paid.Earnings, PlatformFees = paid.Fees,
+            },
+        ];
+        await WriteAsync(added, ct);
+        return added;
+    }
+
+    /// <summary>
+    /// Adds the rows to the buyer-level days and to the two rollups built from them, the listing-days and the customer-months.
+    /// Each write is one statement on both databases, so concurrent batches add up instead of racing an insert.
+    /// </summary>
+    async Task WriteAsync(IReadOnlyList<EconomicsDay> rows, CancellationToken ct)
+    {
+        foreach (var s in rows)
+        {
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO economics_days (provider_id, day, listing_id, buyer_organization_id, runs, succeeded, gross_credits, promotional_credits,
+                    provider_earnings, platform_fees, input_tokens, output_tokens, model_cost_microcredits, latency_ms_sum)
+                VALUES ({s.ProviderId}, {s.Day}, {s.ListingId}, {s.BuyerOrganizationId}, {s.Runs}, {s.Succeeded}, {s.GrossCredits}, {s.PromotionalCredits},
+                    {s.ProviderEarnings}, {s.PlatformFees}, {s.InputTokens}, {s.OutputTokens}, {s.ModelCostMicrocredits}, {s.LatencyMsSum})
+                ON CONFLICT (provider_id, day, listing_id, buyer_organization_id) DO UPDATE SET
+                    runs = economics_days.runs + excluded.runs,
+                    succeeded = economics_days.succeeded + excluded.succeeded,
+                    gross_credits = economics_days.gross_credits + excluded.gross_credits,
+                    promotional_credits = economics_days.promotional_credits + excluded.promotional_credits,
+                    provider_earnings = economics_days.provider_earnings + excluded.provider_earnings,
+                    platform_fees = economics_days.platform_fees + excluded.platform_fees,
+                    input_tokens = economics_days.input_tokens + excluded.input_tokens,
+                    output_tokens = economics_days.output_tokens + excluded.output_tokens,
+                    model_cost_microcredits = economics_days.model_cost_microcredits + excluded.model_cost_microcredits,
+                    latency_ms_sum = economics_days.latency_ms_sum + excluded.latency_ms_sum
+                """, ct);
+        }
+        foreach (var listing in rows.GroupBy(r => (r.ProviderId, r.Day, r.ListingId)))
+        {
+            var (provider, day, id) = listing.Key;
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO economics_listing_days (provider_id, day, listing_id, runs, succeeded, gross_credits, promotional_credits,
+                    provider_earnings, platform_fees, input_tokens, output_tokens, model_cost_microcredits, latency_ms_sum)
+                VALUES ({provider}, {day}, {id}, {listing.Sum(r => r.Runs)}, {listing.Sum(r => r.Succeeded)}, {listing.Sum(r => r.GrossCredits)},
+                    {listing.Sum(r => r.PromotionalCredits)}, {listing.Sum(r => r.ProviderEarnings)}, {listing.Sum(r => r.PlatformFees)},
+                    {listing.Sum(r => r.InputTokens)}, {listing.Sum(r => r.OutputTokens)}, {listing.Sum(r => r.ModelCostMicrocredits)}, {listing.Sum(r => r.LatencyMsSum)})
+                ON CONFLICT (provider_id, day, listing_id) DO UPDATE SET
+                    runs = economics_listing_days.runs + excluded.runs,
+                    succeeded = economics_listing_days.succeeded + excluded.succeeded,
+                    gross_credits = economics_listing_days.gross_credits + excluded.gross_credits,
+                    promotional_credits = economics_listing_days.promotional_credits + excluded.promotional_credits,
+                    provider_earnings = economics_listing_days.provider_earnings + excluded.provider_earnings,
+                    platform_fees = economics_listing_days.platform_fees + excluded.platform_fees,
+                    input_tokens = economics_listing_days.input_tokens + excluded.input_tokens,
+                    output_tokens = economics_listing_days.output_tokens + excluded.output_tokens,
+                    model_cost_microcredits = economics_listing_days.model_cost_microcredits + excluded.model_cost_microcredits,
+                    latency_ms_sum = economics_listing_days.latency_ms_sum + excluded.latency_ms_sum
+                """, ct);
+        }
+        foreach (var customer in rows.Where(r => r.BuyerOrganizationId != Guid.Empty).GroupBy(r => (r.ProviderId, Month: MonthOf(r.Day), r.BuyerOrganizationId)))
+        {
+            var (provider, month, buyer) = customer.Key;
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO economics_customer_months (provider_id, month, buyer_organization_id, runs, gross_credits)
+                VALUES ({provider}, {month}, {buyer}, {customer.Sum(r => r.Runs)}, {customer.Sum(r => r.GrossCredits)})
+                ON CONFLICT (provider_id, month, buyer_organization_id) DO UPDATE SET
+                    runs = economics_customer_months.runs + excluded.runs,
+                    gross_credits = economics_customer_months.gross_credits + excluded.gross_credits
+                """, ct);
+        }
+    }
+
+    /// <summary>The first day of the day's calendar month, the key of <see cref="EconomicsCustomerMonth"/>.</summary>
+    public static DateOnly MonthOf(DateOnly day) => new(day.Year, day.Month, 1);
 
     /// <summary>What each run's settle (or trial) operation moved, by run id, read from its transfers.</summary>
     async Task<Dictionary<Guid, Money>> MoneyAsync(List<Guid> runIds, CancellationToken ct)
     {
-        var result = new Dictionary<Guid, Money>();
-        if (runIds.Count == 0)
+        var runByKey = runIds.SelectMany(id => SettleKeys(id).Select(key => (key, id))).ToDictionary(p => p.key, p => p.id);
+        return (await MoneyAsync([.. runByKey.Keys], ct)).ToDictionary(m => runByKey[m.Key], m => m.Value);
+    }
+
+    /// <summary>What the ledger operations with these idempotency keys moved, by key, read from their transfers.</summary>
+    async Task<Dictionary<string, Money>> MoneyAsync(List<string> keys, CancellationToken ct)
+    {
+        var result = new Dictionary<string, Money>();
+        if (keys.Count == 0)
         {
             return result;
         }
-        var runByKey = runIds.SelectMany(id => SettleKeys(id).Select(key => (key, id))).ToDictionary(p => p.key, p => p.id);
-        var keys = runByKey.Keys.ToList();
         var operations = await db.LedgerOperations.AsNoTracking()
             .Where(o => keys.Contains(o.IdempotencyKey))
             .Select(o => new { o.Id, o.IdempotencyKey, o.Kind })
@@ -149,7 +224,7 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
                 var posted = moved.Where(t => t.Kind == TransferKind.PostPending).ToList();
                 money = new Money(posted.Sum(t => t.Amount), posted.Where(t => t.Debit == AccountKind.WalletGranted).Sum(t => t.Amount), earnings, fees);
             }
-            result[runByKey[operation.IdempotencyKey]] = money;
+            result[operation.IdempotencyKey] = money;
         }
         return result;
     }

@@ -69,19 +69,11 @@ sealed class ProviderEconomics(AppDbContext db, CurrentTenant tenant, Gateway.Ru
     public async Task<EconomicsReport> ReportAsync(Guid provider, DateOnly from, DateOnly to, EconomicsGrouping groupBy, CancellationToken ct)
     {
         await projector.CaughtUpAsync(ct);
-        var days = db.EconomicsDays.AsNoTracking().Where(d => d.ProviderId == provider && d.Day >= from && d.Day <= to);
-        var sums = await days
-            .GroupBy(d => new { d.Day, d.ListingId })
-            .Select(g => new Sums(g.Key.Day, g.Key.ListingId, g.Sum(d => d.Runs), g.Sum(d => d.Succeeded), g.Sum(d => d.GrossCredits), g.Sum(d => d.ProviderEarnings),
-                g.Sum(d => d.PromotionalCredits), g.Sum(d => d.InputTokens), g.Sum(d => d.OutputTokens), g.Sum(d => d.ModelCostMicrocredits), g.Sum(d => d.LatencyMsSum)))
+        var sums = await db.EconomicsListingDays.AsNoTracking().Where(d => d.ProviderId == provider && d.Day >= from && d.Day <= to)
+            .Select(d => new Sums(d.Day, d.ListingId, d.Runs, d.Succeeded, d.GrossCredits, d.ProviderEarnings, d.PromotionalCredits, d.InputTokens,
+                d.OutputTokens, d.ModelCostMicrocredits, d.LatencyMsSum))
             .ToListAsync(ct);
-        var uniqueCustomers = await days.Where(d => d.BuyerOrganizationId != Guid.Empty).Select(d => d.BuyerOrganizationId).Distinct().CountAsync(ct);
-        var top = await days.Where(d => d.BuyerOrganizationId != Guid.Empty)
-            .GroupBy(d => d.BuyerOrganizationId)
-            .Select(g => new { Buyer = g.Key, Runs = g.Sum(d => d.Runs), Gross = g.Sum(d => d.GrossCredits) })
-            .OrderByDescending(x => x.Gross).ThenByDescending(x => x.Runs)
-            .Take(TopCustomers)
-            .ToListAsync(ct);
+        var (uniqueCustomers, top) = await CustomersAsync(provider, from, to, ct);
         var buyers = top.Select(t => t.Buyer).ToList();
         var names = await db.Organizations.AsNoTracking().Where(o => buyers.Contains(o.Id)).ToDictionaryAsync(o => o.Id, o => o.Name, ct);
         var latency = new LatencyHistogram();
@@ -96,9 +88,10 @@ sealed class ProviderEconomics(AppDbContext db, CurrentTenant tenant, Gateway.Ru
             .Select(l => new { l.Id, l.Name, l.PricingModel, l.CreditsPerRun }).ToListAsync(ct);
         var agentNames = listings.ToDictionary(l => l.Id, l => l.Name);
 
+        var byDay = sums.ToLookup(s => s.Day);
         var rows = groupBy == EconomicsGrouping.Day
             ? Enumerable.Range(0, to.DayNumber - from.DayNumber + 1).Select(i => from.AddDays(i))
-                .Select(day => Row(day, null, null, sums.Where(s => s.Day == day))).ToList()
+                .Select(day => Row(day, null, null, byDay[day])).ToList()
             : sums.GroupBy(s => s.Listing)
                 .Select(g => Row(null, g.Key, agentNames.GetValueOrDefault(g.Key, "(removed agent)"), g))
                 .OrderByDescending(r => r.GrossCredits).ThenBy(r => r.Agent, StringComparer.Ordinal).ToList();
@@ -106,7 +99,7 @@ sealed class ProviderEconomics(AppDbContext db, CurrentTenant tenant, Gateway.Ru
         var totals = new EconomicsTotals(
             all.Runs, all.Succeeded, all.Runs == 0 ? null : Math.Round((double)all.Succeeded / all.Runs, 3),
             all.GrossCredits, all.GrossCredits, all.EarningsCredits, all.EarningsCredits, all.CommissionCredits, all.CommissionCredits,
-            all.PromotionalCredits, uniqueCustomers, all.InputTokens, all.OutputTokens, all.ModelCostCredits,
+            all.PromotionalCredits, (int)uniqueCustomers, all.InputTokens, all.OutputTokens, all.ModelCostCredits,
             all.Runs == 0 ? null : Math.Round(all.ModelCostCredits / all.Runs, 4),
             all.Runs == 0 ? null : (all.InputTokens + all.OutputTokens) / all.Runs,
             all.LatencyAvgMs, latency.Percentile(50), latency.Percentile(95));
@@ -116,10 +109,49 @@ sealed class ProviderEconomics(AppDbContext db, CurrentTenant tenant, Gateway.Ru
         var reviews = await unanswered.OrderByDescending(r => r.CreatedUtc).Take(ReviewsShown).ToListAsync(ct);
 
         return new EconomicsReport(provider, from, to, groupBy, credits.Value.CommissionPercent, options.CurrentValue.GrantedCreditRuns, totals, rows,
-            top.Select(t => new TopCustomer(names.GetValueOrDefault(t.Buyer, "(deleted organization)"), t.Runs, t.Gross)).ToList(),
+            top.Select(t => new TopCustomer(names.GetValueOrDefault(t.Buyer, "(deleted organization)"), t.Runs, t.GrossCredits)).ToList(),
             await unanswered.CountAsync(ct),
             reviews.Select(r => new ReviewToAnswer(r.Id, r.ListingId, agentNames.GetValueOrDefault(r.ListingId, ""), r.Rating, r.Text, r.CreatedUtc)).ToList(),
             await PricingHintsAsync(provider, listings.Select(l => (l.Id, l.Name, l.PricingModel, l.CreditsPerRun)).ToList(), ct));
+    }
+
+    /// <summary>One buyer's runs and spend over a range, with the number of buyers in the range (the same on every row).</summary>
+    sealed record CustomerSums(Guid Buyer, long Runs, long GrossCredits, long Customers);
+
+    /// <summary>
+    /// Unique customers and the top ones over the range, in one read grouped by buyer: whole calendar months from the
+    /// customer-months, the partial months at the range's edges from the buyer-level days. Grouping the union by buyer
+    /// counts a customer active in several months or edges once, so the count is exact for any range.
+    /// </summary>
+    async Task<(long Unique, List<CustomerSums> Top)> CustomersAsync(Guid provider, DateOnly from, DateOnly to, CancellationToken ct)
+    {
+        // Whole months inside the range are those from firstMonth up to (not including) endMonth.
+        var firstMonth = from.Day == 1 ? from : EconomicsRollups.MonthOf(from).AddMonths(1);
+        var endMonth = EconomicsRollups.MonthOf(to.AddDays(1));
+        if (firstMonth >= endMonth)
+        {
+            // No whole month: every day of the range comes from the days (the second edge is empty).
+            firstMonth = endMonth = to.AddDays(1);
+        }
+        var visitor = Guid.Empty;
+        var top = await db.Database.SqlQuery<CustomerSums>($"""
+            SELECT buyer_organization_id AS "Buyer", CAST(SUM(runs) AS bigint) AS "Runs", CAST(SUM(gross_credits) AS bigint) AS "GrossCredits",
+                COUNT(*) OVER () AS "Customers"
+            FROM (
+                SELECT buyer_organization_id, runs, gross_credits FROM economics_customer_months
+                WHERE provider_id = {provider} AND month >= {firstMonth} AND month < {endMonth}
+                UNION ALL
+                SELECT buyer_organization_id, runs, gross_credits FROM economics_days
+                WHERE provider_id = {provider} AND day >= {from} AND day < {firstMonth} AND buyer_organization_id <> {visitor}
+                UNION ALL
+                SELECT buyer_organization_id, runs, gross_credits FROM economics_days
+                WHERE provider_id = {provider} AND day >= {endMonth} AND day <= {to} AND buyer_organization_id <> {visitor}
+            ) AS activity
+            GROUP BY buyer_organization_id
+            ORDER BY SUM(gross_credits) DESC, SUM(runs) DESC, buyer_organization_id
+            LIMIT {TopCustomers}
+            """).ToListAsync(ct);
+        return (top.FirstOrDefault()?.Customers ?? 0, top);
     }
 
     /// <summary>
@@ -131,9 +163,8 @@ sealed class ProviderEconomics(AppDbContext db, CurrentTenant tenant, Gateway.Ru
     {
         var settings = options.CurrentValue;
         var since = Today.AddDays(-HintDays);
-        var recent = await db.EconomicsDays.AsNoTracking().Where(d => d.ProviderId == provider && d.Day >= since)
-            .GroupBy(d => new { d.ListingId, d.Day })
-            .Select(g => new { g.Key.ListingId, g.Key.Day, Runs = g.Sum(d => d.Runs), Succeeded = g.Sum(d => d.Succeeded), Gross = g.Sum(d => d.GrossCredits), Cost = g.Sum(d => d.ModelCostMicrocredits) })
+        var recent = await db.EconomicsListingDays.AsNoTracking().Where(d => d.ProviderId == provider && d.Day >= since)
+            .Select(d => new { d.ListingId, d.Day, d.Runs, d.Succeeded, Gross = d.GrossCredits, Cost = d.ModelCostMicrocredits })
             .ToListAsync(ct);
         var hints = new List<PricingHint>();
         foreach (var listing in listings)
