@@ -34,8 +34,17 @@ static class GatewayBench
     {
         var runs = args.Length > 0 && int.TryParse(args[0], CultureInfo.InvariantCulture, out var count) ? count : 3_000;
         var webhooks = args.Contains("webhooks");
+        // "sqlite" or "postgres" measures that database only (the engine's baseline is always measured).
+        var only = args.FirstOrDefault(a => a is "sqlite" or "postgres");
         await EngineAsync(runs);
-        await HostAsync("SQLite", null, runs, webhooks);
+        if (only is null or "sqlite")
+        {
+            await HostAsync("SQLite", null, runs, webhooks);
+        }
+        if (only is "sqlite")
+        {
+            return 0;
+        }
         if (Environment.GetEnvironmentVariable("AGENTMARKET_BENCH_POSTGRES") is { Length: > 0 } postgres)
         {
             await HostAsync("PostgreSQL", postgres, runs, webhooks);

@@ -154,7 +154,15 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
         {
             return 0;
         }
-        var runs = await db.AgentRuns.AsNoTracking().Where(r => claimed.Contains(r.Id)).ToListAsync();
+        // Everything but the output, which can be long and which no figure reads.
+        var runs = await db.AgentRuns.AsNoTracking().Where(r => claimed.Contains(r.Id)).Select(r => new AgentRun
+        {
+            Id = r.Id, OrganizationId = r.OrganizationId, ConfigId = r.ConfigId, ListingId = r.ListingId, AgentVersionId = r.AgentVersionId,
+            ProviderId = r.ProviderId, KeyId = r.KeyId, UserId = r.UserId, SessionId = r.SessionId, Door = r.Door, Status = r.Status,
+            InputTokens = r.InputTokens, OutputTokens = r.OutputTokens, Model = r.Model, CreditsReserved = r.CreditsReserved,
+            CreditsCharged = r.CreditsCharged, EngineMs = r.EngineMs, LatencyMs = r.LatencyMs, StartedUtc = r.StartedUtc, FinishedUtc = r.FinishedUtc,
+            Day = r.Day,
+        }).ToListAsync();
         var facts = runs.ConvertAll(r => new FinishedRun(r.ListingId, r.OrganizationId, r.AgentVersionId,
             r.Status == AgentRunStatus.Succeeded ? RunOutcome.Completed : RunOutcome.Failed, r.StartedUtc, r.FinishedUtc ?? r.StartedUtc));
         await scope.ServiceProvider.GetRequiredService<RunFacts>().RecordManyAsync(facts, CancellationToken.None);
