@@ -145,7 +145,7 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var database = scope.ServiceProvider.GetRequiredService<DatabaseConnection>();
-        using var turn = await database.BackgroundWriterTurnAsync(TimeSpan.FromMilliseconds(100));
+        using var turn = await database.WriterTurnAsync();
         await using var transaction = await db.Database.BeginTransactionAsync();
         var claimed = database.Provider == DatabaseProvider.Postgres
             ? await db.Database.SqlQuery<Guid>($"SELECT run_id AS \"Value\" FROM unprojected_runs ORDER BY run_id LIMIT {MaxBatch} FOR UPDATE SKIP LOCKED").ToListAsync()

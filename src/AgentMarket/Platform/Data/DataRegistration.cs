@@ -67,9 +67,6 @@ sealed class DatabaseConnection : IDisposable
 
     readonly SemaphoreSlim _sqliteWriter = new(1, 1);
 
-    /// <summary>Writers queued for <see cref="_sqliteWriter"/>.</summary>
-    int _waiting;
-
     /// <summary>
     /// Waits for this process's turn to write on SQLite, which allows one writer at a time: the batch writers (the
     /// ledger's and the run journal's) queue here, in order, instead of in SQLite's busy handler, which sleeps for
@@ -81,32 +78,8 @@ sealed class DatabaseConnection : IDisposable
         {
             return default;
         }
-        Interlocked.Increment(ref _waiting);
-        try
-        {
-            await _sqliteWriter.WaitAsync();
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _waiting);
-        }
+        await _sqliteWriter.WaitAsync();
         return new WriterTurn(_sqliteWriter);
-    }
-
-    /// <summary>
-    /// A turn for background work no request waits for (the run projector). On SQLite it first lets the writers that
-    /// requests wait for (the ledger's reserves, the journal's batches) go, looking every millisecond for up to
-    /// <paramref name="patience"/>, then queues like them: a projector batch taken between a reserve and a journal batch
-    /// stalled both, and concurrent runs with them (about 10% of SQLite's throughput at 64 clients, docs/benchmarks.md).
-    /// </summary>
-    public async ValueTask<WriterTurn> BackgroundWriterTurnAsync(TimeSpan patience)
-    {
-        var giveUp = Environment.TickCount64 + (long)patience.TotalMilliseconds;
-        while (Provider == DatabaseProvider.Sqlite && Volatile.Read(ref _waiting) > 0 && Environment.TickCount64 < giveUp)
-        {
-            await Task.Delay(1);
-        }
-        return await WriterTurnAsync();
     }
 
     public void Dispose() => _sqliteWriter.Dispose();
