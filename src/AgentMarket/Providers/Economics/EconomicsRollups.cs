@@ -78,14 +78,8 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
             LatencyMsSum = d.Value[9],
         }).ToList();
         await WriteAsync(added, ct);
-        foreach (var ((provider, day, latency), count) in latencies)
-        {
-            await db.Database.ExecuteSqlAsync($"""
-                INSERT INTO economics_latency_days (provider_id, day, latency_ms, runs)
-                VALUES ({provider}, {day}, {latency}, {count})
-                ON CONFLICT (provider_id, day, latency_ms) DO UPDATE SET runs = economics_latency_days.runs + excluded.runs
-                """, ct);
-        }
+        await db.AddToCountersAsync("economics_latency_days", ["provider_id", "day", "latency_ms"], ["runs"],
+            latencies.Select(l => (object[])[l.Key.Provider, l.Key.Day, l.Key.Latency, l.Value]).ToList(), ct);
         return added;
     }
 
@@ -113,64 +107,25 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
     }
 
     /// <summary>
-    /// Adds the rows to the buyer-level days and to the two rollups built from them, the listing-days and the customer-months.
-    /// Each write is one statement on both databases, so concurrent batches add up instead of racing an insert.
+    /// Adds the rows to the buyer-level days and to the two rollups built from them, the listing-days and the
+    /// customer-months: one statement per table.
     /// </summary>
     async Task WriteAsync(IReadOnlyList<EconomicsDay> rows, CancellationToken ct)
     {
-        foreach (var s in rows)
-        {
-            await db.Database.ExecuteSqlAsync($"""
-                INSERT INTO economics_days (provider_id, day, listing_id, buyer_organization_id, runs, succeeded, gross_credits, promotional_credits,
-                    provider_earnings, platform_fees, input_tokens, output_tokens, model_cost_microcredits, latency_ms_sum)
-                VALUES ({s.ProviderId}, {s.Day}, {s.ListingId}, {s.BuyerOrganizationId}, {s.Runs}, {s.Succeeded}, {s.GrossCredits}, {s.PromotionalCredits},
-                    {s.ProviderEarnings}, {s.PlatformFees}, {s.InputTokens}, {s.OutputTokens}, {s.ModelCostMicrocredits}, {s.LatencyMsSum})
-                ON CONFLICT (provider_id, day, listing_id, buyer_organization_id) DO UPDATE SET
-                    runs = economics_days.runs + excluded.runs,
-                    succeeded = economics_days.succeeded + excluded.succeeded,
-                    gross_credits = economics_days.gross_credits + excluded.gross_credits,
-                    promotional_credits = economics_days.promotional_credits + excluded.promotional_credits,
-                    provider_earnings = economics_days.provider_earnings + excluded.provider_earnings,
-                    platform_fees = economics_days.platform_fees + excluded.platform_fees,
-                    input_tokens = economics_days.input_tokens + excluded.input_tokens,
-                    output_tokens = economics_days.output_tokens + excluded.output_tokens,
-                    model_cost_microcredits = economics_days.model_cost_microcredits + excluded.model_cost_microcredits,
-                    latency_ms_sum = economics_days.latency_ms_sum + excluded.latency_ms_sum
-                """, ct);
-        }
-        foreach (var listing in rows.GroupBy(r => (r.ProviderId, r.Day, r.ListingId)))
-        {
-            var (provider, day, id) = listing.Key;
-            await db.Database.ExecuteSqlAsync($"""
-                INSERT INTO economics_listing_days (provider_id, day, listing_id, runs, succeeded, gross_credits, promotional_credits,
-                    provider_earnings, platform_fees, input_tokens, output_tokens, model_cost_microcredits, latency_ms_sum)
-                VALUES ({provider}, {day}, {id}, {listing.Sum(r => r.Runs)}, {listing.Sum(r => r.Succeeded)}, {listing.Sum(r => r.GrossCredits)},
-                    {listing.Sum(r => r.PromotionalCredits)}, {listing.Sum(r => r.ProviderEarnings)}, {listing.Sum(r => r.PlatformFees)},
-                    {listing.Sum(r => r.InputTokens)}, {listing.Sum(r => r.OutputTokens)}, {listing.Sum(r => r.ModelCostMicrocredits)}, {listing.Sum(r => r.LatencyMsSum)})
-                ON CONFLICT (provider_id, day, listing_id) DO UPDATE SET
-                    runs = economics_listing_days.runs + excluded.runs,
-                    succeeded = economics_listing_days.succeeded + excluded.succeeded,
-                    gross_credits = economics_listing_days.gross_credits + excluded.gross_credits,
-                    promotional_credits = economics_listing_days.promotional_credits + excluded.promotional_credits,
-                    provider_earnings = economics_listing_days.provider_earnings + excluded.provider_earnings,
-                    platform_fees = economics_listing_days.platform_fees + excluded.platform_fees,
-                    input_tokens = economics_listing_days.input_tokens + excluded.input_tokens,
-                    output_tokens = economics_listing_days.output_tokens + excluded.output_tokens,
-                    model_cost_microcredits = economics_listing_days.model_cost_microcredits + excluded.model_cost_microcredits,
-                    latency_ms_sum = economics_listing_days.latency_ms_sum + excluded.latency_ms_sum
-                """, ct);
-        }
-        foreach (var customer in rows.Where(r => r.BuyerOrganizationId != Guid.Empty).GroupBy(r => (r.ProviderId, Month: MonthOf(r.Day), r.BuyerOrganizationId)))
-        {
-            var (provider, month, buyer) = customer.Key;
-            await db.Database.ExecuteSqlAsync($"""
-                INSERT INTO economics_customer_months (provider_id, month, buyer_organization_id, runs, gross_credits)
-                VALUES ({provider}, {month}, {buyer}, {customer.Sum(r => r.Runs)}, {customer.Sum(r => r.GrossCredits)})
-                ON CONFLICT (provider_id, month, buyer_organization_id) DO UPDATE SET
-                    runs = economics_customer_months.runs + excluded.runs,
-                    gross_credits = economics_customer_months.gross_credits + excluded.gross_credits
-                """, ct);
-        }
+        string[] sums = ["runs", "succeeded", "gross_credits", "promotional_credits", "provider_earnings", "platform_fees", "input_tokens", "output_tokens",
+            "model_cost_microcredits", "latency_ms_sum"];
+        static object[] Sums(IEnumerable<EconomicsDay> days) =>
+        [
+            days.Sum(r => r.Runs), days.Sum(r => r.Succeeded), days.Sum(r => r.GrossCredits), days.Sum(r => r.PromotionalCredits), days.Sum(r => r.ProviderEarnings),
+            days.Sum(r => r.PlatformFees), days.Sum(r => r.InputTokens), days.Sum(r => r.OutputTokens), days.Sum(r => r.ModelCostMicrocredits), days.Sum(r => r.LatencyMsSum),
+        ];
+        await db.AddToCountersAsync("economics_days", ["provider_id", "day", "listing_id", "buyer_organization_id"], sums,
+            rows.Select(r => (object[])[r.ProviderId, r.Day, r.ListingId, r.BuyerOrganizationId, .. Sums([r])]).ToList(), ct);
+        await db.AddToCountersAsync("economics_listing_days", ["provider_id", "day", "listing_id"], sums,
+            rows.GroupBy(r => (r.ProviderId, r.Day, r.ListingId)).Select(g => (object[])[g.Key.ProviderId, g.Key.Day, g.Key.ListingId, .. Sums(g)]).ToList(), ct);
+        await db.AddToCountersAsync("economics_customer_months", ["provider_id", "month", "buyer_organization_id"], ["runs", "gross_credits"],
+            rows.Where(r => r.BuyerOrganizationId != Guid.Empty).GroupBy(r => (r.ProviderId, Month: MonthOf(r.Day), r.BuyerOrganizationId))
+                .Select(g => (object[])[g.Key.ProviderId, g.Key.Month, g.Key.BuyerOrganizationId, g.Sum(r => r.Runs), g.Sum(r => r.GrossCredits)]).ToList(), ct);
     }
 
     /// <summary>The first day of the day's calendar month, the key of <see cref="EconomicsCustomerMonth"/>.</summary>
