@@ -118,7 +118,10 @@ sealed class PayoutRunner(
         return new PayoutRunItem(provider, PayoutOutcome.Created, payout, amount);
     }
 
-    /// <summary>Lines per agent from the daily rollups, and one line for earnings that are not runs (or were held back), so the lines add up to the payout.</summary>
+    /// <summary>
+    /// Lines per agent from the daily rollups (runs and monthly subscription charges), and one line for the rest — earnings
+    /// of earlier periods, payouts Stripe reversed, or earnings held back — so the lines add up to the payout.
+    /// </summary>
     async Task<List<PayoutLine>> StatementAsync(Payout payout, CancellationToken ct)
     {
         var sums = await db.EconomicsDays.AsNoTracking()
@@ -141,7 +144,7 @@ sealed class PayoutRunner(
             lines.Add(new PayoutLine
             {
                 PayoutId = payout.Id,
-                Description = rest > 0 ? "Other earnings (monthly subscriptions, earlier months)" : "Held back until the earnings are available",
+                Description = rest > 0 ? "Other earnings (earlier periods, returned payouts)" : "Held back until the earnings are available",
                 GrossCredits = Math.Max(0, rest), NetCredits = rest,
             });
         }
