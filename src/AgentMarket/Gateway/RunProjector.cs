@@ -119,8 +119,13 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
             try
             {
                 await _signal.Reader.ReadAsync(sweep.Token);
-                var readerWaiting = Interlocked.Exchange(ref _readerWaiting, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                var readerWaiting = Volatile.Read(ref _readerWaiting);
                 await Task.WhenAny(readerWaiting.Task, Task.Delay(Linger, stoppingToken));
+                if (readerWaiting.Task.IsCompleted)
+                {
+                    // The reader's wish is served by the batch about to run; the next reader needs a fresh signal.
+                    Interlocked.CompareExchange(ref _readerWaiting, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), readerWaiting);
+                }
             }
             catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
             {
