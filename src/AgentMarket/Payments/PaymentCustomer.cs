@@ -21,6 +21,12 @@ public sealed class PaymentCustomer : ITenantOwned
     public string? PaymentMethodId { get; set; }
     public string? CardBrand { get; set; }
     public string? CardLast4 { get; set; }
+
+    /// <summary>
+    /// When the checkout that saved the card started. Stripe may deliver an older checkout's webhook after a newer one's;
+    /// the card of the checkout the buyer started last is kept.
+    /// </summary>
+    public DateTime? CardCheckoutStartedUtc { get; set; }
     public DateTime CreatedUtc { get; init; }
     public DateTime UpdatedUtc { get; set; }
 }

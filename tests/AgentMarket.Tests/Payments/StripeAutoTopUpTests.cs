@@ -48,6 +48,28 @@ public class StripeAutoTopUpTests(StripeGatewayApp app) : IClassFixture<StripeGa
     }
 
     [Fact]
+    public async Task TheCardOfTheCheckoutStartedLast_IsKept_WhenStripeDeliversTheEarlierCheckoutLate()
+    {
+        var user = await app.SignUpAsync();
+        await user.SubscribeThroughStripeAsync("plus");
+        var starter = await user.PackageIdAsync("Starter");
+        // Two package checkouts, the first paid with the card ending 0002, the second with the one ending 4242.
+        var (earlier, later) = (await user.StartCheckoutAsync(new { package_uuid = starter }), await user.StartCheckoutAsync(new { package_uuid = starter }));
+        var (earlierIntent, laterIntent) = (StripeWebhooks.NewId("pi"), StripeWebhooks.NewId("pi"));
+        app.Stripe.CheckoutPaysWith(earlierIntent, FakeStripe.DecliningCard);
+        app.Stripe.CheckoutPaysWith(laterIntent, FakeStripe.SucceedingCard);
+
+        async Task CompleteAsync(JsonElement checkout, string intent) => await StripeWebhooks.DeliverAsync(app, StripeWebhooks.Event("checkout.session.completed",
+            StripeWebhooks.CheckoutSession(checkout.GetProperty("checkout_uuid").GetGuid(), "payment", paymentIntent: intent)));
+        await CompleteAsync(later, laterIntent);
+        await CompleteAsync(earlier, earlierIntent);
+
+        Assert.Equal("4242", (await SettingsAsync(user)).GetProperty("saved_card").GetProperty("last4").GetString());
+        Assert.Equal(2, (await Http.ReadJsonAsync(await user.Client.GetAsync("/api/payments/?limit=100"))).GetProperty("items").EnumerateArray()
+            .Count(p => p.GetProperty("purpose").GetString() == "package" && p.GetProperty("status").GetString() == "succeeded"));
+    }
+
+    [Fact]
     public async Task RunsThatCrossTheThreshold_ChargeTheSavedCardOnce_EvenWhenTheyRunTogether()
     {
         var (subscribed, packageCredits, priceCents) = await BuyerWithSavedCardAsync(FakeStripe.SucceedingCard);

@@ -103,12 +103,15 @@ sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, AutoTopU
             // Another customer (a checkout started before the first one was known): its card belongs to it, not to the old one.
             saved.CustomerId = customerId;
             saved.PaymentMethodId = saved.CardBrand = saved.CardLast4 = null;
+            saved.CardCheckoutStartedUtc = null;
         }
-        if (intent?.PaymentMethodId is { } paymentMethod)
+        // The card of the checkout the buyer started last is the one they expect automatic top-ups to use, whatever
+        // order Stripe delivers the checkouts' webhooks in.
+        if (intent?.PaymentMethodId is { } paymentMethod && (saved.CardCheckoutStartedUtc is null || payment.CreatedUtc >= saved.CardCheckoutStartedUtc))
         {
-            // The newest card the buyer paid with is the one they expect automatic top-ups to use.
             saved.PaymentMethodId = paymentMethod;
             (saved.CardBrand, saved.CardLast4) = intent.Card;
+            saved.CardCheckoutStartedUtc = payment.CreatedUtc;
         }
         saved.UpdatedUtc = now;
         // Two first checkouts of one organization completing at once: the loser's unique-index violation fails this
