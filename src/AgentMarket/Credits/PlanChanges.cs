@@ -35,6 +35,11 @@ sealed class PlanChanges(AppDbContext db, CurrentTenant tenant, Checkouts checko
         }
         var current = await db.OrganizationPlans.FirstAsync(p => p.OrganizationId == organizationId, ct);
         var currentPlan = await db.Plans.AsNoTracking().FirstAsync(p => p.Code == current.PlanCode, ct);
+        if (target.Code == current.PlanCode && interval == current.Interval && current.ScheduledPlanCode is { } scheduled)
+        {
+            await KeepCurrentPlanAsync(current, currentPlan, scheduled, ct);
+            return (new PlanChangeResult(await CurrentAsync(ct), null), null);
+        }
         if (IsDowngrade(currentPlan, target) && current.CurrentPeriodEndUtc is not null)
         {
             if (current.ExternalSubscriptionId is { } subscription)
@@ -47,7 +52,7 @@ sealed class PlanChanges(AppDbContext db, CurrentTenant tenant, Checkouts checko
                 var changeKey = $"{subscription}:{target.Code}:{interval}:{clock.GetUtcNow().UtcTicks}";
                 if (target.Code == Plan.Free)
                 {
-                    await stripe.CancelAtPeriodEndAsync(subscription, changeKey, ct);
+                    await stripe.SetCancelAtPeriodEndAsync(subscription, cancel: true, changeKey, ct);
                 }
                 else
                 {
@@ -57,9 +62,7 @@ sealed class PlanChanges(AppDbContext db, CurrentTenant tenant, Checkouts checko
                         return (null, new Checkouts.Failure(StatusCodes.Status409Conflict, "downgrade_not_supported",
                             $"A downgrade keeps your {current.Interval.ToString().ToLowerInvariant()} billing. To change the interval too, switch to Free at the end of this period, then choose the new plan."));
                     }
-                    var price = interval == BillingInterval.Yearly ? target.YearlyPriceCents : target.MonthlyPriceCents;
-                    var name = interval == BillingInterval.Yearly ? $"{target.Name} plan, yearly" : $"{target.Name} plan, monthly";
-                    await stripe.ChangeSubscriptionPriceAsync(subscription, name, price, "usd", interval == BillingInterval.Yearly ? "year" : "month", changeKey, ct);
+                    await ChangeStripePriceAsync(stripe, subscription, target, interval, changeKey, ct);
                 }
             }
             audit.Record(Audit.AuditActions.PlanChanged, organizationId, "organization_plan", organizationId,
@@ -76,6 +79,41 @@ sealed class PlanChanges(AppDbContext db, CurrentTenant tenant, Checkouts checko
         }
         var (checkout, failure) = await checkouts.ForPlanAsync(target.Code, interval, idempotencyKey, urls, ct);
         return failure is not null ? (null, failure) : (new PlanChangeResult(await CurrentAsync(ct), checkout), null);
+    }
+
+    /// <summary>
+    /// Choosing the plan one has while a downgrade is scheduled keeps it: the scheduled change is dropped, and at Stripe
+    /// the subscription renews again (a scheduled end) or goes back to the current plan's price (a scheduled cheaper plan).
+    /// </summary>
+    async Task KeepCurrentPlanAsync(OrganizationPlan current, Plan plan, string scheduled, CancellationToken ct)
+    {
+        if (current.ExternalSubscriptionId is { } subscription)
+        {
+            var stripe = services.GetRequiredService<Payments.Stripe.StripeClient>();
+            var changeKey = $"{subscription}:keep:{plan.Code}:{current.Interval}:{clock.GetUtcNow().UtcTicks}";
+            if (scheduled == Plan.Free)
+            {
+                await stripe.SetCancelAtPeriodEndAsync(subscription, cancel: false, changeKey, ct);
+            }
+            else
+            {
+                await ChangeStripePriceAsync(stripe, subscription, plan, current.Interval, changeKey, ct);
+            }
+        }
+        audit.Record(Audit.AuditActions.PlanChanged, current.OrganizationId, "organization_plan", current.OrganizationId,
+            before: new { plan = current.PlanCode, scheduled_plan = scheduled }, after: new { plan = current.PlanCode, scheduled_plan = (string?)null });
+        current.ScheduledPlanCode = null;
+        current.ScheduledInterval = null;
+        current.UpdatedUtc = clock.GetUtcNow().UtcDateTime;
+        await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>Bills the subscription at the plan's price from its next invoice, without proration.</summary>
+    static Task ChangeStripePriceAsync(Payments.Stripe.StripeClient stripe, string subscription, Plan plan, BillingInterval interval, string changeKey, CancellationToken ct)
+    {
+        var yearly = interval == BillingInterval.Yearly;
+        return stripe.ChangeSubscriptionPriceAsync(subscription, yearly ? $"{plan.Name} plan, yearly" : $"{plan.Name} plan, monthly",
+            yearly ? plan.YearlyPriceCents : plan.MonthlyPriceCents, "usd", yearly ? "year" : "month", changeKey, ct);
     }
 
     static bool IsDowngrade(Plan from, Plan to) => to.SortOrder < from.SortOrder;

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Net;
 using System.Net.Http.Json;
 using AgentMarket.Tests.Infrastructure;
@@ -138,6 +139,20 @@ public class CreditsJourneyTests(AgentMarketApp app) : IClassFixture<AgentMarket
         Assert.Null(scheduled.GetProperty("checkout").GetString());
         Assert.Equal("pro", scheduled.GetProperty("plan").GetProperty("plan").GetString());
         Assert.Equal("free", scheduled.GetProperty("plan").GetProperty("scheduled_plan").GetString());
+    }
+
+    [Fact]
+    public async Task AScheduledDowngrade_IsDropped_ByKeepingTheCurrentPlan()
+    {
+        var user = await app.SignUpAsync();
+        await user.UpgradeAsync("pro");
+        await Http.ReadJsonAsync(await user.Client.PostAsJsonAsync("/api/credits/plan/", new { plan = "free" }));
+        Assert.Contains("Keep Pro</button>", await user.Client.GetStringAsync("/pricing"), StringComparison.Ordinal);
+
+        var kept = await Http.ReadJsonAsync(await user.Client.PostAsJsonAsync("/api/credits/plan/", new { plan = "pro" }));
+        Assert.Null(kept.GetProperty("checkout").GetString());
+        Assert.Equal(("pro", JsonValueKind.Null), (kept.GetProperty("plan").GetProperty("plan").GetString(), kept.GetProperty("plan").GetProperty("scheduled_plan").ValueKind));
+        Assert.DoesNotContain("Keep Pro</button>", await user.Client.GetStringAsync("/pricing"), StringComparison.Ordinal);
     }
 
     [Fact]

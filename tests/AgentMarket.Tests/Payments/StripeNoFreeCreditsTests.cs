@@ -37,6 +37,33 @@ public class StripeNoFreeCreditsTests(StripeApp app) : IClassFixture<StripeApp>
     }
 
     [Fact]
+    public async Task KeepingThePlan_DropsAScheduledDowngrade_AndUndoesItAtStripe()
+    {
+        var user = await app.SignUpAsync();
+        var subscription = await user.SubscribeThroughStripeAsync("pro");
+        var pro = (await Http.ReadJsonAsync(await user.Client.GetAsync("/api/plans/"))).EnumerateArray().Single(p => p.GetProperty("code").GetString() == "pro");
+        List<StripeRequest> Updates() => app.Stripe.Requests.Where(r => r.Method == "POST" && r.Path == $"/v1/subscriptions/{subscription.SubscriptionId}").ToList();
+
+        // To Free: the subscription was set to end; keeping Pro sets it to renew again.
+        await Http.ReadJsonAsync(await user.Client.PostAsJsonAsync("/api/credits/plan/", new { plan = "free" }));
+        var kept = await Http.ReadJsonAsync(await user.Client.PostAsJsonAsync("/api/credits/plan/", new { plan = "pro" }));
+        Assert.Equal(("pro", JsonValueKind.Null), (kept.GetProperty("plan").GetProperty("plan").GetString(), kept.GetProperty("plan").GetProperty("scheduled_plan").ValueKind));
+        Assert.Equal(["true", "false"], Updates().Select(u => u.Form["cancel_at_period_end"]));
+
+        // To Plus: the price was lowered from the next invoice; keeping Pro puts Pro's price back.
+        await Http.ReadJsonAsync(await user.Client.PostAsJsonAsync("/api/credits/plan/", new { plan = "plus" }));
+        kept = await Http.ReadJsonAsync(await user.Client.PostAsJsonAsync("/api/credits/plan/", new { plan = "pro" }));
+        Assert.Equal(JsonValueKind.Null, kept.GetProperty("plan").GetProperty("scheduled_plan").ValueKind);
+        Assert.Equal(pro.GetProperty("monthly_price_cents").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Updates().Last().Form["items[0][price_data][unit_amount]"]);
+
+        // Nothing scheduled: choosing the current plan again is refused, and Stripe is not called.
+        var calls = app.Stripe.Requests.Count;
+        await Http.AssertProblemAsync(await user.Client.PostAsJsonAsync("/api/credits/plan/", new { plan = "pro" }), HttpStatusCode.Conflict, "already_on_plan");
+        Assert.Equal(calls, app.Stripe.Requests.Count);
+    }
+
+    [Fact]
     public async Task APaidDowngrade_ChangesTheStripePriceFromTheNextInvoice_AndRenewsIntoTheCheaperPlan()
     {
         var user = await app.SignUpAsync();

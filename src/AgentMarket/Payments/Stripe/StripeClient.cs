@@ -48,17 +48,17 @@ sealed class StripeClient(HttpClient http, ILogger<StripeClient> logger)
     }
 
     /// <summary>
-    /// Lets a subscription run to the end of the paid period and then end (Stripe sends customer.subscription.deleted).
-    /// <paramref name="changeKey"/> names the plan change asking for it: Stripe would answer a repeated key from its
+    /// Lets a subscription run to the end of the paid period and then end (Stripe sends customer.subscription.deleted),
+    /// or, with <paramref name="cancel"/> false, renew again. <paramref name="changeKey"/> names the plan change asking for it: Stripe would answer a repeated key from its
     /// cache without applying it, even after another change undid the first.
     /// </summary>
-    public async Task CancelAtPeriodEndAsync(string subscriptionId, string changeKey, CancellationToken ct)
+    public async Task SetCancelAtPeriodEndAsync(string subscriptionId, bool cancel, string changeKey, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, $"v1/subscriptions/{Uri.EscapeDataString(subscriptionId)}")
         {
-            Content = new FormUrlEncodedContent([new("cancel_at_period_end", "true")]),
+            Content = new FormUrlEncodedContent([new("cancel_at_period_end", cancel ? "true" : "false")]),
         };
-        request.Headers.Add("Idempotency-Key", $"cancel-at-period-end:{changeKey}");
+        request.Headers.Add("Idempotency-Key", $"cancel-at-period-end:{cancel}:{changeKey}");
         using var response = await SendAsync(request, ct);
     }
 
