@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using AgentMarket.Credits.Ledger;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
@@ -117,6 +116,12 @@ sealed class RunJournal(
         return payments;
     }
 
+    static readonly CounterTable ChatSessions = new("chat_sessions", ["config_id", "session_id"], ["credits_spent", "runs"])
+    {
+        InsertOnly = ["id", "organization_id", "created_utc"],
+        Latest = ["last_activity_utc"],
+    };
+
     /// <summary>The sessions' and keys' spend: one statement for the batch's sessions and one per key, however many runs they had.</summary>
     static async Task AddSpendAsync(AppDbContext db, IReadOnlyList<JournalEntry> batch, DateTime now)
     {
@@ -124,25 +129,10 @@ sealed class RunJournal(
         var sessions = batch.Select(e => e.Run).Where(r => r.ConfigId is not null && r.Status == AgentRunStatus.Succeeded)
             .GroupBy(r => (Organization: r.OrganizationId, Config: r.ConfigId!.Value, Session: r.SessionId))
             .OrderBy(g => g.Key.Config).ThenBy(g => g.Key.Session, StringComparer.Ordinal);
-        foreach (var chunk in sessions.Chunk(500))
-        {
-            // An upsert on both databases, so concurrent batches' runs of one session add up instead of racing an insert.
-            var values = new List<string>(chunk.Length);
-            var arguments = new List<object>(chunk.Length * 8);
-            foreach (var session in chunk)
-            {
-                values.Add($"({string.Join(", ", Enumerable.Range(arguments.Count, 8).Select(i => $"{{{i}}}"))})"); // format items {n}, {n+1}, …
-                arguments.AddRange([Guid.CreateVersion7(), session.Key.Organization, session.Key.Config, session.Key.Session, session.Sum(r => r.CreditsCharged), session.Count(), now, now]);
-            }
-            await db.Database.ExecuteSqlAsync(FormattableStringFactory.Create($"""
-                INSERT INTO chat_sessions (id, organization_id, config_id, session_id, credits_spent, runs, created_utc, last_activity_utc)
-                VALUES {string.Join(", ", values)}
-                ON CONFLICT (config_id, session_id) DO UPDATE SET
-                    credits_spent = chat_sessions.credits_spent + excluded.credits_spent,
-                    runs = chat_sessions.runs + excluded.runs,
-                    last_activity_utc = excluded.last_activity_utc
-                """, [.. arguments]));
-        }
+        // One upsert on both databases, so concurrent batches' runs of one session add up instead of racing an insert.
+        await db.AddToCountersAsync(ChatSessions, sessions
+            .Select(g => (object[])[g.Key.Config, g.Key.Session, Guid.CreateVersion7(), g.Key.Organization, now, now, g.Sum(r => r.CreditsCharged), g.Count()])
+            .ToList(), CancellationToken.None);
         foreach (var key in batch.Select(e => e.Run).Where(r => r.KeyId is not null && r.CreditsCharged > 0).GroupBy(r => r.KeyId!.Value))
         {
             var spent = key.Sum(r => r.CreditsCharged);

@@ -14,6 +14,14 @@ namespace AgentMarket.Admin.PlatformMetrics;
 /// </summary>
 sealed class PlatformRollups(AppDbContext db)
 {
+    static readonly CounterTable Days = new("platform_days", ["day"],
+        ["runs", "succeeded", "credits_spent", "trial_credits", "platform_fees", "active_organizations"]);
+
+    static readonly CounterTable ListingDays = new("platform_listing_days", ["day", "listing_id"], ["runs", "succeeded", "gross_credits"])
+    {
+        InsertOnly = ["provider_id"],
+    };
+
     public async Task AddAsync(IReadOnlyList<EconomicsDay> added, CancellationToken ct)
     {
         foreach (var day in added.GroupBy(d => d.Day))
@@ -44,30 +52,9 @@ sealed class PlatformRollups(AppDbContext db)
             var (total, succeeded, fees) = (day.Sum(d => d.Runs), day.Sum(d => d.Succeeded), day.Sum(d => d.PlatformFees));
             var spent = day.Where(d => d.BuyerOrganizationId != Guid.Empty).Sum(d => d.GrossCredits);
             var trials = day.Where(d => d.BuyerOrganizationId == Guid.Empty).Sum(d => d.GrossCredits);
-            await db.Database.ExecuteSqlAsync($"""
-                INSERT INTO platform_days (day, runs, succeeded, credits_spent, trial_credits, platform_fees, active_organizations)
-                VALUES ({day.Key}, {total}, {succeeded}, {spent}, {trials}, {fees}, {newlyActive})
-                ON CONFLICT (day) DO UPDATE SET
-                    runs = platform_days.runs + excluded.runs,
-                    succeeded = platform_days.succeeded + excluded.succeeded,
-                    credits_spent = platform_days.credits_spent + excluded.credits_spent,
-                    trial_credits = platform_days.trial_credits + excluded.trial_credits,
-                    platform_fees = platform_days.platform_fees + excluded.platform_fees,
-                    active_organizations = platform_days.active_organizations + excluded.active_organizations
-                """, ct);
-
-            foreach (var listing in day.GroupBy(d => (d.ListingId, d.ProviderId)))
-            {
-                var (runs, ok, gross) = (listing.Sum(d => d.Runs), listing.Sum(d => d.Succeeded), listing.Sum(d => d.GrossCredits));
-                await db.Database.ExecuteSqlAsync($"""
-                    INSERT INTO platform_listing_days (day, listing_id, provider_id, runs, succeeded, gross_credits)
-                    VALUES ({day.Key}, {listing.Key.ListingId}, {listing.Key.ProviderId}, {runs}, {ok}, {gross})
-                    ON CONFLICT (day, listing_id) DO UPDATE SET
-                        runs = platform_listing_days.runs + excluded.runs,
-                        succeeded = platform_listing_days.succeeded + excluded.succeeded,
-                        gross_credits = platform_listing_days.gross_credits + excluded.gross_credits
-                    """, ct);
-            }
+            await db.AddToCountersAsync(Days, [[day.Key, total, succeeded, spent, trials, fees, newlyActive]], ct);
+            await db.AddToCountersAsync(ListingDays, day.GroupBy(d => (d.ListingId, d.ProviderId))
+                .Select(l => (object[])[day.Key, l.Key.ListingId, l.Key.ProviderId, l.Sum(d => d.Runs), l.Sum(d => d.Succeeded), l.Sum(d => d.GrossCredits)]).ToList(), ct);
         }
     }
 }

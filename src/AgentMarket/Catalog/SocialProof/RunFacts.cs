@@ -18,6 +18,8 @@ public sealed class RunFacts(AppDbContext db, RecordedRuns recorded, TimeProvide
 {
     public static readonly TimeSpan UsersWindow = TimeSpan.FromDays(30);
 
+    static readonly CounterTable DailyStats = new("listing_daily_stats", ["listing_id", "day"], ["completed_runs", "failed_runs", "customers"]);
+
     /// <summary>Stores the run and updates the counters, in one transaction.</summary>
     public Task RecordAsync(FinishedRun run, CancellationToken ct) => RecordManyAsync([run], ct);
 
@@ -71,18 +73,8 @@ public sealed class RunFacts(AppDbContext db, RecordedRuns recorded, TimeProvide
                 .SetProperty(l => l.FailedRunsCount, l => l.FailedRunsCount + failedRuns)
                 .SetProperty(l => l.Users30d, l => l.Users30d + users), ct);
         }
-        foreach (var ((listing, day), (completedRuns, failedRuns, customers)) in daily)
-        {
-            // One statement on both engines, so concurrent runs on the same day add up instead of racing an insert.
-            await db.Database.ExecuteSqlAsync($"""
-                INSERT INTO listing_daily_stats (listing_id, day, completed_runs, failed_runs, customers)
-                VALUES ({listing}, {day}, {completedRuns}, {failedRuns}, {customers})
-                ON CONFLICT (listing_id, day) DO UPDATE SET
-                    completed_runs = listing_daily_stats.completed_runs + excluded.completed_runs,
-                    failed_runs = listing_daily_stats.failed_runs + excluded.failed_runs,
-                    customers = listing_daily_stats.customers + excluded.customers
-                """, ct);
-        }
+        await db.AddToCountersAsync(DailyStats,
+            daily.Select(d => (object[])[d.Key.Listing, d.Key.Day, d.Value.Completed, d.Value.Failed, d.Value.Customers]).ToList(), ct);
         if (owned is not null)
         {
             await owned.CommitAsync(ct);

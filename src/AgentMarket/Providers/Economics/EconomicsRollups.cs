@@ -21,6 +21,13 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
 
     sealed record Money(long Gross, long Promotional, long Earnings, long Fees);
 
+    static readonly string[] SumColumns = ["runs", "succeeded", "gross_credits", "promotional_credits", "provider_earnings", "platform_fees", "input_tokens",
+        "output_tokens", "model_cost_microcredits", "latency_ms_sum"];
+    static readonly CounterTable Days = new("economics_days", ["provider_id", "day", "listing_id", "buyer_organization_id"], SumColumns);
+    static readonly CounterTable ListingDays = new("economics_listing_days", ["provider_id", "day", "listing_id"], SumColumns);
+    static readonly CounterTable CustomerMonths = new("economics_customer_months", ["provider_id", "month", "buyer_organization_id"], ["runs", "gross_credits"]);
+    static readonly CounterTable LatencyDays = new("economics_latency_days", ["provider_id", "day", "latency_ms"], ["runs"]);
+
     /// <summary>Adds the runs and returns what they added, one row per key, for rollups built on these (the platform's).</summary>
     public async Task<IReadOnlyList<EconomicsDay>> AddAsync(IReadOnlyList<AgentRun> runs, CancellationToken ct)
     {
@@ -39,7 +46,7 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
             var key = (run.ProviderId!.Value, run.Day, run.ListingId, run.OrganizationId);
             if (!days.TryGetValue(key, out var sums))
             {
-                days[key] = sums = new long[11];
+                days[key] = sums = new long[10];
             }
             var succeeded = run.Status == AgentRunStatus.Succeeded;
             var paid = money.GetValueOrDefault(run.Id) ?? new Money(0, 0, 0, 0);
@@ -78,7 +85,7 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
             LatencyMsSum = d.Value[9],
         }).ToList();
         await WriteAsync(added, ct);
-        await db.AddToCountersAsync("economics_latency_days", ["provider_id", "day", "latency_ms"], ["runs"],
+        await db.AddToCountersAsync(LatencyDays,
             latencies.Select(l => (object[])[l.Key.Provider, l.Key.Day, l.Key.Latency, l.Value]).ToList(), ct);
         return added;
     }
@@ -112,18 +119,16 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
     /// </summary>
     async Task WriteAsync(IReadOnlyList<EconomicsDay> rows, CancellationToken ct)
     {
-        string[] sums = ["runs", "succeeded", "gross_credits", "promotional_credits", "provider_earnings", "platform_fees", "input_tokens", "output_tokens",
-            "model_cost_microcredits", "latency_ms_sum"];
         static object[] Sums(IEnumerable<EconomicsDay> days) =>
         [
             days.Sum(r => r.Runs), days.Sum(r => r.Succeeded), days.Sum(r => r.GrossCredits), days.Sum(r => r.PromotionalCredits), days.Sum(r => r.ProviderEarnings),
             days.Sum(r => r.PlatformFees), days.Sum(r => r.InputTokens), days.Sum(r => r.OutputTokens), days.Sum(r => r.ModelCostMicrocredits), days.Sum(r => r.LatencyMsSum),
         ];
-        await db.AddToCountersAsync("economics_days", ["provider_id", "day", "listing_id", "buyer_organization_id"], sums,
+        await db.AddToCountersAsync(Days,
             rows.Select(r => (object[])[r.ProviderId, r.Day, r.ListingId, r.BuyerOrganizationId, .. Sums([r])]).ToList(), ct);
-        await db.AddToCountersAsync("economics_listing_days", ["provider_id", "day", "listing_id"], sums,
+        await db.AddToCountersAsync(ListingDays,
             rows.GroupBy(r => (r.ProviderId, r.Day, r.ListingId)).Select(g => (object[])[g.Key.ProviderId, g.Key.Day, g.Key.ListingId, .. Sums(g)]).ToList(), ct);
-        await db.AddToCountersAsync("economics_customer_months", ["provider_id", "month", "buyer_organization_id"], ["runs", "gross_credits"],
+        await db.AddToCountersAsync(CustomerMonths,
             rows.Where(r => r.BuyerOrganizationId != Guid.Empty).GroupBy(r => (r.ProviderId, Month: MonthOf(r.Day), r.BuyerOrganizationId))
                 .Select(g => (object[])[g.Key.ProviderId, g.Key.Month, g.Key.BuyerOrganizationId, g.Sum(r => r.Runs), g.Sum(r => r.GrossCredits)]).ToList(), ct);
     }
