@@ -10,13 +10,17 @@ namespace AgentMarket.Providers.Economics;
 /// coarser rollups built from these rows (<see cref="EconomicsListingDay"/>, <see cref="EconomicsCustomerMonth"/>), so
 /// dashboards read rollups instead of scanning runs and transfers.
 /// </summary>
-public sealed class EconomicsDay
+public sealed class EconomicsDay : EconomicsSums
 {
     public Guid ProviderId { get; init; }
     public DateOnly Day { get; init; }
     public Guid ListingId { get; init; }
     public Guid BuyerOrganizationId { get; init; }
+}
 
+/// <summary>What a rollup row of a provider's economics adds up; <see cref="EconomicsDay"/> and <see cref="EconomicsListingDay"/> keep the same sums at two grains.</summary>
+public abstract class EconomicsSums
+{
     /// <summary>Finished runs, failed ones included.</summary>
     public long Runs { get; init; }
     public long Succeeded { get; init; }
@@ -47,21 +51,11 @@ public sealed class EconomicsDay
 /// dimension, so the dashboard's per-day and per-agent figures read a row per listing and day however many customers
 /// there are (ADR-090, "Long ranges").
 /// </summary>
-public sealed class EconomicsListingDay
+public sealed class EconomicsListingDay : EconomicsSums
 {
     public Guid ProviderId { get; init; }
     public DateOnly Day { get; init; }
     public Guid ListingId { get; init; }
-    public long Runs { get; init; }
-    public long Succeeded { get; init; }
-    public long GrossCredits { get; init; }
-    public long PromotionalCredits { get; init; }
-    public long ProviderEarnings { get; init; }
-    public long PlatformFees { get; init; }
-    public long InputTokens { get; init; }
-    public long OutputTokens { get; init; }
-    public long ModelCostMicrocredits { get; init; }
-    public long LatencyMsSum { get; init; }
 }
 
 /// <summary>
