@@ -42,6 +42,7 @@ sealed class PayoutRunner(
     /// <summary>Pays every provider with enough unpaid earnings for the month starting <paramref name="first"/>, which must have ended.</summary>
     public async Task<IReadOnlyList<PayoutRunItem>> RunAsync(DateOnly first, CancellationToken ct)
     {
+        await projector.CaughtUpAsync(ct); // the statements' lines come from the rollups of runs already settled
         var providers = await (
             from account in db.LedgerAccounts.AsNoTracking()
             join provider in db.Providers.AsNoTracking() on account.OwnerId equals provider.Id
@@ -60,7 +61,6 @@ sealed class PayoutRunner(
     public async Task<PayoutRunItem> PayAsync(Guid provider, Guid organization, DateOnly first, CancellationToken ct)
     {
         var period = PeriodOf(first);
-        await projector.CaughtUpAsync(ct); // the statement's lines come from the rollups of runs already settled
         using var _ = await gate.EnterAsync(ct);
         if (await FindAsync(provider, period, ct) is { } existing)
         {
