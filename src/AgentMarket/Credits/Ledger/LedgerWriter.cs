@@ -202,55 +202,41 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
 
     async Task WriteStateAsync(DbConnection connection, DbTransaction transaction, LedgerBatch state)
     {
-        if (state.NewOperations.Count > 0)
-        {
-            await using var insert = Command(connection, transaction);
-            var sql = new StringBuilder("INSERT INTO ledger_operations (id, idempotency_key, request_hash, kind, organization_id, provider_id, code, amount, balance_after, description, reference_type, reference_id, reserved, expires_utc, resolved_utc, created_utc) VALUES ");
-            for (var i = 0; i < state.NewOperations.Count; i++)
+        await RowStatements.ExecuteAsync(connection, transaction,
+            "INSERT INTO ledger_operations (id, idempotency_key, request_hash, kind, organization_id, provider_id, code, amount, balance_after, description, reference_type, reference_id, reserved, expires_utc, created_utc) VALUES ",
+            "", 15, state.NewOperations, (command, o, r) =>
             {
-                var o = state.NewOperations[i];
-                sql.Append(i == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"(@id{i}, @key{i}, @hash{i}, @kind{i}, @org{i}, @provider{i}, @code{i}, @amount{i}, @after{i}, @description{i}, @rtype{i}, @rid{i}, @reserved{i}, @expires{i}, NULL, @now)");
-                AddGuid(insert, $"@id{i}", o.Id);
-                Add(insert, $"@key{i}", o.Command.IdempotencyKey);
-                Add(insert, $"@hash{i}", o.Command.RequestHash());
-                Add(insert, $"@kind{i}", EnumNames<OperationKind>.ToName(o.Command.Kind));
-                AddGuid(insert, $"@org{i}", o.Organization);
-                AddGuid(insert, $"@provider{i}", o.Provider);
-                Add(insert, $"@code{i}", o.Code);
-                Add(insert, $"@amount{i}", o.Amount);
-                Add(insert, $"@after{i}", o.BalanceAfter);
-                Add(insert, $"@description{i}", o.Description);
-                Add(insert, $"@rtype{i}", o.ReferenceType);
-                Add(insert, $"@rid{i}", o.ReferenceId);
-                Add(insert, $"@reserved{i}", o.Reserved);
-                Add(insert, $"@expires{i}", o.ExpiresUtc);
-            }
-            Add(insert, "@now", state.NowUtc);
-            insert.CommandText = sql.ToString();
-            await insert.ExecuteNonQueryAsync();
-        }
+                AddGuid(command, RowStatements.Name(0, r), o.Id);
+                Add(command, RowStatements.Name(1, r), o.Command.IdempotencyKey);
+                Add(command, RowStatements.Name(2, r), o.Command.RequestHash());
+                Add(command, RowStatements.Name(3, r), EnumNames<OperationKind>.ToName(o.Command.Kind));
+                AddGuid(command, RowStatements.Name(4, r), o.Organization);
+                AddGuid(command, RowStatements.Name(5, r), o.Provider);
+                Add(command, RowStatements.Name(6, r), o.Code);
+                Add(command, RowStatements.Name(7, r), o.Amount);
+                Add(command, RowStatements.Name(8, r), o.BalanceAfter);
+                Add(command, RowStatements.Name(9, r), o.Description);
+                Add(command, RowStatements.Name(10, r), o.ReferenceType);
+                Add(command, RowStatements.Name(11, r), o.ReferenceId);
+                Add(command, RowStatements.Name(12, r), o.Reserved);
+                Add(command, RowStatements.Name(13, r), o.ExpiresUtc);
+                Add(command, RowStatements.Name(14, r), state.NowUtc);
+            });
 
-        if (state.NewTransfers.Count > 0)
-        {
-            await using var insert = Command(connection, transaction);
-            var sql = new StringBuilder("INSERT INTO ledger_transfers (id, operation_id, debit_account_id, credit_account_id, amount, kind, pending_id, code, created_utc) VALUES ");
-            for (var i = 0; i < state.NewTransfers.Count; i++)
+        await RowStatements.ExecuteAsync(connection, transaction,
+            "INSERT INTO ledger_transfers (id, operation_id, debit_account_id, credit_account_id, amount, kind, pending_id, code, created_utc) VALUES ",
+            "", 9, state.NewTransfers, (command, t, r) =>
             {
-                var t = state.NewTransfers[i];
-                sql.Append(i == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"(@id{i}, @op{i}, @debit{i}, @credit{i}, @amount{i}, @kind{i}, @pending{i}, @code{i}, @now)");
-                AddGuid(insert, $"@id{i}", t.Id);
-                AddGuid(insert, $"@op{i}", t.OperationId);
-                AddGuid(insert, $"@debit{i}", t.DebitAccountId);
-                AddGuid(insert, $"@credit{i}", t.CreditAccountId);
-                Add(insert, $"@amount{i}", t.Amount);
-                Add(insert, $"@kind{i}", EnumNames<TransferKind>.ToName(t.Kind));
-                AddGuid(insert, $"@pending{i}", t.PendingId);
-                Add(insert, $"@code{i}", t.Code);
-            }
-            Add(insert, "@now", state.NowUtc);
-            insert.CommandText = sql.ToString();
-            await insert.ExecuteNonQueryAsync();
-        }
+                AddGuid(command, RowStatements.Name(0, r), t.Id);
+                AddGuid(command, RowStatements.Name(1, r), t.OperationId);
+                AddGuid(command, RowStatements.Name(2, r), t.DebitAccountId);
+                AddGuid(command, RowStatements.Name(3, r), t.CreditAccountId);
+                Add(command, RowStatements.Name(4, r), t.Amount);
+                Add(command, RowStatements.Name(5, r), EnumNames<TransferKind>.ToName(t.Kind));
+                AddGuid(command, RowStatements.Name(6, r), t.PendingId);
+                Add(command, RowStatements.Name(7, r), t.Code);
+                Add(command, RowStatements.Name(8, r), state.NowUtc);
+            });
 
         var dirty = state.Accounts.Where(a => a.Dirty).ToList();
         if (dirty.Count > 0 && IsPostgres)

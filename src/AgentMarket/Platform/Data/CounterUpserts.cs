@@ -1,5 +1,6 @@
-using System.Runtime.CompilerServices;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace AgentMarket.Platform.Data;
 
@@ -18,32 +19,40 @@ sealed record CounterTable(string Name, string[] Keys, string[] Counters)
 }
 
 /// <summary>
-/// Adds to counter rows: one <c>INSERT … ON CONFLICT (keys) DO UPDATE SET counter = table.counter + excluded.counter</c>
-/// for many rows, on both databases, so concurrent batches add up instead of racing an insert, and a batch of rows costs
-/// one statement instead of one each. Values are bound as EF Core binds interpolated SQL.
+/// Adds to counter rows: <c>INSERT … ON CONFLICT (keys) DO UPDATE SET counter = table.counter + excluded.counter</c>
+/// for many rows (<see cref="RowStatements"/>), on both databases, so concurrent batches add up instead of racing an
+/// insert. Values are bound as EF Core binds interpolated SQL: by the type mapping of each value's CLR type.
 /// </summary>
 static class CounterUpserts
 {
-    /// <summary>Below both databases' limits on bound parameters per statement.</summary>
-    const int MaxParameters = 30_000;
-
     /// <param name="rows">Each row's values in the order of <see cref="CounterTable.Columns"/>; no two rows with the same key.</param>
-    public static async Task AddToCountersAsync(this AppDbContext db, CounterTable table, IReadOnlyCollection<object[]> rows, CancellationToken ct)
+    public static async Task AddToCountersAsync(this AppDbContext db, CounterTable table, IReadOnlyList<object[]> rows, CancellationToken ct)
     {
+        if (rows.Count == 0)
+        {
+            return;
+        }
         var columns = table.Columns.ToList();
         var updates = string.Join(", ", table.Counters.Select(c => $"{c} = {table.Name}.{c} + excluded.{c}").Concat(table.Latest.Select(c => $"{c} = excluded.{c}")));
         var head = $"INSERT INTO {table.Name} ({string.Join(", ", columns)}) VALUES ";
         var tail = $" ON CONFLICT ({string.Join(", ", table.Keys)}) DO UPDATE SET {updates}";
-        foreach (var chunk in rows.Chunk(MaxParameters / columns.Count))
+        var mappings = db.GetService<IRelationalTypeMappingSource>();
+        await db.Database.OpenConnectionAsync(ct);
+        try
         {
-            var arguments = new List<object>(chunk.Length * columns.Count);
-            var values = new List<string>(chunk.Length);
-            foreach (var row in chunk)
-            {
-                values.Add($"({string.Join(", ", Enumerable.Range(arguments.Count, columns.Count).Select(i => $"{{{i}}}"))})"); // format items {n}, {n+1}, …
-                arguments.AddRange(row);
-            }
-            await db.Database.ExecuteSqlAsync(FormattableStringFactory.Create(head + string.Join(", ", values) + tail, [.. arguments]), ct);
+            await RowStatements.ExecuteAsync(db.Database.GetDbConnection(), db.Database.CurrentTransaction?.GetDbTransaction(), head, tail, columns.Count, rows,
+                (command, row, r) =>
+                {
+                    for (var c = 0; c < row.Length; c++)
+                    {
+                        var mapping = mappings.GetMappingForValue(row[c]);
+                        command.Parameters.Add(mapping.CreateParameter(command, RowStatements.Name(c, r), row[c]));
+                    }
+                });
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
         }
     }
 }
