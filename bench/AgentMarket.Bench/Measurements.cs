@@ -24,5 +24,5 @@ sealed class Measurements(string name)
     }
 
     public string Summary(string unit) => string.Create(CultureInfo.InvariantCulture,
-        $"{Name,-40} n={Count,6}  p50={Percentile(50),9:0.###} {unit}  p99={Percentile(99),9:0.###} {unit}  max={Percentile(100),9:0.###} {unit}");
+        $"{Name,-40} n={Count,6}  p50={Percentile(50),9:0.###} {unit}  p90={Percentile(90),9:0.###} {unit}  p99={Percentile(99),9:0.###} {unit}  max={Percentile(100),9:0.###} {unit}");
 }

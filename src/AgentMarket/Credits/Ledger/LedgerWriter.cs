@@ -296,7 +296,7 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
         if (!IsPostgres)
         {
             await using var pragma = connection.CreateCommand();
-            pragma.CommandText = "PRAGMA busy_timeout=30000; PRAGMA synchronous=NORMAL;";
+            pragma.CommandText = SqlitePragmas.Pragmas;
             await pragma.ExecuteNonQueryAsync();
         }
         return connection;
