@@ -59,12 +59,7 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
     /// </summary>
     public async Task<LedgerResult[]> ApplyWithinAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<LedgerCommand> commands)
     {
-        var keys = commands.SelectMany(c => c.Accounts()).Distinct().ToList();
-        var accounts = await LoadAccountsAsync(connection, transaction, keys);
-        var operations = await LoadOperationsAsync(connection, transaction, commands.Select(c => c.IdempotencyKey).Distinct().ToList());
-        var reservationIds = commands.Select(c => c.ReservationId).OfType<Guid>().Distinct().ToList();
-        var reservations = await LoadReservationsAsync(connection, transaction, reservationIds, accounts);
-
+        var (accounts, operations, reservations) = await LoadAsync(connection, transaction, commands);
         var state = new LedgerBatch(clock.GetUtcNow().UtcDateTime, accounts, reservations, operations);
         var results = new LedgerResult[commands.Count];
         for (var i = 0; i < commands.Count; i++)
@@ -121,14 +116,33 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
         await transaction.CommitAsync();
     }
 
-    async Task<Dictionary<AccountKey, AccountState>> LoadAccountsAsync(DbConnection connection, DbTransaction transaction, List<AccountKey> keys)
+    /// <summary>
+    /// Reads what the commands need with one command, one round trip on PostgreSQL: their accounts, locked in id order
+    /// (the same order everywhere rules out deadlocks between replicas), then the operations already stored under their
+    /// idempotency keys and the reservations they resolve, with their pending transfers.
+    /// </summary>
+    async Task<(Dictionary<AccountKey, AccountState> Accounts, Dictionary<string, StoredOperation> Operations, Dictionary<Guid, ReservationState> Reservations)>
+        LoadAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<LedgerCommand> commands)
     {
-        var ids = keys.Select(k => _accountIds[k]).Order().ToList();
+        var keys = commands.SelectMany(c => c.Accounts()).Distinct().ToList();
+        var accountIds = keys.Select(k => _accountIds[k]).Order().ToList();
+        var reservationIds = commands.Select(c => c.ReservationId).OfType<Guid>().Distinct().ToList();
         await using var command = Command(connection, transaction);
-        // Locking in id order everywhere rules out deadlocks between replicas.
-        command.CommandText = $"SELECT id, kind, owner_id, debits_pending, debits_posted, credits_pending, credits_posted, must_not_overdraw FROM ledger_accounts WHERE id IN ({InList(command, "@a", ids)}) ORDER BY id{(IsPostgres ? " FOR UPDATE" : "")}";
-        var accounts = new Dictionary<AccountKey, AccountState>(keys.Count);
+        List<string> statements =
+        [
+            $"SELECT id, kind, owner_id, debits_pending, debits_posted, credits_pending, credits_posted, must_not_overdraw FROM ledger_accounts WHERE id IN ({InList(command, "@a", accountIds)}) ORDER BY id{(IsPostgres ? " FOR UPDATE" : "")};",
+            $"SELECT idempotency_key, id, request_hash, amount, balance_after, reserved FROM ledger_operations WHERE idempotency_key IN ({InList(command, "@k", commands.Select(c => c.IdempotencyKey).Distinct().ToList())});",
+        ];
+        if (reservationIds.Count > 0)
+        {
+            var reservationList = InList(command, "@r", reservationIds);
+            statements.Add($"SELECT id, organization_id, reserved, resolved_utc FROM ledger_operations WHERE kind = 'reserve' AND id IN ({reservationList});");
+            statements.Add($"SELECT operation_id, id, debit_account_id, credit_account_id, amount FROM ledger_transfers WHERE kind = 'pending' AND operation_id IN ({reservationList});");
+        }
+        command.CommandText = string.Join(" ", statements);
         await using var reader = await command.ExecuteReaderAsync();
+
+        var accounts = new Dictionary<AccountKey, AccountState>(keys.Count);
         while (await reader.ReadAsync())
         {
             var key = new AccountKey(EnumNames<AccountKind>.FromName(reader.GetString(1)), reader.GetGuid(2));
@@ -140,64 +154,46 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
                 CreditsPosted = reader.GetInt64(6),
             };
         }
-        return accounts;
-    }
 
-    async Task<Dictionary<string, StoredOperation>> LoadOperationsAsync(DbConnection connection, DbTransaction transaction, List<string> keys)
-    {
-        await using var command = Command(connection, transaction);
-        command.CommandText = $"SELECT idempotency_key, id, request_hash, amount, balance_after, reserved FROM ledger_operations WHERE idempotency_key IN ({InList(command, "@k", keys)})";
+        await reader.NextResultAsync();
         var operations = new Dictionary<string, StoredOperation>(StringComparer.Ordinal);
-        await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
             operations[reader.GetString(0)] = new StoredOperation(reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), reader.IsDBNull(4) ? null : reader.GetInt64(4), reader.GetInt64(5));
         }
-        return operations;
-    }
 
-    async Task<Dictionary<Guid, ReservationState>> LoadReservationsAsync(DbConnection connection, DbTransaction transaction, List<Guid> ids, Dictionary<AccountKey, AccountState> accounts)
-    {
         var reservations = new Dictionary<Guid, ReservationState>();
-        if (ids.Count == 0)
+        if (reservationIds.Count == 0)
         {
-            return reservations;
+            return (accounts, operations, reservations);
         }
-        await using var header = Command(connection, transaction);
-        header.CommandText = $"SELECT id, organization_id, reserved, resolved_utc FROM ledger_operations WHERE kind = 'reserve' AND id IN ({InList(header, "@r", ids)})";
-        await using (var reader = await header.ExecuteReaderAsync())
+        await reader.NextResultAsync();
+        while (await reader.ReadAsync())
         {
-            while (await reader.ReadAsync())
-            {
-                reservations[reader.GetGuid(0)] = new ReservationState(reader.GetGuid(0), reader.GetGuid(1), reader.GetInt64(2), resolved: !reader.IsDBNull(3));
-            }
+            reservations[reader.GetGuid(0)] = new ReservationState(reader.GetGuid(0), reader.GetGuid(1), reader.GetInt64(2), resolved: !reader.IsDBNull(3));
         }
+        await reader.NextResultAsync();
         var byId = accounts.Values.ToDictionary(a => a.Id, a => a.Key);
-        await using var pending = Command(connection, transaction);
-        pending.CommandText = $"SELECT operation_id, id, debit_account_id, credit_account_id, amount FROM ledger_transfers WHERE kind = 'pending' AND operation_id IN ({InList(pending, "@p", ids)})";
-        await using (var reader = await pending.ExecuteReaderAsync())
+        while (await reader.ReadAsync())
         {
-            while (await reader.ReadAsync())
+            var reservation = reservations[reader.GetGuid(0)];
+            // A reservation of another organization than the command names has accounts this batch did not lock;
+            // the command rejects it as not found before looking at its transfers.
+            if (!byId.TryGetValue(reader.GetGuid(2), out var debit) || !byId.TryGetValue(reader.GetGuid(3), out var credit))
             {
-                var reservation = reservations[reader.GetGuid(0)];
-                // A reservation of another organization than the command names has accounts this batch did not lock;
-                // the command rejects it as not found before looking at its transfers.
-                if (!byId.TryGetValue(reader.GetGuid(2), out var debit) || !byId.TryGetValue(reader.GetGuid(3), out var credit))
-                {
-                    continue;
-                }
-                var transfer = new PendingTransfer(reader.GetGuid(1), debit, credit, reader.GetInt64(4));
-                if (debit.Kind == AccountKind.WalletGranted)
-                {
-                    reservation.GrantedPending = transfer;
-                }
-                else
-                {
-                    reservation.PaidPending = transfer;
-                }
+                continue;
+            }
+            var transfer = new PendingTransfer(reader.GetGuid(1), debit, credit, reader.GetInt64(4));
+            if (debit.Kind == AccountKind.WalletGranted)
+            {
+                reservation.GrantedPending = transfer;
+            }
+            else
+            {
+                reservation.PaidPending = transfer;
             }
         }
-        return reservations;
+        return (accounts, operations, reservations);
     }
 
     async Task WriteStateAsync(DbConnection connection, DbTransaction transaction, LedgerBatch state)
