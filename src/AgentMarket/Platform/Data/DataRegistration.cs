@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace AgentMarket.Platform.Data;
 
@@ -43,7 +44,7 @@ sealed class DatabaseConnection : IDisposable
         if (Provider == DatabaseProvider.Postgres)
         {
             ConnectionString = configuration.GetConnectionString("Postgres") is { Length: > 0 } postgres
-                ? postgres
+                ? WithAutoPrepare(postgres)
                 : throw new InvalidOperationException("Database:Provider is Postgres but ConnectionStrings:Postgres is not set.");
             return;
         }
@@ -60,6 +61,21 @@ sealed class DatabaseConnection : IDisposable
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
+    }
+
+    /// <summary>
+    /// Turns on Npgsql's automatic preparation unless the connection string sets it: the statements a run sends are
+    /// the same few texts again and again, and a prepared statement skips PostgreSQL's parse and plan (a concurrency-1
+    /// run's median fell from 3.8 to 2.5 ms; docs/benchmarks.md, "Gateway"). Behind a pooler that cannot keep prepared
+    /// statements (PgBouncer's transaction mode before 1.21), set <c>Max Auto Prepare=0</c>.
+    /// </summary>
+    static string WithAutoPrepare(string connectionString)
+    {
+        if (connectionString.Replace(" ", "", StringComparison.Ordinal).Contains("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase))
+        {
+            return connectionString;
+        }
+        return new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 256, AutoPrepareMinUsages = 2 }.ToString();
     }
 
     public DatabaseProvider Provider { get; }
