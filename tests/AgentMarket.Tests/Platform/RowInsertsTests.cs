@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentMarket.Tests.Platform;
 
-/// <summary>Rows written by the journal's multi-row inserts are stored exactly as EF Core stores the rows it saves itself.</summary>
+/// <summary>Rows written by the journal's batch inserts are stored exactly as EF Core stores the rows it saves itself.</summary>
 public class RowInsertsTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
 {
     [Fact]
@@ -42,6 +42,29 @@ public class RowInsertsTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
                 var (mine, efs) = (await StoredAsync(db, inserted[n].Id), await StoredAsync(db, saved[n].Id));
                 Assert.Equal(efs.Where(c => c.Key is not ("id" or "config_id")), mine.Where(c => c.Key is not ("id" or "config_id")));
             }
+            return true;
+        });
+    }
+
+    [Fact]
+    public async Task MoreRowsThanOneStatementTakes_AreAllStored()
+    {
+        // 3,000 runs of 23 columns: more parameters than one PostgreSQL statement takes (65,535), so they go in several
+        // statements of one command there, and in 3,000 executions of one prepared statement on SQLite.
+        var organization = Guid.NewGuid();
+        var started = new DateTime(2026, 5, 6, 7, 8, 9, DateTimeKind.Utc);
+        var runs = Enumerable.Range(0, 3_000).Select(n => new AgentRun
+        {
+            OrganizationId = organization, ListingId = Guid.NewGuid(), SessionId = $"s{n}", Door = "api", Status = AgentRunStatus.Succeeded,
+            CreditsCharged = n, StartedUtc = started.AddSeconds(n), Day = DateOnly.FromDateTime(started),
+        }).ToList();
+
+        await app.InScopeAsync(null, async services =>
+        {
+            var db = services.GetRequiredService<AppDbContext>();
+            await db.InsertRowsAsync(runs, default);
+            var stored = await db.AgentRuns.AsNoTracking().Where(r => r.OrganizationId == organization).ToDictionaryAsync(r => r.Id, r => r.CreditsCharged);
+            Assert.Equal(runs.ToDictionary(r => r.Id, r => r.CreditsCharged), stored);
             return true;
         });
     }

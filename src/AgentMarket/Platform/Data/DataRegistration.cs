@@ -69,7 +69,7 @@ sealed class DatabaseConnection : IDisposable
     /// run's median fell from 3.8 to 2.5 ms; docs/benchmarks.md, "Gateway"). Behind a pooler that cannot keep prepared
     /// statements (PgBouncer's transaction mode before 1.21), set <c>Max Auto Prepare=0</c>.
     /// </summary>
-    static string WithAutoPrepare(string connectionString)
+    internal static string WithAutoPrepare(string connectionString)
     {
         if (connectionString.Replace(" ", "", StringComparison.Ordinal).Contains("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase))
         {
