@@ -101,7 +101,7 @@ static class DoorsBench
     /// <summary>A seller publishes the trivial flow at 1 credit a run as <c>bench-echo</c>; a buyer with plenty of credits subscribes and gets a key.</summary>
     internal static async Task<(Guid Config, string Key, Guid Organization, HttpClient Buyer)> SetUpAsync(WebApplicationFactory<AgentMarket.Platform.Data.AppDbContext> factory)
     {
-        var flow = await File.ReadAllTextAsync(Path.Combine(FindShared(), "examples", "langflow", "simple_chat_no_llm.json"));
+        var flow = await File.ReadAllTextAsync(LangflowExamples.PathOf("simple_chat_no_llm.json"));
         var seller = factory.CreateClient();
         await JsonAsync(seller.PostAsJsonAsync("/api/auth/signup", new { email = "seller@bench.example", password = "bench password", name = "Seller" }));
         await JsonAsync(seller.PostAsJsonAsync("/api/providers/", new { handle = "bench-seller", name = "Bench Seller" }));
@@ -133,17 +133,5 @@ static class DoorsBench
         using var response = await call;
         var body = await response.Content.ReadAsStringAsync();
         return response.IsSuccessStatusCode ? JsonDocument.Parse(body).RootElement.Clone() : throw new InvalidOperationException($"{(int)response.StatusCode} {body}");
-    }
-
-    static string FindShared()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "AgentMarket.slnx")))
-            {
-                return Path.GetFullPath(Path.Combine(directory.FullName, "..", "shared"));
-            }
-        }
-        throw new InvalidOperationException("AgentMarket.slnx not found");
     }
 }

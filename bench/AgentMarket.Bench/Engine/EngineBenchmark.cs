@@ -22,7 +22,7 @@ public static class EngineBenchmark
     public static async Task RunAsync(string[] args)
     {
         var iterations = args is [var count, ..] && int.TryParse(count, CultureInfo.InvariantCulture, out var parsed) ? parsed : 10_000;
-        var basicPrompting = Path.Combine(RepositoryRoot(), "..", "shared", "examples", "langflow", "Basic Prompting.json");
+        var basicPrompting = LangflowExamples.PathOf("Basic Prompting.json");
         Console.WriteLine($"Engine benchmark: {iterations} iterations after {WarmUp} warm-up, .NET {Environment.Version}, {Environment.ProcessorCount} cores, server GC: {System.Runtime.GCSettings.IsServerGC}");
         Console.WriteLine();
         Console.WriteLine("| Scenario | p50 (µs) | p99 (µs) | max (µs) | mean (µs) | allocated per run |");
@@ -181,19 +181,6 @@ public static class EngineBenchmark
             })]),
         },
     }.ToJsonString();
-
-    static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "AgentMarket.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        return Directory.GetCurrentDirectory();
-    }
 
     /// <summary>Memory that keeps nothing: the benchmark measures the engine, not a store that grows over 10,000 runs.</summary>
     sealed class DiscardingMessageStore : IMessageStore

@@ -28,7 +28,7 @@ static class GatewayBench
     static readonly string[] Tags = ["bench"];
     static readonly string[] RunCompleted = ["run.completed"];
 
-    static readonly string Flow = File.ReadAllText(Path.Combine(FindShared(), "examples", "langflow", "simple_chat_no_llm.json"));
+    static readonly string Flow = File.ReadAllText(LangflowExamples.PathOf("simple_chat_no_llm.json"));
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -202,18 +202,6 @@ static class GatewayBench
         using var response = await call;
         var body = await response.Content.ReadAsStringAsync();
         return response.IsSuccessStatusCode ? JsonDocument.Parse(body).RootElement.Clone() : throw new InvalidOperationException($"{(int)response.StatusCode} {body}");
-    }
-
-    static string FindShared()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "AgentMarket.slnx")))
-            {
-                return Path.GetFullPath(Path.Combine(directory.FullName, "..", "shared"));
-            }
-        }
-        throw new InvalidOperationException("AgentMarket.slnx not found");
     }
 }
 
