@@ -59,7 +59,12 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
     /// </summary>
     public async Task<LedgerResult[]> ApplyWithinAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<LedgerCommand> commands)
     {
-        var (accounts, operations, reservations) = await LoadAsync(connection, transaction, commands);
+        var keys = commands.SelectMany(c => c.Accounts()).Distinct().ToList();
+        var accounts = await LoadAccountsAsync(connection, transaction, keys);
+        var operations = await LoadOperationsAsync(connection, transaction, commands.Select(c => c.IdempotencyKey).Distinct().ToList());
+        var reservationIds = commands.Select(c => c.ReservationId).OfType<Guid>().Distinct().ToList();
+        var reservations = await LoadReservationsAsync(connection, transaction, reservationIds, accounts);
+
         var state = new LedgerBatch(clock.GetUtcNow().UtcDateTime, accounts, reservations, operations);
         var results = new LedgerResult[commands.Count];
         for (var i = 0; i < commands.Count; i++)
@@ -116,33 +121,14 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
         await transaction.CommitAsync();
     }
 
-    /// <summary>
-    /// Reads what the commands need with one command, one round trip on PostgreSQL: their accounts, locked in id order
-    /// (the same order everywhere rules out deadlocks between replicas), then the operations already stored under their
-    /// idempotency keys and the reservations they resolve, with their pending transfers.
-    /// </summary>
-    async Task<(Dictionary<AccountKey, AccountState> Accounts, Dictionary<string, StoredOperation> Operations, Dictionary<Guid, ReservationState> Reservations)>
-        LoadAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<LedgerCommand> commands)
+    async Task<Dictionary<AccountKey, AccountState>> LoadAccountsAsync(DbConnection connection, DbTransaction transaction, List<AccountKey> keys)
     {
-        var keys = commands.SelectMany(c => c.Accounts()).Distinct().ToList();
-        var accountIds = keys.Select(k => _accountIds[k]).Order().ToList();
-        var reservationIds = commands.Select(c => c.ReservationId).OfType<Guid>().Distinct().ToList();
+        var ids = keys.Select(k => _accountIds[k]).Order().ToList();
         await using var command = Command(connection, transaction);
-        List<string> statements =
-        [
-            $"SELECT id, kind, owner_id, debits_pending, debits_posted, credits_pending, credits_posted, must_not_overdraw FROM ledger_accounts WHERE id IN ({InList(command, "@a", accountIds)}) ORDER BY id{(IsPostgres ? " FOR UPDATE" : "")};",
-            $"SELECT idempotency_key, id, request_hash, amount, balance_after, reserved FROM ledger_operations WHERE idempotency_key IN ({InList(command, "@k", commands.Select(c => c.IdempotencyKey).Distinct().ToList())});",
-        ];
-        if (reservationIds.Count > 0)
-        {
-            var reservationList = InList(command, "@r", reservationIds);
-            statements.Add($"SELECT id, organization_id, reserved, resolved_utc FROM ledger_operations WHERE kind = 'reserve' AND id IN ({reservationList});");
-            statements.Add($"SELECT operation_id, id, debit_account_id, credit_account_id, amount FROM ledger_transfers WHERE kind = 'pending' AND operation_id IN ({reservationList});");
-        }
-        command.CommandText = string.Join(" ", statements);
-        await using var reader = await command.ExecuteReaderAsync();
-
+        // Locking in id order everywhere rules out deadlocks between replicas.
+        command.CommandText = $"SELECT id, kind, owner_id, debits_pending, debits_posted, credits_pending, credits_posted, must_not_overdraw FROM ledger_accounts WHERE id IN ({InList(command, "@a", ids)}) ORDER BY id{(IsPostgres ? " FOR UPDATE" : "")}";
         var accounts = new Dictionary<AccountKey, AccountState>(keys.Count);
+        await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
             var key = new AccountKey(EnumNames<AccountKind>.FromName(reader.GetString(1)), reader.GetGuid(2));
@@ -154,140 +140,123 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
                 CreditsPosted = reader.GetInt64(6),
             };
         }
+        return accounts;
+    }
 
-        await reader.NextResultAsync();
+    async Task<Dictionary<string, StoredOperation>> LoadOperationsAsync(DbConnection connection, DbTransaction transaction, List<string> keys)
+    {
+        await using var command = Command(connection, transaction);
+        command.CommandText = $"SELECT idempotency_key, id, request_hash, amount, balance_after, reserved FROM ledger_operations WHERE idempotency_key IN ({InList(command, "@k", keys)})";
         var operations = new Dictionary<string, StoredOperation>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
             operations[reader.GetString(0)] = new StoredOperation(reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), reader.IsDBNull(4) ? null : reader.GetInt64(4), reader.GetInt64(5));
         }
+        return operations;
+    }
 
+    async Task<Dictionary<Guid, ReservationState>> LoadReservationsAsync(DbConnection connection, DbTransaction transaction, List<Guid> ids, Dictionary<AccountKey, AccountState> accounts)
+    {
         var reservations = new Dictionary<Guid, ReservationState>();
-        if (reservationIds.Count == 0)
+        if (ids.Count == 0)
         {
-            return (accounts, operations, reservations);
+            return reservations;
         }
-        await reader.NextResultAsync();
-        while (await reader.ReadAsync())
+        await using var header = Command(connection, transaction);
+        header.CommandText = $"SELECT id, organization_id, reserved, resolved_utc FROM ledger_operations WHERE kind = 'reserve' AND id IN ({InList(header, "@r", ids)})";
+        await using (var reader = await header.ExecuteReaderAsync())
         {
-            reservations[reader.GetGuid(0)] = new ReservationState(reader.GetGuid(0), reader.GetGuid(1), reader.GetInt64(2), resolved: !reader.IsDBNull(3));
+            while (await reader.ReadAsync())
+            {
+                reservations[reader.GetGuid(0)] = new ReservationState(reader.GetGuid(0), reader.GetGuid(1), reader.GetInt64(2), resolved: !reader.IsDBNull(3));
+            }
         }
-        await reader.NextResultAsync();
         var byId = accounts.Values.ToDictionary(a => a.Id, a => a.Key);
-        while (await reader.ReadAsync())
+        await using var pending = Command(connection, transaction);
+        pending.CommandText = $"SELECT operation_id, id, debit_account_id, credit_account_id, amount FROM ledger_transfers WHERE kind = 'pending' AND operation_id IN ({InList(pending, "@p", ids)})";
+        await using (var reader = await pending.ExecuteReaderAsync())
         {
-            var reservation = reservations[reader.GetGuid(0)];
-            // A reservation of another organization than the command names has accounts this batch did not lock;
-            // the command rejects it as not found before looking at its transfers.
-            if (!byId.TryGetValue(reader.GetGuid(2), out var debit) || !byId.TryGetValue(reader.GetGuid(3), out var credit))
+            while (await reader.ReadAsync())
             {
-                continue;
-            }
-            var transfer = new PendingTransfer(reader.GetGuid(1), debit, credit, reader.GetInt64(4));
-            if (debit.Kind == AccountKind.WalletGranted)
-            {
-                reservation.GrantedPending = transfer;
-            }
-            else
-            {
-                reservation.PaidPending = transfer;
+                var reservation = reservations[reader.GetGuid(0)];
+                // A reservation of another organization than the command names has accounts this batch did not lock;
+                // the command rejects it as not found before looking at its transfers.
+                if (!byId.TryGetValue(reader.GetGuid(2), out var debit) || !byId.TryGetValue(reader.GetGuid(3), out var credit))
+                {
+                    continue;
+                }
+                var transfer = new PendingTransfer(reader.GetGuid(1), debit, credit, reader.GetInt64(4));
+                if (debit.Kind == AccountKind.WalletGranted)
+                {
+                    reservation.GrantedPending = transfer;
+                }
+                else
+                {
+                    reservation.PaidPending = transfer;
+                }
             }
         }
-        return (accounts, operations, reservations);
+        return reservations;
     }
 
-    const string InsertOperations = "INSERT INTO ledger_operations (id, idempotency_key, request_hash, kind, organization_id, provider_id, code, amount, balance_after, description, reference_type, reference_id, reserved, expires_utc, created_utc) VALUES ";
-    const string InsertTransfers = "INSERT INTO ledger_transfers (id, operation_id, debit_account_id, credit_account_id, amount, kind, pending_id, code, created_utc) VALUES ";
-
-    void BindOperation(DbCommand command, OperationDraft o, int r, DateTime now)
+    async Task WriteStateAsync(DbConnection connection, DbTransaction transaction, LedgerBatch state)
     {
-        AddGuid(command, RowStatements.Name(0, r), o.Id);
-        Add(command, RowStatements.Name(1, r), o.Command.IdempotencyKey);
-        Add(command, RowStatements.Name(2, r), o.Command.RequestHash());
-        Add(command, RowStatements.Name(3, r), EnumNames<OperationKind>.ToName(o.Command.Kind));
-        AddGuid(command, RowStatements.Name(4, r), o.Organization);
-        AddGuid(command, RowStatements.Name(5, r), o.Provider);
-        Add(command, RowStatements.Name(6, r), o.Code);
-        Add(command, RowStatements.Name(7, r), o.Amount);
-        Add(command, RowStatements.Name(8, r), o.BalanceAfter);
-        Add(command, RowStatements.Name(9, r), o.Description);
-        Add(command, RowStatements.Name(10, r), o.ReferenceType);
-        Add(command, RowStatements.Name(11, r), o.ReferenceId);
-        Add(command, RowStatements.Name(12, r), o.Reserved);
-        Add(command, RowStatements.Name(13, r), o.ExpiresUtc);
-        Add(command, RowStatements.Name(14, r), now);
-    }
+        await RowStatements.ExecuteAsync(connection, transaction,
+            "INSERT INTO ledger_operations (id, idempotency_key, request_hash, kind, organization_id, provider_id, code, amount, balance_after, description, reference_type, reference_id, reserved, expires_utc, created_utc) VALUES ",
+            "", 15, state.NewOperations, (command, o, r) =>
+            {
+                AddGuid(command, RowStatements.Name(0, r), o.Id);
+                Add(command, RowStatements.Name(1, r), o.Command.IdempotencyKey);
+                Add(command, RowStatements.Name(2, r), o.Command.RequestHash());
+                Add(command, RowStatements.Name(3, r), EnumNames<OperationKind>.ToName(o.Command.Kind));
+                AddGuid(command, RowStatements.Name(4, r), o.Organization);
+                AddGuid(command, RowStatements.Name(5, r), o.Provider);
+                Add(command, RowStatements.Name(6, r), o.Code);
+                Add(command, RowStatements.Name(7, r), o.Amount);
+                Add(command, RowStatements.Name(8, r), o.BalanceAfter);
+                Add(command, RowStatements.Name(9, r), o.Description);
+                Add(command, RowStatements.Name(10, r), o.ReferenceType);
+                Add(command, RowStatements.Name(11, r), o.ReferenceId);
+                Add(command, RowStatements.Name(12, r), o.Reserved);
+                Add(command, RowStatements.Name(13, r), o.ExpiresUtc);
+                Add(command, RowStatements.Name(14, r), state.NowUtc);
+            });
 
-    void BindTransfer(DbCommand command, TransferDraft t, int r, DateTime now)
-    {
-        AddGuid(command, RowStatements.Name(0, r), t.Id);
-        AddGuid(command, RowStatements.Name(1, r), t.OperationId);
-        AddGuid(command, RowStatements.Name(2, r), t.DebitAccountId);
-        AddGuid(command, RowStatements.Name(3, r), t.CreditAccountId);
-        Add(command, RowStatements.Name(4, r), t.Amount);
-        Add(command, RowStatements.Name(5, r), EnumNames<TransferKind>.ToName(t.Kind));
-        AddGuid(command, RowStatements.Name(6, r), t.PendingId);
-        Add(command, RowStatements.Name(7, r), t.Code);
-        Add(command, RowStatements.Name(8, r), now);
-    }
+        await RowStatements.ExecuteAsync(connection, transaction,
+            "INSERT INTO ledger_transfers (id, operation_id, debit_account_id, credit_account_id, amount, kind, pending_id, code, created_utc) VALUES ",
+            "", 9, state.NewTransfers, (command, t, r) =>
+            {
+                AddGuid(command, RowStatements.Name(0, r), t.Id);
+                AddGuid(command, RowStatements.Name(1, r), t.OperationId);
+                AddGuid(command, RowStatements.Name(2, r), t.DebitAccountId);
+                AddGuid(command, RowStatements.Name(3, r), t.CreditAccountId);
+                Add(command, RowStatements.Name(4, r), t.Amount);
+                Add(command, RowStatements.Name(5, r), EnumNames<TransferKind>.ToName(t.Kind));
+                AddGuid(command, RowStatements.Name(6, r), t.PendingId);
+                Add(command, RowStatements.Name(7, r), t.Code);
+                Add(command, RowStatements.Name(8, r), state.NowUtc);
+            });
 
-    /// <summary>Writes the batch's new operations and transfers, the accounts it moved and the reservations it resolved.</summary>
-    Task WriteStateAsync(DbConnection connection, DbTransaction transaction, LedgerBatch state) =>
-        IsPostgres ? WritePostgresStateAsync(connection, transaction, state) : WriteSqliteStateAsync(connection, transaction, state);
-
-    /// <summary>
-    /// PostgreSQL: every write in one command, one round trip, so the accounts' row locks taken by the batch's first
-    /// read are held for two round trips and the commit rather than five.
-    /// </summary>
-    async Task WritePostgresStateAsync(DbConnection connection, DbTransaction transaction, LedgerBatch state)
-    {
-        await using var command = Command(connection, transaction);
-        var statements = new List<string>();
-        if (state.NewOperations.Count > 0)
-        {
-            statements.Add(RowStatements.MultiRow(command, InsertOperations, "", 15, state.NewOperations, (c, o, r) => BindOperation(c, o, r, state.NowUtc), firstRow: 0));
-        }
-        if (state.NewTransfers.Count > 0)
-        {
-            var firstRow = state.NewOperations.Count; // parameter names of one command must differ
-            statements.Add(RowStatements.MultiRow(command, InsertTransfers, "", 9, state.NewTransfers, (c, t, r) => BindTransfer(c, t, r, state.NowUtc), firstRow));
-        }
         var dirty = state.Accounts.Where(a => a.Dirty).ToList();
-        if (dirty.Count > 0)
+        if (dirty.Count > 0 && IsPostgres)
         {
-            // The sums are absolute values computed under the locks.
+            // One statement for all accounts the batch moved: the sums are absolute values computed under the locks.
+            await using var update = Command(connection, transaction);
             var values = new StringBuilder();
             for (var i = 0; i < dirty.Count; i++)
             {
                 values.Append(i == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"(@id{i}, @dpe{i}, @dpo{i}, @cpe{i}, @cpo{i})");
-                AddGuid(command, $"@id{i}", dirty[i].Id);
-                Add(command, $"@dpe{i}", dirty[i].DebitsPending);
-                Add(command, $"@dpo{i}", dirty[i].DebitsPosted);
-                Add(command, $"@cpe{i}", dirty[i].CreditsPending);
-                Add(command, $"@cpo{i}", dirty[i].CreditsPosted);
+                AddGuid(update, $"@id{i}", dirty[i].Id);
+                Add(update, $"@dpe{i}", dirty[i].DebitsPending);
+                Add(update, $"@dpo{i}", dirty[i].DebitsPosted);
+                Add(update, $"@cpe{i}", dirty[i].CreditsPending);
+                Add(update, $"@cpo{i}", dirty[i].CreditsPosted);
             }
-            statements.Add($"UPDATE ledger_accounts AS a SET debits_pending = v.dpe, debits_posted = v.dpo, credits_pending = v.cpe, credits_posted = v.cpo FROM (VALUES {values}) AS v(id, dpe, dpo, cpe, cpo) WHERE a.id = v.id");
+            update.CommandText = $"UPDATE ledger_accounts AS a SET debits_pending = v.dpe, debits_posted = v.dpo, credits_pending = v.cpe, credits_posted = v.cpo FROM (VALUES {values}) AS v(id, dpe, dpo, cpe, cpo) WHERE a.id = v.id";
+            await update.ExecuteNonQueryAsync();
         }
-        if (state.Resolved.Count > 0)
-        {
-            statements.Add($"UPDATE ledger_operations SET resolved_utc = @now WHERE id IN ({InList(command, "@resolved", state.Resolved.Select(r => r.Id).ToList())})");
-            Add(command, "@now", state.NowUtc);
-        }
-        if (statements.Count == 0)
-        {
-            return;
-        }
-        command.CommandText = string.Join("; ", statements);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    /// <summary>SQLite runs in-process: no round trips to save, and single-row statements are its fastest (<see cref="RowStatements"/>).</summary>
-    async Task WriteSqliteStateAsync(DbConnection connection, DbTransaction transaction, LedgerBatch state)
-    {
-        await RowStatements.ExecuteAsync(connection, transaction, InsertOperations, "", 15, state.NewOperations, (c, o, r) => BindOperation(c, o, r, state.NowUtc));
-        await RowStatements.ExecuteAsync(connection, transaction, InsertTransfers, "", 9, state.NewTransfers, (c, t, r) => BindTransfer(c, t, r, state.NowUtc));
-        var dirty = state.Accounts.Where(a => a.Dirty).ToList();
-        if (dirty.Count > 0)
+        else if (dirty.Count > 0)
         {
             // SQLite runs in-process: one prepared statement re-executed per account costs microseconds, and its
             // primary-key lookup beats UPDATE … FROM, which SQLite may plan as a scan of the accounts table.

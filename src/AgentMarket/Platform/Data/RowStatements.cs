@@ -26,8 +26,8 @@ static class RowStatements
     /// <param name="tail">What follows the values (an <c>ON CONFLICT</c> clause), or empty.</param>
     /// <param name="width">How many parameters one row binds.</param>
     /// <param name="bind">
-    /// Adds one row's <paramref name="width"/> parameters to the command, named by <see cref="Name"/>(column, row)
-    /// with the row number it is given.
+    /// Adds one row's <paramref name="width"/> parameters to the command, named by
+    /// <see cref="Name"/>(prefix, column, row) with the row number it is given.
     /// </param>
     public static async Task ExecuteAsync<T>(
         DbConnection connection, DbTransaction? transaction, string head, string tail, int width, IReadOnlyList<T> rows,
@@ -50,31 +50,20 @@ static class RowStatements
             }
             return;
         }
-        command.CommandText = MultiRow(command, head, tail, width, rows, bind, firstRow: 0);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    /// <summary>
-    /// The multi-row statements (PostgreSQL) for the rows, binding their parameters to the command: one statement per
-    /// chunk of rows, joined by semicolons, so the caller can add other statements to the same command and send them
-    /// all in one round trip. Rows are numbered from <paramref name="firstRow"/>; give each statement of one command
-    /// its own range so their parameter names differ.
-    /// </summary>
-    public static string MultiRow<T>(DbCommand command, string head, string tail, int width, IReadOnlyList<T> rows, Action<DbCommand, T, int> bind, int firstRow)
-    {
-        var text = new StringBuilder();
         var perChunk = Math.Max(1, MaxParameters / width);
         for (var start = 0; start < rows.Count; start += perChunk)
         {
-            text.Append(start == 0 ? "" : "; ").Append(head);
-            for (var r = start; r < Math.Min(start + perChunk, rows.Count); r++)
+            var count = Math.Min(perChunk, rows.Count - start);
+            var text = new StringBuilder(head);
+            command.Parameters.Clear();
+            for (var r = 0; r < count; r++)
             {
-                text.Append(r == start ? "" : ", ").Append(Placeholders(width, firstRow + r));
-                bind(command, rows[r], firstRow + r);
+                text.Append(r == 0 ? "" : ", ").Append(Placeholders(width, r));
+                bind(command, rows[start + r], r);
             }
-            text.Append(tail);
+            command.CommandText = text.Append(tail).ToString();
+            await command.ExecuteNonQueryAsync();
         }
-        return text.ToString();
     }
 
     /// <summary>The name of column <paramref name="column"/>'s parameter in row <paramref name="row"/>.</summary>
