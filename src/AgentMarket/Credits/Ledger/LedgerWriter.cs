@@ -15,7 +15,7 @@ namespace AgentMarket.Credits.Ledger;
 /// sums are written together. Another replica's concurrent write can only make the batch fail on a lock or unique index;
 /// the batch is then retried command by command, and replays resolve by key.
 /// </summary>
-sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogger<LedgerWriter> logger)
+sealed class LedgerWriter(DatabaseConnection database, SqlitePragmas pragmas, TimeProvider clock, ILogger<LedgerWriter> logger)
     : GroupCommit<LedgerCommand, LedgerResult>(MaxBatch, capacity: 20_000, drainOnStop: false, logger)
 {
     const int MaxBatch = 128;
@@ -295,9 +295,7 @@ sealed class LedgerWriter(DatabaseConnection database, TimeProvider clock, ILogg
         await connection.OpenAsync();
         if (!IsPostgres)
         {
-            await using var pragma = connection.CreateCommand();
-            pragma.CommandText = SqlitePragmas.Pragmas;
-            await pragma.ExecuteNonQueryAsync();
+            await pragmas.ApplyAsync(connection, CancellationToken.None);
         }
         return connection;
     }

@@ -16,7 +16,7 @@ namespace AgentMarket.Platform.Data;
 /// </summary>
 sealed class SqlitePragmas : DbConnectionInterceptor
 {
-    public const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON; PRAGMA mmap_size=268435456;";
+    const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON; PRAGMA mmap_size=268435456;";
 
     /// <summary>The native connections already set; weak, so closed ones are forgotten.</summary>
     readonly ConditionalWeakTable<object, object> _set = [];
@@ -32,7 +32,11 @@ sealed class SqlitePragmas : DbConnectionInterceptor
         }
     }
 
-    public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+    public override Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default) =>
+        ApplyAsync(connection, cancellationToken);
+
+    /// <summary>Sets the pragmas on an open connection opened outside EF Core (the ledger's own), once per native connection.</summary>
+    public async Task ApplyAsync(DbConnection connection, CancellationToken cancellationToken)
     {
         if (!AlreadySet(connection))
         {
