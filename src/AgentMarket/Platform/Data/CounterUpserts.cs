@@ -37,22 +37,12 @@ static class CounterUpserts
         var head = $"INSERT INTO {table.Name} ({string.Join(", ", columns)}) VALUES ";
         var tail = $" ON CONFLICT ({string.Join(", ", table.Keys)}) DO UPDATE SET {updates}";
         var mappings = db.GetService<IRelationalTypeMappingSource>();
-        await db.Database.OpenConnectionAsync(ct);
-        try
+        await RowStatements.ExecuteAsync(db, head, tail, columns.Count, rows, (command, row, r) =>
         {
-            await RowStatements.ExecuteAsync(db.Database.GetDbConnection(), db.Database.CurrentTransaction?.GetDbTransaction(), head, tail, columns.Count, rows,
-                (command, row, r) =>
-                {
-                    for (var c = 0; c < row.Length; c++)
-                    {
-                        var mapping = mappings.GetMappingForValue(row[c]);
-                        command.Parameters.Add(mapping.CreateParameter(command, RowStatements.Name(c, r), row[c]));
-                    }
-                });
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync();
-        }
+            for (var c = 0; c < row.Length; c++)
+            {
+                command.Parameters.Add(mappings.GetMappingForValue(row[c]).CreateParameter(command, RowStatements.Name(c, r), row[c]));
+            }
+        }, ct);
     }
 }

@@ -27,23 +27,14 @@ static class RowInserts
             .ToList();
         var sql = db.GetService<ISqlGenerationHelper>();
         var head = $"INSERT INTO {sql.DelimitIdentifier(table.Name, table.Schema)} ({string.Join(", ", columns.Select(c => sql.DelimitIdentifier(c.Name)))}) VALUES ";
-        await db.Database.OpenConnectionAsync(ct);
-        try
+        await RowStatements.ExecuteAsync(db, head, "", columns.Count, rows, (command, row, r) =>
         {
-            await RowStatements.ExecuteAsync(db.Database.GetDbConnection(), db.Database.CurrentTransaction?.GetDbTransaction(), head, "", columns.Count, rows,
-                (command, row, r) =>
-                {
-                    for (var c = 0; c < columns.Count; c++)
-                    {
-                        var column = columns[c];
-                        command.Parameters.Add(column.Mapping.CreateParameter(command, RowStatements.Name(c, r),
-                            column.Getter.GetClrValueUsingContainingEntity(row), column.Property.IsNullable));
-                    }
-                });
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync();
-        }
+            for (var c = 0; c < columns.Count; c++)
+            {
+                var column = columns[c];
+                command.Parameters.Add(column.Mapping.CreateParameter(command, RowStatements.Name(c, r),
+                    column.Getter.GetClrValueUsingContainingEntity(row), column.Property.IsNullable));
+            }
+        }, ct);
     }
 }

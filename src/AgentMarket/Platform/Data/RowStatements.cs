@@ -1,6 +1,8 @@
 using System.Data.Common;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace AgentMarket.Platform.Data;
 
@@ -26,8 +28,8 @@ static class RowStatements
     /// <param name="tail">What follows the values (an <c>ON CONFLICT</c> clause), or empty.</param>
     /// <param name="width">How many parameters one row binds.</param>
     /// <param name="bind">
-    /// Adds one row's <paramref name="width"/> parameters to the command, named by
-    /// <see cref="Name"/>(prefix, column, row) with the row number it is given.
+    /// Adds one row's <paramref name="width"/> parameters to the command, named by <see cref="Name"/>(column, row)
+    /// with the row number it is given.
     /// </param>
     public static async Task ExecuteAsync<T>(
         DbConnection connection, DbTransaction? transaction, string head, string tail, int width, IReadOnlyList<T> rows,
@@ -63,6 +65,25 @@ static class RowStatements
             }
             command.CommandText = text.Append(tail).ToString();
             await command.ExecuteNonQueryAsync();
+        }
+    }
+
+    /// <summary>The same, on the context's connection and in its transaction if one is open.</summary>
+    public static async Task ExecuteAsync<T>(
+        AppDbContext db, string head, string tail, int width, IReadOnlyList<T> rows, Action<DbCommand, T, int> bind, CancellationToken ct)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await ExecuteAsync(db.Database.GetDbConnection(), db.Database.CurrentTransaction?.GetDbTransaction(), head, tail, width, rows, bind);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
         }
     }
 
