@@ -1,6 +1,7 @@
 using AgentMarket.Credits.Ledger;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
+using AgentMarket.Providers.Economics;
 using AgentMarket.Runtime;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -109,12 +110,21 @@ sealed class RunJournal(
             return null; // disposing the transaction rolls it back
         }
         await transaction.CommitAsync();
-        if (batch.Any(e => e.Counted))
+        var counted = Enumerable.Range(0, batch.Count).Where(i => batch[i].Counted)
+            .Select(i => new JournaledRun(batch[i].Run, PaymentOf(batch[i], payments[i]))).ToList();
+        if (counted.Count > 0)
         {
-            projector.Journaled();
+            projector.Journaled(counted);
         }
         return payments;
     }
+
+    /// <summary>
+    /// What paid for the run as this batch applied it; null when the figures must read it from the ledger (no payment
+    /// here, as for reported runs settled before they are recorded, or a replay, which moved nothing this time).
+    /// </summary>
+    static RunPayment? PaymentOf(JournalEntry entry, LedgerResult? result) =>
+        entry.Payment is { } payment && result is { Replayed: false } ? new RunPayment(payment.Kind, result.Moved) : null;
 
     static readonly CounterTable ChatSessions = new("chat_sessions", ["config_id", "session_id"], ["credits_spent", "runs"])
     {

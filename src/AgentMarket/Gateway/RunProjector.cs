@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using AgentMarket.Catalog.SocialProof;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
+using AgentMarket.Providers.Economics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -27,11 +29,22 @@ sealed class UnprojectedRunConfiguration : IEntityTypeConfiguration<UnprojectedR
 }
 
 /// <summary>
+/// A run the journal committed and counts, handed to the projector with what paid for it, so the projector need not read
+/// either back. <see cref="Payment"/> is null when the journal did not apply one itself (a replayed payment, or a
+/// reported run settled before it was recorded): the projector reads it from the ledger.
+/// </summary>
+public sealed record JournaledRun(AgentRun Run, RunPayment? Payment);
+
+/// <summary>
 /// Adds finished runs to the figures derived from them — the listing's social proof, the provider's economics and the
 /// platform's metrics — right after the journal commits them, instead of inside the run's own transaction: a run's
 /// answer waits only for what it must (its payment, record and memory), and the derived writes of many runs share one
 /// batch (ADR-052). The work list is the <c>unprojected_runs</c> table, so nothing is lost when the process stops, and
 /// on PostgreSQL replicas claim disjoint runs (<c>FOR UPDATE SKIP LOCKED</c>).
+/// The journal also hands its committed runs over in memory, and those are projected from there: reading them and
+/// their payments back cost more than half of a batch (docs/benchmarks.md, "Gateway"). The table is read when the
+/// memory may not hold every listed run: at start (what a stopped process left), every few seconds (what another
+/// replica left), after a failed batch, and when too many runs wait.
 /// Reads that report on a caller's own runs call <see cref="CaughtUpAsync"/> first: on this process, what the journal
 /// committed before the read is in the figures the read sees.
 /// </summary>
@@ -39,6 +52,9 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
     : BackgroundService
 {
     const int MaxBatch = 512;
+
+    /// <summary>How many handed-over runs wait in memory at most (a projector that keeps failing); the rest wait in the table only.</summary>
+    const int MaxWaiting = 50_000;
 
     /// <summary>How long a read waits for the figures before it shows them as they are (a projector that keeps failing).</summary>
     static readonly TimeSpan CatchUpLimit = TimeSpan.FromSeconds(5);
@@ -53,14 +69,30 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
     static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(20);
 
     readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    readonly ConcurrentQueue<JournaledRun> _handedOver = new();
+    int _waiting;
+    volatile bool _tableMayHoldMore = true;
     TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
     TaskCompletionSource _readerWaiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
     long _journaled;
     long _projected;
 
-    /// <summary>The journal committed runs to project.</summary>
-    public void Journaled()
+    /// <summary>The journal committed these runs, each listed in the table too.</summary>
+    public void Journaled(IReadOnlyList<JournaledRun> runs)
     {
+        if (Interlocked.Add(ref _waiting, runs.Count) <= MaxWaiting)
+        {
+            foreach (var run in runs)
+            {
+                _handedOver.Enqueue(run);
+            }
+        }
+        else
+        {
+            Interlocked.Add(ref _waiting, -runs.Count);
+            _tableMayHoldMore = true;
+        }
+        // After the runs are queued: a batch that reads this count finds them.
         Interlocked.Increment(ref _journaled);
         _signal.Writer.TryWrite(true);
     }
@@ -101,15 +133,26 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
         {
             try
             {
-                // Whatever the journal signalled before this point is committed, so it is in the table the next claims read.
+                // Whatever the journal signalled before this point is queued here or listed in the table.
                 var target = Volatile.Read(ref _journaled);
-                while (await ProjectBatchAsync() == MaxBatch)
+                while (!_handedOver.IsEmpty)
                 {
+                    await ProjectHandedOverAsync();
+                }
+                if (_tableMayHoldMore)
+                {
+                    // Cleared before the table is read, so a reason to read it again that comes meanwhile is kept.
+                    _tableMayHoldMore = false;
+                    while (await ProjectFromTableAsync() == MaxBatch)
+                    {
+                    }
                 }
                 Published(target);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
+                // The failed batch's runs left memory but are still listed in the table.
+                _tableMayHoldMore = true;
                 logger.LogError(e, "Projecting finished runs failed; retrying");
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
                 continue;
@@ -129,6 +172,7 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
             }
             catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
             {
+                _tableMayHoldMore = true;
             }
         }
     }
@@ -143,40 +187,85 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
         Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
-    /// <summary>Claims up to <see cref="MaxBatch"/> runs, adds their figures and deletes their claims, in one transaction; returns how many.</summary>
-    async Task<int> ProjectBatchAsync()
+    /// <summary>
+    /// Projects up to <see cref="MaxBatch"/> handed-over runs, taking them off the table in the same transaction. When
+    /// some are no longer listed (another replica's sweep, or this one's, projected them first), nothing is written and
+    /// the table, which knows which are left, is read instead.
+    /// </summary>
+    async Task ProjectHandedOverAsync()
+    {
+        var batch = new List<JournaledRun>(Math.Min(_waiting, MaxBatch));
+        while (batch.Count < MaxBatch && _handedOver.TryDequeue(out var run))
+        {
+            batch.Add(run);
+        }
+        Interlocked.Add(ref _waiting, -batch.Count);
+        await using var scope = scopes.CreateAsyncScope();
+        var (db, turn) = await WriterAsync(scope.ServiceProvider);
+        using (turn)
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync();
+            var ids = batch.ConvertAll(r => r.Run.Id);
+            if (await db.UnprojectedRuns.Where(u => ids.Contains(u.RunId)).ExecuteDeleteAsync() != ids.Count)
+            {
+                _tableMayHoldMore = true;
+                return; // disposing the transaction rolls the deletes back
+            }
+            var payments = batch.Where(r => r.Payment is not null).ToDictionary(r => r.Run.Id, r => r.Payment!);
+            var facts = await ProjectAsync(scope.ServiceProvider, batch.ConvertAll(r => r.Run), payments);
+            await transaction.CommitAsync();
+            recorded.Remember(facts);
+        }
+    }
+
+    /// <summary>Claims up to <see cref="MaxBatch"/> runs from the table, adds their figures and deletes their claims, in one transaction; returns how many.</summary>
+    async Task<int> ProjectFromTableAsync()
     {
         await using var scope = scopes.CreateAsyncScope();
-        scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
-        var database = scope.ServiceProvider.GetRequiredService<DatabaseConnection>();
-        using var turn = await database.WriterTurnAsync();
-        await using var transaction = await db.Database.BeginTransactionAsync();
-        var claimed = database.Provider == DatabaseProvider.Postgres
-            ? await db.Database.SqlQuery<Guid>($"SELECT run_id AS \"Value\" FROM unprojected_runs ORDER BY run_id LIMIT {MaxBatch} FOR UPDATE SKIP LOCKED").ToListAsync()
-            : await db.UnprojectedRuns.OrderBy(u => u.RunId).Select(u => u.RunId).Take(MaxBatch).ToListAsync();
-        if (claimed.Count == 0)
+        var (db, turn) = await WriterAsync(scope.ServiceProvider);
+        using (turn)
         {
-            return 0;
+            await using var transaction = await db.Database.BeginTransactionAsync();
+            var claimed = scope.ServiceProvider.GetRequiredService<DatabaseConnection>().Provider == DatabaseProvider.Postgres
+                ? await db.Database.SqlQuery<Guid>($"SELECT run_id AS \"Value\" FROM unprojected_runs ORDER BY run_id LIMIT {MaxBatch} FOR UPDATE SKIP LOCKED").ToListAsync()
+                : await db.UnprojectedRuns.OrderBy(u => u.RunId).Select(u => u.RunId).Take(MaxBatch).ToListAsync();
+            if (claimed.Count == 0)
+            {
+                return 0;
+            }
+            // Everything but the output, which can be long and which no figure reads.
+            var runs = await db.AgentRuns.AsNoTracking().Where(r => claimed.Contains(r.Id)).Select(r => new AgentRun
+            {
+                Id = r.Id, OrganizationId = r.OrganizationId, ConfigId = r.ConfigId, ListingId = r.ListingId, AgentVersionId = r.AgentVersionId,
+                ProviderId = r.ProviderId, KeyId = r.KeyId, UserId = r.UserId, SessionId = r.SessionId, Door = r.Door, Status = r.Status,
+                InputTokens = r.InputTokens, OutputTokens = r.OutputTokens, Model = r.Model, CreditsReserved = r.CreditsReserved,
+                CreditsCharged = r.CreditsCharged, EngineMs = r.EngineMs, LatencyMs = r.LatencyMs, StartedUtc = r.StartedUtc, FinishedUtc = r.FinishedUtc,
+                Day = r.Day,
+            }).ToListAsync();
+            // What paid for the runs is read from the ledger, where the journal applied it with the runs.
+            var facts = await ProjectAsync(scope.ServiceProvider, runs, new Dictionary<Guid, RunPayment>());
+            await db.UnprojectedRuns.Where(u => claimed.Contains(u.RunId)).ExecuteDeleteAsync();
+            await transaction.CommitAsync();
+            recorded.Remember(facts);
+            return claimed.Count;
         }
-        // Everything but the output, which can be long and which no figure reads.
-        var runs = await db.AgentRuns.AsNoTracking().Where(r => claimed.Contains(r.Id)).Select(r => new AgentRun
-        {
-            Id = r.Id, OrganizationId = r.OrganizationId, ConfigId = r.ConfigId, ListingId = r.ListingId, AgentVersionId = r.AgentVersionId,
-            ProviderId = r.ProviderId, KeyId = r.KeyId, UserId = r.UserId, SessionId = r.SessionId, Door = r.Door, Status = r.Status,
-            InputTokens = r.InputTokens, OutputTokens = r.OutputTokens, Model = r.Model, CreditsReserved = r.CreditsReserved,
-            CreditsCharged = r.CreditsCharged, EngineMs = r.EngineMs, LatencyMs = r.LatencyMs, StartedUtc = r.StartedUtc, FinishedUtc = r.FinishedUtc,
-            Day = r.Day,
-        }).ToListAsync();
-        var facts = runs.ConvertAll(r => new FinishedRun(r.ListingId, r.OrganizationId, r.AgentVersionId,
-            r.Status == AgentRunStatus.Succeeded ? RunOutcome.Completed : RunOutcome.Failed, r.StartedUtc, r.FinishedUtc ?? r.StartedUtc));
-        await scope.ServiceProvider.GetRequiredService<RunFacts>().RecordManyAsync(facts, CancellationToken.None);
-        // The rollups read what the runs' payments moved from the ledger; the journal applied them with the runs.
-        var added = await scope.ServiceProvider.GetRequiredService<Providers.Economics.EconomicsRollups>().AddAsync(runs, CancellationToken.None);
-        await scope.ServiceProvider.GetRequiredService<Admin.PlatformMetrics.PlatformRollups>().AddAsync(added, CancellationToken.None);
-        await db.UnprojectedRuns.Where(u => claimed.Contains(u.RunId)).ExecuteDeleteAsync();
-        await transaction.CommitAsync();
-        recorded.Remember(facts);
-        return claimed.Count;
+    }
+
+    static async Task<(AppDbContext Db, DatabaseConnection.WriterTurn Turn)> WriterAsync(IServiceProvider services)
+    {
+        services.GetRequiredService<CurrentTenant>().EnterSystemScope();
+        var db = services.GetRequiredService<AppDbContext>();
+        return (db, await services.GetRequiredService<DatabaseConnection>().WriterTurnAsync());
+    }
+
+    /// <summary>Adds the runs to social proof, the provider's economics and the platform's metrics, in the caller's transaction.</summary>
+    static async Task<List<FinishedRun>> ProjectAsync(IServiceProvider services, IReadOnlyList<AgentRun> runs, IReadOnlyDictionary<Guid, RunPayment> payments)
+    {
+        var facts = runs.Select(r => new FinishedRun(r.ListingId, r.OrganizationId, r.AgentVersionId,
+            r.Status == AgentRunStatus.Succeeded ? RunOutcome.Completed : RunOutcome.Failed, r.StartedUtc, r.FinishedUtc ?? r.StartedUtc)).ToList();
+        await services.GetRequiredService<RunFacts>().RecordManyAsync(facts, CancellationToken.None);
+        var added = await services.GetRequiredService<EconomicsRollups>().AddAsync(runs, payments, CancellationToken.None);
+        await services.GetRequiredService<Admin.PlatformMetrics.PlatformRollups>().AddAsync(added, CancellationToken.None);
+        return facts;
     }
 }

@@ -1,10 +1,13 @@
 using System.Net;
+using AgentMarket.Credits;
+using AgentMarket.Credits.Ledger;
 using AgentMarket.Gateway;
 using AgentMarket.Platform.Data;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Tests.Gateway;
 
@@ -32,12 +35,15 @@ public class RunProjectorTests(GatewayApp app) : IClassFixture<GatewayApp>
     }
 
     [Fact]
-    public async Task ARunLeftUnprojected_AsAStoppedProcessLeavesIt_IsCountedOnce()
+    public async Task ARunLeftUnprojected_ByAStoppedProcess_IsCountedOnce_WhenAProcessStarts_WithTheMoneyTheLedgerMoved()
     {
         var subscribed = await app.SubscribedAsync();
-        await Http.ReadJsonAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "counted by the journal's signal"), HttpStatusCode.OK);
+        await Http.ReadJsonAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "counted from what the journal handed over"), HttpStatusCode.OK);
+        var first = (await Http.ReadJsonAsync(await subscribed.Agent.Seller.Client.GetAsync("/api/providers/mine/economics/"))).GetProperty("totals");
+        Assert.True(first.GetProperty("gross_credits").GetInt64() > 0);
 
-        // What a journal batch commits when the process stops before the projector adds it: the run and its work item.
+        // What a journal batch commits when the process stops before the projector adds it: the run, its payment and its
+        // work item. The run costs what the first one did, so it must add the same money, read back from the ledger.
         await app.InScopeAsync(null, async services =>
         {
             var db = services.GetRequiredService<AppDbContext>();
@@ -45,23 +51,53 @@ public class RunProjectorTests(GatewayApp app) : IClassFixture<GatewayApp>
             var now = DateTime.UtcNow;
             var left = new AgentRun
             {
-                OrganizationId = recorded.OrganizationId, ConfigId = recorded.ConfigId, ListingId = recorded.ListingId, AgentVersionId = recorded.AgentVersionId,
-                ProviderId = recorded.ProviderId, SessionId = "left-behind", Door = "api", Status = AgentRunStatus.Succeeded,
-                StartedUtc = now, FinishedUtc = now, Day = DateOnly.FromDateTime(now),
+                OrganizationId = recorded.OrganizationId,
+                ConfigId = recorded.ConfigId,
+                ListingId = recorded.ListingId,
+                AgentVersionId = recorded.AgentVersionId,
+                ProviderId = recorded.ProviderId,
+                SessionId = "left-behind",
+                Door = "api",
+                Status = AgentRunStatus.Succeeded,
+                CreditsReserved = recorded.CreditsReserved,
+                CreditsCharged = recorded.CreditsCharged,
+                StartedUtc = now,
+                FinishedUtc = now,
+                Day = DateOnly.FromDateTime(now),
             };
+            var ledger = services.GetRequiredService<CreditLedger>();
+            var reserve = await ledger.ReserveAsync($"run:{left.Id}:reserve", left.OrganizationId, recorded.CreditsReserved, now.AddMinutes(5), "run", left.Id.ToString(), default);
+            var split = services.GetRequiredService<IOptions<CreditsOptions>>().Value.Split;
+            Assert.True((await ledger.SettleAsync($"run:{left.Id}:settle", left.OrganizationId, reserve.OperationId, recorded.CreditsCharged, left.ProviderId, split, "left behind", default)).Succeeded);
             db.AgentRuns.Add(left);
             db.UnprojectedRuns.Add(new UnprojectedRun { RunId = left.Id });
             await db.SaveChangesAsync();
             return true;
         });
-        var projector = app.Services.GetRequiredService<RunProjector>();
-        projector.Journaled();
-        projector.Journaled();
 
-        var report = await Http.ReadJsonAsync(await subscribed.Agent.Seller.Client.GetAsync("/api/providers/mine/economics/"));
-        Assert.Equal(2, report.GetProperty("totals").GetProperty("runs").GetInt64());
+        // A process starting again looks in the table first.
+        var restarted = ActivatorUtilities.CreateInstance<RunProjector>(app.Services);
+        await restarted.StartAsync(default);
+        try
+        {
+            for (var waited = 0; await UnprojectedAsync(subscribed.Agent.ListingId) > 0; waited += 50)
+            {
+                Assert.True(waited < 10_000, "the restarted projector did not take the run left behind");
+                await Task.Delay(50);
+            }
+        }
+        finally
+        {
+            await restarted.StopAsync(default);
+        }
+
+        var totals = (await Http.ReadJsonAsync(await subscribed.Agent.Seller.Client.GetAsync("/api/providers/mine/economics/"))).GetProperty("totals");
+        Assert.Equal(2, totals.GetProperty("runs").GetInt64());
+        foreach (var money in new[] { "gross_credits", "earnings_credits", "commission_credits", "promotional_credits" })
+        {
+            Assert.Equal(2 * first.GetProperty(money).GetInt64(), totals.GetProperty(money).GetInt64());
+        }
         Assert.Equal(2, (await app.CardAsync(subscribed.Agent)).GetProperty("runs_count").GetInt64());
-        Assert.Equal(0, await UnprojectedAsync(subscribed.Agent.ListingId));
     }
 
     Task<int> UnprojectedAsync(Guid listing) => app.InScopeAsync(null, services =>

@@ -45,6 +45,9 @@ sealed class OperationDraft(Guid id, LedgerCommand command)
     public DateTime? ExpiresUtc { get; init; }
     public long Amount { get; set; }
     public long? BalanceAfter { get; set; }
+
+    /// <summary>The operation's transfers, as its result reports them.</summary>
+    public List<MovedCredits> Moved { get; } = [];
 }
 
 sealed record TransferDraft(Guid Id, Guid OperationId, Guid DebitAccountId, Guid CreditAccountId, long Amount, TransferKind Kind, Guid? PendingId, string Code);
@@ -90,7 +93,7 @@ sealed class LedgerBatch(DateTime nowUtc, Dictionary<AccountKey, AccountState> a
         var (debit, credit) = Debit(debitKey, creditKey, amount);
         debit.DebitsPosted += amount;
         credit.CreditsPosted += amount;
-        NewTransfers.Add(new(Guid.CreateVersion7(NowUtc), operation.Id, debit.Id, credit.Id, amount, TransferKind.Posted, null, code));
+        Add(operation, new(Guid.CreateVersion7(NowUtc), operation.Id, debit.Id, credit.Id, amount, TransferKind.Posted, null, code), debit, credit);
     }
 
     public void Pending(OperationDraft operation, AccountKey debitKey, AccountKey creditKey, long amount)
@@ -99,7 +102,7 @@ sealed class LedgerBatch(DateTime nowUtc, Dictionary<AccountKey, AccountState> a
         debit.DebitsPending += amount;
         credit.CreditsPending += amount;
         var transfer = new TransferDraft(Guid.CreateVersion7(NowUtc), operation.Id, debit.Id, credit.Id, amount, TransferKind.Pending, null, "reserve");
-        NewTransfers.Add(transfer);
+        Add(operation, transfer, debit, credit);
         // A settle later in the same batch must find this reservation.
         if (!reservations.TryGetValue(operation.Id, out var reservation))
         {
@@ -137,12 +140,18 @@ sealed class LedgerBatch(DateTime nowUtc, Dictionary<AccountKey, AccountState> a
         {
             debit.DebitsPosted += post;
             credit.CreditsPosted += post;
-            NewTransfers.Add(new(Guid.CreateVersion7(NowUtc), operation.Id, debit.Id, credit.Id, post, TransferKind.PostPending, pending.Id, "spend"));
+            Add(operation, new(Guid.CreateVersion7(NowUtc), operation.Id, debit.Id, credit.Id, post, TransferKind.PostPending, pending.Id, "spend"), debit, credit);
         }
         else
         {
-            NewTransfers.Add(new(Guid.CreateVersion7(NowUtc), operation.Id, debit.Id, credit.Id, pending.Amount, TransferKind.VoidPending, pending.Id, "release"));
+            Add(operation, new(Guid.CreateVersion7(NowUtc), operation.Id, debit.Id, credit.Id, pending.Amount, TransferKind.VoidPending, pending.Id, "release"), debit, credit);
         }
+    }
+
+    void Add(OperationDraft operation, TransferDraft transfer, AccountState debit, AccountState credit)
+    {
+        NewTransfers.Add(transfer);
+        operation.Moved.Add(new MovedCredits(transfer.Kind, debit.Key.Kind, credit.Key.Kind, transfer.Amount));
     }
 
     public void MarkResolved(ReservationState reservation)
@@ -163,7 +172,14 @@ sealed class LedgerBatch(DateTime nowUtc, Dictionary<AccountKey, AccountState> a
         }
         NewOperations.Add(operation);
         operations[operation.Command.IdempotencyKey] = new StoredOperation(operation.Id, operation.Command.RequestHash(), amount, operation.BalanceAfter, operation.Reserved);
-        return new LedgerResult(LedgerStatus.Ok, operation.Id) { Amount = amount, BalanceAfter = operation.BalanceAfter ?? 0, Required = operation.Reserved, Available = available };
+        return new LedgerResult(LedgerStatus.Ok, operation.Id)
+        {
+            Amount = amount,
+            BalanceAfter = operation.BalanceAfter ?? 0,
+            Required = operation.Reserved,
+            Available = available,
+            Moved = operation.Moved,
+        };
     }
 
     (AccountState Debit, AccountState Credit) Debit(AccountKey debitKey, AccountKey creditKey, long amount)

@@ -32,7 +32,16 @@ public sealed record LedgerResult(LedgerStatus Status, Guid OperationId = defaul
     /// </summary>
     public long Available { get; init; }
 
+    /// <summary>
+    /// The transfers the operation made, for figures built from what it moved (a provider's economics) without reading
+    /// them back. Empty for rejections and replays: a replay made no transfers.
+    /// </summary>
+    public IReadOnlyList<MovedCredits> Moved { get; init; } = [];
+
     public bool Succeeded => Status == LedgerStatus.Ok;
 
     public static LedgerResult Rejected(LedgerStatus status) => new(status);
 }
+
+/// <summary>One transfer of an operation: its kind, the kinds of the accounts it debited and credited, and its amount.</summary>
+public readonly record struct MovedCredits(TransferKind Kind, AccountKind From, AccountKind To, long Amount);

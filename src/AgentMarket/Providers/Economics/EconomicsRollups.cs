@@ -8,6 +8,12 @@ using Microsoft.Extensions.Options;
 namespace AgentMarket.Providers.Economics;
 
 /// <summary>
+/// The ledger operation that paid for a run, as the journal applied it: its kind and its transfers (none when the
+/// payment was refused).
+/// </summary>
+public sealed record RunPayment(OperationKind Kind, IReadOnlyList<MovedCredits> Moved);
+
+/// <summary>
 /// Adds finished runs to the daily rollups, in the run projector's transaction that also takes them off its work list
 /// (ADR-052), so each run is counted once. The money is read from the ledger transfers that settled the run (settled when
 /// the journal recorded it), never recomputed from prices or the commission, so the rollups agree with the ledger
@@ -28,15 +34,27 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
     static readonly CounterTable CustomerMonths = new("economics_customer_months", ["provider_id", "month", "buyer_organization_id"], ["runs", "gross_credits"]);
     static readonly CounterTable LatencyDays = new("economics_latency_days", ["provider_id", "day", "latency_ms"], ["runs"]);
 
-    /// <summary>Adds the runs and returns what they added, one row per key, for rollups built on these (the platform's).</summary>
-    public async Task<IReadOnlyList<EconomicsDay>> AddAsync(IReadOnlyList<AgentRun> runs, CancellationToken ct)
+    /// <summary>
+    /// Adds the runs and returns what they added, one row per key, for rollups built on these (the platform's). What paid
+    /// for each run is taken from <paramref name="payments"/> when it is there (the journal's own results), else read
+    /// from the ledger.
+    /// </summary>
+    public async Task<IReadOnlyList<EconomicsDay>> AddAsync(IReadOnlyList<AgentRun> runs, IReadOnlyDictionary<Guid, RunPayment> payments, CancellationToken ct)
     {
         var finished = runs.Where(r => r.ProviderId is not null && r.Status != AgentRunStatus.Running).ToList();
         if (finished.Count == 0)
         {
             return [];
         }
-        var money = await MoneyAsync(finished.Where(r => r.Status == AgentRunStatus.Succeeded).Select(r => r.Id).ToList(), ct);
+        var paidFor = finished.Where(r => r.Status == AgentRunStatus.Succeeded).ToList();
+        var money = await MoneyAsync(paidFor.Where(r => !payments.ContainsKey(r.Id)).Select(r => r.Id).ToList(), ct);
+        foreach (var run in paidFor)
+        {
+            if (payments.TryGetValue(run.Id, out var payment))
+            {
+                money[run.Id] = MoneyOf(payment.Kind, payment.Moved);
+            }
+        }
         var prices = options.CurrentValue;
 
         var days = new Dictionary<(Guid Provider, DateOnly Day, Guid Listing, Guid Buyer), long[]>();
@@ -169,23 +187,24 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
             .ToListAsync(ct);
         foreach (var operation in operations)
         {
-            var moved = transfers.Where(t => t.OperationId == operation.Id).ToList();
-            var earnings = moved.Where(t => t.Credit == AccountKind.ProviderEarnings).Sum(t => t.Amount);
-            var fees = moved.Where(t => t.Credit == AccountKind.PlatformFees).Sum(t => t.Amount);
-            Money money;
-            if (operation.Kind == OperationKind.Trial)
-            {
-                // A visitor's trial: the promotions account paid the whole price.
-                money = new Money(earnings + fees, earnings + fees, earnings, fees);
-            }
-            else
-            {
-                // A settle posts the wallets' reservations: what the buyer spent, granted credits first.
-                var posted = moved.Where(t => t.Kind == TransferKind.PostPending).ToList();
-                money = new Money(posted.Sum(t => t.Amount), posted.Where(t => t.Debit == AccountKind.WalletGranted).Sum(t => t.Amount), earnings, fees);
-            }
-            result[operation.IdempotencyKey] = money;
+            result[operation.IdempotencyKey] = MoneyOf(operation.Kind,
+                transfers.Where(t => t.OperationId == operation.Id).Select(t => new MovedCredits(t.Kind, t.Debit, t.Credit, t.Amount)).ToList());
         }
         return result;
+    }
+
+    /// <summary>What an operation that paid for a run moved, from its transfers.</summary>
+    static Money MoneyOf(OperationKind kind, IReadOnlyList<MovedCredits> moved)
+    {
+        var earnings = moved.Where(t => t.To == AccountKind.ProviderEarnings).Sum(t => t.Amount);
+        var fees = moved.Where(t => t.To == AccountKind.PlatformFees).Sum(t => t.Amount);
+        if (kind == OperationKind.Trial)
+        {
+            // A visitor's trial: the promotions account paid the whole price.
+            return new Money(earnings + fees, earnings + fees, earnings, fees);
+        }
+        // A settle posts the wallets' reservations: what the buyer spent, granted credits first.
+        var posted = moved.Where(t => t.Kind == TransferKind.PostPending).ToList();
+        return new Money(posted.Sum(t => t.Amount), posted.Where(t => t.From == AccountKind.WalletGranted).Sum(t => t.Amount), earnings, fees);
     }
 }
