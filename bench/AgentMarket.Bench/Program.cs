@@ -33,6 +33,6 @@ static async Task<int> RunEngineAsync(string[] rest)
 static int Usage()
 {
     Console.Error.WriteLine("usage: dotnet run -c Release --project bench/AgentMarket.Bench -- <suite> [options]");
-    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds] | gateway [runs] [sqlite|postgres] [webhooks] | doors [rounds] | widget [rounds] | widget-load [loads] | search sqlite|postgres [listings] [iterations] | economics sqlite|postgres [iterations] | platform-metrics sqlite|postgres [iterations]");
+    Console.Error.WriteLine("suites: coldstart [iterations] | engine [iterations] | ledger [seconds] | gateway [runs] [sqlite|postgres] [webhooks] [buyers=N] | doors [rounds] | widget [rounds] | widget-load [loads] | search sqlite|postgres [listings] [iterations] | economics sqlite|postgres [iterations] | platform-metrics sqlite|postgres [iterations]");
     return 2;
 }

@@ -21,7 +21,8 @@ namespace AgentMarket.Bench.Gateway;
 /// directly and through the whole run API (key → reserve → run → settle → record) on the in-memory host, one after the
 /// other in one process, at concurrency 1 and 64, on SQLite and (with <c>AGENTMARKET_BENCH_POSTGRES</c>) PostgreSQL.
 /// With <c>webhooks</c>, the buyer also has an endpoint subscribed to <c>run.completed</c> on a loopback receiver, so
-/// every run writes an outbox event and the dispatcher sends it while the runs go on.
+/// every run writes an outbox event and the dispatcher sends it while the runs go on. With <c>buyers=N</c>, N buyer
+/// organizations share the runs in turn (each its own wallet), instead of one buyer whose wallet every run locks.
 /// </summary>
 static class GatewayBench
 {
@@ -34,12 +35,15 @@ static class GatewayBench
     {
         var runs = args.Length > 0 && int.TryParse(args[0], CultureInfo.InvariantCulture, out var count) ? count : 3_000;
         var webhooks = args.Contains("webhooks");
+        var buyers = args.FirstOrDefault(a => a.StartsWith("buyers=", StringComparison.Ordinal)) is { } option
+            ? int.Parse(option["buyers=".Length..], CultureInfo.InvariantCulture)
+            : 1;
         // "sqlite" or "postgres" measures that database only (the engine's baseline is always measured).
         var only = args.FirstOrDefault(a => a is "sqlite" or "postgres");
         await EngineAsync(runs);
         if (only is null or "sqlite")
         {
-            await HostAsync("SQLite", null, runs, webhooks);
+            await HostAsync("SQLite", null, runs, webhooks, buyers);
         }
         if (only is "sqlite")
         {
@@ -47,7 +51,7 @@ static class GatewayBench
         }
         if (Environment.GetEnvironmentVariable("AGENTMARKET_BENCH_POSTGRES") is { Length: > 0 } postgres)
         {
-            await HostAsync("PostgreSQL", postgres, runs, webhooks);
+            await HostAsync("PostgreSQL", postgres, runs, webhooks, buyers);
         }
         else
         {
@@ -78,17 +82,22 @@ static class GatewayBench
         }
     }
 
-    static async Task HostAsync(string name, string? postgres, int runs, bool webhooks)
+    static async Task HostAsync(string name, string? postgres, int runs, bool webhooks, int buyerCount)
     {
         await using var receiver = webhooks ? await CountingReceiver.StartAsync() : null;
         name += webhooks ? " + run.completed webhooks" : "";
+        name += buyerCount > 1 ? $", {buyerCount} buyers" : "";
         await using var database = await BenchDatabase.CreateAsync("gateway", postgres, c => c.MaxPoolSize = 200);
         var settings = BenchHost.Settings(database);
         settings["Flows:OutboundAllowList:0"] = "127.0.0.1/32";
         await using var factory = BenchHost.Start(settings);
-        var (config, key, organization) = await SetUpAsync(factory, receiver?.Url);
-        using var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        var buyers = await SetUpAsync(factory, receiver?.Url, buyerCount);
+        var clients = buyers.ConvertAll(buyer =>
+        {
+            var client = factory.CreateClient();
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", buyer.Key);
+            return client;
+        });
         foreach (var concurrency in new[] { 1, 64 })
         {
             var latencies = new Measurements($"{name}: run API, concurrency {concurrency}");
@@ -96,8 +105,10 @@ static class GatewayBench
             var clock = Stopwatch.StartNew();
             await ParallelRunsAsync(runs, concurrency, async i =>
             {
+                // Warm-up runs have negative numbers.
+                var buyer = (i % buyers.Count + buyers.Count) % buyers.Count;
                 var start = Stopwatch.GetTimestamp();
-                using var response = await client.PostAsJsonAsync($"/api/agents/{config}/run/", new { input = $"hello {i}", session_id = $"s{i % 50}" });
+                using var response = await clients[buyer].PostAsJsonAsync($"/api/agents/{buyers[buyer].Config}/run/", new { input = $"hello {i}", session_id = $"s{i % 50}" });
                 var elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                 if (!response.IsSuccessStatusCode)
                 {
@@ -126,12 +137,21 @@ static class GatewayBench
         await using var scope = factory.Services.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
         var check = await scope.ServiceProvider.GetRequiredService<LedgerCheck>().RunAsync(CancellationToken.None);
-        var balance = await scope.ServiceProvider.GetRequiredService<CreditLedger>().BalanceAsync(organization, CancellationToken.None);
-        Console.WriteLine($"{name}: ledger check ok={check.Ok}, buyer spent {1_000_000_000 + 350 - balance.Balance:N0} credits");
+        long spent = 0;
+        foreach (var buyer in buyers)
+        {
+            spent += 1_000_000_000 + 350 - (await scope.ServiceProvider.GetRequiredService<CreditLedger>().BalanceAsync(buyer.Organization, CancellationToken.None)).Balance;
+        }
+        foreach (var client in clients)
+        {
+            client.Dispose();
+        }
+        Console.WriteLine($"{name}: ledger check ok={check.Ok}, buyers spent {spent:N0} credits");
     }
 
-    /// <summary>A seller publishes the trivial flow at 1 credit a run; a buyer with plenty of credits subscribes and gets a key.</summary>
-    static async Task<(Guid Config, string Key, Guid Organization)> SetUpAsync(WebApplicationFactory<AgentMarket.Platform.Data.AppDbContext> factory, string? webhookUrl)
+    /// <summary>A seller publishes the trivial flow at 1 credit a run; each buyer, with plenty of credits, subscribes and gets a key.</summary>
+    static async Task<List<(Guid Config, string Key, Guid Organization)>> SetUpAsync(
+        WebApplicationFactory<AgentMarket.Platform.Data.AppDbContext> factory, string? webhookUrl, int buyerCount)
     {
         var seller = factory.CreateClient();
         await Ok(seller.PostAsJsonAsync("/api/auth/signup", new { email = "seller@bench.example", password = "bench password", name = "Seller" }));
@@ -145,8 +165,19 @@ static class GatewayBench
             tags = Tags, pricing = new { model = "fixed_credits", credits_per_run = 1 }, is_premium = false, visibility = "public",
         }));
 
-        var buyer = factory.CreateClient();
-        var signup = await Json(buyer.PostAsJsonAsync("/api/auth/signup", new { email = "buyer@bench.example", password = "bench password", name = "Buyer" }));
+        var buyers = new List<(Guid Config, string Key, Guid Organization)>();
+        for (var b = 0; b < buyerCount; b++)
+        {
+            buyers.Add(await BuyerAsync(factory, webhookUrl, b));
+        }
+        return buyers;
+    }
+
+    static async Task<(Guid Config, string Key, Guid Organization)> BuyerAsync(
+        WebApplicationFactory<AgentMarket.Platform.Data.AppDbContext> factory, string? webhookUrl, int number)
+    {
+        using var buyer = factory.CreateClient();
+        var signup = await Json(buyer.PostAsJsonAsync("/api/auth/signup", new { email = $"buyer{number}@bench.example", password = "bench password", name = "Buyer" }));
         var organization = signup.GetProperty("organization").GetProperty("uuid").GetGuid();
         // Enterprise allows 200 concurrent sessions, so the plan does not limit the measurement.
         await using (var scope = factory.Services.CreateAsyncScope())
@@ -155,7 +186,7 @@ static class GatewayBench
             var db = scope.ServiceProvider.GetRequiredService<AgentMarket.Platform.Data.AppDbContext>();
             db.OrganizationPlans.Single(p => p.OrganizationId == organization).PlanCode = "enterprise";
             await db.SaveChangesAsync();
-            await scope.ServiceProvider.GetRequiredService<CreditLedger>().PurchaseAsync("bench:credits", organization, 1_000_000_000, "bench", "bench", "bench", CancellationToken.None);
+            await scope.ServiceProvider.GetRequiredService<CreditLedger>().PurchaseAsync($"bench:credits:{organization}", organization, 1_000_000_000, "bench", "bench", "bench", CancellationToken.None);
         }
         if (webhookUrl is not null)
         {
