@@ -34,6 +34,14 @@ public sealed class AgentRun : ITenantOwned
     public AgentRunStatus Status { get; set; }
     public string? ErrorCode { get; set; }
     public string? Output { get; set; }
+
+    /// <summary>A copy without the output, which can be long and which no figure derived from runs reads.</summary>
+    public AgentRun WithoutOutput()
+    {
+        var copy = (AgentRun)MemberwiseClone();
+        copy.Output = null;
+        return copy;
+    }
     public long InputTokens { get; set; }
     public long OutputTokens { get; set; }
     public string? Model { get; set; }

@@ -111,7 +111,7 @@ sealed class RunJournal(
         }
         await transaction.CommitAsync();
         var counted = Enumerable.Range(0, batch.Count).Where(i => batch[i].Counted)
-            .Select(i => new JournaledRun(batch[i].Run, PaymentOf(batch[i], payments[i]))).ToList();
+            .Select(i => new JournaledRun(batch[i].Run.WithoutOutput(), PaymentOf(batch[i], payments[i]))).ToList();
         if (counted.Count > 0)
         {
             projector.Journaled(counted);
@@ -120,8 +120,9 @@ sealed class RunJournal(
     }
 
     /// <summary>
-    /// What paid for the run as this batch applied it; null when the figures must read it from the ledger (no payment
-    /// here, as for reported runs settled before they are recorded, or a replay, which moved nothing this time).
+    /// What paid for the run as this batch applied it; null when the figures must read it from the ledger: no payment
+    /// here (reported runs, settled before they are recorded; runs nobody pays for, where the read finds nothing) or a
+    /// replay, which moved nothing this time.
     /// </summary>
     static RunPayment? PaymentOf(JournalEntry entry, LedgerResult? result) =>
         entry.Payment is { } payment && result is { Replayed: false } ? new RunPayment(payment.Kind, result.Moved) : null;

@@ -29,8 +29,8 @@ sealed class UnprojectedRunConfiguration : IEntityTypeConfiguration<UnprojectedR
 }
 
 /// <summary>
-/// A run the journal committed and counts, handed to the projector with what paid for it, so the projector need not read
-/// either back. <see cref="Payment"/> is null when the journal did not apply one itself (a replayed payment, or a
+/// A run the journal committed and counts (without its output), handed to the projector with what paid for it, so the
+/// projector need not read either back. <see cref="Payment"/> is null when the journal did not apply one itself (a replayed payment, or a
 /// reported run settled before it was recorded): the projector reads it from the ledger.
 /// </summary>
 public sealed record JournaledRun(AgentRun Run, RunPayment? Payment);
@@ -42,9 +42,10 @@ public sealed record JournaledRun(AgentRun Run, RunPayment? Payment);
 /// batch (ADR-052). The work list is the <c>unprojected_runs</c> table, so nothing is lost when the process stops, and
 /// on PostgreSQL replicas claim disjoint runs (<c>FOR UPDATE SKIP LOCKED</c>).
 /// The journal also hands its committed runs over in memory, and those are projected from there: reading them and
-/// their payments back cost more than half of a batch (docs/benchmarks.md, "Gateway"). The table is read when the
-/// memory may not hold every listed run: at start (what a stopped process left), every few seconds (what another
-/// replica left), after a failed batch, and when too many runs wait.
+/// their payments back cost more than half of a batch (docs/benchmarks.md, "Gateway"). A handed-over run is projected
+/// only if its row is still listed when its batch claims it (a table read may have taken it first). The table is read
+/// when the memory may not hold every listed run: at start (what a stopped process left), every few seconds however
+/// busy (what another replica left), after a failed batch, and when too many runs wait.
 /// Reads that report on a caller's own runs call <see cref="CaughtUpAsync"/> first: on this process, what the journal
 /// committed before the read is in the figures the read sees.
 /// </summary>
@@ -72,6 +73,7 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
     readonly ConcurrentQueue<JournaledRun> _handedOver = new();
     int _waiting;
     volatile bool _tableMayHoldMore = true;
+    long _tableReadAt = Environment.TickCount64;
     TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
     TaskCompletionSource _readerWaiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
     long _journaled;
@@ -135,14 +137,15 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
             {
                 // Whatever the journal signalled before this point is queued here or listed in the table.
                 var target = Volatile.Read(ref _journaled);
-                while (!_handedOver.IsEmpty)
+                // A batch shorter than the most there can be emptied the queue: every run queued before target was taken.
+                while (await ProjectHandedOverAsync() == MaxBatch)
                 {
-                    await ProjectHandedOverAsync();
                 }
-                if (_tableMayHoldMore)
+                if (_tableMayHoldMore || Environment.TickCount64 - _tableReadAt >= (long)Sweep.TotalMilliseconds)
                 {
                     // Cleared before the table is read, so a reason to read it again that comes meanwhile is kept.
                     _tableMayHoldMore = false;
+                    _tableReadAt = Environment.TickCount64;
                     while (await ProjectFromTableAsync() == MaxBatch)
                     {
                     }
@@ -172,7 +175,6 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
             }
             catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
             {
-                _tableMayHoldMore = true;
             }
         }
     }
@@ -188,35 +190,52 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
     }
 
     /// <summary>
-    /// Projects up to <see cref="MaxBatch"/> handed-over runs, taking them off the table in the same transaction. When
-    /// some are no longer listed (another replica's sweep, or this one's, projected them first), nothing is written and
-    /// the table, which knows which are left, is read instead.
+    /// Projects up to <see cref="MaxBatch"/> handed-over runs, claiming their rows in the table in the same transaction;
+    /// those no longer listed (a table read, here or on another replica, projected them first) are left out. Returns how
+    /// many were taken from the queue.
     /// </summary>
-    async Task ProjectHandedOverAsync()
+    async Task<int> ProjectHandedOverAsync()
     {
-        var batch = new List<JournaledRun>(Math.Min(_waiting, MaxBatch));
+        var batch = new List<JournaledRun>(Math.Min(Volatile.Read(ref _waiting), MaxBatch));
         while (batch.Count < MaxBatch && _handedOver.TryDequeue(out var run))
         {
             batch.Add(run);
         }
         Interlocked.Add(ref _waiting, -batch.Count);
+        if (batch.Count == 0)
+        {
+            return 0;
+        }
         await using var scope = scopes.CreateAsyncScope();
         var (db, turn) = await WriterAsync(scope.ServiceProvider);
         using (turn)
         {
             await using var transaction = await db.Database.BeginTransactionAsync();
             var ids = batch.ConvertAll(r => r.Run.Id);
-            if (await db.UnprojectedRuns.Where(u => ids.Contains(u.RunId)).ExecuteDeleteAsync() != ids.Count)
+            var listed = (await ClaimAsync(scope.ServiceProvider, db, ids)).ToHashSet();
+            var runs = batch.Where(r => listed.Contains(r.Run.Id)).ToList();
+            if (runs.Count > 0)
             {
-                _tableMayHoldMore = true;
-                return; // disposing the transaction rolls the deletes back
+                var claimed = runs.ConvertAll(r => r.Run.Id);
+                await db.UnprojectedRuns.Where(u => claimed.Contains(u.RunId)).ExecuteDeleteAsync();
+                var payments = runs.Where(r => r.Payment is not null).ToDictionary(r => r.Run.Id, r => r.Payment!);
+                var facts = await ProjectAsync(scope.ServiceProvider, runs.ConvertAll(r => r.Run), payments);
+                await transaction.CommitAsync();
+                recorded.Remember(facts);
             }
-            var payments = batch.Where(r => r.Payment is not null).ToDictionary(r => r.Run.Id, r => r.Payment!);
-            var facts = await ProjectAsync(scope.ServiceProvider, batch.ConvertAll(r => r.Run), payments);
-            await transaction.CommitAsync();
-            recorded.Remember(facts);
         }
+        return batch.Count;
     }
+
+    /// <summary>
+    /// Which of these runs are still listed, their rows locked on PostgreSQL until the transaction ends (a replica
+    /// reading the table holds those it took until it has deleted them, so this waits and then does not see them).
+    /// SQLite has one writer, whose turn the caller holds.
+    /// </summary>
+    static async Task<List<Guid>> ClaimAsync(IServiceProvider services, AppDbContext db, List<Guid> ids) =>
+        services.GetRequiredService<DatabaseConnection>().Provider == DatabaseProvider.Postgres
+            ? await db.Database.SqlQuery<Guid>($"SELECT run_id AS \"Value\" FROM unprojected_runs WHERE run_id = ANY({ids.ToArray()}) FOR UPDATE").ToListAsync()
+            : await db.UnprojectedRuns.Where(u => ids.Contains(u.RunId)).Select(u => u.RunId).ToListAsync();
 
     /// <summary>Claims up to <see cref="MaxBatch"/> runs from the table, adds their figures and deletes their claims, in one transaction; returns how many.</summary>
     async Task<int> ProjectFromTableAsync()

@@ -75,6 +75,20 @@ public class LedgerTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
     }
 
     [Fact]
+    public async Task SettlingOrVoidingAnOperationThatIsNotAReservation_IsRefused_AndMovesNothing()
+    {
+        var org = Guid.CreateVersion7();
+        var purchase = await _ledger.PurchaseAsync(org, 100, Key());
+        var grant = await _ledger.GrantAsync(org, 50, Key());
+        foreach (var operation in new[] { purchase.OperationId, grant.OperationId })
+        {
+            Assert.Equal(LedgerStatus.ReservationNotFound, (await _ledger.SettleAsync(org, operation, 0, null, Key())).Status);
+            Assert.Equal(LedgerStatus.ReservationNotFound, (await _ledger.VoidAsync(org, operation, Key())).Status);
+        }
+        Assert.Equal(150, (await _ledger.BalanceAsync(org)).Available);
+    }
+
+    [Fact]
     public async Task ReplayingAKey_ReturnsTheOriginalResult_AndReusingItDifferently_IsAConflict()
     {
         var org = Guid.CreateVersion7();

@@ -192,7 +192,11 @@ sealed class LedgerWriter(DatabaseConnection database, SqlitePragmas pragmas, Ti
         {
             while (await reader.ReadAsync())
             {
-                var reservation = reservations[reader.GetGuid(0)];
+                // Not a reservation this batch read (on PostgreSQL each statement sees the commits made before it starts).
+                if (!reservations.TryGetValue(reader.GetGuid(0), out var reservation))
+                {
+                    continue;
+                }
                 // A reservation of another organization than the command names has accounts this batch did not lock;
                 // the command rejects it as not found before looking at its transfers.
                 if (!byId.TryGetValue(reader.GetGuid(2), out var debit) || !byId.TryGetValue(reader.GetGuid(3), out var credit))
