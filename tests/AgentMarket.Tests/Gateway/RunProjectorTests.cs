@@ -44,35 +44,14 @@ public class RunProjectorTests(GatewayApp app) : IClassFixture<GatewayApp>
 
         // What a journal batch commits when the process stops before the projector adds it: the run, its payment and its
         // work item. The run costs what the first one did, so it must add the same money, read back from the ledger.
-        await app.InScopeAsync(null, async services =>
+        await CommittedRunAsync(subscribed.Config, "left-behind", async (services, left, recorded) =>
         {
-            var db = services.GetRequiredService<AppDbContext>();
-            var recorded = await db.AgentRuns.AsNoTracking().FirstAsync(r => r.ConfigId == subscribed.Config);
-            var now = DateTime.UtcNow;
-            var left = new AgentRun
-            {
-                OrganizationId = recorded.OrganizationId,
-                ConfigId = recorded.ConfigId,
-                ListingId = recorded.ListingId,
-                AgentVersionId = recorded.AgentVersionId,
-                ProviderId = recorded.ProviderId,
-                SessionId = "left-behind",
-                Door = "api",
-                Status = AgentRunStatus.Succeeded,
-                CreditsReserved = recorded.CreditsReserved,
-                CreditsCharged = recorded.CreditsCharged,
-                StartedUtc = now,
-                FinishedUtc = now,
-                Day = DateOnly.FromDateTime(now),
-            };
             var ledger = services.GetRequiredService<CreditLedger>();
-            var reserve = await ledger.ReserveAsync($"run:{left.Id}:reserve", left.OrganizationId, recorded.CreditsReserved, now.AddMinutes(5), "run", left.Id.ToString(), default);
+            var reserve = await ledger.ReserveAsync($"run:{left.Id}:reserve", left.OrganizationId, recorded.CreditsReserved, DateTime.UtcNow.AddMinutes(5), "run", left.Id.ToString(), default);
             var split = services.GetRequiredService<IOptions<CreditsOptions>>().Value.Split;
             Assert.True((await ledger.SettleAsync($"run:{left.Id}:settle", left.OrganizationId, reserve.OperationId, recorded.CreditsCharged, left.ProviderId, split, "left behind", default)).Succeeded);
-            db.AgentRuns.Add(left);
-            db.UnprojectedRuns.Add(new UnprojectedRun { RunId = left.Id });
-            await db.SaveChangesAsync();
-            return true;
+            left.CreditsReserved = recorded.CreditsReserved;
+            left.CreditsCharged = recorded.CreditsCharged;
         });
 
         // A process starting again looks in the table first. (This process's projector reads the table every 5 s too, so
@@ -95,30 +74,7 @@ public class RunProjectorTests(GatewayApp app) : IClassFixture<GatewayApp>
         await Http.ReadJsonAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "counted once"), HttpStatusCode.OK);
         // A second run as a journal commits it: recorded, listed in the table, and handed to a projector (of a process
         // whose projector has not started yet, so that a table read takes it first).
-        var handedOver = await app.InScopeAsync(null, async services =>
-        {
-            var db = services.GetRequiredService<AppDbContext>();
-            var recorded = await db.AgentRuns.AsNoTracking().FirstAsync(r => r.ConfigId == subscribed.Config);
-            var now = DateTime.UtcNow;
-            var run = new AgentRun
-            {
-                OrganizationId = recorded.OrganizationId,
-                ConfigId = recorded.ConfigId,
-                ListingId = recorded.ListingId,
-                AgentVersionId = recorded.AgentVersionId,
-                ProviderId = recorded.ProviderId,
-                SessionId = "handed-over",
-                Door = "api",
-                Status = AgentRunStatus.Succeeded,
-                StartedUtc = now,
-                FinishedUtc = now,
-                Day = DateOnly.FromDateTime(now),
-            };
-            db.AgentRuns.Add(run);
-            db.UnprojectedRuns.Add(new UnprojectedRun { RunId = run.Id });
-            await db.SaveChangesAsync();
-            return run;
-        });
+        var handedOver = await CommittedRunAsync(subscribed.Config, "handed-over");
         var holding = ActivatorUtilities.CreateInstance<RunProjector>(app.Services);
         holding.Journaled([new JournaledRun(handedOver, Payment: null)]);
 
@@ -139,6 +95,40 @@ public class RunProjectorTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.Equal(2, report.GetProperty("totals").GetProperty("runs").GetInt64());
         Assert.Equal(2, (await app.CardAsync(subscribed.Agent)).GetProperty("runs_count").GetInt64());
     }
+
+    /// <summary>
+    /// A succeeded run of the subscription as a journal batch commits it: recorded and listed in the work table, its
+    /// figures not added. <paramref name="pay"/> (given the run and the subscription's first recorded run) pays for it first.
+    /// </summary>
+    Task<AgentRun> CommittedRunAsync(Guid config, string session, Func<IServiceProvider, AgentRun, AgentRun, Task>? pay = null) =>
+        app.InScopeAsync(null, async services =>
+        {
+            var db = services.GetRequiredService<AppDbContext>();
+            var recorded = await db.AgentRuns.AsNoTracking().FirstAsync(r => r.ConfigId == config);
+            var now = DateTime.UtcNow;
+            var run = new AgentRun
+            {
+                OrganizationId = recorded.OrganizationId,
+                ConfigId = recorded.ConfigId,
+                ListingId = recorded.ListingId,
+                AgentVersionId = recorded.AgentVersionId,
+                ProviderId = recorded.ProviderId,
+                SessionId = session,
+                Door = "api",
+                Status = AgentRunStatus.Succeeded,
+                StartedUtc = now,
+                FinishedUtc = now,
+                Day = DateOnly.FromDateTime(now),
+            };
+            if (pay is not null)
+            {
+                await pay(services, run, recorded);
+            }
+            db.AgentRuns.Add(run);
+            db.UnprojectedRuns.Add(new UnprojectedRun { RunId = run.Id });
+            await db.SaveChangesAsync();
+            return run;
+        });
 
     /// <summary>A projector of another process (as after a restart, or on another replica) takes the listing's runs from the table.</summary>
     async Task ProjectedByAnotherProcessAsync(Guid listing)
