@@ -137,10 +137,11 @@ static class GatewayBench
         await using var scope = factory.Services.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
         var check = await scope.ServiceProvider.GetRequiredService<LedgerCheck>().RunAsync(CancellationToken.None);
+        var ledger = scope.ServiceProvider.GetRequiredService<CreditLedger>();
         long spent = 0;
         foreach (var buyer in buyers)
         {
-            spent += 1_000_000_000 + 350 - (await scope.ServiceProvider.GetRequiredService<CreditLedger>().BalanceAsync(buyer.Organization, CancellationToken.None)).Balance;
+            spent += 1_000_000_000 + 350 - (await ledger.BalanceAsync(buyer.Organization, CancellationToken.None)).Balance;
         }
         foreach (var client in clients)
         {

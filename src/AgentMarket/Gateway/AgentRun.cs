@@ -34,14 +34,6 @@ public sealed class AgentRun : ITenantOwned
     public AgentRunStatus Status { get; set; }
     public string? ErrorCode { get; set; }
     public string? Output { get; set; }
-
-    /// <summary>A copy without the output, which can be long and which no figure derived from runs reads.</summary>
-    public AgentRun WithoutOutput()
-    {
-        var copy = (AgentRun)MemberwiseClone();
-        copy.Output = null;
-        return copy;
-    }
     public long InputTokens { get; set; }
     public long OutputTokens { get; set; }
     public string? Model { get; set; }
@@ -54,6 +46,14 @@ public sealed class AgentRun : ITenantOwned
     public DateTime StartedUtc { get; init; }
     public DateTime? FinishedUtc { get; set; }
     public DateOnly Day { get; init; }
+
+    /// <summary>A copy without the output, which can be long and which no figure derived from runs reads.</summary>
+    public AgentRun WithoutOutput()
+    {
+        var copy = (AgentRun)MemberwiseClone();
+        copy.Output = null;
+        return copy;
+    }
 }
 
 sealed class AgentRunConfiguration : IEntityTypeConfiguration<AgentRun>

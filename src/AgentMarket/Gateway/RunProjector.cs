@@ -30,8 +30,8 @@ sealed class UnprojectedRunConfiguration : IEntityTypeConfiguration<UnprojectedR
 
 /// <summary>
 /// A run the journal committed and counts (without its output), handed to the projector with what paid for it, so the
-/// projector need not read either back. <see cref="Payment"/> is null when the journal did not apply one itself (a replayed payment, or a
-/// reported run settled before it was recorded): the projector reads it from the ledger.
+/// projector need not read either back. <see cref="Payment"/> is null when the journal did not apply one itself (a
+/// replayed payment, or a reported run settled before it was recorded): the projector reads it from the ledger.
 /// </summary>
 public sealed record JournaledRun(AgentRun Run, RunPayment? Payment);
 
@@ -71,7 +71,6 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
 
     readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     readonly ConcurrentQueue<JournaledRun> _handedOver = new();
-    int _waiting;
     volatile bool _tableMayHoldMore = true;
     long _tableReadAt = Environment.TickCount64;
     TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -82,7 +81,8 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
     /// <summary>The journal committed these runs, each listed in the table too.</summary>
     public void Journaled(IReadOnlyList<JournaledRun> runs)
     {
-        if (Interlocked.Add(ref _waiting, runs.Count) <= MaxWaiting)
+        // A soft bound: concurrent batches may pass it together by a few hundred runs.
+        if (_handedOver.Count + runs.Count <= MaxWaiting)
         {
             foreach (var run in runs)
             {
@@ -91,7 +91,6 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
         }
         else
         {
-            Interlocked.Add(ref _waiting, -runs.Count);
             _tableMayHoldMore = true;
         }
         // After the runs are queued: a batch that reads this count finds them.
@@ -196,12 +195,11 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
     /// </summary>
     async Task<int> ProjectHandedOverAsync()
     {
-        var batch = new List<JournaledRun>(Math.Min(Volatile.Read(ref _waiting), MaxBatch));
+        var batch = new List<JournaledRun>(Math.Min(_handedOver.Count, MaxBatch));
         while (batch.Count < MaxBatch && _handedOver.TryDequeue(out var run))
         {
             batch.Add(run);
         }
-        Interlocked.Add(ref _waiting, -batch.Count);
         if (batch.Count == 0)
         {
             return 0;
