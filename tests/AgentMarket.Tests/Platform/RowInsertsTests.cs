@@ -49,8 +49,8 @@ public class RowInsertsTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
     [Fact]
     public async Task MoreRowsThanOneStatementTakes_AreAllStored()
     {
-        // 3,000 runs of 23 columns: more parameters than one PostgreSQL statement takes (65,535), so they go in several
-        // statements of one command there, and in 3,000 executions of one prepared statement on SQLite.
+        // 3,000 runs of 23 columns: more values than one PostgreSQL statement takes as parameters (65,535), which go there
+        // as one statement of 23 arrays, and in 3,000 executions of one prepared statement on SQLite.
         var organization = Guid.NewGuid();
         var started = new DateTime(2026, 5, 6, 7, 8, 9, DateTimeKind.Utc);
         var runs = Enumerable.Range(0, 3_000).Select(n => new AgentRun

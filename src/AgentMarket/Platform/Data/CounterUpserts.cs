@@ -20,29 +20,30 @@ sealed record CounterTable(string Name, string[] Keys, string[] Counters)
 
 /// <summary>
 /// Adds to counter rows: <c>INSERT … ON CONFLICT (keys) DO UPDATE SET counter = table.counter + excluded.counter</c>
-/// for many rows (<see cref="RowStatements"/>), on both databases, so concurrent batches add up instead of racing an
+/// for many rows (<see cref="StatementBatch.AddRows"/>), on both databases, so concurrent batches add up instead of racing an
 /// insert. Values are bound as EF Core binds interpolated SQL: by the type mapping of each value's CLR type.
 /// </summary>
 static class CounterUpserts
 {
     /// <param name="rows">Each row's values in the order of <see cref="CounterTable.Columns"/>; no two rows with the same key.</param>
-    public static async Task AddToCountersAsync(this AppDbContext db, CounterTable table, IReadOnlyList<object[]> rows, CancellationToken ct)
+    public static Task AddToCountersAsync(this AppDbContext db, CounterTable table, IReadOnlyList<object[]> rows, CancellationToken ct) =>
+        rows.Count == 0 ? Task.CompletedTask : RowStatements.ExecuteAsync(db, statements => statements.AddToCounters(db, table, rows), ct);
+
+    /// <summary>Adds the upsert of <paramref name="rows"/> to the batch.</summary>
+    /// <inheritdoc cref="AddToCountersAsync" path="/param[@name='rows']"/>
+    public static void AddToCounters(this StatementBatch statements, AppDbContext db, CounterTable table, IReadOnlyList<object[]> rows)
     {
-        if (rows.Count == 0)
-        {
-            return;
-        }
         var columns = table.Columns.ToList();
         var updates = string.Join(", ", table.Counters.Select(c => $"{c} = {table.Name}.{c} + excluded.{c}").Concat(table.Latest.Select(c => $"{c} = excluded.{c}")));
         var head = $"INSERT INTO {table.Name} ({string.Join(", ", columns)}) VALUES ";
         var tail = $" ON CONFLICT ({string.Join(", ", table.Keys)}) DO UPDATE SET {updates}";
         var mappings = db.GetService<IRelationalTypeMappingSource>();
-        await RowStatements.ExecuteAsync(db, head, tail, columns.Count, rows, (command, row, r) =>
+        statements.AddRows(head, tail, columns.Count, rows, (command, row, r) =>
         {
             for (var c = 0; c < row.Length; c++)
             {
                 command.Parameters.Add(mappings.GetMappingForValue(row[c]).CreateParameter(command, RowStatements.Name(c, r), row[c]));
             }
-        }, ct);
+        });
     }
 }
