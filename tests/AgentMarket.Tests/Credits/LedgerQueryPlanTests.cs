@@ -19,13 +19,14 @@ public class LedgerQueryPlanTests(AgentMarketApp app) : IClassFixture<AgentMarke
     public async Task ABatchsReservations_AreLookedUpByPrimaryKey_NotThroughTheIndexOfEveryReservation(int reservations)
     {
         var ids = string.Join(", ", Enumerable.Range(0, reservations).Select(_ => $"'{Guid.NewGuid()}'"));
+        var idMatch = $"id IN ({ids})";
         var plan = await app.InScopeAsync(null, async services =>
         {
             var db = services.GetRequiredService<AppDbContext>();
             var connection = db.Database.GetDbConnection();
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
-            command.CommandText = (TestDatabase.IsPostgres ? "EXPLAIN " : "EXPLAIN QUERY PLAN ") + LedgerWriter.ReservationsQuery(ids);
+            command.CommandText = (TestDatabase.IsPostgres ? "EXPLAIN " : "EXPLAIN QUERY PLAN ") + LedgerWriter.ReservationsQuery(idMatch);
             var lines = new List<string>();
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())

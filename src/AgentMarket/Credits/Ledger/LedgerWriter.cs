@@ -57,15 +57,21 @@ sealed class LedgerWriter(DatabaseConnection database, SqlitePragmas pragmas, Ti
     /// transaction begins (new accounts are created in a transaction of their own). Starts by locking the accounts, so
     /// the caller's transaction must not have written anything the ledger's own batches lock after them.
     /// </summary>
-    public async Task<LedgerResult[]> ApplyWithinAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<LedgerCommand> commands)
+    /// <param name="before">
+    /// The caller's statements not yet sent, sent ahead of the ledger's reads in the same round trip on PostgreSQL.
+    /// </param>
+    public async Task<LedgerResult[]> ApplyWithinAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<LedgerCommand> commands, StatementBatch? before = null)
     {
-        var keys = commands.SelectMany(c => c.Accounts()).Distinct().ToList();
-        var accounts = await LoadAccountsAsync(connection, transaction, keys);
-        var operations = await LoadOperationsAsync(connection, transaction, commands.Select(c => c.IdempotencyKey).Distinct().ToList());
-        var reservationIds = commands.Select(c => c.ReservationId).OfType<Guid>().Distinct().ToList();
-        var reservations = await LoadReservationsAsync(connection, transaction, reservationIds, accounts);
-
-        var state = new LedgerBatch(clock.GetUtcNow().UtcDateTime, accounts, reservations, operations);
+        LedgerBatch state;
+        if (before is null)
+        {
+            await using var reads = new StatementBatch(connection, transaction);
+            state = await LoadAsync(reads, commands);
+        }
+        else
+        {
+            state = await LoadAsync(before, commands);
+        }
         var results = new LedgerResult[commands.Count];
         for (var i = 0; i < commands.Count; i++)
         {
@@ -110,7 +116,7 @@ sealed class LedgerWriter(DatabaseConnection database, SqlitePragmas pragmas, Ti
         await insert.ExecuteNonQueryAsync();
 
         await using var select = Command(connection, transaction);
-        select.CommandText = $"SELECT id, kind, owner_id FROM ledger_accounts WHERE owner_id IN ({InList(select, "@o", missing.Select(k => k.Owner).Distinct().ToList())})";
+        select.CommandText = $"SELECT id, kind, owner_id FROM ledger_accounts WHERE {Matches(select, "owner_id", "@o", missing.Select(k => k.Owner).Distinct().ToList())}";
         await using (var reader = await select.ExecuteReaderAsync())
         {
             while (await reader.ReadAsync())
@@ -121,14 +127,39 @@ sealed class LedgerWriter(DatabaseConnection database, SqlitePragmas pragmas, Ti
         await transaction.CommitAsync();
     }
 
-    async Task<Dictionary<AccountKey, AccountState>> LoadAccountsAsync(DbConnection connection, DbTransaction transaction, List<AccountKey> keys)
+    /// <summary>
+    /// Reads what the commands need, with <paramref name="reads"/>' other statements, in one round trip on PostgreSQL:
+    /// the accounts, locked first; the operations already stored under the commands' idempotency keys; and the
+    /// reservations being resolved, with their pending transfers.
+    /// </summary>
+    async Task<LedgerBatch> LoadAsync(StatementBatch reads, IReadOnlyList<LedgerCommand> commands)
     {
-        var ids = keys.Select(k => _accountIds[k]).Order().ToList();
-        await using var command = Command(connection, transaction);
-        // Locking in id order everywhere rules out deadlocks between replicas.
-        command.CommandText = $"SELECT id, kind, owner_id, debits_pending, debits_posted, credits_pending, credits_posted, must_not_overdraw FROM ledger_accounts WHERE id IN ({InList(command, "@a", ids)}) ORDER BY id{(IsPostgres ? " FOR UPDATE" : "")}";
+        var keys = commands.SelectMany(c => c.Accounts()).Distinct().ToList();
         var accounts = new Dictionary<AccountKey, AccountState>(keys.Count);
-        await using var reader = await command.ExecuteReaderAsync();
+        var operations = new Dictionary<string, StoredOperation>(StringComparer.Ordinal);
+        var reservations = new Dictionary<Guid, ReservationState>();
+
+        var lockAccounts = reads.Add(reader => ReadAccountsAsync(reader, accounts));
+        // Locking in id order everywhere rules out deadlocks between replicas.
+        lockAccounts.CommandText = $"SELECT id, kind, owner_id, debits_pending, debits_posted, credits_pending, credits_posted, must_not_overdraw FROM ledger_accounts WHERE {Matches(lockAccounts, "id", "@a", keys.Select(k => _accountIds[k]).Order().ToList())} ORDER BY id{(IsPostgres ? " FOR UPDATE" : "")}";
+
+        var stored = reads.Add(reader => ReadOperationsAsync(reader, operations));
+        stored.CommandText = $"SELECT idempotency_key, id, request_hash, amount, balance_after, reserved FROM ledger_operations WHERE {Matches(stored, "idempotency_key", "@k", commands.Select(c => c.IdempotencyKey).Distinct().ToList())}";
+
+        var reservationIds = commands.Select(c => c.ReservationId).OfType<Guid>().Distinct().ToList();
+        if (reservationIds.Count > 0)
+        {
+            var headers = reads.Add(reader => ReadReservationsAsync(reader, reservations));
+            headers.CommandText = ReservationsQuery(Matches(headers, "id", "@r", reservationIds));
+            var pending = reads.Add(reader => ReadPendingTransfersAsync(reader, reservations, accounts));
+            pending.CommandText = $"SELECT operation_id, id, debit_account_id, credit_account_id, amount FROM ledger_transfers WHERE kind = 'pending' AND {Matches(pending, "operation_id", "@p", reservationIds)}";
+        }
+        await reads.ExecuteAsync();
+        return new LedgerBatch(clock.GetUtcNow().UtcDateTime, accounts, reservations, operations);
+    }
+
+    static async Task ReadAccountsAsync(DbDataReader reader, Dictionary<AccountKey, AccountState> accounts)
+    {
         while (await reader.ReadAsync())
         {
             var key = new AccountKey(EnumNames<AccountKind>.FromName(reader.GetString(1)), reader.GetGuid(2));
@@ -140,143 +171,188 @@ sealed class LedgerWriter(DatabaseConnection database, SqlitePragmas pragmas, Ti
                 CreditsPosted = reader.GetInt64(6),
             };
         }
-        return accounts;
     }
 
-    async Task<Dictionary<string, StoredOperation>> LoadOperationsAsync(DbConnection connection, DbTransaction transaction, List<string> keys)
+    static async Task ReadOperationsAsync(DbDataReader reader, Dictionary<string, StoredOperation> operations)
     {
-        await using var command = Command(connection, transaction);
-        command.CommandText = $"SELECT idempotency_key, id, request_hash, amount, balance_after, reserved FROM ledger_operations WHERE idempotency_key IN ({InList(command, "@k", keys)})";
-        var operations = new Dictionary<string, StoredOperation>(StringComparer.Ordinal);
-        await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
             operations[reader.GetString(0)] = new StoredOperation(reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), reader.IsDBNull(4) ? null : reader.GetInt64(4), reader.GetInt64(5));
         }
-        return operations;
     }
 
     /// <summary>
-    /// The operations with the listed ids, which the caller keeps when they are reservations. The kind is checked by the
-    /// caller rather than in the WHERE clause: with it there, SQLite's planner (which has no statistics) takes the
-    /// (kind, resolved_utc, expires_utc) index for a long id list and reads every reservation ever made, 10 ms a batch
-    /// after 40,000 runs, instead of looking the ids up by primary key (docs/benchmarks.md, "Gateway").
+    /// The operations whose ids match <paramref name="idMatch"/>, which the reader keeps when they are reservations.
+    /// The kind is checked by the reader rather than in the WHERE clause: with it there, SQLite's planner (which has no
+    /// statistics) takes the (kind, resolved_utc, expires_utc) index for a long id list and reads every reservation
+    /// ever made, 10 ms a batch after 40,000 runs, instead of looking the ids up by primary key (docs/benchmarks.md,
+    /// "Gateway").
     /// </summary>
-    internal static string ReservationsQuery(string idList) =>
-        $"SELECT id, organization_id, reserved, resolved_utc, kind FROM ledger_operations WHERE id IN ({idList})";
+    internal static string ReservationsQuery(string idMatch) =>
+        $"SELECT id, organization_id, reserved, resolved_utc, kind FROM ledger_operations WHERE {idMatch}";
 
-    async Task<Dictionary<Guid, ReservationState>> LoadReservationsAsync(DbConnection connection, DbTransaction transaction, List<Guid> ids, Dictionary<AccountKey, AccountState> accounts)
+    static async Task ReadReservationsAsync(DbDataReader reader, Dictionary<Guid, ReservationState> reservations)
     {
-        var reservations = new Dictionary<Guid, ReservationState>();
-        if (ids.Count == 0)
+        while (await reader.ReadAsync())
         {
-            return reservations;
-        }
-        await using var header = Command(connection, transaction);
-        header.CommandText = ReservationsQuery(InList(header, "@r", ids));
-        await using (var reader = await header.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
+            if (reader.GetString(4) != EnumNames<OperationKind>.ToName(OperationKind.Reserve))
             {
-                if (reader.GetString(4) != EnumNames<OperationKind>.ToName(OperationKind.Reserve))
-                {
-                    continue;
-                }
-                reservations[reader.GetGuid(0)] = new ReservationState(reader.GetGuid(0), reader.GetGuid(1), reader.GetInt64(2), resolved: !reader.IsDBNull(3));
+                continue;
             }
+            reservations[reader.GetGuid(0)] = new ReservationState(reader.GetGuid(0), reader.GetGuid(1), reader.GetInt64(2), resolved: !reader.IsDBNull(3));
         }
-        var byId = accounts.Values.ToDictionary(a => a.Id, a => a.Key);
-        await using var pending = Command(connection, transaction);
-        pending.CommandText = $"SELECT operation_id, id, debit_account_id, credit_account_id, amount FROM ledger_transfers WHERE kind = 'pending' AND operation_id IN ({InList(pending, "@p", ids)})";
-        await using (var reader = await pending.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                // Not a reservation this batch read (on PostgreSQL each statement sees the commits made before it starts).
-                if (!reservations.TryGetValue(reader.GetGuid(0), out var reservation))
-                {
-                    continue;
-                }
-                // A reservation of another organization than the command names has accounts this batch did not lock;
-                // the command rejects it as not found before looking at its transfers.
-                if (!byId.TryGetValue(reader.GetGuid(2), out var debit) || !byId.TryGetValue(reader.GetGuid(3), out var credit))
-                {
-                    continue;
-                }
-                var transfer = new PendingTransfer(reader.GetGuid(1), debit, credit, reader.GetInt64(4));
-                if (debit.Kind == AccountKind.WalletGranted)
-                {
-                    reservation.GrantedPending = transfer;
-                }
-                else
-                {
-                    reservation.PaidPending = transfer;
-                }
-            }
-        }
-        return reservations;
     }
 
-    async Task WriteStateAsync(DbConnection connection, DbTransaction transaction, LedgerBatch state)
+    static async Task ReadPendingTransfersAsync(DbDataReader reader, Dictionary<Guid, ReservationState> reservations, Dictionary<AccountKey, AccountState> accounts)
     {
-        await RowStatements.ExecuteAsync(connection, transaction,
-            "INSERT INTO ledger_operations (id, idempotency_key, request_hash, kind, organization_id, provider_id, code, amount, balance_after, description, reference_type, reference_id, reserved, expires_utc, created_utc) VALUES ",
-            "", 15, state.NewOperations, (command, o, r) =>
+        var byId = accounts.Values.ToDictionary(a => a.Id, a => a.Key);
+        while (await reader.ReadAsync())
+        {
+            // Not a reservation this batch read (on PostgreSQL each statement sees the commits made before it starts).
+            if (!reservations.TryGetValue(reader.GetGuid(0), out var reservation))
             {
-                AddGuid(command, RowStatements.Name(0, r), o.Id);
-                Add(command, RowStatements.Name(1, r), o.Command.IdempotencyKey);
-                Add(command, RowStatements.Name(2, r), o.Command.RequestHash());
-                Add(command, RowStatements.Name(3, r), EnumNames<OperationKind>.ToName(o.Command.Kind));
-                AddGuid(command, RowStatements.Name(4, r), o.Organization);
-                AddGuid(command, RowStatements.Name(5, r), o.Provider);
-                Add(command, RowStatements.Name(6, r), o.Code);
-                Add(command, RowStatements.Name(7, r), o.Amount);
-                Add(command, RowStatements.Name(8, r), o.BalanceAfter);
-                Add(command, RowStatements.Name(9, r), o.Description);
-                Add(command, RowStatements.Name(10, r), o.ReferenceType);
-                Add(command, RowStatements.Name(11, r), o.ReferenceId);
-                Add(command, RowStatements.Name(12, r), o.Reserved);
-                Add(command, RowStatements.Name(13, r), o.ExpiresUtc);
-                Add(command, RowStatements.Name(14, r), state.NowUtc);
-            });
+                continue;
+            }
+            // A reservation of another organization than the command names has accounts this batch did not lock;
+            // the command rejects it as not found before looking at its transfers.
+            if (!byId.TryGetValue(reader.GetGuid(2), out var debit) || !byId.TryGetValue(reader.GetGuid(3), out var credit))
+            {
+                continue;
+            }
+            var transfer = new PendingTransfer(reader.GetGuid(1), debit, credit, reader.GetInt64(4));
+            if (debit.Kind == AccountKind.WalletGranted)
+            {
+                reservation.GrantedPending = transfer;
+            }
+            else
+            {
+                reservation.PaidPending = transfer;
+            }
+        }
+    }
 
-        await RowStatements.ExecuteAsync(connection, transaction,
-            "INSERT INTO ledger_transfers (id, operation_id, debit_account_id, credit_account_id, amount, kind, pending_id, code, created_utc) VALUES ",
-            "", 9, state.NewTransfers, (command, t, r) =>
-            {
-                AddGuid(command, RowStatements.Name(0, r), t.Id);
-                AddGuid(command, RowStatements.Name(1, r), t.OperationId);
-                AddGuid(command, RowStatements.Name(2, r), t.DebitAccountId);
-                AddGuid(command, RowStatements.Name(3, r), t.CreditAccountId);
-                Add(command, RowStatements.Name(4, r), t.Amount);
-                Add(command, RowStatements.Name(5, r), EnumNames<TransferKind>.ToName(t.Kind));
-                AddGuid(command, RowStatements.Name(6, r), t.PendingId);
-                Add(command, RowStatements.Name(7, r), t.Code);
-                Add(command, RowStatements.Name(8, r), state.NowUtc);
-            });
+    const string OperationColumns = "id, idempotency_key, request_hash, kind, organization_id, provider_id, code, amount, balance_after, description, reference_type, reference_id, reserved, expires_utc, created_utc";
+    const string TransferColumns = "id, operation_id, debit_account_id, credit_account_id, amount, kind, pending_id, code, created_utc";
+
+    Task WriteStateAsync(DbConnection connection, DbTransaction transaction, LedgerBatch state) =>
+        IsPostgres ? WritePostgresAsync(connection, transaction, state) : WriteSqliteAsync(connection, transaction, state);
+
+    /// <summary>
+    /// The batch's writes in one round trip (<see cref="StatementBatch"/>). The inserts bind an array per column, so their
+    /// text is the same for every batch and PostgreSQL parses and plans them once; the updates list their keys (see
+    /// <see cref="Matches"/>).
+    /// </summary>
+    async Task WritePostgresAsync(DbConnection connection, DbTransaction transaction, LedgerBatch state)
+    {
+        await using var writes = new StatementBatch(connection, transaction);
+        var operations = state.NewOperations;
+        if (operations.Count > 0)
+        {
+            var insert = writes.Add();
+            insert.CommandText = $"INSERT INTO ledger_operations ({OperationColumns}) SELECT *, @now FROM unnest(@id, @key, @hash, @kind, @organization, @provider, @code, @amount, @balance, @description, @reference_type, @reference_id, @reserved, @expires)";
+            AddColumn(insert, "@id", "uuid", operations.Select(o => o.Id));
+            AddColumn(insert, "@key", "text", operations.Select(o => o.Command.IdempotencyKey));
+            AddColumn(insert, "@hash", "text", operations.Select(o => o.Command.RequestHash()));
+            AddColumn(insert, "@kind", "text", operations.Select(o => EnumNames<OperationKind>.ToName(o.Command.Kind)));
+            AddColumn(insert, "@organization", "uuid", operations.Select(o => o.Organization));
+            AddColumn(insert, "@provider", "uuid", operations.Select(o => o.Provider));
+            AddColumn(insert, "@code", "text", operations.Select(o => o.Code));
+            AddColumn(insert, "@amount", "bigint", operations.Select(o => o.Amount));
+            AddColumn(insert, "@balance", "bigint", operations.Select(o => o.BalanceAfter));
+            AddColumn(insert, "@description", "text", operations.Select(o => o.Description));
+            AddColumn(insert, "@reference_type", "text", operations.Select(o => o.ReferenceType));
+            AddColumn(insert, "@reference_id", "text", operations.Select(o => o.ReferenceId));
+            AddColumn(insert, "@reserved", "bigint", operations.Select(o => o.Reserved));
+            AddColumn(insert, "@expires", "timestamptz", operations.Select(o => o.ExpiresUtc));
+            Add(insert, "@now", state.NowUtc);
+        }
+
+        var transfers = state.NewTransfers;
+        if (transfers.Count > 0)
+        {
+            var insert = writes.Add();
+            insert.CommandText = $"INSERT INTO ledger_transfers ({TransferColumns}) SELECT *, @now FROM unnest(@id, @operation, @debit, @credit, @amount, @kind, @pending, @code)";
+            AddColumn(insert, "@id", "uuid", transfers.Select(t => t.Id));
+            AddColumn(insert, "@operation", "uuid", transfers.Select(t => t.OperationId));
+            AddColumn(insert, "@debit", "uuid", transfers.Select(t => t.DebitAccountId));
+            AddColumn(insert, "@credit", "uuid", transfers.Select(t => t.CreditAccountId));
+            AddColumn(insert, "@amount", "bigint", transfers.Select(t => t.Amount));
+            AddColumn(insert, "@kind", "text", transfers.Select(t => EnumNames<TransferKind>.ToName(t.Kind)));
+            AddColumn(insert, "@pending", "uuid", transfers.Select(t => t.PendingId));
+            AddColumn(insert, "@code", "text", transfers.Select(t => t.Code));
+            Add(insert, "@now", state.NowUtc);
+        }
 
         var dirty = state.Accounts.Where(a => a.Dirty).ToList();
-        if (dirty.Count > 0 && IsPostgres)
+        if (dirty.Count > 0)
         {
-            // One statement for all accounts the batch moved: the sums are absolute values computed under the locks.
-            await using var update = Command(connection, transaction);
+            // One statement for all accounts the batch moved: the sums are absolute values computed under the locks. A
+            // VALUES list rather than arrays, so the planner knows how many accounts it joins (see Matches).
+            var update = writes.Add();
             var values = new StringBuilder();
             for (var i = 0; i < dirty.Count; i++)
             {
                 values.Append(i == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"(@id{i}, @dpe{i}, @dpo{i}, @cpe{i}, @cpo{i})");
-                AddGuid(update, $"@id{i}", dirty[i].Id);
+                Add(update, $"@id{i}", dirty[i].Id);
                 Add(update, $"@dpe{i}", dirty[i].DebitsPending);
                 Add(update, $"@dpo{i}", dirty[i].DebitsPosted);
                 Add(update, $"@cpe{i}", dirty[i].CreditsPending);
                 Add(update, $"@cpo{i}", dirty[i].CreditsPosted);
             }
             update.CommandText = $"UPDATE ledger_accounts AS a SET debits_pending = v.dpe, debits_posted = v.dpo, credits_pending = v.cpe, credits_posted = v.cpo FROM (VALUES {values}) AS v(id, dpe, dpo, cpe, cpo) WHERE a.id = v.id";
-            await update.ExecuteNonQueryAsync();
         }
-        else if (dirty.Count > 0)
+
+        if (state.Resolved.Count > 0)
         {
-            // SQLite runs in-process: one prepared statement re-executed per account costs microseconds, and its
-            // primary-key lookup beats UPDATE … FROM, which SQLite may plan as a scan of the accounts table.
+            var resolve = writes.Add();
+            resolve.CommandText = $"UPDATE ledger_operations SET resolved_utc = @now WHERE {Matches(resolve, "id", "@r", state.Resolved.Select(r => r.Id).ToList())}";
+            Add(resolve, "@now", state.NowUtc);
+        }
+        await writes.ExecuteAsync();
+    }
+
+    /// <summary>
+    /// SQLite runs in-process, where a statement costs microseconds: single-row statements, prepared once and re-bound
+    /// for every row, beat multi-row ones (<see cref="RowStatements"/>), and an account's primary-key update beats
+    /// UPDATE … FROM, which SQLite may plan as a scan of the accounts table.
+    /// </summary>
+    async Task WriteSqliteAsync(DbConnection connection, DbTransaction transaction, LedgerBatch state)
+    {
+        await RowStatements.ExecuteAsync(connection, transaction, $"INSERT INTO ledger_operations ({OperationColumns}) VALUES ", "", 15, state.NewOperations, (command, o, r) =>
+        {
+            AddGuid(command, RowStatements.Name(0, r), o.Id);
+            Add(command, RowStatements.Name(1, r), o.Command.IdempotencyKey);
+            Add(command, RowStatements.Name(2, r), o.Command.RequestHash());
+            Add(command, RowStatements.Name(3, r), EnumNames<OperationKind>.ToName(o.Command.Kind));
+            AddGuid(command, RowStatements.Name(4, r), o.Organization);
+            AddGuid(command, RowStatements.Name(5, r), o.Provider);
+            Add(command, RowStatements.Name(6, r), o.Code);
+            Add(command, RowStatements.Name(7, r), o.Amount);
+            Add(command, RowStatements.Name(8, r), o.BalanceAfter);
+            Add(command, RowStatements.Name(9, r), o.Description);
+            Add(command, RowStatements.Name(10, r), o.ReferenceType);
+            Add(command, RowStatements.Name(11, r), o.ReferenceId);
+            Add(command, RowStatements.Name(12, r), o.Reserved);
+            Add(command, RowStatements.Name(13, r), o.ExpiresUtc);
+            Add(command, RowStatements.Name(14, r), state.NowUtc);
+        });
+
+        await RowStatements.ExecuteAsync(connection, transaction, $"INSERT INTO ledger_transfers ({TransferColumns}) VALUES ", "", 9, state.NewTransfers, (command, t, r) =>
+        {
+            AddGuid(command, RowStatements.Name(0, r), t.Id);
+            AddGuid(command, RowStatements.Name(1, r), t.OperationId);
+            AddGuid(command, RowStatements.Name(2, r), t.DebitAccountId);
+            AddGuid(command, RowStatements.Name(3, r), t.CreditAccountId);
+            Add(command, RowStatements.Name(4, r), t.Amount);
+            Add(command, RowStatements.Name(5, r), EnumNames<TransferKind>.ToName(t.Kind));
+            AddGuid(command, RowStatements.Name(6, r), t.PendingId);
+            Add(command, RowStatements.Name(7, r), t.Code);
+            Add(command, RowStatements.Name(8, r), state.NowUtc);
+        });
+
+        var dirty = state.Accounts.Where(a => a.Dirty).ToList();
+        if (dirty.Count > 0)
+        {
             await using var update = Command(connection, transaction);
             update.CommandText = "UPDATE ledger_accounts SET debits_pending = @dpe, debits_posted = @dpo, credits_pending = @cpe, credits_posted = @cpo WHERE id = @id";
             var parameters = SqliteAccountUpdateParameters.Select(name =>
@@ -300,7 +376,7 @@ sealed class LedgerWriter(DatabaseConnection database, SqlitePragmas pragmas, Ti
         if (state.Resolved.Count > 0)
         {
             await using var resolve = Command(connection, transaction);
-            resolve.CommandText = $"UPDATE ledger_operations SET resolved_utc = @now WHERE id IN ({InList(resolve, "@r", state.Resolved.Select(r => r.Id).ToList())})";
+            resolve.CommandText = $"UPDATE ledger_operations SET resolved_utc = @now WHERE {Matches(resolve, "id", "@r", state.Resolved.Select(r => r.Id).ToList())}";
             Add(resolve, "@now", state.NowUtc);
             await resolve.ExecuteNonQueryAsync();
         }
@@ -324,12 +400,18 @@ sealed class LedgerWriter(DatabaseConnection database, SqlitePragmas pragmas, Ti
         return command;
     }
 
-    string InList<T>(DbCommand command, string prefix, IReadOnlyList<T> values)
+    /// <summary>
+    /// A condition that <paramref name="column"/> is one of <paramref name="values"/>, as a list of parameters. Not
+    /// <c>= ANY(@array)</c> on PostgreSQL: a prepared statement's generic plan cannot see how long the array is, and
+    /// chose sequential scans of the operations table, planned while it was nearly empty, that grew slower with every
+    /// run (docs/benchmarks.md, "Gateway"); with a list the planner knows it is looking up that many keys.
+    /// </summary>
+    string Matches<T>(DbCommand command, string column, string name, IReadOnlyList<T> values)
     {
         var names = new string[values.Count];
         for (var i = 0; i < values.Count; i++)
         {
-            names[i] = $"{prefix}{i}";
+            names[i] = $"{name}{i}";
             if (values[i] is Guid guid)
             {
                 AddGuid(command, names[i], guid);
@@ -339,12 +421,19 @@ sealed class LedgerWriter(DatabaseConnection database, SqlitePragmas pragmas, Ti
                 Add(command, names[i], values[i]);
             }
         }
-        return names.Length == 0 ? "NULL" : string.Join(", ", names);
+        return $"{column} IN ({(names.Length == 0 ? "NULL" : string.Join(", ", names))})";
     }
 
     // EF Core stores Guids in SQLite as upper-case text; ADO.NET would otherwise bind them as blobs.
     void AddGuid(DbCommand command, string name, Guid? value) =>
         Add(command, name, value is null ? null : IsPostgres ? value.Value : value.Value.ToString().ToUpperInvariant());
+
+    /// <summary>
+    /// One column of a batch's rows as an array parameter, typed by the column rather than by its values: Npgsql takes
+    /// an untyped array's type from its first element, and a null there would make a timestamp without time zone.
+    /// </summary>
+    static void AddColumn<T>(DbCommand command, string name, string type, IEnumerable<T> values) =>
+        command.Parameters.Add(new NpgsqlParameter(name, values.ToArray()) { DataTypeName = type + "[]" });
 
     static void Add(DbCommand command, string name, object? value)
     {
