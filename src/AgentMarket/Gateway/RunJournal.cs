@@ -4,6 +4,7 @@ using AgentMarket.Platform.Tenancy;
 using AgentMarket.Providers.Economics;
 using AgentMarket.Runtime;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
 
 namespace AgentMarket.Gateway;
@@ -76,19 +77,21 @@ sealed class RunJournal(
         var now = clock.GetUtcNow().UtcDateTime;
         using var turn = await database.WriterTurnAsync();
         await using var transaction = await db.Database.BeginTransactionAsync();
-        // New rows go in one statement per table (EF Core's SQLite provider would send one per row); runs claimed
-        // earlier by their Idempotency-Key are updated.
-        await db.InsertRowsAsync(batch.Where(e => !e.RecordExists).Select(e => e.Run).ToList(), CancellationToken.None);
-        await db.InsertRowsAsync(batch.SelectMany(e => e.Messages).ToList(), CancellationToken.None);
-        await db.InsertRowsAsync(batch.Where(e => e.Counted).Select(e => new UnprojectedRun { RunId = e.Run.Id }).ToList(), CancellationToken.None);
+        // Runs claimed earlier by their Idempotency-Key are updated, and webhook events queued, through EF Core.
         db.AgentRuns.UpdateRange(batch.Where(e => e.RecordExists).Select(e => e.Run));
         await Webhooks.WebhookEvents.RunsFinishedAsync(db, [.. batch.Select(e => e.Run)], organization => cache.WebhookEventsAsync(organization, CancellationToken.None), now);
         await db.SaveChangesAsync();
-        await AddSpendAsync(db, batch, now);
 
-        // The ledger comes last: on PostgreSQL its account rows stay locked until the commit, and the wallet's row is the
-        // one every reserve of the organization needs too.
-        var results = await ledger.ApplyWithinAsync(db.Database.GetDbConnection(), transaction.GetDbTransaction(), commands);
+        // New rows go in one statement per table (EF Core's SQLite provider would send one per row), with the sessions'
+        // and keys' spend; on PostgreSQL all in one round trip with the ledger's reads. The ledger comes last: on
+        // PostgreSQL its account rows stay locked until the commit, and the wallet's row is the one every reserve of the
+        // organization needs too.
+        await using var writes = new StatementBatch(db.Database.GetDbConnection(), transaction.GetDbTransaction());
+        writes.AddInsert(db, batch.Where(e => !e.RecordExists).Select(e => e.Run).ToList());
+        writes.AddInsert(db, batch.SelectMany(e => e.Messages).ToList());
+        writes.AddInsert(db, batch.Where(e => e.Counted).Select(e => new UnprojectedRun { RunId = e.Run.Id }).ToList());
+        AddSpend(writes, db, batch, now);
+        var results = await ledger.ApplyWithinAsync(db.Database.GetDbConnection(), transaction.GetDbTransaction(), commands, before: writes);
         var payments = new LedgerResult?[batch.Count];
         foreach (var (i, result) in refused)
         {
@@ -134,20 +137,24 @@ sealed class RunJournal(
     };
 
     /// <summary>The sessions' and keys' spend: one statement for the batch's sessions and one per key, however many runs they had.</summary>
-    static async Task AddSpendAsync(AppDbContext db, IReadOnlyList<JournalEntry> batch, DateTime now)
+    static void AddSpend(StatementBatch statements, AppDbContext db, IReadOnlyList<JournalEntry> batch, DateTime now)
     {
-        // In one order everywhere, so concurrent batches on PostgreSQL lock the sessions' rows in the same order.
+        // In one order everywhere, so concurrent batches on PostgreSQL lock the sessions' and keys' rows in the same order.
         var sessions = batch.Select(e => e.Run).Where(r => r.ConfigId is not null && r.Status == AgentRunStatus.Succeeded)
             .GroupBy(r => (Organization: r.OrganizationId, Config: r.ConfigId!.Value, Session: r.SessionId))
             .OrderBy(g => g.Key.Config).ThenBy(g => g.Key.Session, StringComparer.Ordinal);
         // One upsert on both databases, so concurrent batches' runs of one session add up instead of racing an insert.
-        await db.AddToCountersAsync(ChatSessions, sessions
+        statements.AddToCounters(db, ChatSessions, sessions
             .Select(g => (object[])[g.Key.Config, g.Key.Session, Guid.CreateVersion7(), g.Key.Organization, now, now, g.Sum(r => r.CreditsCharged), g.Count()])
-            .ToList(), CancellationToken.None);
-        foreach (var key in batch.Select(e => e.Run).Where(r => r.KeyId is not null && r.CreditsCharged > 0).GroupBy(r => r.KeyId!.Value))
+            .ToList());
+        var mappings = db.GetService<IRelationalTypeMappingSource>();
+        foreach (var key in batch.Select(e => e.Run).Where(r => r.KeyId is not null && r.CreditsCharged > 0).GroupBy(r => r.KeyId!.Value).OrderBy(g => g.Key))
         {
             var spent = key.Sum(r => r.CreditsCharged);
-            await db.ApiKeys.Where(k => k.Id == key.Key).ExecuteUpdateAsync(s => s.SetProperty(k => k.SpentCredits, k => k.SpentCredits + spent));
+            var update = statements.Add();
+            update.CommandText = "UPDATE api_keys SET spent_credits = spent_credits + @spent WHERE id = @id";
+            update.Parameters.Add(mappings.GetMappingForValue(spent).CreateParameter(update, "@spent", spent));
+            update.Parameters.Add(mappings.GetMappingForValue(key.Key).CreateParameter(update, "@id", key.Key));
         }
     }
 }
