@@ -76,6 +76,8 @@ sealed class RunJournal(
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var now = clock.GetUtcNow().UtcDateTime;
         using var turn = await database.WriterTurnAsync();
+        // Any failure rolls the whole batch back, so EF Core's savepoint around SaveChanges would only add round trips.
+        db.Database.AutoSavepointsEnabled = false;
         await using var transaction = await db.Database.BeginTransactionAsync();
         // Runs claimed earlier by their Idempotency-Key are updated, and webhook events queued, through EF Core.
         db.AgentRuns.UpdateRange(batch.Where(e => e.RecordExists).Select(e => e.Run));
@@ -92,6 +94,7 @@ sealed class RunJournal(
         writes.AddInsert(db, batch.Where(e => e.Counted).Select(e => new UnprojectedRun { RunId = e.Run.Id }).ToList());
         AddSpend(writes, db, batch, now);
         var results = await ledger.ApplyWithinAsync(db.Database.GetDbConnection(), transaction.GetDbTransaction(), commands, before: writes);
+        await writes.ExecuteAsync(); // already sent with the ledger's reads, so nothing more; the records do not rely on that
         var payments = new LedgerResult?[batch.Count];
         foreach (var (i, result) in refused)
         {

@@ -47,6 +47,33 @@ public class StatementBatchTests(AgentMarketApp app) : IClassFixture<AgentMarket
     }
 
     [Fact]
+    public async Task ABatchIsSentOnce_WithTheValuesItsRowsHadWhenTheyWereAdded()
+    {
+        var name = $"batch-{Guid.NewGuid():N}"[..30];
+        var row = new Counter { Value = 1 };
+        var stored = await app.InScopeAsync(null, async services =>
+        {
+            var db = services.GetRequiredService<AppDbContext>();
+            await db.Database.OpenConnectionAsync();
+            await using (var statements = new StatementBatch(db.Database.GetDbConnection(), null))
+            {
+                statements.AddRows("INSERT INTO sequences (name, value) VALUES ", "", 2, [row], (command, counter, r) =>
+                {
+                    Parameter(command, RowStatements.Name(0, r), name);
+                    Parameter(command, RowStatements.Name(1, r), counter.Value);
+                });
+                row.Value = 99;
+                await statements.ExecuteAsync();
+                await statements.ExecuteAsync(); // a second insert of the same name would fail on its primary key
+                Assert.Throws<InvalidOperationException>(() => statements.Add());
+            }
+            return await db.Database.SqlQuery<long>($"SELECT value AS \"Value\" FROM sequences WHERE name = {name}").ToListAsync();
+        });
+
+        Assert.Equal([1L], stored);
+    }
+
+    [Fact]
     public async Task AFailingStatement_FailsTheBatch_AndItsTransactionKeepsNothing()
     {
         var name = $"batch-{Guid.NewGuid():N}"[..30];
@@ -64,6 +91,11 @@ public class StatementBatchTests(AgentMarketApp app) : IClassFixture<AgentMarket
             Assert.False(await db.Database.SqlQuery<long>($"SELECT value AS \"Value\" FROM sequences WHERE name = {name}").AnyAsync());
             return true;
         });
+    }
+
+    sealed class Counter
+    {
+        public long Value { get; set; }
     }
 
     static void Parameters(DbCommand command, string sql, string name)

@@ -58,7 +58,8 @@ sealed class LedgerWriter(DatabaseConnection database, SqlitePragmas pragmas, Ti
     /// the caller's transaction must not have written anything the ledger's own batches lock after them.
     /// </summary>
     /// <param name="before">
-    /// The caller's statements not yet sent, sent ahead of the ledger's reads in the same round trip on PostgreSQL.
+    /// The caller's statements not yet sent: this call sends them, ahead of the ledger's reads and in the same round trip
+    /// on PostgreSQL.
     /// </param>
     public async Task<LedgerResult[]> ApplyWithinAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<LedgerCommand> commands, StatementBatch? before = null)
     {

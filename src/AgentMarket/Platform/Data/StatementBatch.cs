@@ -12,6 +12,7 @@ namespace AgentMarket.Platform.Data;
 /// <para>
 /// A statement with a reader must return exactly one set of rows (a <c>SELECT</c>), and one without must return none:
 /// PostgreSQL's reader passes over the results of statements without rows, so the readers take the result sets in order.
+/// A statement's values are taken when it is added, on both databases.
 /// </para>
 /// </summary>
 sealed class StatementBatch(DbConnection connection, DbTransaction? transaction) : IAsyncDisposable
@@ -24,6 +25,7 @@ sealed class StatementBatch(DbConnection connection, DbTransaction? transaction)
     sealed record Statement(DbCommand Command, Func<DbDataReader, Task>? Read, Func<Task>? RunOnSqlite = null);
 
     readonly List<Statement> _statements = [];
+    bool _executed;
 
     bool IsPostgres => connection is NpgsqlConnection;
 
@@ -66,12 +68,20 @@ sealed class StatementBatch(DbConnection connection, DbTransaction? transaction)
         {
             var single = NewCommand();
             single.CommandText = head + Placeholders(width, 0) + tail;
+            // The values are taken now, as PostgreSQL's statements take them, not when the batch runs.
+            var bound = rows.Select(row =>
+            {
+                single.Parameters.Clear();
+                bind(single, row, 0);
+                return single.Parameters.Cast<DbParameter>().ToArray();
+            }).ToList();
+            single.Parameters.Clear();
             _statements.Add(new Statement(single, null, async () =>
             {
-                foreach (var row in rows)
+                foreach (var parameters in bound)
                 {
                     single.Parameters.Clear();
-                    bind(single, row, 0);
+                    single.Parameters.AddRange(parameters);
                     await single.ExecuteNonQueryAsync(); // prepared on the first row, only re-bound after
                 }
             }));
@@ -92,12 +102,14 @@ sealed class StatementBatch(DbConnection connection, DbTransaction? transaction)
         }
     }
 
+    /// <summary>Sends the statements; a second call sends nothing.</summary>
     public async Task ExecuteAsync()
     {
-        if (_statements.Count == 0)
+        if (_executed || _statements.Count == 0)
         {
             return;
         }
+        _executed = true;
         if (connection is NpgsqlConnection postgres)
         {
             await ExecuteTogetherAsync(postgres);
@@ -147,10 +159,20 @@ sealed class StatementBatch(DbConnection connection, DbTransaction? transaction)
             }
             await readers[i](reader);
         }
+        // Reading on surfaces an error of a statement after the last reader here rather than when the reader is
+        // disposed, and a result set no reader took is a statement without a reader that returned rows.
+        if (await reader.NextResultAsync())
+        {
+            throw new InvalidOperationException($"The batch returned more sets of rows than its {readers.Count} readers.");
+        }
     }
 
     DbCommand NewCommand()
     {
+        if (_executed)
+        {
+            throw new InvalidOperationException("The batch was already sent.");
+        }
         var command = connection.CreateCommand();
         command.Transaction = transaction;
         return command;
