@@ -28,7 +28,7 @@ public class PlatformMetricsBrowserTests(BrowserApp app) : IClassFixture<Browser
         {
             var svg = Chart(page, chart);
             await Assertions.Expect(svg).ToBeVisibleAsync();
-            Assert.Equal(30, await svg.Locator("rect.bar").CountAsync());
+            await Assertions.Expect(svg.Locator("rect.bar")).ToHaveCountAsync(30);
         }
         // Today's sign-ups are drawn: the chart's description counts them.
         await Assertions.Expect(Chart(page, "New sign-ups per day")).ToHaveAccessibleNameAsync(new Regex("sign-ups? from .* the most, [1-9]"));
@@ -36,7 +36,8 @@ public class PlatformMetricsBrowserTests(BrowserApp app) : IClassFixture<Browser
         await page.GetByRole(AriaRole.Combobox, new() { Name = "Period" }).SelectOptionAsync("7");
         await page.GetByRole(AriaRole.Button, new() { Name = "Show" }).ClickAsync();
         await page.WaitForURLAsync(new Regex("days=7"));
-        Assert.Equal(7, await Chart(page, "Runs per day").Locator("rect.bar").CountAsync());
+        // Waits for the new page's chart, rather than counting whatever is drawn at the moment the address changed.
+        await Assertions.Expect(Chart(page, "Runs per day").Locator("rect.bar")).ToHaveCountAsync(7);
     }
 
     /// <summary>The chart whose accessible name (its title, then its description) starts with <paramref name="title"/>.</summary>
