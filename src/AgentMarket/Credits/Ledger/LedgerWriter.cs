@@ -63,16 +63,8 @@ sealed class LedgerWriter(DatabaseConnection database, SqlitePragmas pragmas, Ti
     /// </param>
     public async Task<LedgerResult[]> ApplyWithinAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<LedgerCommand> commands, StatementBatch? before = null)
     {
-        LedgerBatch state;
-        if (before is null)
-        {
-            await using var reads = new StatementBatch(connection, transaction);
-            state = await LoadAsync(reads, commands);
-        }
-        else
-        {
-            state = await LoadAsync(before, commands);
-        }
+        await using var owned = before is null ? new StatementBatch(connection, transaction) : null;
+        var state = await LoadAsync(before ?? owned!, commands);
         var results = new LedgerResult[commands.Count];
         for (var i = 0; i < commands.Count; i++)
         {
@@ -235,17 +227,42 @@ sealed class LedgerWriter(DatabaseConnection database, SqlitePragmas pragmas, Ti
     const string OperationColumns = "id, idempotency_key, request_hash, kind, organization_id, provider_id, code, amount, balance_after, description, reference_type, reference_id, reserved, expires_utc, created_utc";
     const string TransferColumns = "id, operation_id, debit_account_id, credit_account_id, amount, kind, pending_id, code, created_utc";
 
-    Task WriteStateAsync(DbConnection connection, DbTransaction transaction, LedgerBatch state) =>
-        IsPostgres ? WritePostgresAsync(connection, transaction, state) : WriteSqliteAsync(connection, transaction, state);
-
     /// <summary>
-    /// The batch's writes in one round trip (<see cref="StatementBatch"/>). The inserts bind an array per column, so their
-    /// text is the same for every batch and PostgreSQL parses and plans them once; the updates list their keys (see
-    /// <see cref="Matches"/>).
+    /// Writes the batch's rows and sums, in one round trip on PostgreSQL (<see cref="StatementBatch"/>). The rows take the
+    /// shape each database runs fastest: on PostgreSQL an array per column, so the inserts' text is the same for every
+    /// batch and PostgreSQL parses and plans them once, and the accounts in one statement; on SQLite, in-process, where a
+    /// statement costs microseconds, single-row statements prepared once and re-bound for every row
+    /// (<see cref="StatementBatch.AddRows"/>), and an account's primary-key update, which beats UPDATE … FROM that SQLite
+    /// may plan as a scan of the accounts table.
     /// </summary>
-    async Task WritePostgresAsync(DbConnection connection, DbTransaction transaction, LedgerBatch state)
+    async Task WriteStateAsync(DbConnection connection, DbTransaction transaction, LedgerBatch state)
     {
         await using var writes = new StatementBatch(connection, transaction);
+        var dirty = state.Accounts.Where(a => a.Dirty).ToList();
+        if (IsPostgres)
+        {
+            AddColumnsOfRows(writes, state, dirty);
+        }
+        else
+        {
+            AddRowsOneByOne(writes, state);
+        }
+        if (state.Resolved.Count > 0)
+        {
+            var resolve = writes.Add();
+            resolve.CommandText = $"UPDATE ledger_operations SET resolved_utc = @now WHERE {Matches(resolve, "id", "@r", state.Resolved.Select(r => r.Id).ToList())}";
+            Add(resolve, "@now", state.NowUtc);
+        }
+        await writes.ExecuteAsync();
+        if (!IsPostgres)
+        {
+            await UpdateSqliteAccountsAsync(connection, transaction, dirty);
+        }
+    }
+
+    /// <summary>PostgreSQL: each insert one statement of an array per column, and the accounts' sums in one statement.</summary>
+    static void AddColumnsOfRows(StatementBatch writes, LedgerBatch state, List<AccountState> dirty)
+    {
         var operations = state.NewOperations;
         if (operations.Count > 0)
         {
@@ -284,7 +301,6 @@ sealed class LedgerWriter(DatabaseConnection database, SqlitePragmas pragmas, Ti
             Add(insert, "@now", state.NowUtc);
         }
 
-        var dirty = state.Accounts.Where(a => a.Dirty).ToList();
         if (dirty.Count > 0)
         {
             // One statement for all accounts the batch moved: the sums are absolute values computed under the locks. A
@@ -302,24 +318,12 @@ sealed class LedgerWriter(DatabaseConnection database, SqlitePragmas pragmas, Ti
             }
             update.CommandText = $"UPDATE ledger_accounts AS a SET debits_pending = v.dpe, debits_posted = v.dpo, credits_pending = v.cpe, credits_posted = v.cpo FROM (VALUES {values}) AS v(id, dpe, dpo, cpe, cpo) WHERE a.id = v.id";
         }
-
-        if (state.Resolved.Count > 0)
-        {
-            var resolve = writes.Add();
-            resolve.CommandText = $"UPDATE ledger_operations SET resolved_utc = @now WHERE {Matches(resolve, "id", "@r", state.Resolved.Select(r => r.Id).ToList())}";
-            Add(resolve, "@now", state.NowUtc);
-        }
-        await writes.ExecuteAsync();
     }
 
-    /// <summary>
-    /// SQLite runs in-process, where a statement costs microseconds: single-row statements, prepared once and re-bound
-    /// for every row, beat multi-row ones (<see cref="RowStatements"/>), and an account's primary-key update beats
-    /// UPDATE … FROM, which SQLite may plan as a scan of the accounts table.
-    /// </summary>
-    async Task WriteSqliteAsync(DbConnection connection, DbTransaction transaction, LedgerBatch state)
+    /// <summary>SQLite: each insert one single-row statement, prepared once and re-bound for every row.</summary>
+    void AddRowsOneByOne(StatementBatch writes, LedgerBatch state)
     {
-        await RowStatements.ExecuteAsync(connection, transaction, $"INSERT INTO ledger_operations ({OperationColumns}) VALUES ", "", 15, state.NewOperations, (command, o, r) =>
+        writes.AddRows($"INSERT INTO ledger_operations ({OperationColumns}) VALUES ", "", 15, state.NewOperations, (command, o, r) =>
         {
             AddGuid(command, RowStatements.Name(0, r), o.Id);
             Add(command, RowStatements.Name(1, r), o.Command.IdempotencyKey);
@@ -338,7 +342,7 @@ sealed class LedgerWriter(DatabaseConnection database, SqlitePragmas pragmas, Ti
             Add(command, RowStatements.Name(14, r), state.NowUtc);
         });
 
-        await RowStatements.ExecuteAsync(connection, transaction, $"INSERT INTO ledger_transfers ({TransferColumns}) VALUES ", "", 9, state.NewTransfers, (command, t, r) =>
+        writes.AddRows($"INSERT INTO ledger_transfers ({TransferColumns}) VALUES ", "", 9, state.NewTransfers, (command, t, r) =>
         {
             AddGuid(command, RowStatements.Name(0, r), t.Id);
             AddGuid(command, RowStatements.Name(1, r), t.OperationId);
@@ -350,36 +354,32 @@ sealed class LedgerWriter(DatabaseConnection database, SqlitePragmas pragmas, Ti
             Add(command, RowStatements.Name(7, r), t.Code);
             Add(command, RowStatements.Name(8, r), state.NowUtc);
         });
+    }
 
-        var dirty = state.Accounts.Where(a => a.Dirty).ToList();
-        if (dirty.Count > 0)
+    /// <summary>SQLite: one prepared statement re-executed per account, a primary-key lookup each.</summary>
+    static async Task UpdateSqliteAccountsAsync(DbConnection connection, DbTransaction transaction, List<AccountState> dirty)
+    {
+        if (dirty.Count == 0)
         {
-            await using var update = Command(connection, transaction);
-            update.CommandText = "UPDATE ledger_accounts SET debits_pending = @dpe, debits_posted = @dpo, credits_pending = @cpe, credits_posted = @cpo WHERE id = @id";
-            var parameters = SqliteAccountUpdateParameters.Select(name =>
-            {
-                var parameter = update.CreateParameter();
-                parameter.ParameterName = name;
-                update.Parameters.Add(parameter);
-                return parameter;
-            }).ToArray();
-            foreach (var account in dirty)
-            {
-                parameters[0].Value = account.DebitsPending;
-                parameters[1].Value = account.DebitsPosted;
-                parameters[2].Value = account.CreditsPending;
-                parameters[3].Value = account.CreditsPosted;
-                parameters[4].Value = account.Id.ToString().ToUpperInvariant();
-                await update.ExecuteNonQueryAsync();
-            }
+            return;
         }
-
-        if (state.Resolved.Count > 0)
+        await using var update = Command(connection, transaction);
+        update.CommandText = "UPDATE ledger_accounts SET debits_pending = @dpe, debits_posted = @dpo, credits_pending = @cpe, credits_posted = @cpo WHERE id = @id";
+        var parameters = SqliteAccountUpdateParameters.Select(name =>
         {
-            await using var resolve = Command(connection, transaction);
-            resolve.CommandText = $"UPDATE ledger_operations SET resolved_utc = @now WHERE {Matches(resolve, "id", "@r", state.Resolved.Select(r => r.Id).ToList())}";
-            Add(resolve, "@now", state.NowUtc);
-            await resolve.ExecuteNonQueryAsync();
+            var parameter = update.CreateParameter();
+            parameter.ParameterName = name;
+            update.Parameters.Add(parameter);
+            return parameter;
+        }).ToArray();
+        foreach (var account in dirty)
+        {
+            parameters[0].Value = account.DebitsPending;
+            parameters[1].Value = account.DebitsPosted;
+            parameters[2].Value = account.CreditsPending;
+            parameters[3].Value = account.CreditsPosted;
+            parameters[4].Value = account.Id.ToString().ToUpperInvariant();
+            await update.ExecuteNonQueryAsync();
         }
     }
 
