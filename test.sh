@@ -59,9 +59,9 @@ dotnet build AgentMarket.slnx -c Release -nologo -v q -clp:ErrorsOnly
 
 # 4. Every test project on SQLite, then the host's tests again on PostgreSQL.
 status=0
-dotnet test AgentMarket.slnx -c Release --no-build -nologo -v q --logger "trx" --results-directory "$RESULTS/sqlite" || status=1
+dotnet test AgentMarket.slnx -c Release --no-build -nologo -v q --logger "trx" --logger "console;verbosity=minimal" --results-directory "$RESULTS/sqlite" || status=1
 AGENTMARKET_TEST_POSTGRES="$POSTGRES" dotnet test tests/AgentMarket.Tests/AgentMarket.Tests.csproj -c Release --no-build -nologo -v q \
-  --logger "trx" --results-directory "$RESULTS/postgres" || status=1
+  --logger "trx" --logger "console;verbosity=minimal" --results-directory "$RESULTS/postgres" || status=1
 
 # 5. One line of totals over all runs, read from the TRX reports.
 passed=0; failed=0
