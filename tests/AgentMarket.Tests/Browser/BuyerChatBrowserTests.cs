@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using AgentMarket.Testing.FakeOpenAi;
 using AgentMarket.Tests.Gateway;
+using AgentMarket.Tests.Infrastructure;
 using Microsoft.Playwright;
 
 namespace AgentMarket.Tests.Browser;
@@ -19,7 +20,7 @@ public class BuyerChatBrowserTests(BuyerBrowserApp app) : IClassFixture<BuyerBro
         await SignUpAsync(page);
         await page.GotoAsync($"{app.BaseUrl}/agents/{agent.Slug}");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add to My Agents" }).ClickAsync();
-        await page.WaitForURLAsync(new Regex("/configure\\?saved=subscribed$"));
+        await page.WaitForPageAsync(new Regex("/configure\\?saved=subscribed$"));
         await page.GetByRole(AriaRole.Navigation, new() { Name = agent.Name, Exact = true }).GetByRole(AriaRole.Link, new() { Name = "Chat" }).ClickAsync();
 
         await page.GetByLabel("Message").FillAsync("Tell me how answers arrive");
@@ -33,7 +34,7 @@ public class BuyerChatBrowserTests(BuyerBrowserApp app) : IClassFixture<BuyerBro
         await Assertions.Expect(done).ToHaveTextAsync(answer);
         await Assertions.Expect(page.Locator("header [data-credit-balance] strong")).ToHaveTextAsync("345");
         await Assertions.Expect(page.GetByRole(AriaRole.Log)).ToContainTextAsync("5 credits · 345 left");
-        await page.WaitForURLAsync(new Regex("/chat\\?session=[0-9a-f]+$"));
+        await page.WaitForPageAsync(new Regex("/chat\\?session=[0-9a-f]+$"));
         await Assertions.Expect(page.Locator("[data-session-list] a[aria-current='page']")).ToHaveTextAsync("Tell me how answers arrive");
 
         // The conversation is on the server: a reload shows it, and the next message continues the same session.
@@ -80,7 +81,7 @@ public class BuyerChatBrowserTests(BuyerBrowserApp app) : IClassFixture<BuyerBro
         await page.GetByLabel("Email").FillAsync($"chat-{Guid.NewGuid():N}@tests.example");
         await page.GetByLabel("Password").FillAsync("a very long password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
-        await page.WaitForURLAsync(app.BaseUrl + "/dashboard");
+        await page.WaitForPageAsync(app.BaseUrl + "/dashboard");
         await Assertions.Expect(page.Locator("[data-stat=credits]")).ToHaveTextAsync("350");
     }
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using AgentMarket.Testing.FakeOpenAi;
 using AgentMarket.Tests.Gateway;
+using AgentMarket.Tests.Infrastructure;
 using Microsoft.Playwright;
 
 namespace AgentMarket.Tests.Browser;
@@ -33,7 +34,7 @@ public partial class BuyerJourneyTests(BuyerBrowserApp app, ITestOutputHelper ou
         await search.FillAsync(word);
         await search.PressAsync("Enter");
         await page.GetByRole(AriaRole.Article, new() { Name = agent.Name }).GetByRole(AriaRole.Link, new() { Name = "Run" }).ClickAsync();
-        await page.WaitForURLAsync($"**/agents/{agent.Slug}#try");
+        await page.WaitForPageAsync(new Regex($"/agents/{agent.Slug}#try$"));
 
         var playground = page.Locator("#try");
         await playground.GetByLabel("Message").FillAsync("What can you do?");
@@ -47,7 +48,7 @@ public partial class BuyerJourneyTests(BuyerBrowserApp app, ITestOutputHelper ou
         await page.GetByLabel("Email").FillAsync($"journey-{Guid.NewGuid():N}@tests.example");
         await page.GetByLabel("Password").FillAsync("a very long password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create account and add" }).ClickAsync();
-        await page.WaitForURLAsync(new Regex($"/agents/{agent.Slug}\\?subscribed=1"));
+        await page.WaitForPageAsync(new Regex($"/agents/{agent.Slug}\\?subscribed=1"));
         await Assertions.Expect(page.Locator("[data-subscribed]")).ToContainTextAsync("Added to My Agents.");
 
         await page.GetByRole(AriaRole.Link, new() { Name = "create an API key" }).ClickAsync();

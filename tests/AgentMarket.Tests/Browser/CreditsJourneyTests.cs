@@ -24,14 +24,14 @@ public partial class CreditsJourneyTests(BrowserApp app) : IClassFixture<Browser
         Assert.Equal(before, await HeaderBalanceAsync(page));
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Buy Starter: 1,500 credits for $15.00" }).ClickAsync();
-        await page.WaitForURLAsync(CheckoutUrl());
+        await page.WaitForPageAsync(CheckoutUrl());
         await Assertions.Expect(page.GetByText("TEST MODE")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("[data-checkout-item]")).ToContainTextAsync("Starter package: 1,500 credits");
         await Assertions.Expect(page.Locator("[data-checkout-total]")).ToHaveTextAsync("$15.00");
         await page.GetByLabel("Card number").FillAsync("4242 4242 4242 4242");
         await page.GetByRole(AriaRole.Button, new() { Name = "Pay $15.00" }).ClickAsync();
 
-        await page.WaitForURLAsync(new Regex("/credits/success\\?payment="));
+        await page.WaitForPageAsync(new Regex("/credits/success\\?payment="));
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Thank you! Payment complete");
         Assert.Equal(before + 1_500, await HeaderBalanceAsync(page));
         await page.GotoAsync(app.BaseUrl + "/credits");
@@ -59,7 +59,7 @@ public partial class CreditsJourneyTests(BrowserApp app) : IClassFixture<Browser
         var before = await CreditsPageBalanceAsync(page);
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Buy Standard: 5,000 credits for $50.00" }).ClickAsync();
-        await page.WaitForURLAsync(CheckoutUrl());
+        await page.WaitForPageAsync(CheckoutUrl());
         var checkoutUrl = page.Url;
         await page.GetByLabel("Card number").FillAsync("4000 0000 0000 0002");
         await page.GetByRole(AriaRole.Button, new() { Name = "Pay $50.00" }).ClickAsync();
@@ -106,7 +106,7 @@ public partial class CreditsJourneyTests(BrowserApp app) : IClassFixture<Browser
         await page.GetByLabel("Email").FillAsync($"buyer-{Guid.NewGuid():N}@tests.example");
         await page.GetByLabel("Password").FillAsync("a very long password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
-        await page.WaitForURLAsync(app.BaseUrl + "/dashboard");
+        await page.WaitForPageAsync(app.BaseUrl + "/dashboard");
     }
 
     /// <summary>Pricing page → Monthly → Choose Plus → the sandbox checkout, paid with the succeeding test card.</summary>
@@ -115,11 +115,11 @@ public partial class CreditsJourneyTests(BrowserApp app) : IClassFixture<Browser
         await page.GotoAsync(app.BaseUrl + "/pricing");
         await page.GetByRole(AriaRole.Button, new() { Name = "Monthly", Exact = true }).ClickAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Choose Plus, monthly" }).ClickAsync();
-        await page.WaitForURLAsync(CheckoutUrl());
+        await page.WaitForPageAsync(CheckoutUrl());
         await Assertions.Expect(page.Locator("[data-checkout-total]")).ToHaveTextAsync("$19.90");
         await page.GetByLabel("Card number").FillAsync("4242424242424242");
         await page.GetByRole(AriaRole.Button, new() { Name = "Pay $19.90" }).ClickAsync();
-        await page.WaitForURLAsync(new Regex("/credits/success\\?payment="));
+        await page.WaitForPageAsync(new Regex("/credits/success\\?payment="));
     }
 
     static async Task<long> HeaderBalanceAsync(IPage page) =>

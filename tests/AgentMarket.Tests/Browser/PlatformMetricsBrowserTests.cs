@@ -17,11 +17,11 @@ public class PlatformMetricsBrowserTests(BrowserApp app) : IClassFixture<Browser
         await page.GetByLabel("Email").FillAsync(AgentMarketApp.OperatorEmail);
         await page.GetByLabel("Password").FillAsync(AgentMarketApp.OperatorPassword);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync(url => !url.Contains("/signin", StringComparison.Ordinal));
+        await page.WaitForPageAsync(url => !url.Contains("/signin", StringComparison.Ordinal));
 
         await page.GotoAsync(app.BaseUrl + "/admin");
         await page.GetByRole(AriaRole.Navigation, new() { Name = "Operator console" }).GetByRole(AriaRole.Link, new() { Name = "Platform metrics" }).ClickAsync();
-        await page.WaitForURLAsync(new Regex("/admin/platform-metrics$"));
+        await page.WaitForPageAsync(new Regex("/admin/platform-metrics$"));
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Platform metrics");
 
         foreach (var chart in new[] { "GMV per day, in US cents", "Credits spent on runs and subscriptions per day", "Runs per day", "Organizations that ran an agent, per day", "New sign-ups per day" })
@@ -35,7 +35,7 @@ public class PlatformMetricsBrowserTests(BrowserApp app) : IClassFixture<Browser
 
         await page.GetByRole(AriaRole.Combobox, new() { Name = "Period" }).SelectOptionAsync("7");
         await page.GetByRole(AriaRole.Button, new() { Name = "Show" }).ClickAsync();
-        await page.WaitForURLAsync(new Regex("days=7"));
+        await page.WaitForPageAsync(new Regex("days=7"));
         // Waits for the new page's chart, rather than counting whatever is drawn at the moment the address changed.
         await Assertions.Expect(Chart(page, "Runs per day").Locator("rect.bar")).ToHaveCountAsync(7);
     }

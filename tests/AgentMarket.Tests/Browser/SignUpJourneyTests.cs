@@ -19,7 +19,7 @@ public class SignUpJourneyTests(BrowserApp app) : IClassFixture<BrowserApp>
         await page.GetByLabel("Password").FillAsync("a very long password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
 
-        await page.WaitForURLAsync(app.BaseUrl + "/dashboard");
+        await page.WaitForPageAsync(app.BaseUrl + "/dashboard");
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Welcome, Grace Hopper");
         await Assertions.Expect(page.GetByText("Grace Hopper's Organization")).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Sign out" })).ToBeVisibleAsync();

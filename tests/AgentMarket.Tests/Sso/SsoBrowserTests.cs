@@ -85,7 +85,7 @@ public sealed class SsoBrowserTests(SsoApp app) : IClassFixture<SsoApp>
 
         await StartAsync(page, providerName, login);
 
-        await page.WaitForURLAsync($"{app.BaseUrl}/signin/sso/refused?reason={reason}");
+        await page.WaitForPageAsync($"{app.BaseUrl}/signin/sso/refused?reason={reason}");
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Sign-in refused");
         await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync(message);
         await AssertNoSessionAsync(context);
@@ -117,7 +117,7 @@ public sealed class SsoBrowserTests(SsoApp app) : IClassFixture<SsoApp>
         await StartAsync(page, providerName, login);
         try
         {
-            await page.WaitForURLAsync(app.BaseUrl + "/dashboard");
+            await page.WaitForPageAsync(app.BaseUrl + "/dashboard");
         }
         catch (TimeoutException)
         {
@@ -133,7 +133,7 @@ public sealed class SsoBrowserTests(SsoApp app) : IClassFixture<SsoApp>
     {
         await page.GotoAsync(app.BaseUrl + "/signin");
         await page.GetByRole(AriaRole.Link, new() { Name = $"Sign in with {providerName}" }).ClickAsync();
-        await page.WaitForURLAsync(url => url.StartsWith(app.Idp.Issuer, StringComparison.Ordinal));
+        await page.WaitForPageAsync(url => url.StartsWith(app.Idp.Issuer, StringComparison.Ordinal));
         await page.Locator("input[name=login]").FillAsync(login);
         await page.Locator("input[name=password]").FillAsync("any password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign-in" }).ClickAsync();

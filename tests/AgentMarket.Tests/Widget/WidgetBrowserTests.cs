@@ -137,10 +137,10 @@ public class WidgetBrowserTests(WidgetBrowserApp app) : IClassFixture<WidgetBrow
         await page.GetByLabel("Email").FillAsync($"widget-{Guid.NewGuid():N}@tests.example");
         await page.GetByLabel("Password").FillAsync("a very long password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
-        await page.WaitForURLAsync(app.BaseUrl + "/dashboard");
+        await page.WaitForPageAsync(app.BaseUrl + "/dashboard");
         await page.GotoAsync($"{app.BaseUrl}/agents/{agent.Slug}");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add to My Agents" }).ClickAsync();
-        await page.WaitForURLAsync(new Regex("/configure\\?saved=subscribed$"));
+        await page.WaitForPageAsync(new Regex("/configure\\?saved=subscribed$"));
         await page.GetByRole(AriaRole.Navigation, new() { Name = agent.Name, Exact = true }).GetByRole(AriaRole.Link, new() { Name = "Widget" }).ClickAsync();
 
         await page.GetByLabel("Websites (one per line)").FillAsync(app.Shop.Origin);
@@ -176,7 +176,7 @@ public class WidgetBrowserTests(WidgetBrowserApp app) : IClassFixture<WidgetBrow
         await page.GetByLabel("Email").FillAsync($"playground-{Guid.NewGuid():N}@tests.example");
         await page.GetByLabel("Password").FillAsync("a very long password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
-        await page.WaitForURLAsync(app.BaseUrl + "/dashboard");
+        await page.WaitForPageAsync(app.BaseUrl + "/dashboard");
 
         // In place on the agent page, not behind a floating launcher.
         await page.GotoAsync($"{app.BaseUrl}/agents/{agent.Slug}#try");
