@@ -41,6 +41,7 @@ sealed class ExternalUsage(
     const string SecretPurpose = "AgentMarket.Gateway.ExternalUsage.Secret";
     const string Door = "external";
     static readonly TimeSpan Tolerance = TimeSpan.FromMinutes(5);
+    static readonly TimeSpan AbandonedAfter = TimeSpan.FromMinutes(1);
 
     static readonly JsonSerializerOptions Json = new()
     {
@@ -100,11 +101,19 @@ sealed class ExternalUsage(
             return Fail(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "None of your agents has this subscription.");
         }
         var idempotencyKey = $"usage:{report.EventId}";
-        if (await ReplayAsync(configId, idempotencyKey, ct) is { } replay)
-        {
-            return replay;
-        }
         var (config, listing) = (subscription.Config, subscription.Listing);
+        var succeeded = report.Status == "succeeded";
+        var latency = report.LatencyMs ?? 0;
+        if (await RecordedAsync(configId, idempotencyKey, ct) is { } earlier)
+        {
+            if (earlier.Status != AgentRunStatus.Running || !await TakeOverAsync(earlier, ct))
+            {
+                return Replay(earlier);
+            }
+            // The delivery that claimed this event stopped before recording it; this one finishes its work, under the
+            // same ledger keys, so whatever of it was done is not done twice.
+            return await ChargeAndRecordAsync(earlier, earlier.CreditsReserved, succeeded, report.ErrorCode, latency, listing, ct);
+        }
         if (config.State != SubscriptionState.Active)
         {
             return Fail(StatusCodes.Status409Conflict, "subscription_inactive", "This subscription is not active; its runs cannot be charged.");
@@ -112,18 +121,27 @@ sealed class ExternalUsage(
 
         var now = clock.GetUtcNow().UtcDateTime;
         var facts = await cache.ListingAsync(listing.Id, ct);
-        var succeeded = report.Status == "succeeded";
         var price = succeeded
             ? facts.SubscriberTerms(listing, config.SubscribedUtc, now).RunPrice(report.InputTokens!.Value + report.OutputTokens!.Value, options.Value.VariableCreditsPerThousandTokens)
             : 0;
-        var latency = report.LatencyMs ?? 0;
         var run = new AgentRun
         {
-            OrganizationId = config.OrganizationId, ConfigId = config.Id, ListingId = listing.Id, ProviderId = listing.ProviderId,
+            OrganizationId = config.OrganizationId,
+            ConfigId = config.Id,
+            ListingId = listing.Id,
+            ProviderId = listing.ProviderId,
             AgentVersionId = Subscriptions.AgentVersionPolicy.Effective(config, facts.Releases),
-            SessionId = report.SessionId ?? idempotencyKey, IdempotencyKey = idempotencyKey, Door = Door, Status = AgentRunStatus.Running,
-            InputTokens = report.InputTokens!.Value, OutputTokens = report.OutputTokens!.Value, Model = report.Model,
-            CreditsReserved = price, StartedUtc = now.AddMilliseconds(-latency), Day = DateOnly.FromDateTime(now),
+            SessionId = report.SessionId ?? idempotencyKey,
+            IdempotencyKey = idempotencyKey,
+            Door = Door,
+            Status = AgentRunStatus.Running,
+            InputTokens = report.InputTokens!.Value,
+            OutputTokens = report.OutputTokens!.Value,
+            Model = report.Model,
+            CreditsReserved = price,
+            StartedUtc = now.AddMilliseconds(-latency),
+            Day = DateOnly.FromDateTime(now),
+            FinishedUtc = now, // the claim's time while the record is running (TakeOverAsync); the run itself ended now too
         };
         // Claim the event first: of two concurrent deliveries of one report, one inserts and the other replays it.
         db.AgentRuns.Add(run);
@@ -134,16 +152,39 @@ sealed class ExternalUsage(
         catch (DbUpdateException)
         {
             db.Entry(run).State = EntityState.Detached;
-            return await ReplayAsync(configId, idempotencyKey, ct) ?? Fail(StatusCodes.Status409Conflict, "report_in_progress", "This event is being recorded; retry in a moment.");
+            return await RecordedAsync(configId, idempotencyKey, ct) is { } raced ? Replay(raced) : InProgress();
         }
         db.Entry(run).State = EntityState.Detached;
+        return await ChargeAndRecordAsync(run, price, succeeded, report.ErrorCode, latency, listing, ct);
+    }
 
+    /// <summary>
+    /// Takes over a claimed event whose delivery stopped (the process ended between the claim and the record): a claim
+    /// older than <see cref="AbandonedAfter"/> is moved to now, by one delivery only. Charging and recording a report
+    /// takes milliseconds, so a claim that old is not being worked on.
+    /// </summary>
+    async Task<bool> TakeOverAsync(AgentRun claimed, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        if (claimed.FinishedUtc is not { } claimedUtc || claimedUtc > now - AbandonedAfter)
+        {
+            return false;
+        }
+        return await db.AgentRuns
+            .Where(r => r.Id == claimed.Id && r.Status == AgentRunStatus.Running && r.FinishedUtc == claimedUtc)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.FinishedUtc, now), ct) == 1;
+    }
+
+    async Task<(UsageRecorded?, GatewayFailure?)> ChargeAndRecordAsync(
+        AgentRun run, long price, bool succeeded, string? errorCode, int latency, Catalog.Listing listing, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
         var charged = 0L;
         if (price > 0)
         {
-            var plan = await cache.OrganizationAsync(config.OrganizationId, ct);
-            await grants.EnsureAsync(config.OrganizationId, plan.PlanCode, ct);
-            var reserve = await ledger.ReserveAsync($"usage:{run.Id}:reserve", config.OrganizationId, price,
+            var plan = await cache.OrganizationAsync(run.OrganizationId, ct);
+            await grants.EnsureAsync(run.OrganizationId, plan.PlanCode, ct);
+            var reserve = await ledger.ReserveAsync($"usage:{run.Id}:reserve", run.OrganizationId, price,
                 now.AddMinutes(options.Value.ReservationMinutes), "run", run.Id.ToString(), CancellationToken.None);
             if (reserve.Status == LedgerStatus.InsufficientCredits)
             {
@@ -155,12 +196,12 @@ sealed class ExternalUsage(
             {
                 throw new InvalidOperationException($"Reserve refused: {reserve.Status}");
             }
-            var settle = await ledger.SettleAsync($"usage:{run.Id}:settle", config.OrganizationId, reserve.OperationId, price,
+            var settle = await ledger.SettleAsync($"usage:{run.Id}:settle", run.OrganizationId, reserve.OperationId, price,
                 listing.ProviderId, credits.Value.Split, $"{listing.Name} run (reported)", CancellationToken.None);
             charged = settle.Succeeded ? price : 0;
         }
         await FinishAsync(run, succeeded ? AgentRunStatus.Succeeded : AgentRunStatus.Failed,
-            succeeded ? null : report.ErrorCode ?? "run_failed", latency, charged, counted: true);
+            succeeded ? null : errorCode ?? "run_failed", latency, charged, counted: true);
         return (new UsageRecorded(run.Id, charged, Replayed: false), null);
     }
 
@@ -175,21 +216,19 @@ sealed class ExternalUsage(
         await journal.RecordAsync(new JournalEntry(run, RecordExists: true, counted), CancellationToken.None);
     }
 
-    async Task<(UsageRecorded?, GatewayFailure?)?> ReplayAsync(Guid configId, string idempotencyKey, CancellationToken ct)
+    Task<AgentRun?> RecordedAsync(Guid configId, string idempotencyKey, CancellationToken ct) =>
+        db.AgentRuns.AsNoTracking().FirstOrDefaultAsync(r => r.ConfigId == configId && r.IdempotencyKey == idempotencyKey, ct);
+
+    static (UsageRecorded?, GatewayFailure?) Replay(AgentRun recorded) => recorded switch
     {
-        var recorded = await db.AgentRuns.AsNoTracking()
-            .Where(r => r.ConfigId == configId && r.IdempotencyKey == idempotencyKey)
-            .Select(r => new { r.Id, r.Status, r.ErrorCode, r.CreditsCharged })
-            .FirstOrDefaultAsync(ct);
-        return recorded switch
-        {
-            null => null,
-            { Status: AgentRunStatus.Running } => Fail(StatusCodes.Status409Conflict, "report_in_progress", "This event is being recorded; retry in a moment."),
-            { ErrorCode: ProblemCodes.InsufficientCredits } => Fail(StatusCodes.Status402PaymentRequired, ProblemCodes.InsufficientCredits,
-                "This event was recorded as unpaid: the buyer's wallet could not pay it."),
-            _ => (new UsageRecorded(recorded.Id, recorded.CreditsCharged, Replayed: true), null),
-        };
-    }
+        { Status: AgentRunStatus.Running } => InProgress(),
+        { ErrorCode: ProblemCodes.InsufficientCredits } => Fail(StatusCodes.Status402PaymentRequired, ProblemCodes.InsufficientCredits,
+            "This event was recorded as unpaid: the buyer's wallet could not pay it."),
+        _ => (new UsageRecorded(recorded.Id, recorded.CreditsCharged, Replayed: true), null),
+    };
+
+    static (UsageRecorded?, GatewayFailure?) InProgress() =>
+        Fail(StatusCodes.Status409Conflict, "report_in_progress", "This event is being recorded; retry in a moment.");
 
     static string? Problem(UsageReport? report) => report switch
     {

@@ -4,9 +4,16 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using AgentMarket.Credits;
+using AgentMarket.Credits.Ledger;
+using AgentMarket.Gateway;
+using AgentMarket.Platform.Data;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Tests.Gateway;
 
@@ -45,6 +52,43 @@ public class ExternalUsageTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.All(responses, r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.Created, HttpStatusCode.OK, HttpStatusCode.Conflict }));
         Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
         Assert.Equal(350 - 25, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ADeliveryThatStoppedAfterClaimingItsEvent_IsFinishedByARetry_ChargingOnce(bool paidBeforeStopping)
+    {
+        var (subscribed, provider) = await SubscribedWithSecretAsync(new { model = "fixed_credits", credits_per_run = 40 });
+        var report = Report(subscribed.Config);
+        // What a delivery leaves when its process ends after claiming the event (and, in the second case, after its
+        // reserve and settle): a running record, claimed two minutes ago.
+        var stopped = await ClaimAsAStoppedDeliveryAsync(subscribed.Config, (string)report["event_id"]!, price: 40, TimeSpan.FromMinutes(2), paidBeforeStopping);
+
+        var finished = await Http.ReadJsonAsync(await PostSignedAsync(provider, report), HttpStatusCode.Created);
+        var retry = await Http.ReadJsonAsync(await PostSignedAsync(provider, report), HttpStatusCode.OK);
+
+        Assert.Equal(stopped, finished.GetProperty("run_id").GetGuid());
+        Assert.Equal(40, finished.GetProperty("credits_charged").GetInt64());
+        Assert.Equal((stopped, 40L), (retry.GetProperty("run_id").GetGuid(), retry.GetProperty("credits_charged").GetInt64()));
+        var balance = await subscribed.Buyer.BalanceAsync();
+        Assert.Equal((350L - 40, 0L), (balance.GetProperty("available").GetInt64(), balance.GetProperty("reserved").GetInt64()));
+        var spend = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync("/api/credits/transactions/?type=spend"));
+        Assert.Equal(1, spend.GetProperty("total").GetInt32());
+        var usage = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync("/api/usage/"));
+        var totals = usage.GetProperty("totals");
+        Assert.Equal((1, 1, 40L), (totals.GetProperty("runs").GetInt32(), totals.GetProperty("succeeded").GetInt32(), totals.GetProperty("credits_charged").GetInt64()));
+    }
+
+    [Fact]
+    public async Task AClaimStillBeingWorkedOn_IsNotTakenOver()
+    {
+        var (subscribed, provider) = await SubscribedWithSecretAsync(new { model = "fixed_credits", credits_per_run = 40 });
+        var report = Report(subscribed.Config);
+        await ClaimAsAStoppedDeliveryAsync(subscribed.Config, (string)report["event_id"]!, price: 40, TimeSpan.FromSeconds(5), paid: false);
+
+        await Http.AssertProblemAsync(await PostSignedAsync(provider, report), HttpStatusCode.Conflict, "report_in_progress");
+        Assert.Equal(350, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
     }
 
     [Fact]
@@ -138,6 +182,48 @@ public class ExternalUsageTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.StartsWith("amus_", secret.GetProperty("secret").GetString());
         return (subscribed, new ProviderSecret(provider.GetProperty("uuid").GetGuid(), secret.GetProperty("secret").GetString()!));
     }
+
+    /// <summary>
+    /// The state a delivery leaves when its process ends after claiming the event, written as the endpoint writes it: the
+    /// running record (its finish time is the claim's), and with <paramref name="paid"/> the reserve and settle under the
+    /// record's ledger keys.
+    /// </summary>
+    Task<Guid> ClaimAsAStoppedDeliveryAsync(Guid config, string eventId, long price, TimeSpan claimedAgo, bool paid) => app.InScopeAsync(null, async services =>
+    {
+        var db = services.GetRequiredService<AppDbContext>();
+        var subscription = await db.CustomerAgentConfigs.AsNoTracking().SingleAsync(c => c.Id == config);
+        var listing = await db.Listings.AsNoTracking().SingleAsync(l => l.Id == subscription.ListingId);
+        var claimed = app.Clock.GetUtcNow().UtcDateTime - claimedAgo;
+        var run = new AgentRun
+        {
+            OrganizationId = subscription.OrganizationId,
+            ConfigId = config,
+            ListingId = listing.Id,
+            ProviderId = listing.ProviderId,
+            AgentVersionId = subscription.AgentVersionId,
+            SessionId = $"usage:{eventId}",
+            IdempotencyKey = $"usage:{eventId}",
+            Door = "external",
+            Status = AgentRunStatus.Running,
+            InputTokens = 120,
+            OutputTokens = 80,
+            CreditsReserved = price,
+            StartedUtc = claimed.AddMilliseconds(-950),
+            FinishedUtc = claimed,
+            Day = DateOnly.FromDateTime(claimed),
+        };
+        db.AgentRuns.Add(run);
+        await db.SaveChangesAsync();
+        if (paid)
+        {
+            var ledger = services.GetRequiredService<CreditLedger>();
+            var reserve = await ledger.ReserveAsync($"usage:{run.Id}:reserve", run.OrganizationId, price, claimed.AddMinutes(15), "run", run.Id.ToString(), default);
+            var settle = await ledger.SettleAsync($"usage:{run.Id}:settle", run.OrganizationId, reserve.OperationId, price, listing.ProviderId,
+                services.GetRequiredService<IOptions<CreditsOptions>>().Value.Split, $"{listing.Name} run (reported)", default);
+            Assert.True(reserve.Succeeded && settle.Succeeded);
+        }
+        return run.Id;
+    });
 
     static Dictionary<string, object?> Report(Guid config, string status = "succeeded", long inputTokens = 120, string? eventId = null) => new()
     {
