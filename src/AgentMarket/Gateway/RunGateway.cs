@@ -72,6 +72,9 @@ sealed class RunGateway(
     IDataProtectionProvider protection, GatewayCache cache, RunJournal journal, SpendControls spend, TrialAllowance trials, IOptionsMonitor<LlmOptions> llm,
     IOptions<FlowsOptions> flows, IOptions<GatewayOptions> options, IOptions<CreditsOptions> credits, TimeProvider clock)
 {
+    /// <summary>The error code of a run abandoned when the process running it stopped.</summary>
+    public const string InterruptedCode = "run_interrupted";
+
     enum Payer
     {
         /// <summary>The organization's wallet: reserve, then settle or void.</summary>
@@ -411,16 +414,44 @@ sealed class RunGateway(
         }
         if (earlier.Status == AgentRunStatus.Running)
         {
-            return Refuse(StatusCodes.Status409Conflict, "run_in_progress", "A run with this Idempotency-Key is in progress.");
+            if (!Abandoned(earlier))
+            {
+                return Refuse(StatusCodes.Status409Conflict, "run_in_progress", "A run with this Idempotency-Key is in progress.");
+            }
+            if (!await RecordInterruptedAsync(earlier, ct))
+            {
+                return await ReplayAsync(config, idempotencyKey, ct); // it finished after all, just now
+            }
+            earlier.Status = AgentRunStatus.Failed;
+            earlier.ErrorCode = InterruptedCode;
         }
         if (earlier.Status == AgentRunStatus.Failed)
         {
-            return (null, new GatewayFailure(StatusCodes.Status409Conflict, ProblemCodes.IdempotencyConflict,
-                $"The run with this Idempotency-Key failed ({earlier.ErrorCode}); use a new key to retry.") { RunId = earlier.Id });
+            var message = $"The run with this Idempotency-Key failed ({earlier.ErrorCode}); use a new key to retry.";
+            var extensions = new Dictionary<string, object?> { ["run_id"] = earlier.Id };
+            return (null, new GatewayFailure(StatusCodes.Status409Conflict, ProblemCodes.IdempotencyConflict, message, extensions) { RunId = earlier.Id });
         }
         var balance = await ledger.BalanceAsync(config.OrganizationId, ct);
         return (new GatewayResult(earlier.Id, earlier.Output, earlier.SessionId, earlier.CreditsCharged, balance.Available, null, Replayed: true), null);
     }
+
+    /// <summary>
+    /// Whether a run claimed by its Idempotency-Key was abandoned: still running after its reservation's whole life, so
+    /// the process that ran it stopped (and a run that outlives its reservation could not be charged anyway).
+    /// </summary>
+    bool Abandoned(AgentRun claimed) => claimed.StartedUtc <= clock.GetUtcNow().UtcDateTime.AddMinutes(-options.Value.ReservationMinutes);
+
+    /// <summary>
+    /// Records an abandoned run as failed with nothing charged, unless it finished meanwhile (false). Nothing was charged
+    /// indeed: the journal writes a run's payment and its record in one transaction, so a record still running has no
+    /// settle. Should the run still finish after all, the journal records its outcome over this.
+    /// </summary>
+    async Task<bool> RecordInterruptedAsync(AgentRun claimed, CancellationToken ct) =>
+        await db.AgentRuns.Where(r => r.Id == claimed.Id && r.Status == AgentRunStatus.Running)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.Status, AgentRunStatus.Failed)
+                .SetProperty(r => r.ErrorCode, InterruptedCode)
+                .SetProperty(r => r.FinishedUtc, clock.GetUtcNow().UtcDateTime), ct) == 1;
 
     /// <summary>
     /// Completes the run: its payment, record, session memory and bookkeeping go through the journal (one transaction

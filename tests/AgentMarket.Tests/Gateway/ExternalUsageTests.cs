@@ -6,12 +6,9 @@ using System.Text;
 using System.Text.Json;
 using AgentMarket.Credits;
 using AgentMarket.Credits.Ledger;
-using AgentMarket.Gateway;
-using AgentMarket.Platform.Data;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -184,46 +181,28 @@ public class ExternalUsageTests(GatewayApp app) : IClassFixture<GatewayApp>
     }
 
     /// <summary>
-    /// The state a delivery leaves when its process ends after claiming the event, written as the endpoint writes it: the
-    /// running record (its finish time is the claim's), and with <paramref name="paid"/> the reserve and settle under the
-    /// record's ledger keys.
+    /// The state a delivery leaves when its process ends after claiming the event, as the endpoint writes it: the running
+    /// record (its finish time is the claim's), and with <paramref name="paid"/> the reserve and settle under the record's
+    /// ledger keys.
     /// </summary>
-    Task<Guid> ClaimAsAStoppedDeliveryAsync(Guid config, string eventId, long price, TimeSpan claimedAgo, bool paid) => app.InScopeAsync(null, async services =>
+    async Task<Guid> ClaimAsAStoppedDeliveryAsync(Guid config, string eventId, long price, TimeSpan claimedAgo, bool paid)
     {
-        var db = services.GetRequiredService<AppDbContext>();
-        var subscription = await db.CustomerAgentConfigs.AsNoTracking().SingleAsync(c => c.Id == config);
-        var listing = await db.Listings.AsNoTracking().SingleAsync(l => l.Id == subscription.ListingId);
         var claimed = app.Clock.GetUtcNow().UtcDateTime - claimedAgo;
-        var run = new AgentRun
-        {
-            OrganizationId = subscription.OrganizationId,
-            ConfigId = config,
-            ListingId = listing.Id,
-            ProviderId = listing.ProviderId,
-            AgentVersionId = subscription.AgentVersionId,
-            SessionId = $"usage:{eventId}",
-            IdempotencyKey = $"usage:{eventId}",
-            Door = "external",
-            Status = AgentRunStatus.Running,
-            InputTokens = 120,
-            OutputTokens = 80,
-            CreditsReserved = price,
-            StartedUtc = claimed.AddMilliseconds(-950),
-            FinishedUtc = claimed,
-            Day = DateOnly.FromDateTime(claimed),
-        };
-        db.AgentRuns.Add(run);
-        await db.SaveChangesAsync();
+        var run = await app.ClaimRunAsync(config, $"usage:{eventId}", "external", started: claimed.AddMilliseconds(-950), finished: claimed, price);
         if (paid)
         {
-            var ledger = services.GetRequiredService<CreditLedger>();
-            var reserve = await ledger.ReserveAsync($"usage:{run.Id}:reserve", run.OrganizationId, price, claimed.AddMinutes(15), "run", run.Id.ToString(), default);
-            var settle = await ledger.SettleAsync($"usage:{run.Id}:settle", run.OrganizationId, reserve.OperationId, price, listing.ProviderId,
-                services.GetRequiredService<IOptions<CreditsOptions>>().Value.Split, $"{listing.Name} run (reported)", default);
-            Assert.True(reserve.Succeeded && settle.Succeeded);
+            await app.InScopeAsync(null, async services =>
+            {
+                var ledger = services.GetRequiredService<CreditLedger>();
+                var reserve = await ledger.ReserveAsync($"usage:{run.Id}:reserve", run.OrganizationId, price, claimed.AddMinutes(15), "run", run.Id.ToString(), default);
+                var settle = await ledger.SettleAsync($"usage:{run.Id}:settle", run.OrganizationId, reserve.OperationId, price, run.ProviderId,
+                    services.GetRequiredService<IOptions<CreditsOptions>>().Value.Split, "Reported run", default);
+                Assert.True(reserve.Succeeded && settle.Succeeded);
+                return true;
+            });
         }
         return run.Id;
-    });
+    }
 
     static Dictionary<string, object?> Report(Guid config, string status = "succeeded", long inputTokens = 120, string? eventId = null) => new()
     {

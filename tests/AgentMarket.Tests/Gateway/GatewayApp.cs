@@ -1,9 +1,13 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using AgentMarket.Gateway;
+using AgentMarket.Platform.Data;
 using AgentMarket.Testing.FakeOpenAi;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentMarket.Tests.Gateway;
 
@@ -39,6 +43,39 @@ public sealed record Subscribed(PublishedAgent Agent, TestUser Buyer, Guid Confi
 
 public static class GatewayIntents
 {
+    /// <summary>
+    /// A run record as the gateway or the usage endpoint writes it to claim its idempotency key, still running: what a
+    /// request leaves behind when its process stops before the run is recorded.
+    /// </summary>
+    public static Task<AgentRun> ClaimRunAsync(this AgentMarketApp app, Guid config, string idempotencyKey, string door, DateTime started, DateTime? finished, long price) =>
+        app.InScopeAsync(null, async services =>
+        {
+            var db = services.GetRequiredService<AppDbContext>();
+            var subscription = await db.CustomerAgentConfigs.AsNoTracking().SingleAsync(c => c.Id == config);
+            var listing = await db.Listings.AsNoTracking().SingleAsync(l => l.Id == subscription.ListingId);
+            var run = new AgentRun
+            {
+                OrganizationId = subscription.OrganizationId,
+                ConfigId = config,
+                ListingId = listing.Id,
+                ProviderId = listing.ProviderId,
+                AgentVersionId = subscription.AgentVersionId,
+                SessionId = idempotencyKey,
+                IdempotencyKey = idempotencyKey,
+                Door = door,
+                Status = AgentRunStatus.Running,
+                InputTokens = 120,
+                OutputTokens = 80,
+                CreditsReserved = price,
+                StartedUtc = started,
+                FinishedUtc = finished,
+                Day = DateOnly.FromDateTime(started),
+            };
+            db.AgentRuns.Add(run);
+            await db.SaveChangesAsync();
+            return run;
+        });
+
     /// <summary>Basic Prompting published with its prompt (the system message) declared as the buyer's system_prompt.</summary>
     public static async Task<PublishedAgent> PromptAgentAsync(this AgentMarketApp app, object? pricing = null)
     {

@@ -86,6 +86,29 @@ public class RunJourneyTests(GatewayApp app) : IClassFixture<GatewayApp>
     }
 
     [Fact]
+    public async Task IdempotencyKey_OfARunWhoseProcessStopped_IsInProgressUntilItsReservationEnds_ThenFailedWithNothingCharged()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var now = app.Clock.GetUtcNow().UtcDateTime;
+        var recent = Guid.NewGuid().ToString();
+        var abandoned = Guid.NewGuid().ToString();
+        // What a request leaves when its process stops mid-run: its claim on the key, still running.
+        await app.ClaimRunAsync(subscribed.Config, recent, "api", started: now.AddMinutes(-14), finished: null, price: 5);
+        var stopped = await app.ClaimRunAsync(subscribed.Config, abandoned, "api", started: now.AddMinutes(-16), finished: null, price: 5);
+
+        await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Again", idempotencyKey: recent), HttpStatusCode.Conflict, "run_in_progress");
+        var interrupted = await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Again", idempotencyKey: abandoned), HttpStatusCode.Conflict, "idempotency_conflict");
+        Assert.Contains("run_interrupted", interrupted.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Again", idempotencyKey: abandoned), HttpStatusCode.Conflict, "idempotency_conflict");
+
+        var usage = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync("/api/usage/"));
+        var totals = usage.GetProperty("totals");
+        Assert.Equal((2, 1, 0L), (totals.GetProperty("runs").GetInt32(), totals.GetProperty("errors").GetInt32(), totals.GetProperty("credits_charged").GetInt64()));
+        Assert.Equal(350, (await subscribed.Buyer.BalanceAsync()).GetProperty("balance").GetInt64());
+        Assert.Equal(stopped.Id, interrupted.GetProperty("run_id").GetGuid());
+    }
+
+    [Fact]
     public async Task Unsubscribe_StopsItsKeys()
     {
         var subscribed = await app.SubscribedAsync();
