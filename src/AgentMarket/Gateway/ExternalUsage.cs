@@ -40,6 +40,12 @@ sealed class ExternalUsage(
     public const string SecretPrefix = "amus_";
     const string SecretPurpose = "AgentMarket.Gateway.ExternalUsage.Secret";
     const string Door = "external";
+
+    /// <summary>
+    /// Starts the idempotency key of every reported event's run record. The run API refuses Idempotency-Keys with it, so
+    /// a buyer cannot claim an event's key first and have the provider's report of it replay the buyer's own run.
+    /// </summary>
+    public const string EventKeyPrefix = "usage:";
     static readonly TimeSpan Tolerance = TimeSpan.FromMinutes(5);
     static readonly TimeSpan AbandonedAfter = TimeSpan.FromMinutes(1);
 
@@ -100,7 +106,7 @@ sealed class ExternalUsage(
         {
             return Fail(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "None of your agents has this subscription.");
         }
-        var idempotencyKey = $"usage:{report.EventId}";
+        var idempotencyKey = EventKeyPrefix + report.EventId;
         var (config, listing) = (subscription.Config, subscription.Listing);
         var succeeded = report.Status == "succeeded";
         var latency = report.LatencyMs ?? 0;

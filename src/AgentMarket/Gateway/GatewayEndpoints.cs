@@ -43,6 +43,10 @@ static class GatewayEndpoints
         {
             return ApiProblem.Invalid("Idempotency-Key", "Use at most 200 characters.");
         }
+        if (idempotencyKey?.Trim().StartsWith(ExternalUsage.EventKeyPrefix, StringComparison.Ordinal) == true)
+        {
+            return ApiProblem.Invalid("Idempotency-Key", $"Keys starting with \"{ExternalUsage.EventKeyPrefix}\" are reserved for reported usage; choose another.");
+        }
         var gatewayRequest = new GatewayRequest(uuid, request.Input, request.SessionId, idempotencyKey, "api") { Key = http.Features.Get<KeyGrant>() };
         return await RespondAsync(http, onEvent => gateway.RunAsync(gatewayRequest, onEvent, ct), ToResponse);
     }

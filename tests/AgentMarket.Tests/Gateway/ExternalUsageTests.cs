@@ -78,6 +78,21 @@ public class ExternalUsageTests(GatewayApp app) : IClassFixture<GatewayApp>
     }
 
     [Fact]
+    public async Task ABuyer_CannotTakeAnEventsKeyFirst_SoTheProvidersReportIsStillCharged()
+    {
+        var (subscribed, provider) = await SubscribedWithSecretAsync(new { model = "fixed_credits", credits_per_run = 40 });
+        var report = Report(subscribed.Config);
+
+        var taken = await subscribed.KeyClient.RunAsync(subscribed.Config, "Run me under the event's key", idempotencyKey: $" usage:{report["event_id"]}");
+        var problem = await Http.AssertProblemAsync(taken, HttpStatusCode.BadRequest, "validation_failed");
+        Assert.True(problem.GetProperty("errors").TryGetProperty("Idempotency-Key", out _));
+
+        var recorded = await Http.ReadJsonAsync(await PostSignedAsync(provider, report), HttpStatusCode.Created);
+        Assert.Equal(40, recorded.GetProperty("credits_charged").GetInt64());
+        Assert.Equal(350 - 40, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
+    }
+
+    [Fact]
     public async Task AClaimStillBeingWorkedOn_IsNotTakenOver()
     {
         var (subscribed, provider) = await SubscribedWithSecretAsync(new { model = "fixed_credits", credits_per_run = 40 });
