@@ -190,21 +190,33 @@ sealed class ExternalUsage(
         {
             var plan = await cache.OrganizationAsync(run.OrganizationId, ct);
             await grants.EnsureAsync(run.OrganizationId, plan.PlanCode, ct);
-            var reserve = await ledger.ReserveAsync($"usage:{run.Id}:reserve", run.OrganizationId, price,
-                now.AddMinutes(options.Value.ReservationMinutes), "run", run.Id.ToString(), CancellationToken.None);
-            if (reserve.Status == LedgerStatus.InsufficientCredits)
+            // A delivery finishing the event of one that stopped long ago can find that one's reservation voided by the
+            // expiry job; it then reserves again, under a key of its own. The settle's key stays the run's, so however
+            // many deliveries finish the event, one settle applies.
+            string[] reserveKeys = [$"usage:{run.Id}:reserve", $"usage:{run.Id}:reserve:{now.Ticks}"];
+            LedgerResult? settle = null;
+            foreach (var reserveKey in reserveKeys)
             {
-                await FinishAsync(run, AgentRunStatus.Failed, ProblemCodes.InsufficientCredits, latency, 0, counted: false);
-                return Fail(StatusCodes.Status402PaymentRequired, ProblemCodes.InsufficientCredits,
-                    $"The buyer's wallet cannot pay this run ({price:N0} credits; {reserve.Available:N0} available); it is recorded as unpaid.");
+                var reserve = await ledger.ReserveAsync(reserveKey, run.OrganizationId, price,
+                    now.AddMinutes(options.Value.ReservationMinutes), "run", run.Id.ToString(), CancellationToken.None);
+                if (reserve.Status == LedgerStatus.InsufficientCredits)
+                {
+                    await FinishAsync(run, AgentRunStatus.Failed, ProblemCodes.InsufficientCredits, latency, 0, counted: false);
+                    return Fail(StatusCodes.Status402PaymentRequired, ProblemCodes.InsufficientCredits,
+                        $"The buyer's wallet cannot pay this run ({price:N0} credits; {reserve.Available:N0} available); it is recorded as unpaid.");
+                }
+                if (!reserve.Succeeded)
+                {
+                    throw new InvalidOperationException($"Reserve refused: {reserve.Status}");
+                }
+                settle = await ledger.SettleAsync($"usage:{run.Id}:settle", run.OrganizationId, reserve.OperationId, price,
+                    listing.ProviderId, credits.Value.Split, $"{listing.Name} run (reported)", CancellationToken.None);
+                if (settle.Status != LedgerStatus.ReservationResolved)
+                {
+                    break;
+                }
             }
-            if (!reserve.Succeeded)
-            {
-                throw new InvalidOperationException($"Reserve refused: {reserve.Status}");
-            }
-            var settle = await ledger.SettleAsync($"usage:{run.Id}:settle", run.OrganizationId, reserve.OperationId, price,
-                listing.ProviderId, credits.Value.Split, $"{listing.Name} run (reported)", CancellationToken.None);
-            charged = settle.Succeeded ? price : 0;
+            charged = settle!.Succeeded ? price : 0;
         }
         await FinishAsync(run, succeeded ? AgentRunStatus.Succeeded : AgentRunStatus.Failed,
             succeeded ? null : errorCode ?? "run_failed", latency, charged, counted: true);

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using AgentMarket.Credits;
+using AgentMarket.Credits.Jobs;
 using AgentMarket.Credits.Ledger;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Credits;
@@ -51,29 +52,38 @@ public class ExternalUsageTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.Equal(350 - 25, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
     }
 
+    /// <summary>How far a delivery got before its process ended.</summary>
+    public enum Stopped
+    {
+        AfterClaiming,
+        AfterReserving,
+        AfterSettling,
+    }
+
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task ADeliveryThatStoppedAfterClaimingItsEvent_IsFinishedByARetry_ChargingOnce(bool paidBeforeStopping)
+    [InlineData(Stopped.AfterClaiming, 2)]
+    [InlineData(Stopped.AfterReserving, 2)]
+    [InlineData(Stopped.AfterSettling, 2)]
+    [InlineData(Stopped.AfterReserving, 20)] // the expiry job voids its reservation first
+    public async Task ADeliveryThatStoppedHalfWay_IsFinishedByARetry_ChargingOnce(Stopped stopped, int minutesAgo)
     {
         var (subscribed, provider) = await SubscribedWithSecretAsync(new { model = "fixed_credits", credits_per_run = 40 });
         var report = Report(subscribed.Config);
-        // What a delivery leaves when its process ends after claiming the event (and, in the second case, after its
-        // reserve and settle): a running record, claimed two minutes ago.
-        var stopped = await ClaimAsAStoppedDeliveryAsync(subscribed.Config, (string)report["event_id"]!, price: 40, TimeSpan.FromMinutes(2), paidBeforeStopping);
+        var run = await StoppedDeliveryAsync(subscribed.Config, (string)report["event_id"]!, price: 40, TimeSpan.FromMinutes(minutesAgo), stopped);
+        await app.Services.GetRequiredService<CreditJobs>().RunOnceAsync(CancellationToken.None);
+        var reservedBefore = (await subscribed.Buyer.BalanceAsync()).GetProperty("reserved").GetInt64();
+        Assert.Equal(stopped == Stopped.AfterReserving && minutesAgo < 15 ? 40 : 0, reservedBefore);
 
         var finished = await Http.ReadJsonAsync(await PostSignedAsync(provider, report), HttpStatusCode.Created);
         var retry = await Http.ReadJsonAsync(await PostSignedAsync(provider, report), HttpStatusCode.OK);
 
-        Assert.Equal(stopped, finished.GetProperty("run_id").GetGuid());
-        Assert.Equal(40, finished.GetProperty("credits_charged").GetInt64());
-        Assert.Equal((stopped, 40L), (retry.GetProperty("run_id").GetGuid(), retry.GetProperty("credits_charged").GetInt64()));
+        Assert.Equal((run, 40L), (finished.GetProperty("run_id").GetGuid(), finished.GetProperty("credits_charged").GetInt64()));
+        Assert.Equal((run, 40L), (retry.GetProperty("run_id").GetGuid(), retry.GetProperty("credits_charged").GetInt64()));
         var balance = await subscribed.Buyer.BalanceAsync();
         Assert.Equal((350L - 40, 0L), (balance.GetProperty("available").GetInt64(), balance.GetProperty("reserved").GetInt64()));
         var spend = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync("/api/credits/transactions/?type=spend"));
         Assert.Equal(1, spend.GetProperty("total").GetInt32());
-        var usage = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync("/api/usage/"));
-        var totals = usage.GetProperty("totals");
+        var totals = (await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync("/api/usage/"))).GetProperty("totals");
         Assert.Equal((1, 1, 40L), (totals.GetProperty("runs").GetInt32(), totals.GetProperty("succeeded").GetInt32(), totals.GetProperty("credits_charged").GetInt64()));
     }
 
@@ -97,7 +107,7 @@ public class ExternalUsageTests(GatewayApp app) : IClassFixture<GatewayApp>
     {
         var (subscribed, provider) = await SubscribedWithSecretAsync(new { model = "fixed_credits", credits_per_run = 40 });
         var report = Report(subscribed.Config);
-        await ClaimAsAStoppedDeliveryAsync(subscribed.Config, (string)report["event_id"]!, price: 40, TimeSpan.FromSeconds(5), paid: false);
+        await StoppedDeliveryAsync(subscribed.Config, (string)report["event_id"]!, price: 40, TimeSpan.FromSeconds(5), Stopped.AfterClaiming);
 
         await Http.AssertProblemAsync(await PostSignedAsync(provider, report), HttpStatusCode.Conflict, "report_in_progress");
         Assert.Equal(350, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
@@ -196,27 +206,30 @@ public class ExternalUsageTests(GatewayApp app) : IClassFixture<GatewayApp>
     }
 
     /// <summary>
-    /// The state a delivery leaves when its process ends after claiming the event, as the endpoint writes it: the running
-    /// record (its finish time is the claim's), and with <paramref name="paid"/> the reserve and settle under the record's
-    /// ledger keys.
+    /// The state a delivery leaves when its process ends <paramref name="stopped"/>, as the endpoint writes it: the running
+    /// record claiming the event (its finish time is the claim's), then the reserve and the settle under its ledger keys.
     /// </summary>
-    async Task<Guid> ClaimAsAStoppedDeliveryAsync(Guid config, string eventId, long price, TimeSpan claimedAgo, bool paid)
+    async Task<Guid> StoppedDeliveryAsync(Guid config, string eventId, long price, TimeSpan claimedAgo, Stopped stopped)
     {
         var claimed = app.Clock.GetUtcNow().UtcDateTime - claimedAgo;
         var run = await app.ClaimRunAsync(config, $"usage:{eventId}", "external", started: claimed.AddMilliseconds(-950), finished: claimed, price);
-        if (paid)
+        if (stopped == Stopped.AfterClaiming)
         {
-            await app.InScopeAsync(null, async services =>
+            return run.Id;
+        }
+        return await app.InScopeAsync(null, async services =>
+        {
+            var ledger = services.GetRequiredService<CreditLedger>();
+            var reserve = await ledger.ReserveAsync($"usage:{run.Id}:reserve", run.OrganizationId, price, claimed.AddMinutes(15), "run", run.Id.ToString(), default);
+            Assert.True(reserve.Succeeded);
+            if (stopped == Stopped.AfterSettling)
             {
-                var ledger = services.GetRequiredService<CreditLedger>();
-                var reserve = await ledger.ReserveAsync($"usage:{run.Id}:reserve", run.OrganizationId, price, claimed.AddMinutes(15), "run", run.Id.ToString(), default);
                 var settle = await ledger.SettleAsync($"usage:{run.Id}:settle", run.OrganizationId, reserve.OperationId, price, run.ProviderId,
                     services.GetRequiredService<IOptions<CreditsOptions>>().Value.Split, "Reported run", default);
-                Assert.True(reserve.Succeeded && settle.Succeeded);
-                return true;
-            });
-        }
-        return run.Id;
+                Assert.True(settle.Succeeded);
+            }
+            return run.Id;
+        });
     }
 
     static Dictionary<string, object?> Report(Guid config, string status = "succeeded", long inputTokens = 120, string? eventId = null) => new()
