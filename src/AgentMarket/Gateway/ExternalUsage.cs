@@ -47,7 +47,7 @@ sealed class ExternalUsage(
     /// </summary>
     public const string EventKeyPrefix = "usage:";
     static readonly TimeSpan Tolerance = TimeSpan.FromMinutes(5);
-    static readonly TimeSpan AbandonedAfter = TimeSpan.FromMinutes(1);
+    static readonly TimeSpan AbandonedAfter = TimeSpan.FromMinutes(2);
 
     static readonly JsonSerializerOptions Json = new()
     {
@@ -112,20 +112,24 @@ sealed class ExternalUsage(
         var latency = report.LatencyMs ?? 0;
         if (await RecordedAsync(configId, idempotencyKey, ct) is { } earlier)
         {
-            if (earlier.Status != AgentRunStatus.Running || !await TakeOverAsync(earlier, ct))
+            if (earlier.Door != Door)
+            {
+                return Fail(StatusCodes.Status409Conflict, ProblemCodes.IdempotencyConflict, "A run of the buyer's holds this event id; report the event under another id.");
+            }
+            if (earlier.Status != AgentRunStatus.Running || await TakeOverAsync(earlier, ct) is not { } lease)
             {
                 return Replay(earlier);
             }
             // The delivery that claimed this event stopped before recording it; this one finishes its work, under the
             // same ledger keys, so whatever of it was done is not done twice.
-            return await ChargeAndRecordAsync(earlier, earlier.CreditsReserved, succeeded, report.ErrorCode, latency, listing, ct);
+            return await ChargeAndRecordAsync(earlier, lease, earlier.CreditsReserved, succeeded, report.ErrorCode, latency, listing, ct);
         }
         if (config.State != SubscriptionState.Active)
         {
             return Fail(StatusCodes.Status409Conflict, "subscription_inactive", "This subscription is not active; its runs cannot be charged.");
         }
 
-        var now = clock.GetUtcNow().UtcDateTime;
+        var now = LeaseTime();
         var facts = await cache.ListingAsync(listing.Id, ct);
         var price = succeeded
             ? facts.SubscriberTerms(listing, config.SubscribedUtc, now).RunPrice(report.InputTokens!.Value + report.OutputTokens!.Value, options.Value.VariableCreditsPerThousandTokens)
@@ -147,7 +151,7 @@ sealed class ExternalUsage(
             CreditsReserved = price,
             StartedUtc = now.AddMilliseconds(-latency),
             Day = DateOnly.FromDateTime(now),
-            FinishedUtc = now, // the claim's time while the record is running (TakeOverAsync); the run itself ended now too
+            FinishedUtc = now, // the claim's lease while the record is running (TakeOverAsync); the run itself ended now too
         };
         // Claim the event first: of two concurrent deliveries of one report, one inserts and the other replays it.
         db.AgentRuns.Add(run);
@@ -161,28 +165,36 @@ sealed class ExternalUsage(
             return await RecordedAsync(configId, idempotencyKey, ct) is { } raced ? Replay(raced) : InProgress();
         }
         db.Entry(run).State = EntityState.Detached;
-        return await ChargeAndRecordAsync(run, price, succeeded, report.ErrorCode, latency, listing, ct);
+        return await ChargeAndRecordAsync(run, now, price, succeeded, report.ErrorCode, latency, listing, ct);
     }
 
     /// <summary>
     /// Takes over a claimed event whose delivery stopped (the process ended between the claim and the record): a claim
-    /// older than <see cref="AbandonedAfter"/> is moved to now, by one delivery only. Charging and recording a report
-    /// takes milliseconds, so a claim that old is not being worked on.
+    /// whose lease is older than <see cref="AbandonedAfter"/> gets a new lease, by one delivery only. Returns the lease.
+    /// Charging and recording a report takes milliseconds, so a lease that old is not being worked on; should its
+    /// delivery still be alive, it finds its lease gone before recording (<see cref="RenewAsync"/>) and leaves it.
     /// </summary>
-    async Task<bool> TakeOverAsync(AgentRun claimed, CancellationToken ct)
+    async Task<DateTime?> TakeOverAsync(AgentRun claimed, CancellationToken ct) =>
+        claimed.FinishedUtc is { } lease && lease <= clock.GetUtcNow().UtcDateTime - AbandonedAfter ? await RenewAsync(claimed.Id, lease, ct) : null;
+
+    /// <summary>Moves a running record's lease from <paramref name="lease"/> to now; null when another delivery holds it.</summary>
+    async Task<DateTime?> RenewAsync(Guid run, DateTime lease, CancellationToken ct)
+    {
+        var renewed = LeaseTime();
+        return await db.AgentRuns
+            .Where(r => r.Id == run && r.Status == AgentRunStatus.Running && r.FinishedUtc == lease)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.FinishedUtc, renewed), ct) == 1 ? renewed : null;
+    }
+
+    /// <summary>Now, in whole microseconds: PostgreSQL keeps no finer, and a lease is compared with what was stored.</summary>
+    DateTime LeaseTime()
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        if (claimed.FinishedUtc is not { } claimedUtc || claimedUtc > now - AbandonedAfter)
-        {
-            return false;
-        }
-        return await db.AgentRuns
-            .Where(r => r.Id == claimed.Id && r.Status == AgentRunStatus.Running && r.FinishedUtc == claimedUtc)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.FinishedUtc, now), ct) == 1;
+        return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
     }
 
     async Task<(UsageRecorded?, GatewayFailure?)> ChargeAndRecordAsync(
-        AgentRun run, long price, bool succeeded, string? errorCode, int latency, Catalog.Listing listing, CancellationToken ct)
+        AgentRun run, DateTime lease, long price, bool succeeded, string? errorCode, int latency, Catalog.Listing listing, CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var charged = 0L;
@@ -201,7 +213,10 @@ sealed class ExternalUsage(
                     now.AddMinutes(options.Value.ReservationMinutes), "run", run.Id.ToString(), CancellationToken.None);
                 if (reserve.Status == LedgerStatus.InsufficientCredits)
                 {
-                    await FinishAsync(run, AgentRunStatus.Failed, ProblemCodes.InsufficientCredits, latency, 0, counted: false);
+                    if (!await FinishAsync(run, lease, AgentRunStatus.Failed, ProblemCodes.InsufficientCredits, latency, 0, counted: false, ct))
+                    {
+                        return InProgress();
+                    }
                     return Fail(StatusCodes.Status402PaymentRequired, ProblemCodes.InsufficientCredits,
                         $"The buyer's wallet cannot pay this run ({price:N0} credits; {reserve.Available:N0} available); it is recorded as unpaid.");
                 }
@@ -216,15 +231,28 @@ sealed class ExternalUsage(
                     break;
                 }
             }
-            charged = settle!.Succeeded ? price : 0;
+            // A conflict on the run's settle key is an earlier delivery's settle under other terms (the operator changed the
+            // revenue split since): the price was charged.
+            charged = settle!.Succeeded || settle.Status == LedgerStatus.IdempotencyConflict ? price : 0;
         }
-        await FinishAsync(run, succeeded ? AgentRunStatus.Succeeded : AgentRunStatus.Failed,
-            succeeded ? null : errorCode ?? "run_failed", latency, charged, counted: true);
+        if (!await FinishAsync(run, lease, succeeded ? AgentRunStatus.Succeeded : AgentRunStatus.Failed,
+            succeeded ? null : errorCode ?? "run_failed", latency, charged, counted: true, ct))
+        {
+            return InProgress();
+        }
         return (new UsageRecorded(run.Id, charged, Replayed: false), null);
     }
 
-    async Task FinishAsync(AgentRun run, AgentRunStatus status, string? errorCode, int latency, long charged, bool counted)
+    /// <summary>
+    /// Records the run, if this delivery still holds its lease: renewed first, so no other delivery takes the event over
+    /// while the journal writes it, and only one delivery ever records it (and counts it in the figures).
+    /// </summary>
+    async Task<bool> FinishAsync(AgentRun run, DateTime lease, AgentRunStatus status, string? errorCode, int latency, long charged, bool counted, CancellationToken ct)
     {
+        if (await RenewAsync(run.Id, lease, ct) is null)
+        {
+            return false;
+        }
         run.Status = status;
         run.ErrorCode = errorCode;
         run.CreditsCharged = charged;
@@ -232,6 +260,7 @@ sealed class ExternalUsage(
         run.EngineMs = latency;
         run.FinishedUtc = run.StartedUtc.AddMilliseconds(latency);
         await journal.RecordAsync(new JournalEntry(run, RecordExists: true, counted), CancellationToken.None);
+        return true;
     }
 
     Task<AgentRun?> RecordedAsync(Guid configId, string idempotencyKey, CancellationToken ct) =>

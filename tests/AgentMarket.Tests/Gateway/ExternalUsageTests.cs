@@ -7,6 +7,7 @@ using System.Text.Json;
 using AgentMarket.Credits;
 using AgentMarket.Credits.Jobs;
 using AgentMarket.Credits.Ledger;
+using AgentMarket.Gateway;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
@@ -61,10 +62,10 @@ public class ExternalUsageTests(GatewayApp app) : IClassFixture<GatewayApp>
     }
 
     [Theory]
-    [InlineData(Stopped.AfterClaiming, 2)]
-    [InlineData(Stopped.AfterReserving, 2)]
-    [InlineData(Stopped.AfterSettling, 2)]
-    [InlineData(Stopped.AfterReserving, 20)] // the expiry job voids its reservation first
+    [InlineData(Stopped.AfterClaiming, 3)] // a claim is taken over after two minutes
+    [InlineData(Stopped.AfterReserving, 3)]
+    [InlineData(Stopped.AfterSettling, 3)]
+    [InlineData(Stopped.AfterReserving, 20)] // after its reservation's 15 minutes: the expiry job voids it first
     public async Task ADeliveryThatStoppedHalfWay_IsFinishedByARetry_ChargingOnce(Stopped stopped, int minutesAgo)
     {
         var (subscribed, provider) = await SubscribedWithSecretAsync(new { model = "fixed_credits", credits_per_run = 40 });
@@ -72,7 +73,8 @@ public class ExternalUsageTests(GatewayApp app) : IClassFixture<GatewayApp>
         var run = await StoppedDeliveryAsync(subscribed.Config, (string)report["event_id"]!, price: 40, TimeSpan.FromMinutes(minutesAgo), stopped);
         await app.Services.GetRequiredService<CreditJobs>().RunOnceAsync(CancellationToken.None);
         var reservedBefore = (await subscribed.Buyer.BalanceAsync()).GetProperty("reserved").GetInt64();
-        Assert.Equal(stopped == Stopped.AfterReserving && minutesAgo < 15 ? 40 : 0, reservedBefore);
+        var reservationMinutes = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.ReservationMinutes;
+        Assert.Equal(stopped == Stopped.AfterReserving && minutesAgo < reservationMinutes ? 40 : 0, reservedBefore);
 
         var finished = await Http.ReadJsonAsync(await PostSignedAsync(provider, report), HttpStatusCode.Created);
         var retry = await Http.ReadJsonAsync(await PostSignedAsync(provider, report), HttpStatusCode.OK);
@@ -220,7 +222,8 @@ public class ExternalUsageTests(GatewayApp app) : IClassFixture<GatewayApp>
         return await app.InScopeAsync(null, async services =>
         {
             var ledger = services.GetRequiredService<CreditLedger>();
-            var reserve = await ledger.ReserveAsync($"usage:{run.Id}:reserve", run.OrganizationId, price, claimed.AddMinutes(15), "run", run.Id.ToString(), default);
+            var expires = claimed.AddMinutes(services.GetRequiredService<IOptions<GatewayOptions>>().Value.ReservationMinutes);
+            var reserve = await ledger.ReserveAsync($"usage:{run.Id}:reserve", run.OrganizationId, price, expires, "run", run.Id.ToString(), default);
             Assert.True(reserve.Succeeded);
             if (stopped == Stopped.AfterSettling)
             {
