@@ -444,14 +444,24 @@ sealed class RunGateway(
     /// <summary>
     /// Records an abandoned run as failed with nothing charged, unless it finished meanwhile (false). Nothing was charged
     /// indeed: the journal writes a run's payment and its record in one transaction, so a record still running has no
-    /// settle. Should the run still finish after all, the journal records its outcome over this.
+    /// settle. Its reservation is voided first, under the expiry job's key: should the run still finish after all, its
+    /// settle is refused and the journal records it as charging nothing, so a client told to retry with a new key does
+    /// not pay twice.
     /// </summary>
-    async Task<bool> RecordInterruptedAsync(AgentRun claimed, CancellationToken ct) =>
-        await db.AgentRuns.Where(r => r.Id == claimed.Id && r.Status == AgentRunStatus.Running)
+    async Task<bool> RecordInterruptedAsync(AgentRun claimed, CancellationToken ct)
+    {
+        var reserveKey = $"run:{claimed.Id}:reserve";
+        var reservation = await db.LedgerOperations.AsNoTracking().Where(o => o.IdempotencyKey == reserveKey).Select(o => (Guid?)o.Id).FirstOrDefaultAsync(ct);
+        if (reservation is { } reserved)
+        {
+            await ledger.VoidAsync($"void:{reserved}", claimed.OrganizationId, reserved, ct);
+        }
+        return await db.AgentRuns.Where(r => r.Id == claimed.Id && r.Status == AgentRunStatus.Running)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(r => r.Status, AgentRunStatus.Failed)
                 .SetProperty(r => r.ErrorCode, InterruptedCode)
                 .SetProperty(r => r.FinishedUtc, clock.GetUtcNow().UtcDateTime), ct) == 1;
+    }
 
     /// <summary>
     /// Completes the run: its payment, record, session memory and bookkeeping go through the journal (one transaction

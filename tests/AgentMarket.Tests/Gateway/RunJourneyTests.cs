@@ -1,11 +1,13 @@
 using System.Net;
 using System.Net.Http.Json;
+using AgentMarket.Credits.Ledger;
 using AgentMarket.Gateway;
 using AgentMarket.Testing.FakeOpenAi;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Tests.Gateway;
 
@@ -86,26 +88,39 @@ public class RunJourneyTests(GatewayApp app) : IClassFixture<GatewayApp>
     }
 
     [Fact]
-    public async Task IdempotencyKey_OfARunWhoseProcessStopped_IsInProgressUntilItsReservationEnds_ThenFailedWithNothingCharged()
+    public async Task IdempotencyKey_OfARunWhoseProcessStopped_IsInProgressUntilItsReservationEnds_ThenFailedWithItsReservationReleased()
     {
         var subscribed = await app.SubscribedAsync();
         var now = app.Clock.GetUtcNow().UtcDateTime;
+        var reservationMinutes = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.ReservationMinutes;
         var recent = Guid.NewGuid().ToString();
         var abandoned = Guid.NewGuid().ToString();
-        // What a request leaves when its process stops mid-run: its claim on the key, still running.
-        await app.ClaimRunAsync(subscribed.Config, recent, "api", started: now.AddMinutes(-14), finished: null, price: 5);
-        var stopped = await app.ClaimRunAsync(subscribed.Config, abandoned, "api", started: now.AddMinutes(-16), finished: null, price: 5);
+        // What a request leaves when its process stops mid-run: its claim on the key, still running, and its reservation.
+        await ClaimWithReservationAsync(subscribed.Config, recent, now.AddMinutes(1 - reservationMinutes), price: 5);
+        var stopped = await ClaimWithReservationAsync(subscribed.Config, abandoned, now.AddMinutes(-1 - reservationMinutes), price: 7);
+        Assert.Equal(5 + 7, (await subscribed.Buyer.BalanceAsync()).GetProperty("reserved").GetInt64());
 
         await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Again", idempotencyKey: recent), HttpStatusCode.Conflict, "run_in_progress");
         var interrupted = await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Again", idempotencyKey: abandoned), HttpStatusCode.Conflict, "idempotency_conflict");
-        Assert.Contains("run_interrupted", interrupted.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains(RunGateway.InterruptedCode, interrupted.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(stopped, interrupted.GetProperty("run_id").GetGuid());
         await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Again", idempotencyKey: abandoned), HttpStatusCode.Conflict, "idempotency_conflict");
 
-        var usage = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync("/api/usage/"));
-        var totals = usage.GetProperty("totals");
+        // The abandoned run's reservation is released; the one still in progress keeps its own.
+        var balance = await subscribed.Buyer.BalanceAsync();
+        Assert.Equal((350L, 5L), (balance.GetProperty("balance").GetInt64(), balance.GetProperty("reserved").GetInt64()));
+        var totals = (await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync("/api/usage/"))).GetProperty("totals");
         Assert.Equal((2, 1, 0L), (totals.GetProperty("runs").GetInt32(), totals.GetProperty("errors").GetInt32(), totals.GetProperty("credits_charged").GetInt64()));
-        Assert.Equal(350, (await subscribed.Buyer.BalanceAsync()).GetProperty("balance").GetInt64());
-        Assert.Equal(stopped.Id, interrupted.GetProperty("run_id").GetGuid());
+    }
+
+    async Task<Guid> ClaimWithReservationAsync(Guid config, string idempotencyKey, DateTime started, long price)
+    {
+        var run = await app.ClaimRunAsync(config, idempotencyKey, "api", started, finished: null, price);
+        var expires = started.AddMinutes(app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.ReservationMinutes);
+        var reserve = await app.InScopeAsync(null, services =>
+            services.GetRequiredService<CreditLedger>().ReserveAsync($"run:{run.Id}:reserve", run.OrganizationId, price, expires, "run", run.Id.ToString(), default));
+        Assert.True(reserve.Succeeded);
+        return run.Id;
     }
 
     [Fact]
