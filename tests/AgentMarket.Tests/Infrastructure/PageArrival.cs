@@ -17,21 +17,32 @@ public static class PageArrival
 {
     const float Timeout = 30_000;
 
-    /// <summary>The page is at exactly <paramref name="url"/> and loaded.</summary>
-    public static async Task WaitForPageAsync(this IPage page, string url)
+    /// <summary>The page is at exactly <paramref name="url"/> and loaded; a <see cref="TimeoutException"/> otherwise.</summary>
+    public static Task WaitForPageAsync(this IPage page, string url) =>
+        ArriveAsync(page, url, () => Assertions.Expect(page).ToHaveURLAsync(url, new() { Timeout = Timeout }));
+
+    /// <summary>The page's address matches <paramref name="url"/> and the page is loaded; a <see cref="TimeoutException"/> otherwise.</summary>
+    public static Task WaitForPageAsync(this IPage page, Regex url) =>
+        ArriveAsync(page, url.ToString(), () => Assertions.Expect(page).ToHaveURLAsync(url, new() { Timeout = Timeout }));
+
+    /// <summary>
+    /// Playwright reports a failed address assertion as a <see cref="PlaywrightException"/>; callers get the same
+    /// <see cref="TimeoutException"/> whichever overload they used, naming where the page is.
+    /// </summary>
+    static async Task ArriveAsync(IPage page, string expected, Func<Task> atAddress)
     {
-        await Assertions.Expect(page).ToHaveURLAsync(url, new() { Timeout = Timeout });
+        try
+        {
+            await atAddress();
+        }
+        catch (PlaywrightException exception)
+        {
+            throw new TimeoutException($"The page did not reach {expected} within {Timeout} ms; it is at {page.Url}.", exception);
+        }
         await LoadedAsync(page);
     }
 
-    /// <summary>The page's address matches <paramref name="url"/> and the page is loaded.</summary>
-    public static async Task WaitForPageAsync(this IPage page, Regex url)
-    {
-        await Assertions.Expect(page).ToHaveURLAsync(url, new() { Timeout = Timeout });
-        await LoadedAsync(page);
-    }
-
-    /// <summary>The page's address satisfies <paramref name="url"/> and the page is loaded.</summary>
+    /// <summary>The page's address satisfies <paramref name="url"/> and the page is loaded; a <see cref="TimeoutException"/> otherwise.</summary>
     public static async Task WaitForPageAsync(this IPage page, Func<string, bool> url)
     {
         var deadline = DateTime.UtcNow.AddMilliseconds(Timeout);
