@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using AgentMarket.Catalog.SocialProof;
 using AgentMarket.Platform.Data;
@@ -209,13 +210,10 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
         using (turn)
         {
             await using var transaction = await db.Database.BeginTransactionAsync();
-            var ids = batch.ConvertAll(r => r.Run.Id);
-            var listed = (await ClaimAsync(scope.ServiceProvider, db, ids)).ToHashSet();
+            var listed = (await ClaimAsync(db, batch.ConvertAll(r => r.Run.Id))).ToHashSet();
             var runs = batch.Where(r => listed.Contains(r.Run.Id)).ToList();
             if (runs.Count > 0)
             {
-                var claimed = runs.ConvertAll(r => r.Run.Id);
-                await db.UnprojectedRuns.Where(u => claimed.Contains(u.RunId)).ExecuteDeleteAsync();
                 var payments = runs.Where(r => r.Payment is not null).ToDictionary(r => r.Run.Id, r => r.Payment!);
                 var facts = await ProjectAsync(scope.ServiceProvider, runs.ConvertAll(r => r.Run), payments);
                 await transaction.CommitAsync();
@@ -226,16 +224,19 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
     }
 
     /// <summary>
-    /// Which of these runs are still listed, their rows locked on PostgreSQL until the transaction ends (a replica
-    /// reading the table holds those it took until it has deleted them, so this waits and then does not see them).
-    /// SQLite has one writer, whose turn the caller holds.
+    /// Claims those of these runs that are still listed: deletes their rows and returns them, in one statement, in the
+    /// caller's transaction. On PostgreSQL the delete waits for a replica's table read holding some of them until it has
+    /// deleted them, and then leaves them out; SQLite has one writer, whose turn the caller holds. The ids go as a list
+    /// of parameters, not an array, so PostgreSQL plans the lookup knowing how many there are (ADR-053).
     /// </summary>
-    static async Task<List<Guid>> ClaimAsync(IServiceProvider services, AppDbContext db, List<Guid> ids) =>
-        services.GetRequiredService<DatabaseConnection>().Provider == DatabaseProvider.Postgres
-            ? await db.Database.SqlQuery<Guid>($"SELECT run_id AS \"Value\" FROM unprojected_runs WHERE run_id = ANY({ids.ToArray()}) FOR UPDATE").ToListAsync()
-            : await db.UnprojectedRuns.Where(u => ids.Contains(u.RunId)).Select(u => u.RunId).ToListAsync();
+    static Task<List<Guid>> ClaimAsync(AppDbContext db, List<Guid> ids)
+    {
+        var placeholders = string.Join(", ", ids.Select((_, i) => "{" + i + "}"));
+        var delete = FormattableStringFactory.Create("DELETE FROM unprojected_runs WHERE run_id IN (" + placeholders + ") RETURNING run_id AS \"Value\"", [.. ids.Cast<object>()]);
+        return db.Database.SqlQuery<Guid>(delete).ToListAsync();
+    }
 
-    /// <summary>Claims up to <see cref="MaxBatch"/> runs from the table, adds their figures and deletes their claims, in one transaction; returns how many.</summary>
+    /// <summary>Claims up to <see cref="MaxBatch"/> runs from the table by deleting their rows, and adds their figures, in one transaction; returns how many.</summary>
     async Task<int> ProjectFromTableAsync()
     {
         await using var scope = scopes.CreateAsyncScope();
@@ -243,9 +244,11 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
         using (turn)
         {
             await using var transaction = await db.Database.BeginTransactionAsync();
+            // Claimed by deleting them, in this transaction: a failure below puts them back. On PostgreSQL, replicas
+            // reading the table at once skip each other's rows.
             var claimed = scope.ServiceProvider.GetRequiredService<DatabaseConnection>().Provider == DatabaseProvider.Postgres
-                ? await db.Database.SqlQuery<Guid>($"SELECT run_id AS \"Value\" FROM unprojected_runs ORDER BY run_id LIMIT {MaxBatch} FOR UPDATE SKIP LOCKED").ToListAsync()
-                : await db.UnprojectedRuns.OrderBy(u => u.RunId).Select(u => u.RunId).Take(MaxBatch).ToListAsync();
+                ? await db.Database.SqlQuery<Guid>($"DELETE FROM unprojected_runs WHERE run_id IN (SELECT run_id FROM unprojected_runs ORDER BY run_id LIMIT {MaxBatch} FOR UPDATE SKIP LOCKED) RETURNING run_id AS \"Value\"").ToListAsync()
+                : await db.Database.SqlQuery<Guid>($"DELETE FROM unprojected_runs WHERE run_id IN (SELECT run_id FROM unprojected_runs ORDER BY run_id LIMIT {MaxBatch}) RETURNING run_id AS \"Value\"").ToListAsync();
             if (claimed.Count == 0)
             {
                 return 0;
@@ -261,7 +264,6 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
             }).ToListAsync();
             // What paid for the runs is read from the ledger, where the journal applied it with the runs.
             var facts = await ProjectAsync(scope.ServiceProvider, runs, new Dictionary<Guid, RunPayment>());
-            await db.UnprojectedRuns.Where(u => claimed.Contains(u.RunId)).ExecuteDeleteAsync();
             await transaction.CommitAsync();
             recorded.Remember(facts);
             return claimed.Count;
