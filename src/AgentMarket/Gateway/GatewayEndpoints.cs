@@ -43,6 +43,11 @@ static class GatewayEndpoints
         {
             return ApiProblem.Invalid("Idempotency-Key", "Use at most 200 characters.");
         }
+        if (idempotencyKey is not null && string.IsNullOrWhiteSpace(idempotencyKey))
+        {
+            // Trimmed, a blank key would be the empty key, shared by every blank request of the subscription.
+            return ApiProblem.Invalid("Idempotency-Key", "Give a key of 1 to 200 characters, or leave the header out.");
+        }
         if (idempotencyKey?.Trim().StartsWith(ExternalUsage.EventKeyPrefix, StringComparison.Ordinal) == true)
         {
             return ApiProblem.Invalid("Idempotency-Key", $"Keys starting with \"{ExternalUsage.EventKeyPrefix}\" are reserved for reported usage; choose another.");

@@ -87,6 +87,21 @@ public class RunJourneyTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.Equal(345, (await subscribed.Buyer.BalanceAsync()).GetProperty("balance").GetInt64());
     }
 
+    [Theory]
+    [InlineData(" ")]
+    [InlineData("\t")]
+    public async Task ABlankIdempotencyKey_IsRefused_AndRunsNothing(string blank)
+    {
+        var subscribed = await app.SubscribedAsync();
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/api/agents/{subscribed.Config}/run/") { Content = JsonContent.Create(new { input = "blank key" }) };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", blank);
+
+        var problem = await Http.AssertProblemAsync(await subscribed.KeyClient.SendAsync(request), HttpStatusCode.BadRequest, "validation_failed");
+
+        Assert.True(problem.GetProperty("errors").TryGetProperty("Idempotency-Key", out _));
+        Assert.Equal(350, (await subscribed.Buyer.BalanceAsync()).GetProperty("balance").GetInt64());
+    }
+
     [Fact]
     public async Task IdempotencyKey_OfARunWhoseProcessStopped_IsInProgressUntilItsReservationEnds_ThenFailedWithItsReservationReleased()
     {
