@@ -66,9 +66,8 @@ sealed class ExternalUsage(
         }
         var secret = SecretPrefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         provider.UsageSecretProtected = protection.CreateProtector(SecretPurpose).Protect(secret);
-        // Whole microseconds: PostgreSQL keeps no finer, and the time we answer must be the time later reads show.
-        var now = clock.GetUtcNow().UtcDateTime;
-        provider.UsageSecretCreatedUtc = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
+        // The time we answer must be the time later reads show.
+        provider.UsageSecretCreatedUtc = NowInWholeMicroseconds();
         await db.SaveChangesAsync(ct);
         return new UsageSecretResponse(secret, provider.UsageSecretCreatedUtc.Value);
     }
@@ -129,7 +128,7 @@ sealed class ExternalUsage(
             return Fail(StatusCodes.Status409Conflict, "subscription_inactive", "This subscription is not active; its runs cannot be charged.");
         }
 
-        var now = LeaseTime();
+        var now = NowInWholeMicroseconds();
         var facts = await cache.ListingAsync(listing.Id, ct);
         var price = succeeded
             ? facts.SubscriberTerms(listing, config.SubscribedUtc, now).RunPrice(report.InputTokens!.Value + report.OutputTokens!.Value, options.Value.VariableCreditsPerThousandTokens)
@@ -180,14 +179,14 @@ sealed class ExternalUsage(
     /// <summary>Moves a running record's lease from <paramref name="lease"/> to now; null when another delivery holds it.</summary>
     async Task<DateTime?> RenewAsync(Guid run, DateTime lease, CancellationToken ct)
     {
-        var renewed = LeaseTime();
+        var renewed = NowInWholeMicroseconds();
         return await db.AgentRuns
             .Where(r => r.Id == run && r.Status == AgentRunStatus.Running && r.FinishedUtc == lease)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.FinishedUtc, renewed), ct) == 1 ? renewed : null;
     }
 
-    /// <summary>Now, in whole microseconds: PostgreSQL keeps no finer, and a lease is compared with what was stored.</summary>
-    DateTime LeaseTime()
+    /// <summary>Now, in whole microseconds: PostgreSQL keeps no finer, and what is stored is compared or shown again.</summary>
+    DateTime NowInWholeMicroseconds()
     {
         var now = clock.GetUtcNow().UtcDateTime;
         return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
