@@ -219,20 +219,14 @@ public class ExternalUsageTests(GatewayApp app) : IClassFixture<GatewayApp>
         {
             return run.Id;
         }
-        return await app.InScopeAsync(null, async services =>
+        var reservation = await app.ReserveForAsync(run, $"usage:{run.Id}:reserve", claimed);
+        if (stopped == Stopped.AfterSettling)
         {
-            var ledger = services.GetRequiredService<CreditLedger>();
-            var expires = claimed.AddMinutes(services.GetRequiredService<IOptions<GatewayOptions>>().Value.ReservationMinutes);
-            var reserve = await ledger.ReserveAsync($"usage:{run.Id}:reserve", run.OrganizationId, price, expires, "run", run.Id.ToString(), default);
-            Assert.True(reserve.Succeeded);
-            if (stopped == Stopped.AfterSettling)
-            {
-                var settle = await ledger.SettleAsync($"usage:{run.Id}:settle", run.OrganizationId, reserve.OperationId, price, run.ProviderId,
-                    services.GetRequiredService<IOptions<CreditsOptions>>().Value.Split, "Reported run", default);
-                Assert.True(settle.Succeeded);
-            }
-            return run.Id;
-        });
+            var settle = await app.InScopeAsync(null, services => services.GetRequiredService<CreditLedger>().SettleAsync($"usage:{run.Id}:settle",
+                run.OrganizationId, reservation, price, run.ProviderId, services.GetRequiredService<IOptions<CreditsOptions>>().Value.Split, "Reported run", default));
+            Assert.True(settle.Succeeded);
+        }
+        return run.Id;
     }
 
     static Dictionary<string, object?> Report(Guid config, string status = "succeeded", long inputTokens = 120, string? eventId = null) => new()

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using AgentMarket.Credits.Ledger;
 using AgentMarket.Gateway;
 using AgentMarket.Platform.Data;
 using AgentMarket.Testing.FakeOpenAi;
@@ -8,6 +9,7 @@ using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Tests.Gateway;
 
@@ -74,6 +76,19 @@ public static class GatewayIntents
             db.AgentRuns.Add(run);
             await db.SaveChangesAsync();
             return run;
+        });
+
+    /// <summary>
+    /// Reserves <paramref name="run"/>'s price under <paramref name="key"/> as its request does, at
+    /// <paramref name="at"/> for the gateway's reservation time; the reservation must succeed.
+    /// </summary>
+    public static Task<Guid> ReserveForAsync(this AgentMarketApp app, AgentRun run, string key, DateTime at) =>
+        app.InScopeAsync(null, async services =>
+        {
+            var expires = at.AddMinutes(services.GetRequiredService<IOptions<GatewayOptions>>().Value.ReservationMinutes);
+            var reserve = await services.GetRequiredService<CreditLedger>().ReserveAsync(key, run.OrganizationId, run.CreditsReserved, expires, "run", run.Id.ToString(), default);
+            Assert.True(reserve.Succeeded);
+            return reserve.OperationId;
         });
 
     /// <summary>Basic Prompting published with its prompt (the system message) declared as the buyer's system_prompt.</summary>

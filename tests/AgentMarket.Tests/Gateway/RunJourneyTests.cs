@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using AgentMarket.Credits.Ledger;
 using AgentMarket.Gateway;
 using AgentMarket.Testing.FakeOpenAi;
 using AgentMarket.Tests.Catalog;
@@ -131,10 +130,7 @@ public class RunJourneyTests(GatewayApp app) : IClassFixture<GatewayApp>
     async Task<Guid> ClaimWithReservationAsync(Guid config, string idempotencyKey, DateTime started, long price)
     {
         var run = await app.ClaimRunAsync(config, idempotencyKey, "api", started, finished: null, price);
-        var expires = started.AddMinutes(app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.ReservationMinutes);
-        var reserve = await app.InScopeAsync(null, services =>
-            services.GetRequiredService<CreditLedger>().ReserveAsync($"run:{run.Id}:reserve", run.OrganizationId, price, expires, "run", run.Id.ToString(), default));
-        Assert.True(reserve.Succeeded);
+        await app.ReserveForAsync(run, $"run:{run.Id}:reserve", started);
         return run.Id;
     }
 
