@@ -17,13 +17,15 @@ static class PlatformModule
     {
         var services = builder.Services;
         builder.AddData();
+        // Before the auth setup, which adds Data Protection's own start-up service (it loads the key ring): the key
+        // ring's check must run first, after the schema's.
+        services.AddDatabaseDataProtection();
         services.AddSingleton(TimeProvider.System);
         services.AddScoped<CurrentTenant>();
         services.AddApiProblemDetails();
         services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
         services.AddValidation();
         services.AddPlatformAuth();
-        services.AddDatabaseDataProtection();
         services.AddAntiforgery();
         services.AddRateLimiter(o =>
         {

@@ -3,11 +3,11 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.Configuration;
 
 namespace AgentMarket.Tests.Infrastructure;
 
@@ -139,7 +139,10 @@ public class AgentMarketApp : WebApplicationFactory<Program>, IAsyncLifetime
 }
 
 /// <summary>A second app on the database of a first, as a restarted or second process would be.</summary>
-public sealed class AnotherProcess(TestDatabase database) : AgentMarketApp(database, ownsDatabase: false);
+public sealed class AnotherProcess(TestDatabase database, IEnumerable<KeyValuePair<string, string?>>? settings = null) : AgentMarketApp(database, ownsDatabase: false)
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() => settings ?? [];
+}
 
 /// <summary>A signed-up user: their cookie client and the ids sign-up returned.</summary>
 public sealed record TestUser(AgentMarketApp App, HttpClient Client, string Email, string Password, string Name, Guid UserId, Guid OrganizationId, Guid ProjectId)

@@ -11,13 +11,15 @@ namespace AgentMarket.Platform.Security;
 
 /// <summary>
 /// A Data Protection key ring entry (cookies, antiforgery, encrypted secrets). Keys live in the database so every
-/// replica can read what another encrypted and a restart does not sign everyone out.
+/// replica can read what another encrypted and a restart does not sign everyone out; their secret parts are encrypted
+/// with a key kept outside it (<see cref="KeyEncryptionKey"/>).
 /// </summary>
 public sealed class DataProtectionKey
 {
     public Guid Id { get; init; } = Guid.CreateVersion7();
     public string? FriendlyName { get; init; }
-    public required string Xml { get; init; }
+    /// <summary>The key's XML; its secret parts are encrypted (<see cref="KeyEncryptionKey"/>).</summary>
+    public required string Xml { get; set; }
 }
 
 sealed class DataProtectionKeyConfiguration : IEntityTypeConfiguration<DataProtectionKey>
@@ -52,8 +54,19 @@ static class DataProtectionSetup
 {
     public static void AddDatabaseDataProtection(this IServiceCollection services)
     {
+        // Registered before Data Protection's own start-up service, which loads the key ring (and would make a new one
+        // if it could not decrypt the stored keys): hosted services start in the order they were added.
+        services.AddHostedService<KeyRingEncryptionStartup>();
         services.AddDataProtection().SetApplicationName("AgentMarket");
-        services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(provider =>
-            new ConfigureOptions<KeyManagementOptions>(o => o.XmlRepository = new DatabaseXmlRepository(provider.GetRequiredService<IServiceScopeFactory>())));
+        services.AddOptions<KeyRingEncryptionOptions>().BindConfiguration("DataProtection");
+        services.AddSingleton(provider => KeyEncryptionKey.Load(
+            provider.GetRequiredService<IOptions<KeyRingEncryptionOptions>>().Value,
+            provider.GetRequiredService<IOptions<StorageOptions>>().Value,
+            provider.GetRequiredService<ILoggerFactory>().CreateLogger<KeyEncryptionKey>()));
+        services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(provider => new ConfigureOptions<KeyManagementOptions>(o =>
+        {
+            o.XmlRepository = new DatabaseXmlRepository(provider.GetRequiredService<IServiceScopeFactory>());
+            o.XmlEncryptor = new KeyRingEncryptor(provider.GetRequiredService<KeyEncryptionKey>());
+        }));
     }
 }

@@ -1,0 +1,160 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Xml.Linq;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Security;
+using AgentMarket.Tests.Infrastructure;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentMarket.Tests.Platform;
+
+/// <summary>
+/// The Data Protection key ring (which signs cookies and encrypts the secrets stored in the database) is stored
+/// encrypted with a key kept outside the database, so a copy of the database alone reveals neither.
+/// </summary>
+public class KeyRingEncryptionTests
+{
+    [Fact]
+    public async Task TheStoredKeyRing_HoldsNoKeyInTheClear_AndTheKeyFile_IsTheOwnersAlone()
+    {
+        await using var database = TestDatabase.Create();
+        await using var app = new AnotherProcess(database);
+        await app.InitializeAsync();
+        await app.SignUpAsync(); // its session cookie makes the first key
+
+        var stored = await StoredKeysAsync(app);
+        Assert.NotEmpty(stored);
+        Assert.All(stored, key =>
+        {
+            Assert.DoesNotContain(key.Descendants(), IsMasterKey);
+            Assert.Contains(key.Descendants(), e => e.Name.LocalName == "encryptedSecret"
+                && ((string?)e.Attribute("decryptorType"))!.StartsWith("AgentMarket.Platform.Security.KeyRingDecryptor,", StringComparison.Ordinal));
+        });
+
+        var keyFile = Path.Combine(database.Directory, "keys", "key-encryption.key");
+        Assert.Equal(KeyEncryptionKey.Size, Convert.FromBase64String(File.ReadAllText(keyFile).Trim()).Length);
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+        }
+    }
+
+    [Fact]
+    public async Task AProcessWithTheSameKey_ReadsTheKeyRing_SoASessionCarriesOver()
+    {
+        await using var database = TestDatabase.Create();
+        await using var first = new AnotherProcess(database);
+        await first.InitializeAsync();
+        var user = await first.SignUpAsync();
+        var cookie = await SessionCookieAsync(first, user);
+
+        await using var second = new AnotherProcess(database);
+        await second.InitializeAsync();
+        using var client = second.CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = false });
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/me");
+        request.Headers.Add("Cookie", cookie);
+        var me = await Http.ReadJsonAsync(await client.SendAsync(request));
+        Assert.Equal(user.Email, me.GetProperty("user").GetProperty("email").GetString());
+    }
+
+    [Fact]
+    public async Task AProcessWithAnotherKey_RefusesToStart_AndSaysWhichKeyItNeeds()
+    {
+        await using var database = TestDatabase.Create();
+        await using var first = new AnotherProcess(database);
+        await first.InitializeAsync();
+        await first.SignUpAsync();
+        var before = await StoredKeysAsync(first);
+
+        await using var other = new AnotherProcess(database, [new("DataProtection:KeyEncryptionKey", Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)))]);
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(async () => await other.InitializeAsync());
+        Assert.Contains("DataProtection:KeyEncryptionKey", refused.Message, StringComparison.Ordinal);
+        var storedId = KeyEncryptionKey.KeyIdsIn(before[0]).First();
+        Assert.Contains($"encrypted with key-encryption key {storedId}", refused.Message, StringComparison.Ordinal);
+
+        // Nothing was rewritten: the first process's key ring is as it was.
+        Assert.Equal(before.Select(k => k.ToString()), (await StoredKeysAsync(first)).Select(k => k.ToString()));
+    }
+
+    [Theory]
+    [InlineData("not base64!", "not base64")]
+    [InlineData("c2hvcnQ=", "5 bytes; it must be 32")]
+    public async Task AMalformedConfiguredKey_StopsStartUp_WithAClearMessage(string configured, string expected)
+    {
+        await using var database = TestDatabase.Create();
+        await using var app = new AnotherProcess(database, [new("DataProtection:KeyEncryptionKey", configured)]);
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(async () => await app.InitializeAsync());
+        Assert.Contains(expected, refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(configured, refused.Message, StringComparison.Ordinal); // a key, even a wrong one, is not echoed
+    }
+
+    [Fact]
+    public async Task AKeyAnEarlierVersionStoredInTheClear_IsEncryptedAtStart_AndStillReadsWhatItProtected()
+    {
+        await using var database = TestDatabase.Create();
+        await using var first = new AnotherProcess(database);
+        await first.InitializeAsync();
+
+        // A key made by Data Protection with no encryptor, as this app stored them before.
+        var legacy = new CapturingRepository();
+        var services = new ServiceCollection();
+        services.AddDataProtection().SetApplicationName("AgentMarket");
+        services.Configure<KeyManagementOptions>(o => o.XmlRepository = legacy);
+        string protectedBefore;
+        await using (var provider = services.BuildServiceProvider())
+        {
+            protectedBefore = provider.GetDataProtector("key-ring-test").Protect("a secret from before");
+        }
+        var legacyKey = Assert.Single(legacy.Elements);
+        Assert.Contains(legacyKey.Descendants(), IsMasterKey);
+        await first.InScopeAsync(null, async services =>
+        {
+            var db = services.GetRequiredService<AppDbContext>();
+            db.DataProtectionKeys.Add(new DataProtectionKey { FriendlyName = "legacy", Xml = legacyKey.ToString(SaveOptions.DisableFormatting) });
+            return await db.SaveChangesAsync();
+        });
+
+        await using var restarted = new AnotherProcess(database);
+        await restarted.InitializeAsync();
+
+        var stored = Assert.Single(await StoredKeysAsync(restarted), k => (string?)k.Attribute("id") == (string?)legacyKey.Attribute("id"));
+        Assert.DoesNotContain(stored.Descendants(), IsMasterKey);
+        Assert.Single(stored.Descendants(), e => e.Name.LocalName == "encryptedSecret");
+        var protector = restarted.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("key-ring-test");
+        Assert.Equal("a secret from before", protector.Unprotect(protectedBefore));
+    }
+
+    /// <summary>The element that holds a key's secret (<c>&lt;masterKey&gt;&lt;value&gt;base64&lt;/value&gt;</c>) when stored in the clear.</summary>
+    static bool IsMasterKey(XElement element) => element.Name.LocalName == "masterKey";
+
+    static Task<List<XElement>> StoredKeysAsync(AgentMarketApp app) =>
+        app.InScopeAsync(null, async services =>
+        {
+            var xml = await services.GetRequiredService<AppDbContext>().DataProtectionKeys.AsNoTracking().OrderBy(k => k.Id).Select(k => k.Xml).ToListAsync();
+            return xml.Select(XElement.Parse).ToList();
+        });
+
+    /// <summary>Signs in without a cookie jar and returns the cookies the response set, as a <c>Cookie</c> header.</summary>
+    static async Task<string> SessionCookieAsync(AgentMarketApp app, TestUser user)
+    {
+        using var client = app.CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = false });
+        var response = await client.PostAsJsonAsync("/api/auth/signin", new { email = user.Email, password = user.Password });
+        await Http.AssertStatusAsync(response, HttpStatusCode.OK);
+        return string.Join("; ", response.Headers.GetValues("Set-Cookie").Select(c => c.Split(';')[0]));
+    }
+
+    sealed class CapturingRepository : IXmlRepository
+    {
+        public List<XElement> Elements { get; } = [];
+
+        public IReadOnlyCollection<XElement> GetAllElements() => Elements;
+
+        public void StoreElement(XElement element, string friendlyName) => Elements.Add(element);
+    }
+}
