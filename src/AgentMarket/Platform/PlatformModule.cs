@@ -4,6 +4,7 @@ using System.Threading.RateLimiting;
 using AgentMarket.Platform.Auth;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
+using AgentMarket.Platform.Mail;
 using AgentMarket.Platform.Security;
 using AgentMarket.Platform.Tenancy;
 using AgentMarket.Platform.Ui;
@@ -46,6 +47,9 @@ static class PlatformModule
             return Task.CompletedTask;
         }));
         services.AddOptions<BrandingOptions>().BindConfiguration("Branding");
+        services.AddOptions<MailOptions>().BindConfiguration("Mail").ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<OutboxMailer>();
+        services.AddHostedService(provider => provider.GetRequiredService<OutboxMailer>());
         services.AddRazorComponents();
         services.AddHealthChecks();
     }

@@ -1,0 +1,171 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using MimeKit;
+
+namespace AgentMarket.Tests.Infrastructure;
+
+/// <summary>
+/// A small SMTP server on loopback (RFC 5321 commands a client sends, AUTH PLAIN and LOGIN, no TLS) that keeps what it
+/// receives and can be told to refuse: a recipient for good (550), or the next messages for now (451).
+/// </summary>
+public sealed class FakeSmtpServer : IAsyncDisposable
+{
+    readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    readonly CancellationTokenSource _stop = new();
+    readonly Task _accepting;
+    readonly ConcurrentQueue<Received> _received = new();
+    readonly ConcurrentDictionary<string, bool> _refusedRecipients = new(StringComparer.OrdinalIgnoreCase);
+    int _messagesToDefer;
+
+    public sealed record Received(string Username, string Password, string MailFrom, IReadOnlyList<string> Recipients, MimeMessage Message);
+
+    public FakeSmtpServer()
+    {
+        _listener.Start();
+        _accepting = AcceptAsync();
+    }
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    public IReadOnlyList<Received> Messages => [.. _received];
+
+    /// <summary>Refuses <paramref name="address"/> as a recipient with 550 (mailbox unavailable), for good.</summary>
+    public void RefuseRecipient(string address) => _refusedRecipients[address] = true;
+
+    /// <summary>Answers the next <paramref name="count"/> messages' data with 451 (try again later).</summary>
+    public void DeferNextMessages(int count) => Interlocked.Exchange(ref _messagesToDefer, count);
+
+    async Task AcceptAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await _listener.AcceptTcpClientAsync(_stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            _ = Task.Run(() => ServeAsync(client));
+        }
+    }
+
+    async Task ServeAsync(TcpClient client)
+    {
+        using var _ = client;
+        var stream = client.GetStream();
+        var reader = new StreamReader(stream, Encoding.Latin1);
+        var writer = new StreamWriter(stream, Encoding.Latin1) { NewLine = "\r\n", AutoFlush = true };
+        string username = "", password = "", mailFrom = "";
+        var recipients = new List<string>();
+        try
+        {
+            await writer.WriteLineAsync("220 fake-smtp ESMTP");
+            while (await reader.ReadLineAsync(_stop.Token) is { } line)
+            {
+                var verb = line.Split(' ', 2)[0].ToUpperInvariant();
+                var argument = line.Length > verb.Length ? line[(verb.Length + 1)..] : "";
+                switch (verb)
+                {
+                    case "EHLO":
+                        await writer.WriteLineAsync("250-fake-smtp");
+                        await writer.WriteLineAsync("250-AUTH PLAIN LOGIN");
+                        await writer.WriteLineAsync("250 8BITMIME");
+                        break;
+                    case "HELO":
+                    case "NOOP":
+                    case "RSET":
+                        recipients.Clear();
+                        await writer.WriteLineAsync("250 ok");
+                        break;
+                    case "AUTH":
+                        (username, password) = await AuthenticateAsync(argument, reader, writer);
+                        await writer.WriteLineAsync("235 2.7.0 authenticated");
+                        break;
+                    case "MAIL":
+                        mailFrom = Address(argument);
+                        recipients.Clear();
+                        await writer.WriteLineAsync("250 2.1.0 ok");
+                        break;
+                    case "RCPT":
+                        var recipient = Address(argument);
+                        if (_refusedRecipients.ContainsKey(recipient))
+                        {
+                            await writer.WriteLineAsync("550 5.1.1 mailbox unavailable");
+                            break;
+                        }
+                        recipients.Add(recipient);
+                        await writer.WriteLineAsync("250 2.1.5 ok");
+                        break;
+                    case "DATA":
+                        await writer.WriteLineAsync("354 end with <CRLF>.<CRLF>");
+                        var data = new StringBuilder();
+                        while (await reader.ReadLineAsync(_stop.Token) is { } dataLine && dataLine != ".")
+                        {
+                            data.Append(dataLine.StartsWith('.') ? dataLine[1..] : dataLine).Append("\r\n");
+                        }
+                        if (Interlocked.Decrement(ref _messagesToDefer) >= 0)
+                        {
+                            await writer.WriteLineAsync("451 4.3.0 try again later");
+                            break;
+                        }
+                        var message = MimeMessage.Load(new MemoryStream(Encoding.Latin1.GetBytes(data.ToString())));
+                        _received.Enqueue(new Received(username, password, mailFrom, [.. recipients], message));
+                        await writer.WriteLineAsync("250 2.0.0 queued");
+                        break;
+                    case "QUIT":
+                        await writer.WriteLineAsync("221 bye");
+                        return;
+                    default:
+                        await writer.WriteLineAsync("502 5.5.1 unrecognised command");
+                        break;
+                }
+            }
+        }
+        catch (Exception exception) when (exception is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+    }
+
+    static async Task<(string Username, string Password)> AuthenticateAsync(string argument, StreamReader reader, StreamWriter writer)
+    {
+        var parts = argument.Split(' ', 2);
+        if (parts[0].Equals("PLAIN", StringComparison.OrdinalIgnoreCase))
+        {
+            var initial = parts.Length > 1 ? parts[1] : await Challenge("", reader, writer);
+            var fields = Encoding.UTF8.GetString(Convert.FromBase64String(initial)).Split('\0');
+            return (fields[1], fields[2]);
+        }
+        var username = parts.Length > 1 ? Decode(parts[1]) : Decode(await Challenge("VXNlcm5hbWU6", reader, writer));
+        var password = Decode(await Challenge("UGFzc3dvcmQ6", reader, writer));
+        return (username, password);
+    }
+
+    static async Task<string> Challenge(string prompt, StreamReader reader, StreamWriter writer)
+    {
+        await writer.WriteLineAsync($"334 {prompt}");
+        return await reader.ReadLineAsync() ?? "";
+    }
+
+    static string Decode(string base64) => Encoding.UTF8.GetString(Convert.FromBase64String(base64));
+
+    /// <summary>The address in <c>FROM:&lt;a@b&gt; SIZE=…</c> or <c>TO:&lt;a@b&gt;</c>.</summary>
+    static string Address(string argument)
+    {
+        var start = argument.IndexOf('<');
+        var end = argument.IndexOf('>', start + 1);
+        return start >= 0 && end > start ? argument[(start + 1)..end] : argument;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        await _accepting;
+        _stop.Dispose();
+    }
+}
