@@ -57,6 +57,7 @@ sealed class BenchDatabase : IAsyncDisposable
     public Dictionary<string, string?> Apply(Dictionary<string, string?> settings)
     {
         settings["Storage:DataDirectory"] = Directory;
+        settings["DataProtection:KeyEncryptionKeyFile"] = Path.Combine(Directory, "keys", "key-encryption.key"); // required on PostgreSQL
         if (PostgresConnectionString is not null)
         {
             settings["Database:Provider"] = "Postgres";

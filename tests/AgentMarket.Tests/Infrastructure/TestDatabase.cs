@@ -53,11 +53,16 @@ public sealed class TestDatabase : IAsyncDisposable
         return new TestDatabase("Postgres", builder.ToString(), directory, postgres, name);
     }
 
+    /// <summary>The key-encryption key's file, created by the first process that starts.</summary>
+    public string KeyEncryptionKeyFile => Path.Combine(Directory, "keys", "key-encryption.key");
+
     /// <summary>Configuration that points the app at this database.</summary>
     public IEnumerable<KeyValuePair<string, string?>> Settings()
     {
         yield return new("Database:Provider", Provider);
         yield return new("Storage:DataDirectory", Directory);
+        // Processes on one database share its key-encryption key, as replicas would (PostgreSQL requires it to be set).
+        yield return new("DataProtection:KeyEncryptionKeyFile", KeyEncryptionKeyFile);
         if (Provider == "Postgres")
         {
             yield return new("ConnectionStrings:Postgres", ConnectionString);

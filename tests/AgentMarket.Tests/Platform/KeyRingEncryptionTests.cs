@@ -37,7 +37,7 @@ public class KeyRingEncryptionTests
                 && ((string?)e.Attribute("decryptorType"))!.StartsWith("AgentMarket.Platform.Security.KeyRingDecryptor,", StringComparison.Ordinal));
         });
 
-        var keyFile = Path.Combine(database.Directory, "keys", "key-encryption.key");
+        var keyFile = database.KeyEncryptionKeyFile;
         Assert.Equal(KeyEncryptionKey.Size, Convert.FromBase64String(File.ReadAllText(keyFile).Trim()).Length);
         if (!OperatingSystem.IsWindows())
         {
@@ -45,16 +45,23 @@ public class KeyRingEncryptionTests
         }
     }
 
-    [Fact]
-    public async Task AProcessWithTheSameKey_ReadsTheKeyRing_SoASessionCarriesOver()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AProcessWithTheSameKey_ReadsTheKeyRing_SoASessionCarriesOver(bool configured)
     {
         await using var database = TestDatabase.Create();
-        await using var first = new AnotherProcess(database);
+        // The key in the configuration, as replicas get it from a secret store, or in the shared file.
+        KeyValuePair<string, string?>[] key = configured
+            ? [new("DataProtection:KeyEncryptionKey", Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))), new("DataProtection:KeyEncryptionKeyFile", null)]
+            : [];
+        await using var first = new AnotherProcess(database, key);
         await first.InitializeAsync();
         var user = await first.SignUpAsync();
         var cookie = await SessionCookieAsync(first, user);
+        Assert.Equal(!configured, File.Exists(database.KeyEncryptionKeyFile));
 
-        await using var second = new AnotherProcess(database);
+        await using var second = new AnotherProcess(database, key);
         await second.InitializeAsync();
         using var client = second.CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = false });
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/me");
@@ -95,6 +102,57 @@ public class KeyRingEncryptionTests
     }
 
     [Fact]
+    public async Task WithoutAConfiguredKey_SqliteMakesOneInItsDataDirectory_AndPostgresRefusesToStart()
+    {
+        await using var database = TestDatabase.Create();
+        await using var app = new AnotherProcess(database, [new("DataProtection:KeyEncryptionKeyFile", null)]);
+        var defaultFile = Path.Combine(database.Directory, "keys", "key-encryption.key");
+        if (TestDatabase.IsPostgres)
+        {
+            // Replicas would each make their own.
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(async () => await app.InitializeAsync());
+            Assert.Contains("set DataProtection:KeyEncryptionKey (the same on every replica", refused.Message, StringComparison.Ordinal);
+            Assert.False(File.Exists(defaultFile));
+        }
+        else
+        {
+            await app.InitializeAsync();
+            await app.SignUpAsync();
+            Assert.Equal(KeyEncryptionKey.Size, Convert.FromBase64String(File.ReadAllText(defaultFile).Trim()).Length);
+            Assert.All(await StoredKeysAsync(app), key => Assert.DoesNotContain(key.Descendants(), IsMasterKey));
+        }
+    }
+
+    [Fact]
+    public async Task ADamagedStoredKey_StopsStartUp_NamingItsRow()
+    {
+        await using var database = TestDatabase.Create();
+        Guid row;
+        await using (var first = new AnotherProcess(database))
+        {
+            await first.InitializeAsync();
+            await first.SignUpAsync();
+            row = await first.InScopeAsync(null, async services =>
+            {
+                var db = services.GetRequiredService<AppDbContext>();
+                var stored = await db.DataProtectionKeys.OrderBy(k => k.Id).FirstAsync();
+                var element = XElement.Parse(stored.Xml);
+                var ciphertext = KeyEncryptionKey.EncryptedPartsOf(element).Single();
+                var bytes = Convert.FromBase64String(ciphertext.Value);
+                bytes[0] ^= 1; // one bit of the encrypted key, as a damaged disk or a tampered backup would
+                ciphertext.Value = Convert.ToBase64String(bytes);
+                stored.Xml = element.ToString(SaveOptions.DisableFormatting);
+                await db.SaveChangesAsync();
+                return stored.Id;
+            });
+        }
+
+        await using var restarted = new AnotherProcess(database);
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(async () => await restarted.InitializeAsync());
+        Assert.Contains($"row {row} of data_protection_keys does not decrypt", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AKeyAnEarlierVersionStoredInTheClear_IsEncryptedAtStart_AndStillReadsWhatItProtected()
     {
         await using var database = TestDatabase.Create();
@@ -120,14 +178,23 @@ public class KeyRingEncryptionTests
             return await db.SaveChangesAsync();
         });
 
+        var keysBefore = await StoredKeysAsync(first);
+
         await using var restarted = new AnotherProcess(database);
         await restarted.InitializeAsync();
 
-        var stored = Assert.Single(await StoredKeysAsync(restarted), k => (string?)k.Attribute("id") == (string?)legacyKey.Attribute("id"));
+        var keysAfter = await StoredKeysAsync(restarted);
+        var stored = Assert.Single(keysAfter, k => (string?)k.Attribute("id") == (string?)legacyKey.Attribute("id"));
         Assert.DoesNotContain(stored.Descendants(), IsMasterKey);
         Assert.Single(stored.Descendants(), e => e.Name.LocalName == "encryptedSecret");
         var protector = restarted.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("key-ring-test");
         Assert.Equal("a secret from before", protector.Unprotect(protectedBefore));
+
+        // The old keys may sit in the clear in earlier backups, so what is protected from now on uses a new key.
+        var made = Assert.Single(keysAfter, k => !keysBefore.Any(b => (string?)b.Attribute("id") == (string?)k.Attribute("id")));
+        Assert.DoesNotContain(made.Descendants(), IsMasterKey);
+        var newest = keysAfter.MaxBy(k => (DateTimeOffset)k.Element("activationDate")!)!;
+        Assert.Equal((string?)made.Attribute("id"), (string?)newest.Attribute("id"));
     }
 
     /// <summary>The element that holds a key's secret (<c>&lt;masterKey&gt;&lt;value&gt;base64&lt;/value&gt;</c>) when stored in the clear.</summary>

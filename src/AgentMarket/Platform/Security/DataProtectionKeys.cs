@@ -32,7 +32,7 @@ sealed class DataProtectionKeyConfiguration : IEntityTypeConfiguration<DataProte
 }
 
 /// <summary>Stores the key ring in <c>data_protection_keys</c> (the framework's EF store is not in the package mirror).</summary>
-sealed class DatabaseXmlRepository(IServiceScopeFactory scopes) : IXmlRepository
+sealed class DatabaseXmlRepository(IServiceScopeFactory scopes, KeyEncryptionKey key) : IXmlRepository
 {
     public IReadOnlyCollection<XElement> GetAllElements()
     {
@@ -45,6 +45,13 @@ sealed class DatabaseXmlRepository(IServiceScopeFactory scopes) : IXmlRepository
     {
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        // A process whose key-encryption key cannot read the stored keys makes a new key rather than fail; storing it
+        // would split the key ring (two processes started together, before either stored a key, with different keys).
+        var stored = db.DataProtectionKeys.AsNoTracking().Select(k => k.Xml).ToList();
+        if (stored.SelectMany(xml => KeyEncryptionKey.KeyIdsIn(XElement.Parse(xml))).FirstOrDefault(id => id != key.Id) is { } otherKey)
+        {
+            throw new InvalidOperationException(key.MismatchMessage(otherKey));
+        }
         db.DataProtectionKeys.Add(new DataProtectionKey { FriendlyName = friendlyName, Xml = element.ToString(SaveOptions.DisableFormatting) });
         db.SaveChanges();
     }
@@ -62,10 +69,11 @@ static class DataProtectionSetup
         services.AddSingleton(provider => KeyEncryptionKey.Load(
             provider.GetRequiredService<IOptions<KeyRingEncryptionOptions>>().Value,
             provider.GetRequiredService<IOptions<StorageOptions>>().Value,
+            provider.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider,
             provider.GetRequiredService<ILoggerFactory>().CreateLogger<KeyEncryptionKey>()));
         services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(provider => new ConfigureOptions<KeyManagementOptions>(o =>
         {
-            o.XmlRepository = new DatabaseXmlRepository(provider.GetRequiredService<IServiceScopeFactory>());
+            o.XmlRepository = new DatabaseXmlRepository(provider.GetRequiredService<IServiceScopeFactory>(), provider.GetRequiredService<KeyEncryptionKey>());
             o.XmlEncryptor = new KeyRingEncryptor(provider.GetRequiredService<KeyEncryptionKey>());
         }));
     }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Xml.Linq;
 using AgentMarket.Platform.Data;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -31,6 +32,7 @@ public sealed class KeyRingEncryptionOptions
 public sealed class KeyEncryptionKey
 {
     public const int Size = 32;
+    const int TagSize = 16;
     static readonly XNamespace Namespace = "urn:agentmarket:key-ring";
     static readonly XName EncryptedKeyName = Namespace + "encryptedKey";
     // Binds each ciphertext to its purpose: a blob encrypted with this key for anything else does not decrypt as a key.
@@ -48,44 +50,71 @@ public sealed class KeyEncryptionKey
 
     public string Id { get; }
 
-    public static KeyEncryptionKey Load(KeyRingEncryptionOptions options, StorageOptions storage, ILogger logger)
+    public static KeyEncryptionKey Load(KeyRingEncryptionOptions options, StorageOptions storage, DatabaseProvider provider, ILogger logger)
     {
         if (options.KeyEncryptionKey is { Length: > 0 } configured)
         {
             return new KeyEncryptionKey(Parse(configured, "DataProtection:KeyEncryptionKey"));
         }
+        if (options.KeyEncryptionKeyFile is not { Length: > 0 } && provider == DatabaseProvider.Postgres)
+        {
+            // PostgreSQL is how several replicas share one database; a key generated into each one's data directory
+            // would differ, and the first to start would lock the others (and, once its directory is gone, itself) out.
+            throw new InvalidOperationException(
+                "With Database:Provider Postgres, set DataProtection:KeyEncryptionKey (the same on every replica; `openssl rand -base64 32`) " +
+                "or DataProtection:KeyEncryptionKeyFile (a file every replica reads). It encrypts the key ring stored in the database.");
+        }
         var path = Path.GetFullPath(options.KeyEncryptionKeyFile is { Length: > 0 } file
             ? file
             : Path.Combine(storage.DataDirectory, "keys", "key-encryption.key"));
-        if (!File.Exists(path))
+        try
         {
-            TryCreate(path, logger);
+            if (!File.Exists(path))
+            {
+                TryCreate(path, logger);
+            }
+            return new KeyEncryptionKey(Parse(File.ReadAllText(path).Trim(), path));
         }
-        return new KeyEncryptionKey(Parse(File.ReadAllText(path).Trim(), path));
+        catch (Exception failure) when (failure is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException(
+                $"The key-encryption key file {path} cannot be read or created ({failure.Message}). Make its folder writable, " +
+                "point DataProtection:KeyEncryptionKeyFile elsewhere, or set DataProtection:KeyEncryptionKey.", failure);
+        }
     }
 
+    /// <summary>
+    /// Writes a new key to a file of its own, flushed to disk, then renames it into place: a reader never sees a partly
+    /// written key, and of two processes starting on one data directory the first rename wins and both use its key.
+    /// </summary>
     static void TryCreate(string path, ILogger logger)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
         var key = RandomNumberGenerator.GetBytes(Size);
         try
         {
-            // CreateNew: two processes starting on one data directory keep whichever wrote first. Only the owner may read it.
             var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
             if (!OperatingSystem.IsWindows())
             {
-                create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // only the owner may read it
             }
-            using var stream = new FileStream(path, create);
-            stream.Write(Encoding.ASCII.GetBytes(Convert.ToBase64String(key) + "\n"));
+            using (var stream = new FileStream(temporary, create))
+            {
+                stream.Write(Encoding.ASCII.GetBytes(Convert.ToBase64String(key) + "\n"));
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, path, overwrite: false);
             logger.LogInformation("Created the key-encryption key {Path}. Keep a copy apart from the database's backups: without it the stored secrets cannot be read.", path);
         }
         catch (IOException) when (File.Exists(path))
         {
+            // Another process created it first: use theirs.
         }
         finally
         {
             CryptographicOperations.ZeroMemory(key);
+            File.Delete(temporary);
         }
     }
 
@@ -110,10 +139,10 @@ public sealed class KeyEncryptionKey
         var plaintext = Encoding.UTF8.GetBytes(plaintextElement.ToString(SaveOptions.DisableFormatting));
         var nonce = RandomNumberGenerator.GetBytes(AesGcm.NonceByteSizes.MaxSize);
         var ciphertext = new byte[plaintext.Length];
-        var tag = new byte[AesGcm.TagByteSizes.MaxSize];
+        var tag = new byte[TagSize];
         try
         {
-            using var aes = new AesGcm(_key, tag.Length);
+            using var aes = new AesGcm(_key, TagSize);
             aes.Encrypt(nonce, plaintext, ciphertext, tag, AssociatedData);
         }
         finally
@@ -134,13 +163,25 @@ public sealed class KeyEncryptionKey
         {
             throw new CryptographicException(MismatchMessage(keyId));
         }
-        var nonce = Convert.FromBase64String((string)encryptedElement.Attribute("nonce")!);
-        var tag = Convert.FromBase64String((string)encryptedElement.Attribute("tag")!);
-        var ciphertext = Convert.FromBase64String(encryptedElement.Value);
+        byte[] nonce, tag, ciphertext;
+        try
+        {
+            nonce = Convert.FromBase64String((string?)encryptedElement.Attribute("nonce") ?? "");
+            tag = Convert.FromBase64String((string?)encryptedElement.Attribute("tag") ?? "");
+            ciphertext = Convert.FromBase64String(encryptedElement.Value);
+        }
+        catch (FormatException)
+        {
+            throw new CryptographicException("An encrypted Data Protection key is damaged: its nonce, tag or ciphertext is not base64.");
+        }
+        if (nonce.Length != AesGcm.NonceByteSizes.MaxSize || tag.Length != TagSize)
+        {
+            throw new CryptographicException("An encrypted Data Protection key is damaged: its nonce or tag has the wrong length.");
+        }
         var plaintext = new byte[ciphertext.Length];
         try
         {
-            using var aes = new AesGcm(_key, tag.Length);
+            using var aes = new AesGcm(_key, TagSize);
             aes.Decrypt(nonce, ciphertext, tag, plaintext, AssociatedData);
             return XElement.Parse(Encoding.UTF8.GetString(plaintext));
         }
@@ -150,9 +191,11 @@ public sealed class KeyEncryptionKey
         }
     }
 
+    /// <summary>The encrypted parts of a stored key ring entry.</summary>
+    public static IEnumerable<XElement> EncryptedPartsOf(XElement storedKey) => storedKey.Descendants(EncryptedKeyName);
+
     /// <summary>The ids of the keys that encrypted the elements of a stored key ring entry.</summary>
-    public static IEnumerable<string?> KeyIdsIn(XElement storedKey) =>
-        storedKey.Descendants(EncryptedKeyName).Select(e => (string?)e.Attribute("kek"));
+    public static IEnumerable<string?> KeyIdsIn(XElement storedKey) => EncryptedPartsOf(storedKey).Select(e => (string?)e.Attribute("kek"));
 
     public string MismatchMessage(string? storedKeyId) =>
         $"The Data Protection key ring was encrypted with key-encryption key {storedKeyId ?? "(none)"}, but this process has key {Id}. " +
@@ -165,45 +208,93 @@ sealed class KeyRingEncryptor(KeyEncryptionKey key) : IXmlEncryptor
     public EncryptedXmlInfo Encrypt(XElement plaintextElement) => new(key.Encrypt(plaintextElement), typeof(KeyRingDecryptor));
 }
 
-/// <summary>Created by Data Protection from the type name stored with each encrypted key, with the app's services.</summary>
+/// <summary>
+/// Created by Data Protection from the type name stored with each encrypted key, with the app's services. That name is
+/// in every stored key: renaming or moving this class makes the key ring unreadable.
+/// </summary>
 sealed class KeyRingDecryptor(IServiceProvider services) : IXmlDecryptor
 {
     public XElement Decrypt(XElement encryptedElement) => services.GetRequiredService<KeyEncryptionKey>().Decrypt(encryptedElement);
 }
 
 /// <summary>
-/// At start-up, before any request: refuses to start with a key-encryption key other than the one the stored key ring
-/// was encrypted with (rather than quietly making a new key ring that cannot read the stored secrets or the cookies of
-/// other replicas), and encrypts the keys an earlier version stored in the clear.
+/// At start-up, before any request and before Data Protection loads the key ring: refuses to start when a stored key
+/// cannot be decrypted with this process's key-encryption key (another key, or a damaged row), rather than let the
+/// framework quietly make a new key ring that cannot read the stored secrets or other replicas' cookies; and encrypts
+/// the keys an earlier version stored in the clear, then makes a new default key, since the old ones may sit in the
+/// clear in earlier backups. On PostgreSQL, replicas take turns (an advisory lock), so a second one sees what the
+/// first encrypted.
 /// </summary>
-sealed class KeyRingEncryptionStartup(IServiceScopeFactory scopes, KeyEncryptionKey key, ILogger<KeyRingEncryptionStartup> logger) : IHostedService
+sealed class KeyRingEncryptionStartup(
+    IServiceScopeFactory scopes, KeyEncryptionKey key, IKeyManager keys, IOptions<KeyManagementOptions> keyOptions, TimeProvider clock,
+    ILogger<KeyRingEncryptionStartup> logger) : IHostedService
 {
+    const long PostgresLockKey = 7_302_202_612;
     static readonly XName RequiresEncryption = XNamespace.Get("http://schemas.asp.net/2015/03/dataProtection") + "requiresEncryption";
     static readonly XName EncryptedSecret = XNamespace.Get("http://schemas.asp.net/2015/03/dataProtection") + "encryptedSecret";
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
-        var encrypted = 0;
-        foreach (var stored in await db.DataProtectionKeys.ToListAsync(cancellationToken))
+        int encrypted;
+        await using (var scope = scopes.CreateAsyncScope())
         {
-            var element = XElement.Parse(stored.Xml);
-            if (KeyEncryptionKey.KeyIdsIn(element).FirstOrDefault(id => id != key.Id) is { } otherKey)
+            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            if (db.Database.IsNpgsql())
             {
-                throw new InvalidOperationException(key.MismatchMessage(otherKey));
+                await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_xact_lock({PostgresLockKey})", cancellationToken);
             }
-            if (EncryptInPlace(element))
+            encrypted = 0;
+            foreach (var stored in await db.DataProtectionKeys.ToListAsync(cancellationToken))
             {
-                stored.Xml = element.ToString(SaveOptions.DisableFormatting);
-                encrypted++;
+                var element = Readable(stored);
+                if (EncryptInPlace(element))
+                {
+                    stored.Xml = element.ToString(SaveOptions.DisableFormatting);
+                    encrypted++;
+                }
             }
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         }
-        await db.SaveChangesAsync(cancellationToken);
         if (encrypted > 0)
         {
-            logger.LogInformation("Encrypted {Count} Data Protection keys an earlier version stored in the clear.", encrypted);
+            var now = clock.GetUtcNow();
+            keys.CreateNewKey(now, now + keyOptions.Value.NewKeyLifetime);
+            logger.LogInformation("Encrypted {Count} Data Protection keys an earlier version stored in the clear, and made a new default key.", encrypted);
         }
+    }
+
+    /// <summary>The stored key, checked: valid XML, and every encrypted part decrypts with this process's key.</summary>
+    XElement Readable(DataProtectionKey stored)
+    {
+        XElement element;
+        try
+        {
+            element = XElement.Parse(stored.Xml);
+        }
+        catch (System.Xml.XmlException)
+        {
+            throw new InvalidOperationException($"The Data Protection key in row {stored.Id} of data_protection_keys is not valid XML; restore it from a backup.");
+        }
+        foreach (var part in KeyEncryptionKey.EncryptedPartsOf(element))
+        {
+            var keyId = (string?)part.Attribute("kek");
+            if (keyId != key.Id)
+            {
+                throw new InvalidOperationException(key.MismatchMessage(keyId));
+            }
+            try
+            {
+                key.Decrypt(part);
+            }
+            catch (CryptographicException damaged)
+            {
+                throw new InvalidOperationException(
+                    $"The Data Protection key in row {stored.Id} of data_protection_keys does not decrypt with this key-encryption key: it is damaged ({damaged.Message}). Restore it from a backup.");
+            }
+        }
+        return element;
     }
 
     /// <summary>Replaces each element Data Protection marked as secret as its own key manager does when it stores a new key.</summary>
