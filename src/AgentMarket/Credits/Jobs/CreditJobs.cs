@@ -86,7 +86,8 @@ sealed class CreditJobs(IServiceScopeFactory scopes, IOptions<CreditsOptions> op
         var audit = services.GetRequiredService<Audit.AuditLog>();
         var sandbox = services.GetRequiredService<IPaymentProvider>().Kind == PaymentProviderKind.Sandbox;
         var now = clock.GetUtcNow().UtcDateTime;
-        var due = await db.OrganizationPlans.Where(p => p.CurrentPeriodEndUtc != null && p.CurrentPeriodEndUtc <= now).Take(500).ToListAsync(ct);
+        var due = await db.OrganizationPlans.Where(p => p.CurrentPeriodEndUtc != null && p.CurrentPeriodEndUtc <= now)
+            .OrderBy(p => p.CurrentPeriodEndUtc).Take(500).ToListAsync(ct); // the longest overdue first
         foreach (var plan in due)
         {
             if (plan.ExternalSubscriptionId is not null && plan.ScheduledPlanCode != Plan.Free)
