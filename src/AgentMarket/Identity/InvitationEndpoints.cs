@@ -116,6 +116,7 @@ public sealed class Invitations(AppDbContext db, CurrentTenant tenant, IOptions<
             Subject = $"You are invited to join {organizationName}",
             Body = $"You have been invited to join {organizationName} as {role.ToString().ToLowerInvariant()}.\n\nAccept the invitation: {acceptUrl}\n\nThe link expires on {invitation.ExpiresUtc:yyyy-MM-dd}.",
             CreatedUtc = now,
+            ExpiresUtc = invitation.ExpiresUtc,
         });
         audit.Record(AuditActions.InvitationCreated, organizationId, "invitation", invitation.Id, after: new { invitation.Email, invitation.Role });
         await db.SaveChangesAsync(ct);

@@ -16,7 +16,7 @@ public sealed class FakeSmtpServer : IAsyncDisposable
     readonly CancellationTokenSource _stop = new();
     readonly Task _accepting;
     readonly ConcurrentQueue<Received> _received = new();
-    readonly ConcurrentDictionary<string, bool> _refusedRecipients = new(StringComparer.OrdinalIgnoreCase);
+    readonly ConcurrentDictionary<string, string> _refusedRecipients = new(StringComparer.OrdinalIgnoreCase);
     int _messagesToDefer;
 
     public sealed record Received(string Username, string Password, string MailFrom, IReadOnlyList<string> Recipients, MimeMessage Message);
@@ -29,10 +29,45 @@ public sealed class FakeSmtpServer : IAsyncDisposable
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
+    public const string Username = "mailer";
+    public const string Password = "smtp-password-1";
+
+    /// <summary>The app's settings to send through this server, looking for mail every second.</summary>
+    public IEnumerable<KeyValuePair<string, string?>> AppSettings() =>
+    [
+        new("Mail:SmtpHost", "127.0.0.1"),
+        new("Mail:SmtpPort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("Mail:SmtpSecurity", "None"),
+        new("Mail:SmtpUsername", Username),
+        new("Mail:SmtpPassword", Password),
+        new("Mail:From", "AgentMarket <no-reply@agentmarket.test>"),
+        new("Mail:PollIntervalSeconds", "1"),
+    ];
+
+    /// <summary>The first message to <paramref name="recipient"/>, waiting up to 20 s for it.</summary>
+    public async Task<Received> ReceivedByAsync(string recipient)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Messages.FirstOrDefault(m => m.Recipients.Contains(recipient)) is { } received)
+            {
+                return received;
+            }
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"No email reached {recipient}.");
+    }
+
     public IReadOnlyList<Received> Messages => [.. _received];
 
-    /// <summary>Refuses <paramref name="address"/> as a recipient with 550 (mailbox unavailable), for good.</summary>
-    public void RefuseRecipient(string address) => _refusedRecipients[address] = true;
+    /// <summary>Refuses <paramref name="address"/> as a recipient, by default with 550 (mailbox unavailable).</summary>
+    public void RefuseRecipient(string address, string reply = "550 5.1.1 mailbox unavailable") => _refusedRecipients[address] = reply;
+
+    public void AcceptRecipient(string address) => _refusedRecipients.TryRemove(address, out _);
+
+    /// <summary>Answers every sign-in with 535 (credentials invalid) while set.</summary>
+    public bool RefuseSignIn { get; set; }
 
     /// <summary>Answers the next <paramref name="count"/> messages' data with 451 (try again later).</summary>
     public void DeferNextMessages(int count) => Interlocked.Exchange(ref _messagesToDefer, count);
@@ -84,7 +119,7 @@ public sealed class FakeSmtpServer : IAsyncDisposable
                         break;
                     case "AUTH":
                         (username, password) = await AuthenticateAsync(argument, reader, writer);
-                        await writer.WriteLineAsync("235 2.7.0 authenticated");
+                        await writer.WriteLineAsync(RefuseSignIn ? "535 5.7.8 authentication credentials invalid" : "235 2.7.0 authenticated");
                         break;
                     case "MAIL":
                         mailFrom = Address(argument);
@@ -93,9 +128,9 @@ public sealed class FakeSmtpServer : IAsyncDisposable
                         break;
                     case "RCPT":
                         var recipient = Address(argument);
-                        if (_refusedRecipients.ContainsKey(recipient))
+                        if (_refusedRecipients.TryGetValue(recipient, out var refusal))
                         {
-                            await writer.WriteLineAsync("550 5.1.1 mailbox unavailable");
+                            await writer.WriteLineAsync(refusal);
                             break;
                         }
                         recipients.Add(recipient);

@@ -8,32 +8,6 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentMarket.Tests.Platform;
 
-/// <summary>An app that sends its outbox through a fake SMTP server on loopback, looking every second.</summary>
-public sealed class MailApp : AgentMarketApp
-{
-    public const string SmtpUsername = "mailer";
-    public const string SmtpPassword = "smtp-password-1";
-
-    public FakeSmtpServer Smtp { get; } = new();
-
-    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() =>
-    [
-        new("Mail:SmtpHost", "127.0.0.1"),
-        new("Mail:SmtpPort", Smtp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-        new("Mail:SmtpSecurity", "None"),
-        new("Mail:SmtpUsername", SmtpUsername),
-        new("Mail:SmtpPassword", SmtpPassword),
-        new("Mail:From", "AgentMarket <no-reply@agentmarket.test>"),
-        new("Mail:PollIntervalSeconds", "1"),
-    ];
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await Smtp.DisposeAsync();
-    }
-}
-
 public class OutboxMailerTests(MailApp app) : IClassFixture<MailApp>
 {
     [Fact]
@@ -43,8 +17,8 @@ public class OutboxMailerTests(MailApp app) : IClassFixture<MailApp>
         var invitee = $"invitee-{Guid.NewGuid():N}@tests.example";
         var invitation = await Http.ReadJsonAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = invitee, role = "member" }), HttpStatusCode.Created);
 
-        var received = await ReceivedByAsync(invitee);
-        Assert.Equal((MailApp.SmtpUsername, MailApp.SmtpPassword), (received.Username, received.Password));
+        var received = await app.Smtp.ReceivedByAsync(invitee);
+        Assert.Equal((FakeSmtpServer.Username, FakeSmtpServer.Password), (received.Username, received.Password));
         Assert.Equal("no-reply@agentmarket.test", received.MailFrom);
         Assert.Equal([invitee], received.Recipients);
         var from = Assert.Single(received.Message.From.Mailboxes);
@@ -53,13 +27,10 @@ public class OutboxMailerTests(MailApp app) : IClassFixture<MailApp>
         Assert.StartsWith("You are invited to join ", received.Message.Subject, StringComparison.Ordinal);
         Assert.Contains(invitation.GetProperty("accept_url").GetString()!, received.Message.TextBody, StringComparison.Ordinal);
 
-        var stored = await StoredAsync(invitee);
-        Assert.NotNull(stored.SentUtc);
+        var stored = await WaitForAsync(invitee, e => e.SentUtc is not null);
         Assert.Equal(1, stored.Attempts);
         Assert.Equal($"{stored.Id:N}@agentmarket.test", received.Message.MessageId);
-
-        // Sent is sent: a later pass finds nothing of it to send.
-        await app.Services.GetRequiredService<OutboxMailer>().RunOnceAsync(CancellationToken.None);
+        Assert.Equal("", stored.Body); // the link's secret does not stay in the outbox
         Assert.Single(app.Smtp.Messages, m => m.Recipients.Contains(invitee));
     }
 
@@ -79,8 +50,8 @@ public class OutboxMailerTests(MailApp app) : IClassFixture<MailApp>
         await app.Services.GetRequiredService<OutboxMailer>().RunOnceAsync(CancellationToken.None);
         Assert.Equal(1, (await StoredAsync(invitee)).Attempts);
 
-        app.Clock.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(1));
-        await ReceivedByAsync(invitee);
+        app.Clock.Advance(TimeSpan.FromMinutes(1.25) + TimeSpan.FromSeconds(1)); // a minute, and up to a quarter more
+        await app.Smtp.ReceivedByAsync(invitee);
         var sent = await WaitForAsync(invitee, e => e.SentUtc is not null);
         Assert.Equal(2, sent.Attempts);
         Assert.Single(app.Smtp.Messages, m => m.Recipients.Contains(invitee));
@@ -104,6 +75,119 @@ public class OutboxMailerTests(MailApp app) : IClassFixture<MailApp>
         Assert.DoesNotContain(app.Smtp.Messages, m => m.Recipients.Contains(invitee));
     }
 
+    [Fact]
+    public async Task ARefusedSignIn_PausesSending_WithoutChargingTheEmails()
+    {
+        var owner = await app.SignUpAsync();
+        var invitee = $"paused-{Guid.NewGuid():N}@tests.example";
+        app.Smtp.RefuseSignIn = true;
+        try
+        {
+            await Http.AssertStatusAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = invitee, role = "member" }), HttpStatusCode.Created);
+            await app.Services.GetRequiredService<OutboxMailer>().RunOnceAsync(CancellationToken.None);
+            await Task.Delay(TimeSpan.FromSeconds(2)); // the sender's own passes too
+            var waiting = await StoredAsync(invitee);
+            Assert.Equal((0, null, null), (waiting.Attempts, waiting.SentUtc, waiting.FailedUtc));
+        }
+        finally
+        {
+            app.Smtp.RefuseSignIn = false;
+        }
+
+        app.Clock.Advance(TimeSpan.FromMinutes(16)); // past the longest pause
+        await app.Smtp.ReceivedByAsync(invitee);
+        Assert.Equal(1, (await WaitForAsync(invitee, e => e.SentUtc is not null)).Attempts);
+    }
+
+    [Fact]
+    public async Task APolicyRefusal_IsAboutTheServerNotTheEmail_SoTheEmailWaitsUncharged()
+    {
+        var owner = await app.SignUpAsync();
+        var invitee = $"relay-{Guid.NewGuid():N}@tests.example";
+        app.Smtp.RefuseRecipient(invitee, "550 5.7.1 Relaying denied");
+        await Http.AssertStatusAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = invitee, role = "member" }), HttpStatusCode.Created);
+
+        var refused = await WaitForAsync(invitee, e => e.LastError?.Contains("5.7.1", StringComparison.Ordinal) == true);
+        Assert.Equal((0, null), (refused.Attempts, refused.FailedUtc));
+
+        app.Smtp.AcceptRecipient(invitee); // the operator fixed the relay
+        app.Clock.Advance(TimeSpan.FromMinutes(16));
+        await app.Smtp.ReceivedByAsync(invitee);
+        Assert.Equal(1, (await WaitForAsync(invitee, e => e.SentUtc is not null)).Attempts);
+    }
+
+    [Fact]
+    public async Task AnEmailThatExpiresWhileDeferred_IsGivenUpUnsent()
+    {
+        var owner = await app.SignUpAsync();
+        var invitee = $"expired-{Guid.NewGuid():N}@tests.example";
+        app.Smtp.DeferNextMessages(1);
+        await Http.AssertStatusAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = invitee, role = "member" }), HttpStatusCode.Created);
+        await WaitForAsync(invitee, e => e.Attempts == 1 && e.NextAttemptUtc is not null && e.LastError is not null);
+
+        app.Clock.Advance(TimeSpan.FromDays(15)); // the invitation lasts 14
+        var expired = await WaitForAsync(invitee, e => e.FailedUtc is not null);
+        Assert.Equal(("Expired before it could be sent.", ""), (expired.LastError, expired.Body));
+        Assert.DoesNotContain(app.Smtp.Messages, m => m.Recipients.Contains(invitee));
+    }
+
+    [Fact]
+    public async Task AnEmailDeferredEveryTime_IsGivenUpAfterMaxAttempts()
+    {
+        // Each pass driven by the test, so every attempt's wait is known before the clock moves.
+        await using var quiet = MailApp.WithoutBackgroundSender();
+        await quiet.InitializeAsync();
+        var mailer = quiet.Services.GetRequiredService<OutboxMailer>();
+        var owner = await quiet.SignUpAsync();
+        var invitee = $"given-up-{Guid.NewGuid():N}@tests.example";
+        quiet.Smtp.RefuseRecipient(invitee, "450 4.2.0 mailbox busy");
+        await Http.AssertStatusAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = invitee, role = "member" }), HttpStatusCode.Created);
+
+        var maxAttempts = new MailOptions().MaxAttempts;
+        var waits = new List<TimeSpan>();
+        for (var attempt = 1; attempt <= maxAttempts; attempt++)
+        {
+            Assert.Equal(1, await mailer.RunOnceAsync(CancellationToken.None));
+            var stored = await StoredInAsync(quiet, invitee);
+            Assert.Equal(attempt, stored.Attempts);
+            if (attempt < maxAttempts)
+            {
+                Assert.Null(stored.FailedUtc);
+                waits.Add(stored.NextAttemptUtc!.Value - quiet.Clock.GetUtcNow().UtcDateTime);
+                Assert.Equal(0, await mailer.RunOnceAsync(CancellationToken.None)); // not before its time
+                quiet.Clock.Advance(TimeSpan.FromHours(8)); // past the longest wait
+            }
+            else
+            {
+                Assert.NotNull(stored.FailedUtc);
+                Assert.Contains("450", stored.LastError, StringComparison.Ordinal);
+            }
+        }
+        // Doubling from a minute, each up to a quarter longer, capped at six hours (and its quarter).
+        for (var i = 0; i < waits.Count; i++)
+        {
+            var nominal = TimeSpan.FromMinutes(Math.Min(Math.Pow(2, i), 360));
+            Assert.InRange(waits[i], nominal - TimeSpan.FromSeconds(1), nominal * 1.25 + TimeSpan.FromSeconds(1));
+        }
+        Assert.DoesNotContain(quiet.Smtp.Messages, m => m.Recipients.Contains(invitee));
+    }
+
+    [Fact]
+    public async Task APasswordSentInTheClearToAnotherHost_IsRefusedAtStartUp()
+    {
+        await using var database = TestDatabase.Create();
+        await using var misconfigured = new AnotherProcess(database, new Dictionary<string, string?>
+        {
+            ["Mail:SmtpHost"] = "smtp.example.com",
+            ["Mail:SmtpSecurity"] = "None",
+            ["Mail:From"] = "no-reply@agentmarket.test",
+            ["Mail:SmtpUsername"] = "mailer",
+            ["Mail:SmtpPassword"] = "secret",
+        });
+        var refused = await Assert.ThrowsAnyAsync<Exception>(async () => await misconfigured.InitializeAsync());
+        Assert.Contains("would send the SMTP password in the clear", refused.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("Mail:From", null, "Mail:From must be a sender address")]
     [InlineData("Mail:From", "not an address", "Mail:From must be a sender address")]
@@ -122,21 +206,6 @@ public class OutboxMailerTests(MailApp app) : IClassFixture<MailApp>
         await using var misconfigured = new AnotherProcess(database, settings);
         var refused = await Assert.ThrowsAnyAsync<Exception>(async () => await misconfigured.InitializeAsync());
         Assert.Contains(expected, refused.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain("secret", refused.Message, StringComparison.Ordinal);
-    }
-
-    async Task<FakeSmtpServer.Received> ReceivedByAsync(string recipient)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (app.Smtp.Messages.FirstOrDefault(m => m.Recipients.Contains(recipient)) is { } received)
-            {
-                return received;
-            }
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"No email reached {recipient}.");
     }
 
     async Task<OutboxEmail> WaitForAsync(string recipient, Func<OutboxEmail, bool> condition)
@@ -151,12 +220,14 @@ public class OutboxMailerTests(MailApp app) : IClassFixture<MailApp>
             }
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"The email to {recipient} stayed at {stored.Attempts} attempts, sent {stored.SentUtc}, failed {stored.FailedUtc}, error {stored.LastError}.");
+                throw new TimeoutException($"The email to {recipient} stayed at {stored.Attempts} attempts, sent {stored.SentUtc}, failed {stored.FailedUtc}, next {stored.NextAttemptUtc:O} (now {app.Clock.GetUtcNow():O}), error {stored.LastError}.");
             }
             await Task.Delay(50);
         }
     }
 
-    Task<OutboxEmail> StoredAsync(string recipient) =>
+    Task<OutboxEmail> StoredAsync(string recipient) => StoredInAsync(app, recipient);
+
+    static Task<OutboxEmail> StoredInAsync(AgentMarketApp app, string recipient) =>
         app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().OutboxEmails.AsNoTracking().SingleAsync(e => e.Recipient == recipient));
 }

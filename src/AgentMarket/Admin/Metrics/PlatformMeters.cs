@@ -36,6 +36,10 @@ public static class PlatformMeters
     public static void LedgerOperation(string kind, string status) =>
         LedgerOperations.Add(1, new KeyValuePair<string, object?>("kind", kind), new KeyValuePair<string, object?>("status", status));
 
+    public static readonly Counter<long> Emails = Meter.CreateCounter<long>("agentmarket_emails", description: "Outbox emails handled, by outcome (sent, deferred, failed, expired).");
+
+    public static void EmailHandled(string outcome, long count = 1) => Emails.Add(count, new KeyValuePair<string, object?>("outcome", outcome));
+
     public static void JobRan(string job, bool succeeded) =>
         JobRuns.Add(1, new KeyValuePair<string, object?>("job", job), new KeyValuePair<string, object?>("outcome", succeeded ? "succeeded" : "failed"));
 }

@@ -38,6 +38,9 @@ public sealed class MailOptions : IValidatableObject
     /// <summary>The sender, as <c>name &lt;address&gt;</c> or an address; required with <see cref="SmtpHost"/>.</summary>
     public string? From { get; set; }
 
+    /// <summary>Check that the server's certificate is not revoked (needs the certificate authority's revocation lists to be reachable).</summary>
+    public bool CheckCertificateRevocation { get; set; } = true;
+
     /// <summary>Run the sender in this process. Several replicas may: each email is claimed by one of them before it is sent.</summary>
     public bool SenderEnabled { get; set; } = true;
 
@@ -55,6 +58,9 @@ public sealed class MailOptions : IValidatableObject
 
     public bool IsConfigured => !string.IsNullOrWhiteSpace(SmtpHost);
 
+    static bool IsLoopback(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (System.Net.IPAddress.TryParse(host, out var address) && System.Net.IPAddress.IsLoopback(address));
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!IsConfigured)
@@ -68,6 +74,10 @@ public sealed class MailOptions : IValidatableObject
         if (string.IsNullOrEmpty(SmtpUsername) != string.IsNullOrEmpty(SmtpPassword))
         {
             yield return new ValidationResult("Mail:SmtpUsername and Mail:SmtpPassword go together: set both, or neither.", [nameof(SmtpUsername)]);
+        }
+        if (SmtpSecurity == SmtpSecurity.None && !string.IsNullOrEmpty(SmtpUsername) && !IsLoopback(SmtpHost!))
+        {
+            yield return new ValidationResult("Mail:SmtpSecurity None would send the SMTP password in the clear to another host: use StartTls or SslOnConnect.", [nameof(SmtpSecurity)]);
         }
     }
 }

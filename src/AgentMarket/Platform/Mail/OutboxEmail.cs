@@ -24,7 +24,10 @@ public sealed class OutboxEmail
     /// <summary>Not before then: the next try after a failure, or the end of a sender's claim while it sends.</summary>
     public DateTime? NextAttemptUtc { get; set; }
 
-    /// <summary>Given up: the server refused it for good, or it failed <see cref="MailOptions.MaxAttempts"/> times.</summary>
+    /// <summary>Not sent after then: what it says stops being true (a reset link expires). Null: no deadline.</summary>
+    public DateTime? ExpiresUtc { get; init; }
+
+    /// <summary>Given up: the server refused it for good, it failed <see cref="MailOptions.MaxAttempts"/> times, or it expired.</summary>
     public DateTime? FailedUtc { get; set; }
 }
 

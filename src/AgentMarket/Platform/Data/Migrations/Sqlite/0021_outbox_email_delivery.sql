@@ -1,3 +1,4 @@
--- 0021 outbox_email_delivery (sqlite): when an outbox email may be tried again (also the sender's claim), and when it was given up.
+-- 0021 outbox_email_delivery (sqlite): when an outbox email may be tried again (also the sender's claim), when it was given up, and after when it must not be sent.
 ALTER TABLE "outbox_emails" ADD COLUMN "next_attempt_utc" TEXT NULL;
 ALTER TABLE "outbox_emails" ADD COLUMN "failed_utc" TEXT NULL;
+ALTER TABLE "outbox_emails" ADD COLUMN "expires_utc" TEXT NULL;

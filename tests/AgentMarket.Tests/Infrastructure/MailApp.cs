@@ -1,0 +1,41 @@
+namespace AgentMarket.Tests.Infrastructure;
+
+/// <summary>An app that sends its outbox through a fake SMTP server on loopback.</summary>
+public sealed class MailApp : AgentMarketApp
+{
+    readonly bool _backgroundSender = true;
+
+    public MailApp()
+    {
+    }
+
+    MailApp(bool backgroundSender) => _backgroundSender = backgroundSender;
+
+    /// <summary>Without the background sender, a test drives each pass itself (<c>OutboxMailer.RunOnceAsync</c>).</summary>
+    public static MailApp WithoutBackgroundSender() => new(backgroundSender: false);
+
+    public FakeSmtpServer Smtp { get; } = new();
+
+    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() =>
+        Smtp.AppSettings().Append(new("Mail:SenderEnabled", _backgroundSender ? "true" : "false"));
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Smtp.DisposeAsync();
+    }
+}
+
+/// <summary>The browser app, sending its outbox through a fake SMTP server on loopback.</summary>
+public sealed class MailBrowserApp : BrowserApp
+{
+    public FakeSmtpServer Smtp { get; } = new();
+
+    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() => Smtp.AppSettings();
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Smtp.DisposeAsync();
+    }
+}
