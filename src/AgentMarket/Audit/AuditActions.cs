@@ -8,6 +8,9 @@ public static class AuditActions
 {
     public const string SignInSucceeded = "sign_in.succeeded";
     public const string SignInFailed = "sign_in.failed";
+    public const string PasswordResetRequested = "password.reset_requested";
+    public const string PasswordReset = "password.reset";
+    public const string PasswordChanged = "password.changed";
 
     public const string PersonalTokenCreated = "personal_token.created";
     public const string PersonalTokenRevoked = "personal_token.revoked";

@@ -22,6 +22,12 @@ public sealed record SignUpRequest(
 
 public sealed record SignInRequest([property: Required, MaxLength(254)] string Email, [property: Required, MaxLength(128)] string Password);
 
+public sealed record PasswordResetRequest([property: Required, MaxLength(254)] string Email);
+
+public sealed record ResetPasswordRequest([property: Required, MaxLength(100)] string Token, [property: Required, MaxLength(128)] string Password);
+
+public sealed record ChangePasswordRequest([property: Required, MaxLength(128)] string CurrentPassword, [property: Required, MaxLength(128)] string NewPassword);
+
 public sealed record CreateTokenRequest(
     [property: Required, MaxLength(254)] string Email,
     [property: Required, MaxLength(128)] string Password,
@@ -43,6 +49,9 @@ static class AuthEndpoints
         auth.MapPost("/signin", SignInAsync).WithName("SignIn").AllowAnyone();
         auth.MapPost("/signout", SignOutAsync).WithName("SignOut").AllowAnyone();
         auth.MapPost("/tokens", CreateTokenAsync).WithName("CreateToken").AllowAnyone();
+        auth.MapPost("/password-reset", RequestPasswordResetAsync).WithName("RequestPasswordReset").AllowAnyone();
+        auth.MapPost("/password-reset/confirm", ResetPasswordAsync).WithName("ResetPassword").AllowAnyone();
+        auth.MapPost("/password", ChangePasswordAsync).WithName("ChangePassword").RequireUser();
         auth.MapGet("/tokens", ListTokensAsync).WithName("ListTokens").RequireUser().DisableRateLimiting();
         auth.MapDelete("/tokens/{uuid:guid}", RevokeTokenAsync).WithName("RevokeToken").RequireUser().DisableRateLimiting();
 
@@ -78,6 +87,31 @@ static class AuthEndpoints
     {
         ct.ThrowIfCancellationRequested();
         await http.SignOutAsync(AuthSchemes.Cookie);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>Always 202, whether or not an account has the address: the answer does not tell who has an account.</summary>
+    static async Task<Accepted> RequestPasswordResetAsync(PasswordResetRequest request, Passwords passwords, HttpContext http, CancellationToken ct)
+    {
+        await passwords.RequestResetAsync(request.Email, InvitationEndpoints.PublicBaseUrl(http), ct);
+        return TypedResults.Accepted((string?)null);
+    }
+
+    static async Task<IResult> ResetPasswordAsync(ResetPasswordRequest request, Passwords passwords, HttpContext http, CancellationToken ct) =>
+        await passwords.ResetAsync(request.Token, request.Password, ct) is { } failure ? failure.ToProblem(http) : TypedResults.NoContent();
+
+    /// <summary>Signs out the user's other sessions; a cookie session that made the change gets a new cookie and stays signed in.</summary>
+    static async Task<IResult> ChangePasswordAsync(ChangePasswordRequest request, Passwords passwords, CurrentTenant tenant, HttpContext http, CancellationToken ct)
+    {
+        var (user, failure) = await passwords.ChangeAsync(tenant.UserId!.Value, request.CurrentPassword, request.NewPassword, ct);
+        if (failure is not null)
+        {
+            return failure.ToProblem(http);
+        }
+        if (http.User.Identity?.AuthenticationType == AuthSchemes.Cookie)
+        {
+            await Accounts.SignInCookieAsync(http, user!);
+        }
         return TypedResults.NoContent();
     }
 

@@ -4,6 +4,7 @@ using AgentMarket.Platform.Auth;
 using AgentMarket.Platform.Tenancy;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
@@ -24,6 +25,12 @@ static class IdentityModule
         services.AddScoped<OrganizationFactory>();
         services.AddScoped<Accounts>();
         services.AddScoped<TokenIssuer>();
+        services.AddScoped<Passwords>();
+        services.AddMemoryCache();
+        services.AddSingleton<SessionStamps>();
+        // A cookie issued before its user's password changed is signed out (the stamp it carries is no longer theirs).
+        services.PostConfigure<CookieAuthenticationOptions>(AuthSchemes.Cookie, o =>
+            o.Events.OnValidatePrincipal = context => context.HttpContext.RequestServices.GetRequiredService<SessionStamps>().ValidateAsync(context));
         services.AddScoped<Invitations>();
         services.AddScoped<Members>();
         services.AddScoped<Operators>();

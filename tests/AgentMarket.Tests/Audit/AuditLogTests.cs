@@ -94,6 +94,18 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
         await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync($"/api/agent-api-keys/{key}/regenerate/", new { grace_hours = 0 }));
         await Http.AssertStatusAsync(await buyer.Client.DeleteAsync($"/api/agent-api-keys/{key}/"), HttpStatusCode.NoContent);
 
+        // Passwords: one changed, one reset through its emailed link (this app sends no mail: the link is in the outbox).
+        var forgetful = await app.SignUpAsync("Forgetful buyer");
+        await Http.AssertStatusAsync(await forgetful.Client.PostAsJsonAsync("/api/auth/password", new { current_password = forgetful.Password, new_password = "a changed password" }), HttpStatusCode.NoContent);
+        using (var anonymous = app.CreateClient())
+        {
+            await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset", new { email = forgetful.Email }), HttpStatusCode.Accepted);
+            var resetEmail = await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().OutboxEmails
+                .Where(e => e.Recipient == forgetful.Email).Select(e => e.Body).SingleAsync());
+            var resetToken = System.Text.RegularExpressions.Regex.Match(resetEmail, "token=(am_pwr_[0-9A-Za-z]+)").Groups[1].Value;
+            await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset/confirm", new { token = resetToken, password = "a reset password" }), HttpStatusCode.NoContent);
+        }
+
         // Team: an invitation accepted, one revoked, a role changed, a member removed.
         var member = await app.JoinAsync(buyer, "member");
         var pending = await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync("/api/invitations/", new { email = "later@tests.example" }), HttpStatusCode.Created);

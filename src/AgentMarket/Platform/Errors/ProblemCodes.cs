@@ -33,6 +33,7 @@ public static class ProblemCodes
     public const string DefaultProject = "default_project";
     public const string AlreadyMember = "already_member";
     public const string InvitationInvalid = "invitation_invalid";
+    public const string PasswordResetInvalid = "password_reset_invalid";
     public const string OrganizationSuspended = "organization_suspended";
     public const string OrganizationSuspendedMessage = "An operator suspended this organization: it can neither run agents nor buy until it is reactivated.";
 
