@@ -52,8 +52,11 @@ public sealed class Accounts(AppDbContext db, OrganizationFactory organizations,
         return (new SignUpResult(user, organization, project), null);
     }
 
-    /// <summary>Checks the password, counting failures and locking the account after too many in a row.</summary>
-    public async Task<(User? User, Failure? Failure)> VerifyPasswordAsync(string email, string password, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks the password, counting failures and locking the account after too many in a row. A check that is not a
+    /// sign-in (confirming a password change) neither records a sign-in nor moves the last sign-in time.
+    /// </summary>
+    public async Task<(User? User, Failure? Failure)> VerifyPasswordAsync(string email, string password, CancellationToken cancellationToken, bool signingIn = true)
     {
         var normalized = User.NormalizeEmail(email ?? "");
         var user = await db.Users.FirstOrDefaultAsync(u => u.Email == normalized, cancellationToken);
@@ -89,8 +92,11 @@ public sealed class Accounts(AppDbContext db, OrganizationFactory organizations,
         }
         user.FailedSignInCount = 0;
         user.LockedOutUntilUtc = null;
-        user.LastSignInUtc = now;
-        audit.Record(AuditActions.SignInSucceeded, null, "user", user.Id, actorUserId: user.Id, actorEmail: user.Email);
+        if (signingIn)
+        {
+            user.LastSignInUtc = now;
+            audit.Record(AuditActions.SignInSucceeded, null, "user", user.Id, actorUserId: user.Id, actorEmail: user.Email);
+        }
         await db.SaveChangesAsync(cancellationToken);
         return (user, null);
     }

@@ -36,22 +36,35 @@ sealed class PasswordResetTokenConfiguration : IEntityTypeConfiguration<Password
 
 /// <summary>
 /// Resetting a forgotten password through an emailed link, and changing a known one. Either gives the user a new
-/// security stamp, which signs out every session of theirs started before (<see cref="SessionStamps"/>).
+/// security stamp, which signs out every session of theirs started before (<see cref="SessionStamps"/>), ends their
+/// other pending links, and emails them that the password changed.
 /// </summary>
-public sealed class Passwords(AppDbContext db, Accounts accounts, IPasswordHasher<User> hasher, SessionStamps stamps, TimeProvider clock, AuditLog audit)
+public sealed class Passwords(
+    AppDbContext db, Accounts accounts, IPasswordHasher<User> hasher, SessionStamps stamps, IConfiguration configuration, IHostEnvironment environment,
+    TimeProvider clock, AuditLog audit, ILogger<Passwords> logger)
 {
     public const string TokenPrefix = "am_pwr_";
     public static readonly TimeSpan LinkLifetime = TimeSpan.FromHours(1);
 
-    // One email a minute per account, however often the form is sent: the link is not a way to flood a mailbox.
+    // However often the form is sent: one email a minute and three an hour per account, so it cannot flood a mailbox.
     static readonly TimeSpan MinimumInterval = TimeSpan.FromMinutes(1);
+    const int MaxEmailsPerHour = 3;
 
     /// <summary>
-    /// Emails a reset link when an account has this address. The caller learns nothing either way (no account
-    /// enumeration); an account signing in only through SSO gets a link too, to set a password.
+    /// Emails a reset link when an account has this address; the answer is the same either way. The link's address is
+    /// <c>Marketplace:PublicUrl</c>: taken from the request, an attacker's <c>Host</c> header would make us email a
+    /// victim a genuine link to the attacker's site. Only in Development, without it, the request's address is used.
     /// </summary>
-    public async Task RequestResetAsync(string? email, string baseUrl, CancellationToken ct)
+    public async Task RequestResetAsync(string? email, string requestBaseUrl, CancellationToken ct)
     {
+        var baseUrl = configuration["Marketplace:PublicUrl"]?.TrimEnd('/') is { Length: > 0 } configured ? configured
+            : environment.IsDevelopment() ? requestBaseUrl
+            : null;
+        if (baseUrl is null)
+        {
+            logger.LogWarning("A password reset was asked for, but Marketplace:PublicUrl is not set: reset links are sent only to the configured public address.");
+            return;
+        }
         var normalized = User.NormalizeEmail(email ?? "");
         var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Email == normalized, ct);
         if (user is null)
@@ -59,12 +72,32 @@ public sealed class Passwords(AppDbContext db, Accounts accounts, IPasswordHashe
             return;
         }
         var now = clock.GetUtcNow().UtcDateTime;
-        if (await db.PasswordResetTokens.AnyAsync(t => t.UserId == user.Id && t.CreatedUtc > now - MinimumInterval, ct))
+        var recent = await db.PasswordResetTokens.Where(t => t.UserId == user.Id && t.CreatedUtc > now.AddHours(-1)).Select(t => t.CreatedUtc).ToListAsync(ct);
+        if (recent.Count >= MaxEmailsPerHour || recent.Any(created => created > now - MinimumInterval))
         {
             return;
         }
+        // An account that signs in only through its identity provider gets no password behind the provider's back
+        // (its sign-in policy, its offboarding); it is told where to sign in instead.
+        if (string.IsNullOrEmpty(user.PasswordHash)
+            && await db.ExternalLogins.Where(l => l.UserId == user.Id).Join(db.IdentityProviders, l => l.ProviderId, p => p.Id, (_, p) => p.Name).FirstOrDefaultAsync(ct) is { } provider)
+        {
+            // Recorded as a link already used, so the limits above count this email too.
+            db.PasswordResetTokens.Add(new PasswordResetToken { UserId = user.Id, TokenHash = SecretToken.Hash(SecretToken.Generate(TokenPrefix)), CreatedUtc = now, ExpiresUtc = now, UsedUtc = now });
+            db.OutboxEmails.Add(new OutboxEmail
+            {
+                Recipient = user.Email,
+                Subject = "How to sign in",
+                Body = $"Someone asked to reset the password of your account {user.Email}. Your account has no password: it signs in with {provider}.\n\n" +
+                       $"Sign in: {baseUrl}/signin (choose \"Sign in with {provider}\").",
+                CreatedUtc = now,
+                ExpiresUtc = now + LinkLifetime,
+            });
+            await db.SaveChangesAsync(ct);
+            return;
+        }
         // Only the latest link works.
-        await db.PasswordResetTokens.Where(t => t.UserId == user.Id && t.UsedUtc == null).ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedUtc, now), ct);
+        await EndPendingLinksAsync(user.Id, now, ct);
         var secret = SecretToken.Generate(TokenPrefix);
         db.PasswordResetTokens.Add(new PasswordResetToken { UserId = user.Id, TokenHash = SecretToken.Hash(secret), CreatedUtc = now, ExpiresUtc = now + LinkLifetime });
         db.OutboxEmails.Add(new OutboxEmail
@@ -80,30 +113,45 @@ public sealed class Passwords(AppDbContext db, Accounts accounts, IPasswordHashe
         await db.SaveChangesAsync(ct);
     }
 
-    /// <summary>Sets a new password with a reset link's secret, which then stops working.</summary>
-    public async Task<Accounts.Failure?> ResetAsync(string? token, string? newPassword, CancellationToken ct)
+    public const string InvalidLinkMessage = "This reset link does not work: it was used or replaced by a newer one, or it has expired. Ask for a new one.";
+
+    static Accounts.Failure InvalidLink() => new(StatusCodes.Status400BadRequest, ProblemCodes.PasswordResetInvalid, InvalidLinkMessage);
+
+    /// <summary>Whether a reset link can still be used, so its page can say so before the user types a password.</summary>
+    public async Task<bool> IsUsableAsync(string? token, CancellationToken ct) => await FindUsableAsync(token, ct) is not null;
+
+    async Task<PasswordResetToken?> FindUsableAsync(string? token, CancellationToken ct)
     {
-        var invalid = new Accounts.Failure(StatusCodes.Status400BadRequest, ProblemCodes.PasswordResetInvalid,
-            "This reset link does not work: it was used or replaced by a newer one, or it has expired. Ask for a new one.");
         if (string.IsNullOrEmpty(token) || !SecretToken.IsWellFormed(token, TokenPrefix))
         {
-            return invalid;
-        }
-        if (accounts.ValidatePassword(newPassword) is { } weak)
-        {
-            return weak;
+            return null;
         }
         var hash = SecretToken.Hash(token);
         var now = clock.GetUtcNow().UtcDateTime;
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        var reset = await db.PasswordResetTokens.AsNoTracking().FirstOrDefaultAsync(t => t.TokenHash == hash && t.UsedUtc == null && t.ExpiresUtc > now, ct);
-        // Used by one request only, even when two arrive together.
-        if (reset is null || await db.PasswordResetTokens.Where(t => t.Id == reset.Id && t.UsedUtc == null).ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedUtc, now), ct) != 1)
+        return await db.PasswordResetTokens.AsNoTracking().FirstOrDefaultAsync(t => t.TokenHash == hash && t.UsedUtc == null && t.ExpiresUtc > now, ct);
+    }
+
+    /// <summary>Sets a new password with a reset link's secret, which then stops working.</summary>
+    public async Task<Accounts.Failure?> ResetAsync(string? token, string? newPassword, CancellationToken ct)
+    {
+        if (accounts.ValidatePassword(newPassword) is { } weak)
         {
-            return invalid;
+            return await IsUsableAsync(token, ct) ? weak : InvalidLink();
+        }
+        // Looked up before the transaction, so a made-up link never takes SQLite's write lock.
+        if (await FindUsableAsync(token, ct) is not { } reset)
+        {
+            return InvalidLink();
+        }
+        var now = clock.GetUtcNow().UtcDateTime;
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        // Used by one request only, even when two arrive together.
+        if (await db.PasswordResetTokens.Where(t => t.Id == reset.Id && t.UsedUtc == null && t.ExpiresUtc > now).ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedUtc, now), ct) != 1)
+        {
+            return InvalidLink();
         }
         var user = await db.Users.SingleAsync(u => u.Id == reset.UserId, ct);
-        SetPassword(user, newPassword!);
+        await SetPasswordAsync(user, newPassword!, now, ct);
         // A reset proves the mailbox, so it also lifts a lockout.
         user.FailedSignInCount = 0;
         user.LockedOutUntilUtc = null;
@@ -122,21 +170,34 @@ public sealed class Passwords(AppDbContext db, Accounts accounts, IPasswordHashe
         {
             return (null, weak with { Field = "new_password" });
         }
-        var (user, failure) = await accounts.VerifyPasswordAsync(email, currentPassword ?? "", ct);
+        var (user, failure) = await accounts.VerifyPasswordAsync(email, currentPassword ?? "", ct, signingIn: false);
         if (failure is not null)
         {
-            return (null, failure);
+            return (null, failure.Code == ProblemCodes.InvalidCredentials ? failure with { Message = "The current password is wrong." } : failure);
         }
-        SetPassword(user!, newPassword!);
+        await SetPasswordAsync(user!, newPassword!, clock.GetUtcNow().UtcDateTime, ct);
         audit.Record(AuditActions.PasswordChanged, null, "user", user!.Id, actorUserId: user.Id, actorEmail: user.Email);
         await db.SaveChangesAsync(ct);
         stamps.Forget(user.Id);
         return (user, null);
     }
 
-    void SetPassword(User user, string password)
+    /// <summary>The new password and stamp, the end of other pending links, and an email saying so (saved by the caller).</summary>
+    async Task SetPasswordAsync(User user, string password, DateTime now, CancellationToken ct)
     {
         user.PasswordHash = hasher.HashPassword(user, password);
         user.SecurityStamp = Guid.NewGuid();
+        await EndPendingLinksAsync(user.Id, now, ct);
+        db.OutboxEmails.Add(new OutboxEmail
+        {
+            Recipient = user.Email,
+            Subject = "Your password was changed",
+            Body = $"The password of your account {user.Email} was changed on {now:yyyy-MM-dd} at {now:HH:mm} UTC, and its other sessions were signed out.\n\n" +
+                   "If it was not you, reset your password at once (\"Forgot your password?\" on the sign-in page) and tell your organization's owner.",
+            CreatedUtc = now,
+        });
     }
+
+    Task<int> EndPendingLinksAsync(Guid userId, DateTime now, CancellationToken ct) =>
+        db.PasswordResetTokens.Where(t => t.UserId == userId && t.UsedUtc == null).ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedUtc, now), ct);
 }

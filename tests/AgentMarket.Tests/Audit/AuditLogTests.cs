@@ -24,6 +24,8 @@ public sealed class ClientAddressApp : AgentMarketApp
 {
     public const string ClientAddress = "203.0.113.7";
 
+    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() => [new("Marketplace:PublicUrl", "https://market.test")]; // reset links need it
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         base.ConfigureWebHost(builder);
@@ -101,7 +103,7 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
         {
             await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset", new { email = forgetful.Email }), HttpStatusCode.Accepted);
             var resetEmail = await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().OutboxEmails
-                .Where(e => e.Recipient == forgetful.Email).Select(e => e.Body).SingleAsync());
+                .Where(e => e.Recipient == forgetful.Email && e.Subject == "Reset your password").Select(e => e.Body).SingleAsync());
             var resetToken = System.Text.RegularExpressions.Regex.Match(resetEmail, "token=(am_pwr_[0-9A-Za-z]+)").Groups[1].Value;
             await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset/confirm", new { token = resetToken, password = "a reset password" }), HttpStatusCode.NoContent);
         }

@@ -57,6 +57,87 @@ public partial class PasswordTests(MailApp app) : IClassFixture<MailApp>
     }
 
     [Fact]
+    public async Task TheLink_PointsAtTheConfiguredAddress_WhateverHostTheRequestNamed()
+    {
+        var user = await app.SignUpAsync();
+        using var anonymous = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/auth/password-reset") { Content = JsonContent.Create(new { email = user.Email }) };
+        request.Headers.Host = "attacker.example"; // else the victim gets a genuine link to the attacker's site
+        await Http.AssertStatusAsync(await anonymous.SendAsync(request), HttpStatusCode.Accepted);
+
+        var body = (await app.Smtp.ReceivedByAsync(user.Email)).Message.TextBody!;
+        Assert.Contains(MailApp.PublicUrl + "/reset-password?token=", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("attacker.example", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WithoutAConfiguredPublicAddress_NoLinkIsSent_OutsideDevelopment()
+    {
+        await using var database = TestDatabase.Create();
+        await using var unconfigured = new AnotherProcess(database);
+        await unconfigured.InitializeAsync();
+        var user = await unconfigured.SignUpAsync();
+        using var anonymous = unconfigured.CreateClient();
+        await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset", new { email = user.Email }), HttpStatusCode.Accepted);
+        Assert.Equal(0, await unconfigured.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().OutboxEmails.CountAsync(e => e.Recipient == user.Email)));
+    }
+
+    [Fact]
+    public async Task AtMostThreeLinksAnHour_AreSentToOneAccount()
+    {
+        var user = await app.SignUpAsync();
+        using var anonymous = app.CreateClient();
+        for (var i = 0; i < 5; i++)
+        {
+            await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset", new { email = user.Email }), HttpStatusCode.Accepted);
+            app.Clock.Advance(TimeSpan.FromMinutes(2));
+        }
+        Assert.Equal(3, await OutboxCountAsync(user.Email));
+    }
+
+    [Fact]
+    public async Task AResetLiftsALockout_AndTheUserIsToldThePasswordChanged()
+    {
+        var user = await app.SignUpAsync();
+        using var anonymous = app.CreateClient();
+        HttpResponseMessage last = null!;
+        for (var i = 0; i < 5; i++)
+        {
+            last = await anonymous.PostAsJsonAsync("/api/auth/signin", new { email = user.Email, password = "not the password" });
+        }
+        await Http.AssertProblemAsync(last, HttpStatusCode.TooManyRequests, "account_locked");
+
+        var token = await RequestLinkAsync(anonymous, user.Email, expectedEmails: 1);
+        await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset/confirm", new { token, password = NewPassword }), HttpStatusCode.NoContent);
+        await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/signin", new { email = user.Email, password = NewPassword }), HttpStatusCode.OK);
+
+        var notice = await WaitForMessageAsync(user.Email, "Your password was changed");
+        Assert.Contains("If it was not you", notice.Message.TextBody, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnAccountThatSignsInOnlyThroughSso_IsToldWhereToSignIn_AndGetsNoLink()
+    {
+        var user = await app.SignUpAsync();
+        await app.InScopeAsync(null, async services =>
+        {
+            // As SsoAccounts creates such a user: no password, a link to the provider.
+            var db = services.GetRequiredService<AppDbContext>();
+            var provider = new AgentMarket.Identity.Sso.IdentityProvider { Name = $"Acme SSO {Guid.NewGuid():N}"[..20], Issuer = "https://sso.acme.example", ClientId = "market", ClientSecretProtected = "-", Scopes = "openid email" };
+            db.IdentityProviders.Add(provider);
+            db.ExternalLogins.Add(new AgentMarket.Identity.Sso.ExternalLogin { ProviderId = provider.Id, Subject = Guid.NewGuid().ToString(), UserId = user.UserId });
+            (await db.Users.SingleAsync(u => u.Id == user.UserId)).PasswordHash = "";
+            return await db.SaveChangesAsync();
+        });
+        using var anonymous = app.CreateClient();
+        await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset", new { email = user.Email }), HttpStatusCode.Accepted);
+
+        var email = await WaitForMessageAsync(user.Email, "How to sign in");
+        Assert.Contains("it signs in with Acme SSO", email.Message.TextBody, StringComparison.Ordinal);
+        Assert.DoesNotContain("am_pwr_", email.Message.TextBody, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AnAddressWithoutAnAccount_GetsTheSameAnswer_AndNoEmail()
     {
         using var anonymous = app.CreateClient();
@@ -103,6 +184,7 @@ public partial class PasswordTests(MailApp app) : IClassFixture<MailApp>
 
         Assert.Equal(HttpStatusCode.OK, (await user.Client.GetAsync("/api/me")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await otherSession.GetAsync("/api/me")).StatusCode);
+        await WaitForMessageAsync(user.Email, "Your password was changed");
         // Personal access tokens are for scripts; they keep working.
         Assert.Equal(HttpStatusCode.OK, (await app.BearerClient(token).GetAsync("/api/me")).StatusCode);
         using var anonymous = app.CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = false });
@@ -120,12 +202,29 @@ public partial class PasswordTests(MailApp app) : IClassFixture<MailApp>
     {
         await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset", new { email }), HttpStatusCode.Accepted);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (app.Smtp.Messages.Count(m => m.Recipients.Contains(email)) < expectedEmails)
+        while (ResetEmails(email).Count() < expectedEmails)
         {
             Assert.True(DateTime.UtcNow < deadline, $"{expectedEmails} emails did not reach {email}.");
             await Task.Delay(50);
         }
-        return TokenIn(app.Smtp.Messages.Where(m => m.Recipients.Contains(email)).ElementAt(expectedEmails - 1).Message.TextBody);
+        return TokenIn(ResetEmails(email).ElementAt(expectedEmails - 1).Message.TextBody);
+    }
+
+    IEnumerable<FakeSmtpServer.Received> ResetEmails(string recipient) =>
+        app.Smtp.Messages.Where(m => m.Recipients.Contains(recipient) && m.Message.Subject == "Reset your password");
+
+    async Task<FakeSmtpServer.Received> WaitForMessageAsync(string recipient, string subject)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            if (app.Smtp.Messages.FirstOrDefault(m => m.Recipients.Contains(recipient) && m.Message.Subject == subject) is { } message)
+            {
+                return message;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"No \"{subject}\" email reached {recipient}.");
+            await Task.Delay(50);
+        }
     }
 
     Task<int> OutboxCountAsync(string recipient) =>

@@ -17,7 +17,10 @@ public sealed class MailApp : AgentMarketApp
     public FakeSmtpServer Smtp { get; } = new();
 
     protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() =>
-        Smtp.AppSettings().Append(new("Mail:SenderEnabled", _backgroundSender ? "true" : "false"));
+        Smtp.AppSettings().Append(new("Mail:SenderEnabled", _backgroundSender ? "true" : "false")).Append(new("Marketplace:PublicUrl", PublicUrl));
+
+    /// <summary>The address emailed links use (password resets need one: ADR-124).</summary>
+    public const string PublicUrl = "https://market.test";
 
     public override async ValueTask DisposeAsync()
     {
@@ -31,7 +34,8 @@ public sealed class MailBrowserApp : BrowserApp
 {
     public FakeSmtpServer Smtp { get; } = new();
 
-    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() => Smtp.AppSettings();
+    /// <summary>Emailed links point at <see cref="MailApp.PublicUrl"/>, as behind a proxy; tests follow them to <see cref="BrowserApp.BaseUrl"/>.</summary>
+    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() => Smtp.AppSettings().Append(new("Marketplace:PublicUrl", MailApp.PublicUrl));
 
     public override async ValueTask DisposeAsync()
     {
