@@ -18,6 +18,7 @@ static class AdminModule
         builder.Services.AddScoped<Settings.SettingsWriter>();
         builder.Services.AddScoped<PlatformRollups>();
         builder.Services.AddScoped<PlatformMetricsQueries>();
+        builder.Services.AddScoped<EmailOutbox>();
         builder.Services.AddSingleton<Metrics.PrometheusExporter>();
         builder.Services.AddOptions<Metrics.MetricsOptions>().BindConfiguration("Metrics");
     }
@@ -29,6 +30,7 @@ static class AdminModule
         app.MapOrganizationAdmin();
         app.MapSettingsAdmin();
         app.MapCategoryAdmin();
+        app.MapEmailAdmin();
         app.MapMetrics();
         app.MapPlatformMetrics();
     }
