@@ -32,6 +32,7 @@ static class DataRegistration
         }, ServiceLifetime.Scoped);
         builder.Services.AddSingleton<SchemaMigrator>();
         builder.Services.AddHostedService<MigrateOnStartup>();
+        builder.Services.AddHostedService<SqliteCheckpointer>(); // after the schema (and WAL mode) is set
     }
 }
 

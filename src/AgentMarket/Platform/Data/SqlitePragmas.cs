@@ -11,12 +11,14 @@ namespace AgentMarket.Platform.Data;
 /// mmap_size maps the database file into memory: SQLite empties a connection's page cache whenever another connection
 /// has written, which under steady writes is always, and without the mapping every page read after that is a read()
 /// system call and a copy (a sixth of the gateway's CPU time at 64 clients; docs/benchmarks.md, "Gateway").
+/// wal_autocheckpoint=0: the log is checkpointed by <see cref="SqliteCheckpointer"/>, not by whichever commit crosses
+/// the threshold (its caller would wait for the copy).
 /// They last as long as the native connection, which the pool keeps across opens, so they are set once per native
 /// connection rather than on every open (a run opens several).
 /// </summary>
 sealed class SqlitePragmas : DbConnectionInterceptor
 {
-    const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON; PRAGMA mmap_size=268435456;";
+    const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON; PRAGMA mmap_size=268435456; PRAGMA wal_autocheckpoint=0;";
 
     /// <summary>The native connections already set; weak, so closed ones are forgotten.</summary>
     readonly ConditionalWeakTable<object, object> _set = [];
