@@ -12,12 +12,13 @@ namespace AgentMarket.Knowledge;
 
 public sealed record KnowledgeBaseResponse(Guid Uuid, string Name, int Documents, int ReadyDocuments, int FailedDocuments, long StorageBytes, DateTime Created);
 public sealed record CreateKnowledgeBaseRequest([property: Required, MinLength(1), MaxLength(200)] string Name);
+public sealed record RenameKnowledgeBaseRequest([property: Required, MinLength(1), MaxLength(200)] string Name);
 public sealed record KnowledgeSearchResult(string Text, double Score, string? Title, string Source, Guid Document, int Chunk);
 public sealed record KnowledgeSearchResponse(IReadOnlyList<KnowledgeSearchResult> Items);
 
 /// <summary>
-/// <c>/api/knowledge-bases/</c>: create and list an organization's knowledge bases (subscriptions and provider agents
-/// point to one by its uuid), and try a question against one, as the runtime would search it.
+/// <c>/api/knowledge-bases/</c>: create, list, rename and delete an organization's knowledge bases (subscriptions and
+/// provider agents point to one by its uuid), and try a question against one, as the runtime would search it.
 /// </summary>
 static class KnowledgeBaseEndpoints
 {
@@ -30,7 +31,26 @@ static class KnowledgeBaseEndpoints
         bases.MapGet("/", ListAsync).WithName("ListKnowledgeBases").RequireOrganization();
         bases.MapGet("/{uuid:guid}", GetAsync).WithName("GetKnowledgeBase").RequireOrganization();
         bases.MapGet("/{uuid:guid}/search", SearchAsync).WithName("SearchKnowledgeBase").RequireOrganization();
+        bases.MapPatch("/{uuid:guid}", RenameAsync).WithName("RenameKnowledgeBase").RequireOrganization();
+        bases.MapDelete("/{uuid:guid}", DeleteAsync).WithName("DeleteKnowledgeBase").RequireOrganization();
     }
+
+    static async Task<IResult> RenameAsync(Guid uuid, RenameKnowledgeBaseRequest request, KnowledgeBases bases, AppDbContext db, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(request.Name))
+        {
+            return ApiProblem.Invalid("name", "Give the knowledge base a name.");
+        }
+        var (_, failure) = await bases.RenameAsync(uuid, request.Name, ct);
+        return failure is not null ? Problem(failure) : TypedResults.Ok(await Responses(db, db.KnowledgeBases.Where(k => k.Id == uuid)).FirstAsync(ct));
+    }
+
+    /// <summary>Deletes the base, its documents and their files; 409 <c>knowledge_base_in_use</c> while agents answer from it.</summary>
+    static async Task<IResult> DeleteAsync(Guid uuid, KnowledgeBases bases, CancellationToken ct) =>
+        await bases.DeleteAsync(uuid, ct) is { } failure ? Problem(failure) : TypedResults.NoContent();
+
+    static ProblemHttpResult Problem(KnowledgeBases.Failure failure) =>
+        ApiProblem.Create(failure.Status, failure.Code, failure.Message, failure.UsedBy is { } usedBy ? new Dictionary<string, object?> { ["used_by"] = usedBy } : null);
 
     static async Task<Created<KnowledgeBaseResponse>> CreateAsync(CreateKnowledgeBaseRequest request, CurrentTenant tenant, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {

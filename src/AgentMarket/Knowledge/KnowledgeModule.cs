@@ -25,6 +25,7 @@ static class KnowledgeModule
         services.AddScoped<KnowledgeQuota>();
         services.AddScoped<TrainingDocumentIntake>();
         services.AddScoped<TrainingDocuments>();
+        services.AddScoped<KnowledgeBases>();
         services.AddScoped<DocumentIndexer>();
         services.AddScoped<DocumentProcessor>();
         services.AddScoped<KnowledgeSearch>();

@@ -20,6 +20,9 @@ public static class KnowledgeProblems
 
     /// <summary>409: the document is being processed; retry once it is ready or failed.</summary>
     public const string DocumentProcessing = "document_processing";
+
+    /// <summary>409: agents answer from the knowledge base (<c>used_by</c> names them); it is not deleted.</summary>
+    public const string KnowledgeBaseInUse = "knowledge_base_in_use";
 }
 
 /// <summary>An expected refusal of a knowledge-base operation, mapped to a problem response by the endpoint.</summary>

@@ -1,0 +1,68 @@
+using AgentMarket.Platform.Data;
+using AgentMarket.Subscriptions;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Knowledge;
+
+/// <summary>
+/// Renaming and deleting an organization's knowledge bases. One an agent still answers from (an active subscription's,
+/// or a provider agent's) is not deleted: the agent would lose its knowledge without a word. Through the tenant
+/// filter, another organization's base is simply not found.
+/// </summary>
+sealed class KnowledgeBases(AppDbContext db, DocumentFiles files, ILogger<KnowledgeBases> logger)
+{
+    public sealed record Failure(int Status, string Code, string Message, IReadOnlyList<string>? UsedBy = null);
+
+    public async Task<(KnowledgeBase? KnowledgeBase, Failure? Failure)> RenameAsync(Guid id, string name, CancellationToken ct)
+    {
+        var knowledgeBase = await db.KnowledgeBases.FirstOrDefaultAsync(k => k.Id == id, ct);
+        if (knowledgeBase is null)
+        {
+            return (null, NotFound());
+        }
+        knowledgeBase.Name = name.Trim();
+        await db.SaveChangesAsync(ct);
+        return (knowledgeBase, null);
+    }
+
+    /// <summary>Deletes the base with its documents, their chunks and full-text entries (by cascade) and their files.</summary>
+    public async Task<Failure?> DeleteAsync(Guid id, CancellationToken ct)
+    {
+        if (!await db.KnowledgeBases.AnyAsync(k => k.Id == id, ct))
+        {
+            return NotFound();
+        }
+        var usedBy = await db.CustomerAgentConfigs.Where(c => c.KnowledgeBaseId == id && c.State != SubscriptionState.Terminated).Select(c => c.Name)
+            .Concat(db.ProviderAgents.Where(a => a.KnowledgeBaseId == id).Select(a => a.Name))
+            .OrderBy(name => name).ToListAsync(ct);
+        if (usedBy.Count > 0)
+        {
+            return new Failure(StatusCodes.Status409Conflict, KnowledgeProblems.KnowledgeBaseInUse,
+                $"Agents answer from this knowledge base: {string.Join(", ", usedBy)}. Unsubscribe, or choose another base for them, first.", usedBy);
+        }
+        var filesOf = await db.TrainingDocuments.AsNoTracking().Where(d => d.KnowledgeBaseId == id && d.Kind == TrainingDocumentKind.File)
+            .Select(d => new { d.Id, d.OrganizationId }).ToListAsync(ct);
+        await using (var transaction = await db.Database.BeginTransactionAsync(ct))
+        {
+            // Ended subscriptions may still name it; they have nothing left to answer.
+            await db.CustomerAgentConfigs.Where(c => c.KnowledgeBaseId == id).ExecuteUpdateAsync(s => s.SetProperty(c => c.KnowledgeBaseId, (Guid?)null), ct);
+            await db.TrainingDocuments.Where(d => d.KnowledgeBaseId == id).ExecuteDeleteAsync(ct);
+            await db.KnowledgeBases.Where(k => k.Id == id).ExecuteDeleteAsync(ct);
+            await transaction.CommitAsync(ct);
+        }
+        foreach (var file in filesOf)
+        {
+            try
+            {
+                DocumentFiles.DeleteIfPresent(files.PathOf(file.OrganizationId, file.Id));
+            }
+            catch (IOException exception)
+            {
+                logger.LogWarning(exception, "The file of training document {Document} of a deleted knowledge base could not be removed", file.Id);
+            }
+        }
+        return null;
+    }
+
+    static Failure NotFound() => new(StatusCodes.Status404NotFound, Platform.Errors.ProblemCodes.NotFound, "The knowledge base was not found.");
+}
