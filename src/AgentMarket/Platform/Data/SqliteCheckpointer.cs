@@ -9,11 +9,16 @@ namespace AgentMarket.Platform.Data;
 /// checkpoint off (<see cref="SqlitePragmas"/>).
 /// A passive checkpoint never waits, so under constant writing it may never catch up with the log at a moment when no
 /// reader is in it, and the log would not start over; past <see cref="RestartAfterFrames"/> a restarting checkpoint
-/// waits for that moment, at most 10 ms (new writers wait meanwhile), and tries again at the next tick if it passes.
+/// waits for that moment, at most 10 ms (it holds the writer lock while it copies and waits, so at most once a
+/// second). A reader that keeps one snapshot for long keeps the log from starting over until it ends.
 /// </summary>
 sealed class SqliteCheckpointer(DatabaseConnection database, ILogger<SqliteCheckpointer> logger) : BackgroundService
 {
     static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(50);
+
+    // A restarting checkpoint holds the writer lock while it copies and waits: at most once a second.
+    static readonly TimeSpan RestartInterval = TimeSpan.FromSeconds(1);
+    static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(5);
 
     /// <summary>About 16 MB of log with 4 KB pages, four times SQLite's own threshold.</summary>
     public const int RestartAfterFrames = 4000;
@@ -24,28 +29,43 @@ sealed class SqliteCheckpointer(DatabaseConnection database, ILogger<SqliteCheck
         {
             return;
         }
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await CheckpointUntilStoppedAsync(stoppingToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                // Never stops the host: the log only grows until the next try (writers do not checkpoint).
+                logger.LogError(exception, "WAL checkpoints failed; trying again in {Delay}", RetryAfterFailure);
+                await Task.Delay(RetryAfterFailure, stoppingToken);
+            }
+        }
+    }
+
+    async Task CheckpointUntilStoppedAsync(CancellationToken stoppingToken)
+    {
         await using var connection = new SqliteConnection(database.ConnectionString);
         await connection.OpenAsync(stoppingToken);
         await using (var setup = connection.CreateCommand())
         {
-            // A restarting checkpoint waits this long for writers and readers, then gives up until the next tick.
+            // A restarting checkpoint waits this long for writers and readers, then gives up until its next turn.
             setup.CommandText = "PRAGMA busy_timeout=10; PRAGMA wal_autocheckpoint=0;";
             await setup.ExecuteNonQueryAsync(stoppingToken);
         }
+        var nextRestart = 0L; // Environment.TickCount64: monotonic milliseconds
+        long restartedAt = -1;
         using var timer = new PeriodicTimer(Interval);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            try
+            var frames = await CheckpointAsync(connection, "PASSIVE", stoppingToken);
+            // Not again for a log that a restart left as it was and nothing has written to since (an idle app).
+            if (frames > RestartAfterFrames && frames != restartedAt && Environment.TickCount64 >= nextRestart)
             {
-                var frames = await CheckpointAsync(connection, "PASSIVE", stoppingToken);
-                if (frames > RestartAfterFrames)
-                {
-                    await CheckpointAsync(connection, "RESTART", stoppingToken);
-                }
-            }
-            catch (SqliteException exception)
-            {
-                logger.LogWarning(exception, "A WAL checkpoint failed; trying again");
+                await CheckpointAsync(connection, "RESTART", stoppingToken);
+                restartedAt = frames;
+                nextRestart = Environment.TickCount64 + (long)RestartInterval.TotalMilliseconds;
             }
         }
     }

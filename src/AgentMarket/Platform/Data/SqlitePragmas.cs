@@ -12,13 +12,14 @@ namespace AgentMarket.Platform.Data;
 /// has written, which under steady writes is always, and without the mapping every page read after that is a read()
 /// system call and a copy (a sixth of the gateway's CPU time at 64 clients; docs/benchmarks.md, "Gateway").
 /// wal_autocheckpoint=0: the log is checkpointed by <see cref="SqliteCheckpointer"/>, not by whichever commit crosses
-/// the threshold (its caller would wait for the copy).
+/// the threshold (its caller would wait for the copy); journal_size_limit shrinks the log's file back to 64 MB when the
+/// log starts over after a burst.
 /// They last as long as the native connection, which the pool keeps across opens, so they are set once per native
 /// connection rather than on every open (a run opens several).
 /// </summary>
 sealed class SqlitePragmas : DbConnectionInterceptor
 {
-    const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON; PRAGMA mmap_size=268435456; PRAGMA wal_autocheckpoint=0;";
+    const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON; PRAGMA mmap_size=268435456; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864;";
 
     /// <summary>The native connections already set; weak, so closed ones are forgotten.</summary>
     readonly ConditionalWeakTable<object, object> _set = [];
