@@ -54,6 +54,7 @@ public sealed class Passwords(
     /// Emails a reset link when an account has this address; the answer is the same either way. The link's address is
     /// <c>Marketplace:PublicUrl</c>: taken from the request, an attacker's <c>Host</c> header would make us email a
     /// victim a genuine link to the attacker's site. Only in Development, without it, the request's address is used.
+    /// An account that signs in only through an enabled identity provider is told to use it instead.
     /// </summary>
     public async Task RequestResetAsync(string? email, string requestBaseUrl, CancellationToken ct)
     {
@@ -80,8 +81,10 @@ public sealed class Passwords(
         // An account that signs in only through its identity provider gets no password behind the provider's back
         // (its sign-in policy, its offboarding); it is told where to sign in instead.
         if (string.IsNullOrEmpty(user.PasswordHash)
-            && await db.ExternalLogins.Where(l => l.UserId == user.Id).Join(db.IdentityProviders, l => l.ProviderId, p => p.Id, (_, p) => p.Name).FirstOrDefaultAsync(ct) is { } provider)
+            && await db.ExternalLogins.Where(l => l.UserId == user.Id).Join(db.IdentityProviders.Where(p => p.Enabled), l => l.ProviderId, p => p.Id, (_, p) => p.Name)
+                .FirstOrDefaultAsync(ct) is { } provider)
         {
+            await EndPendingLinksAsync(user.Id, now, ct);
             // Recorded as a link already used, so the limits above count this email too.
             db.PasswordResetTokens.Add(new PasswordResetToken { UserId = user.Id, TokenHash = SecretToken.Hash(SecretToken.Generate(TokenPrefix)), CreatedUtc = now, ExpiresUtc = now, UsedUtc = now });
             db.OutboxEmails.Add(new OutboxEmail
@@ -144,14 +147,16 @@ public sealed class Passwords(
             return InvalidLink();
         }
         var now = clock.GetUtcNow().UtcDateTime;
+        var user = await db.Users.SingleAsync(u => u.Id == reset.UserId, ct);
+        // Hashed before the transaction: on SQLite it holds the only write lock, and hashing takes tens of milliseconds.
+        var hash = hasher.HashPassword(user, newPassword!);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         // Used by one request only, even when two arrive together.
         if (await db.PasswordResetTokens.Where(t => t.Id == reset.Id && t.UsedUtc == null && t.ExpiresUtc > now).ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedUtc, now), ct) != 1)
         {
             return InvalidLink();
         }
-        var user = await db.Users.SingleAsync(u => u.Id == reset.UserId, ct);
-        await SetPasswordAsync(user, newPassword!, now, ct);
+        await SetPasswordAsync(user, hash, now, ct);
         // A reset proves the mailbox, so it also lifts a lockout.
         user.FailedSignInCount = 0;
         user.LockedOutUntilUtc = null;
@@ -175,17 +180,17 @@ public sealed class Passwords(
         {
             return (null, failure.Code == ProblemCodes.InvalidCredentials ? failure with { Message = "The current password is wrong." } : failure);
         }
-        await SetPasswordAsync(user!, newPassword!, clock.GetUtcNow().UtcDateTime, ct);
+        await SetPasswordAsync(user!, hasher.HashPassword(user!, newPassword!), clock.GetUtcNow().UtcDateTime, ct);
         audit.Record(AuditActions.PasswordChanged, null, "user", user!.Id, actorUserId: user.Id, actorEmail: user.Email);
         await db.SaveChangesAsync(ct);
         stamps.Forget(user.Id);
         return (user, null);
     }
 
-    /// <summary>The new password and stamp, the end of other pending links, and an email saying so (saved by the caller).</summary>
-    async Task SetPasswordAsync(User user, string password, DateTime now, CancellationToken ct)
+    /// <summary>The new password's hash and stamp, the end of other pending links, and an email saying so (saved by the caller).</summary>
+    async Task SetPasswordAsync(User user, string passwordHash, DateTime now, CancellationToken ct)
     {
-        user.PasswordHash = hasher.HashPassword(user, password);
+        user.PasswordHash = passwordHash;
         user.SecurityStamp = Guid.NewGuid();
         await EndPendingLinksAsync(user.Id, now, ct);
         db.OutboxEmails.Add(new OutboxEmail

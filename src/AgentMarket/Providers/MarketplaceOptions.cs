@@ -31,6 +31,10 @@ public sealed class MarketplaceOptions
     [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
     public TimeSpan SocialProofRepairInterval { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>The absolute URL users reach the marketplace at, for links in emails. Defaults to the request's own host.</summary>
+    /// <summary>
+    /// The absolute http(s) URL users reach the marketplace at, for links in emails. Invitations and other links default
+    /// to the request's own host; password reset links are sent only with it outside Development (ADR-124).
+    /// </summary>
+    [Url(ErrorMessage = "Marketplace:PublicUrl must be an absolute http(s) URL, such as https://market.example.com.")]
     public string? PublicUrl { get; set; }
 }
