@@ -3,7 +3,6 @@ using AgentMarket.Platform.Api;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Mail;
-using AgentMarket.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
 
 namespace AgentMarket.Admin;
@@ -22,14 +21,16 @@ public sealed record AdminEmailResponse(
 
 public sealed record EmailCounts(int Pending, int Failed, int SentLastWeek);
 
-/// <summary>The operator's view of the email outbox: what waits, what failed and why, and sending a failed email again.</summary>
-public sealed class EmailOutbox(AppDbContext db, CurrentTenant tenant, AuditLog audit, TimeProvider clock)
+/// <summary>
+/// The operator's view of the email outbox: what waits, what failed and why, and sending a failed email again. Outbox
+/// emails belong to no organization, so no tenant scope is needed to see them; the endpoints and page are operators' only.
+/// </summary>
+public sealed class EmailOutbox(AppDbContext db, AuditLog audit, TimeProvider clock)
 {
     public sealed record Failure(int Status, string Code, string Message);
 
     public Task<Page<AdminEmailResponse>> ListAsync(EmailState? state, PageRequest page, CancellationToken ct)
     {
-        tenant.EnterSystemScope();
         var query = db.OutboxEmails.AsNoTracking();
         query = state switch
         {
@@ -43,7 +44,6 @@ public sealed class EmailOutbox(AppDbContext db, CurrentTenant tenant, AuditLog 
 
     public async Task<EmailCounts> CountsAsync(CancellationToken ct)
     {
-        tenant.EnterSystemScope();
         var weekAgo = clock.GetUtcNow().UtcDateTime.AddDays(-7);
         return new EmailCounts(
             await db.OutboxEmails.CountAsync(e => e.SentUtc == null && e.FailedUtc == null, ct),
@@ -54,8 +54,9 @@ public sealed class EmailOutbox(AppDbContext db, CurrentTenant tenant, AuditLog 
     /// <summary>Queues a failed email again with fresh attempts (after the mail server's setup was fixed), unless it has expired.</summary>
     public async Task<(AdminEmailResponse? Email, Failure? Failure)> RetryAsync(Guid id, CancellationToken ct)
     {
-        tenant.EnterSystemScope();
         var now = clock.GetUtcNow().UtcDateTime;
+        // The retry and its audit entry together, or neither.
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var retried = await db.OutboxEmails
             .Where(e => e.Id == id && e.FailedUtc != null && e.SentUtc == null && (e.ExpiresUtc == null || e.ExpiresUtc > now))
             .ExecuteUpdateAsync(s => s.SetProperty(e => e.FailedUtc, (DateTime?)null).SetProperty(e => e.NextAttemptUtc, (DateTime?)null)
@@ -72,7 +73,8 @@ public sealed class EmailOutbox(AppDbContext db, CurrentTenant tenant, AuditLog 
             });
         }
         audit.Record(AuditActions.EmailRetried, null, "email", id, after: new { email!.Recipient, email.Subject });
-        await db.SaveChangesAsync(ct);
+        await db.SaveChangesAsync(CancellationToken.None);
+        await transaction.CommitAsync(CancellationToken.None);
         return (email, null);
     }
 

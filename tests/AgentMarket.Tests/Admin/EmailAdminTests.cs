@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Infrastructure;
 
 namespace AgentMarket.Tests.Admin;
@@ -62,6 +63,27 @@ public class EmailAdminTests(MailApp app) : IClassFixture<MailApp>
 
         Assert.Equal(HttpStatusCode.NotFound, (await someone.Client.GetAsync("/api/admin/emails/")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await someone.Client.PostAsync($"/api/admin/emails/{expired.GetProperty("uuid").GetGuid()}/retry", null)).StatusCode);
+    }
+
+    [Fact]
+    public async Task ThePagesSendAgainButton_QueuesTheEmail_AndACraftedErrorShowsNothing()
+    {
+        var operatorClient = await app.OperatorAsync();
+        var owner = await app.SignUpAsync();
+        var invitee = $"page-{Guid.NewGuid():N}@tests.example";
+        app.Smtp.RefuseRecipient(invitee);
+        await Http.AssertStatusAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = invitee, role = "member" }), HttpStatusCode.Created);
+        var failed = await WaitForEmailAsync(operatorClient, "failed", invitee);
+        app.Smtp.AcceptRecipient(invitee);
+
+        var posted = await operatorClient.SubmitAsync("/admin/emails?state=failed", "retry-email", new() { ["email"] = failed.GetProperty("uuid").GetGuid().ToString() });
+        var back = AgentMarket.Tests.Buyer.PageForms.AssertRedirect(posted, "/admin/emails?state=failed&offset=0&queued=1");
+        Assert.Contains("The email is queued again.", await operatorClient.HtmlAsync(back), StringComparison.Ordinal);
+        await app.Smtp.ReceivedByAsync(invitee);
+
+        var crafted = await operatorClient.HtmlAsync("/admin/emails?error=" + Uri.EscapeDataString("Your session expired: sign in at evil.example"));
+        Assert.DoesNotContain("Your session expired", crafted, StringComparison.Ordinal); // (the form's action repeats the address, encoded)
+        Assert.DoesNotContain("role=\"alert\"", crafted, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -173,6 +173,19 @@ public class OutboxMailerTests(MailApp app) : IClassFixture<MailApp>
     }
 
     [Fact]
+    public async Task SentEmails_AreDeletedAfterAMonth()
+    {
+        var owner = await app.SignUpAsync();
+        var invitee = $"old-{Guid.NewGuid():N}@tests.example";
+        await Http.AssertStatusAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = invitee, role = "member" }), HttpStatusCode.Created);
+        await WaitForAsync(invitee, e => e.SentUtc is not null);
+
+        app.Clock.Advance(TimeSpan.FromDays(31));
+        await app.Services.GetRequiredService<OutboxMailer>().RunOnceAsync(CancellationToken.None);
+        Assert.Equal(0, await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().OutboxEmails.CountAsync(e => e.Recipient == invitee)));
+    }
+
+    [Fact]
     public async Task APasswordSentInTheClearToAnotherHost_IsRefusedAtStartUp()
     {
         await using var database = TestDatabase.Create();

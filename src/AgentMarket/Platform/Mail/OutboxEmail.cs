@@ -40,5 +40,6 @@ sealed class OutboxEmailConfiguration : IEntityTypeConfiguration<OutboxEmail>
         e.Property(x => x.Subject).HasMaxLength(300);
         e.Property(x => x.LastError).HasMaxLength(OutboxEmail.MaxErrorLength);
         e.HasIndex(x => x.SentUtc);
+        e.HasIndex(x => x.CreatedUtc); // the operator's list, newest first
     }
 }

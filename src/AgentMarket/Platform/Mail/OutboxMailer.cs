@@ -34,8 +34,14 @@ sealed class OutboxMailer(IServiceScopeFactory scopes, IOptions<MailOptions> opt
     static readonly TimeSpan FirstPause = TimeSpan.FromSeconds(30);
     static readonly TimeSpan MaxPause = TimeSpan.FromMinutes(15);
 
+    // Sent emails are kept a month, given-up ones three (for the operator's page), then deleted, once an hour.
+    static readonly TimeSpan KeepSent = TimeSpan.FromDays(30);
+    static readonly TimeSpan KeepFailed = TimeSpan.FromDays(90);
+    static readonly TimeSpan PruneInterval = TimeSpan.FromHours(1);
+
     DateTime _pausedUntilUtc;
     int _pausesInARow;
+    DateTime _nextPruneUtc;
 
     MailOptions Options => options.Value;
 
@@ -82,6 +88,7 @@ sealed class OutboxMailer(IServiceScopeFactory scopes, IOptions<MailOptions> opt
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         await ExpireAsync(db, now, ct);
+        await PruneIfDueAsync(db, now, ct);
         var due = await Due(db, now).OrderBy(e => e.CreatedUtc).Select(e => e.Id).Take(Batch).ToListAsync(ct);
         if (due.Count == 0)
         {
@@ -142,6 +149,18 @@ sealed class OutboxMailer(IServiceScopeFactory scopes, IOptions<MailOptions> opt
             PlatformMeters.EmailHandled("expired", expired);
             logger.LogWarning("{Count} emails expired in the outbox before they could be sent", expired);
         }
+    }
+
+    async Task PruneIfDueAsync(AppDbContext db, DateTime now, CancellationToken ct)
+    {
+        if (now < _nextPruneUtc)
+        {
+            return;
+        }
+        _nextPruneUtc = now + PruneInterval;
+        var sentBefore = now - KeepSent;
+        var failedBefore = now - KeepFailed;
+        await db.OutboxEmails.Where(e => e.SentUtc < sentBefore || e.FailedUtc < failedBefore).ExecuteDeleteAsync(ct);
     }
 
     /// <summary>Connects and signs in; on failure pauses sending, with nothing claimed.</summary>
