@@ -35,7 +35,7 @@ public class KnowledgeIsolationTests(KnowledgeApp app) : IClassFixture<Knowledge
             .Where(r => r.Pattern.StartsWith("/api/knowledge-bases", StringComparison.Ordinal) || r.Pattern.StartsWith("/api/training-documents", StringComparison.Ordinal))
             .Where(r => r.Parameters.Count > 0)
             .ToList();
-        Assert.Equal(5, routes.Count);
+        Assert.Equal(7, routes.Count);
 
         var leaks = new List<string>();
         foreach (var route in routes)
@@ -45,6 +45,10 @@ public class KnowledgeIsolationTests(KnowledgeApp app) : IClassFixture<Knowledge
                 foreach (var organization in new Guid?[] { null, victim.Owner.OrganizationId })
                 {
                     using var request = Http.Request(new HttpMethod(route.Method), route.Url(_ => id.ToString()) + "?q=sauce", organization);
+                    if (route.Method == "PATCH")
+                    {
+                        request.Content = JsonContent.Create(new { name = "Hijacked" }); // a valid body, so only ownership can refuse it
+                    }
                     using var response = await attacker.Client.SendAsync(request);
                     if (response.StatusCode != HttpStatusCode.NotFound)
                     {
@@ -58,6 +62,7 @@ public class KnowledgeIsolationTests(KnowledgeApp app) : IClassFixture<Knowledge
         Assert.Equal("ready", (await victim.Owner.DocumentAsync(victim.File)).State());
         Assert.Equal("ready", (await victim.Owner.DocumentAsync(victim.Qa)).State());
         Assert.Equal(2, (await victim.Owner.SearchAsync(victim.KnowledgeBase, "secret sauce")).Count);
+        Assert.Equal("Secret recipes", (await Http.ReadJsonAsync(await victim.Owner.Client.GetAsync($"/api/knowledge-bases/{victim.KnowledgeBase}"))).GetProperty("name").GetString());
     }
 
     [Fact]
