@@ -82,7 +82,9 @@ public sealed class Accounts(AppDbContext db, OrganizationFactory organizations,
                 user.FailedSignInCount = 0;
                 user.LockedOutUntilUtc = now.AddMinutes(options.Value.LockoutMinutes);
             }
-            audit.Record(AuditActions.SignInFailed, null, "user", user.Id, after: new { reason = user.LockedOutUntilUtc > now ? "wrong_password_locked_out" : "wrong_password" }, actorUserId: user.Id, actorEmail: user.Email);
+            // A password change's check is told apart in the trail: it is a signed-in user mistyping, not a sign-in attempt.
+            var reason = signingIn ? "wrong_password" : "wrong_current_password";
+            audit.Record(AuditActions.SignInFailed, null, "user", user.Id, after: new { reason = user.LockedOutUntilUtc > now ? $"{reason}_locked_out" : reason }, actorUserId: user.Id, actorEmail: user.Email);
             await db.SaveChangesAsync(cancellationToken);
             return (null, user.LockedOutUntilUtc > now ? Locked(user.LockedOutUntilUtc.Value - now) : InvalidCredentials());
         }

@@ -180,9 +180,13 @@ public sealed class Passwords(
         {
             return (null, failure.Code == ProblemCodes.InvalidCredentials ? failure with { Message = "The current password is wrong." } : failure);
         }
-        await SetPasswordAsync(user!, hasher.HashPassword(user!, newPassword!), clock.GetUtcNow().UtcDateTime, ct);
+        var hash = hasher.HashPassword(user!, newPassword!);
+        // The new password and the end of pending links together, or neither.
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await SetPasswordAsync(user!, hash, clock.GetUtcNow().UtcDateTime, ct);
         audit.Record(AuditActions.PasswordChanged, null, "user", user!.Id, actorUserId: user.Id, actorEmail: user.Email);
         await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
         stamps.Forget(user.Id);
         return (user, null);
     }

@@ -184,6 +184,10 @@ public partial class PasswordTests(MailApp app) : IClassFixture<MailApp>
 
         Assert.Equal(HttpStatusCode.OK, (await user.Client.GetAsync("/api/me")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await otherSession.GetAsync("/api/me")).StatusCode);
+        // The mistyped current password is in the audit trail as such, not as a sign-in attempt.
+        var operatorClient = await app.OperatorAsync();
+        var failed = await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/audit/?action=sign_in.failed&target={user.UserId}"));
+        Assert.Contains("wrong_current_password", failed.ToString(), StringComparison.Ordinal);
         await WaitForMessageAsync(user.Email, "Your password was changed");
         // Personal access tokens are for scripts; they keep working.
         Assert.Equal(HttpStatusCode.OK, (await app.BearerClient(token).GetAsync("/api/me")).StatusCode);
