@@ -87,9 +87,12 @@ sealed class OutboxMailer(IServiceScopeFactory scopes, IOptions<MailOptions> opt
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
-        await ExpireAsync(db, now, ct);
         await PruneIfDueAsync(db, now, ct);
-        var due = await Due(db, now).OrderBy(e => e.CreatedUtc).Select(e => e.Id).Take(Batch).ToListAsync(ct);
+        // One read per poll, no write unless something is due: an idle poll must not take SQLite's write lock.
+        var candidates = await Due(db, now).OrderBy(e => e.CreatedUtc)
+            .Select(e => new { e.Id, Expired = e.ExpiresUtc != null && e.ExpiresUtc <= now }).Take(Batch).ToListAsync(ct);
+        await ExpireAsync(db, [.. candidates.Where(c => c.Expired).Select(c => c.Id)], now, ct);
+        var due = candidates.Where(c => !c.Expired).Select(c => c.Id).ToList();
         if (due.Count == 0)
         {
             return 0;
@@ -140,9 +143,13 @@ sealed class OutboxMailer(IServiceScopeFactory scopes, IOptions<MailOptions> opt
         db.OutboxEmails.Where(e => e.SentUtc == null && e.FailedUtc == null && (e.NextAttemptUtc == null || e.NextAttemptUtc <= now));
 
     /// <summary>Gives up, unsent, the due emails whose content no longer holds (a reset link that has expired).</summary>
-    async Task ExpireAsync(AppDbContext db, DateTime now, CancellationToken ct)
+    async Task ExpireAsync(AppDbContext db, List<Guid> ids, DateTime now, CancellationToken ct)
     {
-        var expired = await Due(db, now).Where(e => e.ExpiresUtc != null && e.ExpiresUtc <= now)
+        if (ids.Count == 0)
+        {
+            return;
+        }
+        var expired = await Due(db, now).Where(e => ids.Contains(e.Id))
             .ExecuteUpdateAsync(s => s.SetProperty(e => e.FailedUtc, now).SetProperty(e => e.LastError, "Expired before it could be sent.").SetProperty(e => e.Body, ""), ct);
         if (expired > 0)
         {
@@ -199,7 +206,7 @@ sealed class OutboxMailer(IServiceScopeFactory scopes, IOptions<MailOptions> opt
         var now = clock.GetUtcNow().UtcDateTime;
         // Each step of a send may take the timeout; ten of them is more than one message takes on a live connection. In
         // whole microseconds, as PostgreSQL stores it, so the lease read back equals this value.
-        var until = WholeMicroseconds(now.AddSeconds(10 * Options.TimeoutSeconds));
+        var until = Timestamps.WholeMicroseconds(now.AddSeconds(10 * Options.TimeoutSeconds));
         var claimed = await Due(db, now).Where(e => e.Id == id)
             .ExecuteUpdateAsync(s => s.SetProperty(e => e.NextAttemptUtc, until).SetProperty(e => e.Attempts, e => e.Attempts + 1), ct);
         return claimed == 1 ? until : null;
@@ -332,8 +339,6 @@ sealed class OutboxMailer(IServiceScopeFactory scopes, IOptions<MailOptions> opt
         delay = delay < MaxRetryDelay ? delay : MaxRetryDelay;
         return delay * (1 + Random.Shared.NextDouble() / 4);
     }
-
-    static DateTime WholeMicroseconds(DateTime value) => new(value.Ticks - value.Ticks % 10, DateTimeKind.Utc);
 
     static SecureSocketOptions SocketOptions(SmtpSecurity security) => security switch
     {
