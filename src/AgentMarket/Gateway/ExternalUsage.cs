@@ -186,11 +186,7 @@ sealed class ExternalUsage(
     }
 
     /// <summary>Now, in whole microseconds: PostgreSQL keeps no finer, and what is stored is compared or shown again.</summary>
-    DateTime NowInWholeMicroseconds()
-    {
-        var now = clock.GetUtcNow().UtcDateTime;
-        return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
-    }
+    DateTime NowInWholeMicroseconds() => Timestamps.WholeMicroseconds(clock.GetUtcNow().UtcDateTime);
 
     async Task<(UsageRecorded?, GatewayFailure?)> ChargeAndRecordAsync(
         AgentRun run, DateTime lease, long price, bool succeeded, string? errorCode, int latency, Catalog.Listing listing, CancellationToken ct)
