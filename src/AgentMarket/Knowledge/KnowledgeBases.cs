@@ -9,7 +9,7 @@ namespace AgentMarket.Knowledge;
 /// or a provider agent's) is not deleted: the agent would lose its knowledge without a word. Through the tenant
 /// filter, another organization's base is simply not found.
 /// </summary>
-sealed class KnowledgeBases(AppDbContext db, DocumentFiles files, ILogger<KnowledgeBases> logger)
+sealed class KnowledgeBases(AppDbContext db, TrainingDocuments documents)
 {
     public sealed record Failure(int Status, string Code, string Message, IReadOnlyList<string>? UsedBy = null);
 
@@ -52,14 +52,7 @@ sealed class KnowledgeBases(AppDbContext db, DocumentFiles files, ILogger<Knowle
         }
         foreach (var file in filesOf)
         {
-            try
-            {
-                DocumentFiles.DeleteIfPresent(files.PathOf(file.OrganizationId, file.Id));
-            }
-            catch (IOException exception)
-            {
-                logger.LogWarning(exception, "The file of training document {Document} of a deleted knowledge base could not be removed", file.Id);
-            }
+            documents.DeleteFile(file.OrganizationId, file.Id);
         }
         return null;
     }

@@ -26,16 +26,22 @@ sealed class TrainingDocuments(AppDbContext db, DocumentFiles files, TimeProvide
         }
         if (document.Kind == TrainingDocumentKind.File)
         {
-            try
-            {
-                DocumentFiles.DeleteIfPresent(files.PathOf(document.OrganizationId, uuid));
-            }
-            catch (IOException exception)
-            {
-                logger.LogWarning(exception, "The file of deleted training document {Document} could not be removed", uuid);
-            }
+            DeleteFile(document.OrganizationId, uuid);
         }
         return true;
+    }
+
+    /// <summary>Removes a deleted document's file; one that cannot be removed is logged, not an error (its row is gone).</summary>
+    public void DeleteFile(Guid organization, Guid document)
+    {
+        try
+        {
+            DocumentFiles.DeleteIfPresent(files.PathOf(organization, document));
+        }
+        catch (IOException exception)
+        {
+            logger.LogWarning(exception, "The file of deleted training document {Document} could not be removed", document);
+        }
     }
 
     /// <summary>Queues the document again (a retry after a failure, or a re-process), unless a processor holds it now.</summary>
