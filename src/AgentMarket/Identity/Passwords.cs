@@ -87,15 +87,10 @@ public sealed class Passwords(
             await EndPendingLinksAsync(user.Id, now, ct);
             // Recorded as a link already used, so the limits above count this email too.
             db.PasswordResetTokens.Add(new PasswordResetToken { UserId = user.Id, TokenHash = SecretToken.Hash(SecretToken.Generate(TokenPrefix)), CreatedUtc = now, ExpiresUtc = now, UsedUtc = now });
-            db.OutboxEmails.Add(new OutboxEmail
-            {
-                Recipient = user.Email,
-                Subject = "How to sign in",
-                Body = $"Someone asked to reset the password of your account {user.Email}. Your account has no password: it signs in with {provider}.\n\n" +
-                       $"Sign in: {baseUrl}/signin (choose \"Sign in with {provider}\").",
-                CreatedUtc = now,
-                ExpiresUtc = now + LinkLifetime,
-            });
+            Email(user, "How to sign in",
+                $"Someone asked to reset the password of your account {user.Email}. Your account has no password: it signs in with {provider}.\n\n" +
+                $"Sign in: {baseUrl}/signin (choose \"Sign in with {provider}\").",
+                now, expiresUtc: now + LinkLifetime);
             await db.SaveChangesAsync(ct);
             return;
         }
@@ -103,15 +98,10 @@ public sealed class Passwords(
         await EndPendingLinksAsync(user.Id, now, ct);
         var secret = SecretToken.Generate(TokenPrefix);
         db.PasswordResetTokens.Add(new PasswordResetToken { UserId = user.Id, TokenHash = SecretToken.Hash(secret), CreatedUtc = now, ExpiresUtc = now + LinkLifetime });
-        db.OutboxEmails.Add(new OutboxEmail
-        {
-            Recipient = user.Email,
-            Subject = "Reset your password",
-            Body = $"Someone asked to reset the password of your account {user.Email}.\n\nChoose a new password: {baseUrl}/reset-password?token={secret}\n\n" +
-                   $"The link works once, for {LinkLifetime.TotalMinutes:0} minutes. If you did not ask for it, ignore this email: your password stays as it is.",
-            CreatedUtc = now,
-            ExpiresUtc = now + LinkLifetime,
-        });
+        Email(user, "Reset your password",
+            $"Someone asked to reset the password of your account {user.Email}.\n\nChoose a new password: {baseUrl}/reset-password?token={secret}\n\n" +
+            $"The link works once, for {LinkLifetime.TotalMinutes:0} minutes. If you did not ask for it, ignore this email: your password stays as it is.",
+            now, expiresUtc: now + LinkLifetime);
         audit.Record(AuditActions.PasswordResetRequested, null, "user", user.Id, actorUserId: user.Id, actorEmail: user.Email);
         await db.SaveChangesAsync(ct);
     }
@@ -197,15 +187,15 @@ public sealed class Passwords(
         user.PasswordHash = passwordHash;
         user.SecurityStamp = Guid.NewGuid();
         await EndPendingLinksAsync(user.Id, now, ct);
-        db.OutboxEmails.Add(new OutboxEmail
-        {
-            Recipient = user.Email,
-            Subject = "Your password was changed",
-            Body = $"The password of your account {user.Email} was changed on {now:yyyy-MM-dd} at {now:HH:mm} UTC, and its other sessions were signed out.\n\n" +
-                   "If it was not you, reset your password at once (\"Forgot your password?\" on the sign-in page) and tell your organization's owner.",
-            CreatedUtc = now,
-        });
+        Email(user, "Your password was changed",
+            $"The password of your account {user.Email} was changed on {now:yyyy-MM-dd} at {now:HH:mm} UTC, and its other sessions were signed out.\n\n" +
+            "If it was not you, reset your password at once (\"Forgot your password?\" on the sign-in page) and tell your organization's owner.",
+            now);
     }
+
+    /// <summary>Queues an email to the user in this context's transaction (saved by the caller).</summary>
+    void Email(User user, string subject, string body, DateTime now, DateTime? expiresUtc = null) =>
+        db.OutboxEmails.Add(new OutboxEmail { Recipient = user.Email, Subject = subject, Body = body, CreatedUtc = now, ExpiresUtc = expiresUtc });
 
     Task<int> EndPendingLinksAsync(Guid userId, DateTime now, CancellationToken ct) =>
         db.PasswordResetTokens.Where(t => t.UserId == userId && t.UsedUtc == null).ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedUtc, now), ct);
