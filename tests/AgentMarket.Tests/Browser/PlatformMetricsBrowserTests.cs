@@ -13,11 +13,7 @@ public class PlatformMetricsBrowserTests(BrowserApp app) : IClassFixture<Browser
         await app.SignUpAsync("Metrics newcomer");
         await using var context = await app.Browser.NewContextAsync();
         var page = await context.NewPageAsync();
-        await page.GotoAsync(app.BaseUrl + "/signin");
-        await page.GetByLabel("Email").FillAsync(AgentMarketApp.OperatorEmail);
-        await page.GetByLabel("Password").FillAsync(AgentMarketApp.OperatorPassword);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForPageAsync(url => !url.Contains("/signin", StringComparison.Ordinal));
+        await app.SignInAsOperatorAsync(page);
 
         await page.GotoAsync(app.BaseUrl + "/admin");
         await page.GetByRole(AriaRole.Navigation, new() { Name = "Operator console" }).GetByRole(AriaRole.Link, new() { Name = "Platform metrics" }).ClickAsync();

@@ -35,6 +35,16 @@ public class BrowserApp : AgentMarketApp
         });
     }
 
+    /// <summary>Signs the configured operator in on <paramref name="page"/>, through the sign-in form.</summary>
+    public async Task SignInAsOperatorAsync(IPage page)
+    {
+        await page.GotoAsync(BaseUrl + "/signin");
+        await page.GetByLabel("Email").FillAsync(OperatorEmail);
+        await page.GetByLabel("Password").FillAsync(OperatorPassword);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.WaitForPageAsync(url => !url.Contains("/signin", StringComparison.Ordinal));
+    }
+
     public override async ValueTask DisposeAsync()
     {
         if (Browser is not null)
