@@ -39,7 +39,7 @@ sealed class ExternalUsage(
     public const string SignatureHeader = "AgentMarket-Signature";
     public const string SecretPrefix = "amus_";
     const string SecretPurpose = "AgentMarket.Gateway.ExternalUsage.Secret";
-    const string Door = "external";
+    public const string Door = "external";
 
     /// <summary>
     /// Starts the idempotency key of every reported event's run record. The run API refuses Idempotency-Keys with it, so

@@ -18,6 +18,9 @@ static class GatewayModule
         builder.Services.AddScoped<RunGateway>();
         builder.Services.AddScoped<TrialAllowance>();
         builder.Services.AddScoped<ExternalUsage>();
+        builder.Services.AddScoped<InterruptedRuns>();
+        builder.Services.AddSingleton<InterruptedRunSweeper>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<InterruptedRunSweeper>());
     }
 
     public static void MapGateway(this WebApplication app)

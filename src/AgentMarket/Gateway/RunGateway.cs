@@ -70,11 +70,8 @@ sealed class RunGateway(
     AppDbContext db, CurrentTenant tenant, AgentPlans plans, CreditLedger ledger, CreditGrants grants,
     KeyRateLimits rateLimits, KnowledgeRetrievers knowledge, RunSlots slots, ModelClients models, PlatformOutbound outbound, IDbContextFactory<AppDbContext> contexts,
     IDataProtectionProvider protection, GatewayCache cache, RunJournal journal, SpendControls spend, TrialAllowance trials, IOptionsMonitor<LlmOptions> llm,
-    IOptions<FlowsOptions> flows, IOptions<GatewayOptions> options, IOptions<CreditsOptions> credits, TimeProvider clock)
+    IOptions<FlowsOptions> flows, IOptions<GatewayOptions> options, IOptions<CreditsOptions> credits, InterruptedRuns interrupted, TimeProvider clock)
 {
-    /// <summary>The error code of a run abandoned when the process running it stopped.</summary>
-    public const string InterruptedCode = "run_interrupted";
-
     enum Payer
     {
         /// <summary>The organization's wallet: reserve, then settle or void.</summary>
@@ -414,16 +411,16 @@ sealed class RunGateway(
         }
         if (earlier.Status == AgentRunStatus.Running)
         {
-            if (!Abandoned(earlier))
+            if (!interrupted.Abandoned(earlier))
             {
                 return Refuse(StatusCodes.Status409Conflict, "run_in_progress", "A run with this Idempotency-Key is in progress.");
             }
-            if (!await RecordInterruptedAsync(earlier, ct))
+            if (!await interrupted.RecordAsync(earlier, ct))
             {
                 return await ReplayAsync(config, idempotencyKey, ct); // it finished after all, just now
             }
             earlier.Status = AgentRunStatus.Failed;
-            earlier.ErrorCode = InterruptedCode;
+            earlier.ErrorCode = InterruptedRuns.Code;
         }
         if (earlier.Status == AgentRunStatus.Failed)
         {
@@ -433,34 +430,6 @@ sealed class RunGateway(
         }
         var balance = await ledger.BalanceAsync(config.OrganizationId, ct);
         return (new GatewayResult(earlier.Id, earlier.Output, earlier.SessionId, earlier.CreditsCharged, balance.Available, null, Replayed: true), null);
-    }
-
-    /// <summary>
-    /// Whether a run claimed by its Idempotency-Key was abandoned: still running after its reservation's whole life, so
-    /// the process that ran it stopped (and a run that outlives its reservation could not be charged anyway).
-    /// </summary>
-    bool Abandoned(AgentRun claimed) => claimed.StartedUtc <= clock.GetUtcNow().UtcDateTime.AddMinutes(-options.Value.ReservationMinutes);
-
-    /// <summary>
-    /// Records an abandoned run as failed with nothing charged, unless it finished meanwhile (false). Nothing was charged
-    /// indeed: the journal writes a run's payment and its record in one transaction, so a record still running has no
-    /// settle. Its reservation is voided first, under the expiry job's key: should the run still finish after all, its
-    /// settle is refused and the journal records it as charging nothing, so a client told to retry with a new key does
-    /// not pay twice.
-    /// </summary>
-    async Task<bool> RecordInterruptedAsync(AgentRun claimed, CancellationToken ct)
-    {
-        var reserveKey = $"run:{claimed.Id}:reserve";
-        var reservation = await db.LedgerOperations.AsNoTracking().Where(o => o.IdempotencyKey == reserveKey).Select(o => (Guid?)o.Id).FirstOrDefaultAsync(ct);
-        if (reservation is { } reserved)
-        {
-            await ledger.VoidAsync($"void:{reserved}", claimed.OrganizationId, reserved, ct);
-        }
-        return await db.AgentRuns.Where(r => r.Id == claimed.Id && r.Status == AgentRunStatus.Running)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(r => r.Status, AgentRunStatus.Failed)
-                .SetProperty(r => r.ErrorCode, InterruptedCode)
-                .SetProperty(r => r.FinishedUtc, clock.GetUtcNow().UtcDateTime), ct) == 1;
     }
 
     /// <summary>

@@ -1,10 +1,12 @@
 using System.Net;
 using System.Net.Http.Json;
 using AgentMarket.Gateway;
+using AgentMarket.Platform.Data;
 using AgentMarket.Testing.FakeOpenAi;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -116,7 +118,7 @@ public class RunJourneyTests(GatewayApp app) : IClassFixture<GatewayApp>
 
         await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Again", idempotencyKey: recent), HttpStatusCode.Conflict, "run_in_progress");
         var interrupted = await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Again", idempotencyKey: abandoned), HttpStatusCode.Conflict, "idempotency_conflict");
-        Assert.Contains(RunGateway.InterruptedCode, interrupted.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains(InterruptedRuns.Code, interrupted.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(stopped, interrupted.GetProperty("run_id").GetGuid());
         await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Again", idempotencyKey: abandoned), HttpStatusCode.Conflict, "idempotency_conflict");
 
@@ -125,6 +127,36 @@ public class RunJourneyTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.Equal((350L, 5L), (balance.GetProperty("balance").GetInt64(), balance.GetProperty("reserved").GetInt64()));
         var totals = (await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync("/api/usage/"))).GetProperty("totals");
         Assert.Equal((2, 1, 0L), (totals.GetProperty("runs").GetInt32(), totals.GetProperty("errors").GetInt32(), totals.GetProperty("credits_charged").GetInt64()));
+    }
+
+    [Fact]
+    public async Task RunsAbandonedByAStoppedProcess_ThatNoOneRetries_AreRecordedInterrupted_ByTheSweeper()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var now = app.Clock.GetUtcNow().UtcDateTime;
+        var reservationMinutes = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.ReservationMinutes;
+        var longAgo = now.AddMinutes(-1 - reservationMinutes);
+        var recent = await ClaimWithReservationAsync(subscribed.Config, Guid.NewGuid().ToString(), now.AddMinutes(1 - reservationMinutes), price: 5);
+        var abandoned = await ClaimWithReservationAsync(subscribed.Config, Guid.NewGuid().ToString(), longAgo, price: 7);
+        // A provider's usage report claimed as long ago: its runtime finishes it by reporting again, so it stays.
+        var reported = await app.ClaimRunAsync(subscribed.Config, ExternalUsage.EventKeyPrefix + Guid.NewGuid(), ExternalUsage.Door, longAgo, longAgo, price: 0);
+
+        await app.Services.GetRequiredService<InterruptedRunSweeper>().SweepAsync(CancellationToken.None);
+
+        var statuses = await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().AgentRuns
+            .Where(r => r.Id == recent || r.Id == abandoned || r.Id == reported.Id)
+            .ToDictionaryAsync(r => r.Id, r => (r.Status, r.ErrorCode, r.CreditsCharged)));
+        Assert.Equal((AgentRunStatus.Running, (string?)null, 0L), statuses[recent]);
+        Assert.Equal((AgentRunStatus.Failed, InterruptedRuns.Code, 0L), statuses[abandoned]);
+        Assert.Equal(AgentRunStatus.Running, statuses[reported.Id].Status);
+        var balance = await subscribed.Buyer.BalanceAsync();
+        Assert.Equal((350L, 5L), (balance.GetProperty("balance").GetInt64(), balance.GetProperty("reserved").GetInt64()));
+        var totals = (await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync("/api/usage/"))).GetProperty("totals");
+        Assert.Equal((1, 0L), (totals.GetProperty("errors").GetInt32(), totals.GetProperty("credits_charged").GetInt64()));
+
+        // Sweeping again changes nothing, and the run still in progress is left to its process.
+        await app.Services.GetRequiredService<InterruptedRunSweeper>().SweepAsync(CancellationToken.None);
+        Assert.Equal(5L, (await subscribed.Buyer.BalanceAsync()).GetProperty("reserved").GetInt64());
     }
 
     async Task<Guid> ClaimWithReservationAsync(Guid config, string idempotencyKey, DateTime started, long price)
