@@ -71,8 +71,16 @@ public class OutboxMailerTests(MailApp app) : IClassFixture<MailApp>
 
         app.Clock.Advance(TimeSpan.FromHours(7));
         await app.Services.GetRequiredService<OutboxMailer>().RunOnceAsync(CancellationToken.None);
-        Assert.Equal(1, (await StoredAsync(invitee)).Attempts);
+        var kept = await StoredAsync(invitee);
+        Assert.Equal(1, kept.Attempts);
+        Assert.Contains("/invitations/accept?token=", kept.Body, StringComparison.Ordinal); // an operator may send it again
         Assert.DoesNotContain(app.Smtp.Messages, m => m.Recipients.Contains(invitee));
+
+        // Once the invitation has expired the email cannot be sent again, so the link's secret goes.
+        app.Clock.Advance(kept.ExpiresUtc!.Value - app.Clock.GetUtcNow().UtcDateTime + TimeSpan.FromHours(1));
+        await app.Services.GetRequiredService<OutboxMailer>().RunOnceAsync(CancellationToken.None);
+        var expired = await StoredAsync(invitee);
+        Assert.Equal(("", kept.FailedUtc), (expired.Body, expired.FailedUtc));
     }
 
     [Fact]

@@ -168,6 +168,9 @@ sealed class OutboxMailer(IServiceScopeFactory scopes, IOptions<MailOptions> opt
         var sentBefore = now - KeepSent;
         var failedBefore = now - KeepFailed;
         await db.OutboxEmails.Where(e => e.SentUtc < sentBefore || e.FailedUtc < failedBefore).ExecuteDeleteAsync(ct);
+        // A given-up email is kept for operators to send again, but once its content has expired it cannot be, and its
+        // body may hold a link's secret: emptied, as a sent email's is.
+        await db.OutboxEmails.Where(e => e.FailedUtc != null && e.ExpiresUtc <= now && e.Body != "").ExecuteUpdateAsync(s => s.SetProperty(e => e.Body, ""), ct);
     }
 
     /// <summary>Connects and signs in; on failure pauses sending, with nothing claimed.</summary>
