@@ -103,14 +103,46 @@ public class FeaturedListingTests(AgentMarketApp app) : IClassFixture<AgentMarke
         Assert.Equal(7, featured.GetProperty("position").GetInt32());
         Assert.Contains(agent.Name, await operatorClient.HtmlAsync("/admin/catalog"), StringComparison.Ordinal);
 
-        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin/catalog", $"move-{agent.ListingId}", new() { ["position"] = "3" }), "/admin/catalog");
-        Assert.Equal(3, (await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/featured-listings/"))).EnumerateArray()
-            .Single(f => f.GetProperty("listing").GetGuid() == agent.ListingId).GetProperty("position").GetInt32());
-        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin/catalog", "feature", new() { ["slug"] = "no-such-listing" }), "/admin/catalog?error=");
+        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin/catalog", "featured-action",
+            new() { ["move"] = agent.ListingId.ToString(), [$"position-{agent.ListingId}"] = "3" }), "/admin/catalog");
+        Assert.Equal(3, await PositionAsync(operatorClient, agent));
+        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin/catalog", "feature", new() { ["slug"] = "no-such-listing" }), "/admin/catalog?error=unknown_slug");
+        Assert.Contains("No listing has that slug.", await operatorClient.HtmlAsync("/admin/catalog?error=unknown_slug"), StringComparison.Ordinal);
 
-        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin/catalog", $"unfeature-{agent.ListingId}"), "/admin/catalog");
+        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin/catalog", "featured-action", new() { ["unfeature"] = agent.ListingId.ToString() }), "/admin/catalog");
         Assert.DoesNotContain(await RowAsync(), c => c.GetProperty("slug").GetString() == agent.Slug);
     }
+
+    [Fact]
+    public async Task ConsolePage_AMoveOfARowAnotherOperatorUnfeatured_SaysSo_AndDoesNotFeatureItAgain()
+    {
+        var operatorClient = await app.OperatorAsync();
+        var agent = await app.PublishedAgentAsync();
+        await FeatureAsync(operatorClient, agent, 5);
+        Assert.Contains($"position-{agent.ListingId}", await operatorClient.HtmlAsync("/admin/catalog"), StringComparison.Ordinal);
+        await Http.AssertStatusAsync(await operatorClient.DeleteAsync($"/api/admin/featured-listings/{agent.ListingId}"), HttpStatusCode.NoContent);
+
+        // The first operator's page still shows the row; its Move posts the page's one form, which the page still has.
+        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin/catalog", "featured-action",
+            new() { ["move"] = agent.ListingId.ToString(), [$"position-{agent.ListingId}"] = "2" }), "/admin/catalog?error=not_featured");
+        Assert.DoesNotContain((await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/featured-listings/"))).EnumerateArray(),
+            f => f.GetProperty("listing").GetGuid() == agent.ListingId);
+        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin/catalog", "featured-action",
+            new() { ["move"] = agent.ListingId.ToString(), [$"position-{agent.ListingId}"] = "-1" }), "/admin/catalog?error=invalid_position");
+    }
+
+    [Fact]
+    public async Task ConsolePage_ShowsOnlyItsOwnMessages_NotTheWordsOfACraftedLink()
+    {
+        var operatorClient = await app.OperatorAsync();
+        var page = await operatorClient.HtmlAsync("/admin/catalog?error=" + Uri.EscapeDataString("Your session expired: sign in again at evil.example"));
+        Assert.DoesNotContain("Your session expired", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("alert-error", page, StringComparison.Ordinal);
+    }
+
+    static async Task<int> PositionAsync(HttpClient operatorClient, PublishedAgent agent) =>
+        (await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/featured-listings/"))).EnumerateArray()
+            .Single(f => f.GetProperty("listing").GetGuid() == agent.ListingId).GetProperty("position").GetInt32();
 
     async Task<List<JsonElement>> RowAsync() =>
         (await Http.ReadJsonAsync(await app.CreateClient().GetAsync("/api/marketplace/featured/"))).EnumerateArray().ToList();

@@ -112,8 +112,11 @@ public class ReviewReportConsoleTests(AgentMarketApp app) : IClassFixture<AgentM
         var page = await operatorClient.HtmlAsync("/admin/catalog");
         Assert.Contains(agent.Name, page, StringComparison.Ordinal);
 
-        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin/catalog", $"review-{hidden}", new() { ["reason"] = "Spam", ["decision"] = "hide" }), "/admin/catalog");
-        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin/catalog", $"review-{kept}", new() { ["reason"] = "Fair", ["decision"] = "dismiss" }), "/admin/catalog");
+        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin/catalog", "review-decision", new() { [$"reason-{hidden}"] = "Spam", ["hide"] = hidden.ToString() }), "/admin/catalog");
+        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin/catalog", "review-decision", new() { [$"reason-{kept}"] = "Fair", ["dismiss"] = kept.ToString() }), "/admin/catalog");
+        // Deciding again (another operator's page, still showing it) says so; a decision without its reason is refused.
+        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin/catalog", "review-decision", new() { [$"reason-{hidden}"] = "Spam", ["hide"] = hidden.ToString() }), "/admin/catalog?error=already_decided");
+        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin/catalog", "review-decision", new() { [$"reason-{kept}"] = " ", ["hide"] = kept.ToString() }), "/admin/catalog?error=reason_required");
         var open = await OpenAsync(operatorClient);
         Assert.DoesNotContain(open, r => r.GetProperty("uuid").GetGuid() == hidden || r.GetProperty("uuid").GetGuid() == kept);
         Assert.Equal(0, (await app.CardAsync(agent)).GetProperty("stats").GetProperty("reviews_count").GetInt32());
