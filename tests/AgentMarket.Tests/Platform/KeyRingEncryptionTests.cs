@@ -63,11 +63,7 @@ public class KeyRingEncryptionTests
 
         await using var second = new AnotherProcess(database, key);
         await second.InitializeAsync();
-        using var client = second.CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = false });
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/me");
-        request.Headers.Add("Cookie", cookie);
-        var me = await Http.ReadJsonAsync(await client.SendAsync(request));
-        Assert.Equal(user.Email, me.GetProperty("user").GetProperty("email").GetString());
+        Assert.Equal(user.Email, (await MeAsync(second, cookie)).GetProperty("user").GetProperty("email").GetString());
     }
 
     [Fact]
@@ -195,6 +191,60 @@ public class KeyRingEncryptionTests
         Assert.DoesNotContain(made.Descendants(), IsMasterKey);
         var newest = keysAfter.MaxBy(k => (DateTimeOffset)k.Element("activationDate")!)!;
         Assert.Equal((string?)made.Attribute("id"), (string?)newest.Attribute("id"));
+    }
+
+    [Fact]
+    public async Task RotatingTheKeyEncryptionKey_EncryptsTheKeyRingAgain_AndSessionsAndSecretsCarryOver()
+    {
+        await using var database = TestDatabase.Create();
+        var (oldKey, newKey) = (Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        KeyValuePair<string, string?> Current(string key) => new("DataProtection:KeyEncryptionKey", key);
+        await using var before = new AnotherProcess(database, [Current(oldKey)]);
+        await before.InitializeAsync();
+        var user = await before.SignUpAsync();
+        var cookie = await SessionCookieAsync(before, user);
+        var secret = before.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("key-ring-test").Protect("a secret from before");
+        var keysBefore = await StoredKeysAsync(before);
+        var oldId = KeyEncryptionKey.KeyIdsIn(keysBefore[0]).First();
+
+        // The new key, with the old one as previous: every stored key is encrypted again with the new one.
+        await using (var rotating = new AnotherProcess(database, [Current(newKey), new("DataProtection:PreviousKeyEncryptionKeys:0", oldKey)]))
+        {
+            await rotating.InitializeAsync();
+            var rotated = await StoredKeysAsync(rotating);
+            var newId = rotating.Services.GetRequiredService<KeyEncryptionKey>().Id;
+            Assert.NotEqual(oldId, newId);
+            Assert.All(rotated.SelectMany(KeyEncryptionKey.KeyIdsIn), id => Assert.Equal(newId, id));
+            // What the old key could read is no longer what protects new secrets and cookies.
+            var made = Assert.Single(rotated, k => !keysBefore.Any(b => (string?)b.Attribute("id") == (string?)k.Attribute("id")));
+            Assert.Equal((string?)made.Attribute("id"), (string?)rotated.MaxBy(k => (DateTimeOffset)k.Element("activationDate")!)!.Attribute("id"));
+        }
+
+        // Once rotated, the old key is no longer needed, and no longer enough.
+        await using var after = new AnotherProcess(database, [Current(newKey)]);
+        await after.InitializeAsync();
+        Assert.Equal(user.Email, (await MeAsync(after, cookie)).GetProperty("user").GetProperty("email").GetString());
+        Assert.Equal("a secret from before", after.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("key-ring-test").Unprotect(secret));
+        await using var stale = new AnotherProcess(database, [Current(oldKey)]);
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(async () => await stale.InitializeAsync());
+        Assert.Contains($"but this process has key {oldId}", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AMalformedPreviousKey_StopsStartUp_NamingTheSetting()
+    {
+        await using var database = TestDatabase.Create();
+        await using var app = new AnotherProcess(database, [new("DataProtection:PreviousKeyEncryptionKeys:0", "c2hvcnQ=")]);
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(async () => await app.InitializeAsync());
+        Assert.Contains("DataProtection:PreviousKeyEncryptionKeys:0 is 5 bytes; it must be 32", refused.Message, StringComparison.Ordinal);
+    }
+
+    static async Task<System.Text.Json.JsonElement> MeAsync(AgentMarketApp app, string cookie)
+    {
+        using var client = app.CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = false });
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/me");
+        request.Headers.Add("Cookie", cookie);
+        return await Http.ReadJsonAsync(await client.SendAsync(request));
     }
 
     /// <summary>The element that holds a key's secret (<c>&lt;masterKey&gt;&lt;value&gt;base64&lt;/value&gt;</c>) when stored in the clear.</summary>

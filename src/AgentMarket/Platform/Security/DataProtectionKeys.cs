@@ -48,7 +48,7 @@ sealed class DatabaseXmlRepository(IServiceScopeFactory scopes, KeyEncryptionKey
         // A process whose key-encryption key cannot read the stored keys makes a new key rather than fail; storing it
         // would split the key ring (two processes started together, before either stored a key, with different keys).
         var stored = db.DataProtectionKeys.AsNoTracking().Select(k => k.Xml).ToList();
-        if (stored.SelectMany(xml => KeyEncryptionKey.KeyIdsIn(XElement.Parse(xml))).FirstOrDefault(id => id != key.Id) is { } otherKey)
+        if (stored.SelectMany(xml => KeyEncryptionKey.KeyIdsIn(XElement.Parse(xml))).FirstOrDefault(id => !key.Reads(id)) is { } otherKey)
         {
             throw new InvalidOperationException(key.MismatchMessage(otherKey));
         }

@@ -20,6 +20,12 @@ public sealed class KeyRingEncryptionOptions
 
     /// <summary>Where the key-encryption key is kept when it is not configured; default <c>{Storage:DataDirectory}/keys/key-encryption.key</c>.</summary>
     public string? KeyEncryptionKeyFile { get; set; }
+
+    /// <summary>
+    /// Earlier key-encryption keys (base64), to rotate: stored keys they encrypted are read with them and encrypted again
+    /// with the current key at start (README, "Rotating the key-encryption key"). Remove them once every process has started so.
+    /// </summary>
+    public List<string> PreviousKeyEncryptionKeys { get; set; } = [];
 }
 
 /// <summary>
@@ -40,9 +46,10 @@ public sealed class KeyEncryptionKey
 
     readonly byte[] _key;
 
-    KeyEncryptionKey(byte[] key)
+    KeyEncryptionKey(byte[] key, IReadOnlyList<KeyEncryptionKey>? previous = null)
     {
         _key = key;
+        Previous = previous ?? [];
         // The id names the key in what it encrypted, so a process given another key can say so instead of failing to
         // decrypt; an HMAC of a constant reveals nothing of the key.
         Id = Convert.ToHexStringLower(HMACSHA256.HashData(key, "key-encryption key id"u8)[..8]);
@@ -50,7 +57,19 @@ public sealed class KeyEncryptionKey
 
     public string Id { get; }
 
+    /// <summary>Earlier keys this one replaces: what they encrypted is still read, and encrypted again with this one at start.</summary>
+    public IReadOnlyList<KeyEncryptionKey> Previous { get; }
+
     public static KeyEncryptionKey Load(KeyRingEncryptionOptions options, StorageOptions storage, DatabaseProvider provider, ILogger logger)
+    {
+        var current = LoadCurrent(options, storage, provider, logger);
+        var previous = options.PreviousKeyEncryptionKeys
+            .Select((base64, i) => new KeyEncryptionKey(Parse(base64, $"DataProtection:PreviousKeyEncryptionKeys:{i}")))
+            .Where(key => key.Id != current.Id).DistinctBy(key => key.Id).ToList();
+        return previous.Count == 0 ? current : new KeyEncryptionKey(current._key, previous);
+    }
+
+    static KeyEncryptionKey LoadCurrent(KeyRingEncryptionOptions options, StorageOptions storage, DatabaseProvider provider, ILogger logger)
     {
         if (options.KeyEncryptionKey is { Length: > 0 } configured)
         {
@@ -156,13 +175,19 @@ public sealed class KeyEncryptionKey
             Convert.ToBase64String(ciphertext));
     }
 
+    /// <summary>Decrypts with whichever of this key and <see cref="Previous"/> encrypted the element.</summary>
     public XElement Decrypt(XElement encryptedElement)
     {
         var keyId = (string?)encryptedElement.Attribute("kek");
-        if (keyId != Id)
-        {
-            throw new CryptographicException(MismatchMessage(keyId));
-        }
+        var key = keyId == Id ? this : Previous.FirstOrDefault(k => k.Id == keyId) ?? throw new CryptographicException(MismatchMessage(keyId));
+        return key.DecryptOwn(encryptedElement);
+    }
+
+    /// <summary>Whether this key or one of <see cref="Previous"/> has the id <paramref name="keyId"/>.</summary>
+    public bool Reads(string? keyId) => keyId == Id || Previous.Any(k => k.Id == keyId);
+
+    XElement DecryptOwn(XElement encryptedElement)
+    {
         byte[] nonce, tag, ciphertext;
         try
         {
@@ -198,9 +223,10 @@ public sealed class KeyEncryptionKey
     public static IEnumerable<string?> KeyIdsIn(XElement storedKey) => EncryptedPartsOf(storedKey).Select(e => (string?)e.Attribute("kek"));
 
     public string MismatchMessage(string? storedKeyId) =>
-        $"The Data Protection key ring was encrypted with key-encryption key {storedKeyId ?? "(none)"}, but this process has key {Id}. " +
-        "Give every process the key that encrypted it (DataProtection:KeyEncryptionKey, or the file DataProtection:KeyEncryptionKeyFile names); " +
-        "without it the secrets stored in the database cannot be read.";
+        $"The Data Protection key ring was encrypted with key-encryption key {storedKeyId ?? "(none)"}, but this process has key {Id}" +
+        (Previous.Count == 0 ? ". " : $" and previous keys {string.Join(", ", Previous.Select(k => k.Id))}. ") +
+        "Give every process the key that encrypted it (DataProtection:KeyEncryptionKey, or the file DataProtection:KeyEncryptionKeyFile names; " +
+        "when rotating, the old one in DataProtection:PreviousKeyEncryptionKeys); without it the secrets stored in the database cannot be read.";
 }
 
 sealed class KeyRingEncryptor(KeyEncryptionKey key) : IXmlEncryptor
@@ -219,11 +245,12 @@ sealed class KeyRingDecryptor(IServiceProvider services) : IXmlDecryptor
 
 /// <summary>
 /// At start-up, before any request and before Data Protection loads the key ring: refuses to start when a stored key
-/// cannot be decrypted with this process's key-encryption key (another key, or a damaged row), rather than let the
-/// framework quietly make a new key ring that cannot read the stored secrets or other replicas' cookies; and encrypts
-/// the keys an earlier version stored in the clear, then makes a new default key, since the old ones may sit in the
-/// clear in earlier backups. On PostgreSQL, replicas take turns (an advisory lock), so a second one sees what the
-/// first encrypted.
+/// cannot be decrypted with this process's key-encryption keys (another key, or a damaged row), rather than let the
+/// framework quietly make a new key ring that cannot read the stored secrets or other replicas' cookies; encrypts the
+/// keys an earlier version stored in the clear, and encrypts again with the current key those a previous key-encryption
+/// key encrypted (a rotation). Either way it then makes a new default key: the old ones may sit in the clear in earlier
+/// backups, or be readable with the key being retired. On PostgreSQL, replicas take turns (an advisory lock), so a
+/// second one sees what the first did.
 /// </summary>
 sealed class KeyRingEncryptionStartup(
     IServiceScopeFactory scopes, KeyEncryptionKey key, IKeyManager keys, IOptions<KeyManagementOptions> keyOptions, TimeProvider clock,
@@ -235,7 +262,7 @@ sealed class KeyRingEncryptionStartup(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        int encrypted;
+        int encrypted, reencrypted;
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
@@ -244,24 +271,29 @@ sealed class KeyRingEncryptionStartup(
             {
                 await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_xact_lock({PostgresLockKey})", cancellationToken);
             }
-            encrypted = 0;
+            (encrypted, reencrypted) = (0, 0);
             foreach (var stored in await db.DataProtectionKeys.ToListAsync(cancellationToken))
             {
                 var element = Readable(stored);
-                if (EncryptInPlace(element))
+                var inTheClear = EncryptInPlace(element);
+                var underPreviousKey = EncryptAgainInPlace(element);
+                if (inTheClear || underPreviousKey)
                 {
                     stored.Xml = element.ToString(SaveOptions.DisableFormatting);
-                    encrypted++;
+                    encrypted += inTheClear ? 1 : 0;
+                    reencrypted += underPreviousKey ? 1 : 0;
                 }
             }
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
-        if (encrypted > 0)
+        if (encrypted > 0 || reencrypted > 0)
         {
             var now = clock.GetUtcNow();
             keys.CreateNewKey(now, now + keyOptions.Value.NewKeyLifetime);
-            logger.LogInformation("Encrypted {Count} Data Protection keys an earlier version stored in the clear, and made a new default key.", encrypted);
+            logger.LogInformation(
+                "Encrypted {Count} Data Protection keys an earlier version stored in the clear and {Rotated} a previous key-encryption key encrypted with key-encryption key {Key}, and made a new default key.",
+                encrypted, reencrypted, key.Id);
         }
     }
 
@@ -280,7 +312,7 @@ sealed class KeyRingEncryptionStartup(
         foreach (var part in KeyEncryptionKey.EncryptedPartsOf(element))
         {
             var keyId = (string?)part.Attribute("kek");
-            if (keyId != key.Id)
+            if (!key.Reads(keyId))
             {
                 throw new InvalidOperationException(key.MismatchMessage(keyId));
             }
@@ -308,6 +340,17 @@ sealed class KeyRingEncryptionStartup(
                 key.Encrypt(new XElement(secret))));
         }
         return secrets.Count > 0;
+    }
+
+    /// <summary>Encrypts again with the current key the parts a previous key-encryption key encrypted.</summary>
+    bool EncryptAgainInPlace(XElement storedKey)
+    {
+        var parts = KeyEncryptionKey.EncryptedPartsOf(storedKey).Where(part => (string?)part.Attribute("kek") != key.Id).ToList();
+        foreach (var part in parts)
+        {
+            part.ReplaceWith(key.Encrypt(key.Decrypt(part)));
+        }
+        return parts.Count > 0;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
