@@ -1,15 +1,18 @@
 using System.Net;
+using System.Net.Http.Json;
 using AgentMarket.Platform.Seed;
+using AgentMarket.Testing.FakeOpenAi;
+using AgentMarket.Tests.Gateway;
 using AgentMarket.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace AgentMarket.Tests.Platform;
 
-/// <summary>The app as the README's first command starts it: with demo data.</summary>
-public sealed class DemoApp : AgentMarketApp
+/// <summary>The app as the README's first command starts it: with demo data (and a model, as an operator configures one).</summary>
+public sealed class DemoApp : GatewayApp
 {
-    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() => [new("Seed:Demo", "true")];
+    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() => base.ExtraSettings().Append(new("Seed:Demo", "true"));
 }
 
 public class DemoDataTests(DemoApp app) : IClassFixture<DemoApp>
@@ -42,6 +45,27 @@ public class DemoDataTests(DemoApp app) : IClassFixture<DemoApp>
             System.Text.RegularExpressions.Regex.Count(before, "agent-card"),
             System.Text.RegularExpressions.Regex.Count(after, "agent-card"));
         Assert.Contains("★ 4.5 (2)", after, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EveryDemoListing_CanBeTried_AndSubscribedTo_AndRunsItsOwnPersona()
+    {
+        var visitor = app.CreateClient();
+        var cards = (await Http.ReadJsonAsync(await visitor.GetAsync("/api/marketplace/agents/?limit=100"))).GetProperty("items").EnumerateArray()
+            .Select(c => c.GetProperty("slug").GetString()!).ToList();
+        Assert.Equal(12, cards.Count);
+        foreach (var slug in cards)
+        {
+            var tried = await Http.ReadJsonAsync(await visitor.PostAsJsonAsync($"/api/marketplace/agents/{slug}/try/", new { input = $"Hello {slug}" }));
+            Assert.Equal("I am the default answer.", tried.GetProperty("output").GetString());
+        }
+        Assert.Contains(app.Model.Requests, r => r.LastUser == "Hello blog-writer" && r.System?.Contains("You are Blog Writer", StringComparison.Ordinal) == true);
+
+        var buyer = await app.SignUpAsync();
+        var order = await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync("/api/marketplace-orders/", new { offering = "blog-writer" }), HttpStatusCode.Created);
+        var config = order.GetProperty("customer_agent_config").GetGuid();
+        var run = await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync($"/api/agents/{config}/run/", new { input = "Write about tea" }));
+        Assert.Equal((8L, "I am the default answer."), (run.GetProperty("credits_charged").GetInt64(), run.GetProperty("output").GetString()));
     }
 
     [Fact]

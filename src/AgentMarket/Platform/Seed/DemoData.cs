@@ -6,6 +6,9 @@ using AgentMarket.Identity;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
 using AgentMarket.Providers;
+using AgentMarket.Knowledge;
+using AgentMarket.Providers.Agents;
+using AgentMarket.Providers.Configuration;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 
@@ -13,8 +16,9 @@ namespace AgentMarket.Platform.Seed;
 
 /// <summary>
 /// The catalog's categories (always) and, with <c>Seed:Demo</c>, three providers with a dozen listings and reviews so a
-/// first start shows a living marketplace. Idempotent: rows are matched by slug, handle or email and never duplicated.
-/// Demo accounts get random passwords nobody knows, so a demo install has no default credentials.
+/// first start shows a living marketplace: each listing runs an agent built from a template, so it can be tried and
+/// subscribed to (answers need a model, <c>Llm:*</c>). Idempotent: rows are matched by slug, handle or email and never
+/// duplicated. Demo accounts get random passwords nobody knows, so a demo install has no default credentials.
 /// </summary>
 sealed class DemoData(IServiceScopeFactory scopes, IConfiguration configuration, TimeProvider clock, ILogger<DemoData> logger) : IHostedService
 {
@@ -145,6 +149,7 @@ sealed class DemoData(IServiceScopeFactory scopes, IConfiguration configuration,
             listings[demo.Slug] = listing;
         }
         await db.SaveChangesAsync(ct);
+        await EnsureAgentsAsync(db, providers, ct);
 
         // Reviews come from demo buyer organizations; the listing's counters are derived from the reviews that exist.
         var buyers = new List<Guid>();
@@ -165,6 +170,59 @@ sealed class DemoData(IServiceScopeFactory scopes, IConfiguration configuration,
         // Social proof is derived from the facts (runs and reviews), never typed in.
         await services.GetRequiredService<RunFacts>().RepairAsync(ct);
         logger.LogInformation("Demo data ensured: {Providers} providers, {Listings} listings", providers.Count, listings.Count);
+    }
+
+    /// <summary>
+    /// Gives each demo listing without one an agent to serve: the template that fits it (the two that answer from the
+    /// buyer's documents start from the knowledge-base assistant), with a persona drawn from the listing, created as its
+    /// provider would, in the provider's organization. Listings seeded before demo listings had agents get theirs too.
+    /// </summary>
+    async Task EnsureAgentsAsync(AppDbContext db, Dictionary<string, Provider> providers, CancellationToken ct)
+    {
+        var unserved = await db.Listings.AsNoTracking().Where(l => l.AgentId == null).Select(l => l.Slug).ToListAsync(ct);
+        foreach (var demo in Listings.Where(l => unserved.Contains(l.Slug)))
+        {
+            var provider = providers[demo.Provider];
+            await using var scope = scopes.CreateAsyncScope();
+            var owner = await db.Users.AsNoTracking().SingleAsync(u => u.Email == $"{demo.Provider}@demo.agentmarket.local", ct);
+            var tenant = scope.ServiceProvider.GetRequiredService<CurrentTenant>();
+            tenant.SetUser(owner.Id, owner.Email);
+            tenant.Set(provider.OrganizationId, MembershipRole.Owner);
+            var template = TemplateFor(demo);
+            var (agent, failure) = await scope.ServiceProvider.GetRequiredService<TemplateStarter>().StartAsync(template, demo.Name, demo.Short, demo.Category, ct);
+            if (failure is not null)
+            {
+                throw new InvalidOperationException($"The demo agent of {demo.Slug} could not be created: {failure.Message}");
+            }
+            var providerDb = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            if (template.Fields.Any(f => f.Kind == ConfigurableFieldKind.KnowledgeBase))
+            {
+                // The provider's own documents, which its agent answers from next to each buyer's (and alone in the playground).
+                var knowledgeBase = new KnowledgeBase { OrganizationId = provider.OrganizationId, Name = $"{demo.Name} documents", CreatedUtc = clock.GetUtcNow().UtcDateTime };
+                providerDb.KnowledgeBases.Add(knowledgeBase);
+                await providerDb.SaveChangesAsync(ct);
+                await scope.ServiceProvider.GetRequiredService<TrainingDocumentIntake>().AddTextAsync(provider.OrganizationId, knowledgeBase.Id,
+                    TrainingDocumentKind.Topic, $"About {demo.Name}", $"{demo.Short}\n\n{demo.Description}", reuseIdentical: true, ct);
+                agent!.KnowledgeBaseId = knowledgeBase.Id;
+            }
+            var listing = await providerDb.Listings.SingleAsync(l => l.Slug == demo.Slug, ct);
+            providerDb.Entry(listing).Property(l => l.AgentId).CurrentValue = agent!.Id;
+            var version = await providerDb.AgentVersions.SingleAsync(v => v.AgentId == agent.Id, ct);
+            await scope.ServiceProvider.GetRequiredService<AgentVersions>().ServeAsync(listing, version, ct);
+            await providerDb.SaveChangesAsync(ct);
+        }
+    }
+
+    static FlowTemplate TemplateFor(DemoListing demo)
+    {
+        if (demo.Slug is "support-copilot" or "faq-bot")
+        {
+            return FlowTemplates.Find("knowledge_base_assistant")!;
+        }
+        var template = FlowTemplates.Find("prompt_assistant")!;
+        var persona = $"You are {demo.Name}, an assistant that {char.ToLowerInvariant(demo.Short[0])}{demo.Short[1..]} {demo.Description} " +
+            "Answer clearly and briefly, in the language the user writes in.";
+        return template with { Fields = [.. template.Fields.Select(f => f.Key == "system_prompt" ? f with { DefaultValue = persona } : f)] };
     }
 
     /// <summary>
