@@ -42,6 +42,30 @@ public class HostTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
     }
 
     [Fact]
+    public async Task MalformedQueryValues_AreIgnoredByPages_NotA500()
+    {
+        var user = await app.SignUpAsync();
+        foreach (var url in new[] { "/?page=abc", "/?page=99999999999", "/?page=2147483647", "/credits?page=abc", "/receipts?page=-1",
+            "/credits/success?payment=garbage", "/settings/webhooks?endpoint=zzz&delivery=zzz" })
+        {
+            var response = await user.Client.GetAsync(url);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{url} answered {(int)response.StatusCode}");
+            Assert.StartsWith("text/html", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task ATooLargeUploadToAPage_AnswersAPage_NotTheApisJson()
+    {
+        var user = await app.SignUpAsync();
+        using var form = new MultipartFormDataContent { { new ByteArrayContent(new byte[6 * 1024 * 1024]), "file", "flow.json" } };
+        var response = await user.Client.PostAsync("/account/password", form);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("larger than this form accepts", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ProtectedPage_RedirectsVisitorsToSignIn()
     {
         var response = await app.CreateClient().GetAsync("/organization");

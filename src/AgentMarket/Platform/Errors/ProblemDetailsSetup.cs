@@ -10,6 +10,7 @@ static class ProblemDetailsSetup
     public static void AddApiProblemDetails(this IServiceCollection services)
     {
         services.AddProblemDetails(options => options.CustomizeProblemDetails = AddCodeAndTrace);
+        services.AddExceptionHandler<PageExceptionHandler>(); // first: pages answer HTML whatever failed
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         // Binding failures (malformed JSON, wrong types) throw, so the handler below can say which one it was.
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

@@ -1,0 +1,39 @@
+using System.Net;
+using AgentMarket.Platform.Auth;
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace AgentMarket.Platform.Errors;
+
+/// <summary>
+/// A page that fails answers a page, not the API's problem JSON: a short static one, which does not depend on the layout
+/// and services that may be what failed, with the trace id that finds the log entry. A malformed request to a page (a
+/// body too large) keeps its 4xx status.
+/// </summary>
+sealed class PageExceptionHandler : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (AuthSetup.IsApiRequest(httpContext.Request) || httpContext.Response.HasStarted)
+        {
+            return false;
+        }
+        var status = exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
+        var (title, message) = status switch
+        {
+            StatusCodes.Status413PayloadTooLarge => ("That is too large", "What you sent is larger than this form accepts. Go back and choose a smaller file."),
+            < 500 => ("That did not go through", "The request could not be read. Go back, reload the page and try again."),
+            _ => ("Something went wrong", "Please try again in a moment. If it keeps happening, tell the operator this reference."),
+        };
+        httpContext.Response.StatusCode = status;
+        httpContext.Response.ContentType = "text/html; charset=utf-8";
+        await httpContext.Response.WriteAsync($"""
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8" /><meta name="viewport" content="width=device-width, initial-scale=1" />
+            <title>{title}</title><link rel="stylesheet" href="/css/site.css" /></head>
+            <body><main class="container"><h1>{title}</h1><p>{message}</p>
+            <p class="muted">Reference: <code>{WebUtility.HtmlEncode(httpContext.TraceIdentifier)}</code></p>
+            <p><a href="/">Back to the marketplace</a></p></main></body></html>
+            """, cancellationToken);
+        return true;
+    }
+}
