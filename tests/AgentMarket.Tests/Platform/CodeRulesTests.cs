@@ -19,4 +19,17 @@ public class CodeRulesTests
             .ToList();
         Assert.Empty(offenders);
     }
+
+    [Fact]
+    public void PagesTakeQueryValuesAsStrings_SoAMalformedOneCannotFailThePage()
+    {
+        // A typed [SupplyParameterFromQuery] (int?, Guid?) throws on /?page=abc; pages read strings through QueryValues.
+        var typed = new System.Text.RegularExpressions.Regex(@"\[SupplyParameterFromQuery[^\]]*\]\s*public\s+(?!string\?)\S+");
+        var offenders = Directory.EnumerateFiles(Source, "*.razor", SearchOption.AllDirectories)
+            .Concat(Directory.EnumerateFiles(Source, "*.cs", SearchOption.AllDirectories))
+            .Where(f => typed.IsMatch(File.ReadAllText(f)))
+            .Select(f => Path.GetRelativePath(Source, f))
+            .ToList();
+        Assert.Empty(offenders);
+    }
 }
