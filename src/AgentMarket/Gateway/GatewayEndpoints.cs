@@ -7,6 +7,7 @@ using AgentMarket.Keys;
 using AgentMarket.Platform;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
 namespace AgentMarket.Gateway;
@@ -52,6 +53,10 @@ static class GatewayEndpoints
         {
             return ApiProblem.Invalid("Idempotency-Key", $"Keys starting with \"{ExternalUsage.EventKeyPrefix}\" are reserved for reported usage; choose another.");
         }
+        if (BlankInput(request) is { } blank)
+        {
+            return blank;
+        }
         var gatewayRequest = new GatewayRequest(uuid, request.Input, request.SessionId, idempotencyKey, "api") { Key = http.Features.Get<KeyGrant>() };
         return await RespondAsync(http, onEvent => gateway.RunAsync(gatewayRequest, onEvent, ct), ToResponse);
     }
@@ -63,10 +68,18 @@ static class GatewayEndpoints
         {
             await OrganizationScope.ResolveAsync(http, null, ct);
         }
+        if (BlankInput(request) is { } blank)
+        {
+            return blank;
+        }
         var visitor = Visitor(http);
         return await RespondAsync(http, onEvent => gateway.TryAsync(idOrSlug, request.Input, request.SessionId, visitor, onEvent, ct),
             result => new TryAgentResponse(result.RunId, result.Output, result.SessionId, result.CreditsCharged, result.TrialRunsLeft));
     }
+
+    /// <summary>A run is a message to the agent: without one the model would answer (and be paid for) nothing.</summary>
+    static ProblemHttpResult? BlankInput(RunAgentRequest request) =>
+        string.IsNullOrWhiteSpace(request.Input) ? ApiProblem.Invalid("input", "Give the message to send to the agent.") : null;
 
     /// <summary>
     /// JSON, or server-sent events when the client accepts <c>text/event-stream</c>: token frames as the model streams,

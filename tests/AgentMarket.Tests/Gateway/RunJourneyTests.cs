@@ -103,6 +103,23 @@ public class RunJourneyTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.Equal(350, (await subscribed.Buyer.BalanceAsync()).GetProperty("balance").GetInt64());
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("  ")]
+    [InlineData(null)]
+    public async Task ABlankInput_IsRefused_BeforeAnythingIsCharged(string? blank)
+    {
+        var subscribed = await app.SubscribedAsync();
+        var calls = app.Model.Requests.Count;
+        var problem = await Http.AssertProblemAsync(await subscribed.KeyClient.PostAsJsonAsync($"/api/agents/{subscribed.Config}/run/", new { input = blank }),
+            HttpStatusCode.BadRequest, "validation_failed");
+        Assert.True(problem.GetProperty("errors").TryGetProperty("input", out _));
+        await Http.AssertProblemAsync(await app.CreateClient().PostAsJsonAsync($"/api/marketplace/agents/{subscribed.Agent.Slug}/try/", new { input = blank }),
+            HttpStatusCode.BadRequest, "validation_failed");
+        Assert.Equal(350, (await subscribed.Buyer.BalanceAsync()).GetProperty("balance").GetInt64());
+        Assert.Equal(calls, app.Model.Requests.Count);
+    }
+
     [Fact]
     public async Task IdempotencyKey_OfARunWhoseProcessStopped_IsInProgressUntilItsReservationEnds_ThenFailedWithItsReservationReleased()
     {
