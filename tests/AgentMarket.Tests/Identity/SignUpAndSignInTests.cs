@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Infrastructure;
 
 namespace AgentMarket.Tests.Identity;
@@ -88,6 +89,24 @@ public class SignUpAndSignInTests(AgentMarketApp app) : IClassFixture<AgentMarke
 
         var right = await client.PostAsJsonAsync("/api/auth/signin", new { email = user.Email, password = user.Password });
         await Http.AssertProblemAsync(right, HttpStatusCode.TooManyRequests, "account_locked");
+    }
+
+    [Fact]
+    public async Task TheSignInAndSignUpPages_NeverWriteATypedPasswordBackIntoThePage()
+    {
+        var user = await app.SignUpAsync();
+        var client = app.CreateClient();
+        var wrong = $"Wrong-{Guid.NewGuid():N}";
+        var refused = await client.SubmitAsync("/signin", "signin", new() { ["Input.Email"] = user.Email, ["Input.Password"] = wrong });
+        var html = await refused.HtmlAsync();
+        Assert.Contains("alert-error", html, StringComparison.Ordinal);
+        Assert.DoesNotContain(wrong, html, StringComparison.Ordinal);
+
+        var tooShort = $"s{Guid.NewGuid():N}"[..8];
+        var invalid = await client.SubmitAsync("/signup", "signup", new() { ["Input.Email"] = $"new-{Guid.NewGuid():N}@tests.example", ["Input.Name"] = "New", ["Input.Password"] = tooShort });
+        var page = await invalid.HtmlAsync();
+        Assert.Contains("10", page, StringComparison.Ordinal);
+        Assert.DoesNotContain(tooShort, page, StringComparison.Ordinal);
     }
 
     [Fact]
