@@ -17,6 +17,13 @@ public sealed class GatewayOptions
     [Range(0, 1_000)]
     public int TrialRunsPerDay { get; set; } = 3;
 
+    /// <summary>
+    /// Most credits the promotions account pays for one visitor's trial run, whatever the agent's price: a free try is the
+    /// platform's marketing, so an agent priced high cannot turn tries (cookies are free to clear) into earnings.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public long TrialMaxCreditsPerRun { get; set; } = 10;
+
     /// <summary>Largest run output kept for idempotent replays and usage (bytes of text).</summary>
     [Range(1_024, 1_000_000)]
     public int StoredOutputLimit { get; set; } = 100_000;

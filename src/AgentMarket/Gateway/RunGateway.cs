@@ -186,7 +186,8 @@ sealed class RunGateway(
                     "You have used today's free tries of this agent. Sign up to keep going.", retryAfter: trials.UntilTomorrow());
             }
             trialRunsLeft = allowance;
-            payer = terms.Model == PricingModel.Free ? Payer.Nobody : Payer.Promotions;
+            // A provider trying its own agent pays nothing and is paid nothing.
+            payer = terms.Model == PricingModel.Free || organization == listing.OrganizationId ? Payer.Nobody : Payer.Promotions;
         }
         var maxPrice = payer == Payer.Nobody ? 0 : terms.MaxRunPrice;
         var plan = organization is { } org ? await cache.OrganizationAsync(org, ct) : null;
@@ -277,7 +278,13 @@ sealed class RunGateway(
             return (null, FailureFor(result, runId));
         }
 
-        var actual = p.Payer == Payer.Nobody ? 0 : p.Terms.RunPrice(result.InputTokens + result.OutputTokens, options.Value.VariableCreditsPerThousandTokens);
+        var price = p.Terms.RunPrice(result.InputTokens + result.OutputTokens, options.Value.VariableCreditsPerThousandTokens);
+        var actual = p.Payer switch
+        {
+            Payer.Nobody => 0,
+            Payer.Promotions => Math.Min(price, options.Value.TrialMaxCreditsPerRun),
+            _ => price,
+        };
         var output = result.OutputText;
         var payment = await FinishAsync(p, run, AgentRunStatus.Succeeded, null, Truncate(output), actual, started, counted: true, Charge(p, reservation, runId, actual), memory);
         // The journal records a payment that did not go through as charging nothing.
@@ -291,9 +298,15 @@ sealed class RunGateway(
         return (new GatewayResult(runId, output, p.SessionId, p.Payer == Payer.Wallet ? charged : 0, balance, result, Replayed: false) { EngineTime = engineTime }, null);
     }
 
-    /// <summary>How a finished run pays: settle the wallet's reservation, or the promotions account pays a trial run.</summary>
+    /// <summary>
+    /// How a finished run pays: settle the wallet's reservation, or the promotions account pays a trial run. A provider
+    /// running its own agent pays like any buyer but earns nothing from it (the settle names no provider, so the platform
+    /// keeps it): otherwise granted credits spent on one's own agent would turn into payable earnings.
+    /// </summary>
     LedgerCommand? Charge(Prepared p, Guid? reservation, Guid runId, long actual) =>
-        reservation is { } reserved ? new SettleCommand($"run:{runId}:settle", p.Organization, reserved, actual, p.Listing.ProviderId, credits.Value.Split, $"{p.Listing.Name} run")
+        reservation is { } reserved
+            ? new SettleCommand($"run:{runId}:settle", p.Organization, reserved, actual, p.Organization == p.Listing.OrganizationId ? null : p.Listing.ProviderId,
+                credits.Value.Split, $"{p.Listing.Name} run")
         : p.Payer == Payer.Promotions && actual > 0 ? new TrialCommand($"trial:{runId}", p.Listing.ProviderId, actual, credits.Value.Split, $"Trial run of {p.Listing.Name}", runId.ToString())
         : null;
 

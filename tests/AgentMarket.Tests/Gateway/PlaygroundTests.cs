@@ -1,8 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using AgentMarket.Credits.Ledger;
+using AgentMarket.Gateway;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Tests.Gateway;
 
@@ -61,6 +64,42 @@ public class PlaygroundTests(GatewayApp app) : IClassFixture<GatewayApp>
         await Http.ReadJsonAsync(await app.CreateClient().PostAsJsonAsync($"/api/marketplace/agents/{agent.Slug}/try/", new { input = "Who am I, stranger?", session_id = session }));
         var stranger = app.Model.Requests.Last(r => r.Prompt.Contains("Who am I, stranger?", StringComparison.Ordinal));
         Assert.DoesNotContain("My name is Grace.", stranger.Prompt, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AVisitorsTryOfAnExpensiveAgent_PaysTheProviderNoMoreThanTheTrialCap()
+    {
+        var agent = await app.PromptAgentAsync(new { model = "fixed_credits", credits_per_run = 1_000_000 });
+        var earnings = new LedgerDriver(app);
+        var provider = await ProviderIdAsync(agent);
+        var before = (await earnings.AccountAsync(AccountKind.ProviderEarnings, provider), await earnings.AccountAsync(AccountKind.PlatformPromotions, Guid.Empty));
+
+        await Http.AssertStatusAsync(await app.CreateClient().PostAsJsonAsync($"/api/marketplace/agents/{agent.Slug}/try/", new { input = "hello" }), HttpStatusCode.OK);
+
+        // At most Gateway:TrialMaxCreditsPerRun (10) from promotions: 8 to the provider, 2 as the platform's fee.
+        var cap = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.TrialMaxCreditsPerRun;
+        Assert.Equal(10, cap);
+        Assert.Equal(8, await earnings.AccountAsync(AccountKind.ProviderEarnings, provider) - before.Item1);
+        Assert.Equal(-cap, await earnings.AccountAsync(AccountKind.PlatformPromotions, Guid.Empty) - before.Item2);
+        Assert.True((await earnings.CheckAsync()).Ok);
+    }
+
+    [Fact]
+    public async Task AProviderRunningItsOwnAgent_PaysLikeABuyer_ButEarnsNothingFromIt()
+    {
+        var agent = await app.PromptAgentAsync();
+        var earnings = new LedgerDriver(app);
+        var provider = await ProviderIdAsync(agent);
+        var before = await earnings.AccountAsync(AccountKind.ProviderEarnings, provider);
+
+        // Subscribed to its own agent, with the sign-up credits every organization gets, and in its own playground.
+        var config = await agent.Seller.SubscribeAsync(agent);
+        var run = await Http.ReadJsonAsync(await agent.Seller.Client.PostAsJsonAsync($"/api/agents/{config}/run/", new { input = "my own agent" }));
+        Assert.Equal(5, run.GetProperty("credits_charged").GetInt64());
+        await Http.AssertStatusAsync(await agent.Seller.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.Slug}/try/", new { input = "again" }), HttpStatusCode.OK);
+
+        Assert.Equal(before, await earnings.AccountAsync(AccountKind.ProviderEarnings, provider));
+        Assert.True((await earnings.CheckAsync()).Ok);
     }
 
     [Fact]
