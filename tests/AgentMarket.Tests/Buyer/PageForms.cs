@@ -12,7 +12,15 @@ public static partial class PageForms
     {
         var page = await client.GetAsync(url);
         await Http.AssertStatusAsync(page, HttpStatusCode.OK);
-        var html = await page.Content.ReadAsStringAsync();
+        return await client.SubmitFromPageAsync(url, await page.Content.ReadAsStringAsync(), form, fields);
+    }
+
+    /// <summary>
+    /// Posts the form named <paramref name="form"/> of <paramref name="html"/>, a page read earlier and left open while others
+    /// changed what it shows, with that page's antiforgery token and <paramref name="fields"/>.
+    /// </summary>
+    public static async Task<HttpResponseMessage> SubmitFromPageAsync(this HttpClient client, string url, string html, string form, Dictionary<string, string>? fields = null)
+    {
         Assert.Contains($"value=\"{form}\"", html, StringComparison.Ordinal);
         var body = new Dictionary<string, string>(fields ?? [])
         {
