@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Infrastructure;
 
 namespace AgentMarket.Tests.Providers;
@@ -94,6 +95,68 @@ public class ProviderApprovalTests(ManualApprovalApp app) : IClassFixture<Manual
         Assert.Equal("rejected", mine.GetProperty("state").GetString());
         Assert.Equal("Incomplete profile", mine.GetProperty("decision_reason").GetString());
     }
+
+    [Fact]
+    public async Task ConsolePage_ApprovesAndRejectsApplications_SaysSo_AndARejectionNeedsItsReason()
+    {
+        var (approved, _) = await ApplyAsync();
+        var (rejected, applicant) = await ApplyAsync();
+        var operatorClient = await app.OperatorAsync();
+
+        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin", "provider-decision", new() { ["reject"] = rejected.ToString(), [$"reason-{rejected}"] = " " }), "/admin?error=reason_required");
+        Assert.Contains("Give a reason of up to 1,000 characters to reject", await operatorClient.HtmlAsync("/admin?error=reason_required"), StringComparison.Ordinal);
+        Assert.Equal("pending", await StateAsync(operatorClient, rejected));
+
+        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin", "provider-decision", new() { ["approve"] = approved.ToString() }), "/admin?done=provider_approved");
+        Assert.Contains("The application is approved", await operatorClient.HtmlAsync("/admin?done=provider_approved"), StringComparison.Ordinal);
+        Assert.Equal("approved", await StateAsync(operatorClient, approved));
+
+        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin", "provider-decision",
+            new() { ["reject"] = rejected.ToString(), [$"reason-{rejected}"] = "Tell us what your agents do." }), "/admin?done=provider_rejected");
+        var mine = await Http.ReadJsonAsync(await applicant.Client.GetAsync("/api/providers/mine"));
+        Assert.Equal(("rejected", "Tell us what your agents do."), (mine.GetProperty("state").GetString(), mine.GetProperty("decision_reason").GetString()));
+    }
+
+    [Fact]
+    public async Task ConsolePage_ADecisionOnAnApplicationAnotherOperatorDecidedAfterThePageWasRead_SaysSo_AndChangesNothing()
+    {
+        var (id, applicant) = await ApplyAsync();
+        var operatorClient = await app.OperatorAsync();
+        var page = await operatorClient.HtmlAsync("/admin");
+        Assert.Contains($"value=\"{id}\"", page, StringComparison.Ordinal);
+        await Http.AssertStatusAsync(await (await app.OperatorAsync()).PostAsJsonAsync($"/api/admin/providers/{id}/reject", new { reason = "Incomplete profile" }), HttpStatusCode.OK);
+
+        // The first operator's page still shows the application; its buttons post the section's one form, which the page still has.
+        PageForms.AssertRedirect(await operatorClient.SubmitFromPageAsync("/admin", page, "provider-decision", new() { ["approve"] = id.ToString() }), "/admin?error=provider_decided");
+        PageForms.AssertRedirect(await operatorClient.SubmitFromPageAsync("/admin", page, "provider-decision",
+            new() { ["reject"] = id.ToString(), [$"reason-{id}"] = "Another reason" }), "/admin?error=provider_decided");
+        Assert.Contains("Another operator decided on that application first: nothing changed.", await operatorClient.HtmlAsync("/admin?error=provider_decided"), StringComparison.Ordinal);
+        var mine = await Http.ReadJsonAsync(await applicant.Client.GetAsync("/api/providers/mine"));
+        Assert.Equal(("rejected", "Incomplete profile"), (mine.GetProperty("state").GetString(), mine.GetProperty("decision_reason").GetString()));
+    }
+
+    [Fact]
+    public async Task ConsolePage_ShowsOnlyItsOwnMessages_NotTheWordsOfACraftedLink()
+    {
+        var operatorClient = await app.OperatorAsync();
+        var crafted = Uri.EscapeDataString("Your session expired: sign in again at evil.example");
+        var page = await operatorClient.HtmlAsync($"/admin?error={crafted}&done={crafted}");
+        Assert.DoesNotContain("Your session expired", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("alert-error", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("alert-ok", page, StringComparison.Ordinal);
+    }
+
+    async Task<(Guid Id, TestUser Applicant)> ApplyAsync()
+    {
+        var user = await app.SignUpAsync();
+        var handle = $"a{Guid.NewGuid():N}"[..16];
+        var created = await Http.ReadJsonAsync(await user.Client.PostAsJsonAsync("/api/providers/", new { handle, name = "Applicant Co" }), HttpStatusCode.Created);
+        return (created.GetProperty("uuid").GetGuid(), user);
+    }
+
+    static async Task<string?> StateAsync(HttpClient operatorClient, Guid id) =>
+        (await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/providers/?limit=200"))).GetProperty("items").EnumerateArray()
+            .Single(p => p.GetProperty("uuid").GetGuid() == id).GetProperty("state").GetString();
 
     [Fact]
     public async Task AdminRoutes_AreNotFound_ForUsersAndVisitors()

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Infrastructure;
 
@@ -230,4 +231,44 @@ public class ListingApprovalTests(ManualListingApprovalApp app) : IClassFixture<
         await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{published.ListingId}/approve/", null), HttpStatusCode.NoContent);
         await Http.AssertStatusAsync(await app.CreateClient().GetAsync($"/api/marketplace/agents/{published.Slug}/"), HttpStatusCode.OK);
     }
+
+    [Fact]
+    public async Task ConsolePage_RejectsWithItsReason_AndApprovesListings_SayingSo()
+    {
+        var rejected = await app.PublishedAgentAsync();
+        var approved = await app.PublishedAgentAsync();
+        var operatorClient = await app.OperatorAsync();
+
+        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin", "listing-decision", new() { ["reject"] = rejected.ListingId.ToString() }), "/admin?error=reason_required");
+        Assert.Equal("pending_review", await StateAsync(rejected));
+        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin", "listing-decision",
+            new() { ["reject"] = rejected.ListingId.ToString(), [$"reason-{rejected.ListingId}"] = "Add a description." }), "/admin?done=listing_rejected");
+        Assert.Contains("The listing is back in draft", await operatorClient.HtmlAsync("/admin?done=listing_rejected"), StringComparison.Ordinal);
+        var own = await Http.ReadJsonAsync(await rejected.Seller.Client.GetAsync($"/api/provider-agents/{rejected.AgentId}/listing/"));
+        Assert.Equal(("draft", "Add a description."), (own.GetProperty("state").GetString(), own.GetProperty("moderation_note").GetString()));
+
+        PageForms.AssertRedirect(await operatorClient.SubmitAsync("/admin", "listing-decision", new() { ["approve"] = approved.ListingId.ToString() }), "/admin?done=listing_approved");
+        Assert.Equal("active", await StateAsync(approved));
+    }
+
+    [Fact]
+    public async Task ConsolePage_ADecisionOnAListingAnotherOperatorDecidedAfterThePageWasRead_SaysSo_AndChangesNothing()
+    {
+        var published = await app.PublishedAgentAsync();
+        var operatorClient = await app.OperatorAsync();
+        var page = await operatorClient.HtmlAsync("/admin");
+        Assert.Contains($"value=\"{published.ListingId}\"", page, StringComparison.Ordinal);
+        await Http.AssertStatusAsync(await (await app.OperatorAsync()).PostAsync($"/api/admin/listings/{published.ListingId}/approve/", null), HttpStatusCode.NoContent);
+
+        // The first operator's page still shows the listing; its buttons post the section's one form, which the page still has.
+        PageForms.AssertRedirect(await operatorClient.SubmitFromPageAsync("/admin", page, "listing-decision",
+            new() { ["reject"] = published.ListingId.ToString(), [$"reason-{published.ListingId}"] = "Too late." }), "/admin?error=listing_decided");
+        PageForms.AssertRedirect(await operatorClient.SubmitFromPageAsync("/admin", page, "listing-decision", new() { ["approve"] = published.ListingId.ToString() }), "/admin?error=listing_decided");
+        Assert.Contains("That listing is no longer waiting for review", await operatorClient.HtmlAsync("/admin?error=listing_decided"), StringComparison.Ordinal);
+        Assert.Equal("active", await StateAsync(published));
+        await Http.AssertStatusAsync(await app.CreateClient().GetAsync($"/api/marketplace/agents/{published.Slug}/"), HttpStatusCode.OK);
+    }
+
+    static async Task<string?> StateAsync(PublishedAgent published) =>
+        (await Http.ReadJsonAsync(await published.Seller.Client.GetAsync($"/api/provider-agents/{published.AgentId}/listing/"))).GetProperty("state").GetString();
 }
