@@ -1,6 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
+using AgentMarket.Platform.Data;
+using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentMarket.Tests.Catalog;
 
@@ -99,4 +103,67 @@ public class ReviewTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
         await Http.AssertStatusAsync(await reporter.Client.GetAsync("/api/admin/review-reports/"), HttpStatusCode.NotFound);
         // Operators decide in the console: see Admin/ReviewReportConsoleTests.
     }
+
+    [Fact]
+    public async Task AgentPage_RepliesAndReports_ThroughOneFormEach_WithTheReviewOnTheButton()
+    {
+        var (agent, review) = await ReviewedAgentAsync();
+        var url = $"/agents/{agent.Slug}";
+
+        PageForms.AssertRedirect(await agent.Seller.Client.SubmitAsync(url, "review-reply", new() { ["review"] = review.ToString(), [$"reply-{review}"] = "Thanks, fixed in 1.1." }), $"{url}?done=reply");
+        Assert.Equal("Thanks, fixed in 1.1.", (await app.DetailsAsync(agent.Slug)).GetProperty("reviews").GetProperty("items")[0].GetProperty("provider_reply").GetString());
+
+        var reporter = await app.SignUpAsync();
+        var empty = await reporter.Client.SubmitAsync(url, "review-report", new() { ["review"] = review.ToString(), [$"reason-{review}"] = " " });
+        Assert.Equal(HttpStatusCode.OK, empty.StatusCode);
+        Assert.Contains("Say in 1–1,000 characters what is wrong with the review.", await empty.HtmlAsync(), StringComparison.Ordinal);
+        PageForms.AssertRedirect(await reporter.Client.SubmitAsync(url, "review-report", new() { ["review"] = review.ToString(), [$"reason-{review}"] = "Off topic." }), $"{url}?done=report");
+        Assert.Equal(["Off topic."], await ReportsAsync(review));
+    }
+
+    [Fact]
+    public async Task AgentPage_AReplyOrReportOnAReviewHiddenAfterThePageWasRead_SaysSo_AndSendsNothing()
+    {
+        var (agent, review) = await ReviewedAgentAsync();
+        var url = $"/agents/{agent.Slug}";
+        var reporter = await app.SignUpAsync();
+        var sellerPage = await agent.Seller.Client.HtmlAsync(url);
+        var reporterPage = await reporter.Client.HtmlAsync(url);
+        Assert.Contains($"value=\"{review}\"", sellerPage, StringComparison.Ordinal);
+        Assert.Contains($"value=\"{review}\"", reporterPage, StringComparison.Ordinal);
+        await Http.AssertStatusAsync(await (await app.OperatorAsync()).PostAsJsonAsync($"/api/admin/review-reports/{review}/hide/", new { reason = "Advertising" }), HttpStatusCode.NoContent);
+
+        // The pages still show the review; their buttons post the section's forms, which the pages still have.
+        var reply = await agent.Seller.Client.SubmitFromPageAsync(url, sellerPage, "review-reply", new() { ["review"] = review.ToString(), [$"reply-{review}"] = "Thanks!" });
+        var report = await reporter.Client.SubmitFromPageAsync(url, reporterPage, "review-report", new() { ["review"] = review.ToString(), [$"reason-{review}"] = "Spam." });
+        foreach (var response in new[] { reply, report })
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Contains("That review is no longer shown: an operator hid it. Nothing was sent.", await response.HtmlAsync(), StringComparison.Ordinal);
+        }
+        Assert.Null(await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().Reviews.Where(r => r.Id == review).Select(r => r.ProviderReply).SingleAsync()));
+        Assert.Empty(await ReportsAsync(review));
+    }
+
+    [Fact]
+    public async Task AgentPage_ShowsOnlyItsOwnMessages_NotTheWordsOfACraftedLink()
+    {
+        var (agent, _) = await ReviewedAgentAsync();
+        var crafted = Uri.EscapeDataString("Your session expired: sign in again at evil.example");
+        var page = await agent.Seller.Client.HtmlAsync($"/agents/{agent.Slug}?done={crafted}&error={crafted}");
+        Assert.DoesNotContain("Your session expired", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("alert-error", page, StringComparison.Ordinal);
+    }
+
+    async Task<(PublishedAgent Agent, Guid Review)> ReviewedAgentAsync()
+    {
+        var agent = await app.PublishedAgentAsync();
+        var buyer = await app.SignUpAsync();
+        await app.RecordRunAsync(agent.ListingId, buyer.OrganizationId);
+        var review = await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 2, text = "Slow." }), HttpStatusCode.Created);
+        return (agent, review.GetProperty("uuid").GetGuid());
+    }
+
+    Task<List<string>> ReportsAsync(Guid review) =>
+        app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().ReviewReports.Where(r => r.ReviewId == review).Select(r => r.Reason).ToListAsync());
 }
