@@ -119,6 +119,16 @@ public class ReviewTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
         Assert.Contains("Say in 1–1,000 characters what is wrong with the review.", await empty.HtmlAsync(), StringComparison.Ordinal);
         PageForms.AssertRedirect(await reporter.Client.SubmitAsync(url, "review-report", new() { ["review"] = review.ToString(), [$"reason-{review}"] = "Off topic." }), $"{url}?done=report");
         Assert.Equal(["Off topic."], await ReportsAsync(review));
+
+        // The forms are on every viewer's page: a visitor's report and a buyer's reply are refused in words.
+        var visitor = await app.CreateClient().SubmitAsync(url, "review-report", new() { ["review"] = review.ToString(), [$"reason-{review}"] = "Spam." });
+        Assert.Equal(HttpStatusCode.OK, visitor.StatusCode);
+        Assert.Contains("Sign in to report a review.", await visitor.HtmlAsync(), StringComparison.Ordinal);
+        var notTheProvider = await reporter.Client.SubmitAsync(url, "review-reply", new() { ["review"] = review.ToString(), [$"reply-{review}"] = "Not mine." });
+        Assert.Equal(HttpStatusCode.OK, notTheProvider.StatusCode);
+        Assert.Contains("Only the agent's provider replies to its reviews.", await notTheProvider.HtmlAsync(), StringComparison.Ordinal);
+        Assert.Equal(["Off topic."], await ReportsAsync(review));
+        Assert.Equal("Thanks, fixed in 1.1.", (await app.DetailsAsync(agent.Slug)).GetProperty("reviews").GetProperty("items")[0].GetProperty("provider_reply").GetString());
     }
 
     [Fact]
