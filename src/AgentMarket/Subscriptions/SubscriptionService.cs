@@ -51,12 +51,9 @@ sealed class SubscriptionService(
         {
             return (null, null, new Failure(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The project was not found."));
         }
-        var existing = await db.CustomerAgentConfigs.AsNoTracking()
-            .FirstOrDefaultAsync(c => c.ListingId == listing.Id && c.ProjectId == project.Id && c.State != SubscriptionState.Terminated, ct);
-        if (existing is not null)
+        if (await ActiveSubscriptionAsync(listing.Id, project.Id, ct) is { } existing)
         {
-            return (null, null, new Failure(StatusCodes.Status409Conflict, "already_subscribed", "This agent is already in this project.",
-                new Dictionary<string, object?> { ["customer_agent_config"] = existing.Id }));
+            return (null, null, AlreadySubscribed(existing));
         }
         var now = clock.GetUtcNow().UtcDateTime;
         // Every subscription starts with its own knowledge base (the Configure › Training tab); the agent's runs read it
@@ -76,10 +73,19 @@ sealed class SubscriptionService(
             UpdatedUtc = now,
             NextChargeUtc = listing.PricingModel == PricingModel.Subscription ? now.AddMonths(1) : null,
         };
-        if (listing.PricingModel == PricingModel.Subscription
-            && await ChargeMonthAsync(config, listing, listing.CreditsPerRun, $"{now:yyyyMMddHHmmss}", ct) is { } charge)
+        // A subscription-priced agent's first month is reserved before the subscription is stored and settled after: of
+        // two concurrent subscribes (two tabs, a retry), the one the database refuses releases its credits.
+        var period = $"{now:yyyyMMddHHmmss}";
+        Guid? firstMonth = null;
+        if (listing.PricingModel == PricingModel.Subscription)
         {
-            return (null, null, charge);
+            var (reservation, refused) = await ReserveMonthAsync(config, listing.CreditsPerRun, period, ct);
+            if (refused is not null)
+            {
+                // The month a concurrent subscribe holds may be what the wallet is short of: say what happened.
+                return (null, null, await ActiveSubscriptionAsync(listing.Id, project.Id, ct) is { } raced ? AlreadySubscribed(raced) : refused);
+            }
+            firstMonth = reservation;
         }
         var order = new Order
         {
@@ -91,9 +97,38 @@ sealed class SubscriptionService(
         db.Orders.Add(order);
         db.OutboxEvents.Add(Platform.Events.OutboxEvent.Create(organization, "order.created", new { order = order.Id, listing = listing.Id, config = config.Id }, now));
         db.OutboxEvents.Add(Platform.Events.OutboxEvent.Create(organization, "subscription.activated", new { config = config.Id, listing = listing.Id }, now));
-        await db.SaveChangesAsync(ct);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            // A concurrent subscribe stored its subscription first (one active subscription per agent and project).
+            if (firstMonth is { } reserved)
+            {
+                await ledger.VoidAsync($"subscription:{config.Id}:{period}:void", organization, reserved, CancellationToken.None);
+            }
+            db.ChangeTracker.Clear();
+            if (await ActiveSubscriptionAsync(listing.Id, project.Id, ct) is { } raced)
+            {
+                return (null, null, AlreadySubscribed(raced));
+            }
+            throw;
+        }
+        if (firstMonth is { } month)
+        {
+            await SettleMonthAsync(config, listing, listing.CreditsPerRun, period, month, CancellationToken.None);
+        }
         return (config, order, null);
     }
+
+    Task<Guid?> ActiveSubscriptionAsync(Guid listing, Guid project, CancellationToken ct) =>
+        db.CustomerAgentConfigs.AsNoTracking().Where(c => c.ListingId == listing && c.ProjectId == project && c.State != SubscriptionState.Terminated)
+            .Select(c => (Guid?)c.Id).FirstOrDefaultAsync(ct);
+
+    static Failure AlreadySubscribed(Guid existing) =>
+        new(StatusCodes.Status409Conflict, "already_subscribed", "This agent is already in this project.",
+            new Dictionary<string, object?> { ["customer_agent_config"] = existing });
 
     /// <summary>Ends the subscription: its keys stop at once; its history and usage stay.</summary>
     public async Task<bool> TerminateAsync(Guid configId, CancellationToken ct)
@@ -242,22 +277,37 @@ sealed class SubscriptionService(
     /// </summary>
     internal async Task<Failure?> ChargeMonthAsync(CustomerAgentConfig config, Listing listing, long credits, string period, CancellationToken ct)
     {
+        var (reservation, refused) = await ReserveMonthAsync(config, credits, period, ct);
+        if (reservation is { } reserved)
+        {
+            await SettleMonthAsync(config, listing, credits, period, reserved, ct);
+        }
+        return refused;
+    }
+
+    /// <summary>Holds a month's credits; 402 when the wallet cannot pay them.</summary>
+    async Task<(Guid? Reservation, Failure? Refused)> ReserveMonthAsync(CustomerAgentConfig config, long credits, string period, CancellationToken ct)
+    {
         var plan = await db.OrganizationPlans.AsNoTracking().Where(p => p.OrganizationId == config.OrganizationId).Select(p => p.PlanCode).FirstAsync(ct);
         await grants.EnsureAsync(config.OrganizationId, plan, ct);
         var now = clock.GetUtcNow().UtcDateTime;
         var reserve = await ledger.ReserveAsync($"subscription:{config.Id}:{period}:reserve", config.OrganizationId, credits, now.AddMinutes(15), "subscription", config.Id.ToString(), ct);
         if (reserve.Status == LedgerStatus.InsufficientCredits)
         {
-            return new Failure(StatusCodes.Status402PaymentRequired, ProblemCodes.InsufficientCredits, $"This agent costs {credits:N0} credits a month.",
-                new Dictionary<string, object?> { ["required"] = reserve.Required, ["available"] = reserve.Available });
+            return (null, new Failure(StatusCodes.Status402PaymentRequired, ProblemCodes.InsufficientCredits, $"This agent costs {credits:N0} credits a month.",
+                new Dictionary<string, object?> { ["required"] = reserve.Required, ["available"] = reserve.Available }));
         }
-        if (!reserve.Succeeded)
-        {
-            throw new InvalidOperationException($"Subscription charge refused: {reserve.Status}");
-        }
-        var settle = await SettleAsync(new SettleCommand($"subscription:{config.Id}:{period}:settle", config.OrganizationId, reserve.OperationId, credits,
+        return reserve.Succeeded ? (reserve.OperationId, null) : throw new InvalidOperationException($"Subscription charge refused: {reserve.Status}");
+    }
+
+    async Task SettleMonthAsync(CustomerAgentConfig config, Listing listing, long credits, string period, Guid reservation, CancellationToken ct)
+    {
+        var settle = await SettleAsync(new SettleCommand($"subscription:{config.Id}:{period}:settle", config.OrganizationId, reservation, credits,
             listing.ProviderId, creditOptions.Value.Split, $"{listing.Name} monthly subscription"), listing, ct);
-        return settle.Succeeded ? null : throw new InvalidOperationException($"Subscription charge not settled: {settle.Status}");
+        if (!settle.Succeeded)
+        {
+            throw new InvalidOperationException($"Subscription charge not settled: {settle.Status}");
+        }
     }
 
     /// <summary>

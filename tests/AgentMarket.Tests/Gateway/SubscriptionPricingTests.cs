@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using AgentMarket.Subscriptions.Jobs;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
@@ -29,6 +30,32 @@ public class SubscriptionPricingTests(GatewayApp app) : IClassFixture<GatewayApp
         var balance = await Http.ReadJsonAsync(await token.GetAsync("/api/credits/balance/"));
         // 250 − 100 for the second month + 50 daily credits of the new day.
         Assert.Equal(200, balance.GetProperty("balance").GetInt64());
+    }
+
+    [Fact]
+    public async Task ConcurrentSubscribes_StoreOneSubscription_AndChargeTheMonthOnce()
+    {
+        var agent = await app.PromptAgentAsync(new { model = "subscription", credits_per_run = 100 });
+        var buyer = await app.SignUpAsync();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ =>
+            buyer.Client.PostAsJsonAsync("/api/marketplace-orders/", new { offering = agent.Slug })));
+
+        var created = Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
+        var config = (await Http.ReadJsonAsync(created, HttpStatusCode.Created)).GetProperty("customer_agent_config").GetGuid();
+        // The others are told it is already subscribed, or, while the winner's month was still held, that the wallet
+        // could not pay another month.
+        foreach (var refused in responses.Where(r => r != created))
+        {
+            Assert.Contains(refused.StatusCode, new[] { HttpStatusCode.Conflict, HttpStatusCode.PaymentRequired });
+        }
+        Assert.Equal(config, (await Http.AssertProblemAsync(await buyer.Client.PostAsJsonAsync("/api/marketplace-orders/", new { offering = agent.Slug }),
+            HttpStatusCode.Conflict, "already_subscribed")).GetProperty("customer_agent_config").GetGuid());
+        var balance = await buyer.BalanceAsync();
+        Assert.Equal((250L, 0L), (balance.GetProperty("balance").GetInt64(), balance.GetProperty("reserved").GetInt64()));
+        var mine = (await Http.ReadJsonAsync(await buyer.Client.GetAsync("/api/customer-agent-configs/"))).GetProperty("items").EnumerateArray();
+        Assert.Single(mine, c => c.GetProperty("state").GetString() == "active");
+        Assert.True((await new LedgerDriver(app).CheckAsync()).Ok);
     }
 
     [Fact]
