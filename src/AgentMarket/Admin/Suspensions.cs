@@ -1,4 +1,5 @@
 using AgentMarket.Audit;
+using AgentMarket.Catalog;
 using AgentMarket.Identity;
 using AgentMarket.Keys;
 using AgentMarket.Platform.Data;
@@ -9,7 +10,8 @@ namespace AgentMarket.Admin;
 /// <summary>
 /// Suspending and reactivating an organization. A suspension stops the organization's agent keys and widget keys on
 /// every door (the key lookup refuses them) and its members' runs and purchases (the gateway and checkout refuse them);
-/// members still sign in and see why. Nothing is deleted. This node forgets its cached keys and gateway entries at once;
+/// members still sign in and see why. A provider's live listings leave the catalog and stop running (their subscribers'
+/// runs too), and its agents cannot be changed, until it is reactivated. Nothing is deleted. This node forgets its cached keys and gateway entries at once;
 /// other replicas within their caches' second.
 /// </summary>
 public sealed class Suspensions(AppDbContext db, AuditLog audit, ApiKeyDirectory keys, TimeProvider clock)
@@ -26,6 +28,11 @@ public sealed class Suspensions(AppDbContext db, AuditLog audit, ApiKeyDirectory
             after: new { suspended = true, reason });
         organization.SuspendedUtc ??= clock.GetUtcNow().UtcDateTime;
         organization.SuspensionReason = reason;
+        // Tracked, not a bulk update: saving tells the gateway's cache (GatewayCacheInvalidation) the listings changed.
+        foreach (var listing in await db.Listings.Where(l => l.OrganizationId == organizationId && l.State == ListingState.Active).ToListAsync(ct))
+        {
+            listing.State = ListingState.Suspended;
+        }
         await db.SaveChangesAsync(ct); // the gateway cache drops the organization's entry on save (GatewayCacheInvalidation)
         keys.Forget();
         return organization;
@@ -44,6 +51,10 @@ public sealed class Suspensions(AppDbContext db, AuditLog audit, ApiKeyDirectory
                 before: new { suspended = true, reason = organization.SuspensionReason }, after: new { suspended = false });
             organization.SuspendedUtc = null;
             organization.SuspensionReason = null;
+            foreach (var listing in await db.Listings.Where(l => l.OrganizationId == organizationId && l.State == ListingState.Suspended).ToListAsync(ct))
+            {
+                listing.State = ListingState.Active;
+            }
             await db.SaveChangesAsync(ct);
             keys.Forget();
         }

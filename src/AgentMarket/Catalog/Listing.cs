@@ -26,6 +26,12 @@ public enum ListingState
     Active,
     Paused,
     Archived,
+
+    /// <summary>
+    /// A live listing of an organization an operator suspended: out of the catalog and not runnable, and not something its
+    /// provider can change, until the organization is reactivated (it is live again then).
+    /// </summary>
+    Suspended,
 }
 
 /// <summary>

@@ -81,6 +81,33 @@ public class SuspensionTests(GatewayApp app) : IClassFixture<GatewayApp>
     }
 
     [Fact]
+    public async Task SuspendingASeller_TakesItsListingsOutOfTheCatalog_StopsTheirRuns_AndFreezesItsAgents_UntilReactivated()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var agent = subscribed.Agent;
+        var visitor = app.CreateClient();
+        await Http.AssertStatusAsync(await visitor.GetAsync($"/api/marketplace/agents/{agent.Slug}/"), HttpStatusCode.OK);
+        var operatorClient = await app.OperatorAsync();
+        await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/organizations/{agent.Seller.OrganizationId}/suspend", new { reason = "Trial abuse" }));
+
+        // Out of the catalog, its search and its page; its subscribers' runs and its tries stop earning it anything.
+        await Http.AssertStatusAsync(await visitor.GetAsync($"/api/marketplace/agents/{agent.Slug}/"), HttpStatusCode.NotFound);
+        Assert.DoesNotContain(agent.Slug, await (await visitor.GetAsync($"/api/marketplace/agents/?search={Uri.EscapeDataString(agent.Name)}")).Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await Http.AssertStatusAsync(await visitor.PostAsJsonAsync($"/api/marketplace/agents/{agent.Slug}/try/", new { input = "hello" }), HttpStatusCode.NotFound);
+        await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Hello"), HttpStatusCode.Conflict, "agent_unavailable");
+        // Its seller can neither change the listing, nor bring it back, nor ship a version.
+        await Http.AssertProblemAsync(await agent.Seller.Client.PatchAsJsonAsync($"/api/provider-agents/{agent.AgentId}/listing", new { pricing = new { model = "fixed_credits", credits_per_run = 9 } }),
+            HttpStatusCode.Forbidden, "organization_suspended");
+        await Http.AssertProblemAsync(await agent.Seller.Client.PostAsync($"/api/provider-agents/{agent.AgentId}/listing/unpause", null), HttpStatusCode.Forbidden, "organization_suspended");
+        await Http.AssertProblemAsync(await agent.Seller.Client.PostAsJsonAsync("/api/provider-agents/", new { name = "Another", category = "assistants" }),
+            HttpStatusCode.Forbidden, "organization_suspended");
+
+        await Http.ReadJsonAsync(await operatorClient.PostAsync($"/api/admin/organizations/{agent.Seller.OrganizationId}/reactivate", null));
+        await Http.AssertStatusAsync(await visitor.GetAsync($"/api/marketplace/agents/{agent.Slug}/"), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Hello again"), HttpStatusCode.OK);
+    }
+
+    [Fact]
     public async Task Suspend_NeedsAReason_AndAnExistingOrganization()
     {
         var operatorClient = await app.OperatorAsync();

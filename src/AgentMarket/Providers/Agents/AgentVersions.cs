@@ -68,6 +68,10 @@ public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, IOption
         {
             return new(null, null, ProviderAgents.Archived());
         }
+        if (await db.Organizations.AnyAsync(o => o.Id == agent.OrganizationId && o.SuspendedUtc != null, ct))
+        {
+            return new(null, null, ProviderAgents.Suspended());
+        }
         if (flow.Length > options.CurrentValue.MaxFlowBytes)
         {
             return new(null, null, new Accounts.Failure(StatusCodes.Status413PayloadTooLarge, ProblemCodes.PayloadTooLarge,

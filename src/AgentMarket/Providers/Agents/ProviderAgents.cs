@@ -19,12 +19,19 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
     public async Task<(Provider? Provider, Accounts.Failure? Failure)> ApprovedProviderAsync(CancellationToken ct)
     {
         var organizationId = tenant.RequiredOrganizationId;
+        if (await db.Organizations.AnyAsync(o => o.Id == organizationId && o.SuspendedUtc != null, ct))
+        {
+            return (null, Suspended());
+        }
         var provider = await db.Providers.AsNoTracking().FirstOrDefaultAsync(p => p.OrganizationId == organizationId, ct);
         return provider?.State == ProviderState.Approved
             ? (provider, null)
             : (null, new Accounts.Failure(StatusCodes.Status403Forbidden, CatalogProblemCodes.ProviderRequired,
                 provider is null ? "Become a provider first (POST /api/providers/)." : "Your provider application has not been approved yet."));
     }
+
+    public static Accounts.Failure Suspended() =>
+        new(StatusCodes.Status403Forbidden, ProblemCodes.OrganizationSuspended, ProblemCodes.OrganizationSuspendedMessage);
 
     public async Task<(ProviderAgent? Agent, Accounts.Failure? Failure)> CreateAsync(string name, string? description, string? category, CancellationToken ct)
     {

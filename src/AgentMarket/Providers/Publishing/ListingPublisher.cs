@@ -238,7 +238,12 @@ public sealed partial class ListingPublisher(
         {
             return (null, new Accounts.Failure(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The listing was not found."));
         }
-        return listing.State == ListingState.Archived ? (null, ProviderAgents.Archived()) : (listing, null);
+        return listing.State switch
+        {
+            ListingState.Archived => (null, ProviderAgents.Archived()),
+            ListingState.Suspended => (null, ProviderAgents.Suspended()),
+            _ => (listing, null),
+        };
     }
 
     async Task<Accounts.Failure?> CheckAsync(ListingDraft draft, Guid organizationId, Guid? listingId, CancellationToken ct)
