@@ -68,6 +68,8 @@ public class WidgetBrowserTests(WidgetBrowserApp app) : IClassFixture<WidgetBrow
         Assert.NotEqual(answer, await streaming.TextContentAsync());
         await Assertions.Expect(dialog.Locator(".msg.agent[aria-busy='false']")).ToHaveTextAsync(answer);
         Assert.Equal("rgb(255, 255, 255)", await Style(dialog.Locator(".msg.user"), "color"));
+        // The title is readable on the brand colour too (the chosen on-brand colour, not the body's dark text).
+        Assert.Equal("rgb(255, 255, 255)", await Style(dialog.Locator("header h2"), "color"));
 
         // A focus trap: Tab and Shift+Tab stay inside the window; Escape closes it and returns to the launcher.
         await Assertions.Expect(message).ToBeFocusedAsync();

@@ -24,7 +24,7 @@ display:grid;place-items:center;box-shadow:0 4px 14px rgba(0,0,0,.25)}
 .panel{bottom:88px;width:min(370px,calc(100vw - 40px));height:min(540px,calc(100vh - 110px));display:flex;flex-direction:column;
 background:var(--bg);border:1px solid var(--line);border-radius:14px;overflow:hidden;box-shadow:0 10px 30px rgba(0,0,0,.25)}
 .panel[hidden]{display:none}
-header{display:flex;align-items:center;gap:10px;padding:12px 14px;background:var(--brand);color:var(--on-brand)}
+.w header{display:flex;align-items:center;gap:10px;padding:12px 14px;background:var(--brand);color:var(--on-brand)}
 header img{width:28px;height:28px;border-radius:6px;object-fit:cover}
 header img[hidden]{display:none}
 .w h2{flex:1;font-size:16px;font-weight:600}
