@@ -25,7 +25,7 @@ sealed class PersonalAccessTokenHandler(
         }
         if (!SecretToken.IsWellFormed(token, Prefix))
         {
-            return AuthenticateResult.Fail("Malformed token.");
+            return CredentialRefused.Fail(Context, "Malformed token.");
         }
         var hash = SecretToken.Hash(token);
         var now = clock.GetUtcNow().UtcDateTime;
@@ -35,7 +35,7 @@ sealed class PersonalAccessTokenHandler(
             .FirstOrDefaultAsync(Context.RequestAborted);
         if (found is null)
         {
-            return AuthenticateResult.Fail("Unknown, revoked or expired token.");
+            return CredentialRefused.Fail(Context, "Unknown, revoked or expired token.");
         }
         if (found.Token.LastUsedUtc is null || now - found.Token.LastUsedUtc > LastUsedPrecision)
         {

@@ -105,11 +105,11 @@ sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOpt
         }
         if (!SecretToken.IsWellFormed(secret, SecretPrefix) && !SecretToken.IsWellFormed(secret, PublishablePrefix))
         {
-            return AuthenticateResult.Fail("Malformed key.");
+            return CredentialRefused.Fail(Context, "Malformed key.");
         }
         if (await keys.FindAsync(secret, Context.RequestAborted) is not { } grant)
         {
-            return AuthenticateResult.Fail("Unknown, revoked or expired key.");
+            return CredentialRefused.Fail(Context, "Unknown, revoked or expired key.");
         }
         var identity = new ClaimsIdentity(
         [

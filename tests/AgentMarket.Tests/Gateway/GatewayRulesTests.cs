@@ -47,7 +47,8 @@ public class GatewayRulesTests(GatewayApp app) : IClassFixture<GatewayApp>
         var keyId = keys.GetProperty("items")[0].GetProperty("uuid").GetGuid();
 
         await Http.AssertStatusAsync(await subscribed.Buyer.Client.DeleteAsync($"/api/agent-api-keys/{keyId}/"), HttpStatusCode.NoContent);
-        await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "hi"), HttpStatusCode.Unauthorized, "unauthorized");
+        var refused = await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "hi"), HttpStatusCode.Unauthorized, "unauthorized");
+        Assert.Equal("Unknown, revoked or expired key. Send a valid one.", refused.GetProperty("detail").GetString());
     }
 
     [Fact]

@@ -112,6 +112,7 @@ public class SignUpAndSignInTests(AgentMarketApp app) : IClassFixture<AgentMarke
     [Fact]
     public async Task Me_Anonymous_Returns401Problem()
     {
-        await Http.AssertProblemAsync(await app.CreateClient().GetAsync("/api/me"), HttpStatusCode.Unauthorized, "unauthorized");
+        var problem = await Http.AssertProblemAsync(await app.CreateClient().GetAsync("/api/me"), HttpStatusCode.Unauthorized, "unauthorized");
+        Assert.StartsWith("Send an agent key", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 }

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Authentication;
+
 namespace AgentMarket.Platform.Auth;
 
 public static class AuthSchemes
@@ -22,4 +24,17 @@ public static class AppClaims
     public const string KeyOrganization = "key_org";
     public const string KeyConfig = "key_config";
     public const string KeyKind = "key_kind";
+}
+
+/// <summary>
+/// Why a presented credential was refused, kept on the request so the 401 can say it (the framework keeps only successful
+/// results). Messages never include the credential.
+/// </summary>
+public sealed record CredentialRefused(string Message)
+{
+    public static AuthenticateResult Fail(HttpContext context, string message)
+    {
+        context.Features.Set(new CredentialRefused(message));
+        return AuthenticateResult.Fail(message);
+    }
 }

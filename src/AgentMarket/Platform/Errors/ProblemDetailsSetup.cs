@@ -37,6 +37,13 @@ static class ProblemDetailsSetup
                 validation.Errors[key] = messages;
             }
         }
+        if (status == StatusCodes.Status401Unauthorized && problem.Detail is null)
+        {
+            // Say which: a revoked or mistyped key is the usual reason, and the handlers' messages name no secret.
+            problem.Detail = context.HttpContext.Features.Get<Auth.CredentialRefused>()?.Message is { } why
+                ? $"{why} Send a valid one."
+                : "Send an agent key (Authorization: Bearer am_live_… or x-api-key), a personal access token, or sign in.";
+        }
         problem.Extensions["trace_id"] = context.HttpContext.TraceIdentifier;
         if (status >= 500)
         {
