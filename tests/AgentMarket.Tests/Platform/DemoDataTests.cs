@@ -69,6 +69,28 @@ public class DemoDataTests(DemoApp app) : IClassFixture<DemoApp>
     }
 
     [Fact]
+    public async Task ATemplateAgent_RemembersTheConversation_EvenWithTheBuyersOwnPersona()
+    {
+        var buyer = await app.SignUpAsync();
+        var order = await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync("/api/marketplace-orders/", new { offering = "meeting-summarizer" }), HttpStatusCode.Created);
+        var config = order.GetProperty("customer_agent_config").GetGuid();
+        var persona = $"You are Minute Taker {Guid.NewGuid():N}.";
+        await Http.ReadJsonAsync(await buyer.Client.PatchAsJsonAsync($"/api/customer-agent-configs/{config}/", new { persona = new { system_prompt = persona } }));
+        var secret = $"My project is called {Guid.NewGuid():N}.";
+
+        var first = await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync($"/api/agents/{config}/run/", new { input = secret }));
+        var session = first.GetProperty("session_id").GetString();
+        await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync($"/api/agents/{config}/run/", new { input = "What is my project called?", session_id = session }));
+
+        var second = app.Model.Requests.Last(r => r.LastUser == "What is my project called?");
+        Assert.Contains(persona, second.System, StringComparison.Ordinal);
+        Assert.Contains(secret, second.System, StringComparison.Ordinal);
+        Assert.Contains("I am the default answer.", second.System, StringComparison.Ordinal);
+        // The first turn had nothing before it.
+        Assert.DoesNotContain(secret, app.Model.Requests.Single(r => r.LastUser == secret).System, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task DemoAccounts_HaveNoKnownPassword()
     {
         var response = await app.CreateClient().PostAsync("/api/auth/signin",

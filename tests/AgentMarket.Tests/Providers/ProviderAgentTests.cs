@@ -72,7 +72,7 @@ public class ProviderAgentTests(AgentMarketApp app) : IClassFixture<AgentMarketA
         // Each template comes with the settings its buyers need, such as their own knowledge base.
         var knowledge = started.Single(a => a.GetProperty("name").GetString() == "Knowledge-base assistant").GetProperty("uuid").GetGuid();
         var fields = await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{knowledge}/configurable_fields/"));
-        Assert.Equal([("knowledge_base", "knowledge_base"), ("bot_name", "text")],
+        Assert.Equal([("knowledge_base", "knowledge_base"), ("system_prompt", "long_text"), ("bot_name", "text")],
             fields.EnumerateArray().Select(f => (f.GetProperty("key").GetString()!, f.GetProperty("kind").GetString()!)).ToArray());
 
         await Http.AssertProblemAsync(await seller.Client.PostAsJsonAsync("/api/provider-agents/from_template/", new { template = "crypto_trader" }), HttpStatusCode.BadRequest, "validation_failed");

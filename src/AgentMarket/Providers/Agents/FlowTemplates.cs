@@ -13,7 +13,8 @@ public sealed record FlowTemplate(string Key, string Name, string Description, s
 /// The templates a seller can start from instead of a Langflow export (SPEC §5). Each is a Langflow 1.x export in
 /// <c>Providers/Templates</c>, assembled from the Langflow starter projects in the shared examples (MIT): the same
 /// chat input, language model (platform default model) and chat output nodes, with a knowledge-retrieval branch or
-/// a webhook start added.
+/// a webhook start added. The two chat assistants remember the conversation (a Memory node, as in "Memory Chatbot"),
+/// and their persona is a prompt variable of its own, so a buyer's persona cannot drop the history or the passages.
 /// </summary>
 public static class FlowTemplates
 {
@@ -27,14 +28,18 @@ public static class FlowTemplates
             "assistants", "knowledge-base-assistant.json",
             [
                 new("knowledge_base", "KnowledgeRetrieval-kb7Qx", "knowledge_base", "Knowledge base", ConfigurableFieldKind.KnowledgeBase, null, null, "The documents the assistant answers from."),
+                new("system_prompt", "Prompt-xvuxC", "persona", "Persona and instructions", ConfigurableFieldKind.LongText,
+                    "You answer questions using the knowledge base passages below. If they do not contain the answer, say you do not know rather than guessing.",
+                    null, "Who the assistant is and how it answers; the passages and the conversation so far follow it."),
                 BotName,
             ]),
         new("prompt_assistant", "Prompt assistant",
             "A chat assistant steered by one system prompt that buyers can adjust.",
             "assistants", "prompt-assistant.json",
             [
-                new("system_prompt", "Prompt-xvuxC", "template", "Persona and instructions", ConfigurableFieldKind.LongText,
-                    "You are a helpful, friendly assistant. Answer clearly and briefly, in the language the user writes in.", null, "Who the assistant is and how it answers."),
+                new("system_prompt", "Prompt-xvuxC", "persona", "Persona and instructions", ConfigurableFieldKind.LongText,
+                    "You are a helpful, friendly assistant. Answer clearly and briefly, in the language the user writes in.", null,
+                    "Who the assistant is and how it answers; the conversation so far follows it."),
                 BotName,
             ]),
         new("webhook_automation", "Webhook automation",
