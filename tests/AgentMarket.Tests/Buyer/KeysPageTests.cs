@@ -68,7 +68,7 @@ public class KeysPageTests(GatewayApp app) : IClassFixture<GatewayApp>
         var url = $"/my-agents/{subscribed.Config}/keys";
         var keyId = await KeyIdAsync(subscribed);
 
-        var rotated = await subscribed.Buyer.Client.SubmitAsync(url, $"rotate-{keyId}");
+        var rotated = await subscribed.Buyer.Client.SubmitAsync(url, "key-action", new() { ["rotate"] = keyId.ToString() });
 
         await Http.AssertStatusAsync(rotated, HttpStatusCode.OK);
         var html = await rotated.HtmlAsync();
@@ -86,12 +86,44 @@ public class KeysPageTests(GatewayApp app) : IClassFixture<GatewayApp>
         var url = $"/my-agents/{subscribed.Config}/keys";
         var keyId = await KeyIdAsync(subscribed);
 
-        PageForms.AssertRedirect(await subscribed.Buyer.Client.SubmitAsync(url, $"revoke-{keyId}"), $"{url}?done=revoked");
+        PageForms.AssertRedirect(await subscribed.Buyer.Client.SubmitAsync(url, "key-action", new() { ["revoke"] = keyId.ToString() }), $"{url}?done=revoked");
 
         await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "hi"), HttpStatusCode.Unauthorized, "unauthorized");
         var html = await subscribed.Buyer.Client.HtmlAsync($"{url}?done=revoked");
         Assert.Contains("The key was revoked", html, StringComparison.Ordinal);
         Assert.Contains(">revoked<", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AKeyRevokedAfterThePageWasRead_IsSaidSo_WhenRotatedOrRevokedFromThatPage_AndNothingChanges()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var url = $"/my-agents/{subscribed.Config}/keys";
+        var keyId = await KeyIdAsync(subscribed);
+        var page = await subscribed.Buyer.Client.HtmlAsync(url);
+        Assert.Contains($"value=\"{keyId}\"", page, StringComparison.Ordinal);
+        await Http.AssertStatusAsync(await subscribed.Buyer.Client.DeleteAsync($"/api/agent-api-keys/{keyId}"), HttpStatusCode.NoContent);
+
+        // The page still shows the key as active: its Rotate and Revoke post the page's one form, which the page still has.
+        foreach (var action in new[] { "rotate", "revoke" })
+        {
+            var response = await subscribed.Buyer.Client.SubmitFromPageAsync(url, page, "key-action", new() { [action] = keyId.ToString() });
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var html = await response.HtmlAsync();
+            Assert.Contains("That key was revoked meanwhile: nothing changed.", html, StringComparison.Ordinal);
+            Assert.DoesNotContain("data-new-key", html, StringComparison.Ordinal);
+        }
+        var keys = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync($"/api/agent-api-keys/?config={subscribed.Config}"));
+        Assert.Equal(1, keys.GetProperty("total").GetInt32());
+        Assert.True(keys.GetProperty("items")[0].GetProperty("revoked").GetBoolean());
+        await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "hi"), HttpStatusCode.Unauthorized, "unauthorized");
+
+        // A key of another organization's agent is not this page's to touch.
+        var stranger = await app.SubscribedAsync();
+        var theirs = await KeyIdAsync(stranger);
+        var refused = await subscribed.Buyer.Client.SubmitAsync(url, "key-action", new() { ["revoke"] = theirs.ToString() });
+        Assert.Contains("That key is not a key of this agent (any more): nothing changed.", await refused.HtmlAsync(), StringComparison.Ordinal);
+        await Http.AssertStatusAsync(await stranger.KeyClient.RunAsync(stranger.Config, "still works"), HttpStatusCode.OK);
     }
 
     static async Task<Guid> KeyIdAsync(Subscribed subscribed) =>
