@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Infrastructure;
@@ -27,7 +28,7 @@ public partial class WebhooksPageTests(WebhooksApp app) : IClassFixture<Webhooks
         // Later views never show the secret again.
         Assert.DoesNotContain(secret, await owner.Client.HtmlAsync(Page), StringComparison.Ordinal);
 
-        PageForms.AssertRedirect(await owner.Client.SubmitAsync(Page, $"test-{endpoint}"), $"{Page}?endpoint={endpoint}&done=tested");
+        PageForms.AssertRedirect(await owner.Client.SubmitAsync(Page, "endpoint-action", new() { ["test"] = endpoint.ToString() }), $"{Page}?endpoint={endpoint}&done=tested");
         var received = Assert.Single(await app.Receiver.WaitForAsync("page", 1));
         Assert.Equal(["ok webhook.test"], await StandardWebhooks.VerifyAsync(secret, [(received.Headers, received.Body)]));
 
@@ -37,19 +38,19 @@ public partial class WebhooksPageTests(WebhooksApp app) : IClassFixture<Webhooks
         var deliveries = await owner.Client.HtmlAsync(deliveriesUrl);
         Assert.Equal("200", PageForms.Marked(deliveries, "data-response-code"));
 
-        PageForms.AssertRedirect(await owner.Client.SubmitAsync(deliveriesUrl, $"redeliver-{delivery}"), $"{Page}?endpoint={endpoint}&done=redelivered");
+        PageForms.AssertRedirect(await owner.Client.SubmitAsync(deliveriesUrl, "delivery-action", new() { ["redeliver"] = delivery.ToString() }), $"{Page}?endpoint={endpoint}&done=redelivered");
         await app.Receiver.WaitForAsync("page", 2);
         await owner.Client.DeliveryAfterAsync(delivery, attempts: 1);
         var attempts = await owner.Client.HtmlAsync($"{deliveriesUrl}&delivery={delivery}");
         Assert.Contains("Attempts of the webhook.test delivery", attempts, StringComparison.Ordinal);
 
-        var rotated = await owner.Client.SubmitAsync(Page, $"rotate-{endpoint}");
+        var rotated = await owner.Client.SubmitAsync(Page, "endpoint-action", new() { ["rotate"] = endpoint.ToString() });
         var newSecret = PageForms.Marked(await rotated.HtmlAsync(), "data-webhook-secret");
         Assert.NotEqual(secret, newSecret);
 
-        PageForms.AssertRedirect(await owner.Client.SubmitAsync(Page, $"toggle-{endpoint}"), $"{Page}?done=disabled");
+        PageForms.AssertRedirect(await owner.Client.SubmitAsync(Page, "endpoint-action", new() { ["disable"] = endpoint.ToString() }), $"{Page}?done=disabled");
         Assert.Contains("disabled", PageForms.Marked(await owner.Client.HtmlAsync(Page), "data-disabled-reason"), StringComparison.OrdinalIgnoreCase);
-        PageForms.AssertRedirect(await owner.Client.SubmitAsync(Page, $"delete-{endpoint}"), $"{Page}?done=deleted");
+        PageForms.AssertRedirect(await owner.Client.SubmitAsync(Page, "endpoint-action", new() { ["delete"] = endpoint.ToString() }), $"{Page}?done=deleted");
         Assert.DoesNotContain(app.Receiver.Url("page"), await owner.Client.HtmlAsync(Page), StringComparison.Ordinal);
     }
 
@@ -75,6 +76,45 @@ public partial class WebhooksPageTests(WebhooksApp app) : IClassFixture<Webhooks
         var html = await stranger.Client.HtmlAsync($"{Page}?endpoint={endpoint.Id}");
         Assert.DoesNotContain(app.Receiver.Url("private-page"), html, StringComparison.Ordinal);
         Assert.DoesNotContain("id=\"deliveries\"", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnEndpointDeletedOrDisabledAfterThePageWasRead_IsSaidSo_WhateverButtonThePageStillShows_AndNothingIsSent()
+    {
+        var owner = await app.SignUpAsync();
+        var endpoint = await owner.CreateEndpointAsync(app.Receiver, "stale-page", "order.created");
+        var delivery = await owner.Client.SendTestEventAsync(endpoint.Id);
+        await owner.Client.DeliveryAfterAsync(delivery, attempts: 1);
+        var deliveriesUrl = $"{Page}?endpoint={endpoint.Id}";
+        var page = await owner.Client.HtmlAsync(deliveriesUrl);
+        Assert.Contains($"name=\"redeliver\" value=\"{delivery}\"", page, StringComparison.Ordinal);
+
+        // Disabled meanwhile: the page's Redeliver and Send test event still post their forms, and are told why nothing is sent.
+        await Http.AssertStatusAsync(await owner.Client.PatchAsJsonAsync($"/api/webhook-endpoints/{endpoint.Id}", new { enabled = false }), HttpStatusCode.OK);
+        foreach (var (form, field) in new[] { ("delivery-action", "redeliver"), ("endpoint-action", "test") })
+        {
+            var refused = await owner.Client.SubmitFromPageAsync(deliveriesUrl, page, form, new() { [field] = (field == "test" ? endpoint.Id : delivery).ToString() });
+            Assert.Equal(HttpStatusCode.OK, refused.StatusCode);
+            Assert.Contains("That endpoint is disabled: enable it first. Nothing was sent.", await refused.HtmlAsync(), StringComparison.Ordinal);
+        }
+        var disable = await owner.Client.SubmitFromPageAsync(deliveriesUrl, page, "endpoint-action", new() { ["disable"] = endpoint.Id.ToString() });
+        Assert.Contains("That endpoint is already disabled: nothing changed.", await disable.HtmlAsync(), StringComparison.Ordinal);
+
+        // Deleted meanwhile: every button of its row, and Redeliver of its deliveries, say so.
+        await Http.AssertStatusAsync(await owner.Client.DeleteAsync($"/api/webhook-endpoints/{endpoint.Id}"), HttpStatusCode.NoContent);
+        foreach (var field in new[] { "test", "rotate", "disable", "delete" })
+        {
+            var refused = await owner.Client.SubmitFromPageAsync(deliveriesUrl, page, "endpoint-action", new() { [field] = endpoint.Id.ToString() });
+            Assert.Equal(HttpStatusCode.OK, refused.StatusCode);
+            var html = await refused.HtmlAsync();
+            Assert.Contains("That endpoint no longer exists: it was deleted meanwhile. Nothing changed.", html, StringComparison.Ordinal);
+            Assert.DoesNotContain("data-webhook-secret", html, StringComparison.Ordinal);
+        }
+        var redeliver = await owner.Client.SubmitFromPageAsync(deliveriesUrl, page, "delivery-action", new() { ["redeliver"] = delivery.ToString() });
+        Assert.Equal(HttpStatusCode.OK, redeliver.StatusCode);
+        Assert.Contains("That delivery no longer exists: its endpoint was deleted meanwhile. Nothing was sent.", await redeliver.HtmlAsync(), StringComparison.Ordinal);
+        Assert.Single(await app.Receiver.WaitForAsync("stale-page", 1));
+        Assert.Equal(0, (await Http.ReadJsonAsync(await owner.Client.GetAsync("/api/webhook-endpoints/"))).GetProperty("total").GetInt32());
     }
 
     static async Task<HttpResponseMessage> PostAsync(HttpClient client, string url, string form, List<KeyValuePair<string, string>> fields)
