@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Infrastructure;
 
@@ -104,6 +105,37 @@ public class ProviderAgentTests(AgentMarketApp app) : IClassFixture<AgentMarketA
 
         await Http.AssertProblemAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{published.AgentId}/rollback/", new { version = "0.9.0" }), HttpStatusCode.NotFound, "not_found");
         await Http.AssertProblemAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{published.AgentId}/rollback/", new { }), HttpStatusCode.BadRequest, "validation_failed");
+    }
+
+    [Fact]
+    public async Task AgentPage_ServesAnEarlierVersion_ThroughItsOneForm_AndAVersionServedOrAnAgentArchivedAfterThePageWasRead_IsSaidSo()
+    {
+        var published = await app.PublishedAgentAsync();
+        var seller = published.Seller;
+        await seller.ImportExampleAsync(published.AgentId, "simple_chat_no_llm.json", changelog: "Echo mode.");
+        var url = $"/provider/agents/{published.AgentId}";
+
+        PageForms.AssertRedirect(await seller.Client.SubmitAsync(url, "version-action", new() { ["serve"] = "1.0.0" }), $"{url}?done=served");
+        Assert.Equal("1.0.0", (await app.DetailsAsync(published.Slug)).GetProperty("current_version").GetString());
+
+        // Served through the API after the page was read: the page's Serve button still posts its form, and changes nothing.
+        var page = await seller.Client.HtmlAsync(url);
+        Assert.Contains("name=\"serve\" value=\"1.1.0\"", page, StringComparison.Ordinal);
+        await Http.AssertStatusAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{published.AgentId}/rollback/", new { version = "1.1.0" }), HttpStatusCode.OK);
+        var served = await seller.Client.SubmitFromPageAsync(url, page, "version-action", new() { ["serve"] = "1.1.0" });
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.Contains("That version is already served: nothing changed.", await served.HtmlAsync(), StringComparison.Ordinal);
+        var unknown = await seller.Client.SubmitFromPageAsync(url, page, "version-action", new() { ["serve"] = "9.9.9" });
+        Assert.Contains("Choose one of this agent's versions to serve.", await unknown.HtmlAsync(), StringComparison.Ordinal);
+
+        // Archived after the page was read: nothing can be served any more.
+        page = await seller.Client.HtmlAsync(url);
+        Assert.Contains("name=\"serve\" value=\"1.0.0\"", page, StringComparison.Ordinal);
+        await Http.AssertStatusAsync(await seller.Client.PostAsync($"/api/provider-agents/{published.AgentId}/archive/", null), HttpStatusCode.OK);
+        var archived = await seller.Client.SubmitFromPageAsync(url, page, "version-action", new() { ["serve"] = "1.0.0" });
+        Assert.Equal(HttpStatusCode.OK, archived.StatusCode);
+        Assert.Contains("This agent was archived: its versions can no longer be served.", await archived.HtmlAsync(), StringComparison.Ordinal);
+        Assert.Equal("1.1.0", (await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{published.AgentId}/"))).GetProperty("current_version").GetString());
     }
 
     [Fact]
