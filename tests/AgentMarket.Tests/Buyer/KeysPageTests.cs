@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Net;
+using AgentMarket.Keys.Pages;
 using AgentMarket.Tests.Gateway;
 using AgentMarket.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
 
 namespace AgentMarket.Tests.Buyer;
 
@@ -9,7 +11,7 @@ namespace AgentMarket.Tests.Buyer;
 public class KeysPageTests(GatewayApp app) : IClassFixture<GatewayApp>
 {
     [Fact]
-    public async Task CreatingAKey_ShowsItsSecretOnce_InSnippetsThatRunTheAgent()
+    public async Task CreatingAKey_RedirectsToThePage_ThatShowsItsSecretOnce_InSnippetsThatRunTheAgent()
     {
         var subscribed = await app.SubscribedAsync();
         var url = $"/my-agents/{subscribed.Config}/keys";
@@ -17,14 +19,28 @@ public class KeysPageTests(GatewayApp app) : IClassFixture<GatewayApp>
 
         var created = await subscribed.Buyer.Client.SubmitAsync(url, "create-key", new()
         {
-            ["key_name"] = "page key", ["budget_credits"] = "100", ["rate_limit_per_minute"] = "30", ["expires_on"] = tomorrow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            ["key_name"] = "page key",
+            ["budget_credits"] = "100",
+            ["rate_limit_per_minute"] = "30",
+            ["expires_on"] = tomorrow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
         });
 
-        await Http.AssertStatusAsync(created, HttpStatusCode.OK);
-        Assert.Contains("no-store", created.Headers.CacheControl?.ToString(), StringComparison.Ordinal);
-        var html = await created.HtmlAsync();
+        // Post/redirect/get: a refresh of what the browser shows next reads the page again instead of posting the form again.
+        Assert.Equal(url, PageForms.AssertRedirect(created, url));
+        var cookie = Assert.Single(created.Headers.GetValues("Set-Cookie"), c => c.StartsWith(KeyShownOnce.CookieName + "=", StringComparison.Ordinal));
+        Assert.Contains($"path={url}", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("max-age=300", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotMatch(PageForms.SecretKey(), cookie);
+
+        var shown = await subscribed.Buyer.Client.GetAsync(url);
+        await Http.AssertStatusAsync(shown, HttpStatusCode.OK);
+        Assert.Contains("no-store", shown.Headers.CacheControl?.ToString(), StringComparison.Ordinal);
+        var html = await shown.HtmlAsync();
         var secret = PageForms.Marked(html, "data-new-key");
         Assert.Matches(PageForms.SecretKey(), secret);
+        Assert.Contains("Your new key “page key”", html, StringComparison.Ordinal);
         foreach (var snippet in new[] { "curl", "python", "javascript" })
         {
             var code = PageForms.Marked(html, $"data-snippet=\"{snippet}\"");
@@ -35,13 +51,43 @@ public class KeysPageTests(GatewayApp app) : IClassFixture<GatewayApp>
         var run = await Http.ReadJsonAsync(await app.BearerClient(secret).RunAsync(subscribed.Config, "Hello from the new key"));
         Assert.Equal(5, run.GetProperty("credits_charged").GetInt64());
 
+        // Read once: the page deleted the cookie, so reading it again (a refresh) shows the key but not its secret.
         var later = await subscribed.Buyer.Client.HtmlAsync(url);
         Assert.DoesNotContain(secret, later, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-new-key", later, StringComparison.Ordinal);
         Assert.Contains("YOUR_API_KEY", PageForms.Marked(later, "data-snippet=\"curl\""), StringComparison.Ordinal);
         Assert.Contains("page key", later, StringComparison.Ordinal);
         Assert.Contains("5 / 100", later, StringComparison.Ordinal);
         Assert.Contains("30/min", later, StringComparison.Ordinal);
         Assert.Contains(tomorrow.AddDays(1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + " 00:00", later, StringComparison.Ordinal);
+
+        var keys = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync($"/api/agent-api-keys/?config={subscribed.Config}"));
+        Assert.Single(keys.GetProperty("items").EnumerateArray(), k => k.GetProperty("name").GetString() == "page key");
+    }
+
+    [Fact]
+    public async Task TheShownOnceCookie_ShowsItsSecretOnlyOnTheKeysPageOfItsSubscription_ForItsUser_AndNotWhenTamperedWith()
+    {
+        var (config, other, user) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var written = new DefaultHttpContext { RequestServices = app.Services };
+        KeyShownOnce.Write(written, new(config, user, Guid.NewGuid(), "key", "am_live_secret", null, Rotated: false));
+        var setCookie = written.Response.Headers.SetCookie.ToString();
+        Assert.DoesNotContain("am_live_secret", setCookie, StringComparison.Ordinal);
+        var value = setCookie[(KeyShownOnce.CookieName.Length + 1)..setCookie.IndexOf(';', StringComparison.Ordinal)];
+
+        KeyShownOnce.Secret? Take(Guid forConfig, Guid forUser, string cookie)
+        {
+            var reading = new DefaultHttpContext { RequestServices = app.Services };
+            reading.Request.Headers.Cookie = $"{KeyShownOnce.CookieName}={cookie}";
+            var secret = KeyShownOnce.Take(reading, forConfig, forUser);
+            Assert.Contains($"{KeyShownOnce.CookieName}=;", reading.Response.Headers.SetCookie.ToString(), StringComparison.Ordinal);
+            return secret;
+        }
+
+        Assert.Null(Take(other, user, value));
+        Assert.Null(Take(config, Guid.NewGuid(), value));
+        Assert.Null(Take(config, user, value[..^4] + "AAAA"));
+        Assert.Equal("am_live_secret", Take(config, user, value)?.Value);
     }
 
     [Fact]
@@ -62,7 +108,7 @@ public class KeysPageTests(GatewayApp app) : IClassFixture<GatewayApp>
     }
 
     [Fact]
-    public async Task RotatingAKey_ShowsTheNewSecret_AndUntilWhenTheOldOneWorks()
+    public async Task RotatingAKey_RedirectsToThePage_ThatShowsTheNewSecretOnce_AndUntilWhenTheOldOneWorks()
     {
         var subscribed = await app.SubscribedAsync();
         var url = $"/my-agents/{subscribed.Config}/keys";
@@ -70,13 +116,14 @@ public class KeysPageTests(GatewayApp app) : IClassFixture<GatewayApp>
 
         var rotated = await subscribed.Buyer.Client.SubmitAsync(url, "key-action", new() { ["rotate"] = keyId.ToString() });
 
-        await Http.AssertStatusAsync(rotated, HttpStatusCode.OK);
-        var html = await rotated.HtmlAsync();
+        Assert.Equal(url, PageForms.AssertRedirect(rotated, url));
+        var html = await subscribed.Buyer.Client.HtmlAsync(url);
         var secret = PageForms.Marked(html, "data-new-key");
         Assert.NotEqual(subscribed.Key, secret);
         Assert.Contains("The previous secret keeps working until", html, StringComparison.Ordinal);
         await Http.AssertStatusAsync(await app.BearerClient(secret).RunAsync(subscribed.Config, "new"), HttpStatusCode.OK);
         await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "old"), HttpStatusCode.OK);
+        Assert.DoesNotContain(secret, await subscribed.Buyer.Client.HtmlAsync(url), StringComparison.Ordinal);
     }
 
     [Fact]
