@@ -35,7 +35,11 @@ public sealed record PricingResponse(PricingModel Model, long CreditsPerRun, lon
 public sealed record ConfigResponse(
     Guid Uuid, string Name, ListingRef Listing, SubscriptionState State, Guid Project, VersionState Version,
     IReadOnlyList<FieldValue> Fields, BrandingResponse Branding, WidgetResponse Widget, ModelResponse Model, PricingResponse Pricing,
-    Guid? KnowledgeBase, DateTime Subscribed, DateTime? Terminated);
+    Guid? KnowledgeBase, DateTime Subscribed, DateTime? Terminated)
+{
+    /// <summary>Whether the agent's runs search <see cref="KnowledgeBase"/>: its provider declared a knowledge-base field.</summary>
+    public bool KnowledgeBaseUsed { get; init; }
+}
 
 static class SubscriptionEndpoints
 {

@@ -12,7 +12,7 @@ public class TrainingTabTests(GatewayApp app) : IClassFixture<GatewayApp>
     [Fact]
     public async Task ABuyer_AddsAQuestionAndUploadsADocument_SeesThemProcessed_AndDeletesOne()
     {
-        var subscribed = await app.SubscribedAsync();
+        var subscribed = await app.SubscribedAsync(await app.KnowledgeAgentAsync());
         var tab = $"/my-agents/{subscribed.Config}/configure/training";
         var client = subscribed.Buyer.Client;
         Assert.Contains("Nothing yet.", await client.HtmlAsync(tab), StringComparison.Ordinal);
@@ -42,9 +42,25 @@ public class TrainingTabTests(GatewayApp app) : IClassFixture<GatewayApp>
     }
 
     [Fact]
+    public async Task AnAgentThatDoesNotReadTheBuyersDocuments_SaysSo_AndTakesNone()
+    {
+        var subscribed = await app.SubscribedAsync(); // a prompt agent: no knowledge-base field declared
+        var tab = $"/my-agents/{subscribed.Config}/configure/training";
+        var html = await subscribed.Buyer.Client.HtmlAsync(tab);
+        Assert.Contains("does not read documents of yours", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("value=\"training-qa\"", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("value=\"training-upload\"", html, StringComparison.Ordinal);
+        var config = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync($"/api/customer-agent-configs/{subscribed.Config}"));
+        Assert.False(config.GetProperty("knowledge_base_used").GetBoolean());
+
+        var reading = await app.SubscribedAsync(await app.KnowledgeAgentAsync());
+        Assert.True((await Http.ReadJsonAsync(await reading.Buyer.Client.GetAsync($"/api/customer-agent-configs/{reading.Config}"))).GetProperty("knowledge_base_used").GetBoolean());
+    }
+
+    [Fact]
     public async Task AnUnsupportedFile_IsRefusedWithTheReason_AndNothingIsStored()
     {
-        var subscribed = await app.SubscribedAsync();
+        var subscribed = await app.SubscribedAsync(await app.KnowledgeAgentAsync());
         var tab = $"/my-agents/{subscribed.Config}/configure/training";
 
         var refused = await UploadAsync(subscribed.Buyer.Client, tab, "tool.exe", [0x4D, 0x5A, 0x90, 0x00, 0x03, 0x00, 0x00, 0x00, 0xFF, 0xFE, 0x00, 0x01]);
@@ -57,7 +73,7 @@ public class TrainingTabTests(GatewayApp app) : IClassFixture<GatewayApp>
     [Fact]
     public async Task AnotherOrganizationsDocument_CannotBeDeletedThroughItsOwnTab()
     {
-        var victim = await app.SubscribedAsync();
+        var victim = await app.SubscribedAsync(await app.KnowledgeAgentAsync());
         var victimBase = (await Http.ReadJsonAsync(await victim.Buyer.Client.GetAsync($"/api/customer-agent-configs/{victim.Config}"))).GetProperty("knowledge_base").GetGuid();
         var secret = (await victim.Buyer.AddQaAsync(victimBase, "What is the door code?", "4711")).Uuid();
         var attacker = await app.SubscribedAsync(victim.Agent);

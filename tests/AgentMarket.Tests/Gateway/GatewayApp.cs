@@ -106,6 +106,18 @@ public static class GatewayIntents
         return agent;
     }
 
+    /// <summary>An agent started from the knowledge-base assistant template: its buyers' documents are searched on every run.</summary>
+    public static async Task<PublishedAgent> KnowledgeAgentAsync(this AgentMarketApp app)
+    {
+        var (seller, handle) = await app.SellerAsync();
+        var name = $"Knowledge agent {CatalogIntents.UniqueWord()}";
+        var agentId = (await Http.ReadJsonAsync(await seller.Client.PostAsJsonAsync("/api/provider-agents/from_template/", new { template = "knowledge_base_assistant", name }),
+            HttpStatusCode.Created)).GetProperty("uuid").GetGuid();
+        var slug = $"knowledge-{Guid.NewGuid():N}"[..20];
+        var listing = await Http.ReadJsonAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{agentId}/publish/", CatalogIntents.PublishBody(slug)), HttpStatusCode.Created);
+        return new PublishedAgent(seller, agentId, listing.GetProperty("uuid").GetGuid(), slug, name, handle);
+    }
+
     /// <summary>An agent whose flow keeps session memory (the Memory Chatbot starter).</summary>
     public static async Task<PublishedAgent> MemoryAgentAsync(this AgentMarketApp app)
     {
