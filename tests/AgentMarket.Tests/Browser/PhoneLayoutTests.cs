@@ -1,0 +1,58 @@
+using System.Text.RegularExpressions;
+using AgentMarket.Tests.Gateway;
+using AgentMarket.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace AgentMarket.Tests.Browser;
+
+/// <summary>On a phone (390 px), pages fit the screen: wide tables scroll inside themselves, not the whole page.</summary>
+public class PhoneLayoutTests(BuyerBrowserApp app) : IClassFixture<BuyerBrowserApp>
+{
+    /// <summary>The outermost elements reaching past the screen's right edge, for the failure message.</summary>
+    const string WidestElement = """
+        Array.from(document.querySelectorAll('*'))
+            .filter(e => e.getBoundingClientRect().right > 391)
+            .slice(0, 12).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right) + ' ' + getComputedStyle(e).overflowX + ' ' + getComputedStyle(e).display).join(', ')
+        """;
+    [Fact]
+    public async Task PagesWithWideTables_FitAPhonesWidth()
+    {
+        var agent = await app.PromptAgentAsync();
+        await using var context = await app.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 390, Height = 844 } });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(app.BaseUrl + "/signup");
+        await page.GetByLabel("Name").FillAsync("Phone Buyer");
+        await page.GetByLabel("Email").FillAsync($"phone-{Guid.NewGuid():N}@tests.example");
+        await page.GetByLabel("Password").FillAsync("a very long password");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
+        await page.WaitForPageAsync(app.BaseUrl + "/dashboard");
+        await page.GotoAsync($"{app.BaseUrl}/agents/{agent.Slug}");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add to My Agents" }).ClickAsync();
+        await page.WaitForPageAsync(new Regex("/configure\\?saved=subscribed$"));
+        var configure = new Uri(page.Url).AbsolutePath;
+        var keys = configure.Replace("/configure", "/keys", StringComparison.Ordinal);
+        await page.GotoAsync(app.BaseUrl + keys);
+        await page.GetByLabel("Name", new() { Exact = true }).FillAsync("Phone key");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create key" }).ClickAsync();
+        await Assertions.Expect(page.Locator("table")).ToBeVisibleAsync();
+
+        await AssertFitAsync(page, keys, "/organization", "/credits", "/my-agents/usage", "/settings/webhooks");
+
+        // The operator's pages too, the audit log's long JSON included (the buyer's sign-up and key are in it).
+        await using var operatorContext = await app.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 390, Height = 844 } });
+        var operatorPage = await operatorContext.NewPageAsync();
+        await app.SignInAsOperatorAsync(operatorPage);
+        await AssertFitAsync(operatorPage, "/admin/audit", "/admin/emails", "/admin/organizations");
+    }
+
+    async Task AssertFitAsync(IPage page, params string[] paths)
+    {
+        foreach (var path in paths)
+        {
+            await page.GotoAsync(app.BaseUrl + path);
+            var width = await page.EvaluateAsync<int>("document.documentElement.scrollWidth");
+            var widest = await page.EvaluateAsync<string>(WidestElement);
+            Assert.True(width <= 390, $"{path} is {width} px wide on a 390 px screen; past the edge: {widest}");
+        }
+    }
+}
