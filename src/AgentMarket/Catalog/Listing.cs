@@ -72,6 +72,14 @@ public sealed class Listing
     /// </summary>
     public Guid? AgentVersionId { get; set; }
 
+    /// <summary>
+    /// A copy of the agent's <see cref="ProviderAgent.ReportsUsageSinceUtc"/>, for the same reason as
+    /// <see cref="AgentVersionId"/>: buyers read it on the agent page and their subscription, and the usage endpoint
+    /// accepts reports only while it is set, so what buyers see is what is enforced. Changed only by <c>ProviderAgents</c>
+    /// and the publisher.
+    /// </summary>
+    public DateTime? ReportsUsageSinceUtc { get; set; }
+
     public long RunsCount { get; set; }
     public long FailedRunsCount { get; set; }
     public int ReviewsCount { get; set; }

@@ -30,6 +30,13 @@ public sealed class ProviderAgent : ITenantOwned
 
     /// <summary>The provider's own knowledge base, which every run of the agent reads (read only) besides the buyer's.</summary>
     public Guid? KnowledgeBaseId { get; set; }
+
+    /// <summary>
+    /// When the provider declared that the agent runs on its own runtime and reports each run's usage
+    /// (<c>POST /api/runtime/usage/</c>); null while it does not, and then no report for the agent is accepted. Copied to
+    /// <see cref="Listing.ReportsUsageSinceUtc"/> in the same save, for buyers and the gateway (ADR-127).
+    /// </summary>
+    public DateTime? ReportsUsageSinceUtc { get; set; }
     public DateTime CreatedUtc { get; init; }
     public DateTime UpdatedUtc { get; set; }
 

@@ -18,9 +18,13 @@ public sealed record CreateAgentRequest(
     [property: MaxLength(2000)] string? Description,
     [property: Required, MaxLength(100)] string Category);
 /// <param name="KnowledgeBase">The organization's knowledge base every run reads; "" detaches it, null leaves it.</param>
+/// <param name="ReportsUsage">
+/// True when the agent runs on the provider's own runtime, which reports each run's usage (<c>POST /api/runtime/usage/</c>,
+/// refused for the agent while false); buyers see it. Null leaves it.
+/// </param>
 public sealed record UpdateAgentRequest(
     [property: MaxLength(120)] string? Name, [property: MaxLength(2000)] string? Description, [property: MaxLength(100)] string? Category,
-    [property: MaxLength(36)] string? KnowledgeBase = null);
+    [property: MaxLength(36)] string? KnowledgeBase = null, bool? ReportsUsage = null);
 public sealed record FromTemplateRequest(
     [property: Required, MaxLength(60)] string Template,
     [property: MaxLength(120)] string? Name,
@@ -105,7 +109,7 @@ static class ProviderAgentEndpoints
 
     static async Task<IResult> UpdateAsync(Guid uuid, UpdateAgentRequest request, ProviderAgents agents, HttpContext http, CancellationToken ct)
     {
-        var (agent, failure) = await agents.UpdateAsync(uuid, request.Name, request.Description, request.Category, ct, request.KnowledgeBase);
+        var (agent, failure) = await agents.UpdateAsync(uuid, request.Name, request.Description, request.Category, ct, request.KnowledgeBase, request.ReportsUsage);
         return failure is not null ? failure.ToProblem(http) : TypedResults.Ok(await agents.ResponseAsync(agent!.Id, ct));
     }
 

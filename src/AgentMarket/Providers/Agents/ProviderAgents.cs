@@ -8,9 +8,10 @@ using Microsoft.EntityFrameworkCore;
 namespace AgentMarket.Providers.Agents;
 
 public sealed record ListingSummary(Guid Uuid, string Slug, ListingState State);
+/// <param name="ReportsUsage">The agent runs on the provider's own runtime, which reports each run's usage; since <paramref name="ReportsUsageSince"/>.</param>
 public sealed record ProviderAgentResponse(
     Guid Uuid, string Name, string Description, string Category, ProviderAgentState State, string? CurrentVersion,
-    ListingSummary? Listing, Guid? KnowledgeBase, DateTime Created, DateTime Updated);
+    ListingSummary? Listing, Guid? KnowledgeBase, DateTime Created, DateTime Updated, bool ReportsUsage, DateTime? ReportsUsageSince);
 
 /// <summary>A provider's agents: create, rename, recategorise, archive. Shared by the seller API and pages.</summary>
 public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimeProvider clock)
@@ -62,11 +63,12 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
     }
 
     /// <summary>
-    /// Renames (the listing follows), describes or recategorises an agent, or attaches one of the organization's
-    /// knowledge bases ("" detaches it); null leaves a field as it is.
+    /// Renames (the listing follows), describes or recategorises an agent, attaches one of the organization's
+    /// knowledge bases ("" detaches it), or declares whether the provider's own runtime reports its usage (the listing
+    /// follows: buyers see it, and reports are accepted only while it is on); null leaves a field as it is.
     /// </summary>
     public async Task<(ProviderAgent? Agent, Accounts.Failure? Failure)> UpdateAsync(
-        Guid agentId, string? name, string? description, string? category, CancellationToken ct, string? knowledgeBase = null)
+        Guid agentId, string? name, string? description, string? category, CancellationToken ct, string? knowledgeBase = null, bool? reportsUsage = null)
     {
         var agent = await db.ProviderAgents.FirstOrDefaultAsync(a => a.Id == agentId, ct);
         if (agent is null)
@@ -103,9 +105,17 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
         agent.Description = description?.Trim() ?? agent.Description;
         agent.CategoryId = categoryId ?? agent.CategoryId;
         agent.UpdatedUtc = clock.GetUtcNow().UtcDateTime;
+        // Turning it on again keeps the first date: subscribers compare it with when they subscribed.
+        agent.ReportsUsageSinceUtc = reportsUsage switch
+        {
+            true => agent.ReportsUsageSinceUtc ?? Timestamps.WholeMicroseconds(agent.UpdatedUtc),
+            false => null,
+            null => agent.ReportsUsageSinceUtc,
+        };
         if (await db.Listings.FirstOrDefaultAsync(l => l.AgentId == agentId, ct) is { } listing)
         {
             listing.Name = agent.Name;
+            listing.ReportsUsageSinceUtc = agent.ReportsUsageSinceUtc;
         }
         await db.SaveChangesAsync(ct);
         return (agent, null);
@@ -138,7 +148,7 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
                 a.Id, a.Name, a.Description, a.Category!.Slug, a.State,
                 db.AgentVersions.Where(v => v.Id == a.CurrentVersionId).Select(v => v.Version).FirstOrDefault(),
                 db.Listings.Where(l => l.AgentId == a.Id).Select(l => new ListingSummary(l.Id, l.Slug, l.State)).FirstOrDefault(),
-                a.KnowledgeBaseId, a.CreatedUtc, a.UpdatedUtc));
+                a.KnowledgeBaseId, a.CreatedUtc, a.UpdatedUtc, a.ReportsUsageSinceUtc != null, a.ReportsUsageSinceUtc));
 
     public Task<ProviderAgentResponse?> ResponseAsync(Guid agentId, CancellationToken ct) =>
         db.ProviderAgents.AsNoTracking().Where(a => a.Id == agentId)
@@ -146,7 +156,7 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
                 a.Id, a.Name, a.Description, a.Category!.Slug, a.State,
                 db.AgentVersions.Where(v => v.Id == a.CurrentVersionId).Select(v => v.Version).FirstOrDefault(),
                 db.Listings.Where(l => l.AgentId == a.Id).Select(l => new ListingSummary(l.Id, l.Slug, l.State)).FirstOrDefault(),
-                a.KnowledgeBaseId, a.CreatedUtc, a.UpdatedUtc))
+                a.KnowledgeBaseId, a.CreatedUtc, a.UpdatedUtc, a.ReportsUsageSinceUtc != null, a.ReportsUsageSinceUtc))
             .FirstOrDefaultAsync(ct);
 
     /// <summary>A category by slug or name, case-insensitively ("assistants", "Assistants").</summary>

@@ -111,6 +111,7 @@ public sealed partial class ListingPublisher(
             Visibility = draft.Visibility ?? ListingVisibility.Public,
             PreviewImageUrl = await PreviewImageUrlAsync(draft.PreviewImage, ct),
             State = autoApprove ? ListingState.Active : ListingState.PendingReview,
+            ReportsUsageSinceUtc = agent.ReportsUsageSinceUtc,
             CreatedUtc = now,
         };
         if (autoApprove)
