@@ -49,11 +49,15 @@ public sealed record CatalogPage(IReadOnlyList<AgentCard> Items, int Total, int 
 public sealed record ReviewView(Guid Uuid, int Rating, string Text, string Author, DateTime Created, DateTime Updated, string? ProviderReply, DateTime? ProviderReplyAt);
 
 /// <summary>A listing's page: the card's facts plus the long description (rendered safely), provider, versions and reviews.</summary>
+/// <param name="ReportsUsage">
+/// The agent runs on its provider's servers, and its provider reports each run's usage, which subscribers are charged for
+/// (since <paramref name="ReportsUsageSince"/>); false when the platform runs it and meters it itself.
+/// </param>
 public sealed record AgentDetails(
     Guid Uuid, string Slug, string Name, ProviderProfile Provider, string Description, string LongDescription, string LongDescriptionHtml,
     string Category, string CategoryName, IReadOnlyList<string> Tags, CardStats Stats, CardPricing Pricing, PriceNotice? PendingPriceChange,
     bool IsPremium, string? PreviewImage, ListingState State, ListingVisibility Visibility, DateTime? Published,
-    string? CurrentVersion, IReadOnlyList<ReleaseNote> Versions, Page<ReviewView> Reviews);
+    string? CurrentVersion, IReadOnlyList<ReleaseNote> Versions, Page<ReviewView> Reviews, bool ReportsUsage, DateTime? ReportsUsageSince);
 
 /// <summary>Read side of the catalog, shared by pages and endpoints.</summary>
 public sealed class CatalogQueries(AppDbContext db, ListingSearch search, TimeProvider clock)
@@ -116,7 +120,8 @@ public sealed class CatalogQueries(AppDbContext db, ListingSearch search, TimePr
             pending is null ? null : new PriceNotice(CardPricing.From(pending.New), pending.EffectiveForSubscribersUtc),
             listing.IsPremium, listing.PreviewImageUrl, listing.State, listing.Visibility, listing.PublishedUtc,
             current?.Version, shown.Select(r => new ReleaseNote(r.Version, r.Changelog, r.ReleasedUtc, r == current)).ToList(),
-            await ReviewsAsync(listing.Id, PageRequest.From(ReviewsPerPage, reviewsOffset), ct));
+            await ReviewsAsync(listing.Id, PageRequest.From(ReviewsPerPage, reviewsOffset), ct),
+            listing.ReportsUsageSinceUtc is not null, listing.ReportsUsageSinceUtc);
     }
 
     /// <summary>A listing's reviews, newest first, with the reviewer's name and the provider's reply.</summary>

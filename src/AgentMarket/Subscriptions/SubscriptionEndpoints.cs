@@ -32,10 +32,14 @@ public sealed record BrandingResponse(string? BrandColor, string? LogoUrl, strin
 public sealed record WidgetResponse(WidgetPosition Position, WidgetTheme Theme);
 public sealed record ModelResponse(string? BaseUrl, string? Model, bool HasApiKey);
 public sealed record PricingResponse(PricingModel Model, long CreditsPerRun, long CreditsMin, long CreditsMax, PricingTerms? Upcoming, DateTime? UpcomingFrom);
+/// <param name="ReportsUsage">
+/// The agent runs on its provider's servers and its provider reports each run's usage, charged to this subscription,
+/// since <paramref name="ReportsUsageSince"/> (which can be after <paramref name="Subscribed"/>: a provider may move its runtime).
+/// </param>
 public sealed record ConfigResponse(
     Guid Uuid, string Name, ListingRef Listing, SubscriptionState State, Guid Project, VersionState Version,
     IReadOnlyList<FieldValue> Fields, BrandingResponse Branding, WidgetResponse Widget, ModelResponse Model, PricingResponse Pricing,
-    Guid? KnowledgeBase, DateTime Subscribed, DateTime? Terminated)
+    Guid? KnowledgeBase, DateTime Subscribed, DateTime? Terminated, bool ReportsUsage, DateTime? ReportsUsageSince)
 {
     /// <summary>Whether the agent's runs search <see cref="KnowledgeBase"/>: its provider declared a knowledge-base field.</summary>
     public bool KnowledgeBaseUsed { get; init; }

@@ -44,7 +44,8 @@ sealed class SubscriptionViews(AppDbContext db, SubscriptionService subscription
             new BrandingResponse(config.BrandColor, config.LogoUrl, config.WelcomeMessage),
             new WidgetResponse(config.WidgetPosition, config.WidgetTheme),
             new ModelResponse(config.ModelBaseUrl, config.ModelName, config.ModelApiKeyProtected is not null),
-            pricing, config.KnowledgeBaseId, config.SubscribedUtc, config.TerminatedUtc)
+            pricing, config.KnowledgeBaseId, config.SubscribedUtc, config.TerminatedUtc,
+            listing.ReportsUsageSinceUtc is not null, listing.ReportsUsageSinceUtc)
         {
             KnowledgeBaseUsed = fields.Any(f => f.Kind == ConfigurableFieldKind.KnowledgeBase),
         };
