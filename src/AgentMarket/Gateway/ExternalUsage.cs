@@ -29,7 +29,8 @@ public sealed record UsageSecretResponse(string Secret, DateTime Created);
 /// outside the platform is charged and metered like one through the gateway — same price terms, same ledger transfer,
 /// same run record feeding usage, analytics and social proof. The request is signed with the provider's usage secret
 /// (<c>AgentMarket-Signature: t=unix,v1=hex(HMAC-SHA256(secret, "t.body"))</c>, as Stripe signs webhooks), names one of
-/// the provider's subscriptions, and is idempotent by event id within it: a retry answers with the first result.
+/// the provider's subscriptions, and is idempotent by event id within it: a retry answers with the first result. Only
+/// subscriptions to agents whose provider declared that they run on its own runtime are accepted (ADR-127).
 /// </summary>
 sealed class ExternalUsage(
     AppDbContext db, CurrentTenant tenant, GatewayCache cache, RunJournal journal, CreditLedger ledger, CreditGrants grants,
@@ -40,6 +41,9 @@ sealed class ExternalUsage(
     public const string SecretPrefix = "amus_";
     const string SecretPurpose = "AgentMarket.Gateway.ExternalUsage.Secret";
     public const string Door = "external";
+
+    /// <summary>409: the subscription's agent is not declared to run on the provider's runtime, so its runs are not reported.</summary>
+    public const string UsageNotReportedByProvider = "usage_not_reported_by_provider";
 
     /// <summary>
     /// Starts the idempotency key of every reported event's run record. The run API refuses Idempotency-Keys with it, so
@@ -104,6 +108,13 @@ sealed class ExternalUsage(
         if (await cache.SubscriptionAsync(configId, ct) is not { } subscription || subscription.Listing.ProviderId != provider.Id)
         {
             return Fail(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "None of your agents has this subscription.");
+        }
+        // Only an agent its provider declared to run on its own runtime is billed from reports, as its buyers were shown
+        // (the listing's copy of the declaration): any other agent is run by the platform, which meters it itself.
+        if (subscription.Listing.ReportsUsageSinceUtc is null)
+        {
+            return Fail(StatusCodes.Status409Conflict, UsageNotReportedByProvider,
+                "This subscription's agent does not run on your own runtime: turn on reports_usage for the agent (PATCH /api/provider-agents/{uuid}) before reporting its runs. Its subscribers see that you report its usage.");
         }
         var idempotencyKey = EventKeyPrefix + report.EventId;
         var (config, listing) = (subscription.Config, subscription.Listing);

@@ -18,7 +18,8 @@ namespace AgentMarket.Tests.Gateway;
 
 /// <summary>
 /// A provider's own runtime reports runs (<c>POST /api/runtime/usage/</c>): signed with the provider's usage secret,
-/// charged once per event like a gateway run, never for another provider's subscription.
+/// charged once per event like a gateway run, never for another provider's subscription. Every agent here is declared to
+/// run on its provider's runtime; ProviderReportedUsageTests covers one that is not.
 /// </summary>
 public class ExternalUsageTests(GatewayApp app) : IClassFixture<GatewayApp>
 {
@@ -201,6 +202,8 @@ public class ExternalUsageTests(GatewayApp app) : IClassFixture<GatewayApp>
     {
         var subscribed = await app.SubscribedAsync(await app.PromptAgentAsync(pricing));
         var seller = subscribed.Agent.Seller.Client;
+        // Reports are accepted only for an agent declared to run on its provider's runtime (ProviderReportedUsageTests).
+        await Http.AssertStatusAsync(await seller.PatchAsJsonAsync($"/api/provider-agents/{subscribed.Agent.AgentId}/", new { reports_usage = true }), HttpStatusCode.OK);
         var provider = await Http.ReadJsonAsync(await seller.GetAsync("/api/providers/mine/"));
         var secret = await Http.ReadJsonAsync(await seller.PostAsync("/api/providers/mine/usage-secret/", null), HttpStatusCode.Created);
         Assert.StartsWith("amus_", secret.GetProperty("secret").GetString());
