@@ -71,6 +71,16 @@ public class TrainingTabTests(GatewayApp app) : IClassFixture<GatewayApp>
     }
 
     [Fact]
+    public async Task AnEmptyFile_IsRefusedAsEmpty()
+    {
+        var subscribed = await app.SubscribedAsync(await app.KnowledgeAgentAsync());
+        var tab = $"/my-agents/{subscribed.Config}/configure/training";
+        var refused = await UploadAsync(subscribed.Buyer.Client, tab, "empty.txt", []);
+        Assert.Contains("empty.txt is empty", await refused.HtmlAsync(), StringComparison.Ordinal);
+        Assert.Contains("Nothing yet.", await subscribed.Buyer.Client.HtmlAsync(tab), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AnotherOrganizationsDocument_CannotBeDeletedThroughItsOwnTab()
     {
         var victim = await app.SubscribedAsync(await app.KnowledgeAgentAsync());

@@ -7,6 +7,22 @@ namespace AgentMarket.Tests.Catalog;
 public class CatalogApiTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
 {
     [Fact]
+    public async Task OneOfAnything_ReadsInTheSingular_OnTheAgentPage()
+    {
+        var agent = await app.PublishedAgentAsync(overrides: new() { ["pricing"] = new { model = "fixed_credits", credits_per_run = 1 } });
+        var buyer = await app.SignUpAsync();
+        await app.RecordRunAsync(agent.ListingId, buyer.OrganizationId);
+        await Http.AssertStatusAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 4, text = "Fine" }), HttpStatusCode.Created);
+
+        var html = System.Net.WebUtility.HtmlDecode(await (await app.CreateClient().GetAsync($"/agents/{agent.Slug}")).Content.ReadAsStringAsync());
+        foreach (var expected in new[] { "1 credit/run", "(1 review)", "1 run", "1 team this month" })
+        {
+            Assert.Contains(expected, html, StringComparison.Ordinal);
+        }
+        Assert.DoesNotMatch(@"\b1 (credits|reviews|runs|teams)\b", html);
+    }
+
+    [Fact]
     public async Task Cards_HaveExactlyTheSpecsFields_AndTheSeedsCounters_FromFacts()
     {
         var agent = await app.PublishedAgentAsync(overrides: new() { ["pricing"] = new { model = "variable_credits", credits_min = 2, credits_max = 9 }, ["is_premium"] = true });

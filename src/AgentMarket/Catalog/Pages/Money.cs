@@ -8,10 +8,13 @@ public static class Money
     public static string Price(CardPricing pricing) => pricing.Model switch
     {
         PricingModel.Free => "Free",
-        PricingModel.FixedCredits => $"{pricing.CreditsPerRun} credits/run",
+        PricingModel.FixedCredits => $"{Count(pricing.CreditsPerRun, "credit")}/run",
         PricingModel.VariableCredits => $"{pricing.CreditsMin}–{pricing.CreditsMax} credits/run",
-        PricingModel.Subscription => $"{pricing.CreditsPerRun} credits/month",
+        PricingModel.Subscription => $"{Count(pricing.CreditsPerRun, "credit")}/month",
     };
+
+    /// <summary>"1 run", "2 runs", "2.7K runs": a count with its noun, singular for exactly one.</summary>
+    public static string Count(long n, string noun) => $"{Compact(n)} {noun}{(n == 1 ? "" : "s")}";
 
     public static string Compact(long n) => n switch
     {
