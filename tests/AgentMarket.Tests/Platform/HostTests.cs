@@ -66,6 +66,17 @@ public class HostTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
     }
 
     [Fact]
+    public async Task Pages_NameAFaviconThatExists()
+    {
+        var client = app.CreateClient();
+        var html = await (await client.GetAsync("/")).Content.ReadAsStringAsync();
+        Assert.Contains("<link rel=\"icon\" href=\"/favicon.svg\" />", html, StringComparison.Ordinal);
+        var icon = await client.GetAsync("/favicon.svg");
+        Assert.Equal(HttpStatusCode.OK, icon.StatusCode);
+        Assert.Equal("image/svg+xml", icon.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public async Task ProtectedPage_RedirectsVisitorsToSignIn()
     {
         var response = await app.CreateClient().GetAsync("/organization");
