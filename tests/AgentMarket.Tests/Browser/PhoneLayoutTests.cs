@@ -38,6 +38,19 @@ public class PhoneLayoutTests(BuyerBrowserApp app) : IClassFixture<BuyerBrowserA
 
         await AssertFitAsync(page, keys, "/organization", "/credits", "/my-agents/usage", "/settings/webhooks");
 
+        // The charts' axis labels are inside their pictures, the last day's included.
+        await page.GotoAsync(app.BaseUrl + "/my-agents/usage");
+        var outside = await page.EvaluateAsync<string[]>("""
+            Array.from(document.querySelectorAll('svg.bar-chart-svg')).flatMap(svg => {
+                const box = svg.getBoundingClientRect();
+                return Array.from(svg.querySelectorAll('text.axis-label')).filter(t => {
+                    const r = t.getBoundingClientRect();
+                    return r.left < box.left - 0.5 || r.right > box.right + 0.5;
+                }).map(t => t.textContent);
+            })
+            """);
+        Assert.Empty(outside);
+
         // The operator's pages too, the audit log's long JSON included (the buyer's sign-up and key are in it).
         await using var operatorContext = await app.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 390, Height = 844 } });
         var operatorPage = await operatorContext.NewPageAsync();
