@@ -7,18 +7,20 @@ using Microsoft.EntityFrameworkCore;
 
 namespace AgentMarket.Catalog.Moderation;
 
-public sealed record ModerationListingResponse(
-    Guid Uuid, string Slug, string Name, string ProviderHandle, string Category, ListingState State, string? ModerationNote, DateTime Created);
 public sealed record ModerationRejectRequest([property: MaxLength(1000)] string? Reason);
 public sealed record ReportDecisionRequest([property: MaxLength(1000)] string? Reason);
 
-/// <summary>The operator's side of the catalog: listings waiting for approval (when auto-approval is off) and reported reviews.</summary>
+/// <summary>
+/// The operator's side of the catalog: listings waiting for approval (when auto-approval is off), every listing with what
+/// a reviewer needs to see, and reported reviews.
+/// </summary>
 static class ModerationEndpoints
 {
     public static void MapCatalogModeration(this IEndpointRouteBuilder routes)
     {
         var listings = routes.MapGroup("/api/admin/listings").WithTags("Admin");
         listings.MapGet("/", ListListingsAsync).WithName("AdminListListings").RequireOperator();
+        listings.MapGet("/{uuid:guid}", GetListingAsync).WithName("AdminGetListing").RequireOperator();
         listings.MapPost("/{uuid:guid}/approve", ApproveAsync).WithName("AdminApproveListing").RequireOperator();
         listings.MapPost("/{uuid:guid}/reject", RejectAsync).WithName("AdminRejectListing").RequireOperator();
 
@@ -28,17 +30,35 @@ static class ModerationEndpoints
         reports.MapPost("/{uuid:guid}/dismiss", DismissAsync).WithName("AdminDismissReviewReports").RequireOperator();
     }
 
-    static async Task<IResult> ListListingsAsync(string? state, int? limit, int? offset, AppDbContext db, CancellationToken ct)
+    static async Task<IResult> ListListingsAsync(string? state, string? q, int? limit, int? offset, OperatorListings listings, CancellationToken ct)
     {
-        var filter = ListingState.PendingReview;
-        if (state is not null && !EnumNames<ListingState>.TryParse(state, out filter))
+        if (!TryParseStateFilter(state, out var filter))
         {
-            return ApiProblem.Invalid("state", "Use draft, pending_review, active, paused or archived.");
+            return ApiProblem.Invalid("state", "Use pending_review, active, paused, suspended, draft, archived or all.");
         }
-        var query = db.Listings.AsNoTracking().Where(l => l.State == filter).OrderBy(l => l.CreatedUtc)
-            .Select(l => new ModerationListingResponse(l.Id, l.Slug, l.Name, l.Provider!.Handle, l.Category!.Slug, l.State, l.ModerationNote, l.CreatedUtc));
-        return TypedResults.Ok(await PageRequest.From(limit, offset).ToPageAsync(query, ct));
+        return TypedResults.Ok(await listings.ListAsync(filter, q, PageRequest.From(limit, offset), ct));
     }
+
+    /// <summary>The console's state filter: absent means the review queue (pending_review), <c>all</c> every state.</summary>
+    public static bool TryParseStateFilter(string? state, out ListingState? filter)
+    {
+        filter = ListingState.PendingReview;
+        if (string.IsNullOrEmpty(state))
+        {
+            return true;
+        }
+        if (state == "all")
+        {
+            filter = null;
+            return true;
+        }
+        var parsed = EnumNames<ListingState>.TryParse(state, out var value);
+        filter = value;
+        return parsed;
+    }
+
+    static async Task<IResult> GetListingAsync(Guid uuid, OperatorListings listings, CancellationToken ct) =>
+        await listings.DetailsAsync(uuid, ct) is { } details ? TypedResults.Ok(details) : ApiProblem.NotFound("listing");
 
     static async Task<IResult> ApproveAsync(Guid uuid, ListingModeration moderation, CancellationToken ct) =>
         Answer(await moderation.ApproveAsync(uuid, ct), "listing", CatalogProblemCodes.ListingStateConflict, "Only listings in pending_review can be approved.");

@@ -1,0 +1,88 @@
+using System.Text.Json;
+using AgentMarket.Platform.Api;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Tenancy;
+using AgentMarket.Providers.Agents;
+using AgentMarket.Subscriptions;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Catalog.Moderation;
+
+public sealed record ModerationListingResponse(
+    Guid Uuid, string Slug, string Name, string ProviderHandle, string Category, ListingState State, string? ModerationNote, DateTime Created,
+    CardPricing Pricing, ListingVisibility Visibility, bool IsPremium, DateTime? Published);
+
+public sealed record ModerationProvider(Guid Uuid, string Handle, string Name, Guid Organization, string OrganizationName);
+
+/// <summary>The version a listing serves, with the engine's compatibility report of its flow (its own snake_case shape) when one is stored.</summary>
+public sealed record ModerationVersion(Guid Uuid, string Version, string Changelog, DateTime Created, JsonElement? Report);
+
+/// <summary>Everything an operator reviews before approving a listing or taking it down; the description is the raw markdown.</summary>
+public sealed record ModerationListingDetails(
+    Guid Uuid, ModerationProvider Provider, string Name, string Slug, string Category, string ShortDescription, string Description,
+    IReadOnlyList<string> Tags, CardPricing Pricing, ListingVisibility Visibility, bool IsPremium, string? PreviewImage, ListingState State,
+    string? ModerationNote, ModerationVersion? Version, DateTime Created, DateTime? Published, int SubscribersCount);
+
+// The search's ToLower() runs in the database as lower(), where the process's culture plays no part.
+#pragma warning disable CA1304, CA1311
+
+/// <summary>
+/// The operator's reads of every provider's listings: the list (by state, searched by name, slug or provider handle) and
+/// one listing's details. Only operator routes and pages use it: it reads the provider's tenant-owned version and the
+/// buyers' subscriptions, so it enters the system scope.
+/// </summary>
+public sealed class OperatorListings(AppDbContext db, CurrentTenant tenant)
+{
+    /// <summary><paramref name="state"/> null lists every state. The review queue (pending) is oldest first, the rest newest first.</summary>
+    public Task<Page<ModerationListingResponse>> ListAsync(ListingState? state, string? q, PageRequest page, CancellationToken ct)
+    {
+        var query = db.Listings.AsNoTracking();
+        if (state is { } only)
+        {
+            query = query.Where(l => l.State == only);
+        }
+        if (!string.IsNullOrWhiteSpace(q))
+        {
+            var pattern = ContainsPattern(q);
+            query = query.Where(l => EF.Functions.Like(l.Name.ToLower(), pattern, "\\") || EF.Functions.Like(l.Slug, pattern, "\\")
+                || EF.Functions.Like(l.Provider!.Handle, pattern, "\\"));
+        }
+        query = state == ListingState.PendingReview
+            ? query.OrderBy(l => l.CreatedUtc).ThenBy(l => l.Id)
+            : query.OrderByDescending(l => l.CreatedUtc).ThenBy(l => l.Id);
+        return page.ToPageAsync(query.Select(l => new ModerationListingResponse(
+            l.Id, l.Slug, l.Name, l.Provider!.Handle, l.Category!.Slug, l.State, l.ModerationNote, l.CreatedUtc,
+            new CardPricing(l.PricingModel, l.CreditsPerRun, l.CreditsMin, l.CreditsMax), l.Visibility, l.IsPremium, l.PublishedUtc)), ct);
+    }
+
+    public async Task<ModerationListingDetails?> DetailsAsync(Guid listingId, CancellationToken ct)
+    {
+        tenant.EnterSystemScope(); // the provider's version and every buyer's subscription
+        var listing = await db.Listings.AsNoTracking().Where(l => l.Id == listingId)
+            .Select(l => new
+            {
+                Listing = l,
+                Provider = new ModerationProvider(l.ProviderId, l.Provider!.Handle, l.Provider.Name, l.Provider.OrganizationId, l.Provider.Organization!.Name),
+                Category = l.Category!.Slug,
+            })
+            .FirstOrDefaultAsync(ct);
+        if (listing is null)
+        {
+            return null;
+        }
+        var l = listing.Listing;
+        var version = await db.AgentVersions.AsNoTracking().Where(v => v.Id == l.AgentVersionId)
+            .Select(v => new { v.Id, v.Version, v.Changelog, v.CreatedUtc, v.ReportJson }).FirstOrDefaultAsync(ct);
+        var subscribers = await db.CustomerAgentConfigs.AsNoTracking().CountAsync(c => c.ListingId == l.Id && c.State != SubscriptionState.Terminated, ct);
+        return new ModerationListingDetails(
+            l.Id, listing.Provider, l.Name, l.Slug, listing.Category, l.ShortDescription, l.Description, l.Tags,
+            new CardPricing(l.PricingModel, l.CreditsPerRun, l.CreditsMin, l.CreditsMax), l.Visibility, l.IsPremium, l.PreviewImageUrl, l.State,
+            l.ModerationNote,
+            version is null ? null : new ModerationVersion(version.Id, version.Version, version.Changelog, version.CreatedUtc,
+                string.IsNullOrWhiteSpace(version.ReportJson) ? null : ReportJson.ToElement(version.ReportJson)),
+            l.CreatedUtc, l.PublishedUtc, subscribers);
+    }
+
+    static string ContainsPattern(string text) =>
+        "%" + text.Trim().ToLowerInvariant().Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal) + "%";
+}
