@@ -30,6 +30,8 @@ public static class AuditActions
     public const string ProviderRejected = "provider.rejected";
     public const string ListingApproved = "listing.approved";
     public const string ListingRejected = "listing.rejected";
+    public const string ListingTakenDown = "listing.taken_down";
+    public const string ListingRestored = "listing.restored";
     public const string ListingFeatured = "listing.featured";
     public const string ListingUnfeatured = "listing.unfeatured";
     public const string ReviewHidden = "review.hidden";

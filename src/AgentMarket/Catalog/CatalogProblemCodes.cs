@@ -33,6 +33,9 @@ public static class CatalogProblemCodes
     /// <summary>409: the listing's state does not allow this action (for example pausing a listing under review).</summary>
     public const string ListingStateConflict = "listing_state_conflict";
 
+    /// <summary>403: an operator took the listing down; its provider cannot change it until an operator restores it.</summary>
+    public const string ListingTakenDown = "listing_taken_down";
+
     /// <summary>403: only an organization that completed a run of the agent may review it.</summary>
     public const string ReviewRequiresRun = "review_requires_run";
 

@@ -32,6 +32,12 @@ public enum ListingState
     /// provider can change, until the organization is reactivated (it is live again then).
     /// </summary>
     Suspended,
+
+    /// <summary>
+    /// A live listing an operator took down (abuse, a policy breach): out of the catalog and not runnable, and not something
+    /// its provider can change; the operator's reason is its <see cref="Listing.ModerationNote"/>. Only an operator restores it.
+    /// </summary>
+    TakenDown,
 }
 
 /// <summary>
@@ -88,7 +94,7 @@ public sealed class Listing
     public long RatingTotal { get; set; }
     public int Users30d { get; set; }
 
-    /// <summary>Why an operator sent the listing back to draft; shown to the provider.</summary>
+    /// <summary>Why an operator sent the listing back to draft or took it down; shown to the provider.</summary>
     public string? ModerationNote { get; set; }
 
     public DateTime CreatedUtc { get; init; }

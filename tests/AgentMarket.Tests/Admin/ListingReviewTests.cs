@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Infrastructure;
@@ -34,6 +35,10 @@ public class ListingReviewTests(ManualListingApprovalApp app) : IClassFixture<Ma
         Assert.True(version.GetProperty("report").GetProperty("runnable").GetBoolean());
         Assert.NotEqual(0, version.GetProperty("report").GetProperty("nodes").GetArrayLength());
         Assert.Equal(JsonValueKind.Null, details.GetProperty("published").ValueKind);
+
+        // Under review it is rejected, not taken down.
+        await Http.AssertProblemAsync(await operatorClient.PostAsJsonAsync($"/api/admin/listings/{pending.ListingId}/take-down", new { reason = "Spam" }),
+            HttpStatusCode.Conflict, "listing_state_conflict");
     }
 
     [Fact]

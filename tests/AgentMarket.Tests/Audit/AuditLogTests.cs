@@ -72,7 +72,7 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
         var (_, rejectedHandle) = await app.SellerAsync();
         await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/providers/{await ProviderIdAsync(operatorClient, rejectedHandle)}/reject", new { reason = "Incomplete profile" }));
 
-        // A listing rejected, resubmitted and approved.
+        // A listing rejected, resubmitted and approved; taken down and restored.
         var agentId = await seller.CreateAgentAsync($"Audited agent {CatalogIntents.UniqueWord()}");
         await seller.ImportExampleAsync(agentId);
         var slug = $"audit-{Guid.NewGuid():N}"[..20];
@@ -81,6 +81,8 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
         await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/listings/{listing}/reject/", new { reason = "Say what it does." }), HttpStatusCode.NoContent);
         await Http.ReadJsonAsync(await seller.Client.PostAsync($"/api/provider-agents/{agentId}/listing/submit/", null));
         await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{listing}/approve/", null), HttpStatusCode.NoContent);
+        await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/listings/{listing}/take-down", new { reason = "Reported as misleading." }), HttpStatusCode.NoContent);
+        await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{listing}/restore", null), HttpStatusCode.NoContent);
 
         // A buyer: a wrong password, a token created and revoked, an agent key created, rotated and revoked.
         var buyer = await app.SignUpAsync("Audited buyer");

@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace AgentMarket.Catalog.Moderation;
 
-/// <summary>An operator's decisions on listings awaiting review and on reported reviews.</summary>
+/// <summary>An operator's decisions on listings (awaiting review, or live and taken down) and on reported reviews.</summary>
 public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, CurrentTenant tenant, TimeProvider clock, Audit.AuditLog audit)
 {
     public enum Outcome
@@ -53,6 +53,56 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
         listing.ModerationNote = reason.Trim();
         audit.Record(Audit.AuditActions.ListingRejected, await OwnerOrganizationAsync(listing, ct), "listing", listing.Id,
             before: new { state = ListingState.PendingReview }, after: new { state = listing.State, reason = listing.ModerationNote });
+        await db.SaveChangesAsync(ct);
+        return Outcome.Done;
+    }
+
+    /// <summary>
+    /// Takes a live listing (active or paused) down with the reason, which its provider sees: it leaves the catalog, its
+    /// subscribers' runs stop, and its provider can no longer change it, until an operator restores it.
+    /// </summary>
+    public async Task<Outcome> TakeDownAsync(Guid listingId, string reason, CancellationToken ct)
+    {
+        // Tracked, not a bulk update: saving tells the gateway's cache (GatewayCacheInvalidation) the listing changed.
+        var listing = await db.Listings.FirstOrDefaultAsync(l => l.Id == listingId, ct);
+        if (listing is null)
+        {
+            return Outcome.NotFound;
+        }
+        if (listing.State is not (ListingState.Active or ListingState.Paused))
+        {
+            return Outcome.WrongState;
+        }
+        var before = listing.State;
+        listing.State = ListingState.TakenDown;
+        listing.ModerationNote = reason.Trim();
+        audit.Record(Audit.AuditActions.ListingTakenDown, await OwnerOrganizationAsync(listing, ct), "listing", listing.Id,
+            before: new { state = before }, after: new { state = listing.State, reason = listing.ModerationNote });
+        await db.SaveChangesAsync(ct);
+        return Outcome.Done;
+    }
+
+    /// <summary>
+    /// Puts a taken-down listing back live and clears the reason; if its organization is suspended meanwhile, it waits
+    /// in <see cref="ListingState.Suspended"/> and goes live with the reactivation.
+    /// </summary>
+    public async Task<Outcome> RestoreAsync(Guid listingId, CancellationToken ct)
+    {
+        var listing = await db.Listings.FirstOrDefaultAsync(l => l.Id == listingId, ct);
+        if (listing is null)
+        {
+            return Outcome.NotFound;
+        }
+        if (listing.State != ListingState.TakenDown)
+        {
+            return Outcome.WrongState;
+        }
+        var suspended = await db.Organizations.AnyAsync(o => o.Id == listing.OrganizationId && o.SuspendedUtc != null, ct);
+        var reason = listing.ModerationNote;
+        listing.State = suspended ? ListingState.Suspended : ListingState.Active;
+        listing.ModerationNote = null;
+        audit.Record(Audit.AuditActions.ListingRestored, await OwnerOrganizationAsync(listing, ct), "listing", listing.Id,
+            before: new { state = ListingState.TakenDown, reason }, after: new { state = listing.State });
         await db.SaveChangesAsync(ct);
         return Outcome.Done;
     }

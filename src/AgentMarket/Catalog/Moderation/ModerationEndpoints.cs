@@ -12,7 +12,7 @@ public sealed record ReportDecisionRequest([property: MaxLength(1000)] string? R
 
 /// <summary>
 /// The operator's side of the catalog: listings waiting for approval (when auto-approval is off), every listing with what
-/// a reviewer needs to see, and reported reviews.
+/// a reviewer needs to see, taking a live one down and restoring it, and reported reviews.
 /// </summary>
 static class ModerationEndpoints
 {
@@ -23,6 +23,8 @@ static class ModerationEndpoints
         listings.MapGet("/{uuid:guid}", GetListingAsync).WithName("AdminGetListing").RequireOperator();
         listings.MapPost("/{uuid:guid}/approve", ApproveAsync).WithName("AdminApproveListing").RequireOperator();
         listings.MapPost("/{uuid:guid}/reject", RejectAsync).WithName("AdminRejectListing").RequireOperator();
+        listings.MapPost("/{uuid:guid}/take-down", TakeDownAsync).WithName("AdminTakeDownListing").RequireOperator();
+        listings.MapPost("/{uuid:guid}/restore", RestoreAsync).WithName("AdminRestoreListing").RequireOperator();
 
         var reports = routes.MapGroup("/api/admin/review-reports").WithTags("Admin");
         reports.MapGet("/", ListReportsAsync).WithName("AdminListReviewReports").RequireOperator();
@@ -34,7 +36,7 @@ static class ModerationEndpoints
     {
         if (!TryParseStateFilter(state, out var filter))
         {
-            return ApiProblem.Invalid("state", "Use pending_review, active, paused, suspended, draft, archived or all.");
+            return ApiProblem.Invalid("state", "Use pending_review, active, paused, suspended, taken_down, draft, archived or all.");
         }
         return TypedResults.Ok(await listings.ListAsync(filter, q, PageRequest.From(limit, offset), ct));
     }
@@ -75,6 +77,23 @@ static class ModerationEndpoints
         }
         return Answer(await moderation.RejectAsync(uuid, request.Reason, ct), "listing", CatalogProblemCodes.ListingStateConflict, "Only listings in pending_review can be rejected.");
     }
+
+    static async Task<IResult> TakeDownAsync(Guid uuid, ModerationRejectRequest? request, AppDbContext db, ListingModeration moderation, CancellationToken ct)
+    {
+        if (!await db.Listings.AnyAsync(l => l.Id == uuid, ct))
+        {
+            return ApiProblem.NotFound("listing");
+        }
+        if (string.IsNullOrWhiteSpace(request?.Reason))
+        {
+            return ApiProblem.Invalid("reason", "Say why: the provider sees it, and the audit log keeps it.");
+        }
+        return Answer(await moderation.TakeDownAsync(uuid, request.Reason, ct), "listing", CatalogProblemCodes.ListingStateConflict,
+            "Only live listings (active or paused) can be taken down.");
+    }
+
+    static async Task<IResult> RestoreAsync(Guid uuid, ListingModeration moderation, CancellationToken ct) =>
+        Answer(await moderation.RestoreAsync(uuid, ct), "listing", CatalogProblemCodes.ListingStateConflict, "Only taken-down listings can be restored.");
 
     static async Task<IResult> ListReportsAsync(int? limit, int? offset, ListingModeration moderation, CancellationToken ct) =>
         TypedResults.Ok(await moderation.ReportedReviewsAsync(PageRequest.From(limit, offset), ct));

@@ -243,6 +243,7 @@ public sealed partial class ListingPublisher(
         {
             ListingState.Archived => (null, ProviderAgents.Archived()),
             ListingState.Suspended => (null, ProviderAgents.Suspended()),
+            ListingState.TakenDown => (null, TakenDown(listing.ModerationNote)),
             _ => (listing, null),
         };
     }
@@ -336,6 +337,9 @@ public sealed partial class ListingPublisher(
     }
 
     static Accounts.Failure Invalid(string field, string message) => new(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, message, field);
+
+    static Accounts.Failure TakenDown(string? reason) => new(StatusCodes.Status403Forbidden, CatalogProblemCodes.ListingTakenDown,
+        $"An operator took this listing down{(reason is null ? "" : $": {reason}")}. It stays out of the marketplace, unchanged, until an operator restores it.");
 
     static Accounts.Failure SlugTaken() => new(StatusCodes.Status409Conflict, CatalogProblemCodes.SlugTaken, "Another listing uses this address; choose another slug.");
 }
