@@ -71,6 +71,6 @@ sealed class AgentRunConfiguration : IEntityTypeConfiguration<AgentRun>
         e.HasIndex(x => new { x.OrganizationId, x.Day });
         e.HasIndex(x => new { x.ConfigId, x.Day });
         // The interrupted-run sweeper's: a handful of running records among millions of finished ones.
-        e.HasIndex(x => x.StartedUtc).HasFilter("status = 'Running'");
+        e.HasIndex(x => x.StartedUtc).HasFilter("status = 'running'");
     }
 }

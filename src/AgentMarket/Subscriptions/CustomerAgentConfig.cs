@@ -117,7 +117,7 @@ sealed class CustomerAgentConfigConfiguration : IEntityTypeConfiguration<Custome
         e.HasIndex(x => new { x.OrganizationId, x.State });
         e.HasIndex(x => new { x.ListingId, x.State });
         // One live subscription per agent and project: two concurrent subscribes cannot both store one (and both pay).
-        e.HasIndex(x => new { x.ProjectId, x.ListingId }).IsUnique().HasFilter("state <> 'Terminated'");
+        e.HasIndex(x => new { x.ProjectId, x.ListingId }).IsUnique().HasFilter("state <> 'terminated'");
         e.HasIndex(x => x.ProjectId); // the foreign key's, which the partial index above cannot stand in for
         e.HasIndex(x => x.NextChargeUtc);
     }

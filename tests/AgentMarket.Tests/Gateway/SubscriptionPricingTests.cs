@@ -59,6 +59,20 @@ public class SubscriptionPricingTests(GatewayApp app) : IClassFixture<GatewayApp
     }
 
     [Fact]
+    public async Task AnAgentUnsubscribed_CanBeSubscribedToAgain_AndOnlyTheLiveSubscriptionCounts()
+    {
+        var agent = await app.PromptAgentAsync();
+        var buyer = await app.SignUpAsync();
+        var first = await buyer.SubscribeAsync(agent);
+        await Http.AssertStatusAsync(await buyer.Client.DeleteAsync($"/api/customer-agent-configs/{first}/"), HttpStatusCode.NoContent);
+
+        var again = await buyer.SubscribeAsync(agent);
+        Assert.NotEqual(first, again);
+        await Http.AssertStatusAsync(await buyer.Client.DeleteAsync($"/api/customer-agent-configs/{again}/"), HttpStatusCode.NoContent);
+        Assert.NotEqual(again, await buyer.SubscribeAsync(agent));
+    }
+
+    [Fact]
     public async Task AMonthTheWalletCannotPay_MakesTheSubscriptionPastDue_UntilCreditsArrive()
     {
         var agent = await app.PromptAgentAsync(new { model = "subscription", credits_per_run = 300 });

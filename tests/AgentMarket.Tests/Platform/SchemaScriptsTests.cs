@@ -4,6 +4,7 @@ using AgentMarket.Platform.Tenancy;
 using AgentMarket.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace AgentMarket.Tests.Platform;
@@ -58,6 +59,32 @@ public class SchemaScriptsTests(AgentMarketApp app) : IClassFixture<AgentMarketA
         // ... and the PostgreSQL tsvector column with its GIN index.
         "column knowledge_chunks.search_vector ", "index knowledge_chunks CREATE INDEX ix_knowledge_chunks_search_vector ",
     ];
+
+    [Fact]
+    public void FilteredIndexes_CompareEnumColumns_WithTheNamesTheModelStores()
+    {
+        // Enums are stored as snake_case names ('running'); a filter written with the C# name ('Running') matches no row,
+        // so a partial index would never be used, and a partial unique index would cover every row.
+        using var scope = app.Services.CreateScope();
+        var model = scope.ServiceProvider.GetRequiredService<AppDbContext>().Model;
+        var compared = 0;
+        foreach (var entity in model.GetEntityTypes())
+        {
+            foreach (var index in entity.GetIndexes().Where(i => i.GetFilter() is not null))
+            {
+                foreach (System.Text.RegularExpressions.Match match in System.Text.RegularExpressions.Regex.Matches(index.GetFilter()!, @"(\w+)\s*(?:=|<>)\s*'([^']*)'"))
+                {
+                    var property = entity.GetProperties().Single(p => p.GetColumnName() == match.Groups[1].Value);
+                    var stored = Enum.GetValues(property.ClrType.IsEnum ? property.ClrType : Nullable.GetUnderlyingType(property.ClrType)!).Cast<object>()
+                        .Select(value => (string)property.GetValueConverter()!.ConvertToProvider(value)!).ToList();
+                    Assert.True(stored.Contains(match.Groups[2].Value),
+                        $"{index.GetDatabaseName()} compares {match.Groups[1].Value} with '{match.Groups[2].Value}', which is never stored ({string.Join(", ", stored)})");
+                    compared++;
+                }
+            }
+        }
+        Assert.True(compared >= 2, "no filtered index compares an enum column");
+    }
 
     [Fact]
     public async Task MigrationRunner_RecordsEveryScript_AndRerunningChangesNothing()
