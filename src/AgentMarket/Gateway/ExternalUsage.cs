@@ -138,6 +138,11 @@ sealed class ExternalUsage(
         {
             return Fail(StatusCodes.Status409Conflict, "subscription_inactive", "This subscription is not active; its runs cannot be charged.");
         }
+        if (listing.State != Catalog.ListingState.Active)
+        {
+            // Paused, suspended or taken down: the gateway refuses its runs, so reports of runs are not charged either.
+            return Fail(StatusCodes.Status409Conflict, "agent_unavailable", "This agent is not live (paused, suspended or taken down); its runs cannot be charged.");
+        }
 
         var now = NowInWholeMicroseconds();
         var facts = await cache.ListingAsync(listing.Id, ct);

@@ -302,8 +302,10 @@ sealed class SubscriptionService(
 
     async Task SettleMonthAsync(CustomerAgentConfig config, Listing listing, long credits, string period, Guid reservation, CancellationToken ct)
     {
+        // A provider subscribed to its own agent pays like any buyer and earns nothing from it (ADR-126).
+        Guid? provider = config.OrganizationId == listing.OrganizationId ? null : listing.ProviderId;
         var settle = await SettleAsync(new SettleCommand($"subscription:{config.Id}:{period}:settle", config.OrganizationId, reservation, credits,
-            listing.ProviderId, creditOptions.Value.Split, $"{listing.Name} monthly subscription"), listing, ct);
+            provider, creditOptions.Value.Split, $"{listing.Name} monthly subscription"), listing, ct);
         if (!settle.Succeeded)
         {
             throw new InvalidOperationException($"Subscription charge not settled: {settle.Status}");

@@ -101,10 +101,35 @@ public class SuspensionTests(GatewayApp app) : IClassFixture<GatewayApp>
         await Http.AssertProblemAsync(await agent.Seller.Client.PostAsync($"/api/provider-agents/{agent.AgentId}/listing/unpause", null), HttpStatusCode.Forbidden, "organization_suspended");
         await Http.AssertProblemAsync(await agent.Seller.Client.PostAsJsonAsync("/api/provider-agents/", new { name = "Another", category = "assistants" }),
             HttpStatusCode.Forbidden, "organization_suspended");
+        await Http.AssertProblemAsync(await agent.Seller.Client.PatchAsJsonAsync($"/api/provider-agents/{agent.AgentId}/", new { name = "Renamed while suspended" }),
+            HttpStatusCode.Forbidden, "organization_suspended");
+        await Http.AssertProblemAsync(await agent.Seller.Client.PostAsync($"/api/provider-agents/{agent.AgentId}/archive", null), HttpStatusCode.Forbidden, "organization_suspended");
 
         await Http.ReadJsonAsync(await operatorClient.PostAsync($"/api/admin/organizations/{agent.Seller.OrganizationId}/reactivate", null));
         await Http.AssertStatusAsync(await visitor.GetAsync($"/api/marketplace/agents/{agent.Slug}/"), HttpStatusCode.OK);
         await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Hello again"), HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task ASuspendedSellersPausedListing_StaysOff_AndATakenDownOne_IsNotBroughtBackByTheReactivation()
+    {
+        var paused = await app.PromptAgentAsync();
+        var takenDown = await app.PromptAgentAsync();
+        await Http.ReadJsonAsync(await paused.Seller.Client.PostAsync($"/api/provider-agents/{paused.AgentId}/listing/pause", null));
+        var operatorClient = await app.OperatorAsync();
+        foreach (var agent in new[] { paused, takenDown })
+        {
+            await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/organizations/{agent.Seller.OrganizationId}/suspend", new { reason = "Fraud" }));
+        }
+
+        // Paused before the suspension: its seller cannot bring it back while suspended.
+        await Http.AssertProblemAsync(await paused.Seller.Client.PostAsync($"/api/provider-agents/{paused.AgentId}/listing/unpause", null), HttpStatusCode.Forbidden, "organization_suspended");
+        // Taken down while suspended: the reactivation leaves it down.
+        await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/listings/{takenDown.ListingId}/take-down", new { reason = "Fraud confirmed" }), HttpStatusCode.NoContent);
+        await Http.ReadJsonAsync(await operatorClient.PostAsync($"/api/admin/organizations/{takenDown.Seller.OrganizationId}/reactivate", null));
+        await Http.AssertStatusAsync(await app.CreateClient().GetAsync($"/api/marketplace/agents/{takenDown.Slug}/"), HttpStatusCode.NotFound);
+        await Http.AssertProblemAsync(await takenDown.Seller.Client.PatchAsJsonAsync($"/api/provider-agents/{takenDown.AgentId}/", new { name = "Renamed" }),
+            HttpStatusCode.Forbidden, "listing_taken_down");
     }
 
     [Fact]

@@ -50,6 +50,17 @@ public class ProviderReportedUsageTests(GatewayApp app) : IClassFixture<GatewayA
     }
 
     [Fact]
+    public async Task AReport_ForAPausedAgent_Is409AndChargesAndRecordsNothing()
+    {
+        var (subscribed, provider) = await SubscribedWithSecretAsync();
+        await SetReportsUsageAsync(subscribed.Agent, true);
+        await Http.ReadJsonAsync(await subscribed.Agent.Seller.Client.PostAsync($"/api/provider-agents/{subscribed.Agent.AgentId}/listing/pause", null));
+
+        await Http.AssertProblemAsync(await PostSignedAsync(provider, Report(subscribed.Config)), HttpStatusCode.Conflict, "agent_unavailable");
+        await AssertNothingChargedOrRecordedAsync(subscribed);
+    }
+
+    [Fact]
     public async Task TheDeclaration_IsShownOnTheAgentPage_ItsApi_AndTheOverviewOfSubscribers_IncludingThoseWhoSubscribedBefore()
     {
         var (earlier, _) = await SubscribedWithSecretAsync();

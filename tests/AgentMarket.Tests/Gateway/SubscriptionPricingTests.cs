@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using AgentMarket.Credits.Ledger;
 using AgentMarket.Subscriptions.Jobs;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
@@ -70,6 +71,35 @@ public class SubscriptionPricingTests(GatewayApp app) : IClassFixture<GatewayApp
         Assert.NotEqual(first, again);
         await Http.AssertStatusAsync(await buyer.Client.DeleteAsync($"/api/customer-agent-configs/{again}/"), HttpStatusCode.NoContent);
         Assert.NotEqual(again, await buyer.SubscribeAsync(agent));
+    }
+
+    [Fact]
+    public async Task AMonthWhenTheAgentIsPaused_IsNotCharged()
+    {
+        var agent = await app.PromptAgentAsync(new { model = "subscription", credits_per_run = 100 });
+        var subscribed = await app.SubscribedAsync(agent);
+        await Http.ReadJsonAsync(await agent.Seller.Client.PostAsync($"/api/provider-agents/{agent.AgentId}/listing/pause", null));
+
+        app.Clock.Advance(TimeSpan.FromDays(31));
+        await app.Services.GetRequiredService<SubscriptionCharges>().RunOnceAsync(CancellationToken.None);
+        var token = app.BearerClient(await subscribed.Buyer.CreateTokenAsync());
+        // 250 after the first month, + 50 daily credits of the new day, and no second month while its runs are refused.
+        Assert.Equal(300, (await Http.ReadJsonAsync(await token.GetAsync("/api/credits/balance/"))).GetProperty("balance").GetInt64());
+    }
+
+    [Fact]
+    public async Task AProviderSubscribedToItsOwnAgent_PaysTheMonth_ButEarnsNothingFromIt()
+    {
+        var agent = await app.PromptAgentAsync(new { model = "subscription", credits_per_run = 100 });
+        var provider = (await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync("/api/providers/mine"))).GetProperty("uuid").GetGuid();
+        var ledger = new LedgerDriver(app);
+        var before = await ledger.AccountAsync(AccountKind.ProviderEarnings, provider);
+
+        await agent.Seller.SubscribeAsync(agent);
+
+        Assert.Equal(250, (await agent.Seller.BalanceAsync()).GetProperty("balance").GetInt64());
+        Assert.Equal(before, await ledger.AccountAsync(AccountKind.ProviderEarnings, provider));
+        Assert.True((await ledger.CheckAsync()).Ok);
     }
 
     [Fact]

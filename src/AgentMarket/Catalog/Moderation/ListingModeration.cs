@@ -28,8 +28,13 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
         {
             return Outcome.WrongState;
         }
-        listing.State = ListingState.Active;
-        Webhooks.WebhookEvents.Publish(db, listing, clock.GetUtcNow().UtcDateTime);
+        // A suspended organization's approved listing waits with its other live ones for the reactivation.
+        var suspended = await db.Organizations.AnyAsync(o => o.Id == listing.OrganizationId && o.SuspendedUtc != null, ct);
+        listing.State = suspended ? ListingState.Suspended : ListingState.Active;
+        if (!suspended)
+        {
+            Webhooks.WebhookEvents.Publish(db, listing, clock.GetUtcNow().UtcDateTime);
+        }
         listing.ModerationNote = null;
         audit.Record(Audit.AuditActions.ListingApproved, await OwnerOrganizationAsync(listing, ct), "listing", listing.Id,
             before: new { state = ListingState.PendingReview }, after: new { state = listing.State });
@@ -69,7 +74,8 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
         {
             return Outcome.NotFound;
         }
-        if (listing.State is not (ListingState.Active or ListingState.Paused))
+        // A suspended organization's listing too: taken down, the reactivation does not bring it back.
+        if (listing.State is not (ListingState.Active or ListingState.Paused or ListingState.Suspended))
         {
             return Outcome.WrongState;
         }

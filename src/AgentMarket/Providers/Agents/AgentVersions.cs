@@ -18,7 +18,7 @@ public sealed record VersionResponse(
 /// Imports flows as immutable versions, only when the engine's compatibility report says they run (SPEC §5), and
 /// switches the version an agent (and its listing) serves: the newest import, or an earlier one on rollback.
 /// </summary>
-public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, IOptionsMonitor<MarketplaceOptions> options, TimeProvider clock)
+public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, ProviderAgents agents, IOptionsMonitor<MarketplaceOptions> options, TimeProvider clock)
 {
     public const int MaxChangelogLength = 4000;
 
@@ -68,9 +68,9 @@ public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, IOption
         {
             return new(null, null, ProviderAgents.Archived());
         }
-        if (await db.Organizations.AnyAsync(o => o.Id == agent.OrganizationId && o.SuspendedUtc != null, ct))
+        if (await agents.FrozenAsync(agent, ct) is { } frozen)
         {
-            return new(null, null, ProviderAgents.Suspended());
+            return new(null, null, frozen);
         }
         if (flow.Length > options.CurrentValue.MaxFlowBytes)
         {
@@ -145,6 +145,10 @@ public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, IOption
         if (agent.State == ProviderAgentState.Archived)
         {
             return (null, ProviderAgents.Archived());
+        }
+        if (await agents.FrozenAsync(agent, ct) is { } frozen)
+        {
+            return (null, frozen);
         }
         if (!SemanticVersion.TryParse(version, out var wanted))
         {

@@ -34,6 +34,24 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
     public static Accounts.Failure Suspended() =>
         new(StatusCodes.Status403Forbidden, ProblemCodes.OrganizationSuspended, ProblemCodes.OrganizationSuspendedMessage);
 
+    public static Accounts.Failure TakenDown(string? reason) => new(StatusCodes.Status403Forbidden, CatalogProblemCodes.ListingTakenDown,
+        $"An operator took this listing down{(reason is null ? "" : $": {reason}")}. It stays out of the marketplace, unchanged, until an operator restores it.");
+
+    /// <summary>
+    /// Why the agent cannot be changed now, or null: its organization is suspended, or an operator took its listing
+    /// down. Either freezes the agent and its listing (renames, versions, rollbacks, archiving, usage reporting), so what
+    /// an operator restores is what they saw.
+    /// </summary>
+    public async Task<Accounts.Failure?> FrozenAsync(ProviderAgent agent, CancellationToken ct)
+    {
+        if (await db.Organizations.AnyAsync(o => o.Id == agent.OrganizationId && o.SuspendedUtc != null, ct))
+        {
+            return Suspended();
+        }
+        var listing = await db.Listings.AsNoTracking().Where(l => l.AgentId == agent.Id).Select(l => new { l.State, l.ModerationNote }).FirstOrDefaultAsync(ct);
+        return listing?.State == ListingState.TakenDown ? TakenDown(listing.ModerationNote) : null;
+    }
+
     public async Task<(ProviderAgent? Agent, Accounts.Failure? Failure)> CreateAsync(string name, string? description, string? category, CancellationToken ct)
     {
         var (provider, failure) = await ApprovedProviderAsync(ct);
@@ -78,6 +96,10 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
         if (agent.State == ProviderAgentState.Archived)
         {
             return (null, Archived());
+        }
+        if (await FrozenAsync(agent, ct) is { } frozen)
+        {
+            return (null, frozen);
         }
         if (name is not null && string.IsNullOrWhiteSpace(name))
         {
@@ -128,6 +150,10 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
         if (agent is null)
         {
             return (null, NotFound());
+        }
+        if (await FrozenAsync(agent, ct) is { } frozen)
+        {
+            return (null, frozen);
         }
         agent.State = ProviderAgentState.Archived;
         agent.UpdatedUtc = clock.GetUtcNow().UtcDateTime;

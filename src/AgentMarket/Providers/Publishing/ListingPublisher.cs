@@ -239,13 +239,12 @@ public sealed partial class ListingPublisher(
         {
             return (null, new Accounts.Failure(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The listing was not found."));
         }
-        return listing.State switch
+        if (listing.State == ListingState.Archived)
         {
-            ListingState.Archived => (null, ProviderAgents.Archived()),
-            ListingState.Suspended => (null, ProviderAgents.Suspended()),
-            ListingState.TakenDown => (null, TakenDown(listing.ModerationNote)),
-            _ => (listing, null),
-        };
+            return (null, ProviderAgents.Archived());
+        }
+        // A paused or draft listing of a suspended organization is frozen too, not only its live ones.
+        return await agents.FrozenAsync(agent!, ct) is { } frozen ? (null, frozen) : (listing, null);
     }
 
     async Task<Accounts.Failure?> CheckAsync(ListingDraft draft, Guid organizationId, Guid? listingId, CancellationToken ct)
@@ -337,9 +336,6 @@ public sealed partial class ListingPublisher(
     }
 
     static Accounts.Failure Invalid(string field, string message) => new(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, message, field);
-
-    static Accounts.Failure TakenDown(string? reason) => new(StatusCodes.Status403Forbidden, CatalogProblemCodes.ListingTakenDown,
-        $"An operator took this listing down{(reason is null ? "" : $": {reason}")}. It stays out of the marketplace, unchanged, until an operator restores it.");
 
     static Accounts.Failure SlugTaken() => new(StatusCodes.Status409Conflict, CatalogProblemCodes.SlugTaken, "Another listing uses this address; choose another slug.");
 }

@@ -66,6 +66,14 @@ sealed class SubscriptionCharges(IServiceScopeFactory scopes, IOptions<Credits.C
             return;
         }
         var now = clock.GetUtcNow().UtcDateTime;
+        if (listing.State != Catalog.ListingState.Active)
+        {
+            // Paused by its provider, suspended or taken down: its runs are refused, so the month is not charged.
+            config.NextChargeUtc = period.AddMonths(1);
+            config.UpdatedUtc = now;
+            await db.SaveChangesAsync(ct);
+            return;
+        }
         var failure = await services.GetRequiredService<SubscriptionService>().ChargeMonthAsync(config, listing, listing.CreditsPerRun, $"{period:yyyyMMddHHmmss}", ct);
         if (failure is null)
         {
