@@ -109,13 +109,6 @@ sealed class ExternalUsage(
         {
             return Fail(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "None of your agents has this subscription.");
         }
-        // Only an agent its provider declared to run on its own runtime is billed from reports, as its buyers were shown
-        // (the listing's copy of the declaration): any other agent is run by the platform, which meters it itself.
-        if (subscription.Listing.ReportsUsageSinceUtc is null)
-        {
-            return Fail(StatusCodes.Status409Conflict, UsageNotReportedByProvider,
-                "This subscription's agent does not run on your own runtime: turn on reports_usage for the agent (PATCH /api/provider-agents/{uuid}) before reporting its runs. Its subscribers see that you report its usage.");
-        }
         var idempotencyKey = EventKeyPrefix + report.EventId;
         var (config, listing) = (subscription.Config, subscription.Listing);
         var succeeded = report.Status == "succeeded";
@@ -133,6 +126,14 @@ sealed class ExternalUsage(
             // The delivery that claimed this event stopped before recording it; this one finishes its work, under the
             // same ledger keys, so whatever of it was done is not done twice.
             return await ChargeAndRecordAsync(earlier, lease, earlier.CreditsReserved, succeeded, report.ErrorCode, latency, listing, ct);
+        }
+        // Checked for new events only: a replay, or finishing an event claimed while these held, stays as it was.
+        // Only an agent its provider declared to run on its own runtime is billed from reports, as its buyers were shown
+        // (the listing's copy of the declaration): any other agent is run by the platform, which meters it itself.
+        if (subscription.Listing.ReportsUsageSinceUtc is null)
+        {
+            return Fail(StatusCodes.Status409Conflict, UsageNotReportedByProvider,
+                "This subscription's agent does not run on your own runtime: turn on reports_usage for the agent (PATCH /api/provider-agents/{uuid}) before reporting its runs. Its subscribers see that you report its usage.");
         }
         if (config.State != SubscriptionState.Active)
         {

@@ -46,6 +46,8 @@ public class ProviderReportedUsageTests(GatewayApp app) : IClassFixture<GatewayA
         var off = await SetReportsUsageAsync(subscribed.Agent, false);
         Assert.Equal((false, JsonValueKind.Null), (off.GetProperty("reports_usage").GetBoolean(), off.GetProperty("reports_usage_since").ValueKind));
         await Http.AssertProblemAsync(await PostSignedAsync(provider, Report(subscribed.Config)), HttpStatusCode.Conflict, "usage_not_reported_by_provider");
+        // A retry of an event reported while it was on still gets its answer.
+        Assert.Equal(first.GetProperty("run_id").GetGuid(), (await Http.ReadJsonAsync(await PostSignedAsync(provider, report), HttpStatusCode.OK)).GetProperty("run_id").GetGuid());
         Assert.Equal(350 - 40, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
     }
 
