@@ -189,12 +189,14 @@ sealed class DemoData(IServiceScopeFactory scopes, IConfiguration configuration,
             tenant.SetUser(owner.Id, owner.Email);
             tenant.Set(provider.OrganizationId, MembershipRole.Owner);
             var template = TemplateFor(demo);
+            var providerDb = scope.ServiceProvider.GetRequiredService<AppDbContext>();
             var (agent, failure) = await scope.ServiceProvider.GetRequiredService<TemplateStarter>().StartAsync(template, demo.Name, demo.Short, demo.Category, ct);
             if (failure is not null)
             {
-                throw new InvalidOperationException($"The demo agent of {demo.Slug} could not be created: {failure.Message}");
+                // An operator may have suspended or refused a demo provider since: its listing stays without an agent.
+                logger.LogWarning("The demo listing {Slug} gets no agent: {Reason}", demo.Slug, failure.Message);
+                continue;
             }
-            var providerDb = scope.ServiceProvider.GetRequiredService<AppDbContext>();
             if (template.Fields.Any(f => f.Kind == ConfigurableFieldKind.KnowledgeBase))
             {
                 // The provider's own documents, which its agent answers from next to each buyer's (and alone in the playground).
