@@ -48,6 +48,13 @@ public class KeysPageTests(GatewayApp app) : IClassFixture<GatewayApp>
             Assert.Contains($"/api/agents/{subscribed.Config}/run/", code, StringComparison.Ordinal);
         }
 
+        // The other doors too: MCP clients, the OpenAI SDK (the agent's slug as the model) and Langflow clients.
+        Assert.Contains($"/api/v1/run/{subscribed.Config}", html, StringComparison.Ordinal);
+        var claudeDesktop = PageForms.Marked(html, "data-snippet=\"door-0\"");
+        Assert.Contains("/mcp", claudeDesktop, StringComparison.Ordinal);
+        Assert.Contains($"Bearer {secret}", claudeDesktop, StringComparison.Ordinal);
+        Assert.Contains($"model=\"{subscribed.Agent.Slug}\"", PageForms.Marked(html, "data-snippet=\"door-3\""), StringComparison.Ordinal);
+
         var run = await Http.ReadJsonAsync(await app.BearerClient(secret).RunAsync(subscribed.Config, "Hello from the new key"));
         Assert.Equal(5, run.GetProperty("credits_charged").GetInt64());
 
