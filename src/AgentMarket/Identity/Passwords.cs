@@ -170,6 +170,11 @@ public sealed class Passwords(
         {
             return (null, failure.Code == ProblemCodes.InvalidCredentials ? failure with { Message = "The current password is wrong." } : failure);
         }
+        if (string.Equals(newPassword, currentPassword, StringComparison.Ordinal))
+        {
+            // Checked after the current one is verified, so it tells nothing to someone guessing it.
+            return (null, new Accounts.Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "Choose a new password different from the current one.", "new_password"));
+        }
         var hash = hasher.HashPassword(user!, newPassword!);
         // The new password and the end of pending links together, or neither.
         await using var transaction = await db.Database.BeginTransactionAsync(ct);

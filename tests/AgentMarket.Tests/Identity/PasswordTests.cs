@@ -180,6 +180,9 @@ public partial class PasswordTests(MailApp app) : IClassFixture<MailApp>
 
         await Http.AssertProblemAsync(await user.Client.PostAsJsonAsync("/api/auth/password", new { current_password = "not the password", new_password = NewPassword }), HttpStatusCode.Unauthorized, "invalid_credentials");
         await Http.AssertProblemAsync(await user.Client.PostAsJsonAsync("/api/auth/password", new { current_password = user.Password, new_password = "short" }), HttpStatusCode.BadRequest, "validation_failed");
+        var same = await Http.AssertProblemAsync(await user.Client.PostAsJsonAsync("/api/auth/password", new { current_password = user.Password, new_password = user.Password }),
+            HttpStatusCode.BadRequest, "validation_failed");
+        Assert.True(same.GetProperty("errors").TryGetProperty("new_password", out _));
         await Http.AssertStatusAsync(await user.Client.PostAsJsonAsync("/api/auth/password", new { current_password = user.Password, new_password = NewPassword }), HttpStatusCode.NoContent);
 
         Assert.Equal(HttpStatusCode.OK, (await user.Client.GetAsync("/api/me")).StatusCode);
