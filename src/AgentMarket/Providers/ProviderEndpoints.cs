@@ -16,6 +16,7 @@ public sealed record ApplyRequest(
     [property: Required, MinLength(1), MaxLength(200)] string Name,
     [property: MaxLength(2000)] string? Bio);
 
+public sealed record ReapplyRequest([property: MaxLength(200)] string? Name, [property: MaxLength(2000)] string? Bio);
 public sealed record UpdateProviderRequest([property: MinLength(1), MaxLength(200)] string? Name, [property: MaxLength(2000)] string? Bio, [property: MaxLength(500)] string? AvatarImage);
 
 public sealed record ProviderResponse(
@@ -31,6 +32,7 @@ static partial class ProviderEndpoints
         providers.MapPost("/", ApplyAsync).WithName("ApplyAsProvider").RequireOrganization(MembershipRole.Manager);
         providers.MapGet("/mine", GetMineAsync).WithName("GetMyProvider").RequireOrganization();
         providers.MapPatch("/mine", UpdateMineAsync).WithName("UpdateMyProvider").RequireOrganization(MembershipRole.Manager);
+        providers.MapPost("/mine/reapply", ReapplyAsync).WithName("ReapplyAsProvider").RequireOrganization(MembershipRole.Manager);
         providers.MapGet("/{handle}", GetPublicAsync).WithName("GetProviderProfile").AllowAnyone();
     }
 
@@ -41,6 +43,17 @@ static partial class ProviderEndpoints
     {
         var (provider, failure) = await applications.ApplyAsync(request.Handle, request.Name, request.Bio, ct);
         return failure is not null ? failure.ToProblem(http) : TypedResults.Created($"/api/providers/{provider!.Handle}", ToResponse(provider));
+    }
+
+    /// <summary>After a rejection: the application again, with what the operator asked for changed (name and bio).</summary>
+    static async Task<IResult> ReapplyAsync(ReapplyRequest request, ProviderApplications applications, HttpContext http, CancellationToken ct)
+    {
+        if (request.Name is { } name && string.IsNullOrWhiteSpace(name))
+        {
+            return ApiProblem.Invalid("name", "The name cannot be empty.");
+        }
+        var (provider, failure) = await applications.ReapplyAsync(request.Name, request.Bio, ct);
+        return failure is not null ? failure.ToProblem(http) : TypedResults.Ok(ToResponse(provider!));
     }
 
     static async Task<IResult> GetMineAsync(CurrentTenant tenant, AppDbContext db, CancellationToken ct)
@@ -137,6 +150,34 @@ public sealed class ProviderApplications(AppDbContext db, CurrentTenant tenant, 
             // Lost a race on one of the unique indexes (handle or organization).
             return (null, new Accounts.Failure(StatusCodes.Status409Conflict, ProblemCodes.HandleTaken, "This handle is taken.", "handle"));
         }
+        return (provider, null);
+    }
+
+    /// <summary>
+    /// Applies again after a rejection, with a new name or bio (the handle stays this organization's): the application
+    /// waits for an operator again (or is approved at once with <c>Marketplace:AutoApproveProviders</c>), and the
+    /// rejection's reason, now answered, is cleared. 409 <c>provider_not_rejected</c> for any other state.
+    /// </summary>
+    public async Task<(Provider? Provider, Accounts.Failure? Failure)> ReapplyAsync(string? name, string? bio, CancellationToken ct)
+    {
+        var organizationId = tenant.RequiredOrganizationId;
+        var provider = await db.Providers.FirstOrDefaultAsync(p => p.OrganizationId == organizationId, ct);
+        if (provider is null)
+        {
+            return (null, new Accounts.Failure(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "This organization has not applied yet (POST /api/providers/)."));
+        }
+        if (provider.State != ProviderState.Rejected)
+        {
+            return (null, new Accounts.Failure(StatusCodes.Status409Conflict, "provider_not_rejected", "Only a rejected application can be sent again."));
+        }
+        var now = clock.GetUtcNow().UtcDateTime;
+        var autoApprove = options.CurrentValue.AutoApproveProviders;
+        provider.Name = name?.Trim() ?? provider.Name;
+        provider.Bio = bio is null ? provider.Bio : (string.IsNullOrWhiteSpace(bio) ? null : bio.Trim());
+        provider.State = autoApprove ? ProviderState.Approved : ProviderState.Pending;
+        provider.DecidedUtc = autoApprove ? now : null;
+        provider.DecisionReason = null;
+        await db.SaveChangesAsync(ct);
         return (provider, null);
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Infrastructure;
 
@@ -94,6 +95,30 @@ public class ProviderApprovalTests(ManualApprovalApp app) : IClassFixture<Manual
         var mine = await Http.ReadJsonAsync(await user.Client.GetAsync("/api/providers/mine"));
         Assert.Equal("rejected", mine.GetProperty("state").GetString());
         Assert.Equal("Incomplete profile", mine.GetProperty("decision_reason").GetString());
+    }
+
+    [Fact]
+    public async Task ARejectedApplicant_AnswersTheReason_AndAppliesAgain_ThroughTheApiOrItsPage()
+    {
+        var operatorClient = await app.OperatorAsync();
+        var (viaApi, apiUser) = await ApplyAsync();
+        var (viaPage, pageUser) = await ApplyAsync();
+        await Http.AssertProblemAsync(await apiUser.Client.PostAsJsonAsync("/api/providers/mine/reapply", new { }), HttpStatusCode.Conflict, "provider_not_rejected");
+        foreach (var id in new[] { viaApi, viaPage })
+        {
+            await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/providers/{id}/reject", new { reason = "Tell us what you build" }), HttpStatusCode.OK);
+        }
+
+        await Http.AssertProblemAsync(await apiUser.Client.PostAsJsonAsync("/api/providers/mine/reapply", new { name = " " }), HttpStatusCode.BadRequest, "validation_failed");
+        var again = await Http.ReadJsonAsync(await apiUser.Client.PostAsJsonAsync("/api/providers/mine/reapply", new { bio = "Support agents for shops." }));
+        Assert.NotEqual("rejected", again.GetProperty("state").GetString());
+        Assert.Equal(JsonValueKind.Null, again.GetProperty("decision_reason").ValueKind);
+        Assert.Equal("Support agents for shops.", again.GetProperty("bio").GetString());
+
+        Assert.Contains("Tell us what you build", await pageUser.Client.HtmlAsync("/provider"), StringComparison.Ordinal);
+        PageForms.AssertRedirect(await pageUser.Client.SubmitAsync("/provider", "reapply-provider", new() { ["name"] = "Applicant Co", ["bio"] = "Agents for clinics." }), "/provider");
+        var mine = await Http.ReadJsonAsync(await pageUser.Client.GetAsync("/api/providers/mine"));
+        Assert.Equal(("Agents for clinics.", false), (mine.GetProperty("bio").GetString(), mine.GetProperty("state").GetString() == "rejected"));
     }
 
     [Fact]
