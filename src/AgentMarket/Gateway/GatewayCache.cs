@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using AgentMarket.Catalog;
 using AgentMarket.Catalog.Pricing;
+using AgentMarket.Identity;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
 using AgentMarket.Subscriptions;
@@ -45,7 +46,7 @@ public sealed class GatewayCache(IServiceScopeFactory scopes, TimeProvider clock
             var settings = await db.OrganizationPlans.AsNoTracking().Where(p => p.OrganizationId == organization)
                 .Select(p => new { p.PlanCode, p.SessionCreditCap, p.LowBalanceThreshold, p.AutoTopUpPackageId }).FirstAsync(ct);
             var sessions = await db.Plans.AsNoTracking().Where(p => p.Code == settings.PlanCode).Select(p => p.ConcurrentSessions).FirstAsync(ct);
-            var suspended = await db.Organizations.AsNoTracking().AnyAsync(o => o.Id == organization && o.SuspendedUtc != null, ct);
+            var suspended = await db.Organizations.AsNoTracking().IsSuspendedAsync(organization, ct);
             return new Organization(settings.PlanCode, settings.SessionCreditCap, sessions, settings.LowBalanceThreshold is not null || settings.AutoTopUpPackageId is not null, suspended);
         });
 

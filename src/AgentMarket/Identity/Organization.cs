@@ -15,6 +15,13 @@ public sealed class Organization
     public string? SuspensionReason { get; set; }
 }
 
+public static class OrganizationQueries
+{
+    /// <summary>Whether an operator suspended <paramref name="organization"/> (see <see cref="Organization.SuspendedUtc"/>).</summary>
+    public static Task<bool> IsSuspendedAsync(this IQueryable<Organization> organizations, Guid organization, CancellationToken ct) =>
+        organizations.AnyAsync(o => o.Id == organization && o.SuspendedUtc != null, ct);
+}
+
 /// <summary>A grouping inside an organization; every subscription lives in one. A "Default" project always exists.</summary>
 public sealed class Project : Platform.Data.ITenantOwned
 {

@@ -1,4 +1,5 @@
 using AgentMarket.Credits.Plans;
+using AgentMarket.Identity;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
@@ -18,7 +19,7 @@ sealed class Checkouts(AppDbContext db, CurrentTenant tenant, IPaymentProvider p
     public async Task<(CheckoutResponse? Checkout, Failure? Failure)> ForPackageAsync(Guid packageId, string? idempotencyKey, CheckoutUrls urls, CancellationToken ct)
     {
         var organizationId = tenant.RequiredOrganizationId;
-        if (await db.Organizations.AnyAsync(o => o.Id == organizationId && o.SuspendedUtc != null, ct))
+        if (await db.Organizations.IsSuspendedAsync(organizationId, ct))
         {
             return (null, Suspended());
         }
@@ -54,7 +55,7 @@ sealed class Checkouts(AppDbContext db, CurrentTenant tenant, IPaymentProvider p
     public async Task<(CheckoutResponse? Checkout, Failure? Failure)> ForPlanAsync(string planCode, BillingInterval interval, string? idempotencyKey, CheckoutUrls urls, CancellationToken ct)
     {
         var organizationId = tenant.RequiredOrganizationId;
-        if (await db.Organizations.AnyAsync(o => o.Id == organizationId && o.SuspendedUtc != null, ct))
+        if (await db.Organizations.IsSuspendedAsync(organizationId, ct))
         {
             return (null, Suspended());
         }

@@ -35,7 +35,7 @@ sealed class SubscriptionService(
     public async Task<(CustomerAgentConfig? Config, Order? Order, Failure? Failure)> SubscribeAsync(string offering, Guid? projectId, CancellationToken ct)
     {
         var organization = tenant.RequiredOrganizationId;
-        if (await db.Organizations.AnyAsync(o => o.Id == organization && o.SuspendedUtc != null, ct))
+        if (await db.Organizations.IsSuspendedAsync(organization, ct))
         {
             return (null, null, new Failure(StatusCodes.Status403Forbidden, ProblemCodes.OrganizationSuspended, ProblemCodes.OrganizationSuspendedMessage));
         }

@@ -1,4 +1,5 @@
 using AgentMarket.Catalog.Reviews;
+using AgentMarket.Identity;
 using AgentMarket.Platform.Api;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
@@ -28,10 +29,8 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
         {
             return Outcome.WrongState;
         }
-        // A suspended organization's approved listing waits with its other live ones for the reactivation.
-        var suspended = await db.Organizations.AnyAsync(o => o.Id == listing.OrganizationId && o.SuspendedUtc != null, ct);
-        listing.State = suspended ? ListingState.Suspended : ListingState.Active;
-        if (!suspended)
+        await PutLiveAsync(listing, ct);
+        if (listing.State == ListingState.Active)
         {
             Webhooks.WebhookEvents.Publish(db, listing, clock.GetUtcNow().UtcDateTime);
         }
@@ -103,15 +102,18 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
         {
             return Outcome.WrongState;
         }
-        var suspended = await db.Organizations.AnyAsync(o => o.Id == listing.OrganizationId && o.SuspendedUtc != null, ct);
         var reason = listing.ModerationNote;
-        listing.State = suspended ? ListingState.Suspended : ListingState.Active;
+        await PutLiveAsync(listing, ct);
         listing.ModerationNote = null;
         audit.Record(Audit.AuditActions.ListingRestored, await OwnerOrganizationAsync(listing, ct), "listing", listing.Id,
             before: new { state = ListingState.TakenDown, reason }, after: new { state = listing.State });
         await db.SaveChangesAsync(ct);
         return Outcome.Done;
     }
+
+    /// <summary>Puts a listing live; while its organization is suspended it waits, with its other live ones, for the reactivation.</summary>
+    async Task PutLiveAsync(Listing listing, CancellationToken ct) =>
+        listing.State = await db.Organizations.IsSuspendedAsync(listing.OrganizationId, ct) ? ListingState.Suspended : ListingState.Active;
 
     Task<Guid> OwnerOrganizationAsync(Listing listing, CancellationToken ct) =>
         db.Providers.Where(p => p.Id == listing.ProviderId).Select(p => p.OrganizationId).FirstAsync(ct);

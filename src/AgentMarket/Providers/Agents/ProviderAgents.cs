@@ -20,7 +20,7 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
     public async Task<(Provider? Provider, Accounts.Failure? Failure)> ApprovedProviderAsync(CancellationToken ct)
     {
         var organizationId = tenant.RequiredOrganizationId;
-        if (await db.Organizations.AnyAsync(o => o.Id == organizationId && o.SuspendedUtc != null, ct))
+        if (await db.Organizations.IsSuspendedAsync(organizationId, ct))
         {
             return (null, Suspended());
         }
@@ -44,7 +44,7 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
     /// </summary>
     public async Task<Accounts.Failure?> FrozenAsync(ProviderAgent agent, CancellationToken ct)
     {
-        if (await db.Organizations.AnyAsync(o => o.Id == agent.OrganizationId && o.SuspendedUtc != null, ct))
+        if (await db.Organizations.IsSuspendedAsync(agent.OrganizationId, ct))
         {
             return Suspended();
         }
