@@ -179,12 +179,13 @@ public sealed class KeyEncryptionKey
     public XElement Decrypt(XElement encryptedElement)
     {
         var keyId = (string?)encryptedElement.Attribute("kek");
-        var key = keyId == Id ? this : Previous.FirstOrDefault(k => k.Id == keyId) ?? throw new CryptographicException(MismatchMessage(keyId));
-        return key.DecryptOwn(encryptedElement);
+        return (KeyFor(keyId) ?? throw new CryptographicException(MismatchMessage(keyId))).DecryptOwn(encryptedElement);
     }
 
     /// <summary>Whether this key or one of <see cref="Previous"/> has the id <paramref name="keyId"/>.</summary>
-    public bool Reads(string? keyId) => keyId == Id || Previous.Any(k => k.Id == keyId);
+    public bool Reads(string? keyId) => KeyFor(keyId) is not null;
+
+    KeyEncryptionKey? KeyFor(string? keyId) => keyId == Id ? this : Previous.FirstOrDefault(k => k.Id == keyId);
 
     XElement DecryptOwn(XElement encryptedElement)
     {
