@@ -48,10 +48,6 @@ static partial class ProviderEndpoints
     /// <summary>After a rejection: the application again, with what the operator asked for changed (name and bio).</summary>
     static async Task<IResult> ReapplyAsync(ReapplyRequest request, ProviderApplications applications, HttpContext http, CancellationToken ct)
     {
-        if (request.Name is { } name && string.IsNullOrWhiteSpace(name))
-        {
-            return ApiProblem.Invalid("name", "The name cannot be empty.");
-        }
         var (provider, failure) = await applications.ReapplyAsync(request.Name, request.Bio, ct);
         return failure is not null ? failure.ToProblem(http) : TypedResults.Ok(ToResponse(provider!));
     }
@@ -160,6 +156,12 @@ public sealed class ProviderApplications(AppDbContext db, CurrentTenant tenant, 
     /// </summary>
     public async Task<(Provider? Provider, Accounts.Failure? Failure)> ReapplyAsync(string? name, string? bio, CancellationToken ct)
     {
+        var badName = name is not null && (string.IsNullOrWhiteSpace(name) || name.Length > 200);
+        if (badName || bio?.Length > 2000)
+        {
+            return (null, new Accounts.Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed,
+                "Give a display name (at most 200 characters) and a bio of at most 2,000.", badName ? "name" : "bio"));
+        }
         var organizationId = tenant.RequiredOrganizationId;
         var provider = await db.Providers.FirstOrDefaultAsync(p => p.OrganizationId == organizationId, ct);
         if (provider is null)
