@@ -1,5 +1,6 @@
 using AgentMarket.Testing.FakeOpenAi;
 using AgentMarket.Tests.Infrastructure;
+using Microsoft.Playwright;
 
 namespace AgentMarket.Tests.Browser;
 
@@ -26,5 +27,17 @@ public sealed class BuyerBrowserApp : BrowserApp
     {
         await base.DisposeAsync();
         await Model.DisposeAsync();
+    }
+
+    /// <summary>Signs a new buyer up on <paramref name="page"/> through the sign-up form; they land on the dashboard with the starter credits.</summary>
+    public async Task SignUpAsync(IPage page, string name)
+    {
+        await page.GotoAsync(BaseUrl + "/signup");
+        await page.GetByLabel("Name").FillAsync(name);
+        await page.GetByLabel("Email").FillAsync($"buyer-{Guid.NewGuid():N}@tests.example");
+        await page.GetByLabel("Password").FillAsync("a very long password");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
+        await page.WaitForPageAsync(BaseUrl + "/dashboard");
+        await Assertions.Expect(page.Locator("[data-stat=credits]")).ToHaveTextAsync("350");
     }
 }

@@ -17,7 +17,7 @@ public class BuyerChatBrowserTests(BuyerBrowserApp app) : IClassFixture<BuyerBro
         app.Model.When("Tell me how answers arrive", FakeReply.Say(answer) with { ChunkSize = 4, ChunkDelay = TimeSpan.FromMilliseconds(60) });
         await using var context = await app.Browser.NewContextAsync();
         var page = await context.NewPageAsync();
-        await SignUpAsync(page);
+        await app.SignUpAsync(page, "Chat Buyer");
         await page.GotoAsync($"{app.BaseUrl}/agents/{agent.Slug}");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add to My Agents" }).ClickAsync();
         await page.WaitForPageAsync(new Regex("/configure\\?saved=subscribed$"));
@@ -72,16 +72,5 @@ public class BuyerChatBrowserTests(BuyerBrowserApp app) : IClassFixture<BuyerBro
         await alert.GetByRole(AriaRole.Link, new() { Name = "Sign up to keep going" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Create account and add" })).ToBeVisibleAsync();
         await Assertions.Expect(playground.Locator(".msg.agent")).ToHaveCountAsync(3);
-    }
-
-    async Task SignUpAsync(IPage page)
-    {
-        await page.GotoAsync(app.BaseUrl + "/signup");
-        await page.GetByLabel("Name").FillAsync("Chat Buyer");
-        await page.GetByLabel("Email").FillAsync($"chat-{Guid.NewGuid():N}@tests.example");
-        await page.GetByLabel("Password").FillAsync("a very long password");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
-        await page.WaitForPageAsync(app.BaseUrl + "/dashboard");
-        await Assertions.Expect(page.Locator("[data-stat=credits]")).ToHaveTextAsync("350");
     }
 }

@@ -20,12 +20,7 @@ public class PhoneLayoutTests(BuyerBrowserApp app) : IClassFixture<BuyerBrowserA
         var agent = await app.PromptAgentAsync();
         await using var context = await app.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 390, Height = 844 } });
         var page = await context.NewPageAsync();
-        await page.GotoAsync(app.BaseUrl + "/signup");
-        await page.GetByLabel("Name").FillAsync("Phone Buyer");
-        await page.GetByLabel("Email").FillAsync($"phone-{Guid.NewGuid():N}@tests.example");
-        await page.GetByLabel("Password").FillAsync("a very long password");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
-        await page.WaitForPageAsync(app.BaseUrl + "/dashboard");
+        await app.SignUpAsync(page, "Phone Buyer");
         await page.GotoAsync($"{app.BaseUrl}/agents/{agent.Slug}");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add to My Agents" }).ClickAsync();
         await page.WaitForPageAsync(new Regex("/configure\\?saved=subscribed$"));
