@@ -278,13 +278,14 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
     }
 
     /// <summary>Adds the runs to social proof, the provider's economics and the platform's metrics, in the caller's transaction.</summary>
-    static async Task<List<FinishedRun>> ProjectAsync(IServiceProvider services, IReadOnlyList<AgentRun> runs, IReadOnlyDictionary<Guid, RunPayment> payments)
+    /// <returns>The runs social proof recorded, for <see cref="RecordedRuns.Remember"/> once the transaction commits.</returns>
+    static async Task<IReadOnlyList<FinishedRun>> ProjectAsync(IServiceProvider services, IReadOnlyList<AgentRun> runs, IReadOnlyDictionary<Guid, RunPayment> payments)
     {
         var facts = runs.Select(r => new FinishedRun(r.ListingId, r.OrganizationId, r.AgentVersionId,
             r.Status == AgentRunStatus.Succeeded ? RunOutcome.Completed : RunOutcome.Failed, r.StartedUtc, r.FinishedUtc ?? r.StartedUtc)).ToList();
-        await services.GetRequiredService<RunFacts>().RecordManyAsync(facts, CancellationToken.None);
+        var recorded = await services.GetRequiredService<RunFacts>().RecordManyAsync(facts, CancellationToken.None);
         var added = await services.GetRequiredService<EconomicsRollups>().AddAsync(runs, payments, CancellationToken.None);
         await services.GetRequiredService<Admin.PlatformMetrics.PlatformRollups>().AddAsync(added, CancellationToken.None);
-        return facts;
+        return recorded;
     }
 }

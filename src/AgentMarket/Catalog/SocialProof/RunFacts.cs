@@ -26,12 +26,14 @@ public sealed class RunFacts(AppDbContext db, RecordedRuns recorded, TimeProvide
     /// <summary>
     /// Stores the runs and updates the counters, in the caller's transaction if there is one, else in one of its own.
     /// Runs of one batch count together: an organization's two first runs of a day make it one customer of the day.
+    /// Returns the runs recorded, which leave out a provider's own.
     /// </summary>
-    public async Task RecordManyAsync(IReadOnlyList<FinishedRun> runs, CancellationToken ct)
+    public async Task<IReadOnlyList<FinishedRun>> RecordManyAsync(IReadOnlyList<FinishedRun> runs, CancellationToken ct)
     {
+        runs = await WithoutOwnRunsAsync(runs, ct);
         if (runs.Count == 0)
         {
-            return;
+            return runs;
         }
         var owned = db.Database.CurrentTransaction is null ? await db.Database.BeginTransactionAsync(ct) : null;
         var seenToday = new HashSet<(Guid Organization, Guid Listing, DateOnly Day)>();
@@ -81,6 +83,19 @@ public sealed class RunFacts(AppDbContext db, RecordedRuns recorded, TimeProvide
             await owned.DisposeAsync();
             recorded.Remember(runs);
         }
+        return runs;
+    }
+
+    /// <summary>
+    /// The runs of buyers: a provider's runs of its own listing (testing it, or inflating its figures) are not social
+    /// proof, and are not recorded, so the repair, the seller's statistics and the review check never count them either.
+    /// </summary>
+    async Task<IReadOnlyList<FinishedRun>> WithoutOwnRunsAsync(IReadOnlyList<FinishedRun> runs, CancellationToken ct)
+    {
+        var listingIds = runs.Select(r => r.ListingId).Distinct().ToList();
+        var owners = await db.Listings.AsNoTracking().Where(l => listingIds.Contains(l.Id))
+            .ToDictionaryAsync(l => l.Id, l => l.OrganizationId, ct);
+        return runs.Where(r => !owners.TryGetValue(r.ListingId, out var owner) || owner != r.OrganizationId).ToList();
     }
 
     /// <summary>
