@@ -33,6 +33,10 @@ public class ListingTakeDownTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.DoesNotContain(agent.Slug, await FeaturedAsync(visitor));
         await visitor.HtmlAsync($"/agents/{agent.Slug}", HttpStatusCode.NotFound);
         await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Hello"), HttpStatusCode.Conflict, "agent_unavailable");
+        // Nobody can read a review there now, so none is taken, even from a buyer who has used it.
+        await app.RecordRunAsync(agent.ListingId, subscribed.Buyer.OrganizationId);
+        await Http.AssertProblemAsync(await subscribed.Buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 1, text = "Gone?" }),
+            HttpStatusCode.Conflict, "listing_state_conflict");
 
         // Its seller sees why, and can neither change it nor bring it back.
         var own = await Http.ReadJsonAsync(await seller.GetAsync($"/api/provider-agents/{agent.AgentId}/listing/"));
@@ -56,6 +60,7 @@ public class ListingTakeDownTests(GatewayApp app) : IClassFixture<GatewayApp>
         await Http.AssertStatusAsync(await visitor.GetAsync($"/api/marketplace/agents/{agent.Slug}/"), HttpStatusCode.OK);
         Assert.Contains(agent.Slug, await FeaturedAsync(visitor));
         await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Hello again"), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await subscribed.Buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 5, text = "Back." }), HttpStatusCode.Created);
         own = await Http.ReadJsonAsync(await seller.GetAsync($"/api/provider-agents/{agent.AgentId}/listing/"));
         Assert.Equal(("active", JsonValueKind.Null), (own.GetProperty("state").GetString(), own.GetProperty("moderation_note").ValueKind));
         await Http.AssertStatusAsync(await seller.PostAsync($"/api/provider-agents/{agent.AgentId}/listing/pause", null), HttpStatusCode.OK);

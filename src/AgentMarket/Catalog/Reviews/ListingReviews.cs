@@ -45,6 +45,12 @@ public sealed class ListingReviews(AppDbContext db, CurrentTenant tenant, Gatewa
         {
             return (null, invalid);
         }
+        // An operator took it out of the catalog (taken down, or its seller suspended): nobody can read new reviews there.
+        if (listing.State is ListingState.TakenDown or ListingState.Suspended)
+        {
+            return (null, new Accounts.Failure(StatusCodes.Status409Conflict, CatalogProblemCodes.ListingStateConflict,
+                "This agent is not in the catalog now, so it cannot be reviewed."));
+        }
         if (listing.OrganizationId == organizationId)
         {
             return (null, new Accounts.Failure(StatusCodes.Status403Forbidden, CatalogProblemCodes.OwnListing, "Providers do not review their own agents."));
