@@ -1,4 +1,5 @@
 using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Errors;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -9,6 +10,19 @@ public enum AgentRunStatus
     Running,
     Succeeded,
     Failed,
+}
+
+/// <summary>
+/// Error codes of runs refused before the engine started (no credits, the flow or the knowledge base gone). They are
+/// recorded, so an <c>Idempotency-Key</c> retry finds them, but they are not runs the buyer made: usage counts them
+/// apart, and social proof and the seller's figures leave them out.
+/// </summary>
+public static class RunRefusals
+{
+    public const string AgentUnavailable = "agent_unavailable";
+    public const string KnowledgeBaseUnavailable = "knowledge_base_unavailable";
+
+    public static readonly string[] Codes = [ProblemCodes.InsufficientCredits, AgentUnavailable, KnowledgeBaseUnavailable];
 }
 
 /// <summary>

@@ -115,7 +115,7 @@ sealed class RunGateway(
         }
         if (listing.State != ListingState.Active)
         {
-            return Refuse(StatusCodes.Status409Conflict, "agent_unavailable", "The provider has paused or withdrawn this agent.");
+            return Refuse(StatusCodes.Status409Conflict, RunRefusals.AgentUnavailable, "The provider has paused or withdrawn this agent.");
         }
         if (request.Key is { } rateKey && rateLimits.TryAcquire(rateKey.KeyId, rateKey.RateLimitPerMinute) is { Allowed: false } limited)
         {
@@ -234,7 +234,7 @@ sealed class RunGateway(
             var reserve = await ledger.ReserveAsync($"run:{runId}:reserve", p.Organization, p.MaxPrice, now.AddMinutes(options.Value.ReservationMinutes), "run", runId.ToString(), ct);
             if (reserve.Status == LedgerStatus.InsufficientCredits)
             {
-                await FinishAsync(p, run, AgentRunStatus.Failed, ProblemCodes.InsufficientCredits, null, 0, started, counted: false);
+                await RefusedAsync(p, run, ProblemCodes.InsufficientCredits, started);
                 return (null, new GatewayFailure(StatusCodes.Status402PaymentRequired, ProblemCodes.InsufficientCredits,
                     $"This run needs {p.MaxPrice:N0} credits; {reserve.Available:N0} are available.",
                     new Dictionary<string, object?> { ["required"] = reserve.Required, ["available"] = reserve.Available }) { RunId = runId });
@@ -244,8 +244,8 @@ sealed class RunGateway(
 
         if (await plans.GetAsync(p.VersionId) is not { } agentPlan)
         {
-            await FinishAsync(p, run, AgentRunStatus.Failed, "agent_unavailable", null, 0, started, counted: false, Release(p, reservation, runId));
-            return Refuse(StatusCodes.Status409Conflict, "agent_unavailable", "This agent's flow cannot run right now.");
+            await RefusedAsync(p, run, RunRefusals.AgentUnavailable, started, Release(p, reservation, runId));
+            return Refuse(StatusCodes.Status409Conflict, RunRefusals.AgentUnavailable, "This agent's flow cannot run right now.");
         }
 
         var agent = await plans.SettingsAsync(agentPlan.AgentId, ct);
@@ -258,8 +258,8 @@ sealed class RunGateway(
         }
         catch (KnowledgeBaseAccessException)
         {
-            await FinishAsync(p, run, AgentRunStatus.Failed, "knowledge_base_unavailable", null, 0, started, counted: false, Release(p, reservation, runId));
-            return Refuse(StatusCodes.Status409Conflict, "knowledge_base_unavailable", "This agent's knowledge base no longer exists; choose another in its Training settings.");
+            await RefusedAsync(p, run, RunRefusals.KnowledgeBaseUnavailable, started, Release(p, reservation, runId));
+            return Refuse(StatusCodes.Status409Conflict, RunRefusals.KnowledgeBaseUnavailable, "This agent's knowledge base no longer exists; choose another in its Training settings.");
         }
 
         // Session memory is written with the run's record: the journal's one transaction instead of one per message.
@@ -466,6 +466,10 @@ sealed class RunGateway(
         Admin.Metrics.PlatformMeters.RunFinished(p.Door, status == AgentRunStatus.Succeeded ? "succeeded" : "failed", run.CreditsCharged, Stopwatch.GetElapsedTime(started));
         return paid;
     }
+
+    /// <summary>Records a run refused before the engine started (<see cref="RunRefusals"/>): charged nothing, and not counted.</summary>
+    async Task RefusedAsync(Prepared p, AgentRun run, string code, long started, LedgerCommand? release = null) =>
+        await FinishAsync(p, run, AgentRunStatus.Failed, code, null, 0, started, counted: false, release);
 
     string? Truncate(string? output) =>
         output is null || output.Length <= options.Value.StoredOutputLimit ? output : output[..options.Value.StoredOutputLimit];

@@ -43,14 +43,15 @@ public sealed record UsageQuery(DateOnly From, DateOnly To, UsageGrouping GroupB
 /// <see cref="Agent"/>) or the key (<see cref="Key"/>, <see cref="KeyName"/>, <see cref="KeyPrefix"/>) is set depends on
 /// the grouping. An agent row without a config is the agent page's playground; a key row without a key is runs made by
 /// signed-in members (the chat page, the playground). <see cref="Runs"/> counts runs still in progress too; latencies
-/// are of succeeded runs.
+/// are of succeeded runs. <see cref="Refused"/> counts calls refused before the agent ran (<see cref="RunRefusals"/>:
+/// not enough credits, the agent unavailable), which are not runs.
 /// </summary>
 public sealed record UsageRow(
     DateOnly? Day, Guid? Config, Guid? Listing, string? Agent, Guid? Key, string? KeyName, string? KeyPrefix,
-    int Runs, int Succeeded, int Errors, long CreditsCharged, long InputTokens, long OutputTokens, int? LatencyP50Ms, int? LatencyP95Ms);
+    int Runs, int Succeeded, int Errors, int Refused, long CreditsCharged, long InputTokens, long OutputTokens, int? LatencyP50Ms, int? LatencyP95Ms);
 
 public sealed record UsageTotals(
-    int Runs, int Succeeded, int Errors, long CreditsCharged, long InputTokens, long OutputTokens, int? LatencyP50Ms, int? LatencyP95Ms);
+    int Runs, int Succeeded, int Errors, int Refused, long CreditsCharged, long InputTokens, long OutputTokens, int? LatencyP50Ms, int? LatencyP95Ms);
 
 public sealed record UsageReport(DateOnly From, DateOnly To, UsageGrouping GroupBy, Guid? Config, IReadOnlyList<UsageRow> Rows, UsageTotals Totals);
 
@@ -84,9 +85,10 @@ sealed class UsageQueries(AppDbContext db, TimeProvider clock)
             .Select(g => new
             {
                 g.Key.Day, g.Key.ConfigId, g.Key.ListingId, g.Key.KeyId,
-                Runs = g.Count(),
+                All = g.Count(),
                 Succeeded = g.Count(r => r.Status == AgentRunStatus.Succeeded),
-                Errors = g.Count(r => r.Status == AgentRunStatus.Failed),
+                Failed = g.Count(r => r.Status == AgentRunStatus.Failed),
+                Refused = g.Count(r => r.Status == AgentRunStatus.Failed && RunRefusals.Codes.Contains(r.ErrorCode!)),
                 Credits = g.Sum(r => r.CreditsCharged),
                 InputTokens = g.Sum(r => r.InputTokens),
                 OutputTokens = g.Sum(r => r.OutputTokens),
@@ -95,9 +97,10 @@ sealed class UsageQueries(AppDbContext db, TimeProvider clock)
         foreach (var sum in sums)
         {
             var figures = For(UsageGroup.Of(query.GroupBy, sum.Day, sum.ConfigId, sum.ListingId, sum.KeyId));
-            figures.Runs += sum.Runs;
+            figures.Runs += sum.All - sum.Refused;
             figures.Succeeded += sum.Succeeded;
-            figures.Errors += sum.Errors;
+            figures.Errors += sum.Failed - sum.Refused;
+            figures.Refused += sum.Refused;
             figures.Credits += sum.Credits;
             figures.InputTokens += sum.InputTokens;
             figures.OutputTokens += sum.OutputTokens;
@@ -124,7 +127,7 @@ sealed class UsageQueries(AppDbContext db, TimeProvider clock)
             total.Add(figures);
         }
         return new UsageReport(query.From, query.To, query.GroupBy, query.Config, rows,
-            new UsageTotals(total.Runs, total.Succeeded, total.Errors, total.Credits, total.InputTokens, total.OutputTokens,
+            new UsageTotals(total.Runs, total.Succeeded, total.Errors, total.Refused, total.Credits, total.InputTokens, total.OutputTokens,
                 total.Latencies.Percentile(50), total.Latencies.Percentile(95)));
     }
 
@@ -206,6 +209,7 @@ sealed class UsageQueries(AppDbContext db, TimeProvider clock)
         public int Runs;
         public int Succeeded;
         public int Errors;
+        public int Refused;
         public long Credits;
         public long InputTokens;
         public long OutputTokens;
@@ -216,6 +220,7 @@ sealed class UsageQueries(AppDbContext db, TimeProvider clock)
             Runs += other.Runs;
             Succeeded += other.Succeeded;
             Errors += other.Errors;
+            Refused += other.Refused;
             Credits += other.Credits;
             InputTokens += other.InputTokens;
             OutputTokens += other.OutputTokens;
@@ -223,7 +228,7 @@ sealed class UsageQueries(AppDbContext db, TimeProvider clock)
         }
 
         public UsageRow ToRow(DateOnly? day, Guid? config, Guid? listing, string? agent, Guid? key, string? keyName, string? keyPrefix) =>
-            new(day, config, listing, agent, key, keyName, keyPrefix, Runs, Succeeded, Errors, Credits, InputTokens, OutputTokens,
+            new(day, config, listing, agent, key, keyName, keyPrefix, Runs, Succeeded, Errors, Refused, Credits, InputTokens, OutputTokens,
                 Latencies.Percentile(50), Latencies.Percentile(95));
     }
 }

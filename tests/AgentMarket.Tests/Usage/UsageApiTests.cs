@@ -5,6 +5,7 @@ using System.Text.Json;
 using AgentMarket.Gateway;
 using AgentMarket.Platform.Data;
 using AgentMarket.Testing.FakeOpenAi;
+using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Gateway;
 using AgentMarket.Tests.Infrastructure;
 using AgentMarket.Usage;
@@ -118,10 +119,30 @@ public class UsageApiTests(GatewayApp app) : IClassFixture<GatewayApp>
         await Http.AssertStatusAsync(response, HttpStatusCode.OK);
         Assert.Equal("text/csv", response.Content.Headers.ContentType?.MediaType);
         var lines = (await response.Content.ReadAsStringAsync()).TrimEnd('\n').Split('\n');
-        Assert.Equal("key,key_name,key_prefix,runs,succeeded,errors,credits_charged,input_tokens,output_tokens,latency_p50_ms,latency_p95_ms", lines[0]);
+        Assert.Equal("key,key_name,key_prefix,runs,succeeded,errors,refused,credits_charged,input_tokens,output_tokens,latency_p50_ms,latency_p95_ms", lines[0]);
         var row = Assert.Single(lines[1..]);
         Assert.Contains("\"'=HYPERLINK(\"\"http://evil.example\"\")\"", row, StringComparison.Ordinal);
-        Assert.Contains(",1,1,0,5,", row, StringComparison.Ordinal);
+        Assert.Contains(",1,1,0,0,5,", row, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ACallRefusedBeforeTheAgentRan_IsCountedApart_NotAsARunOrAnError()
+    {
+        var agent = await app.PromptAgentAsync(new { model = "fixed_credits", credits_per_run = 200 });
+        var subscribed = await app.SubscribedAsync(agent);
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "affordable"), HttpStatusCode.OK);
+        await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "not any more"), HttpStatusCode.PaymentRequired, "insufficient_credits");
+
+        var usage = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync("/api/usage/?group_by=agent"));
+
+        var row = Assert.Single(usage.GetProperty("rows").EnumerateArray());
+        foreach (var figures in new[] { row, usage.GetProperty("totals") })
+        {
+            Assert.Equal((1, 1, 0, 1, 200L), (figures.GetProperty("runs").GetInt32(), figures.GetProperty("succeeded").GetInt32(),
+                figures.GetProperty("errors").GetInt32(), figures.GetProperty("refused").GetInt32(), figures.GetProperty("credits_charged").GetInt64()));
+        }
+        var page = await subscribed.Buyer.Client.HtmlAsync("/my-agents/usage");
+        Assert.Contains("data-usage=\"refused\">1<", page, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -173,9 +194,11 @@ public class UsageApiTests(GatewayApp app) : IClassFixture<GatewayApp>
 
     static void AssertMatches(JsonElement row, List<AgentRun> records)
     {
-        Assert.Equal(records.Count, row.GetProperty("runs").GetInt32());
+        var refused = records.Count(r => RunRefusals.Codes.Contains(r.ErrorCode));
+        Assert.Equal(records.Count - refused, row.GetProperty("runs").GetInt32());
         Assert.Equal(records.Count(r => r.Status == AgentRunStatus.Succeeded), row.GetProperty("succeeded").GetInt32());
-        Assert.Equal(records.Count(r => r.Status == AgentRunStatus.Failed), row.GetProperty("errors").GetInt32());
+        Assert.Equal(records.Count(r => r.Status == AgentRunStatus.Failed) - refused, row.GetProperty("errors").GetInt32());
+        Assert.Equal(refused, row.GetProperty("refused").GetInt32());
         Assert.Equal(records.Sum(r => r.CreditsCharged), row.GetProperty("credits_charged").GetInt64());
         Assert.Equal(records.Sum(r => r.InputTokens), row.GetProperty("input_tokens").GetInt64());
         Assert.Equal(records.Sum(r => r.OutputTokens), row.GetProperty("output_tokens").GetInt64());
