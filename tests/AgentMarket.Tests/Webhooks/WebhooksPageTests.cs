@@ -17,12 +17,19 @@ public partial class WebhooksPageTests(WebhooksApp app) : IClassFixture<Webhooks
         var owner = await app.SignUpAsync();
         var created = await PostAsync(owner.Client, Page, "create-endpoint",
             [new("url", app.Receiver.Url("page")), new("description", "Order sync"), new("events", "order.created"), new("events", "run.completed")]);
-        await Http.AssertStatusAsync(created, HttpStatusCode.OK);
-        Assert.Equal("no-store", created.Headers.CacheControl?.ToString());
-        var html = await created.HtmlAsync();
+        // Post/redirect/get: a refresh reads the page again instead of adding a second endpoint. The secret goes to the
+        // next view in a short-lived cookie for this page only, never in the URL.
+        PageForms.AssertRedirect(created, Page);
+        var cookie = Assert.Single(created.Headers.GetValues("Set-Cookie"), c => c.StartsWith("AgentMarket.WebhookSecretShownOnce=", StringComparison.Ordinal));
+        Assert.Contains($"path={Page}", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("whsec_", cookie, StringComparison.Ordinal);
+        var shown = await owner.Client.GetAsync(Page);
+        Assert.Equal("no-store", shown.Headers.CacheControl?.ToString());
+        var html = await shown.HtmlAsync();
         var secret = PageForms.Marked(html, "data-webhook-secret");
         Assert.StartsWith("whsec_", secret, StringComparison.Ordinal);
-        var endpoint = Guid.Parse(EndpointRow().Match(html).Groups[1].Value);
+        var endpoint = Guid.Parse(Assert.Single(EndpointRow().Matches(html)).Groups[1].Value);
         Assert.Contains("order.created, run.completed", html, StringComparison.Ordinal);
 
         // Later views never show the secret again.
@@ -44,9 +51,10 @@ public partial class WebhooksPageTests(WebhooksApp app) : IClassFixture<Webhooks
         var attempts = await owner.Client.HtmlAsync($"{deliveriesUrl}&delivery={delivery}");
         Assert.Contains("Attempts of the webhook.test delivery", attempts, StringComparison.Ordinal);
 
-        var rotated = await owner.Client.SubmitAsync(Page, "endpoint-action", new() { ["rotate"] = endpoint.ToString() });
-        var newSecret = PageForms.Marked(await rotated.HtmlAsync(), "data-webhook-secret");
+        PageForms.AssertRedirect(await owner.Client.SubmitAsync(Page, "endpoint-action", new() { ["rotate"] = endpoint.ToString() }), Page);
+        var newSecret = PageForms.Marked(await owner.Client.HtmlAsync(Page), "data-webhook-secret");
         Assert.NotEqual(secret, newSecret);
+        Assert.DoesNotContain(newSecret, await owner.Client.HtmlAsync(Page), StringComparison.Ordinal);
 
         PageForms.AssertRedirect(await owner.Client.SubmitAsync(Page, "endpoint-action", new() { ["disable"] = endpoint.ToString() }), $"{Page}?done=disabled");
         Assert.Contains("disabled", PageForms.Marked(await owner.Client.HtmlAsync(Page), "data-disabled-reason"), StringComparison.OrdinalIgnoreCase);
