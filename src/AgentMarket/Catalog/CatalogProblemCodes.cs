@@ -21,6 +21,12 @@ public static class CatalogProblemCodes
     /// <summary>409: a version must be newer than every existing version of the agent.</summary>
     public const string VersionNotNewer = "version_not_newer";
 
+    /// <summary>
+    /// 409: the imported flow lacks fields buyers set through declared configurable fields; the problem's <c>fields</c>
+    /// lists their keys. Importing with <c>drop_missing_fields=true</c> removes those declarations instead.
+    /// </summary>
+    public const string DeclaredFieldsMissing = "declared_fields_missing";
+
     /// <summary>409: publishing needs an imported version.</summary>
     public const string NoVersion = "no_version";
 

@@ -188,6 +188,47 @@ public class ProviderAgentTests(AgentMarketApp app) : IClassFixture<AgentMarketA
     }
 
     [Fact]
+    public async Task ANewVersionLackingADeclaredField_IsRefused_UntilTheSellerChoosesToRemoveThatField()
+    {
+        var (seller, _) = await app.SellerAsync();
+        var agent = await seller.CreateAgentAsync();
+        await seller.ImportExampleAsync(agent);
+        var fields = new object[]
+        {
+            new { key = "persona", node_id = "Prompt-xvuxC", field_name = "template", label = "Persona", kind = "long_text" },
+            new { key = "bot_name", node_id = "ChatOutput-hJNhd", field_name = "sender_name", label = "Bot name", kind = "text" },
+        };
+        await Http.AssertStatusAsync(await seller.Client.PutAsJsonAsync($"/api/provider-agents/{agent}/configurable_fields/", new { fields }), HttpStatusCode.OK);
+        var echo = CatalogIntents.ExampleFlow("simple_chat_no_llm.json"); // other node ids: no prompt, another chat output
+
+        var refused = await Http.AssertProblemAsync(await seller.UploadFlowAsync(agent, echo, "echo.json"), HttpStatusCode.Conflict, "declared_fields_missing");
+        Assert.Equal(["persona", "bot_name"], refused.GetProperty("fields").EnumerateArray().Select(f => f.GetString()!).ToArray());
+        Assert.Contains("“Persona” (template of Prompt-xvuxC)", refused.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        // Nothing was stored: the version, the current one and the declarations are as they were.
+        var versions = await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{agent}/versions/"));
+        Assert.Equal(["1.0.0"], versions.EnumerateArray().Select(v => v.GetProperty("version").GetString()!).ToArray());
+        Assert.Equal(2, (await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{agent}/configurable_fields/"))).GetArrayLength());
+
+        // The seller's explicit choice: the import goes through and the declarations it lacks go with it.
+        var page = $"/provider/agents/{agent}/import";
+        var form = new MultipartFormDataContent
+        {
+            { new StringContent(Forms.HiddenValue(await seller.Client.HtmlAsync(page), "__RequestVerificationToken")), "__RequestVerificationToken" },
+            { new StringContent("import-flow"), "_handler" },
+            { new StringContent("import"), "intent" },
+            { new ByteArrayContent(echo), "file", "echo.json" },
+        };
+        var offered = await (await seller.Client.PostAsync(page, form)).HtmlAsync();
+        Assert.Contains("data-drop-missing-fields", offered, StringComparison.Ordinal);
+        Assert.Contains("no field for what buyers configure as “Persona”", offered, StringComparison.Ordinal);
+
+        var imported = await Http.ReadJsonAsync(await seller.Client.PostAsync($"/api/provider-agents/{agent}/import_flow/?drop_missing_fields=true",
+            new ByteArrayContent(echo) { Headers = { ContentType = new("application/json") } }), HttpStatusCode.Created);
+        Assert.Equal("1.1.0", imported.GetProperty("version").GetProperty("version").GetString());
+        Assert.Equal(0, (await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{agent}/configurable_fields/"))).GetArrayLength());
+    }
+
+    [Fact]
     public async Task ProviderProfile_IsEditable_WithAnUploadedAvatar()
     {
         var (seller, handle) = await app.SellerAsync();

@@ -6,6 +6,7 @@ using AgentMarket.Identity;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
+using AgentMarket.Providers.Configuration;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -22,7 +23,8 @@ public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, Provide
 {
     public const int MaxChangelogLength = 4000;
 
-    public sealed record ImportResult(AgentVersion? Version, CompatibilityReport? Report, Accounts.Failure? Failure);
+    /// <param name="MissingFields">The keys of declared fields the refused flow lacks (<see cref="CatalogProblemCodes.DeclaredFieldsMissing"/>).</param>
+    public sealed record ImportResult(AgentVersion? Version, CompatibilityReport? Report, Accounts.Failure? Failure, IReadOnlyList<string>? MissingFields = null);
 
     /// <summary>Issue code of the platform's own limit on flow size, added to the engine's report.</summary>
     public const string TooManyNodes = "too_many_nodes";
@@ -56,8 +58,12 @@ public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, Provide
     /// <summary>
     /// Stores <paramref name="flow"/> byte for byte as a new version and makes it current. The version is
     /// <paramref name="version"/> when given (it must be newer than every existing one), else the next minor release.
+    /// A flow without a field that buyers set through a declared configurable field (its node renamed or removed) is
+    /// refused, since their settings would silently stop reaching it, unless <paramref name="dropMissingFields"/> says to
+    /// remove those declarations with the import.
     /// </summary>
-    public async Task<ImportResult> ImportAsync(Guid agentId, byte[] flow, string? fileName, string? version, string? changelog, CancellationToken ct)
+    public async Task<ImportResult> ImportAsync(Guid agentId, byte[] flow, string? fileName, string? version, string? changelog, CancellationToken ct,
+        bool dropMissingFields = false)
     {
         var agent = await db.ProviderAgents.FirstOrDefaultAsync(a => a.Id == agentId, ct);
         if (agent is null)
@@ -101,6 +107,18 @@ public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, Provide
             return new(null, report, new Accounts.Failure(StatusCodes.Status422UnprocessableEntity, CatalogProblemCodes.FlowNotRunnable,
                 "This flow cannot run here yet; the report lists what to change."));
         }
+        var candidates = FlowFields.Candidates(flow);
+        var missing = (await db.ConfigurableFields.Where(f => f.AgentId == agentId).OrderBy(f => f.SortOrder).ToListAsync(ct))
+            .Where(f => !candidates.Any(c => c.NodeId == f.NodeId && c.FieldName == f.FieldName))
+            .ToList();
+        if (missing.Count > 0 && !dropMissingFields)
+        {
+            var named = string.Join(", ", missing.Select(f => $"“{f.Label}” ({f.FieldName} of {f.NodeId})"));
+            return new(null, report, new Accounts.Failure(StatusCodes.Status409Conflict, CatalogProblemCodes.DeclaredFieldsMissing,
+                $"This flow has no field for what buyers configure as {named}: their settings would no longer reach it. Keep those nodes " +
+                "in the flow, or import it removing these configurable fields (buyers' values for them stop applying to every version)."),
+                missing.ConvertAll(f => f.Key));
+        }
         var created = new AgentVersion
         {
             OrganizationId = agent.OrganizationId,
@@ -129,6 +147,7 @@ public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, Provide
             // A concurrent import took this version number.
             return new(null, null, NotNewer(next));
         }
+        db.ConfigurableFields.RemoveRange(missing);
         await MakeCurrentAsync(agent, created, ct);
         await transaction.CommitAsync(ct);
         return new(created, report, null);

@@ -5,11 +5,12 @@ namespace AgentMarket.Providers.Agents;
 
 /// <summary>
 /// Reads a flow export from a request: the raw body (<c>application/json</c>, the way Langflow's API posts flows), or
-/// the <c>file</c> part of a multipart form with optional <c>version</c> and <c>changelog</c> fields. The bytes are
+/// the <c>file</c> part of a multipart form with optional <c>version</c>, <c>changelog</c> and <c>drop_missing_fields</c>
+/// fields (or the same names in the query). The bytes are
 /// kept exactly as sent. Multipart uploads are read by hand rather than bound, so API clients need no antiforgery
 /// token; browsers cannot forge them either, because the session cookie is SameSite=Lax.
 /// </summary>
-sealed record FlowUpload(byte[] Flow, string? FileName, string? Version, string? Changelog)
+sealed record FlowUpload(byte[] Flow, string? FileName, string? Version, string? Changelog, bool DropMissingFields)
 {
     /// <summary>Room for the multipart boundaries and the form fields around the file.</summary>
     public const int MultipartOverheadBytes = 64 * 1024;
@@ -26,12 +27,17 @@ sealed record FlowUpload(byte[] Flow, string? FileName, string? Version, string?
             }
             using var content = new MemoryStream();
             await file.CopyToAsync(content, ct);
-            return new FlowUpload(content.ToArray(), file.FileName, Field(form, "version") ?? request.Query["version"], Field(form, "changelog") ?? request.Query["changelog"]);
+            return new FlowUpload(content.ToArray(), file.FileName, Field(form, "version") ?? request.Query["version"], Field(form, "changelog") ?? request.Query["changelog"],
+                IsTrue(Field(form, DropMissingFieldsName) ?? request.Query[DropMissingFieldsName]));
         }
         using var body = new MemoryStream();
         await request.Body.CopyToAsync(body, ct);
-        return new FlowUpload(body.ToArray(), null, request.Query["version"], request.Query["changelog"]);
+        return new FlowUpload(body.ToArray(), null, request.Query["version"], request.Query["changelog"], IsTrue(request.Query[DropMissingFieldsName]));
     }
+
+    public const string DropMissingFieldsName = "drop_missing_fields";
+
+    static bool IsTrue(string? value) => value is "true" or "1" or "on";
 
     static string? Field(IFormCollection form, string name) => form.TryGetValue(name, out var value) && !string.IsNullOrEmpty(value) ? value.ToString() : null;
 }

@@ -141,7 +141,7 @@ static class ProviderAgentEndpoints
         {
             return MissingFile();
         }
-        var imported = await versions.ImportAsync(uuid, upload.Flow, upload.FileName, upload.Version, upload.Changelog, ct);
+        var imported = await versions.ImportAsync(uuid, upload.Flow, upload.FileName, upload.Version, upload.Changelog, ct, upload.DropMissingFields);
         if (imported.Failure is not null)
         {
             return ImportProblem(imported, http);
@@ -209,11 +209,14 @@ static class ProviderAgentEndpoints
     static async Task<IResult> StatsAsync(Guid uuid, AgentStats stats, CancellationToken ct) =>
         await stats.ForAgentAsync(uuid, ct) is { } result ? TypedResults.Ok(result) : ApiProblem.NotFound("agent");
 
-    static IResult ImportProblem(AgentVersions.ImportResult imported, HttpContext http) =>
-        imported.Report is { } report && imported.Failure!.Code == CatalogProblemCodes.FlowNotRunnable
-            ? ApiProblem.Create(imported.Failure.Status, imported.Failure.Code, imported.Failure.Message,
-                new Dictionary<string, object?> { ["report"] = ReportJson.ToElement(report) })
-            : imported.Failure!.ToProblem(http);
+    static IResult ImportProblem(AgentVersions.ImportResult imported, HttpContext http) => imported.Failure!.Code switch
+    {
+        CatalogProblemCodes.FlowNotRunnable when imported.Report is { } report => ApiProblem.Create(imported.Failure.Status, imported.Failure.Code,
+            imported.Failure.Message, new Dictionary<string, object?> { ["report"] = ReportJson.ToElement(report) }),
+        CatalogProblemCodes.DeclaredFieldsMissing => ApiProblem.Create(imported.Failure.Status, imported.Failure.Code, imported.Failure.Message,
+            new Dictionary<string, object?> { ["fields"] = imported.MissingFields }),
+        _ => imported.Failure.ToProblem(http),
+    };
 
     static ProblemHttpResult MissingFile() =>
         ApiProblem.Invalid("file", "Send the flow export as the request body (application/json) or as the 'file' part of a multipart form.");
