@@ -13,6 +13,7 @@ public sealed partial class AppDbContext
     public DbSet<Category> Categories => Set<Category>();
     public DbSet<Listing> Listings => Set<Listing>();
     public DbSet<ListingRelease> ListingReleases => Set<ListingRelease>();
+    public DbSet<RetiredListingSlug> RetiredListingSlugs => Set<RetiredListingSlug>();
     public DbSet<ListingPriceChange> ListingPriceChanges => Set<ListingPriceChange>();
     public DbSet<CatalogImage> CatalogImages => Set<CatalogImage>();
     public DbSet<Review> Reviews => Set<Review>();

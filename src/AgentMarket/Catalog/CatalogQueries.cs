@@ -138,7 +138,7 @@ public sealed class CatalogQueries(AppDbContext db, ListingSearch search, TimePr
         var slug = idOrSlug.ToLowerInvariant();
         var listing = Guid.TryParse(idOrSlug, out var id)
             ? await listings.FirstOrDefaultAsync(l => l.Id == id, ct)
-            : await listings.FirstOrDefaultAsync(l => l.Slug == slug, ct);
+            : await listings.WithSlug(db, slug).FirstOrDefaultAsync(ct);
         if (listing is null)
         {
             return null;

@@ -88,7 +88,10 @@ public sealed class DoorCallers(AppDbContext db, Gateway.GatewayCache cache)
             ? Task.FromResult(false)
             : db.CustomerAgentConfigs.AnyAsync(c => c.Id == configId && c.State != SubscriptionState.Terminated, ct);
 
-    /// <summary>The caller's agent called <paramref name="name"/> (exactly as <see cref="ListAsync"/> names it), or null.</summary>
+    /// <summary>
+    /// The caller's agent called <paramref name="name"/> (exactly as <see cref="ListAsync"/> names it, or by a slug its
+    /// listing had before its provider changed it, so integrations written against the old slug keep working), or null.
+    /// </summary>
     public async Task<DoorAgent?> FindAsync(DoorCaller caller, string name, int maxNameLength, CancellationToken ct)
     {
         if (caller.Key is { } key)
@@ -103,10 +106,24 @@ public sealed class DoorCallers(AppDbContext db, Gateway.GatewayCache cache)
             }
             var (config, listing) = (subscription.Config, subscription.Listing);
             var own = AgentNames.Assign([(config.Id, listing.Slug)], maxNameLength)[0];
-            return string.Equals(own, name, StringComparison.OrdinalIgnoreCase)
+            return string.Equals(own, name, StringComparison.OrdinalIgnoreCase) || await RetiredSlugOfAsync(name, ct) == listing.Slug
                 ? new DoorAgent(config.Id, own, listing.Slug, listing.Name, listing.ShortDescription, listing.ProviderId, config.SubscribedUtc)
                 : null;
         }
-        return (await ListAsync(caller, maxNameLength, ct)).FirstOrDefault(agent => string.Equals(agent.Name, name, StringComparison.OrdinalIgnoreCase));
+        var agents = await ListAsync(caller, maxNameLength, ct);
+        if (agents.FirstOrDefault(agent => string.Equals(agent.Name, name, StringComparison.OrdinalIgnoreCase)) is { } named)
+        {
+            return named;
+        }
+        return await RetiredSlugOfAsync(name, ct) is { } current ? agents.FirstOrDefault(agent => agent.Slug == current) : null;
+    }
+
+    /// <summary>The current slug of the listing that had <paramref name="name"/> as its slug before a change, or null.</summary>
+    Task<string?> RetiredSlugOfAsync(string name, CancellationToken ct)
+    {
+        var slug = name.ToLowerInvariant();
+        return db.RetiredListingSlugs.AsNoTracking().Where(r => r.Slug == slug)
+            .Join(db.Listings, r => r.ListingId, l => l.Id, (r, l) => l.Slug)
+            .FirstOrDefaultAsync(ct);
     }
 }

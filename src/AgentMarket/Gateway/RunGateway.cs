@@ -387,7 +387,7 @@ sealed class RunGateway(
         var listings = db.Listings.AsNoTracking()
             .Where(l => l.State == ListingState.Active && (l.Visibility == ListingVisibility.Public || l.OrganizationId == organization));
         var slug = agent.Trim().ToLowerInvariant(); // slugs are stored lower-case
-        return Guid.TryParse(agent, out var id) ? listings.FirstOrDefaultAsync(l => l.Id == id, ct) : listings.FirstOrDefaultAsync(l => l.Slug == slug, ct);
+        return Guid.TryParse(agent, out var id) ? listings.FirstOrDefaultAsync(l => l.Id == id, ct) : listings.WithSlug(db, slug).FirstOrDefaultAsync(ct);
     }
 
     async Task<GatewayFailure?> CheckCapsAsync(CustomerAgentConfig config, KeyGrant? key, string sessionId, long? sessionCap, long maxPrice, CancellationToken ct)

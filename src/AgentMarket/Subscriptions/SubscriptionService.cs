@@ -346,7 +346,7 @@ sealed class SubscriptionService(
         var slug = offering.Trim().ToLowerInvariant(); // slugs are stored lower-case
         return Guid.TryParse(offering, out var id)
             ? listings.FirstOrDefaultAsync(l => l.Id == id, ct)
-            : listings.FirstOrDefaultAsync(l => l.Slug == slug, ct);
+            : listings.WithSlug(db, slug).FirstOrDefaultAsync(ct);
     }
 
     static Failure Invalid(string field, string message) =>

@@ -126,8 +126,8 @@ static class WidgetEndpoints
         var user = await SignedInUserAsync(http, tenant, ct);
         var organization = tenant.OrganizationId;
         var slug = agent.Trim().ToLowerInvariant(); // slugs are stored lower-case
-        var listing = await db.Listings.AsNoTracking()
-            .Where(l => l.Slug == slug && l.State == ListingState.Active && l.AgentVersionId != null
+        var listing = await db.Listings.AsNoTracking().WithSlug(db, slug)
+            .Where(l => l.State == ListingState.Active && l.AgentVersionId != null
                 && (l.Visibility == ListingVisibility.Public || l.OrganizationId == organization))
             .Select(l => new { l.Id, l.Name })
             .FirstOrDefaultAsync(ct);

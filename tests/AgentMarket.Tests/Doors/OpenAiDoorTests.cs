@@ -165,6 +165,41 @@ public class OpenAiDoorTests(DoorsApp app) : IClassFixture<DoorsApp>
     }
 
     [Fact]
+    public async Task ASlugChangedByItsSeller_KeepsReachingTheAgent_ThroughEveryName_AndNoOtherListingCanTakeIt()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var owner = subscribed.Agent;
+        var old = owner.Slug;
+        var renamed = $"renamed-{CatalogIntents.UniqueWord()}";
+        var token = app.Bearer(await subscribed.Buyer.CreateTokenAsync());
+        object Ask(string model) => new { model, messages = new[] { new { role = "user", content = "Still there?" } } };
+
+        await Http.AssertStatusAsync(await owner.Seller.Client.PatchAsJsonAsync($"/api/provider-agents/{owner.AgentId}/listing/", new { slug = renamed }), HttpStatusCode.OK);
+
+        // Integrations written against the old slug: the OpenAI model (with the key and with an organization token),
+        // the agent page (sent to its new address), the catalog API and an order.
+        foreach (var client in new[] { subscribed.KeyClient, token })
+        {
+            var answer = await Http.ReadJsonAsync(await client.PostAsJsonAsync("/v1/chat/completions", Ask(old)));
+            Assert.Equal(renamed, answer.GetProperty("model").GetString());
+        }
+        Assert.Equal([renamed], (await Http.ReadJsonAsync(await subscribed.KeyClient.GetAsync("/v1/models"))).GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
+        var visitor = app.CreateClient();
+        var page = await visitor.GetAsync($"/agents/{old}?ref=docs");
+        Assert.Equal((HttpStatusCode.Found, $"/agents/{renamed}?ref=docs"), (page.StatusCode, page.Headers.Location?.PathAndQuery));
+        Assert.Equal(renamed, (await Http.ReadJsonAsync(await visitor.GetAsync($"/api/marketplace/agents/{old}/"))).GetProperty("slug").GetString());
+        var buyer = await app.SignUpAsync();
+        await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync("/api/marketplace-orders/", new { offering = old }), HttpStatusCode.Created);
+
+        // Nobody else can take the old slug, while its own listing can take it back.
+        var other = await app.PromptAgentAsync();
+        await Http.AssertProblemAsync(await other.Seller.Client.PatchAsJsonAsync($"/api/provider-agents/{other.AgentId}/listing/", new { slug = old }), HttpStatusCode.Conflict, "slug_taken");
+        await Http.AssertStatusAsync(await owner.Seller.Client.PatchAsJsonAsync($"/api/provider-agents/{owner.AgentId}/listing/", new { slug = old }), HttpStatusCode.OK);
+        Assert.Equal(old, (await Http.ReadJsonAsync(await subscribed.KeyClient.PostAsJsonAsync("/v1/chat/completions", Ask(renamed)))).GetProperty("model").GetString());
+        await Http.AssertProblemAsync(await other.Seller.Client.PatchAsJsonAsync($"/api/provider-agents/{other.AgentId}/listing/", new { slug = renamed }), HttpStatusCode.Conflict, "slug_taken");
+    }
+
+    [Fact]
     public async Task NodeOpenAiClient_ListsCompletesStreams_AndReadsErrors_Unmodified()
     {
         var subscribed = await app.SubscribedAsync();

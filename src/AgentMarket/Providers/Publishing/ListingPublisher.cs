@@ -148,7 +148,10 @@ public sealed partial class ListingPublisher(
         {
             return (null, invalid);
         }
-        listing.Slug = changes.Slug ?? listing.Slug;
+        if (changes.Slug is { } slug && slug != listing.Slug)
+        {
+            await RetireSlugAsync(listing, slug, ct);
+        }
         listing.CategoryId = await agents.CategoryIdAsync(changes.Category, ct) ?? listing.CategoryId;
         listing.ShortDescription = changes.ShortDescription?.Trim() ?? listing.ShortDescription;
         listing.Description = changes.Description?.Trim() ?? listing.Description;
@@ -180,6 +183,23 @@ public sealed partial class ListingPublisher(
             return (null, SlugTaken());
         }
         return (listing, null);
+    }
+
+    /// <summary>
+    /// Moves the listing to <paramref name="slug"/>. A published listing keeps answering to its old slug, which no other
+    /// listing may take (<see cref="RetiredListingSlug"/>); taking back one of its own old slugs makes it current again.
+    /// </summary>
+    async Task RetireSlugAsync(Listing listing, string slug, CancellationToken ct)
+    {
+        if (listing.PublishedUtc is not null && !await db.RetiredListingSlugs.AnyAsync(r => r.Slug == listing.Slug, ct))
+        {
+            db.RetiredListingSlugs.Add(new RetiredListingSlug { Slug = listing.Slug, ListingId = listing.Id, RetiredUtc = clock.GetUtcNow().UtcDateTime });
+        }
+        if (await db.RetiredListingSlugs.FirstOrDefaultAsync(r => r.Slug == slug && r.ListingId == listing.Id, ct) is { } takenBack)
+        {
+            db.RetiredListingSlugs.Remove(takenBack);
+        }
+        listing.Slug = slug;
     }
 
     public async Task<(Listing? Listing, Accounts.Failure? Failure)> ApplyAsync(Guid agentId, ListingAction action, CancellationToken ct)
@@ -256,7 +276,8 @@ public sealed partial class ListingPublisher(
             {
                 return Invalid("slug", "Use 2–80 lower-case letters, digits and single hyphens, starting and ending with a letter or digit.");
             }
-            if (await db.Listings.AnyAsync(l => l.Slug == slug && l.Id != listingId, ct))
+            if (await db.Listings.AnyAsync(l => l.Slug == slug && l.Id != listingId, ct)
+                || await db.RetiredListingSlugs.AnyAsync(r => r.Slug == slug && r.ListingId != listingId, ct))
             {
                 return SlugTaken();
             }
@@ -337,5 +358,5 @@ public sealed partial class ListingPublisher(
 
     static Accounts.Failure Invalid(string field, string message) => new(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, message, field);
 
-    static Accounts.Failure SlugTaken() => new(StatusCodes.Status409Conflict, CatalogProblemCodes.SlugTaken, "Another listing uses this address; choose another slug.");
+    static Accounts.Failure SlugTaken() => new(StatusCodes.Status409Conflict, CatalogProblemCodes.SlugTaken, "Another listing uses, or used, this address; choose another slug.");
 }
