@@ -3,6 +3,7 @@ using AgentMarket.Identity;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -26,9 +27,6 @@ public sealed record PayoutRunResponse(string Period, int Created, int AlreadyEx
 /// </summary>
 static class PayoutEndpoints
 {
-    public const string PeriodNotEnded = "period_not_ended";
-    public const string NotPending = "payout_not_pending";
-
     public static void MapPayouts(this IEndpointRouteBuilder routes)
     {
         var mine = routes.MapGroup("/api/providers/mine").WithTags("Payouts");
@@ -75,72 +73,43 @@ static class PayoutEndpoints
             : TypedResults.Ok(response);
     }
 
-    static async Task<IResult> RunAsync(PayoutRunRequest request, CurrentTenant tenant, PayoutRunner runner, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> RunAsync(PayoutRunRequest request, PayoutAdministration payouts, CancellationToken ct)
     {
-        if (PayoutRunner.ParsePeriod(request.Period) is not { } first)
+        var (first, items, failure) = await payouts.RunAsync(request.Period, ct);
+        if (failure is not null)
         {
-            return ApiProblem.Invalid("period", "Use a month like 2026-10.");
+            return Problem(failure);
         }
-        if (first.AddMonths(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc) > clock.GetUtcNow().UtcDateTime)
-        {
-            return ApiProblem.Conflict(PeriodNotEnded, "A month is paid out once it has ended.");
-        }
-        tenant.EnterSystemScope(); // the run reads every provider's earnings
-        var items = await runner.RunAsync(first, ct);
-        return TypedResults.Ok(new PayoutRunResponse(PayoutRunner.PeriodOf(first),
-            items.Count(i => i.Outcome == PayoutOutcome.Created), items.Count(i => i.Outcome == PayoutOutcome.AlreadyExists),
-            items.Count(i => i.Outcome == PayoutOutcome.BelowMinimum),
-            items.Where(i => i.Payout is not null).Select(i => ToResponse(i.Payout!, withLines: false)).ToList()));
+        return TypedResults.Ok(new PayoutRunResponse(PayoutRunner.PeriodOf(first!.Value),
+            items!.Count(i => i.Outcome == PayoutOutcome.Created), items!.Count(i => i.Outcome == PayoutOutcome.AlreadyExists),
+            items!.Count(i => i.Outcome == PayoutOutcome.BelowMinimum),
+            items!.Where(i => i.Payout is not null).Select(i => ToResponse(i.Payout!, withLines: false)).ToList()));
     }
 
-    static async Task<IResult> ListAllAsync(string? status, string? period, CurrentTenant tenant, AppDbContext db, CancellationToken ct)
+    static async Task<IResult> ListAllAsync(string? status, string? period, PayoutAdministration payouts, CancellationToken ct)
     {
-        var parsed = PayoutStatus.Pending;
-        if (!string.IsNullOrEmpty(status) && !EnumNames<PayoutStatus>.TryParse(status, out parsed))
-        {
-            return ApiProblem.Invalid("status", "Use claimed, pending, paid or reversed.");
-        }
-        tenant.EnterSystemScope();
-        var payouts = db.Payouts.AsNoTracking();
+        PayoutStatus? wanted = null;
         if (!string.IsNullOrEmpty(status))
         {
-            payouts = payouts.Where(p => p.Status == parsed);
+            if (!EnumNames<PayoutStatus>.TryParse(status, out var parsed))
+            {
+                return ApiProblem.Invalid("status", "Use claimed, pending, paid or reversed.");
+            }
+            wanted = parsed;
         }
-        if (!string.IsNullOrEmpty(period))
-        {
-            payouts = payouts.Where(p => p.Period == period);
-        }
-        var list = await payouts.OrderByDescending(p => p.CreatedUtc).Take(500).ToListAsync(ct);
-        return TypedResults.Ok(new { results = list.Select(p => ToResponse(p, withLines: false)).ToList(), count = list.Count });
+        var list = await payouts.ListAsync(wanted, period, 500, ct);
+        return TypedResults.Ok(new { results = list.Select(p => ToResponse(p.Payout, withLines: false)).ToList(), count = list.Count });
     }
 
     /// <summary>A manual payout's money has gone out: the operator records the bank reference. Repeating it with the same reference changes nothing.</summary>
-    static async Task<IResult> MarkPaidAsync(
-        Guid uuid, MarkPaidRequest request, CurrentTenant tenant, AppDbContext db, PayoutEvents events, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> MarkPaidAsync(Guid uuid, MarkPaidRequest request, PayoutAdministration payouts, CancellationToken ct)
     {
-        tenant.EnterSystemScope();
-        var payout = await db.Payouts.Include(p => p.Lines).FirstOrDefaultAsync(p => p.Id == uuid, ct);
-        if (payout is null)
-        {
-            return ApiProblem.NotFound("payout");
-        }
-        var reference = request.Reference!.Trim();
-        if (payout.Status == PayoutStatus.Paid && payout.Reference == reference)
-        {
-            return TypedResults.Ok(ToResponse(payout, withLines: true));
-        }
-        if (payout.Status != PayoutStatus.Pending)
-        {
-            return ApiProblem.Conflict(NotPending, $"This payout is {EnumNames<PayoutStatus>.ToName(payout.Status)}; only a pending payout can be marked paid.");
-        }
-        payout.Status = PayoutStatus.Paid;
-        payout.Reference = reference;
-        payout.PaidUtc = clock.GetUtcNow().UtcDateTime;
-        payout.Note = null;
-        await events.PaidAsync(payout, ct);
-        await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(ToResponse(payout, withLines: true));
+        var (payout, failure) = await payouts.MarkPaidAsync(uuid, request.Reference!, ct);
+        return failure is not null ? Problem(failure) : TypedResults.Ok(ToResponse(payout!, withLines: true));
     }
+
+    static ProblemHttpResult Problem(PayoutAdministration.Failure failure) =>
+        failure.Field is { } field ? ApiProblem.Invalid(field, failure.Message) : ApiProblem.Create(failure.Status, failure.Code, failure.Message);
 
     public static PayoutResponse ToResponse(Payout p, bool withLines) => new(
         p.Id, p.ProviderId, p.Period, p.StatementFrom, p.StatementTo, p.Credits, p.AmountCents, "usd", p.Method, p.Status, p.Reference, p.Note, p.CreatedUtc, p.PaidUtc,

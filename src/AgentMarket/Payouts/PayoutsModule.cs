@@ -10,6 +10,7 @@ static class PayoutsModule
         services.AddSingleton<PayoutGate>();
         services.AddScoped<PayoutRunner>();
         services.AddScoped<PayoutEvents>();
+        services.AddScoped<PayoutAdministration>();
         services.AddScoped<PayoutSettingsService>();
         services.AddScoped<StripeConnectEvents>();
         services.AddScoped<StripeOnboarding>();

@@ -5,6 +5,7 @@ using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
 
@@ -123,6 +124,42 @@ public class PayoutTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
         await Http.AssertStatusAsync(await stranger.Seller.Client.GetAsync($"/provider/payouts/{uuid}"), HttpStatusCode.NotFound);
         var listed = await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/payouts/?status=paid"));
         Assert.Contains(listed.GetProperty("results").EnumerateArray(), p => p.GetProperty("uuid").GetGuid() == uuid);
+    }
+
+    [Fact]
+    public async Task TheOperatorsConsole_RunsAMonth_AndMarksAManualPayoutPaid_WithItsReference()
+    {
+        const string Page = "/admin/payouts";
+        var provider = await app.ProviderAsync();
+        await app.EarnAsync(provider, 2_600);
+        var period = app.CurrentPeriod();
+        app.AdvanceToNextMonth();
+        var operatorClient = await app.OperatorAsync();
+        await (await provider.ClientAsync()).HtmlAsync(Page, HttpStatusCode.NotFound);
+        Assert.Contains("That month has not ended yet", await (await operatorClient.SubmitAsync(Page, "run-payouts", new() { ["period"] = app.CurrentPeriod() })).HtmlAsync(),
+            StringComparison.Ordinal);
+
+        var ran = PageForms.AssertRedirect(await operatorClient.SubmitAsync(Page, "run-payouts", new() { ["period"] = period }), $"{Page}?status=all&period={period}&done=run&created=");
+        var listed = await operatorClient.HtmlAsync(ran);
+        Assert.Matches(@"Payout run done: [1-9]\d* created", listed);
+        var uuid = PayoutOf(await operatorClient.RunPayoutsAsync(period), provider).GetProperty("uuid").GetGuid();
+        Assert.Contains($"data-payout=\"{uuid}\"", listed, StringComparison.Ordinal);
+        var pending = await operatorClient.HtmlAsync(Page);
+        Assert.Contains($"name=\"reference-{uuid}\"", pending, StringComparison.Ordinal);
+
+        var withoutReference = await operatorClient.SubmitFromPageAsync(Page, pending, "payout-action", new() { ["paid"] = uuid.ToString() });
+        Assert.Contains("Enter the payment's reference", await withoutReference.HtmlAsync(), StringComparison.Ordinal);
+        PageForms.AssertRedirect(await operatorClient.SubmitFromPageAsync(Page, pending, "payout-action",
+            new() { ["paid"] = uuid.ToString(), [$"reference-{uuid}"] = "BANK-PAGE-7" }), $"{Page}?done=paid");
+        var mine = await Http.ReadJsonAsync(await (await provider.ClientAsync()).GetAsync($"/api/providers/mine/payouts/{uuid}/"));
+        Assert.Equal(("paid", "BANK-PAGE-7"), (mine.GetProperty("status").GetString(), mine.GetProperty("reference").GetString()));
+        Assert.Contains("BANK-PAGE-7", await operatorClient.HtmlAsync($"{Page}?status=paid&period={period}"), StringComparison.Ordinal);
+
+        // The same button again from the page read before: already paid, so nothing changes.
+        var again = await operatorClient.SubmitFromPageAsync(Page, pending, "payout-action", new() { ["paid"] = uuid.ToString(), [$"reference-{uuid}"] = "BANK-PAGE-8" });
+        Assert.Contains("no longer waiting to be paid", await again.HtmlAsync(), StringComparison.Ordinal);
+        var audit = await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/audit/?action=payout.paid&target_type=payout&target={uuid}"));
+        Assert.Single(audit.GetProperty("items").EnumerateArray());
     }
 
     [Fact]
