@@ -8,6 +8,7 @@ static class SubscriptionsModule
         builder.Services.AddScoped<SubscriptionService>();
         builder.Services.AddScoped<SubscriptionViews>();
         builder.Services.AddScoped<AgentVersionPolicy>();
+        builder.Services.AddSingleton<Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor, SubscriberNotices>();
         builder.Services.AddSingleton<Jobs.SubscriptionCharges>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<Jobs.SubscriptionCharges>());
     }

@@ -1,0 +1,125 @@
+using System.Globalization;
+using AgentMarket.Catalog;
+using AgentMarket.Catalog.Pages;
+using AgentMarket.Catalog.Pricing;
+using AgentMarket.Identity;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Events;
+using AgentMarket.Platform.Mail;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+
+namespace AgentMarket.Subscriptions;
+
+/// <summary>
+/// Tells an agent's subscribers, in the same save as the change, when what they pay for changes under them: the agent
+/// stops running (its provider paused or archived it, an operator took it down or suspended its provider), runs again,
+/// or its price is going up after the notice period. Each subscribing organization's owners get an email and the
+/// organization a webhook event (<c>subscription.agent_unavailable</c>, <c>subscription.agent_available</c>,
+/// <c>subscription.price_increase_scheduled</c>). An interceptor, because listings change state in several places
+/// (the seller's actions, moderation, suspension, archiving) and none of them should be able to forget this.
+/// </summary>
+sealed class SubscriberNotices(TimeProvider clock) : SaveChangesInterceptor
+{
+    public const string AgentUnavailable = "subscription.agent_unavailable";
+    public const string AgentAvailable = "subscription.agent_available";
+    public const string PriceIncreaseScheduled = "subscription.price_increase_scheduled";
+
+    sealed record Notice(Listing Listing, string Type, string Subject, string Body, object Data);
+
+    public override async ValueTask<InterceptionResult<int>> SavingChangesAsync(DbContextEventData eventData, InterceptionResult<int> result, CancellationToken ct = default)
+    {
+        if (eventData.Context is AppDbContext db && Notices(db) is { Count: > 0 } notices)
+        {
+            await SendAsync(db, notices, ct);
+        }
+        return result;
+    }
+
+    public override InterceptionResult<int> SavingChanges(DbContextEventData eventData, InterceptionResult<int> result) =>
+        eventData.Context is AppDbContext db && Notices(db).Count > 0
+            ? throw new InvalidOperationException("Save changes to listings and prices with SaveChangesAsync, so their subscribers are told.")
+            : result;
+
+    static List<Notice> Notices(AppDbContext db)
+    {
+        var notices = new List<Notice>();
+        foreach (var entry in db.ChangeTracker.Entries<Listing>().Where(e => e.State == EntityState.Modified))
+        {
+            var listing = entry.Entity;
+            var before = (ListingState)entry.Property(l => l.State).OriginalValue;
+            if (before == ListingState.Active && listing.State != ListingState.Active)
+            {
+                var why = listing.State switch
+                {
+                    ListingState.Paused => "its provider paused it",
+                    ListingState.Archived => "its provider withdrew it from the marketplace",
+                    ListingState.TakenDown => "the marketplace took it down",
+                    ListingState.Suspended => "the marketplace suspended its provider",
+                    _ => "it is no longer live",
+                };
+                notices.Add(new Notice(listing, AgentUnavailable, $"{listing.Name} has stopped running",
+                    $"{listing.Name}, an agent your organization subscribes to, has stopped running: {why}. Its runs are refused " +
+                    "until it is back, and they cost nothing meanwhile; a monthly subscription is not charged while it is not running.",
+                    new { listing = Reference(listing), state = EnumNames<ListingState>.ToName(listing.State) }));
+            }
+            else if (before is ListingState.Paused or ListingState.Suspended or ListingState.TakenDown && listing.State == ListingState.Active)
+            {
+                notices.Add(new Notice(listing, AgentAvailable, $"{listing.Name} is running again",
+                    $"{listing.Name}, an agent your organization subscribes to, is running again: your keys, chats and widgets work as before.",
+                    new { listing = Reference(listing), state = EnumNames<ListingState>.ToName(listing.State) }));
+            }
+        }
+        foreach (var change in db.ChangeTracker.Entries<ListingPriceChange>().Where(e => e.State == EntityState.Added).Select(e => e.Entity))
+        {
+            // A decrease applies at once; an increase waits for the notice period, which is what this notice is for.
+            if (change.EffectiveForSubscribersUtc <= change.AnnouncedUtc
+                || db.ChangeTracker.Entries<Listing>().FirstOrDefault(e => e.Entity.Id == change.ListingId)?.Entity is not { } listing)
+            {
+                continue;
+            }
+            var from = change.EffectiveForSubscribersUtc.ToString("d MMMM yyyy", CultureInfo.InvariantCulture);
+            notices.Add(new Notice(listing, PriceIncreaseScheduled, $"{listing.Name} will cost more from {from}",
+                $"The provider of {listing.Name}, an agent your organization subscribes to, raised its price from " +
+                $"{Money.Price(CardPricing.From(change.Previous))} to {Money.Price(CardPricing.From(change.New))}. You keep the price you " +
+                $"subscribed at until {from} UTC; from then on the new price applies. To stop using it, remove it from My Agents before then.",
+                new
+                {
+                    listing = Reference(listing),
+                    previous_pricing = CardPricing.From(change.Previous),
+                    new_pricing = CardPricing.From(change.New),
+                    effective_for_subscribers = change.EffectiveForSubscribersUtc,
+                }));
+        }
+        return notices;
+    }
+
+    static object Reference(Listing listing) => new { uuid = listing.Id, slug = listing.Slug, name = listing.Name };
+
+    async Task SendAsync(AppDbContext db, List<Notice> notices, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        foreach (var notice in notices)
+        {
+            // Subscriptions belong to their buyers' organizations, and the saving user is the provider or an operator.
+            var subscribers = await db.CustomerAgentConfigs.IgnoreQueryFilters().AsNoTracking()
+                .Where(c => c.ListingId == notice.Listing.Id && c.State != SubscriptionState.Terminated && c.OrganizationId != notice.Listing.OrganizationId)
+                .Select(c => c.OrganizationId).Distinct().ToListAsync(ct);
+            if (subscribers.Count == 0)
+            {
+                continue;
+            }
+            var owners = await db.Memberships.IgnoreQueryFilters().AsNoTracking()
+                .Where(m => subscribers.Contains(m.OrganizationId) && m.Role == MembershipRole.Owner)
+                .Select(m => m.User!.Email).ToListAsync(ct);
+            foreach (var owner in owners)
+            {
+                db.OutboxEmails.Add(new OutboxEmail { Recipient = owner, Subject = notice.Subject, Body = notice.Body, CreatedUtc = now });
+            }
+            foreach (var organization in subscribers)
+            {
+                db.OutboxEvents.Add(OutboxEvent.Create(organization, notice.Type, notice.Data, now));
+            }
+        }
+    }
+}
