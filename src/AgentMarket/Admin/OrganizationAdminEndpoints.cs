@@ -147,11 +147,17 @@ static class OrganizationAdminEndpoints
 /// <summary>An operator's manual credit adjustment: a ledger <c>adjustment</c> with the reason, audited once per idempotency key.</summary>
 sealed class CreditAdjustments(AppDbContext db, CreditLedger ledger, AuditLog audit)
 {
+    /// <summary>
+    /// The most one adjustment moves, either way: a million dollars of credits, far above any real correction, and far
+    /// enough below the 64-bit range that no sum of balances the ledger keeps or checks can overflow from a typo.
+    /// </summary>
+    public const long MaxCredits = 100_000_000;
+
     internal async Task<(AdjustCreditsResponse? Result, IResult? Problem)> AdjustAsync(Guid organizationId, long credits, string reason, string? idempotencyKey, CancellationToken ct)
     {
-        if (credits == 0)
+        if (credits == 0 || credits is > MaxCredits or < -MaxCredits)
         {
-            return (null, ApiProblem.Invalid("credits", "An adjustment adds (positive) or removes (negative) at least one credit."));
+            return (null, ApiProblem.Invalid("credits", $"An adjustment adds (positive) or removes (negative) between 1 and {MaxCredits:N0} credits."));
         }
         if (!await db.Organizations.AnyAsync(o => o.Id == organizationId, ct))
         {

@@ -55,6 +55,12 @@ public class OperatorConsoleTests(AgentMarketApp app) : IClassFixture<AgentMarke
         Assert.Equal(start + 40, (await user.BalanceAsync()).GetProperty("balance").GetInt64());
         await Http.AssertProblemAsync(await AdjustAsync(-1_000_000, "too-much"), HttpStatusCode.Conflict, "insufficient_credits");
         await Http.AssertProblemAsync(await AdjustAsync(0, "nothing"), HttpStatusCode.BadRequest, "validation_failed");
+        // A typo's worth of digits is refused before the ledger sees it, either way, so no balance or check can overflow.
+        foreach (var huge in new[] { long.MaxValue, long.MinValue, 100_000_001, -100_000_001 })
+        {
+            await Http.AssertProblemAsync(await AdjustAsync(huge, $"huge-{huge}"), HttpStatusCode.BadRequest, "validation_failed");
+        }
+        await Http.AssertStatusAsync(await operatorClient.GetAsync("/api/admin/ledger/check"), HttpStatusCode.OK);
         await Http.ReadJsonAsync(await AdjustAsync(-40, "ticket-42-undo"));
         Assert.Equal(start, (await user.BalanceAsync()).GetProperty("balance").GetInt64());
         var entries = await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/audit/?action=credits.adjusted&organization={user.OrganizationId}"));
