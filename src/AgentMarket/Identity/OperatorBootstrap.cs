@@ -1,4 +1,5 @@
 using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -7,8 +8,10 @@ namespace AgentMarket.Identity;
 
 /// <summary>
 /// Creates the first operator from <c>Admin:Email</c>/<c>Admin:Password</c> at start-up, or promotes that user if they
-/// already signed up. The password is used only when the account is created; later changes go through the account.
-/// Without configuration, the one-time <c>/setup</c> page does the same.
+/// already signed up and their password is the configured one: anyone can sign up with an address before an operator
+/// configures it, and must not become the operator with a password of their own. An account that is already an operator
+/// is left as it is (its password may have changed since). Without configuration, the one-time <c>/setup</c> page does
+/// the same.
 /// </summary>
 sealed class OperatorBootstrap(IServiceScopeFactory scopes, IOptions<AdminOptions> admin, ILogger<OperatorBootstrap> logger) : IHostedService
 {
@@ -21,7 +24,18 @@ sealed class OperatorBootstrap(IServiceScopeFactory scopes, IOptions<AdminOption
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
         var operators = scope.ServiceProvider.GetRequiredService<Operators>();
-        var failure = await operators.EnsureAsync(email, password, "Operator", verifyExistingPassword: false, cancellationToken);
+        if (await operators.IsOperatorAsync(email, cancellationToken))
+        {
+            return;
+        }
+        var failure = await operators.EnsureAsync(email, password, "Operator", verifyExistingPassword: true, cancellationToken);
+        if (failure is { Code: ProblemCodes.InvalidCredentials or ProblemCodes.AccountLocked })
+        {
+            // Not a reason to stop the marketplace: whoever holds the address would otherwise keep it down.
+            logger.LogError("Admin:Email names an existing account whose password is not Admin:Password; it was not made an operator. " +
+                "Sign in as that account and change its password to the configured one, or configure another address");
+            return;
+        }
         if (failure is not null)
         {
             throw new InvalidOperationException($"Admin:Email/Admin:Password cannot create the operator: {failure.Message}");
@@ -37,9 +51,15 @@ public sealed class Operators(AppDbContext db, Accounts accounts, Audit.AuditLog
 {
     public Task<bool> AnyAsync(CancellationToken ct) => db.Users.AnyAsync(u => u.IsOperator, ct);
 
+    public Task<bool> IsOperatorAsync(string email, CancellationToken ct)
+    {
+        var normalized = User.NormalizeEmail(email);
+        return db.Users.AnyAsync(u => u.Email == normalized && u.IsOperator, ct);
+    }
+
     /// <summary>
-    /// Creates the user (with their own organization, as at sign-up) or promotes the existing one. The set-up page asks
-    /// for the existing account's password; configuration is trusted as it stands.
+    /// Creates the user (with their own organization, as at sign-up) or promotes the existing one, which the set-up page
+    /// and the configuration both prove with its password.
     /// </summary>
     public async Task<Accounts.Failure?> EnsureAsync(string email, string password, string name, bool verifyExistingPassword, CancellationToken ct)
     {

@@ -60,3 +60,32 @@ public class SetupPageTests(UnconfiguredApp app) : IClassFixture<UnconfiguredApp
         Assert.Equal(HttpStatusCode.NotFound, (await app.CreateClient().GetAsync("/setup")).StatusCode);
     }
 }
+
+/// <summary>Admin:Email naming an address someone signed up with: only the configured password makes that account the operator.</summary>
+public class ConfiguredOperatorPromotionTests(UnconfiguredApp app) : IClassFixture<UnconfiguredApp>
+{
+    [Fact]
+    public async Task AnExistingAccount_IsPromotedAtStart_OnlyIfItsPasswordIsTheConfiguredOne()
+    {
+        const string Configured = "configured operator password";
+        var squatter = await SignUpAsync("squatted-operator@tests.example", "the squatter's password");
+        var owner = await SignUpAsync("real-operator@tests.example", Configured);
+
+        foreach (var email in new[] { "squatted-operator@tests.example", "real-operator@tests.example" })
+        {
+            await using var restarted = new AnotherProcess(app.Database, [new("Admin:Email", email), new("Admin:Password", Configured)]);
+            await Http.AssertStatusAsync(await restarted.CreateClient().GetAsync("/healthz"), HttpStatusCode.OK); // started, not stopped by the squatter
+        }
+
+        Assert.False((await Http.ReadJsonAsync(await squatter.GetAsync("/api/me"))).GetProperty("is_operator").GetBoolean());
+        await Http.AssertStatusAsync(await squatter.GetAsync("/api/admin/settings"), HttpStatusCode.NotFound);
+        Assert.True((await Http.ReadJsonAsync(await owner.GetAsync("/api/me"))).GetProperty("is_operator").GetBoolean());
+    }
+
+    async Task<HttpClient> SignUpAsync(string email, string password)
+    {
+        var client = app.CreateClient();
+        await Http.AssertStatusAsync(await client.PostAsJsonAsync("/api/auth/signup", new { email, password, name = "Someone" }), HttpStatusCode.Created);
+        return client;
+    }
+}
