@@ -137,8 +137,20 @@ static class OrganizationEndpoints
         {
             return ApiProblem.Conflict(ProblemCodes.DefaultProject, "The Default project cannot be deleted.");
         }
+        var live = await db.CustomerAgentConfigs.CountAsync(c => c.ProjectId == uuid && c.State != Subscriptions.SubscriptionState.Terminated, ct);
+        if (live > 0)
+        {
+            return ApiProblem.Conflict(ProblemCodes.ProjectInUse,
+                $"The project still holds {(live == 1 ? "an agent" : $"{live} agents")}; remove {(live == 1 ? "it" : "them")} from My Agents first.");
+        }
+        // Ended subscriptions and their orders keep their usage and history: they move to the Default project.
+        var defaultProject = await db.Projects.Where(p => p.OrganizationId == project.OrganizationId && p.IsDefault).Select(p => p.Id).SingleAsync(ct);
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await db.CustomerAgentConfigs.Where(c => c.ProjectId == uuid).ExecuteUpdateAsync(s => s.SetProperty(c => c.ProjectId, defaultProject), ct);
+        await db.Orders.Where(o => o.ProjectId == uuid).ExecuteUpdateAsync(s => s.SetProperty(o => o.ProjectId, defaultProject), ct);
         db.Projects.Remove(project);
         await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
         return TypedResults.NoContent();
     }
 

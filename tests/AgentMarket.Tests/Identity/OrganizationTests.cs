@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Infrastructure;
 
 namespace AgentMarket.Tests.Identity;
@@ -82,6 +83,25 @@ public class OrganizationTests(AgentMarketApp app) : IClassFixture<AgentMarketAp
 
         await Http.AssertStatusAsync(await manager.Client.SendAsync(Http.Request(HttpMethod.Post, "/api/invitations/", owner.OrganizationId, new { email = "new@tests.example", role = "member" })), HttpStatusCode.Created);
         await Http.AssertProblemAsync(await manager.Client.SendAsync(Http.Request(HttpMethod.Post, "/api/invitations/", owner.OrganizationId, new { email = "boss@tests.example", role = "owner" })), HttpStatusCode.Forbidden, "insufficient_role");
+    }
+
+    [Fact]
+    public async Task AProjectWithAgents_IsNotDeleted_UntilTheyAreRemoved_ThenTheirHistoryMovesToDefault()
+    {
+        var owner = await app.SignUpAsync();
+        var agent = await app.PublishedAgentAsync();
+        var project = (await Http.ReadJsonAsync(await owner.Client.PostAsJsonAsync("/api/projects/", new { name = "Campaign" }), HttpStatusCode.Created)).GetProperty("uuid").GetGuid();
+        var config = (await Http.ReadJsonAsync(await owner.Client.PostAsJsonAsync("/api/marketplace-orders/", new { offering = agent.Slug, project }), HttpStatusCode.Created))
+            .GetProperty("customer_agent_config").GetGuid();
+
+        var refused = await Http.AssertProblemAsync(await owner.Client.DeleteAsync($"/api/projects/{project}"), HttpStatusCode.Conflict, "project_in_use");
+        Assert.Contains("holds an agent", refused.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        await Http.AssertStatusAsync(await owner.Client.GetAsync($"/api/projects/{project}"), HttpStatusCode.OK);
+
+        await Http.AssertStatusAsync(await owner.Client.DeleteAsync($"/api/customer-agent-configs/{config}/"), HttpStatusCode.NoContent);
+        await Http.AssertStatusAsync(await owner.Client.DeleteAsync($"/api/projects/{project}"), HttpStatusCode.NoContent);
+        var ended = await Http.ReadJsonAsync(await owner.Client.GetAsync($"/api/customer-agent-configs/{config}/"));
+        Assert.Equal((owner.ProjectId, "terminated"), (ended.GetProperty("project").GetGuid(), ended.GetProperty("state").GetString()));
     }
 
     [Fact]

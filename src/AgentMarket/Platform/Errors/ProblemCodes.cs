@@ -31,6 +31,9 @@ public static class ProblemCodes
     public const string AlreadyProvider = "already_provider";
     public const string LastOwner = "last_owner";
     public const string DefaultProject = "default_project";
+
+    /// <summary>409: a project that still holds live subscriptions cannot be deleted.</summary>
+    public const string ProjectInUse = "project_in_use";
     public const string AlreadyMember = "already_member";
     public const string InvitationInvalid = "invitation_invalid";
     public const string PasswordResetInvalid = "password_reset_invalid";
