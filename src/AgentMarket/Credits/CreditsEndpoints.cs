@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using AgentMarket.Credits.Ledger;
 using AgentMarket.Credits.Plans;
 using AgentMarket.Identity;
@@ -35,6 +36,57 @@ public sealed record CreditSettings(long? LowBalanceThreshold, Guid? AutoTopUpPa
 
 /// <summary>The card Stripe keeps for the organization's automatic payments (brand and last four digits only).</summary>
 public sealed record SavedCard(string? Brand, string? Last4);
+/// <summary>
+/// <c>PATCH /api/credits/settings/</c>'s body: a field left out keeps its setting, <c>null</c> switches it off, a value
+/// sets it. Each is read as raw JSON to tell the first two apart.
+/// </summary>
+public sealed record CreditSettingsPatch(JsonElement LowBalanceThreshold, JsonElement AutoTopUpPackageUuid, JsonElement AutoTopUpThreshold, JsonElement SessionCreditCap)
+{
+    /// <summary>The settings after the patch, or the field whose value has the wrong type.</summary>
+    public (CreditSettingsRequest? Request, string? WrongField) ApplyTo(CreditSettings current)
+    {
+        if (!Number(LowBalanceThreshold, current.LowBalanceThreshold, out var lowBalance))
+        {
+            return (null, "low_balance_threshold");
+        }
+        if (!Number(AutoTopUpThreshold, current.AutoTopUpThreshold, out var topUpBelow))
+        {
+            return (null, "auto_top_up_threshold");
+        }
+        if (!Number(SessionCreditCap, current.SessionCreditCap, out var sessionCap))
+        {
+            return (null, "session_credit_cap");
+        }
+        Guid? package = current.AutoTopUpPackageUuid;
+        switch (AutoTopUpPackageUuid.ValueKind)
+        {
+            case JsonValueKind.Undefined:
+                break;
+            case JsonValueKind.Null:
+                package = null;
+                break;
+            case JsonValueKind.String when AutoTopUpPackageUuid.TryGetGuid(out var id):
+                package = id;
+                break;
+            default:
+                return (null, "auto_top_up_package_uuid");
+        }
+        return (new CreditSettingsRequest(lowBalance, package, topUpBelow, sessionCap), null);
+    }
+
+    static bool Number(JsonElement value, long? current, out long? result)
+    {
+        (var valid, result) = value.ValueKind switch
+        {
+            JsonValueKind.Undefined => (true, current),
+            JsonValueKind.Null => (true, (long?)null),
+            JsonValueKind.Number when value.TryGetInt64(out var number) => (true, number),
+            _ => (false, current),
+        };
+        return valid;
+    }
+}
+
 public sealed record CreditSettingsRequest(
     [property: Range(0, 100_000_000)] long? LowBalanceThreshold,
     Guid? AutoTopUpPackageUuid,
@@ -118,8 +170,20 @@ static class CreditsEndpoints
 
     static async Task<IResult> GetSettingsAsync(CreditSettingsChanges settings, CancellationToken ct) => TypedResults.Ok(await settings.CurrentAsync(ct));
 
-    static async Task<IResult> UpdateSettingsAsync(CreditSettingsRequest request, CreditSettingsChanges settings, CancellationToken ct)
+    static async Task<IResult> UpdateSettingsAsync(CreditSettingsPatch patch, CreditSettingsChanges settings, CancellationToken ct)
     {
+        var (request, wrongField) = patch.ApplyTo(await settings.CurrentAsync(ct));
+        if (request is null)
+        {
+            return ApiProblem.Invalid(wrongField!, wrongField == "auto_top_up_package_uuid" ? "Give a package's uuid, or null to switch automatic top-ups off."
+                : "Give a whole number of credits, or null to switch it off.");
+        }
+        var invalid = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(request, new ValidationContext(request), invalid, validateAllProperties: true))
+        {
+            var first = invalid[0];
+            return ApiProblem.Invalid(JsonNamingPolicy.SnakeCaseLower.ConvertName(first.MemberNames.First()), first.ErrorMessage ?? "Out of range.");
+        }
         var (updated, failure) = await settings.UpdateAsync(request, ct);
         return failure switch
         {

@@ -36,4 +36,29 @@ public class AutoTopUpTests(GatewayApp app) : IClassFixture<GatewayApp>
         var topUp = Assert.Single(topUps);
         Assert.Equal(packageCredits, topUp.GetProperty("amount").GetInt64());
     }
+
+    [Fact]
+    public async Task PatchingOneSpendControl_LeavesTheOthers_AndNullSwitchesOneOff()
+    {
+        var buyer = await app.SignUpAsync();
+        await buyer.UpgradeAsync("plus");
+        var starter = await buyer.PackageIdAsync("Starter");
+        async Task<System.Text.Json.JsonElement> PatchAsync(object body) => await Http.ReadJsonAsync(await buyer.Client.PatchAsJsonAsync("/api/credits/settings/", body));
+
+        await PatchAsync(new { low_balance_threshold = 2_000 });
+        await PatchAsync(new { session_credit_cap = 50 });
+        var settings = await PatchAsync(new { auto_top_up_package_uuid = starter, auto_top_up_threshold = 100 });
+        Assert.Equal((2_000L, 50L, starter, 100L), (settings.GetProperty("low_balance_threshold").GetInt64(), settings.GetProperty("session_credit_cap").GetInt64(),
+            settings.GetProperty("auto_top_up_package_uuid").GetGuid(), settings.GetProperty("auto_top_up_threshold").GetInt64()));
+        Assert.Equal(settings.GetRawText(), (await PatchAsync(new { })).GetRawText());
+
+        settings = await PatchAsync(new Dictionary<string, object?> { ["session_credit_cap"] = null });
+        Assert.Equal((System.Text.Json.JsonValueKind.Null, 2_000L), (settings.GetProperty("session_credit_cap").ValueKind, settings.GetProperty("low_balance_threshold").GetInt64()));
+
+        // Wrong types and values out of range name the field and change nothing.
+        await Http.AssertProblemAsync(await buyer.Client.PatchAsJsonAsync("/api/credits/settings/", new { low_balance_threshold = "lots" }), HttpStatusCode.BadRequest, "validation_failed");
+        await Http.AssertProblemAsync(await buyer.Client.PatchAsJsonAsync("/api/credits/settings/", new { session_credit_cap = 0 }), HttpStatusCode.BadRequest, "validation_failed");
+        await Http.AssertProblemAsync(await buyer.Client.PatchAsJsonAsync("/api/credits/settings/", new { auto_top_up_package_uuid = 7 }), HttpStatusCode.BadRequest, "validation_failed");
+        Assert.Equal(settings.GetRawText(), (await Http.ReadJsonAsync(await buyer.Client.GetAsync("/api/credits/settings/"))).GetRawText());
+    }
 }
