@@ -6,6 +6,7 @@ using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Mail;
 using AgentMarket.Platform.Tenancy;
+using AgentMarket.Platform.Ui;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -14,7 +15,8 @@ namespace AgentMarket.Identity;
 
 public sealed record InviteRequest([property: Required, EmailAddress, MaxLength(254)] string Email, MembershipRole Role = MembershipRole.Member);
 public sealed record InvitationResponse(Guid Uuid, string Email, MembershipRole Role, InvitationState State, DateTime Created, DateTime Expires);
-public sealed record CreatedInvitationResponse(Guid Uuid, string Email, MembershipRole Role, InvitationState State, DateTime Created, DateTime Expires, string AcceptUrl);
+/// <param name="Emailed">False when the marketplace has no public address to put in an email (<c>Marketplace:PublicUrl</c>): share <paramref name="AcceptUrl"/> yourself.</param>
+public sealed record CreatedInvitationResponse(Guid Uuid, string Email, MembershipRole Role, InvitationState State, DateTime Created, DateTime Expires, string AcceptUrl, bool Emailed);
 public sealed record AcceptInvitationRequest([property: Required, MaxLength(100)] string Token);
 public sealed record AcceptedInvitationResponse(OrganizationResponse Organization, MembershipRole Role);
 
@@ -78,15 +80,36 @@ static class InvitationEndpoints
 }
 
 /// <summary>Creating and accepting invitations, shared by the API and the organization pages.</summary>
-public sealed class Invitations(AppDbContext db, CurrentTenant tenant, IOptions<AccountOptions> options, TimeProvider clock, AuditLog audit)
+public sealed class Invitations(
+    AppDbContext db, CurrentTenant tenant, IOptions<AccountOptions> options, TimeProvider clock, AuditLog audit, IConfiguration configuration, IHostEnvironment environment)
 {
-    public async Task<(CreatedInvitationResponse? Created, Accounts.Failure? Failure)> InviteAsync(string email, MembershipRole role, string baseUrl, CancellationToken ct)
+    /// <summary>Invitations an organization may send in an hour: a team's worth, not a mailing list's.</summary>
+    public const int MaxPerHour = 20;
+
+    /// <summary>
+    /// Invites <paramref name="email"/>. The invitation is emailed when the marketplace knows its public address
+    /// (<see cref="PublicAddress.ForEmails"/>); the inviter always gets the accept link to share, built from
+    /// <paramref name="requestBaseUrl"/> when there is none. A suspended organization invites nobody, and an organization
+    /// sends at most <see cref="MaxPerHour"/> in an hour, so the marketplace's mail server relays no one's mass mailing.
+    /// </summary>
+    public async Task<(CreatedInvitationResponse? Created, Accounts.Failure? Failure)> InviteAsync(string email, MembershipRole role, string requestBaseUrl, CancellationToken ct)
     {
         var organizationId = tenant.RequiredOrganizationId;
         var normalized = User.NormalizeEmail(email);
         if (role == MembershipRole.Owner && !tenant.HasRole(MembershipRole.Owner))
         {
             return (null, new Accounts.Failure(StatusCodes.Status403Forbidden, ProblemCodes.InsufficientRole, "Only owners can invite owners."));
+        }
+        if (await db.Organizations.IsSuspendedAsync(organizationId, ct))
+        {
+            return (null, new Accounts.Failure(StatusCodes.Status403Forbidden, ProblemCodes.OrganizationSuspended, ProblemCodes.OrganizationSuspendedMessage));
+        }
+        var hourAgo = clock.GetUtcNow().UtcDateTime.AddHours(-1);
+        var lastHour = await db.Invitations.Where(i => i.OrganizationId == organizationId && i.CreatedUtc > hourAgo).Select(i => i.CreatedUtc).OrderBy(c => c).ToListAsync(ct);
+        if (lastHour.Count >= MaxPerHour)
+        {
+            return (null, new Accounts.Failure(StatusCodes.Status429TooManyRequests, ProblemCodes.RateLimited,
+                $"This organization has sent {MaxPerHour} invitations in the last hour; send more later.", RetryAfter: lastHour[^MaxPerHour] - hourAgo));
         }
         if (await db.Memberships.AnyAsync(m => m.OrganizationId == organizationId && m.User!.Email == normalized, ct))
         {
@@ -108,19 +131,24 @@ public sealed class Invitations(AppDbContext db, CurrentTenant tenant, IOptions<
             ExpiresUtc = now.AddDays(options.Value.InvitationDays),
         };
         var organizationName = await db.Organizations.Where(o => o.Id == organizationId).Select(o => o.Name).FirstAsync(ct);
-        var acceptUrl = $"{baseUrl}/invitations/accept?token={secret}";
+        var emailBase = PublicAddress.ForEmails(configuration, environment, requestBaseUrl);
+        var acceptUrl = $"{emailBase ?? requestBaseUrl}/invitations/accept?token={secret}";
         db.Invitations.Add(invitation);
-        db.OutboxEmails.Add(new OutboxEmail
+        if (emailBase is not null)
         {
-            Recipient = normalized,
-            Subject = $"You are invited to join {organizationName}",
-            Body = $"You have been invited to join {organizationName} as {role.ToString().ToLowerInvariant()}.\n\nAccept the invitation: {acceptUrl}\n\nThe link expires on {invitation.ExpiresUtc:yyyy-MM-dd}.",
-            CreatedUtc = now,
-            ExpiresUtc = invitation.ExpiresUtc,
-        });
+            db.OutboxEmails.Add(new OutboxEmail
+            {
+                Recipient = normalized,
+                Subject = $"You are invited to join {organizationName}",
+                Body = $"You have been invited to join {organizationName} as {role.ToString().ToLowerInvariant()}.\n\nAccept the invitation: {acceptUrl}\n\nThe link expires on {invitation.ExpiresUtc:yyyy-MM-dd}.",
+                CreatedUtc = now,
+                ExpiresUtc = invitation.ExpiresUtc,
+            });
+        }
         audit.Record(AuditActions.InvitationCreated, organizationId, "invitation", invitation.Id, after: new { invitation.Email, invitation.Role });
         await db.SaveChangesAsync(ct);
-        return (new CreatedInvitationResponse(invitation.Id, invitation.Email, invitation.Role, InvitationState.Pending, invitation.CreatedUtc, invitation.ExpiresUtc, acceptUrl), null);
+        return (new CreatedInvitationResponse(invitation.Id, invitation.Email, invitation.Role, InvitationState.Pending, invitation.CreatedUtc, invitation.ExpiresUtc, acceptUrl,
+            Emailed: emailBase is not null), null);
     }
 
     /// <summary>Joins the signed-in user to the inviting organization. The invitation must be addressed to their email.</summary>

@@ -58,9 +58,7 @@ public sealed class Passwords(
     /// </summary>
     public async Task RequestResetAsync(string? email, string requestBaseUrl, CancellationToken ct)
     {
-        var baseUrl = configuration["Marketplace:PublicUrl"]?.TrimEnd('/') is { Length: > 0 } configured ? configured
-            : environment.IsDevelopment() ? requestBaseUrl
-            : null;
+        var baseUrl = Platform.Ui.PublicAddress.ForEmails(configuration, environment, requestBaseUrl);
         if (baseUrl is null)
         {
             logger.LogWarning("A password reset was asked for, but Marketplace:PublicUrl is not set: reset links are sent only to the configured public address.");

@@ -1,7 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
+using AgentMarket.Platform.Data;
+using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentMarket.Tests.Identity;
 
@@ -153,6 +157,36 @@ public class OrganizationTests(AgentMarketApp app) : IClassFixture<AgentMarketAp
         Assert.Equal("owner", organization.GetProperty("role").GetString());
         var list = await Http.ReadJsonAsync(await user.Client.GetAsync("/api/organizations/"));
         Assert.Equal(2, list.GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Invitations_AreEmailedOnlyToThePublicAddress_AtMost20AnHour_AndNeverFromASuspendedOrganization()
+    {
+        var owner = await app.SignUpAsync();
+        // No public address is configured here: nothing is emailed, and a forged Host header changes only the inviter's own copy.
+        var forged = Http.Request(HttpMethod.Post, "/api/invitations/", json: new { email = "first@tests.example", role = "member" });
+        forged.Headers.Host = "evil.example";
+        var created = await Http.ReadJsonAsync(await owner.Client.SendAsync(forged), HttpStatusCode.Created);
+        Assert.False(created.GetProperty("emailed").GetBoolean());
+        Assert.Equal(0, await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().OutboxEmails.CountAsync(e => e.Recipient == "first@tests.example")));
+
+        var page = await (await owner.Client.SubmitAsync("/organization", "invite", new() { ["Input.Email"] = "second@tests.example", ["Input.Role"] = "Member" })).HtmlAsync();
+        Assert.Contains("send second@tests.example this link yourself", page, StringComparison.Ordinal);
+        Assert.Contains("/invitations/accept?token=am_inv_", PageForms.Marked(page, "data-accept-url"), StringComparison.Ordinal);
+
+        for (var i = 2; i < 20; i++)
+        {
+            await Http.AssertStatusAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = $"n{i}@tests.example", role = "member" }), HttpStatusCode.Created);
+        }
+        var limited = await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = "one-more@tests.example", role = "member" });
+        await Http.AssertProblemAsync(limited, (HttpStatusCode)429, "rate_limited");
+        Assert.True(limited.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+
+        var suspended = await app.SignUpAsync();
+        var operatorClient = await app.OperatorAsync();
+        await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/organizations/{suspended.OrganizationId}/suspend", new { reason = "Spam." }), HttpStatusCode.OK);
+        await Http.AssertProblemAsync(await suspended.Client.PostAsJsonAsync("/api/invitations/", new { email = "victim@tests.example", role = "member" }),
+            HttpStatusCode.Forbidden, "organization_suspended");
     }
 
     sealed record Invite(Guid Id, string Token);
