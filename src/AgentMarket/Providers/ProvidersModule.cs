@@ -25,7 +25,7 @@ static class ProvidersModule
         if (app.Environment.IsProduction() && string.IsNullOrWhiteSpace(app.Configuration["Marketplace:PublicUrl"]))
         {
             // Said once at start rather than by the first user who asks for a password reset and gets no email.
-            app.Logger.LogWarning("Marketplace:PublicUrl is not set: password reset emails are not sent, and links in other emails use the address each request came to.");
+            app.Logger.LogWarning("Marketplace:PublicUrl is not set: password reset and invitation emails are not sent, and links in other emails use the address each request came to.");
         }
         ((IEndpointRouteBuilder)app).MapProviders();
         app.MapProviderAgents();
