@@ -30,7 +30,10 @@ public sealed record KeyResponse(Guid Uuid, string Name, string Prefix, ApiKeyKi
 public sealed class AgentKeys(
     AppDbContext db, CurrentTenant tenant, ApiKeyDirectory directory, IDataProtectionProvider protection, IOptions<KeysOptions> options, TimeProvider clock, AuditLog audit)
 {
-    public static readonly string[] KnownScopes = ["run", "read"];
+    /// <summary>Running the agent, which spends credits; a key without it (only <c>read</c>) is refused by every door.</summary>
+    public const string RunScope = "run";
+
+    public static readonly string[] KnownScopes = [RunScope, "read"];
 
     /// <summary>The Data Protection purpose of <see cref="ApiKey.PublishableKeyProtected"/>.</summary>
     public const string PublishableKeyPurpose = "AgentMarket.Keys.PublishableKey.v1";

@@ -10,9 +10,9 @@ using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Keys;
 
-/// <summary>What a valid key grants: one subscription of one organization.</summary>
+/// <summary>What a valid key grants: one subscription of one organization; runs only with the <c>run</c> scope.</summary>
 public sealed record KeyGrant(Guid KeyId, Guid OrganizationId, Guid ConfigId, ApiKeyKind Kind, IReadOnlyList<string> AllowedOrigins,
-    int? RateLimitPerMinute, long? BudgetCredits);
+    int? RateLimitPerMinute, long? BudgetCredits, bool CanRun = true);
 
 /// <summary>
 /// Looks keys up by hash. A key is the capability itself, so the lookup runs in a system scope (no tenant is known before
@@ -69,8 +69,11 @@ public sealed class ApiKeyDirectory(IServiceScopeFactory scopes, TimeProvider cl
             .Where(k => k.RevokedUtc == null && (k.ExpiresUtc == null || k.ExpiresUtc > now))
             .Where(k => db.CustomerAgentConfigs.Any(c => c.Id == k.ConfigId && c.State != Subscriptions.SubscriptionState.Terminated))
             .Where(k => db.Organizations.Any(o => o.Id == k.OrganizationId && o.SuspendedUtc == null)) // a suspended organization's keys stop
-            .Select(k => new KeyGrant(k.Id, k.OrganizationId, k.ConfigId, k.Kind, k.AllowedOrigins, k.RateLimitPerMinute, k.BudgetCredits))
-            .FirstOrDefaultAsync(ct);
+            .Select(k => new { k.Id, k.OrganizationId, k.ConfigId, k.Kind, k.AllowedOrigins, k.RateLimitPerMinute, k.BudgetCredits, k.Scopes })
+            .FirstOrDefaultAsync(ct) is { } found
+            ? new KeyGrant(found.Id, found.OrganizationId, found.ConfigId, found.Kind, found.AllowedOrigins, found.RateLimitPerMinute, found.BudgetCredits,
+                CanRun: found.Scopes.Contains(AgentKeys.RunScope))
+            : null;
         if (key is not null && (!_lastUsed.TryGetValue(key.KeyId, out var last) || now - last > LastUsedPrecision))
         {
             _lastUsed[key.KeyId] = now;

@@ -11,6 +11,8 @@ namespace AgentMarket.Tests.Gateway;
 /// <summary>What the gateway refuses, what it charges, and when: credits, failures, keys, limits, sessions, tenants.</summary>
 public class GatewayRulesTests(GatewayApp app) : IClassFixture<GatewayApp>
 {
+    static readonly string[] ReadOnly = ["read"];
+
     [Fact]
     public async Task NotEnoughCredits_Returns402_BeforeAnyModelCall()
     {
@@ -22,6 +24,24 @@ public class GatewayRulesTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.Equal((500L, 350L), (problem.GetProperty("required").GetInt64(), problem.GetProperty("available").GetInt64()));
         Assert.DoesNotContain(app.Model.Requests, r => r.Prompt.Contains(question, StringComparison.Ordinal));
         Assert.Equal(350, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
+    }
+
+    [Fact]
+    public async Task AReadOnlyKey_IsRefusedByEveryRunDoor_AndSpendsNothing()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var (_, readOnly) = await subscribed.Buyer.CreateKeyAsync(subscribed.Config, new { Name = "dashboard", Scopes = ReadOnly });
+        var client = app.BearerClient(readOnly);
+        var before = (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64();
+
+        await Http.AssertProblemAsync(await client.RunAsync(subscribed.Config, "spend?"), HttpStatusCode.Forbidden, "insufficient_scope");
+        var openAi = await client.PostAsJsonAsync("/v1/chat/completions", new { model = subscribed.Agent.Slug, messages = new[] { new { role = "user", content = "spend?" } } });
+        Assert.Equal(HttpStatusCode.Forbidden, openAi.StatusCode);
+        var langflow = await client.PostAsJsonAsync($"/api/v1/run/{subscribed.Config}", new { input_value = "spend?" });
+        Assert.Equal(HttpStatusCode.Forbidden, langflow.StatusCode);
+
+        Assert.Equal(before, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "the run key still runs"), HttpStatusCode.OK);
     }
 
     [Fact]

@@ -32,6 +32,9 @@ public static class ProblemCodes
     public const string LastOwner = "last_owner";
     public const string DefaultProject = "default_project";
 
+    /// <summary>403: the key lacks the scope the request needs (a read-only key asked to run).</summary>
+    public const string InsufficientScope = "insufficient_scope";
+
     /// <summary>409: a project that still holds live subscriptions cannot be deleted.</summary>
     public const string ProjectInUse = "project_in_use";
     public const string AlreadyMember = "already_member";
