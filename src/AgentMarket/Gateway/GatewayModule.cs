@@ -9,6 +9,7 @@ static class GatewayModule
     {
         builder.Services.AddOptions<GatewayOptions>().BindConfiguration("Gateway").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<RunSlots>();
+        builder.Services.AddSingleton<SpendCapHolds>();
         builder.Services.AddSingleton<GatewayCache>();
         builder.Services.AddSingleton<IInterceptor, GatewayCacheInvalidation>();
         builder.Services.AddSingleton<RunProjector>();

@@ -68,7 +68,7 @@ public sealed record GatewayFailure(int Status, string Code, string Message, IDi
 /// </summary>
 sealed class RunGateway(
     AppDbContext db, CurrentTenant tenant, AgentPlans plans, CreditLedger ledger, CreditGrants grants,
-    KeyRateLimits rateLimits, KnowledgeRetrievers knowledge, RunSlots slots, ModelClients models, PlatformOutbound outbound, IDbContextFactory<AppDbContext> contexts,
+    KeyRateLimits rateLimits, KnowledgeRetrievers knowledge, RunSlots slots, SpendCapHolds capHolds, ModelClients models, PlatformOutbound outbound, IDbContextFactory<AppDbContext> contexts,
     IDataProtectionProvider protection, GatewayCache cache, RunJournal journal, SpendControls spend, TrialAllowance trials, IOptionsMonitor<LlmOptions> llm,
     IOptions<FlowsOptions> flows, IOptions<GatewayOptions> options, IOptions<CreditsOptions> credits, InterruptedRuns interrupted, TimeProvider clock)
 {
@@ -142,10 +142,12 @@ sealed class RunGateway(
         var terms = Terms(listing, facts, config.SubscribedUtc);
         var maxPrice = terms.MaxRunPrice;
         var sessionId = SessionOrNew(request.SessionId);
-        if (await CheckCapsAsync(config, request.Key, sessionId, plan.SessionCreditCap, maxPrice, ct) is { } capped)
+        var (capped, capHold) = await HoldCapsAsync(config, request.Key, sessionId, plan.SessionCreditCap, maxPrice, ct);
+        if (capped is not null)
         {
             return (null, capped);
         }
+        using var heldAgainstCaps = capHold;
         var prepared = new Prepared(listing, AgentVersionPolicy.Effective(config, facts.Releases), organization, config, maxPrice > 0 ? Payer.Wallet : Payer.Nobody,
             terms, maxPrice, sessionId, config.Id, plan.PlanCode, plan.HasSpendControls, request.Key, request.Door, idempotencyKey);
         return await RunPreparedAsync(prepared, request, onEvent, started, ct);
@@ -394,29 +396,54 @@ sealed class RunGateway(
         return Guid.TryParse(agent, out var id) ? listings.FirstOrDefaultAsync(l => l.Id == id, ct) : listings.WithSlug(db, slug).FirstOrDefaultAsync(ct);
     }
 
-    async Task<GatewayFailure?> CheckCapsAsync(CustomerAgentConfig config, KeyGrant? key, string sessionId, long? sessionCap, long maxPrice, CancellationToken ct)
+    /// <summary>
+    /// Checks the session's credit cap and the key's budget against what is spent and what runs in flight hold
+    /// (<see cref="SpendCapHolds"/>), and holds the run's maximum price against them until the returned hold is disposed.
+    /// </summary>
+    async Task<(GatewayFailure? Failure, IDisposable? Hold)> HoldCapsAsync(CustomerAgentConfig config, KeyGrant? key, string sessionId, long? sessionCap, long maxPrice, CancellationToken ct)
     {
-        if (sessionCap is { } cap && maxPrice > 0)
+        var budget = key?.BudgetCredits;
+        if (maxPrice <= 0 || (sessionCap is null && budget is null))
         {
-            var spent = await db.ChatSessions.AsNoTracking().Where(s => s.ConfigId == config.Id && s.SessionId == sessionId).Select(s => s.CreditsSpent).FirstOrDefaultAsync(ct);
-            if (spent + maxPrice > cap)
-            {
-                return new GatewayFailure(StatusCodes.Status402PaymentRequired, "session_credit_cap",
-                    $"This chat session has spent {spent:N0} of its {cap:N0}-credit limit; start a new session.",
-                    new Dictionary<string, object?> { ["session_credit_cap"] = cap, ["spent"] = spent, ["required"] = maxPrice });
-            }
+            return (null, null);
         }
-        if (key?.BudgetCredits is { } budget && maxPrice > 0)
+        List<string> caps = [];
+        if (sessionCap is not null)
         {
-            var spent = await db.ApiKeys.AsNoTracking().Where(k => k.Id == key.KeyId).Select(k => k.SpentCredits).FirstAsync(ct);
-            if (spent + maxPrice > budget)
-            {
-                return new GatewayFailure(StatusCodes.Status402PaymentRequired, "budget_exceeded",
-                    $"This key has spent {spent:N0} of its {budget:N0}-credit budget.",
-                    new Dictionary<string, object?> { ["budget_credits"] = budget, ["spent"] = spent, ["required"] = maxPrice });
-            }
+            caps.Add(SpendCapHolds.SessionCap(config.Id, sessionId));
         }
-        return null;
+        if (budget is not null)
+        {
+            caps.Add(SpendCapHolds.KeyCap(key!.KeyId));
+        }
+        return await capHolds.HoldAsync(caps, maxPrice, async held =>
+        {
+            if (sessionCap is { } cap)
+            {
+                var spent = await db.ChatSessions.AsNoTracking().Where(s => s.ConfigId == config.Id && s.SessionId == sessionId).Select(s => s.CreditsSpent).FirstOrDefaultAsync(ct)
+                    + held(SpendCapHolds.SessionCap(config.Id, sessionId));
+                if (spent + maxPrice > cap)
+                {
+                    return new GatewayFailure(StatusCodes.Status402PaymentRequired, "session_credit_cap",
+                        $"This run needs up to {maxPrice:N0} credits, and this chat session has {Math.Max(cap - spent, 0):N0} of its {cap:N0}-credit limit left " +
+                        "(runs still under way count); start a new session.",
+                        new Dictionary<string, object?> { ["session_credit_cap"] = cap, ["spent"] = spent, ["required"] = maxPrice });
+                }
+            }
+            if (budget is { } limit)
+            {
+                var spent = await db.ApiKeys.AsNoTracking().Where(k => k.Id == key!.KeyId).Select(k => k.SpentCredits).FirstAsync(ct)
+                    + held(SpendCapHolds.KeyCap(key!.KeyId));
+                if (spent + maxPrice > limit)
+                {
+                    return new GatewayFailure(StatusCodes.Status402PaymentRequired, "budget_exceeded",
+                        $"This run needs up to {maxPrice:N0} credits, and this key has {Math.Max(limit - spent, 0):N0} of its {limit:N0}-credit budget left " +
+                        "(runs still under way count).",
+                        new Dictionary<string, object?> { ["budget_credits"] = limit, ["spent"] = spent, ["required"] = maxPrice });
+                }
+            }
+            return null;
+        }, ct);
     }
 
     async Task<(GatewayResult?, GatewayFailure?)?> ReplayAsync(CustomerAgentConfig config, string idempotencyKey, CancellationToken ct)

@@ -101,6 +101,29 @@ public class GatewayRulesTests(GatewayApp app) : IClassFixture<GatewayApp>
     }
 
     [Fact]
+    public async Task KeyBudgetAndSessionCap_CountRunsStillUnderWay_SoConcurrentRunsCannotOverspendThem()
+    {
+        var subscribed = await app.SubscribedAsync(key: new { BudgetCredits = 12 });
+        await subscribed.Buyer.UpgradeAsync("pro"); // 30 concurrent sessions: the caps, not the plan, must stop them
+        var question = $"slow and concurrent {Guid.NewGuid():N}";
+        app.Model.When(question, FakeReply.Say("done") with { Latency = TimeSpan.FromMilliseconds(400) });
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => subscribed.KeyClient.RunAsync(subscribed.Config, question)));
+        Assert.Equal(2, answers.Count(a => a.StatusCode == HttpStatusCode.OK));
+        Assert.All(answers.Where(a => a.StatusCode != HttpStatusCode.OK), a => Assert.Equal(HttpStatusCode.PaymentRequired, a.StatusCode));
+        var listed = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync($"/api/agent-api-keys/?config={subscribed.Config}"));
+        Assert.Equal(10, listed.GetProperty("items").EnumerateArray().Single(k => k.GetProperty("name").GetString() == "server").GetProperty("spent").GetInt64());
+
+        // The session cap likewise, for runs of one session through a key without a budget.
+        await Http.AssertStatusAsync(await subscribed.Buyer.Client.PatchAsJsonAsync("/api/credits/settings/", new { session_credit_cap = 12 }), HttpStatusCode.OK);
+        var (_, unbudgeted) = await subscribed.Buyer.CreateKeyAsync(subscribed.Config, new { Name = "unbudgeted" });
+        var session = $"concurrent-{Guid.NewGuid():N}";
+        answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => app.BearerClient(unbudgeted).RunAsync(subscribed.Config, question, session)));
+        Assert.Equal(2, answers.Count(a => a.StatusCode == HttpStatusCode.OK));
+        Assert.Equal(6, answers.Count(a => a.StatusCode == HttpStatusCode.PaymentRequired));
+    }
+
+    [Fact]
     public async Task KeyRateLimit_Returns429_WithRetryAfter()
     {
         var subscribed = await app.SubscribedAsync(key: new { RateLimitPerMinute = 2 });
