@@ -156,7 +156,7 @@ sealed class ExternalUsage(
             ConfigId = config.Id,
             ListingId = listing.Id,
             ProviderId = listing.ProviderId,
-            AgentVersionId = Subscriptions.AgentVersionPolicy.Effective(config, facts.Releases),
+            AgentVersionId = Subscriptions.AgentVersionPolicy.Effective(config, facts.Releases, listing.AgentVersionId),
             SessionId = report.SessionId ?? idempotencyKey,
             IdempotencyKey = idempotencyKey,
             Door = Door,

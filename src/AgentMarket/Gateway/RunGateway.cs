@@ -148,7 +148,7 @@ sealed class RunGateway(
             return (null, capped);
         }
         using var heldAgainstCaps = capHold;
-        var prepared = new Prepared(listing, AgentVersionPolicy.Effective(config, facts.Releases), organization, config, maxPrice > 0 ? Payer.Wallet : Payer.Nobody,
+        var prepared = new Prepared(listing, AgentVersionPolicy.Effective(config, facts.Releases, listing.AgentVersionId), organization, config, maxPrice > 0 ? Payer.Wallet : Payer.Nobody,
             terms, maxPrice, sessionId, config.Id, plan.PlanCode, plan.HasSpendControls, request.Key, request.Door, idempotencyKey);
         return await RunPreparedAsync(prepared, request, onEvent, started, ct);
     }
