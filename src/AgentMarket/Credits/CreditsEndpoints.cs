@@ -175,8 +175,9 @@ static class CreditsEndpoints
         var (request, wrongField) = patch.ApplyTo(await settings.CurrentAsync(ct));
         if (request is null)
         {
-            return ApiProblem.Invalid(wrongField!, wrongField == "auto_top_up_package_uuid" ? "Give a package's uuid, or null to switch automatic top-ups off."
-                : "Give a whole number of credits, or null to switch it off.");
+            // A value of the wrong JSON type, as the binder answers for every other route.
+            return ApiProblem.BadRequest(ProblemCodes.MalformedJson, $"The JSON value of '{wrongField}' has the wrong type: " + (wrongField == "auto_top_up_package_uuid"
+                ? "give a package's uuid, or null to switch automatic top-ups off." : "give a whole number of credits, or null to switch it off."));
         }
         var invalid = new List<ValidationResult>();
         if (!Validator.TryValidateObject(request, new ValidationContext(request), invalid, validateAllProperties: true))

@@ -283,6 +283,13 @@ sealed class RunGateway(
             await FinishAsync(p, run, AgentRunStatus.Failed, result.Error?.Code ?? "run_failed", null, 0, started, counted: true, Release(p, reservation, runId), memory);
             return (null, FailureFor(result, runId));
         }
+        if (AnsweredNothing(result))
+        {
+            await FinishAsync(p, run, AgentRunStatus.Failed, EmptyAnswer, null, 0, started, counted: true, Release(p, reservation, runId), memory);
+            return (null, new GatewayFailure(StatusCodes.Status502BadGateway, EmptyAnswer,
+                "The agent gave no answer (the model returned nothing, or only a tool call this agent cannot make); nothing was charged.",
+                new Dictionary<string, object?> { ["run_id"] = runId }) { RunId = runId });
+        }
 
         var price = p.Terms.RunPrice(result.InputTokens + result.OutputTokens, options.Value.VariableCreditsPerThousandTokens);
         var actual = p.Payer switch
@@ -496,6 +503,24 @@ sealed class RunGateway(
         }, CancellationToken.None);
         Admin.Metrics.PlatformMeters.RunFinished(p.Door, status == AgentRunStatus.Succeeded ? "succeeded" : "failed", run.CreditsCharged, Stopwatch.GetElapsedTime(started));
         return paid;
+    }
+
+    public const string EmptyAnswer = "empty_answer";
+
+    /// <summary>
+    /// A run whose returned values are all blank text: a chat answer with nothing in it is not worth paying for. A flow
+    /// that returns data, or nothing at all (an automation run for its side effects), has answered.
+    /// </summary>
+    static bool AnsweredNothing(RunResult result)
+    {
+        var values = result.Outputs.SelectMany(output => output.Values).Select(value => value.Value).ToList();
+        return values.Count > 0 && values.All(value => value switch
+        {
+            Flows.Values.Message message => string.IsNullOrWhiteSpace(message.Text),
+            string text => string.IsNullOrWhiteSpace(text),
+            null => true,
+            _ => false,
+        });
     }
 
     /// <summary>Records a run refused before the engine started (<see cref="RunRefusals"/>): charged nothing, and not counted.</summary>

@@ -19,7 +19,7 @@ namespace AgentMarket.Subscriptions;
 /// <c>subscription.price_increase_scheduled</c>). An interceptor, because listings change state in several places
 /// (the seller's actions, moderation, suspension, archiving) and none of them should be able to forget this.
 /// </summary>
-sealed class SubscriberNotices(TimeProvider clock) : SaveChangesInterceptor
+sealed class SubscriberNotices(IServiceScopeFactory scopes, TimeProvider clock) : SaveChangesInterceptor
 {
     public const string AgentUnavailable = "subscription.agent_unavailable";
     public const string AgentAvailable = "subscription.agent_available";
@@ -99,17 +99,21 @@ sealed class SubscriberNotices(TimeProvider clock) : SaveChangesInterceptor
     async Task SendAsync(AppDbContext db, List<Notice> notices, CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;
+        // Subscriptions belong to their buyers' organizations, and the saving user is the provider or an operator: they
+        // are read in a system scope of their own, as jobs read across tenants.
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<Platform.Tenancy.CurrentTenant>().EnterSystemScope();
+        var everyone = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         foreach (var notice in notices)
         {
-            // Subscriptions belong to their buyers' organizations, and the saving user is the provider or an operator.
-            var subscribers = await db.CustomerAgentConfigs.IgnoreQueryFilters().AsNoTracking()
+            var subscribers = await everyone.CustomerAgentConfigs.AsNoTracking()
                 .Where(c => c.ListingId == notice.Listing.Id && c.State != SubscriptionState.Terminated && c.OrganizationId != notice.Listing.OrganizationId)
                 .Select(c => c.OrganizationId).Distinct().ToListAsync(ct);
             if (subscribers.Count == 0)
             {
                 continue;
             }
-            var owners = await db.Memberships.IgnoreQueryFilters().AsNoTracking()
+            var owners = await everyone.Memberships.AsNoTracking()
                 .Where(m => subscribers.Contains(m.OrganizationId) && m.Role == MembershipRole.Owner)
                 .Select(m => m.User!.Email).ToListAsync(ct);
             foreach (var owner in owners)

@@ -56,9 +56,9 @@ public class AutoTopUpTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.Equal((System.Text.Json.JsonValueKind.Null, 2_000L), (settings.GetProperty("session_credit_cap").ValueKind, settings.GetProperty("low_balance_threshold").GetInt64()));
 
         // Wrong types and values out of range name the field and change nothing.
-        await Http.AssertProblemAsync(await buyer.Client.PatchAsJsonAsync("/api/credits/settings/", new { low_balance_threshold = "lots" }), HttpStatusCode.BadRequest, "validation_failed");
+        await Http.AssertProblemAsync(await buyer.Client.PatchAsJsonAsync("/api/credits/settings/", new { low_balance_threshold = "lots" }), HttpStatusCode.BadRequest, "malformed_json");
         await Http.AssertProblemAsync(await buyer.Client.PatchAsJsonAsync("/api/credits/settings/", new { session_credit_cap = 0 }), HttpStatusCode.BadRequest, "validation_failed");
-        await Http.AssertProblemAsync(await buyer.Client.PatchAsJsonAsync("/api/credits/settings/", new { auto_top_up_package_uuid = 7 }), HttpStatusCode.BadRequest, "validation_failed");
+        await Http.AssertProblemAsync(await buyer.Client.PatchAsJsonAsync("/api/credits/settings/", new { auto_top_up_package_uuid = 7 }), HttpStatusCode.BadRequest, "malformed_json");
         Assert.Equal(settings.GetRawText(), (await Http.ReadJsonAsync(await buyer.Client.GetAsync("/api/credits/settings/"))).GetRawText());
     }
 }

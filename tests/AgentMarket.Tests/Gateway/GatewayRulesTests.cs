@@ -45,6 +45,27 @@ public class GatewayRulesTests(GatewayApp app) : IClassFixture<GatewayApp>
     }
 
     [Fact]
+    public async Task AnAnswerWithNothingInIt_IsAFailedRun_ThatCostsNothing()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var empty = $"say nothing {Guid.NewGuid():N}";
+        var toolOnly = $"call a tool {Guid.NewGuid():N}";
+        app.Model.When(empty, FakeReply.Say(""));
+        app.Model.When(toolOnly, FakeReply.Call("search", "{}")); // this flow has no tools to call
+        var before = (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64();
+
+        foreach (var input in new[] { empty, toolOnly })
+        {
+            var problem = await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, input), HttpStatusCode.BadGateway, "empty_answer");
+            Assert.Contains("nothing was charged", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+        var openAi = await subscribed.KeyClient.PostAsJsonAsync("/v1/chat/completions", new { model = subscribed.Agent.Slug, messages = new[] { new { role = "user", content = empty } } });
+        Assert.Equal(HttpStatusCode.BadGateway, openAi.StatusCode);
+
+        Assert.Equal(before, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
+    }
+
+    [Fact]
     public async Task AFailedRun_ChargesNothing_AndReleasesTheReservation()
     {
         var subscribed = await app.SubscribedAsync();

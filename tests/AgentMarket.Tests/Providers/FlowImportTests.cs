@@ -55,6 +55,19 @@ public class FlowImportTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
     }
 
     [Fact]
+    public async Task AFlowWithoutComponents_IsNotRunnable()
+    {
+        var (seller, _) = await app.SellerAsync();
+        var agent = await seller.CreateAgentAsync();
+
+        var problem = await Http.AssertProblemAsync(await seller.UploadFlowAsync(agent, """{"nodes":[],"edges":[]}"""u8.ToArray(), "empty.json"),
+            HttpStatusCode.UnprocessableEntity, "flow_not_runnable");
+
+        Assert.Contains(problem.GetProperty("report").GetProperty("issues").EnumerateArray(), i => i.GetProperty("code").GetString() == "empty_flow");
+        Assert.Empty((await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{agent}/versions/"))).EnumerateArray());
+    }
+
+    [Fact]
     public async Task ValidateFlow_AnswersTheReportNodeByNode_WithoutStoringAVersion()
     {
         var (seller, _) = await app.SellerAsync();

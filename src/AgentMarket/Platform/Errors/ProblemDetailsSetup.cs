@@ -23,6 +23,8 @@ static class ProblemDetailsSetup
     {
         var problem = context.ProblemDetails;
         var status = problem.Status ?? context.HttpContext.Response.StatusCode;
+        // A problem the application wrote with its own code (a model endpoint's failure, 502) says what it means to.
+        var deliberate = problem.Extensions.ContainsKey("code") && context.Exception is null;
         if (!problem.Extensions.ContainsKey("code"))
         {
             problem.Extensions["code"] = problem is HttpValidationProblemDetails ? ProblemCodes.ValidationFailed : ProblemCodes.ForStatus(status);
@@ -45,7 +47,7 @@ static class ProblemDetailsSetup
                 : "Send an agent key (Authorization: Bearer am_live_… or x-api-key), a personal access token, or sign in.";
         }
         problem.Extensions["trace_id"] = context.HttpContext.TraceIdentifier;
-        if (status >= 500)
+        if (status >= 500 && !deliberate)
         {
             // Never leak exception text to clients; the trace id finds the log entry.
             problem.Detail = "An unexpected error occurred.";

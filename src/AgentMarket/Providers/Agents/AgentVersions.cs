@@ -29,6 +29,9 @@ public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, Provide
     /// <summary>Issue code of the platform's own limit on flow size, added to the engine's report.</summary>
     public const string TooManyNodes = "too_many_nodes";
 
+    /// <summary>Issue code of a flow without a single component.</summary>
+    public const string EmptyFlow = "empty_flow";
+
     /// <summary>
     /// The engine's report on an export, with the platform's limits applied: a file over the size limit is reported
     /// without being parsed, and a flow with more nodes than allowed is not runnable here. Never throws.
@@ -46,6 +49,15 @@ public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, Provide
             };
         }
         var report = FlowEngine.Default.Validate(flow);
+        if (report.Runnable && report.Nodes.Length == 0)
+        {
+            // Langflow refuses it too ("Flow must have nodes"): a run of it could only ever answer nothing.
+            return report with
+            {
+                Runnable = false,
+                Issues = [new ReportIssue(IssueSeverity.Error, EmptyFlow, "The flow has no components: add at least a chat input and a chat output."), .. report.Issues],
+            };
+        }
         return report.Nodes.Length <= limits.MaxFlowNodes
             ? report
             : report with
