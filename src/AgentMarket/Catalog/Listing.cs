@@ -125,3 +125,18 @@ sealed class ListingConfiguration : IEntityTypeConfiguration<Listing>
         e.HasIndex(x => x.AgentId).IsUnique();
     }
 }
+
+/// <summary>Whether a subscribed agent runs, and if not, who stopped it, in the words its buyers are shown.</summary>
+public static class ListingAvailability
+{
+    /// <summary>Null when the listing is live; else why its subscribers' runs are refused.</summary>
+    public static string? Unavailable(ListingState state) => state switch
+    {
+        ListingState.Active => null,
+        ListingState.Paused => "The provider has paused this agent; it runs again when they resume it.",
+        ListingState.Archived => "The provider has withdrawn this agent from the marketplace.",
+        ListingState.TakenDown => "The marketplace has taken this agent down.",
+        ListingState.Suspended => "The marketplace has suspended this agent's provider.",
+        _ => "This agent is not live.",
+    };
+}

@@ -119,7 +119,7 @@ sealed class RunGateway(
         }
         if (listing.State != ListingState.Active)
         {
-            return Refuse(StatusCodes.Status409Conflict, RunRefusals.AgentUnavailable, UnavailableMessage(listing.State));
+            return Refuse(StatusCodes.Status409Conflict, RunRefusals.AgentUnavailable, ListingAvailability.Unavailable(listing.State)!);
         }
         if (request.Key is { } rateKey && rateLimits.TryAcquire(rateKey.KeyId, rateKey.RateLimitPerMinute) is { Allowed: false } limited)
         {
@@ -543,16 +543,6 @@ sealed class RunGateway(
         };
         return new GatewayFailure(status, code, message, new Dictionary<string, object?> { ["run_id"] = runId }) { RunId = runId };
     }
-
-    /// <summary>Why a subscribed agent does not run, naming who stopped it.</summary>
-    public static string UnavailableMessage(ListingState state) => state switch
-    {
-        ListingState.Paused => "The provider has paused this agent; it runs again when they resume it.",
-        ListingState.Archived => "The provider has withdrawn this agent from the marketplace.",
-        ListingState.TakenDown => "The marketplace has taken this agent down.",
-        ListingState.Suspended => "The marketplace has suspended this agent's provider.",
-        _ => "This agent is not live.",
-    };
 
     static (GatewayResult?, GatewayFailure?) Refuse(int status, string code, string message, TimeSpan? retryAfter = null) =>
         (null, new GatewayFailure(status, code, message, RetryAfter: retryAfter));

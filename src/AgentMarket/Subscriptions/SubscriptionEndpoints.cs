@@ -43,6 +43,9 @@ public sealed record ConfigResponse(
 {
     /// <summary>Whether the agent's runs search <see cref="KnowledgeBase"/>: its provider declared a knowledge-base field.</summary>
     public bool KnowledgeBaseUsed { get; init; }
+
+    /// <summary>Null while the agent runs; else why its runs are refused (paused or withdrawn by its provider, taken down…).</summary>
+    public string? Unavailable { get; init; }
 }
 
 static class SubscriptionEndpoints

@@ -48,6 +48,7 @@ sealed class SubscriptionViews(AppDbContext db, SubscriptionService subscription
             listing.ReportsUsageSinceUtc is not null, listing.ReportsUsageSinceUtc)
         {
             KnowledgeBaseUsed = fields.Any(f => f.Kind == ConfigurableFieldKind.KnowledgeBase),
+            Unavailable = config.State == SubscriptionState.Terminated ? null : Catalog.ListingAvailability.Unavailable(listing.State),
         };
     }
 

@@ -32,7 +32,13 @@ public class ListingTakeDownTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.DoesNotContain(agent.Slug, await (await visitor.GetAsync($"/api/marketplace/agents/?search={Uri.EscapeDataString(agent.Name)}")).Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.DoesNotContain(agent.Slug, await FeaturedAsync(visitor));
         await visitor.HtmlAsync($"/agents/{agent.Slug}", HttpStatusCode.NotFound);
-        await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Hello"), HttpStatusCode.Conflict, "agent_unavailable");
+        var refused = await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Hello"), HttpStatusCode.Conflict, "agent_unavailable");
+        Assert.Equal("The marketplace has taken this agent down.", refused.GetProperty("detail").GetString());
+        // Its subscribers see why, instead of an "Active" agent whose calls all fail.
+        var config = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync($"/api/customer-agent-configs/{subscribed.Config}/"));
+        Assert.Equal("The marketplace has taken this agent down.", config.GetProperty("unavailable").GetString());
+        Assert.Contains("Not running: The marketplace has taken this agent down.", await subscribed.Buyer.Client.HtmlAsync("/my-agents"), StringComparison.Ordinal);
+        Assert.Contains("Not running: The marketplace has taken this agent down.", await subscribed.Buyer.Client.HtmlAsync($"/my-agents/{subscribed.Config}/configure"), StringComparison.Ordinal);
         // Nobody can read a review there now, so none is taken, even from a buyer who has used it.
         await app.RecordRunAsync(agent.ListingId, subscribed.Buyer.OrganizationId);
         await Http.AssertProblemAsync(await subscribed.Buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 1, text = "Gone?" }),
@@ -60,6 +66,7 @@ public class ListingTakeDownTests(GatewayApp app) : IClassFixture<GatewayApp>
         await Http.AssertStatusAsync(await visitor.GetAsync($"/api/marketplace/agents/{agent.Slug}/"), HttpStatusCode.OK);
         Assert.Contains(agent.Slug, await FeaturedAsync(visitor));
         await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Hello again"), HttpStatusCode.OK);
+        Assert.Equal(JsonValueKind.Null, (await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync($"/api/customer-agent-configs/{subscribed.Config}/"))).GetProperty("unavailable").ValueKind);
         await Http.AssertStatusAsync(await subscribed.Buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 5, text = "Back." }), HttpStatusCode.Created);
         own = await Http.ReadJsonAsync(await seller.GetAsync($"/api/provider-agents/{agent.AgentId}/listing/"));
         Assert.Equal(("active", JsonValueKind.Null), (own.GetProperty("state").GetString(), own.GetProperty("moderation_note").ValueKind));

@@ -6,5 +6,6 @@ namespace AgentMarket.Subscriptions.Pages;
 public sealed record MyAgentsOverview(WalletBalance Balance, int Runs, long Spent, IReadOnlyList<MyAgentCard> Agents);
 
 /// <summary>One subscribed agent's card: its names, since when, and its runs and credits over the dashboard's period.</summary>
-public sealed record MyAgentCard(Guid Config, string Name, string ListingName, string ListingSlug, DateTime Subscribed, int Runs, long Credits);
+/// <param name="Unavailable">Null while the agent runs; else why its runs are refused.</param>
+public sealed record MyAgentCard(Guid Config, string Name, string ListingName, string ListingSlug, DateTime Subscribed, int Runs, long Credits, string? Unavailable = null);
 
