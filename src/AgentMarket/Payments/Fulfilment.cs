@@ -86,8 +86,9 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
 
     /// <summary>
     /// Refunds <paramref name="amountCents"/> of a payment (cumulative refunds never exceed it). Package credits are clawed
-    /// back in proportion; what was already spent becomes debt. <paramref name="refundKey"/> identifies the refund (Stripe's
-    /// refund or event id), so a replay changes nothing.
+    /// back in proportion; what was already spent becomes debt. A plan payment's monthly credits are taken back in
+    /// proportion, as far as they are unspent, and a full refund of the plan's current period ends the plan at once
+    /// (Free). <paramref name="refundKey"/> identifies the refund (Stripe's refund or event id), so a replay changes nothing.
     /// </summary>
     public async Task<Payment?> RefundAsync(Guid paymentId, long amountCents, string refundKey, CancellationToken ct)
     {
@@ -102,7 +103,7 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
         {
             return payment;
         }
-        var credits = payment.AmountCents == 0 ? 0 : payment.Credits * cents / payment.AmountCents;
+        var credits = ShareOf(payment.Credits, payment, cents);
         if (credits > 0)
         {
             var refund = await ledger.RefundAsync($"refund:{payment.Id}:{refundKey}", payment.OrganizationId, credits, $"Refund of {payment.Description}", "payment", payment.Id.ToString(), ct);
@@ -112,6 +113,11 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
             }
             EnsureApplied(refund, payment);
         }
+        if (payment.Purpose is PaymentPurpose.Plan or PaymentPurpose.Renewal
+            && !await RefundPlanAsync(payment, cents, payment.RefundedCents + cents >= payment.AmountCents, refundKey, ct))
+        {
+            return payment; // replayed
+        }
         audit.Record(Audit.AuditActions.PaymentRefunded, payment.OrganizationId, "payment", payment.Id,
             before: new { status = payment.Status, refunded_cents = payment.RefundedCents },
             after: new { refund_cents = cents, refund_credits = credits, refunded_cents = payment.RefundedCents + cents, refund = refundKey });
@@ -120,6 +126,48 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
         await db.Receipts.Where(r => r.PaymentId == payment.Id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, payment.Status), ct);
         await db.SaveChangesAsync(ct);
         return payment;
+    }
+
+    /// <summary>
+    /// The share of <paramref name="credits"/> that refunding <paramref name="cents"/> more of the payment takes back,
+    /// counted on the refunds' running total, so partial refunds that add up to the whole take back exactly the whole.
+    /// </summary>
+    static long ShareOf(long credits, Payment payment, long cents) =>
+        payment.AmountCents == 0 ? 0
+            : credits * (payment.RefundedCents + cents) / payment.AmountCents - credits * payment.RefundedCents / payment.AmountCents;
+
+    /// <summary>
+    /// Takes back the refunded share of the monthly credits the plan payment granted and, when the whole payment of the
+    /// organization's current period is refunded, puts it on Free at once. False when the refund was already applied.
+    /// </summary>
+    async Task<bool> RefundPlanAsync(Payment payment, long cents, bool whole, string refundKey, CancellationToken ct)
+    {
+        var plan = await db.Plans.AsNoTracking().FirstAsync(p => p.Code == payment.PlanCode, ct);
+        var credits = ShareOf(plan.MonthlyCredits, payment, cents);
+        if (credits > 0)
+        {
+            var revoked = await ledger.RevokeGrantAsync($"refund:{payment.Id}:{refundKey}:grant", payment.OrganizationId, credits,
+                $"Refund of {payment.Description}: its monthly credits taken back", "payment", payment.Id.ToString(), ct);
+            if (revoked.Replayed)
+            {
+                return false;
+            }
+            EnsureApplied(revoked, payment);
+        }
+        var organizationPlan = await db.OrganizationPlans.FirstAsync(p => p.OrganizationId == payment.OrganizationId, ct);
+        if (whole && organizationPlan.PlanCode == payment.PlanCode && organizationPlan.CurrentPeriodStartUtc == PeriodStart(payment))
+        {
+            audit.Record(Audit.AuditActions.PlanChanged, payment.OrganizationId, "organization_plan", payment.OrganizationId,
+                before: new { plan = organizationPlan.PlanCode, interval = organizationPlan.Interval }, after: new { plan = Plan.Free, reason = "refunded", payment = payment.Id });
+            organizationPlan.PlanCode = Plan.Free;
+            organizationPlan.Interval = BillingInterval.Monthly;
+            organizationPlan.CurrentPeriodStartUtc = organizationPlan.CurrentPeriodEndUtc = organizationPlan.CreditPeriodStartUtc = null;
+            organizationPlan.ScheduledPlanCode = null;
+            organizationPlan.ScheduledInterval = null;
+            organizationPlan.UpdatedUtc = clock.GetUtcNow().UtcDateTime;
+            cache.Forget(payment.OrganizationId);
+        }
+        return true;
     }
 
     async Task ApplyPlanAsync(Payment payment, Plan plan, CancellationToken ct)

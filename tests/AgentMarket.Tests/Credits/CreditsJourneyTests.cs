@@ -64,6 +64,31 @@ public class CreditsJourneyTests(AgentMarketApp app) : IClassFixture<AgentMarket
     }
 
     [Fact]
+    public async Task RefundingAPlanPayment_TakesBackItsUnspentMonthlyCredits_AndAWholeRefundEndsThePlan()
+    {
+        var operatorClient = await app.OperatorAsync();
+        var user = await app.SignUpAsync();
+        await user.BalanceAsync();
+        var upgrade = await user.UpgradeAsync("plus"); // $19.90 for 2,000 monthly credits
+        var payment = upgrade.GetProperty("uuid").GetGuid();
+        Assert.Equal(350 + 2_000, (await user.BalanceAsync()).GetProperty("balance").GetInt64());
+
+        // A quarter refunded: a quarter of the month's credits go back; the plan stays.
+        await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/payments/{payment}/refund", new { amount_cents = 1990 / 4 }));
+        Assert.Equal(350 + 2_000 - 2_000 * (1990 / 4) / 1990, (await user.BalanceAsync()).GetProperty("balance").GetInt64());
+        Assert.Equal("plus", (await Http.ReadJsonAsync(await user.Client.GetAsync("/api/credits/plan/"))).GetProperty("plan").GetString());
+
+        // The rest refunded: the plan ends at once, and its remaining monthly credits go with it.
+        await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/payments/{payment}/refund", new { }));
+        var balance = await user.BalanceAsync();
+        Assert.Equal((350L, 0L), (balance.GetProperty("balance").GetInt64(), balance.GetProperty("debt").GetInt64()));
+        Assert.Equal("free", (await Http.ReadJsonAsync(await user.Client.GetAsync("/api/credits/plan/"))).GetProperty("plan").GetString());
+        var history = await Http.ReadJsonAsync(await user.Client.GetAsync("/api/credits/transactions/?type=refund"));
+        Assert.Equal(2, history.GetProperty("total").GetInt32());
+        Assert.True((await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/ledger/check"))).GetProperty("ok").GetBoolean());
+    }
+
+    [Fact]
     public async Task DeclinedCard_Returns402_AndAddsNothing_AndPayingTwiceAddsOnce()
     {
         var user = await app.SignUpAsync();

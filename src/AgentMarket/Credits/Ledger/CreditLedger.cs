@@ -35,6 +35,9 @@ sealed class CreditLedger(LedgerWriter writer, AppDbContext db)
     public Task<LedgerResult> RefundAsync(string idempotencyKey, Guid organization, long credits, string description, string referenceType, string referenceId, CancellationToken ct) =>
         writer.SubmitAsync(new RefundCommand(idempotencyKey, organization, credits, description, referenceType, referenceId), ct);
 
+    public Task<LedgerResult> RevokeGrantAsync(string idempotencyKey, Guid organization, long credits, string description, string referenceType, string referenceId, CancellationToken ct) =>
+        writer.SubmitAsync(new GrantRevocationCommand(idempotencyKey, organization, credits, description, referenceType, referenceId), ct);
+
     public Task<LedgerResult> AdjustAsync(string idempotencyKey, Guid organization, long credits, string reason, CancellationToken ct) =>
         writer.SubmitAsync(new AdjustmentCommand(idempotencyKey, organization, credits, reason), ct);
 

@@ -50,6 +50,33 @@ sealed record GrantCommand(string IdempotencyKey, Guid Organization, long Amount
     }
 }
 
+/// <summary>
+/// Takes back granted credits that came with a payment now refunded (a plan's monthly credits): as many of
+/// <see cref="Amount"/> as the wallet still has granted; what was already spent stays spent, as the plan's own.
+/// </summary>
+sealed record GrantRevocationCommand(string IdempotencyKey, Guid Organization, long Amount, string Description, string ReferenceType, string ReferenceId) : LedgerCommand(IdempotencyKey)
+{
+    public override OperationKind Kind => OperationKind.GrantRevocation;
+    public override IEnumerable<AccountKey> Accounts() => [AccountKey.Platform(AccountKind.Grants), .. Wallets(Organization)];
+    protected override string Parameters() => $"{Organization}|{Amount}|{ReferenceType}|{ReferenceId}";
+
+    public override LedgerResult Apply(LedgerBatch batch)
+    {
+        if (Amount <= 0)
+        {
+            return LedgerResult.Rejected(LedgerStatus.InvalidAmount);
+        }
+        var granted = batch.Account(new(AccountKind.WalletGranted, Organization));
+        var taken = Math.Min(Amount, Math.Max(granted.Available, 0));
+        var operation = batch.BeginOperation(this, Organization, null, "refund", Description, ReferenceType, ReferenceId);
+        if (taken > 0)
+        {
+            batch.Post(operation, granted.Key, AccountKey.Platform(AccountKind.Grants), taken, "refund");
+        }
+        return batch.Complete(operation, -taken);
+    }
+}
+
 /// <summary>Paid credits after a payment; an outstanding debt from an earlier refund is repaid first.</summary>
 sealed record PurchaseCommand(string IdempotencyKey, Guid Organization, long Amount, string Description, string ReferenceType, string ReferenceId) : LedgerCommand(IdempotencyKey)
 {

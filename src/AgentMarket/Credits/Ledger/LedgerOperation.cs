@@ -15,6 +15,7 @@ public enum OperationKind
     Payout,
     Trial,
     PayoutReversal,
+    GrantRevocation,
 }
 
 /// <summary>
