@@ -73,11 +73,18 @@ sealed class SubscriptionService(
             UpdatedUtc = now,
             NextChargeUtc = listing.PricingModel == PricingModel.Subscription ? now.AddMonths(1) : null,
         };
+        // A month paid by a subscription the organization ended is still its own: adding the agent again within it
+        // continues that month instead of paying another (claimed once, so two re-subscriptions cannot both use it).
+        var carried = listing.PricingModel == PricingModel.Subscription ? await ClaimPaidMonthAsync(listing.Id, now, ct) : null;
+        if (carried is { } paidUntil)
+        {
+            config.NextChargeUtc = paidUntil.Until;
+        }
         // A subscription-priced agent's first month is reserved before the subscription is stored and settled after: of
         // two concurrent subscribes (two tabs, a retry), the one the database refuses releases its credits.
         var period = $"{now:yyyyMMddHHmmss}";
         Guid? firstMonth = null;
-        if (listing.PricingModel == PricingModel.Subscription)
+        if (listing.PricingModel == PricingModel.Subscription && carried is null)
         {
             var (reservation, refused) = await ReserveMonthAsync(config, listing.CreditsPerRun, period, ct);
             if (refused is not null)
@@ -109,6 +116,10 @@ sealed class SubscriptionService(
                 await ledger.VoidAsync($"subscription:{config.Id}:{period}:void", organization, reserved, CancellationToken.None);
             }
             db.ChangeTracker.Clear();
+            if (carried is { } unused)
+            {
+                await db.CustomerAgentConfigs.Where(c => c.Id == unused.From).ExecuteUpdateAsync(s => s.SetProperty(c => c.NextChargeUtc, unused.Until), CancellationToken.None);
+            }
             if (await ActiveSubscriptionAsync(listing.Id, project.Id, ct) is { } raced)
             {
                 return (null, null, AlreadySubscribed(raced));
@@ -120,6 +131,24 @@ sealed class SubscriptionService(
             await SettleMonthAsync(config, listing, listing.CreditsPerRun, period, month, CancellationToken.None);
         }
         return (config, order, null);
+    }
+
+    /// <summary>
+    /// The ended subscription to <paramref name="listing"/> whose paid month has not run out, and when it runs out: taken
+    /// from that subscription so no other can take it too; null when there is none.
+    /// </summary>
+    async Task<(Guid From, DateTime Until)?> ClaimPaidMonthAsync(Guid listing, DateTime now, CancellationToken ct)
+    {
+        var ended = await db.CustomerAgentConfigs.AsNoTracking()
+            .Where(c => c.ListingId == listing && c.State == SubscriptionState.Terminated && c.NextChargeUtc > now)
+            .OrderByDescending(c => c.NextChargeUtc).Select(c => new { c.Id, c.NextChargeUtc }).FirstOrDefaultAsync(ct);
+        if (ended is null)
+        {
+            return null;
+        }
+        var claimed = await db.CustomerAgentConfigs.Where(c => c.Id == ended.Id && c.NextChargeUtc == ended.NextChargeUtc)
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.NextChargeUtc, (DateTime?)null), ct);
+        return claimed == 1 ? (ended.Id, ended.NextChargeUtc!.Value) : null;
     }
 
     Task<Guid?> ActiveSubscriptionAsync(Guid listing, Guid project, CancellationToken ct) =>
@@ -141,7 +170,8 @@ sealed class SubscriptionService(
         var now = clock.GetUtcNow().UtcDateTime;
         config.State = SubscriptionState.Terminated;
         config.TerminatedUtc = now;
-        config.NextChargeUtc = null;
+        // NextChargeUtc stays: for a monthly agent it is when the month already paid ends, which adding the agent
+        // again before then continues (the charge job skips ended subscriptions).
         await db.ApiKeys.Where(k => k.ConfigId == configId && k.RevokedUtc == null).ExecuteUpdateAsync(s => s.SetProperty(k => k.RevokedUtc, now), ct);
         db.Orders.Add(new Order
         {

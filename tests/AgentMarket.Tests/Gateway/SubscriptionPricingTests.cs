@@ -74,6 +74,33 @@ public class SubscriptionPricingTests(GatewayApp app) : IClassFixture<GatewayApp
     }
 
     [Fact]
+    public async Task UnsubscribingAndAddingAMonthlyAgentAgain_ContinuesTheMonthPaid_InsteadOfPayingAnother()
+    {
+        var agent = await app.PromptAgentAsync(new { model = "subscription", credits_per_run = 100 });
+        var buyer = await app.SignUpAsync();
+        var first = await buyer.SubscribeAsync(agent);
+        Assert.Equal(250, (await buyer.BalanceAsync()).GetProperty("balance").GetInt64());
+
+        for (var i = 0; i < 3; i++)
+        {
+            var current = i == 0 ? first : (await Http.ReadJsonAsync(await buyer.Client.GetAsync("/api/customer-agent-configs/"))).GetProperty("items")
+                .EnumerateArray().Single(c => c.GetProperty("state").GetString() == "active").GetProperty("uuid").GetGuid();
+            await Http.AssertStatusAsync(await buyer.Client.DeleteAsync($"/api/customer-agent-configs/{current}/"), HttpStatusCode.NoContent);
+            await buyer.SubscribeAsync(agent);
+        }
+        Assert.Equal(250, (await buyer.BalanceAsync()).GetProperty("balance").GetInt64());
+
+        // The month carried over ends when the first one did: the next is charged then, once.
+        var jobs = app.Services.GetRequiredService<SubscriptionCharges>();
+        app.Clock.Advance(TimeSpan.FromDays(31));
+        await jobs.RunOnceAsync(CancellationToken.None);
+        await jobs.RunOnceAsync(CancellationToken.None);
+        var token = app.BearerClient(await buyer.CreateTokenAsync());
+        Assert.Equal(200, (await Http.ReadJsonAsync(await token.GetAsync("/api/credits/balance/"))).GetProperty("balance").GetInt64());
+        Assert.True((await new LedgerDriver(app).CheckAsync()).Ok);
+    }
+
+    [Fact]
     public async Task AMonthWhenTheAgentIsPaused_IsNotCharged()
     {
         var agent = await app.PromptAgentAsync(new { model = "subscription", credits_per_run = 100 });
