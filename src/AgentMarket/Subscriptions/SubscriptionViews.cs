@@ -52,16 +52,19 @@ sealed class SubscriptionViews(AppDbContext db, SubscriptionService subscription
         };
     }
 
-    /// <summary>What this subscriber pays now, and an announced increase still in its notice period.</summary>
+    /// <summary>
+    /// What this subscriber pays now, and the next announced increase still in its notice period: the terms it moves them
+    /// to and when (a later increase, announced after, follows with its own full notice).
+    /// </summary>
     async Task<PricingResponse> PricingAsync(CustomerAgentConfig config, Listing listing, CancellationToken ct)
     {
         var current = PricingTerms.Of(listing);
         var now = clock.GetUtcNow().UtcDateTime;
         var changes = await db.ListingPriceChanges.AsNoTracking().Where(c => c.ListingId == listing.Id && c.EffectiveForSubscribersUtc > now).ToListAsync(ct);
         var paying = PriceSchedule.ForSubscriber(current, changes, config.SubscribedUtc, now);
-        var upcoming = paying == current ? null : current;
-        var from = upcoming is null ? null : changes.Where(c => c.AnnouncedUtc > config.SubscribedUtc).Min(c => (DateTime?)c.EffectiveForSubscribersUtc);
-        return new PricingResponse(paying.Model, paying.CreditsPerRun, paying.CreditsMin, paying.CreditsMax, upcoming, from);
+        var next = paying == current ? null
+            : changes.Where(c => c.AnnouncedUtc > config.SubscribedUtc).OrderBy(c => c.EffectiveForSubscribersUtc).ThenBy(c => c.AnnouncedUtc).FirstOrDefault();
+        return new PricingResponse(paying.Model, paying.CreditsPerRun, paying.CreditsMin, paying.CreditsMax, next?.New, next?.EffectiveForSubscribersUtc);
     }
 
     static string EnumName(ConfigurableFieldKind kind) => JsonNamingPolicy.SnakeCaseLower.ConvertName(kind.ToString());

@@ -103,6 +103,14 @@ public class ConfigurePageTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.Contains("Version 9.0.0 is available.", html, StringComparison.Ordinal);
         Assert.Equal("5 credits/run", PageForms.Marked(html, "data-config-price"));
         Assert.Matches("this agent costs 9 credits/run", PageForms.Marked(html, "data-price-notice"));
+        // A second increase a day later: the notice still announces the first, on its date; the second follows with its own notice.
+        var first = (await ConfigAsync(subscribed)).GetProperty("pricing").GetProperty("upcoming_from").GetDateTime();
+        app.Clock.Advance(TimeSpan.FromDays(1));
+        await Http.AssertStatusAsync(await agent.Seller.Client.PatchAsJsonAsync($"/api/provider-agents/{agent.AgentId}/listing/",
+            new { pricing = new { model = "fixed_credits", credits_per_run = 20 } }), HttpStatusCode.OK);
+        var pricing = (await ConfigAsync(subscribed)).GetProperty("pricing");
+        Assert.Equal((9L, first), (pricing.GetProperty("upcoming").GetProperty("credits_per_run").GetInt64(), pricing.GetProperty("upcoming_from").GetDateTime()));
+        Assert.Matches("this agent costs 9 credits/run", PageForms.Marked(await subscribed.Buyer.Client.HtmlAsync(url), "data-price-notice"));
 
         PageForms.AssertRedirect(await subscribed.Buyer.Client.SubmitAsync(url, "upgrade"), $"{url}?saved=upgraded");
         Assert.Equal("9.0.0", (await ConfigAsync(subscribed)).GetProperty("version").GetProperty("effective").GetString());
