@@ -7,7 +7,10 @@ using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Identity;
 
-/// <summary>Authenticates <c>Authorization: Bearer am_pat_…</c> against the stored hash; revoked or expired tokens fail at once.</summary>
+/// <summary>
+/// Authenticates <c>Authorization: Bearer am_pat_…</c>, or the token in <c>x-api-key</c> (the one header Langflow's
+/// clients send), against the stored hash; revoked or expired tokens fail at once.
+/// </summary>
 sealed class PersonalAccessTokenHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, AppDbContext db, TimeProvider clock)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
@@ -19,7 +22,7 @@ sealed class PersonalAccessTokenHandler(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        if (BearerToken(Request) is not { } token || !token.StartsWith(Prefix, StringComparison.Ordinal))
+        if (Presented(Request) is not { } token)
         {
             return AuthenticateResult.NoResult();
         }
@@ -43,6 +46,12 @@ sealed class PersonalAccessTokenHandler(
         }
         return AuthenticateResult.Success(new AuthenticationTicket(Accounts.PrincipalFor(found.User, Scheme.Name), Scheme.Name));
     }
+
+    /// <summary>The personal access token the request presents, if any.</summary>
+    public static string? Presented(HttpRequest request) =>
+        BearerToken(request) is { } bearer && bearer.StartsWith(Prefix, StringComparison.Ordinal) ? bearer
+            : request.Headers["x-api-key"].ToString().Trim() is { } header && header.StartsWith(Prefix, StringComparison.Ordinal) ? header
+            : null;
 
     internal static string? BearerToken(HttpRequest request)
     {

@@ -136,7 +136,8 @@ sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOpt
         var header = request.Headers["x-api-key"].ToString();
         if (header.Length > 0)
         {
-            return header.Trim();
+            // An organization token there is the token handler's (Langflow clients send only this header).
+            return header.Trim().StartsWith(Identity.PersonalAccessTokenHandler.Prefix, StringComparison.Ordinal) ? null : header.Trim();
         }
         var query = request.Query["x-api-key"].ToString();
         return query.Length > 0 ? query.Trim() : null;

@@ -55,6 +55,11 @@ public class LangflowDoorTests(DoorsApp app) : IClassFixture<DoorsApp>
         headerOnly.Headers.Add("x-api-key", subscribed.Key);
         var missing = await Http.AssertProblemAsync(await anonymous.SendAsync(headerOnly), HttpStatusCode.NotFound, "not_found");
         Assert.Equal("Flow identifier no-such-agent not found", missing.GetProperty("detail").GetString());
+
+        // An organization token goes in the same header, as Langflow's clients send nothing else.
+        var byToken = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/run/{subscribed.Agent.Slug}") { Content = JsonContent.Create(new { input_value = "Hello by token" }) };
+        byToken.Headers.Add("x-api-key", await subscribed.Buyer.CreateTokenAsync());
+        await Http.AssertStatusAsync(await anonymous.SendAsync(byToken), HttpStatusCode.OK);
     }
 
     /// <summary>

@@ -32,7 +32,7 @@ static class AuthSetup
     // A request that carries credentials is judged by them alone, never by a cookie that came along.
     static string SelectScheme(HttpContext context) =>
         Keys.ApiKeyAuthenticationHandler.Presented(context.Request) is not null ? AuthSchemes.ApiKey
-        : context.Request.Headers.Authorization.Count > 0 ? AuthSchemes.PersonalAccessToken
+        : context.Request.Headers.Authorization.Count > 0 || Identity.PersonalAccessTokenHandler.Presented(context.Request) is not null ? AuthSchemes.PersonalAccessToken
         : AuthSchemes.Cookie;
 
     static Task RedirectOrStatus(RedirectContext<CookieAuthenticationOptions> context, int status)
