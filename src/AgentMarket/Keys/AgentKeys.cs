@@ -1,4 +1,5 @@
 using AgentMarket.Audit;
+using AgentMarket.Identity;
 using AgentMarket.Platform.Auth;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
@@ -52,9 +53,14 @@ public sealed class AgentKeys(
         {
             return (null, new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "Name the subscription the key is for.", "config"));
         }
-        if (!await db.CustomerAgentConfigs.AnyAsync(c => c.Id == configId && c.State != SubscriptionState.Terminated, ct))
+        if (await db.CustomerAgentConfigs.Where(c => c.Id == configId && c.State != SubscriptionState.Terminated).Select(c => (Guid?)c.OrganizationId).FirstOrDefaultAsync(ct)
+            is not { } organization)
         {
             return (null, new Failure(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The agent was not found."));
+        }
+        if (await db.Organizations.IsSuspendedAsync(organization, ct))
+        {
+            return (null, new Failure(StatusCodes.Status403Forbidden, ProblemCodes.OrganizationSuspended, ProblemCodes.OrganizationSuspendedMessage));
         }
         if (request.ExpiresAt is { } expires && expires.ToUniversalTime() <= now)
         {

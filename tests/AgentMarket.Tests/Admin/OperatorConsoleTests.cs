@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using AgentMarket.Runtime;
+using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -65,6 +66,21 @@ public class OperatorConsoleTests(AgentMarketApp app) : IClassFixture<AgentMarke
         Assert.Equal(start, (await user.BalanceAsync()).GetProperty("balance").GetInt64());
         var entries = await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/audit/?action=credits.adjusted&organization={user.OrganizationId}"));
         Assert.Equal(2, entries.GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task TheOrganizationPage_ShowsWhatItOwesAfterARefund()
+    {
+        var operatorClient = await app.OperatorAsync();
+        var user = await app.SignUpAsync();
+        await user.UpgradeAsync("plus");
+        var package = await user.BuyAsync(new { package_uuid = await user.PackageIdAsync("Starter") }); // 1,500 paid credits
+        await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/organizations/{user.OrganizationId}/credits/adjust", new { credits = -1_500, reason = "Spent elsewhere" }));
+        await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/payments/{package.GetProperty("uuid").GetGuid()}/refund", new { }));
+
+        Assert.Equal(1_500, (await user.BalanceAsync()).GetProperty("debt").GetInt64());
+        Assert.Equal("1,500 credits (repaid from its next purchases)",
+            PageForms.Marked(await operatorClient.HtmlAsync($"/admin/organizations/{user.OrganizationId}"), "data-organization-debt"));
     }
 
     [Fact]

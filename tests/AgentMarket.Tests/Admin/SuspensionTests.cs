@@ -48,6 +48,8 @@ public class SuspensionTests(GatewayApp app) : IClassFixture<GatewayApp>
             HttpStatusCode.Forbidden, "organization_suspended");
         await Http.AssertProblemAsync(await buyer.Client.PostAsJsonAsync("/api/marketplace-orders/", new { offering = (await app.PromptAgentAsync()).Slug }),
             HttpStatusCode.Forbidden, "organization_suspended");
+        await Http.AssertProblemAsync(await buyer.Client.PostAsJsonAsync("/api/agent-api-keys/", new { config = subscribed.Config, name = "while suspended" }),
+            HttpStatusCode.Forbidden, "organization_suspended");
         using (var signIn = app.CreateClient())
         {
             await Http.AssertStatusAsync(await signIn.PostAsJsonAsync("/api/auth/signin", new { email = buyer.Email, password = buyer.Password }), HttpStatusCode.OK);
