@@ -46,6 +46,9 @@ public sealed record ConfigResponse(
 
     /// <summary>Null while the agent runs; else why its runs are refused (paused or withdrawn by its provider, taken down…).</summary>
     public string? Unavailable { get; init; }
+
+    /// <summary>For a monthly agent, when the month paid ends and the next is charged; null otherwise.</summary>
+    public DateTime? RenewsAt { get; init; }
 }
 
 static class SubscriptionEndpoints

@@ -49,6 +49,7 @@ sealed class SubscriptionViews(AppDbContext db, SubscriptionService subscription
         {
             KnowledgeBaseUsed = fields.Any(f => f.Kind == ConfigurableFieldKind.KnowledgeBase),
             Unavailable = config.State == SubscriptionState.Terminated ? null : Catalog.ListingAvailability.Unavailable(listing.State),
+            RenewsAt = config.State == SubscriptionState.Terminated ? null : config.NextChargeUtc,
         };
     }
 

@@ -19,6 +19,8 @@ public class SubscriptionPricingTests(GatewayApp app) : IClassFixture<GatewayApp
         Assert.Equal(250, (await subscribed.Buyer.BalanceAsync()).GetProperty("balance").GetInt64());
         var run = await Http.ReadJsonAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "included in the month"));
         Assert.Equal(0, run.GetProperty("credits_charged").GetInt64());
+        var config = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync($"/api/customer-agent-configs/{subscribed.Config}/"));
+        Assert.Equal(config.GetProperty("subscribed").GetDateTime().AddMonths(1), config.GetProperty("renews_at").GetDateTime());
 
         var jobs = app.Services.GetRequiredService<SubscriptionCharges>();
         await jobs.RunOnceAsync(CancellationToken.None);
