@@ -286,9 +286,8 @@ sealed class RunGateway(
         if (AnsweredNothing(result))
         {
             await FinishAsync(p, run, AgentRunStatus.Failed, EmptyAnswer, null, 0, started, counted: true, Release(p, reservation, runId), memory);
-            return (null, new GatewayFailure(StatusCodes.Status502BadGateway, EmptyAnswer,
-                "The agent gave no answer (the model returned nothing, or only a tool call this agent cannot make); nothing was charged.",
-                new Dictionary<string, object?> { ["run_id"] = runId }) { RunId = runId });
+            var extensions = new Dictionary<string, object?> { ["run_id"] = runId };
+            return (null, new GatewayFailure(StatusCodes.Status502BadGateway, EmptyAnswer, EmptyAnswerMessage, extensions) { RunId = runId });
         }
 
         var price = p.Terms.RunPrice(result.InputTokens + result.OutputTokens, options.Value.VariableCreditsPerThousandTokens);
@@ -506,6 +505,8 @@ sealed class RunGateway(
     }
 
     public const string EmptyAnswer = "empty_answer";
+
+    const string EmptyAnswerMessage = "The agent gave no answer (the model returned nothing, or only a tool call this agent cannot make); nothing was charged.";
 
     /// <summary>
     /// A run whose returned values are all blank text: a chat answer with nothing in it is not worth paying for. A flow
