@@ -18,95 +18,73 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
     }
 
     /// <summary>Approves a listing waiting in <c>pending_review</c>: it goes live.</summary>
-    public async Task<Outcome> ApproveAsync(Guid listingId, CancellationToken ct)
-    {
-        var listing = await db.Listings.FirstOrDefaultAsync(l => l.Id == listingId, ct);
-        if (listing is null)
+    public Task<Outcome> ApproveAsync(Guid listingId, CancellationToken ct) =>
+        DecideAsync(listingId, state => state == ListingState.PendingReview, Audit.AuditActions.ListingApproved, async listing =>
         {
-            return Outcome.NotFound;
-        }
-        if (listing.State != ListingState.PendingReview)
-        {
-            return Outcome.WrongState;
-        }
-        await PutLiveAsync(listing, ct);
-        if (listing.State == ListingState.Active)
-        {
-            Webhooks.WebhookEvents.Publish(db, listing, clock.GetUtcNow().UtcDateTime);
-        }
-        listing.ModerationNote = null;
-        audit.Record(Audit.AuditActions.ListingApproved, await OwnerOrganizationAsync(listing, ct), "listing", listing.Id,
-            before: new { state = ListingState.PendingReview }, after: new { state = listing.State });
-        await db.SaveChangesAsync(ct);
-        return Outcome.Done;
-    }
+            await PutLiveAsync(listing, ct);
+            if (listing.State == ListingState.Active)
+            {
+                Webhooks.WebhookEvents.Publish(db, listing, clock.GetUtcNow().UtcDateTime);
+            }
+            listing.ModerationNote = null;
+            return (new { state = ListingState.PendingReview }, new { state = listing.State });
+        }, ct);
 
     /// <summary>Sends a listing under review back to draft with the reason, which its provider sees; they fix it and submit again.</summary>
-    public async Task<Outcome> RejectAsync(Guid listingId, string reason, CancellationToken ct)
-    {
-        var listing = await db.Listings.FirstOrDefaultAsync(l => l.Id == listingId, ct);
-        if (listing is null)
+    public Task<Outcome> RejectAsync(Guid listingId, string reason, CancellationToken ct) =>
+        DecideAsync(listingId, state => state == ListingState.PendingReview, Audit.AuditActions.ListingRejected, listing =>
         {
-            return Outcome.NotFound;
-        }
-        if (listing.State != ListingState.PendingReview)
-        {
-            return Outcome.WrongState;
-        }
-        listing.State = ListingState.Draft;
-        listing.ModerationNote = reason.Trim();
-        audit.Record(Audit.AuditActions.ListingRejected, await OwnerOrganizationAsync(listing, ct), "listing", listing.Id,
-            before: new { state = ListingState.PendingReview }, after: new { state = listing.State, reason = listing.ModerationNote });
-        await db.SaveChangesAsync(ct);
-        return Outcome.Done;
-    }
+            listing.State = ListingState.Draft;
+            listing.ModerationNote = reason.Trim();
+            return Task.FromResult<(object, object)>((new { state = ListingState.PendingReview }, new { state = listing.State, reason = listing.ModerationNote }));
+        }, ct);
 
     /// <summary>
     /// Takes a live listing (active or paused) down with the reason, which its provider sees: it leaves the catalog, its
-    /// subscribers' runs stop, and its provider can no longer change it, until an operator restores it.
+    /// subscribers' runs stop, and its provider can no longer change it, until an operator restores it. A suspended
+    /// organization's listing too: taken down, the reactivation does not bring it back.
     /// </summary>
-    public async Task<Outcome> TakeDownAsync(Guid listingId, string reason, CancellationToken ct)
-    {
-        // Tracked, not a bulk update: saving tells the gateway's cache (GatewayCacheInvalidation) the listing changed.
-        var listing = await db.Listings.FirstOrDefaultAsync(l => l.Id == listingId, ct);
-        if (listing is null)
+    public Task<Outcome> TakeDownAsync(Guid listingId, string reason, CancellationToken ct) =>
+        DecideAsync(listingId, state => state is ListingState.Active or ListingState.Paused or ListingState.Suspended, Audit.AuditActions.ListingTakenDown, listing =>
         {
-            return Outcome.NotFound;
-        }
-        // A suspended organization's listing too: taken down, the reactivation does not bring it back.
-        if (listing.State is not (ListingState.Active or ListingState.Paused or ListingState.Suspended))
-        {
-            return Outcome.WrongState;
-        }
-        var before = listing.State;
-        listing.State = ListingState.TakenDown;
-        listing.ModerationNote = reason.Trim();
-        audit.Record(Audit.AuditActions.ListingTakenDown, await OwnerOrganizationAsync(listing, ct), "listing", listing.Id,
-            before: new { state = before }, after: new { state = listing.State, reason = listing.ModerationNote });
-        await db.SaveChangesAsync(ct);
-        return Outcome.Done;
-    }
+            var before = listing.State;
+            listing.State = ListingState.TakenDown;
+            listing.ModerationNote = reason.Trim();
+            return Task.FromResult<(object, object)>((new { state = before }, new { state = listing.State, reason = listing.ModerationNote }));
+        }, ct);
 
     /// <summary>
     /// Puts a taken-down listing back live and clears the reason; if its organization is suspended meanwhile, it waits
     /// in <see cref="ListingState.Suspended"/> and goes live with the reactivation.
     /// </summary>
-    public async Task<Outcome> RestoreAsync(Guid listingId, CancellationToken ct)
+    public Task<Outcome> RestoreAsync(Guid listingId, CancellationToken ct) =>
+        DecideAsync(listingId, state => state == ListingState.TakenDown, Audit.AuditActions.ListingRestored, async listing =>
+        {
+            var reason = listing.ModerationNote;
+            await PutLiveAsync(listing, ct);
+            listing.ModerationNote = null;
+            return (new { state = ListingState.TakenDown, reason }, new { state = listing.State });
+        }, ct);
+
+    /// <summary>
+    /// An operator's decision on a listing: applied when the listing's state <paramref name="allows"/> it, audited in its
+    /// provider's organization with what <paramref name="decide"/> says it changed, and saved. The listing is tracked, not
+    /// bulk-updated, so the save tells the gateway's cache (GatewayCacheInvalidation) and its subscribers (SubscriberNotices).
+    /// </summary>
+    async Task<Outcome> DecideAsync(Guid listingId, Func<ListingState, bool> allows, string action, Func<Listing, Task<(object Before, object After)>> decide,
+        CancellationToken ct)
     {
         var listing = await db.Listings.FirstOrDefaultAsync(l => l.Id == listingId, ct);
         if (listing is null)
         {
             return Outcome.NotFound;
         }
-        if (listing.State != ListingState.TakenDown)
+        if (!allows(listing.State))
         {
             return Outcome.WrongState;
         }
-        var reason = listing.ModerationNote;
-        await PutLiveAsync(listing, ct);
-        listing.ModerationNote = null;
-        audit.Record(Audit.AuditActions.ListingRestored, await OwnerOrganizationAsync(listing, ct), "listing", listing.Id,
-            before: new { state = ListingState.TakenDown, reason }, after: new { state = listing.State });
+        var (before, after) = await decide(listing);
+        audit.Record(action, await OwnerOrganizationAsync(listing, ct), "listing", listing.Id, before: before, after: after);
         await db.SaveChangesAsync(ct);
         return Outcome.Done;
     }
