@@ -48,10 +48,15 @@ sealed class PersonalAccessTokenHandler(
     }
 
     /// <summary>The personal access token the request presents, if any.</summary>
-    public static string? Presented(HttpRequest request) =>
-        BearerToken(request) is { } bearer && bearer.StartsWith(Prefix, StringComparison.Ordinal) ? bearer
-            : request.Headers["x-api-key"].ToString().Trim() is { } header && header.StartsWith(Prefix, StringComparison.Ordinal) ? header
-            : null;
+    public static string? Presented(HttpRequest request)
+    {
+        if (BearerToken(request) is { } bearer && bearer.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return bearer;
+        }
+        var header = request.Headers["x-api-key"].ToString().Trim();
+        return header.StartsWith(Prefix, StringComparison.Ordinal) ? header : null;
+    }
 
     internal static string? BearerToken(HttpRequest request)
     {

@@ -133,11 +133,11 @@ sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOpt
         {
             return bearer;
         }
-        var header = request.Headers["x-api-key"].ToString();
+        var header = request.Headers["x-api-key"].ToString().Trim();
         if (header.Length > 0)
         {
             // An organization token there is the token handler's (Langflow clients send only this header).
-            return header.Trim().StartsWith(Identity.PersonalAccessTokenHandler.Prefix, StringComparison.Ordinal) ? null : header.Trim();
+            return header.StartsWith(Identity.PersonalAccessTokenHandler.Prefix, StringComparison.Ordinal) ? null : header;
         }
         var query = request.Query["x-api-key"].ToString();
         return query.Length > 0 ? query.Trim() : null;
