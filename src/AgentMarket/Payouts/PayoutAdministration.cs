@@ -19,19 +19,25 @@ sealed class PayoutAdministration(AppDbContext db, CurrentTenant tenant, PayoutR
 
     public sealed record Failure(int Status, string Code, string Message, string? Field = null);
 
+    /// <summary>What a payout run did: payouts created, already made earlier, and providers below their minimum.</summary>
+    public sealed record RunSummary(string Period, int Created, int AlreadyExisting, int BelowMinimum, IReadOnlyList<Payout> Payouts);
+
     /// <summary>Pays out the month <paramref name="period"/> (<c>yyyy-MM</c>), which must have ended.</summary>
-    public async Task<(DateOnly? Month, IReadOnlyList<PayoutRunItem>? Items, Failure? Failure)> RunAsync(string? period, CancellationToken ct)
+    public async Task<(RunSummary? Summary, Failure? Failure)> RunAsync(string? period, CancellationToken ct)
     {
         if (PayoutRunner.ParsePeriod(period) is not { } first)
         {
-            return (null, null, new(StatusCodes.Status400BadRequest, Platform.Errors.ProblemCodes.ValidationFailed, "Use a month like 2026-10.", "period"));
+            return (null, new(StatusCodes.Status400BadRequest, Platform.Errors.ProblemCodes.ValidationFailed, "Use a month like 2026-10.", "period"));
         }
         if (first.AddMonths(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc) > clock.GetUtcNow().UtcDateTime)
         {
-            return (first, null, new(StatusCodes.Status409Conflict, PeriodNotEnded, "A month is paid out once it has ended."));
+            return (null, new(StatusCodes.Status409Conflict, PeriodNotEnded, "A month is paid out once it has ended."));
         }
         tenant.EnterSystemScope(); // the run reads every provider's earnings
-        return (first, await runner.RunAsync(first, ct), null);
+        var items = await runner.RunAsync(first, ct);
+        return (new RunSummary(PayoutRunner.PeriodOf(first), items.Count(i => i.Outcome == PayoutOutcome.Created),
+            items.Count(i => i.Outcome == PayoutOutcome.AlreadyExists), items.Count(i => i.Outcome == PayoutOutcome.BelowMinimum),
+            [.. items.Where(i => i.Payout is not null).Select(i => i.Payout!)]), null);
     }
 
     /// <summary>The newest payouts first, optionally of one status and one period, with their providers.</summary>

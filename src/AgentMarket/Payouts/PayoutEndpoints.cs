@@ -75,15 +75,11 @@ static class PayoutEndpoints
 
     static async Task<IResult> RunAsync(PayoutRunRequest request, PayoutAdministration payouts, CancellationToken ct)
     {
-        var (first, items, failure) = await payouts.RunAsync(request.Period, ct);
-        if (failure is not null)
-        {
-            return Problem(failure);
-        }
-        return TypedResults.Ok(new PayoutRunResponse(PayoutRunner.PeriodOf(first!.Value),
-            items!.Count(i => i.Outcome == PayoutOutcome.Created), items!.Count(i => i.Outcome == PayoutOutcome.AlreadyExists),
-            items!.Count(i => i.Outcome == PayoutOutcome.BelowMinimum),
-            items!.Where(i => i.Payout is not null).Select(i => ToResponse(i.Payout!, withLines: false)).ToList()));
+        var (run, failure) = await payouts.RunAsync(request.Period, ct);
+        return run is null
+            ? Problem(failure!)
+            : TypedResults.Ok(new PayoutRunResponse(run.Period, run.Created, run.AlreadyExisting, run.BelowMinimum,
+                run.Payouts.Select(p => ToResponse(p, withLines: false)).ToList()));
     }
 
     static async Task<IResult> ListAllAsync(string? status, string? period, PayoutAdministration payouts, CancellationToken ct)
