@@ -28,7 +28,7 @@ sealed class PersonalAccessTokenHandler(
         }
         if (!SecretToken.IsWellFormed(token, Prefix))
         {
-            return CredentialRefused.Fail(Context, "Malformed token.");
+            return CredentialRefused.Fail(Context, "Malformed token. Send a valid one.");
         }
         var hash = SecretToken.Hash(token);
         var now = clock.GetUtcNow().UtcDateTime;
@@ -38,7 +38,7 @@ sealed class PersonalAccessTokenHandler(
             .FirstOrDefaultAsync(Context.RequestAborted);
         if (found is null)
         {
-            return CredentialRefused.Fail(Context, "Unknown, revoked or expired token.");
+            return CredentialRefused.Fail(Context, "Unknown, revoked or expired token. Send a valid one.");
         }
         if (found.Token.LastUsedUtc is null || now - found.Token.LastUsedUtc > LastUsedPrecision)
         {

@@ -24,6 +24,7 @@ public sealed class SessionStamps(IServiceScopeFactory scopes, IMemoryCache cach
             || !Guid.TryParse(principal.FindFirst(AppClaims.SecurityStamp)?.Value, out var stamp)
             || await CurrentAsync(userId, context.HttpContext.RequestAborted) != stamp)
         {
+            context.HttpContext.Features.Set(new CredentialRefused("Your session ended because your password was changed or your account was removed. Sign in again."));
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(AuthSchemes.Cookie);
         }

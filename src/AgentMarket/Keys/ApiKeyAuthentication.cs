@@ -108,11 +108,11 @@ sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOpt
         }
         if (!SecretToken.IsWellFormed(secret, SecretPrefix) && !SecretToken.IsWellFormed(secret, PublishablePrefix))
         {
-            return CredentialRefused.Fail(Context, "Malformed key.");
+            return CredentialRefused.Fail(Context, "Malformed key. Send a valid one.");
         }
         if (await keys.FindAsync(secret, Context.RequestAborted) is not { } grant)
         {
-            return CredentialRefused.Fail(Context, "Unknown, revoked or expired key.");
+            return CredentialRefused.Fail(Context, "Unknown, revoked or expired key. Send a valid one.");
         }
         var identity = new ClaimsIdentity(
         [

@@ -16,6 +16,22 @@ public partial class PasswordTests(MailApp app) : IClassFixture<MailApp>
     const string NewPassword = "a brand new password";
 
     [Fact]
+    public async Task AnExpiredSession_IsToldToSignInAgain()
+    {
+        var user = await app.SignUpAsync();
+        app.Clock.Advance(TimeSpan.FromDays(15));
+        try
+        {
+            var expired = await Http.AssertProblemAsync(await user.Client.GetAsync("/api/me"), HttpStatusCode.Unauthorized, "unauthorized");
+            Assert.Equal("Your session has expired or could not be read. Sign in again.", expired.GetProperty("detail").GetString());
+        }
+        finally
+        {
+            app.Clock.Advance(TimeSpan.FromDays(-15));
+        }
+    }
+
+    [Fact]
     public async Task AForgottenPassword_IsResetThroughTheEmailedLink_AndEndsTheOldSessions()
     {
         var user = await app.SignUpAsync();
@@ -28,8 +44,9 @@ public partial class PasswordTests(MailApp app) : IClassFixture<MailApp>
 
         await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset/confirm", new { token, password = NewPassword }), HttpStatusCode.NoContent);
 
-        // The session from before the reset is over; the old password no longer signs in, the new one does.
-        Assert.Equal(HttpStatusCode.Unauthorized, (await user.Client.GetAsync("/api/me")).StatusCode);
+        // The session from before the reset is over, and says why; the old password no longer signs in, the new one does.
+        var ended = await Http.AssertProblemAsync(await user.Client.GetAsync("/api/me"), HttpStatusCode.Unauthorized, "unauthorized");
+        Assert.Equal("Your session ended because your password was changed or your account was removed. Sign in again.", ended.GetProperty("detail").GetString());
         await Http.AssertProblemAsync(await anonymous.PostAsJsonAsync("/api/auth/signin", new { email = user.Email, password = user.Password }), HttpStatusCode.Unauthorized, "invalid_credentials");
         await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/signin", new { email = user.Email, password = NewPassword }), HttpStatusCode.OK);
 

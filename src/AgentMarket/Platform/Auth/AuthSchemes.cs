@@ -9,6 +9,9 @@ public static class AuthSchemes
     public const string Cookie = "Cookies";
     public const string PersonalAccessToken = "PersonalAccessToken";
     public const string ApiKey = "ApiKey";
+
+    /// <summary>The sign-in cookie's name.</summary>
+    public const string SessionCookie = "am_session";
 }
 
 public static class AppClaims
@@ -28,7 +31,7 @@ public static class AppClaims
 
 /// <summary>
 /// Why a presented credential was refused, kept on the request so the 401 can say it (the framework keeps only successful
-/// results). Messages never include the credential.
+/// results). Messages are whole sentences that say what to do, and never include the credential.
 /// </summary>
 public sealed record CredentialRefused(string Message)
 {

@@ -12,7 +12,7 @@ static class AuthSetup
             .AddPolicyScheme(AuthSchemes.Default, "Cookie or token", o => o.ForwardDefaultSelector = SelectScheme)
             .AddCookie(AuthSchemes.Cookie, o =>
             {
-                o.Cookie.Name = "am_session";
+                o.Cookie.Name = AuthSchemes.SessionCookie;
                 o.Cookie.HttpOnly = true;
                 o.Cookie.SameSite = SameSiteMode.Lax;
                 o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;

@@ -41,10 +41,13 @@ static class ProblemDetailsSetup
         }
         if (status == StatusCodes.Status401Unauthorized && problem.Detail is null)
         {
-            // Say which: a revoked or mistyped key is the usual reason, and the handlers' messages name no secret.
-            problem.Detail = context.HttpContext.Features.Get<Auth.CredentialRefused>()?.Message is { } why
-                ? $"{why} Send a valid one."
-                : "Send an agent key (Authorization: Bearer am_live_… or x-api-key), a personal access token, or sign in.";
+            // Say which: a revoked or mistyped key is the usual reason, and the handlers' messages name no secret. A
+            // sign-in cookie the handler could not read (expired, or sealed with a key this server no longer has) leaves
+            // no reason of its own.
+            problem.Detail = context.HttpContext.Features.Get<Auth.CredentialRefused>()?.Message
+                ?? (context.HttpContext.Request.Cookies.ContainsKey(Auth.AuthSchemes.SessionCookie)
+                    ? "Your session has expired or could not be read. Sign in again."
+                    : "Send an agent key (Authorization: Bearer am_live_… or x-api-key), a personal access token, or sign in.");
         }
         problem.Extensions["trace_id"] = context.HttpContext.TraceIdentifier;
         if (status >= 500 && !deliberate)
