@@ -70,7 +70,8 @@ sealed class RunGateway(
     AppDbContext db, CurrentTenant tenant, AgentPlans plans, CreditLedger ledger, CreditGrants grants,
     KeyRateLimits rateLimits, KnowledgeRetrievers knowledge, RunSlots slots, SpendCapHolds capHolds, ModelClients models, PlatformOutbound outbound, IDbContextFactory<AppDbContext> contexts,
     IDataProtectionProvider protection, GatewayCache cache, RunJournal journal, SpendControls spend, TrialAllowance trials, IOptionsMonitor<LlmOptions> llm,
-    IOptions<FlowsOptions> flows, IOptions<GatewayOptions> options, IOptions<CreditsOptions> credits, InterruptedRuns interrupted, TimeProvider clock)
+    IOptions<FlowsOptions> flows, IOptions<GatewayOptions> options, IOptions<CreditsOptions> credits, InterruptedRuns interrupted,
+    IHostApplicationLifetime lifetime, TimeProvider clock)
 {
     enum Payer
     {
@@ -205,8 +206,17 @@ sealed class RunGateway(
         return (result is null ? null : result with { SessionId = session, TrialRunsLeft = trialRunsLeft }, failure);
     }
 
-    async Task<(GatewayResult?, GatewayFailure?)> RunPreparedAsync(Prepared p, GatewayRequest request, Func<RunEvent, ValueTask>? onEvent, long started, CancellationToken ct)
+    /// <summary>
+    /// Runs a prepared request to its record. From here on the client going away cancels nothing but a non-streamed run's
+    /// engine (<paramref name="clientGone"/>): the claim, the reservation and the record are never left half done. A
+    /// streamed run goes on to its end without its client (ADR-133): its answer may already be on the client's screen, so it
+    /// is charged and recorded as usual, and a retry with its Idempotency-Key replays it.
+    /// </summary>
+    async Task<(GatewayResult?, GatewayFailure?)> RunPreparedAsync(Prepared p, GatewayRequest request, Func<RunEvent, ValueTask>? onEvent, long started,
+        CancellationToken clientGone)
     {
+        var engineCanceled = onEvent is null ? clientGone : lifetime.ApplicationStopping;
+        onEvent = onEvent is null ? null : WhileConnected(onEvent, clientGone);
         var now = clock.GetUtcNow().UtcDateTime;
         var runId = Guid.CreateVersion7();
         var run = new AgentRun
@@ -222,12 +232,12 @@ sealed class RunGateway(
             db.AgentRuns.Add(run);
             try
             {
-                await db.SaveChangesAsync(ct);
+                await db.SaveChangesAsync(CancellationToken.None);
             }
             catch (DbUpdateException)
             {
                 db.Entry(run).State = EntityState.Detached;
-                return (await ReplayAsync(p.Config!, p.IdempotencyKey, ct)) is { } raced ? raced
+                return (await ReplayAsync(p.Config!, p.IdempotencyKey, CancellationToken.None)) is { } raced ? raced
                     : Refuse(StatusCodes.Status409Conflict, "run_in_progress", "A run with this Idempotency-Key is in progress.");
             }
             db.Entry(run).State = EntityState.Detached;
@@ -236,8 +246,8 @@ sealed class RunGateway(
         Guid? reservation = null;
         if (p.Payer == Payer.Wallet && p.MaxPrice > 0)
         {
-            await grants.EnsureAsync(p.Organization, p.PlanCode!, ct);
-            var reserve = await ledger.ReserveAsync($"run:{runId}:reserve", p.Organization, p.MaxPrice, now.AddMinutes(options.Value.ReservationMinutes), "run", runId.ToString(), ct);
+            await grants.EnsureAsync(p.Organization, p.PlanCode!, CancellationToken.None);
+            var reserve = await ledger.ReserveAsync($"run:{runId}:reserve", p.Organization, p.MaxPrice, now.AddMinutes(options.Value.ReservationMinutes), "run", runId.ToString(), CancellationToken.None);
             if (reserve.Status == LedgerStatus.InsufficientCredits)
             {
                 await RefusedAsync(p, run, ProblemCodes.InsufficientCredits, started);
@@ -254,13 +264,13 @@ sealed class RunGateway(
             return Refuse(StatusCodes.Status409Conflict, RunRefusals.AgentUnavailable, "This agent's flow cannot run right now.");
         }
 
-        var agent = await plans.SettingsAsync(agentPlan.AgentId, ct);
+        var agent = await plans.SettingsAsync(agentPlan.AgentId, CancellationToken.None);
         // The buyer's knowledge reaches the flow only when the provider declares a knowledge-base field (SPEC §5).
         var buyerKnowledge = agent.Fields.Any(f => f.Kind == ConfigurableFieldKind.KnowledgeBase) ? p.Config?.KnowledgeBaseId : null;
         KnowledgeRetriever? retriever;
         try
         {
-            retriever = await knowledge.ForAsync(p.Organization, buyerKnowledge, agentPlan.ProviderOrganizationId, agent.KnowledgeBaseId, ct);
+            retriever = await knowledge.ForAsync(p.Organization, buyerKnowledge, agentPlan.ProviderOrganizationId, agent.KnowledgeBaseId, CancellationToken.None);
         }
         catch (KnowledgeBaseAccessException)
         {
@@ -271,7 +281,7 @@ sealed class RunGateway(
         // Session memory is written with the run's record: the journal's one transaction instead of one per message.
         var memory = request.History is null ? new JournaledMessageStore(new DatabaseMessageStore(contexts, p.Organization, p.MemoryPartition, clock)) : null;
         var engineStarted = Stopwatch.GetTimestamp();
-        var result = await ExecuteAsync(agentPlan, agent, buyerKnowledge, retriever, p, request, runId, memory, onEvent, ct);
+        var result = await ExecuteAsync(agentPlan, agent, buyerKnowledge, retriever, p, request, runId, memory, onEvent, engineCanceled);
         var engineTime = Stopwatch.GetElapsedTime(engineStarted);
         run.InputTokens = result.InputTokens;
         run.OutputTokens = result.OutputTokens;
@@ -308,6 +318,27 @@ sealed class RunGateway(
         var balance = payment is { Succeeded: true, Replayed: false } && reservation is not null ? payment.Available
             : p.Organization == Guid.Empty ? 0 : (await ledger.BalanceAsync(p.Organization, CancellationToken.None)).Available;
         return (new GatewayResult(runId, output, p.SessionId, p.Payer == Payer.Wallet ? charged : 0, balance, result, Replayed: false) { EngineTime = engineTime }, null);
+    }
+
+    /// <summary>Sends a stream's events to its client until the client goes away, then drops them.</summary>
+    static Func<RunEvent, ValueTask> WhileConnected(Func<RunEvent, ValueTask> onEvent, CancellationToken clientGone)
+    {
+        var connected = true;
+        return async e =>
+        {
+            if (!connected)
+            {
+                return;
+            }
+            try
+            {
+                await onEvent(e);
+            }
+            catch (Exception error) when (error is IOException || (error is OperationCanceledException && clientGone.IsCancellationRequested))
+            {
+                connected = false;
+            }
+        };
     }
 
     /// <summary>

@@ -5,6 +5,7 @@ using AgentMarket.Platform.Data;
 using AgentMarket.Testing.FakeOpenAi;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Credits;
+using AgentMarket.Tests.Doors;
 using AgentMarket.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -86,6 +87,35 @@ public class RunJourneyTests(GatewayApp app) : IClassFixture<GatewayApp>
         var again = await Http.ReadJsonAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Once please", idempotencyKey: key));
         Assert.Equal(first.GetProperty("run_id").GetGuid(), again.GetProperty("run_id").GetGuid());
         Assert.Equal(345, (await subscribed.Buyer.BalanceAsync()).GetProperty("balance").GetInt64());
+    }
+
+    [Fact]
+    public async Task AStreamingClientThatLeavesMidAnswer_DoesNotStopTheRun_WhichIsChargedOnce_AndReplaysForItsKey()
+    {
+        var subscribed = await app.SubscribedAsync();
+        const string answer = "An answer long enough that the client leaves before its end.";
+        app.Model.When("leave early", FakeReply.Say(answer) with { ChunkSize = 4, ChunkDelay = TimeSpan.FromMilliseconds(40) });
+        var key = Guid.NewGuid().ToString();
+        var request = Http.Request(HttpMethod.Post, $"/api/agents/{subscribed.Config}/run/", json: new { input = "I will leave early" });
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        request.Headers.Add("Idempotency-Key", key);
+        using (var response = await subscribed.KeyClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
+        {
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            Assert.Equal("event: token", await reader.ReadLineAsync());
+        } // disposing the response aborts the request: the client is gone with the first words of the answer
+
+        // The run went on without its client; once recorded, a retry with its key gets the whole answer, not a second run.
+        HttpResponseMessage? retried = null;
+        await DoorIntents.EventuallyAsync(async () =>
+            (retried = await subscribed.KeyClient.RunAsync(subscribed.Config, "I will leave early", idempotencyKey: key)).StatusCode != HttpStatusCode.Conflict,
+            "the abandoned stream's run is recorded");
+        var replay = await Http.ReadJsonAsync(retried!);
+        Assert.Equal(answer, replay.GetProperty("output").GetString());
+        var run = Assert.Single(await app.RunsAsync(subscribed.Buyer.OrganizationId, subscribed.Config));
+        Assert.Equal((AgentRunStatus.Succeeded, 5L), (run.Status, run.CreditsCharged));
+        var balance = await subscribed.Buyer.BalanceAsync();
+        Assert.Equal((345L, 0L), (balance.GetProperty("balance").GetInt64(), balance.GetProperty("reserved").GetInt64()));
     }
 
     [Theory]
