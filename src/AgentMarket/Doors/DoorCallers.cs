@@ -1,6 +1,7 @@
 using AgentMarket.Keys;
 using AgentMarket.Platform.Auth;
 using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
 using AgentMarket.Subscriptions;
 using Microsoft.EntityFrameworkCore;
@@ -27,6 +28,9 @@ public enum DoorRefusal
 
     /// <summary>A token whose user is not a member of the requested organization (or of any).</summary>
     UnknownOrganization,
+
+    /// <summary>A valid key or token of an organization an operator suspended.</summary>
+    OrganizationSuspended,
 }
 
 /// <summary>One subscribed agent as the doors show it.</summary>
@@ -45,7 +49,8 @@ public sealed class DoorCallers(AppDbContext db, Gateway.GatewayCache cache)
         if (identity?.IsAuthenticated != true || (!allowCookie && identity.AuthenticationType == AuthSchemes.Cookie))
         {
             var presented = http.Request.Headers.Authorization.Count > 0 || ApiKeyAuthenticationHandler.Presented(http.Request) is not null;
-            return (null, presented ? DoorRefusal.InvalidCredentials : DoorRefusal.NoCredentials);
+            return (null, http.Features.Get<CredentialRefused>()?.Code == ProblemCodes.OrganizationSuspended ? DoorRefusal.OrganizationSuspended
+                : presented ? DoorRefusal.InvalidCredentials : DoorRefusal.NoCredentials);
         }
         var key = http.Features.Get<KeyGrant>();
         if (key?.Kind == ApiKeyKind.Publishable)
@@ -56,10 +61,10 @@ public sealed class DoorCallers(AppDbContext db, Gateway.GatewayCache cache)
         {
             return (null, DoorRefusal.UnknownOrganization);
         }
-        // A suspended organization's tokens stop at the door like its keys (which the key lookup already refuses).
+        // A suspended organization's tokens stop at the door like its keys (which their authentication already refuses).
         var cache = http.RequestServices.GetRequiredService<Gateway.GatewayCache>();
         return (await cache.OrganizationAsync(organization, ct)).Suspended
-            ? (null, DoorRefusal.InvalidCredentials)
+            ? (null, DoorRefusal.OrganizationSuspended)
             : (new DoorCaller(organization, key), null);
     }
 

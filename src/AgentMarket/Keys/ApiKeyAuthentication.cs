@@ -12,7 +12,11 @@ namespace AgentMarket.Keys;
 
 /// <summary>What a valid key grants: one subscription of one organization; runs only with the <c>run</c> scope.</summary>
 public sealed record KeyGrant(Guid KeyId, Guid OrganizationId, Guid ConfigId, ApiKeyKind Kind, IReadOnlyList<string> AllowedOrigins,
-    int? RateLimitPerMinute, long? BudgetCredits, bool CanRun = true);
+    int? RateLimitPerMinute, long? BudgetCredits, bool CanRun = true)
+{
+    /// <summary>An operator suspended the key's organization: the key is valid, and refused everywhere with 403.</summary>
+    public bool OrganizationSuspended { get; init; }
+}
 
 /// <summary>
 /// Looks keys up by hash. A key is the capability itself, so the lookup runs in a system scope (no tenant is known before
@@ -68,11 +72,14 @@ public sealed class ApiKeyDirectory(IServiceScopeFactory scopes, TimeProvider cl
             .Where(match)
             .Where(k => k.RevokedUtc == null && (k.ExpiresUtc == null || k.ExpiresUtc > now))
             .Where(k => db.CustomerAgentConfigs.Any(c => c.Id == k.ConfigId && c.State != Subscriptions.SubscriptionState.Terminated))
-            .Where(k => db.Organizations.Any(o => o.Id == k.OrganizationId && o.SuspendedUtc == null)) // a suspended organization's keys stop
-            .Select(k => new { k.Id, k.OrganizationId, k.ConfigId, k.Kind, k.AllowedOrigins, k.RateLimitPerMinute, k.BudgetCredits, k.Scopes })
+            .Select(k => new
+            {
+                k.Id, k.OrganizationId, k.ConfigId, k.Kind, k.AllowedOrigins, k.RateLimitPerMinute, k.BudgetCredits, k.Scopes,
+                Suspended = db.Organizations.Any(o => o.Id == k.OrganizationId && o.SuspendedUtc != null),
+            })
             .FirstOrDefaultAsync(ct) is { } found
             ? new KeyGrant(found.Id, found.OrganizationId, found.ConfigId, found.Kind, found.AllowedOrigins, found.RateLimitPerMinute, found.BudgetCredits,
-                CanRun: found.Scopes.Contains(AgentKeys.RunScope))
+                CanRun: found.Scopes.Contains(AgentKeys.RunScope)) { OrganizationSuspended = found.Suspended }
             : null;
         if (key is not null && (!_lastUsed.TryGetValue(key.KeyId, out var last) || now - last > LastUsedPrecision))
         {
@@ -114,6 +121,10 @@ sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOpt
         {
             return CredentialRefused.Fail(Context, "Unknown, revoked or expired key. Send a valid one.");
         }
+        if (grant.OrganizationSuspended)
+        {
+            return CredentialRefused.Fail(Context, CredentialRefused.OrganizationSuspended);
+        }
         var identity = new ClaimsIdentity(
         [
             new Claim(AppClaims.KeyId, grant.KeyId.ToString()),
@@ -123,6 +134,17 @@ sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOpt
         ], Scheme.Name);
         Context.Features.Set(grant);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name));
+    }
+
+    /// <summary>A refusal that is not about the key itself (its organization is suspended) answers with its own status.</summary>
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        if (Context.Features.Get<CredentialRefused>() is { Status: var status } && status != StatusCodes.Status401Unauthorized)
+        {
+            Response.StatusCode = status;
+            return Task.CompletedTask;
+        }
+        return base.HandleChallengeAsync(properties);
     }
 
     /// <summary>The key the request presents, if any.</summary>

@@ -81,7 +81,7 @@ static class WidgetEndpoints
             return await OpenPlaygroundSessionAsync(agent, origin, http, tokens, limits, db, tenant, ct);
         }
         if (request.Key is not { } presented || !SecretToken.IsWellFormed(presented, ApiKeyAuthenticationHandler.PublishablePrefix)
-            || await keys.FindAsync(presented, ct) is not { Kind: ApiKeyKind.Publishable } key)
+            || await keys.FindAsync(presented, ct) is not { Kind: ApiKeyKind.Publishable, OrganizationSuspended: false } key)
         {
             return KeyInvalid();
         }
@@ -260,7 +260,7 @@ static class WidgetEndpoints
             return origin == OwnOrigin(http.Request) ? (session, null, null) : (null, null, WidgetCors.OriginNotAllowed());
         }
         // Revoking the key, or taking the origin off its list, ends its sessions at once (within the key cache's second elsewhere).
-        if (await keys.FindByIdAsync(session.KeyId, ct) is not { Kind: ApiKeyKind.Publishable } key)
+        if (await keys.FindByIdAsync(session.KeyId, ct) is not { Kind: ApiKeyKind.Publishable, OrganizationSuspended: false } key)
         {
             return (null, null, KeyInvalid());
         }

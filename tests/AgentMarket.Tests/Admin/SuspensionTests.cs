@@ -11,7 +11,8 @@ namespace AgentMarket.Tests.Admin;
 /// <summary>
 /// Suspending an organization stops its keys, tokens and widget keys on every door with the very next request (the
 /// caches that served them a moment ago must not keep serving: the test clock never moves, so only invalidation can
-/// explain the refusal), stops its members' runs and purchases, and leaves sign-in and data alone.
+/// explain the refusal), keys and tokens with 403 <c>organization_suspended</c>; it stops its members' runs and
+/// purchases, and leaves sign-in and data alone.
 /// </summary>
 public class SuspensionTests(GatewayApp app) : IClassFixture<GatewayApp>
 {
@@ -38,9 +39,14 @@ public class SuspensionTests(GatewayApp app) : IClassFixture<GatewayApp>
 
         foreach (var (door, send) in doors)
         {
+            // Keys and tokens are still valid: their holders are told why, so they do not replace them. A page's visitors
+            // are told nothing about the organization behind the widget.
             var response = await send();
-            Assert.True(response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden,
-                $"{door} answered {(int)response.StatusCode} after the suspension: {await response.Content.ReadAsStringAsync()}");
+            var body = await response.Content.ReadAsStringAsync();
+            var told = door.StartsWith("widget", StringComparison.Ordinal)
+                ? response.StatusCode == HttpStatusCode.Unauthorized && body.Contains("widget_key_invalid", StringComparison.Ordinal)
+                : response.StatusCode == HttpStatusCode.Forbidden && body.Contains("\"organization_suspended\"", StringComparison.Ordinal);
+            Assert.True(told, $"{door} answered {(int)response.StatusCode} after the suspension: {body}");
         }
         // The members' own session: signed in, told why, unable to run or buy.
         await Http.AssertProblemAsync(await buyer.Client.RunAsync(subscribed.Config, "From the session"), HttpStatusCode.Forbidden, "organization_suspended");
@@ -78,7 +84,7 @@ public class SuspensionTests(GatewayApp app) : IClassFixture<GatewayApp>
         var operatorClient = await app.OperatorAsync();
         await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/organizations/{suspended.Buyer.OrganizationId}/suspend", new { reason = "Abuse" }));
 
-        await Http.AssertStatusAsync(await suspended.KeyClient.RunAsync(suspended.Config, "Hello"), HttpStatusCode.Unauthorized);
+        await Http.AssertProblemAsync(await suspended.KeyClient.RunAsync(suspended.Config, "Hello"), HttpStatusCode.Forbidden, "organization_suspended");
         await Http.AssertStatusAsync(await other.KeyClient.RunAsync(other.Config, "Hello"), HttpStatusCode.OK);
     }
 

@@ -173,6 +173,7 @@ static class LangflowEndpoints
         DoorRefusal.PublishableKey => ApiProblem.Forbidden("publishable_key",
             "Publishable keys (am_pub_…) work only in the chat widget; call this API with a secret key (am_live_…)."),
         DoorRefusal.UnknownOrganization => ApiProblem.NotFound("organization"),
+        DoorRefusal.OrganizationSuspended => ApiProblem.Forbidden(ProblemCodes.OrganizationSuspended, ProblemCodes.OrganizationSuspendedMessage),
         _ => ApiProblem.Create(StatusCodes.Status401Unauthorized, ProblemCodes.Unauthorized, "An API key must be passed as query or header"),
     };
 }

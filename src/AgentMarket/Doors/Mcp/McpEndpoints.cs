@@ -90,6 +90,8 @@ static class McpEndpoints
                 return ApiProblem.Forbidden("publishable_key", "Publishable keys (am_pub_…) work only in the chat widget; use a secret key (am_live_…) or an organization token.");
             case DoorRefusal.UnknownOrganization:
                 return ApiProblem.NotFound("organization");
+            case DoorRefusal.OrganizationSuspended:
+                return ApiProblem.Forbidden(ProblemCodes.OrganizationSuspended, ProblemCodes.OrganizationSuspendedMessage);
             default:
                 http.Response.Headers.WWWAuthenticate = "Bearer";
                 return ApiProblem.Create(StatusCodes.Status401Unauthorized, refusal == DoorRefusal.NoCredentials ? ProblemCodes.Unauthorized : "invalid_credentials",

@@ -24,9 +24,13 @@ sealed record OpenAiError(int Status, string Type, string? Code, string Message,
     public static readonly OpenAiError MalformedBody = new(StatusCodes.Status400BadRequest, InvalidRequest, null,
         "We could not parse the JSON body of your request.");
 
+    public static readonly OpenAiError OrganizationSuspended = new(StatusCodes.Status403Forbidden, InvalidRequest, Platform.Errors.ProblemCodes.OrganizationSuspended,
+        Platform.Errors.ProblemCodes.OrganizationSuspendedMessage);
+
     public static OpenAiError For(DoorRefusal refusal) => refusal switch
     {
         DoorRefusal.NoCredentials => NoKey,
+        DoorRefusal.OrganizationSuspended => OrganizationSuspended,
         DoorRefusal.InvalidCredentials => BadKey,
         DoorRefusal.PublishableKey => PublishableKey,
         _ => UnknownOrganization,

@@ -33,11 +33,17 @@ public static class AppClaims
 /// Why a presented credential was refused, kept on the request so the 401 can say it (the framework keeps only successful
 /// results). Messages are whole sentences that say what to do, and never include the credential.
 /// </summary>
-public sealed record CredentialRefused(string Message)
+public sealed record CredentialRefused(string Message, int Status = StatusCodes.Status401Unauthorized, string? Code = null)
 {
-    public static AuthenticateResult Fail(HttpContext context, string message)
+    public static AuthenticateResult Fail(HttpContext context, string message) => Fail(context, new CredentialRefused(message));
+
+    public static AuthenticateResult Fail(HttpContext context, CredentialRefused refusal)
     {
-        context.Features.Set(new CredentialRefused(message));
-        return AuthenticateResult.Fail(message);
+        context.Features.Set(refusal);
+        return AuthenticateResult.Fail(refusal.Message);
     }
+
+    /// <summary>A valid credential of an organization an operator suspended: 403, so its holder does not replace a good key.</summary>
+    public static readonly CredentialRefused OrganizationSuspended =
+        new(Errors.ProblemCodes.OrganizationSuspendedMessage, StatusCodes.Status403Forbidden, Errors.ProblemCodes.OrganizationSuspended);
 }

@@ -39,6 +39,11 @@ static class ProblemDetailsSetup
                 validation.Errors[key] = messages;
             }
         }
+        if (status == StatusCodes.Status403Forbidden && context.HttpContext.Features.Get<Auth.CredentialRefused>() is { Code: { } refusedCode } refused)
+        {
+            problem.Extensions["code"] = refusedCode;
+            problem.Detail = refused.Message;
+        }
         if (status == StatusCodes.Status401Unauthorized && problem.Detail is null)
         {
             // Say which: a revoked or mistyped key is the usual reason, and the handlers' messages name no secret. A
