@@ -80,6 +80,9 @@ public enum RunStatus
 /// <param name="DisplayName">The failing node's display name.</param>
 public sealed record RunError(string Code, string Message, string? NodeId = null, string? DisplayName = null)
 {
+    /// <summary>How long the failing service (the model endpoint) asked callers to wait before retrying, when it said.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     /// <summary>The text Langflow puts in its 500 response: "Error running graph: Error building Component X: …" (format §3.7).</summary>
     public string LangflowMessage => NodeId is null
         ? $"Error running graph: {Message}"
@@ -95,8 +98,14 @@ public static class RunErrorCodes
     /// <summary>No model client for the node (the host's resolver returned null).</summary>
     public const string ModelNotConfigured = "model_not_configured";
 
-    /// <summary>The model endpoint failed (HTTP error, timeout, broken stream).</summary>
+    /// <summary>The model endpoint failed (an HTTP error other than 429, an unreachable host, a broken stream).</summary>
     public const string ModelError = "model_error";
+
+    /// <summary>The model endpoint answered 429: it is rate limiting the platform (its Retry-After is in <see cref="RunError.RetryAfter"/>).</summary>
+    public const string ModelRateLimited = "model_rate_limited";
+
+    /// <summary>The model endpoint did not answer within its timeout.</summary>
+    public const string ModelTimeout = "model_timeout";
 
     /// <summary>The model's output did not match the requested structure.</summary>
     public const string InvalidModelOutput = "invalid_model_output";

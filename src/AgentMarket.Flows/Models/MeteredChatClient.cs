@@ -6,7 +6,8 @@ namespace AgentMarket.Flows.Models;
 
 /// <summary>
 /// Wraps the host's client for one node execution: counts model calls against the run's limit, takes token usage
-/// from the responses into the node's run record, and turns endpoint failures into a stable <c>model_error</c>.
+/// from the responses into the node's run record, and turns endpoint failures into stable codes: <c>model_rate_limited</c>,
+/// <c>model_timeout</c>, else <c>model_error</c>.
 /// Components never meter themselves, so none can forget to.
 /// </summary>
 internal sealed class MeteredChatClient(IChatClient inner, NodeExecution node) : DelegatingChatClient(inner)
@@ -68,6 +69,12 @@ internal sealed class MeteredChatClient(IChatClient inner, NodeExecution node) :
         exception is not (RunLimitException or FlowComponentException) &&
         !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
 
-    static FlowComponentException Failure(Exception exception) =>
-        new(RunErrorCodes.ModelError, $"The model endpoint failed: {exception.Message}", exception);
+    /// <summary>Says which failure it was, so callers know whether and when to retry.</summary>
+    static FlowComponentException Failure(Exception exception) => exception switch
+    {
+        ModelEndpointException { Status: 429 } limited =>
+            new(RunErrorCodes.ModelRateLimited, $"The model endpoint is rate limiting requests: {exception.Message}", exception) { RetryAfter = limited.RetryAfter },
+        ModelEndpointException { TimedOut: true } => new(RunErrorCodes.ModelTimeout, $"The model endpoint failed: {exception.Message}", exception),
+        _ => new(RunErrorCodes.ModelError, $"The model endpoint failed: {exception.Message}", exception),
+    };
 }

@@ -1,6 +1,7 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -65,6 +66,12 @@ public sealed class ModelEndpointException : Exception
 
     /// <summary>The HTTP status the endpoint answered, when it answered.</summary>
     public int? Status { get; }
+
+    /// <summary>The endpoint did not answer within the client's timeout.</summary>
+    public bool TimedOut { get; init; }
+
+    /// <summary>How long the endpoint asked callers to wait (its <c>Retry-After</c>), when it said.</summary>
+    public TimeSpan? RetryAfter { get; init; }
 }
 
 /// <summary>
@@ -392,6 +399,24 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
         _ => null,
     };
 
+    /// <summary>A <c>Retry-After</c> in seconds or as a date, as HTTP allows; nothing when absent, unreadable or past.</summary>
+    static TimeSpan? RetryAfter(PipelineResponse? response)
+    {
+        if (response is null || !response.Headers.TryGetValue("Retry-After", out var value) || value is null)
+        {
+            return null;
+        }
+
+        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+        {
+            return TimeSpan.FromSeconds(seconds);
+        }
+
+        return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var when) && when > DateTimeOffset.UtcNow
+            ? when - DateTimeOffset.UtcNow
+            : null;
+    }
+
     /// <summary>Endpoint failures become <see cref="ModelEndpointException"/> with a short, key-free message.</summary>
     static ModelEndpointException? Translate(Exception exception, CancellationToken cancellationToken) => exception switch
     {
@@ -399,8 +424,11 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
         ClientResultException result => new ModelEndpointException(
             $"the model endpoint answered HTTP {result.Status}{(result.GetRawResponse()?.ReasonPhrase is { Length: > 0 } phrase ? $" ({phrase})" : "")}",
             result.Status,
-            result),
-        OperationCanceledException => new ModelEndpointException("the model endpoint did not answer in time", null, exception),
+            result)
+        {
+            RetryAfter = RetryAfter(result.GetRawResponse()),
+        },
+        OperationCanceledException => new ModelEndpointException("the model endpoint did not answer in time", null, exception) { TimedOut = true },
         HttpRequestException => new ModelEndpointException($"the model endpoint could not be reached ({exception.Message})", null, exception),
         IOException or JsonException or InvalidOperationException or FormatException => new ModelEndpointException("the model's response stream broke off or was malformed", null, exception),
         _ => null,

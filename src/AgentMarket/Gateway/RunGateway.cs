@@ -569,11 +569,13 @@ sealed class RunGateway(
         {
             RunErrorCodes.ModelNotConfigured => (StatusCodes.Status422UnprocessableEntity, "No model is configured for this agent: the operator, the provider or you (bring your own key) must set one."),
             RunErrorCodes.ModelError => (StatusCodes.Status502BadGateway, "The model endpoint failed; nothing was charged."),
+            RunErrorCodes.ModelRateLimited => (StatusCodes.Status503ServiceUnavailable, "The model endpoint is busy (it is rate limiting this platform); retry later. Nothing was charged."),
+            RunErrorCodes.ModelTimeout => (StatusCodes.Status504GatewayTimeout, "The model endpoint did not answer in time; nothing was charged."),
             _ when result.Status == RunStatus.LimitExceeded => (StatusCodes.Status422UnprocessableEntity, result.Error?.Message ?? "The run reached a limit; nothing was charged."),
             _ when result.Status == RunStatus.Canceled => (499, "The run was canceled; nothing was charged."),
             _ => (StatusCodes.Status422UnprocessableEntity, result.Error?.Message ?? "The run failed; nothing was charged."),
         };
-        return new GatewayFailure(status, code, message, new Dictionary<string, object?> { ["run_id"] = runId }) { RunId = runId };
+        return new GatewayFailure(status, code, message, new Dictionary<string, object?> { ["run_id"] = runId }, RetryAfter: result.Error?.RetryAfter) { RunId = runId };
     }
 
     static (GatewayResult?, GatewayFailure?) Refuse(int status, string code, string message, TimeSpan? retryAfter = null) =>

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using AgentMarket.Flows.Execution;
 using AgentMarket.Flows.Langflow;
+using AgentMarket.Flows.Models;
 using AgentMarket.Flows.Tests.Support;
 using AgentMarket.Flows.Values;
 using AgentMarket.Testing.FakeOpenAi;
@@ -114,6 +115,25 @@ public class StreamingTests(FakeModel model) : IClassFixture<FakeModel>
         Assert.Equal("error", (string?)payload["event"]);
         Assert.StartsWith("Error running graph: Error building Component Language Model: \n\nThe model endpoint failed: the model endpoint answered HTTP 500", (string?)payload["data"]!["error"], StringComparison.Ordinal);
         Assert.DoesNotContain(events, runEvent => runEvent is RunCompleted);
+    }
+
+    [Fact]
+    public async Task ARateLimitingOrSlowModel_FailsTheRunWithItsOwnCode_AndTheEndpointsRetryAfter()
+    {
+        var limited = await FlowEngine.Default.RunAsync(Examples.Plan(Examples.BasicPrompting), new RunRequest { InputValue = "Hi" },
+            TestServices.Create(new OpenAiCompatibleChatClient(new OpenAiCompatibleChatClientOptions
+            {
+                BaseUrl = model.Fresh().Otherwise(FakeReply.Fail(429) with { RetryAfterSeconds = 9 }).BaseUrl, Model = "m", MaxRetries = 0,
+            })), Ct);
+        Assert.Equal((RunErrorCodes.ModelRateLimited, TimeSpan.FromSeconds(9)), (limited.Error?.Code, limited.Error?.RetryAfter));
+
+        var slow = await FlowEngine.Default.RunAsync(Examples.Plan(Examples.BasicPrompting), new RunRequest { InputValue = "Hi" },
+            TestServices.Create(new OpenAiCompatibleChatClient(new OpenAiCompatibleChatClientOptions
+            {
+                BaseUrl = model.Fresh().Otherwise(FakeReply.Say("late") with { Latency = TimeSpan.FromSeconds(5) }).BaseUrl, Model = "m", MaxRetries = 0,
+                Timeout = TimeSpan.FromMilliseconds(300),
+            })), Ct);
+        Assert.Equal((RunErrorCodes.ModelTimeout, null), (slow.Error?.Code, slow.Error?.RetryAfter));
     }
 
     [Fact]

@@ -140,6 +140,17 @@ public class OpenAiCompatibleChatClientTests(FakeModel model) : IClassFixture<Fa
     }
 
     [Fact]
+    public async Task A429_SaysHowLongTheEndpointAskedToWait()
+    {
+        var server = model.Fresh().Otherwise(FakeReply.Fail(429) with { RetryAfterSeconds = 17 });
+        using var client = new OpenAiCompatibleChatClient(new OpenAiCompatibleChatClientOptions { BaseUrl = server.BaseUrl, Model = "m", MaxRetries = 0 });
+
+        var failure = await Assert.ThrowsAsync<ModelEndpointException>(() => client.GetResponseAsync([new ChatMessage(ChatRole.User, "x")], cancellationToken: Ct));
+
+        Assert.Equal((429, TimeSpan.FromSeconds(17), false), (failure.Status, failure.RetryAfter, failure.TimedOut));
+    }
+
+    [Fact]
     public async Task Retries_RecoverFromATransient429()
     {
         var server = model.Fresh().When(_ => true, FakeReply.Fail(429), times: 1).Otherwise(FakeReply.Say("recovered"));
@@ -160,6 +171,7 @@ public class OpenAiCompatibleChatClientTests(FakeModel model) : IClassFixture<Fa
         var failure = await Assert.ThrowsAsync<ModelEndpointException>(() => client.GetResponseAsync([new ChatMessage(ChatRole.User, "x")], cancellationToken: Ct));
 
         Assert.Equal("the model endpoint did not answer in time", failure.Message);
+        Assert.True(failure.TimedOut);
     }
 
     [Fact]

@@ -1,8 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
+using AgentMarket.Gateway;
 using AgentMarket.Testing.FakeOpenAi;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Credits;
+using AgentMarket.Tests.Doors;
 using AgentMarket.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -77,6 +79,20 @@ public class GatewayRulesTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.Equal((350L, 350L, 0L), (balance.GetProperty("balance").GetInt64(), balance.GetProperty("available").GetInt64(), balance.GetProperty("reserved").GetInt64()));
         var spend = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync("/api/credits/transactions/?type=spend"));
         Assert.Equal(0, spend.GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task ARateLimitingModel_Is503WithItsRetryAfter_AndChargesNothing()
+    {
+        var subscribed = await app.SubscribedAsync();
+        app.Model.When("the model is busy", FakeReply.Fail(429) with { RetryAfterSeconds = 1 });
+
+        var response = await subscribed.KeyClient.RunAsync(subscribed.Config, "the model is busy");
+        await Http.AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, "model_rate_limited");
+        Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
+        var run = Assert.Single(await app.RunsAsync(subscribed.Buyer.OrganizationId, subscribed.Config));
+        Assert.Equal((AgentRunStatus.Failed, "model_rate_limited", 0L), (run.Status, run.ErrorCode, run.CreditsCharged));
+        Assert.Equal(350, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
     }
 
     [Fact]

@@ -165,6 +165,11 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         if (reply.Status != 200)
         {
             context.Response.StatusCode = reply.Status;
+            if (reply.RetryAfterSeconds is { } retryAfter)
+            {
+                context.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+            }
+
             await context.Response.WriteAsJsonAsync(new { error = new { message = $"fake error {reply.Status}", type = "fake_error", code = reply.Status.ToString(CultureInfo.InvariantCulture) } });
             return;
         }

@@ -12,6 +12,9 @@ public sealed record FakeReply
     /// <summary>An HTTP status other than 200 injects an error (429, 500…); the body is an OpenAI error object.</summary>
     public int Status { get; init; } = 200;
 
+    /// <summary>With an error <see cref="Status"/>: the <c>Retry-After</c> header to send, in whole seconds.</summary>
+    public int? RetryAfterSeconds { get; init; }
+
     /// <summary>Delay before the answer starts (and between streamed chunks, see <see cref="ChunkDelay"/>).</summary>
     public TimeSpan Latency { get; init; }
 
