@@ -88,7 +88,7 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
     /// Refunds <paramref name="amountCents"/> of a payment (cumulative refunds never exceed it). Package credits are clawed
     /// back in proportion; what was already spent becomes debt. A plan payment's monthly credits are taken back in
     /// proportion, as far as they are unspent, and a full refund of the plan's current period ends the plan at once
-    /// (Free). <paramref name="refundKey"/> identifies the refund (Stripe's refund or event id), so a replay changes nothing.
+    /// (Free) and the provider's subscription with it, so it bills no more. <paramref name="refundKey"/> identifies the refund (Stripe's refund or event id), so a replay changes nothing.
     /// </summary>
     public async Task<Payment?> RefundAsync(Guid paymentId, long amountCents, string refundKey, CancellationToken ct)
     {
@@ -103,6 +103,13 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
         {
             return payment;
         }
+        var isPlan = payment.Purpose is PaymentPurpose.Plan or PaymentPurpose.Renewal;
+        var endedPlan = isPlan && payment.RefundedCents + cents >= payment.AmountCents ? await CurrentPlanPaidByAsync(payment, ct) : null;
+        if (endedPlan?.ExternalSubscriptionId is { } subscription)
+        {
+            // Ended before any of the refund is booked: should that fail, the refund's retry finds nothing applied and ends it again.
+            await provider.EndSubscriptionAsync(subscription, ct);
+        }
         var credits = ShareOf(payment.Credits, payment, cents);
         if (credits > 0)
         {
@@ -113,8 +120,7 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
             }
             EnsureApplied(refund, payment);
         }
-        if (payment.Purpose is PaymentPurpose.Plan or PaymentPurpose.Renewal
-            && !await RefundPlanAsync(payment, cents, payment.RefundedCents + cents >= payment.AmountCents, refundKey, ct))
+        if (isPlan && !await RefundPlanAsync(payment, cents, endedPlan, refundKey, ct))
         {
             return payment; // replayed
         }
@@ -136,11 +142,19 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
         payment.AmountCents == 0 ? 0
             : credits * (payment.RefundedCents + cents) / payment.AmountCents - credits * payment.RefundedCents / payment.AmountCents;
 
+    /// <summary>The organization's plan when <paramref name="payment"/> paid for its current period, else null.</summary>
+    async Task<OrganizationPlan?> CurrentPlanPaidByAsync(Payment payment, CancellationToken ct)
+    {
+        var plan = await db.OrganizationPlans.FirstAsync(p => p.OrganizationId == payment.OrganizationId, ct);
+        return plan.PlanCode == payment.PlanCode && plan.CurrentPeriodStartUtc == PeriodStart(payment) ? plan : null;
+    }
+
     /// <summary>
     /// Takes back the refunded share of the monthly credits the plan payment granted and, when the whole payment of the
-    /// organization's current period is refunded, puts it on Free at once. False when the refund was already applied.
+    /// organization's current period is refunded (<paramref name="ended"/>), puts it on Free at once, its provider
+    /// subscription already ended. False when the refund was already applied.
     /// </summary>
-    async Task<bool> RefundPlanAsync(Payment payment, long cents, bool whole, string refundKey, CancellationToken ct)
+    async Task<bool> RefundPlanAsync(Payment payment, long cents, OrganizationPlan? ended, string refundKey, CancellationToken ct)
     {
         var plan = await db.Plans.AsNoTracking().FirstAsync(p => p.Code == payment.PlanCode, ct);
         var credits = ShareOf(plan.MonthlyCredits, payment, cents);
@@ -154,11 +168,11 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
             }
             EnsureApplied(revoked, payment);
         }
-        var organizationPlan = await db.OrganizationPlans.FirstAsync(p => p.OrganizationId == payment.OrganizationId, ct);
-        if (whole && organizationPlan.PlanCode == payment.PlanCode && organizationPlan.CurrentPeriodStartUtc == PeriodStart(payment))
+        if (ended is { } organizationPlan)
         {
             audit.Record(Audit.AuditActions.PlanChanged, payment.OrganizationId, "organization_plan", payment.OrganizationId,
                 before: new { plan = organizationPlan.PlanCode, interval = organizationPlan.Interval }, after: new { plan = Plan.Free, reason = "refunded", payment = payment.Id });
+            organizationPlan.ExternalSubscriptionId = null;
             organizationPlan.PlanCode = Plan.Free;
             organizationPlan.Interval = BillingInterval.Monthly;
             organizationPlan.CurrentPeriodStartUtc = organizationPlan.CurrentPeriodEndUtc = organizationPlan.CreditPeriodStartUtc = null;

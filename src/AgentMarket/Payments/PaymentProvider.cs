@@ -16,6 +16,12 @@ public interface IPaymentProvider
     /// automatic top-up). Idempotent by the payment: a repeated call never charges twice.
     /// </summary>
     Task<OffSessionCharge> ChargeSavedPaymentMethodAsync(Payment payment, CancellationToken ct);
+
+    /// <summary>
+    /// Ends, at once, the provider's subscription that bills a plan (a refund took the plan away): it must not bill again.
+    /// Idempotent: one already ended stays ended.
+    /// </summary>
+    Task EndSubscriptionAsync(string externalSubscriptionId, CancellationToken ct);
 }
 
 public sealed record CheckoutUrls(string BaseUrl, string SuccessPath, string CancelPath);
@@ -45,6 +51,9 @@ sealed class SandboxPaymentProvider : IPaymentProvider
 
     public Task<string> CreateCheckoutAsync(Payment payment, CheckoutUrls urls, CancellationToken ct) =>
         Task.FromResult($"{urls.BaseUrl}/checkout/{payment.Id}");
+
+    /// <summary>Sandbox plans bill through no external subscription.</summary>
+    public Task EndSubscriptionAsync(string externalSubscriptionId, CancellationToken ct) => Task.CompletedTask;
 
     /// <summary>Test mode's saved card is 4242 4242 4242 4242: it always pays.</summary>
     public Task<OffSessionCharge> ChargeSavedPaymentMethodAsync(Payment payment, CancellationToken ct) =>

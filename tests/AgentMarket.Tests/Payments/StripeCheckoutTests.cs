@@ -178,6 +178,27 @@ public class StripeCheckoutTests(StripeApp app) : IClassFixture<StripeApp>
     }
 
     [Fact]
+    public async Task RefundingAPlanPaymentInFull_EndsItsStripeSubscription_SoItBillsNoMore()
+    {
+        var user = await app.SignUpAsync();
+        var subscription = await user.SubscribeThroughStripeAsync("plus");
+        bool Cancelled() => app.Stripe.Requests.Any(r => r.Method == "DELETE" && r.Path == $"/v1/subscriptions/{subscription.SubscriptionId}");
+
+        // Part of it: the plan and its subscription go on.
+        await StripeWebhooks.DeliverAsync(app, StripeWebhooks.Event("charge.refunded", StripeWebhooks.Charge(subscription.FirstInvoiceId, 1_990, 990, StripeWebhooks.NewId("re"))));
+        Assert.Equal("plus", (await Http.ReadJsonAsync(await user.Client.GetAsync("/api/credits/plan/"))).GetProperty("plan").GetString());
+        Assert.False(Cancelled());
+
+        // The rest: Free at once, and Stripe is told to stop billing.
+        await StripeWebhooks.DeliverAsync(app, StripeWebhooks.Event("charge.refunded", StripeWebhooks.Charge(subscription.FirstInvoiceId, 1_990, 1_990, StripeWebhooks.NewId("re"))));
+        Assert.True(Cancelled());
+        // Stripe then reports the subscription deleted, which changes nothing more.
+        await StripeWebhooks.DeliverAsync(app, StripeWebhooks.Event("customer.subscription.deleted", StripeWebhooks.Subscription(subscription.SubscriptionId)));
+        var plan = await Http.ReadJsonAsync(await user.Client.GetAsync("/api/credits/plan/"));
+        Assert.Equal(("free", System.Text.Json.JsonValueKind.Null), (plan.GetProperty("plan").GetString(), plan.GetProperty("scheduled_plan").ValueKind));
+    }
+
+    [Fact]
     public async Task PartialStripeRefunds_AreCumulative_AndClawBackInProportion()
     {
         var user = await app.SignUpAsync();

@@ -26,6 +26,8 @@ sealed class StripePaymentProvider(StripeClient stripe, IOptions<StripeOptions> 
         return session.Url;
     }
 
+    public Task EndSubscriptionAsync(string externalSubscriptionId, CancellationToken ct) => stripe.CancelSubscriptionAsync(externalSubscriptionId, ct);
+
     public async Task<OffSessionCharge> ChargeSavedPaymentMethodAsync(Payment payment, CancellationToken ct)
     {
         if (await CustomerAsync(payment.OrganizationId, ct) is not { PaymentMethodId: { } paymentMethod } customer)
