@@ -131,11 +131,17 @@ static class CreditsEndpoints
         return TypedResults.Ok(plans.ConvertAll(ToResponse));
     }
 
-    internal static async Task<IResult> PurchaseAsync(PurchaseRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, Checkouts checkouts, HttpContext http, CancellationToken ct)
+    internal static async Task<IResult> PurchaseAsync(PurchaseRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, Checkouts checkouts,
+        CurrentTenant tenant, HttpContext http, CancellationToken ct)
     {
         if (idempotencyKey is { Length: > 100 })
         {
             return ApiProblem.Invalid("Idempotency-Key", "Use at most 100 characters.");
+        }
+        if (request.PackageUuid is null && !tenant.HasRole(MembershipRole.Owner))
+        {
+            // Managers buy packages; the plan is the owner's, as on the pricing page and POST /api/credits/plan/.
+            return ApiProblem.Forbidden(ProblemCodes.InsufficientRole, "Changing the plan needs the owner role.");
         }
         var urls = CheckoutUrlsFor(http);
         var (checkout, failure) = request.PackageUuid is { } package

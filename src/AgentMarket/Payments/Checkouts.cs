@@ -75,6 +75,13 @@ sealed class Checkouts(AppDbContext db, CurrentTenant tenant, IPaymentProvider p
         {
             return (null, new Failure(StatusCodes.Status409Conflict, "already_on_plan", $"You are already on {plan.Name} ({interval.ToString().ToLowerInvariant()})."));
         }
+        if (current.CurrentPeriodEndUtc is not null
+            && await db.Plans.AsNoTracking().AnyAsync(p => p.Code == current.PlanCode && p.SortOrder > plan.SortOrder, ct))
+        {
+            // Paying for a cheaper plan now would throw away the rest of the period already paid for.
+            return (null, new Failure(StatusCodes.Status409Conflict, "downgrade_at_period_end",
+                "A cheaper plan starts when the period you paid for ends: choose it with POST /api/credits/plan/ (or on the pricing page) to schedule it."));
+        }
         var payment = new Payment
         {
             OrganizationId = organizationId,

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Net;
 using System.Net.Http.Json;
+using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Infrastructure;
 
 namespace AgentMarket.Tests.Credits;
@@ -164,6 +165,21 @@ public class CreditsJourneyTests(AgentMarketApp app) : IClassFixture<AgentMarket
         Assert.Null(scheduled.GetProperty("checkout").GetString());
         Assert.Equal("pro", scheduled.GetProperty("plan").GetProperty("plan").GetString());
         Assert.Equal("free", scheduled.GetProperty("plan").GetProperty("scheduled_plan").GetString());
+    }
+
+    [Fact]
+    public async Task BuyingACheaperPlanOutright_IsRefused_AndOnlyTheOwnerBuysPlans()
+    {
+        var owner = await app.SignUpAsync();
+        await owner.UpgradeAsync("pro");
+        var cheaper = await Http.AssertProblemAsync(await owner.Client.PostAsJsonAsync("/api/credits/purchase/", new { plan = "plus" }), HttpStatusCode.Conflict, "downgrade_at_period_end");
+        Assert.Contains("POST /api/credits/plan/", cheaper.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("pro", (await Http.ReadJsonAsync(await owner.Client.GetAsync("/api/credits/plan/"))).GetProperty("plan").GetString());
+
+        // A manager buys packages, as on the credits page, but not plans, as on the pricing page.
+        var manager = await app.JoinAsync(owner, "manager");
+        await Http.AssertProblemAsync(await manager.Client.PostAsJsonAsync("/api/credits/purchase/", new { plan = "pro", interval = "yearly" }), HttpStatusCode.Forbidden, "insufficient_role");
+        await Http.AssertStatusAsync(await manager.Client.PostAsJsonAsync("/api/credits/purchase/", new { package_uuid = await owner.PackageIdAsync("Starter") }), HttpStatusCode.Created);
     }
 
     [Fact]

@@ -81,9 +81,9 @@ static class StripeEndpoints
 
     /// <summary>SPEC §10's path for starting a Stripe checkout: <c>/api/credits/purchase/</c>, when Stripe is the provider.</summary>
     static async Task<IResult> CheckoutAsync(PurchaseRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, IOptions<StripeOptions> options,
-        Checkouts checkouts, HttpContext http, CancellationToken ct) =>
+        Checkouts checkouts, CurrentTenant tenant, HttpContext http, CancellationToken ct) =>
         options.Value.Enabled
-            ? await CreditsEndpoints.PurchaseAsync(request, idempotencyKey, checkouts, http, ct)
+            ? await CreditsEndpoints.PurchaseAsync(request, idempotencyKey, checkouts, tenant, http, ct)
             : ApiProblem.Conflict(NotConfigured, "Stripe is not configured on this marketplace; purchases use the sandbox checkout at /api/credits/purchase/.");
 
     /// <summary>A Stripe outage is not our bug: the caller gets 502 with a code and may retry, instead of a 500.</summary>
