@@ -19,6 +19,11 @@ public static class AuditActions
     public const string AgentKeyRotated = "agent_key.rotated";
     public const string AgentKeyRevoked = "agent_key.revoked";
 
+    /// <summary>Single sign-on providers, platform-wide (no organization). A new client secret shows as <c>"replaced"</c>, never its value.</summary>
+    public const string IdentityProviderCreated = "identity_provider.created";
+    public const string IdentityProviderUpdated = "identity_provider.updated";
+    public const string IdentityProviderDeleted = "identity_provider.deleted";
+
     public const string OperatorGranted = "operator.granted";
     public const string MemberRoleChanged = "member.role_changed";
     public const string MemberRemoved = "member.removed";

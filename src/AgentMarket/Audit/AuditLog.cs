@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using AgentMarket.Platform;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
@@ -9,7 +10,8 @@ namespace AgentMarket.Audit;
 /// Writes audit entries. <see cref="Record"/> adds the entry to the request's <see cref="AppDbContext"/> without saving,
 /// so it commits in the caller's own <c>SaveChanges</c> together with the change it describes (or not at all).
 /// <see cref="RecordAsync"/> saves at once, for actions whose change is not an EF save of this context (a failed
-/// sign-in, a ledger transfer, a bulk update). The actor is the signed-in user unless given; the client address is the
+/// sign-in, a ledger transfer, a bulk update). <see cref="RecordChanges"/> records an edit by the fields it changed, and
+/// an edit that changed nothing not at all. The actor is the signed-in user unless given; the client address is the
 /// request's.
 /// </summary>
 public sealed class AuditLog(AppDbContext db, CurrentTenant tenant, IHttpContextAccessor http, TimeProvider clock)
@@ -43,6 +45,34 @@ public sealed class AuditLog(AppDbContext db, CurrentTenant tenant, IHttpContext
     {
         Record(action, organizationId, targetType, targetId, before, after, actorUserId, actorEmail);
         await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>
+    /// Records an edit of <paramref name="targetId"/> as the fields whose values differ between two snapshots of it, taken
+    /// before and after the edit (objects of the same shape, such as anonymous objects; never with secrets). Records
+    /// nothing and returns false when no field differs: an edit that changes nothing is not an event.
+    /// </summary>
+    public bool RecordChanges(string action, Guid? organizationId, string? targetType, object? targetId, object before, object after)
+    {
+        var previous = JsonSerializer.SerializeToNode(before, Json)!.AsObject();
+        var current = JsonSerializer.SerializeToNode(after, Json)!.AsObject();
+        var changedBefore = new JsonObject();
+        var changedAfter = new JsonObject();
+        foreach (var (field, value) in current)
+        {
+            var old = previous[field];
+            if (!JsonNode.DeepEquals(old, value))
+            {
+                changedBefore[field] = old?.DeepClone();
+                changedAfter[field] = value?.DeepClone();
+            }
+        }
+        if (changedAfter.Count == 0)
+        {
+            return false;
+        }
+        Record(action, organizationId, targetType, targetId, changedBefore, changedAfter);
+        return true;
     }
 
     static string? Summary(object? value)

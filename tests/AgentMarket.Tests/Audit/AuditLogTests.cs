@@ -120,6 +120,12 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
         await Http.ReadJsonAsync(await buyer.Client.PatchAsJsonAsync($"/api/members/{membership}", new { role = "manager" }));
         await Http.AssertStatusAsync(await buyer.Client.DeleteAsync($"/api/members/{membership}"), HttpStatusCode.NoContent);
 
+        // Single sign-on: a provider created, given a new client secret and disabled, deleted.
+        var identityProvider = (await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync("/api/admin/identity-providers/", IdentityProviderBody("first-secret", enabled: true)),
+            HttpStatusCode.Created)).GetProperty("uuid").GetGuid();
+        await Http.ReadJsonAsync(await operatorClient.PutAsJsonAsync($"/api/admin/identity-providers/{identityProvider}", IdentityProviderBody("second-secret", enabled: false)));
+        await Http.AssertStatusAsync(await operatorClient.DeleteAsync($"/api/admin/identity-providers/{identityProvider}"), HttpStatusCode.NoContent);
+
         // Money: a plan change paid for, refunded by the operator; a manual adjustment.
         var payment = await buyer.UpgradeAsync("plus");
         await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/payments/{payment.GetProperty("uuid").GetGuid()}/refund", new { }));
@@ -254,6 +260,9 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
         Assert.Equal(AuditActions.InvitationCreated, (await app.InScopeAsync(null, services =>
             services.GetRequiredService<AppDbContext>().AuditEntries.Where(e => e.OrganizationId == user.OrganizationId).Select(e => e.Action).FirstAsync())));
     }
+
+    static object IdentityProviderBody(string secret, bool enabled) =>
+        new { name = "Audited SSO", issuer = "https://idp.example/realms/audit", client_id = "marketplace", client_secret = secret, enabled };
 
     static IEnumerable<string> AllActions() =>
         typeof(AuditActions).GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => f.IsLiteral).Select(f => (string)f.GetRawConstantValue()!);

@@ -61,6 +61,35 @@ public sealed class IdentityProviderAdminTests(AgentMarketApp app) : IClassFixtu
         await Http.AssertProblemAsync(await admin.GetAsync($"{Url}{uuid}"), HttpStatusCode.NotFound, "not_found");
     }
 
+    [Fact]
+    public async Task Changes_AreAudited_ByWhatChanged_TheSecretOnlyAsReplaced_AndAnUnchangedPutNotAtAll()
+    {
+        const string replacement = "a-replacement-secret-that-must-never-be-logged";
+        using var admin = await app.OperatorAsync();
+        var uuid = (await Http.ReadJsonAsync(await admin.PostAsJsonAsync(Url, Body("Audited SSO")), HttpStatusCode.Created)).GetProperty("uuid").GetGuid();
+        await Http.ReadJsonAsync(await admin.PutAsJsonAsync($"{Url}{uuid}", Body("Audited SSO")));  // the whole configuration again, secret included
+        await Http.ReadJsonAsync(await admin.PutAsJsonAsync($"{Url}{uuid}", Body("Audited SSO", secret: replacement, enabled: false)));
+        await Http.AssertStatusAsync(await admin.DeleteAsync($"{Url}{uuid}"), HttpStatusCode.NoContent);
+
+        var response = await admin.GetAsync($"/api/admin/audit/?target_type=identity_provider&target={uuid}");
+        var raw = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain(Secret, raw, StringComparison.Ordinal);
+        Assert.DoesNotContain(replacement, raw, StringComparison.Ordinal);
+        var entries = (await Http.ReadJsonAsync(response)).GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(["identity_provider.created", "identity_provider.deleted", "identity_provider.updated"], entries.Select(e => e.GetProperty("action").GetString()).Order());
+        Assert.All(entries, e => Assert.Equal(AgentMarketApp.OperatorEmail, e.GetProperty("actor").GetProperty("email").GetString()));
+        Assert.All(entries, e => Assert.Equal(JsonValueKind.Null, e.GetProperty("organization").ValueKind)); // platform-wide, not one organization's
+
+        var created = entries.Single(e => e.GetProperty("action").GetString() == "identity_provider.created").GetProperty("after");
+        Assert.Equal(("Audited SSO", "https://idp.example/realms/corp", "set", true),
+            (created.GetProperty("name").GetString(), created.GetProperty("issuer").GetString(), created.GetProperty("client_secret").GetString(), created.GetProperty("enabled").GetBoolean()));
+        var updated = entries.Single(e => e.GetProperty("action").GetString() == "identity_provider.updated");
+        Assert.Equal("""{"client_secret":"set","enabled":true}""", updated.GetProperty("before").GetRawText());
+        Assert.Equal("""{"client_secret":"replaced","enabled":false}""", updated.GetProperty("after").GetRawText());
+        var deleted = entries.Single(e => e.GetProperty("action").GetString() == "identity_provider.deleted").GetProperty("before");
+        Assert.Equal(("Audited SSO", false), (deleted.GetProperty("name").GetString(), deleted.GetProperty("enabled").GetBoolean()));
+    }
+
     [Theory]
     [InlineData("issuer")]
     [InlineData("client_secret")]

@@ -1,5 +1,8 @@
 using System.ComponentModel.DataAnnotations;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.RegularExpressions;
+using AgentMarket.Audit;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
@@ -35,6 +38,12 @@ static partial class IdentityProviderEndpoints
 {
     static readonly string[] DefaultScopes = ["openid", "email", "profile"];
 
+    const string TargetType = "identity_provider";
+
+    // How the audit log shows the client secret: never its value, only whether an edit replaced it.
+    const string SecretSet = "set";
+    const string SecretReplaced = "replaced";
+
     public static void MapIdentityProviders(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/admin/identity-providers").WithTags("Admin");
@@ -59,7 +68,7 @@ static partial class IdentityProviderEndpoints
     }
 
     static async Task<IResult> CreateAsync(IdentityProviderRequest request, AppDbContext db, ClientSecrets secrets, IOptions<SsoOptions> options,
-        TimeProvider clock, HttpContext http, CancellationToken ct)
+        TimeProvider clock, AuditLog audit, HttpContext http, CancellationToken ct)
     {
         if (string.IsNullOrEmpty(request.ClientSecret))
         {
@@ -80,32 +89,73 @@ static partial class IdentityProviderEndpoints
             return invalid;
         }
         db.IdentityProviders.Add(provider);
+        audit.Record(AuditActions.IdentityProviderCreated, null, TargetType, provider.Id, after: Audited(provider, NewMappings(db, provider.Id), SecretSet));
         await db.SaveChangesAsync(ct);
         return TypedResults.Created($"/api/admin/identity-providers/{provider.Id}", ToResponse(provider, await MappingsAsync(db, [provider.Id], ct), http));
     }
 
     static async Task<IResult> UpdateAsync(Guid uuid, IdentityProviderRequest request, AppDbContext db, ClientSecrets secrets, IOptions<SsoOptions> options,
-        TimeProvider clock, HttpContext http, CancellationToken ct)
+        TimeProvider clock, AuditLog audit, HttpContext http, CancellationToken ct)
     {
         var provider = await db.IdentityProviders.FirstOrDefaultAsync(p => p.Id == uuid, ct);
         if (provider is null)
         {
             return ApiProblem.NotFound("identity provider");
         }
+        var before = Audited(provider, await StoredMappingsAsync(db, uuid, ct), SecretSet);
+        var previousSecret = provider.ClientSecretProtected;
         if (await ApplyAsync(provider, request, db, secrets, options.Value, clock.GetUtcNow().UtcDateTime, ct) is { } invalid)
         {
             return invalid;
         }
+        var secret = provider.ClientSecretProtected == previousSecret ? SecretSet : SecretReplaced;
+        audit.RecordChanges(AuditActions.IdentityProviderUpdated, null, TargetType, uuid, before, Audited(provider, NewMappings(db, uuid), secret));
         await db.SaveChangesAsync(ct);
         return TypedResults.Ok(ToResponse(provider, await MappingsAsync(db, [uuid], ct), http));
     }
 
-    static async Task<IResult> DeleteAsync(Guid uuid, AppDbContext db, CancellationToken ct)
+    static async Task<IResult> DeleteAsync(Guid uuid, AppDbContext db, AuditLog audit, CancellationToken ct)
     {
-        // Linked logins and domain mappings go with it (cascade); the users stay, with their organizations.
-        var deleted = await db.IdentityProviders.Where(p => p.Id == uuid).ExecuteDeleteAsync(ct);
-        return deleted == 0 ? ApiProblem.NotFound("identity provider") : TypedResults.NoContent();
+        var provider = await db.IdentityProviders.FirstOrDefaultAsync(p => p.Id == uuid, ct);
+        if (provider is null)
+        {
+            return ApiProblem.NotFound("identity provider");
+        }
+        // Linked logins and domain mappings go with it (the database cascades); the users stay, with their organizations.
+        db.IdentityProviders.Remove(provider);
+        audit.Record(AuditActions.IdentityProviderDeleted, null, TargetType, uuid, before: Audited(provider, await StoredMappingsAsync(db, uuid, ct), SecretSet));
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            return ApiProblem.NotFound("identity provider"); // another operator deleted it first, and that deletion is audited
+        }
+        return TypedResults.NoContent();
     }
+
+    /// <summary>What the audit log records of a provider: everything but the client secret, which shows only as set or replaced.</summary>
+    static object Audited(IdentityProvider p, IEnumerable<(string Domain, Guid Organization)> mappings, string clientSecret) => new
+    {
+        p.Name,
+        p.Issuer,
+        p.ClientId,
+        client_secret = clientSecret,
+        scopes = p.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+        allowed_email_domains = p.AllowedDomains().ToList(),
+        p.DefaultRole,
+        p.Enabled,
+        organization_mappings = mappings.OrderBy(m => m.Domain, StringComparer.Ordinal).Select(m => new { domain = m.Domain, organization = m.Organization }).ToList(),
+    };
+
+    static async Task<List<(string Domain, Guid Organization)>> StoredMappingsAsync(AppDbContext db, Guid providerId, CancellationToken ct) =>
+        (await db.IdentityProviderDomains.AsNoTracking().Where(d => d.ProviderId == providerId).Select(d => new { d.Domain, d.OrganizationId }).ToListAsync(ct))
+            .ConvertAll(d => (d.Domain, d.OrganizationId));
+
+    /// <summary>The mappings <see cref="ApplyAsync"/> left in the context for the save (<c>Local</c> leaves out the ones it removed).</summary>
+    static IEnumerable<(string Domain, Guid Organization)> NewMappings(AppDbContext db, Guid providerId) =>
+        db.IdentityProviderDomains.Local.Where(d => d.ProviderId == providerId).Select(d => (d.Domain, d.OrganizationId));
 
     /// <summary>Validates the request and copies it onto <paramref name="provider"/> (replacing its domain mappings); a problem when invalid.</summary>
     static async Task<IResult?> ApplyAsync(IdentityProvider provider, IdentityProviderRequest request, AppDbContext db, ClientSecrets secrets,
@@ -154,7 +204,7 @@ static partial class IdentityProviderEndpoints
         provider.Name = request.Name.Trim();
         provider.Issuer = issuer;
         provider.ClientId = request.ClientId.Trim();
-        if (!string.IsNullOrEmpty(request.ClientSecret))
+        if (!string.IsNullOrEmpty(request.ClientSecret) && !IsStoredSecret(provider, request.ClientSecret, secrets))
         {
             provider.ClientSecretProtected = secrets.Protect(request.ClientSecret);
         }
@@ -167,6 +217,26 @@ static partial class IdentityProviderEndpoints
         db.IdentityProviderDomains.RemoveRange(await db.IdentityProviderDomains.Where(d => d.ProviderId == provider.Id).ToListAsync(ct));
         db.IdentityProviderDomains.AddRange(mappings.Select(m => new IdentityProviderDomain { ProviderId = provider.Id, Domain = m.Domain, OrganizationId = m.Organization }));
         return null;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="secret"/> is the one already stored: sent again unchanged (a client that PUTs the whole
+    /// configuration), it is kept rather than re-encrypted, so the audit log does not report it replaced.
+    /// </summary>
+    static bool IsStoredSecret(IdentityProvider provider, string secret, ClientSecrets secrets)
+    {
+        if (provider.ClientSecretProtected.Length == 0)
+        {
+            return false;
+        }
+        try
+        {
+            return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(secrets.Unprotect(provider.ClientSecretProtected)), Encoding.UTF8.GetBytes(secret));
+        }
+        catch (CryptographicException)
+        {
+            return false; // unreadable (its Data Protection key is gone): the new one replaces it
+        }
     }
 
     static async Task<ILookup<Guid, DomainMappingResponse>> MappingsAsync(AppDbContext db, List<Guid> providerIds, CancellationToken ct)
