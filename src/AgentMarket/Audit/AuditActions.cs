@@ -19,6 +19,9 @@ public static class AuditActions
     public const string AgentKeyRotated = "agent_key.rotated";
     public const string AgentKeyRevoked = "agent_key.revoked";
 
+    /// <summary>A publishable key's allowed origins replaced: the sites whose pages may run the widget with it.</summary>
+    public const string AgentKeyUpdated = "agent_key.updated";
+
     /// <summary>Single sign-on providers, platform-wide (no organization). A new client secret shows as <c>"replaced"</c>, never its value.</summary>
     public const string IdentityProviderCreated = "identity_provider.created";
     public const string IdentityProviderUpdated = "identity_provider.updated";
@@ -44,6 +47,7 @@ public static class AuditActions
 
     public const string OrganizationSuspended = "organization.suspended";
     public const string OrganizationReactivated = "organization.reactivated";
+    public const string OrganizationRenamed = "organization.renamed";
 
     public const string SettingsChanged = "settings.changed";
     public const string CategoryChanged = "category.changed";
@@ -52,7 +56,11 @@ public static class AuditActions
     public const string PaymentRefunded = "payment.refunded";
     public const string PlanChanged = "plan.changed";
 
-    /// <summary>Recorded when a refused automatic payment switches auto top-up off (needs Stripe: <c>Payments.StripeAutoTopUpTests</c> proves it).</summary>
+    /// <summary>An organization's spend controls changed: the low-balance alert, the session credit cap, or auto top-up's package or threshold while it stays on.</summary>
+    public const string SpendLimitChanged = "spend_limit.changed";
+    public const string AutoTopUpEnabled = "auto_top_up.enabled";
+
+    /// <summary>Switched off by a member, or by a refused automatic payment (then <c>after</c> carries the reason and the payment).</summary>
     public const string AutoTopUpDisabled = "auto_top_up.disabled";
 
     /// <summary>For the payouts area: record these with <see cref="AuditLog.Record"/> in the same save as the payout row.</summary>

@@ -1,3 +1,4 @@
+using AgentMarket.Audit;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
@@ -5,12 +6,15 @@ using Microsoft.EntityFrameworkCore;
 namespace AgentMarket.Credits;
 
 /// <summary>Reads and changes an organization's spend settings (low-balance alert, auto top-up, session cap); the API and the credits page share it.</summary>
-sealed class CreditSettingsChanges(AppDbContext db, CurrentTenant tenant, Payments.IPaymentProvider provider, TimeProvider clock)
+sealed class CreditSettingsChanges(AppDbContext db, CurrentTenant tenant, Payments.IPaymentProvider provider, TimeProvider clock, AuditLog audit)
 {
     /// <summary>Why a change was refused; <see cref="Field"/> names the offending field (snake_case) when one is to blame.</summary>
     public sealed record Failure(int Status, string Code, string Message, string? Field = null, IDictionary<string, object?>? Extensions = null);
 
     public const string PaymentMethodRequired = "payment_method_required";
+
+    // Spend settings live on the organization's plan row: audited as plan changes and a failed auto top-up are.
+    const string TargetType = "organization_plan";
 
     public async Task<CreditSettings> CurrentAsync(CancellationToken ct)
     {
@@ -33,6 +37,7 @@ sealed class CreditSettingsChanges(AppDbContext db, CurrentTenant tenant, Paymen
     {
         var organization = tenant.RequiredOrganizationId;
         var p = await db.OrganizationPlans.FirstAsync(x => x.OrganizationId == organization, ct);
+        var before = AuditedSettings.Of(p);
         if (request.AutoTopUpPackageUuid is { } packageId)
         {
             var canTopUp = await db.Plans.AnyAsync(x => x.Code == p.PlanCode && x.CanTopUp, ct);
@@ -70,7 +75,33 @@ sealed class CreditSettingsChanges(AppDbContext db, CurrentTenant tenant, Paymen
         p.AutoTopUpThreshold = request.AutoTopUpPackageUuid is null ? null : request.AutoTopUpThreshold;
         p.SessionCreditCap = request.SessionCreditCap;
         p.UpdatedUtc = clock.GetUtcNow().UtcDateTime;
+        AuditChanges(organization, before, AuditedSettings.Of(p));
         await db.SaveChangesAsync(ct);
         return (await ToSettingsAsync(p, ct), null);
+    }
+
+    /// <summary>
+    /// Auto top-up switched on or off is an entry of its own; the limits (and auto top-up's package and threshold while
+    /// it stays on) are recorded old → new, as far as they changed.
+    /// </summary>
+    void AuditChanges(Guid organization, AuditedSettings before, AuditedSettings after)
+    {
+        var topUpWasOn = before.AutoTopUpPackage is not null;
+        var topUpIsOn = after.AutoTopUpPackage is not null;
+        if (topUpWasOn == topUpIsOn)
+        {
+            audit.RecordChanges(AuditActions.SpendLimitChanged, organization, TargetType, organization, before, after);
+            return;
+        }
+        audit.Record(topUpIsOn ? AuditActions.AutoTopUpEnabled : AuditActions.AutoTopUpDisabled, organization, TargetType, organization,
+            before: new { auto_top_up_package = before.AutoTopUpPackage, auto_top_up_threshold = before.AutoTopUpThreshold },
+            after: new { auto_top_up_package = after.AutoTopUpPackage, auto_top_up_threshold = after.AutoTopUpThreshold });
+        audit.RecordChanges(AuditActions.SpendLimitChanged, organization, TargetType, organization,
+            new { before.LowBalanceThreshold, before.SessionCreditCap }, new { after.LowBalanceThreshold, after.SessionCreditCap });
+    }
+
+    sealed record AuditedSettings(long? LowBalanceThreshold, long? SessionCreditCap, Guid? AutoTopUpPackage, long? AutoTopUpThreshold)
+    {
+        public static AuditedSettings Of(Plans.OrganizationPlan p) => new(p.LowBalanceThreshold, p.SessionCreditCap, p.AutoTopUpPackageId, p.AutoTopUpThreshold);
     }
 }

@@ -33,6 +33,7 @@ static class IdentityModule
             o.Events.OnValidatePrincipal = context => context.HttpContext.RequestServices.GetRequiredService<SessionStamps>().ValidateAsync(context));
         services.AddScoped<Invitations>();
         services.AddScoped<Members>();
+        services.AddScoped<OrganizationSettingsChanges>();
         services.AddScoped<Operators>();
         services.AddHostedService<OperatorBootstrap>();
         builder.AddSso();       // operator-configured OpenID Connect providers (Sso/, ADR-100)

@@ -66,12 +66,11 @@ static class OrganizationEndpoints
         return details is null ? ApiProblem.NotFound("organization") : TypedResults.Ok(details);
     }
 
-    static async Task<IResult> RenameAsync(OrganizationRequest request, CurrentTenant tenant, AppDbContext db, CancellationToken ct)
+    static async Task<IResult> RenameAsync(OrganizationRequest request, CurrentTenant tenant, AppDbContext db, OrganizationSettingsChanges changes,
+        HttpContext http, CancellationToken ct)
     {
-        var organization = await db.Organizations.FirstAsync(o => o.Id == tenant.RequiredOrganizationId, ct);
-        organization.Name = request.Name.Trim();
-        await db.SaveChangesAsync(ct);
-        return await GetAsync(tenant, db, ct);
+        var (_, failure) = await changes.RenameAsync(request.Name, ct);
+        return failure is not null ? failure.ToProblem(http) : await GetAsync(tenant, db, ct);
     }
 
     static async Task<Ok<Page<ProjectResponse>>> ListProjectsAsync(int? limit, int? offset, AppDbContext db, CancellationToken ct)

@@ -156,6 +156,8 @@ public sealed class AgentKeys(
         {
             return (null, invalid);
         }
+        audit.RecordChanges(AuditActions.AgentKeyUpdated, key.OrganizationId, "agent_key", key.Id,
+            new { allowed_origins = key.AllowedOrigins }, new { allowed_origins = origins });
         key.AllowedOrigins = origins!;
         await db.SaveChangesAsync(ct);
         directory.Forget();

@@ -51,11 +51,13 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
 {
     /// <summary>
     /// Payouts need a month of earnings first (<c>Payouts.PayoutTests.ManualPayout_IsMarkedPaidByAnOperator_WithAReference</c>
-    /// proves created and paid, <c>Payouts.StripeConnectTests</c> a reversal); a refused card switching auto top-up off needs
-    /// Stripe (<c>Payments.StripeAutoTopUpTests</c>); an email sent again needs one the mail server refused
-    /// (<c>Admin.EmailAdminTests</c>).
+    /// proves created and paid, <c>Payouts.StripeConnectTests</c> a reversal); an email sent again needs one the mail server
+    /// refused (<c>Admin.EmailAdminTests</c>).
     /// </summary>
-    static readonly string[] RecordedByOtherAreas = [AuditActions.PayoutCreated, AuditActions.PayoutPaid, AuditActions.PayoutReversed, AuditActions.AutoTopUpDisabled, AuditActions.EmailRetried];
+    static readonly string[] RecordedByOtherAreas = [AuditActions.PayoutCreated, AuditActions.PayoutPaid, AuditActions.PayoutReversed, AuditActions.EmailRetried];
+
+    static readonly string[] ShopOrigin = ["https://shop.example"];
+    static readonly string[] ShopAndBlogOrigins = ["https://shop.example", "https://blog.example"];
 
     [Fact]
     public async Task EveryAuditedAction_PerformedThroughHttp_LeavesAnEntry()
@@ -98,6 +100,8 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
         var (key, _) = await buyer.CreateKeyAsync(config);
         await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync($"/api/agent-api-keys/{key}/regenerate/", new { grace_hours = 0 }));
         await Http.AssertStatusAsync(await buyer.Client.DeleteAsync($"/api/agent-api-keys/{key}/"), HttpStatusCode.NoContent);
+        var (widgetKey, _) = await buyer.CreateKeyAsync(config, new { kind = "publishable", allowed_origins = ShopOrigin });
+        await Http.ReadJsonAsync(await buyer.Client.PatchAsJsonAsync($"/api/agent-api-keys/{widgetKey}", new { allowed_origins = ShopAndBlogOrigins }));
 
         // Passwords: one changed, one reset through its emailed link (this app sends no mail: the link is in the outbox).
         var forgetful = await app.SignUpAsync("Forgetful buyer");
@@ -119,6 +123,14 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
             .Single(m => m.GetProperty("user").GetProperty("uuid").GetGuid() == member.UserId).GetProperty("uuid").GetGuid();
         await Http.ReadJsonAsync(await buyer.Client.PatchAsJsonAsync($"/api/members/{membership}", new { role = "manager" }));
         await Http.AssertStatusAsync(await buyer.Client.DeleteAsync($"/api/members/{membership}"), HttpStatusCode.NoContent);
+
+        // An organization's own settings: its name, its spend controls (auto top-up switched on and off).
+        var owner = await app.SignUpAsync("Audited owner");
+        await Http.ReadJsonAsync(await owner.Client.PatchAsJsonAsync($"/api/organizations/{owner.OrganizationId}", new { name = "Audited and renamed" }));
+        await owner.UpgradeAsync("plus");
+        await Http.ReadJsonAsync(await owner.Client.PatchAsJsonAsync("/api/credits/settings/", new { session_credit_cap = 40 }));
+        await Http.ReadJsonAsync(await owner.Client.PatchAsJsonAsync("/api/credits/settings/", new { auto_top_up_package_uuid = await owner.PackageIdAsync("Starter"), auto_top_up_threshold = 100 }));
+        await Http.ReadJsonAsync(await owner.Client.PatchAsJsonAsync("/api/credits/settings/", new Dictionary<string, object?> { ["auto_top_up_package_uuid"] = null }));
 
         // Single sign-on: a provider created, given a new client secret and disabled, deleted.
         var identityProvider = (await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync("/api/admin/identity-providers/", IdentityProviderBody("first-secret", enabled: true)),
@@ -174,6 +186,11 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
         var adjustment = (await EntriesAsync(operatorClient, $"action={AuditActions.CreditAdjusted}&organization={buyer.OrganizationId}")).Single();
         Assert.Equal(AgentMarketApp.OperatorEmail, adjustment.GetProperty("actor").GetProperty("email").GetString());
         Assert.Equal(("Goodwill", 25), (adjustment.GetProperty("after").GetProperty("reason").GetString(), adjustment.GetProperty("after").GetProperty("credits").GetInt32()));
+
+        // The owner's own log shows what was done to the organization's settings.
+        var ownLog = await Http.ReadJsonAsync(await owner.Client.GetAsync($"/api/organizations/{owner.OrganizationId}/audit/?limit=200"));
+        HashSet<string> ownSettings = [AuditActions.OrganizationRenamed, AuditActions.SpendLimitChanged, AuditActions.AutoTopUpEnabled, AuditActions.AutoTopUpDisabled];
+        Assert.Superset(ownSettings, ownLog.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("action").GetString()!).ToHashSet());
     }
 
     [Fact]

@@ -1,5 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
+using AgentMarket.Audit;
+using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
 
@@ -61,4 +64,40 @@ public class AutoTopUpTests(GatewayApp app) : IClassFixture<GatewayApp>
         await Http.AssertProblemAsync(await buyer.Client.PatchAsJsonAsync("/api/credits/settings/", new { auto_top_up_package_uuid = 7 }), HttpStatusCode.BadRequest, "malformed_json");
         Assert.Equal(settings.GetRawText(), (await Http.ReadJsonAsync(await buyer.Client.GetAsync("/api/credits/settings/"))).GetRawText());
     }
+
+    [Fact]
+    public async Task SpendControlChanges_AreAudited_OldToNew_ThroughTheApiAndThePage_AndASaveThatChangesNothingIsNot()
+    {
+        var buyer = await app.SignUpAsync();
+        await buyer.UpgradeAsync("plus");
+        var starter = await buyer.PackageIdAsync("Starter");
+        await Http.ReadJsonAsync(await buyer.Client.PatchAsJsonAsync("/api/credits/settings/", new { low_balance_threshold = 1_000, session_credit_cap = 50 }));
+        await Http.ReadJsonAsync(await buyer.Client.PatchAsJsonAsync("/api/credits/settings/", new { session_credit_cap = 50 })); // changes nothing
+        await Http.ReadJsonAsync(await buyer.Client.PatchAsJsonAsync("/api/credits/settings/", new { auto_top_up_package_uuid = starter, auto_top_up_threshold = 100 }));
+        // The page saves every control at once: here the session cap is raised and auto top-up switched off.
+        PageForms.AssertRedirect(await buyer.Client.SubmitAsync("/credits", "credit-settings", new()
+        {
+            ["Settings.LowBalanceThreshold"] = "1000",
+            ["Settings.AutoTopUpPackage"] = "",
+            ["Settings.AutoTopUpThreshold"] = "",
+            ["Settings.SessionCreditCap"] = "80",
+        }), "/credits?saved=settings");
+
+        var limits = await EntriesAsync(buyer, AuditActions.SpendLimitChanged);
+        Assert.Equal(2, limits.Count);
+        var set = Assert.Single(limits, e => e.GetProperty("after").TryGetProperty("low_balance_threshold", out _));
+        Assert.Equal(("""{"low_balance_threshold":null,"session_credit_cap":null}""", """{"low_balance_threshold":1000,"session_credit_cap":50}"""),
+            (set.GetProperty("before").GetRawText(), set.GetProperty("after").GetRawText()));
+        var raised = Assert.Single(limits, e => !e.GetProperty("after").TryGetProperty("low_balance_threshold", out _));
+        Assert.Equal(("""{"session_credit_cap":50}""", """{"session_credit_cap":80}"""), (raised.GetProperty("before").GetRawText(), raised.GetProperty("after").GetRawText()));
+        var enabled = Assert.Single(await EntriesAsync(buyer, AuditActions.AutoTopUpEnabled)).GetProperty("after");
+        Assert.Equal((starter, 100L), (enabled.GetProperty("auto_top_up_package").GetGuid(), enabled.GetProperty("auto_top_up_threshold").GetInt64()));
+        var disabled = Assert.Single(await EntriesAsync(buyer, AuditActions.AutoTopUpDisabled));
+        Assert.Equal((starter, JsonValueKind.Null), (disabled.GetProperty("before").GetProperty("auto_top_up_package").GetGuid(), disabled.GetProperty("after").GetProperty("auto_top_up_package").ValueKind));
+        Assert.All(limits.Append(disabled), e => Assert.Equal((buyer.Email, "organization_plan"), (e.GetProperty("actor").GetProperty("email").GetString(), e.GetProperty("target").GetProperty("type").GetString())));
+    }
+
+    /// <summary>The organization's audit entries of one action.</summary>
+    static async Task<List<JsonElement>> EntriesAsync(TestUser owner, string action) =>
+        [.. (await Http.ReadJsonAsync(await owner.Client.GetAsync($"/api/organizations/{owner.OrganizationId}/audit/?action={action}"))).GetProperty("items").EnumerateArray()];
 }

@@ -31,6 +31,26 @@ public class OrganizationPageTests(AgentMarketApp app) : IClassFixture<AgentMark
     }
 
     [Fact]
+    public async Task Renaming_OnThePageOrThroughTheApi_IsAudited_AndTheNameItAlreadyHasIsNot()
+    {
+        var owner = await app.SignUpAsync("Renaming Owner");
+        PageForms.AssertRedirect(await owner.Client.SubmitAsync("/organization", "rename-org", new() { ["Rename.Name"] = "Named on the page" }), "/organization");
+        await Http.ReadJsonAsync(await owner.Client.PatchAsJsonAsync($"/api/organizations/{owner.OrganizationId}", new { name = "Named through the API" }));
+        await Http.ReadJsonAsync(await owner.Client.PatchAsJsonAsync($"/api/organizations/{owner.OrganizationId}", new { name = " Named through the API " }));
+        PageForms.AssertRedirect(await owner.Client.SubmitAsync("/organization", "rename-org", new() { ["Rename.Name"] = "Named through the API" }), "/organization");
+
+        var log = await Http.ReadJsonAsync(await owner.Client.GetAsync($"/api/organizations/{owner.OrganizationId}/audit/?action=organization.renamed"));
+        var renames = log.GetProperty("items").EnumerateArray()
+            .Select(e => (Before: e.GetProperty("before").GetProperty("name").GetString(), After: e.GetProperty("after").GetProperty("name").GetString(),
+                Actor: e.GetProperty("actor").GetProperty("email").GetString(), Target: e.GetProperty("target").GetProperty("id").GetString()))
+            .OrderBy(r => r.After, StringComparer.Ordinal).ToList();
+        Assert.Equal(
+            [("Renaming Owner's Organization", "Named on the page", owner.Email, owner.OrganizationId.ToString()),
+             ("Named on the page", "Named through the API", owner.Email, owner.OrganizationId.ToString())],
+            renames);
+    }
+
+    [Fact]
     public async Task CreatingATokenOnThePage_ShowsTheSecretOnce()
     {
         var owner = await app.SignUpAsync();
