@@ -27,6 +27,12 @@ public static class AuditActions
     public const string IdentityProviderUpdated = "identity_provider.updated";
     public const string IdentityProviderDeleted = "identity_provider.deleted";
 
+    /// <summary>An organization's webhook endpoints; the signing secret is never recorded, a rotation only says when the old one stops.</summary>
+    public const string WebhookEndpointCreated = "webhook_endpoint.created";
+    public const string WebhookEndpointUpdated = "webhook_endpoint.updated";
+    public const string WebhookEndpointDeleted = "webhook_endpoint.deleted";
+    public const string WebhookEndpointSecretRotated = "webhook_endpoint.secret_rotated";
+
     public const string OperatorGranted = "operator.granted";
     public const string MemberRoleChanged = "member.role_changed";
     public const string MemberRemoved = "member.removed";

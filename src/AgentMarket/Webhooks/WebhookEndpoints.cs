@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using AgentMarket.Audit;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Events;
@@ -45,7 +46,7 @@ public sealed record WebhookDeliveryDetailsResponse(
 
 /// <summary>Managing an organization's webhook endpoints and their delivery log; the API and the settings page share it.</summary>
 public sealed class WebhookEndpoints(
-    AppDbContext db, CurrentTenant tenant, WebhookSecrets secrets, WebhookUrls urls, IOptionsMonitor<WebhooksOptions> options, TimeProvider clock)
+    AppDbContext db, CurrentTenant tenant, WebhookSecrets secrets, WebhookUrls urls, IOptionsMonitor<WebhooksOptions> options, TimeProvider clock, AuditLog audit)
 {
     public const string EndpointLimitCode = "webhook_endpoint_limit";
     public const string EndpointDisabledCode = "webhook_endpoint_disabled";
@@ -53,6 +54,8 @@ public sealed class WebhookEndpoints(
 
     // Manual redeliveries can grow a delivery's log without bound; the page and API show the latest ones.
     const int MaxLoggedAttempts = 50;
+
+    const string TargetType = "webhook_endpoint";
 
     public sealed record Failure(int Status, string Code, string Message, string? Field = null);
 
@@ -97,6 +100,7 @@ public sealed class WebhookEndpoints(
             Disable(endpoint, "Disabled when it was created.", now);
         }
         db.WebhookEndpoints.Add(endpoint);
+        audit.Record(AuditActions.WebhookEndpointCreated, endpoint.OrganizationId, TargetType, endpoint.Id, after: Audited(endpoint));
         await db.SaveChangesAsync(ct);
         return (new CreatedWebhookEndpointResponse(endpoint.Id, endpoint.Url, endpoint.Description, endpoint.EventTypes, endpoint.Enabled, endpoint.CreatedUtc, secret), null);
     }
@@ -108,6 +112,7 @@ public sealed class WebhookEndpoints(
         {
             return (null, NotFound("webhook endpoint"));
         }
+        var before = Audited(endpoint);
         if (request.Events is not null)
         {
             var (events, invalid) = EventTypesOf(request.Events);
@@ -144,14 +149,33 @@ public sealed class WebhookEndpoints(
             await ClosePendingDeliveriesAsync(db, endpoint.Id, now, ct);
         }
         endpoint.UpdatedUtc = now;
+        audit.RecordChanges(AuditActions.WebhookEndpointUpdated, endpoint.OrganizationId, TargetType, endpoint.Id, before, Audited(endpoint));
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         return (await List(endpoint.Id).FirstAsync(ct), null);
     }
 
-    /// <summary>Deletes the endpoint and its delivery log; deliveries in flight finish, their results are dropped.</summary>
-    public async Task<bool> DeleteAsync(Guid endpointId, CancellationToken ct) =>
-        await db.WebhookEndpoints.Where(e => e.Id == endpointId).ExecuteDeleteAsync(ct) == 1;
+    /// <summary>Deletes the endpoint and its delivery log (the database cascades); deliveries in flight finish, their results are dropped.</summary>
+    public async Task<bool> DeleteAsync(Guid endpointId, CancellationToken ct)
+    {
+        var endpoint = await db.WebhookEndpoints.FirstOrDefaultAsync(e => e.Id == endpointId, ct);
+        if (endpoint is null)
+        {
+            return false;
+        }
+        db.WebhookEndpoints.Remove(endpoint);
+        audit.Record(AuditActions.WebhookEndpointDeleted, endpoint.OrganizationId, TargetType, endpoint.Id, before: Audited(endpoint));
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return true;
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            db.ChangeTracker.Clear();
+            return false; // deleted meanwhile by another request, which audited it
+        }
+    }
 
     /// <summary>A new secret; deliveries carry a signature with the previous one too during the grace period.</summary>
     public async Task<WebhookSecretResponse?> RotateSecretAsync(Guid endpointId, CancellationToken ct)
@@ -168,6 +192,8 @@ public sealed class WebhookEndpoints(
         endpoint.PreviousSecretExpiresUtc = grace > TimeSpan.Zero ? now + grace : null;
         endpoint.SecretCiphertext = secrets.Protect(secret);
         endpoint.UpdatedUtc = now;
+        audit.Record(AuditActions.WebhookEndpointSecretRotated, endpoint.OrganizationId, TargetType, endpoint.Id,
+            after: new { previous_secret_expires = endpoint.PreviousSecretExpiresUtc });
         await db.SaveChangesAsync(ct);
         return new WebhookSecretResponse(endpoint.Id, secret, endpoint.PreviousSecretExpiresUtc);
     }
@@ -263,6 +289,12 @@ public sealed class WebhookEndpoints(
         }
         return (await Deliveries(null, deliveryId).FirstAsync(ct), null);
     }
+
+    /// <summary>
+    /// What the audit log records of an endpoint. Never its secret; the URL as stored, which every member of the
+    /// organization sees on the page and the API (credentials in it are refused when it is saved, see <see cref="WebhookUrls"/>).
+    /// </summary>
+    static object Audited(WebhookEndpoint endpoint) => new { endpoint.Url, events = endpoint.EventTypes.ToList(), endpoint.Description, endpoint.Enabled };
 
     internal static void Disable(WebhookEndpoint endpoint, string reason, DateTime now)
     {

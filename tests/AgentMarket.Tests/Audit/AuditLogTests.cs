@@ -24,7 +24,14 @@ public sealed class ClientAddressApp : AgentMarketApp
 {
     public const string ClientAddress = "203.0.113.7";
 
-    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() => [new("Marketplace:PublicUrl", "https://market.test")]; // reset links need it
+    /// <summary>A webhook receiver's host, on the outbound allow-list so that saving the URL needs no DNS.</summary>
+    public const string WebhookHost = "hooks.audit.test";
+
+    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() =>
+    [
+        new("Marketplace:PublicUrl", "https://market.test"), // reset links need it
+        new("Flows:OutboundAllowList:0", WebhookHost),
+    ];
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -58,6 +65,8 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
 
     static readonly string[] ShopOrigin = ["https://shop.example"];
     static readonly string[] ShopAndBlogOrigins = ["https://shop.example", "https://blog.example"];
+    static readonly string[] OrderEvents = ["order.created"];
+    static readonly string[] OrderAndRunEvents = ["order.created", "run.failed"];
 
     [Fact]
     public async Task EveryAuditedAction_PerformedThroughHttp_LeavesAnEntry()
@@ -124,13 +133,18 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
         await Http.ReadJsonAsync(await buyer.Client.PatchAsJsonAsync($"/api/members/{membership}", new { role = "manager" }));
         await Http.AssertStatusAsync(await buyer.Client.DeleteAsync($"/api/members/{membership}"), HttpStatusCode.NoContent);
 
-        // An organization's own settings: its name, its spend controls (auto top-up switched on and off).
+        // An organization's own settings: its name, its spend controls (auto top-up switched on and off), a webhook endpoint's life.
         var owner = await app.SignUpAsync("Audited owner");
         await Http.ReadJsonAsync(await owner.Client.PatchAsJsonAsync($"/api/organizations/{owner.OrganizationId}", new { name = "Audited and renamed" }));
         await owner.UpgradeAsync("plus");
         await Http.ReadJsonAsync(await owner.Client.PatchAsJsonAsync("/api/credits/settings/", new { session_credit_cap = 40 }));
         await Http.ReadJsonAsync(await owner.Client.PatchAsJsonAsync("/api/credits/settings/", new { auto_top_up_package_uuid = await owner.PackageIdAsync("Starter"), auto_top_up_threshold = 100 }));
         await Http.ReadJsonAsync(await owner.Client.PatchAsJsonAsync("/api/credits/settings/", new Dictionary<string, object?> { ["auto_top_up_package_uuid"] = null }));
+        var endpoint = (await Http.ReadJsonAsync(await owner.Client.PostAsJsonAsync("/api/webhook-endpoints/",
+            new { url = $"https://{ClientAddressApp.WebhookHost}/orders", events = OrderEvents }), HttpStatusCode.Created)).GetProperty("uuid").GetGuid();
+        await Http.ReadJsonAsync(await owner.Client.PatchAsJsonAsync($"/api/webhook-endpoints/{endpoint}", new { events = OrderAndRunEvents }));
+        await Http.ReadJsonAsync(await owner.Client.PostAsync($"/api/webhook-endpoints/{endpoint}/rotate-secret", null));
+        await Http.AssertStatusAsync(await owner.Client.DeleteAsync($"/api/webhook-endpoints/{endpoint}"), HttpStatusCode.NoContent);
 
         // Single sign-on: a provider created, given a new client secret and disabled, deleted.
         var identityProvider = (await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync("/api/admin/identity-providers/", IdentityProviderBody("first-secret", enabled: true)),
@@ -189,7 +203,8 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
 
         // The owner's own log shows what was done to the organization's settings.
         var ownLog = await Http.ReadJsonAsync(await owner.Client.GetAsync($"/api/organizations/{owner.OrganizationId}/audit/?limit=200"));
-        HashSet<string> ownSettings = [AuditActions.OrganizationRenamed, AuditActions.SpendLimitChanged, AuditActions.AutoTopUpEnabled, AuditActions.AutoTopUpDisabled];
+        HashSet<string> ownSettings = [AuditActions.OrganizationRenamed, AuditActions.SpendLimitChanged, AuditActions.AutoTopUpEnabled, AuditActions.AutoTopUpDisabled,
+            AuditActions.WebhookEndpointCreated, AuditActions.WebhookEndpointUpdated, AuditActions.WebhookEndpointSecretRotated, AuditActions.WebhookEndpointDeleted];
         Assert.Superset(ownSettings, ownLog.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("action").GetString()!).ToHashSet());
     }
 

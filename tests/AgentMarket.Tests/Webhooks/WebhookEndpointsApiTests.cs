@@ -40,6 +40,37 @@ public class WebhookEndpointsApiTests(WebhooksApp app) : IClassFixture<WebhooksA
     }
 
     [Fact]
+    public async Task EndpointChanges_AreAudited_InTheOrganizationsOwnLog_NeverWithASecret()
+    {
+        var owner = await app.SignUpAsync();
+        var endpoint = await owner.CreateEndpointAsync(app.Receiver, "audited", "order.created");
+        var moved = new { url = app.Receiver.Url("moved"), enabled = false };
+        await Http.ReadJsonAsync(await owner.Client.PatchAsJsonAsync($"/api/webhook-endpoints/{endpoint.Id}", moved));
+        await Http.ReadJsonAsync(await owner.Client.PatchAsJsonAsync($"/api/webhook-endpoints/{endpoint.Id}", moved)); // changes nothing
+        var rotated = await Http.ReadJsonAsync(await owner.Client.PostAsync($"/api/webhook-endpoints/{endpoint.Id}/rotate-secret", null));
+        await Http.AssertStatusAsync(await owner.Client.DeleteAsync($"/api/webhook-endpoints/{endpoint.Id}"), HttpStatusCode.NoContent);
+
+        var response = await owner.Client.GetAsync($"/api/organizations/{owner.OrganizationId}/audit/?target_type=webhook_endpoint&target={endpoint.Id}");
+        var raw = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain(endpoint.Secret, raw, StringComparison.Ordinal);
+        Assert.DoesNotContain(rotated.GetProperty("secret").GetString()!, raw, StringComparison.Ordinal);
+        Assert.DoesNotContain("whsec_", raw, StringComparison.Ordinal);
+        var entries = (await Http.ReadJsonAsync(response)).GetProperty("items").EnumerateArray().ToDictionary(e => e.GetProperty("action").GetString()!);
+        Assert.Equal(["webhook_endpoint.created", "webhook_endpoint.deleted", "webhook_endpoint.secret_rotated", "webhook_endpoint.updated"], entries.Keys.Order());
+        Assert.All(entries.Values, e => Assert.Equal((owner.Email, owner.OrganizationId), (e.GetProperty("actor").GetProperty("email").GetString(), e.GetProperty("organization").GetGuid())));
+
+        var created = entries["webhook_endpoint.created"].GetProperty("after");
+        Assert.Equal((app.Receiver.Url("audited"), "order.created", true),
+            (created.GetProperty("url").GetString(), created.GetProperty("events").EnumerateArray().Single().GetString(), created.GetProperty("enabled").GetBoolean()));
+        var updated = entries["webhook_endpoint.updated"];
+        Assert.Equal((app.Receiver.Url("audited"), true), (updated.GetProperty("before").GetProperty("url").GetString(), updated.GetProperty("before").GetProperty("enabled").GetBoolean()));
+        Assert.Equal((app.Receiver.Url("moved"), false), (updated.GetProperty("after").GetProperty("url").GetString(), updated.GetProperty("after").GetProperty("enabled").GetBoolean()));
+        Assert.False(updated.GetProperty("after").TryGetProperty("events", out _), "events did not change");
+        Assert.Equal(rotated.GetProperty("previous_secret_expires").GetDateTime(), entries["webhook_endpoint.secret_rotated"].GetProperty("after").GetProperty("previous_secret_expires").GetDateTime());
+        Assert.Equal(app.Receiver.Url("moved"), entries["webhook_endpoint.deleted"].GetProperty("before").GetProperty("url").GetString());
+    }
+
+    [Fact]
     public async Task Redelivery_SendsTheSameMessageIdAgain_AndListsResponseCodes()
     {
         var owner = await app.SignUpAsync();

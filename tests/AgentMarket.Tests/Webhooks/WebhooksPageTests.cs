@@ -60,6 +60,11 @@ public partial class WebhooksPageTests(WebhooksApp app) : IClassFixture<Webhooks
         Assert.Contains("disabled", PageForms.Marked(await owner.Client.HtmlAsync(Page), "data-disabled-reason"), StringComparison.OrdinalIgnoreCase);
         PageForms.AssertRedirect(await owner.Client.SubmitAsync(Page, "endpoint-action", new() { ["delete"] = endpoint.ToString() }), $"{Page}?done=deleted");
         Assert.DoesNotContain(app.Receiver.Url("page"), await owner.Client.HtmlAsync(Page), StringComparison.Ordinal);
+
+        // Audited as through the API: created, secret rotated, disabled, deleted.
+        var audit = await Http.ReadJsonAsync(await owner.Client.GetAsync($"/api/organizations/{owner.OrganizationId}/audit/?target_type=webhook_endpoint&target={endpoint}"));
+        Assert.Equal(["webhook_endpoint.created", "webhook_endpoint.deleted", "webhook_endpoint.secret_rotated", "webhook_endpoint.updated"],
+            audit.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("action").GetString()).Order());
     }
 
     [Fact]
