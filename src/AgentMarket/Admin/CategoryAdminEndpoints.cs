@@ -66,7 +66,7 @@ static partial class CategoryAdminEndpoints
         category.Name = request.Name?.Trim() ?? category.Name;
         category.Icon = request.Icon is null ? category.Icon : Blank(request.Icon);
         category.SortOrder = request.SortOrder ?? category.SortOrder;
-        audit.Record(AuditActions.CategoryChanged, null, "category", category.Id, before, new { category.Name, category.Icon, category.SortOrder });
+        audit.RecordChanges(AuditActions.CategoryChanged, null, "category", category.Id, before, new { category.Name, category.Icon, category.SortOrder });
         await db.SaveChangesAsync(ct);
         return TypedResults.Ok(new AdminCategoryResponse(category.Id, category.Slug, category.Name, category.Icon, category.SortOrder,
             await db.Listings.IgnoreQueryFilters().CountAsync(l => l.CategoryId == category.Id, ct)));

@@ -23,6 +23,10 @@ public sealed class Suspensions(AppDbContext db, AuditLog audit, ApiKeyDirectory
         {
             return null;
         }
+        if (organization.SuspendedUtc is not null && organization.SuspensionReason == reason)
+        {
+            return organization; // suspended already, for this reason: nothing changes, nothing is audited again
+        }
         audit.Record(AuditActions.OrganizationSuspended, organization.Id, "organization", organization.Id,
             before: new { suspended = organization.SuspendedUtc is not null, reason = organization.SuspensionReason },
             after: new { suspended = true, reason });

@@ -39,8 +39,12 @@ public class FeaturedListingTests(AgentMarketApp app) : IClassFixture<AgentMarke
         Assert.Equal(baseline + 4, added.GetProperty("position").GetInt32()); // no position: after the last
         Assert.Equal(new[] { first.Slug, third.Slug, second.Slug }, Ours(await RowAsync(), first, second, third));
 
-        // Moving one changes the order.
+        // Moving one changes the order; featuring it again where it is changes nothing, and is not audited again.
         await FeatureAsync(operatorClient, second, baseline + 2);
+        await FeatureAsync(operatorClient, second, baseline + 2);
+        await Http.ReadJsonAsync(await operatorClient.PutAsJsonAsync($"/api/admin/featured-listings/{second.ListingId}", new { }));
+        var moves = await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/audit/?action=listing.featured&target={second.ListingId}"));
+        Assert.Equal(2, moves.GetProperty("total").GetInt32()); // featured, moved
         Assert.Equal(new[] { first.Slug, second.Slug, third.Slug }, Ours(await RowAsync(), first, second, third));
         var home = await app.CreateClient().HtmlAsync("/");
         var positions = new[] { "featured-heading", first.Name, second.Name, third.Name }.Select(text => home.IndexOf(text, StringComparison.Ordinal)).ToList();

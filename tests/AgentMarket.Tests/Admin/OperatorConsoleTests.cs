@@ -121,6 +121,9 @@ public class OperatorConsoleTests(AgentMarketApp app) : IClassFixture<AgentMarke
         var created = await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync("/api/admin/categories/", new { slug, name = "Legal", icon = "scale" }), HttpStatusCode.Created);
         var id = created.GetProperty("uuid").GetGuid();
         await Http.ReadJsonAsync(await operatorClient.PatchAsJsonAsync($"/api/admin/categories/{id}", new { name = "Legal & Compliance", sort_order = -1 }));
+        await Http.ReadJsonAsync(await operatorClient.PatchAsJsonAsync($"/api/admin/categories/{id}", new { name = "Legal & Compliance" })); // changes nothing
+        var changes = (await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/audit/?action=category.changed&target={id}"))).GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(2, changes.Count); // added, then renamed and moved; the repeated rename is not audited again
         var publicList = await Http.ReadJsonAsync(await app.CreateClient().GetAsync("/api/marketplace/categories"));
         var first = publicList.EnumerateArray().First();
         Assert.Equal(("Legal & Compliance", slug), (first.GetProperty("name").GetString(), first.GetProperty("slug").GetString()));

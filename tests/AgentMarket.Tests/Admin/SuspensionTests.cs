@@ -141,6 +141,21 @@ public class SuspensionTests(GatewayApp app) : IClassFixture<GatewayApp>
     }
 
     [Fact]
+    public async Task SuspendingAgain_ForTheSameReason_ChangesNothing_AndIsNotAuditedAgain()
+    {
+        var operatorClient = await app.OperatorAsync();
+        var user = await app.SignUpAsync();
+        foreach (var reason in new[] { "Chargebacks", "Chargebacks", "Chargebacks and spam" })
+        {
+            await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/organizations/{user.OrganizationId}/suspend", new { reason }));
+        }
+
+        var entries = (await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/audit/?action=organization.suspended&organization={user.OrganizationId}")))
+            .GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(["Chargebacks", "Chargebacks and spam"], entries.Select(e => e.GetProperty("after").GetProperty("reason").GetString()).Order());
+    }
+
+    [Fact]
     public async Task Suspend_NeedsAReason_AndAnExistingOrganization()
     {
         var operatorClient = await app.OperatorAsync();

@@ -184,6 +184,30 @@ public class ProviderApprovalTests(ManualApprovalApp app) : IClassFixture<Manual
             .Single(p => p.GetProperty("uuid").GetGuid() == id).GetProperty("state").GetString();
 
     [Fact]
+    public async Task TheDecisionAProviderAlreadyHas_ChangesNothing_AndIsNotAuditedAgain()
+    {
+        var operatorClient = await app.OperatorAsync();
+        var (approved, _) = await ApplyAsync();
+        var (rejected, _) = await ApplyAsync();
+        for (var time = 0; time < 2; time++)
+        {
+            await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/providers/{approved}/approve", null), HttpStatusCode.OK);
+            await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/providers/{rejected}/reject", new { reason = "Incomplete profile" }), HttpStatusCode.OK);
+        }
+        // A new reason is a change: the applicant reads it.
+        await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/providers/{rejected}/reject", new { reason = "Add a website" }), HttpStatusCode.OK);
+
+        Assert.Single(await EntriesAsync(operatorClient, "provider.approved", approved));
+        var rejections = await EntriesAsync(operatorClient, "provider.rejected", rejected);
+        Assert.Equal(2, rejections.Count);
+        Assert.Single(rejections, e => e.GetProperty("before").GetProperty("reason").GetString() == "Incomplete profile"
+            && e.GetProperty("after").GetProperty("reason").GetString() == "Add a website");
+    }
+
+    static async Task<List<JsonElement>> EntriesAsync(HttpClient operatorClient, string action, Guid provider) =>
+        [.. (await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/audit/?action={action}&target={provider}"))).GetProperty("items").EnumerateArray()];
+
+    [Fact]
     public async Task AdminRoutes_AreNotFound_ForUsersAndVisitors()
     {
         var user = await app.SignUpAsync();

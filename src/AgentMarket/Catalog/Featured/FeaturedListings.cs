@@ -59,6 +59,10 @@ public sealed class FeaturedListings(AppDbContext db, CurrentTenant tenant, Audi
             return (Outcome.NotPublished, null);
         }
         var featured = await db.FeaturedListings.FirstOrDefaultAsync(f => f.ListingId == listingId, ct);
+        if (featured is not null && (position ?? featured.Position) == featured.Position)
+        {
+            return (Outcome.Done, (await ListAsync(ct)).Single(v => v.Listing == listingId)); // already there: nothing to move or audit
+        }
         var before = featured is null ? null : new { position = featured.Position };
         var next = position ?? (await db.FeaturedListings.MaxAsync(f => (int?)f.Position, ct) ?? 0) + 1;
         if (featured is null)
