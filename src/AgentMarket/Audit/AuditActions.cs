@@ -12,6 +12,8 @@ public static class AuditActions
     public const string PasswordReset = "password.reset";
     public const string PasswordChanged = "password.changed";
     public const string EmailRetried = "email.retried";
+    public const string SessionRevoked = "session.revoked";
+    public const string OtherSessionsRevoked = "session.others_revoked";
 
     public const string PersonalTokenCreated = "personal_token.created";
     public const string PersonalTokenRevoked = "personal_token.revoked";

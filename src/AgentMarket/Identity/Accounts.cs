@@ -4,14 +4,13 @@ using AgentMarket.Audit;
 using AgentMarket.Platform.Auth;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Identity;
 
-/// <summary>Sign-up, password checks with lockout, and the cookie sign-in, shared by the API and the pages.</summary>
+/// <summary>Sign-up and password checks with lockout, shared by the API and the pages (sessions: <see cref="UserSessions"/>).</summary>
 public sealed class Accounts(AppDbContext db, OrganizationFactory organizations, IPasswordHasher<User> hasher, IOptions<AccountOptions> options, TimeProvider clock, AuditLog audit)
 {
     public sealed record SignUpResult(User User, Organization Organization, Project Project);
@@ -103,7 +102,8 @@ public sealed class Accounts(AppDbContext db, OrganizationFactory organizations,
         return (user, null);
     }
 
-    public static ClaimsPrincipal PrincipalFor(User user, string scheme)
+    /// <summary>The user's claims; a sign-in cookie's also name its session (<see cref="UserSessions"/>).</summary>
+    public static ClaimsPrincipal PrincipalFor(User user, string scheme, Guid? sessionId = null)
     {
         List<Claim> claims =
         [
@@ -116,11 +116,12 @@ public sealed class Accounts(AppDbContext db, OrganizationFactory organizations,
         {
             claims.Add(new Claim(AppClaims.Operator, "true"));
         }
+        if (sessionId is { } session)
+        {
+            claims.Add(new Claim(AppClaims.Session, session.ToString()));
+        }
         return new ClaimsPrincipal(new ClaimsIdentity(claims, scheme, AppClaims.Name, null));
     }
-
-    public static Task SignInCookieAsync(HttpContext http, User user) =>
-        http.SignInAsync(AuthSchemes.Cookie, PrincipalFor(user, AuthSchemes.Cookie), new AuthenticationProperties { IsPersistent = true });
 
     public Failure? ValidatePassword(string? password) =>
         string.IsNullOrEmpty(password) || password.Length < options.Value.MinimumPasswordLength

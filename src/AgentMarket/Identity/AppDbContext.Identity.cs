@@ -12,6 +12,7 @@ public sealed partial class AppDbContext
     public DbSet<Invitation> Invitations => Set<Invitation>();
     public DbSet<PersonalAccessToken> PersonalAccessTokens => Set<PersonalAccessToken>();
     public DbSet<PasswordResetToken> PasswordResetTokens => Set<PasswordResetToken>();
+    public DbSet<UserSession> UserSessions => Set<UserSession>();
 
     // Memberships and invitations join users to tenants, so their rule is wider than ITenantOwned's: a user sees every
     // membership of the current organization plus their own (to list and switch organizations), and invitations

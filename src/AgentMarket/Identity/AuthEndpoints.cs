@@ -1,10 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 using AgentMarket.Audit;
-using AgentMarket.Platform.Auth;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -54,39 +52,40 @@ static class AuthEndpoints
         auth.MapPost("/password", ChangePasswordAsync).WithName("ChangePassword").RequireUser();
         auth.MapGet("/tokens", ListTokensAsync).WithName("ListTokens").RequireUser().DisableRateLimiting();
         auth.MapDelete("/tokens/{uuid:guid}", RevokeTokenAsync).WithName("RevokeToken").RequireUser().DisableRateLimiting();
+        auth.MapSessions();
 
         routes.MapGet("/api/me", GetMeAsync).WithTags("Identity").WithName("GetMe").RequireUser();
     }
 
-    static async Task<IResult> SignUpAsync(SignUpRequest request, Accounts accounts, HttpContext http, CancellationToken ct)
+    static async Task<IResult> SignUpAsync(SignUpRequest request, Accounts accounts, UserSessions sessions, HttpContext http, CancellationToken ct)
     {
         var (result, failure) = await accounts.SignUpAsync(request.Email, request.Password, request.Name, ct);
         if (failure is not null)
         {
             return failure.ToProblem(http);
         }
-        await Accounts.SignInCookieAsync(http, result!.User);
+        await sessions.SignInAsync(http, result!.User);
         return TypedResults.Created("/api/me", new SignUpResponse(
             new UserResponse(result.User.Id, result.User.Email, result.User.Name),
             new OrganizationResponse(result.Organization.Id, result.Organization.Name),
             new ProjectSummary(result.Project.Id, result.Project.Name)));
     }
 
-    static async Task<IResult> SignInAsync(SignInRequest request, Accounts accounts, HttpContext http, CancellationToken ct)
+    static async Task<IResult> SignInAsync(SignInRequest request, Accounts accounts, UserSessions sessions, HttpContext http, CancellationToken ct)
     {
         var (user, failure) = await accounts.VerifyPasswordAsync(request.Email, request.Password, ct);
         if (failure is not null)
         {
             return failure.ToProblem(http);
         }
-        await Accounts.SignInCookieAsync(http, user!);
+        await sessions.SignInAsync(http, user!);
         return TypedResults.Ok(new UserResponse(user!.Id, user.Email, user.Name));
     }
 
-    static async Task<NoContent> SignOutAsync(HttpContext http, CancellationToken ct)
+    /// <summary>Ends the cookie's session on the server too, so a copy of the cookie stops working as well.</summary>
+    static async Task<NoContent> SignOutAsync(UserSessions sessions, HttpContext http)
     {
-        ct.ThrowIfCancellationRequested();
-        await http.SignOutAsync(AuthSchemes.Cookie);
+        await sessions.SignOutAsync(http);
         return TypedResults.NoContent();
     }
 
@@ -100,17 +99,18 @@ static class AuthEndpoints
     static async Task<IResult> ResetPasswordAsync(ResetPasswordRequest request, Passwords passwords, HttpContext http, CancellationToken ct) =>
         await passwords.ResetAsync(request.Token, request.Password, ct) is { } failure ? failure.ToProblem(http) : TypedResults.NoContent();
 
-    /// <summary>Signs out the user's other sessions; a cookie session that made the change gets a new cookie and stays signed in.</summary>
-    static async Task<IResult> ChangePasswordAsync(ChangePasswordRequest request, Passwords passwords, CurrentTenant tenant, HttpContext http, CancellationToken ct)
+    /// <summary>Ends the user's other sessions; a cookie session that made the change gets a new cookie and stays signed in.</summary>
+    static async Task<IResult> ChangePasswordAsync(ChangePasswordRequest request, Passwords passwords, UserSessions sessions, CurrentTenant tenant, HttpContext http, CancellationToken ct)
     {
-        var (user, failure) = await passwords.ChangeAsync(tenant.UserId!.Value, request.CurrentPassword, request.NewPassword, ct);
+        var current = UserSessions.CurrentId(http.User);
+        var (user, failure) = await passwords.ChangeAsync(tenant.UserId!.Value, request.CurrentPassword, request.NewPassword, current, ct);
         if (failure is not null)
         {
             return failure.ToProblem(http);
         }
-        if (http.User.Identity?.AuthenticationType == AuthSchemes.Cookie)
+        if (current is not null)
         {
-            await Accounts.SignInCookieAsync(http, user!);
+            await sessions.RenewAsync(http, user!);
         }
         return TypedResults.NoContent();
     }

@@ -3,7 +3,6 @@ using AgentMarket.Identity.Sso;
 using AgentMarket.Platform.Auth;
 using AgentMarket.Platform.Tenancy;
 using Microsoft.AspNetCore.Antiforgery;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.RateLimiting;
@@ -28,7 +27,8 @@ static class IdentityModule
         services.AddScoped<Passwords>();
         services.AddMemoryCache();
         services.AddSingleton<SessionStamps>();
-        // A cookie issued before its user's password changed is signed out (the stamp it carries is no longer theirs).
+        services.AddScoped<UserSessions>();
+        // A cookie issued before its user's password changed, or whose session has ended, is signed out (ADR-132).
         services.PostConfigure<CookieAuthenticationOptions>(AuthSchemes.Cookie, o =>
             o.Events.OnValidatePrincipal = context => context.HttpContext.RequestServices.GetRequiredService<SessionStamps>().ValidateAsync(context));
         services.AddScoped<Invitations>();
@@ -51,9 +51,9 @@ static class IdentityModule
         app.MapSso();
 
         // Form posts from the pages (not API): sign out and switch the organization the UI works in.
-        app.MapPost("/signout", async (HttpContext http) =>
+        app.MapPost("/signout", async (UserSessions sessions, HttpContext http) =>
         {
-            await http.SignOutAsync(AuthSchemes.Cookie);
+            await sessions.SignOutAsync(http);
             http.Response.Cookies.Delete(OrganizationScope.UiCookie);
             return TypedResults.LocalRedirect("/");
         }).WithMetadata(new RequireAntiforgeryTokenAttribute()).ExcludeFromDescription();

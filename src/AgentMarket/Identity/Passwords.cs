@@ -36,12 +36,12 @@ sealed class PasswordResetTokenConfiguration : IEntityTypeConfiguration<Password
 
 /// <summary>
 /// Resetting a forgotten password through an emailed link, and changing a known one. Either gives the user a new
-/// security stamp, which signs out every session of theirs started before (<see cref="SessionStamps"/>), ends their
-/// other pending links, and emails them that the password changed.
+/// security stamp, which signs out every session of theirs started before (<see cref="SessionStamps"/>), marks those
+/// sessions ended (but the one that changed it), ends their other pending links, and emails them that the password changed.
 /// </summary>
 public sealed class Passwords(
-    AppDbContext db, Accounts accounts, IPasswordHasher<User> hasher, SessionStamps stamps, IConfiguration configuration, IHostEnvironment environment,
-    TimeProvider clock, AuditLog audit, ILogger<Passwords> logger)
+    AppDbContext db, Accounts accounts, IPasswordHasher<User> hasher, SessionStamps stamps, UserSessions sessions, IConfiguration configuration,
+    IHostEnvironment environment, TimeProvider clock, AuditLog audit, ILogger<Passwords> logger)
 {
     public const string TokenPrefix = "am_pwr_";
     public static readonly TimeSpan LinkLifetime = TimeSpan.FromHours(1);
@@ -144,7 +144,7 @@ public sealed class Passwords(
         {
             return InvalidLink();
         }
-        await SetPasswordAsync(user, hash, now, ct);
+        await SetPasswordAsync(user, hash, now, keepSession: null, ct);
         // A reset proves the mailbox, so it also lifts a lockout.
         user.FailedSignInCount = 0;
         user.LockedOutUntilUtc = null;
@@ -155,8 +155,11 @@ public sealed class Passwords(
         return null;
     }
 
-    /// <summary>Changes the signed-in user's password, checking the current one as a sign-in does (failures count toward a lockout).</summary>
-    public async Task<(User? User, Accounts.Failure? Failure)> ChangeAsync(Guid userId, string? currentPassword, string? newPassword, CancellationToken ct)
+    /// <summary>
+    /// Changes the signed-in user's password, checking the current one as a sign-in does (failures count toward a
+    /// lockout). Their other sessions end; <paramref name="currentSession"/>, the one making the change, goes on.
+    /// </summary>
+    public async Task<(User? User, Accounts.Failure? Failure)> ChangeAsync(Guid userId, string? currentPassword, string? newPassword, Guid? currentSession, CancellationToken ct)
     {
         var email = await db.Users.Where(u => u.Id == userId).Select(u => u.Email).SingleAsync(ct);
         if (accounts.ValidatePassword(newPassword) is { } weak)
@@ -174,9 +177,9 @@ public sealed class Passwords(
             return (null, new Accounts.Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "Choose a new password different from the current one.", "new_password"));
         }
         var hash = hasher.HashPassword(user!, newPassword!);
-        // The new password and the end of pending links together, or neither.
+        // The new password and the end of pending links and other sessions together, or neither.
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        await SetPasswordAsync(user!, hash, clock.GetUtcNow().UtcDateTime, ct);
+        await SetPasswordAsync(user!, hash, clock.GetUtcNow().UtcDateTime, currentSession, ct);
         audit.Record(AuditActions.PasswordChanged, null, "user", user!.Id, actorUserId: user.Id, actorEmail: user.Email);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
@@ -184,12 +187,16 @@ public sealed class Passwords(
         return (user, null);
     }
 
-    /// <summary>The new password's hash and stamp, the end of other pending links, and an email saying so (saved by the caller).</summary>
-    async Task SetPasswordAsync(User user, string passwordHash, DateTime now, CancellationToken ct)
+    /// <summary>
+    /// The new password's hash and stamp, the end of other pending links and of the sessions but <paramref name="keepSession"/>,
+    /// and an email saying so (saved by the caller, in its transaction).
+    /// </summary>
+    async Task SetPasswordAsync(User user, string passwordHash, DateTime now, Guid? keepSession, CancellationToken ct)
     {
         user.PasswordHash = passwordHash;
         user.SecurityStamp = Guid.NewGuid();
         await EndPendingLinksAsync(user.Id, now, ct);
+        await sessions.EndAllAsync(user.Id, keepSession, ct);
         Email(user, "Your password was changed",
             $"The password of your account {user.Email} was changed on {now:yyyy-MM-dd} at {now:HH:mm} UTC, and its other sessions were signed out.\n\n" +
             "If it was not you, reset your password at once (\"Forgot your password?\" on the sign-in page) and tell your organization's owner.",

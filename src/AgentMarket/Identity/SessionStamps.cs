@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using AgentMarket.Platform.Auth;
 using AgentMarket.Platform.Data;
 using Microsoft.AspNetCore.Authentication;
@@ -8,42 +9,96 @@ using Microsoft.Extensions.Caching.Memory;
 namespace AgentMarket.Identity;
 
 /// <summary>
-/// Signs out sign-in cookies issued before their user's password changed: each cookie carries the user's security
-/// stamp from when it was issued, and a request whose stamp is no longer the user's (or whose user is gone) is treated
-/// as signed out and its cookie removed. Stamps are cached for <see cref="CacheFor"/>, so a cookie request costs no
-/// query; this process forgets a user's entry when it changes their password, other replicas within that time.
+/// Checks every sign-in cookie against the server's state, and treats a refused one as signed out (its cookie removed):
+/// <list type="bullet">
+/// <item>its security stamp must still be its user's (a password change gives a new one; a removed user has none);</item>
+/// <item>its session (<see cref="UserSession"/>, ADR-132) must not have ended. A cookie without one was issued before
+/// sessions were tracked, and is refused too.</item>
+/// </list>
+/// Stamps and session states are cached for <see cref="CacheFor"/> of the app's clock, so a cookie request normally costs
+/// no query; this process forgets an entry when it changes it (a password change, a sign-out), other replicas notice
+/// within that time. A session's last-seen time is written when its state is read again and is older than
+/// <see cref="LastSeenPrecision"/>, never on every request.
 /// </summary>
-public sealed class SessionStamps(IServiceScopeFactory scopes, IMemoryCache cache)
+public sealed class SessionStamps(IServiceScopeFactory scopes, IMemoryCache cache, TimeProvider clock)
 {
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan LastSeenPrecision = TimeSpan.FromMinutes(5);
+
+    public const string PasswordChangedMessage = "Your session ended because your password was changed or your account was removed. Sign in again.";
+    public const string SignedOutMessage = "This session was signed out, here or from another of your sessions. Sign in again.";
+    public const string UntrackedMessage = "Your session has ended. Sign in again.";
+
+    /// <summary>A value read at <paramref name="ReadUtc"/> of the app's clock (which tests move), not the cache's own.</summary>
+    sealed record Cached<T>(T Value, DateTime ReadUtc);
 
     public async Task ValidateAsync(CookieValidatePrincipalContext context)
     {
-        var principal = context.Principal;
-        if (!Guid.TryParse(principal?.FindFirst(AppClaims.UserId)?.Value, out var userId)
-            || !Guid.TryParse(principal.FindFirst(AppClaims.SecurityStamp)?.Value, out var stamp)
-            || await CurrentAsync(userId, context.HttpContext.RequestAborted) != stamp)
+        if (await RefusalAsync(context.Principal, context.HttpContext.RequestAborted) is { } refusal)
         {
-            context.HttpContext.Features.Set(new CredentialRefused("Your session ended because your password was changed or your account was removed. Sign in again."));
+            context.HttpContext.Features.Set(new CredentialRefused(refusal));
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(AuthSchemes.Cookie);
         }
     }
 
-    public void Forget(Guid userId) => cache.Remove(Key(userId));
-
-    async Task<Guid?> CurrentAsync(Guid userId, CancellationToken ct)
+    /// <summary>Why the cookie no longer signs in, or null when it does.</summary>
+    async Task<string?> RefusalAsync(ClaimsPrincipal? principal, CancellationToken ct)
     {
-        if (cache.TryGetValue(Key(userId), out Guid? stamp))
+        if (!Guid.TryParse(principal?.FindFirst(AppClaims.UserId)?.Value, out var userId)
+            || !Guid.TryParse(principal.FindFirst(AppClaims.SecurityStamp)?.Value, out var stamp)
+            || await StampAsync(userId, ct) != stamp)
         {
-            return stamp;
+            return PasswordChangedMessage;
         }
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
-        stamp = await db.Users.AsNoTracking().Where(u => u.Id == userId).Select(u => (Guid?)u.SecurityStamp).FirstOrDefaultAsync(ct);
-        cache.Set(Key(userId), stamp, CacheFor);
-        return stamp;
+        if (UserSessions.CurrentId(principal) is not { } sessionId)
+        {
+            return UntrackedMessage;
+        }
+        return await IsOpenAsync(sessionId, userId, ct) ? null : SignedOutMessage;
     }
 
-    static string Key(Guid userId) => $"security-stamp:{userId:N}";
+    public void Forget(Guid userId) => cache.Remove(StampKey(userId));
+
+    public void ForgetSession(Guid sessionId) => cache.Remove(SessionKey(sessionId));
+
+    Task<Guid?> StampAsync(Guid userId, CancellationToken ct) =>
+        CachedAsync(StampKey(userId), db => db.Users.AsNoTracking().Where(u => u.Id == userId).Select(u => (Guid?)u.SecurityStamp).FirstOrDefaultAsync(ct));
+
+    Task<bool> IsOpenAsync(Guid sessionId, Guid userId, CancellationToken ct) =>
+        CachedAsync(SessionKey(sessionId), async db =>
+        {
+            var session = await db.UserSessions.AsNoTracking().Where(s => s.Id == sessionId && s.UserId == userId)
+                .Select(s => new { s.EndedUtc, s.LastSeenUtc }).FirstOrDefaultAsync(ct);
+            if (session is not { EndedUtc: null })
+            {
+                return false;
+            }
+            var now = clock.GetUtcNow().UtcDateTime;
+            var stale = now - LastSeenPrecision;
+            if (session.LastSeenUtc < stale)
+            {
+                // Conditional, so replicas reading it at once write it once.
+                await db.UserSessions.Where(s => s.Id == sessionId && s.LastSeenUtc < stale)
+                    .ExecuteUpdateAsync(s => s.SetProperty(x => x.LastSeenUtc, now), ct);
+            }
+            return true;
+        });
+
+    async Task<T> CachedAsync<T>(string key, Func<AppDbContext, Task<T>> read)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        if (cache.TryGetValue(key, out Cached<T>? cached) && now - cached!.ReadUtc < CacheFor)
+        {
+            return cached.Value;
+        }
+        await using var scope = scopes.CreateAsyncScope();
+        var value = await read(scope.ServiceProvider.GetRequiredService<AppDbContext>());
+        cache.Set(key, new Cached<T>(value, now), CacheFor);
+        return value;
+    }
+
+    static string StampKey(Guid userId) => $"security-stamp:{userId:N}";
+
+    static string SessionKey(Guid sessionId) => $"user-session:{sessionId:N}";
 }

@@ -96,6 +96,7 @@ public class CrossTenantIsolationTests(AgentMarketApp app) : IClassFixture<Agent
         var invitation = await Http.ReadJsonAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = "pending@tests.example" }), HttpStatusCode.Created);
         await owner.CreateTokenAsync("victim token");
         var token = (await Http.ReadJsonAsync(await owner.Client.GetAsync("/api/auth/tokens"))).EnumerateArray().Single();
+        var session = (await Http.ReadJsonAsync(await owner.Client.GetAsync("/api/auth/sessions"))).EnumerateArray().Single();
         var provider = await Http.ReadJsonAsync(await owner.Client.PostAsJsonAsync("/api/providers/", new { handle = $"victim-{Guid.NewGuid():N}"[..20], name = "Victim AI" }), HttpStatusCode.Created);
         var members = await Http.ReadJsonAsync(await owner.Client.GetAsync("/api/members/"));
         Guid[] ids =
@@ -104,6 +105,7 @@ public class CrossTenantIsolationTests(AgentMarketApp app) : IClassFixture<Agent
             project.GetProperty("uuid").GetGuid(),
             invitation.GetProperty("uuid").GetGuid(),
             token.GetProperty("uuid").GetGuid(),
+            session.GetProperty("uuid").GetGuid(),
             provider.GetProperty("uuid").GetGuid(),
             .. members.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("uuid").GetGuid()),
         ];
@@ -119,6 +121,7 @@ public class CrossTenantIsolationTests(AgentMarketApp app) : IClassFixture<Agent
         Assert.Equal("pending", invitations.GetProperty("items")[0].GetProperty("state").GetString());
         var tokens = await Http.ReadJsonAsync(await client.GetAsync("/api/auth/tokens"));
         Assert.False(tokens[0].GetProperty("revoked").GetBoolean());
+        Assert.Single((await Http.ReadJsonAsync(await client.GetAsync("/api/auth/sessions"))).EnumerateArray());
         var organization = await Http.ReadJsonAsync(await client.GetAsync($"/api/organizations/{victim.Organization}"));
         Assert.Equal("Victim's Organization", organization.GetProperty("name").GetString());
     }

@@ -45,11 +45,14 @@ public sealed class SsoBrowserTests(SsoApp app) : IClassFixture<SsoApp>
         var providerName = $"Partner IdP {Guid.NewGuid():N}"[..20];
         await app.AddIdentityProviderAsync(providerName, allowedDomains: ["partner.test"]);
 
-        var (_, me) = await SignInThroughIdpAsync(providerName, "pat");
+        var (page, me) = await SignInThroughIdpAsync(providerName, "pat");
 
         var organization = Assert.Single(me.GetProperty("organizations").EnumerateArray());
         Assert.Equal("Pat Partner's Organization", organization.GetProperty("name").GetString());
         Assert.Equal("owner", organization.GetProperty("role").GetString());
+        // The sign-in started a session the user can see and end, as a password sign-in does.
+        var sessions = JsonDocument.Parse(await (await page.Context.APIRequest.GetAsync(app.BaseUrl + "/api/auth/sessions")).TextAsync()).RootElement;
+        Assert.True(Assert.Single(sessions.EnumerateArray()).GetProperty("current").GetBoolean());
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public sealed class SsoSchemeOptions : OAuthOptions
 /// id_token, and user provisioning.
 /// </summary>
 sealed class SsoHandler(IOptionsMonitor<SsoSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    AppDbContext db, SsoDiscovery discovery, SsoAccounts accounts, ClientSecrets secrets)
+    AppDbContext db, SsoDiscovery discovery, SsoAccounts accounts, UserSessions sessions, ClientSecrets secrets)
     : OAuthHandler<SsoSchemeOptions>(options, logger, encoder)
 {
     public const string ProviderKey = "sso.provider";
@@ -135,11 +135,13 @@ sealed class SsoHandler(IOptionsMonitor<SsoSchemeOptions> options, ILoggerFactor
         var profile = SsoProfile.From(claims, userInfo);
 
         var user = await accounts.SignInAsync(_provider!, profile, Context.RequestAborted);
+        // The base handler signs this ticket into the cookie scheme: it names a session like any other sign-in's.
+        var sessionId = await sessions.StartAsync(Context, user.Id, Context.RequestAborted);
 
         properties.Items.Remove(ProviderKey);
         properties.Items.Remove(NonceKey);
         properties.IsPersistent = true;
-        return new AuthenticationTicket(Accounts.PrincipalFor(user, AuthSchemes.Cookie), properties, AuthSchemes.Cookie);
+        return new AuthenticationTicket(Accounts.PrincipalFor(user, AuthSchemes.Cookie, sessionId), properties, AuthSchemes.Cookie);
     }
 
     /// <summary>The provider this attempt is for (still enabled) and its discovery document.</summary>

@@ -22,6 +22,9 @@ public static class AppClaims
     public const string Operator = "operator";
     public const string SecurityStamp = "stamp";
 
+    /// <summary>The sign-in session a cookie belongs to (<see cref="Identity.UserSession"/>).</summary>
+    public const string Session = "sid";
+
     /// <summary>Agent keys: the key, the organization and the subscription it is bound to, and secret or publishable.</summary>
     public const string KeyId = "key";
     public const string KeyOrganization = "key_org";

@@ -6,6 +6,9 @@ namespace AgentMarket.Platform.Auth;
 
 static class AuthSetup
 {
+    /// <summary>How long a sign-in cookie lasts without being used (each use past half of it renews it).</summary>
+    public static readonly TimeSpan CookieLifetime = TimeSpan.FromDays(14);
+
     public static void AddPlatformAuth(this IServiceCollection services)
     {
         services.AddAuthentication(AuthSchemes.Default)
@@ -18,7 +21,7 @@ static class AuthSetup
                 o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
                 o.LoginPath = "/signin";
                 o.AccessDeniedPath = "/signin";
-                o.ExpireTimeSpan = TimeSpan.FromDays(14);
+                o.ExpireTimeSpan = CookieLifetime;
                 o.SlidingExpiration = true;
                 // API callers get status codes, not redirects to the sign-in page.
                 o.Events.OnRedirectToLogin = context => RedirectOrStatus(context, StatusCodes.Status401Unauthorized);
