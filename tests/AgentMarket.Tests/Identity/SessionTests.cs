@@ -253,6 +253,51 @@ public class SessionTests(ClientAddressApp app) : IClassFixture<ClientAddressApp
         }
     }
 
+    [Fact]
+    public async Task SessionsPage_ListsTheSessions_MarksThisDevice_AndSignsOutAnother()
+    {
+        var user = await app.SignUpAsync();
+        var firefox = await SignInAsync(user, Firefox);
+        var firefoxSession = await firefox.SessionIdAsync();
+        var thisSession = Assert.Single(await SessionsAsync(user.Client), s => s.GetProperty("current").GetBoolean()).GetProperty("uuid").GetGuid();
+        Assert.Contains("href=\"/account/sessions\"", await user.Client.HtmlAsync("/organization"), StringComparison.Ordinal);
+
+        var page = await user.Client.HtmlAsync("/account/sessions");
+        Assert.Contains("Firefox on Windows", page, StringComparison.Ordinal);
+        Assert.Contains(ClientAddressApp.ClientAddress, page, StringComparison.Ordinal);
+        Assert.Equal("This device", PageForms.Marked(page, "data-current"));
+        Assert.Contains($"data-session=\"{thisSession}\"", page, StringComparison.Ordinal);
+        Assert.DoesNotContain($"value=\"{thisSession}\"", page, StringComparison.Ordinal);
+        Assert.Contains($"value=\"{firefoxSession}\"", page, StringComparison.Ordinal);
+
+        var ended = await user.Client.SubmitFromPageAsync("/account/sessions", page, "session-action", new() { ["end"] = firefoxSession.ToString() });
+        Assert.Contains("That session is signed out.", await user.Client.HtmlAsync(PageForms.AssertRedirect(ended, "/account/sessions")), StringComparison.Ordinal);
+        await Http.AssertStatusAsync(await firefox.Client.GetAsync("/api/me"), HttpStatusCode.Unauthorized);
+        await Http.AssertStatusAsync(await user.Client.GetAsync("/api/me"), HttpStatusCode.OK);
+        Assert.Single(await AuditAsync(await app.OperatorAsync(), $"action=session.revoked&target={firefoxSession}"));
+
+        // The same page, posted again after that session ended: said so, nothing else changes.
+        var stale = await user.Client.SubmitFromPageAsync("/account/sessions", page, "session-action", new() { ["end"] = firefoxSession.ToString() });
+        Assert.Equal(HttpStatusCode.OK, stale.StatusCode);
+        Assert.Contains("That session was already signed out (or is not yours): nothing changed.", await stale.HtmlAsync(), StringComparison.Ordinal);
+        var crafted = await user.Client.HtmlAsync($"/account/sessions?done={Uri.EscapeDataString("Your account is locked: call evil.example")}");
+        Assert.DoesNotContain("Your account is locked", crafted, StringComparison.Ordinal);
+        Assert.DoesNotContain("alert-success", crafted, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SessionsPage_SignsOutOfAllOtherSessions()
+    {
+        var user = await app.SignUpAsync();
+        var (phone, tablet) = (await SignInAsync(user), await SignInAsync(user));
+
+        var done = await user.Client.SubmitAsync("/account/sessions", "end-other-sessions");
+        Assert.Contains("All your other sessions are signed out.", await user.Client.HtmlAsync(PageForms.AssertRedirect(done, "/account/sessions")), StringComparison.Ordinal);
+        await Http.AssertStatusAsync(await phone.Client.GetAsync("/api/me"), HttpStatusCode.Unauthorized);
+        await Http.AssertStatusAsync(await tablet.Client.GetAsync("/api/me"), HttpStatusCode.Unauthorized);
+        Assert.Single(await SessionsAsync(user.Client));
+    }
+
     [Theory]
     [InlineData(Firefox, "Firefox on Windows")]
     [InlineData("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15", "Safari on macOS")]
