@@ -215,6 +215,17 @@ public class LangflowDoorTests(DoorsApp app) : IClassFixture<DoorsApp>
     }
 
     [Fact]
+    public async Task Webhook_ToAFlowWithoutAWebhookComponent_IsRefused_AndRunsNothing()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var refused = await Http.AssertProblemAsync(await subscribed.KeyClient.PostAsync($"/api/v1/webhook/{subscribed.Agent.Slug}",
+            new StringContent("""{"event": "order placed"}""", Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest, "no_webhook_component");
+        Assert.Contains($"/api/v1/run/{subscribed.Agent.Slug}", refused.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(await app.RunsAsync(subscribed.Buyer.OrganizationId, subscribed.Config));
+        Assert.Equal(350, await subscribed.Buyer.CreditsAsync());
+    }
+
+    [Fact]
     public async Task AnotherOrganization_CannotRunOrEvenFind_TheAgent()
     {
         var victim = await app.SubscribedAsync();

@@ -10,8 +10,11 @@ using Microsoft.EntityFrameworkCore;
 
 namespace AgentMarket.Doors.Langflow;
 
-/// <summary>A webhook call accepted with 202: who called (so the run is charged to them) and the raw payload.</summary>
-sealed record WebhookRun(Guid ConfigId, Guid OrganizationId, Guid? UserId, KeyGrant? Key, string Payload);
+/// <summary>
+/// A webhook call accepted with 202: who called (so the run is charged to them), the raw payload and the flow's Webhook
+/// nodes it goes to.
+/// </summary>
+sealed record WebhookRun(Guid ConfigId, Guid OrganizationId, Guid? UserId, KeyGrant? Key, string Payload, IReadOnlyList<string> WebhookNodes);
 
 /// <summary>
 /// Webhook calls waiting to run, in memory and bounded: Langflow runs webhooks as background tasks of the process that
@@ -52,12 +55,10 @@ sealed class WebhookWorker(WebhookQueue queue, IServiceScopeFactory scopes, ILog
                 tenant.SetUser(user, "");
             }
             tenant.Set(run.OrganizationId, MembershipRole.Member);
-            var config = await services.GetRequiredService<AppDbContext>().CustomerAgentConfigs.AsNoTracking().FirstOrDefaultAsync(c => c.Id == run.ConfigId, ct);
-            var webhookNodes = config is null ? [] : await WebhookNodesAsync(services, config, ct);
             var request = new GatewayRequest(run.ConfigId, "", null, null, LangflowEndpoints.WebhookDoor)
             {
                 Key = run.Key,
-                NodeInputs = webhookNodes.ToDictionary(node => node, _ => run.Payload, StringComparer.Ordinal),
+                NodeInputs = run.WebhookNodes.ToDictionary(node => node, _ => run.Payload, StringComparer.Ordinal),
             };
             var (result, failure) = await services.GetRequiredService<RunGateway>().RunAsync(request, null, ct);
             if (failure is not null)
@@ -76,7 +77,8 @@ sealed class WebhookWorker(WebhookQueue queue, IServiceScopeFactory scopes, ILog
         }
     }
 
-    static async Task<IReadOnlyList<string>> WebhookNodesAsync(IServiceProvider services, CustomerAgentConfig config, CancellationToken ct)
+    /// <summary>The Webhook nodes of the flow version the subscription runs (none when its flow cannot be read).</summary>
+    public static async Task<IReadOnlyList<string>> WebhookNodesAsync(IServiceProvider services, CustomerAgentConfig config, CancellationToken ct)
     {
         var version = await services.GetRequiredService<AgentVersionPolicy>().EffectiveAsync(config, ct);
         var plan = await services.GetRequiredService<AgentPlans>().GetAsync(version);
