@@ -11,7 +11,8 @@ using Microsoft.Extensions.Options;
 namespace AgentMarket.Identity;
 
 /// <summary>Sign-up and password checks with lockout, shared by the API and the pages (sessions: <see cref="UserSessions"/>).</summary>
-public sealed class Accounts(AppDbContext db, OrganizationFactory organizations, IPasswordHasher<User> hasher, IOptions<AccountOptions> options, TimeProvider clock, AuditLog audit)
+public sealed class Accounts(AppDbContext db, OrganizationFactory organizations, IPasswordHasher<User> hasher, IOptions<AccountOptions> options, TimeProvider clock, AuditLog audit,
+    SignInThrottle throttle, IHttpContextAccessor http)
 {
     public sealed record SignUpResult(User User, Organization Organization, Project Project);
 
@@ -52,20 +53,29 @@ public sealed class Accounts(AppDbContext db, OrganizationFactory organizations,
     }
 
     /// <summary>
-    /// Checks the password, counting failures and locking the account after too many in a row. A check that is not a
-    /// sign-in (confirming a password change) neither records a sign-in nor moves the last sign-in time.
+    /// Checks the password, counting failures: too many in a row from one client address stop that address trying the
+    /// email for a while (<see cref="SignInThrottle"/>), and many more from anywhere lock the account itself. A check that
+    /// is not a sign-in (confirming a password change) neither records a sign-in nor moves the last sign-in time.
     /// </summary>
     public async Task<(User? User, Failure? Failure)> VerifyPasswordAsync(string email, string password, CancellationToken cancellationToken, bool signingIn = true)
     {
         var normalized = User.NormalizeEmail(email ?? "");
-        var user = await db.Users.FirstOrDefaultAsync(u => u.Email == normalized, cancellationToken);
+        var address = http.HttpContext?.Connection.RemoteIpAddress?.ToString() ?? "local";
         var now = clock.GetUtcNow().UtcDateTime;
+        if (throttle.LockedFor(normalized, address) is { } wait)
+        {
+            // Answered before looking the email up: the same for an account and for no account.
+            await audit.RecordAsync(AuditActions.SignInFailed, null, "user", null, after: new { reason = "address_locked_out" }, actorEmail: normalized, ct: cancellationToken);
+            return (null, Locked(wait));
+        }
+        var user = await db.Users.FirstOrDefaultAsync(u => u.Email == normalized, cancellationToken);
         if (user is null)
         {
             // Hash anyway so a missing account takes as long as a wrong password.
             hasher.HashPassword(new User { Email = normalized, Name = "" }, password ?? "");
+            var lockedOut = throttle.Failed(normalized, address);
             await audit.RecordAsync(AuditActions.SignInFailed, null, "user", null, after: new { reason = "unknown_email" }, actorEmail: normalized, ct: cancellationToken);
-            return (null, InvalidCredentials());
+            return (null, lockedOut is { } unknownWait ? Locked(unknownWait) : InvalidCredentials());
         }
         if (user.LockedOutUntilUtc > now)
         {
@@ -76,16 +86,18 @@ public sealed class Accounts(AppDbContext db, OrganizationFactory organizations,
         if (verdict == PasswordVerificationResult.Failed)
         {
             user.FailedSignInCount++;
-            if (user.FailedSignInCount >= options.Value.LockoutThreshold)
+            if (user.FailedSignInCount >= options.Value.AccountLockoutThreshold)
             {
                 user.FailedSignInCount = 0;
                 user.LockedOutUntilUtc = now.AddMinutes(options.Value.LockoutMinutes);
             }
+            var addressWait = throttle.Failed(normalized, address);
+            var lockout = user.LockedOutUntilUtc > now ? user.LockedOutUntilUtc.Value - now : addressWait;
             // A password change's check is told apart in the trail: it is a signed-in user mistyping, not a sign-in attempt.
             var reason = signingIn ? "wrong_password" : "wrong_current_password";
-            audit.Record(AuditActions.SignInFailed, null, "user", user.Id, after: new { reason = user.LockedOutUntilUtc > now ? $"{reason}_locked_out" : reason }, actorUserId: user.Id, actorEmail: user.Email);
+            audit.Record(AuditActions.SignInFailed, null, "user", user.Id, after: new { reason = lockout is null ? reason : $"{reason}_locked_out" }, actorUserId: user.Id, actorEmail: user.Email);
             await db.SaveChangesAsync(cancellationToken);
-            return (null, user.LockedOutUntilUtc > now ? Locked(user.LockedOutUntilUtc.Value - now) : InvalidCredentials());
+            return (null, lockout is { } lockedFor ? Locked(lockedFor) : InvalidCredentials());
         }
         if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
         {
@@ -93,6 +105,7 @@ public sealed class Accounts(AppDbContext db, OrganizationFactory organizations,
         }
         user.FailedSignInCount = 0;
         user.LockedOutUntilUtc = null;
+        throttle.Succeeded(normalized, address);
         if (signingIn)
         {
             user.LastSignInUtc = now;

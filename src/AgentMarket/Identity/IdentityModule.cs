@@ -27,6 +27,7 @@ static class IdentityModule
         services.AddScoped<Passwords>();
         services.AddMemoryCache();
         services.AddSingleton<SessionStamps>();
+        services.AddSingleton<SignInThrottle>();
         services.AddScoped<UserSessions>();
         // A cookie issued before its user's password changed, or whose session has ended, is signed out (ADR-132).
         services.PostConfigure<CookieAuthenticationOptions>(AuthSchemes.Cookie, o =>

@@ -5,11 +5,18 @@ namespace AgentMarket.Identity;
 /// <summary>Bound from the <c>Identity</c> section.</summary>
 public sealed class AccountOptions
 {
-    /// <summary>Failed sign-ins in a row before the account is locked.</summary>
+    /// <summary>Failed sign-ins in a row from one client address before that address may not try the email for a while.</summary>
     [Range(1, 100)]
     public int LockoutThreshold { get; set; } = 5;
 
-    /// <summary>How long a locked account stays locked.</summary>
+    /// <summary>
+    /// Failed sign-ins in a row, from any addresses, before the account itself is locked: against guessing spread over many
+    /// addresses, high enough that one address (stopped at <see cref="LockoutThreshold"/>) cannot lock its owner out.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int AccountLockoutThreshold { get; set; } = 50;
+
+    /// <summary>How long a locked address or account stays locked.</summary>
     [Range(1, 1440)]
     public int LockoutMinutes { get; set; } = 15;
 

@@ -40,8 +40,8 @@ sealed class PasswordResetTokenConfiguration : IEntityTypeConfiguration<Password
 /// sessions ended (but the one that changed it), ends their other pending links, and emails them that the password changed.
 /// </summary>
 public sealed class Passwords(
-    AppDbContext db, Accounts accounts, IPasswordHasher<User> hasher, SessionStamps stamps, UserSessions sessions, IConfiguration configuration,
-    IHostEnvironment environment, TimeProvider clock, AuditLog audit, ILogger<Passwords> logger)
+    AppDbContext db, Accounts accounts, IPasswordHasher<User> hasher, SessionStamps stamps, UserSessions sessions, SignInThrottle throttle,
+    IConfiguration configuration, IHostEnvironment environment, TimeProvider clock, AuditLog audit, ILogger<Passwords> logger)
 {
     public const string TokenPrefix = "am_pwr_";
     public static readonly TimeSpan LinkLifetime = TimeSpan.FromHours(1);
@@ -152,6 +152,7 @@ public sealed class Passwords(
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         stamps.Forget(user.Id);
+        throttle.Clear(user.Email);
         return null;
     }
 

@@ -92,6 +92,56 @@ public class SignUpAndSignInTests(AgentMarketApp app) : IClassFixture<AgentMarke
     }
 
     [Fact]
+    public async Task FailuresFromOneAddress_LockOnlyThatAddress_AndLookTheSameWhetherTheAccountExistsOrNot()
+    {
+        var user = await app.SignUpAsync();
+        using var stranger = ClientFrom("203.0.113.7");
+        for (var i = 0; i < 4; i++)
+        {
+            await Http.AssertProblemAsync(await SignInAsync(stranger, user.Email, "wrong password!"), HttpStatusCode.Unauthorized, "invalid_credentials");
+        }
+        await Http.AssertProblemAsync(await SignInAsync(stranger, user.Email, "wrong password!"), HttpStatusCode.TooManyRequests, "account_locked");
+        await Http.AssertProblemAsync(await SignInAsync(stranger, user.Email, user.Password), HttpStatusCode.TooManyRequests, "account_locked");
+
+        // An email no account has is locked the same way: the lockout tells nothing about who has an account.
+        var nobody = $"nobody-{Guid.NewGuid():N}@tests.example";
+        HttpResponseMessage last = null!;
+        for (var i = 0; i < 5; i++)
+        {
+            last = await SignInAsync(stranger, nobody, "wrong password!");
+        }
+        await Http.AssertProblemAsync(last, HttpStatusCode.TooManyRequests, "account_locked");
+
+        // The stranger did not lock the owner out.
+        using var owner = ClientFrom("198.51.100.20");
+        await Http.AssertStatusAsync(await SignInAsync(owner, user.Email, user.Password), HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task FailuresFromManyAddresses_LockTheAccountItself()
+    {
+        var user = await app.SignUpAsync();
+        for (var address = 1; address <= 10; address++)
+        {
+            using var guesser = ClientFrom($"203.0.113.{address}");
+            for (var i = 0; i < 5; i++)
+            {
+                await SignInAsync(guesser, user.Email, $"guess {address}.{i}");
+            }
+        }
+        // Fifty failures in a row: even an address that never failed, with the right password, waits.
+        using var owner = ClientFrom("198.51.100.21");
+        await Http.AssertProblemAsync(await SignInAsync(owner, user.Email, user.Password), HttpStatusCode.TooManyRequests, "account_locked");
+    }
+
+    /// <summary>A client whose requests come from <paramref name="address"/>, as the app sees the connection.</summary>
+    HttpClient ClientFrom(string address) =>
+        new(app.Server.CreateHandler(context => context.Connection.RemoteIpAddress = IPAddress.Parse(address))) { BaseAddress = app.Server.BaseAddress };
+
+    static Task<HttpResponseMessage> SignInAsync(HttpClient client, string email, string password) =>
+        client.PostAsJsonAsync("/api/auth/signin", new { email, password });
+
+    [Fact]
     public async Task TheSignInAndSignUpPages_NeverWriteATypedPasswordBackIntoThePage()
     {
         var user = await app.SignUpAsync();
