@@ -40,7 +40,7 @@ sealed class PlanChanges(AppDbContext db, CurrentTenant tenant, Checkouts checko
             await KeepCurrentPlanAsync(current, currentPlan, scheduled, ct);
             return (new PlanChangeResult(await CurrentAsync(ct), null), null);
         }
-        if (IsDowngrade(currentPlan, target) && current.CurrentPeriodEndUtc is not null)
+        if (Plan.IsDowngrade(currentPlan, current.Interval, target, interval) && current.CurrentPeriodEndUtc is not null)
         {
             if (current.ExternalSubscriptionId is { } subscription)
             {
@@ -115,6 +115,4 @@ sealed class PlanChanges(AppDbContext db, CurrentTenant tenant, Checkouts checko
         return stripe.ChangeSubscriptionPriceAsync(subscription, yearly ? $"{plan.Name} plan, yearly" : $"{plan.Name} plan, monthly",
             yearly ? plan.YearlyPriceCents : plan.MonthlyPriceCents, "usd", yearly ? "year" : "month", changeKey, ct);
     }
-
-    static bool IsDowngrade(Plan from, Plan to) => to.SortOrder < from.SortOrder;
 }

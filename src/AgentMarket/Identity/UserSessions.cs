@@ -35,6 +35,11 @@ public sealed class UserSessions(AppDbContext db, SessionStamps stamps, TimeProv
     /// </summary>
     public async Task<Guid> StartAsync(HttpContext http, Guid userId, CancellationToken ct)
     {
+        if (CurrentId(http.User) is { } replaced && Guid.TryParse(http.User.FindFirst(AppClaims.UserId)?.Value, out var replacedUser))
+        {
+            // The browser's earlier sign-in, whose cookie this one replaces, ends: a copy of that cookie must not live on.
+            await EndAsync(replacedUser, replaced, ct);
+        }
         var now = clock.GetUtcNow().UtcDateTime;
         var before = now - KeepEndedFor;
         await db.UserSessions.Where(s => s.UserId == userId && (s.EndedUtc < before || s.LastSeenUtc < before - AuthSetup.CookieLifetime)).ExecuteDeleteAsync(ct);
@@ -99,7 +104,10 @@ public sealed class UserSessions(AppDbContext db, SessionStamps stamps, TimeProv
     public async Task<int> EndOthersAsync(Guid userId, Guid? keep, CancellationToken ct)
     {
         var ended = await EndAllAsync(userId, keep, ct);
-        await audit.RecordAsync(AuditActions.OtherSessionsRevoked, null, "user", userId, after: new { ended }, ct: ct);
+        if (ended > 0)
+        {
+            await audit.RecordAsync(AuditActions.OtherSessionsRevoked, null, "user", userId, after: new { ended }, ct: ct);
+        }
         return ended;
     }
 

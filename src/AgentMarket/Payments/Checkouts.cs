@@ -76,7 +76,7 @@ sealed class Checkouts(AppDbContext db, CurrentTenant tenant, IPaymentProvider p
             return (null, new Failure(StatusCodes.Status409Conflict, "already_on_plan", $"You are already on {plan.Name} ({interval.ToString().ToLowerInvariant()})."));
         }
         if (current.CurrentPeriodEndUtc is not null
-            && await db.Plans.AsNoTracking().AnyAsync(p => p.Code == current.PlanCode && p.SortOrder > plan.SortOrder, ct))
+            && Plan.IsDowngrade(await db.Plans.AsNoTracking().FirstAsync(p => p.Code == current.PlanCode, ct), current.Interval, plan, interval))
         {
             // Paying for a cheaper plan now would throw away the rest of the period already paid for.
             return (null, new Failure(StatusCodes.Status409Conflict, "downgrade_at_period_end",

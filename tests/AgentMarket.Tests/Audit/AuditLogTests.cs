@@ -102,10 +102,14 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
             await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/signin", new { email = buyer.Email, password = "not the password" }), HttpStatusCode.Unauthorized);
             await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/signin", new { email = buyer.Email, password = buyer.Password }), HttpStatusCode.OK);
         }
-        // Sessions: the one just signed in ended from the sign-up's, then all but the sign-up's.
+        // Sessions: the one just signed in ended from the sign-up's; then, with another signed in, all but the sign-up's.
         var otherSession = (await Http.ReadJsonAsync(await buyer.Client.GetAsync("/api/auth/sessions"))).EnumerateArray()
             .Single(s => !s.GetProperty("current").GetBoolean()).GetProperty("uuid").GetGuid();
         await Http.AssertStatusAsync(await buyer.Client.DeleteAsync($"/api/auth/sessions/{otherSession}"), HttpStatusCode.NoContent);
+        using (var elsewhere = app.CreateClient())
+        {
+            await Http.AssertStatusAsync(await elsewhere.PostAsJsonAsync("/api/auth/signin", new { email = buyer.Email, password = buyer.Password }), HttpStatusCode.OK);
+        }
         await Http.AssertStatusAsync(await buyer.Client.PostAsync("/api/auth/sessions/revoke-others", null), HttpStatusCode.NoContent);
         await buyer.CreateTokenAsync("ci");
         var token = (await Http.ReadJsonAsync(await buyer.Client.GetAsync("/api/auth/tokens"))).EnumerateArray().Single().GetProperty("uuid").GetGuid();

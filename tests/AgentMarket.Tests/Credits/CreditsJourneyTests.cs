@@ -183,6 +183,20 @@ public class CreditsJourneyTests(AgentMarketApp app) : IClassFixture<AgentMarket
     }
 
     [Fact]
+    public async Task FromYearlyToMonthlyBilling_IsADowngrade_ScheduledForTheYearsEnd()
+    {
+        var owner = await app.SignUpAsync();
+        await owner.UpgradeAsync("plus", "yearly");
+        await Http.AssertProblemAsync(await owner.Client.PostAsJsonAsync("/api/credits/purchase/", new { plan = "plus", interval = "monthly" }), HttpStatusCode.Conflict, "downgrade_at_period_end");
+
+        var scheduled = await Http.ReadJsonAsync(await owner.Client.PostAsJsonAsync("/api/credits/plan/", new { plan = "plus", interval = "monthly" }));
+        Assert.Equal(JsonValueKind.Null, scheduled.GetProperty("checkout").ValueKind);
+        var plan = scheduled.GetProperty("plan");
+        Assert.Equal(("plus", "yearly", "plus", "monthly"),
+            (plan.GetProperty("plan").GetString(), plan.GetProperty("interval").GetString(), plan.GetProperty("scheduled_plan").GetString(), plan.GetProperty("scheduled_interval").GetString()));
+    }
+
+    [Fact]
     public async Task AScheduledDowngrade_IsDropped_ByKeepingTheCurrentPlan()
     {
         var user = await app.SignUpAsync();

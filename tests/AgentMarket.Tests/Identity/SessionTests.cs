@@ -124,6 +124,21 @@ public class SessionTests(ClientAddressApp app) : IClassFixture<ClientAddressApp
     }
 
     [Fact]
+    public async Task SigningInAgainInTheSameBrowser_EndsTheSessionItReplaces()
+    {
+        var user = await app.SignUpAsync();
+        var browser = await SignInAsync(user);
+        var replaced = await browser.SessionIdAsync();
+        using var copy = browser.Copy(app);
+
+        await Http.AssertStatusAsync(await browser.Client.PostAsJsonAsync("/api/auth/signin", new { email = user.Email, password = user.Password }), HttpStatusCode.OK);
+
+        await Http.AssertStatusAsync(await browser.Client.GetAsync("/api/me"), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await copy.GetAsync("/api/me"), HttpStatusCode.Unauthorized);
+        Assert.DoesNotContain(await SessionsAsync(user.Client), s => s.GetProperty("uuid").GetGuid() == replaced);
+    }
+
+    [Fact]
     public async Task EndingThisDevicesOwnSession_SignsItOut()
     {
         var user = await app.SignUpAsync();
@@ -149,6 +164,10 @@ public class SessionTests(ClientAddressApp app) : IClassFixture<ClientAddressApp
         await Http.AssertStatusAsync(await app.BearerClient(token).GetAsync("/api/me"), HttpStatusCode.OK);
         var entry = Assert.Single(await AuditAsync(await app.OperatorAsync(), $"action=session.others_revoked&target={user.UserId}"));
         Assert.Equal(2, entry.GetProperty("after").GetProperty("ended").GetInt32());
+
+        // Again, with no other session left: nothing ended, nothing audited.
+        await Http.AssertStatusAsync(await user.Client.PostAsync("/api/auth/sessions/revoke-others", null), HttpStatusCode.NoContent);
+        Assert.Single(await AuditAsync(await app.OperatorAsync(), $"action=session.others_revoked&target={user.UserId}"));
     }
 
     [Fact]

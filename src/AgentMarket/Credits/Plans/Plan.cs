@@ -11,6 +11,13 @@ public sealed class Plan
     public const string Pro = "pro";
     public const string Enterprise = "enterprise";
 
+    /// <summary>
+    /// A move to a cheaper plan, or from yearly to monthly billing of the same plan: it takes effect when the period
+    /// already paid ends, never by paying again now.
+    /// </summary>
+    public static bool IsDowngrade(Plan from, BillingInterval fromInterval, Plan to, BillingInterval toInterval) =>
+        to.SortOrder < from.SortOrder || (to.Code == from.Code && fromInterval == BillingInterval.Yearly && toInterval == BillingInterval.Monthly);
+
     public Guid Id { get; init; } = Guid.CreateVersion7();
 
     /// <summary>free, plus, pro, enterprise.</summary>
