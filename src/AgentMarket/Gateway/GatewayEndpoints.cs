@@ -124,7 +124,11 @@ static class GatewayEndpoints
         }
         if (streamFailure is not null)
         {
-            await sse.WriteAsync("error", new { code = streamFailure.Code, detail = streamFailure.Message, status = streamFailure.Status, run_id = streamFailure.RunId });
+            await sse.WriteAsync("error", new
+            {
+                code = streamFailure.Code, detail = streamFailure.Message, status = streamFailure.Status, run_id = streamFailure.RunId,
+                retry_after = RetryAfterSeconds(streamFailure),
+            });
         }
         else
         {
@@ -163,12 +167,19 @@ static class GatewayEndpoints
 
     internal static IResult ToProblem(GatewayFailure failure, HttpContext http)
     {
-        if (failure.RetryAfter is { } retry)
-        {
-            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        }
+        SetRetryAfter(http, failure);
         return ApiProblem.Create(failure.Status, failure.Code, failure.Message, failure.Extensions);
     }
+
+    internal static void SetRetryAfter(HttpContext http, GatewayFailure failure)
+    {
+        if (RetryAfterSeconds(failure) is { } seconds)
+        {
+            http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        }
+    }
+
+    static int? RetryAfterSeconds(GatewayFailure failure) => failure.RetryAfter is { } retry ? (int)Math.Ceiling(retry.TotalSeconds) : null;
 
     /// <summary>Writes <c>text/event-stream</c> frames, sending the headers with the first one.</summary>
     sealed class ServerSentEvents(HttpContext http)

@@ -281,7 +281,18 @@ sealed class RunGateway(
         // Session memory is written with the run's record: the journal's one transaction instead of one per message.
         var memory = request.History is null ? new JournaledMessageStore(new DatabaseMessageStore(contexts, p.Organization, p.MemoryPartition, clock)) : null;
         var engineStarted = Stopwatch.GetTimestamp();
-        var result = await ExecuteAsync(agentPlan, agent, buyerKnowledge, retriever, p, request, runId, memory, onEvent, engineCanceled);
+        RunResult result;
+        try
+        {
+            result = await ExecuteAsync(agentPlan, agent, buyerKnowledge, retriever, p, request, runId, memory, onEvent, engineCanceled);
+        }
+        catch (Exception)
+        {
+            // Whatever broke (a door's event writer, an unreadable bring-your-own key), the run is not left running with
+            // its credits reserved.
+            await FinishAsync(p, run, AgentRunStatus.Failed, RunFailedCode, null, 0, started, counted: true, Release(p, reservation, runId));
+            throw;
+        }
         var engineTime = Stopwatch.GetElapsedTime(engineStarted);
         run.InputTokens = result.InputTokens;
         run.OutputTokens = result.OutputTokens;
@@ -290,7 +301,7 @@ sealed class RunGateway(
 
         if (result.Status != RunStatus.Succeeded)
         {
-            await FinishAsync(p, run, AgentRunStatus.Failed, result.Error?.Code ?? "run_failed", null, 0, started, counted: true, Release(p, reservation, runId), memory);
+            await FinishAsync(p, run, AgentRunStatus.Failed, result.Error?.Code ?? RunFailedCode, null, 0, started, counted: true, Release(p, reservation, runId), memory);
             return (null, FailureFor(result, runId));
         }
         if (AnsweredNothing(result))
@@ -537,6 +548,9 @@ sealed class RunGateway(
 
     public const string EmptyAnswer = "empty_answer";
 
+    /// <summary>The error code of a run that failed without a more specific one.</summary>
+    const string RunFailedCode = "run_failed";
+
     const string EmptyAnswerMessage = "The agent gave no answer (the model returned nothing, or only a tool call this agent cannot make); nothing was charged.";
 
     /// <summary>
@@ -564,7 +578,7 @@ sealed class RunGateway(
 
     static GatewayFailure FailureFor(RunResult result, Guid runId)
     {
-        var code = result.Error?.Code ?? "run_failed";
+        var code = result.Error?.Code ?? RunFailedCode;
         var (status, message) = code switch
         {
             RunErrorCodes.ModelNotConfigured => (StatusCodes.Status422UnprocessableEntity, "No model is configured for this agent: the operator, the provider or you (bring your own key) must set one."),

@@ -6,6 +6,7 @@ using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Doors;
 using AgentMarket.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentMarket.Tests.Gateway;
@@ -93,6 +94,31 @@ public class GatewayRulesTests(GatewayApp app) : IClassFixture<GatewayApp>
         var run = Assert.Single(await app.RunsAsync(subscribed.Buyer.OrganizationId, subscribed.Config));
         Assert.Equal((AgentRunStatus.Failed, "model_rate_limited", 0L), (run.Status, run.ErrorCode, run.CreditsCharged));
         Assert.Equal(350, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
+
+        // Asked for a stream, refused before its first token: the same problem and header. Through the Langflow door too.
+        var streamed = Http.Request(HttpMethod.Post, $"/api/agents/{subscribed.Config}/run/", json: new { input = "the model is busy" });
+        streamed.Headers.Accept.ParseAdd("text/event-stream");
+        var refused = await subscribed.KeyClient.SendAsync(streamed);
+        await Http.AssertProblemAsync(refused, HttpStatusCode.ServiceUnavailable, "model_rate_limited");
+        Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
+        var langflow = await subscribed.KeyClient.PostAsJsonAsync($"/api/v1/run/{subscribed.Config}", new { input_value = "the model is busy" });
+        Assert.Equal((HttpStatusCode.InternalServerError, TimeSpan.FromSeconds(1)), (langflow.StatusCode, langflow.Headers.RetryAfter?.Delta));
+    }
+
+    [Fact]
+    public async Task ARunThatBreaksUnexpectedly_IsRecordedFailed_AndItsReservationReleased()
+    {
+        var subscribed = await app.SubscribedAsync();
+        // A bring-your-own key this server can no longer decrypt (its key ring was lost): reading it throws mid-run.
+        await app.InScopeAsync(subscribed.Buyer.OrganizationId, services =>
+            services.GetRequiredService<AgentMarket.Platform.Data.AppDbContext>().CustomerAgentConfigs.Where(c => c.Id == subscribed.Config)
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.ModelApiKeyProtected, "not-a-protected-payload")));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, (await subscribed.KeyClient.RunAsync(subscribed.Config, "hello")).StatusCode);
+        var run = Assert.Single(await app.RunsAsync(subscribed.Buyer.OrganizationId, subscribed.Config));
+        Assert.Equal((AgentRunStatus.Failed, "run_failed", 0L), (run.Status, run.ErrorCode, run.CreditsCharged));
+        var balance = await subscribed.Buyer.BalanceAsync();
+        Assert.Equal((350L, 0L), (balance.GetProperty("available").GetInt64(), balance.GetProperty("reserved").GetInt64()));
     }
 
     [Fact]

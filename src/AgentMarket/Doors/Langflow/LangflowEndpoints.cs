@@ -177,6 +177,7 @@ static class LangflowEndpoints
             var body = LangflowRunResponse.Error(new RunError(failure.Code, failure.Message));
             body["code"] = failure.Code;
             body["run_id"] = runId;
+            GatewayEndpoints.SetRetryAfter(http, failure); // a rate-limited model endpoint says when to try again
             return TypedResults.Json(body, statusCode: StatusCodes.Status500InternalServerError);
         }
         return GatewayEndpoints.ToProblem(failure, http);
