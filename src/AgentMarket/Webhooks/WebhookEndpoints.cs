@@ -291,10 +291,21 @@ public sealed class WebhookEndpoints(
     }
 
     /// <summary>
-    /// What the audit log records of an endpoint. Never its secret; the URL as stored, which every member of the
-    /// organization sees on the page and the API (credentials in it are refused when it is saved, see <see cref="WebhookUrls"/>).
+    /// What the audit log records of an endpoint. Never its secret, nor its URL's path and query, which often carry a
+    /// token of the receiver's (<c>…/hooks/T0/B0/secret</c>, <c>?token=</c>) that must not outlive its rotation in the log:
+    /// the site, and a fingerprint of the whole URL so a change to any part of it shows.
     /// </summary>
-    static object Audited(WebhookEndpoint endpoint) => new { endpoint.Url, events = endpoint.EventTypes.ToList(), endpoint.Description, endpoint.Enabled };
+    static object Audited(WebhookEndpoint endpoint)
+    {
+        var url = new Uri(endpoint.Url);
+        var fingerprint = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(endpoint.Url)))[..12];
+        return new
+        {
+            url = url.PathAndQuery == "/" ? url.GetLeftPart(UriPartial.Authority) : $"{url.GetLeftPart(UriPartial.Authority)}/…",
+            url_fingerprint = fingerprint,
+            events = endpoint.EventTypes.ToList(), endpoint.Description, endpoint.Enabled,
+        };
+    }
 
     internal static void Disable(WebhookEndpoint endpoint, string reason, DateTime now)
     {
