@@ -412,9 +412,8 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
             return TimeSpan.FromSeconds(seconds);
         }
 
-        return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var when) && when > DateTimeOffset.UtcNow
-            ? when - DateTimeOffset.UtcNow
-            : null;
+        var now = DateTimeOffset.UtcNow;
+        return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var when) && when > now ? when - now : null;
     }
 
     /// <summary>Endpoint failures become <see cref="ModelEndpointException"/> with a short, key-free message.</summary>

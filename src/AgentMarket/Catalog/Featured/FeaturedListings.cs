@@ -71,9 +71,9 @@ public sealed class FeaturedListings(AppDbContext db, CurrentTenant tenant, Audi
         }
         else
         {
-            featured.Position = position ?? featured.Position;
+            featured.Position = next;
         }
-        audit.Record(AuditActions.ListingFeatured, await OwnerAsync(listingId, ct), "listing", listingId, before, new { position = featured?.Position ?? next });
+        audit.Record(AuditActions.ListingFeatured, await OwnerAsync(listingId, ct), "listing", listingId, before, new { position = next });
         try
         {
             await db.SaveChangesAsync(ct);
