@@ -63,6 +63,7 @@ static class PlatformModule
 
     public static void UsePlatform(this WebApplication app)
     {
+        app.UseTrustedProxies();
         app.UseExceptionHandler();
         // API callers get problem JSON for bare status codes; browsers get the status page.
         app.UseWhen(c => AuthSetup.IsApiRequest(c.Request), api => api.UseStatusCodePages());
