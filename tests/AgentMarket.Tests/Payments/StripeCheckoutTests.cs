@@ -151,6 +151,19 @@ public class StripeCheckoutTests(StripeApp app) : IClassFixture<StripeApp>
     }
 
     [Fact]
+    public async Task TheOperatorsRefundApi_LeavesStripePaymentsToStripe_WhereTheMoneyIsReturned()
+    {
+        var user = await app.SignUpAsync();
+        await user.SubscribeThroughStripeAsync("plus");
+        var purchase = await user.BuyThroughStripeAsync("Starter");
+        var operatorClient = await app.OperatorAsync();
+        var refused = await Http.AssertProblemAsync(await operatorClient.PostAsJsonAsync($"/api/admin/payments/{purchase.PaymentId}/refund", new { }), HttpStatusCode.Conflict, "refund_in_stripe");
+        Assert.Contains("Stripe's dashboard", refused.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("succeeded", (await user.PaymentAsync(purchase.PaymentId)).GetProperty("status").GetString());
+        Assert.Equal(350 + 2_000 + 1_500, (await user.BalanceAsync()).GetProperty("balance").GetInt64());
+    }
+
+    [Fact]
     public async Task StripeRefund_ClawsBackTheUnspentCredits_AndTheSpentPartBecomesDebt()
     {
         var user = await app.SignUpAsync();
