@@ -126,7 +126,10 @@ static class GatewayEndpoints
         {
             await sse.WriteAsync("error", new
             {
-                code = streamFailure.Code, detail = streamFailure.Message, status = streamFailure.Status, run_id = streamFailure.RunId,
+                code = streamFailure.Code,
+                detail = streamFailure.Message,
+                status = streamFailure.Status,
+                run_id = streamFailure.RunId,
                 retry_after = RetryAfterSeconds(streamFailure),
             });
         }

@@ -11,12 +11,9 @@ using Microsoft.Extensions.Options;
 namespace AgentMarket.Keys;
 
 /// <summary>What a valid key grants: one subscription of one organization; runs only with the <c>run</c> scope.</summary>
+/// <param name="OrganizationSuspended">An operator suspended the key's organization: the key is valid, and refused everywhere with 403.</param>
 public sealed record KeyGrant(Guid KeyId, Guid OrganizationId, Guid ConfigId, ApiKeyKind Kind, IReadOnlyList<string> AllowedOrigins,
-    int? RateLimitPerMinute, long? BudgetCredits, bool CanRun = true)
-{
-    /// <summary>An operator suspended the key's organization: the key is valid, and refused everywhere with 403.</summary>
-    public bool OrganizationSuspended { get; init; }
-}
+    int? RateLimitPerMinute, long? BudgetCredits, bool CanRun = true, bool OrganizationSuspended = false);
 
 /// <summary>
 /// Looks keys up by hash. A key is the capability itself, so the lookup runs in a system scope (no tenant is known before
@@ -72,14 +69,10 @@ public sealed class ApiKeyDirectory(IServiceScopeFactory scopes, TimeProvider cl
             .Where(match)
             .Where(k => k.RevokedUtc == null && (k.ExpiresUtc == null || k.ExpiresUtc > now))
             .Where(k => db.CustomerAgentConfigs.Any(c => c.Id == k.ConfigId && c.State != Subscriptions.SubscriptionState.Terminated))
-            .Select(k => new
-            {
-                k.Id, k.OrganizationId, k.ConfigId, k.Kind, k.AllowedOrigins, k.RateLimitPerMinute, k.BudgetCredits, k.Scopes,
-                Suspended = db.Organizations.Any(o => o.Id == k.OrganizationId && o.SuspendedUtc != null),
-            })
-            .FirstOrDefaultAsync(ct) is { } found
+            .Select(k => new { Key = k, Suspended = db.Organizations.Any(o => o.Id == k.OrganizationId && o.SuspendedUtc != null) })
+            .FirstOrDefaultAsync(ct) is { Key: var found } row
             ? new KeyGrant(found.Id, found.OrganizationId, found.ConfigId, found.Kind, found.AllowedOrigins, found.RateLimitPerMinute, found.BudgetCredits,
-                CanRun: found.Scopes.Contains(AgentKeys.RunScope)) { OrganizationSuspended = found.Suspended }
+                CanRun: found.Scopes.Contains(AgentKeys.RunScope), OrganizationSuspended: row.Suspended)
             : null;
         if (key is not null && (!_lastUsed.TryGetValue(key.KeyId, out var last) || now - last > LastUsedPrecision))
         {

@@ -303,7 +303,9 @@ public sealed class WebhookEndpoints(
         {
             url = url.PathAndQuery == "/" ? url.GetLeftPart(UriPartial.Authority) : $"{url.GetLeftPart(UriPartial.Authority)}/…",
             url_fingerprint = fingerprint,
-            events = endpoint.EventTypes.ToList(), endpoint.Description, endpoint.Enabled,
+            events = endpoint.EventTypes.ToList(),
+            endpoint.Description,
+            endpoint.Enabled,
         };
     }
 
