@@ -13,6 +13,7 @@ static class AdminModule
         builder.Services.AddScoped<ProviderDecisions>();
         builder.Services.AddScoped<Suspensions>();
         builder.Services.AddScoped<CreditAdjustments>();
+        builder.Services.AddScoped<PaymentAdministration>();
         builder.Services.AddPlatformSettings();
         builder.Services.AddScoped<Settings.SettingsReader>();
         builder.Services.AddScoped<Settings.SettingsWriter>();

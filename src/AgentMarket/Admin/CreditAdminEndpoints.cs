@@ -1,38 +1,45 @@
 using System.ComponentModel.DataAnnotations;
 using AgentMarket.Credits.Ledger;
 using AgentMarket.Payments;
-using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Api;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
-using Microsoft.EntityFrameworkCore;
 
 namespace AgentMarket.Admin;
 
 public sealed record RefundRequest([property: Range(1, long.MaxValue)] long? AmountCents);
 
-/// <summary>Operator tools for money: the ledger check and refunds.</summary>
+/// <summary>Operator tools for money: the ledger check, every organization's payments, and refunds.</summary>
 static class CreditAdminEndpoints
 {
     public static void MapCreditAdmin(this IEndpointRouteBuilder routes)
     {
         routes.MapGet("/api/admin/ledger/check", CheckAsync).WithTags("Admin").WithName("AdminLedgerCheck").RequireOperator();
+        routes.MapGet("/api/admin/payments", ListPaymentsAsync).WithTags("Admin").WithName("AdminListPayments").RequireOperator();
         routes.MapPost("/api/admin/payments/{uuid:guid}/refund", RefundAsync).WithTags("Admin").WithName("AdminRefundPayment").RequireOperator();
     }
 
     static async Task<IResult> CheckAsync(LedgerCheck check, CancellationToken ct) => TypedResults.Ok(await check.RunAsync(ct));
 
-    static async Task<IResult> RefundAsync(Guid uuid, RefundRequest? request, CurrentTenant tenant, Fulfilment fulfilment, AppDbContext db, CancellationToken ct)
+    static async Task<IResult> ListPaymentsAsync(string? status, Guid? organization, int? limit, int? offset, PaymentAdministration payments, CancellationToken ct)
     {
-        tenant.EnterSystemScope(); // operators act on any organization's payment
-        if (await db.Payments.AsNoTracking().AnyAsync(p => p.Id == uuid && p.Provider == PaymentProviderKind.Stripe, ct))
+        PaymentStatus? only = null;
+        if (!string.IsNullOrEmpty(status))
         {
-            // Booking it here would take the credits back without returning the money; Stripe's webhook books it once paid back.
-            return ApiProblem.Conflict("refund_in_stripe",
-                "This payment was made through Stripe: refund it in Stripe's dashboard, and its charge.refunded event applies the refund here.");
+            if (!Enum.TryParse<PaymentStatus>(status.Replace("_", "", StringComparison.Ordinal), ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed))
+            {
+                return ApiProblem.Invalid("status", "Use pending, succeeded, failed, refunded or partially_refunded.");
+            }
+            only = parsed;
         }
-        var payment = await fulfilment.RefundAsync(uuid, request?.AmountCents ?? long.MaxValue, $"operator:{Guid.CreateVersion7()}", ct);
-        return payment is null
-            ? ApiProblem.NotFound("payment")
-            : TypedResults.Ok(new { uuid = payment.Id, status = payment.Status, refunded_cents = payment.RefundedCents });
+        return TypedResults.Ok(await payments.ListAsync(only, organization, PageRequest.From(limit, offset), ct));
+    }
+
+    static async Task<IResult> RefundAsync(Guid uuid, RefundRequest? request, PaymentAdministration payments, CancellationToken ct)
+    {
+        var (payment, failure) = await payments.RefundAsync(uuid, request?.AmountCents, ct);
+        return failure is not null
+            ? ApiProblem.Create(failure.Status, failure.Code, failure.Message)
+            : TypedResults.Ok(new { uuid = payment!.Id, status = payment.Status, refunded_cents = payment.RefundedCents });
     }
 }

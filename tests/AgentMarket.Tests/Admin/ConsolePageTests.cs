@@ -11,7 +11,7 @@ public class ConsolePageTests(AgentMarketApp app) : IClassFixture<AgentMarketApp
     public async Task ConsolePages_AreForOperatorsOnly()
     {
         var user = await app.SignUpAsync();
-        foreach (var page in new[] { "/admin", "/admin/organizations", $"/admin/organizations/{user.OrganizationId}", "/admin/settings", "/admin/audit", "/admin/catalog", "/admin/platform-metrics" })
+        foreach (var page in new[] { "/admin", "/admin/organizations", $"/admin/organizations/{user.OrganizationId}", "/admin/settings", "/admin/audit", "/admin/catalog", "/admin/platform-metrics", "/admin/payments" })
         {
             await Http.AssertStatusAsync(await user.Client.GetAsync(page), HttpStatusCode.NotFound);
         }

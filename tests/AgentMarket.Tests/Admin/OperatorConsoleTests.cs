@@ -84,6 +84,37 @@ public class OperatorConsoleTests(AgentMarketApp app) : IClassFixture<AgentMarke
     }
 
     [Fact]
+    public async Task ThePaymentsPage_ListsEveryOrganizationsPayments_AndRefundsPartOfOne()
+    {
+        var operatorClient = await app.OperatorAsync();
+        var user = await app.SignUpAsync($"Payer {Guid.NewGuid():N}"[..14]);
+        await user.UpgradeAsync("plus");
+        var package = (await user.BuyAsync(new { package_uuid = await user.PackageIdAsync("Starter") })).GetProperty("uuid").GetGuid(); // $15.00, 1,500 credits
+
+        var listed = await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/payments/?organization={user.OrganizationId}&status=succeeded"));
+        Assert.Equal(2, listed.GetProperty("total").GetInt32()); // the plan and the package
+        var row = listed.GetProperty("items").EnumerateArray().Single(p => p.GetProperty("uuid").GetGuid() == package);
+        Assert.Equal((user.OrganizationId, $"{user.Name}'s Organization", 1_500L, 1_500L),
+            (row.GetProperty("organization_uuid").GetGuid(), row.GetProperty("organization_name").GetString(), row.GetProperty("amount_cents").GetInt64(), row.GetProperty("refundable_cents").GetInt64()));
+        await Http.AssertProblemAsync(await operatorClient.GetAsync("/api/admin/payments/?status=lost"), HttpStatusCode.BadRequest, "validation_failed");
+        await Http.AssertStatusAsync(await user.Client.GetAsync("/api/admin/payments/"), HttpStatusCode.NotFound);
+
+        var page = await operatorClient.HtmlAsync("/admin/payments?status=succeeded");
+        Assert.Contains($"/admin/organizations/{user.OrganizationId}", page, StringComparison.Ordinal);
+        Assert.Contains($"amount-{package}", page, StringComparison.Ordinal);
+        PageForms.AssertRedirect(await operatorClient.SubmitFromPageAsync("/admin/payments?status=succeeded", page, "refund-payment",
+            new() { ["payment"] = package.ToString(), [$"amount-{package}"] = "3.00" }), "/admin/payments?status=succeeded");
+
+        // $3.00 of $15.00: a fifth of its credits taken back.
+        var refunded = (await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/payments/?organization={user.OrganizationId}&status=partially_refunded"))).GetProperty("items")[0];
+        Assert.Equal((package, 300L, 1_200L), (refunded.GetProperty("uuid").GetGuid(), refunded.GetProperty("refunded_cents").GetInt64(), refunded.GetProperty("refundable_cents").GetInt64()));
+        Assert.Equal(350 + 2_000 + 1_200, (await user.BalanceAsync()).GetProperty("balance").GetInt64());
+        var wrong = await operatorClient.SubmitFromPageAsync("/admin/payments", await operatorClient.HtmlAsync("/admin/payments"), "refund-payment",
+            new() { ["payment"] = package.ToString(), [$"amount-{package}"] = "1.234" });
+        Assert.Contains("error=amount", PageForms.AssertRedirect(wrong, "/admin/payments"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Settings_ApplyWithoutRestart_AndAreValidated()
     {
         var operatorClient = await app.OperatorAsync();

@@ -50,7 +50,7 @@ public class PhoneLayoutTests(BuyerBrowserApp app) : IClassFixture<BuyerBrowserA
         await using var operatorContext = await app.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 390, Height = 844 } });
         var operatorPage = await operatorContext.NewPageAsync();
         await app.SignInAsOperatorAsync(operatorPage);
-        await AssertFitAsync(operatorPage, "/admin/audit", "/admin/emails", "/admin/organizations");
+        await AssertFitAsync(operatorPage, "/admin/audit", "/admin/emails", "/admin/organizations", "/admin/payments");
     }
 
     async Task AssertFitAsync(IPage page, params string[] paths)
