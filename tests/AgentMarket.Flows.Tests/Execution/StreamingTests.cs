@@ -127,11 +127,12 @@ public class StreamingTests(FakeModel model) : IClassFixture<FakeModel>
             })), Ct);
         Assert.Equal((RunErrorCodes.ModelRateLimited, TimeSpan.FromSeconds(9)), (limited.Error?.Code, limited.Error?.RetryAfter));
 
+        // A server of its own: under load the abandoned request can reach it after this test, and must not land in the next one's.
+        await using var slowServer = (await FakeOpenAiServer.StartAsync()).Otherwise(FakeReply.Say("late") with { Latency = TimeSpan.FromSeconds(5) });
         var slow = await FlowEngine.Default.RunAsync(Examples.Plan(Examples.BasicPrompting), new RunRequest { InputValue = "Hi" },
             TestServices.Create(new OpenAiCompatibleChatClient(new OpenAiCompatibleChatClientOptions
             {
-                BaseUrl = model.Fresh().Otherwise(FakeReply.Say("late") with { Latency = TimeSpan.FromSeconds(5) }).BaseUrl, Model = "m", MaxRetries = 0,
-                Timeout = TimeSpan.FromMilliseconds(300),
+                BaseUrl = slowServer.BaseUrl, Model = "m", MaxRetries = 0, Timeout = TimeSpan.FromMilliseconds(300),
             })), Ct);
         Assert.Equal((RunErrorCodes.ModelTimeout, null), (slow.Error?.Code, slow.Error?.RetryAfter));
     }

@@ -165,7 +165,8 @@ public class OpenAiCompatibleChatClientTests(FakeModel model) : IClassFixture<Fa
     [Fact]
     public async Task SlowEndpoint_TimesOut()
     {
-        var server = model.Fresh().Otherwise(FakeReply.Say("late") with { Latency = TimeSpan.FromSeconds(5) });
+        // A server of its own: under load the abandoned request can reach it after this test, and must not land in the next one's.
+        await using var server = (await FakeOpenAiServer.StartAsync()).Otherwise(FakeReply.Say("late") with { Latency = TimeSpan.FromSeconds(5) });
         using var client = new OpenAiCompatibleChatClient(new OpenAiCompatibleChatClientOptions { BaseUrl = server.BaseUrl, Model = "m", MaxRetries = 0, Timeout = TimeSpan.FromMilliseconds(300) });
 
         var failure = await Assert.ThrowsAsync<ModelEndpointException>(() => client.GetResponseAsync([new ChatMessage(ChatRole.User, "x")], cancellationToken: Ct));
@@ -192,7 +193,8 @@ public class OpenAiCompatibleChatClientTests(FakeModel model) : IClassFixture<Fa
     [Fact]
     public async Task CallerCancellation_IsNotWrapped()
     {
-        var server = model.Fresh().Otherwise(FakeReply.Say("late") with { Latency = TimeSpan.FromSeconds(5) });
+        // A server of its own, as for the timeout above.
+        await using var server = (await FakeOpenAiServer.StartAsync()).Otherwise(FakeReply.Say("late") with { Latency = TimeSpan.FromSeconds(5) });
         using var client = TestServices.Client(server);
         using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
 
