@@ -5,6 +5,7 @@ using System.Text.Json;
 using AgentMarket.Flows.Execution;
 using AgentMarket.Keys;
 using AgentMarket.Platform;
+using AgentMarket.Platform.Api;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -130,7 +131,7 @@ static class GatewayEndpoints
                 detail = streamFailure.Message,
                 status = streamFailure.Status,
                 run_id = streamFailure.RunId,
-                retry_after = RetryAfterSeconds(streamFailure),
+                retry_after = streamFailure.RetryAfter is { } wait ? RetryAfter.Seconds(wait) : (int?)null,
             });
         }
         else
@@ -176,13 +177,11 @@ static class GatewayEndpoints
 
     internal static void SetRetryAfter(HttpContext http, GatewayFailure failure)
     {
-        if (RetryAfterSeconds(failure) is { } seconds)
+        if (failure.RetryAfter is { } wait)
         {
-            http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            RetryAfter.Set(http.Response, wait);
         }
     }
-
-    static int? RetryAfterSeconds(GatewayFailure failure) => failure.RetryAfter is { } retry ? (int)Math.Ceiling(retry.TotalSeconds) : null;
 
     /// <summary>Writes <c>text/event-stream</c> frames, sending the headers with the first one.</summary>
     sealed class ServerSentEvents(HttpContext http)

@@ -169,7 +169,7 @@ static class FailureResults
     {
         if (failure.RetryAfter is { } retry)
         {
-            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Platform.Api.RetryAfter.Set(http.Response, retry);
         }
         return failure.Field is { } field && failure.Code == ProblemCodes.ValidationFailed
             ? ApiProblem.Invalid(field, failure.Message)

@@ -35,7 +35,7 @@ static class PlatformModule
             {
                 if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
                 {
-                    context.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    Api.RetryAfter.Set(context.HttpContext.Response, retryAfter);
                 }
                 await Results.Problem(statusCode: 429, detail: "Too many requests; slow down.", extensions: new Dictionary<string, object?> { ["code"] = ProblemCodes.RateLimited })
                     .ExecuteAsync(context.HttpContext);

@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using System.Globalization;
 using AgentMarket.Catalog;
 using AgentMarket.Flows.Values;
 using AgentMarket.Gateway;
@@ -299,7 +298,7 @@ static class WidgetEndpoints
 
     static ProblemHttpResult RateLimited(HttpContext http, TimeSpan wait, string detail)
     {
-        http.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        Platform.Api.RetryAfter.Set(http.Response, wait);
         return ApiProblem.Create(StatusCodes.Status429TooManyRequests, ProblemCodes.RateLimited, detail);
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using AgentMarket.Gateway;
 
@@ -62,7 +61,7 @@ sealed record OpenAiError(int Status, string Type, string? Code, string Message,
     {
         if (retryAfter is { } wait)
         {
-            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            Platform.Api.RetryAfter.Set(http.Response, wait);
         }
         if (Status is not (StatusCodes.Status429TooManyRequests or >= 500))
         {
