@@ -87,11 +87,11 @@ public sealed class DoorCallers(AppDbContext db, Gateway.GatewayCache cache)
         return [.. rows.Select((r, i) => new DoorAgent(r.Id, names[i], r.Slug, r.Name, r.ShortDescription, r.ProviderId, r.SubscribedUtc))];
     }
 
-    /// <summary>True when <paramref name="configId"/> is a subscription the caller may run (not terminated; the key's own).</summary>
-    public Task<bool> ExistsAsync(DoorCaller caller, Guid configId, CancellationToken ct) =>
+    /// <summary>The subscription <paramref name="configId"/> when the caller may run it (not terminated; the key's own), else null.</summary>
+    public Task<CustomerAgentConfig?> RunnableAsync(DoorCaller caller, Guid configId, CancellationToken ct) =>
         caller.Key is { } key && key.ConfigId != configId
-            ? Task.FromResult(false)
-            : db.CustomerAgentConfigs.AnyAsync(c => c.Id == configId && c.State != SubscriptionState.Terminated, ct);
+            ? Task.FromResult<CustomerAgentConfig?>(null)
+            : db.CustomerAgentConfigs.AsNoTracking().FirstOrDefaultAsync(c => c.Id == configId && c.State != SubscriptionState.Terminated, ct);
 
     /// <summary>
     /// The caller's agent called <paramref name="name"/> (exactly as <see cref="ListAsync"/> names it, or by a slug its

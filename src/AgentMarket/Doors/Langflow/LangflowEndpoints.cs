@@ -3,11 +3,9 @@ using System.Text.Json.Nodes;
 using AgentMarket.Flows.Execution;
 using AgentMarket.Flows.Langflow;
 using AgentMarket.Gateway;
-using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
 
 namespace AgentMarket.Doors.Langflow;
 
@@ -126,8 +124,8 @@ static class LangflowEndpoints
         {
             return Refused(refusal!.Value);
         }
-        var configId = await ResolveAsync(id, caller, callers, ct) is { } resolved && await callers.ExistsAsync(caller, resolved, ct) ? resolved : (Guid?)null;
-        if (configId is null)
+        var config = await ResolveAsync(id, caller, callers, ct) is { } resolved ? await callers.RunnableAsync(caller, resolved, ct) : null;
+        if (config is null)
         {
             return FlowNotFound(id);
         }
@@ -138,11 +136,6 @@ static class LangflowEndpoints
             return ApiProblem.BadRequest("empty_body", "Request body is empty. You should provide a JSON payload containing the flow ID.");
         }
         // Without a Webhook node the payload would go nowhere, and the flow would run (and be charged) on an empty input.
-        var config = await http.RequestServices.GetRequiredService<AppDbContext>().CustomerAgentConfigs.AsNoTracking().FirstOrDefaultAsync(c => c.Id == configId, ct);
-        if (config is null)
-        {
-            return FlowNotFound(id);
-        }
         var webhookNodes = await WebhookWorker.WebhookNodesAsync(http.RequestServices, config, ct);
         if (webhookNodes.Count == 0)
         {
@@ -150,7 +143,7 @@ static class LangflowEndpoints
                 $"Flow {id} has no Webhook component, so it cannot take a webhook payload; call POST /api/v1/run/{id} instead.");
         }
         var tenant = http.RequestServices.GetRequiredService<CurrentTenant>();
-        if (!queue.TryEnqueue(new WebhookRun(configId.Value, caller.OrganizationId, tenant.UserId, caller.Key, payload, webhookNodes)))
+        if (!queue.TryEnqueue(new WebhookRun(config.Id, caller.OrganizationId, tenant.UserId, caller.Key, payload, webhookNodes)))
         {
             return ApiProblem.Create(StatusCodes.Status503ServiceUnavailable, ProblemCodes.ServiceUnavailable, "Too many webhook runs are waiting; retry shortly.");
         }
