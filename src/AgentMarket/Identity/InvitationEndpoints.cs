@@ -61,9 +61,12 @@ static class InvitationEndpoints
         }
         if (invitation.AcceptedUtc is null && invitation.RevokedUtc is null)
         {
-            invitation.RevokedUtc = clock.GetUtcNow().UtcDateTime;
+            var now = clock.GetUtcNow().UtcDateTime;
+            invitation.RevokedUtc = now;
             audit.Record(AuditActions.InvitationRevoked, organizationId, "invitation", invitation.Id, before: new { invitation.Email, invitation.Role });
             await db.SaveChangesAsync(ct);
+            // After the revocation is saved: should this fail, the email still goes out with a link that no longer works.
+            await db.OutboxEmails.WithdrawUnsentAsync(OutboxEmail.AboutInvitation(organizationId, invitation.Email), "the invitation was revoked.", now, ct);
         }
         return TypedResults.NoContent();
     }
@@ -119,6 +122,7 @@ public sealed class Invitations(
         // A new invitation replaces any pending one for the same address, so only the latest link works.
         await db.Invitations.Where(i => i.OrganizationId == organizationId && i.Email == normalized && i.AcceptedUtc == null && i.RevokedUtc == null)
             .ExecuteUpdateAsync(s => s.SetProperty(i => i.RevokedUtc, now), ct);
+        await db.OutboxEmails.WithdrawUnsentAsync(OutboxEmail.AboutInvitation(organizationId, normalized), "a newer invitation replaced it.", now, ct);
         var secret = SecretToken.Generate(InvitationEndpoints.TokenPrefix);
         var invitation = new Invitation
         {
@@ -143,6 +147,7 @@ public sealed class Invitations(
                 Body = $"You have been invited to join {organizationName} as {role.ToString().ToLowerInvariant()}.\n\nAccept the invitation: {acceptUrl}\n\nThe link expires on {invitation.ExpiresUtc:yyyy-MM-dd}.",
                 CreatedUtc = now,
                 ExpiresUtc = invitation.ExpiresUtc,
+                About = OutboxEmail.AboutInvitation(organizationId, normalized),
             });
         }
         audit.Record(AuditActions.InvitationCreated, organizationId, "invitation", invitation.Id, after: new { invitation.Email, invitation.Role });
@@ -178,6 +183,8 @@ public sealed class Invitations(
         invitation.AcceptedByUserId = userId;
         audit.Record(AuditActions.InvitationAccepted, invitation.OrganizationId, "invitation", invitation.Id, after: new { invitation.Email, invitation.Role });
         await db.SaveChangesAsync(ct);
+        // Accepted through a link the inviter passed on: the invitation email, if still waiting, would only confuse.
+        await db.OutboxEmails.WithdrawUnsentAsync(OutboxEmail.AboutInvitation(invitation.OrganizationId, invitation.Email), "the invitation was accepted.", now, ct);
         return (new AcceptedInvitationResponse(new OrganizationResponse(invitation.OrganizationId, invitation.Organization!.Name), invitation.Role), null);
     }
 }

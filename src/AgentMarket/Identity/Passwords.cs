@@ -85,10 +85,10 @@ public sealed class Passwords(
             await EndPendingLinksAsync(user.Id, now, ct);
             // Recorded as a link already used, so the limits above count this email too.
             db.PasswordResetTokens.Add(new PasswordResetToken { UserId = user.Id, TokenHash = SecretToken.Hash(SecretToken.Generate(TokenPrefix)), CreatedUtc = now, ExpiresUtc = now, UsedUtc = now });
-            Email(user, "How to sign in",
+            ResetEmail(user, "How to sign in",
                 $"Someone asked to reset the password of your account {user.Email}. Your account has no password: it signs in with {provider}.\n\n" +
                 $"Sign in: {baseUrl}/signin (choose \"Sign in with {provider}\").",
-                now, expiresUtc: now + LinkLifetime);
+                now);
             await db.SaveChangesAsync(ct);
             return;
         }
@@ -96,10 +96,10 @@ public sealed class Passwords(
         await EndPendingLinksAsync(user.Id, now, ct);
         var secret = SecretToken.Generate(TokenPrefix);
         db.PasswordResetTokens.Add(new PasswordResetToken { UserId = user.Id, TokenHash = SecretToken.Hash(secret), CreatedUtc = now, ExpiresUtc = now + LinkLifetime });
-        Email(user, "Reset your password",
+        ResetEmail(user, "Reset your password",
             $"Someone asked to reset the password of your account {user.Email}.\n\nChoose a new password: {baseUrl}/reset-password?token={secret}\n\n" +
             $"The link works once, for {LinkLifetime.TotalMinutes:0} minutes. If you did not ask for it, ignore this email: your password stays as it is.",
-            now, expiresUtc: now + LinkLifetime);
+            now);
         audit.Record(AuditActions.PasswordResetRequested, null, "user", user.Id, actorUserId: user.Id, actorEmail: user.Email);
         await db.SaveChangesAsync(ct);
     }
@@ -205,9 +205,25 @@ public sealed class Passwords(
     }
 
     /// <summary>Queues an email to the user in this context's transaction (saved by the caller).</summary>
-    void Email(User user, string subject, string body, DateTime now, DateTime? expiresUtc = null) =>
-        db.OutboxEmails.Add(new OutboxEmail { Recipient = user.Email, Subject = subject, Body = body, CreatedUtc = now, ExpiresUtc = expiresUtc });
+    void Email(User user, string subject, string body, DateTime now) =>
+        db.OutboxEmails.Add(new OutboxEmail { Recipient = user.Email, Subject = subject, Body = body, CreatedUtc = now });
 
-    Task<int> EndPendingLinksAsync(Guid userId, DateTime now, CancellationToken ct) =>
-        db.PasswordResetTokens.Where(t => t.UserId == userId && t.UsedUtc == null).ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedUtc, now), ct);
+    /// <summary>Queues an email about the user's reset links: withdrawn if it has not gone out when they end.</summary>
+    void ResetEmail(User user, string subject, string body, DateTime now) =>
+        db.OutboxEmails.Add(new OutboxEmail
+        {
+            Recipient = user.Email,
+            Subject = subject,
+            Body = body,
+            CreatedUtc = now,
+            ExpiresUtc = now + LinkLifetime,
+            About = OutboxEmail.AboutPasswordReset(user.Id),
+        });
+
+    /// <summary>Ends the user's unused reset links, and withdraws the emails carrying them that have not gone out yet.</summary>
+    async Task EndPendingLinksAsync(Guid userId, DateTime now, CancellationToken ct)
+    {
+        await db.PasswordResetTokens.Where(t => t.UserId == userId && t.UsedUtc == null).ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedUtc, now), ct);
+        await db.OutboxEmails.WithdrawUnsentAsync(OutboxEmail.AboutPasswordReset(userId), "a newer reset link or a new password replaced it.", now, ct);
+    }
 }

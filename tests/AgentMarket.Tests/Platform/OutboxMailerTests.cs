@@ -179,6 +179,61 @@ public class OutboxMailerTests(MailApp app) : IClassFixture<MailApp>
     }
 
     [Fact]
+    public async Task EmailsWhoseLinkEnded_BeforeTheyWentOut_AreWithdrawn_AndCannotBeSentAgain()
+    {
+        // Nothing goes out until the test runs a pass, so each email is still waiting when its link ends.
+        await using var quiet = MailApp.WithoutBackgroundSender();
+        await quiet.InitializeAsync();
+        var owner = await quiet.SignUpAsync();
+        var invitee = await quiet.SignUpAsync();
+        var revoked = $"revoked-{Guid.NewGuid():N}@tests.example";
+        var replaced = $"replaced-{Guid.NewGuid():N}@tests.example";
+        var kept = $"kept-{Guid.NewGuid():N}@tests.example";
+
+        var revokedInvitation = await Http.ReadJsonAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = revoked, role = "member" }), HttpStatusCode.Created);
+        await Http.AssertStatusAsync(await owner.Client.DeleteAsync($"/api/invitations/{revokedInvitation.GetProperty("uuid").GetGuid()}"), HttpStatusCode.NoContent);
+        await Http.AssertStatusAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = replaced, role = "member" }), HttpStatusCode.Created);
+        await Http.AssertStatusAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = replaced, role = "manager" }), HttpStatusCode.Created);
+        await Http.AssertStatusAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = kept, role = "member" }), HttpStatusCode.Created);
+        // Accepted through the link the inviter passed on, before the email went out.
+        var accepted = await Http.ReadJsonAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = invitee.Email, role = "member" }), HttpStatusCode.Created);
+        var token = System.Web.HttpUtility.ParseQueryString(new Uri(accepted.GetProperty("accept_url").GetString()!).Query)["token"];
+        await Http.AssertStatusAsync(await invitee.Client.PostAsJsonAsync("/api/invitations/accept", new { token }), HttpStatusCode.OK);
+        // A reset link replaced by a newer one, a minute later.
+        using var anonymous = quiet.CreateClient();
+        await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset", new { email = owner.Email }), HttpStatusCode.Accepted);
+        quiet.Clock.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(1));
+        await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset", new { email = owner.Email }), HttpStatusCode.Accepted);
+
+        while (await quiet.Services.GetRequiredService<OutboxMailer>().RunOnceAsync(CancellationToken.None) > 0)
+        {
+        }
+
+        // Only what still holds arrived: the latest invitation of each address still pending, and the latest reset link.
+        Assert.DoesNotContain(quiet.Smtp.Messages, m => m.Recipients.Contains(revoked) || m.Recipients.Contains(invitee.Email));
+        Assert.Contains("as manager", Assert.Single(quiet.Smtp.Messages, m => m.Recipients.Contains(replaced)).Message.TextBody, StringComparison.Ordinal);
+        Assert.Single(quiet.Smtp.Messages, m => m.Recipients.Contains(kept));
+        var resetLink = Assert.Single(quiet.Smtp.Messages, m => m.Recipients.Contains(owner.Email)).Message.TextBody ?? "";
+        await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset/confirm",
+            new { token = System.Text.RegularExpressions.Regex.Match(resetLink, "token=(am_pwr_[0-9A-Za-z]+)").Groups[1].Value, password = "a brand new password" }), HttpStatusCode.NoContent);
+
+        // The operator sees why each was withdrawn, and cannot send one again: what it says no longer holds.
+        var operatorClient = await quiet.OperatorAsync();
+        var failed = (await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/emails/?state=failed&limit=100"))).GetProperty("items").EnumerateArray().ToList();
+        var withdrawn = failed.Where(e => e.GetProperty("recipient").GetString() is { } to && (to == revoked || to == replaced || to == invitee.Email || to == owner.Email)).ToList();
+        Assert.Equal(4, withdrawn.Count);
+        Assert.All(withdrawn, e => Assert.StartsWith("Withdrawn before it was sent: ", e.GetProperty("last_error").GetString(), StringComparison.Ordinal));
+        Assert.Contains(withdrawn, e => e.GetProperty("last_error").GetString()!.Contains("revoked", StringComparison.Ordinal));
+        Assert.Contains(withdrawn, e => e.GetProperty("last_error").GetString()!.Contains("accepted", StringComparison.Ordinal));
+        foreach (var email in withdrawn)
+        {
+            await Http.AssertProblemAsync(await operatorClient.PostAsync($"/api/admin/emails/{email.GetProperty("uuid").GetGuid()}/retry", null), HttpStatusCode.Conflict, "email_expired");
+        }
+        Assert.Equal(4, await quiet.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().OutboxEmails
+            .CountAsync(e => e.LastError!.StartsWith("Withdrawn") && e.Body == "")));
+    }
+
+    [Fact]
     public async Task SentEmails_AreDeletedAfterAMonth()
     {
         var owner = await app.SignUpAsync();

@@ -27,8 +27,42 @@ public sealed class OutboxEmail
     /// <summary>Not sent after then: what it says stops being true (a reset link expires). Null: no deadline.</summary>
     public DateTime? ExpiresUtc { get; init; }
 
-    /// <summary>Given up: the server refused it for good, it failed <see cref="MailOptions.MaxAttempts"/> times, or it expired.</summary>
+    /// <summary>Given up: the server refused it for good, it failed <see cref="MailOptions.MaxAttempts"/> times, it expired, or it was withdrawn.</summary>
     public DateTime? FailedUtc { get; set; }
+
+    /// <summary>
+    /// What the email is about when ending that must stop the email too (an invitation, a user's reset links): see
+    /// <see cref="OutboxWithdrawals.WithdrawUnsentAsync"/>. Null: nothing withdraws it.
+    /// </summary>
+    public string? About { get; init; }
+
+    public const int MaxAboutLength = 320; // an invitation's: a prefix, an organization id and a 254-character address
+
+    /// <summary>The pending invitation of <paramref name="email"/> to an organization (there is at most one: a new one revokes the last).</summary>
+    public static string AboutInvitation(Guid organizationId, string email) => $"invitation:{organizationId}:{email}";
+
+    /// <summary>A user's password reset links (only the latest works, and a new password ends them all).</summary>
+    public static string AboutPasswordReset(Guid userId) => $"password-reset:{userId}";
+}
+
+public static class OutboxWithdrawals
+{
+    /// <summary>
+    /// Gives up, unsent, the emails about <paramref name="about"/> that have not gone out yet, because what they say no
+    /// longer holds (a revoked invitation, a replaced reset link). They expire now, so an operator cannot send them again,
+    /// and their bodies, which may hold a link's secret, are emptied. An email a sender has already claimed may still
+    /// arrive: the link in it no longer works.
+    /// </summary>
+    public static Task<int> WithdrawUnsentAsync(this IQueryable<OutboxEmail> emails, string about, string reason, DateTime now, CancellationToken ct)
+    {
+        var error = $"Withdrawn before it was sent: {reason}"; // one parameter, not a concatenation in SQL
+        return emails.Where(e => e.About == about && e.SentUtc == null && e.FailedUtc == null)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(e => e.FailedUtc, now)
+                .SetProperty(e => e.ExpiresUtc, now)
+                .SetProperty(e => e.LastError, error)
+                .SetProperty(e => e.Body, ""), ct);
+    }
 }
 
 sealed class OutboxEmailConfiguration : IEntityTypeConfiguration<OutboxEmail>
@@ -39,6 +73,8 @@ sealed class OutboxEmailConfiguration : IEntityTypeConfiguration<OutboxEmail>
         e.Property(x => x.Recipient).HasMaxLength(254);
         e.Property(x => x.Subject).HasMaxLength(300);
         e.Property(x => x.LastError).HasMaxLength(OutboxEmail.MaxErrorLength);
+        e.Property(x => x.About).HasMaxLength(OutboxEmail.MaxAboutLength);
+        e.HasIndex(x => x.About).HasFilter("about IS NOT NULL");
         e.HasIndex(x => x.SentUtc);
         e.HasIndex(x => x.CreatedUtc); // the operator's list, newest first
     }
