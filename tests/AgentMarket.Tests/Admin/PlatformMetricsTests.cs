@@ -124,8 +124,16 @@ public class PlatformMetricsTests(GatewayApp app) : IClassFixture<GatewayApp>
     {
         var subscribed = await app.SubscribedAsync();
         await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "hello"), HttpStatusCode.OK);
+        await subscribed.Buyer.UpgradeAsync("plus");
         var operatorClient = await app.OperatorAsync();
+        var today = (await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/platform-metrics/?days=7"))).GetProperty("per_day").EnumerateArray().Last();
         var html = await operatorClient.HtmlAsync("/admin/platform-metrics?days=7");
+        // Money is charted in dollars, as the cards show it, not in the cents it is counted in.
+        var gmvChart = html[html.IndexOf("data-chart=\"gmv-per-day\"", StringComparison.Ordinal)..];
+        gmvChart = gmvChart[..gmvChart.IndexOf("</figure>", StringComparison.Ordinal)];
+        var todaysGmv = (today.GetProperty("gmv_usd_cents").GetInt64() / 100m).ToString("$#,0.00", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains($"<td class=\"num\">{todaysGmv}</td>", gmvChart, StringComparison.Ordinal);
+        Assert.DoesNotContain("US cent", html, StringComparison.Ordinal);
         foreach (var chart in new[] { "gmv-per-day", "credits-per-day", "runs-per-day", "active-organizations-per-day", "sign-ups-per-day" })
         {
             Assert.Contains($"data-chart=\"{chart}\"", html, StringComparison.Ordinal);
