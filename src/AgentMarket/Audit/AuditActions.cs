@@ -11,6 +11,7 @@ public static class AuditActions
     public const string PasswordResetRequested = "password.reset_requested";
     public const string PasswordReset = "password.reset";
     public const string PasswordChanged = "password.changed";
+    public const string UserRenamed = "user.renamed";
     public const string EmailRetried = "email.retried";
     public const string SessionRevoked = "session.revoked";
     public const string OtherSessionsRevoked = "session.others_revoked";

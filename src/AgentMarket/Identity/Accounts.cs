@@ -141,17 +141,36 @@ public sealed class Accounts(AppDbContext db, OrganizationFactory organizations,
             ? new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, $"The password must have at least {options.Value.MinimumPasswordLength} characters.", "password")
             : null;
 
+    /// <summary>Changes the user's display name (audited when it changes). The caller renews a cookie that carries it.</summary>
+    public async Task<(User? User, Failure? Failure)> RenameAsync(Guid userId, string? name, CancellationToken ct)
+    {
+        if (ValidateName(name) is { } invalid)
+        {
+            return (null, invalid);
+        }
+        var user = await db.Users.FirstAsync(u => u.Id == userId, ct);
+        var renamed = name!.Trim();
+        if (renamed != user.Name)
+        {
+            audit.Record(AuditActions.UserRenamed, null, "user", user.Id, before: new { name = user.Name }, after: new { name = renamed });
+            user.Name = renamed;
+            await db.SaveChangesAsync(ct);
+        }
+        return (user, null);
+    }
+
+    static Failure? ValidateName(string? name) =>
+        string.IsNullOrWhiteSpace(name) || name.Trim().Length > 100
+            ? new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "Enter your name (up to 100 characters).", "name")
+            : null;
+
     Failure? ValidateSignUp(string? email, string? password, string? name)
     {
         if (string.IsNullOrWhiteSpace(email) || email.Length > 254 || !MailAddress.TryCreate(email.Trim(), out var parsed) || parsed.Address != email.Trim())
         {
             return new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "Enter a valid email address.", "email");
         }
-        if (string.IsNullOrWhiteSpace(name) || name.Trim().Length > 100)
-        {
-            return new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "Enter your name (up to 100 characters).", "name");
-        }
-        return ValidatePassword(password);
+        return ValidateName(name) ?? ValidatePassword(password);
     }
 
     static Failure EmailTaken() => new(StatusCodes.Status409Conflict, ProblemCodes.EmailTaken, "An account with this email already exists.", "email");

@@ -13,6 +13,8 @@ public sealed record OrganizationResponse(Guid Uuid, string Name);
 public sealed record ProjectSummary(Guid Uuid, string Name);
 public sealed record SignUpResponse(UserResponse User, OrganizationResponse Organization, ProjectSummary Project);
 
+public sealed record UpdateMeRequest([property: Required, MaxLength(100)] string Name);
+
 public sealed record SignUpRequest(
     [property: Required, MaxLength(254)] string Email,
     [property: Required, MaxLength(128)] string Password,
@@ -55,6 +57,21 @@ static class AuthEndpoints
         auth.MapSessions();
 
         routes.MapGet("/api/me", GetMeAsync).WithTags("Identity").WithName("GetMe").RequireUser();
+        routes.MapPatch("/api/me", UpdateMeAsync).WithTags("Identity").WithName("UpdateMe").RequireUser();
+    }
+
+    static async Task<IResult> UpdateMeAsync(UpdateMeRequest request, Accounts accounts, UserSessions sessions, CurrentTenant tenant, AppDbContext db, HttpContext http, CancellationToken ct)
+    {
+        var (user, failure) = await accounts.RenameAsync(tenant.UserId!.Value, request.Name, ct);
+        if (failure is not null)
+        {
+            return failure.ToProblem(http);
+        }
+        if (UserSessions.CurrentId(http.User) is not null)
+        {
+            await sessions.RenewAsync(http, user!); // the cookie carries the name the pages show
+        }
+        return await GetMeAsync(tenant, db, ct);
     }
 
     static async Task<IResult> SignUpAsync(SignUpRequest request, Accounts accounts, UserSessions sessions, HttpContext http, CancellationToken ct)

@@ -102,6 +102,7 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
             await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/signin", new { email = buyer.Email, password = "not the password" }), HttpStatusCode.Unauthorized);
             await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/signin", new { email = buyer.Email, password = buyer.Password }), HttpStatusCode.OK);
         }
+        await Http.ReadJsonAsync(await buyer.Client.PatchAsJsonAsync("/api/me", new { name = "Audited buyer, renamed" }));
         // Sessions: the one just signed in ended from the sign-up's; then, with another signed in, all but the sign-up's.
         var otherSession = (await Http.ReadJsonAsync(await buyer.Client.GetAsync("/api/auth/sessions"))).EnumerateArray()
             .Single(s => !s.GetProperty("current").GetBoolean()).GetProperty("uuid").GetGuid();

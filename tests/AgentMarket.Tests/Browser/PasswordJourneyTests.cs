@@ -35,8 +35,10 @@ public partial class PasswordJourneyTests(MailBrowserApp app) : IClassFixture<Ma
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await page.WaitForPageAsync(app.BaseUrl + "/dashboard");
 
-        // Signed in, the name in the header leads to the password page.
+        // Signed in, the name in the header leads to the account page, and from there to the password page.
         await page.GetByRole(AriaRole.Link, new() { Name = "Forgetful Fran" }).ClickAsync();
+        await page.WaitForPageAsync(app.BaseUrl + "/account");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Change your password" }).ClickAsync();
         await page.WaitForPageAsync(app.BaseUrl + "/account/password");
         await page.Locator("#current").FillAsync("my memorable new password");
         await page.Locator("#password").FillAsync("an even better password");
@@ -47,6 +49,14 @@ public partial class PasswordJourneyTests(MailBrowserApp app) : IClassFixture<Ma
         // This session stays signed in with the new cookie.
         await page.GotoAsync(app.BaseUrl + "/dashboard");
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Welcome, Forgetful Fran");
+
+        // Her account page renames her, and the header says so at once.
+        await page.GotoAsync(app.BaseUrl + "/account");
+        await page.Locator("#name").FillAsync("Fran Remembers");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await page.WaitForPageAsync(app.BaseUrl + "/account?done=saved");
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Your name has been saved");
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Fran Remembers" })).ToBeVisibleAsync();
     }
 
     [Fact]

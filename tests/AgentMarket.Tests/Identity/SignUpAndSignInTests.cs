@@ -30,6 +30,38 @@ public class SignUpAndSignInTests(AgentMarketApp app) : IClassFixture<AgentMarke
     }
 
     [Fact]
+    public async Task AUser_RenamesThemselves_ThroughTheApiOrTheAccountPage()
+    {
+        var user = await app.SignUpAsync("Ada");
+        var renamed = await Http.ReadJsonAsync(await user.Client.PatchAsJsonAsync("/api/me", new { name = "  Ada Lovelace " }));
+        Assert.Equal("Ada Lovelace", renamed.GetProperty("user").GetProperty("name").GetString());
+        Assert.Equal("Ada Lovelace", (await Http.ReadJsonAsync(await user.Client.GetAsync("/api/me"))).GetProperty("user").GetProperty("name").GetString());
+        // The renewed cookie carries the new name, which the pages' header shows.
+        Assert.Contains(">Ada Lovelace</a>", await user.Client.HtmlAsync("/dashboard"), StringComparison.Ordinal);
+
+        foreach (var name in new[] { "", "   ", new string('x', 101) })
+        {
+            await Http.AssertProblemAsync(await user.Client.PatchAsJsonAsync("/api/me", new { name }), HttpStatusCode.BadRequest, "validation_failed");
+        }
+        await Http.AssertStatusAsync(await app.CreateClient().PatchAsJsonAsync("/api/me", new { name = "Nobody" }), HttpStatusCode.Unauthorized);
+
+        // A script's personal access token may rename too (no cookie to renew).
+        var token = await user.CreateTokenAsync();
+        Assert.Equal("Countess", (await Http.ReadJsonAsync(await app.BearerClient(token).PatchAsJsonAsync("/api/me", new { name = "Countess" })))
+            .GetProperty("user").GetProperty("name").GetString());
+
+        var page = await user.Client.SubmitAsync("/account", "profile", new() { ["Input.Name"] = "Augusta Ada" });
+        PageForms.AssertRedirect(page, "/account?done=saved");
+        var html = await user.Client.HtmlAsync("/account?done=saved");
+        Assert.Contains("Your name has been saved.", html, StringComparison.Ordinal);
+        Assert.Contains(">Augusta Ada</a>", html, StringComparison.Ordinal);
+        Assert.Contains(user.Email, html, StringComparison.Ordinal);
+        var refused = await (await user.Client.SubmitAsync("/account", "profile", new() { ["Input.Name"] = new string('y', 101) })).HtmlAsync();
+        Assert.Contains("Use at most 100 characters.", refused, StringComparison.Ordinal);
+        Assert.Equal("Augusta Ada", (await Http.ReadJsonAsync(await user.Client.GetAsync("/api/me"))).GetProperty("user").GetProperty("name").GetString());
+    }
+
+    [Fact]
     public async Task SignUp_DuplicateEmail_Returns409_EvenWithDifferentCase()
     {
         var user = await app.SignUpAsync();
