@@ -11,6 +11,13 @@ public interface IDocumentReader
 {
     /// <summary>The text of the document at <paramref name="path"/>.</summary>
     ValueTask<string> ReadTextAsync(string path, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The documents a File node reads when it is given no path. None by default, and the node then fails as in Langflow;
+    /// a host with documents of its own (the marketplace: the agent's knowledge base) names them, or throws
+    /// <see cref="DocumentReadException"/> to tell the caller how to add one.
+    /// </summary>
+    ValueTask<IReadOnlyList<string>> DefaultPathsAsync(CancellationToken cancellationToken) => ValueTask.FromResult<IReadOnlyList<string>>([]);
 }
 
 /// <summary>A document could not be read; the message is shown to the caller.</summary>

@@ -385,6 +385,7 @@ sealed class RunGateway(
             Messages = memory ?? await ConversationTurn.MemoryAsync(request.History!, p.SessionId, clock, ct),
             Outbound = outbound.Guard,
             Knowledge = retriever,
+            Documents = knowledge.DocumentsFor(retriever),
             Time = clock,
             Limits = RunLimits.Default with { WallTime = TimeSpan.FromSeconds(flows.Value.RunTimeoutSeconds) },
         };

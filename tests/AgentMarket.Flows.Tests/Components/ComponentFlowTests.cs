@@ -161,6 +161,43 @@ public class ComponentFlowTests
         Assert.Equal("gamma delta", Assert.Single(hits).Text);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task File_GivenNoPath_ReadsTheDocumentsTheHostOffers_OrFailsAsInLangflow(bool hostOffersDocuments)
+    {
+        using var folder = new TemporaryFolder();
+        File.WriteAllText(Path.Combine(folder.Path, "a.txt"), "first document");
+        File.WriteAllText(Path.Combine(folder.Path, "b.txt"), "second document");
+        var flow = new TestFlow()
+            .Node("File-1", "File", outputs: ["message"], fields: [new Field("path", "", "file", [])])
+            .Node("ChatOutput-1", "ChatOutput", fields: ChatOutputFields)
+            .Edge("File-1", "message", "ChatOutput-1", "input_value");
+        IDocumentReader reader = hostOffersDocuments ? new OfferingReader(folder.Path, ["a.txt", "b.txt"]) : new PlainTextDocumentReader(folder.Path);
+
+        var result = await RunAsync(flow, input: null, TestServices.Create(documents: reader), outputType: "chat");
+
+        if (hostOffersDocuments)
+        {
+            Assert.Equal("first document\n\nsecond document", result.OutputText);
+        }
+        else
+        {
+            Assert.Equal(RunErrorCodes.DocumentError, result.Error?.Code);
+            Assert.StartsWith("No files to process.", result.Error?.Message, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>A host that names documents of its own for a File node given no path.</summary>
+    sealed class OfferingReader(string folder, IReadOnlyList<string> offered) : IDocumentReader
+    {
+        readonly PlainTextDocumentReader _files = new(folder);
+
+        public ValueTask<string> ReadTextAsync(string path, CancellationToken cancellationToken) => _files.ReadTextAsync(path, cancellationToken);
+
+        public ValueTask<IReadOnlyList<string>> DefaultPathsAsync(CancellationToken cancellationToken) => ValueTask.FromResult(offered);
+    }
+
     [Fact]
     public async Task KnowledgeRetrieval_ReturnsTheBestChunksAsATable()
     {

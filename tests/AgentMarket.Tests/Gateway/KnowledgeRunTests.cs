@@ -94,6 +94,65 @@ public class KnowledgeRunTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.True(problem.TryGetProperty("run_id", out _));
     }
 
+    [Fact]
+    public async Task DocumentQa_AnswersFromTheAgentsDocuments_OrTheBuyersWhenDeclared_AndNeverAStrangers()
+    {
+        // Langflow's "Document Q&A" starter: its File node has no path, so it reads the agent's own documents.
+        var agent = await DocumentQaAgentAsync(declareBuyerDocuments: false);
+        var subscribed = await app.SubscribedAsync(agent);
+        var stranger = await app.SignUpAsync("Stranger");
+        await stranger.AddTopicAsync(await stranger.CreateKnowledgeBaseAsync(), "Dogs", "Dogs need walks thrice a day, say the stranger's notes.");
+        await app.ProcessDocumentsAsync();
+
+        var prompt = (await RequestOfRunAsync(subscribed, "How often do dogs need walks?")).Prompt;
+        Assert.Contains(ProviderFact, prompt);
+        Assert.DoesNotContain("thrice", prompt);
+
+        // Declared on the File node's path, the buyer's own knowledge base is what it reads: an uploaded file included.
+        var declared = await DocumentQaAgentAsync(declareBuyerDocuments: true);
+        var buyer = await app.SubscribedAsync(declared);
+        var config = await Http.ReadJsonAsync(await buyer.Buyer.Client.GetAsync($"/api/customer-agent-configs/{buyer.Config}/"));
+        var buyerBase = config.GetProperty("knowledge_base").GetGuid();
+
+        // Nothing uploaded yet: the run fails, says what to do, and costs nothing.
+        var before = (await buyer.Buyer.BalanceAsync()).GetProperty("available").GetInt64();
+        var empty = await Http.AssertProblemAsync(await buyer.KeyClient.RunAsync(buyer.Config, "What does my document say?"), HttpStatusCode.UnprocessableEntity, "document_error");
+        Assert.Contains("add one (Configure → Training)", empty.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before, (await buyer.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
+
+        await buyer.Buyer.UploadDocumentAsync(buyerBase, "walks.txt", TrainingFiles.Utf8(BuyerFact), "text/plain");
+        await buyer.Buyer.AddQaAsync(buyerBase, "Who feeds the dogs?", "Sam feeds them at six.");
+        await app.ProcessDocumentsAsync();
+        var buyerPrompt = (await RequestOfRunAsync(buyer, "Who walks the dogs?")).Prompt;
+        Assert.Contains(BuyerFact, buyerPrompt);
+        Assert.Contains("Answer: Sam feeds them at six.", buyerPrompt);
+        Assert.DoesNotContain(ProviderFact, buyerPrompt);
+        Assert.DoesNotContain("thrice", buyerPrompt);
+        Assert.Equal(before - PricePerRun, (await buyer.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
+    }
+
+    /// <summary>The shared "Document Q&amp;A" example, published with the provider's knowledge base attached.</summary>
+    async Task<PublishedAgent> DocumentQaAgentAsync(bool declareBuyerDocuments)
+    {
+        var (seller, handle) = await app.SellerAsync();
+        var name = $"Document answers {CatalogIntents.UniqueWord()}";
+        var agentId = await seller.CreateAgentAsync(name);
+        await seller.ImportExampleAsync(agentId, "Document Q&A.json");
+        var providerBase = await seller.CreateKnowledgeBaseAsync("Dog care");
+        await seller.UploadDocumentAsync(providerBase, "dogs.txt", TrainingFiles.Utf8(ProviderFact), "text/plain");
+        await Http.AssertStatusAsync(await seller.Client.PatchAsJsonAsync($"/api/provider-agents/{agentId}/", new { knowledge_base = providerBase.ToString() }), HttpStatusCode.OK);
+        if (declareBuyerDocuments)
+        {
+            var fields = new[] { new { key = "documents", node_id = "File-b2gOG", field_name = "path", label = "Your documents", kind = "knowledge_base" } };
+            await Http.AssertStatusAsync(await seller.Client.PutAsJsonAsync($"/api/provider-agents/{agentId}/configurable_fields/", new { fields }), HttpStatusCode.OK);
+        }
+        var slug = $"docs-{Guid.NewGuid():N}"[..20];
+        var pricing = new Dictionary<string, object?> { ["pricing"] = new { model = "fixed_credits", credits_per_run = PricePerRun } };
+        var listing = await Http.ReadJsonAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{agentId}/publish/", CatalogIntents.PublishBody(slug, pricing)), HttpStatusCode.Created);
+        await app.ProcessDocumentsAsync();
+        return new PublishedAgent(seller, agentId, listing.GetProperty("uuid").GetGuid(), slug, name, handle);
+    }
+
     /// <summary>The shared "Vector Store RAG" example, published with the provider's knowledge base attached.</summary>
     async Task<PublishedAgent> RagAgentAsync(bool declareBuyerKnowledge)
     {

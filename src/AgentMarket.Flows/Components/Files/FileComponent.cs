@@ -55,6 +55,18 @@ internal sealed class FileComponent : Component
             .Concat(node.List(FilePath).Select(value => value is Data data && data.TryGet("file_path", out var path) ? PythonText.Str(path) : TextConversion.AsText(value)))
             .Where(path => !string.IsNullOrWhiteSpace(path))
             .ToList();
+        var reader = node.Services.Documents ?? throw new FlowComponentException(RunErrorCodes.DocumentError, "Documents cannot be read in this environment.");
+        if (paths.Count == 0)
+        {
+            try
+            {
+                paths = [.. await reader.DefaultPathsAsync(node.Cancellation)];
+            }
+            catch (DocumentReadException exception)
+            {
+                throw new FlowComponentException(RunErrorCodes.DocumentError, exception.Message, exception);
+            }
+        }
         if (paths.Count == 0)
         {
             throw new FlowComponentException(
@@ -62,7 +74,6 @@ internal sealed class FileComponent : Component
                 $"No files to process. Give the File node a document with the tweak {{\"{node.NodeId}\": {{\"path\": [\"<file>\"]}}}}.");
         }
 
-        var reader = node.Services.Documents ?? throw new FlowComponentException(RunErrorCodes.DocumentError, "Documents cannot be read in this environment.");
         var rows = ImmutableArray.CreateBuilder<Data>();
         foreach (var path in paths)
         {

@@ -1,3 +1,4 @@
+using AgentMarket.Flows.Services;
 using AgentMarket.Knowledge.Search;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
@@ -53,6 +54,9 @@ public sealed class KnowledgeRetrievers(IServiceScopeFactory scopes)
         }
         return new KnowledgeRetriever(scopes, sources, buyer);
     }
+
+    /// <summary>The documents a run's File nodes read: those of <paramref name="retriever"/>'s knowledge bases (none without one).</summary>
+    public IDocumentReader DocumentsFor(KnowledgeRetriever? retriever) => new KnowledgeDocuments(scopes, retriever?.Sources ?? []);
 
     /// <summary>
     /// A scope that sees every tenant: a run reads two organizations' knowledge bases (buyer and provider), which no

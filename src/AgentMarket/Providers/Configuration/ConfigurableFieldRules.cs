@@ -118,6 +118,7 @@ public static partial class ConfigurableFieldRules
         "prompt" => kind is ConfigurableFieldKind.Text or ConfigurableFieldKind.LongText,
         "int" or "float" or "slider" => kind == ConfigurableFieldKind.Number,
         "bool" => kind == ConfigurableFieldKind.Boolean,
+        "file" => kind == ConfigurableFieldKind.KnowledgeBase,
         _ => false,
     };
 }

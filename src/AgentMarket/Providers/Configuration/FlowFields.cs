@@ -9,7 +9,7 @@ public sealed record FlowFieldCandidate(
 
 /// <summary>
 /// Reads the template fields of a Langflow export (format §1.3) that make sense as buyer settings: visible, typed
-/// values (text, prompts, numbers, booleans, dropdowns), never secrets, global variables or code, and never a field an
+/// values (text, prompts, numbers, booleans, dropdowns, a File node's documents), never secrets, global variables or code, and never a field an
 /// edge feeds (the edge's value replaces whatever a buyer would set).
 /// </summary>
 public static class FlowFields
@@ -124,6 +124,8 @@ public static class FlowFields
             "str" when options.Count > 0 => ConfigurableFieldKind.Choice,
             "str" when Bool(field, "multiline") == true || String(field, "_input_type") == "MultilineInput" => ConfigurableFieldKind.LongText,
             "str" when componentType == "KnowledgeRetrieval" && name == "knowledge_base" => ConfigurableFieldKind.KnowledgeBase,
+            // A File node's documents: a buyer sets them as a knowledge base, whose documents the node then reads.
+            "file" when componentType == "File" && name == "path" => ConfigurableFieldKind.KnowledgeBase,
             "str" => ConfigurableFieldKind.Text,
             "prompt" => ConfigurableFieldKind.LongText,
             "int" or "float" or "slider" => ConfigurableFieldKind.Number,
