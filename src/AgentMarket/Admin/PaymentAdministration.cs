@@ -21,6 +21,8 @@ sealed class PaymentAdministration(AppDbContext db, CurrentTenant tenant, Fulfil
 {
     public sealed record Failure(int Status, string Code, string Message);
 
+    static readonly Failure NotPaid = new(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The payment was not found, or was never paid.");
+
     public Task<Page<AdminPaymentResponse>> ListAsync(PaymentStatus? status, Guid? organization, PageRequest page, CancellationToken ct)
     {
         var payments = db.Payments.IgnoreQueryFilters().AsNoTracking();
@@ -53,7 +55,17 @@ sealed class PaymentAdministration(AppDbContext db, CurrentTenant tenant, Fulfil
             return (null, new Failure(StatusCodes.Status409Conflict, "refund_in_stripe",
                 "This payment was made through Stripe: refund it in Stripe's dashboard, and its charge.refunded event applies the refund here."));
         }
-        var payment = provider is null ? null : await fulfilment.RefundAsync(paymentId, amountCents ?? long.MaxValue, $"operator:{Guid.CreateVersion7()}", ct);
-        return payment is null ? (null, new Failure(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The payment was not found, or was never paid.")) : (payment, null);
+        if (provider is null)
+        {
+            return (null, NotPaid);
+        }
+        var refund = await fulfilment.RefundAsync(paymentId, amountCents ?? long.MaxValue, $"operator:{Guid.CreateVersion7()}", ct);
+        if (refund.Conflict)
+        {
+            // Another refund (a second click, another operator) was recorded since this one read what was left to refund.
+            return (null, new Failure(StatusCodes.Status409Conflict, "refund_conflict",
+                "Another refund of this payment was recorded at the same moment: check what is left to refund and try again."));
+        }
+        return refund.Payment is null ? (null, NotPaid) : (refund.Payment, null);
     }
 }

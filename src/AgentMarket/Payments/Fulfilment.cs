@@ -8,13 +8,23 @@ using Microsoft.EntityFrameworkCore;
 namespace AgentMarket.Payments;
 
 /// <summary>
+/// What <see cref="Fulfilment.RefundAsync"/> did: the payment as it now stands (null when it does not exist or was never
+/// paid), or nothing at all (<paramref name="Conflict"/>) because another refund of the payment was recorded meanwhile.
+/// </summary>
+readonly record struct RefundResult(Payment? Payment, bool Conflict = false);
+
+/// <summary>
 /// The one place a successful payment takes effect, whoever reports it (sandbox checkout, Stripe webhook, renewal job):
 /// credits or the plan change through the ledger with keys derived from the payment, then the payment's status and its
-/// receipt. Each step is idempotent, so a retry after a crash at any point completes the work exactly once.
+/// receipt. Each step is idempotent, so a retry after a crash at any point completes the work exactly once. A refund goes
+/// the other way round: recorded with the payment first, its credits taken back after (ADR-135).
 /// Callers run in a system scope (a webhook has no tenant) or in the payment's own organization.
 /// </summary>
 sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grants, GrantsCache cache, IPaymentProvider provider, TimeProvider clock, ILogger<Fulfilment> logger, Audit.AuditLog audit)
 {
+    /// <summary>How long a recorded refund may wait for its own request to apply it before the sweep does.</summary>
+    static readonly TimeSpan InterruptedRefundAge = TimeSpan.FromMinutes(1);
+
     public async Task<Payment?> SucceedAsync(Guid paymentId, string? externalPaymentId, string? cardLast4, CancellationToken ct)
     {
         var payment = await db.Payments.AsNoTracking().FirstOrDefaultAsync(p => p.Id == paymentId, ct);
@@ -89,49 +99,129 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
     /// back in proportion; what was already spent becomes debt. A plan payment's monthly credits are taken back in
     /// proportion, as far as they are unspent, and a full refund of the plan's current period ends the plan at once
     /// (Free) and the provider's subscription with it, so it bills no more. <paramref name="refundKey"/> identifies the refund (Stripe's refund or event id), so a replay changes nothing.
+    /// The refund is recorded with the payment's new total in one transaction and its credits are taken back after it
+    /// (ADR-135): a replay of the key finishes a refund that a crash interrupted. Answers a conflict, changing nothing, when
+    /// another refund of the payment was recorded meanwhile: the caller chose the amount from what it read, so it decides again.
     /// </summary>
-    public async Task<Payment?> RefundAsync(Guid paymentId, long amountCents, string refundKey, CancellationToken ct)
+    public async Task<RefundResult> RefundAsync(Guid paymentId, long amountCents, string refundKey, CancellationToken ct)
     {
-        var payment = await db.Payments.FirstOrDefaultAsync(p => p.Id == paymentId, ct);
+        // The payment is read before its refunds: a replay of this key committed in between is then either found below or
+        // makes the guarded update fail, never booked twice.
+        var payment = await db.Payments.AsNoTracking().FirstOrDefaultAsync(p => p.Id == paymentId, ct);
         if (payment is null || payment.Status is PaymentStatus.Pending or PaymentStatus.Failed)
         {
-            return null;
+            return new(null);
         }
-        var refundable = payment.AmountCents - payment.RefundedCents;
-        var cents = Math.Min(amountCents, refundable);
+        if (await db.PaymentRefunds.AsNoTracking().FirstOrDefaultAsync(r => r.PaymentId == paymentId && r.RefundKey == refundKey, ct) is { } recorded)
+        {
+            await ApplyAsync(recorded, payment, ct);
+            return new(payment);
+        }
+        var cents = Math.Min(amountCents, payment.AmountCents - payment.RefundedCents);
         if (cents <= 0)
         {
-            return payment;
+            return new(payment);
         }
         var isPlan = payment.Purpose is PaymentPurpose.Plan or PaymentPurpose.Renewal;
         var endedPlan = isPlan && payment.RefundedCents + cents >= payment.AmountCents ? await CurrentPlanPaidByAsync(payment, ct) : null;
         if (endedPlan?.ExternalSubscriptionId is { } subscription)
         {
-            // Ended before any of the refund is booked: should that fail, the refund's retry finds nothing applied and ends it again.
+            // Ended before the refund is recorded: should that fail, nothing is recorded, and the refund's retry ends it again.
             await provider.EndSubscriptionAsync(subscription, ct);
         }
-        var credits = ShareOf(payment.Credits, payment, cents);
-        if (credits > 0)
+        var monthlyCredits = isPlan ? await db.Plans.AsNoTracking().Where(p => p.Code == payment.PlanCode).Select(p => p.MonthlyCredits).FirstAsync(ct) : 0;
+        var refund = new PaymentRefund
         {
-            var refund = await ledger.RefundAsync($"refund:{payment.Id}:{refundKey}", payment.OrganizationId, credits, $"Refund of {payment.Description}", "payment", payment.Id.ToString(), ct);
-            if (refund.Replayed)
+            PaymentId = payment.Id,
+            OrganizationId = payment.OrganizationId,
+            RefundKey = refundKey,
+            Cents = cents,
+            Credits = ShareOf(payment.Credits, payment, cents),
+            GrantCredits = ShareOf(monthlyCredits, payment, cents),
+            EndedPlan = endedPlan is not null,
+            CreatedUtc = clock.GetUtcNow().UtcDateTime,
+        };
+        var refunded = payment.RefundedCents + cents;
+        var status = refunded >= payment.AmountCents ? PaymentStatus.Refunded : PaymentStatus.PartiallyRefunded;
+        await using (var transaction = await db.Database.BeginTransactionAsync(ct))
+        {
+            // Guarded by the total the refund was computed from: of two concurrent refunds, the second updates nothing.
+            var updated = await db.Payments.Where(p => p.Id == payment.Id && p.RefundedCents == payment.RefundedCents)
+                .ExecuteUpdateAsync(s => s.SetProperty(p => p.RefundedCents, refunded).SetProperty(p => p.Status, status), ct);
+            if (updated == 0)
             {
-                return payment;
+                return new(null, Conflict: true); // disposing the transaction rolls it back
             }
-            EnsureApplied(refund, payment);
+            await db.Receipts.Where(r => r.PaymentId == payment.Id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, status), ct);
+            db.PaymentRefunds.Add(refund);
+            if (endedPlan is not null)
+            {
+                EndPlan(endedPlan, payment);
+            }
+            audit.Record(Audit.AuditActions.PaymentRefunded, payment.OrganizationId, "payment", payment.Id,
+                before: new { status = payment.Status, refunded_cents = payment.RefundedCents },
+                after: new { refund_cents = cents, refund_credits = refund.Credits, refunded_cents = refunded, refund = refundKey });
+            await db.SaveChangesAsync(ct);
+            await transaction.CommitAsync(ct);
         }
-        if (isPlan && !await RefundPlanAsync(payment, cents, endedPlan, refundKey, ct))
+        if (endedPlan is not null)
         {
-            return payment; // replayed
+            cache.Forget(payment.OrganizationId);
         }
-        audit.Record(Audit.AuditActions.PaymentRefunded, payment.OrganizationId, "payment", payment.Id,
-            before: new { status = payment.Status, refunded_cents = payment.RefundedCents },
-            after: new { refund_cents = cents, refund_credits = credits, refunded_cents = payment.RefundedCents + cents, refund = refundKey });
-        payment.RefundedCents += cents;
-        payment.Status = payment.RefundedCents >= payment.AmountCents ? PaymentStatus.Refunded : PaymentStatus.PartiallyRefunded;
-        await db.Receipts.Where(r => r.PaymentId == payment.Id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, payment.Status), ct);
-        await db.SaveChangesAsync(ct);
-        return payment;
+        await ApplyAsync(refund, payment, ct);
+        return new(await db.Payments.AsNoTracking().FirstAsync(p => p.Id == paymentId, ct));
+    }
+
+    /// <summary>
+    /// Takes back the credits of refunds recorded over a minute ago and never applied: the process stopped between the
+    /// record and the ledger, and a Stripe refund might be retried but an operator's never is. Run by the credit jobs,
+    /// in a system scope; safe beside a live request or another instance, since every ledger effect is keyed.
+    /// </summary>
+    public async Task FinishInterruptedRefundsAsync(CancellationToken ct)
+    {
+        var recordedBefore = clock.GetUtcNow().UtcDateTime - InterruptedRefundAge;
+        var interrupted = await db.PaymentRefunds.AsNoTracking()
+            .Where(r => r.AppliedUtc == null && r.CreatedUtc < recordedBefore)
+            .OrderBy(r => r.CreatedUtc).Take(100)
+            .Join(db.Payments.AsNoTracking(), r => r.PaymentId, p => p.Id, (r, p) => new { Refund = r, Payment = p })
+            .ToListAsync(ct);
+        foreach (var row in interrupted)
+        {
+            try
+            {
+                await ApplyAsync(row.Refund, row.Payment, ct);
+                logger.LogWarning("Finished refund {Refund} of payment {PaymentId}, interrupted before its credits were taken back", row.Refund.Id, row.Payment.Id);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // One refund the ledger refuses must not hold back the others; it is tried again next tick.
+                logger.LogError(exception, "Could not finish refund {Refund} of payment {PaymentId}", row.Refund.Id, row.Payment.Id);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes back what <paramref name="refund"/> recorded, under the keys refunds used before they were recorded, so one
+    /// booked by that code and interrupted before the payment was updated replays instead of repeating; then marks it applied.
+    /// </summary>
+    async Task ApplyAsync(PaymentRefund refund, Payment payment, CancellationToken ct)
+    {
+        if (refund.AppliedUtc is not null)
+        {
+            return;
+        }
+        if (refund.Credits > 0)
+        {
+            EnsureApplied(await ledger.RefundAsync($"refund:{payment.Id}:{refund.RefundKey}", payment.OrganizationId, refund.Credits,
+                $"Refund of {payment.Description}", "payment", payment.Id.ToString(), ct), payment);
+        }
+        if (refund.GrantCredits > 0)
+        {
+            EnsureApplied(await ledger.RevokeGrantAsync($"refund:{payment.Id}:{refund.RefundKey}:grant", payment.OrganizationId, refund.GrantCredits,
+                $"Refund of {payment.Description}: its monthly credits taken back", "payment", payment.Id.ToString(), ct), payment);
+        }
+        var now = clock.GetUtcNow().UtcDateTime;
+        await db.PaymentRefunds.Where(r => r.Id == refund.Id && r.AppliedUtc == null).ExecuteUpdateAsync(s => s.SetProperty(r => r.AppliedUtc, now), ct);
     }
 
     /// <summary>
@@ -150,38 +240,20 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
     }
 
     /// <summary>
-    /// Takes back the refunded share of the monthly credits the plan payment granted and, when the whole payment of the
-    /// organization's current period is refunded (<paramref name="ended"/>), puts it on Free at once, its provider
-    /// subscription already ended. False when the refund was already applied.
+    /// Puts the organization on Free at once: the refund completed the payment of its current period (<paramref name="ended"/>),
+    /// whose provider subscription is already ended.
     /// </summary>
-    async Task<bool> RefundPlanAsync(Payment payment, long cents, OrganizationPlan? ended, string refundKey, CancellationToken ct)
+    void EndPlan(OrganizationPlan ended, Payment payment)
     {
-        var plan = await db.Plans.AsNoTracking().FirstAsync(p => p.Code == payment.PlanCode, ct);
-        var credits = ShareOf(plan.MonthlyCredits, payment, cents);
-        if (credits > 0)
-        {
-            var revoked = await ledger.RevokeGrantAsync($"refund:{payment.Id}:{refundKey}:grant", payment.OrganizationId, credits,
-                $"Refund of {payment.Description}: its monthly credits taken back", "payment", payment.Id.ToString(), ct);
-            if (revoked.Replayed)
-            {
-                return false;
-            }
-            EnsureApplied(revoked, payment);
-        }
-        if (ended is { } organizationPlan)
-        {
-            audit.Record(Audit.AuditActions.PlanChanged, payment.OrganizationId, "organization_plan", payment.OrganizationId,
-                before: new { plan = organizationPlan.PlanCode, interval = organizationPlan.Interval }, after: new { plan = Plan.Free, reason = "refunded", payment = payment.Id });
-            organizationPlan.ExternalSubscriptionId = null;
-            organizationPlan.PlanCode = Plan.Free;
-            organizationPlan.Interval = BillingInterval.Monthly;
-            organizationPlan.CurrentPeriodStartUtc = organizationPlan.CurrentPeriodEndUtc = organizationPlan.CreditPeriodStartUtc = null;
-            organizationPlan.ScheduledPlanCode = null;
-            organizationPlan.ScheduledInterval = null;
-            organizationPlan.UpdatedUtc = clock.GetUtcNow().UtcDateTime;
-            cache.Forget(payment.OrganizationId);
-        }
-        return true;
+        audit.Record(Audit.AuditActions.PlanChanged, payment.OrganizationId, "organization_plan", payment.OrganizationId,
+            before: new { plan = ended.PlanCode, interval = ended.Interval }, after: new { plan = Plan.Free, reason = "refunded", payment = payment.Id });
+        ended.ExternalSubscriptionId = null;
+        ended.PlanCode = Plan.Free;
+        ended.Interval = BillingInterval.Monthly;
+        ended.CurrentPeriodStartUtc = ended.CurrentPeriodEndUtc = ended.CreditPeriodStartUtc = null;
+        ended.ScheduledPlanCode = null;
+        ended.ScheduledInterval = null;
+        ended.UpdatedUtc = clock.GetUtcNow().UtcDateTime;
     }
 
     async Task ApplyPlanAsync(Payment payment, Plan plan, CancellationToken ct)

@@ -191,6 +191,35 @@ public class StripeCheckoutTests(StripeApp app) : IClassFixture<StripeApp>
     }
 
     [Fact]
+    public async Task AStripeRefundInterruptedBeforeItsCreditsWereTakenBack_IsFinishedByTheRedelivery_Once()
+    {
+        var user = await app.SignUpAsync();
+        await user.SubscribeThroughStripeAsync("plus");
+        var purchase = await user.BuyThroughStripeAsync("Starter");
+        var before = (await user.BalanceAsync()).GetProperty("balance").GetInt64();
+        var refundId = StripeWebhooks.NewId("re");
+        var refunded = StripeWebhooks.Event("charge.refunded", StripeWebhooks.Charge(purchase.PaymentIntentId, 1_500, 500, refundId));
+
+        await using (await RefundLedgerOutage.StartAsync(app, purchase.PaymentId))
+        {
+            var failed = await StripeWebhooks.PostAsync(app, refunded, StripeWebhooks.Signature(refunded, app.Clock.GetUtcNow()));
+            Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        }
+        // The refund is recorded with the payment; its credits wait for Stripe's redelivery (or the credit jobs).
+        Assert.Equal("partially_refunded", (await user.PaymentAsync(purchase.PaymentId)).GetProperty("status").GetString());
+        Assert.Equal(before, (await user.BalanceAsync()).GetProperty("balance").GetInt64());
+
+        // Stripe redelivers the event, which finds nothing new to refund and finishes the recorded refund.
+        await StripeWebhooks.DeliverAsync(app, refunded);
+        Assert.Equal(before - 500, (await user.BalanceAsync()).GetProperty("balance").GetInt64());
+        // The same refund in another event changes nothing more.
+        await StripeWebhooks.DeliverAsync(app, StripeWebhooks.Event("charge.refunded", StripeWebhooks.Charge(purchase.PaymentIntentId, 1_500, 500, refundId)));
+        Assert.Equal(before - 500, (await user.BalanceAsync()).GetProperty("balance").GetInt64());
+        var refunds = await Http.ReadJsonAsync(await user.Client.GetAsync("/api/credits/transactions/?type=refund"));
+        Assert.Equal(1, refunds.GetProperty("total").GetInt32());
+    }
+
+    [Fact]
     public async Task RefundingAPlanPaymentInFull_EndsItsStripeSubscription_SoItBillsNoMore()
     {
         var user = await app.SignUpAsync();

@@ -11,8 +11,8 @@ namespace AgentMarket.Credits.Jobs;
 /// <summary>
 /// The credit area's periodic work, safe with any number of instances because every effect is keyed: voids expired
 /// reservations (key <c>void:{reservation}</c>, so a late settle and the job cannot both win), grants the Free plan's
-/// daily credits, renews sandbox-billed plans, applies downgrades at period end, and grants monthly credits for each
-/// month of a yearly plan.
+/// daily credits, renews sandbox-billed plans, applies downgrades at period end, grants monthly credits for each month
+/// of a yearly plan, and takes back the credits of refunds a crash left recorded but not applied (ADR-135).
 /// </summary>
 sealed class CreditJobs(IServiceScopeFactory scopes, IOptions<CreditsOptions> options, TimeProvider clock, ILogger<CreditJobs> logger) : BackgroundService
 {
@@ -44,6 +44,7 @@ sealed class CreditJobs(IServiceScopeFactory scopes, IOptions<CreditsOptions> op
         await GrantDailyCreditsAsync(services, ct);
         await RenewPlansAsync(services, ct);
         await GrantMonthlyCreditsAsync(services, ct);
+        await services.GetRequiredService<Fulfilment>().FinishInterruptedRefundsAsync(ct);
     }
 
     async Task ExpireReservationsAsync(IServiceProvider services, CancellationToken ct)

@@ -278,11 +278,14 @@ sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, AutoTopU
             logger.LogWarning("charge.refunded {Charge} matches no Stripe payment; ignored", charge.Id);
             return;
         }
-        var newlyRefunded = charge.AmountRefunded - payment.RefundedCents;
-        if (newlyRefunded > 0)
+        var refundKey = charge.Refunds?.Data?.FirstOrDefault()?.Id ?? eventId;
+        // Asked even when nothing is newly refunded: a redelivery then finishes the refund its first delivery recorded.
+        var refund = await fulfilment.RefundAsync(payment.Id, charge.AmountRefunded - payment.RefundedCents, refundKey, ct);
+        if (refund.Conflict)
         {
-            var refundKey = charge.Refunds?.Data?.FirstOrDefault()?.Id ?? eventId;
-            await fulfilment.RefundAsync(payment.Id, newlyRefunded, refundKey, ct);
+            // Another refund of the charge was recorded since the payment was read, so what is new here is not known:
+            // failing this delivery makes Stripe redeliver it, and the redelivery works it out afresh.
+            throw new InvalidOperationException($"charge.refunded {charge.Id} raced another refund of payment {payment.Id}; Stripe redelivers it");
         }
     }
 
