@@ -44,6 +44,12 @@ public sealed class AgentRun : ITenantOwned
 
     /// <summary>The caller's <c>Idempotency-Key</c>, unique per subscription: a retry returns this run's result.</summary>
     public string? IdempotencyKey { get; init; }
+
+    /// <summary>
+    /// <see cref="GatewayRequest.Fingerprint"/> of the request that claimed <see cref="IdempotencyKey"/>: a retry with
+    /// another one is refused. Null without a key, and for runs claimed before schema 0030 (they replay to any retry).
+    /// </summary>
+    public string? RequestHash { get; init; }
     public required string Door { get; init; }
     public AgentRunStatus Status { get; set; }
     public string? ErrorCode { get; set; }
@@ -77,6 +83,7 @@ sealed class AgentRunConfiguration : IEntityTypeConfiguration<AgentRun>
         e.ToTable("agent_runs");
         e.Property(x => x.SessionId).HasMaxLength(200);
         e.Property(x => x.IdempotencyKey).HasMaxLength(200);
+        e.Property(x => x.RequestHash).HasMaxLength(64);
         e.Property(x => x.Door).HasMaxLength(20);
         e.Property(x => x.ErrorCode).HasMaxLength(60);
         e.Property(x => x.Output).HasMaxLength(1_000_000);

@@ -1,4 +1,7 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using System.Text.Json;
 using AgentMarket.Catalog;
 using AgentMarket.Catalog.Pricing;
@@ -41,6 +44,50 @@ public sealed record GatewayRequest(Guid ConfigId, string? Input, string? Sessio
     /// run's session memory is exactly these turns, and nothing of the run is kept as memory.
     /// </summary>
     public IReadOnlyList<ConversationTurn>? History { get; init; }
+
+    /// <summary>
+    /// What the run is asked, as a SHA-256 in hex: everything here that changes its answer — the input, the session as
+    /// given (none stays none: the gateway starts a new one each time), the input and output types, the output component,
+    /// the node inputs and the history. Not the subscription, which scopes the key, nor the door or the calling key,
+    /// which change who asks, not what. An <c>Idempotency-Key</c> reused with another fingerprint is refused (ADR-136);
+    /// a field added to this record that changes the answer belongs here too.
+    /// </summary>
+    public string Fingerprint()
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Append(hash, Input);
+        Append(hash, SessionId);
+        Append(hash, InputType);
+        Append(hash, OutputType);
+        Append(hash, OutputComponent);
+        Append(hash, NodeInputs?.Count);
+        foreach (var (node, value) in NodeInputs?.OrderBy(n => n.Key, StringComparer.Ordinal) ?? Enumerable.Empty<KeyValuePair<string, string>>())
+        {
+            Append(hash, node);
+            Append(hash, value);
+        }
+        Append(hash, History?.Count);
+        foreach (var turn in History ?? [])
+        {
+            Append(hash, turn.Sender);
+            Append(hash, turn.Text);
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>A string's UTF-16 code units after its length (-1 for none), so no two different requests hash the same bytes.</summary>
+    static void Append(IncrementalHash hash, string? value)
+    {
+        Append(hash, value?.Length);
+        hash.AppendData(MemoryMarshal.AsBytes(value.AsSpan()));
+    }
+
+    static void Append(IncrementalHash hash, int? count)
+    {
+        Span<byte> bytes = stackalloc byte[sizeof(int)];
+        BinaryPrimitives.WriteInt32LittleEndian(bytes, count ?? -1);
+        hash.AppendData(bytes);
+    }
 }
 
 /// <summary>A finished run as every door reports it; <see cref="Engine"/> carries the engine's result for doors that shape it.</summary>
@@ -88,7 +135,7 @@ sealed class RunGateway(
     /// <summary>Everything decided before a run starts.</summary>
     sealed record Prepared(
         Listing Listing, Guid VersionId, Guid Organization, CustomerAgentConfig? Config, Payer Payer, PricingTerms Terms, long MaxPrice,
-        string SessionId, Guid MemoryPartition, string? PlanCode, bool HasSpendControls, KeyGrant? Key, string Door, string? IdempotencyKey);
+        string SessionId, Guid MemoryPartition, string? PlanCode, bool HasSpendControls, KeyGrant? Key, string Door, string? IdempotencyKey, string? RequestHash);
 
     public async Task<(GatewayResult? Result, GatewayFailure? Failure)> RunAsync(GatewayRequest request, Func<RunEvent, ValueTask>? onEvent, CancellationToken ct)
     {
@@ -127,7 +174,9 @@ sealed class RunGateway(
             return Refuse(StatusCodes.Status429TooManyRequests, ProblemCodes.RateLimited, "This key's rate limit is reached; retry later.", retryAfter: limited.RetryAfter);
         }
         var idempotencyKey = request.IdempotencyKey is { Length: > 0 } given ? given.Trim() : null;
-        if (idempotencyKey is not null && await ReplayAsync(config, idempotencyKey, ct) is { } replay)
+        // Hashed only for a key: runs without one, most of them, pay nothing for it.
+        var requestHash = idempotencyKey is null ? null : request.Fingerprint();
+        if (idempotencyKey is not null && await ReplayAsync(config, idempotencyKey, requestHash, ct) is { } replay)
         {
             return replay;
         }
@@ -150,7 +199,7 @@ sealed class RunGateway(
         }
         using var heldAgainstCaps = capHold;
         var prepared = new Prepared(listing, AgentVersionPolicy.Effective(config, facts.Releases, listing.AgentVersionId), organization, config, maxPrice > 0 ? Payer.Wallet : Payer.Nobody,
-            terms, maxPrice, sessionId, config.Id, plan.PlanCode, plan.HasSpendControls, request.Key, request.Door, idempotencyKey);
+            terms, maxPrice, sessionId, config.Id, plan.PlanCode, plan.HasSpendControls, request.Key, request.Door, idempotencyKey, requestHash);
         return await RunPreparedAsync(prepared, request, onEvent, started, ct);
     }
 
@@ -201,7 +250,7 @@ sealed class RunGateway(
         // Playground memory lives per agent; a visitor's sessions are namespaced by their cookie so ids cannot be shared.
         var session = SessionOrNew(sessionId);
         var prepared = new Prepared(listing, version, organization ?? Guid.Empty, null, payer, terms, maxPrice,
-            organization is null ? $"visitor:{visitor}:{session}" : session, listing.Id, plan?.PlanCode, plan?.HasSpendControls ?? false, null, "playground", null);
+            organization is null ? $"visitor:{visitor}:{session}" : session, listing.Id, plan?.PlanCode, plan?.HasSpendControls ?? false, null, "playground", null, null);
         var (result, failure) = await RunPreparedAsync(prepared, new GatewayRequest(Guid.Empty, input, session, null, "playground"), onEvent, started, ct);
         return (result is null ? null : result with { SessionId = session, TrialRunsLeft = trialRunsLeft }, failure);
     }
@@ -221,10 +270,22 @@ sealed class RunGateway(
         var runId = Guid.CreateVersion7();
         var run = new AgentRun
         {
-            Id = runId, OrganizationId = p.Organization, ConfigId = p.Config?.Id, ListingId = p.Listing.Id, AgentVersionId = p.VersionId,
-            ProviderId = p.Listing.ProviderId, KeyId = p.Key?.KeyId, UserId = tenant.UserId, SessionId = p.SessionId,
-            IdempotencyKey = p.IdempotencyKey, Door = p.Door, Status = AgentRunStatus.Running, CreditsReserved = p.MaxPrice,
-            StartedUtc = now, Day = DateOnly.FromDateTime(now),
+            Id = runId,
+            OrganizationId = p.Organization,
+            ConfigId = p.Config?.Id,
+            ListingId = p.Listing.Id,
+            AgentVersionId = p.VersionId,
+            ProviderId = p.Listing.ProviderId,
+            KeyId = p.Key?.KeyId,
+            UserId = tenant.UserId,
+            SessionId = p.SessionId,
+            IdempotencyKey = p.IdempotencyKey,
+            RequestHash = p.RequestHash,
+            Door = p.Door,
+            Status = AgentRunStatus.Running,
+            CreditsReserved = p.MaxPrice,
+            StartedUtc = now,
+            Day = DateOnly.FromDateTime(now),
         };
         if (p.IdempotencyKey is not null)
         {
@@ -237,7 +298,7 @@ sealed class RunGateway(
             catch (DbUpdateException)
             {
                 db.Entry(run).State = EntityState.Detached;
-                return (await ReplayAsync(p.Config!, p.IdempotencyKey, CancellationToken.None)) is { } raced ? raced
+                return (await ReplayAsync(p.Config!, p.IdempotencyKey, p.RequestHash, CancellationToken.None)) is { } raced ? raced
                     : Refuse(StatusCodes.Status409Conflict, "run_in_progress", "A run with this Idempotency-Key is in progress.");
             }
             db.Entry(run).State = EntityState.Detached;
@@ -495,12 +556,23 @@ sealed class RunGateway(
         }, ct);
     }
 
-    async Task<(GatewayResult?, GatewayFailure?)?> ReplayAsync(CustomerAgentConfig config, string idempotencyKey, CancellationToken ct)
+    /// <summary>
+    /// What a request with a key already claimed gets: the earlier run's answer, or why there is none. A key reused for
+    /// another request (<paramref name="requestHash"/> differs) is refused whatever became of the earlier run, before
+    /// anything is reserved (ADR-136); runs recorded before fingerprints existed have none and replay to any request.
+    /// </summary>
+    async Task<(GatewayResult?, GatewayFailure?)?> ReplayAsync(CustomerAgentConfig config, string idempotencyKey, string? requestHash, CancellationToken ct)
     {
         var earlier = await db.AgentRuns.AsNoTracking().FirstOrDefaultAsync(r => r.ConfigId == config.Id && r.IdempotencyKey == idempotencyKey, ct);
         if (earlier is null)
         {
             return null;
+        }
+        if (earlier.RequestHash is not null && earlier.RequestHash != requestHash)
+        {
+            var reused = $"This Idempotency-Key was used for another request (run {earlier.Id}): a different input or session. Use a new key for a new request.";
+            var extensions = new Dictionary<string, object?> { ["run_id"] = earlier.Id };
+            return (null, new GatewayFailure(StatusCodes.Status422UnprocessableEntity, ProblemCodes.IdempotencyKeyReused, reused, extensions) { RunId = earlier.Id });
         }
         if (earlier.Status == AgentRunStatus.Running)
         {
@@ -510,7 +582,7 @@ sealed class RunGateway(
             }
             if (!await interrupted.RecordAsync(earlier, ct))
             {
-                return await ReplayAsync(config, idempotencyKey, ct); // it finished after all, just now
+                return await ReplayAsync(config, idempotencyKey, requestHash, ct); // it finished after all, just now
             }
             earlier.Status = AgentRunStatus.Failed;
             earlier.ErrorCode = InterruptedRuns.Code;

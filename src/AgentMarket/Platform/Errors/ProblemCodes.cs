@@ -21,6 +21,9 @@ public static class ProblemCodes
     public const string InternalError = "internal_error";
     public const string ServiceUnavailable = "service_unavailable";
     public const string IdempotencyConflict = "idempotency_conflict";
+
+    /// <summary>422: an <c>Idempotency-Key</c> sent again with a different request than the one it was first used for.</summary>
+    public const string IdempotencyKeyReused = "idempotency_key_reused";
     public const string InsufficientCredits = "insufficient_credits";
     public const string ModelNotConfigured = "model_not_configured";
 
