@@ -155,6 +155,16 @@ public class ProviderAgentTests(AgentMarketApp app) : IClassFixture<AgentMarketA
         // Secrets, code and the run's own input are never offered.
         Assert.DoesNotContain(candidates, c => c.GetProperty("field_name").GetString() is "api_key" or "code" || (c.GetProperty("component_type").GetString() == "ChatInput" && c.GetProperty("field_name").GetString() == "input_value"));
 
+        // Where a flow's documents come from is suggested as the buyer's knowledge base: a vector store's database, a File node's path.
+        foreach (var (example, node, field) in new[] { ("Vector Store RAG.json", "AstraDB-BteL9", "database_name"), ("Document Q&A.json", "File-b2gOG", "path") })
+        {
+            var documentsAgent = await seller.CreateAgentAsync();
+            await seller.ImportExampleAsync(documentsAgent, example);
+            var offered = (await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{documentsAgent}/configurable_fields/candidates/"))).EnumerateArray()
+                .Single(c => c.GetProperty("node_id").GetString() == node && c.GetProperty("field_name").GetString() == field);
+            Assert.Equal("knowledge_base", offered.GetProperty("suggested_kind").GetString());
+        }
+
         var fields = new object[]
         {
             new { key = "persona", node_id = "Prompt-xvuxC", field_name = "template", label = "Persona", kind = "long_text", default_value = "You are helpful." },

@@ -121,6 +121,8 @@ public static class FlowFields
             : [];
         ConfigurableFieldKind? kind = type switch
         {
+            // Where the flow's documents live: the platform maps a vector store onto knowledge bases, so a buyer's is the value.
+            "str" when componentType == "AstraDB" && name is "database_name" or "collection_name" => ConfigurableFieldKind.KnowledgeBase,
             "str" when options.Count > 0 => ConfigurableFieldKind.Choice,
             "str" when Bool(field, "multiline") == true || String(field, "_input_type") == "MultilineInput" => ConfigurableFieldKind.LongText,
             "str" when componentType == "KnowledgeRetrieval" && name == "knowledge_base" => ConfigurableFieldKind.KnowledgeBase,
