@@ -139,6 +139,48 @@ public class ProviderAgentTests(AgentMarketApp app) : IClassFixture<AgentMarketA
     }
 
     [Fact]
+    public async Task FieldsPage_TurnsATextFieldIntoAChoice_WithTheOptionsTheSellerTypes()
+    {
+        var (seller, _) = await app.SellerAsync();
+        var agent = await seller.CreateAgentAsync();
+        await seller.ImportExampleAsync(agent);
+        var url = $"/provider/agents/{agent}/fields";
+        var page = await seller.Client.HtmlAsync(url);
+        var row = page.Split("<tr>").Single(r => r.Contains("<code>ChatOutput-hJNhd / sender_name</code>", StringComparison.Ordinal));
+        var index = System.Text.RegularExpressions.Regex.Match(row, "name=\"on-(\\d+)\"").Groups[1].Value;
+
+        var saved = await seller.Client.SubmitAsync(url, "configurable-fields", new()
+        {
+            [$"on-{index}"] = "true",
+            [$"key-{index}"] = "speaker",
+            [$"label-{index}"] = "Who speaks",
+            [$"kind-{index}"] = "choice",
+            [$"default-{index}"] = "Rex",
+            [$"options-{index}"] = "Rex\r\n  Max \r\n\r\n",
+        });
+        PageForms.AssertRedirect(saved, $"{url}?saved");
+
+        var declared = Assert.Single((await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{agent}/configurable_fields/"))).EnumerateArray());
+        Assert.Equal(("speaker", "choice", "Rex"), (declared.GetProperty("key").GetString(), declared.GetProperty("kind").GetString(), declared.GetProperty("default_value").GetString()));
+        Assert.Equal(["Rex", "Max"], declared.GetProperty("options").EnumerateArray().Select(o => o.GetString()));
+        Assert.Contains("Rex\nMax</textarea>", await seller.Client.HtmlAsync(url), StringComparison.Ordinal);
+
+        // A default that is not one of the options is refused, and nothing is replaced.
+        var refused = await (await seller.Client.SubmitAsync(url, "configurable-fields", new()
+        {
+            [$"on-{index}"] = "true",
+            [$"key-{index}"] = "speaker",
+            [$"label-{index}"] = "Who speaks",
+            [$"kind-{index}"] = "choice",
+            [$"default-{index}"] = "Bella",
+            [$"options-{index}"] = "Rex\nMax",
+        })).HtmlAsync();
+        Assert.Contains("Pick one of the options.", refused, StringComparison.Ordinal);
+        Assert.Equal("Rex", Assert.Single((await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{agent}/configurable_fields/"))).EnumerateArray())
+            .GetProperty("default_value").GetString());
+    }
+
+    [Fact]
     public async Task ConfigurableFields_AreDeclaredFromTheCurrentFlowsFields()
     {
         var (seller, _) = await app.SellerAsync();
