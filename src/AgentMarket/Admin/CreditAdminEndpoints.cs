@@ -7,7 +7,8 @@ using AgentMarket.Platform.Tenancy;
 
 namespace AgentMarket.Admin;
 
-public sealed record RefundRequest([property: Range(1, long.MaxValue)] long? AmountCents);
+/// <param name="ExpectedRefundedCents">The payment's refunded total the amount was chosen from; when it has changed since, 409 <c>refund_conflict</c>.</param>
+public sealed record RefundRequest([property: Range(1, long.MaxValue)] long? AmountCents, [property: Range(0, long.MaxValue)] long? ExpectedRefundedCents = null);
 
 /// <summary>Operator tools for money: the ledger check, every organization's payments, and refunds.</summary>
 static class CreditAdminEndpoints
@@ -37,7 +38,7 @@ static class CreditAdminEndpoints
 
     static async Task<IResult> RefundAsync(Guid uuid, RefundRequest? request, PaymentAdministration payments, CancellationToken ct)
     {
-        var (payment, failure) = await payments.RefundAsync(uuid, request?.AmountCents, ct);
+        var (payment, failure) = await payments.RefundAsync(uuid, request?.AmountCents, request?.ExpectedRefundedCents, ct);
         return failure is not null
             ? ApiProblem.Create(failure.Status, failure.Code, failure.Message)
             : TypedResults.Ok(new { uuid = payment!.Id, status = payment.Status, refunded_cents = payment.RefundedCents });

@@ -46,7 +46,8 @@ sealed class PaymentAdministration(AppDbContext db, CurrentTenant tenant, Fulfil
     /// Stripe's dashboard, whose <c>charge.refunded</c> event books it: booking it here would take the credits back without
     /// returning the money.
     /// </summary>
-    public async Task<(Payment? Payment, Failure? Failure)> RefundAsync(Guid paymentId, long? amountCents, CancellationToken ct)
+    /// <param name="expectedRefundedCents">What the operator saw refunded: another total (a second click, another operator) is a conflict.</param>
+    public async Task<(Payment? Payment, Failure? Failure)> RefundAsync(Guid paymentId, long? amountCents, long? expectedRefundedCents, CancellationToken ct)
     {
         tenant.EnterSystemScope(); // operators act on any organization's payment
         var provider = await db.Payments.AsNoTracking().Where(p => p.Id == paymentId).Select(p => (PaymentProviderKind?)p.Provider).FirstOrDefaultAsync(ct);
@@ -59,12 +60,12 @@ sealed class PaymentAdministration(AppDbContext db, CurrentTenant tenant, Fulfil
         {
             return (null, NotPaid);
         }
-        var refund = await fulfilment.RefundAsync(paymentId, amountCents ?? long.MaxValue, $"operator:{Guid.CreateVersion7()}", ct);
+        var refund = await fulfilment.RefundAsync(paymentId, amountCents ?? long.MaxValue, $"operator:{Guid.CreateVersion7()}", ct, expectedRefundedCents);
         if (refund.Conflict)
         {
-            // Another refund (a second click, another operator) was recorded since this one read what was left to refund.
+            // Another refund (a second click, another operator) was recorded since the operator saw what was left to refund.
             return (null, new Failure(StatusCodes.Status409Conflict, "refund_conflict",
-                "Another refund of this payment was recorded at the same moment: check what is left to refund and try again."));
+                "Another refund of this payment was recorded since you looked: check what is left to refund and try again."));
         }
         return refund.Payment is null ? (null, NotPaid) : (refund.Payment, null);
     }

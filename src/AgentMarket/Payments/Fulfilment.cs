@@ -100,10 +100,28 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
     /// proportion, as far as they are unspent, and a full refund of the plan's current period ends the plan at once
     /// (Free) and the provider's subscription with it, so it bills no more. <paramref name="refundKey"/> identifies the refund (Stripe's refund or event id), so a replay changes nothing.
     /// The refund is recorded with the payment's new total in one transaction and its credits are taken back after it
-    /// (ADR-135): a replay of the key finishes a refund that a crash interrupted. Answers a conflict, changing nothing, when
-    /// another refund of the payment was recorded meanwhile: the caller chose the amount from what it read, so it decides again.
+    /// (ADR-135): a replay of the key finishes a refund that a crash interrupted. Answers a conflict, recording nothing, when
+    /// another refund of the payment was recorded meanwhile: the caller chose the amount from what it read, so it decides
+    /// again. A refund that would have completed the current plan's payment has by then ended the provider subscription;
+    /// its retry completes the move to Free.
     /// </summary>
-    public async Task<RefundResult> RefundAsync(Guid paymentId, long amountCents, string refundKey, CancellationToken ct)
+    /// <param name="expectedRefundedCents">
+    /// What the caller saw refunded when it chose the amount (an operator's page): when the payment shows another total
+    /// (a second click, another operator), the refund answers a conflict instead of refunding again.
+    /// </param>
+    public Task<RefundResult> RefundAsync(Guid paymentId, long amountCents, string refundKey, CancellationToken ct, long? expectedRefundedCents = null) =>
+        RefundAsync(paymentId, payment => expectedRefundedCents is { } expected && expected != payment.RefundedCents ? null : amountCents, refundKey, ct);
+
+    /// <summary>
+    /// Refunds what is needed for the payment's refunds to total <paramref name="refundedTotalCents"/> (Stripe's cumulative
+    /// <c>amount_refunded</c>), worked out from the same read of the payment that guards the update, so two refund events
+    /// racing each other cannot both count the same cents.
+    /// </summary>
+    public Task<RefundResult> RefundToAsync(Guid paymentId, long refundedTotalCents, string refundKey, CancellationToken ct) =>
+        RefundAsync(paymentId, payment => refundedTotalCents - payment.RefundedCents, refundKey, ct);
+
+    /// <param name="amountOf">The cents to refund, from the payment as read; null for a conflict (the caller's view is stale).</param>
+    async Task<RefundResult> RefundAsync(Guid paymentId, Func<Payment, long?> amountOf, string refundKey, CancellationToken ct)
     {
         // The payment is read before its refunds: a replay of this key committed in between is then either found below or
         // makes the guarded update fail, never booked twice.
@@ -116,6 +134,10 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
         {
             await ApplyAsync(recorded, payment, ct);
             return new(payment);
+        }
+        if (amountOf(payment) is not { } amountCents)
+        {
+            return new(null, Conflict: true);
         }
         var cents = Math.Min(amountCents, payment.AmountCents - payment.RefundedCents);
         if (cents <= 0)

@@ -9,7 +9,7 @@ using Microsoft.EntityFrameworkCore;
 namespace AgentMarket.Payments;
 
 public sealed record CompleteSandboxRequest([property: Required, MaxLength(40)] string CardNumber);
-public sealed record PaymentResponse(Guid Uuid, PaymentPurpose Purpose, PaymentStatus Status, long AmountCents, string Amount, long Credits,
+public sealed record PaymentResponse(Guid Uuid, PaymentPurpose Purpose, PaymentStatus Status, long AmountCents, string Amount, long RefundedCents, long Credits,
     string Description, string? PlanCode, PaymentProviderKind Provider, string? FailureReason, Guid? Receipt, DateTime Created, DateTime? Completed);
 public sealed record ReceiptResponse(Guid Uuid, string Number, Guid Payment, string BillTo, IReadOnlyList<ReceiptLine> Lines,
     long SubtotalCents, long TaxCents, long TotalCents, string Currency, PaymentStatus Status, bool TestMode, DateTime Issued);
@@ -72,7 +72,7 @@ static class PaymentEndpoints
     static async Task<Dictionary<Guid, Guid>> ReceiptIdsAsync(AppDbContext db, List<Guid> payments, CancellationToken ct) =>
         await db.Receipts.AsNoTracking().Where(r => payments.Contains(r.PaymentId)).ToDictionaryAsync(r => r.PaymentId, r => r.Id, ct);
 
-    static PaymentResponse ToResponse(Payment p, Guid receipt) => new(p.Id, p.Purpose, p.Status, p.AmountCents, Money.Format(p.AmountCents), p.Credits,
+    static PaymentResponse ToResponse(Payment p, Guid receipt) => new(p.Id, p.Purpose, p.Status, p.AmountCents, Money.Format(p.AmountCents), p.RefundedCents, p.Credits,
         p.Description, p.PlanCode, p.Provider, p.FailureReason, receipt == Guid.Empty ? null : receipt, p.CreatedUtc, p.CompletedUtc);
 
     public static ReceiptResponse ToResponse(Receipt r) => new(r.Id, r.Number, r.PaymentId, r.BillTo, r.Lines, r.SubtotalCents, r.TaxCents, r.TotalCents,

@@ -69,6 +69,22 @@ public sealed class FakeSmtpServer : IAsyncDisposable
     /// <summary>Answers every sign-in with 535 (credentials invalid) while set.</summary>
     public bool RefuseSignIn { get; set; }
 
+    /// <summary>
+    /// Holds the answer to <paramref name="address"/>'s RCPT until the returned gate is opened (with the reply to give),
+    /// so a test can act while a send is under way; <see cref="Held"/> completes when the send reaches it.
+    /// </summary>
+    public TaskCompletionSource<string> HoldRecipient(string address)
+    {
+        var gate = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _held[address] = gate;
+        Held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return gate;
+    }
+
+    public TaskCompletionSource Held { get; private set; } = new();
+
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource<string>> _held = new(StringComparer.Ordinal);
+
     /// <summary>Answers the next <paramref name="count"/> messages' data with 451 (try again later).</summary>
     public void DeferNextMessages(int count) => Interlocked.Exchange(ref _messagesToDefer, count);
 
@@ -128,6 +144,12 @@ public sealed class FakeSmtpServer : IAsyncDisposable
                         break;
                     case "RCPT":
                         var recipient = Address(argument);
+                        if (_held.TryRemove(recipient, out var gate))
+                        {
+                            Held.TrySetResult();
+                            await writer.WriteLineAsync(await gate.Task);
+                            break;
+                        }
                         if (_refusedRecipients.TryGetValue(recipient, out var refusal))
                         {
                             await writer.WriteLineAsync(refusal);

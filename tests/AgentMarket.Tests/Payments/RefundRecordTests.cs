@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using AgentMarket.Credits.Jobs;
 using AgentMarket.Platform.Data;
+using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -29,6 +30,32 @@ public class RefundRecordTests(AgentMarketApp app) : IClassFixture<AgentMarketAp
         var refunds = await services.GetRequiredService<AppDbContext>().PaymentRefunds.AsNoTracking().Where(r => r.PaymentId == payment).ToListAsync();
         return (refunds.Count, refunds.Sum(r => r.Cents), refunds.Count(r => r.AppliedUtc == null));
     });
+
+    [Fact]
+    public async Task ARefundChosenFromAStaleView_IsRefused_SoADoubleClickRefundsOnce()
+    {
+        var operatorClient = await app.OperatorAsync();
+        var user = await app.SignUpAsync();
+        var payment = (await user.UpgradeAsync("plus")).GetProperty("uuid").GetGuid();
+        var page = await operatorClient.HtmlAsync("/admin/payments?status=succeeded");
+        // The page says what it showed refunded; a browser posts it with the form.
+        Assert.Contains($"name=\"refunded-{payment}\" value=\"0\"", page, StringComparison.Ordinal);
+        var click = new Dictionary<string, string> { ["payment"] = payment.ToString(), [$"amount-{payment}"] = "2.00", [$"refunded-{payment}"] = "0" };
+
+        PageForms.AssertRedirect(await operatorClient.SubmitFromPageAsync("/admin/payments?status=succeeded", page, "refund-payment", click), "/admin/payments?status=succeeded&offset=0&refunded=1");
+        // The same page's form again: it still says nothing was refunded, so the second click is refused, not repeated.
+        var again = PageForms.AssertRedirect(await operatorClient.SubmitFromPageAsync("/admin/payments?status=succeeded", page, "refund-payment", click), "/admin/payments");
+        Assert.Contains("error=refund_conflict", again, StringComparison.Ordinal);
+        Assert.Equal(200, await RefundedCentsAsync(operatorClient, user, payment));
+
+        // The API the same way when told what its caller saw; without it, the amount is simply refunded.
+        var stale = await operatorClient.PostAsJsonAsync($"/api/admin/payments/{payment}/refund", new { amount_cents = 100, expected_refunded_cents = 0 });
+        await Http.AssertProblemAsync(stale, HttpStatusCode.Conflict, "refund_conflict");
+        await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/payments/{payment}/refund", new { amount_cents = 100, expected_refunded_cents = 200 }), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/payments/{payment}/refund", new { amount_cents = 100 }), HttpStatusCode.OK);
+        Assert.Equal(400, await RefundedCentsAsync(operatorClient, user, payment));
+        Assert.Equal((3, 400L, 0), await RecordsAsync(payment));
+    }
 
     [Fact]
     public async Task ConcurrentOperatorRefunds_NeverRefundMoreThanThePayment_AndTakeBackTheShareOfWhatTheyRefunded()

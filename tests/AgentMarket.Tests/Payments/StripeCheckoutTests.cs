@@ -191,6 +191,36 @@ public class StripeCheckoutTests(StripeApp app) : IClassFixture<StripeApp>
     }
 
     [Fact]
+    public async Task TwoRefundEventsArrivingTogether_RefundWhatStripeRefunded_NotTheirSum()
+    {
+        var user = await app.SignUpAsync();
+        await user.SubscribeThroughStripeAsync("plus");
+        for (var round = 0; round < 3; round++)
+        {
+            var purchase = await user.BuyThroughStripeAsync("Starter"); // $15.00 for 1,500 credits
+            var before = (await user.BalanceAsync()).GetProperty("balance").GetInt64();
+            // Two partial refunds in Stripe's dashboard: $1 then $2 more; each event carries the running total.
+            string[] events =
+            [
+                StripeWebhooks.Event("charge.refunded", StripeWebhooks.Charge(purchase.PaymentIntentId, 1_500, 100, StripeWebhooks.NewId("re"))),
+                StripeWebhooks.Event("charge.refunded", StripeWebhooks.Charge(purchase.PaymentIntentId, 1_500, 300, StripeWebhooks.NewId("re"))),
+            ];
+            var first = await Task.WhenAll(events.Select(e => Task.Run(() => StripeWebhooks.PostAsync(app, e, StripeWebhooks.Signature(e, app.Clock.GetUtcNow())))));
+            // A delivery that lost the race fails, and Stripe delivers it again.
+            for (var i = 0; i < events.Length; i++)
+            {
+                if (first[i].StatusCode != HttpStatusCode.OK)
+                {
+                    await StripeWebhooks.DeliverAsync(app, events[i]);
+                }
+            }
+
+            Assert.Equal(300, (await user.PaymentAsync(purchase.PaymentId)).GetProperty("refunded_cents").GetInt64());
+            Assert.Equal(before - 300, (await user.BalanceAsync()).GetProperty("balance").GetInt64());
+        }
+    }
+
+    [Fact]
     public async Task AStripeRefundInterruptedBeforeItsCreditsWereTakenBack_IsFinishedByTheRedelivery_Once()
     {
         var user = await app.SignUpAsync();

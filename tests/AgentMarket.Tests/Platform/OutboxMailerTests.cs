@@ -234,6 +234,30 @@ public class OutboxMailerTests(MailApp app) : IClassFixture<MailApp>
     }
 
     [Fact]
+    public async Task AnEmailWithdrawnWhileItIsBeingSent_StaysWithdrawn_WhenTheServerDefersIt()
+    {
+        await using var quiet = MailApp.WithoutBackgroundSender();
+        await quiet.InitializeAsync();
+        var owner = await quiet.SignUpAsync();
+        var invitee = $"mid-send-{Guid.NewGuid():N}@tests.example";
+        var invitation = await Http.ReadJsonAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = invitee, role = "member" }), HttpStatusCode.Created);
+        var gate = quiet.Smtp.HoldRecipient(invitee);
+
+        var pass = quiet.Services.GetRequiredService<OutboxMailer>().RunOnceAsync(CancellationToken.None);
+        await quiet.Smtp.Held.Task.WaitAsync(TimeSpan.FromSeconds(20)); // claimed and being sent
+        await Http.AssertStatusAsync(await owner.Client.DeleteAsync($"/api/invitations/{invitation.GetProperty("uuid").GetGuid()}"), HttpStatusCode.NoContent);
+        gate.SetResult("450 4.2.0 mailbox busy"); // the send fails in a way that would be tried again
+        await pass;
+
+        var stored = await StoredInAsync(quiet, invitee);
+        Assert.NotNull(stored.FailedUtc);
+        Assert.StartsWith("Withdrawn before it was sent", stored.LastError, StringComparison.Ordinal);
+        quiet.Clock.Advance(TimeSpan.FromHours(8));
+        Assert.Equal(0, await quiet.Services.GetRequiredService<OutboxMailer>().RunOnceAsync(CancellationToken.None));
+        Assert.DoesNotContain(quiet.Smtp.Messages, m => m.Recipients.Contains(invitee));
+    }
+
+    [Fact]
     public async Task SentEmails_AreDeletedAfterAMonth()
     {
         var owner = await app.SignUpAsync();

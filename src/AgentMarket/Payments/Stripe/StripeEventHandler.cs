@@ -280,11 +280,11 @@ sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, AutoTopU
         }
         var refundKey = charge.Refunds?.Data?.FirstOrDefault()?.Id ?? eventId;
         // Asked even when nothing is newly refunded: a redelivery then finishes the refund its first delivery recorded.
-        var refund = await fulfilment.RefundAsync(payment.Id, charge.AmountRefunded - payment.RefundedCents, refundKey, ct);
+        var refund = await fulfilment.RefundToAsync(payment.Id, charge.AmountRefunded, refundKey, ct);
         if (refund.Conflict)
         {
-            // Another refund of the charge was recorded since the payment was read, so what is new here is not known:
-            // failing this delivery makes Stripe redeliver it, and the redelivery works it out afresh.
+            // Another refund of the charge was recorded at the same moment, so what is new here is not known: failing this
+            // delivery makes Stripe redeliver it, and the redelivery works it out afresh.
             throw new InvalidOperationException($"charge.refunded {charge.Id} raced another refund of payment {payment.Id}; Stripe redelivers it");
         }
     }

@@ -118,6 +118,10 @@ sealed class OutboxMailer(IServiceScopeFactory scopes, IOptions<MailOptions> opt
                 }
                 tried++;
                 var email = await db.OutboxEmails.AsNoTracking().SingleAsync(e => e.Id == id, ct);
+                if (email.FailedUtc is not null)
+                {
+                    continue; // withdrawn since it was claimed (a revoked invitation): its body is gone, and so is its point
+                }
                 var outcome = await SendAsync(smtp, email, ct);
                 // Recorded even when the host is stopping: the server has answered, and a lost record means a resend.
                 await RecordAsync(db, email, claimedUntil.Value, outcome, CancellationToken.None);
@@ -305,8 +309,9 @@ sealed class OutboxMailer(IServiceScopeFactory scopes, IOptions<MailOptions> opt
         var givenUp = outcome.Kind == OutcomeKind.Refused || (chargeable && attempts >= Options.MaxAttempts);
         DateTime? retryAt = givenUp ? null : now + (chargeable ? RetryDelay(attempts) : FirstPause);
         var error = outcome.Error is { Length: > OutboxEmail.MaxErrorLength } text ? text[..(OutboxEmail.MaxErrorLength - 1)] + "…" : outcome.Error;
-        // Only under this claim: a send that outlived it was claimed again, and that sender records its own result.
-        var recorded = await db.OutboxEmails.Where(e => e.Id == email.Id && e.NextAttemptUtc == claimedUntil && e.SentUtc == null)
+        // Only under this claim: a send that outlived it was claimed again, and that sender records its own result. Not
+        // for an email withdrawn meanwhile either, which must not come back to be tried again.
+        var recorded = await db.OutboxEmails.Where(e => e.Id == email.Id && e.NextAttemptUtc == claimedUntil && e.SentUtc == null && e.FailedUtc == null)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(e => e.Attempts, chargeable ? attempts : attempts - 1) // a refusal of the configuration is not the email's attempt
                 .SetProperty(e => e.FailedUtc, givenUp ? now : null)
