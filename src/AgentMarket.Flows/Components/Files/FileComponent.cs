@@ -36,7 +36,7 @@ internal sealed class FileComponent : Component
         {
             node.Report(ReportIssue.Warning(
                 IssueCodes.DocumentRequired,
-                $"\"{node.NodeId}\" has no document: give one per run with the tweak {{\"{node.NodeId}\": {{\"path\": [\"<file>\"]}}}}, or runs fail.",
+                $"\"{node.NodeId}\" has no document: it reads those its host offers (in the marketplace, the agent's knowledge base), else give one per run with the tweak {{\"{node.NodeId}\": {{\"path\": [\"<file>\"]}}}}, or runs fail.",
                 node.NodeId,
                 Path.Name));
         }

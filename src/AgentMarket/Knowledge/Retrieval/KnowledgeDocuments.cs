@@ -14,7 +14,7 @@ namespace AgentMarket.Knowledge.Retrieval;
 /// node's <c>path</c> gives it. A File node given no path reads the sources' documents, so Langflow's "Document Q&amp;A"
 /// answers from the documents in the agent's (and, when declared, the buyer's) knowledge base.
 /// </summary>
-sealed class KnowledgeDocuments(IServiceScopeFactory scopes, IReadOnlyList<KnowledgeSource> sources) : IDocumentReader
+sealed class KnowledgeDocuments(IServiceScopeFactory scopes, IReadOnlyList<KnowledgeSource> sources, KnowledgeSource? buyer) : IDocumentReader
 {
     /// <summary>Documents one path or a pathless File node reads at most, newest first: their text goes into one prompt.</summary>
     public const int MaxDocuments = 20;
@@ -35,7 +35,7 @@ sealed class KnowledgeDocuments(IServiceScopeFactory scopes, IReadOnlyList<Knowl
                 : await documents.Where(d => d.Id == id || d.Title == fileName).OrderByDescending(d => d.CreatedUtc).Take(1).ToListAsync(cancellationToken);
             if (wholeBase && found.Count == 0)
             {
-                throw NoDocuments();
+                throw NoDocuments(source == buyer);
             }
             if (found.Count > 0)
             {
@@ -61,11 +61,13 @@ sealed class KnowledgeDocuments(IServiceScopeFactory scopes, IReadOnlyList<Knowl
             var ids = await Ready(db, source).OrderByDescending(d => d.CreatedUtc).Select(d => d.Id).Take(MaxDocuments - paths.Count).ToListAsync(cancellationToken);
             paths.AddRange(ids.Select(documentId => documentId.ToString()));
         }
-        return paths.Count > 0 ? paths : throw NoDocuments();
+        return paths.Count > 0 ? paths : throw NoDocuments(buyer is not null);
     }
 
-    static DocumentReadException NoDocuments() =>
-        new("No document is ready in this agent's knowledge base yet: add one (Configure → Training), then ask again.");
+    /// <summary>What to do about it depends on whose knowledge base is empty: the buyer can fill their own, not the provider's.</summary>
+    static DocumentReadException NoDocuments(bool buyersOwn) => new(buyersOwn
+        ? "No document is ready in your knowledge base for this agent yet: add one (Configure → Training), then ask again."
+        : "This agent has no documents to read yet: its provider has not added any.");
 
     /// <summary>Every query names the source's organization too: the ids were verified for exactly these pairs.</summary>
     static IQueryable<TrainingDocument> Ready(AppDbContext db, KnowledgeSource source) =>

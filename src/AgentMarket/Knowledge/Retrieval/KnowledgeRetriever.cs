@@ -28,6 +28,9 @@ public sealed class KnowledgeRetriever : IKnowledgeRetriever
     /// <summary>The knowledge bases this retriever reads, each with its owner.</summary>
     public IReadOnlyList<KnowledgeSource> Sources { get; }
 
+    /// <summary>The subscription's knowledge base (the buyer's), when the run reads it.</summary>
+    internal KnowledgeSource? BuyerSource => _writable;
+
     public async ValueTask<IReadOnlyList<FlowChunk>> SearchAsync(KnowledgeQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);

@@ -56,7 +56,7 @@ public sealed class KnowledgeRetrievers(IServiceScopeFactory scopes)
     }
 
     /// <summary>The documents a run's File nodes read: those of <paramref name="retriever"/>'s knowledge bases (none without one).</summary>
-    public IDocumentReader DocumentsFor(KnowledgeRetriever? retriever) => new KnowledgeDocuments(scopes, retriever?.Sources ?? []);
+    public IDocumentReader DocumentsFor(KnowledgeRetriever? retriever) => new KnowledgeDocuments(scopes, retriever?.Sources ?? [], retriever?.BuyerSource);
 
     /// <summary>
     /// A scope that sees every tenant: a run reads two organizations' knowledge bases (buyer and provider), which no

@@ -121,8 +121,9 @@ public static class FlowFields
             : [];
         ConfigurableFieldKind? kind = type switch
         {
-            // Where the flow's documents live: the platform maps a vector store onto knowledge bases, so a buyer's is the value.
-            "str" when componentType == "AstraDB" && name is "database_name" or "collection_name" => ConfigurableFieldKind.KnowledgeBase,
+            // The platform maps a vector store onto the run's knowledge bases and ignores its database: declared as a
+            // knowledge-base field, it is the switch that lets the buyer's knowledge base in (one such field is enough).
+            "str" when componentType == "AstraDB" && name == "database_name" => ConfigurableFieldKind.KnowledgeBase,
             "str" when options.Count > 0 => ConfigurableFieldKind.Choice,
             "str" when Bool(field, "multiline") == true || String(field, "_input_type") == "MultilineInput" => ConfigurableFieldKind.LongText,
             "str" when componentType == "KnowledgeRetrieval" && name == "knowledge_base" => ConfigurableFieldKind.KnowledgeBase,
