@@ -455,7 +455,7 @@ sealed class RunGateway(
         }
         var services = new FlowServices
         {
-            Models = new PlatformModelResolver(models, p.Config is null ? null : BuyerModel(p.Config), PlatformModelResolver.OperatorDefault(llm.CurrentValue)),
+            Models = new PlatformModelResolver(models, p.Config is null ? null : BuyerModel(p.Config, agent), PlatformModelResolver.OperatorDefault(llm.CurrentValue)),
             Messages = memory ?? await ConversationTurn.MemoryAsync(request.History!, p.SessionId, clock, ct),
             Outbound = outbound.Guard,
             Knowledge = retriever,
@@ -496,9 +496,11 @@ sealed class RunGateway(
         return final ?? throw new InvalidOperationException("The engine's stream ended without a result.");
     }
 
-    ModelEndpoint? BuyerModel(CustomerAgentConfig config)
+    ModelEndpoint? BuyerModel(CustomerAgentConfig config, AgentSettings agent)
     {
-        if (config.ModelApiKeyProtected is null && config.ModelBaseUrl is null)
+        // An endpoint of the buyer's own would receive the flow's prompts: not when the provider keeps them private. Its
+        // key belongs to that endpoint, so neither is used; the agent's own model answers.
+        if ((config.ModelApiKeyProtected is null && config.ModelBaseUrl is null) || (config.ModelBaseUrl is not null && !agent.BuyerModelEndpointsAllowed))
         {
             return null;
         }

@@ -12,7 +12,8 @@ namespace AgentMarket.Runtime;
 public sealed record AgentPlan(Guid VersionId, Guid AgentId, Guid ProviderOrganizationId, ExecutionPlan Plan, bool NeedsModel);
 
 /// <summary>What a provider may change on an agent without a new version: the buyer fields and its knowledge base.</summary>
-public sealed record AgentSettings(IReadOnlyList<ConfigurableField> Fields, Guid? KnowledgeBaseId);
+/// <param name="BuyerModelEndpointsAllowed">Whether a buyer's own model endpoint may receive the agent's model calls (ADR-138).</param>
+public sealed record AgentSettings(IReadOnlyList<ConfigurableField> Fields, Guid? KnowledgeBaseId, bool BuyerModelEndpointsAllowed = true);
 
 /// <summary>
 /// Compiles each agent version once per process and keeps the plan (versions are immutable, so a plan never goes stale),
@@ -54,8 +55,9 @@ sealed class AgentPlans(IServiceScopeFactory scopes, TimeProvider clock)
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var fields = await db.ConfigurableFields.AsNoTracking().Where(f => f.AgentId == agentId).OrderBy(f => f.SortOrder).ToListAsync(ct);
-        var knowledgeBase = await db.ProviderAgents.AsNoTracking().Where(a => a.Id == agentId).Select(a => a.KnowledgeBaseId).FirstOrDefaultAsync(ct);
-        var settings = new AgentSettings(fields, knowledgeBase);
+        var agent = await db.ProviderAgents.AsNoTracking().Where(a => a.Id == agentId)
+            .Select(a => new { a.KnowledgeBaseId, a.BuyerModelEndpointsAllowed }).FirstOrDefaultAsync(ct);
+        var settings = new AgentSettings(fields, agent?.KnowledgeBaseId, agent?.BuyerModelEndpointsAllowed ?? true);
         _settings[agentId] = (now, settings);
         return settings;
     }

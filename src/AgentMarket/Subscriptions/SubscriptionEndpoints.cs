@@ -30,7 +30,8 @@ public sealed record VersionState(string Pinned, string Effective, string Latest
 public sealed record FieldValue(string Key, string Label, string? HelpText, string Kind, IReadOnlyList<string> Options, JsonElement? Value, string? Default);
 public sealed record BrandingResponse(string? BrandColor, string? LogoUrl, string? WelcomeMessage);
 public sealed record WidgetResponse(WidgetPosition Position, WidgetTheme Theme);
-public sealed record ModelResponse(string? BaseUrl, string? Model, bool HasApiKey);
+/// <param name="OwnEndpointAllowed">False when the agent's provider keeps its prompts from buyers' own endpoints: only a key for the platform's endpoint applies.</param>
+public sealed record ModelResponse(string? BaseUrl, string? Model, bool HasApiKey, bool OwnEndpointAllowed);
 public sealed record PricingResponse(PricingModel Model, long CreditsPerRun, long CreditsMin, long CreditsMax, PricingTerms? Upcoming, DateTime? UpcomingFrom);
 /// <param name="ReportsUsage">
 /// The agent runs on its provider's servers and its provider reports each run's usage, charged to this subscription,

@@ -262,6 +262,11 @@ sealed class SubscriptionService(
         }
         if (request.Model is { } model)
         {
+            if (model.BaseUrl is { Length: > 0 } && !await OwnModelEndpointAllowedAsync(config, ct))
+            {
+                return (null, new Failure(StatusCodes.Status409Conflict, ProblemCodes.OwnModelEndpointNotAllowed,
+                    "This agent's provider keeps its prompts private, so its model calls cannot go to an endpoint of your own. A key for the platform's endpoint still works: leave the base URL empty."));
+            }
             if (model.BaseUrl is { Length: > 0 } baseUrl && !(Uri.TryCreate(baseUrl, UriKind.Absolute, out var modelUri) && (modelUri.Scheme == Uri.UriSchemeHttps || modelUri.Scheme == Uri.UriSchemeHttp)))
             {
                 return (null, Invalid("model.base_url", "Use the endpoint's http(s) address, for example https://api.openai.com/v1."));
@@ -300,6 +305,10 @@ sealed class SubscriptionService(
         config.Listing?.AgentId is { } agentId ? FieldsAsync(agentId, ct) : Task.FromResult<IReadOnlyList<ConfigurableField>>([]);
 
     async Task<IReadOnlyList<ConfigurableField>> FieldsAsync(Guid agentId, CancellationToken ct) => (await plans.SettingsAsync(agentId, ct)).Fields;
+
+    /// <summary>Whether the subscription may send the agent's model calls to an endpoint of the buyer's own (ADR-138).</summary>
+    public async Task<bool> OwnModelEndpointAllowedAsync(CustomerAgentConfig config, CancellationToken ct) =>
+        config.Listing?.AgentId is not { } agentId || (await plans.SettingsAsync(agentId, ct)).BuyerModelEndpointsAllowed;
 
     /// <summary>
     /// Charges a subscription-priced agent's month: a reservation and a settle, so the provider's share and the platform

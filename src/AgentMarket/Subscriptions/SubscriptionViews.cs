@@ -43,7 +43,7 @@ sealed class SubscriptionViews(AppDbContext db, SubscriptionService subscription
                 .ToList(),
             new BrandingResponse(config.BrandColor, config.LogoUrl, config.WelcomeMessage),
             new WidgetResponse(config.WidgetPosition, config.WidgetTheme),
-            new ModelResponse(config.ModelBaseUrl, config.ModelName, config.ModelApiKeyProtected is not null),
+            new ModelResponse(config.ModelBaseUrl, config.ModelName, config.ModelApiKeyProtected is not null, await subscriptions.OwnModelEndpointAllowedAsync(config, ct)),
             pricing, config.KnowledgeBaseId, config.SubscribedUtc, config.TerminatedUtc,
             listing.ReportsUsageSinceUtc is not null, listing.ReportsUsageSinceUtc)
         {

@@ -27,6 +27,9 @@ public static class ProblemCodes
     public const string InsufficientCredits = "insufficient_credits";
     public const string ModelNotConfigured = "model_not_configured";
 
+    /// <summary>409: the agent's provider keeps its prompts from buyers' own model endpoints (ADR-138).</summary>
+    public const string OwnModelEndpointNotAllowed = "own_model_endpoint_not_allowed";
+
     public const string EmailTaken = "email_taken";
     public const string InvalidCredentials = "invalid_credentials";
     public const string AccountLocked = "account_locked";

@@ -37,6 +37,13 @@ public sealed class ProviderAgent : ITenantOwned
     /// <see cref="Listing.ReportsUsageSinceUtc"/> in the same save, for buyers and the gateway (ADR-127).
     /// </summary>
     public DateTime? ReportsUsageSinceUtc { get; set; }
+
+    /// <summary>
+    /// Whether a subscription may send the agent's model calls to an endpoint of the buyer's own (bring your own model):
+    /// that endpoint receives the flow's prompts, so a provider who keeps them private turns it off. A buyer's key for the
+    /// platform's endpoint is unaffected. On unless the provider turns it off (ADR-138).
+    /// </summary>
+    public bool BuyerModelEndpointsAllowed { get; set; } = true;
     public DateTime CreatedUtc { get; init; }
     public DateTime UpdatedUtc { get; set; }
 
@@ -58,5 +65,6 @@ sealed class ProviderAgentConfiguration : IEntityTypeConfiguration<ProviderAgent
         e.HasOne<Knowledge.KnowledgeBase>().WithMany().HasForeignKey(x => x.KnowledgeBaseId).OnDelete(DeleteBehavior.SetNull);
         e.HasIndex(x => new { x.OrganizationId, x.State });
         e.HasIndex(x => x.ProviderId);
+        e.Property(x => x.BuyerModelEndpointsAllowed).HasDefaultValue(true);
     }
 }

@@ -22,9 +22,10 @@ public sealed record CreateAgentRequest(
 /// True when the agent runs on the provider's own runtime, which reports each run's usage (<c>POST /api/runtime/usage/</c>,
 /// refused for the agent while false); buyers see it. Null leaves it.
 /// </param>
+/// <param name="BuyerModelEndpoints">False keeps the flow's prompts from endpoints of buyers' own (bring your own model); null leaves it.</param>
 public sealed record UpdateAgentRequest(
     [property: MaxLength(120)] string? Name, [property: MaxLength(2000)] string? Description, [property: MaxLength(100)] string? Category,
-    [property: MaxLength(36)] string? KnowledgeBase = null, bool? ReportsUsage = null);
+    [property: MaxLength(36)] string? KnowledgeBase = null, bool? ReportsUsage = null, bool? BuyerModelEndpoints = null);
 public sealed record FromTemplateRequest(
     [property: Required, MaxLength(60)] string Template,
     [property: MaxLength(120)] string? Name,
@@ -109,7 +110,7 @@ static class ProviderAgentEndpoints
 
     static async Task<IResult> UpdateAsync(Guid uuid, UpdateAgentRequest request, ProviderAgents agents, HttpContext http, CancellationToken ct)
     {
-        var (agent, failure) = await agents.UpdateAsync(uuid, request.Name, request.Description, request.Category, ct, request.KnowledgeBase, request.ReportsUsage);
+        var (agent, failure) = await agents.UpdateAsync(uuid, request.Name, request.Description, request.Category, ct, request.KnowledgeBase, request.ReportsUsage, request.BuyerModelEndpoints);
         return failure is not null ? failure.ToProblem(http) : TypedResults.Ok(await agents.ResponseAsync(agent!.Id, ct));
     }
 

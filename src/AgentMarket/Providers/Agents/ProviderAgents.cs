@@ -9,9 +9,11 @@ namespace AgentMarket.Providers.Agents;
 
 public sealed record ListingSummary(Guid Uuid, string Slug, ListingState State);
 /// <param name="ReportsUsage">The agent runs on the provider's own runtime, which reports each run's usage; since <paramref name="ReportsUsageSince"/>.</param>
+/// <param name="BuyerModelEndpoints">Whether buyers may send the agent's model calls, prompts included, to an endpoint of their own.</param>
 public sealed record ProviderAgentResponse(
     Guid Uuid, string Name, string Description, string Category, ProviderAgentState State, string? CurrentVersion,
-    ListingSummary? Listing, Guid? KnowledgeBase, DateTime Created, DateTime Updated, bool ReportsUsage, DateTime? ReportsUsageSince);
+    ListingSummary? Listing, Guid? KnowledgeBase, DateTime Created, DateTime Updated, bool ReportsUsage, DateTime? ReportsUsageSince,
+    bool BuyerModelEndpoints);
 
 /// <summary>A provider's agents: create, rename, recategorise, archive. Shared by the seller API and pages.</summary>
 public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimeProvider clock)
@@ -86,7 +88,8 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
     /// follows: buyers see it, and reports are accepted only while it is on); null leaves a field as it is.
     /// </summary>
     public async Task<(ProviderAgent? Agent, Accounts.Failure? Failure)> UpdateAsync(
-        Guid agentId, string? name, string? description, string? category, CancellationToken ct, string? knowledgeBase = null, bool? reportsUsage = null)
+        Guid agentId, string? name, string? description, string? category, CancellationToken ct, string? knowledgeBase = null, bool? reportsUsage = null,
+        bool? buyerModelEndpoints = null)
     {
         var agent = await db.ProviderAgents.FirstOrDefaultAsync(a => a.Id == agentId, ct);
         if (agent is null)
@@ -126,6 +129,7 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
         agent.Name = name?.Trim() ?? agent.Name;
         agent.Description = description?.Trim() ?? agent.Description;
         agent.CategoryId = categoryId ?? agent.CategoryId;
+        agent.BuyerModelEndpointsAllowed = buyerModelEndpoints ?? agent.BuyerModelEndpointsAllowed;
         agent.UpdatedUtc = clock.GetUtcNow().UtcDateTime;
         // Turning it on again keeps the first date: subscribers compare it with when they subscribed.
         agent.ReportsUsageSinceUtc = reportsUsage switch
@@ -174,7 +178,8 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
                 a.Id, a.Name, a.Description, a.Category!.Slug, a.State,
                 db.AgentVersions.Where(v => v.Id == a.CurrentVersionId).Select(v => v.Version).FirstOrDefault(),
                 db.Listings.Where(l => l.AgentId == a.Id).Select(l => new ListingSummary(l.Id, l.Slug, l.State)).FirstOrDefault(),
-                a.KnowledgeBaseId, a.CreatedUtc, a.UpdatedUtc, a.ReportsUsageSinceUtc != null, a.ReportsUsageSinceUtc));
+                a.KnowledgeBaseId, a.CreatedUtc, a.UpdatedUtc, a.ReportsUsageSinceUtc != null, a.ReportsUsageSinceUtc,
+                a.BuyerModelEndpointsAllowed));
 
     public Task<ProviderAgentResponse?> ResponseAsync(Guid agentId, CancellationToken ct) =>
         db.ProviderAgents.AsNoTracking().Where(a => a.Id == agentId)
@@ -182,7 +187,8 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
                 a.Id, a.Name, a.Description, a.Category!.Slug, a.State,
                 db.AgentVersions.Where(v => v.Id == a.CurrentVersionId).Select(v => v.Version).FirstOrDefault(),
                 db.Listings.Where(l => l.AgentId == a.Id).Select(l => new ListingSummary(l.Id, l.Slug, l.State)).FirstOrDefault(),
-                a.KnowledgeBaseId, a.CreatedUtc, a.UpdatedUtc, a.ReportsUsageSinceUtc != null, a.ReportsUsageSinceUtc))
+                a.KnowledgeBaseId, a.CreatedUtc, a.UpdatedUtc, a.ReportsUsageSinceUtc != null, a.ReportsUsageSinceUtc,
+                a.BuyerModelEndpointsAllowed))
             .FirstOrDefaultAsync(ct);
 
     /// <summary>A category by slug or name, case-insensitively ("assistants", "Assistants").</summary>
