@@ -271,7 +271,13 @@ sealed class SubscriptionService(
             {
                 return (null, Invalid("model.base_url", "Use the endpoint's http(s) address, for example https://api.openai.com/v1."));
             }
+            var endpointDropped = model.BaseUrl is { Length: 0 } && config.ModelBaseUrl is not null;
             config.ModelBaseUrl = model.BaseUrl is null ? config.ModelBaseUrl : model.BaseUrl.Length == 0 ? null : model.BaseUrl;
+            if (endpointDropped && model.ApiKey is not { Length: > 0 })
+            {
+                // The stored key was that endpoint's: sent to the platform's endpoint it would leak, and fail.
+                config.ModelApiKeyProtected = null;
+            }
             config.ModelName = model.Model is null ? config.ModelName : model.Model.Length == 0 ? null : model.Model;
             if (model.ClearApiKey == true)
             {

@@ -38,8 +38,21 @@ public class BuyerModelEndpointTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.False((await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync(config))).GetProperty("model").GetProperty("own_endpoint_allowed").GetBoolean());
         await Http.AssertProblemAsync(await subscribed.Buyer.Client.PatchAsJsonAsync(config, new { model = new { base_url = "https://models.buyer.example/v2" } }),
             HttpStatusCode.Conflict, "own_model_endpoint_not_allowed");
+        var advanced = $"/my-agents/{subscribed.Config}/configure/advanced";
+        Assert.Contains("keeps its prompts private", await subscribed.Buyer.Client.HtmlAsync(advanced), StringComparison.Ordinal);
+
+        // Saving the Advanced tab (its base URL box is disabled, so a browser sends none) drops the endpoint and the key
+        // that was its own: that key must never reach the platform's endpoint.
+        PageForms.AssertRedirect(await subscribed.Buyer.Client.SubmitAsync(advanced, "model", new() { ["model_name"] = "", ["model_api_key"] = "" }), $"{advanced}?saved=model");
+        var dropped = (await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync(config))).GetProperty("model");
+        Assert.Equal((null, false), (dropped.GetProperty("base_url").GetString(), dropped.GetProperty("has_api_key").GetBoolean()));
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Whose key now?"), HttpStatusCode.OK);
+        Assert.Equal("Bearer operator-test-key", app.Model.Requests.Last(r => r.LastUser?.Contains("Whose key now?") == true).Authorization);
+
+        // A key for the platform's endpoint is the buyer's to use.
         var keyOnly = await Http.ReadJsonAsync(await subscribed.Buyer.Client.PatchAsJsonAsync(config, new { model = new { base_url = "", api_key = "key-for-the-platform" } }));
-        Assert.Null(keyOnly.GetProperty("model").GetProperty("base_url").GetString());
-        Assert.Contains("keeps its prompts private", await subscribed.Buyer.Client.HtmlAsync($"/my-agents/{subscribed.Config}/configure/advanced"), StringComparison.Ordinal);
+        Assert.True(keyOnly.GetProperty("model").GetProperty("has_api_key").GetBoolean());
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Paid with my key?"), HttpStatusCode.OK);
+        Assert.Equal("Bearer key-for-the-platform", app.Model.Requests.Last(r => r.LastUser?.Contains("Paid with my key?") == true).Authorization);
     }
 }

@@ -178,6 +178,12 @@ public class ProviderAgentTests(AgentMarketApp app) : IClassFixture<AgentMarketA
         Assert.Contains("Pick one of the options.", refused, StringComparison.Ordinal);
         Assert.Equal("Rex", Assert.Single((await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{agent}/configurable_fields/"))).EnumerateArray())
             .GetProperty("default_value").GetString());
+
+        // A field with options of its own (a Langflow dropdown) accepts only those: another would fail the buyer's runs.
+        object Sender(string[] options) => new { fields = new[] { new { key = "sender", node_id = "ChatOutput-hJNhd", field_name = "sender", label = "Sender", kind = "choice", default_value = "Machine", options } } };
+        var foreign = await seller.Client.PutAsJsonAsync($"/api/provider-agents/{agent}/configurable_fields/", Sender(["Machine", "Robot"]));
+        Assert.Contains("accepts only its own options", (await Http.AssertProblemAsync(foreign, HttpStatusCode.BadRequest, "validation_failed")).GetRawText(), StringComparison.Ordinal);
+        await Http.AssertStatusAsync(await seller.Client.PutAsJsonAsync($"/api/provider-agents/{agent}/configurable_fields/", Sender(["Machine"])), HttpStatusCode.OK);
     }
 
     [Fact]

@@ -65,6 +65,8 @@ sealed class ProviderAgentConfiguration : IEntityTypeConfiguration<ProviderAgent
         e.HasOne<Knowledge.KnowledgeBase>().WithMany().HasForeignKey(x => x.KnowledgeBaseId).OnDelete(DeleteBehavior.SetNull);
         e.HasIndex(x => new { x.OrganizationId, x.State });
         e.HasIndex(x => x.ProviderId);
-        e.Property(x => x.BuyerModelEndpointsAllowed).HasDefaultValue(true);
+        // The column's default (true) is for rows from before it existed. EF leaves a property out of an insert when it
+        // holds the sentinel, so the sentinel is true too: a false is always written, never replaced by the default.
+        e.Property(x => x.BuyerModelEndpointsAllowed).HasDefaultValue(true).HasSentinel(true);
     }
 }

@@ -68,6 +68,11 @@ public static partial class ConfigurableFieldRules
             {
                 problems.Add(($"{at}.options", options));
             }
+            else if (field.Kind == ConfigurableFieldKind.Choice && candidate.Options.Count > 0 && field.Options!.Except(candidate.Options, StringComparer.Ordinal).Any())
+            {
+                // The component accepts only its own options: another would fail the buyer's runs.
+                problems.Add(($"{at}.options", $"This flow field accepts only its own options: choose among {string.Join(", ", candidate.Options)}."));
+            }
             else if (ValueProblem(field.Kind, field.DefaultValue, field.Options ?? []) is { } value)
             {
                 problems.Add(($"{at}.default_value", value));
