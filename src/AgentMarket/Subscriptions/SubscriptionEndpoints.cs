@@ -27,7 +27,8 @@ public sealed record UpdateConfigRequest(
 
 public sealed record ListingRef(Guid Uuid, string Slug, string Name);
 public sealed record VersionState(string Pinned, string Effective, string Latest, bool UpgradeAvailable);
-public sealed record FieldValue(string Key, string Label, string? HelpText, string Kind, IReadOnlyList<string> Options, JsonElement? Value, string? Default);
+public sealed record FieldValue(string Key, string Label, string? HelpText, string Kind, IReadOnlyList<string> Options, JsonElement? Value, string? Default,
+    double? Minimum = null, double? Maximum = null);
 public sealed record BrandingResponse(string? BrandColor, string? LogoUrl, string? WelcomeMessage);
 public sealed record WidgetResponse(WidgetPosition Position, WidgetTheme Theme);
 /// <param name="OwnEndpointAllowed">False when the agent's provider keeps its prompts from buyers' own endpoints: only a key for the platform's endpoint applies.</param>

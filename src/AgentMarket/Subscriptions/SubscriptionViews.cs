@@ -39,7 +39,7 @@ sealed class SubscriptionViews(AppDbContext db, SubscriptionService subscription
         return new ConfigResponse(
             config.Id, config.Name, new ListingRef(listing.Id, listing.Slug, listing.Name), config.State, config.ProjectId, version,
             fields.Where(f => f.Kind != ConfigurableFieldKind.KnowledgeBase)
-                .Select(f => new FieldValue(f.Key, f.Label, f.HelpText, EnumName(f.Kind), f.Options, values.TryGetValue(f.Key, out var v) ? v : null, f.DefaultValue))
+                .Select(f => new FieldValue(f.Key, f.Label, f.HelpText, EnumName(f.Kind), f.Options, values.TryGetValue(f.Key, out var v) ? v : null, f.DefaultValue, f.Minimum, f.Maximum))
                 .ToList(),
             new BrandingResponse(config.BrandColor, config.LogoUrl, config.WelcomeMessage),
             new WidgetResponse(config.WidgetPosition, config.WidgetTheme),

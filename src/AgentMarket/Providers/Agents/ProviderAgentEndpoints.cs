@@ -35,7 +35,8 @@ public sealed record TemplateResponse(string Key, string Name, string Descriptio
 public sealed record RollbackRequest([property: MaxLength(40)] string? Version);
 public sealed record ImportResponse(VersionResponse Version, JsonElement Report);
 public sealed record ConfigurableFieldDto(
-    string? Key, string? NodeId, string? FieldName, string? Label, ConfigurableFieldKind? Kind, string? DefaultValue, List<string>? Options, string? HelpText);
+    string? Key, string? NodeId, string? FieldName, string? Label, ConfigurableFieldKind? Kind, string? DefaultValue, List<string>? Options, string? HelpText,
+    double? Minimum = null, double? Maximum = null);
 public sealed record ConfigurableFieldsRequest(List<ConfigurableFieldDto>? Fields);
 
 /// <summary>
@@ -186,7 +187,7 @@ static class ProviderAgentEndpoints
     static async Task<IResult> ReplaceFieldsAsync(Guid uuid, ConfigurableFieldsRequest request, ConfigurableFields fields, HttpContext http, CancellationToken ct)
     {
         var inputs = request.Fields?.Select(f => new ConfigurableFieldInput(
-            f.Key ?? "", f.NodeId ?? "", f.FieldName ?? "", f.Label ?? "", f.Kind ?? ConfigurableFieldKind.Text, f.DefaultValue, f.Options, f.HelpText)).ToList();
+            f.Key ?? "", f.NodeId ?? "", f.FieldName ?? "", f.Label ?? "", f.Kind ?? ConfigurableFieldKind.Text, f.DefaultValue, f.Options, f.HelpText, f.Minimum, f.Maximum)).ToList();
         var (saved, failure, problems) = await fields.ReplaceAsync(uuid, inputs, ct);
         if (failure is not null)
         {

@@ -44,6 +44,10 @@ public sealed class ConfigurableField : ITenantOwned
     /// <summary>The value buyers start from, as text (numbers and booleans in their JSON spelling).</summary>
     public string? DefaultValue { get; set; }
     public List<string> Options { get; set; } = [];
+
+    /// <summary>The smallest and largest value a buyer may give a number field (a temperature between 0 and 2); null: no bound.</summary>
+    public double? Minimum { get; set; }
+    public double? Maximum { get; set; }
     public int SortOrder { get; set; }
 }
 

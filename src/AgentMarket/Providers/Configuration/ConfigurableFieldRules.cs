@@ -6,7 +6,7 @@ namespace AgentMarket.Providers.Configuration;
 /// <summary>A configurable field as the provider declares it (from the API or the page).</summary>
 public sealed record ConfigurableFieldInput(
     string Key, string NodeId, string FieldName, string Label, ConfigurableFieldKind Kind, string? DefaultValue,
-    IReadOnlyList<string>? Options, string? HelpText);
+    IReadOnlyList<string>? Options, string? HelpText, double? Minimum = null, double? Maximum = null);
 
 /// <summary>What makes a set of configurable fields valid for a flow: each names a real, suitable field of it.</summary>
 public static partial class ConfigurableFieldRules
@@ -73,7 +73,11 @@ public static partial class ConfigurableFieldRules
                 // The component accepts only its own options: another would fail the buyer's runs.
                 problems.Add(($"{at}.options", $"This flow field accepts only its own options: choose among {string.Join(", ", candidate.Options)}."));
             }
-            else if (ValueProblem(field.Kind, field.DefaultValue, field.Options ?? []) is { } value)
+            else if (RangeProblem(field) is { } range)
+            {
+                problems.Add(($"{at}.minimum", range));
+            }
+            else if (ValueProblem(field.Kind, field.DefaultValue, field.Options ?? [], field.Minimum, field.Maximum) is { } value)
             {
                 problems.Add(($"{at}.default_value", value));
             }
@@ -82,7 +86,7 @@ public static partial class ConfigurableFieldRules
     }
 
     /// <summary>Why <paramref name="value"/> is not a valid value of a field of this kind, or null when it is.</summary>
-    public static string? ValueProblem(ConfigurableFieldKind kind, string? value, IReadOnlyList<string> options)
+    public static string? ValueProblem(ConfigurableFieldKind kind, string? value, IReadOnlyList<string> options, double? minimum = null, double? maximum = null)
     {
         if (value is null)
         {
@@ -92,12 +96,37 @@ public static partial class ConfigurableFieldRules
         {
             _ when value.Length > MaxTextLength => $"Keep values under {MaxTextLength:N0} characters.",
             ConfigurableFieldKind.Number when !double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || !double.IsFinite(number) => "Enter a number.",
+            ConfigurableFieldKind.Number when OutOfRange(double.Parse(value, NumberStyles.Float, CultureInfo.InvariantCulture), minimum, maximum) is { } range => range,
             ConfigurableFieldKind.Boolean when value is not ("true" or "false") => "Enter true or false.",
             ConfigurableFieldKind.Choice when !options.Contains(value, StringComparer.Ordinal) => "Pick one of the options.",
             ConfigurableFieldKind.KnowledgeBase => "The knowledge base is the buyer's own; it has no default.",
             _ => null,
         };
     }
+
+    /// <summary>Why <paramref name="number"/> is outside the field's bounds, or null when it is within them.</summary>
+    public static string? OutOfRange(double number, double? minimum, double? maximum) =>
+        number < minimum || number > maximum
+            ? (minimum, maximum) switch
+            {
+                ({ } low, { } high) => $"Enter a number from {Format(low)} to {Format(high)}.",
+                ({ } low, null) => $"Enter a number of at least {Format(low)}.",
+                _ => $"Enter a number of at most {Format(maximum!.Value)}.",
+            }
+            : null;
+
+    static string Format(double number) => number.ToString("0.########", CultureInfo.InvariantCulture);
+
+    static string? RangeProblem(ConfigurableFieldInput field) =>
+        (field.Minimum, field.Maximum) switch
+        {
+            (null, null) => null,
+            _ when field.Kind != ConfigurableFieldKind.Number => "Only number fields have a minimum and a maximum.",
+            ({ } low, _) when !double.IsFinite(low) => "The minimum must be a number.",
+            (_, { } high) when !double.IsFinite(high) => "The maximum must be a number.",
+            ({ } low, { } high) when low > high => "The minimum must not be above the maximum.",
+            _ => null,
+        };
 
     static string? OptionsProblem(ConfigurableFieldInput field)
     {

@@ -9,7 +9,7 @@ namespace AgentMarket.Providers.Configuration;
 
 public sealed record ConfigurableFieldResponse(
     Guid Uuid, string Key, string NodeId, string FieldName, string Label, ConfigurableFieldKind Kind, string? DefaultValue,
-    IReadOnlyList<string> Options, string? HelpText);
+    IReadOnlyList<string> Options, string? HelpText, double? Minimum = null, double? Maximum = null);
 
 /// <summary>Declares which flow fields buyers may set, checked against the agent's current version.</summary>
 public sealed class ConfigurableFields(AppDbContext db)
@@ -77,6 +77,8 @@ public sealed class ConfigurableFields(AppDbContext db)
             Kind = f.Kind,
             DefaultValue = f.DefaultValue,
             Options = [.. f.Options ?? []],
+            Minimum = f.Minimum,
+            Maximum = f.Maximum,
             SortOrder = i,
         }).ToList();
         db.ConfigurableFields.AddRange(entities);
@@ -86,5 +88,5 @@ public sealed class ConfigurableFields(AppDbContext db)
     }
 
     static ConfigurableFieldResponse ToResponse(ConfigurableField f) =>
-        new(f.Id, f.Key, f.NodeId, f.FieldName, f.Label, f.Kind, f.DefaultValue, f.Options, f.HelpText);
+        new(f.Id, f.Key, f.NodeId, f.FieldName, f.Label, f.Kind, f.DefaultValue, f.Options, f.HelpText, f.Minimum, f.Maximum);
 }
