@@ -38,6 +38,9 @@ public class NumberFieldRangeTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.Equal((0d, 2d), (field.GetProperty("minimum").GetDouble(), field.GetProperty("maximum").GetDouble()));
         var tooHot = await Http.AssertProblemAsync(await subscribed.Buyer.Client.PatchAsJsonAsync(config, new { settings = new { temperature = 3.5 } }), HttpStatusCode.BadRequest, "validation_failed");
         Assert.Contains("Enter a number from 0 to 2.", tooHot.GetRawText(), StringComparison.Ordinal);
+        // A number too large for any flow is refused too, not a server error.
+        using var huge = new StringContent("""{"settings": {"temperature": 1e400}}""", System.Text.Encoding.UTF8, "application/json");
+        await Http.AssertProblemAsync(await subscribed.Buyer.Client.PatchAsync(config, huge), HttpStatusCode.BadRequest, "validation_failed");
         await Http.AssertStatusAsync(await subscribed.Buyer.Client.PatchAsJsonAsync(config, new { settings = new { temperature = 1.5 } }), HttpStatusCode.OK);
         Assert.Contains("min=\"0\" max=\"2\"", await subscribed.Buyer.Client.HtmlAsync($"/my-agents/{subscribed.Config}/configure/persona"), StringComparison.Ordinal);
     }

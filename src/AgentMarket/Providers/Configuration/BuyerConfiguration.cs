@@ -57,8 +57,8 @@ public static class BuyerConfiguration
 
     static string? Problem(ConfigurableField field, JsonElement value) => field.Kind switch
     {
-        ConfigurableFieldKind.Number => value.ValueKind != JsonValueKind.Number ? "Expected a number."
-            : ConfigurableFieldRules.OutOfRange(value.GetDouble(), field.Minimum, field.Maximum),
+        ConfigurableFieldKind.Number => value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var number) || !double.IsFinite(number) ? "Expected a number."
+            : ConfigurableFieldRules.OutOfRange(number, field.Minimum, field.Maximum),
         ConfigurableFieldKind.Boolean => value.ValueKind is JsonValueKind.True or JsonValueKind.False ? null : "Expected true or false.",
         ConfigurableFieldKind.Text or ConfigurableFieldKind.LongText or ConfigurableFieldKind.Choice or ConfigurableFieldKind.KnowledgeBase =>
             value.ValueKind != JsonValueKind.String ? "Expected text." : ConfigurableFieldRules.ValueProblem(field.Kind == ConfigurableFieldKind.KnowledgeBase ? ConfigurableFieldKind.Text : field.Kind, value.GetString(), field.Options),
