@@ -171,25 +171,18 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
 
     /// <summary>The organization's agents as responses, newest first.</summary>
     public IQueryable<ProviderAgentResponse> Responses(ProviderAgentState? state = null) =>
-        db.ProviderAgents.AsNoTracking()
-            .Where(a => state == null || a.State == state)
-            .OrderByDescending(a => a.CreatedUtc)
-            .Select(a => new ProviderAgentResponse(
-                a.Id, a.Name, a.Description, a.Category!.Slug, a.State,
-                db.AgentVersions.Where(v => v.Id == a.CurrentVersionId).Select(v => v.Version).FirstOrDefault(),
-                db.Listings.Where(l => l.AgentId == a.Id).Select(l => new ListingSummary(l.Id, l.Slug, l.State)).FirstOrDefault(),
-                a.KnowledgeBaseId, a.CreatedUtc, a.UpdatedUtc, a.ReportsUsageSinceUtc != null, a.ReportsUsageSinceUtc,
-                a.BuyerModelEndpointsAllowed));
+        AsResponses(db.ProviderAgents.AsNoTracking().Where(a => state == null || a.State == state).OrderByDescending(a => a.CreatedUtc));
 
     public Task<ProviderAgentResponse?> ResponseAsync(Guid agentId, CancellationToken ct) =>
-        db.ProviderAgents.AsNoTracking().Where(a => a.Id == agentId)
-            .Select(a => new ProviderAgentResponse(
-                a.Id, a.Name, a.Description, a.Category!.Slug, a.State,
-                db.AgentVersions.Where(v => v.Id == a.CurrentVersionId).Select(v => v.Version).FirstOrDefault(),
-                db.Listings.Where(l => l.AgentId == a.Id).Select(l => new ListingSummary(l.Id, l.Slug, l.State)).FirstOrDefault(),
-                a.KnowledgeBaseId, a.CreatedUtc, a.UpdatedUtc, a.ReportsUsageSinceUtc != null, a.ReportsUsageSinceUtc,
-                a.BuyerModelEndpointsAllowed))
-            .FirstOrDefaultAsync(ct);
+        AsResponses(db.ProviderAgents.AsNoTracking().Where(a => a.Id == agentId)).FirstOrDefaultAsync(ct);
+
+    IQueryable<ProviderAgentResponse> AsResponses(IQueryable<ProviderAgent> agents) =>
+        agents.Select(a => new ProviderAgentResponse(
+            a.Id, a.Name, a.Description, a.Category!.Slug, a.State,
+            db.AgentVersions.Where(v => v.Id == a.CurrentVersionId).Select(v => v.Version).FirstOrDefault(),
+            db.Listings.Where(l => l.AgentId == a.Id).Select(l => new ListingSummary(l.Id, l.Slug, l.State)).FirstOrDefault(),
+            a.KnowledgeBaseId, a.CreatedUtc, a.UpdatedUtc, a.ReportsUsageSinceUtc != null, a.ReportsUsageSinceUtc,
+            a.BuyerModelEndpointsAllowed));
 
     /// <summary>A category by slug or name, case-insensitively ("assistants", "Assistants").</summary>
     public async Task<Guid?> CategoryIdAsync(string? category, CancellationToken ct)
