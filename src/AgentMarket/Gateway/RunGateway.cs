@@ -459,7 +459,7 @@ sealed class RunGateway(
             Messages = memory ?? await ConversationTurn.MemoryAsync(request.History!, p.SessionId, clock, ct),
             Outbound = outbound.Guard,
             Knowledge = retriever,
-            Documents = knowledge.DocumentsFor(retriever),
+            Documents = agentPlan.ReadsDocuments ? knowledge.DocumentsFor(retriever) : null, // only flows with File nodes need one
             Time = clock,
             Limits = RunLimits.Default with { WallTime = TimeSpan.FromSeconds(flows.Value.RunTimeoutSeconds) },
         };

@@ -9,7 +9,8 @@ using Microsoft.EntityFrameworkCore;
 namespace AgentMarket.Runtime;
 
 /// <summary>A version's compiled flow and what the gateway needs to run it for a buyer.</summary>
-public sealed record AgentPlan(Guid VersionId, Guid AgentId, Guid ProviderOrganizationId, ExecutionPlan Plan, bool NeedsModel);
+/// <param name="ReadsDocuments">The flow has File nodes, which read the run's knowledge bases (ADR-137).</param>
+public sealed record AgentPlan(Guid VersionId, Guid AgentId, Guid ProviderOrganizationId, ExecutionPlan Plan, bool NeedsModel, bool ReadsDocuments);
 
 /// <summary>What a provider may change on an agent without a new version: the buyer fields and its knowledge base.</summary>
 /// <param name="BuyerModelEndpointsAllowed">Whether a buyer's own model endpoint may receive the agent's model calls (ADR-138).</param>
@@ -82,6 +83,6 @@ sealed class AgentPlans(IServiceScopeFactory scopes, TimeProvider clock)
         return compiled.Plan is null
             ? null
             : new AgentPlan(version.Id, version.AgentId, version.OrganizationId, compiled.Plan,
-                compiled.Report.RequiredCapabilities.Contains("chat_model"));
+                compiled.Report.RequiredCapabilities.Contains("chat_model"), compiled.Report.RequiredCapabilities.Contains("documents"));
     }
 }
