@@ -50,6 +50,9 @@ public sealed class TrainingDocument : ITenantOwned
     /// <summary>The answer of a Q&amp;A pair or the topic's text; null for files, whose bytes are on disk.</summary>
     public string? Body { get; init; }
 
+    /// <summary>A Q&amp;A pair as it is indexed and read: the question, then its answer.</summary>
+    public string QaText() => $"Question: {Title}\nAnswer: {Body}";
+
     /// <summary>The content type the uploader declared (files only); informational, never trusted.</summary>
     public string? ContentType { get; init; }
     public TrainingFileType? FileType { get; init; }

@@ -114,7 +114,7 @@ sealed class DocumentProcessor(
         switch (document.Kind)
         {
             case TrainingDocumentKind.Qa:
-                return (Chunker.Split([new TextBlock($"Question: {document.Title}\nAnswer: {document.Body}")], document.Title), false);
+                return (Chunker.Split([new TextBlock(document.QaText())], document.Title), false);
             case TrainingDocumentKind.Topic:
                 // The title heads the text, so the first chunk reads on its own, as under a document's heading.
                 var topic = new TextCollector(TextExtractor.MaxCharacters);

@@ -80,7 +80,7 @@ sealed class KnowledgeDocuments(IServiceScopeFactory scopes, IReadOnlyList<Knowl
         switch (document.Kind)
         {
             case TrainingDocumentKind.Qa:
-                return $"Question: {document.Title}\nAnswer: {document.Body}";
+                return document.QaText();
             case TrainingDocumentKind.Topic:
                 return $"{document.Title}\n\n{document.Body}";
             default:
