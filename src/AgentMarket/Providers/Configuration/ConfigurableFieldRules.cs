@@ -115,7 +115,8 @@ public static partial class ConfigurableFieldRules
             }
             : null;
 
-    static string Format(double number) => number.ToString("0.########", CultureInfo.InvariantCulture);
+    /// <summary>A bound as people write it: 0.7, not 0.69999999999999996.</summary>
+    public static string Format(double number) => number.ToString("0.########", CultureInfo.InvariantCulture);
 
     static string? RangeProblem(ConfigurableFieldInput field) =>
         (field.Minimum, field.Maximum) switch
