@@ -21,7 +21,7 @@ static class EmailAdminEndpoints
         {
             if (!Enum.TryParse<EmailState>(state, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed))
             {
-                return ApiProblem.Invalid("state", "Use pending, sent or failed.");
+                return ApiProblem.Invalid("state", "Use pending, sent, failed or withdrawn.");
             }
             only = parsed;
         }

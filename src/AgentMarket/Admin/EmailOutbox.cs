@@ -12,17 +12,21 @@ public enum EmailState
     Pending,
     Sent,
     Failed,
+
+    /// <summary>Given up on purpose, unsent: what it said no longer held (a revoked invitation, a replaced reset link).</summary>
+    Withdrawn,
 }
 
 /// <summary>An outbox email as operators see it: never its body, which may hold a link's secret.</summary>
 public sealed record AdminEmailResponse(
     Guid Uuid, string Recipient, string Subject, EmailState State, int Attempts, string? LastError,
-    DateTime CreatedAt, DateTime? NextAttemptAt, DateTime? SentAt, DateTime? FailedAt, DateTime? ExpiresAt);
+    DateTime CreatedAt, DateTime? NextAttemptAt, DateTime? SentAt, DateTime? FailedAt, DateTime? WithdrawnAt, DateTime? ExpiresAt);
 
-public sealed record EmailCounts(int Pending, int Failed, int SentLastWeek);
+public sealed record EmailCounts(int Pending, int Failed, int Withdrawn, int SentLastWeek);
 
 /// <summary>
-/// The operator's view of the email outbox: what waits, what failed and why, and sending a failed email again. Outbox
+/// The operator's view of the email outbox: what waits, what failed and why, what was withdrawn, and sending a failed
+/// email again. Outbox
 /// emails belong to no organization, so no tenant scope is needed to see them; the endpoints and page are operators' only.
 /// </summary>
 public sealed class EmailOutbox(AppDbContext db, AuditLog audit, TimeProvider clock)
@@ -36,7 +40,8 @@ public sealed class EmailOutbox(AppDbContext db, AuditLog audit, TimeProvider cl
         {
             EmailState.Pending => query.Where(e => e.SentUtc == null && e.FailedUtc == null),
             EmailState.Sent => query.Where(e => e.SentUtc != null),
-            EmailState.Failed => query.Where(e => e.FailedUtc != null),
+            EmailState.Failed => query.Where(e => e.FailedUtc != null && e.WithdrawnUtc == null),
+            EmailState.Withdrawn => query.Where(e => e.WithdrawnUtc != null),
             _ => query,
         };
         return page.ToPageAsync(query.OrderByDescending(e => e.CreatedUtc).ThenByDescending(e => e.Id).Select(Response), ct);
@@ -47,7 +52,8 @@ public sealed class EmailOutbox(AppDbContext db, AuditLog audit, TimeProvider cl
         var weekAgo = clock.GetUtcNow().UtcDateTime.AddDays(-7);
         return new EmailCounts(
             await db.OutboxEmails.CountAsync(e => e.SentUtc == null && e.FailedUtc == null, ct),
-            await db.OutboxEmails.CountAsync(e => e.FailedUtc != null, ct),
+            await db.OutboxEmails.CountAsync(e => e.FailedUtc != null && e.WithdrawnUtc == null, ct),
+            await db.OutboxEmails.CountAsync(e => e.WithdrawnUtc != null, ct),
             await db.OutboxEmails.CountAsync(e => e.SentUtc > weekAgo, ct));
     }
 
@@ -58,7 +64,7 @@ public sealed class EmailOutbox(AppDbContext db, AuditLog audit, TimeProvider cl
         // The retry and its audit entry together, or neither.
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var retried = await db.OutboxEmails
-            .Where(e => e.Id == id && e.FailedUtc != null && e.SentUtc == null && (e.ExpiresUtc == null || e.ExpiresUtc > now))
+            .Where(e => e.Id == id && e.FailedUtc != null && e.WithdrawnUtc == null && e.SentUtc == null && (e.ExpiresUtc == null || e.ExpiresUtc > now))
             .ExecuteUpdateAsync(s => s.SetProperty(e => e.FailedUtc, (DateTime?)null).SetProperty(e => e.NextAttemptUtc, (DateTime?)null)
                 .SetProperty(e => e.Attempts, 0).SetProperty(e => e.LastError, (string?)null), ct);
         var email = await db.OutboxEmails.AsNoTracking().Where(e => e.Id == id).Select(Response).FirstOrDefaultAsync(ct);
@@ -69,6 +75,7 @@ public sealed class EmailOutbox(AppDbContext db, AuditLog audit, TimeProvider cl
                 null => new Failure(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The email was not found."),
                 { State: EmailState.Sent } => new Failure(StatusCodes.Status409Conflict, "email_sent", "This email was sent."),
                 { State: EmailState.Pending } => new Failure(StatusCodes.Status409Conflict, "email_pending", "This email is still being sent; nothing to retry."),
+                { State: EmailState.Withdrawn } => new Failure(StatusCodes.Status409Conflict, "email_withdrawn", "This email was withdrawn: what it said (an invitation, a reset link) was revoked or replaced."),
                 _ => new Failure(StatusCodes.Status409Conflict, "email_expired", "This email expired: what it says (a reset link, an invitation) no longer holds."),
             });
         }
@@ -80,6 +87,6 @@ public sealed class EmailOutbox(AppDbContext db, AuditLog audit, TimeProvider cl
 
     static readonly System.Linq.Expressions.Expression<Func<OutboxEmail, AdminEmailResponse>> Response = e => new AdminEmailResponse(
         e.Id, e.Recipient, e.Subject,
-        e.SentUtc != null ? EmailState.Sent : e.FailedUtc != null ? EmailState.Failed : EmailState.Pending,
-        e.Attempts, e.LastError, e.CreatedUtc, e.NextAttemptUtc, e.SentUtc, e.FailedUtc, e.ExpiresUtc);
+        e.SentUtc != null ? EmailState.Sent : e.WithdrawnUtc != null ? EmailState.Withdrawn : e.FailedUtc != null ? EmailState.Failed : EmailState.Pending,
+        e.Attempts, e.LastError, e.CreatedUtc, e.NextAttemptUtc, e.SentUtc, e.FailedUtc, e.WithdrawnUtc, e.ExpiresUtc);
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Mail;
 using AgentMarket.Tests.Infrastructure;
@@ -217,20 +218,29 @@ public class OutboxMailerTests(MailApp app) : IClassFixture<MailApp>
         await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset/confirm",
             new { token = System.Text.RegularExpressions.Regex.Match(resetLink, "token=(am_pwr_[0-9A-Za-z]+)").Groups[1].Value, password = "a brand new password" }), HttpStatusCode.NoContent);
 
-        // The operator sees why each was withdrawn, and cannot send one again: what it says no longer holds.
+        // The operator sees them withdrawn, apart from delivery failures, and why; none can be sent again: what it says no
+        // longer holds.
         var operatorClient = await quiet.OperatorAsync();
-        var failed = (await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/emails/?state=failed&limit=100"))).GetProperty("items").EnumerateArray().ToList();
-        var withdrawn = failed.Where(e => e.GetProperty("recipient").GetString() is { } to && (to == revoked || to == replaced || to == invitee.Email || to == owner.Email)).ToList();
-        Assert.Equal(4, withdrawn.Count);
+        var withdrawn = (await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/emails/?state=withdrawn&limit=100"))).GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(
+            new[] { revoked, replaced, invitee.Email, owner.Email }.Order(),
+            withdrawn.Select(e => e.GetProperty("recipient").GetString()!).Order());
         Assert.All(withdrawn, e => Assert.StartsWith("Withdrawn before it was sent: ", e.GetProperty("last_error").GetString(), StringComparison.Ordinal));
+        Assert.All(withdrawn, e => Assert.Equal("withdrawn", e.GetProperty("state").GetString()));
+        Assert.All(withdrawn, e => Assert.Equal(JsonValueKind.String, e.GetProperty("withdrawn_at").ValueKind));
         Assert.Contains(withdrawn, e => e.GetProperty("last_error").GetString()!.Contains("revoked", StringComparison.Ordinal));
         Assert.Contains(withdrawn, e => e.GetProperty("last_error").GetString()!.Contains("accepted", StringComparison.Ordinal));
+        var failed = await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/emails/?state=failed&limit=100"));
+        Assert.Equal(0, failed.GetProperty("total").GetInt32());
+        var page = await operatorClient.GetStringAsync("/admin/emails");
+        Assert.Contains(">0 failed</a>", page, StringComparison.Ordinal);
+        Assert.Contains(">4 withdrawn</a>", page, StringComparison.Ordinal);
         foreach (var email in withdrawn)
         {
-            await Http.AssertProblemAsync(await operatorClient.PostAsync($"/api/admin/emails/{email.GetProperty("uuid").GetGuid()}/retry", null), HttpStatusCode.Conflict, "email_expired");
+            await Http.AssertProblemAsync(await operatorClient.PostAsync($"/api/admin/emails/{email.GetProperty("uuid").GetGuid()}/retry", null), HttpStatusCode.Conflict, "email_withdrawn");
         }
         Assert.Equal(4, await quiet.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().OutboxEmails
-            .CountAsync(e => e.LastError!.StartsWith("Withdrawn") && e.Body == "")));
+            .CountAsync(e => e.WithdrawnUtc != null && e.Body == "")));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Mail;
 using AgentMarket.Platform.Tenancy;
 using AgentMarket.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
@@ -97,6 +98,32 @@ public class SchemaScriptsTests(AgentMarketApp app) : IClassFixture<AgentMarketA
         await migrator.MigrateAsync(CancellationToken.None);
         Assert.Equal(versions, await QueryAsync(app.Database, "SELECT version FROM schema_migrations ORDER BY version"));
         Assert.Empty(await migrator.PendingAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Script0036_MarksEmailsWithdrawnBeforeIt_AsWithdrawn_AndLeavesDeliveryFailuresAlone()
+    {
+        // Rows as withdrawal wrote them before the column existed, next to a real delivery failure and a sent email.
+        var now = DateTime.UtcNow;
+        var legacyWithdrawn = new OutboxEmail { Recipient = "old@tests.example", Subject = "Invitation", Body = "", CreatedUtc = now, FailedUtc = now, LastError = "Withdrawn before it was sent: the invitation was revoked." };
+        var undeliverable = new OutboxEmail { Recipient = "gone@tests.example", Subject = "Alert", Body = "Your balance is low.", CreatedUtc = now, FailedUtc = now, LastError = "550 Withdrawn before it was sent: mailbox unknown" };
+        var sent = new OutboxEmail { Recipient = "ok@tests.example", Subject = "Alert", Body = "", CreatedUtc = now, SentUtc = now };
+        await app.InScopeAsync(null, async services =>
+        {
+            var db = services.GetRequiredService<AppDbContext>();
+            db.OutboxEmails.AddRange(legacyWithdrawn, undeliverable, sent);
+            await db.SaveChangesAsync();
+            // The script's data step, as the runner applied it to databases that had such rows.
+            var script = File.ReadAllText(Path.Combine(Repo.Root, "src", "AgentMarket", "Platform", "Data", "Migrations", app.Database.Provider == "Postgres" ? "Postgres" : "Sqlite", "0036_outbox_email_withdrawn.sql"));
+            await db.Database.ExecuteSqlRawAsync(script[script.IndexOf("UPDATE", StringComparison.Ordinal)..]);
+            return 0;
+        });
+
+        var withdrawnUtc = await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().OutboxEmails
+            .Where(e => e.Id == legacyWithdrawn.Id || e.Id == undeliverable.Id || e.Id == sent.Id).ToDictionaryAsync(e => e.Id, e => e.WithdrawnUtc));
+        Assert.NotNull(withdrawnUtc[legacyWithdrawn.Id]);
+        Assert.Null(withdrawnUtc[undeliverable.Id]);
+        Assert.Null(withdrawnUtc[sent.Id]);
     }
 
     [Fact]

@@ -31,6 +31,13 @@ public sealed class OutboxEmail
     public DateTime? FailedUtc { get; set; }
 
     /// <summary>
+    /// Given up on purpose, unsent, because what it says no longer holds (<see cref="OutboxWithdrawals.WithdrawUnsentAsync"/>):
+    /// not a delivery failure, so operators see it apart from those. <see cref="FailedUtc"/> is set too, which is what
+    /// keeps every sender away from it.
+    /// </summary>
+    public DateTime? WithdrawnUtc { get; set; }
+
+    /// <summary>
     /// What the email is about when ending that must stop the email too (an invitation, a user's reset links): see
     /// <see cref="OutboxWithdrawals.WithdrawUnsentAsync"/>. Null: nothing withdraws it.
     /// </summary>
@@ -59,6 +66,7 @@ public static class OutboxWithdrawals
         return emails.Where(e => e.About == about && e.SentUtc == null && e.FailedUtc == null)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(e => e.FailedUtc, now)
+                .SetProperty(e => e.WithdrawnUtc, now)
                 .SetProperty(e => e.ExpiresUtc, now)
                 .SetProperty(e => e.LastError, error)
                 .SetProperty(e => e.Body, ""), ct);
