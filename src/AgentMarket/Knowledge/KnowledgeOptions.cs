@@ -53,6 +53,14 @@ public sealed class KnowledgeOptions
     /// </summary>
     public string? EmbeddingModel { get; set; }
 
+    /// <summary>
+    /// Characters of document text a run's File nodes put into their prompts at most, all documents together (default
+    /// 100,000, about 25,000 tokens). A document past the budget is cut, and later ones are left out, each with a note
+    /// the model reads; without it one large PDF would overflow the model's context and fail the run.
+    /// </summary>
+    [Range(1_000, 10_000_000)]
+    public int MaxDocumentCharactersPerRun { get; set; } = 100_000;
+
     public int MaxDocumentsFor(string planCode) =>
         MaxDocumentsPerPlan.TryGetValue(planCode, out var limit) ? limit : DefaultMaxDocuments;
 }

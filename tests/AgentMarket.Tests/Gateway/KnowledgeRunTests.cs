@@ -5,6 +5,9 @@ using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
 using AgentMarket.Tests.Knowledge;
+using AgentMarket.Knowledge;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Tests.Gateway;
 
@@ -129,6 +132,33 @@ public class KnowledgeRunTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.DoesNotContain(ProviderFact, buyerPrompt);
         Assert.DoesNotContain("thrice", buyerPrompt);
         Assert.Equal(before - PricePerRun, (await buyer.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
+    }
+
+    [Fact]
+    public async Task DocumentQa_PutsAtMostTheRunsBudgetOfDocumentText_IntoThePrompt_SayingWhatWasLeftOut()
+    {
+        var agent = await DocumentQaAgentAsync(declareBuyerDocuments: false);
+        var providerBase = (await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync($"/api/provider-agents/{agent.AgentId}/"))).GetProperty("knowledge_base").GetGuid();
+        var budget = app.Services.GetRequiredService<IOptionsMonitor<KnowledgeOptions>>().CurrentValue.MaxDocumentCharactersPerRun;
+        // A manual longer than the whole budget, newer than the dog-care notes, so read first.
+        var words = string.Concat(Enumerable.Repeat("leash collar harness ", (budget / 21) + 500));
+        await agent.Seller.UploadDocumentAsync(providerBase, "manual.txt", TrainingFiles.Utf8($"MANUAL-START {words} MANUAL-END"), "text/plain");
+        await app.ProcessDocumentsAsync();
+        var subscribed = await app.SubscribedAsync(agent);
+        var before = (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64();
+
+        var prompt = (await RequestOfRunAsync(subscribed, "What does the manual say about leashes?")).Prompt;
+
+        Assert.Contains("MANUAL-START leash collar", prompt, StringComparison.Ordinal);
+        Assert.DoesNotContain("MANUAL-END", prompt, StringComparison.Ordinal);
+        Assert.Contains("[The rest of the document \"manual.txt\" was left out", prompt, StringComparison.Ordinal);
+        // The budget spent, the older document is not read at all, and the model is told so.
+        Assert.DoesNotContain(ProviderFact, prompt, StringComparison.Ordinal);
+        Assert.Contains("[The document \"dogs.txt\" was left out", prompt, StringComparison.Ordinal);
+        var documentText = prompt[prompt.IndexOf("MANUAL-START", StringComparison.Ordinal)..prompt.IndexOf("[The rest of", StringComparison.Ordinal)].TrimEnd();
+        Assert.InRange(documentText.Length, budget - 200, budget);
+        Assert.Matches(@"(^| )(leash|collar|harness)$", documentText); // cut at a space, not inside a word
+        Assert.Equal(before - PricePerRun, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
     }
 
     /// <summary>The shared "Document Q&amp;A" example, published with the provider's knowledge base attached.</summary>

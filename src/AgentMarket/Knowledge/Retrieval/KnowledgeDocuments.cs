@@ -1,3 +1,4 @@
+using System.Globalization;
 using AgentMarket.Flows.Services;
 using AgentMarket.Knowledge.Extraction;
 using AgentMarket.Knowledge.Search;
@@ -13,11 +14,20 @@ namespace AgentMarket.Knowledge.Retrieval;
 /// matches the file name), or a whole knowledge base by its id, which is what a declared knowledge-base field on the
 /// node's <c>path</c> gives it. A File node given no path reads the sources' documents, so Langflow's "Document Q&amp;A"
 /// answers from the documents in the agent's (and, when declared, the buyer's) knowledge base.
+/// One reader serves one run, and all its File nodes share <paramref name="characterBudget"/>: what the documents would
+/// put into prompts beyond it is cut or left out, with a note saying so (<see cref="KnowledgeOptions.MaxDocumentCharactersPerRun"/>).
 /// </summary>
-sealed class KnowledgeDocuments(IServiceScopeFactory scopes, IReadOnlyList<KnowledgeSource> sources, KnowledgeSource? buyer) : IDocumentReader
+sealed class KnowledgeDocuments(IServiceScopeFactory scopes, IReadOnlyList<KnowledgeSource> sources, KnowledgeSource? buyer, int characterBudget) : IDocumentReader
 {
     /// <summary>Documents one path or a pathless File node reads at most, newest first: their text goes into one prompt.</summary>
     public const int MaxDocuments = 20;
+
+    /// <summary>How far back from the budget's end a cut looks for a space, so it does not split a word.</summary>
+    const int CutLookBack = 200;
+
+    // A run's File nodes may read at once (parallel branches): the budget is taken under this lock.
+    readonly Lock _budgetLock = new();
+    int _charactersRead;
 
     public async ValueTask<string> ReadTextAsync(string path, CancellationToken cancellationToken)
     {
@@ -42,7 +52,8 @@ sealed class KnowledgeDocuments(IServiceScopeFactory scopes, IReadOnlyList<Knowl
                 var texts = new List<string>(found.Count);
                 foreach (var document in found)
                 {
-                    texts.Add(await TextOfAsync(services, document, cancellationToken));
+                    // Once the budget is spent a document is not extracted at all: a note in its place is all it could add.
+                    texts.Add(BudgetSpent ? LeftOut(document) : Within(document, await TextOfAsync(services, document, cancellationToken)));
                 }
                 return string.Join("\n\n", texts);
             }
@@ -63,6 +74,44 @@ sealed class KnowledgeDocuments(IServiceScopeFactory scopes, IReadOnlyList<Knowl
         }
         return paths.Count > 0 ? paths : throw NoDocuments(buyer is not null);
     }
+
+    bool BudgetSpent
+    {
+        get
+        {
+            lock (_budgetLock)
+            {
+                return _charactersRead >= characterBudget;
+            }
+        }
+    }
+
+    /// <summary>The document's text, or as much of it as the run's budget still allows, cut at a space and followed by a note.</summary>
+    string Within(TrainingDocument document, string text)
+    {
+        int allowed;
+        lock (_budgetLock)
+        {
+            allowed = Math.Min(text.Length, characterBudget - _charactersRead);
+            _charactersRead += allowed;
+        }
+        if (allowed == text.Length)
+        {
+            return text;
+        }
+        if (allowed == 0)
+        {
+            return LeftOut(document);
+        }
+        var space = text.LastIndexOfAny([' ', '\n', '\t'], allowed - 1, Math.Min(CutLookBack, allowed));
+        return $"{text[..(space > 0 ? space : allowed)].TrimEnd()}\n\n{Note($"The rest of the document \"{document.Title}\"")}";
+    }
+
+    string LeftOut(TrainingDocument document) => Note($"The document \"{document.Title}\"");
+
+    /// <summary>Read by the model, so it knows its documents are incomplete rather than answering as if they were not.</summary>
+    string Note(string what) =>
+        string.Create(CultureInfo.InvariantCulture, $"[{what} was left out: a run reads at most {characterBudget:N0} characters of documents.]");
 
     /// <summary>What to do about it depends on whose knowledge base is empty: the buyer can fill their own, not the provider's.</summary>
     static DocumentReadException NoDocuments(bool buyersOwn) => new(buyersOwn

@@ -3,6 +3,7 @@ using AgentMarket.Knowledge.Search;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Knowledge.Retrieval;
 
@@ -22,7 +23,7 @@ public sealed class KnowledgeIngestException(string message) : Exception(message
 /// organization it is named for before the retriever exists, and the retriever's every query filters on those
 /// (knowledge base, organization) pairs, so no other tenant's chunk can be read whatever the caller's tenant scope.
 /// </summary>
-public sealed class KnowledgeRetrievers(IServiceScopeFactory scopes)
+public sealed class KnowledgeRetrievers(IServiceScopeFactory scopes, IOptionsMonitor<KnowledgeOptions> options)
 {
     /// <param name="organizationId">The subscribing (buyer) organization.</param>
     /// <param name="buyerKnowledgeBase">The subscription's knowledge base, owned by <paramref name="organizationId"/>; flows may add to it.</param>
@@ -56,7 +57,8 @@ public sealed class KnowledgeRetrievers(IServiceScopeFactory scopes)
     }
 
     /// <summary>The documents a run's File nodes read: those of <paramref name="retriever"/>'s knowledge bases (none without one).</summary>
-    public IDocumentReader DocumentsFor(KnowledgeRetriever? retriever) => new KnowledgeDocuments(scopes, retriever?.Sources ?? [], retriever?.BuyerSource);
+    public IDocumentReader DocumentsFor(KnowledgeRetriever? retriever) =>
+        new KnowledgeDocuments(scopes, retriever?.Sources ?? [], retriever?.BuyerSource, options.CurrentValue.MaxDocumentCharactersPerRun);
 
     /// <summary>
     /// A scope that sees every tenant: a run reads two organizations' knowledge bases (buyer and provider), which no
