@@ -36,6 +36,9 @@ public static class AuditActions
     public const string WebhookEndpointDeleted = "webhook_endpoint.deleted";
     public const string WebhookEndpointSecretRotated = "webhook_endpoint.secret_rotated";
 
+    /// <summary>The platform disabled the endpoint after its deliveries failed for long enough (no actor).</summary>
+    public const string WebhookEndpointDisabled = "webhook_endpoint.disabled";
+
     public const string OperatorGranted = "operator.granted";
     public const string MemberRoleChanged = "member.role_changed";
     public const string MemberRemoved = "member.removed";

@@ -96,6 +96,13 @@ public class WebhookRetryTests(WebhooksApp app) : IClassFixture<WebhooksApp>
             await services.GetRequiredService<AgentMarket.Platform.Data.AppDbContext>().OutboxEmails
                 .Where(m => m.Recipient == owner.Email && m.Subject == "A webhook endpoint was disabled").Select(m => m.Body).ToListAsync());
         Assert.Contains(app.Receiver.Url("down"), Assert.Single(mail), StringComparison.Ordinal);
+
+        // ... and the organization's audit log says the platform did it, and why.
+        var log = await Http.ReadJsonAsync(await owner.Client.GetAsync($"/api/organizations/{owner.OrganizationId}/audit/?action=webhook_endpoint.disabled"));
+        var entry = Assert.Single(log.GetProperty("items").EnumerateArray());
+        Assert.Equal(endpoint.Id.ToString(), entry.GetProperty("target").GetProperty("id").GetString());
+        Assert.Equal(JsonValueKind.Null, entry.GetProperty("actor").GetProperty("uuid").ValueKind);
+        Assert.Equal(disabled.GetProperty("disabled_reason").GetString(), entry.GetProperty("after").GetProperty("reason").GetString());
     }
 
     static async Task<JsonElement> EndpointOnceDisabledAsync(HttpClient client, Guid endpoint)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using AgentMarket.Audit;
 using AgentMarket.Flows.Net;
 using AgentMarket.Identity;
 using AgentMarket.Platform.Data;
@@ -288,7 +289,7 @@ sealed class WebhookDispatcher(
                 .ExecuteUpdateAsync(s => s
                     .SetProperty(p => p.ConsecutiveFailures, p => p.ConsecutiveFailures + 1)
                     .SetProperty(p => p.FailingSinceUtc, p => p.FailingSinceUtc ?? outcome.StartedUtc), ct);
-            await DisableIfFailingAsync(db, item, now, ct);
+            await DisableIfFailingAsync(db, scope.ServiceProvider.GetRequiredService<AuditLog>(), item, now, ct);
             // Disabled now or while this attempt was under way: its retry is not kept waiting for an endpoint that is off.
             if (!await db.WebhookEndpoints.AnyAsync(p => p.Id == item.EndpointId && p.Enabled, ct))
             {
@@ -302,8 +303,9 @@ sealed class WebhookDispatcher(
     /// <summary>
     /// An endpoint that has failed every attempt, many times, for a long time is disabled: retrying it only costs both
     /// sides. Both conditions must hold so neither a burst of events during a short outage nor one slow trickle trips it.
+    /// The platform's change is audited like a member's (no actor), so owners see in their audit log why it stopped.
     /// </summary>
-    async Task DisableIfFailingAsync(AppDbContext db, Work item, DateTime now, CancellationToken ct)
+    async Task DisableIfFailingAsync(AppDbContext db, AuditLog audit, Work item, DateTime now, CancellationToken ct)
     {
         var settings = options.CurrentValue;
         var failingSince = now - settings.DisableAfterFailingFor;
@@ -321,6 +323,8 @@ sealed class WebhookDispatcher(
             return;
         }
         logger.LogWarning("Disabled webhook endpoint {Endpoint} of organization {Organization} after repeated failures", item.EndpointId, item.OrganizationId);
+        audit.Record(AuditActions.WebhookEndpointDisabled, item.OrganizationId, "webhook_endpoint", item.EndpointId,
+            before: new { enabled = true }, after: new { enabled = false, reason });
         var recipients = await db.Memberships
             .Where(m => m.OrganizationId == item.OrganizationId && (m.Role == MembershipRole.Owner || m.Role == MembershipRole.Manager))
             .Select(m => m.User!.Email)
