@@ -455,7 +455,7 @@ sealed class RunGateway(
         }
         var services = new FlowServices
         {
-            Models = new PlatformModelResolver(models, p.Config is null ? null : BuyerModel(p.Config, agent), PlatformModelResolver.OperatorDefault(llm.CurrentValue)),
+            Models = new PlatformModelResolver(models, p.Config is null ? null : BuyerModel(p.Config, agent), llm.CurrentValue),
             Messages = memory ?? await ConversationTurn.MemoryAsync(request.History!, p.SessionId, clock, ct),
             Outbound = outbound.Guard,
             Knowledge = retriever,

@@ -41,30 +41,56 @@ sealed class ModelClients(IHttpClientFactory httpClients, PlatformOutbound outbo
 /// <summary>
 /// Which model a run's model nodes call (SPEC §7): the buyer's own key (bring your own model) first, then a key the
 /// flow carries (the provider's, from the node or its global variable), then the operator's default endpoint. With none,
-/// the run fails with <c>model_not_configured</c> and is not charged.
+/// the run fails with <c>model_not_configured</c> and is not charged. Whoever pays the model provider chooses the model:
+/// the buyer's and the flow's keys get the model the flow names; the operator's key only one it serves (ADR-140).
 /// </summary>
-sealed class PlatformModelResolver(ModelClients clients, ModelEndpoint? buyer, ModelEndpoint? operatorDefault) : IModelResolver
+sealed class PlatformModelResolver(ModelClients clients, ModelEndpoint? buyer, LlmOptions llm) : IModelResolver
 {
+    readonly ModelEndpoint? _operator = OperatorDefault(llm);
+
     public IChatClient? Resolve(ModelSelection selection)
     {
         if (buyer is not null)
         {
             // A buyer key without an endpoint of its own is a key for the operator's endpoint, which stays trusted.
-            var endpoint = buyer.BaseUrl is null ? buyer with { BaseUrl = operatorDefault?.BaseUrl, Trusted = operatorDefault?.Trusted ?? false } : buyer;
-            return clients.Get(endpoint, selection.Model ?? buyer.DefaultModel ?? operatorDefault?.DefaultModel ?? "gpt-4o-mini");
+            var endpoint = buyer.BaseUrl is null ? buyer with { BaseUrl = _operator?.BaseUrl, Trusted = _operator?.Trusted ?? false } : buyer;
+            return clients.Get(endpoint, selection.Model ?? buyer.DefaultModel ?? _operator?.DefaultModel ?? "gpt-4o-mini");
         }
         if (!string.IsNullOrWhiteSpace(selection.ApiKey))
         {
             var endpoint = Uri.TryCreate(selection.BaseUrl, UriKind.Absolute, out var flowUrl)
                 ? new ModelEndpoint(flowUrl, selection.ApiKey, null)
-                : new ModelEndpoint(operatorDefault?.BaseUrl, selection.ApiKey, null, operatorDefault?.Trusted ?? false);
-            return clients.Get(endpoint, selection.Model ?? operatorDefault?.DefaultModel ?? "gpt-4o-mini");
+                : new ModelEndpoint(_operator?.BaseUrl, selection.ApiKey, null, _operator?.Trusted ?? false);
+            return clients.Get(endpoint, selection.Model ?? _operator?.DefaultModel ?? "gpt-4o-mini");
         }
-        return operatorDefault is null ? null : clients.Get(operatorDefault, selection.Model ?? operatorDefault.DefaultModel ?? "gpt-4o-mini");
+        if (_operator is null)
+        {
+            return null;
+        }
+        // Model nodes also name their model in each call's options, which the client would send as it is.
+        var served = llm.ServedModel(selection.Model);
+        return new FixedModelClient(clients.Get(_operator, served), served);
     }
 
-    public static ModelEndpoint? OperatorDefault(LlmOptions options) =>
+    static ModelEndpoint? OperatorDefault(LlmOptions options) =>
         options.Configured
             ? new ModelEndpoint(Uri.TryCreate(options.BaseUrl, UriKind.Absolute, out var url) ? url : null, options.ApiKey, options.Model, Trusted: true)
             : null;
+}
+
+/// <summary>Every call goes to <paramref name="model"/>, whatever model the flow names in the call's options.</summary>
+sealed class FixedModelClient(IChatClient inner, string model) : DelegatingChatClient(inner)
+{
+    public override Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        base.GetResponseAsync(messages, WithModel(options), cancellationToken);
+
+    public override IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        base.GetStreamingResponseAsync(messages, WithModel(options), cancellationToken);
+
+    ChatOptions WithModel(ChatOptions? options)
+    {
+        var copy = options?.Clone() ?? new ChatOptions();
+        copy.ModelId = model;
+        return copy;
+    }
 }

@@ -9,13 +9,24 @@ public sealed class LlmOptions
     public string? BaseUrl { get; set; }
     public string? ApiKey { get; set; }
 
-    /// <summary>The model used when a flow's model field is empty.</summary>
+    /// <summary>The model used when a flow's model field is empty, or names a model this endpoint does not serve.</summary>
     public string Model { get; set; } = "gpt-4o-mini";
+
+    /// <summary>
+    /// Further models this endpoint serves to flows running on the operator's key (<c>Llm:Models:0</c>, …; names compared
+    /// exactly). A flow naming any other model gets <see cref="Model"/> (ADR-140): otherwise a seller's flow would choose
+    /// what the operator pays for, or a model the endpoint does not have. Empty: only <see cref="Model"/> is served.
+    /// </summary>
+    public List<string> Models { get; set; } = [];
 
     [Range(1, 600)]
     public int TimeoutSeconds { get; set; } = 100;
 
     public bool Configured => !string.IsNullOrWhiteSpace(BaseUrl) || !string.IsNullOrWhiteSpace(ApiKey);
+
+    /// <summary>The model a call on the operator's key uses when the flow asks for <paramref name="requested"/> (null: none).</summary>
+    public string ServedModel(string? requested) =>
+        requested is not null && (requested == Model || Models.Contains(requested)) ? requested : Model;
 }
 
 /// <summary>Bound from <c>Flows</c>: what runs may do.</summary>

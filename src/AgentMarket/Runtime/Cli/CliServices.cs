@@ -139,21 +139,4 @@ internal sealed class CliServices : IAsyncDisposable
         public async ValueTask<string?> GetAsync(string name, CancellationToken cancellationToken) =>
             await configured.GetAsync(name, cancellationToken) ?? Environment.GetEnvironmentVariable(name);
     }
-
-    /// <summary>--model: every node calls this model, whatever the flow names.</summary>
-    sealed class FixedModelClient(IChatClient inner, string model) : DelegatingChatClient(inner)
-    {
-        public override Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-            base.GetResponseAsync(messages, WithModel(options), cancellationToken);
-
-        public override IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-            base.GetStreamingResponseAsync(messages, WithModel(options), cancellationToken);
-
-        ChatOptions WithModel(ChatOptions? options)
-        {
-            var copy = options?.Clone() ?? new ChatOptions();
-            copy.ModelId = model;
-            return copy;
-        }
-    }
 }
