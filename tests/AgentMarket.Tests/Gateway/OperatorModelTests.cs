@@ -1,0 +1,116 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using AgentMarket.Tests.Buyer;
+using AgentMarket.Tests.Catalog;
+using AgentMarket.Tests.Infrastructure;
+
+namespace AgentMarket.Tests.Gateway;
+
+/// <summary>The gateway app whose operator endpoint serves one model besides its default (<c>Llm:Models</c>).</summary>
+public sealed class OperatorModelsApp : GatewayApp
+{
+    public const string DefaultModel = "operator-default-model";
+    public const string ListedModel = "operator-listed-model";
+
+    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() =>
+        base.ExtraSettings().Append(new("Llm:Models:0", ListedModel));
+}
+
+/// <summary>
+/// The operator decides which models its key pays for (ADR-140): a flow naming another model runs on the operator's
+/// default one; a key of the flow's own or the buyer's keeps the model the flow names.
+/// </summary>
+public class OperatorModelTests(OperatorModelsApp app) : IClassFixture<OperatorModelsApp>
+{
+    [Fact]
+    public async Task OperatorsKey_KeepsAListedModel_AndReplacesAnUnlistedOneWithTheDefault()
+    {
+        var listed = await app.SubscribedAsync(await PublishAsync(OperatorModelsApp.ListedModel));
+        var listedQuestion = $"Listed {CatalogIntents.UniqueWord()}?";
+        await Http.AssertStatusAsync(await listed.KeyClient.RunAsync(listed.Config, listedQuestion), HttpStatusCode.OK);
+        var listedCall = app.Model.Requests.Last(r => r.LastUser == listedQuestion);
+        Assert.Equal((OperatorModelsApp.ListedModel, "Bearer operator-test-key"), (listedCall.Model, listedCall.Authorization));
+
+        var unlisted = await app.SubscribedAsync(await PublishAsync($"unlisted-{CatalogIntents.UniqueWord()}"));
+        var unlistedQuestion = $"Unlisted {CatalogIntents.UniqueWord()}?";
+        await Http.AssertStatusAsync(await unlisted.KeyClient.RunAsync(unlisted.Config, unlistedQuestion), HttpStatusCode.OK);
+        var unlistedCall = app.Model.Requests.Last(r => r.LastUser == unlistedQuestion);
+        Assert.Equal((OperatorModelsApp.DefaultModel, "Bearer operator-test-key"), (unlistedCall.Model, unlistedCall.Authorization));
+    }
+
+    [Fact]
+    public async Task UnlistedModel_IsKept_WhenTheFlowsOwnKeyOrTheBuyersPays()
+    {
+        var unlisted = $"unlisted-{CatalogIntents.UniqueWord()}";
+        var subscribed = await app.SubscribedAsync(await PublishAsync(unlisted));
+        var operatorQuestion = $"On the operator's key {CatalogIntents.UniqueWord()}?";
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, operatorQuestion), HttpStatusCode.OK);
+        Assert.Equal(OperatorModelsApp.DefaultModel, app.Model.Requests.Last(r => r.LastUser == operatorQuestion).Model);
+
+        // The buyer brings a key for the operator's endpoint: the buyer pays, the flow's model stays.
+        var buyerKey = $"buyer-key-{CatalogIntents.UniqueWord()}";
+        await Http.AssertStatusAsync(await subscribed.Buyer.Client.PatchAsJsonAsync($"/api/customer-agent-configs/{subscribed.Config}/",
+            new { model = new { api_key = buyerKey } }), HttpStatusCode.OK);
+        var buyerQuestion = $"Paid by the buyer {CatalogIntents.UniqueWord()}?";
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, buyerQuestion), HttpStatusCode.OK);
+        var buyerCall = app.Model.Requests.Last(r => r.LastUser == buyerQuestion);
+        Assert.Equal((unlisted, $"Bearer {buyerKey}"), (buyerCall.Model, buyerCall.Authorization));
+
+        // The flow carries the seller's own key: the seller pays, the flow's model stays.
+        var flowKey = $"flow-key-{CatalogIntents.UniqueWord()}";
+        var ownKey = await app.SubscribedAsync(await PublishAsync(unlisted, flowKey));
+        var flowQuestion = $"Paid by the seller {CatalogIntents.UniqueWord()}?";
+        await Http.AssertStatusAsync(await ownKey.KeyClient.RunAsync(ownKey.Config, flowQuestion), HttpStatusCode.OK);
+        var flowCall = app.Model.Requests.Last(r => r.LastUser == flowQuestion);
+        Assert.Equal((unlisted, $"Bearer {flowKey}"), (flowCall.Model, flowCall.Authorization));
+    }
+
+    [Fact]
+    public async Task ImportPage_TellsTheSellerWhichModelReplacesOneNotServed()
+    {
+        var unlisted = $"unlisted-{CatalogIntents.UniqueWord()}";
+        var (seller, _) = await app.SellerAsync();
+        var agent = await seller.CreateAgentAsync();
+
+        var replaced = await ImportedPageAsync(seller, agent, unlisted);
+        Assert.Contains("data-replaced-models", replaced, StringComparison.Ordinal);
+        var note = replaced[replaced.IndexOf("data-replaced-models", StringComparison.Ordinal)..];
+        Assert.Contains(OperatorModelsApp.DefaultModel, note, StringComparison.Ordinal);
+        Assert.Contains(unlisted, note, StringComparison.Ordinal);
+
+        Assert.DoesNotContain("data-replaced-models", await ImportedPageAsync(seller, agent, OperatorModelsApp.ListedModel), StringComparison.Ordinal);
+    }
+
+    static async Task<string> ImportedPageAsync(TestUser seller, Guid agent, string model)
+    {
+        var imported = await Http.ReadJsonAsync(await seller.UploadFlowAsync(agent, FlowNaming(model), "named.json"), HttpStatusCode.Created);
+        return await seller.Client.HtmlAsync($"/provider/agents/{agent}/import?version={imported.GetProperty("version").GetProperty("uuid").GetGuid()}");
+    }
+
+    /// <summary>Basic Prompting published with its model node naming <paramref name="model"/> (and carrying <paramref name="apiKey"/>).</summary>
+    async Task<PublishedAgent> PublishAsync(string model, string? apiKey = null)
+    {
+        var (seller, handle) = await app.SellerAsync();
+        var name = $"Model agent {CatalogIntents.UniqueWord()}";
+        var agentId = await seller.CreateAgentAsync(name);
+        await Http.AssertStatusAsync(await seller.UploadFlowAsync(agentId, FlowNaming(model, apiKey), "named.json"), HttpStatusCode.Created);
+        var slug = $"model-{Guid.NewGuid():N}"[..20];
+        var listing = await Http.ReadJsonAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{agentId}/publish/", CatalogIntents.PublishBody(slug)), HttpStatusCode.Created);
+        return new PublishedAgent(seller, agentId, listing.GetProperty("uuid").GetGuid(), slug, name, handle);
+    }
+
+    /// <summary>Basic Prompting whose language model node names <paramref name="model"/>, as a Langflow export names one by habit.</summary>
+    static byte[] FlowNaming(string model, string? apiKey = null)
+    {
+        var flow = JsonNode.Parse(CatalogIntents.ExampleFlow("Basic Prompting.json"))!;
+        var node = flow["data"]!["nodes"]!.AsArray().Single(n => n?["data"]?["type"]?.GetValue<string>() == "LanguageModelComponent")!;
+        var template = node["data"]!["node"]!["template"]!;
+        template["model"]!["value"] = new JsonArray(new JsonObject { ["name"] = model, ["provider"] = "OpenAI" });
+        if (apiKey is not null)
+        {
+            template["api_key"]!["value"] = apiKey;
+        }
+        return System.Text.Encoding.UTF8.GetBytes(flow.ToJsonString());
+    }
+}
