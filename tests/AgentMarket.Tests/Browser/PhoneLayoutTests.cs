@@ -51,6 +51,35 @@ public class PhoneLayoutTests(BuyerBrowserApp app) : IClassFixture<BuyerBrowserA
         var operatorPage = await operatorContext.NewPageAsync();
         await app.SignInAsOperatorAsync(operatorPage);
         await AssertFitAsync(operatorPage, "/admin/audit", "/admin/emails", "/admin/organizations", "/admin/payments");
+        // An organization's page, its members' long addresses included; its section's tab is the current one.
+        await operatorPage.GotoAsync(app.BaseUrl + "/admin/organizations");
+        var organization = await operatorPage.Locator("main a[href^='/admin/organizations/']").First.GetAttributeAsync("href");
+        await AssertFitAsync(operatorPage, organization!);
+        await Assertions.Expect(operatorPage.Locator("nav.tabs a[aria-current='page']")).ToHaveTextAsync("Users and organizations");
+    }
+
+    [Fact]
+    public async Task TheHeader_IsOneLineOnAPhone_WithItsLinksBehindMenu_AndOneRowOnADesktop()
+    {
+        await using var context = await app.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 390, Height = 844 } });
+        var page = await context.NewPageAsync();
+        await app.SignUpAsync(page, "Header Buyer");
+        var header = page.Locator("header.site-header");
+        var myAgents = header.GetByRole(AriaRole.Link, new() { Name = "My Agents" });
+
+        Assert.True((await header.BoundingBoxAsync())!.Height <= 80, $"the phone's header is {(await header.BoundingBoxAsync())!.Height} px high");
+        await Assertions.Expect(myAgents).ToBeHiddenAsync();
+        await header.GetByText("Menu").ClickAsync();
+        await Assertions.Expect(header.Locator("[data-credit-balance]")).ToBeVisibleAsync();
+        await myAgents.ClickAsync();
+        await page.WaitForURLAsync(new Regex("/my-agents$"));
+
+        // A desktop shows the same links and actions in one row, no menu to open.
+        await page.SetViewportSizeAsync(1280, 800);
+        await Assertions.Expect(header.GetByText("Menu")).ToBeHiddenAsync();
+        await Assertions.Expect(myAgents).ToBeVisibleAsync();
+        await Assertions.Expect(header.GetByRole(AriaRole.Button, new() { Name = "Sign out" })).ToBeVisibleAsync();
+        Assert.True((await header.BoundingBoxAsync())!.Height <= 80, $"the desktop's header is {(await header.BoundingBoxAsync())!.Height} px high");
     }
 
     async Task AssertFitAsync(IPage page, params string[] paths)

@@ -26,7 +26,7 @@ public class SellerToVisitorJourneyTests(BrowserApp app) : IClassFixture<Browser
             await seller.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
             await seller.WaitForPageAsync(app.BaseUrl + "/dashboard");
 
-            await seller.GetByRole(AriaRole.Link, new() { Name = "Provider dashboard" }).ClickAsync();
+            await seller.GetByRole(AriaRole.Link, new() { Name = "Sell", Exact = true }).ClickAsync();
             await seller.GetByLabel("Handle").FillAsync($"haiku-{word}");
             await seller.GetByLabel("Display name").FillAsync("Haiku House");
             await seller.GetByRole(AriaRole.Button, new() { Name = "Become a provider" }).ClickAsync();
