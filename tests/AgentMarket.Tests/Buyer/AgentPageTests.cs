@@ -19,7 +19,14 @@ public class AgentPageTests(GatewayApp app) : IClassFixture<GatewayApp>
 
         var configure = PageForms.AssertRedirect(added, "/my-agents/");
         Assert.EndsWith("/configure?saved=subscribed", configure, StringComparison.Ordinal);
-        Assert.Contains("Added to My Agents.", await buyer.Client.HtmlAsync(configure), StringComparison.Ordinal);
+        var landed = await buyer.Client.HtmlAsync(configure);
+        Assert.Contains("Added to My Agents.", landed, StringComparison.Ordinal);
+        // Its next steps are links, to the pages they name.
+        var home = configure[..configure.IndexOf("/configure", StringComparison.Ordinal)];
+        foreach (var next in new[] { $"{home}/chat", $"{home}/keys", $"{home}/configure/persona" })
+        {
+            Assert.Contains($"href=\"{next}\"", landed, StringComparison.Ordinal);
+        }
         var configs = await Http.ReadJsonAsync(await buyer.Client.GetAsync("/api/customer-agent-configs/"));
         Assert.Equal(agent.Slug, Assert.Single(configs.GetProperty("items").EnumerateArray()).GetProperty("listing").GetProperty("slug").GetString());
 

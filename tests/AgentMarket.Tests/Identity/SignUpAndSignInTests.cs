@@ -192,6 +192,16 @@ public class SignUpAndSignInTests(AgentMarketApp app) : IClassFixture<AgentMarke
     }
 
     [Fact]
+    public async Task TheSignUpPage_SaysWhatIsWrong_InItsOwnWords()
+    {
+        var client = app.CreateClient();
+        var page = await (await client.SubmitAsync("/signup", "signup", new() { ["Input.Email"] = "not-an-address", ["Input.Name"] = "", ["Input.Password"] = "long enough password" })).HtmlAsync();
+        Assert.Contains("Enter an email address like name@example.com.", page, StringComparison.Ordinal);
+        Assert.Contains("Enter your name.", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("field is", page, StringComparison.Ordinal); // the framework's "The Email field is not a valid e-mail address."
+    }
+
+    [Fact]
     public async Task Me_Anonymous_Returns401Problem()
     {
         var problem = await Http.AssertProblemAsync(await app.CreateClient().GetAsync("/api/me"), HttpStatusCode.Unauthorized, "unauthorized");
