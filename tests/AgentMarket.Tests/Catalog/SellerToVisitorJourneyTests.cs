@@ -41,7 +41,8 @@ public class SellerToVisitorJourneyTests(BrowserApp app) : IClassFixture<Browser
             await Assertions.Expect(seller.GetByText("Runs on this marketplace.")).ToBeVisibleAsync();
             await Assertions.Expect(seller.GetByRole(AriaRole.Cell, new() { Name = "LanguageModelComponent-LsJMR" })).ToBeVisibleAsync();
 
-            await seller.GetByLabel("Langflow export").SetInputFilesAsync(CatalogIntents.ExampleFlowPath("Basic Prompting.json"));
+            // The checked file is still chosen: importing it takes one click.
+            Assert.Equal("Basic Prompting.json", await seller.GetByLabel("Langflow export").EvaluateAsync<string>("input => input.files[0]?.name ?? ''"));
             await seller.GetByLabel("What changed").FillAsync("First release.");
             await seller.GetByRole(AriaRole.Button, new() { Name = "Import as a new version" }).ClickAsync();
             await Assertions.Expect(seller.GetByText("Version 1.0.0 is imported and now current.")).ToBeVisibleAsync();
