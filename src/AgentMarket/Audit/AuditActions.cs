@@ -12,6 +12,12 @@ public static class AuditActions
     public const string PasswordReset = "password.reset";
     public const string PasswordChanged = "password.changed";
     public const string UserRenamed = "user.renamed";
+
+    /// <summary>A link to move the account to a new address was emailed there; the old and new address are in the entry.</summary>
+    public const string EmailChangeRequested = "user.email_change_requested";
+
+    /// <summary>The link was opened: the account's email changed (old and new in the entry) and its other sessions ended.</summary>
+    public const string EmailChanged = "user.email_changed";
     public const string EmailRetried = "email.retried";
     public const string SessionRevoked = "session.revoked";
     public const string OtherSessionsRevoked = "session.others_revoked";

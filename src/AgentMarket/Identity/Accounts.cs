@@ -164,14 +164,13 @@ public sealed class Accounts(AppDbContext db, OrganizationFactory organizations,
             ? new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "Enter your name (up to 100 characters).", "name")
             : null;
 
-    Failure? ValidateSignUp(string? email, string? password, string? name)
-    {
-        if (string.IsNullOrWhiteSpace(email) || email.Length > 254 || !MailAddress.TryCreate(email.Trim(), out var parsed) || parsed.Address != email.Trim())
-        {
-            return new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "Enter a valid email address.", "email");
-        }
-        return ValidateName(name) ?? ValidatePassword(password);
-    }
+    Failure? ValidateSignUp(string? email, string? password, string? name) => ValidateEmail(email) ?? ValidateName(name) ?? ValidatePassword(password);
+
+    /// <summary>An address a user may sign in with (at sign-up, or as their new email).</summary>
+    public static Failure? ValidateEmail(string? email) =>
+        string.IsNullOrWhiteSpace(email) || email.Length > 254 || !MailAddress.TryCreate(email.Trim(), out var parsed) || parsed.Address != email.Trim()
+            ? new Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "Enter a valid email address.", "email")
+            : null;
 
     static Failure EmailTaken() => new(StatusCodes.Status409Conflict, ProblemCodes.EmailTaken, "An account with this email already exists.", "email");
 

@@ -28,6 +28,10 @@ public sealed record ResetPasswordRequest([property: Required, MaxLength(100)] s
 
 public sealed record ChangePasswordRequest([property: Required, MaxLength(128)] string CurrentPassword, [property: Required, MaxLength(128)] string NewPassword);
 
+public sealed record ChangeEmailRequest([property: Required, MaxLength(254)] string Email, [property: Required, MaxLength(128)] string Password);
+
+public sealed record ConfirmEmailChangeRequest([property: Required, MaxLength(100)] string Token);
+
 public sealed record CreateTokenRequest(
     [property: Required, MaxLength(254)] string Email,
     [property: Required, MaxLength(128)] string Password,
@@ -52,12 +56,16 @@ static class AuthEndpoints
         auth.MapPost("/password-reset", RequestPasswordResetAsync).WithName("RequestPasswordReset").AllowAnyone();
         auth.MapPost("/password-reset/confirm", ResetPasswordAsync).WithName("ResetPassword").AllowAnyone();
         auth.MapPost("/password", ChangePasswordAsync).WithName("ChangePassword").RequireUser();
+        auth.MapPost("/email-change/confirm", ConfirmEmailChangeAsync).WithName("ConfirmEmailChange").AllowAnyone();
         auth.MapGet("/tokens", ListTokensAsync).WithName("ListTokens").RequireUser().DisableRateLimiting();
         auth.MapDelete("/tokens/{uuid:guid}", RevokeTokenAsync).WithName("RevokeToken").RequireUser().DisableRateLimiting();
         auth.MapSessions();
 
         routes.MapGet("/api/me", GetMeAsync).WithTags("Identity").WithName("GetMe").RequireUser();
         routes.MapPatch("/api/me", UpdateMeAsync).WithTags("Identity").WithName("UpdateMe").RequireUser();
+        // It checks the password, so it shares sign-in's limit per client address.
+        routes.MapPost("/api/me/email", RequestEmailChangeAsync).WithTags("Identity").WithName("RequestEmailChange").RequireUser()
+            .RequireRateLimiting(IdentityModule.AuthRateLimit);
     }
 
     static async Task<IResult> UpdateMeAsync(UpdateMeRequest request, Accounts accounts, UserSessions sessions, CurrentTenant tenant, AppDbContext db, HttpContext http, CancellationToken ct)
@@ -126,6 +134,27 @@ static class AuthEndpoints
             return failure.ToProblem(http);
         }
         if (current is not null)
+        {
+            await sessions.RenewAsync(http, user!);
+        }
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>202 once the link is on its way to the new address; an address another account has gets the same answer (ADR-139).</summary>
+    static async Task<IResult> RequestEmailChangeAsync(ChangeEmailRequest request, EmailChanges changes, CurrentTenant tenant, HttpContext http, CancellationToken ct) =>
+        await changes.RequestAsync(tenant.UserId!.Value, request.Email, request.Password, InvitationEndpoints.PublicBaseUrl(http), ct) is { } failure
+            ? failure.ToProblem(http)
+            : TypedResults.Accepted((string?)null);
+
+    /// <summary>Anyone with the link may use it; a cookie session of the link's user stays signed in, with the new address.</summary>
+    static async Task<IResult> ConfirmEmailChangeAsync(ConfirmEmailChangeRequest request, EmailChanges changes, UserSessions sessions, CurrentTenant tenant, HttpContext http, CancellationToken ct)
+    {
+        var (user, keptSession, failure) = await changes.ConfirmAsync(request.Token, tenant.UserId, UserSessions.CurrentId(http.User), ct);
+        if (failure is not null)
+        {
+            return failure.ToProblem(http);
+        }
+        if (keptSession)
         {
             await sessions.RenewAsync(http, user!);
         }

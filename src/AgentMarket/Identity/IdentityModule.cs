@@ -25,6 +25,7 @@ static class IdentityModule
         services.AddScoped<Accounts>();
         services.AddScoped<TokenIssuer>();
         services.AddScoped<Passwords>();
+        services.AddScoped<EmailChanges>();
         services.AddMemoryCache();
         services.AddSingleton<SessionStamps>();
         services.AddSingleton<SignInThrottle>();

@@ -37,7 +37,8 @@ sealed class PasswordResetTokenConfiguration : IEntityTypeConfiguration<Password
 /// <summary>
 /// Resetting a forgotten password through an emailed link, and changing a known one. Either gives the user a new
 /// security stamp, which signs out every session of theirs started before (<see cref="SessionStamps"/>), marks those
-/// sessions ended (but the one that changed it), ends their other pending links, and emails them that the password changed.
+/// sessions ended (but the one that changed it), ends their other pending links (and email changes), and emails them that
+/// the password changed.
 /// </summary>
 public sealed class Passwords(
     AppDbContext db, Accounts accounts, IPasswordHasher<User> hasher, SessionStamps stamps, UserSessions sessions, SignInThrottle throttle,
@@ -189,7 +190,7 @@ public sealed class Passwords(
     }
 
     /// <summary>
-    /// The new password's hash and stamp, the end of other pending links and of the sessions but <paramref name="keepSession"/>,
+    /// The new password's hash and stamp, the end of other pending links, of email changes and of the sessions but <paramref name="keepSession"/>,
     /// and an email saying so (saved by the caller, in its transaction).
     /// </summary>
     async Task SetPasswordAsync(User user, string passwordHash, DateTime now, Guid? keepSession, CancellationToken ct)
@@ -197,6 +198,8 @@ public sealed class Passwords(
         user.PasswordHash = passwordHash;
         user.SecurityStamp = Guid.NewGuid();
         await EndPendingLinksAsync(user.Id, now, ct);
+        // A pending email change may come from the stolen session a new password is meant to end (ADR-139).
+        await EmailChanges.EndPendingAsync(db, user.Id, "a new password ended it.", now, ct);
         await sessions.EndAllAsync(user.Id, keepSession, ct);
         Email(user, "Your password was changed",
             $"The password of your account {user.Email} was changed on {now:yyyy-MM-dd} at {now:HH:mm} UTC, and its other sessions were signed out.\n\n" +

@@ -136,6 +136,15 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
             await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset/confirm", new { token = resetToken, password = "a reset password" }), HttpStatusCode.NoContent);
         }
 
+        // An email change asked for, then confirmed through its link (in the outbox too).
+        var mover = await app.SignUpAsync("Moving buyer");
+        var movedTo = $"moved-{Guid.NewGuid():N}@tests.example";
+        await Http.AssertStatusAsync(await mover.Client.PostAsJsonAsync("/api/me/email", new { email = movedTo, password = mover.Password }), HttpStatusCode.Accepted);
+        var changeEmail = await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().OutboxEmails
+            .Where(e => e.Recipient == movedTo).Select(e => e.Body).SingleAsync());
+        var changeToken = System.Text.RegularExpressions.Regex.Match(changeEmail, "token=(am_emc_[0-9A-Za-z]+)").Groups[1].Value;
+        await Http.AssertStatusAsync(await mover.Client.PostAsJsonAsync("/api/auth/email-change/confirm", new { token = changeToken }), HttpStatusCode.NoContent);
+
         // Team: an invitation accepted, one revoked, a role changed, a member removed.
         var member = await app.JoinAsync(buyer, "member");
         var pending = await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync("/api/invitations/", new { email = "later@tests.example" }), HttpStatusCode.Created);

@@ -46,6 +46,12 @@ public static class ProblemCodes
     public const string AlreadyMember = "already_member";
     public const string InvitationInvalid = "invitation_invalid";
     public const string PasswordResetInvalid = "password_reset_invalid";
+
+    /// <summary>400: an email change link that was used, replaced, ended by a new password, or has expired (ADR-139).</summary>
+    public const string EmailChangeInvalid = "email_change_invalid";
+
+    /// <summary>409: an account without a password (single sign-on) cannot change its email here (ADR-139).</summary>
+    public const string EmailChangeNotAllowed = "email_change_not_allowed";
     public const string OrganizationSuspended = "organization_suspended";
     public const string OrganizationSuspendedMessage = "An operator suspended this organization: it can neither run agents nor buy until it is reactivated.";
 

@@ -50,6 +50,9 @@ public sealed class OutboxEmail
 
     /// <summary>A user's password reset links (only the latest works, and a new password ends them all).</summary>
     public static string AboutPasswordReset(Guid userId) => $"password-reset:{userId}";
+
+    /// <summary>A user's link to move their account to a new address (only the latest works, and a new password ends it).</summary>
+    public static string AboutEmailChange(Guid userId) => $"email-change:{userId}";
 }
 
 public static class OutboxWithdrawals

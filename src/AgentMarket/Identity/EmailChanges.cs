@@ -1,0 +1,230 @@
+using AgentMarket.Audit;
+using AgentMarket.Platform.Auth;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Errors;
+using AgentMarket.Platform.Mail;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentMarket.Identity;
+
+/// <summary>
+/// Moving the signed-in user's account to a new email address (ADR-139): asked for with the current password, finished
+/// by a link emailed to the new address, and told to the old one. Opening the link moves the account if no other has
+/// taken the address meanwhile, and ends the user's other sessions. Shared by the API and the pages.
+/// </summary>
+public sealed class EmailChanges(
+    AppDbContext db, Accounts accounts, UserSessions sessions, IConfiguration configuration, IHostEnvironment environment, TimeProvider clock, AuditLog audit,
+    ILogger<EmailChanges> logger)
+{
+    public const string TokenPrefix = "am_emc_";
+
+    // Longer than a reset link's hour: the new mailbox may be one the user does not read on the spot.
+    public static readonly TimeSpan LinkLifetime = TimeSpan.FromHours(24);
+
+    // As for reset links: one a minute and three an hour per account, so the form cannot flood anyone's mailbox.
+    static readonly TimeSpan MinimumInterval = TimeSpan.FromMinutes(1);
+    const int MaxRequestsPerHour = 3;
+
+    public const string InvalidLinkMessage =
+        "This link does not change your email: it was used, replaced by a newer one or ended by a new password, or it has expired. Ask for a new one on your account page.";
+
+    public const string TakenMessage = "Another account now uses this address, so your email was not changed.";
+
+    /// <summary>
+    /// Checks the current password (failures count toward a lockout, as a password change's check), then emails a link to
+    /// <paramref name="newEmail"/> and a notice to the current address. An address another account has gets the same
+    /// answer, a note instead of a link (ADR-139), so the form does not tell who has an account.
+    /// </summary>
+    public async Task<Accounts.Failure?> RequestAsync(Guid userId, string? newEmail, string? password, string requestBaseUrl, CancellationToken ct)
+    {
+        if (Accounts.ValidateEmail(newEmail) is { } invalid)
+        {
+            return invalid;
+        }
+        var normalized = User.NormalizeEmail(newEmail!);
+        var user = await db.Users.AsNoTracking().SingleAsync(u => u.Id == userId, ct);
+        if (normalized == user.Email)
+        {
+            return new Accounts.Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "This is already your email address.", "email");
+        }
+        if (string.IsNullOrEmpty(user.PasswordHash))
+        {
+            return await WithoutPasswordAsync(userId, ct);
+        }
+        // The link's address is Marketplace:PublicUrl, never the request's Host (as for reset links, ADR-124).
+        if (Platform.Ui.PublicAddress.ForEmails(configuration, environment, requestBaseUrl) is not { } baseUrl)
+        {
+            logger.LogWarning("An email change was asked for, but Marketplace:PublicUrl is not set: its link cannot be sent.");
+            return new Accounts.Failure(StatusCodes.Status503ServiceUnavailable, ProblemCodes.ServiceUnavailable,
+                "The marketplace cannot email the confirmation link: its public address is not configured. Ask its operator.");
+        }
+        var (_, failure) = await accounts.VerifyPasswordAsync(user.Email, password ?? "", ct, signingIn: false);
+        if (failure is not null)
+        {
+            return failure.Code == ProblemCodes.InvalidCredentials ? failure with { Message = "The current password is wrong." } : failure;
+        }
+        var now = clock.GetUtcNow().UtcDateTime;
+        var recent = await db.EmailChangeTokens.Where(t => t.UserId == userId && t.CreatedUtc > now.AddHours(-1)).Select(t => t.CreatedUtc).ToListAsync(ct);
+        if (recent.Count >= MaxRequestsPerHour || recent.Any(created => created > now - MinimumInterval))
+        {
+            var retryAfter = recent.Count >= MaxRequestsPerHour ? recent.Min().AddHours(1) - now : recent.Max() + MinimumInterval - now;
+            return new Accounts.Failure(StatusCodes.Status429TooManyRequests, ProblemCodes.RateLimited,
+                "You asked to change your email several times just now. Wait a little, then ask again.", RetryAfter: retryAfter);
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        // Only the latest link works.
+        await EndPendingAsync(db, userId, "a newer email change replaced it.", now, ct);
+        var secret = SecretToken.Generate(TokenPrefix);
+        var taken = await db.Users.AnyAsync(u => u.Email == normalized, ct);
+        // A taken address's request is recorded as a link already used, so the limits above count it too.
+        db.EmailChangeTokens.Add(new EmailChangeToken
+        {
+            UserId = userId,
+            NewEmail = normalized,
+            TokenHash = SecretToken.Hash(secret),
+            CreatedUtc = now,
+            ExpiresUtc = now + LinkLifetime,
+            UsedUtc = taken ? now : null,
+        });
+        if (taken)
+        {
+            // No link: its owner could only be told, on opening it, that the address is theirs already.
+            Email(normalized, "Someone asked to use your address",
+                $"Someone signed in to another account asked to use {normalized} as its email. An account already uses this address, so nothing changed and no link was sent.\n\n" +
+                "If it was you, sign in with this address instead. Otherwise you can ignore this email.",
+                now);
+        }
+        else
+        {
+            db.OutboxEmails.Add(new OutboxEmail
+            {
+                Recipient = normalized,
+                Subject = "Confirm your new email address",
+                Body = $"Someone asked to use {normalized} as the email of their account.\n\nTo confirm it: {baseUrl}/account/email/confirm?token={secret}\n\n" +
+                    $"The link works once, for {LinkLifetime.TotalHours:0} hours. If you did not ask for it, ignore this email: nothing changes.",
+                CreatedUtc = now,
+                ExpiresUtc = now + LinkLifetime,
+                About = OutboxEmail.AboutEmailChange(userId),
+            });
+        }
+        // The same whether or not the address is taken; never withdrawn: a stolen session's request must reach the owner.
+        Email(user.Email, "A change of your email address was asked for",
+            $"On {now:yyyy-MM-dd} at {now:HH:mm} UTC someone signed in to your account {user.Email} asked to change its email to {normalized}, and a confirmation link was sent there. " +
+            "Nothing changes until it is opened.\n\n" +
+            "If it was not you, change your password at once (on your account page, or \"Forgot your password?\" on the sign-in page): that ends the link and signs out your other sessions. " +
+            "Then tell your organization's owner.",
+            now);
+        audit.Record(AuditActions.EmailChangeRequested, null, "user", userId, before: new { email = user.Email }, after: new { email = normalized },
+            actorUserId: userId, actorEmail: user.Email);
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        return null;
+    }
+
+    /// <summary>The address a link would move its account to, or null when it cannot be used, so its page can say so at once.</summary>
+    public async Task<string?> PendingAddressAsync(string? token, CancellationToken ct) => (await FindUsableAsync(token, ct))?.NewEmail;
+
+    /// <summary>
+    /// Moves the link's account to its new address, which then signs in instead of the old one. The user's other
+    /// sessions end; <paramref name="callerSession"/> goes on only if it is theirs (<paramref name="callerUserId"/>):
+    /// a link opened while signed in as someone else moves its own account, and nothing of the caller's.
+    /// </summary>
+    public async Task<(User? User, bool KeptSession, Accounts.Failure? Failure)> ConfirmAsync(string? token, Guid? callerUserId, Guid? callerSession, CancellationToken ct)
+    {
+        // Looked up before the transaction, so a made-up link never takes SQLite's write lock.
+        if (await FindUsableAsync(token, ct) is not { } change)
+        {
+            return (null, false, InvalidLink());
+        }
+        if (await IsTakenAsync(change, ct))
+        {
+            return (null, false, Taken());
+        }
+        var keep = callerUserId == change.UserId ? callerSession : null;
+        try
+        {
+            return await ChangeAsync(change, keep, ct) is { } user ? (user, keep is not null, null) : (null, false, InvalidLink());
+        }
+        catch (DbUpdateException)
+        {
+            // Another account took the address between the check and the update: the unique index refused it.
+            db.ChangeTracker.Clear();
+            if (await IsTakenAsync(change, ct))
+            {
+                return (null, false, Taken());
+            }
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Ends the user's unused email change links and withdraws the unsent emails carrying them (a newer request, a new
+    /// password: whoever asked may have been someone with a stolen session). Saved at once, in the caller's transaction if any.
+    /// </summary>
+    public static async Task EndPendingAsync(AppDbContext db, Guid userId, string reason, DateTime now, CancellationToken ct)
+    {
+        await db.EmailChangeTokens.Where(t => t.UserId == userId && t.UsedUtc == null).ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedUtc, now), ct);
+        await db.OutboxEmails.WithdrawUnsentAsync(OutboxEmail.AboutEmailChange(userId), reason, now, ct);
+    }
+
+    async Task<User?> ChangeAsync(EmailChangeToken change, Guid? keepSession, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var user = await db.Users.SingleAsync(u => u.Id == change.UserId, ct);
+        var previous = user.Email;
+        // The new address, the used link and the end of other sessions together, or none of them.
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        // Used by one request only, even when two arrive together.
+        if (await db.EmailChangeTokens.Where(t => t.Id == change.Id && t.UsedUtc == null && t.ExpiresUtc > now)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedUtc, now), ct) != 1)
+        {
+            return null;
+        }
+        user.Email = change.NewEmail;
+        // Their cookies carry the old address, which the pages and invitations read; a stolen one must not outlive the change.
+        await sessions.EndAllAsync(user.Id, keepSession, ct);
+        Email(previous, "Your email address was changed",
+            $"The email of your account was changed from {previous} to {user.Email} on {now:yyyy-MM-dd} at {now:HH:mm} UTC, and its other sessions were signed out. " +
+            $"It now signs in with {user.Email}.\n\nIf it was not you, tell your organization's owner and the marketplace's operator at once.",
+            now);
+        audit.Record(AuditActions.EmailChanged, null, "user", user.Id, before: new { email = previous }, after: new { email = user.Email },
+            actorUserId: user.Id, actorEmail: user.Email);
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        return user;
+    }
+
+    async Task<EmailChangeToken?> FindUsableAsync(string? token, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(token) || !SecretToken.IsWellFormed(token, TokenPrefix))
+        {
+            return null;
+        }
+        var hash = SecretToken.Hash(token);
+        var now = clock.GetUtcNow().UtcDateTime;
+        return await db.EmailChangeTokens.AsNoTracking().FirstOrDefaultAsync(t => t.TokenHash == hash && t.UsedUtc == null && t.ExpiresUtc > now, ct);
+    }
+
+    Task<bool> IsTakenAsync(EmailChangeToken change, CancellationToken ct) => db.Users.AnyAsync(u => u.Email == change.NewEmail && u.Id != change.UserId, ct);
+
+    /// <summary>
+    /// An account without a password signs in through an identity provider, which vouches for its address (SSO links
+    /// accounts by it): it has no password to confirm a change with, and the provider's address is the one to keep.
+    /// </summary>
+    async Task<Accounts.Failure> WithoutPasswordAsync(Guid userId, CancellationToken ct)
+    {
+        var provider = await db.ExternalLogins.Where(l => l.UserId == userId)
+            .Join(db.IdentityProviders.Where(p => p.Enabled), l => l.ProviderId, p => p.Id, (_, p) => p.Name).FirstOrDefaultAsync(ct);
+        return new Accounts.Failure(StatusCodes.Status409Conflict, ProblemCodes.EmailChangeNotAllowed, provider is not null
+            ? $"Your account signs in with {provider}, which vouches for its email address: it cannot be changed here."
+            : "Your account has no password. Set one first (\"Forgot your password?\" on the sign-in page), then change your email.");
+    }
+
+    void Email(string recipient, string subject, string body, DateTime now) =>
+        db.OutboxEmails.Add(new OutboxEmail { Recipient = recipient, Subject = subject, Body = body, CreatedUtc = now });
+
+    static Accounts.Failure InvalidLink() => new(StatusCodes.Status400BadRequest, ProblemCodes.EmailChangeInvalid, InvalidLinkMessage);
+
+    static Accounts.Failure Taken() => new(StatusCodes.Status409Conflict, ProblemCodes.EmailTaken, TakenMessage);
+}
