@@ -38,7 +38,7 @@ public sealed class OutboxEmail
     public DateTime? WithdrawnUtc { get; set; }
 
     /// <summary>
-    /// What the email is about when ending that must stop the email too (an invitation, a user's reset links): see
+    /// What the email is about when ending that must stop the email too (an invitation, a user's reset or email change links): see
     /// <see cref="OutboxWithdrawals.WithdrawUnsentAsync"/>. Null: nothing withdraws it.
     /// </summary>
     public string? About { get; init; }
