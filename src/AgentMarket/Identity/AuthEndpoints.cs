@@ -56,7 +56,7 @@ static class AuthEndpoints
         auth.MapPost("/password-reset", RequestPasswordResetAsync).WithName("RequestPasswordReset").AllowAnyone();
         auth.MapPost("/password-reset/confirm", ResetPasswordAsync).WithName("ResetPassword").AllowAnyone();
         auth.MapPost("/password", ChangePasswordAsync).WithName("ChangePassword").RequireUser();
-        auth.MapPost("/email-change/confirm", ConfirmEmailChangeAsync).WithName("ConfirmEmailChange").AllowAnyone();
+        auth.MapPost("/email-change/confirm", ConfirmEmailChangeAsync).WithName("ConfirmEmailChange").RequireUser();
         auth.MapGet("/tokens", ListTokensAsync).WithName("ListTokens").RequireUser().DisableRateLimiting();
         auth.MapDelete("/tokens/{uuid:guid}", RevokeTokenAsync).WithName("RevokeToken").RequireUser().DisableRateLimiting();
         auth.MapSessions();
@@ -146,7 +146,7 @@ static class AuthEndpoints
             ? failure.ToProblem(http)
             : TypedResults.Accepted((string?)null);
 
-    /// <summary>Anyone with the link may use it; a cookie session of the link's user stays signed in, with the new address.</summary>
+    /// <summary>Only the link's user, signed in, may use it (ADR-139); a cookie session stays signed in, with the new address.</summary>
     static async Task<IResult> ConfirmEmailChangeAsync(ConfirmEmailChangeRequest request, EmailChanges changes, UserSessions sessions, CurrentTenant tenant, HttpContext http, CancellationToken ct)
     {
         var (user, keptSession, failure) = await changes.ConfirmAsync(request.Token, tenant.UserId, UserSessions.CurrentId(http.User), ct);

@@ -14,7 +14,7 @@ namespace AgentMarket.Identity;
 /// </summary>
 public sealed class EmailChanges(
     AppDbContext db, Accounts accounts, UserSessions sessions, IConfiguration configuration, IHostEnvironment environment, TimeProvider clock, AuditLog audit,
-    ILogger<EmailChanges> logger)
+    Microsoft.Extensions.Options.IOptions<AdminOptions> admin, ILogger<EmailChanges> logger)
 {
     public const string TokenPrefix = "am_emc_";
 
@@ -29,6 +29,12 @@ public sealed class EmailChanges(
         "This link does not change your email: it was used, replaced by a newer one or ended by a new password, or it has expired. Ask for a new one on your account page.";
 
     public const string TakenMessage = "Another account now uses this address, so your email was not changed.";
+
+    public const string OtherAccountMessage =
+        "This link is for another account: sign in as the account that asked for the change, then open the link again. Nothing changed.";
+
+    /// <summary>A pending change as its link's page shows it: the account that asked, and the address it would move to.</summary>
+    public sealed record Pending(Guid UserId, string NewEmail);
 
     /// <summary>
     /// Checks the current password (failures count toward a lockout, as a password change's check), then emails a link to
@@ -50,6 +56,13 @@ public sealed class EmailChanges(
         if (string.IsNullOrEmpty(user.PasswordHash))
         {
             return await WithoutPasswordAsync(userId, ct);
+        }
+        if (admin.Value.Email is { Length: > 0 } bootstrap && User.NormalizeEmail(bootstrap) == user.Email)
+        {
+            // Moved off that address, the account would leave Admin:Email free, and the next start would create a second
+            // operator there with Admin:Password (OperatorBootstrap).
+            return new Accounts.Failure(StatusCodes.Status409Conflict, ProblemCodes.EmailChangeNotAllowed,
+                "This account is the operator the configuration names (Admin:Email). Change Admin:Email to the new address first, then change it here.");
         }
         // The link's address is Marketplace:PublicUrl, never the request's Host (as for reset links, ADR-124).
         if (Platform.Ui.PublicAddress.ForEmails(configuration, environment, requestBaseUrl) is not { } baseUrl)
@@ -101,8 +114,9 @@ public sealed class EmailChanges(
             {
                 Recipient = normalized,
                 Subject = "Confirm your new email address",
-                Body = $"Someone asked to use {normalized} as the email of their account.\n\nTo confirm it: {baseUrl}/account/email/confirm?token={secret}\n\n" +
-                    $"The link works once, for {LinkLifetime.TotalHours:0} hours. If you did not ask for it, ignore this email: nothing changes.",
+                Body = $"Someone signed in to the account {user.Email} ({user.Name}) asked to use {normalized} as its email from now on.\n\n" +
+                    $"If that is your account, sign in to it and open this link to confirm: {baseUrl}/account/email/confirm?token={secret}\n\n" +
+                    $"The link works once, for {LinkLifetime.TotalHours:0} hours. If it is not your account, ignore this email: nothing changes.",
                 CreatedUtc = now,
                 ExpiresUtc = now + LinkLifetime,
                 About = OutboxEmail.AboutEmailChange(userId),
@@ -122,13 +136,15 @@ public sealed class EmailChanges(
         return null;
     }
 
-    /// <summary>The address a link would move its account to, or null when it cannot be used, so its page can say so at once.</summary>
-    public async Task<string?> PendingAddressAsync(string? token, CancellationToken ct) => (await FindUsableAsync(token, ct))?.NewEmail;
+    /// <summary>Whose change a link finishes and to which address, or null when it cannot be used, so its page can say so at once.</summary>
+    public async Task<Pending?> PendingAsync(string? token, CancellationToken ct) =>
+        await FindUsableAsync(token, ct) is { } change ? new Pending(change.UserId, change.NewEmail) : null;
 
     /// <summary>
-    /// Moves the link's account to its new address, which then signs in instead of the old one. The user's other
-    /// sessions end; <paramref name="callerSession"/> goes on only if it is theirs (<paramref name="callerUserId"/>):
-    /// a link opened while signed in as someone else moves its own account, and nothing of the caller's.
+    /// Moves the link's account to its new address, which then signs in instead of the old one, when the caller is
+    /// signed in as that account: the link alone is not enough, or a stranger could get someone who owns an address to
+    /// move the stranger's account onto it (invitations and single sign-on then follow the address). The user's other
+    /// sessions end; <paramref name="callerSession"/> goes on.
     /// </summary>
     public async Task<(User? User, bool KeptSession, Accounts.Failure? Failure)> ConfirmAsync(string? token, Guid? callerUserId, Guid? callerSession, CancellationToken ct)
     {
@@ -137,14 +153,17 @@ public sealed class EmailChanges(
         {
             return (null, false, InvalidLink());
         }
+        if (callerUserId != change.UserId)
+        {
+            return (null, false, new Accounts.Failure(StatusCodes.Status403Forbidden, ProblemCodes.EmailChangeOtherAccount, OtherAccountMessage));
+        }
         if (await IsTakenAsync(change, ct))
         {
             return (null, false, Taken());
         }
-        var keep = callerUserId == change.UserId ? callerSession : null;
         try
         {
-            return await ChangeAsync(change, keep, ct) is { } user ? (user, keep is not null, null) : (null, false, InvalidLink());
+            return await ChangeAsync(change, callerSession, ct) is { } user ? (user, callerSession is not null, null) : (null, false, InvalidLink());
         }
         catch (DbUpdateException)
         {
@@ -184,6 +203,8 @@ public sealed class EmailChanges(
         user.Email = change.NewEmail;
         // Their cookies carry the old address, which the pages and invitations read; a stolen one must not outlive the change.
         await sessions.EndAllAsync(user.Id, keepSession, ct);
+        // A reset link sent to the old mailbox must not let whoever reads it take the account back.
+        await Passwords.EndPendingLinksAsync(db, user.Id, now, ct);
         Email(previous, "Your email address was changed",
             $"The email of your account was changed from {previous} to {user.Email} on {now:yyyy-MM-dd} at {now:HH:mm} UTC, and its other sessions were signed out. " +
             $"It now signs in with {user.Email}.\n\nIf it was not you, tell your organization's owner and the marketplace's operator at once.",

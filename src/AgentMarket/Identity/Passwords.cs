@@ -83,7 +83,7 @@ public sealed class Passwords(
             && await db.ExternalLogins.Where(l => l.UserId == user.Id).Join(db.IdentityProviders.Where(p => p.Enabled), l => l.ProviderId, p => p.Id, (_, p) => p.Name)
                 .FirstOrDefaultAsync(ct) is { } provider)
         {
-            await EndPendingLinksAsync(user.Id, now, ct);
+            await EndPendingLinksAsync(db, user.Id, now, ct);
             // Recorded as a link already used, so the limits above count this email too.
             db.PasswordResetTokens.Add(new PasswordResetToken { UserId = user.Id, TokenHash = SecretToken.Hash(SecretToken.Generate(TokenPrefix)), CreatedUtc = now, ExpiresUtc = now, UsedUtc = now });
             ResetEmail(user, "How to sign in",
@@ -94,7 +94,7 @@ public sealed class Passwords(
             return;
         }
         // Only the latest link works.
-        await EndPendingLinksAsync(user.Id, now, ct);
+        await EndPendingLinksAsync(db, user.Id, now, ct);
         var secret = SecretToken.Generate(TokenPrefix);
         db.PasswordResetTokens.Add(new PasswordResetToken { UserId = user.Id, TokenHash = SecretToken.Hash(secret), CreatedUtc = now, ExpiresUtc = now + LinkLifetime });
         ResetEmail(user, "Reset your password",
@@ -197,7 +197,7 @@ public sealed class Passwords(
     {
         user.PasswordHash = passwordHash;
         user.SecurityStamp = Guid.NewGuid();
-        await EndPendingLinksAsync(user.Id, now, ct);
+        await EndPendingLinksAsync(db, user.Id, now, ct);
         // A pending email change may come from the stolen session a new password is meant to end (ADR-139).
         await EmailChanges.EndPendingAsync(db, user.Id, "a new password ended it.", now, ct);
         await sessions.EndAllAsync(user.Id, keepSession, ct);
@@ -223,10 +223,13 @@ public sealed class Passwords(
             About = OutboxEmail.AboutPasswordReset(user.Id),
         });
 
-    /// <summary>Ends the user's unused reset links, and withdraws the emails carrying them that have not gone out yet.</summary>
-    async Task EndPendingLinksAsync(Guid userId, DateTime now, CancellationToken ct)
+    /// <summary>
+    /// Ends the user's unused reset links, and withdraws the emails carrying them that have not gone out yet: a newer
+    /// link or a new password replaces them, and an email change moves the account away from the mailbox they went to.
+    /// </summary>
+    internal static async Task EndPendingLinksAsync(AppDbContext db, Guid userId, DateTime now, CancellationToken ct)
     {
         await db.PasswordResetTokens.Where(t => t.UserId == userId && t.UsedUtc == null).ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedUtc, now), ct);
-        await db.OutboxEmails.WithdrawUnsentAsync(OutboxEmail.AboutPasswordReset(userId), "a newer reset link or a new password replaced it.", now, ct);
+        await db.OutboxEmails.WithdrawUnsentAsync(OutboxEmail.AboutPasswordReset(userId), "a newer reset link, a new password or a new email address ended it.", now, ct);
     }
 }

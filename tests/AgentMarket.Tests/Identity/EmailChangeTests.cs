@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.RegularExpressions;
+using AgentMarket.Identity;
 using AgentMarket.Platform.Data;
 using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Infrastructure;
@@ -57,8 +58,9 @@ public partial class EmailChangeTests(MailApp app) : IClassFixture<MailApp>
         Assert.Contains(user.Email, entry.GetProperty("before").ToString(), StringComparison.Ordinal);
         Assert.Contains(newEmail, entry.GetProperty("after").ToString(), StringComparison.Ordinal);
 
-        // Once only.
-        await Http.AssertProblemAsync(await anonymous.PostAsJsonAsync("/api/auth/email-change/confirm", new { token = link }), HttpStatusCode.BadRequest, "email_change_invalid");
+        // Once only; and never without signing in.
+        await Http.AssertProblemAsync(await user.Client.PostAsJsonAsync("/api/auth/email-change/confirm", new { token = link }), HttpStatusCode.BadRequest, "email_change_invalid");
+        await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/email-change/confirm", new { token = link }), HttpStatusCode.Unauthorized);
     }
 
     [Fact]
@@ -148,23 +150,54 @@ public partial class EmailChangeTests(MailApp app) : IClassFixture<MailApp>
     }
 
     [Fact]
-    public async Task ALinkOpenedWhileSignedInAsSomeoneElse_MovesItsOwnAccount_AndNothingOfTheirs()
+    public async Task ALinkOpenedBySomeoneElse_ChangesNothing_OnlyTheAccountThatAskedConfirmsIt()
     {
+        // The owner of an address must not be able to move a stranger's account onto it by pressing a button.
         var user = await app.SignUpAsync();
         var someoneElse = await app.SignUpAsync();
         var newEmail = NewAddress();
         var link = await RequestLinkAsync(user, newEmail);
+        Assert.Contains($"the account {user.Email}", (await WaitForMessageAsync(newEmail, LinkSubject)).Message.TextBody, StringComparison.Ordinal);
 
-        await Http.AssertStatusAsync(await someoneElse.Client.PostAsJsonAsync("/api/auth/email-change/confirm", new { token = link }), HttpStatusCode.NoContent);
+        var refused = await Http.AssertProblemAsync(await someoneElse.Client.PostAsJsonAsync("/api/auth/email-change/confirm", new { token = link }), HttpStatusCode.Forbidden, "email_change_other_account");
+        Assert.Equal(EmailChanges.OtherAccountMessage, refused.GetProperty("detail").GetString());
+        var page = await someoneElse.Client.HtmlAsync($"/account/email/confirm?token={link}");
+        Assert.Contains("This link is for another account", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("Use this address", page, StringComparison.Ordinal);
+        Assert.Equal(someoneElse.Email, await EmailOfAsync(someoneElse.Client));
+        Assert.Equal(user.Email, await EmailOfAsync(user.Client));
 
-        // The other user stays who they were, signed in; the link's user moved, and their sessions all ended.
-        var me = await Http.ReadJsonAsync(await someoneElse.Client.GetAsync("/api/me"));
-        Assert.Equal(someoneElse.UserId, me.GetProperty("user").GetProperty("uuid").GetGuid());
-        Assert.Equal(someoneElse.Email, me.GetProperty("user").GetProperty("email").GetString());
-        await Http.AssertProblemAsync(await user.Client.GetAsync("/api/me"), HttpStatusCode.Unauthorized, "unauthorized");
+        // The link still works for its own account.
+        await Http.AssertStatusAsync(await user.Client.PostAsJsonAsync("/api/auth/email-change/confirm", new { token = link }), HttpStatusCode.NoContent);
+        Assert.Equal(newEmail, await EmailOfAsync(user.Client));
+        Assert.Equal(someoneElse.Email, await EmailOfAsync(someoneElse.Client));
+    }
+
+    [Fact]
+    public async Task TheOperatorNamedByAdminEmail_ChangesTheConfigurationFirst()
+    {
+        // Moved off Admin:Email, the next start would create a second operator there with Admin:Password.
+        var operatorClient = await app.OperatorAsync();
+        var refused = await Http.AssertProblemAsync(await operatorClient.PostAsJsonAsync("/api/me/email", new { email = NewAddress(), password = AgentMarketApp.OperatorPassword }),
+            HttpStatusCode.Conflict, "email_change_not_allowed");
+        Assert.Contains("Admin:Email", refused.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AResetLinkSentToTheOldAddress_StopsWorking_WhenTheEmailChanges()
+    {
+        var user = await app.SignUpAsync();
         using var anonymous = app.CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = false });
-        var signedIn = await Http.ReadJsonAsync(await anonymous.PostAsJsonAsync("/api/auth/signin", new { email = newEmail, password = user.Password }));
-        Assert.Equal(user.UserId, signedIn.GetProperty("uuid").GetGuid());
+        await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset", new { email = user.Email }), HttpStatusCode.Accepted);
+        var reset = Regex.Match((await WaitForMessageAsync(user.Email, "Reset your password")).Message.TextBody ?? "", "token=(am_pwr_[0-9A-Za-z]+)").Groups[1].Value;
+        Assert.NotEmpty(reset);
+
+        var link = await RequestLinkAsync(user, NewAddress());
+        await Http.AssertStatusAsync(await user.Client.PostAsJsonAsync("/api/auth/email-change/confirm", new { token = link }), HttpStatusCode.NoContent);
+
+        // Whoever still reads the old mailbox cannot take the account back with it.
+        await Http.AssertProblemAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset/confirm", new { token = reset, password = "taken over by the old mailbox" }),
+            HttpStatusCode.BadRequest, "password_reset_invalid");
     }
 
     [Fact]
@@ -219,21 +252,23 @@ public partial class EmailChangeTests(MailApp app) : IClassFixture<MailApp>
         Assert.Contains("We sent a link to the new address", await user.Client.HtmlAsync("/account?done=email-sent"), StringComparison.Ordinal);
         var link = TokenIn((await WaitForMessageAsync(newEmail, LinkSubject)).Message.TextBody);
 
-        // Opened on another device, not signed in: the page names the address and changes it only when asked to.
+        // Opened on another device, not signed in: the page asks to sign in to the account first, and comes back.
         using var phone = app.CreateClient();
         var page = await phone.HtmlAsync($"/account/email/confirm?token={link}");
+        Assert.Contains($"/signin?returnUrl={Uri.EscapeDataString($"/account/email/confirm?token={link}")}", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("Use this address", page, StringComparison.Ordinal);
+        await Http.AssertStatusAsync(await phone.PostAsJsonAsync("/api/auth/signin", new { email = user.Email, password = user.Password }), HttpStatusCode.OK);
+        page = await phone.HtmlAsync($"/account/email/confirm?token={link}");
         Assert.Contains(newEmail, page, StringComparison.Ordinal);
+        Assert.Contains(user.Email, page, StringComparison.Ordinal); // which account moves
         Assert.Equal(user.Email, await EmailOfAsync(user.Client));
         var confirmed = await phone.SubmitAsync($"/account/email/confirm?token={link}", "confirm-email", new() { ["Input.Token"] = link });
-        PageForms.AssertRedirect(confirmed, "/signin?email=changed");
-        Assert.Contains("Your email address has been changed.", await phone.HtmlAsync("/signin?email=changed"), StringComparison.Ordinal);
+        PageForms.AssertRedirect(confirmed, "/account?done=email");
+        Assert.Contains(newEmail, await phone.HtmlAsync("/account"), StringComparison.Ordinal);
 
-        // That session was nobody's, so every session of the user ended; the used link says it no longer works.
+        // The session that confirmed goes on; the user's other sessions ended; the used link says it no longer works.
         await Http.AssertProblemAsync(await user.Client.GetAsync("/api/me"), HttpStatusCode.Unauthorized, "unauthorized");
         Assert.Contains("This link does not change your email", await phone.HtmlAsync($"/account/email/confirm?token={link}"), StringComparison.Ordinal);
-        var signedIn = await phone.PostAsJsonAsync("/api/auth/signin", new { email = newEmail, password = user.Password });
-        await Http.AssertStatusAsync(signedIn, HttpStatusCode.OK);
-        Assert.Contains(newEmail, await phone.HtmlAsync("/account"), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -52,6 +52,9 @@ public static class ProblemCodes
 
     /// <summary>409: an account without a password (single sign-on) cannot change its email here (ADR-139).</summary>
     public const string EmailChangeNotAllowed = "email_change_not_allowed";
+
+    /// <summary>403: an email change link opened by someone signed in as another account than the one that asked (ADR-139).</summary>
+    public const string EmailChangeOtherAccount = "email_change_other_account";
     public const string OrganizationSuspended = "organization_suspended";
     public const string OrganizationSuspendedMessage = "An operator suspended this organization: it can neither run agents nor buy until it is reactivated.";
 
