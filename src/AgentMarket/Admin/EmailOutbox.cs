@@ -41,7 +41,8 @@ public sealed class EmailOutbox(AppDbContext db, AuditLog audit, TimeProvider cl
             EmailState.Pending => query.Where(e => e.SentUtc == null && e.FailedUtc == null),
             EmailState.Sent => query.Where(e => e.SentUtc != null),
             EmailState.Failed => query.Where(e => e.FailedUtc != null && e.WithdrawnUtc == null),
-            EmailState.Withdrawn => query.Where(e => e.WithdrawnUtc != null),
+            // Withdrawn while a sender had it: it went out after all, and counts as sent.
+            EmailState.Withdrawn => query.Where(e => e.WithdrawnUtc != null && e.SentUtc == null),
             _ => query,
         };
         return page.ToPageAsync(query.OrderByDescending(e => e.CreatedUtc).ThenByDescending(e => e.Id).Select(Response), ct);
@@ -53,7 +54,7 @@ public sealed class EmailOutbox(AppDbContext db, AuditLog audit, TimeProvider cl
         return new EmailCounts(
             await db.OutboxEmails.CountAsync(e => e.SentUtc == null && e.FailedUtc == null, ct),
             await db.OutboxEmails.CountAsync(e => e.FailedUtc != null && e.WithdrawnUtc == null, ct),
-            await db.OutboxEmails.CountAsync(e => e.WithdrawnUtc != null, ct),
+            await db.OutboxEmails.CountAsync(e => e.WithdrawnUtc != null && e.SentUtc == null, ct),
             await db.OutboxEmails.CountAsync(e => e.SentUtc > weekAgo, ct));
     }
 

@@ -268,6 +268,31 @@ public class OutboxMailerTests(MailApp app) : IClassFixture<MailApp>
     }
 
     [Fact]
+    public async Task AnEmailWithdrawnWhileItIsBeingSent_ThatWentOutAfterAll_CountsAsSent_NotWithdrawn()
+    {
+        await using var quiet = MailApp.WithoutBackgroundSender();
+        await quiet.InitializeAsync();
+        var owner = await quiet.SignUpAsync();
+        var invitee = $"sent-anyway-{Guid.NewGuid():N}@tests.example";
+        var invitation = await Http.ReadJsonAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = invitee, role = "member" }), HttpStatusCode.Created);
+        var gate = quiet.Smtp.HoldRecipient(invitee);
+
+        var pass = quiet.Services.GetRequiredService<OutboxMailer>().RunOnceAsync(CancellationToken.None);
+        await quiet.Smtp.Held.Task.WaitAsync(TimeSpan.FromSeconds(20)); // claimed and being sent
+        await Http.AssertStatusAsync(await owner.Client.DeleteAsync($"/api/invitations/{invitation.GetProperty("uuid").GetGuid()}"), HttpStatusCode.NoContent);
+        gate.SetResult("250 2.1.5 OK"); // the server takes it: it went out
+        await pass;
+
+        Assert.Contains(quiet.Smtp.Messages, m => m.Message.To.ToString().Contains(invitee, StringComparison.Ordinal));
+        var operatorClient = await quiet.OperatorAsync();
+        var withdrawn = await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/emails/?state=withdrawn&limit=100"));
+        Assert.DoesNotContain(withdrawn.GetProperty("items").EnumerateArray(), e => e.GetProperty("recipient").GetString() == invitee);
+        var sent = await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/emails/?state=sent&limit=100"));
+        Assert.Equal("sent", sent.GetProperty("items").EnumerateArray().Single(e => e.GetProperty("recipient").GetString() == invitee).GetProperty("state").GetString());
+        Assert.Contains(">0 withdrawn</a>", await operatorClient.GetStringAsync("/admin/emails"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SentEmails_AreDeletedAfterAMonth()
     {
         var owner = await app.SignUpAsync();

@@ -8,22 +8,24 @@ form?.addEventListener('submit', async (event) => {
   }
   event.preventDefault();
   const button = event.submitter;
-  const body = new FormData(form, button); // before disabling it: a disabled button's intent is not sent
+  const body = new FormData(form);
+  body.set('intent', 'validate'); // set, not taken from the button: older browsers leave the submitter out
   button.disabled = true;
   try {
     const response = await fetch(form.action || location.href, { method: 'POST', body });
-    const page = new DOMParser().parseFromString(await response.text(), 'text/html');
-    for (const part of ['[data-flow-check]', '[data-flow-report]']) {
-      const fresh = page.querySelector(part);
-      if (fresh) {
-        document.querySelector(part)?.replaceWith(document.adoptNode(fresh));
-      }
+    const page = response.ok && !response.redirected ? new DOMParser().parseFromString(await response.text(), 'text/html') : null;
+    const parts = ['[data-flow-check]', '[data-flow-report]'].map((part) => [document.querySelector(part), page?.querySelector(part)]);
+    if (parts.some(([here, fresh]) => !here || !fresh)) {
+      throw new Error('not the import page'); // a refusal, an expired session: show it as the plain post would
+    }
+    // The regions stay, their contents change, so a screen reader announces the new error.
+    for (const [here, fresh] of parts) {
+      here.replaceChildren(...[...fresh.childNodes].map((node) => document.adoptNode(node)));
     }
     document.querySelector('[data-flow-report] h2')?.scrollIntoView({ block: 'nearest' });
   } catch {
-    // The network or the page failed: fall back to the plain post, still a check (submit() sends no button).
-    const intent = Object.assign(document.createElement('input'), { type: 'hidden', name: 'intent', value: 'validate' });
-    form.append(intent);
+    // Fall back to the plain post, still a check (submit() sends no button).
+    form.append(Object.assign(document.createElement('input'), { type: 'hidden', name: 'intent', value: 'validate' }));
     form.submit();
   } finally {
     button.disabled = false;
