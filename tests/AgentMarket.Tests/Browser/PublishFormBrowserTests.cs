@@ -1,0 +1,59 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using AgentMarket.Credits;
+using AgentMarket.Tests.Buyer;
+using AgentMarket.Tests.Catalog;
+using AgentMarket.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Playwright;
+
+namespace AgentMarket.Tests.Browser;
+
+/// <summary>A seller in Chromium prices a listing: only the chosen model's amounts show, and the price line follows the typing.</summary>
+public class PublishFormBrowserTests(BrowserApp app) : IClassFixture<BrowserApp>
+{
+    [Fact]
+    public async Task PriceInputs_FollowThePricingModel_AndThePriceLineSaysWhatTheSellerEarns()
+    {
+        var (seller, _) = await app.SellerAsync();
+        var agent = await seller.CreateAgentAsync();
+        await seller.ImportExampleAsync(agent);
+        var url = $"/provider/agents/{agent}/publish";
+        var serverLine = PageForms.Marked(await seller.Client.HtmlAsync(url), "data-price-meaning");
+        var credits = app.Services.GetRequiredService<IOptions<CreditsOptions>>().Value;
+
+        await using var context = await app.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(app.BaseUrl + "/signin");
+        await page.GetByLabel("Email").FillAsync(seller.Email);
+        await page.GetByLabel("Password").FillAsync(seller.Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.WaitForPageAsync(u => !u.Contains("/signin", StringComparison.Ordinal));
+        await page.GotoAsync(app.BaseUrl + url);
+
+        // The script writes the sentence the server wrote for the same values.
+        var meaning = page.Locator("[data-price-meaning]");
+        await Assertions.Expect(page.GetByLabel("Credits per run", new() { Exact = true })).ToBeVisibleAsync();
+        await Assertions.Expect(meaning).ToHaveTextAsync(serverLine);
+        await Assertions.Expect(page.Locator("#credits-min")).ToBeHiddenAsync();
+        await Assertions.Expect(page.Locator("#credits-max")).ToBeHiddenAsync();
+
+        await page.GetByLabel("Pricing", new() { Exact = true }).SelectOptionAsync("variable_credits");
+        await Assertions.Expect(page.Locator("#credits-per-run")).ToBeHiddenAsync();
+        await page.Locator("#credits-min").FillAsync("10");
+        await page.Locator("#credits-max").FillAsync("250");
+        await Assertions.Expect(meaning).ToContainTextAsync($"{Money.Format(10)}) to 250 credits ({Money.Format(250)}) a run");
+        await Assertions.Expect(meaning).ToContainTextAsync($"{250 - credits.Split.Fee(250)} credits ({Money.Format(250 - credits.Split.Fee(250))}) a run");
+
+        await page.GetByLabel("Pricing", new() { Exact = true }).SelectOptionAsync("subscription");
+        await Assertions.Expect(page.GetByLabel("Credits per month", new() { Exact = true })).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#credits-min")).ToBeHiddenAsync();
+        await page.GetByLabel("Credits per month", new() { Exact = true }).FillAsync("1999");
+        await Assertions.Expect(meaning).ToContainTextAsync(new Regex(Regex.Escape($"{1_999.ToString("N0", CultureInfo.InvariantCulture)} credits ({Money.Format(1_999)}) a month")));
+
+        await page.GetByLabel("Pricing", new() { Exact = true }).SelectOptionAsync("free");
+        await Assertions.Expect(page.Locator("#credits-per-run")).ToBeHiddenAsync();
+        await Assertions.Expect(page.Locator("#credits-min")).ToBeHiddenAsync();
+    }
+}
