@@ -113,6 +113,12 @@ public class EconomicsApiTests(EconomicsApp app) : IClassFixture<EconomicsApp>
         Assert.Contains((earnings / 100m).ToString("$#,0.00", CultureInfo.InvariantCulture), html, StringComparison.Ordinal);
         Assert.Contains("data-chart=\"earnings-per-day\"", html, StringComparison.Ordinal);
         Assert.Contains("data-chart=\"earnings-per-agent\"", html, StringComparison.Ordinal);
+        // The per-agent table counts credits while the cards above it show dollars: its headers say so.
+        var perAgent = System.Text.RegularExpressions.Regex.Match(html, "<th scope=\"col\">Agent</th><th scope=\"col\" class=\"num\">Runs</th>.*?</thead>").Value;
+        foreach (var column in new[] { "Revenue", "Commission", "Earnings", "Model cost per run" })
+        {
+            Assert.Contains($">{column} (credits)</th>", perAgent, StringComparison.Ordinal);
+        }
         Assert.Contains(report.GetProperty("top_customers")[0].GetProperty("organization_name").GetString()!, WebUtility.HtmlDecode(html), StringComparison.Ordinal);
     }
 
