@@ -1,11 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
+using AgentMarket.Knowledge;
 using AgentMarket.Testing.FakeOpenAi;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
 using AgentMarket.Tests.Knowledge;
-using AgentMarket.Knowledge;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
