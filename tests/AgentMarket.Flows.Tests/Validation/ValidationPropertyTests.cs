@@ -121,8 +121,9 @@ public class ValidationPropertyTests
     {
         string? Id()
         {
+            // An earlier mutation may have replaced a node with a value of another kind: it has no id to point at.
             var node = nodes[random.Next(nodes.Count)];
-            return node?["id"] is JsonValue id && id.TryGetValue<string>(out var text) ? text : null;
+            return node is JsonObject obj && obj["id"] is JsonValue id && id.TryGetValue<string>(out var text) ? text : null;
         }
 
         var fields = new[] { "input_value", "template", "tools", "system_message", "x", "memory", "data_inputs" };

@@ -52,7 +52,7 @@ public class SellerToVisitorJourneyTests(BrowserApp app) : IClassFixture<Browser
             await seller.GetByLabel("Full description").FillAsync("## Haiku on demand\nSeventeen syllables, every time.");
             await seller.GetByLabel("Tags").FillAsync("poetry, writing");
             await seller.GetByLabel("Pricing").SelectOptionAsync("fixed_credits");
-            await seller.GetByLabel("Credits per run").FillAsync("3");
+            await seller.GetByLabel("Credits per run", new() { Exact = true }).FillAsync("3");
             await seller.GetByRole(AriaRole.Button, new() { Name = "Publish" }).ClickAsync();
             await Assertions.Expect(seller.GetByText("Published: visitors can find it in the marketplace now.")).ToBeVisibleAsync();
             await Assertions.Expect(seller.GetByText("active", new() { Exact = true })).ToBeVisibleAsync();
