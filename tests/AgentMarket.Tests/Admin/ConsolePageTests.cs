@@ -26,6 +26,9 @@ public class ConsolePageTests(AgentMarketApp app) : IClassFixture<AgentMarketApp
         Assert.Contains($"/admin/organizations/{user.OrganizationId}", list, StringComparison.Ordinal);
 
         var page = $"/admin/organizations/{user.OrganizationId}";
+        var details = await operatorClient.HtmlAsync(page);
+        Assert.Contains("<dt>Plan</dt><dd>Free</dd>", details, StringComparison.Ordinal); // the plan's name, not its code
+        Assert.Contains($"<{user.Email}> — Owner", System.Net.WebUtility.HtmlDecode(details), StringComparison.Ordinal);
         PageForms.AssertRedirect(await operatorClient.SubmitAsync(page, "suspend", new() { ["reason"] = "Fraud review" }), page);
         Assert.Contains("Fraud review", await operatorClient.HtmlAsync(page), StringComparison.Ordinal);
         Assert.Contains("Fraud review", await user.Client.HtmlAsync("/dashboard"), StringComparison.Ordinal);
