@@ -21,10 +21,6 @@ public sealed class EmailChanges(
     // Longer than a reset link's hour: the new mailbox may be one the user does not read on the spot.
     public static readonly TimeSpan LinkLifetime = TimeSpan.FromHours(24);
 
-    // As for reset links: one a minute and three an hour per account, so the form cannot flood anyone's mailbox.
-    static readonly TimeSpan MinimumInterval = TimeSpan.FromMinutes(1);
-    const int MaxRequestsPerHour = 3;
-
     public const string InvalidLinkMessage =
         "This link does not change your email: it was used, replaced by a newer one or ended by a new password, or it has expired. Ask for a new one on your account page.";
 
@@ -77,10 +73,10 @@ public sealed class EmailChanges(
             return failure.Code == ProblemCodes.InvalidCredentials ? failure with { Message = "The current password is wrong." } : failure;
         }
         var now = clock.GetUtcNow().UtcDateTime;
-        var recent = await db.EmailChangeTokens.Where(t => t.UserId == userId && t.CreatedUtc > now.AddHours(-1)).Select(t => t.CreatedUtc).ToListAsync(ct);
-        if (recent.Count >= MaxRequestsPerHour || recent.Any(created => created > now - MinimumInterval))
+        var since = LinkEmailLimit.WindowStart(now);
+        var recent = await db.EmailChangeTokens.Where(t => t.UserId == userId && t.CreatedUtc > since).Select(t => t.CreatedUtc).ToListAsync(ct);
+        if (LinkEmailLimit.RetryAfter(recent, now) is { } retryAfter)
         {
-            var retryAfter = recent.Count >= MaxRequestsPerHour ? recent.Min().AddHours(1) - now : recent.Max() + MinimumInterval - now;
             return new Accounts.Failure(StatusCodes.Status429TooManyRequests, ProblemCodes.RateLimited,
                 "You asked to change your email several times just now. Wait a little, then ask again.", RetryAfter: retryAfter);
         }

@@ -47,10 +47,6 @@ public sealed class Passwords(
     public const string TokenPrefix = "am_pwr_";
     public static readonly TimeSpan LinkLifetime = TimeSpan.FromHours(1);
 
-    // However often the form is sent: one email a minute and three an hour per account, so it cannot flood a mailbox.
-    static readonly TimeSpan MinimumInterval = TimeSpan.FromMinutes(1);
-    const int MaxEmailsPerHour = 3;
-
     /// <summary>
     /// Emails a reset link when an account has this address; the answer is the same either way. The link's address is
     /// <c>Marketplace:PublicUrl</c>: taken from the request, an attacker's <c>Host</c> header would make us email a
@@ -72,8 +68,9 @@ public sealed class Passwords(
             return;
         }
         var now = clock.GetUtcNow().UtcDateTime;
-        var recent = await db.PasswordResetTokens.Where(t => t.UserId == user.Id && t.CreatedUtc > now.AddHours(-1)).Select(t => t.CreatedUtc).ToListAsync(ct);
-        if (recent.Count >= MaxEmailsPerHour || recent.Any(created => created > now - MinimumInterval))
+        var since = LinkEmailLimit.WindowStart(now);
+        var recent = await db.PasswordResetTokens.Where(t => t.UserId == user.Id && t.CreatedUtc > since).Select(t => t.CreatedUtc).ToListAsync(ct);
+        if (LinkEmailLimit.RetryAfter(recent, now) is not null)
         {
             return;
         }
