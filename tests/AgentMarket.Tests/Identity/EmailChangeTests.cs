@@ -32,9 +32,9 @@ public partial class EmailChangeTests(MailApp app) : IClassFixture<MailApp>
         await Http.AssertStatusAsync(await user.Client.PostAsJsonAsync("/api/me/email", new { email = " " + newEmail.ToUpperInvariant(), password = user.Password }), HttpStatusCode.Accepted);
 
         // The old address is told at once, so a change asked for from a stolen session is noticed.
-        var notice = await WaitForMessageAsync(user.Email, "A change of your email address was asked for");
+        var notice = await app.Smtp.ReceivedByAsync(user.Email, "A change of your email address was asked for");
         Assert.Contains(newEmail, notice.Message.TextBody, StringComparison.Ordinal);
-        var link = TokenIn((await WaitForMessageAsync(newEmail, LinkSubject)).Message.TextBody);
+        var link = TokenIn((await app.Smtp.ReceivedByAsync(newEmail, LinkSubject)).Message.TextBody);
         // Nothing changes until the link is opened.
         Assert.Equal(user.Email, await EmailOfAsync(user.Client));
 
@@ -51,7 +51,7 @@ public partial class EmailChangeTests(MailApp app) : IClassFixture<MailApp>
         await Http.AssertProblemAsync(await anonymous.PostAsJsonAsync("/api/auth/signin", new { email = user.Email, password = user.Password }), HttpStatusCode.Unauthorized, "invalid_credentials");
         await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/signin", new { email = newEmail, password = user.Password }), HttpStatusCode.OK);
 
-        var changed = await WaitForMessageAsync(user.Email, "Your email address was changed");
+        var changed = await app.Smtp.ReceivedByAsync(user.Email, "Your email address was changed");
         Assert.Contains($"from {user.Email} to {newEmail}", changed.Message.TextBody, StringComparison.Ordinal);
         var operatorClient = await app.OperatorAsync();
         var entry = (await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/audit/?action=user.email_changed&target={user.UserId}"))).GetProperty("items").EnumerateArray().Single();
@@ -80,8 +80,8 @@ public partial class EmailChangeTests(MailApp app) : IClassFixture<MailApp>
         }
         Assert.Equal(HttpStatusCode.Unauthorized, (await app.CreateClient().PostAsJsonAsync("/api/me/email", new { email = newEmail, password = user.Password })).StatusCode);
 
-        Assert.Equal(0, await OutboxCountAsync(newEmail));
-        Assert.Equal(0, await OutboxCountAsync(user.Email));
+        Assert.Equal(0, await app.OutboxCountAsync(newEmail));
+        Assert.Equal(0, await app.OutboxCountAsync(user.Email));
         // The mistyped password is in the audit trail as a signed-in user's, not as a sign-in attempt.
         var operatorClient = await app.OperatorAsync();
         var failed = await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/audit/?action=sign_in.failed&target={user.UserId}"));
@@ -96,9 +96,9 @@ public partial class EmailChangeTests(MailApp app) : IClassFixture<MailApp>
 
         await Http.AssertStatusAsync(await user.Client.PostAsJsonAsync("/api/me/email", new { email = owner.Email, password = user.Password }), HttpStatusCode.Accepted);
 
-        var note = await WaitForMessageAsync(owner.Email, "Someone asked to use your address");
+        var note = await app.Smtp.ReceivedByAsync(owner.Email, "Someone asked to use your address");
         Assert.DoesNotContain("am_emc_", note.Message.TextBody, StringComparison.Ordinal);
-        await WaitForMessageAsync(user.Email, "A change of your email address was asked for");
+        await app.Smtp.ReceivedByAsync(user.Email, "A change of your email address was asked for");
         Assert.DoesNotContain(app.Smtp.Messages, m => m.Recipients.Contains(owner.Email) && m.Message.Subject == LinkSubject);
         Assert.Equal(user.Email, await EmailOfAsync(user.Client));
         Assert.Equal(owner.Email, await EmailOfAsync(owner.Client));
@@ -157,7 +157,7 @@ public partial class EmailChangeTests(MailApp app) : IClassFixture<MailApp>
         var someoneElse = await app.SignUpAsync();
         var newEmail = NewAddress();
         var link = await RequestLinkAsync(user, newEmail);
-        Assert.Contains($"the account {user.Email}", (await WaitForMessageAsync(newEmail, LinkSubject)).Message.TextBody, StringComparison.Ordinal);
+        Assert.Contains($"the account {user.Email}", (await app.Smtp.ReceivedByAsync(newEmail, LinkSubject)).Message.TextBody, StringComparison.Ordinal);
 
         var refused = await Http.AssertProblemAsync(await someoneElse.Client.PostAsJsonAsync("/api/auth/email-change/confirm", new { token = link }), HttpStatusCode.Forbidden, "email_change_other_account");
         Assert.Equal(EmailChanges.OtherAccountMessage, refused.GetProperty("detail").GetString());
@@ -189,7 +189,7 @@ public partial class EmailChangeTests(MailApp app) : IClassFixture<MailApp>
         var user = await app.SignUpAsync();
         using var anonymous = app.CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = false });
         await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset", new { email = user.Email }), HttpStatusCode.Accepted);
-        var reset = Regex.Match((await WaitForMessageAsync(user.Email, "Reset your password")).Message.TextBody ?? "", "token=(am_pwr_[0-9A-Za-z]+)").Groups[1].Value;
+        var reset = Regex.Match((await app.Smtp.ReceivedByAsync(user.Email, "Reset your password")).Message.TextBody ?? "", "token=(am_pwr_[0-9A-Za-z]+)").Groups[1].Value;
         Assert.NotEmpty(reset);
 
         var link = await RequestLinkAsync(user, NewAddress());
@@ -220,7 +220,7 @@ public partial class EmailChangeTests(MailApp app) : IClassFixture<MailApp>
         var refused = await Http.AssertProblemAsync(await user.Client.PostAsJsonAsync("/api/me/email", new { email = newEmail, password = "anything at all" }),
             HttpStatusCode.Conflict, "email_change_not_allowed");
         Assert.Contains($"signs in with {providerName}", refused.GetProperty("detail").GetString(), StringComparison.Ordinal);
-        Assert.Equal(0, await OutboxCountAsync(newEmail));
+        Assert.Equal(0, await app.OutboxCountAsync(newEmail));
     }
 
     [Fact]
@@ -250,7 +250,7 @@ public partial class EmailChangeTests(MailApp app) : IClassFixture<MailApp>
         var sent = await user.Client.SubmitAsync("/account", "change-email", new() { ["EmailInput.Email"] = newEmail, ["EmailInput.Password"] = user.Password });
         PageForms.AssertRedirect(sent, "/account?done=email-sent");
         Assert.Contains("We sent a link to the new address", await user.Client.HtmlAsync("/account?done=email-sent"), StringComparison.Ordinal);
-        var link = TokenIn((await WaitForMessageAsync(newEmail, LinkSubject)).Message.TextBody);
+        var link = TokenIn((await app.Smtp.ReceivedByAsync(newEmail, LinkSubject)).Message.TextBody);
 
         // Opened on another device, not signed in: the page asks to sign in to the account first, and comes back.
         using var phone = app.CreateClient();
@@ -290,7 +290,7 @@ public partial class EmailChangeTests(MailApp app) : IClassFixture<MailApp>
     async Task<string> RequestLinkAsync(TestUser user, string newEmail)
     {
         await Http.AssertStatusAsync(await user.Client.PostAsJsonAsync("/api/me/email", new { email = newEmail, password = user.Password }), HttpStatusCode.Accepted);
-        return TokenIn((await WaitForMessageAsync(newEmail, LinkSubject)).Message.TextBody);
+        return TokenIn((await app.Smtp.ReceivedByAsync(newEmail, LinkSubject)).Message.TextBody);
     }
 
     static async Task<string?> EmailOfAsync(HttpClient client) =>
@@ -301,23 +301,6 @@ public partial class EmailChangeTests(MailApp app) : IClassFixture<MailApp>
         var created = await Http.ReadJsonAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email, role = "member" }), HttpStatusCode.Created);
         return System.Web.HttpUtility.ParseQueryString(new Uri(created.GetProperty("accept_url").GetString()!).Query)["token"]!;
     }
-
-    async Task<FakeSmtpServer.Received> WaitForMessageAsync(string recipient, string subject)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (true)
-        {
-            if (app.Smtp.Messages.FirstOrDefault(m => m.Recipients.Contains(recipient) && m.Message.Subject == subject) is { } message)
-            {
-                return message;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"No \"{subject}\" email reached {recipient}.");
-            await Task.Delay(50);
-        }
-    }
-
-    Task<int> OutboxCountAsync(string recipient) =>
-        app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().OutboxEmails.CountAsync(e => e.Recipient == recipient));
 
     static string TokenIn(string? body) => ConfirmLink().Match(body ?? "") is { Success: true } link ? link.Groups[1].Value : throw new InvalidOperationException("No confirmation link in: " + body);
 

@@ -63,7 +63,7 @@ public partial class PasswordTests(MailApp app) : IClassFixture<MailApp>
 
         // A second request within a minute sends nothing more; after it, a new link replaces the first.
         await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset", new { email = user.Email }), HttpStatusCode.Accepted);
-        Assert.Equal(1, await OutboxCountAsync(user.Email));
+        Assert.Equal(1, await app.OutboxCountAsync(user.Email));
         app.Clock.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(1));
         var second = await RequestLinkAsync(anonymous, user.Email, expectedEmails: 2);
         await Http.AssertProblemAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset/confirm", new { token = first, password = NewPassword }), HttpStatusCode.BadRequest, "password_reset_invalid");
@@ -109,7 +109,7 @@ public partial class PasswordTests(MailApp app) : IClassFixture<MailApp>
             await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset", new { email = user.Email }), HttpStatusCode.Accepted);
             app.Clock.Advance(TimeSpan.FromMinutes(2));
         }
-        Assert.Equal(3, await OutboxCountAsync(user.Email));
+        Assert.Equal(3, await app.OutboxCountAsync(user.Email));
     }
 
     [Fact]
@@ -128,7 +128,7 @@ public partial class PasswordTests(MailApp app) : IClassFixture<MailApp>
         await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset/confirm", new { token, password = NewPassword }), HttpStatusCode.NoContent);
         await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/signin", new { email = user.Email, password = NewPassword }), HttpStatusCode.OK);
 
-        var notice = await WaitForMessageAsync(user.Email, "Your password was changed");
+        var notice = await app.Smtp.ReceivedByAsync(user.Email, "Your password was changed");
         Assert.Contains("If it was not you", notice.Message.TextBody, StringComparison.Ordinal);
     }
 
@@ -149,7 +149,7 @@ public partial class PasswordTests(MailApp app) : IClassFixture<MailApp>
         using var anonymous = app.CreateClient();
         await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset", new { email = user.Email }), HttpStatusCode.Accepted);
 
-        var email = await WaitForMessageAsync(user.Email, "How to sign in");
+        var email = await app.Smtp.ReceivedByAsync(user.Email, "How to sign in");
         Assert.Contains("it signs in with Acme SSO", email.Message.TextBody, StringComparison.Ordinal);
         Assert.DoesNotContain("am_pwr_", email.Message.TextBody, StringComparison.Ordinal);
     }
@@ -160,7 +160,7 @@ public partial class PasswordTests(MailApp app) : IClassFixture<MailApp>
         using var anonymous = app.CreateClient();
         var nobody = $"nobody-{Guid.NewGuid():N}@tests.example";
         await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/password-reset", new { email = nobody }), HttpStatusCode.Accepted);
-        Assert.Equal(0, await OutboxCountAsync(nobody));
+        Assert.Equal(0, await app.OutboxCountAsync(nobody));
     }
 
     [Fact]
@@ -208,7 +208,7 @@ public partial class PasswordTests(MailApp app) : IClassFixture<MailApp>
         var operatorClient = await app.OperatorAsync();
         var failed = await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/audit/?action=sign_in.failed&target={user.UserId}"));
         Assert.Contains("wrong_current_password", failed.ToString(), StringComparison.Ordinal);
-        await WaitForMessageAsync(user.Email, "Your password was changed");
+        await app.Smtp.ReceivedByAsync(user.Email, "Your password was changed");
         // Personal access tokens are for scripts; they keep working.
         Assert.Equal(HttpStatusCode.OK, (await app.BearerClient(token).GetAsync("/api/me")).StatusCode);
         using var anonymous = app.CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = false });
@@ -236,23 +236,6 @@ public partial class PasswordTests(MailApp app) : IClassFixture<MailApp>
 
     IEnumerable<FakeSmtpServer.Received> ResetEmails(string recipient) =>
         app.Smtp.Messages.Where(m => m.Recipients.Contains(recipient) && m.Message.Subject == "Reset your password");
-
-    async Task<FakeSmtpServer.Received> WaitForMessageAsync(string recipient, string subject)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (true)
-        {
-            if (app.Smtp.Messages.FirstOrDefault(m => m.Recipients.Contains(recipient) && m.Message.Subject == subject) is { } message)
-            {
-                return message;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"No \"{subject}\" email reached {recipient}.");
-            await Task.Delay(50);
-        }
-    }
-
-    Task<int> OutboxCountAsync(string recipient) =>
-        app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().OutboxEmails.CountAsync(e => e.Recipient == recipient));
 
     static string TokenIn(string? body) => ResetLink().Match(body ?? "") is { Success: true } link ? link.Groups[1].Value : throw new InvalidOperationException("No reset link in: " + body);
 

@@ -44,19 +44,19 @@ public sealed class FakeSmtpServer : IAsyncDisposable
         new("Mail:PollIntervalSeconds", "1"),
     ];
 
-    /// <summary>The first message to <paramref name="recipient"/>, waiting up to 20 s for it.</summary>
-    public async Task<Received> ReceivedByAsync(string recipient)
+    /// <summary>The first message to <paramref name="recipient"/> (with <paramref name="subject"/>, if given), waiting up to 20 s for it.</summary>
+    public async Task<Received> ReceivedByAsync(string recipient, string? subject = null)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (DateTime.UtcNow < deadline)
         {
-            if (Messages.FirstOrDefault(m => m.Recipients.Contains(recipient)) is { } received)
+            if (Messages.FirstOrDefault(m => m.Recipients.Contains(recipient) && (subject is null || m.Message.Subject == subject)) is { } received)
             {
                 return received;
             }
             await Task.Delay(50);
         }
-        throw new TimeoutException($"No email reached {recipient}.");
+        throw new TimeoutException(subject is null ? $"No email reached {recipient}." : $"No \"{subject}\" email reached {recipient}.");
     }
 
     public IReadOnlyList<Received> Messages => [.. _received];

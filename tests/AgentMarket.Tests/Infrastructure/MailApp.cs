@@ -1,3 +1,7 @@
+using AgentMarket.Platform.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
 namespace AgentMarket.Tests.Infrastructure;
 
 /// <summary>An app that sends its outbox through a fake SMTP server on loopback.</summary>
@@ -18,6 +22,10 @@ public sealed class MailApp : AgentMarketApp
 
     protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() =>
         Smtp.AppSettings().Append(new("Mail:SenderEnabled", _backgroundSender ? "true" : "false")).Append(new("Marketplace:PublicUrl", PublicUrl));
+
+    /// <summary>Emails to <paramref name="recipient"/> in the outbox, sent or not.</summary>
+    public Task<int> OutboxCountAsync(string recipient) =>
+        InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().OutboxEmails.CountAsync(e => e.Recipient == recipient));
 
     /// <summary>The address emailed links use (password resets need one: ADR-124).</summary>
     public const string PublicUrl = "https://market.test";
