@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using AgentMarket.Flows.Validation;
 
 namespace AgentMarket.Runtime;
 
@@ -27,7 +28,14 @@ public sealed class LlmOptions
     /// <summary>The model a call on the operator's key uses when the flow asks for <paramref name="requested"/> (null: none).</summary>
     public string ServedModel(string? requested) =>
         requested is not null && (requested == Model || Models.Contains(requested)) ? requested : Model;
+
+    /// <summary>The models <paramref name="flow"/> names that runs on this endpoint replace with <see cref="Model"/>.</summary>
+    public List<ReplacedModel> ReplacedModels(CompatibilityReport flow) =>
+        !Configured ? [] : [.. flow.Models.Where(m => m.Model is { } named && ServedModel(named) != named).Select(m => new ReplacedModel(m.NodeId, m.Model!, Model))];
 }
+
+/// <summary>A model node's <paramref name="Model"/> that runs on the operator's key call as <paramref name="ServedModel"/> (ADR-140).</summary>
+public sealed record ReplacedModel(string NodeId, string Model, string ServedModel);
 
 /// <summary>Bound from <c>Flows</c>: what runs may do.</summary>
 public sealed class FlowsOptions

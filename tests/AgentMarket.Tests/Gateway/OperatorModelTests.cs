@@ -40,6 +40,19 @@ public class OperatorModelTests(OperatorModelsApp app) : IClassFixture<OperatorM
     }
 
     [Fact]
+    public async Task TheAnswersSource_NamesTheModelThatAnswered_NotTheOneTheFlowNames()
+    {
+        var unlisted = $"unlisted-{CatalogIntents.UniqueWord()}";
+        var subscribed = await app.SubscribedAsync(await PublishAsync(unlisted));
+
+        var response = await subscribed.KeyClient.SendAsync(Http.Request(HttpMethod.Post, $"/api/v1/run/{subscribed.Config}",
+            json: new { input_value = $"Who answers {CatalogIntents.UniqueWord()}?", input_type = "chat", output_type = "chat" }));
+
+        var message = (await Http.ReadJsonAsync(response)).GetProperty("outputs")[0].GetProperty("outputs")[0].GetProperty("results").GetProperty("message");
+        Assert.Equal(OperatorModelsApp.DefaultModel, message.GetProperty("properties").GetProperty("source").GetProperty("source").GetString());
+    }
+
+    [Fact]
     public async Task UnlistedModel_IsKept_WhenTheFlowsOwnKeyOrTheBuyersPays()
     {
         var unlisted = $"unlisted-{CatalogIntents.UniqueWord()}";
@@ -80,6 +93,28 @@ public class OperatorModelTests(OperatorModelsApp app) : IClassFixture<OperatorM
         Assert.Contains(unlisted, note, StringComparison.Ordinal);
 
         Assert.DoesNotContain("data-replaced-models", await ImportedPageAsync(seller, agent, OperatorModelsApp.ListedModel), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FlowApi_TellsTheSellerWhichModelReplacesOneNotServed_InEveryReport()
+    {
+        var unlisted = $"unlisted-{CatalogIntents.UniqueWord()}";
+        var (seller, _) = await app.SellerAsync();
+        var agent = await seller.CreateAgentAsync();
+
+        var validated = await Http.ReadJsonAsync(await seller.UploadFlowAsync(agent, FlowNaming(unlisted), "named.json", action: "validate_flow"));
+        var imported = await Http.ReadJsonAsync(await seller.UploadFlowAsync(agent, FlowNaming(unlisted), "named.json"), HttpStatusCode.Created);
+        var version = imported.GetProperty("version").GetProperty("uuid").GetGuid();
+        var stored = await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{agent}/versions/{version}/report"));
+        foreach (var report in new[] { validated, imported.GetProperty("report"), stored })
+        {
+            var replaced = Assert.Single(report.GetProperty("replaced_models").EnumerateArray());
+            Assert.Equal((unlisted, OperatorModelsApp.DefaultModel), (replaced.GetProperty("model").GetString(), replaced.GetProperty("served_model").GetString()));
+            Assert.StartsWith("LanguageModelComponent-", replaced.GetProperty("node_id").GetString(), StringComparison.Ordinal);
+        }
+
+        var served = await Http.ReadJsonAsync(await seller.UploadFlowAsync(agent, FlowNaming(OperatorModelsApp.ListedModel), "named.json", action: "validate_flow"));
+        Assert.Empty(served.GetProperty("replaced_models").EnumerateArray());
     }
 
     static async Task<string> ImportedPageAsync(TestUser seller, Guid agent, string model)

@@ -115,7 +115,7 @@ internal sealed class AgentComponent : Component
             Sender = MessageSenders.Machine,
             SenderName = "Agent",
             SessionId = node.SessionId,
-            Properties = new MessageProperties { Icon = "Bot", Source = new MessageSource(node.NodeId, node.DisplayName, settings.Model) },
+            Properties = new MessageProperties { Icon = "Bot", Source = new MessageSource(node.NodeId, node.DisplayName, LanguageModelComponent.AnsweringModel(client, settings)) },
             ContentBlocks = [new ContentBlock("Agent Steps", steps.ToImmutable())],
         });
     }

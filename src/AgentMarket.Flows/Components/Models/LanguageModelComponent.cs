@@ -66,7 +66,7 @@ internal sealed class LanguageModelComponent : Component
 
         var client = node.ChatClient(settings);
         var options = Options(settings);
-        var source = new MessageSource(node.NodeId, node.DisplayName, settings.Model);
+        var source = new MessageSource(node.NodeId, node.DisplayName, AnsweringModel(client, settings));
         if (node.Streaming && node.Node.StreamsToOutput && node.Bool(Stream))
         {
             node.Set(TextOutput, await StreamAsync(node, client, messages, options, source));
@@ -76,9 +76,16 @@ internal sealed class LanguageModelComponent : Component
         var response = await client.GetResponseAsync(messages, options, node.Cancellation);
         node.Set(TextOutput, node.NewMessage(response.Text) with
         {
-            Properties = new MessageProperties { Source = source with { Source = settings.Model ?? response.ModelId } },
+            Properties = new MessageProperties { Source = source with { Source = source.Source ?? response.ModelId } },
         });
     }
+
+    /// <summary>
+    /// The model the client calls, which names the message's source: the host may serve another model than the flow
+    /// names (an operator's endpoint serves only its own models), and the message should not claim the flow's.
+    /// </summary>
+    internal static string? AnsweringModel(IChatClient client, ModelSettings settings) =>
+        client.GetService<ChatClientMetadata>()?.DefaultModelId ?? settings.Model;
 
     internal static ChatOptions Options(ModelSettings settings) => new()
     {

@@ -1,5 +1,7 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using AgentMarket.Flows.Validation;
+using AgentMarket.Runtime;
 
 namespace AgentMarket.Providers.Agents;
 
@@ -48,4 +50,17 @@ static class ReportJson
     public static JsonElement ToElement(CompatibilityReport report) => JsonSerializer.Deserialize<JsonElement>(report.ToJson(indented: false));
 
     public static JsonElement ToElement(string reportJson) => JsonSerializer.Deserialize<JsonElement>(reportJson);
+
+    /// <summary>
+    /// The report as the seller reads it: the engine's, plus <c>replaced_models</c>, the model nodes whose model runs on
+    /// the operator's key do not call (ADR-140). That depends on the operator's settings today, so it is added when the
+    /// report is read, not stored with the version.
+    /// </summary>
+    public static JsonObject ForSeller(CompatibilityReport report, LlmOptions llm)
+    {
+        var json = JsonNode.Parse(report.ToJson(indented: false))!.AsObject();
+        json["replaced_models"] = new JsonArray([.. llm.ReplacedModels(report).Select(r =>
+            new JsonObject { ["node_id"] = r.NodeId, ["model"] = r.Model, ["served_model"] = r.ServedModel })]);
+        return json;
+    }
 }

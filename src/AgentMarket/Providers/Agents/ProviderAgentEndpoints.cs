@@ -1,12 +1,15 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using AgentMarket.Catalog;
+using AgentMarket.Flows.Validation;
 using AgentMarket.Identity;
 using AgentMarket.Platform.Api;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
 using AgentMarket.Providers.Configuration;
+using AgentMarket.Runtime;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -33,7 +36,7 @@ public sealed record FromTemplateRequest(
     [property: MaxLength(100)] string? Category);
 public sealed record TemplateResponse(string Key, string Name, string Description, string Category);
 public sealed record RollbackRequest([property: MaxLength(40)] string? Version);
-public sealed record ImportResponse(VersionResponse Version, JsonElement Report);
+public sealed record ImportResponse(VersionResponse Version, JsonObject Report);
 public sealed record ConfigurableFieldDto(
     string? Key, string? NodeId, string? FieldName, string? Label, ConfigurableFieldKind? Kind, string? DefaultValue, List<string>? Options, string? HelpText,
     double? Minimum = null, double? Maximum = null);
@@ -122,17 +125,17 @@ static class ProviderAgentEndpoints
     }
 
     /// <summary>The compatibility report of the posted export, whatever it contains: this is the answer, not an error.</summary>
-    static async Task<IResult> ValidateFlowAsync(Guid uuid, AppDbContext db, AgentVersions versions, HttpContext http, CancellationToken ct)
+    static async Task<IResult> ValidateFlowAsync(Guid uuid, AppDbContext db, AgentVersions versions, IOptionsMonitor<LlmOptions> llm, HttpContext http, CancellationToken ct)
     {
         if (!await db.ProviderAgents.AnyAsync(a => a.Id == uuid, ct))
         {
             return ApiProblem.NotFound("agent");
         }
         var upload = await FlowUpload.ReadAsync(http.Request, ct);
-        return upload is null ? MissingFile() : TypedResults.Ok(ReportJson.ToElement(versions.Validate(upload.Flow)));
+        return upload is null ? MissingFile() : TypedResults.Ok(ReportJson.ForSeller(versions.Validate(upload.Flow), llm.CurrentValue));
     }
 
-    static async Task<IResult> ImportFlowAsync(Guid uuid, AppDbContext db, AgentVersions versions, HttpContext http, CancellationToken ct)
+    static async Task<IResult> ImportFlowAsync(Guid uuid, AppDbContext db, AgentVersions versions, IOptionsMonitor<LlmOptions> llm, HttpContext http, CancellationToken ct)
     {
         if (!await db.ProviderAgents.AnyAsync(a => a.Id == uuid, ct))
         {
@@ -153,7 +156,7 @@ static class ProviderAgentEndpoints
             $"/api/provider-agents/{uuid}/versions/{version.Id}/report",
             new ImportResponse(
                 new VersionResponse(version.Id, version.Version, version.Changelog, true, imported.Report!.FlowName, version.FlowFileName, version.FlowSizeBytes, version.FlowSha256, version.CreatedUtc),
-                ReportJson.ToElement(imported.Report)));
+                ReportJson.ForSeller(imported.Report, llm.CurrentValue)));
     }
 
     static async Task<IResult> ListVersionsAsync(Guid uuid, AgentVersions versions, CancellationToken ct) =>
@@ -169,10 +172,10 @@ static class ProviderAgentEndpoints
             : TypedResults.File(version.FlowJson, "application/json", version.FlowFileName ?? $"flow-{version.Version}.json");
     }
 
-    static async Task<IResult> VersionReportAsync(Guid uuid, Guid version_uuid, AppDbContext db, CancellationToken ct)
+    static async Task<IResult> VersionReportAsync(Guid uuid, Guid version_uuid, AppDbContext db, IOptionsMonitor<LlmOptions> llm, CancellationToken ct)
     {
         var report = await db.AgentVersions.AsNoTracking().Where(v => v.Id == version_uuid && v.AgentId == uuid).Select(v => v.ReportJson).FirstOrDefaultAsync(ct);
-        return report is null ? ApiProblem.NotFound("version") : TypedResults.Ok(ReportJson.ToElement(report));
+        return report is not null && CompatibilityReport.FromJson(report) is { } stored ? TypedResults.Ok(ReportJson.ForSeller(stored, llm.CurrentValue)) : ApiProblem.NotFound("version");
     }
 
     static async Task<IResult> RollbackAsync(Guid uuid, RollbackRequest request, AgentVersions versions, ProviderAgents agents, HttpContext http, CancellationToken ct)
