@@ -75,10 +75,18 @@ sealed class SubscriptionService(
         };
         // A month paid by a subscription the organization ended is still its own: adding the agent again within it
         // continues that month instead of paying another (claimed once, so two re-subscriptions cannot both use it).
-        var carried = listing.PricingModel == PricingModel.Subscription ? await ClaimPaidMonthAsync(listing.Id, now, ct) : null;
+        // The claim and the subscription continuing the month are stored in one transaction: a process stopping
+        // between them would otherwise lose the month.
+        await using var claim = listing.PricingModel == PricingModel.Subscription ? await db.Database.BeginTransactionAsync(ct) : null;
+        var carried = claim is null ? null : await ClaimPaidMonthAsync(listing.Id, now, ct);
         if (carried is { } paidUntil)
         {
-            config.NextChargeUtc = paidUntil.Until;
+            config.NextChargeUtc = paidUntil;
+        }
+        else if (claim is not null)
+        {
+            // Nothing was claimed; the new month's reservation below is the ledger's own transaction.
+            await claim.RollbackAsync(ct);
         }
         // A subscription-priced agent's first month is reserved before the subscription is stored and settled after: of
         // two concurrent subscribes (two tabs, a retry), the one the database refuses releases its credits.
@@ -107,6 +115,10 @@ sealed class SubscriptionService(
         try
         {
             await db.SaveChangesAsync(ct);
+            if (carried is not null)
+            {
+                await claim!.CommitAsync(ct);
+            }
         }
         catch (DbUpdateException)
         {
@@ -115,11 +127,11 @@ sealed class SubscriptionService(
             {
                 await ledger.VoidAsync($"subscription:{config.Id}:{period}:void", organization, reserved, CancellationToken.None);
             }
-            db.ChangeTracker.Clear();
-            if (carried is { } unused)
+            if (carried is not null)
             {
-                await db.CustomerAgentConfigs.Where(c => c.Id == unused.From).ExecuteUpdateAsync(s => s.SetProperty(c => c.NextChargeUtc, unused.Until), CancellationToken.None);
+                await claim!.RollbackAsync(CancellationToken.None); // the claimed month goes back to the ended subscription
             }
+            db.ChangeTracker.Clear();
             if (await ActiveSubscriptionAsync(listing.Id, project.Id, ct) is { } raced)
             {
                 return (null, null, AlreadySubscribed(raced));
@@ -134,10 +146,10 @@ sealed class SubscriptionService(
     }
 
     /// <summary>
-    /// The ended subscription to <paramref name="listing"/> whose paid month has not run out, and when it runs out: taken
-    /// from that subscription so no other can take it too; null when there is none.
+    /// When the paid month of an ended subscription to <paramref name="listing"/> runs out: taken from that subscription
+    /// so no other can take it too; null when there is none.
     /// </summary>
-    async Task<(Guid From, DateTime Until)?> ClaimPaidMonthAsync(Guid listing, DateTime now, CancellationToken ct)
+    async Task<DateTime?> ClaimPaidMonthAsync(Guid listing, DateTime now, CancellationToken ct)
     {
         var ended = await db.CustomerAgentConfigs.AsNoTracking()
             .Where(c => c.ListingId == listing && c.State == SubscriptionState.Terminated && c.NextChargeUtc > now)
@@ -148,7 +160,7 @@ sealed class SubscriptionService(
         }
         var claimed = await db.CustomerAgentConfigs.Where(c => c.Id == ended.Id && c.NextChargeUtc == ended.NextChargeUtc)
             .ExecuteUpdateAsync(s => s.SetProperty(c => c.NextChargeUtc, (DateTime?)null), ct);
-        return claimed == 1 ? (ended.Id, ended.NextChargeUtc!.Value) : null;
+        return claimed == 1 ? ended.NextChargeUtc : null;
     }
 
     Task<Guid?> ActiveSubscriptionAsync(Guid listing, Guid project, CancellationToken ct) =>
