@@ -25,7 +25,8 @@ public sealed record RegenerateKeyRequest([property: System.ComponentModel.DataA
 public sealed record UpdateKeyRequest(List<string>? AllowedOrigins);
 public sealed record CreatedKeyResponse(Guid Uuid, string Name, string Prefix, string Key, ApiKeyKind Kind, Guid Config, DateTime? GraceUntil);
 public sealed record KeyResponse(Guid Uuid, string Name, string Prefix, ApiKeyKind Kind, Guid Config, IReadOnlyList<string> Scopes, IReadOnlyList<string> AllowedOrigins,
-    DateTime Created, DateTime? LastUsed, DateTime? Expires, long? BudgetCredits, long Spent, int? RateLimitPerMinute, bool Revoked);
+    DateTime Created, DateTime? LastUsed, DateTime? Expires, long? BudgetCredits, long Spent, int? RateLimitPerMinute, bool Revoked,
+    DateTime? EarlierSecretsUntil);
 
 /// <summary>Creating, rotating and revoking agent keys; the API and the keys page share it.</summary>
 public sealed class AgentKeys(
@@ -43,6 +44,10 @@ public sealed class AgentKeys(
     public const int MaxAllowedOrigins = 50;
 
     const int MaxOriginLength = 253 + 20; // the longest DNS name, plus scheme and port
+
+    // A rotation that loses to a concurrent one tries again on top of it; this many losses in a row (a burst of rotations
+    // of one key) end it with 409 rather than keep the request waiting.
+    const int RotationAttempts = 10;
 
     public sealed record Failure(int Status, string Code, string Message, string? Field = null);
 
@@ -112,31 +117,55 @@ public sealed class AgentKeys(
         return (new CreatedKeyResponse(key.Id, key.Name, key.Prefix, secret, key.Kind, key.ConfigId, null), null);
     }
 
-    /// <summary>A new secret; the previous one keeps working for the grace period, then stops.</summary>
-    public async Task<CreatedKeyResponse?> RegenerateAsync(Guid keyId, int? graceHours, CancellationToken ct)
+    /// <summary>
+    /// A new secret. The one it replaces keeps working for this rotation's grace, a secret already in grace keeps its own
+    /// end, and at most two earlier secrets stay valid: a third rotation ends the oldest, a rotation without grace ends them
+    /// all (ADR-141).
+    /// </summary>
+    public async Task<(CreatedKeyResponse? Created, Failure? Failure)> RegenerateAsync(Guid keyId, int? graceHours, CancellationToken ct)
     {
-        var key = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == keyId && k.RevokedUtc == null, ct);
-        if (key is null)
-        {
-            return null;
-        }
-        var prefix = key.Kind == ApiKeyKind.Publishable ? ApiKeyAuthenticationHandler.PublishablePrefix : ApiKeyAuthenticationHandler.SecretPrefix;
-        var secret = SecretToken.Generate(prefix);
         var grace = TimeSpan.FromHours(graceHours ?? options.Value.RotationGraceHours);
-        key.GraceKeyHash = grace > TimeSpan.Zero ? key.KeyHash : null;
-        key.GraceUntilUtc = grace > TimeSpan.Zero ? clock.GetUtcNow().UtcDateTime + grace : null;
-        key.KeyHash = SecretToken.Hash(secret);
-        var previousPrefix = key.Prefix;
-        key.Prefix = SecretToken.DisplayPrefix(secret, prefix);
-        if (key.Kind == ApiKeyKind.Publishable)
+        for (var attempt = 0; attempt < RotationAttempts; attempt++)
         {
-            key.PublishableKeyProtected = protection.CreateProtector(PublishableKeyPurpose).Protect(secret);
+            var key = await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Id == keyId && k.RevokedUtc == null, ct);
+            if (key is null)
+            {
+                return (null, new Failure(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The key was not found."));
+            }
+            var now = clock.GetUtcNow().UtcDateTime;
+            var prefix = key.Kind == ApiKeyKind.Publishable ? ApiKeyAuthenticationHandler.PublishablePrefix : ApiKeyAuthenticationHandler.SecretPrefix;
+            var secret = SecretToken.Generate(prefix);
+            var hash = SecretToken.Hash(secret);
+            var display = SecretToken.DisplayPrefix(secret, prefix);
+            var published = key.Kind == ApiKeyKind.Publishable ? protection.CreateProtector(PublishableKeyPurpose).Protect(secret) : key.PublishableKeyProtected;
+            var (graceHash, graceUntil) = grace > TimeSpan.Zero ? (key.KeyHash, (DateTime?)(now + grace)) : (null, null);
+            var (olderHash, olderUntil) = grace > TimeSpan.Zero && key.GraceUntilUtc > now ? (key.GraceKeyHash, key.GraceUntilUtc) : (null, null);
+
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            // Only on top of the secret read above: of two rotations at once one updates, the other re-reads and rotates the
+            // winner's secret, so both callers' secrets are stored and no response shows a secret that was never valid.
+            if (await db.ApiKeys.Where(k => k.Id == keyId && k.KeyHash == key.KeyHash && k.RevokedUtc == null)
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(k => k.KeyHash, hash)
+                    .SetProperty(k => k.Prefix, display)
+                    .SetProperty(k => k.PublishableKeyProtected, published)
+                    .SetProperty(k => k.GraceKeyHash, graceHash)
+                    .SetProperty(k => k.GraceUntilUtc, graceUntil)
+                    .SetProperty(k => k.OlderGraceKeyHash, olderHash)
+                    .SetProperty(k => k.OlderGraceUntilUtc, olderUntil), ct) != 1)
+            {
+                continue;
+            }
+            audit.Record(AuditActions.AgentKeyRotated, key.OrganizationId, "agent_key", key.Id,
+                before: new { prefix = key.Prefix },
+                after: new { prefix = display, grace_until = graceUntil, earlier_secrets_valid = (graceHash is null ? 0 : 1) + (olderHash is null ? 0 : 1) });
+            await db.SaveChangesAsync(ct);
+            await transaction.CommitAsync(ct);
+            directory.Forget();
+            return (new CreatedKeyResponse(key.Id, key.Name, display, secret, key.Kind, key.ConfigId, graceUntil), null);
         }
-        audit.Record(AuditActions.AgentKeyRotated, key.OrganizationId, "agent_key", key.Id,
-            before: new { prefix = previousPrefix }, after: new { key.Prefix, grace_until = key.GraceUntilUtc });
-        await db.SaveChangesAsync(ct);
-        directory.Forget();
-        return new CreatedKeyResponse(key.Id, key.Name, key.Prefix, secret, key.Kind, key.ConfigId, key.GraceUntilUtc);
+        return (null, new Failure(StatusCodes.Status409Conflict, ProblemCodes.KeyRotationConflict,
+            "The key was being rotated by other requests at the same time; nothing changed. Rotate it again."));
     }
 
     /// <summary>Replaces a publishable key's allowed origins; pages on an origin taken off the list lose the widget at once.</summary>
@@ -182,13 +211,21 @@ public sealed class AgentKeys(
         return true;
     }
 
-    public IQueryable<KeyResponse> List(Guid? configId, Guid? keyId = null) =>
-        db.ApiKeys.AsNoTracking()
+    /// <remarks><see cref="KeyResponse.EarlierSecretsUntil"/>: until when the last of the key's earlier secrets still in grace works.</remarks>
+    public IQueryable<KeyResponse> List(Guid? configId, Guid? keyId = null)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        return db.ApiKeys.AsNoTracking()
             .Where(k => configId == null || k.ConfigId == configId)
             .Where(k => keyId == null || k.Id == keyId)
             .OrderByDescending(k => k.CreatedUtc)
             .Select(k => new KeyResponse(k.Id, k.Name, k.Prefix, k.Kind, k.ConfigId, k.Scopes, k.AllowedOrigins, k.CreatedUtc, k.LastUsedUtc, k.ExpiresUtc,
-                k.BudgetCredits, k.SpentCredits, k.RateLimitPerMinute, k.RevokedUtc != null));
+                k.BudgetCredits, k.SpentCredits, k.RateLimitPerMinute, k.RevokedUtc != null,
+                k.RevokedUtc != null ? null
+                : k.OlderGraceUntilUtc > now && !(k.GraceUntilUtc > k.OlderGraceUntilUtc) ? k.OlderGraceUntilUtc
+                : k.GraceUntilUtc > now ? k.GraceUntilUtc
+                : null));
+    }
 
     /// <summary>
     /// Checks and normalizes a publishable key's origins: at least one, at most <see cref="MaxAllowedOrigins"/>, each exactly

@@ -15,7 +15,8 @@ public enum ApiKeyKind
 
 /// <summary>
 /// A key bound to one subscription. Only the SHA-256 of the secret is stored. After a rotation the previous secret keeps
-/// working until <see cref="GraceUntilUtc"/>; revocation is effective at once.
+/// working until <see cref="GraceUntilUtc"/>, and the one before it, if still in its grace, until
+/// <see cref="OlderGraceUntilUtc"/> (ADR-141); revocation is effective at once.
 /// </summary>
 public sealed class ApiKey : ITenantOwned
 {
@@ -28,6 +29,13 @@ public sealed class ApiKey : ITenantOwned
     public required string KeyHash { get; set; }
     public string? GraceKeyHash { get; set; }
     public DateTime? GraceUntilUtc { get; set; }
+
+    /// <summary>
+    /// The secret <see cref="GraceKeyHash"/> replaced, while its own grace lasts: two rotations in a row (a double click)
+    /// must not end the secret the buyer's servers actually use.
+    /// </summary>
+    public string? OlderGraceKeyHash { get; set; }
+    public DateTime? OlderGraceUntilUtc { get; set; }
     public List<string> Scopes { get; set; } = [];
     public List<string> AllowedOrigins { get; set; } = [];
 
@@ -57,10 +65,12 @@ sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>
         e.Property(x => x.Prefix).HasMaxLength(20);
         e.Property(x => x.KeyHash).HasMaxLength(64);
         e.Property(x => x.GraceKeyHash).HasMaxLength(64);
+        e.Property(x => x.OlderGraceKeyHash).HasMaxLength(64);
         e.Property(x => x.PublishableKeyProtected).HasMaxLength(1000);
         e.HasOne<Subscriptions.CustomerAgentConfig>().WithMany().HasForeignKey(x => x.ConfigId).OnDelete(DeleteBehavior.Cascade);
         e.HasIndex(x => x.KeyHash).IsUnique();
         e.HasIndex(x => x.GraceKeyHash);
+        e.HasIndex(x => x.OlderGraceKeyHash);
         e.HasIndex(x => new { x.OrganizationId, x.ConfigId });
     }
 }

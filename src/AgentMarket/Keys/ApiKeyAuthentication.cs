@@ -39,7 +39,9 @@ public sealed class ApiKeyDirectory(IServiceScopeFactory scopes, TimeProvider cl
         {
             return cached.Grant;
         }
-        var key = await LoadAsync(k => k.KeyHash == hash || (k.GraceKeyHash == hash && k.GraceUntilUtc > now), now, ct);
+        // Each term is an indexed lookup by hash; a key has at most two earlier secrets in their grace (ADR-141).
+        var key = await LoadAsync(k => k.KeyHash == hash || (k.GraceKeyHash == hash && k.GraceUntilUtc > now) || (k.OlderGraceKeyHash == hash && k.OlderGraceUntilUtc > now),
+            now, ct);
         _cache[hash] = (now, key);
         return key;
     }

@@ -37,8 +37,11 @@ static class KeysEndpoints
         return failure is not null ? ToProblem(failure) : TypedResults.Ok(updated);
     }
 
-    static async Task<IResult> RegenerateAsync(Guid uuid, RegenerateKeyRequest? request, AgentKeys keys, CancellationToken ct) =>
-        await keys.RegenerateAsync(uuid, request?.GraceHours, ct) is { } created ? TypedResults.Ok(created) : ApiProblem.NotFound("key");
+    static async Task<IResult> RegenerateAsync(Guid uuid, RegenerateKeyRequest? request, AgentKeys keys, CancellationToken ct)
+    {
+        var (created, failure) = await keys.RegenerateAsync(uuid, request?.GraceHours, ct);
+        return failure is not null ? ToProblem(failure) : TypedResults.Ok(created);
+    }
 
     static async Task<IResult> RevokeAsync(Guid uuid, AgentKeys keys, CancellationToken ct) =>
         await keys.RevokeAsync(uuid, ct) ? TypedResults.NoContent() : ApiProblem.NotFound("key");

@@ -128,6 +128,7 @@ public class KeysPageTests(GatewayApp app) : IClassFixture<GatewayApp>
         var secret = PageForms.Marked(html, "data-new-key");
         Assert.NotEqual(subscribed.Key, secret);
         Assert.Contains("The previous secret keeps working until", html, StringComparison.Ordinal);
+        Assert.Contains("Earlier secrets work until", html, StringComparison.Ordinal); // in the key's row, after the secret is gone
         await Http.AssertStatusAsync(await app.BearerClient(secret).RunAsync(subscribed.Config, "new"), HttpStatusCode.OK);
         await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "old"), HttpStatusCode.OK);
         Assert.DoesNotContain(secret, await subscribed.Buyer.Client.HtmlAsync(url), StringComparison.Ordinal);

@@ -22,6 +22,9 @@ public static class ProblemCodes
     public const string ServiceUnavailable = "service_unavailable";
     public const string IdempotencyConflict = "idempotency_conflict";
 
+    /// <summary>409: a key's rotation kept losing to concurrent rotations of it; nothing changed and no secret is shown (ADR-141).</summary>
+    public const string KeyRotationConflict = "key_rotation_conflict";
+
     /// <summary>422: an <c>Idempotency-Key</c> sent again with a different request than the one it was first used for.</summary>
     public const string IdempotencyKeyReused = "idempotency_key_reused";
     public const string InsufficientCredits = "insufficient_credits";

@@ -1,0 +1,5 @@
+-- 0037 api_key_older_grace (sqlite): the secret a key's grace secret replaced, while its own grace lasts, so two
+-- rotations in a row keep the secret actually deployed working (ADR-141). Indexed: the key lookup matches it by hash.
+ALTER TABLE "api_keys" ADD COLUMN "older_grace_key_hash" TEXT NULL;
+ALTER TABLE "api_keys" ADD COLUMN "older_grace_until_utc" TEXT NULL;
+CREATE INDEX "ix_api_keys_older_grace_key_hash" ON "api_keys" ("older_grace_key_hash");
