@@ -1,4 +1,3 @@
-using System.Threading.RateLimiting;
 using AgentMarket.Identity.Sso;
 using AgentMarket.Platform.Auth;
 using AgentMarket.Platform.Tenancy;
@@ -6,7 +5,6 @@ using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.RateLimiting;
-using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Identity;
 
@@ -39,10 +37,9 @@ static class IdentityModule
         services.AddScoped<Operators>();
         services.AddHostedService<OperatorBootstrap>();
         builder.AddSso();       // operator-configured OpenID Connect providers (Sso/, ADR-100)
-        services.AddOptions<RateLimiterOptions>().Configure<IOptions<AccountOptions>>((limiter, accounts) =>
-            limiter.AddPolicy(AuthRateLimit, context => RateLimitPartition.GetFixedWindowLimiter(
-                context.Connection.RemoteIpAddress?.ToString() ?? "local",
-                _ => new FixedWindowRateLimiterOptions { PermitLimit = accounts.Value.AuthRequestsPerMinute, Window = TimeSpan.FromMinutes(1) })));
+        // The policy counts in AuthRequestLimit, which the pages' forms use too: one budget per client address for both.
+        services.AddSingleton<AuthRequestLimit>();
+        services.AddOptions<RateLimiterOptions>().Configure<AuthRequestLimit>((limiter, limit) => limiter.AddPolicy(AuthRateLimit, limit.Partition));
     }
 
     public static void MapIdentity(this WebApplication app)

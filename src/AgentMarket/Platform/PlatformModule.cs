@@ -37,7 +37,7 @@ static class PlatformModule
                 {
                     Api.RetryAfter.Set(context.HttpContext.Response, retryAfter);
                 }
-                await Results.Problem(statusCode: 429, detail: "Too many requests; slow down.", extensions: new Dictionary<string, object?> { ["code"] = ProblemCodes.RateLimited })
+                await Results.Problem(statusCode: 429, detail: ProblemCodes.RateLimitedMessage, extensions: new Dictionary<string, object?> { ["code"] = ProblemCodes.RateLimited })
                     .ExecuteAsync(context.HttpContext);
             };
         });

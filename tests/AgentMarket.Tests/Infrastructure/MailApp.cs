@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AgentMarket.Tests.Infrastructure;
 
 /// <summary>An app that sends its outbox through a fake SMTP server on loopback.</summary>
-public sealed class MailApp : AgentMarketApp
+public class MailApp : AgentMarketApp
 {
     readonly bool _backgroundSender = true;
 
@@ -34,6 +34,7 @@ public sealed class MailApp : AgentMarketApp
     {
         await base.DisposeAsync();
         await Smtp.DisposeAsync();
+        GC.SuppressFinalize(this);
     }
 }
 

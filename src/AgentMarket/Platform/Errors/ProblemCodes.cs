@@ -18,6 +18,9 @@ public static class ProblemCodes
     public const string PayloadTooLarge = "payload_too_large";
     public const string UnsupportedMediaType = "unsupported_media_type";
     public const string RateLimited = "rate_limited";
+
+    /// <summary>What a rate limit policy's refusal says (the API's 429; the pages whose forms share a policy's budget).</summary>
+    public const string RateLimitedMessage = "Too many requests; slow down.";
     public const string InternalError = "internal_error";
     public const string ServiceUnavailable = "service_unavailable";
     public const string IdempotencyConflict = "idempotency_conflict";
