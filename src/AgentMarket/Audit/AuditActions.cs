@@ -18,6 +18,12 @@ public static class AuditActions
 
     /// <summary>The link was opened: the account's email changed (old and new in the entry) and its other sessions ended.</summary>
     public const string EmailChanged = "user.email_changed";
+
+    /// <summary>
+    /// The old address's link undid a change: the account is back on it (the address left and the restored one in the
+    /// entry), its password cleared, its sessions and tokens ended.
+    /// </summary>
+    public const string EmailChangeReverted = "user.email_change_reverted";
     public const string EmailRetried = "email.retried";
     public const string SessionRevoked = "session.revoked";
     public const string OtherSessionsRevoked = "session.others_revoked";

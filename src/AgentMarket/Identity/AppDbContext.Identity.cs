@@ -14,6 +14,7 @@ public sealed partial class AppDbContext
     public DbSet<PasswordResetToken> PasswordResetTokens => Set<PasswordResetToken>();
     public DbSet<UserSession> UserSessions => Set<UserSession>();
     public DbSet<EmailChangeToken> EmailChangeTokens => Set<EmailChangeToken>();
+    public DbSet<EmailRevertToken> EmailRevertTokens => Set<EmailRevertToken>();
 
     // Memberships and invitations join users to tenants, so their rule is wider than ITenantOwned's: a user sees every
     // membership of the current organization plus their own (to list and switch organizations), and invitations

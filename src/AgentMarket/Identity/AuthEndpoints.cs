@@ -32,6 +32,8 @@ public sealed record ChangeEmailRequest([property: Required, MaxLength(254)] str
 
 public sealed record ConfirmEmailChangeRequest([property: Required, MaxLength(100)] string Token);
 
+public sealed record RevertEmailChangeRequest([property: Required, MaxLength(100)] string Token);
+
 public sealed record CreateTokenRequest(
     [property: Required, MaxLength(254)] string Email,
     [property: Required, MaxLength(128)] string Password,
@@ -57,6 +59,8 @@ static class AuthEndpoints
         auth.MapPost("/password-reset/confirm", ResetPasswordAsync).WithName("ResetPassword").AllowAnyone();
         auth.MapPost("/password", ChangePasswordAsync).WithName("ChangePassword").RequireUser();
         auth.MapPost("/email-change/confirm", ConfirmEmailChangeAsync).WithName("ConfirmEmailChange").RequireUser();
+        // Anonymous: whoever lost the account to the change has lost its session too (ADR-142).
+        auth.MapPost("/email-change/revert", RevertEmailChangeAsync).WithName("RevertEmailChange").AllowAnyone();
         auth.MapGet("/tokens", ListTokensAsync).WithName("ListTokens").RequireUser().DisableRateLimiting();
         auth.MapDelete("/tokens/{uuid:guid}", RevokeTokenAsync).WithName("RevokeToken").RequireUser().DisableRateLimiting();
         auth.MapSessions();
@@ -149,7 +153,7 @@ static class AuthEndpoints
     /// <summary>Only the link's user, signed in, may use it (ADR-139); a cookie session stays signed in, with the new address.</summary>
     static async Task<IResult> ConfirmEmailChangeAsync(ConfirmEmailChangeRequest request, EmailChanges changes, UserSessions sessions, CurrentTenant tenant, HttpContext http, CancellationToken ct)
     {
-        var (user, keptSession, failure) = await changes.ConfirmAsync(request.Token, tenant.UserId, UserSessions.CurrentId(http.User), ct);
+        var (user, keptSession, failure) = await changes.ConfirmAsync(request.Token, tenant.UserId, UserSessions.CurrentId(http.User), InvitationEndpoints.PublicBaseUrl(http), ct);
         if (failure is not null)
         {
             return failure.ToProblem(http);
@@ -160,6 +164,10 @@ static class AuthEndpoints
         }
         return TypedResults.NoContent();
     }
+
+    /// <summary>The account goes back to the address the link was sent to, without a password; a reset link is emailed there (ADR-142).</summary>
+    static async Task<IResult> RevertEmailChangeAsync(RevertEmailChangeRequest request, EmailChangeReverts reverts, HttpContext http, CancellationToken ct) =>
+        await reverts.RevertAsync(request.Token, InvitationEndpoints.PublicBaseUrl(http), ct) is { } failure ? failure.ToProblem(http) : TypedResults.NoContent();
 
     static async Task<IResult> CreateTokenAsync(CreateTokenRequest request, Accounts accounts, TokenIssuer issuer, TimeProvider clock, HttpContext http, CancellationToken ct)
     {

@@ -140,9 +140,10 @@ public sealed class EmailChanges(
     /// Moves the link's account to its new address, which then signs in instead of the old one, when the caller is
     /// signed in as that account: the link alone is not enough, or a stranger could get someone who owns an address to
     /// move the stranger's account onto it (invitations and single sign-on then follow the address). The user's other
-    /// sessions end; <paramref name="callerSession"/> goes on.
+    /// sessions end; <paramref name="callerSession"/> goes on. The old address is told, with a link to undo it (ADR-142).
     /// </summary>
-    public async Task<(User? User, bool KeptSession, Accounts.Failure? Failure)> ConfirmAsync(string? token, Guid? callerUserId, Guid? callerSession, CancellationToken ct)
+    public async Task<(User? User, bool KeptSession, Accounts.Failure? Failure)> ConfirmAsync(
+        string? token, Guid? callerUserId, Guid? callerSession, string requestBaseUrl, CancellationToken ct)
     {
         // Looked up before the transaction, so a made-up link never takes SQLite's write lock.
         if (await FindUsableAsync(token, ct) is not { } change)
@@ -159,7 +160,8 @@ public sealed class EmailChanges(
         }
         try
         {
-            return await ChangeAsync(change, callerSession, ct) is { } user ? (user, callerSession is not null, null) : (null, false, InvalidLink());
+            var baseUrl = Platform.Ui.PublicAddress.ForEmails(configuration, environment, requestBaseUrl);
+            return await ChangeAsync(change, callerSession, baseUrl, ct) is { } user ? (user, callerSession is not null, null) : (null, false, InvalidLink());
         }
         catch (DbUpdateException)
         {
@@ -183,7 +185,7 @@ public sealed class EmailChanges(
         await db.OutboxEmails.WithdrawUnsentAsync(OutboxEmail.AboutEmailChange(userId), reason, now, ct);
     }
 
-    async Task<User?> ChangeAsync(EmailChangeToken change, Guid? keepSession, CancellationToken ct)
+    async Task<User?> ChangeAsync(EmailChangeToken change, Guid? keepSession, string? baseUrl, CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var user = await db.Users.SingleAsync(u => u.Id == change.UserId, ct);
@@ -199,11 +201,19 @@ public sealed class EmailChanges(
         user.Email = change.NewEmail;
         // Their cookies carry the old address, which the pages and invitations read; a stolen one must not outlive the change.
         await sessions.EndAllAsync(user.Id, keepSession, ct);
-        // A reset link sent to the old mailbox must not let whoever reads it take the account back.
+        // A reset link sent to the old mailbox ends: that mailbox's one way back is the undo link, which also ends whoever
+        // holds the account then (ADR-142).
         await Passwords.EndPendingLinksAsync(db, user.Id, now, ct);
+        // The change may come from a stolen session whose thief knew the password: the old address can undo it.
+        var undo = baseUrl is null
+            ? "If it was not you, tell your organization's owner and the marketplace's operator at once."
+            : $"If it was not you, undo it within {EmailChangeReverts.LinkLifetime.TotalDays:0} days: " +
+                $"{baseUrl}/account/email/revert?token={EmailChangeReverts.Issue(db, user.Id, previous, user.Email, now)}\n\n" +
+                $"That puts the account back on {previous}, clears its password (whoever changed the email knew it), signs out all its sessions and ends its access tokens; " +
+                "we then email you a link to choose a new password. Then tell your organization's owner.";
         Email(previous, "Your email address was changed",
             $"The email of your account was changed from {previous} to {user.Email} on {now:yyyy-MM-dd} at {now:HH:mm} UTC, and its other sessions were signed out. " +
-            $"It now signs in with {user.Email}.\n\nIf it was not you, tell your organization's owner and the marketplace's operator at once.",
+            $"It now signs in with {user.Email}.\n\n{undo}",
             now);
         audit.Record(AuditActions.EmailChanged, null, "user", user.Id, before: new { email = previous }, after: new { email = user.Email },
             actorUserId: user.Id, actorEmail: user.Email);

@@ -24,6 +24,7 @@ static class IdentityModule
         services.AddScoped<TokenIssuer>();
         services.AddScoped<Passwords>();
         services.AddScoped<EmailChanges>();
+        services.AddScoped<EmailChangeReverts>();
         services.AddMemoryCache();
         services.AddSingleton<SessionStamps>();
         services.AddSingleton<SignInThrottle>();

@@ -90,14 +90,10 @@ public sealed class Passwords(
             await db.SaveChangesAsync(ct);
             return;
         }
-        // Only the latest link works.
-        await EndPendingLinksAsync(db, user.Id, now, ct);
-        var secret = SecretToken.Generate(TokenPrefix);
-        db.PasswordResetTokens.Add(new PasswordResetToken { UserId = user.Id, TokenHash = SecretToken.Hash(secret), CreatedUtc = now, ExpiresUtc = now + LinkLifetime });
-        ResetEmail(user, "Reset your password",
-            $"Someone asked to reset the password of your account {user.Email}.\n\nChoose a new password: {baseUrl}/reset-password?token={secret}\n\n" +
-            $"The link works once, for {LinkLifetime.TotalMinutes:0} minutes. If you did not ask for it, ignore this email: your password stays as it is.",
-            now);
+        await AddResetLinkAsync(user, baseUrl, "Reset your password",
+            link => $"Someone asked to reset the password of your account {user.Email}.\n\nChoose a new password: {link}\n\n" +
+                $"The link works once, for {LinkLifetime.TotalMinutes:0} minutes. If you did not ask for it, ignore this email: your password stays as it is.",
+            now, ct);
         audit.Record(AuditActions.PasswordResetRequested, null, "user", user.Id, actorUserId: user.Id, actorEmail: user.Email);
         await db.SaveChangesAsync(ct);
     }
@@ -202,6 +198,19 @@ public sealed class Passwords(
             $"The password of your account {user.Email} was changed on {now:yyyy-MM-dd} at {now:HH:mm} UTC, and its other sessions were signed out.\n\n" +
             "If it was not you, reset your password at once (\"Forgot your password?\" on the sign-in page) and tell your organization's owner.",
             now);
+    }
+
+    /// <summary>
+    /// Ends the user's other reset links and queues a new one to their address, in the email <paramref name="body"/> writes
+    /// around the link (saved by the caller, in its transaction). Not limited: the callers limit what leads here.
+    /// </summary>
+    internal async Task AddResetLinkAsync(User user, string baseUrl, string subject, Func<string, string> body, DateTime now, CancellationToken ct)
+    {
+        // Only the latest link works.
+        await EndPendingLinksAsync(db, user.Id, now, ct);
+        var secret = SecretToken.Generate(TokenPrefix);
+        db.PasswordResetTokens.Add(new PasswordResetToken { UserId = user.Id, TokenHash = SecretToken.Hash(secret), CreatedUtc = now, ExpiresUtc = now + LinkLifetime });
+        ResetEmail(user, subject, body($"{baseUrl}/reset-password?token={secret}"), now);
     }
 
     /// <summary>Queues an email to the user in this context's transaction (saved by the caller).</summary>

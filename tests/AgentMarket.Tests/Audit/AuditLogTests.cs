@@ -144,6 +144,14 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
             .Where(e => e.Recipient == movedTo).Select(e => e.Body).SingleAsync());
         var changeToken = System.Text.RegularExpressions.Regex.Match(changeEmail, "token=(am_emc_[0-9A-Za-z]+)").Groups[1].Value;
         await Http.AssertStatusAsync(await mover.Client.PostAsJsonAsync("/api/auth/email-change/confirm", new { token = changeToken }), HttpStatusCode.NoContent);
+        // And undone by the link in the notice to the old address.
+        var changedNotice = await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().OutboxEmails
+            .Where(e => e.Recipient == mover.Email && e.Subject == "Your email address was changed").Select(e => e.Body).SingleAsync());
+        var revertToken = System.Text.RegularExpressions.Regex.Match(changedNotice, "token=(am_emr_[0-9A-Za-z]+)").Groups[1].Value;
+        using (var anonymous = app.CreateClient())
+        {
+            await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/email-change/revert", new { token = revertToken }), HttpStatusCode.NoContent);
+        }
 
         // Team: an invitation accepted, one revoked, a role changed, a member removed.
         var member = await app.JoinAsync(buyer, "member");

@@ -61,6 +61,9 @@ public static class ProblemCodes
 
     /// <summary>403: an email change link opened by someone signed in as another account than the one that asked (ADR-139).</summary>
     public const string EmailChangeOtherAccount = "email_change_other_account";
+
+    /// <summary>400: a link to undo an email change that was used, ended by an undo of an earlier change, or has expired (ADR-142).</summary>
+    public const string EmailRevertInvalid = "email_revert_invalid";
     public const string OrganizationSuspended = "organization_suspended";
     public const string OrganizationSuspendedMessage = "An operator suspended this organization: it can neither run agents nor buy until it is reactivated.";
 
