@@ -7,8 +7,8 @@ namespace AgentMarket.Identity;
 /// <summary>
 /// The <c>auth</c> rate limit: requests a minute per client address to what checks a password or sends a link
 /// (<see cref="AccountOptions.AuthRequestsPerMinute"/>). Held here rather than inside the rate limiting middleware, so
-/// the page forms that do the same (the account page's email change) spend the same budget as the API, and refuse with
-/// a message on the page instead of a bare 429.
+/// the page forms that do the same (sign-in, sign-up, forgot password, the account page's email change) spend the same
+/// budget as the API, and refuse with a message on the page instead of a bare 429.
 /// </summary>
 public sealed class AuthRequestLimit : IDisposable
 {
