@@ -73,6 +73,7 @@ public sealed class EmailChanges(
             return failure.Code == ProblemCodes.InvalidCredentials ? failure with { Message = "The current password is wrong." } : failure;
         }
         var now = clock.GetUtcNow().UtcDateTime;
+        await using var transaction = await LinkEmailLimit.BeginAsync(db, userId, ct);
         var since = LinkEmailLimit.WindowStart(now);
         var recent = await db.EmailChangeTokens.Where(t => t.UserId == userId && t.CreatedUtc > since).Select(t => t.CreatedUtc).ToListAsync(ct);
         if (LinkEmailLimit.RetryAfter(recent, now) is { } retryAfter)
@@ -81,7 +82,6 @@ public sealed class EmailChanges(
                 "You asked to change your email several times just now. Wait a little, then ask again.", RetryAfter: retryAfter);
         }
 
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
         // Only the latest link works.
         await EndPendingAsync(db, userId, "a newer email change replaced it.", now, ct);
         var secret = SecretToken.Generate(TokenPrefix);

@@ -68,6 +68,7 @@ public sealed class Passwords(
             return;
         }
         var now = clock.GetUtcNow().UtcDateTime;
+        await using var transaction = await LinkEmailLimit.BeginAsync(db, user.Id, ct);
         var since = LinkEmailLimit.WindowStart(now);
         var recent = await db.PasswordResetTokens.Where(t => t.UserId == user.Id && t.CreatedUtc > since).Select(t => t.CreatedUtc).ToListAsync(ct);
         if (LinkEmailLimit.RetryAfter(recent, now) is not null)
@@ -88,6 +89,7 @@ public sealed class Passwords(
                 $"Sign in: {baseUrl}/signin (choose \"Sign in with {provider}\").",
                 now);
             await db.SaveChangesAsync(ct);
+            await transaction.CommitAsync(ct);
             return;
         }
         await AddResetLinkAsync(user, baseUrl, "Reset your password",
@@ -96,6 +98,7 @@ public sealed class Passwords(
             now, ct);
         audit.Record(AuditActions.PasswordResetRequested, null, "user", user.Id, actorUserId: user.Id, actorEmail: user.Email);
         await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
     }
 
     public const string InvalidLinkMessage = "This reset link does not work: it was used or replaced by a newer one, or it has expired. Ask for a new one.";

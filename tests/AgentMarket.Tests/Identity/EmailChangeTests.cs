@@ -21,6 +21,24 @@ public partial class EmailChangeTests(MailApp app) : IClassFixture<MailApp>
     const string LinkSubject = "Confirm your new email address";
 
     [Fact]
+    public async Task RequestsAtOnce_SendOneLink_AndTheOthersAreToldToWait()
+    {
+        var user = await app.SignUpAsync();
+        var addresses = Enumerable.Range(0, 6).Select(i => $"at-once-{i}-{Guid.NewGuid():N}@tests.example").ToList();
+
+        var responses = await Task.WhenAll(addresses.Select(address => user.Client.PostAsJsonAsync("/api/me/email", new { email = address, password = user.Password })));
+
+        Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Accepted);
+        Assert.All(responses.Where(r => r.StatusCode != HttpStatusCode.Accepted), r => Assert.Equal(HttpStatusCode.TooManyRequests, r.StatusCode));
+        var sent = 0;
+        foreach (var address in addresses)
+        {
+            sent += await app.OutboxCountAsync(address);
+        }
+        Assert.Equal(1, sent);
+    }
+
+    [Fact]
     public async Task AnEmailChange_IsConfirmedThroughTheLinkSentToTheNewAddress_AndEndsTheOtherSessions()
     {
         var user = await app.SignUpAsync();

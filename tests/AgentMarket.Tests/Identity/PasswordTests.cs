@@ -113,6 +113,18 @@ public partial class PasswordTests(MailApp app) : IClassFixture<MailApp>
     }
 
     [Fact]
+    public async Task RequestsForOneAccountAtOnce_SendOneLink()
+    {
+        var user = await app.SignUpAsync();
+        using var anonymous = app.CreateClient();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => anonymous.PostAsJsonAsync("/api/auth/password-reset", new { email = user.Email })));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
+        Assert.Equal(1, await app.OutboxCountAsync(user.Email));
+    }
+
+    [Fact]
     public async Task AResetLiftsALockout_AndTheUserIsToldThePasswordChanged()
     {
         var user = await app.SignUpAsync();
