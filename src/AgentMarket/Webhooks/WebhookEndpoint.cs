@@ -26,6 +26,13 @@ public sealed class WebhookEndpoint : ITenantOwned
     public string? PreviousSecretCiphertext { get; set; }
     public DateTime? PreviousSecretExpiresUtc { get; set; }
 
+    /// <summary>
+    /// The secret the previous one replaced, while its own grace lasts: two rotations in a row keep signing with the secret
+    /// the receiver actually verifies with (ADR-141).
+    /// </summary>
+    public string? OlderSecretCiphertext { get; set; }
+    public DateTime? OlderSecretExpiresUtc { get; set; }
+
     public bool Enabled { get; set; } = true;
     public string? DisabledReason { get; set; }
     public DateTime? DisabledUtc { get; set; }
@@ -50,6 +57,7 @@ sealed class WebhookEndpointConfiguration : IEntityTypeConfiguration<WebhookEndp
         e.Property(x => x.Description).HasMaxLength(WebhookEndpoint.MaxDescriptionLength);
         e.Property(x => x.SecretCiphertext).HasMaxLength(1000);
         e.Property(x => x.PreviousSecretCiphertext).HasMaxLength(1000);
+        e.Property(x => x.OlderSecretCiphertext).HasMaxLength(1000);
         e.Property(x => x.DisabledReason).HasMaxLength(300);
         e.HasIndex(x => new { x.OrganizationId, x.CreatedUtc });
     }

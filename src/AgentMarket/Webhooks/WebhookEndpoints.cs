@@ -51,6 +51,11 @@ public sealed class WebhookEndpoints(
     public const string EndpointLimitCode = "webhook_endpoint_limit";
     public const string EndpointDisabledCode = "webhook_endpoint_disabled";
     public const string DeliveryInProgressCode = "webhook_delivery_in_progress";
+    public const string SecretRotationConflictCode = "webhook_secret_rotation_conflict";
+
+    // A rotation that loses to a concurrent one tries again on top of it; this many losses in a row (a burst of rotations
+    // of one endpoint) end it with 409 rather than keep the request waiting.
+    const int RotationAttempts = 10;
 
     // Manual redeliveries can grow a delivery's log without bound; the page and API show the latest ones.
     const int MaxLoggedAttempts = 50;
@@ -177,25 +182,51 @@ public sealed class WebhookEndpoints(
         }
     }
 
-    /// <summary>A new secret; deliveries carry a signature with the previous one too during the grace period.</summary>
-    public async Task<WebhookSecretResponse?> RotateSecretAsync(Guid endpointId, CancellationToken ct)
+    /// <summary>
+    /// A new secret. Deliveries are signed with the one it replaces too for the grace period, a secret already in grace
+    /// keeps its own end, and at most two earlier secrets sign: a third rotation ends the oldest, a rotation without grace
+    /// (<see cref="WebhooksOptions.SecretRotationGraceHours"/> 0) ends them all (ADR-141).
+    /// </summary>
+    public async Task<(WebhookSecretResponse? Rotated, Failure? Failure)> RotateSecretAsync(Guid endpointId, CancellationToken ct)
     {
-        var endpoint = await db.WebhookEndpoints.FirstOrDefaultAsync(e => e.Id == endpointId, ct);
-        if (endpoint is null)
-        {
-            return null;
-        }
-        var now = clock.GetUtcNow().UtcDateTime;
         var grace = TimeSpan.FromHours(options.CurrentValue.SecretRotationGraceHours);
-        var secret = WebhookSecrets.NewSecret();
-        endpoint.PreviousSecretCiphertext = grace > TimeSpan.Zero ? endpoint.SecretCiphertext : null;
-        endpoint.PreviousSecretExpiresUtc = grace > TimeSpan.Zero ? now + grace : null;
-        endpoint.SecretCiphertext = secrets.Protect(secret);
-        endpoint.UpdatedUtc = now;
-        audit.Record(AuditActions.WebhookEndpointSecretRotated, endpoint.OrganizationId, TargetType, endpoint.Id,
-            after: new { previous_secret_expires = endpoint.PreviousSecretExpiresUtc });
-        await db.SaveChangesAsync(ct);
-        return new WebhookSecretResponse(endpoint.Id, secret, endpoint.PreviousSecretExpiresUtc);
+        for (var attempt = 0; attempt < RotationAttempts; attempt++)
+        {
+            var endpoint = await db.WebhookEndpoints.AsNoTracking().FirstOrDefaultAsync(e => e.Id == endpointId, ct);
+            if (endpoint is null)
+            {
+                return (null, NotFound("webhook endpoint"));
+            }
+            var now = clock.GetUtcNow().UtcDateTime;
+            var secret = WebhookSecrets.NewSecret();
+            var ciphertext = secrets.Protect(secret);
+            var (previous, previousExpires) = grace > TimeSpan.Zero ? (endpoint.SecretCiphertext, (DateTime?)(now + grace)) : (null, null);
+            var (older, olderExpires) = grace > TimeSpan.Zero && endpoint.PreviousSecretExpiresUtc > now
+                ? (endpoint.PreviousSecretCiphertext, endpoint.PreviousSecretExpiresUtc)
+                : (null, null);
+
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            // Only on top of the secret read above (each ciphertext is unique): of two rotations at once one updates, the
+            // other re-reads and rotates the winner's secret, so both callers' secrets are stored and none is shown unstored.
+            if (await db.WebhookEndpoints.Where(e => e.Id == endpointId && e.SecretCiphertext == endpoint.SecretCiphertext)
+                .ExecuteUpdateAsync(u => u
+                    .SetProperty(e => e.SecretCiphertext, ciphertext)
+                    .SetProperty(e => e.PreviousSecretCiphertext, previous)
+                    .SetProperty(e => e.PreviousSecretExpiresUtc, previousExpires)
+                    .SetProperty(e => e.OlderSecretCiphertext, older)
+                    .SetProperty(e => e.OlderSecretExpiresUtc, olderExpires)
+                    .SetProperty(e => e.UpdatedUtc, now), ct) != 1)
+            {
+                continue;
+            }
+            audit.Record(AuditActions.WebhookEndpointSecretRotated, endpoint.OrganizationId, TargetType, endpoint.Id,
+                after: new { previous_secret_expires = previousExpires, earlier_secrets_valid = (previous is null ? 0 : 1) + (older is null ? 0 : 1) });
+            await db.SaveChangesAsync(ct);
+            await transaction.CommitAsync(ct);
+            return (new WebhookSecretResponse(endpoint.Id, secret, previousExpires), null);
+        }
+        return (null, new Failure(StatusCodes.Status409Conflict, SecretRotationConflictCode,
+            "The endpoint's secret was being rotated by other requests at the same time; nothing changed. Rotate it again."));
     }
 
     /// <summary>Queues a <c>webhook.test</c> event for this endpoint alone; the dispatcher sends it on its next tick.</summary>

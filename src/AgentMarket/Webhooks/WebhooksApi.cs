@@ -56,8 +56,11 @@ static class WebhooksApi
     static async Task<IResult> DeleteAsync(Guid uuid, WebhookEndpoints endpoints, CancellationToken ct) =>
         await endpoints.DeleteAsync(uuid, ct) ? TypedResults.NoContent() : ApiProblem.NotFound("webhook endpoint");
 
-    static async Task<IResult> RotateSecretAsync(Guid uuid, WebhookEndpoints endpoints, CancellationToken ct) =>
-        await endpoints.RotateSecretAsync(uuid, ct) is { } rotated ? TypedResults.Ok(rotated) : ApiProblem.NotFound("webhook endpoint");
+    static async Task<IResult> RotateSecretAsync(Guid uuid, WebhookEndpoints endpoints, CancellationToken ct)
+    {
+        var (rotated, failure) = await endpoints.RotateSecretAsync(uuid, ct);
+        return failure is not null ? ToProblem(failure) : TypedResults.Ok(rotated);
+    }
 
     static async Task<IResult> SendTestAsync(Guid uuid, WebhookEndpoints endpoints, CancellationToken ct)
     {

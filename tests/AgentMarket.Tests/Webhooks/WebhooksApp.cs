@@ -158,7 +158,9 @@ public static class WebhookIntents
 /// <summary>Verifies webhooks with the Standard Webhooks reference library (npm <c>standardwebhooks</c>) under node.</summary>
 public static class StandardWebhooks
 {
-    public static async Task<IReadOnlyList<string>> VerifyAsync(string secret, IEnumerable<(IReadOnlyDictionary<string, string> Headers, string Body)> requests)
+    /// <param name="now">The receiver's clock, when a test moved the app's: the library checks the timestamp against it.</param>
+    public static async Task<IReadOnlyList<string>> VerifyAsync(string secret, IEnumerable<(IReadOnlyDictionary<string, string> Headers, string Body)> requests,
+        DateTimeOffset? now = null)
     {
         var folder = Path.Combine(Repo.Root, "tests", "AgentMarket.Tests", "Webhooks", "node");
         Assert.True(Directory.Exists(Path.Combine(folder, "node_modules", "standardwebhooks")),
@@ -171,7 +173,12 @@ public static class StandardWebhooks
             RedirectStandardError = true,
         };
         using var node = Process.Start(start)!;
-        await node.StandardInput.WriteAsync(JsonSerializer.Serialize(new { secret, requests = requests.Select(r => new { headers = r.Headers, body = r.Body }) }));
+        await node.StandardInput.WriteAsync(JsonSerializer.Serialize(new
+        {
+            secret,
+            requests = requests.Select(r => new { headers = r.Headers, body = r.Body }),
+            now = now?.ToUnixTimeMilliseconds(),
+        }));
         node.StandardInput.Close();
         var output = await node.StandardOutput.ReadToEndAsync();
         var error = await node.StandardError.ReadToEndAsync();

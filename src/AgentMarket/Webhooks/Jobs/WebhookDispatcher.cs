@@ -128,7 +128,7 @@ sealed class WebhookDispatcher(
 
     sealed record Work(
         Guid DeliveryId, Guid OrganizationId, Guid EndpointId, int Attempts, string Url, bool Enabled, string Secret, string? PreviousSecret,
-        DateTime? PreviousSecretExpiresUtc, Guid EventId, string EventType, string Payload, DateTime EventCreatedUtc);
+        DateTime? PreviousSecretExpiresUtc, string? OlderSecret, DateTime? OlderSecretExpiresUtc, Guid EventId, string EventType, string Payload, DateTime EventCreatedUtc);
 
     async Task<int> SendDueAsync(CancellationToken ct)
     {
@@ -161,7 +161,7 @@ sealed class WebhookDispatcher(
                     join p in db.WebhookEndpoints on d.EndpointId equals p.Id
                     join e in db.OutboxEvents on d.EventId equals e.Id
                     select new Work(d.Id, d.OrganizationId, p.Id, d.Attempts, p.Url, p.Enabled, p.SecretCiphertext, p.PreviousSecretCiphertext,
-                        p.PreviousSecretExpiresUtc, e.Id, e.Type, e.Payload, e.CreatedUtc))
+                        p.PreviousSecretExpiresUtc, p.OlderSecretCiphertext, p.OlderSecretExpiresUtc, e.Id, e.Type, e.Payload, e.CreatedUtc))
                 .ToListAsync(ct);
         }
         await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = options.CurrentValue.MaxConcurrentDeliveries, CancellationToken = ct },
@@ -192,7 +192,8 @@ sealed class WebhookDispatcher(
         var body = Envelope(item);
         var timestamp = started.ToUnixTimeSeconds();
         var messageId = item.EventId.ToString();
-        // During a rotation's grace period both signatures go out, so receivers can switch secrets without dropping events.
+        // During a rotation's grace period the earlier secrets sign too (at most two, each until its own end; Standard
+        // Webhooks receivers accept any one of the space-separated signatures), so receivers switch without dropping events.
         var signatures = new List<string>();
         try
         {
@@ -200,6 +201,10 @@ sealed class WebhookDispatcher(
             if (item.PreviousSecret is not null && item.PreviousSecretExpiresUtc > started.UtcDateTime)
             {
                 signatures.Add(WebhookSecrets.Sign(secrets.Unprotect(item.PreviousSecret), messageId, timestamp, body));
+            }
+            if (item.OlderSecret is not null && item.OlderSecretExpiresUtc > started.UtcDateTime)
+            {
+                signatures.Add(WebhookSecrets.Sign(secrets.Unprotect(item.OlderSecret), messageId, timestamp, body));
             }
         }
         catch (CryptographicException exception)
