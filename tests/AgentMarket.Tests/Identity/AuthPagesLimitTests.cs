@@ -1,8 +1,10 @@
 using System.Net;
+using System.Net.Http.Json;
 using AgentMarket.Identity;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Tests.Buyer;
+using AgentMarket.Tests.Gateway;
 using AgentMarket.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,11 +20,11 @@ public sealed class AuthLimitedApp : AgentMarketApp
         base.ExtraSettings().Append(new("Identity:AuthRequestsPerMinute", AuthRequestsPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 }
 
-/// <summary>The sign-in, sign-up and forgot-password pages spend the same budget per client address as their APIs.</summary>
+/// <summary>The sign-in, sign-up, forgot-password and change-password pages spend the same budget per client address as their APIs.</summary>
 public class AuthPagesLimitTests(AuthLimitedApp app) : IClassFixture<AuthLimitedApp>
 {
     [Fact]
-    public async Task SignInSignUpAndForgotPasswordPages_ShareTheApisLimitPerClientAddress_AndSaySoOnThePage()
+    public async Task SignInSignUpForgotAndChangePasswordPages_ShareTheApisLimitPerClientAddress_AndSaySoOnThePage()
     {
         // The API's sign-up spends one of the address's budget; the sign-in page the rest.
         var user = await app.SignUpAsync();
@@ -38,12 +40,50 @@ public class AuthPagesLimitTests(AuthLimitedApp app) : IClassFixture<AuthLimited
         var signUp = await client.SubmitAsync("/signup", "signup", new() { ["Input.Email"] = newEmail, ["Input.Name"] = "Bulk", ["Input.Password"] = AgentMarketApp.DefaultPassword });
         var forgot = await client.SubmitAsync("/forgot-password", "forgot-password", new() { ["Input.Email"] = user.Email });
 
-        foreach (var refused in new[] { signIn, signUp, forgot })
+        var changePassword = await user.Client.SubmitAsync("/account/password", "change-password",
+            new() { ["Input.Current"] = user.Password, ["Input.Password"] = "another long password", ["Input.Confirm"] = "another long password" });
+
+        foreach (var refused in new[] { signIn, signUp, forgot, changePassword })
         {
             await Http.AssertStatusAsync(refused, HttpStatusCode.OK);
             Assert.Contains(ProblemCodes.RateLimitedMessage, await refused.HtmlAsync(), StringComparison.Ordinal);
         }
         var created = await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().Users.AnyAsync(u => u.Email == User.NormalizeEmail(newEmail)));
         Assert.False(created);
+    }
+}
+
+/// <summary>A gateway app (agents to add) whose <c>auth</c> limit per client address is small enough for a test to spend.</summary>
+public sealed class AuthLimitedGatewayApp : GatewayApp
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() =>
+        base.ExtraSettings().Append(new("Identity:AuthRequestsPerMinute", "20"));
+}
+
+/// <summary>The agent page's "sign up and add" form spends the same budget per client address as <c>POST /api/auth/signup</c>.</summary>
+public class AgentPageSignUpLimitTests(AuthLimitedGatewayApp app) : IClassFixture<AuthLimitedGatewayApp>
+{
+    [Fact]
+    public async Task SignUpAndAdd_IsRefusedOnThePage_OnceTheAddressHasSpentItsBudget()
+    {
+        var agent = await app.PromptAgentAsync();
+        using var visitor = app.CreateClient();
+        // Whatever publishing the agent spent, the rest goes on wrong passwords (each for another address, so no
+        // account's own lockout answers first) until the API refuses.
+        var refusedByApi = false;
+        for (var i = 0; i < 20 && !refusedByApi; i++)
+        {
+            var signIn = await visitor.PostAsJsonAsync("/api/auth/signin", new { email = $"nobody-{i}@tests.example", password = "wrong password" });
+            refusedByApi = signIn.StatusCode == HttpStatusCode.TooManyRequests;
+        }
+        Assert.True(refusedByApi);
+        var email = $"inline-{Guid.NewGuid():N}@tests.example";
+
+        var refused = await visitor.SubmitAsync($"/agents/{agent.Slug}", "sign-up-and-add",
+            new() { ["name"] = "Bulk Buyer", ["email"] = email, ["password"] = AgentMarketApp.DefaultPassword });
+
+        await Http.AssertStatusAsync(refused, HttpStatusCode.OK);
+        Assert.Contains(ProblemCodes.RateLimitedMessage, await refused.HtmlAsync(), StringComparison.Ordinal);
+        Assert.False(await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().Users.AnyAsync(u => u.Email == User.NormalizeEmail(email))));
     }
 }
