@@ -51,6 +51,31 @@ public class AuthPagesLimitTests(AuthLimitedApp app) : IClassFixture<AuthLimited
         var created = await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().Users.AnyAsync(u => u.Email == User.NormalizeEmail(newEmail)));
         Assert.False(created);
     }
+
+    [Fact]
+    public async Task AnIPv6Client_IsCountedByIts64Block_AndTheRefusalSaysWhenToComeBack()
+    {
+        app.Clock.Advance(TimeSpan.FromMinutes(1)); // a minute no other test of this app has counted in
+        for (var spent = 0; spent < AuthLimitedApp.AuthRequestsPerMinute; spent++)
+        {
+            using var sameBlock = ClientFrom($"2001:db8:7:7::{spent + 1:x}");
+            await Http.AssertStatusAsync(await SignInAsync(sameBlock), HttpStatusCode.Unauthorized);
+        }
+
+        using var another = ClientFrom("2001:db8:7:7:ffff::1");
+        var refused = await SignInAsync(another);
+        await Http.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, "rate_limited");
+        var retryAfter = int.Parse(Assert.Single(refused.Headers.GetValues("Retry-After")), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(retryAfter, 1, 60);
+        using var otherBlock = ClientFrom("2001:db8:7:8::1");
+        await Http.AssertStatusAsync(await SignInAsync(otherBlock), HttpStatusCode.Unauthorized);
+    }
+
+    static Task<HttpResponseMessage> SignInAsync(HttpClient client) =>
+        client.PostAsJsonAsync("/api/auth/signin", new { email = $"nobody-{Guid.NewGuid():N}@tests.example", password = "wrong password" });
+
+    HttpClient ClientFrom(string address) =>
+        new(app.Server.CreateHandler(context => context.Connection.RemoteIpAddress = System.Net.IPAddress.Parse(address))) { BaseAddress = app.Server.BaseAddress };
 }
 
 /// <summary>A gateway app (agents to add) whose <c>auth</c> limit per client address is small enough for a test to spend.</summary>
