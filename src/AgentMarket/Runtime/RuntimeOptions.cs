@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using AgentMarket.Flows.Validation;
 
 namespace AgentMarket.Runtime;
 
@@ -29,9 +28,9 @@ public sealed class LlmOptions
     public string ServedModel(string? requested) =>
         requested is not null && (requested == Model || Models.Contains(requested)) ? requested : Model;
 
-    /// <summary>The models <paramref name="flow"/> names that runs on this endpoint replace with <see cref="Model"/>.</summary>
-    public List<ReplacedModel> ReplacedModels(CompatibilityReport flow) =>
-        !Configured ? [] : [.. flow.Models.Where(m => m.Model is { } named && ServedModel(named) != named).Select(m => new ReplacedModel(m.NodeId, m.Model!, Model))];
+    /// <summary>The models a flow's model nodes name that runs on this endpoint replace with <see cref="Model"/>.</summary>
+    public List<ReplacedModel> ReplacedModels(IEnumerable<(string NodeId, string? Model)> named) =>
+        !Configured ? [] : [.. named.Where(m => m.Model is { } model && ServedModel(model) != model).Select(m => new ReplacedModel(m.NodeId, m.Model!, Model))];
 }
 
 /// <summary>A model node's <paramref name="Model"/> that runs on the operator's key call as <paramref name="ServedModel"/> (ADR-140).</summary>

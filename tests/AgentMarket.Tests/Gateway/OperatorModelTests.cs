@@ -1,9 +1,12 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using AgentMarket.Platform.Data;
 using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentMarket.Tests.Gateway;
 
@@ -115,6 +118,26 @@ public class OperatorModelTests(OperatorModelsApp app) : IClassFixture<OperatorM
 
         var served = await Http.ReadJsonAsync(await seller.UploadFlowAsync(agent, FlowNaming(OperatorModelsApp.ListedModel), "named.json", action: "validate_flow"));
         Assert.Empty(served.GetProperty("replaced_models").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task AVersionsStoredReport_IsAnsweredAsStored_WithTheReplacedModelsAdded()
+    {
+        var unlisted = $"unlisted-{CatalogIntents.UniqueWord()}";
+        var (seller, _) = await app.SellerAsync();
+        var agent = await seller.CreateAgentAsync();
+        var imported = await Http.ReadJsonAsync(await seller.UploadFlowAsync(agent, FlowNaming(unlisted), "named.json"), HttpStatusCode.Created);
+        var version = imported.GetProperty("version").GetProperty("uuid").GetGuid();
+        // A report an earlier release wrote: a field this one does not know, and none of those it now requires.
+        var stored = $$"""{"flow_name":"Old","written_by":"an earlier release","models":[{"node_id":"LanguageModelComponent-old","model":"{{unlisted}}"}]}""";
+        await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().AgentVersions.Where(v => v.Id == version)
+            .ExecuteUpdateAsync(u => u.SetProperty(v => v.ReportJson, stored)));
+
+        var report = await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{agent}/versions/{version}/report"));
+
+        Assert.Equal("an earlier release", report.GetProperty("written_by").GetString());
+        var replaced = Assert.Single(report.GetProperty("replaced_models").EnumerateArray());
+        Assert.Equal(("LanguageModelComponent-old", unlisted), (replaced.GetProperty("node_id").GetString(), replaced.GetProperty("model").GetString()));
     }
 
     static async Task<string> ImportedPageAsync(TestUser seller, Guid agent, string model)

@@ -56,11 +56,18 @@ static class ReportJson
     /// the operator's key do not call (ADR-140). That depends on the operator's settings today, so it is added when the
     /// report is read, not stored with the version.
     /// </summary>
-    public static JsonObject ForSeller(CompatibilityReport report, LlmOptions llm)
+    public static JsonObject ForSeller(CompatibilityReport report, LlmOptions llm) => ForSeller(report.ToJson(indented: false), llm);
+
+    /// <inheritdoc cref="ForSeller(CompatibilityReport, LlmOptions)"/>
+    /// <remarks>A stored report is kept as it was written (older versions' fields included); only its models are read.</remarks>
+    public static JsonObject ForSeller(string reportJson, LlmOptions llm)
     {
-        var json = JsonNode.Parse(report.ToJson(indented: false))!.AsObject();
-        json["replaced_models"] = new JsonArray([.. llm.ReplacedModels(report).Select(r =>
+        var json = JsonNode.Parse(reportJson)!.AsObject();
+        var named = (json["models"] as JsonArray ?? []).OfType<JsonObject>().Select(m => (NodeId: Text(m["node_id"]) ?? "", Model: Text(m["model"])));
+        json["replaced_models"] = new JsonArray([.. llm.ReplacedModels(named).Select(r =>
             new JsonObject { ["node_id"] = r.NodeId, ["model"] = r.Model, ["served_model"] = r.ServedModel })]);
         return json;
     }
+
+    static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 }

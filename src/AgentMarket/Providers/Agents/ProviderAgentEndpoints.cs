@@ -2,7 +2,6 @@ using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentMarket.Catalog;
-using AgentMarket.Flows.Validation;
 using AgentMarket.Identity;
 using AgentMarket.Platform.Api;
 using AgentMarket.Platform.Data;
@@ -175,7 +174,7 @@ static class ProviderAgentEndpoints
     static async Task<IResult> VersionReportAsync(Guid uuid, Guid version_uuid, AppDbContext db, IOptionsMonitor<LlmOptions> llm, CancellationToken ct)
     {
         var report = await db.AgentVersions.AsNoTracking().Where(v => v.Id == version_uuid && v.AgentId == uuid).Select(v => v.ReportJson).FirstOrDefaultAsync(ct);
-        return report is not null && CompatibilityReport.FromJson(report) is { } stored ? TypedResults.Ok(ReportJson.ForSeller(stored, llm.CurrentValue)) : ApiProblem.NotFound("version");
+        return report is null ? ApiProblem.NotFound("version") : TypedResults.Ok(ReportJson.ForSeller(report, llm.CurrentValue));
     }
 
     static async Task<IResult> RollbackAsync(Guid uuid, RollbackRequest request, AgentVersions versions, ProviderAgents agents, HttpContext http, CancellationToken ct)
