@@ -26,7 +26,8 @@ public sealed class Accounts(AppDbContext db, OrganizationFactory organizations,
             return (null, invalid);
         }
         var normalized = User.NormalizeEmail(email);
-        if (await db.Users.AnyAsync(u => u.Email == normalized, cancellationToken))
+        if (await db.Users.AnyAsync(u => u.Email == normalized, cancellationToken)
+            || await EmailChangeReverts.IsHeldAsync(db, normalized, null, clock.GetUtcNow().UtcDateTime, cancellationToken))
         {
             return (null, EmailTaken());
         }

@@ -90,16 +90,17 @@ public sealed class EmailChangeReverts(
     async Task<bool> UndoAsync(EmailRevertToken revert, string? baseUrl, CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        var user = await db.Users.SingleAsync(u => u.Id == revert.UserId, ct);
-        var left = user.Email;
-        // All of it or none of it: the address back, the password cleared, every way in ended.
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        // All of it or none of it: the address back, the password cleared, every way in ended. The account's row first,
+        // so a change being confirmed meanwhile either ends before (and its undo link is ended below) or waits.
+        await using var transaction = await AccountLock.BeginAsync(db, revert.UserId, ct);
         // Used by one request only, even when two arrive together.
         if (await db.EmailRevertTokens.Where(t => t.Id == revert.Id && t.UsedUtc == null && t.ExpiresUtc > now)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedUtc, now), ct) != 1)
         {
             return false;
         }
+        var user = await db.Users.SingleAsync(u => u.Id == revert.UserId, ct);
+        var left = user.Email;
         // Later changes' links would move the account away from the address just restored (after A→B→C, B's link, sent
         // to B, would take it back from A). Earlier changes' links stay: the earliest owner's link wins.
         await db.EmailRevertTokens.Where(t => t.UserId == user.Id && t.UsedUtc == null && t.CreatedUtc >= revert.CreatedUtc)
@@ -112,6 +113,12 @@ public sealed class EmailChangeReverts(
         // Tokens too (an email change leaves them): whoever had the session could have created one with the password.
         await db.PersonalAccessTokens.Where(t => t.UserId == user.Id && t.RevokedUtc == null).ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedUtc, now), ct);
         await EmailChanges.EndPendingAsync(db, user.Id, "the account's email change was undone.", now, ct);
+        // Single sign-on linked since the change (SsoAccounts links a provider login to the account with the same verified
+        // email, so the new address's) would let whoever holds it sign in without any password. Earlier ones stay: the
+        // owner's own, which the change did not bring.
+        var linked = await db.ExternalLogins.Where(l => l.UserId == user.Id && l.CreatedUtc >= revert.CreatedUtc)
+            .Select(l => new { identity_provider = l.ProviderId, subject = l.Subject }).ToListAsync(ct);
+        await db.ExternalLogins.Where(l => l.UserId == user.Id && l.CreatedUtc >= revert.CreatedUtc).ExecuteDeleteAsync(ct);
         if (baseUrl is null)
         {
             logger.LogWarning("An email change was undone, but Marketplace:PublicUrl is not set: no reset link can be sent.");
@@ -136,7 +143,7 @@ public sealed class EmailChangeReverts(
                 CreatedUtc = now,
             });
         }
-        audit.Record(AuditActions.EmailChangeReverted, null, "user", user.Id, before: new { email = left }, after: new { email = user.Email },
+        audit.Record(AuditActions.EmailChangeReverted, null, "user", user.Id, before: new { email = left, external_logins = linked }, after: new { email = user.Email },
             actorUserId: user.Id, actorEmail: user.Email);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
@@ -152,6 +159,17 @@ public sealed class EmailChangeReverts(
         var hash = SecretToken.Hash(token);
         var now = clock.GetUtcNow().UtcDateTime;
         return await db.EmailRevertTokens.AsNoTracking().FirstOrDefaultAsync(t => t.TokenHash == hash && t.UsedUtc == null && t.ExpiresUtc > now, ct);
+    }
+
+    /// <summary>
+    /// Whether a live undo link names <paramref name="email"/> as the address its account left (for another account than
+    /// <paramref name="exceptUserId"/>): the address is held for it, and sign-up, a first single sign-on and email changes
+    /// treat it as taken, or a thief could void the owner's link by opening an account on it right after the change.
+    /// </summary>
+    internal static Task<bool> IsHeldAsync(AppDbContext db, string email, Guid? exceptUserId, DateTime now, CancellationToken ct)
+    {
+        var live = db.EmailRevertTokens.Where(t => t.OldEmail == email && t.UsedUtc == null && t.ExpiresUtc > now);
+        return (exceptUserId is { } except ? live.Where(t => t.UserId != except) : live).AnyAsync(ct);
     }
 
     Task<bool> IsTakenAsync(EmailRevertToken revert, CancellationToken ct) => db.Users.AnyAsync(u => u.Email == revert.OldEmail && u.Id != revert.UserId, ct);

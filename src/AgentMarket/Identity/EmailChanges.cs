@@ -73,7 +73,9 @@ public sealed class EmailChanges(
             return failure.Code == ProblemCodes.InvalidCredentials ? failure with { Message = "The current password is wrong." } : failure;
         }
         var now = clock.GetUtcNow().UtcDateTime;
-        await using var transaction = await LinkEmailLimit.BeginAsync(db, userId, ct);
+        await using var transaction = await AccountLock.BeginAsync(db, userId, ct);
+        // Read again under the lock: a change confirmed or undone meanwhile moved the account, and the notice goes to where it is now.
+        user = await db.Users.AsNoTracking().SingleAsync(u => u.Id == userId, ct);
         var since = LinkEmailLimit.WindowStart(now);
         var recent = await db.EmailChangeTokens.Where(t => t.UserId == userId && t.CreatedUtc > since).Select(t => t.CreatedUtc).ToListAsync(ct);
         if (LinkEmailLimit.RetryAfter(recent, now) is { } retryAfter)
@@ -85,7 +87,8 @@ public sealed class EmailChanges(
         // Only the latest link works.
         await EndPendingAsync(db, userId, "a newer email change replaced it.", now, ct);
         var secret = SecretToken.Generate(TokenPrefix);
-        var taken = await db.Users.AnyAsync(u => u.Email == normalized, ct);
+        // An address held for another account's undo link (ADR-142) is answered as a taken one.
+        var taken = await db.Users.AnyAsync(u => u.Email == normalized, ct) || await EmailChangeReverts.IsHeldAsync(db, normalized, userId, now, ct);
         // A taken address's request is recorded as a link already used, so the limits above count it too.
         db.EmailChangeTokens.Add(new EmailChangeToken
         {
@@ -188,16 +191,17 @@ public sealed class EmailChanges(
     async Task<User?> ChangeAsync(EmailChangeToken change, Guid? keepSession, string? baseUrl, CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        var user = await db.Users.SingleAsync(u => u.Id == change.UserId, ct);
-        var previous = user.Email;
-        // The new address, the used link and the end of other sessions together, or none of them.
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        // The new address, the used link and the end of other sessions together, or none of them; the account's row
+        // first, so an undo at the same time either ends this link or comes after and ends this change's undo link.
+        await using var transaction = await AccountLock.BeginAsync(db, change.UserId, ct);
         // Used by one request only, even when two arrive together.
         if (await db.EmailChangeTokens.Where(t => t.Id == change.Id && t.UsedUtc == null && t.ExpiresUtc > now)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedUtc, now), ct) != 1)
         {
             return null;
         }
+        var user = await db.Users.SingleAsync(u => u.Id == change.UserId, ct);
+        var previous = user.Email;
         user.Email = change.NewEmail;
         // Their cookies carry the old address, which the pages and invitations read; a stolen one must not outlive the change.
         await sessions.EndAllAsync(user.Id, keepSession, ct);
@@ -233,7 +237,10 @@ public sealed class EmailChanges(
         return await db.EmailChangeTokens.AsNoTracking().FirstOrDefaultAsync(t => t.TokenHash == hash && t.UsedUtc == null && t.ExpiresUtc > now, ct);
     }
 
-    Task<bool> IsTakenAsync(EmailChangeToken change, CancellationToken ct) => db.Users.AnyAsync(u => u.Email == change.NewEmail && u.Id != change.UserId, ct);
+    /// <summary>Whether another account has the address, or it is held for another account's undo link (ADR-142).</summary>
+    async Task<bool> IsTakenAsync(EmailChangeToken change, CancellationToken ct) =>
+        await db.Users.AnyAsync(u => u.Email == change.NewEmail && u.Id != change.UserId, ct)
+        || await EmailChangeReverts.IsHeldAsync(db, change.NewEmail, change.UserId, clock.GetUtcNow().UtcDateTime, ct);
 
     /// <summary>
     /// An account without a password signs in through an identity provider, which vouches for its address (SSO links

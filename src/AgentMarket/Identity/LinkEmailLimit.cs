@@ -1,32 +1,14 @@
-using AgentMarket.Platform.Data;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
-
 namespace AgentMarket.Identity;
 
 /// <summary>
 /// How often an account may be sent a link by email (a password reset, an email change), however often its form is
-/// sent: one a minute and three an hour, so the form cannot flood anyone's mailbox.
+/// sent: one a minute and three an hour, so the form cannot flood anyone's mailbox. Counted in an
+/// <see cref="AccountLock"/> transaction, so two requests at once cannot both see room under the limit and both send.
 /// </summary>
 static class LinkEmailLimit
 {
     static readonly TimeSpan MinimumInterval = TimeSpan.FromMinutes(1);
     const int MaxPerHour = 3;
-
-    /// <summary>
-    /// The transaction in which the caller counts the account's recent links and adds one: requests for one account
-    /// take turns, so two at once cannot both see room under the limit and both send. SQLite's transactions take its
-    /// one write lock when they begin; on PostgreSQL the account's row is locked.
-    /// </summary>
-    public static async Task<IDbContextTransaction> BeginAsync(AppDbContext db, Guid userId, CancellationToken ct)
-    {
-        var transaction = await db.Database.BeginTransactionAsync(ct);
-        if (db.Database.IsNpgsql())
-        {
-            await db.Database.ExecuteSqlAsync($"SELECT 1 FROM users WHERE id = {userId} FOR UPDATE", ct);
-        }
-        return transaction;
-    }
 
     /// <summary>The start of the window whose links count: the caller reads their creation times since then.</summary>
     public static DateTime WindowStart(DateTime now) => now.AddHours(-1);

@@ -68,7 +68,13 @@ public sealed class Passwords(
             return;
         }
         var now = clock.GetUtcNow().UtcDateTime;
-        await using var transaction = await LinkEmailLimit.BeginAsync(db, user.Id, ct);
+        await using var transaction = await AccountLock.BeginAsync(db, user.Id, ct);
+        // Read again under the lock: an email change confirmed or undone meanwhile may have moved the account off this address.
+        user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == user.Id && u.Email == normalized, ct);
+        if (user is null)
+        {
+            return;
+        }
         var since = LinkEmailLimit.WindowStart(now);
         var recent = await db.PasswordResetTokens.Where(t => t.UserId == user.Id && t.CreatedUtc > since).Select(t => t.CreatedUtc).ToListAsync(ct);
         if (LinkEmailLimit.RetryAfter(recent, now) is not null)
@@ -132,15 +138,16 @@ public sealed class Passwords(
             return InvalidLink();
         }
         var now = clock.GetUtcNow().UtcDateTime;
-        var user = await db.Users.SingleAsync(u => u.Id == reset.UserId, ct);
         // Hashed before the transaction: on SQLite it holds the only write lock, and hashing takes tens of milliseconds.
-        var hash = hasher.HashPassword(user, newPassword!);
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var hash = hasher.HashPassword(await db.Users.AsNoTracking().SingleAsync(u => u.Id == reset.UserId, ct), newPassword!);
+        // The account's row first, as a reset request for it takes it, so the two cannot deadlock.
+        await using var transaction = await AccountLock.BeginAsync(db, reset.UserId, ct);
         // Used by one request only, even when two arrive together.
         if (await db.PasswordResetTokens.Where(t => t.Id == reset.Id && t.UsedUtc == null && t.ExpiresUtc > now).ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedUtc, now), ct) != 1)
         {
             return InvalidLink();
         }
+        var user = await db.Users.SingleAsync(u => u.Id == reset.UserId, ct);
         await SetPasswordAsync(user, hash, now, keepSession: null, ct);
         // A reset proves the mailbox, so it also lifts a lockout.
         user.FailedSignInCount = 0;
@@ -175,8 +182,9 @@ public sealed class Passwords(
             return (null, new Accounts.Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "Choose a new password different from the current one.", "new_password"));
         }
         var hash = hasher.HashPassword(user!, newPassword!);
-        // The new password and the end of pending links and other sessions together, or neither.
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        // The new password and the end of pending links and other sessions together, or neither (the account's row first,
+        // as every change of its links takes it).
+        await using var transaction = await AccountLock.BeginAsync(db, user!.Id, ct);
         await SetPasswordAsync(user!, hash, clock.GetUtcNow().UtcDateTime, currentSession, ct);
         audit.Record(AuditActions.PasswordChanged, null, "user", user!.Id, actorUserId: user.Id, actorEmail: user.Email);
         await db.SaveChangesAsync(ct);

@@ -2,9 +2,12 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using AgentMarket.Identity;
+using AgentMarket.Identity.Sso;
+using AgentMarket.Platform.Data;
 using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentMarket.Tests.Identity;
 
@@ -79,8 +82,13 @@ public partial class EmailChangeRevertTests(MailApp app) : IClassFixture<MailApp
         var user = await app.SignUpAsync();
         var newEmail = NewAddress();
         var undo = await ChangeAsync(user.Client, user.Email, newEmail, user.Password);
-        using var someoneElse = app.CreateClient();
-        await Http.AssertStatusAsync(await someoneElse.PostAsJsonAsync("/api/auth/signup", new { email = user.Email, password = "someone else's password", name = "Quicker" }), HttpStatusCode.Created);
+        // Sign-up refuses a held address (below): only the database itself can give it to another account now.
+        await app.InScopeAsync(null, services =>
+        {
+            var db = services.GetRequiredService<AppDbContext>();
+            db.Users.Add(new User { Email = user.Email, Name = "Quicker", CreatedUtc = app.Clock.GetUtcNow().UtcDateTime });
+            return db.SaveChangesAsync();
+        });
         using var anonymous = Anonymous();
         var sentToNew = await app.OutboxCountAsync(newEmail);
         var sentToOld = await app.OutboxCountAsync(user.Email);
@@ -93,6 +101,57 @@ public partial class EmailChangeRevertTests(MailApp app) : IClassFixture<MailApp
         // No reset link, no notice.
         Assert.Equal(sentToNew, await app.OutboxCountAsync(newEmail));
         Assert.Equal(sentToOld, await app.OutboxCountAsync(user.Email));
+    }
+
+    [Fact]
+    public async Task TheOldAddress_IsHeldForTheUndoLink_SoNoOtherAccountCanTakeItAndVoidTheUndo()
+    {
+        var owner = await app.SignUpAsync();
+        var thiefEmail = NewAddress();
+        var undo = await ChangeAsync(owner.Client, owner.Email, thiefEmail, owner.Password);
+        using var thief = app.CreateClient();
+
+        // Sign-up: the answer of a taken address.
+        await Http.AssertProblemAsync(await thief.PostAsJsonAsync("/api/auth/signup", new { email = owner.Email, password = "the thief's password", name = "Thief" }),
+            HttpStatusCode.Conflict, "email_taken");
+        // An email change of another account: the answer of a taken address too, a note to the address instead of a link.
+        var other = await app.SignUpAsync();
+        await Http.AssertStatusAsync(await other.Client.PostAsJsonAsync("/api/me/email", new { email = owner.Email, password = other.Password }), HttpStatusCode.Accepted);
+        Assert.Contains("no link was sent", (await app.Smtp.ReceivedByAsync(owner.Email, "Someone asked to use your address")).Message.TextBody, StringComparison.Ordinal);
+        // A first single sign-on with the address creates no account.
+        var provider = await AddIdentityProviderAsync();
+        var refused = await Assert.ThrowsAsync<SsoRefusedException>(() => SsoSignInAsync(provider, Guid.NewGuid().ToString(), owner.Email));
+        Assert.Equal(SsoRefusal.EmailHeld, refused.Reason);
+
+        using var anonymous = Anonymous();
+        await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/email-change/revert", new { token = undo }), HttpStatusCode.NoContent);
+        Assert.Equal(owner.Email, await SignInWithResetLinkAsync(owner.Email));
+    }
+
+    [Fact]
+    public async Task TheUndo_UnlinksSingleSignOnLinkedSinceTheChange_AndKeepsEarlierLinks()
+    {
+        var owner = await app.SignUpAsync();
+        var provider = await AddIdentityProviderAsync();
+        var ownersSubject = Guid.NewGuid().ToString();
+        await LinkAsync(provider, ownersSubject, owner.UserId);
+        app.Clock.Advance(TimeSpan.FromSeconds(1));
+        var thiefEmail = NewAddress();
+        var undo = await ChangeAsync(owner.Client, owner.Email, thiefEmail, owner.Password);
+        // The thief's identity provider account vouches for the new address: its first sign-in links it to the account.
+        var thiefsSubject = Guid.NewGuid().ToString();
+        Assert.Equal(owner.UserId, await SsoSignInAsync(provider, thiefsSubject, thiefEmail));
+        using var anonymous = Anonymous();
+
+        await Http.AssertStatusAsync(await anonymous.PostAsJsonAsync("/api/auth/email-change/revert", new { token = undo }), HttpStatusCode.NoContent);
+
+        Assert.NotEqual(owner.UserId, await SsoSignInAsync(provider, thiefsSubject, thiefEmail));
+        Assert.Equal(owner.UserId, await SsoSignInAsync(provider, ownersSubject, owner.Email));
+        var operatorClient = await app.OperatorAsync();
+        var entry = (await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/audit/?action=user.email_change_reverted&target={owner.UserId}")))
+            .GetProperty("items").EnumerateArray().Single();
+        Assert.Contains(thiefsSubject, entry.GetProperty("before").ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(ownersSubject, entry.GetProperty("before").ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -150,6 +209,27 @@ public partial class EmailChangeRevertTests(MailApp app) : IClassFixture<MailApp
         Assert.Contains(EmailChangeReverts.InvalidLinkMessage, used, StringComparison.Ordinal);
         Assert.DoesNotContain("Undo the change</button>", used, StringComparison.Ordinal);
     }
+
+    Task<IdentityProvider> AddIdentityProviderAsync() => app.InScopeAsync(null, async services =>
+    {
+        var db = services.GetRequiredService<AppDbContext>();
+        var provider = new IdentityProvider { Name = $"Acme SSO {Guid.NewGuid():N}"[..20], Issuer = "https://sso.acme.example", ClientId = "market", ClientSecretProtected = "-", Scopes = "openid email" };
+        db.IdentityProviders.Add(provider);
+        await db.SaveChangesAsync();
+        return provider;
+    });
+
+    /// <summary>Links <paramref name="subject"/> to the account as SsoAccounts does, now.</summary>
+    Task<int> LinkAsync(IdentityProvider provider, string subject, Guid userId) => app.InScopeAsync(null, services =>
+    {
+        var db = services.GetRequiredService<AppDbContext>();
+        db.ExternalLogins.Add(new ExternalLogin { ProviderId = provider.Id, Subject = subject, UserId = userId, CreatedUtc = app.Clock.GetUtcNow().UtcDateTime });
+        return db.SaveChangesAsync();
+    });
+
+    /// <summary>A single sign-on whose provider vouched for <paramref name="email"/>: the account it reaches.</summary>
+    Task<Guid> SsoSignInAsync(IdentityProvider provider, string subject, string email) => app.InScopeAsync(null, async services =>
+        (await services.GetRequiredService<SsoAccounts>().SignInAsync(provider, new SsoProfile(subject, email, EmailVerified: true, "Someone"), CancellationToken.None)).Id);
 
     static string NewAddress() => $"moved-{Guid.NewGuid():N}@tests.example";
 

@@ -55,7 +55,9 @@ public sealed class SsoAccounts(AppDbContext db, OrganizationFactory organizatio
         }
         else
         {
-            user = await db.Users.FirstOrDefaultAsync(u => u.Email == email, ct) ?? NewUser(email, profile.Name, now);
+            user = await db.Users.FirstOrDefaultAsync(u => u.Email == email, ct)
+                // An address an account left is held for its undo link (ADR-142): no new account may take it meanwhile.
+                ?? (await EmailChangeReverts.IsHeldAsync(db, email, null, now, ct) ? throw new SsoRefusedException(SsoRefusal.EmailHeld) : NewUser(email, profile.Name, now));
             if (db.Entry(user).State == EntityState.Added)
             {
                 created = await JoinOrganizationAsync(provider, user, domain, now, ct);

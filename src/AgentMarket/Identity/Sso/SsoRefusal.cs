@@ -22,6 +22,7 @@ public static class SsoRefusal
     public const string EmailUnverified = "email_unverified";
     public const string DomainNotAllowed = "email_domain_not_allowed";
     public const string OperatorAccount = "operator_account";
+    public const string EmailHeld = "email_held";
     public const string Failed = "failed";
 
     public const string PagePath = "/signin/sso/refused";
@@ -45,6 +46,7 @@ public static class SsoRefusal
         EmailMissing => "The identity provider did not share your email address, which this marketplace needs to sign you in.",
         EmailUnverified => "Your email address is not verified at the identity provider. Verify it there, then sign in again.",
         DomainNotAllowed => "Your email address's domain may not sign in with this identity provider.",
+        EmailHeld => "An account moved off this email address recently, and the address stays reserved for it for a few days. Try again later, or ask an operator.",
         OperatorAccount => "Operator accounts sign in with their email and password, not through an identity provider.",
         _ => "Signing in through the identity provider failed. Try again.",
     };
