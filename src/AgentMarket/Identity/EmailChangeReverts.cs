@@ -150,16 +150,8 @@ public sealed class EmailChangeReverts(
         return true;
     }
 
-    async Task<EmailRevertToken?> FindUsableAsync(string? token, CancellationToken ct)
-    {
-        if (string.IsNullOrEmpty(token) || !SecretToken.IsWellFormed(token, TokenPrefix))
-        {
-            return null;
-        }
-        var hash = SecretToken.Hash(token);
-        var now = clock.GetUtcNow().UtcDateTime;
-        return await db.EmailRevertTokens.AsNoTracking().FirstOrDefaultAsync(t => t.TokenHash == hash && t.UsedUtc == null && t.ExpiresUtc > now, ct);
-    }
+    Task<EmailRevertToken?> FindUsableAsync(string? token, CancellationToken ct) =>
+        db.EmailRevertTokens.FindUsableAsync(token, TokenPrefix, clock.GetUtcNow().UtcDateTime, ct);
 
     /// <summary>
     /// Whether a live undo link names <paramref name="email"/> as the address its account left (for another account than

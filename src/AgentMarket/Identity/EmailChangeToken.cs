@@ -7,7 +7,7 @@ namespace AgentMarket.Identity;
 /// A link, emailed to a new address, that moves the user's account to it (ADR-139): single use, only the newest works,
 /// only the hash of its secret is stored.
 /// </summary>
-public sealed class EmailChangeToken
+public sealed class EmailChangeToken : IEmailedLink
 {
     public Guid Id { get; init; } = Guid.CreateVersion7();
     public Guid UserId { get; init; }

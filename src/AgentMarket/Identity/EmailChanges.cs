@@ -226,16 +226,8 @@ public sealed class EmailChanges(
         return user;
     }
 
-    async Task<EmailChangeToken?> FindUsableAsync(string? token, CancellationToken ct)
-    {
-        if (string.IsNullOrEmpty(token) || !SecretToken.IsWellFormed(token, TokenPrefix))
-        {
-            return null;
-        }
-        var hash = SecretToken.Hash(token);
-        var now = clock.GetUtcNow().UtcDateTime;
-        return await db.EmailChangeTokens.AsNoTracking().FirstOrDefaultAsync(t => t.TokenHash == hash && t.UsedUtc == null && t.ExpiresUtc > now, ct);
-    }
+    Task<EmailChangeToken?> FindUsableAsync(string? token, CancellationToken ct) =>
+        db.EmailChangeTokens.FindUsableAsync(token, TokenPrefix, clock.GetUtcNow().UtcDateTime, ct);
 
     /// <summary>Whether another account has the address, or it is held for another account's undo link (ADR-142).</summary>
     async Task<bool> IsTakenAsync(EmailChangeToken change, CancellationToken ct) =>

@@ -7,7 +7,7 @@ namespace AgentMarket.Identity;
 /// A link, emailed to the address an account left, that undoes the change (ADR-142): single use, valid for a week,
 /// only the hash of its secret is stored.
 /// </summary>
-public sealed class EmailRevertToken
+public sealed class EmailRevertToken : IEmailedLink
 {
     public Guid Id { get; init; } = Guid.CreateVersion7();
     public Guid UserId { get; init; }

@@ -10,7 +10,7 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 namespace AgentMarket.Identity;
 
 /// <summary>A "forgot your password" link: single use, short-lived; only the hash of its secret is stored.</summary>
-public sealed class PasswordResetToken
+public sealed class PasswordResetToken : IEmailedLink
 {
     public Guid Id { get; init; } = Guid.CreateVersion7();
     public Guid UserId { get; init; }
@@ -114,16 +114,8 @@ public sealed class Passwords(
     /// <summary>Whether a reset link can still be used, so its page can say so before the user types a password.</summary>
     public async Task<bool> IsUsableAsync(string? token, CancellationToken ct) => await FindUsableAsync(token, ct) is not null;
 
-    async Task<PasswordResetToken?> FindUsableAsync(string? token, CancellationToken ct)
-    {
-        if (string.IsNullOrEmpty(token) || !SecretToken.IsWellFormed(token, TokenPrefix))
-        {
-            return null;
-        }
-        var hash = SecretToken.Hash(token);
-        var now = clock.GetUtcNow().UtcDateTime;
-        return await db.PasswordResetTokens.AsNoTracking().FirstOrDefaultAsync(t => t.TokenHash == hash && t.UsedUtc == null && t.ExpiresUtc > now, ct);
-    }
+    Task<PasswordResetToken?> FindUsableAsync(string? token, CancellationToken ct) =>
+        db.PasswordResetTokens.FindUsableAsync(token, TokenPrefix, clock.GetUtcNow().UtcDateTime, ct);
 
     /// <summary>Sets a new password with a reset link's secret, which then stops working.</summary>
     public async Task<Accounts.Failure?> ResetAsync(string? token, string? newPassword, CancellationToken ct)
