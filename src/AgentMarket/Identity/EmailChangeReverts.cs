@@ -94,8 +94,7 @@ public sealed class EmailChangeReverts(
         // so a change being confirmed meanwhile either ends before (and its undo link is ended below) or waits.
         await using var transaction = await AccountLock.BeginAsync(db, revert.UserId, ct);
         // Used by one request only, even when two arrive together.
-        if (await db.EmailRevertTokens.Where(t => t.Id == revert.Id && t.UsedUtc == null && t.ExpiresUtc > now)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedUtc, now), ct) != 1)
+        if (!await db.EmailRevertTokens.ClaimAsync(revert.Id, now, ct))
         {
             return false;
         }

@@ -195,8 +195,7 @@ public sealed class EmailChanges(
         // first, so an undo at the same time either ends this link or comes after and ends this change's undo link.
         await using var transaction = await AccountLock.BeginAsync(db, change.UserId, ct);
         // Used by one request only, even when two arrive together.
-        if (await db.EmailChangeTokens.Where(t => t.Id == change.Id && t.UsedUtc == null && t.ExpiresUtc > now)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedUtc, now), ct) != 1)
+        if (!await db.EmailChangeTokens.ClaimAsync(change.Id, now, ct))
         {
             return null;
         }

@@ -9,6 +9,7 @@ namespace AgentMarket.Identity;
 /// </summary>
 public interface IEmailedLink
 {
+    Guid Id { get; }
     string TokenHash { get; }
     DateTime ExpiresUtc { get; }
     DateTime? UsedUtc { get; }
@@ -27,4 +28,9 @@ static class EmailedLinks
         var hash = SecretToken.Hash(token);
         return await links.AsNoTracking().FirstOrDefaultAsync(t => t.TokenHash == hash && t.UsedUtc == null && t.ExpiresUtc > now, ct);
     }
+
+    /// <summary>Marks link <paramref name="id"/> used if it still is usable: of two requests at once, only one gets true.</summary>
+    public static async Task<bool> ClaimAsync<T>(this DbSet<T> links, Guid id, DateTime now, CancellationToken ct) where T : class, IEmailedLink =>
+        await links.Where(t => t.Id == id && t.UsedUtc == null && t.ExpiresUtc > now)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedUtc, now), ct) == 1;
 }

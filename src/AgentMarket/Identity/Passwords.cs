@@ -135,7 +135,7 @@ public sealed class Passwords(
         // The account's row first, as a reset request for it takes it, so the two cannot deadlock.
         await using var transaction = await AccountLock.BeginAsync(db, reset.UserId, ct);
         // Used by one request only, even when two arrive together.
-        if (await db.PasswordResetTokens.Where(t => t.Id == reset.Id && t.UsedUtc == null && t.ExpiresUtc > now).ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedUtc, now), ct) != 1)
+        if (!await db.PasswordResetTokens.ClaimAsync(reset.Id, now, ct))
         {
             return InvalidLink();
         }
