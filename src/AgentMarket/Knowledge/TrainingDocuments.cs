@@ -31,12 +31,13 @@ sealed class TrainingDocuments(AppDbContext db, DocumentFiles files, TimeProvide
         return true;
     }
 
-    /// <summary>Removes a deleted document's file; one that cannot be removed is logged, not an error (its row is gone).</summary>
+    /// <summary>Removes a deleted document's file and its extracted text; one that cannot be removed is logged, not an error (its row is gone).</summary>
     public void DeleteFile(Guid organization, Guid document)
     {
         try
         {
             DocumentFiles.DeleteIfPresent(files.PathOf(organization, document));
+            DocumentFiles.DeleteIfPresent(files.TextPathOf(organization, document));
         }
         catch (IOException exception)
         {

@@ -6,6 +6,8 @@ using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
 using AgentMarket.Tests.Knowledge;
+using AgentMarket.Platform.Data;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -159,6 +161,37 @@ public class KnowledgeRunTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.InRange(documentText.Length, budget - 200, budget);
         Assert.Matches(@"(^| )(leash|collar|harness)$", documentText); // cut at a space, not inside a word
         Assert.Equal(before - PricePerRun, (await subscribed.Buyer.BalanceAsync()).GetProperty("available").GetInt64());
+    }
+
+    [Fact]
+    public async Task DocumentQa_ReadsTheTextExtractedWhenTheFileWasProcessed_NotTheFileAgain_AndDeletingTheDocumentRemovesIt()
+    {
+        var agent = await DocumentQaAgentAsync(declareBuyerDocuments: false);
+        var providerBase = (await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync($"/api/provider-agents/{agent.AgentId}/"))).GetProperty("knowledge_base").GetGuid();
+        var fact = $"Fetch is played at noon, fact {Guid.NewGuid():N}.";
+        var document = await agent.Seller.UploadDocumentAsync(providerBase, "fetch.txt", TrainingFiles.Utf8(fact), "text/plain");
+        await app.ProcessDocumentsAsync();
+        var documentId = document.GetProperty("uuid").GetGuid();
+        var organization = await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().TrainingDocuments
+            .Where(d => d.Id == documentId).Select(d => d.OrganizationId).SingleAsync());
+        var files = app.Services.GetRequiredService<DocumentFiles>();
+        // Had the run extracted the file again (a large PDF starts pdftotext), it would read what the file holds now.
+        await File.WriteAllTextAsync(files.PathOf(organization, documentId), "The file changed after it was processed.");
+        var subscribed = await app.SubscribedAsync(agent);
+
+        var prompt = (await RequestOfRunAsync(subscribed, "When is fetch played?")).Prompt;
+        Assert.Contains(fact, prompt, StringComparison.Ordinal);
+        Assert.DoesNotContain("The file changed", prompt, StringComparison.Ordinal);
+
+        // A document processed before its text was kept is extracted once more, and its text kept from then on.
+        File.Delete(files.TextPathOf(organization, documentId));
+        var legacyPrompt = (await RequestOfRunAsync(subscribed, "When is fetch played, again?")).Prompt;
+        Assert.Contains("The file changed after it was processed.", legacyPrompt, StringComparison.Ordinal);
+        Assert.True(File.Exists(files.TextPathOf(organization, documentId)));
+
+        await Http.AssertStatusAsync(await agent.Seller.Client.DeleteAsync($"/api/training-documents/{documentId}"), HttpStatusCode.NoContent);
+        Assert.False(File.Exists(files.PathOf(organization, documentId)));
+        Assert.False(File.Exists(files.TextPathOf(organization, documentId)));
     }
 
     /// <summary>The shared "Document Q&amp;A" example, published with the provider's knowledge base attached.</summary>

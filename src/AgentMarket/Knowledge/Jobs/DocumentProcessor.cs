@@ -1,5 +1,6 @@
 using AgentMarket.Knowledge.Extraction;
 using AgentMarket.Knowledge.Indexing;
+using AgentMarket.Knowledge.Retrieval;
 using AgentMarket.Platform.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -129,6 +130,7 @@ sealed class DocumentProcessor(
                     throw new UnreadableDocumentException("The uploaded file is missing from storage; upload it again.");
                 }
                 var text = await extractor.ExtractAsync(document.FileType!.Value, path, cancellationToken);
+                await files.WriteTextAsync(document.OrganizationId, document.Id, KnowledgeDocuments.Joined(text), cancellationToken);
                 return (Chunker.Split(text.Blocks, documentTitle: null), text.Truncated);
         }
     }

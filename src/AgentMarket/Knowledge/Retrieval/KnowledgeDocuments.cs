@@ -53,7 +53,9 @@ sealed class KnowledgeDocuments(IServiceScopeFactory scopes, IReadOnlyList<Knowl
                 foreach (var document in found)
                 {
                     // Once the budget is spent a document is not extracted at all: a note in its place is all it could add.
-                    texts.Add(BudgetSpent ? LeftOut(document) : Within(document, await TextOfAsync(services, document, cancellationToken)));
+                    texts.Add(Remaining is var remaining and > 0
+                        ? Within(document, await TextOfAsync(services, document, remaining + 1, cancellationToken))
+                        : LeftOut(document));
                 }
                 return string.Join("\n\n", texts);
             }
@@ -75,13 +77,14 @@ sealed class KnowledgeDocuments(IServiceScopeFactory scopes, IReadOnlyList<Knowl
         return paths.Count > 0 ? paths : throw NoDocuments(buyer is not null);
     }
 
-    bool BudgetSpent
+    /// <summary>How many characters of documents the run may still read.</summary>
+    int Remaining
     {
         get
         {
             lock (_budgetLock)
             {
-                return _charactersRead >= characterBudget;
+                return characterBudget - _charactersRead;
             }
         }
     }
@@ -123,26 +126,42 @@ sealed class KnowledgeDocuments(IServiceScopeFactory scopes, IReadOnlyList<Knowl
         db.TrainingDocuments.AsNoTracking()
             .Where(d => d.OrganizationId == source.OrganizationId && d.KnowledgeBaseId == source.KnowledgeBaseId && d.State == TrainingDocumentState.Ready);
 
-    /// <summary>The text the document was indexed from: a pair or topic as its chunks read, a file extracted again.</summary>
-    static async Task<string> TextOfAsync(IServiceProvider services, TrainingDocument document, CancellationToken cancellationToken)
+    /// <summary>
+    /// At most <paramref name="maxCharacters"/> of the text the document was indexed from: a pair or topic as its chunks
+    /// read, a file as it was extracted when processed (extracted again, and kept, only for a document processed before
+    /// its text was kept).
+    /// </summary>
+    static async Task<string> TextOfAsync(IServiceProvider services, TrainingDocument document, int maxCharacters, CancellationToken cancellationToken)
     {
-        switch (document.Kind)
+        var text = document.Kind switch
         {
-            case TrainingDocumentKind.Qa:
-                return document.QaText();
-            case TrainingDocumentKind.Topic:
-                return $"{document.Title}\n\n{document.Body}";
-            default:
-                var file = services.GetRequiredService<DocumentFiles>().PathOf(document.OrganizationId, document.Id);
-                try
-                {
-                    var text = await services.GetRequiredService<TextExtractor>().ExtractAsync(document.FileType!.Value, file, cancellationToken);
-                    return string.Join("\n\n", text.Blocks.Select(block => block.Text));
-                }
-                catch (Exception exception) when (exception is UnreadableDocumentException or FileNotFoundException or DirectoryNotFoundException)
-                {
-                    throw new DocumentReadException($"The document \"{document.Title}\" can no longer be read; upload it again.", exception);
-                }
+            TrainingDocumentKind.Qa => document.QaText(),
+            TrainingDocumentKind.Topic => $"{document.Title}\n\n{document.Body}",
+            _ => await FileTextAsync(services, document, maxCharacters, cancellationToken),
+        };
+        return text.Length > maxCharacters ? text[..maxCharacters] : text;
+    }
+
+    static async Task<string> FileTextAsync(IServiceProvider services, TrainingDocument document, int maxCharacters, CancellationToken cancellationToken)
+    {
+        var files = services.GetRequiredService<DocumentFiles>();
+        if (await files.ReadTextAsync(document.OrganizationId, document.Id, maxCharacters, cancellationToken) is { } kept)
+        {
+            return kept;
+        }
+        try
+        {
+            var text = Joined(await services.GetRequiredService<TextExtractor>().ExtractAsync(
+                document.FileType!.Value, files.PathOf(document.OrganizationId, document.Id), cancellationToken));
+            await files.WriteTextAsync(document.OrganizationId, document.Id, text, cancellationToken);
+            return text;
+        }
+        catch (Exception exception) when (exception is UnreadableDocumentException or FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new DocumentReadException($"The document \"{document.Title}\" can no longer be read; upload it again.", exception);
         }
     }
+
+    /// <summary>A file's extracted text as a File node reads it, its blocks a blank line apart.</summary>
+    public static string Joined(ExtractedText text) => string.Join("\n\n", text.Blocks.Select(block => block.Text));
 }
