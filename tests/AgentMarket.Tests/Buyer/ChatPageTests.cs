@@ -47,7 +47,7 @@ public class ChatPageTests(GatewayApp app) : IClassFixture<GatewayApp>
     }
 
     [Fact]
-    public async Task ARunTheWalletCannotPay_SaysSo_WithALinkToBuyCredits()
+    public async Task ARunTheWalletCannotPay_SaysSo_WithALinkToUpgrade_OnAPlanThatCannotBuyCredits()
     {
         var subscribed = await app.SubscribedAsync(await app.PromptAgentAsync(new { model = "fixed_credits", credits_per_run = 500 }));
 
@@ -56,7 +56,26 @@ public class ChatPageTests(GatewayApp app) : IClassFixture<GatewayApp>
         await Http.AssertStatusAsync(refused, HttpStatusCode.OK);
         var html = await refused.HtmlAsync();
         Assert.Contains("This run needs 500 credits; 350 are available.", html, StringComparison.Ordinal);
-        Assert.Contains("href=\"/credits\">Buy credits</a>", html, StringComparison.Ordinal);
+        // Free cannot buy top-ups: "Buy credits" would lead to a page with nothing to buy.
+        Assert.Contains("href=\"/pricing\">Upgrade your plan for more credits</a>", html, StringComparison.Ordinal);
+        Assert.Contains("data-buy-credits-url=\"/pricing\"", html, StringComparison.Ordinal);
+        Assert.DoesNotContain(">Buy credits</a>", html, StringComparison.Ordinal);
+        Assert.Contains("<span class=\"credit-balance-cta\">Upgrade</span>", html, StringComparison.Ordinal);
         Assert.Contains(">Too expensive?</textarea>", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ARunTheWalletCannotPay_LinksToTheCreditPackages_OnAPlanThatCanBuyThem()
+    {
+        var subscribed = await app.SubscribedAsync(await app.PromptAgentAsync(new { model = "fixed_credits", credits_per_run = 5_000 }));
+        await subscribed.Buyer.UpgradeAsync("plus");
+
+        var refused = await subscribed.Buyer.Client.SubmitAsync($"/my-agents/{subscribed.Config}/chat", "chat", new() { ["message"] = "Still too expensive?", ["session"] = "" });
+
+        var html = await refused.HtmlAsync();
+        Assert.Contains("This run needs 5,000 credits;", html, StringComparison.Ordinal);
+        Assert.Contains("href=\"/credits#buy\">Buy credits</a>", html, StringComparison.Ordinal);
+        Assert.Contains("<span class=\"credit-balance-cta\">Buy more</span>", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("Upgrade your plan", html, StringComparison.Ordinal);
     }
 }

@@ -123,7 +123,7 @@ function showProblem(root, alert, problem) {
     alert.append(` Try again in ${wait(problem.retryAfter)}.`);
   }
   const next = {
-    insufficient_credits: ['Buy credits', root.dataset.buyCreditsUrl],
+    insufficient_credits: [root.dataset.buyCreditsLabel || 'Buy credits', root.dataset.buyCreditsUrl],
     session_credit_cap: ['Start a new chat', root.dataset.newSessionUrl],
     unauthorized: ['Sign in again', `/signin?returnUrl=${encodeURIComponent(location.pathname + location.search)}`],
   }[problem.code];

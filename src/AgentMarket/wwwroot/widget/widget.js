@@ -211,7 +211,7 @@ ${inline ? '' : `<button class="launcher" type="button" aria-expanded="false" ar
     const element = bubble('error', explain(problem));
     element.setAttribute('role', 'alert');
     const [label, href] = {
-      insufficient_credits: ['Buy credits', script.dataset.buyCreditsUrl],
+      insufficient_credits: [script.dataset.buyCreditsLabel || 'Buy credits', script.dataset.buyCreditsUrl],
       trial_limit: ['Sign up to keep going', script.dataset.signupUrl],
     }[problem.code] || [];
     if (href) {
