@@ -80,6 +80,21 @@ public class SellerPagesTests(AgentMarketApp app) : IClassFixture<AgentMarketApp
     }
 
     [Fact]
+    public async Task PublishForm_StartsThePublicDescriptionEmpty_NotWithTheAgentsOwnNote()
+    {
+        var (seller, _) = await app.SellerAsync();
+        var note = $"Internal: uses the old prompt, fix before {Guid.NewGuid():N}";
+        var agent = await seller.CreateAgentAsync(description: note);
+        await seller.ImportExampleAsync(agent);
+
+        var page = await seller.Client.HtmlAsync($"/provider/agents/{agent}/publish");
+
+        // The new-agent form promises the note is the seller's own; publishing must not carry it to buyers unnoticed.
+        Assert.Contains("name=\"description\" rows=\"8\" maxlength=\"20000\"></textarea>", page, StringComparison.Ordinal);
+        Assert.DoesNotContain(note, page, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PublishForm_LabelsEachAmountWithItsModel_AndSaysWhatThePriceMeansAndWhatTheSellerEarns()
     {
         var (seller, _) = await app.SellerAsync();
