@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.RegularExpressions;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Gateway;
 using AgentMarket.Tests.Infrastructure;
@@ -40,6 +41,24 @@ public class BuyerPagesTests(GatewayApp app) : IClassFixture<GatewayApp>
         var conversation = await subscribed.Buyer.Client.HtmlAsync($"/my-agents/{subscribed.Config}/chat?session={session}");
         Assert.Contains("Hello from the page test", conversation, StringComparison.Ordinal);
         Assert.Contains("I am the default answer.", conversation, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EverySubscriptionPage_OffersChatConfigureAndKeys_Once_MarkingWhereTheBuyerIs()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var run = await Http.ReadJsonAsync(await subscribed.Buyer.Client.RunAsync(subscribed.Config, "Hello from the nav test"));
+        var session = run.GetProperty("session_id").GetString()!;
+
+        foreach (var url in PagesOf(subscribed.Config, session))
+        {
+            var nav = Regex.Match(await subscribed.Buyer.Client.HtmlAsync(url), "<nav class=\"agent-actions\"[^>]*>(.*?)</nav>", RegexOptions.Singleline).Groups[1].Value;
+            var actions = Regex.Matches(nav, ">([^<]+)</a>").Select(m => m.Groups[1].Value).ToList();
+            Assert.Equal(["Chat", "Configure", "API Keys"], actions);
+            // The widget is one of Configure's tabs, so its page is under Configure like the other tabs.
+            var expected = url.Contains("/chat", StringComparison.Ordinal) ? "Chat" : url.Contains("/keys", StringComparison.Ordinal) ? "API Keys" : "Configure";
+            Assert.Equal(expected, Regex.Match(nav, "aria-current=\"page\">([^<]+)</a>").Groups[1].Value);
+        }
     }
 
     [Fact]
