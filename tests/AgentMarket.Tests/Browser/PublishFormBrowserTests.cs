@@ -10,7 +10,10 @@ using Microsoft.Playwright;
 
 namespace AgentMarket.Tests.Browser;
 
-/// <summary>A seller in Chromium prices a listing: only the chosen model's amounts show, and the price line follows the typing.</summary>
+/// <summary>
+/// A seller in Chromium prices a listing: only the chosen model's amounts show, and the price line follows the typing; and
+/// declares configurable fields: a field shows choice options or a number range only for that kind.
+/// </summary>
 public class PublishFormBrowserTests(BrowserApp app) : IClassFixture<BrowserApp>
 {
     [Fact]
@@ -55,5 +58,38 @@ public class PublishFormBrowserTests(BrowserApp app) : IClassFixture<BrowserApp>
         await page.GetByLabel("Pricing", new() { Exact = true }).SelectOptionAsync("free");
         await Assertions.Expect(page.Locator("#credits-per-run")).ToBeHiddenAsync();
         await Assertions.Expect(page.Locator("#credits-min")).ToBeHiddenAsync();
+    }
+
+    [Fact]
+    public async Task FieldsPage_ShowsOptionsOnlyForAChoice_AndARangeOnlyForANumber()
+    {
+        var (seller, _) = await app.SellerAsync();
+        var agent = await seller.CreateAgentAsync();
+        await seller.ImportExampleAsync(agent);
+
+        await using var context = await app.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(app.BaseUrl + "/signin");
+        await page.GetByLabel("Email").FillAsync(seller.Email);
+        await page.GetByLabel("Password").FillAsync(seller.Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.WaitForPageAsync(u => !u.Contains("/signin", StringComparison.Ordinal));
+        await page.GotoAsync(app.BaseUrl + $"/provider/agents/{agent}/fields");
+
+        var kind = page.Locator("[data-field-kind='0']");
+        var options = page.Locator("#options-0");
+        var minimum = page.Locator("input[name='min-0']");
+        await kind.SelectOptionAsync("text");
+        await Assertions.Expect(options).ToBeHiddenAsync();
+        await Assertions.Expect(minimum).ToBeHiddenAsync();
+        await Assertions.Expect(page.Locator("[data-extras-of='0']")).ToBeHiddenAsync();
+
+        await kind.SelectOptionAsync("choice");
+        await Assertions.Expect(options).ToBeVisibleAsync();
+        await Assertions.Expect(minimum).ToBeHiddenAsync();
+
+        await kind.SelectOptionAsync("number");
+        await Assertions.Expect(minimum).ToBeVisibleAsync();
+        await Assertions.Expect(options).ToBeHiddenAsync();
     }
 }
