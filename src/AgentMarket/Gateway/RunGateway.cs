@@ -203,6 +203,13 @@ sealed class RunGateway(
 
         var facts = await cache.ListingAsync(listing.Id, ct);
         var terms = Terms(listing, facts, config.SubscribedUtc);
+        if (terms.Model == PricingModel.Subscription && config.NextChargeUtc is null)
+        {
+            // Monthly terms reached this subscriber (its provider moved to subscription pricing) and no month is paid yet:
+            // the charge job takes it within a minute; until then runs would be free (ADR-143).
+            return Refuse(StatusCodes.Status402PaymentRequired, "subscription_past_due",
+                $"{listing.Name} is now paid monthly ({terms.CreditsPerRun:N0} credits) and this month is not paid yet; with enough credits it is within a minute.");
+        }
         var maxPrice = terms.MaxRunPrice;
         var sessionId = SessionOrNew(request.SessionId);
         var (capped, capHold) = await HoldCapsAsync(config, request.Key, sessionId, plan.SessionCreditCap, maxPrice, ct);

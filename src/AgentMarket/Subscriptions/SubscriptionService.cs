@@ -20,7 +20,7 @@ namespace AgentMarket.Subscriptions;
 
 /// <summary>Subscribing ("Add to My Agents"), configuring and unsubscribing; the API and the buyer pages share it.</summary>
 sealed class SubscriptionService(
-    AppDbContext db, CurrentTenant tenant, AgentPlans plans, CreditLedger ledger, CreditGrants grants, IDataProtectionProvider protection,
+    AppDbContext db, CurrentTenant tenant, AgentPlans plans, CreditGrants grants, IDataProtectionProvider protection,
     Keys.ApiKeyDirectory keys, IOptions<CreditsOptions> creditOptions, TimeProvider clock,
     LedgerWriter ledgerWriter, DatabaseConnection database, EconomicsRollups economics, PlatformRollups platform)
 {
@@ -73,34 +73,24 @@ sealed class SubscriptionService(
             UpdatedUtc = now,
             NextChargeUtc = listing.PricingModel == PricingModel.Subscription ? now.AddMonths(1) : null,
         };
+        var monthly = listing.PricingModel == PricingModel.Subscription;
+        // A subscription-priced agent's first month is charged in the transaction that stores the subscription: both
+        // are stored or neither. Of two concurrent subscribes (two tabs, a retry), the one the database refuses rolls
+        // its charge back with it.
+        var firstMonth = monthly ? await MonthCommandAsync(config, listing, listing.CreditsPerRun, $"{now:yyyyMMddHHmmss}", ct) : null;
+        using var turn = monthly ? await database.WriterTurnAsync() : default;
+        await using var transaction = monthly ? await db.Database.BeginTransactionAsync(ct) : null;
         // A month paid by a subscription the organization ended is still its own: adding the agent again within it
         // continues that month instead of paying another (claimed once, so two re-subscriptions cannot both use it).
-        // The claim and the subscription continuing the month are stored in one transaction: a process stopping
-        // between them would otherwise lose the month.
-        await using var claim = listing.PricingModel == PricingModel.Subscription ? await db.Database.BeginTransactionAsync(ct) : null;
-        var carried = claim is null ? null : await ClaimPaidMonthAsync(listing.Id, now, ct);
-        if (carried is { } paidUntil)
+        if (monthly && await ClaimPaidMonthAsync(listing.Id, now, ct) is { } paidUntil)
         {
             config.NextChargeUtc = paidUntil;
         }
-        else if (claim is not null)
+        else if (firstMonth is not null && await ChargeWithinAsync(firstMonth, listing, ct) is { } refused)
         {
-            // Nothing was claimed; the new month's reservation below is the ledger's own transaction.
-            await claim.RollbackAsync(ct);
-        }
-        // A subscription-priced agent's first month is reserved before the subscription is stored and settled after: of
-        // two concurrent subscribes (two tabs, a retry), the one the database refuses releases its credits.
-        var period = $"{now:yyyyMMddHHmmss}";
-        Guid? firstMonth = null;
-        if (listing.PricingModel == PricingModel.Subscription && carried is null)
-        {
-            var (reservation, refused) = await ReserveMonthAsync(config, listing.CreditsPerRun, period, ct);
-            if (refused is not null)
-            {
-                // The month a concurrent subscribe holds may be what the wallet is short of: say what happened.
-                return (null, null, await ActiveSubscriptionAsync(listing.Id, project.Id, ct) is { } raced ? AlreadySubscribed(raced) : refused);
-            }
-            firstMonth = reservation;
+            await transaction!.RollbackAsync(ct);
+            // The month a concurrent subscribe holds may be what the wallet is short of: say what happened.
+            return (null, null, await ActiveSubscriptionAsync(listing.Id, project.Id, ct) is { } raced ? AlreadySubscribed(raced) : refused);
         }
         var order = new Order
         {
@@ -115,21 +105,18 @@ sealed class SubscriptionService(
         try
         {
             await db.SaveChangesAsync(ct);
-            if (carried is not null)
+            if (transaction is not null)
             {
-                await claim!.CommitAsync(ct);
+                await transaction.CommitAsync(ct);
             }
         }
         catch (DbUpdateException)
         {
-            // A concurrent subscribe stored its subscription first (one active subscription per agent and project).
-            if (firstMonth is { } reserved)
+            // A concurrent subscribe stored its subscription first (one active subscription per agent and project). The
+            // rollback returns this one's month: its charge, or the month it claimed from the ended subscription.
+            if (transaction is not null)
             {
-                await ledger.VoidAsync($"subscription:{config.Id}:{period}:void", organization, reserved, CancellationToken.None);
-            }
-            if (carried is not null)
-            {
-                await claim!.RollbackAsync(CancellationToken.None); // the claimed month goes back to the ended subscription
+                await transaction.RollbackAsync(CancellationToken.None);
             }
             db.ChangeTracker.Clear();
             if (await ActiveSubscriptionAsync(listing.Id, project.Id, ct) is { } raced)
@@ -137,10 +124,6 @@ sealed class SubscriptionService(
                 return (null, null, AlreadySubscribed(raced));
             }
             throw;
-        }
-        if (firstMonth is { } month)
-        {
-            await SettleMonthAsync(config, listing, listing.CreditsPerRun, period, month, CancellationToken.None);
         }
         return (config, order, null);
     }
@@ -329,70 +312,64 @@ sealed class SubscriptionService(
         config.Listing?.AgentId is not { } agentId || (await plans.SettingsAsync(agentId, ct)).BuyerModelEndpointsAllowed;
 
     /// <summary>
-    /// Charges a subscription-priced agent's month: a reservation and a settle, so the provider's share and the platform
-    /// fee split as for runs. Keyed by subscription and period, so a retry never charges twice.
+    /// Charges a subscription-priced agent's month and saves the subscription as <paramref name="paid"/> leaves it, in one
+    /// transaction: a month is charged exactly when the subscription records it. One ledger operation keyed by
+    /// subscription and period, so a retry never charges twice. 402 when the wallet cannot pay; nothing is saved then.
     /// </summary>
-    internal async Task<Failure?> ChargeMonthAsync(CustomerAgentConfig config, Listing listing, long credits, string period, CancellationToken ct)
+    internal async Task<Failure?> ChargeMonthAsync(CustomerAgentConfig config, Listing listing, long credits, string period, Action paid, CancellationToken ct)
     {
-        var (reservation, refused) = await ReserveMonthAsync(config, credits, period, ct);
-        if (reservation is { } reserved)
+        var month = await MonthCommandAsync(config, listing, credits, period, ct);
+        using var turn = await database.WriterTurnAsync();
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        if (await ChargeWithinAsync(month, listing, ct) is { } refused)
         {
-            await SettleMonthAsync(config, listing, credits, period, reserved, ct);
+            return refused; // disposing the transaction rolls it back
         }
-        return refused;
+        paid();
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        return null;
     }
 
-    /// <summary>Holds a month's credits; 402 when the wallet cannot pay them.</summary>
-    async Task<(Guid? Reservation, Failure? Refused)> ReserveMonthAsync(CustomerAgentConfig config, long credits, string period, CancellationToken ct)
+    /// <summary>The ledger command of a month, its accounts created and the day's grants given (both write outside the transaction).</summary>
+    async Task<ChargeCommand> MonthCommandAsync(CustomerAgentConfig config, Listing listing, long credits, string period, CancellationToken ct)
     {
         var plan = await db.OrganizationPlans.AsNoTracking().Where(p => p.OrganizationId == config.OrganizationId).Select(p => p.PlanCode).FirstAsync(ct);
         await grants.EnsureAsync(config.OrganizationId, plan, ct);
-        var now = clock.GetUtcNow().UtcDateTime;
-        var reserve = await ledger.ReserveAsync($"subscription:{config.Id}:{period}:reserve", config.OrganizationId, credits, now.AddMinutes(15), "subscription", config.Id.ToString(), ct);
-        if (reserve.Status == LedgerStatus.InsufficientCredits)
-        {
-            return (null, new Failure(StatusCodes.Status402PaymentRequired, ProblemCodes.InsufficientCredits, $"This agent costs {credits:N0} credits a month.",
-                new Dictionary<string, object?> { ["required"] = reserve.Required, ["available"] = reserve.Available }));
-        }
-        return reserve.Succeeded ? (reserve.OperationId, null) : throw new InvalidOperationException($"Subscription charge refused: {reserve.Status}");
-    }
-
-    async Task SettleMonthAsync(CustomerAgentConfig config, Listing listing, long credits, string period, Guid reservation, CancellationToken ct)
-    {
         // A provider subscribed to its own agent pays like any buyer and earns nothing from it (ADR-126).
         Guid? provider = config.OrganizationId == listing.OrganizationId ? null : listing.ProviderId;
-        var settle = await SettleAsync(new SettleCommand($"subscription:{config.Id}:{period}:settle", config.OrganizationId, reservation, credits,
-            provider, creditOptions.Value.Split, $"{listing.Name} monthly subscription"), listing, ct);
-        if (!settle.Succeeded)
-        {
-            throw new InvalidOperationException($"Subscription charge not settled: {settle.Status}");
-        }
+        var month = new ChargeCommand($"subscription:{config.Id}:{period}:charge", config.OrganizationId, credits, provider, creditOptions.Value.Split,
+            $"{listing.Name} monthly subscription", "subscription", config.Id.ToString());
+        await ledgerWriter.EnsureAccountsAsync([month]);
+        return month;
     }
 
     /// <summary>
-    /// Settles the month and adds it to the provider's and the platform's rollups in one transaction, as the run journal
-    /// does for runs: the charge is counted exactly when its credits move, and a replayed settle (a retried charge) adds
-    /// nothing, since the transaction that settled it first counted it.
+    /// Applies the month's charge in the current transaction and adds it to the provider's and the platform's rollups
+    /// there, as the run journal does for runs: the charge is counted exactly when its credits move, and a replayed charge
+    /// adds nothing, since the transaction that made it first counted it.
     /// </summary>
-    async Task<LedgerResult> SettleAsync(SettleCommand settle, Listing listing, CancellationToken ct)
+    async Task<Failure?> ChargeWithinAsync(ChargeCommand month, Listing listing, CancellationToken ct)
     {
-        await ledgerWriter.EnsureAccountsAsync([settle]);
-        using var turn = await database.WriterTurnAsync();
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        var result = (await ledgerWriter.ApplyWithinAsync(db.Database.GetDbConnection(), transaction.GetDbTransaction(), [settle]))[0];
-        Admin.Metrics.PlatformMeters.LedgerOperation(settle.Kind.ToString(), result.Replayed ? "replayed" : result.Status.ToString());
+        var result = (await ledgerWriter.ApplyWithinAsync(db.Database.GetDbConnection(), db.Database.CurrentTransaction!.GetDbTransaction(), [month]))[0];
+        Admin.Metrics.PlatformMeters.LedgerOperation(month.Kind.ToString(), result.Replayed ? "replayed" : result.Status.ToString());
+        if (result.Status == LedgerStatus.InsufficientCredits)
+        {
+            return new Failure(StatusCodes.Status402PaymentRequired, ProblemCodes.InsufficientCredits, $"This agent costs {month.Amount:N0} credits a month.",
+                new Dictionary<string, object?> { ["required"] = result.Required, ["available"] = result.Available });
+        }
         if (!result.Succeeded)
         {
-            return result; // disposing the transaction rolls it back
+            return new Failure(StatusCodes.Status503ServiceUnavailable, ProblemCodes.ServiceUnavailable,
+                $"The month could not be charged ({result.Status}); nothing was changed. Try again.");
         }
         if (!result.Replayed)
         {
             var day = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
-            var added = await economics.AddSubscriptionChargeAsync(listing.ProviderId, listing.Id, settle.Organization, day, settle.IdempotencyKey, ct);
+            var added = await economics.AddSubscriptionChargeAsync(listing.ProviderId, listing.Id, month.Organization, day, month.IdempotencyKey, ct);
             await platform.AddAsync(added, ct);
         }
-        await transaction.CommitAsync(ct);
-        return result;
+        return null;
     }
 
     Task<Listing?> FindListingAsync(string offering, CancellationToken ct)

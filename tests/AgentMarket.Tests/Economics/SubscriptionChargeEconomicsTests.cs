@@ -37,7 +37,7 @@ public class SubscriptionChargeEconomicsTests(EconomicsApp app) : IClassFixture<
     });
 
     /// <summary>What the ledger's operation with this key moved to the provider's earnings and the platform's fees.</summary>
-    async Task<(long Earnings, long Fees)> SettledAsync(string key) => await app.InScopeAsync(null, async services =>
+    async Task<(long Earnings, long Fees)> ChargedAsync(string key) => await app.InScopeAsync(null, async services =>
     {
         services.GetRequiredService<CurrentTenant>().EnterSystemScope();
         var db = services.GetRequiredService<AppDbContext>();
@@ -51,11 +51,11 @@ public class SubscriptionChargeEconomicsTests(EconomicsApp app) : IClassFixture<
             moved.Where(m => m.Kind == AgentMarket.Credits.Ledger.AccountKind.PlatformFees).Sum(m => m.Amount));
     });
 
-    async Task<string> SettleKeyAsync(Guid config) => await app.InScopeAsync(null, async services =>
+    async Task<string> ChargeKeyAsync(Guid config) => await app.InScopeAsync(null, async services =>
     {
         services.GetRequiredService<CurrentTenant>().EnterSystemScope();
         var keys = await services.GetRequiredService<AppDbContext>().LedgerOperations
-            .Where(o => o.IdempotencyKey.StartsWith($"subscription:{config}:") && o.IdempotencyKey.EndsWith(":settle"))
+            .Where(o => o.IdempotencyKey.StartsWith($"subscription:{config}:") && o.IdempotencyKey.EndsWith(":charge"))
             .Select(o => o.IdempotencyKey).ToListAsync();
         return Assert.Single(keys);
     });
@@ -74,7 +74,7 @@ public class SubscriptionChargeEconomicsTests(EconomicsApp app) : IClassFixture<
 
         // The first month, charged on subscribing: gross is the monthly price, the earnings what the ledger credited the
         // provider (the new buyer paid with granted credits, so the promotions account paid them), the rest commission; no runs.
-        var (earnings, fees) = await SettledAsync(await SettleKeyAsync(subscribed.Config));
+        var (earnings, fees) = await ChargedAsync(await ChargeKeyAsync(subscribed.Config));
         Assert.True(earnings > 0 && earnings < MonthlyPrice, "the provider earns the price less the platform's commission");
         var commission = MonthlyPrice - earnings;
         var first = await EconomicsAsync(seller, firstDay, firstDay);

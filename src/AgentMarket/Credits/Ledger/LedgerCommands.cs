@@ -221,6 +221,68 @@ sealed record SettleCommand(string IdempotencyKey, Guid Organization, Guid Reser
     }
 }
 
+/// <summary>
+/// Spends <see cref="Amount"/> at once, without a reservation (a subscription's month): granted credits first, then paid;
+/// all or nothing. Splits like <see cref="SettleCommand"/>, so one operation both takes the credits and pays the provider;
+/// a reserve and a settle would be two, and the first could be voided before the second.
+/// </summary>
+sealed record ChargeCommand(string IdempotencyKey, Guid Organization, long Amount, Guid? Provider, RevenueSplit Split, string Description, string ReferenceType, string ReferenceId)
+    : LedgerCommand(IdempotencyKey)
+{
+    public override OperationKind Kind => OperationKind.Charge;
+
+    public override IEnumerable<AccountKey> Accounts()
+    {
+        IEnumerable<AccountKey> accounts =
+        [
+            .. Wallets(Organization), AccountKey.Platform(AccountKind.PlatformFees), AccountKey.Platform(AccountKind.Grants), AccountKey.Platform(AccountKind.PlatformPromotions),
+        ];
+        return Provider is { } provider ? accounts.Append(new(AccountKind.ProviderEarnings, provider)) : accounts;
+    }
+
+    protected override string Parameters() => $"{Organization}|{Amount}|{Provider}|{Split.CommissionBasisPoints}|{Split.GrantedPayoutPercent}|{ReferenceType}|{ReferenceId}";
+
+    public override LedgerResult Apply(LedgerBatch batch)
+    {
+        if (Amount <= 0)
+        {
+            return LedgerResult.Rejected(LedgerStatus.InvalidAmount);
+        }
+        var granted = batch.Account(new(AccountKind.WalletGranted, Organization));
+        var wallet = batch.Account(new(AccountKind.WalletPaid, Organization));
+        var available = granted.Available + wallet.Available;
+        if (Amount > available)
+        {
+            return LedgerResult.Rejected(LedgerStatus.InsufficientCredits) with { Required = Amount, Available = available };
+        }
+        var fromGranted = Math.Min(Amount, granted.Available);
+        var paid = Amount - fromGranted;
+        var operation = batch.BeginOperation(this, Organization, Provider, "spend", Description, ReferenceType, ReferenceId);
+        if (paid > 0)
+        {
+            var fee = Provider is null ? paid : Split.Fee(paid);
+            if (Provider is { } provider && paid - fee > 0)
+            {
+                batch.Post(operation, wallet.Key, new(AccountKind.ProviderEarnings, provider), paid - fee, "earning");
+            }
+            if (fee > 0)
+            {
+                batch.Post(operation, wallet.Key, AccountKey.Platform(AccountKind.PlatformFees), fee, "fee");
+            }
+        }
+        if (fromGranted > 0)
+        {
+            batch.Post(operation, granted.Key, AccountKey.Platform(AccountKind.Grants), fromGranted, "spend");
+            var payout = Provider is null ? 0 : Split.GrantedPayout(fromGranted);
+            if (payout > 0)
+            {
+                batch.Post(operation, AccountKey.Platform(AccountKind.PlatformPromotions), new(AccountKind.ProviderEarnings, Provider!.Value), payout, "earning");
+            }
+        }
+        return batch.Complete(operation, -Amount);
+    }
+}
+
 /// <summary>Releases a reservation entirely: a failed run costs nothing.</summary>
 sealed record VoidCommand(string IdempotencyKey, Guid Organization, Guid Reservation) : LedgerCommand(IdempotencyKey)
 {

@@ -16,6 +16,7 @@ public enum OperationKind
     Trial,
     PayoutReversal,
     GrantRevocation,
+    Charge,
 }
 
 /// <summary>

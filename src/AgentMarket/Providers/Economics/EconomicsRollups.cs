@@ -109,13 +109,13 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
     }
 
     /// <summary>
-    /// Adds a subscription's monthly charge, settled by the ledger operation <paramref name="settleKey"/> in the caller's
+    /// Adds a subscription's monthly charge, made by the ledger operation <paramref name="chargeKey"/> in the caller's
     /// transaction, to the listing's day for the buyer: money but no runs (ADR-090, "Subscription charges"). Returns what
     /// it added, for the platform's rollups; nothing when the operation moved nothing.
     /// </summary>
-    public async Task<IReadOnlyList<EconomicsDay>> AddSubscriptionChargeAsync(Guid provider, Guid listing, Guid buyer, DateOnly day, string settleKey, CancellationToken ct)
+    public async Task<IReadOnlyList<EconomicsDay>> AddSubscriptionChargeAsync(Guid provider, Guid listing, Guid buyer, DateOnly day, string chargeKey, CancellationToken ct)
     {
-        if ((await MoneyAsync([settleKey], ct)).GetValueOrDefault(settleKey) is not { } paid)
+        if ((await MoneyAsync([chargeKey], ct)).GetValueOrDefault(chargeKey) is not { } paid)
         {
             return [];
         }
@@ -203,8 +203,9 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
             // A visitor's trial: the promotions account paid the whole price.
             return new Money(earnings + fees, earnings + fees, earnings, fees);
         }
-        // A settle posts the wallets' reservations: what the buyer spent, granted credits first.
-        var posted = moved.Where(t => t.Kind == TransferKind.PostPending).ToList();
+        // A settle posts the wallets' reservations, a charge (a subscription's month) takes from the wallets directly:
+        // either way what left the wallets is what the buyer spent, granted credits first.
+        var posted = moved.Where(t => t.Kind is TransferKind.PostPending or TransferKind.Posted && t.From is AccountKind.WalletGranted or AccountKind.WalletPaid).ToList();
         return new Money(posted.Sum(t => t.Amount), posted.Where(t => t.From == AccountKind.WalletGranted).Sum(t => t.Amount), earnings, fees);
     }
 }

@@ -1,4 +1,5 @@
 using AgentMarket.Catalog;
+using AgentMarket.Catalog.Pricing;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Events;
 using AgentMarket.Platform.Tenancy;
@@ -8,9 +9,10 @@ using Microsoft.Extensions.Options;
 namespace AgentMarket.Subscriptions.Jobs;
 
 /// <summary>
-/// Charges subscription-priced agents each month (SPEC §3): the month's credits through the ledger, keyed by subscription
-/// and period, so two instances or a retry charge once. A month the wallet cannot pay puts the subscription past due (its
-/// runs stop); every later tick tries again, and a successful charge makes it active.
+/// Charges subscribers on monthly terms each month (SPEC §3), at the price their terms set (SPEC §5: an increase reaches
+/// them after its notice): the month's credits through the ledger, keyed by subscription and period, so two instances or
+/// a retry charge once. A month the wallet cannot pay puts the subscription past due (its runs stop); every later tick
+/// tries again, and the month charged then starts when it is paid (ADR-143).
 /// </summary>
 sealed class SubscriptionCharges(IServiceScopeFactory scopes, IOptions<Credits.CreditsOptions> options, TimeProvider clock, ILogger<SubscriptionCharges> logger) : BackgroundService
 {
@@ -40,7 +42,18 @@ sealed class SubscriptionCharges(IServiceScopeFactory scopes, IOptions<Credits.C
         await using (var scope = scopes.CreateAsyncScope())
         {
             scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
-            due = (await scope.ServiceProvider.GetRequiredService<AppDbContext>().CustomerAgentConfigs.AsNoTracking()
+            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            // Subscribers whose terms became monthly (their provider moved to subscription pricing and the notice ended)
+            // have no month paid: it is due now, and their runs are refused until it is paid (RunGateway). The terms are
+            // PriceSchedule.ForSubscriber's: the earliest increase announced after they subscribed and still in its
+            // notice keeps the terms before it, else the listing's own.
+            await db.CustomerAgentConfigs
+                .Where(c => c.NextChargeUtc == null && c.State != SubscriptionState.Terminated
+                    && (db.ListingPriceChanges.Where(p => p.ListingId == c.ListingId && p.AnnouncedUtc > c.SubscribedUtc && p.EffectiveForSubscribersUtc > now)
+                            .OrderBy(p => p.AnnouncedUtc).Select(p => (PricingModel?)p.PreviousModel).FirstOrDefault()
+                        ?? db.Listings.Where(l => l.Id == c.ListingId).Select(l => l.PricingModel).First()) == PricingModel.Subscription)
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.NextChargeUtc, now), ct);
+            due = (await db.CustomerAgentConfigs.AsNoTracking()
                 .Where(c => c.NextChargeUtc <= now && c.State != SubscriptionState.Terminated)
                 .OrderBy(c => c.NextChargeUtc).Take(500)
                 .Select(c => new { c.Id, c.OrganizationId }).ToListAsync(ct))
@@ -48,10 +61,18 @@ sealed class SubscriptionCharges(IServiceScopeFactory scopes, IOptions<Credits.C
         }
         foreach (var (id, organization) in due)
         {
-            // Each subscription in its organization's own scope: the charge runs as that tenant, as a run would.
-            await using var scope = scopes.CreateAsyncScope();
-            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(organization, Identity.MembershipRole.Owner);
-            await ChargeAsync(scope.ServiceProvider, id, ct);
+            // One subscription failing (a bug, a conflicting ledger key) must not stop the charges of those after it.
+            try
+            {
+                // Each subscription in its organization's own scope: the charge runs as that tenant, as a run would.
+                await using var scope = scopes.CreateAsyncScope();
+                scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(organization, Identity.MembershipRole.Owner);
+                await ChargeAsync(scope.ServiceProvider, id, ct);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                logger.LogError(exception, "Charging subscription {Config} failed; retrying next tick", id);
+            }
         }
     }
 
@@ -59,33 +80,52 @@ sealed class SubscriptionCharges(IServiceScopeFactory scopes, IOptions<Credits.C
     {
         var db = services.GetRequiredService<AppDbContext>();
         var config = await db.CustomerAgentConfigs.Include(c => c.Listing).FirstAsync(c => c.Id == configId, ct);
-        if (config.Listing is not { PricingModel: PricingModel.Subscription } listing || config.NextChargeUtc is not { } period)
+        if (config.Listing is not { } listing || config.NextChargeUtc is not { } period)
         {
-            config.NextChargeUtc = null; // the provider moved away from subscription pricing: nothing more to charge
-            await db.SaveChangesAsync(ct);
             return;
         }
         var now = clock.GetUtcNow().UtcDateTime;
-        if (listing.State != Catalog.ListingState.Active)
+        config.UpdatedUtc = now;
+        if (listing.State != ListingState.Active)
         {
             // Paused by its provider, suspended or taken down: its runs are refused, so the month is not charged.
             config.NextChargeUtc = period.AddMonths(1);
-            config.UpdatedUtc = now;
             await db.SaveChangesAsync(ct);
             return;
         }
-        var failure = await services.GetRequiredService<SubscriptionService>().ChargeMonthAsync(config, listing, listing.CreditsPerRun, $"{period:yyyyMMddHHmmss}", ct);
+        // The months a subscription spent past due had their runs refused: the month paid at last starts when it is paid.
+        var start = config.State == SubscriptionState.PastDue ? now : period;
+        var changes = await db.ListingPriceChanges.AsNoTracking().Where(c => c.ListingId == listing.Id && c.EffectiveForSubscribersUtc > start).ToListAsync(ct);
+        var terms = PriceSchedule.ForSubscriber(PricingTerms.Of(listing), changes, config.SubscribedUtc, start);
+        if (terms.Model != PricingModel.Subscription)
+        {
+            // The provider moved away from subscription pricing and the notice has ended for this subscriber: runs are
+            // priced per run now, and nothing is owed for a month.
+            config.NextChargeUtc = null;
+            config.State = SubscriptionState.Active;
+            await db.SaveChangesAsync(ct);
+            return;
+        }
+        // The ledger key stays the period that fell due, whenever it is paid: a retry of the same month replays it.
+        var failure = await services.GetRequiredService<SubscriptionService>().ChargeMonthAsync(config, listing, terms.CreditsPerRun, $"{period:yyyyMMddHHmmss}", () =>
+        {
+            config.NextChargeUtc = start.AddMonths(1);
+            config.State = SubscriptionState.Active;
+        }, ct);
         if (failure is null)
         {
-            config.NextChargeUtc = period.AddMonths(1);
-            config.State = SubscriptionState.Active;
+            return;
         }
-        else if (config.State == SubscriptionState.Active)
+        if (failure.Status != StatusCodes.Status402PaymentRequired)
+        {
+            logger.LogWarning("Subscription {Config}'s month was not charged ({Code}); retrying next tick", config.Id, failure.Code);
+            return;
+        }
+        if (config.State == SubscriptionState.Active)
         {
             config.State = SubscriptionState.PastDue;
-            db.OutboxEvents.Add(OutboxEvent.Create(config.OrganizationId, "subscription.past_due", new { config = config.Id, listing = listing.Id, required = listing.CreditsPerRun }, now));
+            db.OutboxEvents.Add(OutboxEvent.Create(config.OrganizationId, "subscription.past_due", new { config = config.Id, listing = listing.Id, required = terms.CreditsPerRun }, now));
+            await db.SaveChangesAsync(ct);
         }
-        config.UpdatedUtc = now;
-        await db.SaveChangesAsync(ct);
     }
 }
