@@ -1,9 +1,12 @@
 using System.Net;
 using System.Net.Http.Json;
+using AgentMarket.Platform.Data;
 using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Infrastructure;
 using AgentMarket.Tests.Providers;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentMarket.Tests.Admin;
 
@@ -33,6 +36,10 @@ public class ListingConsolePageTests(ManualListingApprovalApp app) : IClassFixtu
 
         // The review queue on the console's home links to the same details.
         Assert.Contains($"href=\"/admin/listings/{pending.ListingId}\"", await operatorClient.HtmlAsync("/admin"), StringComparison.Ordinal);
+
+        // The details name the category as the catalog does, not by its slug.
+        var categoryName = await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().Categories.Where(c => c.Slug == "assistants").Select(c => c.Name).SingleAsync());
+        Assert.Contains($"<dt>Category</dt><dd>{categoryName}</dd>", await operatorClient.HtmlAsync($"/admin/listings/{pending.ListingId}"), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -142,6 +142,10 @@ public class PlatformMetricsTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.Contains("Runs per day", html, StringComparison.Ordinal);
         Assert.Contains(subscribed.Agent.Name, html, StringComparison.Ordinal);
         Assert.Contains("Last 7 days", html, StringComparison.Ordinal);
+        // Revenue is listed under the plan's name, as buyers see it, not its code.
+        var plusName = await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().Plans.Where(p => p.Code == "plus").Select(p => p.Name).SingleAsync());
+        Assert.Contains($"<tr><td>{plusName}</td>", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<tr><td>plus</td>", html, StringComparison.Ordinal);
         Assert.Contains("Choose 1 to", await operatorClient.HtmlAsync("/admin/platform-metrics?days=9999"), StringComparison.Ordinal);
     }
 
