@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore;
 namespace AgentMarket.Credits;
 
 /// <summary>Reads and changes an organization's spend settings (low-balance alert, auto top-up, session cap); the API and the credits page share it.</summary>
-sealed class CreditSettingsChanges(AppDbContext db, CurrentTenant tenant, Payments.IPaymentProvider provider, TimeProvider clock, AuditLog audit)
+sealed class CreditSettingsChanges(AppDbContext db, CurrentTenant tenant, Payments.IPaymentProvider provider, Ledger.CreditLedger ledger, TimeProvider clock, AuditLog audit)
 {
     /// <summary>Why a change was refused; <see cref="Field"/> names the offending field (snake_case) when one is to blame.</summary>
     public sealed record Failure(int Status, string Code, string Message, string? Field = null, IDictionary<string, object?>? Extensions = null);
@@ -45,13 +45,18 @@ sealed class CreditSettingsChanges(AppDbContext db, CurrentTenant tenant, Paymen
             {
                 return (null, new Failure(StatusCodes.Status403Forbidden, "plan_required", "Auto top-up is available on Plus and Pro."));
             }
-            if (!await db.CreditPackages.AnyAsync(x => x.Id == packageId && x.Active, ct))
+            var package = await db.CreditPackages.AsNoTracking().FirstOrDefaultAsync(x => x.Id == packageId && x.Active, ct);
+            if (package is null)
             {
                 return (null, new Failure(StatusCodes.Status400BadRequest, Platform.Errors.ProblemCodes.ValidationFailed, "Unknown package.", "auto_top_up_package_uuid"));
             }
-            if (request.AutoTopUpThreshold is null)
+            if (request.AutoTopUpThreshold is not { } threshold)
             {
                 return (null, new Failure(StatusCodes.Status400BadRequest, Platform.Errors.ProblemCodes.ValidationFailed, "Set the balance below which to top up.", "auto_top_up_threshold"));
+            }
+            if ((p.AutoTopUpPackageId != packageId || p.AutoTopUpThreshold != threshold) && await ThresholdOutOfReachAsync(organization, package, threshold, ct) is { } tooHigh)
+            {
+                return (null, tooHigh);
             }
             // Stripe charges an automatic top-up to the card a Checkout saved for off-session use; without one there is nothing to charge.
             if (provider.Kind == Payments.PaymentProviderKind.Stripe
@@ -78,6 +83,27 @@ sealed class CreditSettingsChanges(AppDbContext db, CurrentTenant tenant, Paymen
         AuditChanges(organization, before, AuditedSettings.Of(p));
         await db.SaveChangesAsync(ct);
         return (await ToSettingsAsync(p, ct), null);
+    }
+
+    /// <summary>
+    /// A threshold one purchase of the package cannot lift the available balance above would buy again on every run (each
+    /// purchase starts a new crossing), so it is refused. Checked when the package or the threshold changes, not on every
+    /// save: a balance that fell since is the daily cap's business (<see cref="CreditsOptions.AutoTopUpsPerDay"/>).
+    /// </summary>
+    async Task<Failure?> ThresholdOutOfReachAsync(Guid organization, Plans.CreditPackage package, long threshold, CancellationToken ct)
+    {
+        var reachable = (await ledger.BalanceAsync(organization, ct)).Available + package.TotalCredits;
+        if (threshold <= reachable)
+        {
+            return null;
+        }
+        var message = $"One {package.Name} package ({package.TotalCredits:N0} credits) cannot lift your available balance above {threshold:N0} credits, so every run would buy another. " +
+            $"Set the threshold to at most {Math.Max(reachable, 0):N0} credits, or choose a larger package.";
+        return new Failure(StatusCodes.Status400BadRequest, Platform.Errors.ProblemCodes.AutoTopUpThresholdTooHigh, message, Extensions: new Dictionary<string, object?>
+        {
+            ["errors"] = new Dictionary<string, string[]> { ["auto_top_up_threshold"] = [message] },
+            ["max_threshold"] = Math.Max(reachable, 0),
+        });
     }
 
     /// <summary>

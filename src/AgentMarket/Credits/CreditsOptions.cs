@@ -21,9 +21,16 @@ public sealed class CreditsOptions
     [Range(1, 1440)]
     public int ReservationMinutes { get; set; } = 15;
 
-    /// <summary>How often the credit jobs (expiry, daily grants, renewals) run.</summary>
+    /// <summary>How often the credit jobs (expiry, daily grants, renewals, unanswered auto top-ups) run.</summary>
     [Range(1, 3600)]
     public int JobIntervalSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// Most automatic top-ups (auto top-up purchases not failed) one organization makes in any 24 hours (default 5): a
+    /// bound on what its card is charged even when one purchase does not lift the balance above the threshold.
+    /// </summary>
+    [Range(1, 1000)]
+    public int AutoTopUpsPerDay { get; set; } = 5;
 
     public Ledger.RevenueSplit Split => new((int)(CommissionPercent * 100), GrantedCreditsPayoutPercent);
 }

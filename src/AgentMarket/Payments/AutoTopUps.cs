@@ -13,12 +13,13 @@ namespace AgentMarket.Payments;
 /// buyer present. One purchase per crossing whatever the concurrency; credits only once the payment succeeded; a refused
 /// card switches auto top-up off and tells the owners why.
 /// </summary>
-sealed class AutoTopUps(AppDbContext db, IPaymentProvider provider, Fulfilment fulfilment, TimeProvider clock, Audit.AuditLog audit, ILogger<AutoTopUps> logger)
+sealed class AutoTopUps(AppDbContext db, IPaymentProvider provider, Fulfilment fulfilment, TimeProvider clock, Audit.AuditLog audit,
+    Microsoft.Extensions.Options.IOptions<Credits.CreditsOptions> options, ILogger<AutoTopUps> logger)
 {
     /// <summary>
-    /// A charge Stripe did not answer stays pending and is retried by a later run with the same idempotency key (so
-    /// Stripe charges once) — but not while the first attempt may still be in flight, and not after Stripe has forgotten
-    /// the key (24 hours): then only its webhook can settle it.
+    /// A charge Stripe did not answer stays pending and is retried, by a later run or by the credit jobs, with the same
+    /// idempotency key (so Stripe charges once) — but not while the first attempt may still be in flight, and not after
+    /// Stripe has forgotten the key (24 hours): then the payment counts as failed (a webhook may still report it paid).
     /// </summary>
     static readonly TimeSpan RetryAfter = TimeSpan.FromMinutes(1);
     static readonly TimeSpan RetryUntil = TimeSpan.FromHours(23);
@@ -34,6 +35,18 @@ sealed class AutoTopUps(AppDbContext db, IPaymentProvider provider, Fulfilment f
             return;
         }
         var now = clock.GetUtcNow().UtcDateTime;
+        // A threshold one purchase cannot lift the balance above (set while the balance was higher, or after a large
+        // spend) would buy on every run: a daily cap bounds what the card is charged whatever the settings. Counted before
+        // the insert: new keys follow purchases one by one, so runs racing here share a key and buy once anyway.
+        var perDay = options.Value.AutoTopUpsPerDay;
+        var day = now.AddDays(-1);
+        if (await db.Payments.CountAsync(p => p.OrganizationId == settings.OrganizationId && p.Purpose == PaymentPurpose.AutoTopUp
+                && p.CreatedUtc > day && p.Status != PaymentStatus.Failed, ct) >= perDay
+            && !await db.Payments.AnyAsync(p => p.IdempotencyKey == key, ct))
+        {
+            logger.LogWarning("Auto top-up of organization {Organization} skipped: {PerDay} automatic purchases in the last 24 hours", settings.OrganizationId, perDay);
+            return;
+        }
         var payment = new Payment
         {
             OrganizationId = settings.OrganizationId,
@@ -63,7 +76,63 @@ sealed class AutoTopUps(AppDbContext db, IPaymentProvider provider, Fulfilment f
             }
             payment = existing;
         }
+        await ChargeAsync(payment, ct);
+    }
 
+    /// <summary>
+    /// The credit jobs' share: a pending automatic payment Stripe never answered is charged again with its key while Stripe
+    /// remembers the key and auto top-up is still on; after that it fails (<see cref="ExpireAsync"/>), so the next crossing
+    /// can buy. Without this, a wallet emptied meanwhile refuses every run before it settles, and nothing would retry.
+    /// </summary>
+    public async Task RetryUnansweredAsync(CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var answerable = now - RetryAfter;
+        var unanswered = await db.Payments.AsNoTracking()
+            .Where(p => p.Purpose == PaymentPurpose.AutoTopUp && p.Status == PaymentStatus.Pending && p.ExternalPaymentId == null && p.CreatedUtc < answerable)
+            .OrderBy(p => p.CreatedUtc).Take(100).ToListAsync(ct);
+        foreach (var payment in unanswered)
+        {
+            var stillOn = await db.OrganizationPlans.AnyAsync(p => p.OrganizationId == payment.OrganizationId && p.AutoTopUpPackageId != null, ct);
+            if (now - payment.CreatedUtc > RetryUntil || !stillOn)
+            {
+                await ExpireAsync(payment.Id, stillOn
+                    ? "The payment provider did not answer; the next top-up is a new purchase."
+                    : "Auto top-up was switched off before the payment provider answered.", ct);
+            }
+            else
+            {
+                await ChargeAsync(payment, ct);
+            }
+        }
+    }
+
+    /// <summary>
+    /// An unanswered payment Stripe can no longer be asked about fails without switching auto top-up off (nobody refused
+    /// it), and the failure's time moves the next crossing to a new key. Had Stripe charged it after all, its
+    /// <c>payment_intent.succeeded</c> still credits it (fulfilment accepts a failed payment).
+    /// </summary>
+    async Task ExpireAsync(Guid paymentId, string reason, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var expired = await db.Payments.Where(p => p.Id == paymentId && p.Status == PaymentStatus.Pending && p.ExternalPaymentId == null)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(p => p.Status, PaymentStatus.Failed)
+                .SetProperty(p => p.FailureReason, reason)
+                .SetProperty(p => p.CompletedUtc, now), ct);
+        if (expired == 1)
+        {
+            var organization = await db.Payments.Where(p => p.Id == paymentId).Select(p => p.OrganizationId).FirstAsync(ct);
+            await db.OrganizationPlans.Where(p => p.OrganizationId == organization)
+                .ExecuteUpdateAsync(s => s.SetProperty(p => p.AutoTopUpFailedUtc, now).SetProperty(p => p.UpdatedUtc, now), ct);
+            logger.LogWarning("Auto top-up {PaymentId} of organization {Organization} got no answer from the payment provider and failed", paymentId, organization);
+        }
+        await transaction.CommitAsync(ct);
+    }
+
+    async Task ChargeAsync(Payment payment, CancellationToken ct)
+    {
         OffSessionCharge charge;
         try
         {
@@ -71,7 +140,7 @@ sealed class AutoTopUps(AppDbContext db, IPaymentProvider provider, Fulfilment f
         }
         catch (Exception exception) when (exception is StripeApiException or System.Text.Json.JsonException)
         {
-            logger.LogWarning(exception, "Auto top-up {PaymentId} could not reach the payment provider; a later run retries it", payment.Id);
+            logger.LogWarning(exception, "Auto top-up {PaymentId} could not reach the payment provider; a later run or the credit jobs retry it", payment.Id);
             return;
         }
         switch (charge.Outcome)

@@ -12,7 +12,8 @@ namespace AgentMarket.Credits.Jobs;
 /// The credit area's periodic work, safe with any number of instances because every effect is keyed: voids expired
 /// reservations (key <c>void:{reservation}</c>, so a late settle and the job cannot both win), grants the Free plan's
 /// daily credits, renews sandbox-billed plans, applies downgrades at period end, grants monthly credits for each month
-/// of a yearly plan, and takes back the credits of refunds a crash left recorded but not applied (ADR-135).
+/// of a yearly plan, takes back the credits of refunds a crash left recorded but not applied (ADR-135), and retries or
+/// fails automatic top-ups the payment provider never answered (keyed by the payment, ADR-145).
 /// </summary>
 sealed class CreditJobs(IServiceScopeFactory scopes, IOptions<CreditsOptions> options, TimeProvider clock, ILogger<CreditJobs> logger) : BackgroundService
 {
@@ -45,6 +46,7 @@ sealed class CreditJobs(IServiceScopeFactory scopes, IOptions<CreditsOptions> op
         await RenewPlansAsync(services, ct);
         await GrantMonthlyCreditsAsync(services, ct);
         await services.GetRequiredService<Fulfilment>().FinishInterruptedRefundsAsync(ct);
+        await services.GetRequiredService<AutoTopUps>().RetryUnansweredAsync(ct);
     }
 
     async Task ExpireReservationsAsync(IServiceProvider services, CancellationToken ct)

@@ -37,6 +37,7 @@ public sealed class OrganizationPlan : ITenantOwned
     /// <summary>
     /// Why the last automatic top-up failed (a declined card, a bank asking for authentication) and when; the failure
     /// switched auto top-up off. The time is part of the next top-up's idempotency key, so turning it on again retries.
+    /// A payment the provider never answered sets the time only (auto top-up stays on), so the next crossing buys anew.
     /// </summary>
     public string? AutoTopUpFailureReason { get; set; }
     public DateTime? AutoTopUpFailedUtc { get; set; }

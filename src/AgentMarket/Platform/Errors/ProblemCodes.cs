@@ -65,6 +65,9 @@ public static class ProblemCodes
     /// <summary>400: a link to undo an email change that was used, ended by an undo of an earlier change, or has expired (ADR-142).</summary>
     public const string EmailRevertInvalid = "email_revert_invalid";
     public const string OrganizationSuspended = "organization_suspended";
+
+    /// <summary>400: an auto top-up threshold one purchase of the chosen package cannot lift the available balance above (ADR-145).</summary>
+    public const string AutoTopUpThresholdTooHigh = "auto_top_up_threshold_too_high";
     public const string OrganizationSuspendedMessage = "An operator suspended this organization: it can neither run agents nor buy until it is reactivated.";
 
     /// <summary>The code for a status when a handler did not choose a more specific one.</summary>
