@@ -32,6 +32,9 @@ public sealed class PayoutSettings : ITenantOwned
 {
     public const long DefaultMinimumCents = 2_000;
 
+    /// <summary>The largest minimum a provider may choose ($1,000,000), on the API and the page alike.</summary>
+    public const int MaximumMinimumCents = 100_000_000;
+
     public Guid ProviderId { get; init; }
     public Guid OrganizationId { get; init; }
     public PayoutMethod Method { get; set; }

@@ -16,7 +16,7 @@ public sealed record PayoutResponse(
     PayoutMethod Method, PayoutStatus Status, string? Reference, string? Note, DateTime Created, DateTime? Paid,
     IReadOnlyList<PayoutLineResponse>? Lines, StatementTotals? Totals);
 public sealed record PayoutSettingsResponse(PayoutMethod Method, long MinimumCents, long MinimumFloorCents, string? StripeAccount, bool StripeTransfersEnabled);
-public sealed record PayoutSettingsRequest(PayoutMethod? Method, [property: Range(1, 100_000_000)] long? MinimumCents);
+public sealed record PayoutSettingsRequest(PayoutMethod? Method, [property: Range(1, PayoutSettings.MaximumMinimumCents)] long? MinimumCents);
 public sealed record PayoutRunRequest([property: Required] string? Period);
 public sealed record MarkPaidRequest([property: Required, MinLength(1), MaxLength(200)] string? Reference);
 public sealed record PayoutRunResponse(string Period, int Created, int AlreadyExisting, int BelowMinimum, IReadOnlyList<PayoutResponse> Payouts);

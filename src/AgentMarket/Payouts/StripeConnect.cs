@@ -85,8 +85,8 @@ sealed class StripeConnectEvents(AppDbContext db, CreditLedger ledger, AuditLog 
 
     /// <summary>
     /// <c>transfer.created</c>, <c>transfer.updated</c>, <c>transfer.reversed</c>: records the transfer on its payout. A
-    /// reversal returns what Stripe took back to the provider's earnings, once per reversed total, so the next payout run
-    /// pays it again.
+    /// reversal returns what Stripe took back to the provider's earnings, once however the events repeat or overlap, so the
+    /// next payout run pays it again.
     /// </summary>
     public async Task TransferAsync(string type, JsonElement data, CancellationToken ct)
     {
@@ -117,23 +117,36 @@ sealed class StripeConnectEvents(AppDbContext db, CreditLedger ledger, AuditLog 
     {
         // A full reversal may come without amount_reversed; never return more than the payout moved.
         var reversed = Math.Min(transfer.AmountReversed > 0 ? transfer.AmountReversed : payout.Credits, payout.Credits);
-        var returned = await db.LedgerOperations.AsNoTracking()
-            .Where(o => o.Kind == OperationKind.PayoutReversal && o.ReferenceId == payout.Id.ToString())
-            .Join(db.LedgerTransfers.AsNoTracking(), o => o.Id, t => t.OperationId, (o, t) => t.Amount)
-            .SumAsync(ct);
-        if (reversed > returned)
+        // Stripe's amount_reversed is cumulative, so each return is what it adds to what was already returned. Two events
+        // handled at once read the same total: the return is keyed by that total, so only one of them books it, and the
+        // other (refused as a conflict, or a replay) reads again and returns only what is still missing. Each booked key
+        // raises the total, so this ends.
+        var returned = await ReturnedAsync(payout, ct);
+        while (reversed > returned)
         {
-            // Keyed by the reversed total: a replayed event, or two for the same total, return it once.
-            var back = await ledger.PayoutReversalAsync($"payout:{payout.Id}:reversed:{reversed}", payout.ProviderId, reversed - returned,
+            var back = await ledger.PayoutReversalAsync($"payout:{payout.Id}:returned-after:{returned}", payout.ProviderId, reversed - returned,
                 $"Payout {payout.Period} reversed by Stripe", payout.Id.ToString(), ct);
             if (back.Succeeded && !back.Replayed)
             {
                 var organization = await db.Providers.AsNoTracking().Where(p => p.Id == payout.ProviderId).Select(p => p.OrganizationId).SingleAsync(ct);
                 audit.Record(AuditActions.PayoutReversed, organization, "payout", payout.Id,
                     before: new { status = payout.Status.ToString() }, after: new { reversed_cents = reversed, returned_credits = reversed - returned, transfer = transfer.Id });
+                returned = reversed;
+                break;
             }
+            if (back.Status is not (LedgerStatus.Ok or LedgerStatus.IdempotencyConflict))
+            {
+                throw new InvalidOperationException($"Returning the reversal of payout {payout.Id} failed: {back.Status}");
+            }
+            returned = await ReturnedAsync(payout, ct);
         }
         payout.Status = PayoutStatus.Reversed;
-        payout.Note = $"Stripe reversed {reversed:N0} of {payout.Credits:N0} cents; the credits are back in the provider's earnings for the next payout run.";
+        payout.Note = $"Stripe reversed {returned:N0} of {payout.Credits:N0} cents; the credits are back in the provider's earnings for the next payout run.";
     }
+
+    /// <summary>What reversals of the payout have put back in the provider's earnings so far.</summary>
+    Task<long> ReturnedAsync(Payout payout, CancellationToken ct) => db.LedgerOperations.AsNoTracking()
+        .Where(o => o.Kind == OperationKind.PayoutReversal && o.ReferenceId == payout.Id.ToString())
+        .Join(db.LedgerTransfers.AsNoTracking(), o => o.Id, t => t.OperationId, (o, t) => t.Amount)
+        .SumAsync(ct);
 }

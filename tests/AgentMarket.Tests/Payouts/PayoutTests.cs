@@ -198,6 +198,27 @@ public class PayoutTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
         await Http.AssertProblemAsync(await (await provider.ClientAsync()).PostAsync("/api/stripe/connect/", null), HttpStatusCode.Conflict, "stripe_not_configured");
     }
 
+    [Fact]
+    public async Task ThePageRefusesAMinimumBeyondTheApisRange_WithAFormError()
+    {
+        var provider = await app.ProviderAsync();
+        var client = await provider.ClientAsync();
+        var before = await Http.ReadJsonAsync(await client.GetAsync("/api/providers/mine/payout-settings/"));
+        // The largest minimum the API takes, in dollars; one dollar more, and an amount whose cents overflow a long.
+        var largest = await Http.ReadJsonAsync(await client.PutAsJsonAsync("/api/providers/mine/payout-settings/", new { minimum_cents = AgentMarket.Payouts.PayoutSettings.MaximumMinimumCents }));
+        await Http.AssertProblemAsync(await client.PutAsJsonAsync("/api/providers/mine/payout-settings/", new { minimum_cents = largest.GetProperty("minimum_cents").GetInt64() + 1 }), HttpStatusCode.BadRequest, "validation_failed");
+        await Http.ReadJsonAsync(await client.PutAsJsonAsync("/api/providers/mine/payout-settings/", new { minimum_cents = before.GetProperty("minimum_cents").GetInt64() }));
+
+        foreach (var usd in new[] { (largest.GetProperty("minimum_cents").GetInt64() / 100 + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), "100000000000000000000000" })
+        {
+            var page = await client.SubmitAsync("/provider/payouts", "payout-minimum", new() { ["MinimumUsd"] = usd });
+            await Http.AssertStatusAsync(page, HttpStatusCode.OK);
+            Assert.Contains("Enter a minimum payout from", await page.HtmlAsync(), StringComparison.Ordinal);
+        }
+        var after = await Http.ReadJsonAsync(await client.GetAsync("/api/providers/mine/payout-settings/"));
+        Assert.Equal(before.GetProperty("minimum_cents").GetInt64(), after.GetProperty("minimum_cents").GetInt64());
+    }
+
     static async Task<long> PaidOutAsync(TestProvider provider)
     {
         var list = await Http.ReadJsonAsync(await (await provider.ClientAsync()).GetAsync("/api/providers/mine/payouts/"));
