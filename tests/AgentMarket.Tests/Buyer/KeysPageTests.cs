@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using AgentMarket.Keys.Pages;
 using AgentMarket.Tests.Gateway;
 using AgentMarket.Tests.Infrastructure;
@@ -104,14 +105,46 @@ public class KeysPageTests(GatewayApp app) : IClassFixture<GatewayApp>
         var url = $"/my-agents/{subscribed.Config}/keys";
 
         var notANumber = await subscribed.Buyer.Client.SubmitAsync(url, "create-key", new() { ["key_name"] = "bad", ["budget_credits"] = "lots" });
-        Assert.Contains("whole numbers", await notANumber.HtmlAsync(), StringComparison.Ordinal);
+        Assert.Contains("Enter a whole number of credits from 1 to 1,000,000,000, or leave it empty.", await notANumber.HtmlAsync(), StringComparison.Ordinal);
         var tooFast = await subscribed.Buyer.Client.SubmitAsync(url, "create-key", new() { ["key_name"] = "bad", ["rate_limit_per_minute"] = "5000000" });
-        Assert.Contains("RateLimitPerMinute", await tooFast.HtmlAsync(), StringComparison.Ordinal);
+        Assert.Contains("Enter a whole number from 1 to 1,000,000, or leave it empty.", await tooFast.HtmlAsync(), StringComparison.Ordinal);
         var past = await subscribed.Buyer.Client.SubmitAsync(url, "create-key", new() { ["key_name"] = "bad", ["expires_on"] = "2020-01-01" });
         Assert.Contains("The expiry must be in the future.", await past.HtmlAsync(), StringComparison.Ordinal);
 
         var keys = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync($"/api/agent-api-keys/?config={subscribed.Config}"));
         Assert.Equal(1, keys.GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task ABudgetOrRateOutsideTheApiLimits_SaysTheAllowedRange_NextToItsField_AndKeepsTheOtherFields()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var url = $"/my-agents/{subscribed.Config}/keys";
+
+        var refused = await subscribed.Buyer.Client.SubmitAsync(url, "create-key",
+            new() { ["key_name"] = "out of range", ["budget_credits"] = "-5", ["rate_limit_per_minute"] = "100000000" });
+
+        await Http.AssertStatusAsync(refused, HttpStatusCode.OK);
+        var html = await refused.HtmlAsync();
+        // The ranges are the API's: POST /api/agent-api-keys/ refuses the same values.
+        await Http.AssertProblemAsync(await subscribed.Buyer.Client.PostAsJsonAsync("/api/agent-api-keys/",
+            new { config = subscribed.Config, name = "api", budget_credits = 1_000_000_001 }), HttpStatusCode.BadRequest, "validation_failed");
+        await Http.AssertProblemAsync(await subscribed.Buyer.Client.PostAsJsonAsync("/api/agent-api-keys/",
+            new { config = subscribed.Config, name = "api", rate_limit_per_minute = 0 }), HttpStatusCode.BadRequest, "validation_failed");
+        foreach (var (id, message) in new[]
+        {
+            ("key-budget", "Enter a whole number of credits from 1 to 1,000,000,000, or leave it empty."),
+            ("key-rate", "Enter a whole number from 1 to 1,000,000, or leave it empty."),
+        })
+        {
+            Assert.Matches($"<input id=\"{id}\"[^>]*aria-invalid=\"true\"[^>]*aria-describedby=\"{id}-error {id}-help\"", html);
+            Assert.Contains($"<small id=\"{id}-error\" class=\"validation-message\">{message}</small>", html, StringComparison.Ordinal);
+        }
+        Assert.DoesNotMatch("<input id=\"key-name\"[^>]*aria-invalid", html);
+        Assert.Contains("value=\"out of range\"", html, StringComparison.Ordinal);
+        Assert.Contains("The key was not created: correct the marked fields.", html, StringComparison.Ordinal);
+        var keys = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync($"/api/agent-api-keys/?config={subscribed.Config}"));
+        Assert.DoesNotContain(keys.GetProperty("items").EnumerateArray(), k => k.GetProperty("name").GetString() == "out of range");
     }
 
     [Fact]
