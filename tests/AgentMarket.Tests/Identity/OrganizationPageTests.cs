@@ -51,6 +51,21 @@ public class OrganizationPageTests(AgentMarketApp app) : IClassFixture<AgentMark
     }
 
     [Fact]
+    public async Task InvitingAnAddressThatIsNotOne_SaysWhatAnAddressLooksLike()
+    {
+        var owner = await app.SignUpAsync();
+
+        var refused = await owner.Client.SubmitAsync("/organization", "invite", new() { ["Input.Email"] = "not-an-address", ["Input.Role"] = "Member" });
+
+        await Http.AssertStatusAsync(refused, HttpStatusCode.OK);
+        var html = await refused.HtmlAsync();
+        Assert.Contains("Enter an address like name@company.com.", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("e-mail address", html, StringComparison.Ordinal);
+        var invitations = await Http.ReadJsonAsync(await owner.Client.GetAsync("/api/invitations/"));
+        Assert.Empty(invitations.GetProperty("items").EnumerateArray());
+    }
+
+    [Fact]
     public async Task CreatingATokenOnThePage_ShowsTheSecretOnce()
     {
         var owner = await app.SignUpAsync();

@@ -49,6 +49,27 @@ public class ProviderApplicationTests(AgentMarketApp app) : IClassFixture<AgentM
         await Http.AssertProblemAsync(await user.Client.PostAsJsonAsync("/api/providers/", new { handle, name = "X" }), HttpStatusCode.BadRequest, "validation_failed");
     }
 
+    [Theory]
+    [InlineData("a")] // refused by the form's length check
+    [InlineData("-leading")] // refused by the handle pattern behind the API
+    public async Task ApplyPage_StatesTheWholeHandleRule_AndSaysWhyAHandleIsRefused_ByTheField(string handle)
+    {
+        var user = await app.SignUpAsync();
+        const string rule = "2–40 lower-case letters, digits or single hyphens, starting and ending with a letter or digit.";
+        Assert.Contains($"<small id=\"handle-help\" class=\"muted\">{rule}</small>", await user.Client.HtmlAsync("/provider"), StringComparison.Ordinal);
+
+        var refused = await user.Client.SubmitAsync("/provider", "apply-provider", new() { ["Input.Handle"] = handle, ["Input.Name"] = "Handle Co" });
+
+        await Http.AssertStatusAsync(refused, HttpStatusCode.OK);
+        var html = await refused.HtmlAsync();
+        var input = System.Text.RegularExpressions.Regex.Match(html, "<input[^>]*\\sid=\"handle\"[^>]*>").Value;
+        Assert.Contains("aria-invalid=\"true\"", input, StringComparison.Ordinal);
+        Assert.Contains("aria-describedby=\"handle-error handle-help\"", input, StringComparison.Ordinal);
+        Assert.Matches("<small id=\"handle-error\" class=\"validation-message\">[^<]*2–40 lower-case letters, digits or single hyphens[^<]*</small>", html);
+        Assert.DoesNotContain("role=\"alert\"", html, StringComparison.Ordinal);
+        await Http.AssertStatusAsync(await user.Client.GetAsync("/api/providers/mine"), HttpStatusCode.NotFound);
+    }
+
     [Fact]
     public async Task PublicProfile_UnknownHandle_Returns404()
     {

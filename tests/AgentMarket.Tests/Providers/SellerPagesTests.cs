@@ -45,6 +45,20 @@ public class SellerPagesTests(AgentMarketApp app) : IClassFixture<AgentMarketApp
     }
 
     [Fact]
+    public async Task AnUnpublishedAgentsPage_SaysWhatToDoNext_AsASentence()
+    {
+        var (seller, _) = await app.SellerAsync();
+        var empty = await seller.CreateAgentAsync();
+        var imported = await seller.CreateAgentAsync();
+        await seller.ImportExampleAsync(imported);
+
+        Assert.Contains($"<span>First <a href=\"/provider/agents/{empty}/import\">import a flow</a>, then <a href=\"/provider/agents/{empty}/publish\">publish it</a>.</span>",
+            await seller.Client.HtmlAsync($"/provider/agents/{empty}"), StringComparison.Ordinal);
+        Assert.Contains($"Not published yet. <span><a href=\"/provider/agents/{imported}/publish\">Publish it</a>.</span>",
+            await seller.Client.HtmlAsync($"/provider/agents/{imported}"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AgentList_ShowsTheCategorysName_NotItsSlug()
     {
         var (seller, _) = await app.SellerAsync();
