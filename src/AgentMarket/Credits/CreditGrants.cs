@@ -19,6 +19,31 @@ sealed class CreditGrants(CreditLedger ledger, AppDbContext db, GrantsCache cach
     public static string DailyKey(Guid organization, DateOnly day) => $"grant:daily:{organization}:{day:yyyy-MM-dd}";
     public static string MonthlyKey(Guid organization, string period) => $"grant:monthly:{organization}:{period}";
 
+    /// <summary>
+    /// The period of a plan period's first monthly grant, made with its payment. It names the plan too: two plans bought
+    /// within the same second start two periods, not one.
+    /// </summary>
+    public static string FirstMonth(DateTime periodStart, string planCode) => $"{periodStart:yyyyMMddHHmmss}:{planCode}";
+
+    /// <summary>The period of a later month's grant of a yearly plan (<c>CreditJobs</c>), named by the month's start.</summary>
+    public static string LaterMonth(DateTime monthStart) => $"{monthStart:yyyyMMddHHmmss}";
+
+    /// <summary>
+    /// The keys of every monthly grant a plan period starting at <paramref name="periodStart"/> makes over its length: the
+    /// first month's, and for yearly billing each later month's, stepped a month at a time from the previous one as
+    /// <c>CreditJobs</c> steps the credit period (Jan 31, Feb 28, Mar 28…), which start plus n months would miss.
+    /// </summary>
+    public static List<string> MonthlyKeys(Guid organization, string planCode, DateTime periodStart, BillingInterval interval)
+    {
+        var keys = new List<string> { MonthlyKey(organization, FirstMonth(periodStart, planCode)) };
+        var end = interval == BillingInterval.Yearly ? periodStart.AddYears(1) : periodStart.AddMonths(1);
+        for (var month = periodStart.AddMonths(1); month < end; month = month.AddMonths(1))
+        {
+            keys.Add(MonthlyKey(organization, LaterMonth(month)));
+        }
+        return keys;
+    }
+
     /// <summary>Makes sure the starter and today's daily credits exist; free after the first call of the day on this node.</summary>
     public async Task EnsureAsync(Guid organization, string planCode, CancellationToken ct)
     {

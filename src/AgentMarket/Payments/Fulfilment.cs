@@ -47,8 +47,7 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
         else
         {
             plan = await db.Plans.AsNoTracking().FirstAsync(p => p.Code == payment.PlanCode, ct);
-            // The plan is part of the period's key: two plans bought within the same second start two periods, not one.
-            var grant = await grants.GrantMonthlyAsync(payment.OrganizationId, plan, $"{PeriodStart(payment):yyyyMMddHHmmss}:{plan.Code}", ct);
+            var grant = await grants.GrantMonthlyAsync(payment.OrganizationId, plan, CreditGrants.FirstMonth(PeriodStart(payment), plan.Code), ct);
             if (grant.Status is not (LedgerStatus.Ok or LedgerStatus.InvalidAmount))
             {
                 throw new InvalidOperationException($"Monthly grant for payment {payment.Id} failed: {grant.Status}");
@@ -96,8 +95,8 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
 
     /// <summary>
     /// Refunds <paramref name="amountCents"/> of a payment (cumulative refunds never exceed it). Package credits are clawed
-    /// back in proportion; what was already spent becomes debt. A plan payment's monthly credits are taken back in
-    /// proportion, as far as they are unspent, and a full refund of the plan's current period ends the plan at once
+    /// back in proportion; what was already spent becomes debt. A plan payment's monthly credits — every month its period
+    /// granted so far, yearly plans included — are taken back in proportion, as far as they are unspent, and a full refund of the plan's current period ends the plan at once
     /// (Free) and the provider's subscription with it, so it bills no more. <paramref name="refundKey"/> identifies the refund (Stripe's refund or event id), so a replay changes nothing.
     /// The refund is recorded with the payment's new total in one transaction and its credits are taken back after it
     /// (ADR-135): a replay of the key finishes a refund that a crash interrupted. Answers a conflict, recording nothing, when
@@ -151,7 +150,6 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
             // Ended before the refund is recorded: should that fail, nothing is recorded, and the refund's retry ends it again.
             await provider.EndSubscriptionAsync(subscription, ct);
         }
-        var monthlyCredits = isPlan ? await db.Plans.AsNoTracking().Where(p => p.Code == payment.PlanCode).Select(p => p.MonthlyCredits).FirstAsync(ct) : 0;
         var refund = new PaymentRefund
         {
             PaymentId = payment.Id,
@@ -159,7 +157,7 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
             RefundKey = refundKey,
             Cents = cents,
             Credits = ShareOf(payment.Credits, payment, cents),
-            GrantCredits = ShareOf(monthlyCredits, payment, cents),
+            GrantCredits = isPlan ? await GrantShareAsync(payment, cents, ct) : 0,
             EndedPlan = endedPlan is not null,
             CreatedUtc = clock.GetUtcNow().UtcDateTime,
         };
@@ -253,6 +251,21 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
     static long ShareOf(long credits, Payment payment, long cents) =>
         payment.AmountCents == 0 ? 0
             : credits * (payment.RefundedCents + cents) / payment.AmountCents - credits * payment.RefundedCents / payment.AmountCents;
+
+    /// <summary>
+    /// The monthly credits refunding <paramref name="cents"/> more of a plan payment takes back: the refunds' running share
+    /// of what the payment's period has granted so far (every month of a yearly plan, not only the first), less what its
+    /// earlier refunds took, so refunds that add up to the whole take back all of it. The ledger then takes no more than
+    /// the wallet still holds granted (<see cref="CreditLedger.RevokeGrantAsync"/>). Read after the payment, as the
+    /// refunds are: a refund recorded in between fails the guarded update.
+    /// </summary>
+    async Task<long> GrantShareAsync(Payment payment, long cents, CancellationToken ct)
+    {
+        var keys = CreditGrants.MonthlyKeys(payment.OrganizationId, payment.PlanCode!, PeriodStart(payment), payment.Interval ?? BillingInterval.Monthly);
+        var granted = await db.LedgerOperations.AsNoTracking().Where(o => keys.Contains(o.IdempotencyKey)).SumAsync(o => o.Amount, ct);
+        var taken = await db.PaymentRefunds.AsNoTracking().Where(r => r.PaymentId == payment.Id).SumAsync(r => r.GrantCredits, ct);
+        return payment.AmountCents == 0 ? 0 : Math.Max(0, granted * (payment.RefundedCents + cents) / payment.AmountCents - taken);
+    }
 
     /// <summary>The organization's plan when <paramref name="payment"/> paid for its current period, else null.</summary>
     async Task<OrganizationPlan?> CurrentPlanPaidByAsync(Payment payment, CancellationToken ct)

@@ -156,7 +156,7 @@ sealed class CreditJobs(IServiceScopeFactory scopes, IOptions<CreditsOptions> op
             while (plan.CreditPeriodStartUtc!.Value.AddMonths(1) <= now && plan.CreditPeriodStartUtc.Value.AddMonths(1) < plan.CurrentPeriodEndUtc)
             {
                 plan.CreditPeriodStartUtc = plan.CreditPeriodStartUtc.Value.AddMonths(1);
-                await grants.GrantMonthlyAsync(plan.OrganizationId, definition, $"{plan.CreditPeriodStartUtc:yyyyMMddHHmmss}", ct);
+                await grants.GrantMonthlyAsync(plan.OrganizationId, definition, CreditGrants.LaterMonth(plan.CreditPeriodStartUtc.Value), ct);
             }
             await db.SaveChangesAsync(ct);
         }
