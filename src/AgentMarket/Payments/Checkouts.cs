@@ -1,3 +1,4 @@
+using System.Text.Json;
 using AgentMarket.Credits.Plans;
 using AgentMarket.Identity;
 using AgentMarket.Platform.Data;
@@ -103,16 +104,48 @@ sealed class Checkouts(AppDbContext db, CurrentTenant tenant, IPaymentProvider p
     {
         if (payment.IdempotencyKey is { } key && await db.Payments.AsNoTracking().FirstOrDefaultAsync(p => p.IdempotencyKey == key, ct) is { } earlier)
         {
-            // The same Idempotency-Key returns the same checkout; reused for another purchase it is a conflict.
-            return earlier.PackageId == payment.PackageId && earlier.PlanCode == payment.PlanCode && earlier.Interval == payment.Interval
-                ? (new CheckoutResponse(earlier.Id, await provider.CreateCheckoutAsync(earlier, urls, ct), provider.TestMode), null)
-                : (null, new Failure(StatusCodes.Status409Conflict, ProblemCodes.IdempotencyConflict, "This Idempotency-Key was used for another purchase."));
+            return await ReplayAsync(earlier, payment, urls, ct);
         }
         db.Payments.Add(payment);
-        await db.SaveChangesAsync(ct);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException) when (payment.IdempotencyKey is not null)
+        {
+            // A concurrent request with the same Idempotency-Key inserted its payment first: this one is its replay.
+            db.Entry(payment).State = EntityState.Detached;
+            var winner = await db.Payments.AsNoTracking().FirstOrDefaultAsync(p => p.IdempotencyKey == payment.IdempotencyKey, ct);
+            if (winner is null)
+            {
+                throw;
+            }
+            return await ReplayAsync(winner, payment, urls, ct);
+        }
         var url = await provider.CreateCheckoutAsync(payment, urls, ct);
         await db.SaveChangesAsync(ct);
         return (new CheckoutResponse(payment.Id, url, provider.TestMode), null);
+    }
+
+    /// <summary>
+    /// The same Idempotency-Key returns the same checkout while it can still be paid; reused for another purchase it is a
+    /// conflict. Once paid (or failed, refunded) the checkout is closed and its payment's status is the answer: asking the
+    /// provider again could open a new session for the same purchase (Stripe keeps idempotency keys for a day only).
+    /// </summary>
+    async Task<(CheckoutResponse?, Failure?)> ReplayAsync(Payment earlier, Payment asked, CheckoutUrls urls, CancellationToken ct)
+    {
+        if (earlier.PackageId != asked.PackageId || earlier.PlanCode != asked.PlanCode || earlier.Interval != asked.Interval)
+        {
+            return (null, new Failure(StatusCodes.Status409Conflict, ProblemCodes.IdempotencyConflict, "This Idempotency-Key was used for another purchase."));
+        }
+        if (earlier.Status != PaymentStatus.Pending)
+        {
+            var status = JsonNamingPolicy.SnakeCaseLower.ConvertName(earlier.Status.ToString());
+            return (null, new Failure(StatusCodes.Status409Conflict, "checkout_closed",
+                $"The checkout of this Idempotency-Key is {status.Replace('_', ' ')}: see GET /api/payments/{earlier.Id}. Use a new key for a new purchase.",
+                new Dictionary<string, object?> { ["checkout_uuid"] = earlier.Id, ["payment_status"] = status }));
+        }
+        return (new CheckoutResponse(earlier.Id, await provider.CreateCheckoutAsync(earlier, urls, ct), provider.TestMode), null);
     }
 
     async Task<Plan> CurrentPlanAsync(Guid organizationId, CancellationToken ct)
