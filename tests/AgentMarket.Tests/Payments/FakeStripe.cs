@@ -22,6 +22,9 @@ public sealed class FakeStripe : IAsyncDisposable
     readonly ConcurrentDictionary<string, string> _productsByIdempotencyKey = new();
     readonly ConcurrentDictionary<string, string> _cardsByCheckoutPaymentIntent = new();
     readonly ConcurrentDictionary<string, (int Status, object Body)> _paymentIntentsByIdempotencyKey = new();
+    readonly ConcurrentDictionary<string, Guid> _paymentsByCheckoutPaymentIntent = new();
+    readonly ConcurrentDictionary<string, (string PaymentIntent, Guid Payment)> _invoices = new();
+    readonly ConcurrentDictionary<string, string> _refundsByIdempotencyKey = new();
 
     /// <summary>The customer Checkout created in these tests (<see cref="StripeWebhooks.CheckoutSession"/> names it).</summary>
     public const string Customer = "cus_test_buyer";
@@ -90,6 +93,7 @@ public sealed class FakeStripe : IAsyncDisposable
             ["status"] = "succeeded",
             ["customer"] = Customer,
             ["setup_future_usage"] = "off_session",
+            ["metadata"] = _paymentsByCheckoutPaymentIntent.TryGetValue(id, out var payment) ? new Dictionary<string, string> { ["payment_id"] = payment.ToString() } : new Dictionary<string, string>(),
             ["payment_method"] = request.Query["expand[]"] == "payment_method"
                 ? PaymentMethod(_cardsByCheckoutPaymentIntent.GetValueOrDefault(id, SucceedingCard))
                 : _cardsByCheckoutPaymentIntent.GetValueOrDefault(id, SucceedingCard),
@@ -100,6 +104,23 @@ public sealed class FakeStripe : IAsyncDisposable
             var (status, body) = _paymentIntentsByIdempotencyKey.GetOrAdd(request.Headers["Idempotency-Key"].ToString(), _ => OffSessionCharge(form));
             return Results.Json(body, statusCode: status);
         });
+        // Invoices of subscriptions Checkout created (acacia: payment_intent and subscription_details on the invoice), and refunds.
+        _app.MapGet("/v1/invoices/{id}", (string id) => _invoices.TryGetValue(id, out var invoice)
+            ? Results.Json(new Dictionary<string, object?>
+            {
+                ["id"] = id,
+                ["object"] = "invoice",
+                ["payment_intent"] = invoice.PaymentIntent,
+                ["subscription_details"] = new { metadata = new Dictionary<string, string> { ["payment_id"] = invoice.Payment.ToString() } },
+            })
+            : Results.Json(Error("invalid_request_error", "resource_missing", $"No such invoice: '{id}'"), statusCode: 404));
+        _app.MapPost("/v1/refunds", (HttpRequest request) => Results.Json(new Dictionary<string, object?>
+        {
+            ["id"] = _refundsByIdempotencyKey.GetOrAdd(request.Headers["Idempotency-Key"].ToString(), _ => $"re_test_{Guid.NewGuid():N}"),
+            ["object"] = "refund",
+            ["payment_intent"] = request.Form["payment_intent"].ToString(),
+            ["status"] = "succeeded",
+        }));
         // Connect: Express accounts, onboarding links and transfers, idempotent by key as Stripe is.
         _app.MapPost("/v1/accounts", (HttpRequest request) => Results.Json(new Dictionary<string, object?>
         {
@@ -158,6 +179,18 @@ public sealed class FakeStripe : IAsyncDisposable
 
     /// <summary>Makes the Checkout that paid with <paramref name="paymentIntent"/> save <paramref name="paymentMethod"/> (by default <see cref="SucceedingCard"/>).</summary>
     public void CheckoutPaysWith(string paymentIntent, string paymentMethod) => _cardsByCheckoutPaymentIntent[paymentIntent] = paymentMethod;
+
+    /// <summary>Makes <paramref name="paymentIntent"/> carry our <paramref name="payment"/>'s id in its metadata, as a package Checkout's does.</summary>
+    public void PaymentIntentPays(string paymentIntent, Guid payment) => _paymentsByCheckoutPaymentIntent[paymentIntent] = payment;
+
+    /// <summary>Makes <paramref name="invoice"/> exist, paid by <paramref name="paymentIntent"/>, for the subscription a plan <paramref name="payment"/>'s Checkout created.</summary>
+    public void InvoicePays(string invoice, string paymentIntent, Guid payment) => _invoices[invoice] = (paymentIntent, payment);
+
+    /// <summary>The refunds the app asked for, oldest first (retries with the same Idempotency-Key included).</summary>
+    public IReadOnlyList<StripeRequest> Refunds() => _requests.Where(r => r.Method == "POST" && r.Path == "/v1/refunds").ToList();
+
+    /// <summary>How many distinct refunds Stripe made: one per idempotency key.</summary>
+    public int DistinctRefunds => _refundsByIdempotencyKey.Count;
 
     /// <summary>The off-session charges the app asked for, oldest first (retries with the same Idempotency-Key included).</summary>
     public IReadOnlyList<StripeRequest> OffSessionCharges() => _requests.Where(r => r.Method == "POST" && r.Path == "/v1/payment_intents").ToList();

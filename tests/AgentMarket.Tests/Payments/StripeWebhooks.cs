@@ -95,6 +95,20 @@ public static class StripeWebhooks
         ["refunds"] = refundId is null ? null : new { @object = "list", data = new[] { new { id = refundId, amount = amountRefunded } } },
     };
 
+    /// <summary>A dispute as <c>charge.dispute.*</c> events carry it (API version 2025-02-24.acacia).</summary>
+    public static object Dispute(string paymentIntent, long amount, string status = "lost") => new Dictionary<string, object?>
+    {
+        ["id"] = NewId("du"),
+        ["object"] = "dispute",
+        ["amount"] = amount,
+        ["charge"] = NewId("ch"),
+        ["payment_intent"] = paymentIntent,
+        ["currency"] = "usd",
+        ["reason"] = "fraudulent",
+        ["status"] = status,
+        ["is_charge_refundable"] = false,
+    };
+
     /// <summary>The header Stripe sends: <c>t=…,v1=HMAC-SHA256("{t}.{payload}")</c> (written here independently of the app's verifier).</summary>
     public static string Signature(string payload, DateTimeOffset at, string secret = StripeApp.WebhookSecret)
     {

@@ -135,6 +135,36 @@ sealed class StripeClient(HttpClient http, ILogger<StripeClient> logger)
     }
 
     /// <summary>
+    /// Reads an invoice: the PaymentIntent that paid it (API version 2025-02-24.acacia still has <c>payment_intent</c> on
+    /// the invoice) and the subscription's metadata as it stood when the invoice was made (our payment's id).
+    /// </summary>
+    public async Task<Invoice> GetInvoiceAsync(string invoiceId, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"v1/invoices/{Uri.EscapeDataString(invoiceId)}");
+        using var response = await SendAsync(request, ct);
+        var invoice = await response.Content.ReadFromJsonAsync<Invoice>(StripeJson.Options, ct);
+        return invoice is { Id.Length: > 0 } ? invoice : throw new StripeApiException("Stripe returned an invoice without an id.");
+    }
+
+    /// <summary>
+    /// Refunds a PaymentIntent in full. <paramref name="idempotencyKey"/> names our reason for it, so however often it is
+    /// retried Stripe refunds once.
+    /// </summary>
+    public async Task RefundPaymentIntentAsync(string paymentIntentId, Guid paymentId, string idempotencyKey, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/refunds")
+        {
+            Content = new FormUrlEncodedContent(
+            [
+                new("payment_intent", paymentIntentId),
+                new("metadata[payment_id]", paymentId.ToString()),
+            ]),
+        };
+        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        using var response = await SendAsync(request, ct);
+    }
+
+    /// <summary>
     /// Charges a saved card without the customer present (<c>off_session=true&amp;confirm=true</c>). The idempotency key
     /// is our payment's, so however many runs or retries ask, Stripe makes one charge. A refusal by the card or the
     /// bank (HTTP 402 <c>card_error</c>: <c>card_declined</c>, <c>authentication_required</c>…) or a saved card Stripe no
@@ -264,8 +294,11 @@ sealed class StripeClient(HttpClient http, ILogger<StripeClient> logger)
 
     /// <summary>A PaymentIntent; <c>payment_method</c> is an id, or the object when expanded.</summary>
     public sealed record PaymentIntent(string Id, string? Status = null, string? Customer = null, JsonElement? PaymentMethod = null, string? SetupFutureUsage = null,
-        Dictionary<string, string>? Metadata = null)
+        Dictionary<string, string>? Metadata = null, string? Invoice = null)
     {
+        /// <summary>Our payment's id, for the PaymentIntents our checkouts and off-session charges create.</summary>
+        public Guid? PaymentId => Metadata?.GetValueOrDefault("payment_id") is { } id && Guid.TryParse(id, out var parsed) ? parsed : null;
+
         public string? PaymentMethodId => PaymentMethod switch
         {
             { ValueKind: JsonValueKind.String } id => id.GetString(),
@@ -281,6 +314,16 @@ sealed class StripeClient(HttpClient http, ILogger<StripeClient> logger)
 
     /// <summary>An off-session charge's outcome: the PaymentIntent Stripe created, and the refusal when the card or bank said no.</summary>
     public sealed record OffSessionAttempt(PaymentIntent? Intent, StripeError? Refusal);
+
+    /// <summary>An invoice; <c>subscription_details</c> moved under <c>parent</c> in API version 2025-03-31, both are read.</summary>
+    public sealed record Invoice(string Id, string? PaymentIntent = null, InvoiceSubscriptionDetails? SubscriptionDetails = null, InvoiceParent? Parent = null)
+    {
+        public Guid? PaymentId => (SubscriptionDetails ?? Parent?.SubscriptionDetails)?.Metadata?.GetValueOrDefault("payment_id") is { } id && Guid.TryParse(id, out var parsed) ? parsed : null;
+    }
+
+    public sealed record InvoiceParent(InvoiceSubscriptionDetails? SubscriptionDetails = null);
+
+    public sealed record InvoiceSubscriptionDetails(Dictionary<string, string>? Metadata = null);
 
     sealed record Subscription(string Id, StripeList<SubscriptionItem>? Items = null);
 

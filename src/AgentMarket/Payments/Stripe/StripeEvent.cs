@@ -63,6 +63,9 @@ sealed record StripeCharge(string Id, long AmountRefunded, string? PaymentIntent
 
 sealed record StripeRefund(string Id);
 
+/// <summary>A dispute (chargeback) in <c>charge.dispute.*</c> events: the disputed amount and the charge's PaymentIntent.</summary>
+sealed record StripeDispute(string Id, long Amount, string? Charge = null, string? PaymentIntent = null);
+
 sealed record StripeSubscription(string Id);
 
 sealed record StripeList<T>(List<T>? Data = null);

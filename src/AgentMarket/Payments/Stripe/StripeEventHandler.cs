@@ -44,6 +44,8 @@ sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, AutoTopU
         "invoice.paid" => InvoicePaidAsync(stripeEvent.Object<StripeInvoice>(), ct),
         "customer.subscription.deleted" => SubscriptionDeletedAsync(stripeEvent.Object<StripeSubscription>(), ct),
         "charge.refunded" => ChargeRefundedAsync(stripeEvent.Id, stripeEvent.Object<StripeCharge>(), ct),
+        "charge.dispute.funds_withdrawn" => DisputeFundsWithdrawnAsync(stripeEvent.Object<StripeDispute>(), ct),
+        "charge.dispute.funds_reinstated" => DisputeFundsReinstatedAsync(stripeEvent.Object<StripeDispute>()),
         "payment_intent.succeeded" => AutoTopUpSucceededAsync(stripeEvent.Object<StripePaymentIntent>(), ct),
         "payment_intent.payment_failed" => AutoTopUpFailedAsync(stripeEvent.Object<StripePaymentIntent>(), ct),
         "account.updated" => connect.AccountUpdatedAsync(stripeEvent.Data.Object, ct),
@@ -268,14 +270,8 @@ sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, AutoTopU
     /// </summary>
     async Task ChargeRefundedAsync(string eventId, StripeCharge charge, CancellationToken ct)
     {
-        string?[] references = [charge.PaymentIntent, charge.Invoice];
-        var known = references.OfType<string>().ToList();
-        var payment = known.Count == 0 ? null : await db.Payments.AsNoTracking()
-            .Where(p => p.Provider == PaymentProviderKind.Stripe && p.ExternalPaymentId != null && known.Contains(p.ExternalPaymentId))
-            .FirstOrDefaultAsync(ct);
-        if (payment is null)
+        if (await RefundedPaymentAsync("charge.refunded", charge.Id, charge.PaymentIntent, charge.Invoice, ct) is not { } payment)
         {
-            logger.LogWarning("charge.refunded {Charge} matches no Stripe payment; ignored", charge.Id);
             return;
         }
         var refundKey = charge.Refunds?.Data?.FirstOrDefault()?.Id ?? eventId;
@@ -287,6 +283,74 @@ sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, AutoTopU
             // delivery makes Stripe redeliver it, and the redelivery works it out afresh.
             throw new InvalidOperationException($"charge.refunded {charge.Id} raced another refund of payment {payment.Id}; Stripe redelivers it");
         }
+    }
+
+    /// <summary>
+    /// A chargeback took the disputed amount back from our balance: for the buyer it is a refund of that amount (its
+    /// credits taken back, as for <c>charge.refunded</c>), keyed by the dispute so a redelivery changes nothing.
+    /// </summary>
+    async Task DisputeFundsWithdrawnAsync(StripeDispute dispute, CancellationToken ct)
+    {
+        if (await RefundedPaymentAsync("charge.dispute.funds_withdrawn", dispute.Charge ?? dispute.Id, dispute.PaymentIntent, null, ct) is not { } payment)
+        {
+            return;
+        }
+        var refund = await fulfilment.RefundAsync(payment.Id, dispute.Amount, $"dispute:{dispute.Id}", ct);
+        if (refund.Conflict)
+        {
+            throw new InvalidOperationException($"Dispute {dispute.Id} raced another refund of payment {payment.Id}; Stripe redelivers it");
+        }
+    }
+
+    /// <summary>
+    /// A dispute won: Stripe returned the money. Giving the credits back would need a refund's reversal, which the ledger
+    /// does not have; an operator grants them (an adjustment) after checking the dispute.
+    /// </summary>
+    Task DisputeFundsReinstatedAsync(StripeDispute dispute)
+    {
+        logger.LogWarning("Dispute {Dispute} of charge {Charge} was won and its funds reinstated; its credits stay taken back until an operator adjusts them", dispute.Id, dispute.Charge);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The payment a refund or a dispute takes money back from. It is matched by the PaymentIntent or invoice its success
+    /// recorded; a payment not fulfilled yet has neither, so it is found by our id in the PaymentIntent's metadata
+    /// (packages, auto top-ups) or in the invoice's subscription metadata (plans). Such a payment fails the delivery:
+    /// handled now, the refund would be ignored and the completion still being retried would grant the credits of money
+    /// already returned; Stripe redelivers it after the completion. Null when the charge is not ours.
+    /// </summary>
+    async Task<Payment?> RefundedPaymentAsync(string type, string chargeId, string? paymentIntentId, string? invoiceId, CancellationToken ct)
+    {
+        string?[] references = [paymentIntentId, invoiceId];
+        var known = references.OfType<string>().ToList();
+        var payment = known.Count == 0 ? null : await db.Payments.AsNoTracking()
+            .Where(p => p.Provider == PaymentProviderKind.Stripe && p.ExternalPaymentId != null && known.Contains(p.ExternalPaymentId))
+            .FirstOrDefaultAsync(ct);
+        if (payment is null)
+        {
+            Guid? ours = null;
+            if (paymentIntentId is not null)
+            {
+                var intent = await stripe.GetPaymentIntentAsync(paymentIntentId, ct);
+                ours = intent.PaymentId;
+                invoiceId ??= intent.Invoice;
+            }
+            if (ours is null && invoiceId is not null)
+            {
+                ours = (await stripe.GetInvoiceAsync(invoiceId, ct)).PaymentId;
+            }
+            payment = ours is { } id ? await db.Payments.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id && p.Provider == PaymentProviderKind.Stripe, ct) : null;
+        }
+        if (payment is null)
+        {
+            logger.LogWarning("{Type} {Charge} matches no Stripe payment; ignored", type, chargeId);
+            return null;
+        }
+        if (payment.Status is PaymentStatus.Pending or PaymentStatus.Failed)
+        {
+            throw new InvalidOperationException($"{type} {chargeId} takes back payment {payment.Id}, which is not fulfilled yet; Stripe redelivers it");
+        }
+        return payment;
     }
 
     async Task<Payment?> OurPaymentAsync(StripeCheckoutSession session, CancellationToken ct)

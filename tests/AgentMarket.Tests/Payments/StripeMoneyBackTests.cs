@@ -1,0 +1,63 @@
+using System.Net;
+using AgentMarket.Tests.Credits;
+using AgentMarket.Tests.Infrastructure;
+
+namespace AgentMarket.Tests.Payments;
+
+/// <summary>
+/// Money Stripe takes back from a payment — a refund that overtakes the payment's completion, a lost dispute — takes its
+/// credits back too, once.
+/// </summary>
+public class StripeMoneyBackTests(StripeApp app) : IClassFixture<StripeApp>
+{
+    [Fact]
+    public async Task ARefundArrivingBeforeThePaymentsCompletion_FailsUntilItIsFulfilled_ThenTakesItsCreditsBack()
+    {
+        var user = await app.SignUpAsync();
+        await user.SubscribeThroughStripeAsync("plus");
+        var checkout = await user.StartCheckoutAsync(new { package_uuid = await user.PackageIdAsync("Starter") });
+        var payment = checkout.GetProperty("checkout_uuid").GetGuid();
+        var paymentIntent = StripeWebhooks.NewId("pi");
+        app.Stripe.PaymentIntentPays(paymentIntent, payment);
+        var before = (await user.BalanceAsync()).GetProperty("balance").GetInt64();
+
+        // Stripe's completion webhook is still being retried when the buyer gets the money back.
+        var refunded = StripeWebhooks.Event("charge.refunded", StripeWebhooks.Charge(paymentIntent, 1_500, 1_500, StripeWebhooks.NewId("re")));
+        var early = await StripeWebhooks.PostAsync(app, refunded, StripeWebhooks.Signature(refunded, app.Clock.GetUtcNow()));
+        Assert.False(early.IsSuccessStatusCode, "a refund of a payment not fulfilled yet must be redelivered");
+        Assert.Equal("pending", (await user.PaymentAsync(payment)).GetProperty("status").GetString());
+
+        await StripeWebhooks.DeliverAsync(app, StripeWebhooks.Event("checkout.session.completed", StripeWebhooks.CheckoutSession(payment, "payment", paymentIntent: paymentIntent)));
+        Assert.Equal(before + 1_500, (await user.BalanceAsync()).GetProperty("balance").GetInt64());
+
+        // Stripe's redelivery of the refund now finds the payment fulfilled.
+        Assert.False((await StripeWebhooks.DeliverAsync(app, refunded)).GetProperty("duplicate").GetBoolean());
+        Assert.Equal(before, (await user.BalanceAsync()).GetProperty("balance").GetInt64());
+        Assert.Equal("refunded", (await user.PaymentAsync(payment)).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task ADisputesFundsWithdrawn_RefundTheDisputedAmount_Once()
+    {
+        var user = await app.SignUpAsync();
+        await user.SubscribeThroughStripeAsync("pro");
+        var purchase = await user.BuyThroughStripeAsync("Standard"); // $50.00 for 5,000 credits
+        var paid = (await user.BalanceAsync()).GetProperty("paid").GetInt64();
+        var payment = await user.PaymentAsync(purchase.PaymentId);
+        var amount = payment.GetProperty("amount_cents").GetInt64();
+        var credits = payment.GetProperty("credits").GetInt64();
+
+        var dispute = StripeWebhooks.Dispute(purchase.PaymentIntentId, amount * 2 / 5);
+        var withdrawn = StripeWebhooks.Event("charge.dispute.funds_withdrawn", dispute);
+        await StripeWebhooks.DeliverAsync(app, withdrawn);
+        var disputed = await user.PaymentAsync(purchase.PaymentId);
+        Assert.Equal(("partially_refunded", amount * 2 / 5), (disputed.GetProperty("status").GetString(), disputed.GetProperty("refunded_cents").GetInt64()));
+        Assert.Equal(paid - credits * 2 / 5, (await user.BalanceAsync()).GetProperty("paid").GetInt64());
+
+        // Redelivered, and the same dispute in another event: nothing more.
+        await StripeWebhooks.DeliverAsync(app, withdrawn);
+        await StripeWebhooks.DeliverAsync(app, StripeWebhooks.Event("charge.dispute.funds_withdrawn", dispute));
+        Assert.Equal(amount * 2 / 5, (await user.PaymentAsync(purchase.PaymentId)).GetProperty("refunded_cents").GetInt64());
+        Assert.Equal(paid - credits * 2 / 5, (await user.BalanceAsync()).GetProperty("paid").GetInt64());
+    }
+}
