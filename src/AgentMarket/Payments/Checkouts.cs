@@ -72,16 +72,13 @@ sealed class Checkouts(AppDbContext db, CurrentTenant tenant, IPaymentProvider p
                 plan.IsCustom ? "Enterprise is priced by agreement; contact us." : "This plan cannot be bought through checkout."));
         }
         var current = await db.OrganizationPlans.AsNoTracking().FirstAsync(p => p.OrganizationId == organizationId, ct);
-        if (current.PlanCode == plan.Code && current.Interval == interval)
+        switch (PlanConflict(current, await db.Plans.AsNoTracking().FirstAsync(p => p.Code == current.PlanCode, ct), plan, interval))
         {
-            return (null, new Failure(StatusCodes.Status409Conflict, "already_on_plan", $"You are already on {plan.Name} ({interval.ToString().ToLowerInvariant()})."));
-        }
-        if (current.CurrentPeriodEndUtc is not null
-            && Plan.IsDowngrade(await db.Plans.AsNoTracking().FirstAsync(p => p.Code == current.PlanCode, ct), current.Interval, plan, interval))
-        {
-            // Paying for a cheaper plan now would throw away the rest of the period already paid for.
-            return (null, new Failure(StatusCodes.Status409Conflict, "downgrade_at_period_end",
-                "A cheaper plan starts when the period you paid for ends: choose it with POST /api/credits/plan/ (or on the pricing page) to schedule it."));
+            case AlreadyOnPlan:
+                return (null, new Failure(StatusCodes.Status409Conflict, AlreadyOnPlan, $"You are already on {plan.Name} ({interval.ToString().ToLowerInvariant()})."));
+            case DowngradeAtPeriodEnd:
+                return (null, new Failure(StatusCodes.Status409Conflict, DowngradeAtPeriodEnd,
+                    "A cheaper plan starts when the period you paid for ends: choose it with POST /api/credits/plan/ (or on the pricing page) to schedule it."));
         }
         var payment = new Payment
         {
@@ -99,6 +96,20 @@ sealed class Checkouts(AppDbContext db, CurrentTenant tenant, IPaymentProvider p
         };
         return await StartAsync(payment, urls, ct);
     }
+
+    const string AlreadyOnPlan = "already_on_plan";
+    const string DowngradeAtPeriodEnd = "downgrade_at_period_end";
+
+    /// <summary>
+    /// Why paying for <paramref name="target"/> now would not improve the organization's <paramref name="current"/> plan
+    /// (of definition <paramref name="currentPlan"/>): it is that plan already, or a cheaper one, which would throw away
+    /// the rest of the period already paid for. Null when it is an upgrade. Checked when the checkout starts, and again
+    /// when it is paid (<see cref="Fulfilment"/>): an old checkout can be paid after a newer plan was bought.
+    /// </summary>
+    public static string? PlanConflict(OrganizationPlan current, Plan currentPlan, Plan target, BillingInterval interval) =>
+        current.PlanCode == target.Code && current.Interval == interval ? AlreadyOnPlan
+        : current.CurrentPeriodEndUtc is not null && Plan.IsDowngrade(currentPlan, current.Interval, target, interval) ? DowngradeAtPeriodEnd
+        : null;
 
     async Task<(CheckoutResponse?, Failure?)> StartAsync(Payment payment, CheckoutUrls urls, CancellationToken ct)
     {

@@ -37,6 +37,10 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
         var now = clock.GetUtcNow().UtcDateTime;
         await db.Payments.Where(p => p.Id == paymentId && p.CompletedUtc == null).ExecuteUpdateAsync(s => s.SetProperty(p => p.CompletedUtc, now), ct);
         payment = await db.Payments.AsNoTracking().FirstAsync(p => p.Id == paymentId, ct);
+        if (payment.Purpose == PaymentPurpose.Plan && await PlanConflictAsync(payment, ct) is { } conflict)
+        {
+            return await DeclineAsync(payment, conflict, externalPaymentId, cardLast4, ct);
+        }
 
         // The ledger effect first: keyed by the payment, so a replay changes nothing.
         Plan? plan = null;
@@ -77,6 +81,65 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
         }
         await transaction.CommitAsync(ct);
         return await db.Payments.AsNoTracking().FirstAsync(p => p.Id == paymentId, ct);
+    }
+
+    /// <summary>The refund key of a payment declined at success (<see cref="DeclineAsync"/>): its money goes back in full.</summary>
+    public const string DeclinedRefundKey = "declined";
+
+    /// <summary>
+    /// Why a plan checkout paid now must not be applied: since it started (an old tab, a checkout left open), the
+    /// organization moved to the same plan or a better one, which applying it would undo. Null when it still upgrades.
+    /// </summary>
+    async Task<string?> PlanConflictAsync(Payment payment, CancellationToken ct)
+    {
+        var current = await db.OrganizationPlans.AsNoTracking().FirstAsync(p => p.OrganizationId == payment.OrganizationId, ct);
+        var currentPlan = await db.Plans.AsNoTracking().FirstAsync(p => p.Code == current.PlanCode, ct);
+        var target = await db.Plans.AsNoTracking().FirstAsync(p => p.Code == payment.PlanCode, ct);
+        return Checkouts.PlanConflict(current, currentPlan, target, payment.Interval ?? BillingInterval.Monthly) is null ? null
+            : $"Not applied: when this payment arrived you were already on {currentPlan.Name} ({current.Interval.ToString().ToLowerInvariant()}), paid for this period, so it was refunded in full.";
+    }
+
+    /// <summary>
+    /// Closes a plan payment that arrived too late to apply (ADR-144): refunded in full, with nothing granted and the plan
+    /// unchanged. Recorded first — status, total and a refund row keyed <see cref="DeclinedRefundKey"/>, audited — in one
+    /// transaction, whoever moves the payment out of pending; the money goes back after, through the provider, when the
+    /// row is applied (a failure there is retried by the refund sweep). Stripe's subscription the checkout created is
+    /// the Stripe handler's to cancel.
+    /// </summary>
+    async Task<Payment> DeclineAsync(Payment payment, string reason, string? externalPaymentId, string? cardLast4, CancellationToken ct)
+    {
+        await using (var transaction = await db.Database.BeginTransactionAsync(ct))
+        {
+            var claimed = await db.Payments.Where(p => p.Id == payment.Id && (p.Status == PaymentStatus.Pending || p.Status == PaymentStatus.Failed))
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(p => p.Status, PaymentStatus.Refunded)
+                    .SetProperty(p => p.RefundedCents, p => p.AmountCents)
+                    .SetProperty(p => p.FailureReason, reason)
+                    .SetProperty(p => p.ExternalPaymentId, p => p.ExternalPaymentId ?? externalPaymentId)
+                    .SetProperty(p => p.CardLast4, p => p.CardLast4 ?? cardLast4), ct);
+            if (claimed == 1)
+            {
+                db.PaymentRefunds.Add(new PaymentRefund
+                {
+                    PaymentId = payment.Id,
+                    OrganizationId = payment.OrganizationId,
+                    RefundKey = DeclinedRefundKey,
+                    Cents = payment.AmountCents,
+                    CreatedUtc = clock.GetUtcNow().UtcDateTime,
+                });
+                audit.Record(Audit.AuditActions.PaymentRefunded, payment.OrganizationId, "payment", payment.Id,
+                    before: new { status = payment.Status, plan = payment.PlanCode, interval = payment.Interval },
+                    after: new { status = PaymentStatus.Refunded, refund_cents = payment.AmountCents, reason = "plan_not_applied" });
+                await db.SaveChangesAsync(ct);
+            }
+            await transaction.CommitAsync(ct);
+        }
+        var declined = await db.Payments.AsNoTracking().FirstAsync(p => p.Id == payment.Id, ct);
+        if (await db.PaymentRefunds.AsNoTracking().FirstOrDefaultAsync(r => r.PaymentId == payment.Id && r.RefundKey == DeclinedRefundKey, ct) is { } refund)
+        {
+            await ApplyAsync(refund, declined, ct);
+        }
+        return declined;
     }
 
     /// <summary>When the plan period this payment pays for starts: renewals continue the previous period, purchases start on payment.</summary>
@@ -229,6 +292,12 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
         if (refund.AppliedUtc is not null)
         {
             return;
+        }
+        if (refund.RefundKey == DeclinedRefundKey)
+        {
+            // The money of a payment never applied: ours to return (other refunds are made at the provider and only
+            // reported here).
+            await provider.RefundInFullAsync(payment, ct);
         }
         if (refund.Credits > 0)
         {

@@ -22,6 +22,12 @@ public interface IPaymentProvider
     /// Idempotent: one already ended stays ended.
     /// </summary>
     Task EndSubscriptionAsync(string externalSubscriptionId, CancellationToken ct);
+
+    /// <summary>
+    /// Returns a paid payment's money in full (a plan checkout paid too late to apply). Idempotent by the payment: a
+    /// repeated call refunds once.
+    /// </summary>
+    Task RefundInFullAsync(Payment payment, CancellationToken ct);
 }
 
 public sealed record CheckoutUrls(string BaseUrl, string SuccessPath, string CancelPath);
@@ -54,6 +60,9 @@ sealed class SandboxPaymentProvider : IPaymentProvider
 
     /// <summary>Sandbox plans bill through no external subscription.</summary>
     public Task EndSubscriptionAsync(string externalSubscriptionId, CancellationToken ct) => Task.CompletedTask;
+
+    /// <summary>Sandbox payments move no money: recording the refund is all there is.</summary>
+    public Task RefundInFullAsync(Payment payment, CancellationToken ct) => Task.CompletedTask;
 
     /// <summary>Test mode's saved card is 4242 4242 4242 4242: it always pays.</summary>
     public Task<OffSessionCharge> ChargeSavedPaymentMethodAsync(Payment payment, CancellationToken ct) =>

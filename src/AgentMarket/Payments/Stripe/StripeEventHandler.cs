@@ -71,6 +71,14 @@ sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, AutoTopU
         {
             await LinkSubscriptionAsync(payment.OrganizationId, subscriptionId, ct);
         }
+        else if (subscription && session.Subscription is { } unwanted
+            && await db.PaymentRefunds.AsNoTracking().AnyAsync(r => r.PaymentId == payment.Id && r.RefundKey == Fulfilment.DeclinedRefundKey, ct))
+        {
+            // A plan checkout paid too late to apply (Fulfilment declined and refunded it): the subscription it created
+            // must not bill again, and the one billing the current plan stays.
+            await stripe.CancelSubscriptionAsync(unwanted, ct);
+            logger.LogInformation("Cancelled subscription {Subscription} of declined payment {PaymentId}", unwanted, payment.Id);
+        }
         if (session.Customer is { } customer)
         {
             await SaveCustomerAsync(payment, customer, subscription ? null : session.PaymentIntent, ct);

@@ -28,6 +28,19 @@ sealed class StripePaymentProvider(StripeClient stripe, IOptions<StripeOptions> 
 
     public Task EndSubscriptionAsync(string externalSubscriptionId, CancellationToken ct) => stripe.CancelSubscriptionAsync(externalSubscriptionId, ct);
 
+    /// <summary>
+    /// Refunds the PaymentIntent that paid: recorded as the payment's external id, or for a subscription's first
+    /// payment (whose external id is its invoice) the invoice's.
+    /// </summary>
+    public async Task RefundInFullAsync(Payment payment, CancellationToken ct)
+    {
+        var paid = payment.ExternalPaymentId ?? throw new InvalidOperationException($"Payment {payment.Id} names no Stripe payment to refund.");
+        var paymentIntent = paid.StartsWith("in_", StringComparison.Ordinal)
+            ? (await stripe.GetInvoiceAsync(paid, ct)).PaymentIntent ?? throw new StripeApiException($"Invoice of payment {payment.Id} names no payment intent.")
+            : paid;
+        await stripe.RefundPaymentIntentAsync(paymentIntent, payment.Id, $"refund:{payment.Id}:in-full", ct);
+    }
+
     public async Task<OffSessionCharge> ChargeSavedPaymentMethodAsync(Payment payment, CancellationToken ct)
     {
         if (await CustomerAsync(payment.OrganizationId, ct) is not { PaymentMethodId: { } paymentMethod } customer)
