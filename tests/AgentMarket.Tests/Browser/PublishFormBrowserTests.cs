@@ -27,12 +27,7 @@ public class PublishFormBrowserTests(BrowserApp app) : IClassFixture<BrowserApp>
         var credits = app.Services.GetRequiredService<IOptions<CreditsOptions>>().Value;
 
         await using var context = await app.Browser.NewContextAsync();
-        var page = await context.NewPageAsync();
-        await page.GotoAsync(app.BaseUrl + "/signin");
-        await page.GetByLabel("Email").FillAsync(seller.Email);
-        await page.GetByLabel("Password").FillAsync(seller.Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForPageAsync(u => !u.Contains("/signin", StringComparison.Ordinal));
+        var page = await SignedInAsync(context, seller);
         await page.GotoAsync(app.BaseUrl + url);
 
         // The script writes the sentence the server wrote for the same values.
@@ -68,12 +63,7 @@ public class PublishFormBrowserTests(BrowserApp app) : IClassFixture<BrowserApp>
         await seller.ImportExampleAsync(agent);
 
         await using var context = await app.Browser.NewContextAsync();
-        var page = await context.NewPageAsync();
-        await page.GotoAsync(app.BaseUrl + "/signin");
-        await page.GetByLabel("Email").FillAsync(seller.Email);
-        await page.GetByLabel("Password").FillAsync(seller.Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForPageAsync(u => !u.Contains("/signin", StringComparison.Ordinal));
+        var page = await SignedInAsync(context, seller);
         await page.GotoAsync(app.BaseUrl + $"/provider/agents/{agent}/fields");
 
         var kind = page.Locator("[data-field-kind='0']");
@@ -91,5 +81,16 @@ public class PublishFormBrowserTests(BrowserApp app) : IClassFixture<BrowserApp>
         await kind.SelectOptionAsync("number");
         await Assertions.Expect(minimum).ToBeVisibleAsync();
         await Assertions.Expect(options).ToBeHiddenAsync();
+    }
+
+    async Task<IPage> SignedInAsync(IBrowserContext context, TestUser seller)
+    {
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(app.BaseUrl + "/signin");
+        await page.GetByLabel("Email").FillAsync(seller.Email);
+        await page.GetByLabel("Password").FillAsync(seller.Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.WaitForPageAsync(u => !u.Contains("/signin", StringComparison.Ordinal));
+        return page;
     }
 }
