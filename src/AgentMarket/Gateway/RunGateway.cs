@@ -77,6 +77,40 @@ public sealed record GatewayRequest(Guid ConfigId, string? Input, string? Sessio
     }
 
     /// <summary>
+    /// The first field holding U+0000, or null. PostgreSQL refuses it in text columns (error 22021), so a run asked with
+    /// one could keep neither its session messages nor its record: it would answer, then fail to settle and cost nothing.
+    /// Every field here can reach a text column (the session memory, the run record, a tweak a node stores).
+    /// </summary>
+    public string? FieldWithNul()
+    {
+        if (StoredText.HasNul(Input))
+        {
+            return "input";
+        }
+        if (StoredText.HasNul(SessionId))
+        {
+            return "session_id";
+        }
+        if (StoredText.HasNul(IdempotencyKey))
+        {
+            return "Idempotency-Key";
+        }
+        if (StoredText.HasNul(InputType) || StoredText.HasNul(OutputType))
+        {
+            return StoredText.HasNul(InputType) ? "input_type" : "output_type";
+        }
+        if (StoredText.HasNul(OutputComponent))
+        {
+            return "output_component";
+        }
+        if (NodeInputs?.Any(n => StoredText.HasNul(n.Key) || StoredText.HasNul(n.Value)) == true)
+        {
+            return "inputs";
+        }
+        return History?.Any(turn => StoredText.HasNul(turn.Sender) || StoredText.HasNul(turn.Text)) == true ? "messages" : null;
+    }
+
+    /// <summary>
     /// A string's UTF-8 bytes after their count (-1 for none), so no two different requests hash the same bytes. UTF-8
     /// hashes half the bytes UTF-16 would (a 100,000-character input in about 60 µs); the strings come from JSON, which
     /// System.Text.Json reads only as valid UTF-16, so no two of them encode alike.
@@ -117,7 +151,13 @@ public sealed record GatewayResult(Guid RunId, string? Output, string SessionId,
 public sealed record GatewayFailure(int Status, string Code, string Message, IDictionary<string, object?>? Extensions = null, TimeSpan? RetryAfter = null)
 {
     public Guid? RunId { get; init; }
+
+    /// <summary>400 <c>validation_failed</c> for a field holding U+0000 (<see cref="GatewayRequest.FieldWithNul"/>), shaped like the API's validation problems.</summary>
+    public static GatewayFailure NulCharacter(string field) =>
+        new(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, $"The {field} contains the NUL character (U+0000), which cannot be stored; remove it.",
+            new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = ["Remove the NUL character (U+0000)."] } });
 }
+
 
 /// <summary>
 /// The one path every run takes (SPEC §3, §7, §8): authorise, check the plan's concurrent sessions, the key's rate and
@@ -154,6 +194,11 @@ sealed class RunGateway(
     {
         var started = Stopwatch.GetTimestamp();
         var organization = tenant.RequiredOrganizationId;
+        // Before anything is claimed, reserved or counted: every door's runs come through here.
+        if (request.FieldWithNul() is { } unstorable)
+        {
+            return (null, GatewayFailure.NulCharacter(unstorable));
+        }
         if (request.Key is { } key && key.ConfigId != request.ConfigId)
         {
             return Refuse(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The agent was not found.");
@@ -232,6 +277,10 @@ sealed class RunGateway(
     {
         var started = Stopwatch.GetTimestamp();
         var organization = tenant.OrganizationId;
+        if ((StoredText.HasNul(input) ? "input" : StoredText.HasNul(sessionId) ? "session_id" : null) is { } unstorable)
+        {
+            return (null, GatewayFailure.NulCharacter(unstorable));
+        }
         var listing = await FindPublicListingAsync(agent, organization, ct);
         if (listing?.AgentVersionId is not { } version)
         {

@@ -37,9 +37,9 @@ static class KnowledgeBaseEndpoints
 
     static async Task<IResult> RenameAsync(Guid uuid, RenameKnowledgeBaseRequest request, KnowledgeBases bases, AppDbContext db, CancellationToken ct)
     {
-        if (string.IsNullOrWhiteSpace(request.Name))
+        if (string.IsNullOrWhiteSpace(request.Name) || StoredText.HasNul(request.Name))
         {
-            return ApiProblem.Invalid("name", "Give the knowledge base a name.");
+            return ApiProblem.Invalid("name", "Give the knowledge base a name, without the NUL character (U+0000).");
         }
         var (_, failure) = await bases.RenameAsync(uuid, request.Name, ct);
         return failure is not null ? Problem(failure) : TypedResults.Ok(await Responses(db, db.KnowledgeBases.Where(k => k.Id == uuid)).FirstAsync(ct));
@@ -52,8 +52,12 @@ static class KnowledgeBaseEndpoints
     static ProblemHttpResult Problem(KnowledgeBases.Failure failure) =>
         ApiProblem.Create(failure.Status, failure.Code, failure.Message, failure.UsedBy is { } usedBy ? new Dictionary<string, object?> { ["used_by"] = usedBy } : null);
 
-    static async Task<Created<KnowledgeBaseResponse>> CreateAsync(CreateKnowledgeBaseRequest request, CurrentTenant tenant, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    static async Task<Results<Created<KnowledgeBaseResponse>, ProblemHttpResult>> CreateAsync(CreateKnowledgeBaseRequest request, CurrentTenant tenant, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
+        if (StoredText.HasNul(request.Name))
+        {
+            return ApiProblem.Invalid("name", "Remove the NUL character (U+0000): it cannot be stored.");
+        }
         var knowledgeBase = new KnowledgeBase { OrganizationId = tenant.RequiredOrganizationId, Name = request.Name.Trim(), CreatedUtc = clock.GetUtcNow().UtcDateTime };
         db.KnowledgeBases.Add(knowledgeBase);
         await db.SaveChangesAsync(ct);
@@ -75,9 +79,9 @@ static class KnowledgeBaseEndpoints
         {
             return ApiProblem.NotFound("knowledge base");
         }
-        if (string.IsNullOrWhiteSpace(question) || question.Length > MaxQuestionLength)
+        if (string.IsNullOrWhiteSpace(question) || question.Length > MaxQuestionLength || StoredText.HasNul(question))
         {
-            return ApiProblem.Invalid("q", $"Ask a question of 1 to {MaxQuestionLength} characters.");
+            return ApiProblem.Invalid("q", $"Ask a question of 1 to {MaxQuestionLength} characters, without the NUL character (U+0000).");
         }
         if (topK is < 1 or > KnowledgeSearch.MaxTopK)
         {

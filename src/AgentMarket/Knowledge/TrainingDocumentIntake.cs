@@ -94,6 +94,18 @@ sealed class TrainingDocumentIntake(AppDbContext db, KnowledgeQuota quota, Docum
     public async Task<(TrainingDocument? Document, KnowledgeFailure? Failure)> AddTextAsync(
         Guid organizationId, Guid knowledgeBaseId, TrainingDocumentKind kind, string title, string body, bool reuseIdentical, CancellationToken cancellationToken)
     {
+        // Every caller (the API, the Training tab, a flow's ingestion) stores these as text, which PostgreSQL refuses with U+0000.
+        if (StoredText.HasNul(title) || StoredText.HasNul(body))
+        {
+            var field = (kind, StoredText.HasNul(title)) switch
+            {
+                (TrainingDocumentKind.Qa, true) => "question",
+                (TrainingDocumentKind.Qa, false) => "answer",
+                (_, true) => "title",
+                _ => "text",
+            };
+            return (null, Invalid(field, "Remove the NUL character (U+0000): it cannot be stored."));
+        }
         if (!await KnowledgeBaseExistsAsync(organizationId, knowledgeBaseId, cancellationToken))
         {
             return (null, KnowledgeFailure.KnowledgeBaseNotFound);

@@ -235,4 +235,28 @@ public class TrainingDocumentTests(KnowledgeApp app) : IClassFixture<KnowledgeAp
         Assert.Equal(0, documents.GetProperty("total").GetInt32());
         Assert.Empty(KnowledgeDatabase.StoredFiles(app, buyer.OrganizationId));
     }
+
+    [Fact]
+    public async Task TextWithNul_IsRefused_AndNothingIsStored()
+    {
+        var buyer = await app.SignUpAsync();
+        var knowledgeBase = await buyer.CreateKnowledgeBaseAsync();
+        var client = buyer.Client;
+
+        var question = await Http.AssertProblemAsync(await client.PostAsJsonAsync("/api/training-documents/", new { knowledge_base = knowledgeBase, kind = "qa", question = "Why\0?", answer = "Because." }),
+            HttpStatusCode.BadRequest, "validation_failed");
+        Assert.True(question.GetProperty("errors").TryGetProperty("question", out _));
+        var text = await Http.AssertProblemAsync(await client.PostAsJsonAsync("/api/training-documents/", new { knowledge_base = knowledgeBase, kind = "topic", title = "Hours", text = "Nine\0 to five." }),
+            HttpStatusCode.BadRequest, "validation_failed");
+        Assert.True(text.GetProperty("errors").TryGetProperty("text", out _));
+        await Http.AssertProblemAsync(await client.PostAsJsonAsync("/api/knowledge-bases/", new { name = "Answers\0" }), HttpStatusCode.BadRequest, "validation_failed");
+        await Http.AssertProblemAsync(await client.PatchAsJsonAsync($"/api/knowledge-bases/{knowledgeBase}", new { name = "Answers\0" }), HttpStatusCode.BadRequest, "validation_failed");
+        await Http.AssertProblemAsync(await client.GetAsync($"/api/knowledge-bases/{knowledgeBase}/search?q=hours%00"), HttpStatusCode.BadRequest, "validation_failed");
+
+        var documents = await Http.ReadJsonAsync(await client.GetAsync("/api/training-documents/"));
+        Assert.Equal(0, documents.GetProperty("total").GetInt32());
+        var bases = await Http.ReadJsonAsync(await client.GetAsync("/api/knowledge-bases/"));
+        Assert.Equal([knowledgeBase], bases.GetProperty("items").EnumerateArray().Select(b => b.GetProperty("uuid").GetGuid()));
+        Assert.DoesNotContain('\0', (await Http.ReadJsonAsync(await client.GetAsync($"/api/knowledge-bases/{knowledgeBase}"))).GetProperty("name").GetString()!);
+    }
 }

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using AgentMarket.Flows.Execution;
 using AgentMarket.Flows.Langflow;
 using AgentMarket.Gateway;
+using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -134,6 +135,11 @@ static class LangflowEndpoints
         if (payload.Length == 0)
         {
             return ApiProblem.BadRequest("empty_body", "Request body is empty. You should provide a JSON payload containing the flow ID.");
+        }
+        // Refused now, while the caller can still hear it; the gateway would refuse it after the 202.
+        if (StoredText.HasNul(payload))
+        {
+            return ApiProblem.Invalid("body", "Remove the NUL character (U+0000): it cannot be stored.");
         }
         // Without a Webhook node the payload would go nowhere, and the flow would run (and be charged) on an empty input.
         var webhookNodes = await WebhookWorker.WebhookNodesAsync(http.RequestServices, config, ct);
