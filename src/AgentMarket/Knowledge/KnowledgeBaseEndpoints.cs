@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using AgentMarket.Identity;
 using AgentMarket.Knowledge.Search;
 using AgentMarket.Platform.Api;
 using AgentMarket.Platform.Data;
@@ -26,13 +27,14 @@ static class KnowledgeBaseEndpoints
 
     public static void MapKnowledgeBases(this IEndpointRouteBuilder routes)
     {
+        // Reading and trying a base is for every member; changing what agents answer from is for managers, as on the Training tab.
         var bases = routes.MapGroup("/api/knowledge-bases").WithTags("Knowledge");
-        bases.MapPost("/", CreateAsync).WithName("CreateKnowledgeBase").RequireOrganization();
+        bases.MapPost("/", CreateAsync).WithName("CreateKnowledgeBase").RequireOrganization(MembershipRole.Manager);
         bases.MapGet("/", ListAsync).WithName("ListKnowledgeBases").RequireOrganization();
         bases.MapGet("/{uuid:guid}", GetAsync).WithName("GetKnowledgeBase").RequireOrganization();
         bases.MapGet("/{uuid:guid}/search", SearchAsync).WithName("SearchKnowledgeBase").RequireOrganization();
-        bases.MapPatch("/{uuid:guid}", RenameAsync).WithName("RenameKnowledgeBase").RequireOrganization();
-        bases.MapDelete("/{uuid:guid}", DeleteAsync).WithName("DeleteKnowledgeBase").RequireOrganization();
+        bases.MapPatch("/{uuid:guid}", RenameAsync).WithName("RenameKnowledgeBase").RequireOrganization(MembershipRole.Manager);
+        bases.MapDelete("/{uuid:guid}", DeleteAsync).WithName("DeleteKnowledgeBase").RequireOrganization(MembershipRole.Manager);
     }
 
     static async Task<IResult> RenameAsync(Guid uuid, RenameKnowledgeBaseRequest request, KnowledgeBases bases, AppDbContext db, CancellationToken ct)

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Linq.Expressions;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using AgentMarket.Identity;
 using AgentMarket.Platform.Api;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
@@ -81,15 +82,16 @@ static class TrainingDocumentEndpoints
 
     public static void MapTrainingDocuments(this IEndpointRouteBuilder routes, KnowledgeOptions options)
     {
+        // Members read; adding, removing and reprocessing documents changes agents' answers, so managers do it (as on the Training tab).
         var documents = routes.MapGroup("/api/training-documents").WithTags("Knowledge");
-        documents.MapPost("/", CreateAsync).WithName("CreateTrainingDocument").RequireOrganization()
+        documents.MapPost("/", CreateAsync).WithName("CreateTrainingDocument").RequireOrganization(MembershipRole.Manager)
             .Accepts<CreateTextDocumentRequest>("application/json", "multipart/form-data")
             .WithSummary("Upload a file (multipart/form-data: knowledge_base, file) or add a Q&A pair or topic (JSON)")
             .WithRequestBodyLimit(options.MaxFileBytes + MultipartOverheadBytes);
         documents.MapGet("/", ListAsync).WithName("ListTrainingDocuments").RequireOrganization();
         documents.MapGet("/{uuid:guid}", GetAsync).WithName("GetTrainingDocument").RequireOrganization();
-        documents.MapDelete("/{uuid:guid}", DeleteAsync).WithName("DeleteTrainingDocument").RequireOrganization();
-        documents.MapPost("/{uuid:guid}/process", ProcessAsync).WithName("ProcessTrainingDocument").RequireOrganization();
+        documents.MapDelete("/{uuid:guid}", DeleteAsync).WithName("DeleteTrainingDocument").RequireOrganization(MembershipRole.Manager);
+        documents.MapPost("/{uuid:guid}/process", ProcessAsync).WithName("ProcessTrainingDocument").RequireOrganization(MembershipRole.Manager);
     }
 
     static async Task<IResult> CreateAsync(HttpRequest request, CurrentTenant tenant, TrainingDocumentIntake intake, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, CancellationToken ct)

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Gateway;
 using AgentMarket.Tests.Infrastructure;
 
@@ -51,6 +52,43 @@ public class KnowledgeBaseTests(GatewayApp app) : IClassFixture<GatewayApp>
         await Http.AssertStatusAsync(await client.DeleteAsync($"/api/knowledge-bases/{knowledgeBase}"), HttpStatusCode.NoContent);
         var config = await Http.ReadJsonAsync(await client.GetAsync($"/api/customer-agent-configs/{subscribed.Config}"));
         Assert.Equal(System.Text.Json.JsonValueKind.Null, config.GetProperty("knowledge_base").ValueKind);
+    }
+
+    [Fact]
+    public async Task AMember_ReadsAndSearchesKnowledge_ButOnlyAManagerChangesIt()
+    {
+        var owner = await app.SignUpAsync();
+        var knowledgeBase = await owner.CreateKnowledgeBaseAsync("Shop answers");
+        var document = (await owner.AddTopicAsync(knowledgeBase, "Opening hours", "The shop opens at nine.")).Uuid();
+        var member = await app.JoinAsync(owner, "member");
+        var manager = await app.JoinAsync(owner, "manager");
+
+        await Http.AssertStatusAsync(await member.Client.GetAsync($"/api/knowledge-bases/{knowledgeBase}"), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await member.Client.GetAsync($"/api/knowledge-bases/{knowledgeBase}/search?q=hours"), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await member.Client.GetAsync($"/api/training-documents/{document}"), HttpStatusCode.OK);
+        HttpRequestMessage[] changes(Guid knowledge, Guid doc) =>
+        [
+            Http.Request(HttpMethod.Post, "/api/knowledge-bases/", json: new { name = "Another base" }),
+            Http.Request(HttpMethod.Patch, $"/api/knowledge-bases/{knowledge}", json: new { name = "Renamed" }),
+            Http.Request(HttpMethod.Post, "/api/training-documents/", json: new { knowledge_base = knowledge, kind = "qa", question = "When?", answer = "At nine." }),
+            Http.Request(HttpMethod.Post, $"/api/training-documents/{doc}/process"),
+            Http.Request(HttpMethod.Delete, $"/api/training-documents/{doc}"),
+            Http.Request(HttpMethod.Delete, $"/api/knowledge-bases/{knowledge}"),
+        ];
+        foreach (var change in changes(knowledgeBase, document))
+        {
+            await Http.AssertProblemAsync(await member.Client.SendAsync(change), HttpStatusCode.Forbidden, "insufficient_role");
+        }
+        var kept = await Http.ReadJsonAsync(await owner.Client.GetAsync($"/api/knowledge-bases/{knowledgeBase}"));
+        Assert.Equal(("Shop answers", 1), (kept.GetProperty("name").GetString(), kept.GetProperty("documents").GetInt32()));
+
+        await app.ProcessDocumentsAsync(); // reprocessing needs a document that is no longer queued
+        foreach (var change in changes(knowledgeBase, document))
+        {
+            var response = await manager.Client.SendAsync(change);
+            Assert.True(response.IsSuccessStatusCode, $"{change.Method} {change.RequestUri}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+        await Http.AssertProblemAsync(await owner.Client.GetAsync($"/api/knowledge-bases/{knowledgeBase}"), HttpStatusCode.NotFound, "not_found");
     }
 
     [Fact]
