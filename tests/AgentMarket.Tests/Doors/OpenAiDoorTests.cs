@@ -116,6 +116,7 @@ public class OpenAiDoorTests(DoorsApp app) : IClassFixture<DoorsApp>
         { "no model", """{"messages": [{"role": "user", "content": "Hi"}]}""", "model" },
         { "no messages", """{"model": "MODEL", "messages": []}""", "messages" },
         { "wrong role", """{"model": "MODEL", "messages": [{"role": "wizard", "content": "Hi"}]}""", "messages[0].role" },
+        { "a part typed by a number", """{"model": "MODEL", "messages": [{"role": "user", "content": [{"type": 1, "text": "Hi"}]}]}""", "messages[0].content" },
         { "an image", """{"model": "MODEL", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x.example/a.png"}}]}]}""", "messages[0].content" },
         { "ends with the assistant", """{"model": "MODEL", "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}""", "messages" },
         { "tools", """{"model": "MODEL", "messages": [{"role": "user", "content": "Hi"}], "tools": [{"type": "function", "function": {"name": "f"}}]}""", "tools" },

@@ -106,7 +106,7 @@ sealed record ChatCompletionRequest(string Model, string Input, IReadOnlyList<Co
         var parts = new List<string>();
         foreach (var part in content.EnumerateArray())
         {
-            if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || type.GetString() != "text"
+            if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "text"
                 || !part.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
             {
                 return (null, new OpenAiError(StatusCodes.Status400BadRequest, OpenAiError.InvalidRequest, null, "Only text content parts are supported.", $"{param}.content"));
