@@ -124,6 +124,32 @@ public class DocumentProcessingTests(KnowledgeApp app) : IClassFixture<Knowledge
         Assert.Equal(0, await KnowledgeDatabase.ChunkCountAsync(app, document));
         Assert.Equal(0, await KnowledgeDatabase.FullTextMatchesAsync(app, "deleted"));
     }
+
+    [Fact]
+    public async Task AFailedIndexing_LeavesNothingBehind_ForTheNextDocumentOfTheBatch()
+    {
+        var buyer = await app.SignUpAsync();
+        var knowledgeBase = await buyer.CreateKnowledgeBaseAsync();
+        var broken = (await buyer.AddTopicAsync(knowledgeBase, "Broken", "Indexing this one fails.")).Uuid();
+        var next = (await buyer.AddTopicAsync(knowledgeBase, "Parking", "Parking is free on Sundays.")).Uuid();
+        await using var scope = app.Services.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<AgentMarket.Platform.Tenancy.CurrentTenant>().EnterSystemScope();
+        var processor = scope.ServiceProvider.GetRequiredService<DocumentProcessor>();
+        var indexer = scope.ServiceProvider.GetRequiredService<AgentMarket.Knowledge.Indexing.DocumentIndexer>();
+        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        var brokenClaim = (await processor.ClaimAsync(broken, CancellationToken.None))!.Value;
+        var nextClaim = (await processor.ClaimAsync(next, CancellationToken.None))!.Value;
+
+        // A chunk the database refuses (no text) makes the save fail, as an outage or a refused value would.
+        await Assert.ThrowsAsync<DbUpdateException>(async () => await indexer.ReplaceChunksAsync(
+            await db.TrainingDocuments.AsNoTracking().SingleAsync(d => d.Id == broken), brokenClaim, [new(null!, null)], false, CancellationToken.None));
+        Assert.True(await indexer.ReplaceChunksAsync(
+            await db.TrainingDocuments.AsNoTracking().SingleAsync(d => d.Id == next), nextClaim, [new("Parking is free on Sundays.", "Parking")], false, CancellationToken.None));
+
+        Assert.Equal("ready", (await buyer.DocumentAsync(next)).State());
+        Assert.Equal(1, await KnowledgeDatabase.ChunkCountAsync(app, next));
+        Assert.Equal(0, await KnowledgeDatabase.ChunkCountAsync(app, broken));
+    }
 }
 
 /// <summary>A server without poppler-utils: PDFs fail with a reason that says so, everything else works.</summary>

@@ -19,6 +19,20 @@ sealed class DocumentIndexer(AppDbContext db, Embedder embedder, TimeProvider cl
             ? await embedder.EmbedAsync(chunks.Select(c => c.Title is null || c.Text.StartsWith(c.Title, StringComparison.Ordinal) ? c.Text : $"{c.Title}\n{c.Text}").ToList(), cancellationToken)
             : null;
         var now = clock.GetUtcNow().UtcDateTime;
+        try
+        {
+            return await WriteAsync(document, claim, chunks, truncated, vectors, now, cancellationToken);
+        }
+        finally
+        {
+            // The processor's one context serves a batch of documents: chunks left tracked by a failed save would be
+            // inserted again with the next document's.
+            db.ChangeTracker.Clear();
+        }
+    }
+
+    async Task<bool> WriteAsync(TrainingDocument document, Guid claim, IReadOnlyList<TextChunk> chunks, bool truncated, IReadOnlyList<float[]>? vectors, DateTime now, CancellationToken cancellationToken)
+    {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var finished = await db.TrainingDocuments
             .Where(d => d.Id == document.Id && d.State == TrainingDocumentState.Processing && d.ProcessingClaim == claim)
@@ -48,7 +62,6 @@ sealed class DocumentIndexer(AppDbContext db, Embedder embedder, TimeProvider cl
         }));
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        db.ChangeTracker.Clear();
         return true;
     }
 }
