@@ -120,8 +120,25 @@ static class DocxText
     {
         var paragraph = new StringBuilder();
         var heading = false;
-        var rows = new Stack<List<string>>();
+        var rows = new Stack<Row>();
         var cells = new Stack<StringBuilder>();
+
+        // A block is built whole before the collector caps it, so each one is bounded by what the collector still takes:
+        // one huge w:t (up to the 64 MB part) would otherwise be copied into a builder, then again and again. What does
+        // not fit ends the text, cut short, with the part of the block that fits.
+        void Append(StringBuilder block, string value, bool isHeading = false)
+        {
+            var room = Math.Max(text.Remaining - block.Length, 0);
+            if (value.Length <= room)
+            {
+                block.Append(value);
+                return;
+            }
+            block.Append(value, 0, room);
+            text.Add(block.ToString(), isHeading);
+            text.Cut();
+        }
+
         while (reader.Read() && !text.IsFull)
         {
             var type = reader.ElementType;
@@ -138,19 +155,19 @@ static class DocxText
                 }
                 else if (type == typeof(Text))
                 {
-                    paragraph.Append(reader.GetText());
+                    Append(paragraph, reader.GetText(), heading);
                 }
                 else if (type == typeof(TabChar))
                 {
-                    paragraph.Append('\t');
+                    Append(paragraph, "\t", heading);
                 }
                 else if (type == typeof(Break) || type == typeof(CarriageReturn))
                 {
-                    paragraph.Append('\n');
+                    Append(paragraph, "\n", heading);
                 }
                 else if (type == typeof(TableRow))
                 {
-                    rows.Push([]);
+                    rows.Push(new Row());
                 }
                 else if (type == typeof(TableCell))
                 {
@@ -163,7 +180,7 @@ static class DocxText
                 {
                     if (cells.TryPeek(out var cell))
                     {
-                        cell.Append(cell.Length > 0 ? " " : "").Append(paragraph);
+                        Append(cell, cell.Length > 0 ? $" {paragraph}" : paragraph.ToString());
                     }
                     else
                     {
@@ -172,14 +189,14 @@ static class DocxText
                 }
                 else if (type == typeof(TableCell) && cells.TryPop(out var ended) && rows.TryPeek(out var row))
                 {
-                    row.Add(ended.ToString());
+                    Append(row.Text, row.Cells++ > 0 ? $" | {ended}" : ended.ToString());
                 }
                 else if (type == typeof(TableRow) && rows.TryPop(out var endedRow))
                 {
-                    var line = string.Join(" | ", endedRow);
+                    var line = endedRow.Text.ToString();
                     if (cells.TryPeek(out var outer))
                     {
-                        outer.Append(outer.Length > 0 ? " " : "").Append(line);
+                        Append(outer, outer.Length > 0 ? $" {line}" : line);
                     }
                     else
                     {
@@ -188,6 +205,13 @@ static class DocxText
                 }
             }
         }
+    }
+
+    /// <summary>A table row being read: its cells so far, joined by " | ".</summary>
+    sealed class Row
+    {
+        public StringBuilder Text { get; } = new();
+        public int Cells { get; set; }
     }
 
     static bool IsHeadingStyle(string? style) =>

@@ -28,6 +28,12 @@ sealed class TextCollector(int maxCharacters)
 
     public bool IsFull { get; private set; }
 
+    /// <summary>Characters the collector still takes: what an extractor building a block need not hold beyond.</summary>
+    public int Remaining => maxCharacters - _characters;
+
+    /// <summary>Ends the text here, as cut short: for an extractor that had to drop part of a block.</summary>
+    public void Cut() => IsFull = true;
+
     /// <summary>Adds a block with its whitespace normalized; false once the budget is spent (the rest is dropped).</summary>
     public bool Add(string text, bool isHeading = false)
     {

@@ -89,6 +89,12 @@ sealed class DocumentProcessor(
         {
             await FailAsync(document, claim, unreadable.Message);
         }
+        catch (OutOfMemoryException)
+        {
+            // Not transient: the same document would take as much memory on every attempt, starving the rest of the process.
+            logger.LogWarning("Training document {Document} needs more memory than processing has; it failed for good", document.Id);
+            await FailAsync(document, claim, "The document needs more memory to read than this server allows; split it into smaller files.");
+        }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The host is stopping: give the document back without counting the attempt.
