@@ -15,14 +15,24 @@ public enum AgentRunStatus
 /// <summary>
 /// Error codes of runs refused before the engine started (no credits, the flow or the knowledge base gone). They are
 /// recorded, so an <c>Idempotency-Key</c> retry finds them, but they are not runs the buyer made: usage counts them
-/// apart, and social proof and the seller's figures leave them out.
+/// apart, and social proof and the seller's figures leave them out. The plan's and the key's limits refuse a run before
+/// it is even prepared; those are recorded only for doors that accepted the request before running it (the Langflow
+/// webhook's 202), whose callers hear of a refusal nowhere else.
 /// </summary>
 public static class RunRefusals
 {
     public const string AgentUnavailable = "agent_unavailable";
     public const string KnowledgeBaseUnavailable = "knowledge_base_unavailable";
+    public const string SessionLimit = "session_limit";
+    public const string SubscriptionPastDue = "subscription_past_due";
+    public const string SessionCreditCap = "session_credit_cap";
+    public const string BudgetExceeded = "budget_exceeded";
 
-    public static readonly string[] Codes = [ProblemCodes.InsufficientCredits, AgentUnavailable, KnowledgeBaseUnavailable];
+    public static readonly string[] Codes =
+    [
+        ProblemCodes.InsufficientCredits, AgentUnavailable, KnowledgeBaseUnavailable,
+        SessionLimit, SubscriptionPastDue, SessionCreditCap, BudgetExceeded, ProblemCodes.RateLimited, ProblemCodes.OrganizationSuspended,
+    ];
 }
 
 /// <summary>

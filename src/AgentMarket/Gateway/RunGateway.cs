@@ -220,7 +220,7 @@ sealed class RunGateway(
         }
         if (config.State == SubscriptionState.PastDue)
         {
-            return Refuse(StatusCodes.Status402PaymentRequired, "subscription_past_due",
+            return Refuse(StatusCodes.Status402PaymentRequired, RunRefusals.SubscriptionPastDue,
                 $"This month of {listing.Name} ({listing.CreditsPerRun:N0} credits) is unpaid; add credits and it resumes within a minute.");
         }
         if (listing.State != ListingState.Active)
@@ -243,7 +243,7 @@ sealed class RunGateway(
         using var slot = slots.TryEnter(organization, plan.ConcurrentSessions);
         if (slot is null)
         {
-            return Refuse(StatusCodes.Status429TooManyRequests, "session_limit", $"Your plan allows {plan.ConcurrentSessions} concurrent session(s); wait for one to finish or upgrade.", retryAfter: TimeSpan.FromSeconds(1));
+            return Refuse(StatusCodes.Status429TooManyRequests, RunRefusals.SessionLimit, $"Your plan allows {plan.ConcurrentSessions} concurrent session(s); wait for one to finish or upgrade.", retryAfter: TimeSpan.FromSeconds(1));
         }
 
         var facts = await cache.ListingAsync(listing.Id, ct);
@@ -266,6 +266,42 @@ sealed class RunGateway(
         var prepared = new Prepared(listing, AgentVersionPolicy.Effective(config, facts.Releases, listing.AgentVersionId), organization, config, maxPrice > 0 ? Payer.Wallet : Payer.Nobody,
             terms, maxPrice, sessionId, config.Id, plan.PlanCode, plan.HasSpendControls, request.Key, request.Door, idempotencyKey, requestHash);
         return await RunPreparedAsync(prepared, request, onEvent, started, ct);
+    }
+
+    /// <summary>
+    /// Records a run <see cref="RunAsync"/> refused before preparing it (the plan's concurrent sessions, the key's rate or
+    /// budget…), for a door that answered its caller before running (the Langflow webhook's 202): the record in usage is
+    /// how the buyer learns of it. Charged nothing and not counted, as any refused run; a refusal that already has its
+    /// record (<see cref="GatewayFailure.RunId"/>), or names no subscription of the caller's, records nothing.
+    /// </summary>
+    public async Task RecordRefusalAsync(GatewayRequest request, GatewayFailure refusal, CancellationToken ct)
+    {
+        if (refusal.RunId is not null || await cache.SubscriptionAsync(request.ConfigId, ct) is not { } subscription
+            || subscription.Config.OrganizationId != tenant.RequiredOrganizationId)
+        {
+            return;
+        }
+        var (config, listing) = (subscription.Config, subscription.Listing);
+        var facts = await cache.ListingAsync(listing.Id, ct);
+        var now = clock.GetUtcNow().UtcDateTime;
+        var run = new AgentRun
+        {
+            OrganizationId = config.OrganizationId,
+            ConfigId = config.Id,
+            ListingId = listing.Id,
+            AgentVersionId = AgentVersionPolicy.Effective(config, facts.Releases, listing.AgentVersionId),
+            ProviderId = listing.ProviderId,
+            KeyId = request.Key?.KeyId,
+            UserId = tenant.UserId,
+            SessionId = SessionOrNew(request.SessionId),
+            Door = request.Door,
+            Status = AgentRunStatus.Failed,
+            ErrorCode = refusal.Code,
+            StartedUtc = now,
+            FinishedUtc = now,
+            Day = DateOnly.FromDateTime(now),
+        };
+        await journal.RecordAsync(new JournalEntry(run, RecordExists: false, Counted: false), CancellationToken.None);
     }
 
     /// <summary>
@@ -605,7 +641,7 @@ sealed class RunGateway(
                     + held(SpendCapHolds.SessionCap(config.Id, sessionId));
                 if (spent + maxPrice > cap)
                 {
-                    return new GatewayFailure(StatusCodes.Status402PaymentRequired, "session_credit_cap",
+                    return new GatewayFailure(StatusCodes.Status402PaymentRequired, RunRefusals.SessionCreditCap,
                         $"This run needs up to {maxPrice:N0} credits, and this chat session has {Math.Max(cap - spent, 0):N0} of its {cap:N0}-credit limit left " +
                         "(runs still under way count); start a new session.",
                         new Dictionary<string, object?> { ["session_credit_cap"] = cap, ["spent"] = spent, ["required"] = maxPrice });
@@ -617,7 +653,7 @@ sealed class RunGateway(
                     + held(SpendCapHolds.KeyCap(key!.KeyId));
                 if (spent + maxPrice > limit)
                 {
-                    return new GatewayFailure(StatusCodes.Status402PaymentRequired, "budget_exceeded",
+                    return new GatewayFailure(StatusCodes.Status402PaymentRequired, RunRefusals.BudgetExceeded,
                         $"This run needs up to {maxPrice:N0} credits, and this key has {Math.Max(limit - spent, 0):N0} of its {limit:N0}-credit budget left " +
                         "(runs still under way count).",
                         new Dictionary<string, object?> { ["budget_credits"] = limit, ["spent"] = spent, ["required"] = maxPrice });

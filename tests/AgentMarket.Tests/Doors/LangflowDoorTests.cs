@@ -215,6 +215,49 @@ public class LangflowDoorTests(DoorsApp app) : IClassFixture<DoorsApp>
     }
 
     [Fact]
+    public async Task TwoWebhooksAtOnce_OnAPlanOfOneConcurrentSession_BothRun()
+    {
+        var agent = await app.ExampleAgentAsync(DoorIntents.Template("webhook-automation.json"));
+        var subscribed = await app.SubscribedAsync(agent);
+        var before = await subscribed.Buyer.CreditsAsync();
+        var orders = new[] { $"order {CatalogIntents.UniqueWord()}", $"order {CatalogIntents.UniqueWord()}" };
+        foreach (var order in orders)
+        {
+            // Slow enough that the two runs overlap, and the second meets the Free plan's one concurrent session.
+            app.Model.When(order, FakeReply.Say("Summary: one order to ship.") with { Latency = TimeSpan.FromMilliseconds(700) });
+        }
+
+        var accepted = await Task.WhenAll(orders.Select(order =>
+            subscribed.KeyClient.PostAsync($"/api/v1/webhook/{agent.Slug}", new StringContent($$"""{"event": "{{order}}"}""", Encoding.UTF8, "application/json"))));
+
+        Assert.All(accepted, response => Assert.Equal(HttpStatusCode.Accepted, response.StatusCode));
+        await DoorIntents.EventuallyAsync(async () => (await app.RunsAsync(subscribed.Buyer.OrganizationId, subscribed.Config)).Count(r => r.Status == AgentMarket.Gateway.AgentRunStatus.Succeeded) == 2,
+            "both webhook runs succeeded");
+        var runs = await app.RunsAsync(subscribed.Buyer.OrganizationId, subscribed.Config);
+        Assert.Equal(2, runs.Count);
+        Assert.All(orders, order => Assert.Contains(app.Model.Requests, r => r.Prompt.Contains(order, StringComparison.Ordinal)));
+        Assert.Equal(before - runs.Sum(r => r.CreditsCharged), await subscribed.Buyer.CreditsAsync());
+    }
+
+    [Fact]
+    public async Task AWebhookTheKeyRefuses_IsRecordedAsRefused_InTheBuyersUsage()
+    {
+        var agent = await app.ExampleAgentAsync(DoorIntents.Template("webhook-automation.json"));
+        var subscribed = await app.SubscribedAsync(agent, key: new { budget_credits = 1 });
+        var before = await subscribed.Buyer.CreditsAsync();
+
+        var response = await subscribed.KeyClient.PostAsync($"/api/v1/webhook/{agent.Slug}", new StringContent("""{"event": "order placed"}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        await DoorIntents.EventuallyAsync(async () => (await app.RunsAsync(subscribed.Buyer.OrganizationId, subscribed.Config)).Count > 0, "the refusal was recorded");
+        var refused = Assert.Single(await app.RunsAsync(subscribed.Buyer.OrganizationId, subscribed.Config));
+        Assert.Equal(("langflow-webhook", AgentMarket.Gateway.AgentRunStatus.Failed, "budget_exceeded", 0L), (refused.Door, refused.Status, refused.ErrorCode, refused.CreditsCharged));
+        var totals = (await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync($"/api/usage/?config={subscribed.Config}"))).GetProperty("totals");
+        Assert.Equal((0, 1), (totals.GetProperty("runs").GetInt32(), totals.GetProperty("refused").GetInt32()));
+        Assert.Equal(before, await subscribed.Buyer.CreditsAsync());
+    }
+
+    [Fact]
     public async Task Webhook_ToAFlowWithoutAWebhookComponent_IsRefused_AndRunsNothing()
     {
         var subscribed = await app.SubscribedAsync();
