@@ -81,9 +81,9 @@ static class KnowledgeBaseEndpoints
         {
             return ApiProblem.NotFound("knowledge base");
         }
-        if (string.IsNullOrWhiteSpace(question) || question.Length > MaxQuestionLength || StoredText.HasNul(question))
+        if (string.IsNullOrWhiteSpace(question) || question.Length > MaxQuestionLength)
         {
-            return ApiProblem.Invalid("q", $"Ask a question of 1 to {MaxQuestionLength} characters, without the NUL character (U+0000).");
+            return ApiProblem.Invalid("q", $"Ask a question of 1 to {MaxQuestionLength} characters.");
         }
         if (topK is < 1 or > KnowledgeSearch.MaxTopK)
         {
