@@ -227,10 +227,12 @@ sealed class SubscriptionService(
         {
             config.Name = name.Trim();
         }
+        // Pointing at a knowledge base holds it until the change is saved, so a concurrent delete sees the change or is
+        // seen by it (ADR-146).
+        await using var pointing = request.KnowledgeBase is null ? null : await db.Database.BeginTransactionAsync(ct);
         if (request.KnowledgeBase is { } knowledgeBaseId)
         {
-            // The tenant filter makes this an ownership check: another organization's knowledge base is not found.
-            if (!await db.KnowledgeBases.AnyAsync(k => k.Id == knowledgeBaseId, ct))
+            if (!await Knowledge.KnowledgeBases.LockedAsync(db, knowledgeBaseId, forDelete: false, ct))
             {
                 return (null, Invalid("knowledge_base", "No knowledge base of your organization has this id."));
             }
@@ -285,6 +287,10 @@ sealed class SubscriptionService(
         }
         config.UpdatedUtc = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(ct);
+        if (pointing is not null)
+        {
+            await pointing.CommitAsync(ct);
+        }
         return (config, null);
     }
 
