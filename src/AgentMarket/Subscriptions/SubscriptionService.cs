@@ -322,11 +322,20 @@ sealed class SubscriptionService(
     /// transaction: a month is charged exactly when the subscription records it. One ledger operation keyed by
     /// subscription and period, so a retry never charges twice. 402 when the wallet cannot pay; nothing is saved then.
     /// </summary>
-    internal async Task<Failure?> ChargeMonthAsync(CustomerAgentConfig config, Listing listing, long credits, string period, Action paid, CancellationToken ct)
+    internal async Task<Failure?> ChargeMonthAsync(CustomerAgentConfig config, Listing listing, long credits, DateTime period, Action paid, CancellationToken ct)
     {
-        var month = await MonthCommandAsync(config, listing, credits, period, ct);
+        var month = await MonthCommandAsync(config, listing, credits, $"{period:yyyyMMddHHmmss}", ct);
+        var readState = db.Entry(config).Property(c => c.State).OriginalValue;
         using var turn = await database.WriterTurnAsync();
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        // The job read the subscription before this transaction. One ended or charged meanwhile is not charged; and this
+        // update holds its row until the commit (PostgreSQL; SQLite's transaction holds the write lock), so an unsubscribe
+        // from now on waits for the charge and then ends it.
+        if (await db.CustomerAgentConfigs.Where(c => c.Id == config.Id && c.State == readState && c.NextChargeUtc == period)
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.UpdatedUtc, c => c.UpdatedUtc), ct) != 1)
+        {
+            return new Failure(StatusCodes.Status409Conflict, "subscription_changed", "The subscription changed while its month was being charged; nothing was charged.");
+        }
         if (await ChargeWithinAsync(month, listing, ct) is { } refused)
         {
             return refused; // disposing the transaction rolls it back

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using AgentMarket.Platform.Data;
 using AgentMarket.Subscriptions;
 using AgentMarket.Subscriptions.Jobs;
 using AgentMarket.Tests.Catalog;
@@ -21,6 +22,7 @@ public sealed class SubscriptionChargesApp : GatewayApp
 {
     public FailingSaves Saves { get; } = new();
     public FailingLedgerReads LedgerReads { get; } = new();
+    public BeforePriceChangesRead PriceChangesRead { get; } = new();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -29,6 +31,7 @@ public sealed class SubscriptionChargesApp : GatewayApp
         {
             services.AddSingleton<IInterceptor>(Saves);
             services.AddSingleton<IInterceptor>(LedgerReads);
+            services.AddSingleton<IInterceptor>(PriceChangesRead);
         });
     }
 }
@@ -64,6 +67,23 @@ public sealed class FailingLedgerReads : DbCommandInterceptor
             throw new InvalidOperationException("The database went away while counting the charge.");
         }
         return base.ReaderExecutingAsync(command, eventData, result, cancellationToken);
+    }
+}
+
+/// <summary>Once armed, runs an action before the next read of listing price changes (the charge job's read between loading a subscription and charging it).</summary>
+public sealed class BeforePriceChangesRead : DbCommandInterceptor
+{
+    Func<Task>? _action;
+
+    public void Arm(Func<Task> action) => Volatile.Write(ref _action, action);
+
+    public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+    {
+        if (command.CommandText.Contains("listing_price_changes", StringComparison.Ordinal) && Interlocked.Exchange(ref _action, null) is { } action)
+        {
+            await action();
+        }
+        return await base.ReaderExecutingAsync(command, eventData, result, cancellationToken);
     }
 }
 
@@ -130,6 +150,27 @@ public class SubscriptionChargeTests(SubscriptionChargesApp app) : IClassFixture
         Assert.InRange(renews!.Value, paying.AddMonths(1), paid.AddMonths(1));
         Assert.Equal("active", (await ConfigAsync(subscribed)).GetProperty("state").GetString());
         Assert.Equal(0, (await RunAsync(subscribed)).GetProperty("credits_charged").GetInt64());
+        Assert.True((await new LedgerDriver(app).CheckAsync()).Ok);
+    }
+
+    [Fact]
+    public async Task ASubscriptionEndedWhileTheJobIsChargingIt_IsNotCharged_AndStaysEnded()
+    {
+        const long price = 300;
+        var agent = await app.PromptAgentAsync(new { model = "subscription", credits_per_run = price });
+        var subscribed = await app.SubscribedAsync(agent);
+        var api = await ApiAsync(subscribed.Buyer);
+        app.Clock.Advance(TimeSpan.FromDays(31));
+        // The buyer unsubscribes after the job loaded the subscription and before it charges the month.
+        app.PriceChangesRead.Arm(async () =>
+            await Http.AssertStatusAsync(await api.DeleteAsync($"/api/customer-agent-configs/{subscribed.Config}/"), HttpStatusCode.NoContent));
+
+        await Jobs.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(new long[] { price }, await MonthsChargedAsync(subscribed.Buyer));
+        var state = await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().CustomerAgentConfigs
+            .Where(c => c.Id == subscribed.Config).Select(c => c.State).SingleAsync());
+        Assert.Equal(SubscriptionState.Terminated, state);
         Assert.True((await new LedgerDriver(app).CheckAsync()).Ok);
     }
 

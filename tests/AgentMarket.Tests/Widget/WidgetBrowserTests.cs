@@ -143,7 +143,7 @@ public class WidgetBrowserTests(WidgetBrowserApp app) : IClassFixture<WidgetBrow
         await page.GotoAsync($"{app.BaseUrl}/agents/{agent.Slug}");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add to My Agents" }).ClickAsync();
         await page.WaitForPageAsync(new Regex("/configure\\?saved=subscribed$"));
-        await page.GetByRole(AriaRole.Navigation, new() { Name = agent.Name, Exact = true }).GetByRole(AriaRole.Link, new() { Name = "Widget" }).ClickAsync();
+        await page.GetByRole(AriaRole.Navigation, new() { Name = $"Configure {agent.Name}", Exact = true }).GetByRole(AriaRole.Link, new() { Name = "Widget" }).ClickAsync();
 
         await page.GetByLabel("Websites (one per line)").FillAsync(app.Shop.Origin);
         await page.GetByRole(AriaRole.Button, new() { Name = "Create the widget key" }).ClickAsync();
@@ -196,7 +196,8 @@ public class WidgetBrowserTests(WidgetBrowserApp app) : IClassFixture<WidgetBrow
         await chat.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();
         var alert = chat.GetByRole(AriaRole.Alert);
         await Assertions.Expect(alert).ToContainTextAsync("This run needs 500 credits; 345 are available.");
-        await Assertions.Expect(alert.GetByRole(AriaRole.Link, new() { Name = "Buy credits" })).ToHaveAttributeAsync("href", "/credits");
+        // The Free plan cannot buy top-ups: the way to more credits is a better plan.
+        await Assertions.Expect(alert.GetByRole(AriaRole.Link, new() { Name = "Upgrade your plan for more credits" })).ToHaveAttributeAsync("href", "/pricing");
         await Assertions.Expect(chat.Locator(".msg.agent")).ToHaveCountAsync(0);
     }
 

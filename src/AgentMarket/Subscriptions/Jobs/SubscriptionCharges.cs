@@ -79,18 +79,16 @@ sealed class SubscriptionCharges(IServiceScopeFactory scopes, IOptions<Credits.C
     async Task ChargeAsync(IServiceProvider services, Guid configId, CancellationToken ct)
     {
         var db = services.GetRequiredService<AppDbContext>();
-        var config = await db.CustomerAgentConfigs.Include(c => c.Listing).FirstAsync(c => c.Id == configId, ct);
-        if (config.Listing is not { } listing || config.NextChargeUtc is not { } period)
+        var config = await db.CustomerAgentConfigs.Include(c => c.Listing).FirstOrDefaultAsync(c => c.Id == configId && c.State != SubscriptionState.Terminated, ct);
+        if (config?.Listing is not { } listing || config.NextChargeUtc is not { } period)
         {
             return;
         }
         var now = clock.GetUtcNow().UtcDateTime;
-        config.UpdatedUtc = now;
         if (listing.State != ListingState.Active)
         {
             // Paused by its provider, suspended or taken down: its runs are refused, so the month is not charged.
-            config.NextChargeUtc = period.AddMonths(1);
-            await db.SaveChangesAsync(ct);
+            await UpdateIfUnchangedAsync(db, config, period, config.State, period.AddMonths(1), now, ct);
             return;
         }
         // The months a subscription spent past due had their runs refused: the month paid at last starts when it is paid.
@@ -101,16 +99,15 @@ sealed class SubscriptionCharges(IServiceScopeFactory scopes, IOptions<Credits.C
         {
             // The provider moved away from subscription pricing and the notice has ended for this subscriber: runs are
             // priced per run now, and nothing is owed for a month.
-            config.NextChargeUtc = null;
-            config.State = SubscriptionState.Active;
-            await db.SaveChangesAsync(ct);
+            await UpdateIfUnchangedAsync(db, config, period, SubscriptionState.Active, null, now, ct);
             return;
         }
         // The ledger key stays the period that fell due, whenever it is paid: a retry of the same month replays it.
-        var failure = await services.GetRequiredService<SubscriptionService>().ChargeMonthAsync(config, listing, terms.CreditsPerRun, $"{period:yyyyMMddHHmmss}", () =>
+        var failure = await services.GetRequiredService<SubscriptionService>().ChargeMonthAsync(config, listing, terms.CreditsPerRun, period, () =>
         {
             config.NextChargeUtc = start.AddMonths(1);
             config.State = SubscriptionState.Active;
+            config.UpdatedUtc = now;
         }, ct);
         if (failure is null)
         {
@@ -121,11 +118,23 @@ sealed class SubscriptionCharges(IServiceScopeFactory scopes, IOptions<Credits.C
             logger.LogWarning("Subscription {Config}'s month was not charged ({Code}); retrying next tick", config.Id, failure.Code);
             return;
         }
-        if (config.State == SubscriptionState.Active)
+        if (config.State == SubscriptionState.Active
+            && await UpdateIfUnchangedAsync(db, config, period, SubscriptionState.PastDue, period, now, ct) == 1)
         {
-            config.State = SubscriptionState.PastDue;
             db.OutboxEvents.Add(OutboxEvent.Create(config.OrganizationId, "subscription.past_due", new { config = config.Id, listing = listing.Id, required = terms.CreditsPerRun }, now));
             await db.SaveChangesAsync(ct);
         }
     }
+
+    /// <summary>
+    /// Stores what the job decided only if the subscription is still as the job read it: one ended (or charged by another
+    /// instance) in between keeps what that request stored, instead of being revived as active or moved on.
+    /// </summary>
+    static Task<int> UpdateIfUnchangedAsync(AppDbContext db, CustomerAgentConfig read, DateTime period, SubscriptionState state, DateTime? next, DateTime now, CancellationToken ct) =>
+        db.CustomerAgentConfigs
+            .Where(c => c.Id == read.Id && c.State == read.State && c.NextChargeUtc == period)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(c => c.State, state)
+                .SetProperty(c => c.NextChargeUtc, next)
+                .SetProperty(c => c.UpdatedUtc, now), ct);
 }
