@@ -94,6 +94,7 @@ public sealed class FakeStripe : IAsyncDisposable
             ["customer"] = Customer,
             ["setup_future_usage"] = "off_session",
             ["metadata"] = _paymentsByCheckoutPaymentIntent.TryGetValue(id, out var payment) ? new Dictionary<string, string> { ["payment_id"] = payment.ToString() } : new Dictionary<string, string>(),
+            ["invoice"] = _invoices.FirstOrDefault(invoice => invoice.Value.PaymentIntent == id).Key,
             ["payment_method"] = request.Query["expand[]"] == "payment_method"
                 ? PaymentMethod(_cardsByCheckoutPaymentIntent.GetValueOrDefault(id, SucceedingCard))
                 : _cardsByCheckoutPaymentIntent.GetValueOrDefault(id, SucceedingCard),

@@ -60,4 +60,25 @@ public class StripeMoneyBackTests(StripeApp app) : IClassFixture<StripeApp>
         Assert.Equal(amount * 2 / 5, (await user.PaymentAsync(purchase.PaymentId)).GetProperty("refunded_cents").GetInt64());
         Assert.Equal(paid - credits * 2 / 5, (await user.BalanceAsync()).GetProperty("paid").GetInt64());
     }
+
+    [Fact]
+    public async Task ADisputeOfAPlansRenewal_TakesBackTheRenewal_NotTheFirstCheckout()
+    {
+        var user = await app.SignUpAsync();
+        var subscription = await user.SubscribeThroughStripeAsync("plus");
+        var periodEnd = (await Http.ReadJsonAsync(await user.Client.GetAsync("/api/credits/plan/"))).GetProperty("current_period_end").GetDateTime();
+        var renewalInvoice = StripeWebhooks.NewId("in");
+        await StripeWebhooks.DeliverAsync(app, StripeWebhooks.Event("invoice.paid",
+            StripeWebhooks.Invoice(renewalInvoice, subscription.SubscriptionId, "subscription_cycle", 1990, periodEnd, periodEnd.AddMonths(1))));
+        var payments = (await Http.ReadJsonAsync(await user.Client.GetAsync("/api/payments/"))).GetProperty("items").EnumerateArray().ToList();
+        var renewal = payments.Single(p => p.GetProperty("purpose").GetString() == "renewal").GetProperty("uuid").GetGuid();
+        // Stripe names the subscription's first Checkout in every invoice's metadata; the dispute names only its PaymentIntent.
+        var renewalPaymentIntent = StripeWebhooks.NewId("pi");
+        app.Stripe.InvoicePays(renewalInvoice, renewalPaymentIntent, subscription.PaymentId);
+
+        await StripeWebhooks.DeliverAsync(app, StripeWebhooks.Event("charge.dispute.funds_withdrawn", StripeWebhooks.Dispute(renewalPaymentIntent, 1990)));
+
+        Assert.Equal("refunded", (await user.PaymentAsync(renewal)).GetProperty("status").GetString());
+        Assert.Equal("succeeded", (await user.PaymentAsync(subscription.PaymentId)).GetProperty("status").GetString());
+    }
 }

@@ -343,11 +343,24 @@ sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, AutoTopU
                 ours = intent.PaymentId;
                 invoiceId ??= intent.Invoice;
             }
-            if (ours is null && invoiceId is not null)
+            // A plan's renewal is recorded under its invoice, which a dispute names only through its PaymentIntent.
+            payment = invoiceId is null || known.Contains(invoiceId) ? null : await db.Payments.AsNoTracking()
+                .FirstOrDefaultAsync(p => p.Provider == PaymentProviderKind.Stripe && p.ExternalPaymentId == invoiceId, ct);
+            if (payment is null)
             {
-                ours = (await stripe.GetInvoiceAsync(invoiceId, ct)).PaymentId;
+                if (ours is null && invoiceId is not null)
+                {
+                    ours = (await stripe.GetInvoiceAsync(invoiceId, ct)).PaymentId;
+                }
+                payment = ours is { } id ? await db.Payments.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id && p.Provider == PaymentProviderKind.Stripe, ct) : null;
+                // A subscription's metadata names its first Checkout on every invoice: that payment is this charge's only
+                // while it has no PaymentIntent or invoice of its own recorded, or this one. Another invoice's money is
+                // not taken back from it.
+                if (payment is { ExternalPaymentId: { } recorded } && recorded != paymentIntentId && recorded != invoiceId)
+                {
+                    payment = null;
+                }
             }
-            payment = ours is { } id ? await db.Payments.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id && p.Provider == PaymentProviderKind.Stripe, ct) : null;
         }
         if (payment is null)
         {
