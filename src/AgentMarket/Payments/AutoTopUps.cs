@@ -93,16 +93,25 @@ sealed class AutoTopUps(AppDbContext db, IPaymentProvider provider, Fulfilment f
             .OrderBy(p => p.CreatedUtc).Take(100).ToListAsync(ct);
         foreach (var payment in unanswered)
         {
-            var stillOn = await db.OrganizationPlans.AnyAsync(p => p.OrganizationId == payment.OrganizationId && p.AutoTopUpPackageId != null, ct);
-            if (now - payment.CreatedUtc > RetryUntil || !stillOn)
+            // One payment failing (a database error, a refused grant) must not stop the retries of those after it.
+            try
             {
-                await ExpireAsync(payment.Id, stillOn
-                    ? "The payment provider did not answer; the next top-up is a new purchase."
-                    : "Auto top-up was switched off before the payment provider answered.", ct);
+                var stillOn = await db.OrganizationPlans.AnyAsync(p => p.OrganizationId == payment.OrganizationId && p.AutoTopUpPackageId != null, ct);
+                if (now - payment.CreatedUtc > RetryUntil || !stillOn)
+                {
+                    await ExpireAsync(payment.Id, stillOn
+                        ? "The payment provider did not answer; the next top-up is a new purchase."
+                        : "Auto top-up was switched off before the payment provider answered.", ct);
+                }
+                else
+                {
+                    await ChargeAsync(payment, ct);
+                }
             }
-            else
+            catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                await ChargeAsync(payment, ct);
+                db.ChangeTracker.Clear();
+                logger.LogError(exception, "Retrying auto top-up {PaymentId} failed; retrying next tick", payment.Id);
             }
         }
     }
