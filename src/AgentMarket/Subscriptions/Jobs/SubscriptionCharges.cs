@@ -47,8 +47,12 @@ sealed class SubscriptionCharges(IServiceScopeFactory scopes, IOptions<Credits.C
             // have no month paid: it is due now, and their runs are refused until it is paid (RunGateway). The terms are
             // PriceSchedule.ForSubscriber's: the earliest increase announced after they subscribed and still in its
             // notice keeps the terms before it, else the listing's own.
+            // Only subscribers of a listing priced monthly, or moving away from it, can be on monthly terms: the
+            // subqueries run for those, not for every per-run subscription.
             await db.CustomerAgentConfigs
                 .Where(c => c.NextChargeUtc == null && c.State != SubscriptionState.Terminated
+                    && (c.Listing!.PricingModel == PricingModel.Subscription
+                        || db.ListingPriceChanges.Any(p => p.ListingId == c.ListingId && p.PreviousModel == PricingModel.Subscription && p.EffectiveForSubscribersUtc > now))
                     && (db.ListingPriceChanges.Where(p => p.ListingId == c.ListingId && p.AnnouncedUtc > c.SubscribedUtc && p.EffectiveForSubscribersUtc > now)
                             .OrderBy(p => p.AnnouncedUtc).Select(p => (PricingModel?)p.PreviousModel).FirstOrDefault()
                         ?? db.Listings.Where(l => l.Id == c.ListingId).Select(l => l.PricingModel).First()) == PricingModel.Subscription)
