@@ -77,7 +77,7 @@ sealed class SubscriptionService(
         // A subscription-priced agent's first month is charged in the transaction that stores the subscription: both
         // are stored or neither. Of two concurrent subscribes (two tabs, a retry), the one the database refuses rolls
         // its charge back with it.
-        var firstMonth = monthly ? await MonthCommandAsync(config, listing, listing.CreditsPerRun, $"{now:yyyyMMddHHmmss}", ct) : null;
+        var firstMonth = monthly ? await MonthCommandAsync(config, listing, listing.CreditsPerRun, now, ct) : null;
         using var turn = monthly ? await database.WriterTurnAsync() : default;
         await using var transaction = monthly ? await db.Database.BeginTransactionAsync(ct) : null;
         // A month paid by a subscription the organization ended is still its own: adding the agent again within it
@@ -324,7 +324,7 @@ sealed class SubscriptionService(
     /// </summary>
     internal async Task<Failure?> ChargeMonthAsync(CustomerAgentConfig config, Listing listing, long credits, DateTime period, Action paid, CancellationToken ct)
     {
-        var month = await MonthCommandAsync(config, listing, credits, $"{period:yyyyMMddHHmmss}", ct);
+        var month = await MonthCommandAsync(config, listing, credits, period, ct);
         var readState = db.Entry(config).Property(c => c.State).OriginalValue;
         using var turn = await database.WriterTurnAsync();
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
@@ -347,13 +347,13 @@ sealed class SubscriptionService(
     }
 
     /// <summary>The ledger command of a month, its accounts created and the day's grants given (both write outside the transaction).</summary>
-    async Task<ChargeCommand> MonthCommandAsync(CustomerAgentConfig config, Listing listing, long credits, string period, CancellationToken ct)
+    async Task<ChargeCommand> MonthCommandAsync(CustomerAgentConfig config, Listing listing, long credits, DateTime period, CancellationToken ct)
     {
         var plan = await db.OrganizationPlans.AsNoTracking().Where(p => p.OrganizationId == config.OrganizationId).Select(p => p.PlanCode).FirstAsync(ct);
         await grants.EnsureAsync(config.OrganizationId, plan, ct);
         // A provider subscribed to its own agent pays like any buyer and earns nothing from it (ADR-126).
         Guid? provider = config.OrganizationId == listing.OrganizationId ? null : listing.ProviderId;
-        var month = new ChargeCommand($"subscription:{config.Id}:{period}:charge", config.OrganizationId, credits, provider, creditOptions.Value.Split,
+        var month = new ChargeCommand($"subscription:{config.Id}:{period:yyyyMMddHHmmss}:charge", config.OrganizationId, credits, provider, creditOptions.Value.Split,
             $"{listing.Name} monthly subscription", "subscription", config.Id.ToString());
         await ledgerWriter.EnsureAccountsAsync([month]);
         return month;
