@@ -28,7 +28,7 @@ sealed class KnowledgeBases(AppDbContext db, TrainingDocuments documents)
     /// <summary>
     /// Deletes the base with its documents, their chunks and full-text entries (by cascade) and their files. The in-use
     /// check and the delete are one transaction holding the base's row (<see cref="LockedAsync"/>), so a subscription
-    /// pointed at the base meanwhile either is seen by the check or, coming after, finds the base gone.
+    /// or provider agent pointed at the base meanwhile either is seen by the check or, coming after, finds the base gone.
     /// </summary>
     public async Task<Failure?> DeleteAsync(Guid id, CancellationToken ct)
     {

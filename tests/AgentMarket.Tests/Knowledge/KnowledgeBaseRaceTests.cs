@@ -156,4 +156,53 @@ public class KnowledgeBaseRaceTests(KnowledgeRaceApp app) : IClassFixture<Knowle
         Assert.Equal(knowledgeBase, config.GetProperty("knowledge_base").GetGuid());
         await Http.AssertStatusAsync(await client.GetAsync($"/api/knowledge-bases/{knowledgeBase}", Ct), HttpStatusCode.OK);
     }
+
+    [Fact]
+    public async Task ADelete_WaitsForAProviderAgentBeingPointedAtTheBase_ThenIsRefused()
+    {
+        var (seller, _) = await app.SellerAsync();
+        var agent = await seller.CreateAgentAsync();
+        var knowledgeBase = await seller.CreateKnowledgeBaseAsync("Product answers");
+
+        var saving = app.Gate.HoldBefore(sql => Updates(sql, "provider_agents"), knowledgeBase);
+        var patch = seller.Client.PatchAsJsonAsync($"/api/provider-agents/{agent}/", new { knowledge_base = knowledgeBase.ToString() }, Ct);
+        await saving.Reached;
+
+        var delete = seller.Client.DeleteAsync($"/api/knowledge-bases/{knowledgeBase}", Ct);
+        await Task.WhenAny(delete, Task.Delay(NotWaiting, Ct));
+        Assert.False(delete.IsCompleted, "The delete did not wait for the agent's PATCH holding the base.");
+        saving.Release();
+
+        await Http.AssertStatusAsync(await patch, HttpStatusCode.OK);
+        var refused = await Http.AssertProblemAsync(await delete, HttpStatusCode.Conflict, "knowledge_base_in_use");
+        Assert.Single(refused.GetProperty("used_by").EnumerateArray());
+        var pointed = await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{agent}/", Ct));
+        Assert.Equal(knowledgeBase, pointed.GetProperty("knowledge_base").GetGuid());
+        await Http.AssertStatusAsync(await seller.Client.GetAsync($"/api/knowledge-bases/{knowledgeBase}", Ct), HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task AProviderAgentPointedAtABaseBeingDeleted_WaitsForTheDelete_ThenIsRefused()
+    {
+        var (seller, _) = await app.SellerAsync();
+        var agent = await seller.CreateAgentAsync();
+        var knowledgeBase = await seller.CreateKnowledgeBaseAsync("Old answers");
+
+        // The delete holds the base, has found no agent using it, and stops just before deleting it.
+        var deleting = app.Gate.HoldBefore(sql => sql.Contains("DELETE", StringComparison.OrdinalIgnoreCase) && sql.Contains("knowledge_bases", StringComparison.Ordinal), knowledgeBase);
+        var delete = seller.Client.DeleteAsync($"/api/knowledge-bases/{knowledgeBase}", Ct);
+        await deleting.Reached;
+
+        // Without the lock, the PATCH would read the base as still there, then save a pointer to it after it is gone.
+        var reading = app.Gate.ObserveAfter(sql => sql.Contains("knowledge_bases", StringComparison.Ordinal), knowledgeBase);
+        var patch = seller.Client.PatchAsJsonAsync($"/api/provider-agents/{agent}/", new { knowledge_base = knowledgeBase.ToString() }, Ct);
+        await Task.WhenAny(reading.Reached, patch, Task.Delay(NotWaiting, Ct));
+        Assert.False(patch.IsCompleted, "The PATCH did not wait for the delete holding the base.");
+        deleting.Release();
+
+        await Http.AssertStatusAsync(await delete, HttpStatusCode.NoContent);
+        await Http.AssertProblemAsync(await patch, HttpStatusCode.BadRequest, "validation_failed");
+        var kept = await Http.ReadJsonAsync(await seller.Client.GetAsync($"/api/provider-agents/{agent}/", Ct));
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, kept.GetProperty("knowledge_base").ValueKind);
+    }
 }

@@ -113,10 +113,13 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
         {
             return (null, UnknownCategory());
         }
+        // Pointing at a knowledge base holds it until the change is saved, as a subscription's PATCH does, so a concurrent
+        // delete either sees this agent (409) or has deleted the base before it is checked here (ADR-146, ADR-150).
+        await using var pointing = knowledgeBase is { Length: > 0 } ? await db.Database.BeginTransactionAsync(ct) : null;
         if (knowledgeBase is { Length: > 0 })
         {
-            // The tenant filter makes this an ownership check: another organization's knowledge base is not found.
-            if (!Guid.TryParse(knowledgeBase, out var knowledgeBaseId) || !await db.KnowledgeBases.AnyAsync(k => k.Id == knowledgeBaseId, ct))
+            // LockedAsync is an ownership check too: another organization's knowledge base is not found.
+            if (!Guid.TryParse(knowledgeBase, out var knowledgeBaseId) || !await Knowledge.KnowledgeBases.LockedAsync(db, knowledgeBaseId, forDelete: false, ct))
             {
                 return (null, new Accounts.Failure(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "No knowledge base of your organization has this id.", "knowledge_base"));
             }
@@ -144,6 +147,10 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
             listing.ReportsUsageSinceUtc = agent.ReportsUsageSinceUtc;
         }
         await db.SaveChangesAsync(ct);
+        if (pointing is not null)
+        {
+            await pointing.CommitAsync(ct);
+        }
         return (agent, null);
     }
 
