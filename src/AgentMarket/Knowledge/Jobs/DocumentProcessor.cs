@@ -9,14 +9,18 @@ namespace AgentMarket.Knowledge.Jobs;
 
 /// <summary>
 /// Processes training documents: claims one (a conditional update, so two processors never take the same document),
-/// extracts its text, chunks it and hands the chunks to <see cref="DocumentIndexer"/>. A document whose processor died
-/// is claimed again once its lease ends; one that keeps failing for transient reasons, or keeps killing its processor,
-/// fails for good after <see cref="KnowledgeOptions.MaxProcessingAttempts"/> claims. Runs in a system-scoped DI scope.
+/// extracts its text, chunks it and hands the chunks to <see cref="DocumentIndexer"/>. The claim is a lease renewed
+/// while the processor works, so a document that takes longer than the lease is not taken over by another processor; a
+/// document whose processor died is claimed again once its lease ends; one that keeps failing for transient reasons, or
+/// keeps killing its processor, fails for good after <see cref="KnowledgeOptions.MaxProcessingAttempts"/> claims. Runs
+/// in a system-scoped DI scope.
 /// </summary>
 sealed class DocumentProcessor(
-    AppDbContext db, TextExtractor extractor, DocumentIndexer indexer, DocumentFiles files, TimeProvider clock,
-    IOptions<KnowledgeOptions> options, ILogger<DocumentProcessor> logger)
+    AppDbContext db, IDbContextFactory<AppDbContext> contexts, TextExtractor extractor, DocumentIndexer indexer, DocumentFiles files,
+    TimeProvider clock, IOptions<KnowledgeOptions> options, ILogger<DocumentProcessor> logger)
 {
+    TimeSpan Lease => TimeSpan.FromMinutes(options.Value.ProcessingLeaseMinutes);
+
     /// <summary>Claims and processes up to <paramref name="limit"/> due documents, oldest first; returns how many it claimed.</summary>
     public async Task<int> ProcessDueAsync(int limit, CancellationToken cancellationToken)
     {
@@ -50,7 +54,7 @@ sealed class DocumentProcessor(
             .ExecuteUpdateAsync(s => s
                 .SetProperty(d => d.State, TrainingDocumentState.Processing)
                 .SetProperty(d => d.ProcessingClaim, claim)
-                .SetProperty(d => d.ClaimExpiresUtc, now.AddMinutes(options.Value.ProcessingLeaseMinutes))
+                .SetProperty(d => d.ClaimExpiresUtc, now.Add(Lease))
                 .SetProperty(d => d.Attempts, d => d.Attempts + 1), cancellationToken);
         return claimed == 1 ? claim : null;
     }
@@ -70,9 +74,28 @@ sealed class DocumentProcessor(
             await FailAsync(document, claim, $"Processing did not finish after {maxAttempts} attempts.");
             return;
         }
+        // Cancelled when the heartbeat finds the claim gone (the document was deleted, or taken over after a renewal
+        // failed): the work would be thrown away, so it stops instead of paying for the rest of the embeddings.
+        using var claimHeld = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var finished = new CancellationTokenSource();
+        var heartbeat = RenewClaimAsync(document.Id, claim, claimHeld, finished.Token);
         try
         {
-            var (chunks, truncated) = await ChunksOfAsync(document, cancellationToken);
+            await ProcessClaimedAsync(document, claim, claimHeld.Token, cancellationToken);
+        }
+        finally
+        {
+            await finished.CancelAsync();
+            await heartbeat;
+        }
+    }
+
+    async Task ProcessClaimedAsync(TrainingDocument document, Guid claim, CancellationToken claimHeld, CancellationToken cancellationToken)
+    {
+        var maxAttempts = options.Value.MaxProcessingAttempts;
+        try
+        {
+            var (chunks, truncated) = await ChunksOfAsync(document, claimHeld);
             if (chunks.Count == 0)
             {
                 await FailAsync(document, claim, document.FileType == TrainingFileType.Pdf
@@ -80,7 +103,7 @@ sealed class DocumentProcessor(
                     : "The document contains no text.");
                 return;
             }
-            if (await indexer.ReplaceChunksAsync(document, claim, chunks, truncated, cancellationToken))
+            if (await indexer.ReplaceChunksAsync(document, claim, chunks, truncated, claimHeld))
             {
                 logger.LogInformation("Training document {Document} is ready with {Chunks} chunks", document.Id, chunks.Count);
             }
@@ -101,6 +124,10 @@ sealed class DocumentProcessor(
             await ReleaseAsync(document, claim, countAttempt: false);
             throw;
         }
+        catch (OperationCanceledException) when (claimHeld.IsCancellationRequested)
+        {
+            logger.LogInformation("Training document {Document} is no longer claimed by this processor; its work is dropped", document.Id);
+        }
         catch (Exception exception)
         {
             var reason = exception is EmbeddingUnavailableException ? exception.Message : "An unexpected error occurred while processing the document.";
@@ -112,6 +139,41 @@ sealed class DocumentProcessor(
             else
             {
                 await ReleaseAsync(document, claim, countAttempt: true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Extends the claim's lease every third of it until <paramref name="finished"/>, so a document whose extraction and
+    /// embeddings outlast one lease stays this processor's; cancels <paramref name="claimHeld"/> once the claim is gone.
+    /// Its own context: the processor's is busy with the document meanwhile.
+    /// </summary>
+    async Task RenewClaimAsync(Guid documentId, Guid claim, CancellationTokenSource claimHeld, CancellationToken finished)
+    {
+        while (!finished.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(Lease / 3, clock, finished);
+                await using var renewing = await contexts.CreateDbContextAsync(finished);
+                var until = clock.GetUtcNow().UtcDateTime.Add(Lease);
+                var renewed = await renewing.TrainingDocuments
+                    .Where(d => d.Id == documentId && d.State == TrainingDocumentState.Processing && d.ProcessingClaim == claim)
+                    .ExecuteUpdateAsync(s => s.SetProperty(d => d.ClaimExpiresUtc, until), finished);
+                if (renewed == 0)
+                {
+                    await claimHeld.CancelAsync();
+                    return;
+                }
+            }
+            catch (OperationCanceledException) when (finished.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception)
+            {
+                // The next beat tries again; the lease has two more thirds to run.
+                logger.LogWarning(exception, "Renewing the claim on training document {Document} failed", documentId);
             }
         }
     }
