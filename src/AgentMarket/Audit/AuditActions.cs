@@ -78,6 +78,9 @@ public static class AuditActions
 
     public const string CreditAdjusted = "credits.adjusted";
     public const string PaymentRefunded = "payment.refunded";
+
+    /// <summary>The provider refused for good to return a declined payment's money: an operator returns it by hand.</summary>
+    public const string PaymentRefundFailed = "payment.refund_failed";
     public const string PlanChanged = "plan.changed";
 
     /// <summary>An organization's spend controls changed: the low-balance alert, the session credit cap, or auto top-up's package or threshold while it stays on.</summary>

@@ -37,10 +37,8 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
         var now = clock.GetUtcNow().UtcDateTime;
         await db.Payments.Where(p => p.Id == paymentId && p.CompletedUtc == null).ExecuteUpdateAsync(s => s.SetProperty(p => p.CompletedUtc, now), ct);
         payment = await db.Payments.AsNoTracking().FirstAsync(p => p.Id == paymentId, ct);
-        if (payment.Purpose == PaymentPurpose.Plan && await PlanConflictAsync(payment, ct) is { } conflict)
-        {
-            return await DeclineAsync(payment, conflict, externalPaymentId, cardLast4, ct);
-        }
+        // A first look without the lock: a checkout already late (a tab left open) is declined without granting anything.
+        var conflict = payment.Purpose == PaymentPurpose.Plan ? await PlanConflictAsync(payment, ct) : null;
 
         // The ledger effect first: keyed by the payment, so a replay changes nothing.
         Plan? plan = null;
@@ -48,7 +46,7 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
         {
             EnsureApplied(await ledger.PurchaseAsync($"payment:{payment.Id}", payment.OrganizationId, payment.Credits, payment.Description, "payment", payment.Id.ToString(), ct), payment);
         }
-        else
+        else if (conflict is null)
         {
             plan = await db.Plans.AsNoTracking().FirstAsync(p => p.Code == payment.PlanCode, ct);
             var grant = await grants.GrantMonthlyAsync(payment.OrganizationId, plan, CreditGrants.FirstMonth(PeriodStart(payment), plan.Code), ct);
@@ -60,27 +58,62 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
 
         // Then the state change, once: whoever moves the payment out of pending issues the receipt and the event and,
         // for plans, moves the billing period, all in one transaction.
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        var claimed = await db.Payments.Where(p => p.Id == paymentId && (p.Status == PaymentStatus.Pending || p.Status == PaymentStatus.Failed))
+        await using (var transaction = await db.Database.BeginTransactionAsync(ct))
+        {
+            if (payment.Purpose is PaymentPurpose.Plan or PaymentPurpose.Renewal)
+            {
+                // Plan payments of one organization take turns from here to the commit, and a plan payment is checked
+                // again in its turn: two checkouts completing at once (two tabs) both passed the first look, and applied
+                // in turn the second would undo the first (ADR-148).
+                await LockPlanAsync(payment.OrganizationId, ct);
+                conflict ??= payment.Purpose == PaymentPurpose.Plan ? await PlanConflictAsync(payment, ct) : null;
+            }
+            if (conflict is not null)
+            {
+                await DeclineAsync(payment, conflict, externalPaymentId, cardLast4, ct);
+            }
+            else if (await ClaimAsync(paymentId, externalPaymentId, cardLast4, ct))
+            {
+                if (plan is not null)
+                {
+                    await ApplyPlanAsync(payment, plan, ct);
+                }
+                await IssueReceiptAsync(payment, ct);
+                db.OutboxEvents.Add(OutboxEvent.Create(payment.OrganizationId, "credits.purchased",
+                    new { payment = payment.Id, purpose = payment.Purpose.ToString().ToLowerInvariant(), amount_cents = payment.AmountCents, credits = payment.Credits, plan = payment.PlanCode },
+                    payment.CompletedUtc!.Value));
+                await db.SaveChangesAsync(ct);
+            }
+            await transaction.CommitAsync(ct);
+        }
+        var completed = await db.Payments.AsNoTracking().FirstAsync(p => p.Id == paymentId, ct);
+        if (conflict is not null && await db.PaymentRefunds.AsNoTracking().FirstOrDefaultAsync(r => r.PaymentId == paymentId && r.RefundKey == DeclinedRefundKey, ct) is { } declined)
+        {
+            // Whoever recorded the decline (this call or a concurrent one), its money and any grant go back now; keyed.
+            await ApplyAsync(declined, completed, ct);
+        }
+        return completed;
+    }
+
+    /// <summary>Moves the payment from pending (or failed) to succeeded; false when another completion did it first.</summary>
+    async Task<bool> ClaimAsync(Guid paymentId, string? externalPaymentId, string? cardLast4, CancellationToken ct) =>
+        await db.Payments.Where(p => p.Id == paymentId && (p.Status == PaymentStatus.Pending || p.Status == PaymentStatus.Failed))
             .ExecuteUpdateAsync(s => s
                 .SetProperty(p => p.Status, PaymentStatus.Succeeded)
                 .SetProperty(p => p.FailureReason, (string?)null)
                 .SetProperty(p => p.ExternalPaymentId, p => p.ExternalPaymentId ?? externalPaymentId)
-                .SetProperty(p => p.CardLast4, p => p.CardLast4 ?? cardLast4), ct);
-        if (claimed == 1)
+                .SetProperty(p => p.CardLast4, p => p.CardLast4 ?? cardLast4), ct) == 1;
+
+    /// <summary>
+    /// Holds the organization's plan row until the current transaction ends, so plan payments of one organization apply
+    /// one at a time (FOR UPDATE on PostgreSQL; SQLite's transactions begin IMMEDIATE, holding its one write lock).
+    /// </summary>
+    async Task LockPlanAsync(Guid organizationId, CancellationToken ct)
+    {
+        if (db.Database.IsNpgsql())
         {
-            if (plan is not null)
-            {
-                await ApplyPlanAsync(payment, plan, ct);
-            }
-            await IssueReceiptAsync(payment, ct);
-            db.OutboxEvents.Add(OutboxEvent.Create(payment.OrganizationId, "credits.purchased",
-                new { payment = payment.Id, purpose = payment.Purpose.ToString().ToLowerInvariant(), amount_cents = payment.AmountCents, credits = payment.Credits, plan = payment.PlanCode },
-                payment.CompletedUtc!.Value));
-            await db.SaveChangesAsync(ct);
+            await db.Database.ExecuteSqlAsync($"SELECT 1 FROM organization_plans WHERE organization_id = {organizationId} FOR UPDATE", ct);
         }
-        await transaction.CommitAsync(ct);
-        return await db.Payments.AsNoTracking().FirstAsync(p => p.Id == paymentId, ct);
     }
 
     /// <summary>The refund key of a payment declined at success (<see cref="DeclineAsync"/>): its money goes back in full.</summary>
@@ -100,46 +133,56 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
     }
 
     /// <summary>
-    /// Closes a plan payment that arrived too late to apply (ADR-144): refunded in full, with nothing granted and the plan
-    /// unchanged. Recorded first — status, total and a refund row keyed <see cref="DeclinedRefundKey"/>, audited — in one
-    /// transaction, whoever moves the payment out of pending; the money goes back after, through the provider, when the
-    /// row is applied (a failure there is retried by the refund sweep). Stripe's subscription the checkout created is
-    /// the Stripe handler's to cancel.
+    /// Closes a plan payment that arrived too late to apply (ADR-144), in the caller's transaction, which holds the
+    /// organization's plan: refunded in full, the plan unchanged. Recorded — status, total and a refund row keyed
+    /// <see cref="DeclinedRefundKey"/>, audited — by whoever moves the payment out of pending; the money goes back after
+    /// the commit, through the provider, when the row is applied (a failure there is retried by the refund sweep), and
+    /// so does the first month's grant when an attempt booked it before the payment was found late (ADR-148).
+    /// Stripe's subscription the checkout created is the Stripe handler's to cancel.
     /// </summary>
-    async Task<Payment> DeclineAsync(Payment payment, string reason, string? externalPaymentId, string? cardLast4, CancellationToken ct)
+    async Task DeclineAsync(Payment payment, string reason, string? externalPaymentId, string? cardLast4, CancellationToken ct)
     {
-        await using (var transaction = await db.Database.BeginTransactionAsync(ct))
+        var claimed = await db.Payments.Where(p => p.Id == payment.Id && (p.Status == PaymentStatus.Pending || p.Status == PaymentStatus.Failed))
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(p => p.Status, PaymentStatus.Refunded)
+                .SetProperty(p => p.RefundedCents, p => p.AmountCents)
+                .SetProperty(p => p.FailureReason, reason)
+                .SetProperty(p => p.ExternalPaymentId, p => p.ExternalPaymentId ?? externalPaymentId)
+                .SetProperty(p => p.CardLast4, p => p.CardLast4 ?? cardLast4), ct);
+        if (claimed == 0)
         {
-            var claimed = await db.Payments.Where(p => p.Id == payment.Id && (p.Status == PaymentStatus.Pending || p.Status == PaymentStatus.Failed))
-                .ExecuteUpdateAsync(s => s
-                    .SetProperty(p => p.Status, PaymentStatus.Refunded)
-                    .SetProperty(p => p.RefundedCents, p => p.AmountCents)
-                    .SetProperty(p => p.FailureReason, reason)
-                    .SetProperty(p => p.ExternalPaymentId, p => p.ExternalPaymentId ?? externalPaymentId)
-                    .SetProperty(p => p.CardLast4, p => p.CardLast4 ?? cardLast4), ct);
-            if (claimed == 1)
-            {
-                db.PaymentRefunds.Add(new PaymentRefund
-                {
-                    PaymentId = payment.Id,
-                    OrganizationId = payment.OrganizationId,
-                    RefundKey = DeclinedRefundKey,
-                    Cents = payment.AmountCents,
-                    CreatedUtc = clock.GetUtcNow().UtcDateTime,
-                });
-                audit.Record(Audit.AuditActions.PaymentRefunded, payment.OrganizationId, "payment", payment.Id,
-                    before: new { status = payment.Status, plan = payment.PlanCode, interval = payment.Interval },
-                    after: new { status = PaymentStatus.Refunded, refund_cents = payment.AmountCents, reason = "plan_not_applied" });
-                await db.SaveChangesAsync(ct);
-            }
-            await transaction.CommitAsync(ct);
+            return;
         }
-        var declined = await db.Payments.AsNoTracking().FirstAsync(p => p.Id == payment.Id, ct);
-        if (await db.PaymentRefunds.AsNoTracking().FirstOrDefaultAsync(r => r.PaymentId == payment.Id && r.RefundKey == DeclinedRefundKey, ct) is { } refund)
+        var refund = new PaymentRefund
         {
-            await ApplyAsync(refund, declined, ct);
+            PaymentId = payment.Id,
+            OrganizationId = payment.OrganizationId,
+            RefundKey = DeclinedRefundKey,
+            Cents = payment.AmountCents,
+            GrantCredits = await BookedFirstMonthAsync(payment, ct),
+            CreatedUtc = clock.GetUtcNow().UtcDateTime,
+        };
+        db.PaymentRefunds.Add(refund);
+        audit.Record(Audit.AuditActions.PaymentRefunded, payment.OrganizationId, "payment", payment.Id,
+            before: new { status = payment.Status, plan = payment.PlanCode, interval = payment.Interval },
+            after: new { status = PaymentStatus.Refunded, refund_cents = payment.AmountCents, refund_grant_credits = refund.GrantCredits, reason = "plan_not_applied" });
+        await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>
+    /// The first month's credits booked for a plan payment now declined: an attempt found no conflict, granted them, and
+    /// stopped before its claim (a crash), or lost its turn to a concurrent plan payment. None when the plan in force
+    /// was granted under the same key (the same plan, started in the same second): those credits are that plan's own.
+    /// </summary>
+    async Task<long> BookedFirstMonthAsync(Payment payment, CancellationToken ct)
+    {
+        var key = CreditGrants.MonthlyKey(payment.OrganizationId, CreditGrants.FirstMonth(PeriodStart(payment), payment.PlanCode!));
+        var current = await db.OrganizationPlans.AsNoTracking().FirstAsync(p => p.OrganizationId == payment.OrganizationId, ct);
+        if (current.CurrentPeriodStartUtc is { } start && CreditGrants.MonthlyKey(payment.OrganizationId, CreditGrants.FirstMonth(start, current.PlanCode)) == key)
+        {
+            return 0;
         }
-        return declined;
+        return await db.LedgerOperations.AsNoTracking().Where(o => o.IdempotencyKey == key).SumAsync(o => o.Amount, ct);
     }
 
     /// <summary>When the plan period this payment pays for starts: renewals continue the previous period, purchases start on payment.</summary>
@@ -296,8 +339,11 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
         if (refund.RefundKey == DeclinedRefundKey)
         {
             // The money of a payment never applied: ours to return (other refunds are made at the provider and only
-            // reported here).
-            await provider.RefundInFullAsync(payment, ct);
+            // reported here). A refusal for good is the operator's to resolve: retrying it every tick would change nothing.
+            if (await provider.RefundInFullAsync(payment, ct) is { Outcome: ProviderRefundOutcome.Refused } refused)
+            {
+                await RecordRefusedRefundAsync(payment, refused.Problem, ct);
+            }
         }
         if (refund.Credits > 0)
         {
@@ -311,6 +357,55 @@ sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grant
         }
         var now = clock.GetUtcNow().UtcDateTime;
         await db.PaymentRefunds.Where(r => r.Id == refund.Id && r.AppliedUtc == null).ExecuteUpdateAsync(s => s.SetProperty(r => r.AppliedUtc, now), ct);
+    }
+
+    /// <summary>
+    /// Says on the payment, and to the operator in the audit log, that its money did not go back: the buyer sees it in
+    /// the payment's reason, the operator refunds by hand. Once, however often the refund is applied again.
+    /// </summary>
+    async Task RecordRefusedRefundAsync(Payment payment, string? problem, CancellationToken ct)
+    {
+        var reason = $"Not applied, and the payment provider refused to refund it ({problem}): an operator has been told and will return the money.";
+        var recorded = await db.Payments.Where(p => p.Id == payment.Id && p.FailureReason != reason)
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.FailureReason, reason), ct);
+        if (recorded == 1)
+        {
+            logger.LogError("The provider refused to refund declined payment {PaymentId}: {Problem}", payment.Id, problem);
+            audit.Record(Audit.AuditActions.PaymentRefundFailed, payment.OrganizationId, "payment", payment.Id,
+                before: new { status = payment.Status }, after: new { refund_cents = payment.AmountCents, problem, reason = "plan_not_applied" });
+            await db.SaveChangesAsync(ct);
+        }
+    }
+
+    /// <summary>
+    /// Gives back what the refund <paramref name="refundKey"/> of a payment took, once the money came back (a dispute
+    /// won: Stripe reinstated its funds): the paid credits it took back or turned into debt (a purchase of them repays the
+    /// debt first, as the refund made it) and the monthly credits its grant revocation actually took, never more. Keyed
+    /// by the refund, so a redelivery changes nothing. The payment's refunded total and a plan the refund ended stay as
+    /// they are (ADR-148). False when no such refund is recorded.
+    /// </summary>
+    public async Task<bool> ReinstateAsync(Guid paymentId, string refundKey, CancellationToken ct)
+    {
+        var payment = await db.Payments.AsNoTracking().FirstOrDefaultAsync(p => p.Id == paymentId, ct);
+        var refund = payment is null ? null : await db.PaymentRefunds.AsNoTracking().FirstOrDefaultAsync(r => r.PaymentId == paymentId && r.RefundKey == refundKey, ct);
+        if (payment is null || refund is null)
+        {
+            return false;
+        }
+        // Finished first (a crash may have left it recorded only), so what it took is in the ledger and cannot be taken after.
+        await ApplyAsync(refund, payment, ct);
+        if (refund.Credits > 0)
+        {
+            EnsureApplied(await ledger.PurchaseAsync($"reinstated:{payment.Id}:{refundKey}", payment.OrganizationId, refund.Credits,
+                $"Returned: {payment.Description}", "payment", payment.Id.ToString(), ct), payment);
+        }
+        var grantTaken = -await db.LedgerOperations.AsNoTracking().Where(o => o.IdempotencyKey == $"refund:{payment.Id}:{refundKey}:grant").SumAsync(o => o.Amount, ct);
+        if (grantTaken > 0)
+        {
+            EnsureApplied(await ledger.GrantAsync($"reinstated:{payment.Id}:{refundKey}:grant", payment.OrganizationId, grantTaken, "monthly",
+                $"Returned: {payment.Description}: its monthly credits", ct), payment);
+        }
+        return true;
     }
 
     /// <summary>

@@ -25,9 +25,28 @@ public interface IPaymentProvider
 
     /// <summary>
     /// Returns a paid payment's money in full (a plan checkout paid too late to apply). Idempotent by the payment: a
-    /// repeated call refunds once.
+    /// repeated call refunds once. Throws when the provider fails or cannot be reached, so the caller tries again later;
+    /// a refusal that trying again cannot change is answered, not thrown.
     /// </summary>
-    Task RefundInFullAsync(Payment payment, CancellationToken ct);
+    Task<ProviderRefund> RefundInFullAsync(Payment payment, CancellationToken ct);
+}
+
+public enum ProviderRefundOutcome
+{
+    /// <summary>The money is back with the buyer: refunded now, or already before.</summary>
+    Refunded,
+
+    /// <summary>No money moved at the provider for this payment (an invoice paid in full by a discount): nothing to return.</summary>
+    NothingToRefund,
+
+    /// <summary>The provider refuses for good (the charge is disputed, too old to refund...): an operator has to look.</summary>
+    Refused,
+}
+
+/// <summary>What <see cref="IPaymentProvider.RefundInFullAsync"/> came to; <see cref="Problem"/> names a refusal (the provider's code, never card data).</summary>
+public sealed record ProviderRefund(ProviderRefundOutcome Outcome, string? Problem = null)
+{
+    public static readonly ProviderRefund Done = new(ProviderRefundOutcome.Refunded);
 }
 
 public sealed record CheckoutUrls(string BaseUrl, string SuccessPath, string CancelPath);
@@ -62,7 +81,7 @@ sealed class SandboxPaymentProvider : IPaymentProvider
     public Task EndSubscriptionAsync(string externalSubscriptionId, CancellationToken ct) => Task.CompletedTask;
 
     /// <summary>Sandbox payments move no money: recording the refund is all there is.</summary>
-    public Task RefundInFullAsync(Payment payment, CancellationToken ct) => Task.CompletedTask;
+    public Task<ProviderRefund> RefundInFullAsync(Payment payment, CancellationToken ct) => Task.FromResult(ProviderRefund.Done);
 
     /// <summary>Test mode's saved card is 4242 4242 4242 4242: it always pays.</summary>
     public Task<OffSessionCharge> ChargeSavedPaymentMethodAsync(Payment payment, CancellationToken ct) =>

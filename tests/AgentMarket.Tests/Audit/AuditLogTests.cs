@@ -60,10 +60,11 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
     /// Payouts need a month of earnings first (<c>Payouts.PayoutTests.ManualPayout_IsMarkedPaidByAnOperator_WithAReference</c>
     /// proves created and paid, <c>Payouts.StripeConnectTests</c> a reversal); an email sent again needs one the mail server
     /// refused (<c>Admin.EmailAdminTests</c>); the platform disables a webhook endpoint only after hours of failures
-    /// (<c>Webhooks.WebhookRetryTests.EndpointFailingEveryAttemptForLong_IsDisabled_WithTheReason_AndCanBeEnabledAgain</c>).
+    /// (<c>Webhooks.WebhookRetryTests.EndpointFailingEveryAttemptForLong_IsDisabled_WithTheReason_AndCanBeEnabledAgain</c>);
+    /// a refund the payment provider refuses needs Stripe (<c>Payments.StripeDeclinedRefundTests</c>).
     /// </summary>
     static readonly string[] RecordedByOtherAreas =
-        [AuditActions.PayoutCreated, AuditActions.PayoutPaid, AuditActions.PayoutReversed, AuditActions.EmailRetried, AuditActions.WebhookEndpointDisabled];
+        [AuditActions.PayoutCreated, AuditActions.PayoutPaid, AuditActions.PayoutReversed, AuditActions.EmailRetried, AuditActions.WebhookEndpointDisabled, AuditActions.PaymentRefundFailed];
 
     static readonly string[] ShopOrigin = ["https://shop.example"];
     static readonly string[] ShopAndBlogOrigins = ["https://shop.example", "https://blog.example"];

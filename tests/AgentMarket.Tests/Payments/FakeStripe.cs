@@ -23,7 +23,7 @@ public sealed class FakeStripe : IAsyncDisposable
     readonly ConcurrentDictionary<string, string> _cardsByCheckoutPaymentIntent = new();
     readonly ConcurrentDictionary<string, (int Status, object Body)> _paymentIntentsByIdempotencyKey = new();
     readonly ConcurrentDictionary<string, Guid> _paymentsByCheckoutPaymentIntent = new();
-    readonly ConcurrentDictionary<string, (string PaymentIntent, Guid Payment)> _invoices = new();
+    readonly ConcurrentDictionary<string, (string? PaymentIntent, Guid Payment)> _invoices = new();
     readonly ConcurrentDictionary<string, string> _refundsByIdempotencyKey = new();
 
     /// <summary>The customer Checkout created in these tests (<see cref="StripeWebhooks.CheckoutSession"/> names it).</summary>
@@ -44,6 +44,9 @@ public sealed class FakeStripe : IAsyncDisposable
 
     /// <summary>When set, every call answers this status with a Stripe error body.</summary>
     public int? FailWith { get; set; }
+
+    /// <summary>When set, refunds answer this status with a Stripe error of this type and code (<c>charge_already_refunded</c>...).</summary>
+    public (int Status, string Type, string? Code)? RefundFailsWith { get; set; }
 
     public async Task StartAsync()
     {
@@ -115,7 +118,9 @@ public sealed class FakeStripe : IAsyncDisposable
                 ["subscription_details"] = new { metadata = new Dictionary<string, string> { ["payment_id"] = invoice.Payment.ToString() } },
             })
             : Results.Json(Error("invalid_request_error", "resource_missing", $"No such invoice: '{id}'"), statusCode: 404));
-        _app.MapPost("/v1/refunds", (HttpRequest request) => Results.Json(new Dictionary<string, object?>
+        _app.MapPost("/v1/refunds", (HttpRequest request) => RefundFailsWith is { } failure
+            ? Results.Json(Error(failure.Type, failure.Code, "The refund was refused."), statusCode: failure.Status)
+            : Results.Json(new Dictionary<string, object?>
         {
             ["id"] = _refundsByIdempotencyKey.GetOrAdd(request.Headers["Idempotency-Key"].ToString(), _ => $"re_test_{Guid.NewGuid():N}"),
             ["object"] = "refund",
@@ -184,8 +189,11 @@ public sealed class FakeStripe : IAsyncDisposable
     /// <summary>Makes <paramref name="paymentIntent"/> carry our <paramref name="payment"/>'s id in its metadata, as a package Checkout's does.</summary>
     public void PaymentIntentPays(string paymentIntent, Guid payment) => _paymentsByCheckoutPaymentIntent[paymentIntent] = payment;
 
-    /// <summary>Makes <paramref name="invoice"/> exist, paid by <paramref name="paymentIntent"/>, for the subscription a plan <paramref name="payment"/>'s Checkout created.</summary>
-    public void InvoicePays(string invoice, string paymentIntent, Guid payment) => _invoices[invoice] = (paymentIntent, payment);
+    /// <summary>
+    /// Makes <paramref name="invoice"/> exist, paid by <paramref name="paymentIntent"/> (null: nothing to pay, as with a
+    /// 100% discount), for the subscription a plan <paramref name="payment"/>'s Checkout created.
+    /// </summary>
+    public void InvoicePays(string invoice, string? paymentIntent, Guid payment) => _invoices[invoice] = (paymentIntent, payment);
 
     /// <summary>The refunds the app asked for, oldest first (retries with the same Idempotency-Key included).</summary>
     public IReadOnlyList<StripeRequest> Refunds() => _requests.Where(r => r.Method == "POST" && r.Path == "/v1/refunds").ToList();

@@ -62,6 +62,30 @@ public class StripeMoneyBackTests(StripeApp app) : IClassFixture<StripeApp>
     }
 
     [Fact]
+    public async Task ADisputeWon_ReturnsTheCreditsItsWithdrawalTook_Once()
+    {
+        var user = await app.SignUpAsync();
+        await user.SubscribeThroughStripeAsync("pro");
+        var purchase = await user.BuyThroughStripeAsync("Standard");
+        var before = await user.BalanceAsync();
+        var amount = (await user.PaymentAsync(purchase.PaymentId)).GetProperty("amount_cents").GetInt64();
+        var dispute = StripeWebhooks.Dispute(purchase.PaymentIntentId, amount);
+        await StripeWebhooks.DeliverAsync(app, StripeWebhooks.Event("charge.dispute.funds_withdrawn", dispute));
+        Assert.True((await user.BalanceAsync()).GetProperty("paid").GetInt64() < before.GetProperty("paid").GetInt64());
+
+        var reinstated = StripeWebhooks.Event("charge.dispute.funds_reinstated", dispute);
+        await StripeWebhooks.DeliverAsync(app, reinstated);
+        var after = await user.BalanceAsync();
+        Assert.Equal((before.GetProperty("balance").GetInt64(), before.GetProperty("paid").GetInt64(), before.GetProperty("debt").GetInt64()),
+            (after.GetProperty("balance").GetInt64(), after.GetProperty("paid").GetInt64(), after.GetProperty("debt").GetInt64()));
+
+        // Redelivered, and the same dispute in another event: nothing more.
+        await StripeWebhooks.DeliverAsync(app, reinstated);
+        await StripeWebhooks.DeliverAsync(app, StripeWebhooks.Event("charge.dispute.funds_reinstated", dispute));
+        Assert.Equal(after.GetProperty("balance").GetInt64(), (await user.BalanceAsync()).GetProperty("balance").GetInt64());
+    }
+
+    [Fact]
     public async Task ADisputeOfAPlansRenewal_TakesBackTheRenewal_NotTheFirstCheckout()
     {
         var user = await app.SignUpAsync();

@@ -148,9 +148,11 @@ sealed class StripeClient(HttpClient http, ILogger<StripeClient> logger)
 
     /// <summary>
     /// Refunds a PaymentIntent in full. <paramref name="idempotencyKey"/> names our reason for it, so however often it is
-    /// retried Stripe refunds once.
+    /// retried Stripe refunds once. Null when the money is back, including a charge already refunded (by the dashboard,
+    /// or by a request whose answer was lost); Stripe's error when it refuses the request as such (400, 402, 404), which
+    /// asking again would not change. An outage or a server error throws, to be tried again.
     /// </summary>
-    public async Task RefundPaymentIntentAsync(string paymentIntentId, Guid paymentId, string idempotencyKey, CancellationToken ct)
+    public async Task<StripeError?> RefundPaymentIntentAsync(string paymentIntentId, Guid paymentId, string idempotencyKey, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/refunds")
         {
@@ -161,7 +163,23 @@ sealed class StripeClient(HttpClient http, ILogger<StripeClient> logger)
             ]),
         };
         request.Headers.Add("Idempotency-Key", idempotencyKey);
-        using var response = await SendAsync(request, ct);
+        using var response = await TransportAsync(request, ct);
+        if (response.IsSuccessStatusCode)
+        {
+            return null;
+        }
+        var error = await ReadErrorAsync(response, ct);
+        if (error?.Code == "charge_already_refunded")
+        {
+            return null;
+        }
+        logger.LogError("Stripe POST v1/refunds failed with {Status}: {ErrorType} {ErrorCode} (request {RequestId})", (int)response.StatusCode, error?.Type, error?.Code,
+            response.Headers.TryGetValues("Request-Id", out var ids) ? ids.FirstOrDefault() : null);
+        if (response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.PaymentRequired or HttpStatusCode.NotFound)
+        {
+            return error ?? new StripeError("invalid_request_error", null);
+        }
+        throw new StripeApiException($"Stripe answered {(int)response.StatusCode}.");
     }
 
     /// <summary>

@@ -45,7 +45,7 @@ sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, AutoTopU
         "customer.subscription.deleted" => SubscriptionDeletedAsync(stripeEvent.Object<StripeSubscription>(), ct),
         "charge.refunded" => ChargeRefundedAsync(stripeEvent.Id, stripeEvent.Object<StripeCharge>(), ct),
         "charge.dispute.funds_withdrawn" => DisputeFundsWithdrawnAsync(stripeEvent.Object<StripeDispute>(), ct),
-        "charge.dispute.funds_reinstated" => DisputeFundsReinstatedAsync(stripeEvent.Object<StripeDispute>()),
+        "charge.dispute.funds_reinstated" => DisputeFundsReinstatedAsync(stripeEvent.Object<StripeDispute>(), ct),
         "payment_intent.succeeded" => AutoTopUpSucceededAsync(stripeEvent.Object<StripePaymentIntent>(), ct),
         "payment_intent.payment_failed" => AutoTopUpFailedAsync(stripeEvent.Object<StripePaymentIntent>(), ct),
         "account.updated" => connect.AccountUpdatedAsync(stripeEvent.Data.Object, ct),
@@ -311,13 +311,20 @@ sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, AutoTopU
     }
 
     /// <summary>
-    /// A dispute won: Stripe returned the money. Giving the credits back would need a refund's reversal, which the ledger
-    /// does not have; an operator grants them (an adjustment) after checking the dispute.
+    /// A dispute won: Stripe returned the money, so the credits its withdrawal took go back, keyed by the dispute.
+    /// Arriving before the withdrawal is recorded (its delivery still being retried), it fails, so Stripe redelivers it
+    /// after: handled now it would return nothing, and the withdrawal would then take the credits for good.
     /// </summary>
-    Task DisputeFundsReinstatedAsync(StripeDispute dispute)
+    async Task DisputeFundsReinstatedAsync(StripeDispute dispute, CancellationToken ct)
     {
-        logger.LogWarning("Dispute {Dispute} of charge {Charge} was won and its funds reinstated; its credits stay taken back until an operator adjusts them", dispute.Id, dispute.Charge);
-        return Task.CompletedTask;
+        if (await RefundedPaymentAsync("charge.dispute.funds_reinstated", dispute.Charge ?? dispute.Id, dispute.PaymentIntent, null, ct) is not { } payment)
+        {
+            return;
+        }
+        if (!await fulfilment.ReinstateAsync(payment.Id, $"dispute:{dispute.Id}", ct))
+        {
+            throw new InvalidOperationException($"Dispute {dispute.Id} of payment {payment.Id} was reinstated before its withdrawal was recorded; Stripe redelivers it");
+        }
     }
 
     /// <summary>

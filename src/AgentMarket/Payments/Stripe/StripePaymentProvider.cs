@@ -30,15 +30,20 @@ sealed class StripePaymentProvider(StripeClient stripe, IOptions<StripeOptions> 
 
     /// <summary>
     /// Refunds the PaymentIntent that paid: recorded as the payment's external id, or for a subscription's first
-    /// payment (whose external id is its invoice) the invoice's.
+    /// payment (whose external id is its invoice) the invoice's. An invoice without one took no money (a 100% discount),
+    /// so there is nothing to return.
     /// </summary>
-    public async Task RefundInFullAsync(Payment payment, CancellationToken ct)
+    public async Task<ProviderRefund> RefundInFullAsync(Payment payment, CancellationToken ct)
     {
         var paid = payment.ExternalPaymentId ?? throw new InvalidOperationException($"Payment {payment.Id} names no Stripe payment to refund.");
-        var paymentIntent = paid.StartsWith("in_", StringComparison.Ordinal)
-            ? (await stripe.GetInvoiceAsync(paid, ct)).PaymentIntent ?? throw new StripeApiException($"Invoice of payment {payment.Id} names no payment intent.")
-            : paid;
-        await stripe.RefundPaymentIntentAsync(paymentIntent, payment.Id, $"refund:{payment.Id}:in-full", ct);
+        var paymentIntent = paid.StartsWith("in_", StringComparison.Ordinal) ? (await stripe.GetInvoiceAsync(paid, ct)).PaymentIntent : paid;
+        if (paymentIntent is null)
+        {
+            return new ProviderRefund(ProviderRefundOutcome.NothingToRefund);
+        }
+        return await stripe.RefundPaymentIntentAsync(paymentIntent, payment.Id, $"refund:{payment.Id}:in-full", ct) is { } refusal
+            ? new ProviderRefund(ProviderRefundOutcome.Refused, refusal.Code ?? refusal.Type ?? "refused")
+            : ProviderRefund.Done;
     }
 
     public async Task<OffSessionCharge> ChargeSavedPaymentMethodAsync(Payment payment, CancellationToken ct)
