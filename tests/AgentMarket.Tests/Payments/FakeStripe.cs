@@ -121,12 +121,12 @@ public sealed class FakeStripe : IAsyncDisposable
         _app.MapPost("/v1/refunds", (HttpRequest request) => RefundFailsWith is { } failure
             ? Results.Json(Error(failure.Type, failure.Code, "The refund was refused."), statusCode: failure.Status)
             : Results.Json(new Dictionary<string, object?>
-        {
-            ["id"] = _refundsByIdempotencyKey.GetOrAdd(request.Headers["Idempotency-Key"].ToString(), _ => $"re_test_{Guid.NewGuid():N}"),
-            ["object"] = "refund",
-            ["payment_intent"] = request.Form["payment_intent"].ToString(),
-            ["status"] = "succeeded",
-        }));
+            {
+                ["id"] = _refundsByIdempotencyKey.GetOrAdd(request.Headers["Idempotency-Key"].ToString(), _ => $"re_test_{Guid.NewGuid():N}"),
+                ["object"] = "refund",
+                ["payment_intent"] = request.Form["payment_intent"].ToString(),
+                ["status"] = "succeeded",
+            }));
         // Connect: Express accounts, onboarding links and transfers, idempotent by key as Stripe is.
         _app.MapPost("/v1/accounts", (HttpRequest request) => Results.Json(new Dictionary<string, object?>
         {
