@@ -37,5 +37,8 @@ public static class Money
     public static string Percent(double rate, int decimals = 0) =>
         (rate * 100).ToString(decimals == 0 ? "0" : "0." + new string('#', decimals), CultureInfo.InvariantCulture) + "%";
 
+    /// <summary>"1,250.0375": a fractional amount (a model's cost per run in credits) to four decimals, none when whole.</summary>
+    public static string Fraction(decimal n) => n.ToString("#,0.####", CultureInfo.InvariantCulture);
+
     static string Whole(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using AgentMarket.Catalog;
 using AgentMarket.Credits;
 using AgentMarket.Platform.Data;
@@ -193,9 +194,11 @@ sealed class ProviderEconomics(AppDbContext db, CurrentTenant tenant, Gateway.Ru
                 _ => null, // a monthly price has no per-run price to compare
             };
             var below = price is { } perRun && listing.Model != PricingModel.Free && perRun < average;
+            // Read on the earnings page and in the API: the site's number formats, whatever the server's culture.
+            var averageText = Catalog.Pages.Money.Fraction(average);
             var message = below
-                ? $"A run earns {price:N0} credits but its model costs {average:0.####} credits on average over the last {runs:N0} runs: raise the price."
-                : $"Average model cost {average:0.####} credits per run over the last {runs:N0} runs.";
+                ? string.Create(CultureInfo.InvariantCulture, $"A run earns {price:N0} credits but its model costs {averageText} credits on average over the last {runs:N0} runs: raise the price.")
+                : string.Create(CultureInfo.InvariantCulture, $"Average model cost {averageText} credits per run over the last {runs:N0} runs.");
             hints.Add(new PricingHint(listing.Id, listing.Name, model, price, (int)Math.Min(runs, int.MaxValue), average, below, message));
         }
         return hints;
