@@ -39,6 +39,21 @@ sealed class PayoutRunner(
 
     public static string PeriodOf(DateOnly first) => first.ToString("yyyy-MM", CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// What a run for the period ending at <paramref name="endUtc"/> (null: everything so far) pays the account's provider:
+    /// the earnings credited before the end minus every earlier payout, capped by what the account holds. Zero or less
+    /// when nothing is owed.
+    /// </summary>
+    public static async Task<long> PayableAsync(AppDbContext db, LedgerAccount account, DateTime? endUtc, CancellationToken ct)
+    {
+        var earned = await db.LedgerTransfers.AsNoTracking()
+            .Where(t => t.CreditAccountId == account.Id && (endUtc == null || t.CreatedUtc < endUtc) && (t.Kind == TransferKind.Posted || t.Kind == TransferKind.PostPending))
+            .SumAsync(t => t.Amount, ct);
+        var paid = await db.Payouts.AsNoTracking().Where(p => p.ProviderId == account.OwnerId).SumAsync(p => p.Credits, ct);
+        var available = account.CreditsPosted - account.DebitsPosted - account.DebitsPending;
+        return Math.Min(earned - paid, available);
+    }
+
     /// <summary>Pays every provider with enough unpaid earnings for the month starting <paramref name="first"/>, which must have ended.</summary>
     public async Task<IReadOnlyList<PayoutRunItem>> RunAsync(DateOnly first, CancellationToken ct)
     {
@@ -75,12 +90,7 @@ sealed class PayoutRunner(
         {
             return new PayoutRunItem(provider, PayoutOutcome.BelowMinimum, null, 0);
         }
-        var earned = await db.LedgerTransfers.AsNoTracking()
-            .Where(t => t.CreditAccountId == account.Id && t.CreatedUtc < endUtc && (t.Kind == TransferKind.Posted || t.Kind == TransferKind.PostPending))
-            .SumAsync(t => t.Amount, ct);
-        var paid = await db.Payouts.AsNoTracking().Where(p => p.ProviderId == provider).SumAsync(p => p.Credits, ct);
-        var available = account.CreditsPosted - account.DebitsPosted - account.DebitsPending;
-        var amount = Math.Min(earned - paid, available);
+        var amount = await PayableAsync(db, account, endUtc, ct);
         var settings = await db.PayoutSettings.AsNoTracking().FirstOrDefaultAsync(s => s.ProviderId == provider, ct);
         var minimum = settings?.MinimumCents ?? PayoutSettings.DefaultMinimumCents;
         if (amount <= 0 || amount < minimum)

@@ -1,3 +1,4 @@
+using AgentMarket.Credits.Ledger;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
 using AgentMarket.Providers;
@@ -10,6 +11,9 @@ namespace AgentMarket.Payouts;
 sealed class PayoutSettingsService(AppDbContext db, CurrentTenant tenant, IOptions<PayoutsOptions> options, TimeProvider clock)
 {
     public sealed record Failure(int Status, string Code, string Message, string? Field = null);
+
+    /// <summary>Earnings not paid out yet (credits, a cent each), the minimum they must reach, and when they will be paid if they reach it.</summary>
+    public sealed record PayoutProgress(long UnpaidCents, long MinimumCents, DateOnly? NextPayout);
 
     public Task<Provider?> MineAsync(CancellationToken ct)
     {
@@ -59,6 +63,33 @@ sealed class PayoutSettingsService(AppDbContext db, CurrentTenant tenant, IOptio
         settings.UpdatedUtc = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(ct);
         return (ToResponse(settings), null);
+    }
+
+    /// <summary>
+    /// The provider's earnings not paid out yet against its minimum, and the day of the first payout run that would pay
+    /// them (null while they are below the minimum). A run on <see cref="PayoutsOptions.PayoutDayOfMonth"/> pays what was
+    /// earned before the month began, so earnings of this month wait for next month's run.
+    /// </summary>
+    public async Task<PayoutProgress> ProgressAsync(Provider provider, long minimumCents, CancellationToken ct)
+    {
+        var account = await db.LedgerAccounts.AsNoTracking().FirstOrDefaultAsync(a => a.Kind == AccountKind.ProviderEarnings && a.OwnerId == provider.Id, ct);
+        if (account is null)
+        {
+            return new PayoutProgress(0, minimumCents, null);
+        }
+        var unpaid = Math.Max(0, await PayoutRunner.PayableAsync(db, account, null, ct));
+        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        var monthStart = new DateOnly(today.Year, today.Month, 1);
+        var thisMonthsRun = monthStart.AddDays(options.Value.PayoutDayOfMonth - 1);
+        DateOnly? next = null;
+        if (unpaid >= minimumCents)
+        {
+            // Last month's run (due today or later, or not yet made) pays what was earned before this month; the rest waits a month.
+            var lastMonths = await PayoutRunner.PayableAsync(db, account, monthStart.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc), ct);
+            var lastMonthPaid = await db.Payouts.AsNoTracking().AnyAsync(p => p.ProviderId == provider.Id && p.Period == PayoutRunner.PeriodOf(monthStart.AddMonths(-1)), ct);
+            next = lastMonths >= minimumCents && !lastMonthPaid ? (today > thisMonthsRun ? today : thisMonthsRun) : thisMonthsRun.AddMonths(1);
+        }
+        return new PayoutProgress(unpaid, minimumCents, next);
     }
 
     PayoutSettings Defaults(Provider provider) => new()
