@@ -66,6 +66,26 @@ public class OrganizationPageTests(AgentMarketApp app) : IClassFixture<AgentMark
     }
 
     [Fact]
+    public async Task InvitePage_TiesTheEmailsMessage_ToItsField_ForABadAddressAndAMember()
+    {
+        var owner = await app.SignUpAsync();
+
+        foreach (var (email, message) in new[] { ("not-an-address", "Enter an address like name@company.com."), (owner.Email, "This person is already a member.") })
+        {
+            var refused = await owner.Client.SubmitAsync("/organization", "invite", new() { ["Input.Email"] = email, ["Input.Role"] = "Member" });
+
+            await Http.AssertStatusAsync(refused, HttpStatusCode.OK);
+            var html = await refused.HtmlAsync();
+            var input = System.Text.RegularExpressions.Regex.Match(html, "<input[^>]*\\sid=\"invite-email\"[^>]*>").Value;
+            Assert.Contains("aria-invalid=\"true\"", input, StringComparison.Ordinal);
+            Assert.Contains("aria-describedby=\"invite-email-error\"", input, StringComparison.Ordinal);
+            Assert.Contains($"<small id=\"invite-email-error\" class=\"validation-message\">{message}</small>", html, StringComparison.Ordinal);
+        }
+        var invitations = await Http.ReadJsonAsync(await owner.Client.GetAsync("/api/invitations/"));
+        Assert.Empty(invitations.GetProperty("items").EnumerateArray());
+    }
+
+    [Fact]
     public async Task CreatingATokenOnThePage_ShowsTheSecretOnce()
     {
         var owner = await app.SignUpAsync();

@@ -71,6 +71,22 @@ public class ProviderApplicationTests(AgentMarketApp app) : IClassFixture<AgentM
     }
 
     [Fact]
+    public async Task ApplyPage_TiesAMissingDisplayNamesMessage_ToItsField()
+    {
+        var user = await app.SignUpAsync();
+
+        var refused = await user.Client.SubmitAsync("/provider", "apply-provider", new() { ["Input.Handle"] = $"n-{Guid.NewGuid():N}"[..16], ["Input.Name"] = "" });
+
+        await Http.AssertStatusAsync(refused, HttpStatusCode.OK);
+        var html = await refused.HtmlAsync();
+        var input = System.Text.RegularExpressions.Regex.Match(html, "<input[^>]*\\sid=\"provider-name\"[^>]*>").Value;
+        Assert.Contains("aria-invalid=\"true\"", input, StringComparison.Ordinal);
+        Assert.Contains("aria-describedby=\"provider-name-error\"", input, StringComparison.Ordinal);
+        Assert.Matches("<small id=\"provider-name-error\" class=\"validation-message\">[^<]+</small>", html);
+        await Http.AssertStatusAsync(await user.Client.GetAsync("/api/providers/mine"), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task PublicProfile_UnknownHandle_Returns404()
     {
         await Http.AssertProblemAsync(await app.CreateClient().GetAsync("/api/providers/no-such-provider"), HttpStatusCode.NotFound, "not_found");
@@ -137,6 +153,13 @@ public class ProviderApprovalTests(ManualApprovalApp app) : IClassFixture<Manual
         Assert.Equal("Support agents for shops.", again.GetProperty("bio").GetString());
 
         Assert.Contains("Tell us what you build", await pageUser.Client.HtmlAsync("/provider"), StringComparison.Ordinal);
+        // A blank name is refused by the field it is about, which the message is tied to.
+        var blank = await (await pageUser.Client.SubmitAsync("/provider", "reapply-provider", new() { ["name"] = " ", ["bio"] = "Agents for clinics." })).HtmlAsync();
+        var nameInput = System.Text.RegularExpressions.Regex.Match(blank, "<input[^>]*\\sid=\"reapply-name\"[^>]*>").Value;
+        Assert.Contains("aria-invalid=\"true\"", nameInput, StringComparison.Ordinal);
+        Assert.Contains("aria-describedby=\"reapply-name-error\"", nameInput, StringComparison.Ordinal);
+        Assert.Matches("<small id=\"reapply-name-error\" class=\"validation-message\">Give a display name[^<]*</small>", blank);
+        Assert.DoesNotContain("role=\"alert\"", blank, StringComparison.Ordinal);
         PageForms.AssertRedirect(await pageUser.Client.SubmitAsync("/provider", "reapply-provider", new() { ["name"] = "Applicant Co", ["bio"] = "Agents for clinics." }), "/provider");
         var mine = await Http.ReadJsonAsync(await pageUser.Client.GetAsync("/api/providers/mine"));
         Assert.Equal(("Agents for clinics.", false), (mine.GetProperty("bio").GetString(), mine.GetProperty("state").GetString() == "rejected"));
