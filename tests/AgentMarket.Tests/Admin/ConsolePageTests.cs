@@ -31,7 +31,7 @@ public class ConsolePageTests(AgentMarketApp app) : IClassFixture<AgentMarketApp
         Assert.Contains($"<{user.Email}> — Owner", System.Net.WebUtility.HtmlDecode(details), StringComparison.Ordinal);
         PageForms.AssertRedirect(await operatorClient.SubmitAsync(page, "suspend", new() { ["reason"] = "Fraud review" }), page);
         Assert.Contains("Fraud review", await operatorClient.HtmlAsync(page), StringComparison.Ordinal);
-        Assert.Contains("Fraud review", await user.Client.HtmlAsync("/dashboard"), StringComparison.Ordinal);
+        Assert.Contains("Fraud review", await user.Client.HtmlAsync("/my-agents"), StringComparison.Ordinal);
         PageForms.AssertRedirect(await operatorClient.SubmitAsync(page, "reactivate"), page);
 
         var before = (await Http.ReadJsonAsync(await user.Client.GetAsync("/api/credits/balance/"))).GetProperty("balance").GetInt64();

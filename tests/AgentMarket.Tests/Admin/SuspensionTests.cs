@@ -60,7 +60,7 @@ public class SuspensionTests(GatewayApp app) : IClassFixture<GatewayApp>
         {
             await Http.AssertStatusAsync(await signIn.PostAsJsonAsync("/api/auth/signin", new { email = buyer.Email, password = buyer.Password }), HttpStatusCode.OK);
         }
-        var dashboard = await buyer.Client.GetAsync("/dashboard");
+        var dashboard = await buyer.Client.GetAsync("/my-agents");
         Assert.Contains("Unpaid invoices", await dashboard.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         // Its data stays.
         Assert.Equal(balance, await buyer.CreditsAsync());

@@ -29,7 +29,7 @@ public sealed class BuyerBrowserApp : BrowserApp
         await Model.DisposeAsync();
     }
 
-    /// <summary>Signs a new buyer up on <paramref name="page"/> through the sign-up form; they land on the dashboard with the starter credits.</summary>
+    /// <summary>Signs a new buyer up on <paramref name="page"/> through the sign-up form; they land on My Agents with the starter credits.</summary>
     public async Task SignUpAsync(IPage page, string name)
     {
         await page.GotoAsync(BaseUrl + "/signup");
@@ -37,7 +37,7 @@ public sealed class BuyerBrowserApp : BrowserApp
         await page.GetByLabel("Email").FillAsync($"buyer-{Guid.NewGuid():N}@tests.example");
         await page.GetByLabel("Password").FillAsync("a very long password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
-        await page.WaitForPageAsync(BaseUrl + "/dashboard");
+        await page.WaitForPageAsync(BaseUrl + "/my-agents");
         await Assertions.Expect(page.Locator("[data-stat=credits]")).ToHaveTextAsync("350");
     }
 }

@@ -106,7 +106,7 @@ public partial class CreditsJourneyTests(BrowserApp app) : IClassFixture<Browser
         await page.GetByLabel("Email").FillAsync($"buyer-{Guid.NewGuid():N}@tests.example");
         await page.GetByLabel("Password").FillAsync("a very long password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
-        await page.WaitForPageAsync(app.BaseUrl + "/dashboard");
+        await page.WaitForPageAsync(app.BaseUrl + "/my-agents");
     }
 
     /// <summary>Pricing page → Monthly → Choose Plus → the sandbox checkout, paid with the succeeding test card.</summary>

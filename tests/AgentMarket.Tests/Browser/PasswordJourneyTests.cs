@@ -33,7 +33,7 @@ public partial class PasswordJourneyTests(MailBrowserApp app) : IClassFixture<Ma
         await page.GetByLabel("Email").FillAsync(user.Email);
         await page.GetByLabel("Password").FillAsync("my memorable new password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForPageAsync(app.BaseUrl + "/dashboard");
+        await page.WaitForPageAsync(app.BaseUrl + "/my-agents");
 
         // Signed in, the name in the header leads to the account page, and from there to the password page.
         await page.GetByRole(AriaRole.Link, new() { Name = "Forgetful Fran" }).ClickAsync();
@@ -47,8 +47,8 @@ public partial class PasswordJourneyTests(MailBrowserApp app) : IClassFixture<Ma
         await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Your password has been changed");
 
         // This session stays signed in with the new cookie.
-        await page.GotoAsync(app.BaseUrl + "/dashboard");
-        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Welcome, Forgetful Fran");
+        await page.GotoAsync(app.BaseUrl + "/my-agents");
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Forgetful Fran" })).ToBeVisibleAsync();
 
         // Her account page renames her, and the header says so at once.
         await page.GotoAsync(app.BaseUrl + "/account");

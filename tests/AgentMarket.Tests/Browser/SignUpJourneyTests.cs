@@ -19,8 +19,8 @@ public class SignUpJourneyTests(BrowserApp app) : IClassFixture<BrowserApp>
         await page.GetByLabel("Password").FillAsync("a very long password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
 
-        await page.WaitForPageAsync(app.BaseUrl + "/dashboard");
-        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Welcome, Grace Hopper");
+        await page.WaitForPageAsync(app.BaseUrl + "/my-agents");
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Grace Hopper" })).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByText("Grace Hopper's Organization")).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Sign out" })).ToBeVisibleAsync();
     }

@@ -105,20 +105,32 @@ public class BuyerPagesTests(GatewayApp app) : IClassFixture<GatewayApp>
         var other = await app.PromptAgentAsync();
         await subscribed.Buyer.SubscribeAsync(other);
 
-        foreach (var url in new[] { "/my-agents", "/dashboard" })
+        var html = await subscribed.Buyer.Client.HtmlAsync("/my-agents");
+        Assert.Equal("340", PageForms.Marked(html, "data-stat=\"credits\""));
+        Assert.Equal("2", PageForms.Marked(html, "data-stat=\"runs\""));
+        Assert.Equal("2", PageForms.Marked(html, "data-stat=\"agents\""));
+        Assert.Equal("10", PageForms.Marked(html, "data-stat=\"spent\""));
+        foreach (var action in new[] { "chat", "configure", "keys", "configure/widget" })
         {
-            var html = await subscribed.Buyer.Client.HtmlAsync(url);
-            Assert.Equal("340", PageForms.Marked(html, "data-stat=\"credits\""));
-            Assert.Equal("2", PageForms.Marked(html, "data-stat=\"runs\""));
-            Assert.Equal("2", PageForms.Marked(html, "data-stat=\"agents\""));
-            Assert.Equal("10", PageForms.Marked(html, "data-stat=\"spent\""));
-            foreach (var action in new[] { "chat", "configure", "keys", "configure/widget" })
-            {
-                Assert.Contains($"href=\"/my-agents/{subscribed.Config}/{action}\"", html, StringComparison.Ordinal);
-            }
-            Assert.Contains(other.Name, html, StringComparison.Ordinal);
+            Assert.Contains($"href=\"/my-agents/{subscribed.Config}/{action}\"", html, StringComparison.Ordinal);
         }
-        Assert.Contains("Welcome, Buyer", await subscribed.Buyer.Client.HtmlAsync("/dashboard"), StringComparison.Ordinal);
+        Assert.Contains(other.Name, html, StringComparison.Ordinal);
+        Assert.Contains("Working in <strong>", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Dashboard_SendsABuyerToMyAgents_ASellerToTheProviderDashboard_AndAnOperatorToTheConsole()
+    {
+        var buyer = await app.SignUpAsync();
+        var (seller, _) = await app.SellerAsync();
+
+        PageForms.AssertRedirect(await buyer.Client.GetAsync("/dashboard"), "/my-agents");
+        PageForms.AssertRedirect(await seller.Client.GetAsync("/dashboard"), "/provider");
+        PageForms.AssertRedirect(await (await app.OperatorAsync()).GetAsync("/dashboard"), "/admin");
+        // Signing in still lands there, and so goes on to the right home.
+        using var browser = app.CreateClient();
+        PageForms.AssertRedirect(await browser.SubmitAsync("/signin", "signin", new() { ["Input.Email"] = seller.Email, ["Input.Password"] = seller.Password }), "/dashboard");
+        PageForms.AssertRedirect(await browser.GetAsync("/dashboard"), "/provider");
     }
 
     [Fact]

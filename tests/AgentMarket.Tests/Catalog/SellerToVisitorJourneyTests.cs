@@ -24,7 +24,7 @@ public class SellerToVisitorJourneyTests(BrowserApp app) : IClassFixture<Browser
             await seller.GetByLabel("Email").FillAsync($"sam-{Guid.NewGuid():N}@tests.example");
             await seller.GetByLabel("Password").FillAsync("a very long password");
             await seller.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
-            await seller.WaitForPageAsync(app.BaseUrl + "/dashboard");
+            await seller.WaitForPageAsync(app.BaseUrl + "/my-agents");
 
             await seller.GetByRole(AriaRole.Link, new() { Name = "Sell", Exact = true }).ClickAsync();
             await seller.GetByLabel("Handle").FillAsync($"haiku-{word}");

@@ -68,7 +68,7 @@ public class SessionTests(ClientAddressApp app) : IClassFixture<ClientAddressApp
         }
         else
         {
-            var page = await browser.Client.HtmlAsync("/dashboard"); // the header's sign-out form
+            var page = await browser.Client.HtmlAsync("/my-agents"); // the header's sign-out form
             var signOut = await browser.Client.PostAsync("/signout", new FormUrlEncodedContent(new Dictionary<string, string>
             {
                 ["__RequestVerificationToken"] = Forms.HiddenValue(page, "__RequestVerificationToken"),

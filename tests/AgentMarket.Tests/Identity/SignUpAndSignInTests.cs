@@ -37,7 +37,7 @@ public class SignUpAndSignInTests(AgentMarketApp app) : IClassFixture<AgentMarke
         Assert.Equal("Ada Lovelace", renamed.GetProperty("user").GetProperty("name").GetString());
         Assert.Equal("Ada Lovelace", (await Http.ReadJsonAsync(await user.Client.GetAsync("/api/me"))).GetProperty("user").GetProperty("name").GetString());
         // The renewed cookie carries the new name, which the pages' header shows.
-        Assert.Contains(">Ada Lovelace</a>", await user.Client.HtmlAsync("/dashboard"), StringComparison.Ordinal);
+        Assert.Contains(">Ada Lovelace</a>", await user.Client.HtmlAsync("/my-agents"), StringComparison.Ordinal);
 
         foreach (var name in new[] { "", "   ", new string('x', 101) })
         {

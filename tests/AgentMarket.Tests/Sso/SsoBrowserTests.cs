@@ -120,11 +120,11 @@ public sealed class SsoBrowserTests(SsoApp app) : IClassFixture<SsoApp>
         await StartAsync(page, providerName, login);
         try
         {
-            await page.WaitForPageAsync(app.BaseUrl + "/dashboard");
+            await page.WaitForPageAsync(app.BaseUrl + "/my-agents");
         }
         catch (TimeoutException)
         {
-            Assert.Fail($"the sign-in of {login} ended at {page.Url} instead of the dashboard: {await page.InnerTextAsync("body")}");
+            Assert.Fail($"the sign-in of {login} ended at {page.Url} instead of My Agents: {await page.InnerTextAsync("body")}");
         }
         var me = await context.APIRequest.GetAsync(app.BaseUrl + "/api/me");
         Assert.Equal(200, me.Status);

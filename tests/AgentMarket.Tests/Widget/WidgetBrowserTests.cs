@@ -139,7 +139,7 @@ public class WidgetBrowserTests(WidgetBrowserApp app) : IClassFixture<WidgetBrow
         await page.GetByLabel("Email").FillAsync($"widget-{Guid.NewGuid():N}@tests.example");
         await page.GetByLabel("Password").FillAsync("a very long password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
-        await page.WaitForPageAsync(app.BaseUrl + "/dashboard");
+        await page.WaitForPageAsync(app.BaseUrl + "/my-agents");
         await page.GotoAsync($"{app.BaseUrl}/agents/{agent.Slug}");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add to My Agents" }).ClickAsync();
         await page.WaitForPageAsync(new Regex("/configure\\?saved=subscribed$"));
@@ -178,7 +178,7 @@ public class WidgetBrowserTests(WidgetBrowserApp app) : IClassFixture<WidgetBrow
         await page.GetByLabel("Email").FillAsync($"playground-{Guid.NewGuid():N}@tests.example");
         await page.GetByLabel("Password").FillAsync("a very long password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
-        await page.WaitForPageAsync(app.BaseUrl + "/dashboard");
+        await page.WaitForPageAsync(app.BaseUrl + "/my-agents");
 
         // In place on the agent page, not behind a floating launcher.
         await page.GotoAsync($"{app.BaseUrl}/agents/{agent.Slug}#try");
