@@ -90,6 +90,9 @@ public static class AuditActions
     /// <summary>Switched off by a member, or by a refused automatic payment (then <c>after</c> carries the reason and the payment).</summary>
     public const string AutoTopUpDisabled = "auto_top_up.disabled";
 
+    /// <summary>The daily cap of automatic purchases stopped one; at most once a day per organization (ADR-149).</summary>
+    public const string AutoTopUpPaused = "auto_top_up.paused";
+
     /// <summary>For the payouts area: record these with <see cref="AuditLog.Record"/> in the same save as the payout row.</summary>
     public const string PayoutCreated = "payout.created";
     public const string PayoutPaid = "payout.paid";

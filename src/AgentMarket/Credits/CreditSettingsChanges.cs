@@ -6,7 +6,8 @@ using Microsoft.EntityFrameworkCore;
 namespace AgentMarket.Credits;
 
 /// <summary>Reads and changes an organization's spend settings (low-balance alert, auto top-up, session cap); the API and the credits page share it.</summary>
-sealed class CreditSettingsChanges(AppDbContext db, CurrentTenant tenant, Payments.IPaymentProvider provider, Ledger.CreditLedger ledger, TimeProvider clock, AuditLog audit)
+sealed class CreditSettingsChanges(AppDbContext db, CurrentTenant tenant, Payments.IPaymentProvider provider, Ledger.CreditLedger ledger,
+    Payments.AutoTopUps autoTopUps, TimeProvider clock, AuditLog audit)
 {
     /// <summary>Why a change was refused; <see cref="Field"/> names the offending field (snake_case) when one is to blame.</summary>
     public sealed record Failure(int Status, string Code, string Message, string? Field = null, IDictionary<string, object?>? Extensions = null);
@@ -29,8 +30,10 @@ sealed class CreditSettingsChanges(AppDbContext db, CurrentTenant tenant, Paymen
             ? await db.PaymentCustomers.AsNoTracking().Where(c => c.OrganizationId == p.OrganizationId && c.PaymentMethodId != null)
                 .Select(c => new SavedCard(c.CardBrand, c.CardLast4)).FirstOrDefaultAsync(ct)
             : null;
+        // Read from the payments themselves, so it shows whether or not a crossing was refused yet, and ends on time.
+        var pausedUntil = p.AutoTopUpPackageId is null ? null : await autoTopUps.PausedUntilAsync(p.OrganizationId, ct);
         return new CreditSettings(p.LowBalanceThreshold, p.AutoTopUpPackageId, p.AutoTopUpThreshold, p.SessionCreditCap,
-            p.AutoTopUpFailureReason, p.AutoTopUpFailureReason is null ? null : p.AutoTopUpFailedUtc, card);
+            p.AutoTopUpFailureReason, p.AutoTopUpFailureReason is null ? null : p.AutoTopUpFailedUtc, card, pausedUntil);
     }
 
     public async Task<(CreditSettings? Settings, Failure? Failure)> UpdateAsync(CreditSettingsRequest request, CancellationToken ct)

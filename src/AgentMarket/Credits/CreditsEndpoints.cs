@@ -32,7 +32,7 @@ public sealed record PurchaseRequest(Guid? PackageUuid, string? Plan, BillingInt
 public sealed record ChangePlanRequest([property: Required, MaxLength(40)] string Plan, BillingInterval Interval = BillingInterval.Monthly);
 public sealed record TransactionResponse(Guid Uuid, string Type, long Amount, long? BalanceAfter, string? Description, string? Reference, DateTime Created);
 public sealed record CreditSettings(long? LowBalanceThreshold, Guid? AutoTopUpPackageUuid, long? AutoTopUpThreshold, long? SessionCreditCap,
-    string? AutoTopUpFailureReason = null, DateTime? AutoTopUpFailedAt = null, SavedCard? SavedCard = null);
+    string? AutoTopUpFailureReason = null, DateTime? AutoTopUpFailedAt = null, SavedCard? SavedCard = null, DateTime? AutoTopUpPausedUntil = null);
 
 /// <summary>The card Stripe keeps for the organization's automatic payments (brand and last four digits only).</summary>
 public sealed record SavedCard(string? Brand, string? Last4);

@@ -220,8 +220,10 @@ sealed class RunGateway(
         }
         if (config.State == SubscriptionState.PastDue)
         {
+            // What this subscriber owes: an increase still in its notice does not reach them (ADR-143), as the charge job prices it.
+            var owed = Terms(listing, await cache.ListingAsync(listing.Id, ct), config.SubscribedUtc);
             return Refuse(StatusCodes.Status402PaymentRequired, RunRefusals.SubscriptionPastDue,
-                $"This month of {listing.Name} ({listing.CreditsPerRun:N0} credits) is unpaid; add credits and it resumes within a minute.");
+                $"This month of {listing.Name} ({owed.CreditsPerRun:N0} credits) is unpaid; add credits and it resumes within a minute.");
         }
         if (listing.State != ListingState.Active)
         {

@@ -20,11 +20,18 @@ sealed class AutoTopUps(AppDbContext db, IPaymentProvider provider, Fulfilment f
     /// A charge Stripe did not answer stays pending and is retried, by a later run or by the credit jobs, with the same
     /// idempotency key (so Stripe charges once) — but not while the first attempt may still be in flight, and not after
     /// Stripe has forgotten the key (24 hours): then the payment counts as failed (a webhook may still report it paid).
+    /// Between attempts the wait doubles up to an hour (<see cref="ClaimAttemptAsync"/>), so an outage is not a request
+    /// per job tick, or per run, for each organization.
     /// </summary>
     static readonly TimeSpan RetryAfter = TimeSpan.FromMinutes(1);
+    static readonly TimeSpan LongestWait = TimeSpan.FromHours(1);
     static readonly TimeSpan RetryUntil = TimeSpan.FromHours(23);
 
+    /// <summary>Advisory-lock key space of the daily cap's decision; the second key is derived from the organization.</summary>
+    const int PostgresLockSpace = 0x4154; // "AT"
+
     public const string FailedEvent = "credits.auto_top_up_failed";
+    public const string PausedEvent = "credits.auto_top_up_paused";
 
     public async Task TopUpAsync(OrganizationPlan settings, Guid packageId, string key, CancellationToken ct)
     {
@@ -35,61 +42,128 @@ sealed class AutoTopUps(AppDbContext db, IPaymentProvider provider, Fulfilment f
             return;
         }
         var now = clock.GetUtcNow().UtcDateTime;
+        Payment payment;
         // A threshold one purchase cannot lift the balance above (set while the balance was higher, or after a large
-        // spend) would buy on every run: a daily cap bounds what the card is charged whatever the settings. Counted before
-        // the insert: new keys follow purchases one by one, so runs racing here share a key and buy once anyway.
-        var perDay = options.Value.AutoTopUpsPerDay;
-        var day = now.AddDays(-1);
-        if (await db.Payments.CountAsync(p => p.OrganizationId == settings.OrganizationId && p.Purpose == PaymentPurpose.AutoTopUp
-                && p.CreatedUtc > day && p.Status != PaymentStatus.Failed, ct) >= perDay
-            && !await db.Payments.AnyAsync(p => p.IdempotencyKey == key, ct))
+        // spend) would buy on every run: a daily cap bounds what the card is charged whatever the settings. Counted and
+        // inserted under the organization's lock: runs crossing at once with different keys (a manual purchase between
+        // their reads of the key) would otherwise both see one purchase left and both buy.
+        await using (var transaction = await db.Database.BeginTransactionAsync(ct))
         {
-            logger.LogWarning("Auto top-up of organization {Organization} skipped: {PerDay} automatic purchases in the last 24 hours", settings.OrganizationId, perDay);
-            return;
-        }
-        var payment = new Payment
-        {
-            OrganizationId = settings.OrganizationId,
-            Provider = provider.Kind,
-            Purpose = PaymentPurpose.AutoTopUp,
-            PackageId = package.Id,
-            AmountCents = package.PriceCents,
-            Credits = package.TotalCredits,
-            Description = $"Auto top-up: {package.Name} package, {package.TotalCredits:N0} credits",
-            Status = PaymentStatus.Pending,
-            IdempotencyKey = key,
-            CreatedUtc = now,
-        };
-        db.Payments.Add(payment);
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException)
-        {
-            db.Entry(payment).State = EntityState.Detached;
-            // Another run crossed the same threshold first and owns this top-up; only a charge Stripe never answered is retried.
-            var existing = await db.Payments.AsNoTracking().FirstOrDefaultAsync(p => p.IdempotencyKey == payment.IdempotencyKey, ct);
-            if (existing is not { Status: PaymentStatus.Pending, ExternalPaymentId: null } || now - existing.CreatedUtc < RetryAfter || now - existing.CreatedUtc > RetryUntil)
+            await LockAsync(settings.OrganizationId, ct);
+            var existing = await db.Payments.AsNoTracking().FirstOrDefaultAsync(p => p.IdempotencyKey == key, ct);
+            if (existing is not null)
             {
+                await transaction.CommitAsync(ct); // nothing written; the lock is not held while the provider is called
+                // Another run crossed the same threshold first and owns this top-up; only a charge Stripe never answered,
+                // and due again, is retried.
+                if (existing is not { Status: PaymentStatus.Pending, ExternalPaymentId: null } || now - existing.CreatedUtc > RetryUntil
+                    || !await ClaimAttemptAsync(existing, now, ct))
+                {
+                    return;
+                }
+                payment = existing;
+            }
+            else if (await PausedUntilAsync(settings.OrganizationId, ct) is { } pausedUntil)
+            {
+                await PauseAsync(settings.OrganizationId, pausedUntil, now, ct);
+                await transaction.CommitAsync(ct);
                 return;
             }
-            payment = existing;
+            else
+            {
+                payment = new Payment
+                {
+                    OrganizationId = settings.OrganizationId,
+                    Provider = provider.Kind,
+                    Purpose = PaymentPurpose.AutoTopUp,
+                    PackageId = package.Id,
+                    AmountCents = package.PriceCents,
+                    Credits = package.TotalCredits,
+                    Description = $"Auto top-up: {package.Name} package, {package.TotalCredits:N0} credits",
+                    Status = PaymentStatus.Pending,
+                    IdempotencyKey = key,
+                    NextAttemptUtc = now + RetryAfter,
+                    CreatedUtc = now,
+                };
+                db.Payments.Add(payment);
+                await db.SaveChangesAsync(ct);
+                await transaction.CommitAsync(ct);
+            }
         }
         await ChargeAsync(payment, ct);
     }
 
     /// <summary>
-    /// The credit jobs' share: a pending automatic payment Stripe never answered is charged again with its key while Stripe
-    /// remembers the key and auto top-up is still on; after that it fails (<see cref="ExpireAsync"/>), so the next crossing
-    /// can buy. Without this, a wallet emptied meanwhile refuses every run before it settles, and nothing would retry.
+    /// While the organization has made <see cref="Credits.CreditsOptions.AutoTopUpsPerDay"/> automatic payments (not
+    /// failed) in the last 24 hours, no new one is made: until the oldest of them is 24 hours old. Null when not capped.
+    /// </summary>
+    public async Task<DateTime?> PausedUntilAsync(Guid organization, CancellationToken ct)
+    {
+        var day = clock.GetUtcNow().UtcDateTime.AddDays(-1);
+        var counted = await db.Payments.AsNoTracking()
+            .Where(p => p.OrganizationId == organization && p.Purpose == PaymentPurpose.AutoTopUp && p.CreatedUtc > day && p.Status != PaymentStatus.Failed)
+            .OrderByDescending(p => p.CreatedUtc).Select(p => p.CreatedUtc).Take(options.Value.AutoTopUpsPerDay).ToListAsync(ct);
+        return counted.Count < options.Value.AutoTopUpsPerDay ? null : counted[^1].AddDays(1);
+    }
+
+    /// <summary>
+    /// The cap stopped a purchase, so the buyer's runs may soon be refused for want of credits: the owners learn why
+    /// (audit entry, email, <c>credits.auto_top_up_paused</c>) at most once a day, whichever run or instance hits it.
+    /// </summary>
+    async Task PauseAsync(Guid organization, DateTime until, DateTime now, CancellationToken ct)
+    {
+        var perDay = options.Value.AutoTopUpsPerDay;
+        logger.LogWarning("Auto top-up of organization {Organization} skipped: {PerDay} automatic purchases in the last 24 hours", organization, perDay);
+        var dayAgo = now.AddDays(-1);
+        var first = await db.OrganizationPlans.Where(p => p.OrganizationId == organization && (p.AutoTopUpPausedUtc == null || p.AutoTopUpPausedUtc <= dayAgo))
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.AutoTopUpPausedUtc, now), ct);
+        if (first == 0)
+        {
+            return;
+        }
+        audit.Record(Audit.AuditActions.AutoTopUpPaused, organization, "organization_plan", organization,
+            before: null, after: new { paused_until = until, automatic_purchases = perDay });
+        var owners = await db.Memberships.Where(m => m.OrganizationId == organization && m.Role == Identity.MembershipRole.Owner).Select(m => m.User!.Email).ToListAsync(ct);
+        foreach (var owner in owners)
+        {
+            db.OutboxEmails.Add(new OutboxEmail
+            {
+                Recipient = owner,
+                Subject = "Automatic top-up paused for today",
+                Body = $"Your organization has made {perDay} automatic purchases in the last 24 hours, the daily limit, so a low balance was not topped up. " +
+                    $"Automatic top-up resumes at {until:yyyy-MM-dd HH:mm} UTC. Until then, buy a package on the credits page to keep your agents running.",
+                CreatedUtc = now,
+            });
+        }
+        db.OutboxEvents.Add(OutboxEvent.Create(organization, PausedEvent, new { paused_until = until, automatic_purchases = perDay }, now));
+        await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>Serialises the daily cap's count and insert of one organization until the transaction ends; SQLite's transactions begin IMMEDIATE.</summary>
+    async Task LockAsync(Guid organization, CancellationToken ct)
+    {
+        if (db.Database.IsNpgsql())
+        {
+            var key = BitConverter.ToInt32(organization.ToByteArray(), 12);
+            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({PostgresLockSpace}, {key})", ct);
+        }
+    }
+
+    /// <summary>
+    /// The credit jobs' share: a pending automatic payment Stripe never answered is charged again with its key, when due,
+    /// while Stripe remembers the key and auto top-up is still on; after that it fails (<see cref="ExpireAsync"/>), so
+    /// the next crossing can buy. Without this, a wallet emptied meanwhile refuses every run before it settles, and
+    /// nothing would retry.
     /// </summary>
     public async Task RetryUnansweredAsync(CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var answerable = now - RetryAfter;
+        var forgotten = now - RetryUntil;
         var unanswered = await db.Payments.AsNoTracking()
-            .Where(p => p.Purpose == PaymentPurpose.AutoTopUp && p.Status == PaymentStatus.Pending && p.ExternalPaymentId == null && p.CreatedUtc < answerable)
+            .Where(p => p.Purpose == PaymentPurpose.AutoTopUp && p.Status == PaymentStatus.Pending && p.ExternalPaymentId == null && p.CreatedUtc < answerable
+                && (p.NextAttemptUtc == null || p.NextAttemptUtc <= now || p.CreatedUtc < forgotten
+                    || !db.OrganizationPlans.Any(o => o.OrganizationId == p.OrganizationId && o.AutoTopUpPackageId != null)))
             .OrderBy(p => p.CreatedUtc).Take(100).ToListAsync(ct);
         foreach (var payment in unanswered)
         {
@@ -103,7 +177,7 @@ sealed class AutoTopUps(AppDbContext db, IPaymentProvider provider, Fulfilment f
                         ? "The payment provider did not answer; the next top-up is a new purchase."
                         : "Auto top-up was switched off before the payment provider answered.", ct);
                 }
-                else
+                else if (await ClaimAttemptAsync(payment, now, ct))
                 {
                     await ChargeAsync(payment, ct);
                 }
@@ -114,6 +188,25 @@ sealed class AutoTopUps(AppDbContext db, IPaymentProvider provider, Fulfilment f
                 logger.LogError(exception, "Retrying auto top-up {PaymentId} failed; retrying next tick", payment.Id);
             }
         }
+    }
+
+    /// <summary>
+    /// Takes the next attempt at an unanswered payment if it is due, and schedules the one after: the wait doubles with
+    /// the age it was due at (tried when 1, 2, 4 … 64 minutes old), then hourly. A conditional update, so of the runs and
+    /// job instances that find it due, one calls the provider. A job that was down picks it up at once, then waits again.
+    /// </summary>
+    async Task<bool> ClaimAttemptAsync(Payment payment, DateTime now, CancellationToken ct)
+    {
+        var due = payment.NextAttemptUtc ?? payment.CreatedUtc + RetryAfter;
+        if (due > now)
+        {
+            return false;
+        }
+        var wait = TimeSpan.FromTicks(Math.Clamp((due - payment.CreatedUtc).Ticks, RetryAfter.Ticks, LongestWait.Ticks));
+        var next = due + wait > now ? due + wait : now + wait;
+        var scheduled = payment.NextAttemptUtc;
+        return await db.Payments.Where(p => p.Id == payment.Id && p.Status == PaymentStatus.Pending && p.ExternalPaymentId == null && p.NextAttemptUtc == scheduled)
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.NextAttemptUtc, next), ct) == 1;
     }
 
     /// <summary>

@@ -70,6 +70,12 @@ public sealed class Payment : ITenantOwned
 
     /// <summary>Set for payments created by jobs (renewals, auto top-ups) so two instances cannot create the same one.</summary>
     public string? IdempotencyKey { get; init; }
+
+    /// <summary>
+    /// Automatic payments the provider did not answer: not charged again before this time (null: a minute after
+    /// <see cref="CreatedUtc"/>). Each attempt moves it, so an outage costs a request per wait, not per job tick.
+    /// </summary>
+    public DateTime? NextAttemptUtc { get; set; }
     public Guid? CreatedByUserId { get; init; }
     public DateTime CreatedUtc { get; init; }
     public DateTime? CompletedUtc { get; set; }

@@ -34,6 +34,7 @@ public static class WebhookEventTypes
         new("credits.low_balance", WebhookAudience.Buyer, "The available balance fell below the organization's alert threshold."),
         new("credits.purchased", WebhookAudience.Buyer, "A payment for credits or a plan succeeded."),
         new("credits.auto_top_up_failed", WebhookAudience.Buyer, "An automatic top-up's payment was refused (declined, or the bank asked for authentication); auto top-up was switched off."),
+        new("credits.auto_top_up_paused", WebhookAudience.Buyer, "The daily limit of automatic purchases stopped an automatic top-up; auto top-up resumes when the oldest of them is 24 hours old. At most once a day."),
         new("payout.paid", WebhookAudience.Provider, "A payout was paid to the provider (marked paid by an operator, or transferred through Stripe Connect)."),
         new("listing.published", WebhookAudience.Provider, "A listing went live for the first time."),
         new("review.created", WebhookAudience.Provider, "A buyer reviewed one of the provider's listings."),

@@ -61,10 +61,13 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
     /// proves created and paid, <c>Payouts.StripeConnectTests</c> a reversal); an email sent again needs one the mail server
     /// refused (<c>Admin.EmailAdminTests</c>); the platform disables a webhook endpoint only after hours of failures
     /// (<c>Webhooks.WebhookRetryTests.EndpointFailingEveryAttemptForLong_IsDisabled_WithTheReason_AndCanBeEnabledAgain</c>);
-    /// a refund the payment provider refuses needs Stripe (<c>Payments.StripeDeclinedRefundTests</c>).
+    /// a refund the payment provider refuses needs Stripe (<c>Payments.StripeDeclinedRefundTests</c>); auto top-up pauses
+    /// only at the daily cap of automatic purchases
+    /// (<c>Credits.AutoTopUpDailyCapTests.CrossingsPastTheDailyCap_PauseAutoTopUp_OnTheApiAndThePage_AndTellTheOwnersOnce</c>).
     /// </summary>
     static readonly string[] RecordedByOtherAreas =
-        [AuditActions.PayoutCreated, AuditActions.PayoutPaid, AuditActions.PayoutReversed, AuditActions.EmailRetried, AuditActions.WebhookEndpointDisabled, AuditActions.PaymentRefundFailed];
+        [AuditActions.PayoutCreated, AuditActions.PayoutPaid, AuditActions.PayoutReversed, AuditActions.EmailRetried, AuditActions.WebhookEndpointDisabled,
+            AuditActions.PaymentRefundFailed, AuditActions.AutoTopUpPaused];
 
     static readonly string[] ShopOrigin = ["https://shop.example"];
     static readonly string[] ShopAndBlogOrigins = ["https://shop.example", "https://blog.example"];

@@ -3,7 +3,7 @@ using AgentMarket.Tests.Gateway;
 namespace AgentMarket.Tests.Payments;
 
 /// <summary>The gateway's app (a fake model to run agents against) with Stripe configured and pointed at a <see cref="FakeStripe"/>.</summary>
-public sealed class StripeGatewayApp : GatewayApp
+public class StripeGatewayApp : GatewayApp
 {
     public FakeStripe Stripe { get; } = new();
 

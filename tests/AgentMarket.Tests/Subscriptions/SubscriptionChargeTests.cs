@@ -242,6 +242,24 @@ public class SubscriptionChargeTests(SubscriptionChargesApp app) : IClassFixture
     }
 
     [Fact]
+    public async Task APastDueSubscriber_IsRefusedWithTheirOwnPrice_NotAnIncreaseStillInItsNotice()
+    {
+        const long price = 300;
+        const long raised = 450;
+        var agent = await app.PromptAgentAsync(new { model = "subscription", credits_per_run = price });
+        var subscribed = await app.SubscribedAsync(agent);
+        app.Clock.Advance(TimeSpan.FromDays(25));
+        await ChangePriceAsync(agent, new { model = "subscription", credits_per_run = raised });
+        app.Clock.Advance(TimeSpan.FromDays(6)); // the month is due, the increase still in its notice for this subscriber
+        await Jobs.RunOnceAsync(CancellationToken.None);
+
+        var refused = await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "still there?"), HttpStatusCode.PaymentRequired, "subscription_past_due");
+        var detail = refused.GetProperty("detail").GetString()!;
+        Assert.Contains($"({price:N0} credits)", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain($"{raised:N0}", detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AMonthWhoseReservationExpiredBeforeItsSettle_IsCharged_AndSoAreTheSubscriptionsAfterIt()
     {
         var agent = await app.PromptAgentAsync(new { model = "subscription", credits_per_run = 100 });

@@ -42,6 +42,12 @@ public sealed class OrganizationPlan : ITenantOwned
     public string? AutoTopUpFailureReason { get; set; }
     public DateTime? AutoTopUpFailedUtc { get; set; }
 
+    /// <summary>
+    /// When the daily cap of automatic purchases last stopped one and the owners were told: they are told again only a
+    /// day later, however many crossings the cap refuses meanwhile.
+    /// </summary>
+    public DateTime? AutoTopUpPausedUtc { get; set; }
+
     /// <summary>Hard limit of credits one chat session may spend (used by the run gateway); null: no limit.</summary>
     public long? SessionCreditCap { get; set; }
 
