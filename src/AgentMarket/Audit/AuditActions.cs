@@ -24,6 +24,12 @@ public static class AuditActions
     /// entry), its password cleared, its sessions and tokens ended.
     /// </summary>
     public const string EmailChangeReverted = "user.email_change_reverted";
+
+    /// <summary>
+    /// A single sign-on reached an account by an address it had never proven (typed at sign-up): its password, sessions,
+    /// personal access tokens and pending links ended (how many in the entry), so whoever opened it has no way back in.
+    /// </summary>
+    public const string UnprovenAccountClaimed = "user.unproven_account_claimed";
     public const string EmailRetried = "email.retried";
     public const string SessionRevoked = "session.revoked";
     public const string OtherSessionsRevoked = "session.others_revoked";

@@ -105,6 +105,8 @@ public sealed class EmailChangeReverts(
         await db.EmailRevertTokens.Where(t => t.UserId == user.Id && t.UsedUtc == null && t.CreatedUtc >= revert.CreatedUtc)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedUtc, now), ct);
         user.Email = revert.OldEmail;
+        // The link went to the restored address.
+        user.EmailConfirmedUtc = now;
         // Whoever made the change knew the password (it is asked for): only a reset link, to the restored address, sets one.
         user.PasswordHash = "";
         user.SecurityStamp = Guid.NewGuid();

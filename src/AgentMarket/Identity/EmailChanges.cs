@@ -202,6 +202,8 @@ public sealed class EmailChanges(
         var user = await db.Users.SingleAsync(u => u.Id == change.UserId, ct);
         var previous = user.Email;
         user.Email = change.NewEmail;
+        // The link was opened from the new mailbox.
+        user.EmailConfirmedUtc = now;
         // Their cookies carry the old address, which the pages and invitations read; a stolen one must not outlive the change.
         await sessions.EndAllAsync(user.Id, keepSession, ct);
         // A reset link sent to the old mailbox ends: that mailbox's one way back is the undo link, which also ends whoever

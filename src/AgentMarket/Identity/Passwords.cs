@@ -38,7 +38,7 @@ sealed class PasswordResetTokenConfiguration : IEntityTypeConfiguration<Password
 /// Resetting a forgotten password through an emailed link, and changing a known one. Either gives the user a new
 /// security stamp, which signs out every session of theirs started before (<see cref="SessionStamps"/>), marks those
 /// sessions ended (but the one that changed it), ends their other pending links (and email changes), and emails them that
-/// the password changed.
+/// the password changed. A reset also revokes their personal access tokens (ADR-151) and proves their address.
 /// </summary>
 public sealed class Passwords(
     AppDbContext db, Accounts accounts, IPasswordHasher<User> hasher, SessionStamps stamps, UserSessions sessions, SignInThrottle throttle,
@@ -140,10 +140,13 @@ public sealed class Passwords(
             return InvalidLink();
         }
         var user = await db.Users.SingleAsync(u => u.Id == reset.UserId, ct);
-        await SetPasswordAsync(user, hash, now, keepSession: null, ct);
+        // A reset is the answer to a forgotten or stolen password (or to an address someone else signed up with): tokens
+        // minted with the old password must not outlive it. A change, made with the password, leaves them to the user's list.
+        await SetPasswordAsync(user, hash, now, keepSession: null, revokeTokens: true, ct);
         // A reset proves the mailbox, so it also lifts a lockout.
         user.FailedSignInCount = 0;
         user.LockedOutUntilUtc = null;
+        user.EmailConfirmedUtc = now;
         audit.Record(AuditActions.PasswordReset, null, "user", user.Id, actorUserId: user.Id, actorEmail: user.Email);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
@@ -177,7 +180,7 @@ public sealed class Passwords(
         // The new password and the end of pending links and other sessions together, or neither (the account's row first,
         // as every change of its links takes it).
         await using var transaction = await AccountLock.BeginAsync(db, user!.Id, ct);
-        await SetPasswordAsync(user!, hash, clock.GetUtcNow().UtcDateTime, currentSession, ct);
+        await SetPasswordAsync(user!, hash, clock.GetUtcNow().UtcDateTime, currentSession, revokeTokens: false, ct);
         audit.Record(AuditActions.PasswordChanged, null, "user", user!.Id, actorUserId: user.Id, actorEmail: user.Email);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
@@ -187,9 +190,9 @@ public sealed class Passwords(
 
     /// <summary>
     /// The new password's hash and stamp, the end of other pending links, of email changes and of the sessions but <paramref name="keepSession"/>,
-    /// and an email saying so (saved by the caller, in its transaction).
+    /// with <paramref name="revokeTokens"/> of the personal access tokens too, and an email saying so (saved by the caller, in its transaction).
     /// </summary>
-    async Task SetPasswordAsync(User user, string passwordHash, DateTime now, Guid? keepSession, CancellationToken ct)
+    async Task SetPasswordAsync(User user, string passwordHash, DateTime now, Guid? keepSession, bool revokeTokens, CancellationToken ct)
     {
         user.PasswordHash = passwordHash;
         user.SecurityStamp = Guid.NewGuid();
@@ -197,8 +200,13 @@ public sealed class Passwords(
         // A pending email change may come from the stolen session a new password is meant to end (ADR-139).
         await EmailChanges.EndPendingAsync(db, user.Id, "a new password ended it.", now, ct);
         await sessions.EndAllAsync(user.Id, keepSession, ct);
+        if (revokeTokens)
+        {
+            await db.PersonalAccessTokens.Where(t => t.UserId == user.Id && t.RevokedUtc == null).ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedUtc, now), ct);
+        }
         Email(user, "Your password was changed",
-            $"The password of your account {user.Email} was changed on {now:yyyy-MM-dd} at {now:HH:mm} UTC, and its other sessions were signed out.\n\n" +
+            $"The password of your account {user.Email} was changed on {now:yyyy-MM-dd} at {now:HH:mm} UTC, and its other sessions were signed out" +
+            (revokeTokens ? " and its personal access tokens revoked.\n\n" : ".\n\n") +
             "If it was not you, reset your password at once (\"Forgot your password?\" on the sign-in page) and tell your organization's owner.",
             now);
     }

@@ -18,6 +18,12 @@ public sealed class User
     public DateTime CreatedUtc { get; init; }
     public DateTime? LastSignInUtc { get; set; }
 
+    /// <summary>
+    /// When the account last proved it reads <see cref="Email"/> (a used reset link, a confirmed email change or undo, a
+    /// single sign-on whose provider verified it); null when the address was only typed at sign-up (ADR-151).
+    /// </summary>
+    public DateTime? EmailConfirmedUtc { get; set; }
+
     /// <summary>Changes when the password changes, so older sign-in cookies stop working.</summary>
     public Guid SecurityStamp { get; set; } = Guid.NewGuid();
 

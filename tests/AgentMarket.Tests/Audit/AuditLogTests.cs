@@ -63,11 +63,15 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
     /// (<c>Webhooks.WebhookRetryTests.EndpointFailingEveryAttemptForLong_IsDisabled_WithTheReason_AndCanBeEnabledAgain</c>);
     /// a refund the payment provider refuses needs Stripe (<c>Payments.StripeDeclinedRefundTests</c>); auto top-up pauses
     /// only at the daily cap of automatic purchases
-    /// (<c>Credits.AutoTopUpDailyCapTests.CrossingsPastTheDailyCap_PauseAutoTopUp_OnTheApiAndThePage_AndTellTheOwnersOnce</c>).
+    /// (<c>Credits.AutoTopUpDailyCapTests.CrossingsPastTheDailyCap_PauseAutoTopUp_OnTheApiAndThePage_AndTellTheOwnersOnce</c>);
+    /// an unproven account is claimed by a single sign-on, which needs an identity provider
+    /// (<c>Identity.UnprovenAddressTests.ASquatter_LosesPasswordSessionAndTokens_WhenTheAddressOwnerFirstSignsInThroughSso</c>).
     /// </summary>
     static readonly string[] RecordedByOtherAreas =
-        [AuditActions.PayoutCreated, AuditActions.PayoutPaid, AuditActions.PayoutReversed, AuditActions.EmailRetried, AuditActions.WebhookEndpointDisabled,
-            AuditActions.PaymentRefundFailed, AuditActions.AutoTopUpPaused];
+    [
+        AuditActions.PayoutCreated, AuditActions.PayoutPaid, AuditActions.PayoutReversed, AuditActions.EmailRetried, AuditActions.WebhookEndpointDisabled,
+        AuditActions.PaymentRefundFailed, AuditActions.AutoTopUpPaused, AuditActions.UnprovenAccountClaimed,
+    ];
 
     static readonly string[] ShopOrigin = ["https://shop.example"];
     static readonly string[] ShopAndBlogOrigins = ["https://shop.example", "https://blog.example"];

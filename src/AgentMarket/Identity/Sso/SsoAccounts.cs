@@ -7,9 +7,11 @@ namespace AgentMarket.Identity.Sso;
 /// <summary>
 /// Turns a validated identity-provider profile into our user: the provider's rules first (verified email, allowed
 /// domains), then the account already linked to this subject, else the account with the same (verified) email, else a
-/// new user who joins the organization mapped to their email domain or gets their own, as at sign-up.
+/// new user who joins the organization mapped to their email domain or gets their own, as at sign-up. An account whose
+/// address was never proven is the provider's user's only from now on: whatever its creator set up ends (ADR-151).
 /// </summary>
-public sealed class SsoAccounts(AppDbContext db, OrganizationFactory organizations, Audit.AuditLog audit, ILogger<SsoAccounts> logger, TimeProvider clock)
+public sealed class SsoAccounts(
+    AppDbContext db, OrganizationFactory organizations, UserSessions sessions, SessionStamps stamps, Audit.AuditLog audit, ILogger<SsoAccounts> logger, TimeProvider clock)
 {
     public async Task<User> SignInAsync(IdentityProvider provider, SsoProfile profile, CancellationToken ct)
     {
@@ -70,9 +72,32 @@ public sealed class SsoAccounts(AppDbContext db, OrganizationFactory organizatio
             db.ChangeTracker.Clear();
             throw new SsoRefusedException(SsoRefusal.OperatorAccount);
         }
+        // Sign-up takes any address without proof, so an account found by it may have been opened by someone else first.
+        await using var claim = link is null && db.Entry(user).State != EntityState.Added && user.EmailConfirmedUtc is null
+            ? await AccountLock.BeginAsync(db, user.Id, ct)
+            : null;
+        if (claim is not null)
+        {
+            // Read again under the lock: a reset link used meanwhile proves the address.
+            await db.Entry(user).ReloadAsync(ct);
+            if (user.EmailConfirmedUtc is null)
+            {
+                await EndUnprovenAccessAsync(user, provider, now, ct);
+            }
+        }
+        if (user.Email == email)
+        {
+            // The provider verified the address (checked above).
+            user.EmailConfirmedUtc = now;
+        }
         user.LastSignInUtc = now;
         audit.Record(Audit.AuditActions.SignInSucceeded, null, "user", user.Id, after: new { via = "sso", identity_provider = provider.Id }, actorUserId: user.Id, actorEmail: user.Email);
         await db.SaveChangesAsync(ct);
+        if (claim is not null)
+        {
+            await claim.CommitAsync(ct);
+            stamps.Forget(user.Id);
+        }
         if (created is not null)
         {
             await organizations.CommittedAsync(created, ct);
@@ -80,6 +105,26 @@ public sealed class SsoAccounts(AppDbContext db, OrganizationFactory organizatio
         logger.LogInformation("Single sign-on for user {UserId} through identity provider {ProviderId} ({Outcome})", user.Id, provider.Id,
             link is not null ? "linked account" : created is not null ? "new user, new organization" : "first sign-in");
         return user;
+    }
+
+    /// <summary>
+    /// The account has the provider's verified address, but nobody ever proved they read it there: whoever signed up with
+    /// it may not be the person the provider vouches for. Their ways in end: the password (an empty hash never verifies),
+    /// every session, every personal access token and pending reset or email-change link (saved by the caller, in its transaction).
+    /// </summary>
+    async Task EndUnprovenAccessAsync(User user, IdentityProvider provider, DateTime now, CancellationToken ct)
+    {
+        var hadPassword = user.PasswordHash.Length > 0;
+        user.PasswordHash = "";
+        user.SecurityStamp = Guid.NewGuid();
+        var sessionsEnded = await sessions.EndAllAsync(user.Id, keep: null, ct);
+        var tokensRevoked = await db.PersonalAccessTokens.Where(t => t.UserId == user.Id && t.RevokedUtc == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedUtc, now), ct);
+        await Passwords.EndPendingLinksAsync(db, user.Id, now, ct);
+        await EmailChanges.EndPendingAsync(db, user.Id, "single sign-on proved who owns the address.", now, ct);
+        audit.Record(Audit.AuditActions.UnprovenAccountClaimed, null, "user", user.Id,
+            before: new { password = hadPassword, sessions = sessionsEnded, personal_tokens = tokensRevoked }, after: new { identity_provider = provider.Id },
+            actorUserId: user.Id, actorEmail: user.Email);
     }
 
     User NewUser(string email, string? name, DateTime now)
