@@ -207,4 +207,27 @@ public class SignUpAndSignInTests(AgentMarketApp app) : IClassFixture<AgentMarke
         var problem = await Http.AssertProblemAsync(await app.CreateClient().GetAsync("/api/me"), HttpStatusCode.Unauthorized, "unauthorized");
         Assert.StartsWith("Send an agent key", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
+
+    /// <summary>Browsers drop tabs and line breaks from a URL: <c>/\t/evil.example</c> would be followed as <c>//evil.example</c>, another host.</summary>
+    [Theory]
+    [InlineData("/\t/evil.example")]
+    [InlineData("/\n/evil.example")]
+    [InlineData("/\r/evil.example")]
+    [InlineData("/\\evil.example")]
+    public async Task AReturnUrlThatBrowsersReadAsAnotherHost_IsNotFollowed_AfterSignInOrSignUp(string returnUrl)
+    {
+        var user = await app.SignUpAsync();
+        using var signingIn = app.CreateClient();
+        PageForms.AssertRedirect(await signingIn.SubmitAsync("/signin", "signin", new() { ["Input.Email"] = user.Email, ["Input.Password"] = user.Password, ["returnUrl"] = returnUrl }),
+            "/dashboard");
+
+        using var signingUp = app.CreateClient();
+        PageForms.AssertRedirect(await signingUp.SubmitAsync("/signup", "signup", new()
+        {
+            ["Input.Email"] = $"new-{Guid.NewGuid():N}@tests.example",
+            ["Input.Name"] = "New",
+            ["Input.Password"] = AgentMarketApp.DefaultPassword,
+            ["returnUrl"] = returnUrl,
+        }), "/dashboard");
+    }
 }
