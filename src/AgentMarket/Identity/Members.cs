@@ -3,6 +3,7 @@ using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace AgentMarket.Identity;
 
@@ -16,6 +17,7 @@ public sealed class Members(AppDbContext db, CurrentTenant tenant, AuditLog audi
         {
             return (null, new Accounts.Failure(StatusCodes.Status403Forbidden, ProblemCodes.InsufficientRole, "Only owners can change roles."));
         }
+        await using var transaction = await BeginLockedAsync(organizationId, ct);
         var membership = await db.Memberships.Include(m => m.User).FirstOrDefaultAsync(m => m.Id == membershipId && m.OrganizationId == organizationId, ct);
         if (membership is null)
         {
@@ -32,6 +34,7 @@ public sealed class Members(AppDbContext db, CurrentTenant tenant, AuditLog audi
         }
         membership.Role = role;
         await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
         return (membership, null);
     }
 
@@ -39,6 +42,7 @@ public sealed class Members(AppDbContext db, CurrentTenant tenant, AuditLog audi
     public async Task<(Membership? Removed, Accounts.Failure? Failure)> RemoveAsync(Guid membershipId, CancellationToken ct)
     {
         var organizationId = tenant.RequiredOrganizationId;
+        await using var transaction = await BeginLockedAsync(organizationId, ct);
         var membership = await db.Memberships.FirstOrDefaultAsync(m => m.Id == membershipId && m.OrganizationId == organizationId, ct);
         if (membership is null)
         {
@@ -55,7 +59,24 @@ public sealed class Members(AppDbContext db, CurrentTenant tenant, AuditLog audi
         db.Memberships.Remove(membership);
         audit.Record(AuditActions.MemberRemoved, organizationId, "membership", membership.Id, before: new { user = membership.UserId, role = membership.Role });
         await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
         return (membership, null);
+    }
+
+    /// <summary>
+    /// The owners are counted and the role changed (or the member removed) in one transaction that holds the organization,
+    /// so two owners demoting or removing each other at once take turns, and the second sees it would leave none. SQLite's
+    /// transactions take its one write lock when they begin; on PostgreSQL the organization's row is locked FOR NO KEY
+    /// UPDATE, which still lets rows referencing it (memberships, projects) be inserted meanwhile.
+    /// </summary>
+    async Task<IDbContextTransaction> BeginLockedAsync(Guid organizationId, CancellationToken ct)
+    {
+        var transaction = await db.Database.BeginTransactionAsync(ct);
+        if (db.Database.IsNpgsql())
+        {
+            await db.Database.ExecuteSqlAsync($"SELECT 1 FROM organizations WHERE id = {organizationId} FOR NO KEY UPDATE", ct);
+        }
+        return transaction;
     }
 
     async Task<bool> IsLastOwnerAsync(Guid organizationId, CancellationToken ct) =>
