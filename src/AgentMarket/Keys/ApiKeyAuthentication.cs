@@ -18,7 +18,8 @@ public sealed record KeyGrant(Guid KeyId, Guid OrganizationId, Guid ConfigId, Ap
 /// <summary>
 /// Looks keys up by hash. A key is the capability itself, so the lookup runs in a system scope (no tenant is known before
 /// it); results are cached for at most a second, so a revocation on another replica takes effect within that second and
-/// on this one at once (<see cref="Forget"/>).
+/// on this one at once (<see cref="Forget"/>). Only keys found are cached: anyone can send made-up well-formed keys, and
+/// remembering each would grow the cache without bound (a miss costs an indexed lookup; the rate limits bound those).
 /// </summary>
 public sealed class ApiKeyDirectory(IServiceScopeFactory scopes, TimeProvider clock)
 {
@@ -27,8 +28,8 @@ public sealed class ApiKeyDirectory(IServiceScopeFactory scopes, TimeProvider cl
     // Recording every use would turn each run into a write; a minute's precision is enough for "last used".
     static readonly TimeSpan LastUsedPrecision = TimeSpan.FromMinutes(1);
 
-    readonly ConcurrentDictionary<string, (DateTime LoadedUtc, KeyGrant? Grant)> _cache = new(StringComparer.Ordinal);
-    readonly ConcurrentDictionary<Guid, (DateTime LoadedUtc, KeyGrant? Grant)> _byId = new();
+    readonly ConcurrentDictionary<string, (DateTime LoadedUtc, KeyGrant Grant)> _cache = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<Guid, (DateTime LoadedUtc, KeyGrant Grant)> _byId = new();
     readonly ConcurrentDictionary<Guid, DateTime> _lastUsed = new();
 
     public async Task<KeyGrant?> FindAsync(string secret, CancellationToken ct)
@@ -42,7 +43,7 @@ public sealed class ApiKeyDirectory(IServiceScopeFactory scopes, TimeProvider cl
         // Each term is an indexed lookup by hash; a key has at most two earlier secrets in their grace (ADR-141).
         var key = await LoadAsync(k => k.KeyHash == hash || (k.GraceKeyHash == hash && k.GraceUntilUtc > now) || (k.OlderGraceKeyHash == hash && k.OlderGraceUntilUtc > now),
             now, ct);
-        _cache[hash] = (now, key);
+        Remember(_cache, hash, now, key);
         return key;
     }
 
@@ -58,9 +59,26 @@ public sealed class ApiKeyDirectory(IServiceScopeFactory scopes, TimeProvider cl
             return cached.Grant;
         }
         var key = await LoadAsync(k => k.Id == keyId, now, ct);
-        _byId[keyId] = (now, key);
+        Remember(_byId, keyId, now, key);
         return key;
     }
+
+    /// <summary>Caches a key found; forgets one no longer found (revoked, expired), as it does made-up ones.</summary>
+    static void Remember<TKey>(ConcurrentDictionary<TKey, (DateTime LoadedUtc, KeyGrant Grant)> cache, TKey lookup, DateTime now, KeyGrant? key)
+        where TKey : notnull
+    {
+        if (key is null)
+        {
+            cache.TryRemove(lookup, out _);
+        }
+        else
+        {
+            cache[lookup] = (now, key);
+        }
+    }
+
+    /// <summary>Whether a lookup of <paramref name="secret"/> is cached (for tests: misses must not be).</summary>
+    internal bool IsCached(string secret) => _cache.ContainsKey(SecretToken.Hash(secret));
 
     async Task<KeyGrant?> LoadAsync(System.Linq.Expressions.Expression<Func<ApiKey, bool>> match, DateTime now, CancellationToken ct)
     {
