@@ -12,6 +12,7 @@ namespace AgentMarket.Identity;
 /// Checks every sign-in cookie against the server's state, and treats a refused one as signed out (its cookie removed):
 /// <list type="bullet">
 /// <item>its security stamp must still be its user's (a password change gives a new one; a removed user has none);</item>
+/// <item>its operator claim, if it has one, must still be the user's (operator access can be taken away);</item>
 /// <item>its session (<see cref="UserSession"/>, ADR-132) must not have ended. A cookie without one was issued before
 /// sessions were tracked, and is refused too.</item>
 /// </list>
@@ -29,8 +30,13 @@ public sealed class SessionStamps(IServiceScopeFactory scopes, IMemoryCache cach
     public const string SignedOutMessage = "This session was signed out, here or from another of your sessions. Sign in again.";
     public const string UntrackedMessage = "Your session has ended. Sign in again.";
 
+    public const string OperatorChangedMessage = "Your session ended because your account is no longer an operator. Sign in again.";
+
     /// <summary>A value read at <paramref name="ReadUtc"/> of the app's clock (which tests move), not the cache's own.</summary>
     sealed record Cached<T>(T Value, DateTime ReadUtc);
+
+    /// <summary>What a cookie issued for the user must still carry.</summary>
+    sealed record UserStamp(Guid SecurityStamp, bool IsOperator);
 
     public async Task ValidateAsync(CookieValidatePrincipalContext context)
     {
@@ -47,9 +53,16 @@ public sealed class SessionStamps(IServiceScopeFactory scopes, IMemoryCache cach
     {
         if (!Guid.TryParse(principal?.FindFirst(AppClaims.UserId)?.Value, out var userId)
             || !Guid.TryParse(principal.FindFirst(AppClaims.SecurityStamp)?.Value, out var stamp)
-            || await StampAsync(userId, ct) != stamp)
+            || await StampAsync(userId, ct) is not { } current
+            || current.SecurityStamp != stamp)
         {
             return PasswordChangedMessage;
+        }
+        // The claim is fixed when the cookie is issued, and pages and routes trust it: taken away, it must end the cookie.
+        // (A cookie issued before a grant only lacks it until the next sign-in.)
+        if (principal.HasClaim(AppClaims.Operator, "true") && !current.IsOperator)
+        {
+            return OperatorChangedMessage;
         }
         if (UserSessions.CurrentId(principal) is not { } sessionId)
         {
@@ -62,8 +75,8 @@ public sealed class SessionStamps(IServiceScopeFactory scopes, IMemoryCache cach
 
     public void ForgetSession(Guid sessionId) => cache.Remove(SessionKey(sessionId));
 
-    Task<Guid?> StampAsync(Guid userId, CancellationToken ct) =>
-        CachedAsync(StampKey(userId), db => db.Users.AsNoTracking().Where(u => u.Id == userId).Select(u => (Guid?)u.SecurityStamp).FirstOrDefaultAsync(ct));
+    Task<UserStamp?> StampAsync(Guid userId, CancellationToken ct) =>
+        CachedAsync(StampKey(userId), db => db.Users.AsNoTracking().Where(u => u.Id == userId).Select(u => new UserStamp(u.SecurityStamp, u.IsOperator)).FirstOrDefaultAsync(ct));
 
     Task<bool> IsOpenAsync(Guid sessionId, Guid userId, CancellationToken ct) =>
         CachedAsync(SessionKey(sessionId), async db =>
