@@ -51,25 +51,13 @@ static class InvitationEndpoints
             : TypedResults.Created($"/api/invitations/{created!.Uuid}", created);
     }
 
-    static async Task<IResult> RevokeAsync(Guid uuid, CurrentTenant tenant, AppDbContext db, AuditLog audit, TimeProvider clock, CancellationToken ct)
-    {
-        var organizationId = tenant.RequiredOrganizationId;
-        var invitation = await db.Invitations.FirstOrDefaultAsync(i => i.Id == uuid && i.OrganizationId == organizationId, ct);
-        if (invitation is null)
+    /// <summary>Revokes a pending invitation; one already accepted or revoked answers the same (the request's end holds).</summary>
+    static async Task<IResult> RevokeAsync(Guid uuid, Invitations invitations, CancellationToken ct) =>
+        await invitations.RevokeAsync(uuid, ct) switch
         {
-            return ApiProblem.NotFound("invitation");
-        }
-        if (invitation.AcceptedUtc is null && invitation.RevokedUtc is null)
-        {
-            var now = clock.GetUtcNow().UtcDateTime;
-            invitation.RevokedUtc = now;
-            audit.Record(AuditActions.InvitationRevoked, organizationId, "invitation", invitation.Id, before: new { invitation.Email, invitation.Role });
-            await db.SaveChangesAsync(ct);
-            // After the revocation is saved: should this fail, the email still goes out with a link that no longer works.
-            await db.OutboxEmails.WithdrawUnsentAsync(OutboxEmail.AboutInvitation(organizationId, invitation.Email), "the invitation was revoked.", now, ct);
-        }
-        return TypedResults.NoContent();
-    }
+            Invitations.Revocation.NotFound => ApiProblem.NotFound("invitation"),
+            _ => TypedResults.NoContent(),
+        };
 
     static async Task<IResult> AcceptAsync(AcceptInvitationRequest request, Invitations invitations, HttpContext http, CancellationToken ct)
     {
@@ -89,6 +77,38 @@ public sealed class Invitations(
     /// <summary>Invitations an organization may send in an hour: a team's worth, not a mailing list's.</summary>
     public const int MaxPerHour = 20;
 
+    /// <summary>What revoking an invitation found.</summary>
+    public enum Revocation { Revoked, NotPending, NotFound, NotAllowed }
+
+    /// <summary>
+    /// Revokes a pending invitation of the caller's organization, audited, and withdraws its email if not sent yet, for the
+    /// API and the page alike. The conditional update decides, so a revocation racing an acceptance either wins or finds
+    /// the invitation no longer pending.
+    /// </summary>
+    public async Task<Revocation> RevokeAsync(Guid invitationId, CancellationToken ct)
+    {
+        if (!tenant.HasRole(MembershipRole.Manager))
+        {
+            return Revocation.NotAllowed;
+        }
+        var organizationId = tenant.RequiredOrganizationId;
+        var invitation = await db.Invitations.AsNoTracking().FirstOrDefaultAsync(i => i.Id == invitationId && i.OrganizationId == organizationId, ct);
+        if (invitation is null)
+        {
+            return Revocation.NotFound;
+        }
+        var now = clock.GetUtcNow().UtcDateTime;
+        if (await db.Invitations.Where(i => i.Id == invitationId && i.OrganizationId == organizationId && i.AcceptedUtc == null && i.RevokedUtc == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(i => i.RevokedUtc, now), ct) == 0)
+        {
+            return Revocation.NotPending;
+        }
+        await audit.RecordAsync(AuditActions.InvitationRevoked, organizationId, "invitation", invitation.Id, before: new { invitation.Email, invitation.Role }, ct: ct);
+        // After the revocation is saved: should this fail, the email still goes out with a link that no longer works.
+        await db.OutboxEmails.WithdrawUnsentAsync(OutboxEmail.AboutInvitation(organizationId, invitation.Email), "the invitation was revoked.", now, ct);
+        return Revocation.Revoked;
+    }
+
     /// <summary>
     /// Invites <paramref name="email"/>. The invitation is emailed when the marketplace knows its public address
     /// (<see cref="PublicAddress.ForEmails"/>); the inviter always gets the accept link to share, built from
@@ -99,6 +119,11 @@ public sealed class Invitations(
     {
         var organizationId = tenant.RequiredOrganizationId;
         var normalized = User.NormalizeEmail(email);
+        // Checked here, not only by the route: every caller (API, page) gets the same rule.
+        if (!tenant.HasRole(MembershipRole.Manager))
+        {
+            return (null, new Accounts.Failure(StatusCodes.Status403Forbidden, ProblemCodes.InsufficientRole, "Only owners and managers can invite."));
+        }
         if (role == MembershipRole.Owner && !tenant.HasRole(MembershipRole.Owner))
         {
             return (null, new Accounts.Failure(StatusCodes.Status403Forbidden, ProblemCodes.InsufficientRole, "Only owners can invite owners."));

@@ -244,6 +244,26 @@ public class OutboxMailerTests(MailApp app) : IClassFixture<MailApp>
     }
 
     [Fact]
+    public async Task AnInvitationRevokedOnTheOrganizationPage_IsNotEmailed_AsOneRevokedThroughTheApi()
+    {
+        await using var quiet = MailApp.WithoutBackgroundSender();
+        await quiet.InitializeAsync();
+        var owner = await quiet.SignUpAsync();
+        var invitee = $"page-revoked-{Guid.NewGuid():N}@tests.example";
+        var invitation = await Http.ReadJsonAsync(await owner.Client.PostAsJsonAsync("/api/invitations/", new { email = invitee, role = "member" }), HttpStatusCode.Created);
+
+        var revoked = await owner.Client.SubmitAsync("/organization", "invitation-action", new() { ["revoke"] = invitation.GetProperty("uuid").GetGuid().ToString() });
+        Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        while (await quiet.Services.GetRequiredService<OutboxMailer>().RunOnceAsync(CancellationToken.None) > 0)
+        {
+        }
+
+        Assert.DoesNotContain(quiet.Smtp.Messages, m => m.Recipients.Contains(invitee));
+        Assert.Equal(1, await quiet.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().OutboxEmails
+            .CountAsync(e => e.Recipient == invitee && e.WithdrawnUtc != null)));
+    }
+
+    [Fact]
     public async Task AnEmailWithdrawnWhileItIsBeingSent_StaysWithdrawn_WhenTheServerDefersIt()
     {
         await using var quiet = MailApp.WithoutBackgroundSender();
