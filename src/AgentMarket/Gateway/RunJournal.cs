@@ -48,6 +48,14 @@ sealed class RunJournal(
 
     protected override async Task<LedgerResult?[]> WriteAsync(IReadOnlyList<JournalEntry> batch)
     {
+        // What the engine produced (a model's answer, a parsed payload) may hold U+0000, which PostgreSQL refuses: one
+        // such run would fail its whole batch, unrecorded and unpaid. Its session messages are made storable as rows.
+        foreach (var run in batch.Select(e => e.Run))
+        {
+            run.Output = StoredText.Storable(run.Output);
+            run.Model = StoredText.Storable(run.Model);
+            run.ErrorCode = StoredText.Storable(run.ErrorCode);
+        }
         // Payments the ledger refused (a reservation the expiry job voided first: the run ran free). The batch is written
         // again without them, its runs recorded as charging nothing, so what a record says always matches the ledger.
         var refused = new Dictionary<int, LedgerResult>();

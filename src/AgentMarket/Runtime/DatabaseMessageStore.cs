@@ -16,36 +16,40 @@ sealed class DatabaseMessageStore(IDbContextFactory<AppDbContext> contexts, Guid
     {
         var isNew = message.Id is null;
         var stored = isNew ? message with { Id = Guid.CreateVersion7().ToString("N") } : message;
+        var row = Row(stored, runId);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         // A message without an id is new: one insert. One with an id is a re-save (a streamed answer completing).
         var updated = isNew ? 0 : await db.SessionMessages
-            .Where(m => m.PartitionId == partitionId && m.OrganizationId == organizationId && m.MessageId == stored.Id)
+            .Where(m => m.PartitionId == partitionId && m.OrganizationId == organizationId && m.MessageId == row.MessageId)
             .ExecuteUpdateAsync(s => s
-                .SetProperty(m => m.Text, stored.Text)
-                .SetProperty(m => m.Sender, stored.Sender)
-                .SetProperty(m => m.SenderName, stored.SenderName)
-                .SetProperty(m => m.Category, stored.Category)
-                .SetProperty(m => m.Error, stored.Error), cancellationToken);
+                .SetProperty(m => m.Text, row.Text)
+                .SetProperty(m => m.Sender, row.Sender)
+                .SetProperty(m => m.SenderName, row.SenderName)
+                .SetProperty(m => m.Category, row.Category)
+                .SetProperty(m => m.Error, row.Error), cancellationToken);
         if (updated == 0)
         {
-            db.SessionMessages.Add(Row(stored, runId));
+            db.SessionMessages.Add(row);
             await db.SaveChangesAsync(cancellationToken);
         }
         return stored;
     }
 
-    /// <summary>The row that stores <paramref name="stored"/> (which has its id) for this subscription.</summary>
+    /// <summary>
+    /// The row that stores <paramref name="stored"/> (which has its id) for this subscription. Its text is made storable
+    /// (<see cref="StoredText.Storable"/>): a message is the flow's, and may hold a model's U+0000 or a parsed payload's.
+    /// </summary>
     public SessionMessage Row(Message stored, string runId) => new()
     {
         OrganizationId = organizationId,
         PartitionId = partitionId,
-        SessionId = stored.SessionId,
-        MessageId = stored.Id!,
-        ContextId = stored.ContextId,
-        Sender = stored.Sender,
-        SenderName = stored.SenderName,
-        Text = stored.Text,
-        Category = stored.Category,
+        SessionId = StoredText.Storable(stored.SessionId),
+        MessageId = StoredText.Storable(stored.Id!),
+        ContextId = StoredText.Storable(stored.ContextId),
+        Sender = StoredText.Storable(stored.Sender),
+        SenderName = StoredText.Storable(stored.SenderName),
+        Text = StoredText.Storable(stored.Text),
+        Category = StoredText.Storable(stored.Category),
         Error = stored.Error,
         RunId = runId,
         CreatedUtc = stored.Timestamp == default ? clock.GetUtcNow().UtcDateTime : stored.Timestamp.UtcDateTime,
