@@ -240,6 +240,42 @@ public class LangflowDoorTests(DoorsApp app) : IClassFixture<DoorsApp>
     }
 
     [Fact]
+    public async Task OneOrganizationsRefusedWebhooks_DoNotHoldUpAnotherOrganizations()
+    {
+        var agent = await app.ExampleAgentAsync(DoorIntents.Template("webhook-automation.json"));
+        var flooding = await app.SubscribedAsync(agent);
+        var other = await app.SubscribedAsync(agent);
+        var (flood, order) = ($"order {CatalogIntents.UniqueWord()}", $"order {CatalogIntents.UniqueWord()}");
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        app.Model.When(flood, FakeReply.Say("Summary: held.") with { Gate = held.Task });
+        app.Model.When(order, FakeReply.Say("Summary: the other order."));
+        try
+        {
+            // On the Free plan's one concurrent session, the first call holds it (its answer waits for the gate) and every
+            // other one is refused with Retry-After, again and again, until it is recorded as refused.
+            for (var i = 0; i < 20; i++)
+            {
+                var accepted = await flooding.KeyClient.PostAsync($"/api/v1/webhook/{agent.Slug}", new StringContent($$"""{"event": "{{flood}} {{i}}"}""", Encoding.UTF8, "application/json"));
+                Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+            }
+            await DoorIntents.EventuallyAsync(() => Task.FromResult(app.Model.Requests.Any(r => r.Prompt.Contains(flood, StringComparison.Ordinal))), "a flooding run reached the model");
+
+            var response = await other.KeyClient.PostAsync($"/api/v1/webhook/{agent.Slug}", new StringContent($$"""{"event": "{{order}}"}""", Encoding.UTF8, "application/json"));
+
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            await DoorIntents.EventuallyAsync(async () => (await app.RunsAsync(other.Buyer.OrganizationId, other.Config)).Any(r => r.Status == AgentMarket.Gateway.AgentRunStatus.Succeeded),
+                "the other organization's webhook ran");
+            Assert.DoesNotContain(await app.RunsAsync(flooding.Buyer.OrganizationId, flooding.Config), r => r.Status == AgentMarket.Gateway.AgentRunStatus.Succeeded);
+        }
+        finally
+        {
+            held.TrySetResult();
+        }
+        await DoorIntents.EventuallyAsync(async () => (await app.RunsAsync(flooding.Buyer.OrganizationId, flooding.Config)).Any(r => r.Status == AgentMarket.Gateway.AgentRunStatus.Succeeded),
+            "the held run finished once the gate opened");
+    }
+
+    [Fact]
     public async Task AWebhookTheKeyRefuses_IsRecordedAsRefused_InTheBuyersUsage()
     {
         var agent = await app.ExampleAgentAsync(DoorIntents.Template("webhook-automation.json"));

@@ -157,6 +157,11 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
             reply = rule?.Reply ?? _fallback;
         }
 
+        if (reply.Gate is { } gate)
+        {
+            await gate.WaitAsync(context.RequestAborted);
+        }
+
         if (reply.Latency > TimeSpan.Zero)
         {
             await Task.Delay(reply.Latency, context.RequestAborted);

@@ -18,6 +18,9 @@ public sealed record FakeReply
     /// <summary>Delay before the answer starts (and between streamed chunks, see <see cref="ChunkDelay"/>).</summary>
     public TimeSpan Latency { get; init; }
 
+    /// <summary>The answer waits until this task completes (or the request is aborted): a run held in flight for as long as a test needs.</summary>
+    public Task? Gate { get; init; }
+
     /// <summary>Delay between streamed chunks.</summary>
     public TimeSpan ChunkDelay { get; init; }
 
