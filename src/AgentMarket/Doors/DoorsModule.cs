@@ -19,6 +19,7 @@ static class DoorsModule
         builder.Services.AddScoped<DoorSnippets>();
         builder.Services.AddSingleton<WebhookQueue>();
         builder.Services.AddHostedService<WebhookWorker>();
+        builder.Services.AddSingleton<McpCalls>();
         // As Langflow does: any origin, header and method; credentials are the x-api-key, never cookies.
         builder.Services.AddCors(o => o.AddPolicy(LangflowCors, p => p.AllowAnyOrigin().AllowAnyHeader().AllowAnyMethod()));
         builder.Services.AddTransient<IStartupFilter, LangflowCorsFilter>();

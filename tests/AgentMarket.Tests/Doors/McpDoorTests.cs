@@ -127,6 +127,60 @@ public partial class McpDoorTests(DoorsApp app) : IClassFixture<DoorsApp>
     }
 
     [Fact]
+    public async Task NotificationsCancelled_EndsTheCallersOwnToolCall_Uncharged_AndNoOneElses()
+    {
+        var agent = await app.PromptAgentAsync();
+        var (mine, theirs) = (await app.SubscribedAsync(agent), await app.SubscribedAsync(agent));
+        var (myCredits, theirCredits) = (await mine.Buyer.CreditsAsync(), await theirs.Buyer.CreditsAsync());
+        var question = $"Held question {CatalogIntents.UniqueWord()}";
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        app.Model.When(question, FakeReply.Say("A held answer.") with { Gate = held.Task });
+        // Both callers use the same request id: ids are the client's, so only who sent them tells the calls apart.
+        var call = JsonSerializer.Serialize(new { jsonrpc = "2.0", id = 7, method = "tools/call", @params = new { name = agent.Slug, arguments = new { input = question } } });
+        const string cancel = """{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7,"reason":"The user stopped it."}}""";
+        Task<HttpResponseMessage> theirCall;
+        try
+        {
+            var myCall = mine.KeyClient.SendAsync(McpPost(call));
+            theirCall = theirs.KeyClient.SendAsync(McpPost(call));
+            await DoorIntents.EventuallyAsync(() => Task.FromResult(app.Model.Requests.Count(r => r.Prompt.Contains(question, StringComparison.Ordinal)) == 2),
+                "both calls reached the model");
+
+            Assert.Equal(HttpStatusCode.Accepted, (await mine.KeyClient.SendAsync(McpPost(cancel))).StatusCode);
+
+            var ended = await myCall.WaitAsync(TimeSpan.FromSeconds(15), TestContext.Current.CancellationToken);
+            Assert.False(theirCall.IsCompleted);
+            Assert.True(ToolResult(await ended.Content.ReadAsStringAsync()).GetProperty("isError").GetBoolean());
+            var run = Assert.Single(await app.RunsAsync(mine.Buyer.OrganizationId, mine.Config));
+            Assert.Equal((AgentMarket.Gateway.AgentRunStatus.Failed, 0L), (run.Status, run.CreditsCharged));
+            Assert.Equal(myCredits, await mine.Buyer.CreditsAsync());
+        }
+        finally
+        {
+            held.TrySetResult();
+        }
+        // Their call went on through my cancellation of the same id: released, it answers and is charged.
+        var answered = ToolResult(await (await theirCall).Content.ReadAsStringAsync());
+        Assert.False(answered.TryGetProperty("isError", out var isError) && isError.GetBoolean());
+        var charged = answered.GetProperty("structuredContent").GetProperty("credits_charged").GetInt64();
+        Assert.True(charged > 0);
+        Assert.Equal(theirCredits - charged, await theirs.Buyer.CreditsAsync());
+    }
+
+    static HttpRequestMessage McpPost(string body) => new(HttpMethod.Post, "/mcp")
+    {
+        Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        Headers = { { "Accept", "application/json, text/event-stream" } },
+    };
+
+    /// <summary>The <c>result</c> of the one JSON-RPC response in a Streamable HTTP answer's event stream.</summary>
+    static JsonElement ToolResult(string events)
+    {
+        var data = events.Split('\n').Single(line => line.StartsWith("data:", StringComparison.Ordinal))["data:".Length..];
+        return JsonDocument.Parse(data).RootElement.GetProperty("result").Clone();
+    }
+
+    [Fact]
     public async Task Callers_WithoutASecretCredential_AreRefusedAtTheDoor()
     {
         var subscribed = await app.SubscribedAsync();

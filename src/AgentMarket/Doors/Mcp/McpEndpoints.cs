@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using AgentMarket.Gateway;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
+using AgentMarket.Platform.Tenancy;
 using AgentMarket.Runtime;
 using AgentMarket.Subscriptions;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -56,7 +57,18 @@ static class McpEndpoints
             return;
         }
 
-        var tools = new AgentToolbox(caller, http.RequestServices);
+        // A call can be cancelled by its caller's notifications/cancelled, which comes in a POST of its own (McpCalls).
+        var calls = http.RequestServices.GetRequiredService<McpCalls>();
+        var userId = http.RequestServices.GetRequiredService<CurrentTenant>().UserId;
+        string? mcpSession = http.Request.Headers["Mcp-Session-Id"].FirstOrDefault();
+        McpCalls.Call CallNamed(RequestId id) => new(caller.OrganizationId, caller.Key?.KeyId, userId, mcpSession, id);
+        if (message is JsonRpcNotification { Method: NotificationMethods.CancelledNotification } cancellation && CancelledCall(cancellation) is { } cancelled)
+        {
+            calls.Cancel(CallNamed(cancelled));
+        }
+        using var call = message is JsonRpcRequest { Method: RequestMethods.ToolsCall } request ? calls.Start(CallNamed(request.Id)) : null;
+
+        var tools = new AgentToolbox(caller, http.RequestServices, call?.Token ?? CancellationToken.None);
         var options = new McpServerOptions
         {
             ServerInfo = new Implementation { Name = "agentmarket", Title = "AgentMarket agents", Version = "1.0.0" },
@@ -80,6 +92,19 @@ static class McpEndpoints
         // Closing the transport ends the server's loop normally; cancelling it would throw through every layer of the loop.
         await transport.DisposeAsync();
         await serving;
+    }
+
+    /// <summary>The request id a <c>notifications/cancelled</c> names; null when it names none (the spec says to ignore those).</summary>
+    static RequestId? CancelledCall(JsonRpcNotification notification)
+    {
+        try
+        {
+            return ((CancelledNotificationParams?)notification.Params?.Deserialize(McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CancelledNotificationParams))))?.RequestId;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     static ProblemHttpResult Refused(HttpContext http, DoorRefusal refusal)
@@ -112,7 +137,8 @@ static class McpEndpoints
     static readonly JsonSerializerOptions StructuredJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>The caller's agents as tools, for one request.</summary>
-    sealed class AgentToolbox(DoorCaller caller, IServiceProvider services)
+    /// <param name="cancelled">Cancelled when the caller cancels this call (<see cref="McpCalls"/>).</param>
+    sealed class AgentToolbox(DoorCaller caller, IServiceProvider services, CancellationToken cancelled)
     {
         public async ValueTask<ListToolsResult> ListAsync(RequestContext<ListToolsRequestParams> request, CancellationToken ct)
         {
@@ -146,7 +172,9 @@ static class McpEndpoints
                 return ToolError(problem);
             }
             var run = new GatewayRequest(agent.ConfigId, message, session, null, Door) { Key = caller.Key, NodeInputs = nodeInputs };
-            var (result, failure) = await services.GetRequiredService<RunGateway>().RunAsync(run, null, ct);
+            // Cancelled, the run ends as when a client disconnects: the engine stops, the reservation is voided, the run recorded.
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(ct, cancelled);
+            var (result, failure) = await services.GetRequiredService<RunGateway>().RunAsync(run, null, either.Token);
             if (failure is not null)
             {
                 return ToolError($"{failure.Message} ({failure.Code})");
