@@ -55,9 +55,11 @@ public sealed class Suspensions(AppDbContext db, AuditLog audit, ApiKeyDirectory
                 before: new { suspended = true, reason = organization.SuspensionReason }, after: new { suspended = false });
             organization.SuspendedUtc = null;
             organization.SuspensionReason = null;
+            // A listing approved or restored during the suspension was never live: this is its publication.
+            var now = clock.GetUtcNow().UtcDateTime;
             foreach (var listing in await db.Listings.Where(l => l.OrganizationId == organizationId && l.State == ListingState.Suspended).ToListAsync(ct))
             {
-                listing.State = ListingState.Active;
+                ListingPublication.GoLive(db, listing, now);
             }
             await db.SaveChangesAsync(ct);
             keys.Forget();

@@ -126,6 +126,20 @@ sealed class ListingConfiguration : IEntityTypeConfiguration<Listing>
     }
 }
 
+/// <summary>
+/// The one step that puts a listing live, whichever path gets it there (approval, auto-approval, a submit, an unpause,
+/// a restore, a reactivation): its first time live is its publication, which the notice rule for price changes, slug
+/// retirement and <c>listing.published</c> depend on, so no path may set <see cref="ListingState.Active"/> by itself.
+/// </summary>
+public static class ListingPublication
+{
+    public static void GoLive(Platform.Data.AppDbContext db, Listing listing, DateTime now)
+    {
+        listing.State = ListingState.Active;
+        Webhooks.WebhookEvents.Publish(db, listing, now);
+    }
+}
+
 /// <summary>Whether a subscribed agent runs, and if not, who stopped it, in the words its buyers are shown.</summary>
 public static class ListingAvailability
 {

@@ -22,10 +22,6 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
         DecideAsync(listingId, state => state == ListingState.PendingReview, Audit.AuditActions.ListingApproved, async listing =>
         {
             await PutLiveAsync(listing, ct);
-            if (listing.State == ListingState.Active)
-            {
-                Webhooks.WebhookEvents.Publish(db, listing, clock.GetUtcNow().UtcDateTime);
-            }
             listing.ModerationNote = null;
             return (new { state = ListingState.PendingReview }, new { state = listing.State });
         }, ct);
@@ -90,8 +86,15 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
     }
 
     /// <summary>Puts a listing live; while its organization is suspended it waits, with its other live ones, for the reactivation.</summary>
-    async Task PutLiveAsync(Listing listing, CancellationToken ct) =>
-        listing.State = await db.Organizations.IsSuspendedAsync(listing.OrganizationId, ct) ? ListingState.Suspended : ListingState.Active;
+    async Task PutLiveAsync(Listing listing, CancellationToken ct)
+    {
+        if (await db.Organizations.IsSuspendedAsync(listing.OrganizationId, ct))
+        {
+            listing.State = ListingState.Suspended;
+            return;
+        }
+        ListingPublication.GoLive(db, listing, clock.GetUtcNow().UtcDateTime);
+    }
 
     Task<Guid> OwnerOrganizationAsync(Listing listing, CancellationToken ct) =>
         db.Providers.Where(p => p.Id == listing.ProviderId).Select(p => p.OrganizationId).FirstAsync(ct);

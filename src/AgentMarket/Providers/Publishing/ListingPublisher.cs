@@ -110,13 +110,13 @@ public sealed partial class ListingPublisher(
             IsPremium = draft.IsPremium ?? false,
             Visibility = draft.Visibility ?? ListingVisibility.Public,
             PreviewImageUrl = await PreviewImageUrlAsync(draft.PreviewImage, ct),
-            State = autoApprove ? ListingState.Active : ListingState.PendingReview,
+            State = ListingState.PendingReview,
             ReportsUsageSinceUtc = agent.ReportsUsageSinceUtc,
             CreatedUtc = now,
         };
         if (autoApprove)
         {
-            Webhooks.WebhookEvents.Publish(db, listing, now);
+            ListingPublication.GoLive(db, listing, now);
         }
         SetPricing(listing, draft.Pricing.ToTerms()!);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
@@ -223,11 +223,14 @@ public sealed partial class ListingPublisher(
             return (null, new Accounts.Failure(StatusCodes.Status409Conflict, CatalogProblemCodes.ListingStateConflict,
                 $"A listing in state {EnumNames<ListingState>.ToName(listing.State)} cannot be {Done(action)}."));
         }
-        listing.State = state;
         if (state == ListingState.Active)
         {
-            Webhooks.WebhookEvents.Publish(db, listing, clock.GetUtcNow().UtcDateTime);
+            ListingPublication.GoLive(db, listing, clock.GetUtcNow().UtcDateTime);
             listing.ModerationNote = null;
+        }
+        else
+        {
+            listing.State = state;
         }
         await db.SaveChangesAsync(ct);
         return (listing, null);
