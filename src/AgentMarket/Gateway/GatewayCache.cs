@@ -54,7 +54,7 @@ public sealed class GatewayCache(IServiceScopeFactory scopes, TimeProvider clock
         GetAsync(_listings, listing, async db =>
         {
             var now = clock.GetUtcNow().UtcDateTime;
-            var pending = await db.ListingPriceChanges.AsNoTracking().Where(c => c.ListingId == listing && c.EffectiveForSubscribersUtc > now).ToListAsync(ct);
+            var pending = await PriceSchedule.InForceAsync(db.ListingPriceChanges.AsNoTracking(), listing, now, ct);
             var releases = await db.ListingReleases.AsNoTracking().Where(r => r.ListingId == listing).ToListAsync(ct);
             return new ListingFacts(pending, releases);
         });

@@ -25,7 +25,8 @@ sealed class SubscriberNotices(IServiceScopeFactory scopes, TimeProvider clock) 
     public const string AgentAvailable = "subscription.agent_available";
     public const string PriceIncreaseScheduled = "subscription.price_increase_scheduled";
 
-    sealed record Notice(Listing Listing, string Type, string Subject, string Body, object Data);
+    /// <summary>A notice to the listing's subscribers; for a price increase, <see cref="Change"/>, to those it raises.</summary>
+    sealed record Notice(Listing Listing, string Type, string Subject, string Body, object Data, ListingPriceChange? Change = null);
 
     public override async ValueTask<InterceptionResult<int>> SavingChangesAsync(DbContextEventData eventData, InterceptionResult<int> result, CancellationToken ct = default)
     {
@@ -89,7 +90,7 @@ sealed class SubscriberNotices(IServiceScopeFactory scopes, TimeProvider clock) 
                     previous_pricing = CardPricing.From(change.Previous),
                     new_pricing = CardPricing.From(change.New),
                     effective_for_subscribers = change.EffectiveForSubscribersUtc,
-                }));
+                }, change));
         }
         return notices;
     }
@@ -106,9 +107,17 @@ sealed class SubscriberNotices(IServiceScopeFactory scopes, TimeProvider clock) 
         var everyone = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         foreach (var notice in notices)
         {
-            var subscribers = await everyone.CustomerAgentConfigs.AsNoTracking()
+            var live = await everyone.CustomerAgentConfigs.AsNoTracking()
                 .Where(c => c.ListingId == notice.Listing.Id && c.State != SubscriptionState.Terminated && c.OrganizationId != notice.Listing.OrganizationId)
-                .Select(c => c.OrganizationId).Distinct().ToListAsync(ct);
+                .Select(c => new { c.OrganizationId, c.SubscribedUtc }).ToListAsync(ct);
+            if (notice.Change is { } change && live.Count > 0)
+            {
+                // Only those it raises: a subscriber still on terms a pending increase kept them at is not raised by the
+                // seller going back to them (PriceSchedule.ForSubscriber, over the history as it was before this save).
+                var history = await PriceSchedule.InForceAsync(everyone.ListingPriceChanges.AsNoTracking(), notice.Listing.Id, now, ct);
+                live = live.Where(c => change.New.IsIncreaseOver(PriceSchedule.ForSubscriber(change.Previous, history, c.SubscribedUtc, now))).ToList();
+            }
+            var subscribers = live.Select(c => c.OrganizationId).Distinct().ToList();
             if (subscribers.Count == 0)
             {
                 continue;

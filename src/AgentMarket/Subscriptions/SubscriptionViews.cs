@@ -61,10 +61,10 @@ sealed class SubscriptionViews(AppDbContext db, SubscriptionService subscription
     {
         var current = PricingTerms.Of(listing);
         var now = clock.GetUtcNow().UtcDateTime;
-        var changes = await db.ListingPriceChanges.AsNoTracking().Where(c => c.ListingId == listing.Id && c.EffectiveForSubscribersUtc > now).ToListAsync(ct);
+        var changes = await PriceSchedule.InForceAsync(db.ListingPriceChanges.AsNoTracking(), listing.Id, now, ct);
         var paying = PriceSchedule.ForSubscriber(current, changes, config.SubscribedUtc, now);
         var next = paying == current ? null
-            : changes.Where(c => c.AnnouncedUtc > config.SubscribedUtc).OrderBy(c => c.EffectiveForSubscribersUtc).ThenBy(c => c.AnnouncedUtc).FirstOrDefault();
+            : changes.Where(c => c.AnnouncedUtc > config.SubscribedUtc && c.EffectiveForSubscribersUtc > now).OrderBy(c => c.EffectiveForSubscribersUtc).ThenBy(c => c.AnnouncedUtc).FirstOrDefault();
         return new PricingResponse(paying.Model, paying.CreditsPerRun, paying.CreditsMin, paying.CreditsMax, next?.New, next?.EffectiveForSubscribersUtc);
     }
 

@@ -75,6 +75,24 @@ public class PricingRulesTests
         Assert.Equal(Fixed(12), PriceSchedule.ForSubscriber(Fixed(12), history, subscriber, Start.AddDays(24)));
     }
 
+    [Fact]
+    public void ARevertWithinTheNotice_KeepsEarlierSubscribersOnTheirTerms_AndGivesLaterOnesTheirOwnNotice()
+    {
+        var monthly = new PricingTerms(PricingModel.Subscription, 1000, 0, 0);
+        var raise = PriceSchedule.Change(Listing, Fixed(10), monthly, [], Start, Notice);
+        var revert = PriceSchedule.Change(Listing, monthly, Fixed(10), [raise], Start.AddDays(13), Notice);
+        ListingPriceChange[] history = [raise, revert];
+
+        var before = Start.AddDays(-1);
+        Assert.Equal(Fixed(10), PriceSchedule.ForSubscriber(Fixed(10), history, before, Start.AddDays(12)));
+        Assert.Equal(Fixed(10), PriceSchedule.ForSubscriber(Fixed(10), history, before, Start.AddDays(15)));
+        Assert.Equal(Fixed(10), PriceSchedule.ForSubscriber(Fixed(10), history, before, Start.AddDays(27)));
+        // A buyer who subscribed on the monthly terms gets notice of the move back to per-run prices.
+        var between = Start.AddDays(2);
+        Assert.Equal(monthly, PriceSchedule.ForSubscriber(Fixed(10), history, between, Start.AddDays(15)));
+        Assert.Equal(Fixed(10), PriceSchedule.ForSubscriber(Fixed(10), history, between, Start.AddDays(27)));
+    }
+
     [Theory]
     [InlineData("1.2.3", true)]
     [InlineData("v2.0.0", true)]

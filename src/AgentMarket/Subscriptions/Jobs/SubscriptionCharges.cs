@@ -45,17 +45,25 @@ sealed class SubscriptionCharges(IServiceScopeFactory scopes, IOptions<Credits.C
             var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
             // Subscribers whose terms became monthly (their provider moved to subscription pricing and the notice ended)
             // have no month paid: it is due now, and their runs are refused until it is paid (RunGateway). The terms are
-            // PriceSchedule.ForSubscriber's: the earliest increase announced after they subscribed and still in its
-            // notice keeps the terms before it, else the listing's own.
-            // Only subscribers of a listing priced monthly, or moving away from it, can be on monthly terms: the
-            // subqueries run for those, not for every per-run subscription.
-            await db.CustomerAgentConfigs
+            // PriceSchedule.ForSubscriber's, walked over each listing's changes in force (a revert within the notice
+            // keeps its earlier subscribers where they were).
+            // Only subscribers of a listing priced monthly, or moving away from it, can be on monthly terms: the terms
+            // are read for those, not for every per-run subscription.
+            var candidates = await db.CustomerAgentConfigs.AsNoTracking()
                 .Where(c => c.NextChargeUtc == null && c.State != SubscriptionState.Terminated
                     && (c.Listing!.PricingModel == PricingModel.Subscription
-                        || db.ListingPriceChanges.Any(p => p.ListingId == c.ListingId && p.PreviousModel == PricingModel.Subscription && p.EffectiveForSubscribersUtc > now))
-                    && (db.ListingPriceChanges.Where(p => p.ListingId == c.ListingId && p.AnnouncedUtc > c.SubscribedUtc && p.EffectiveForSubscribersUtc > now)
-                            .OrderBy(p => p.AnnouncedUtc).Select(p => (PricingModel?)p.PreviousModel).FirstOrDefault()
-                        ?? db.Listings.Where(l => l.Id == c.ListingId).Select(l => l.PricingModel).First()) == PricingModel.Subscription)
+                        || db.ListingPriceChanges.Any(p => p.ListingId == c.ListingId && p.PreviousModel == PricingModel.Subscription && p.EffectiveForSubscribersUtc > now)))
+                .Select(c => new { c.Id, c.ListingId, c.SubscribedUtc, c.Listing!.PricingModel, c.Listing.CreditsPerRun, c.Listing.CreditsMin, c.Listing.CreditsMax })
+                .ToListAsync(ct);
+            var monthly = new List<Guid>();
+            foreach (var listing in candidates.GroupBy(c => c.ListingId))
+            {
+                var first = listing.First();
+                var current = new PricingTerms(first.PricingModel, first.CreditsPerRun, first.CreditsMin, first.CreditsMax);
+                var changes = await PriceSchedule.InForceAsync(db.ListingPriceChanges.AsNoTracking(), listing.Key, now, ct);
+                monthly.AddRange(listing.Where(c => PriceSchedule.ForSubscriber(current, changes, c.SubscribedUtc, now).Model == PricingModel.Subscription).Select(c => c.Id));
+            }
+            await db.CustomerAgentConfigs.Where(c => monthly.Contains(c.Id) && c.NextChargeUtc == null)
                 .ExecuteUpdateAsync(s => s.SetProperty(c => c.NextChargeUtc, now), ct);
             due = (await db.CustomerAgentConfigs.AsNoTracking()
                 .Where(c => c.NextChargeUtc <= now && c.State != SubscriptionState.Terminated)
@@ -97,7 +105,7 @@ sealed class SubscriptionCharges(IServiceScopeFactory scopes, IOptions<Credits.C
         }
         // The months a subscription spent past due had their runs refused: the month paid at last starts when it is paid.
         var start = config.State == SubscriptionState.PastDue ? now : period;
-        var changes = await db.ListingPriceChanges.AsNoTracking().Where(c => c.ListingId == listing.Id && c.EffectiveForSubscribersUtc > start).ToListAsync(ct);
+        var changes = await PriceSchedule.InForceAsync(db.ListingPriceChanges.AsNoTracking(), listing.Id, start, ct);
         var terms = PriceSchedule.ForSubscriber(PricingTerms.Of(listing), changes, config.SubscribedUtc, start);
         if (terms.Model != PricingModel.Subscription)
         {
