@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Mail;
+using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
