@@ -426,24 +426,35 @@ sealed class RunGateway(
             reservation = reserve.Succeeded ? reserve.OperationId : throw new InvalidOperationException($"Reserve refused: {reserve.Status}");
         }
 
-        if (await plans.GetAsync(p.VersionId) is not { } agentPlan)
-        {
-            await RefusedAsync(p, run, RunRefusals.AgentUnavailable, started, Release(p, reservation, runId));
-            return Refuse(StatusCodes.Status409Conflict, RunRefusals.AgentUnavailable, "This agent's flow cannot run right now.");
-        }
-
-        var agent = await plans.SettingsAsync(agentPlan.AgentId, CancellationToken.None);
-        // The buyer's knowledge reaches the flow only when the provider declares a knowledge-base field (SPEC §5).
-        var buyerKnowledge = agent.Fields.Any(f => f.Kind == ConfigurableFieldKind.KnowledgeBase) ? p.Config?.KnowledgeBaseId : null;
+        AgentPlan? agentPlan;
+        AgentSettings agent;
+        Guid? buyerKnowledge;
         KnowledgeRetriever? retriever;
         try
         {
+            agentPlan = await plans.GetAsync(p.VersionId);
+            if (agentPlan is null)
+            {
+                await RefusedAsync(p, run, RunRefusals.AgentUnavailable, started, Release(p, reservation, runId));
+                return Refuse(StatusCodes.Status409Conflict, RunRefusals.AgentUnavailable, "This agent's flow cannot run right now.");
+            }
+            agent = await plans.SettingsAsync(agentPlan.AgentId, CancellationToken.None);
+            // The buyer's knowledge reaches the flow only when the provider declares a knowledge-base field (SPEC §5).
+            buyerKnowledge = agent.Fields.Any(f => f.Kind == ConfigurableFieldKind.KnowledgeBase) ? p.Config?.KnowledgeBaseId : null;
             retriever = await knowledge.ForAsync(p.Organization, buyerKnowledge, agentPlan.ProviderOrganizationId, agent.KnowledgeBaseId, CancellationToken.None);
         }
         catch (KnowledgeBaseAccessException)
         {
             await RefusedAsync(p, run, RunRefusals.KnowledgeBaseUnavailable, started, Release(p, reservation, runId));
             return Refuse(StatusCodes.Status409Conflict, RunRefusals.KnowledgeBaseUnavailable, "This agent's knowledge base no longer exists; choose another in its Training settings.");
+        }
+        catch (Exception)
+        {
+            // Loading the agent failed (a database error): the credits reserved above go back and the Idempotency-Key's
+            // record ends, instead of both waiting for the reservation to expire behind a bare 500 (ADR-153).
+            await RefusedAsync(p, run, ProblemCodes.ServiceUnavailable, started, Release(p, reservation, runId));
+            return Refuse(StatusCodes.Status503ServiceUnavailable, ProblemCodes.ServiceUnavailable,
+                "The agent could not be loaded just now; nothing was charged. Retry shortly (with a new Idempotency-Key if you sent one).", retryAfter: TimeSpan.FromSeconds(1));
         }
 
         // Session memory is written with the run's record: the journal's one transaction instead of one per message.

@@ -33,10 +33,21 @@ sealed class AgentPlans(IServiceScopeFactory scopes, TimeProvider clock)
     public async Task<AgentPlan?> GetAsync(Guid versionId)
     {
         var lazy = _plans.GetOrAdd(versionId, id => new Lazy<Task<AgentPlan?>>(() => CompileAsync(id)));
-        var plan = await lazy.Value;
+        AgentPlan? plan;
+        try
+        {
+            plan = await lazy.Value;
+        }
+        catch (Exception)
+        {
+            // Nor a failure (the database went away for a moment): a cached faulted task would fail every run of the
+            // version until the process restarts. Only this attempt is forgotten, not one a concurrent caller started since.
+            _plans.TryRemove(KeyValuePair.Create(versionId, lazy));
+            throw;
+        }
         if (plan is null)
         {
-            _plans.TryRemove(versionId, out _); // do not remember a miss: the version may be imported later
+            _plans.TryRemove(KeyValuePair.Create(versionId, lazy)); // do not remember a miss: the version may be imported later
         }
         return plan;
     }
