@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using AgentMarket.Flows.Execution;
 using Microsoft.Extensions.AI;
 
@@ -26,6 +27,7 @@ internal sealed class MeteredChatClient(IChatClient inner, NodeExecution node) :
         }
 
         node.AddUsage(response.Usage?.InputTokenCount ?? 0, response.Usage?.OutputTokenCount ?? 0, response.ModelId);
+        ChargeToolCalls(response.Messages.SelectMany(message => message.Contents));
         return response;
     }
 
@@ -61,7 +63,22 @@ internal sealed class MeteredChatClient(IChatClient inner, NodeExecution node) :
                 }
             }
 
+            ChargeToolCalls(update.Contents);
+
             yield return update;
+        }
+    }
+
+    /// <summary>
+    /// A tool call's arguments are output the model wrote, as its text is: they count toward the run's output limit, so
+    /// a model looping on calls with huge arguments stops at the limit like one writing a huge answer.
+    /// </summary>
+    void ChargeToolCalls(IEnumerable<AIContent> contents)
+    {
+        foreach (var call in contents.OfType<FunctionCallContent>())
+        {
+            var bytes = call.Arguments is null ? 0 : JsonSerializer.SerializeToUtf8Bytes(call.Arguments).Length;
+            node.Run.ChargeOutputBytes($"{node.NodeId}:tool-call:{Guid.NewGuid():N}", bytes);
         }
     }
 

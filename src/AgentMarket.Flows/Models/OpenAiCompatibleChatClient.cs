@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
+using AgentMarket.Flows.Net;
 using Microsoft.Extensions.AI;
 using OpenAI;
 using OpenAI.Chat;
@@ -35,6 +36,12 @@ public sealed record OpenAiCompatibleChatClientOptions
 
     /// <summary>A custom transport (tests, proxies); null uses the SDK's own.</summary>
     public HttpClient? HttpClient { get; init; }
+
+    /// <summary>
+    /// The most bytes of tool-call arguments one streamed answer may assemble: a server that never ends a call's
+    /// arguments fails the call instead of filling memory. As large as a run's whole output by default.
+    /// </summary>
+    public long MaxToolCallArgumentBytes { get; init; } = 1024 * 1024;
 }
 
 /// <summary>The model endpoint failed: an HTTP error status, a timeout, an unreachable host or a broken stream.</summary>
@@ -159,6 +166,7 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
         await using var updates = client.CompleteChatStreamingAsync(ToOpenAi(messages), ToOpenAi(options), cancellationToken).GetAsyncEnumerator(cancellationToken);
         string? responseId = null;
         string? modelId = null;
+        long argumentBytes = 0;
         while (true)
         {
             StreamingChatCompletionUpdate update;
@@ -194,6 +202,12 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
                 current.Name ??= delta.FunctionName;
                 if (delta.FunctionArgumentsUpdate is { } arguments && !arguments.ToMemory().IsEmpty)
                 {
+                    argumentBytes += arguments.ToMemory().Length;
+                    if (argumentBytes > _options.MaxToolCallArgumentBytes)
+                    {
+                        throw new ModelEndpointException($"the model's tool call arguments are larger than {_options.MaxToolCallArgumentBytes} bytes");
+                    }
+
                     current.Arguments.Append(arguments.ToString());
                 }
 
@@ -420,6 +434,7 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
     static ModelEndpointException? Translate(Exception exception, CancellationToken cancellationToken) => exception switch
     {
         OperationCanceledException when cancellationToken.IsCancellationRequested => null,
+        OutboundRequestException tooLarge => new ModelEndpointException($"the model's response was refused: {tooLarge.Message}", null, exception),
         ClientResultException result => new ModelEndpointException(
             $"the model endpoint answered HTTP {result.Status}{(result.GetRawResponse()?.ReasonPhrase is { Length: > 0 } phrase ? $" ({phrase})" : "")}",
             result.Status,

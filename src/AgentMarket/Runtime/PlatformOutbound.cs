@@ -15,7 +15,11 @@ public sealed class PlatformOutbound : IDisposable
     public PlatformOutbound(IOptionsMonitor<FlowsOptions> options)
     {
         Guard = new OutboundGuard(OutboundPolicy.FromAllowList(options.CurrentValue.OutboundAllowList));
-        HttpClient = new HttpClient(Guard.Handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
+        // Model endpoints a buyer or a flow names are read by the OpenAI SDK, not SendAsync: the size cap goes in the handler.
+        HttpClient = new HttpClient(new ResponseSizeLimit(Guard.Policy.MaxResponseBytes) { InnerHandler = Guard.Handler }, disposeHandler: false)
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
         // An operator's change of the allow-list (Admin settings) applies to the next connection, without a restart.
         _onChange = options.OnChange(changed => Guard.Policy = Guard.Policy with
         {
@@ -26,7 +30,10 @@ public sealed class PlatformOutbound : IDisposable
 
     public OutboundGuard Guard { get; }
 
-    /// <summary>An HttpClient whose connections pass the guard; per-request timeouts are the caller's.</summary>
+    /// <summary>
+    /// An HttpClient whose connections pass the guard and whose responses are bounded (<see cref="ResponseSizeLimit"/>):
+    /// for model endpoints named by buyers or flows. Per-request timeouts are the caller's.
+    /// </summary>
     public HttpClient HttpClient { get; }
 
     public void Dispose()

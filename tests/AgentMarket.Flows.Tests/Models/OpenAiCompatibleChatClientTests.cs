@@ -1,5 +1,7 @@
+using System.Text;
 using System.Text.Json;
 using AgentMarket.Flows.Models;
+using AgentMarket.Flows.Net;
 using AgentMarket.Flows.Tests.Support;
 using AgentMarket.Testing.FakeOpenAi;
 using Microsoft.Extensions.AI;
@@ -199,6 +201,75 @@ public class OpenAiCompatibleChatClientTests(FakeModel model) : IClassFixture<Fa
         using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.GetResponseAsync([new ChatMessage(ChatRole.User, "x")], cancellationToken: cancellation.Token));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AResponseOrAStreamedLinePastTheHandlersCap_BecomesAModelEndpointException(bool streaming)
+    {
+        // One streamed chunk (one line) carries the whole text, as a server sending one endless line would.
+        var server = model.Fresh().Otherwise(FakeReply.Say(new string('x', 20_000)) with { ChunkSize = 20_000 });
+        using var limited = new HttpClient(new ResponseSizeLimit(10_000) { InnerHandler = new SocketsHttpHandler() });
+        using var client = new OpenAiCompatibleChatClient(new OpenAiCompatibleChatClientOptions
+        {
+            BaseUrl = server.BaseUrl, ApiKey = "sk-test", Model = "fake-default", MaxRetries = 0, HttpClient = limited,
+        });
+
+        var failure = await Assert.ThrowsAsync<ModelEndpointException>(async () =>
+        {
+            if (!streaming)
+            {
+                await client.GetResponseAsync([new ChatMessage(ChatRole.User, "x")], cancellationToken: Ct);
+                return;
+            }
+
+            await foreach (var update in client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "x")], cancellationToken: Ct))
+            {
+                Assert.NotNull(update);
+            }
+        });
+        Assert.Contains("10000 bytes", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AStreamUnderTheHandlersCapPerLine_IsReadWhole()
+    {
+        var text = string.Concat(Enumerable.Repeat("word ", 4_000));
+        var server = model.Fresh().Otherwise(FakeReply.Say(text) with { ChunkSize = 100 });
+        using var limited = new HttpClient(new ResponseSizeLimit(10_000) { InnerHandler = new SocketsHttpHandler() });
+        using var client = new OpenAiCompatibleChatClient(new OpenAiCompatibleChatClientOptions
+        {
+            BaseUrl = server.BaseUrl, ApiKey = "sk-test", Model = "fake-default", MaxRetries = 0, HttpClient = limited,
+        });
+
+        var received = new StringBuilder();
+        await foreach (var update in client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "x")], cancellationToken: Ct))
+        {
+            received.Append(update.Text);
+        }
+
+        Assert.Equal(text, received.ToString());
+    }
+
+    [Fact]
+    public async Task StreamedToolCallArgumentsPastTheCap_BecomeAModelEndpointException()
+    {
+        var arguments = $$"""{"query":"{{new string('q', 50_000)}}"}""";
+        var server = model.Fresh().Otherwise(FakeReply.Call("lookup", arguments) with { ArgumentChunkSize = 1_000 });
+        using var client = new OpenAiCompatibleChatClient(new OpenAiCompatibleChatClientOptions
+        {
+            BaseUrl = server.BaseUrl, ApiKey = "sk-test", Model = "fake-default", MaxRetries = 0, MaxToolCallArgumentBytes = 20_000,
+        });
+
+        var failure = await Assert.ThrowsAsync<ModelEndpointException>(async () =>
+        {
+            await foreach (var update in client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "x")], new ChatOptions { Tools = [new ProbeTool()] }, Ct))
+            {
+                Assert.NotNull(update);
+            }
+        });
+        Assert.Contains("20000 bytes", failure.Message, StringComparison.Ordinal);
     }
 
     sealed class ProbeTool : AIFunctionDeclaration

@@ -1,6 +1,11 @@
 using System.Data.Common;
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using AgentMarket.Gateway;
+using AgentMarket.Runtime;
+using AgentMarket.Testing.FakeOpenAi;
+using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Doors;
 using AgentMarket.Tests.Infrastructure;
@@ -11,10 +16,16 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentMarket.Tests.Gateway;
 
-/// <summary>The gateway app whose next read of a version's flow (what compiling a plan reads) can be made to fail once.</summary>
-public sealed class FlakyCompileApp : GatewayApp
+/// <summary>
+/// The gateway app whose next read of a version's flow (what compiling a plan reads) can be made to fail once, and whose
+/// outbound guard lets flows and buyers name the fake model server on loopback as an endpoint of their own.
+/// </summary>
+public sealed class RunDefectsApp : GatewayApp
 {
     public FailNextFlowRead FlowReads { get; } = new();
+
+    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() =>
+        [.. base.ExtraSettings(), new("Flows:OutboundAllowList:0", "127.0.0.1/32")];
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -41,7 +52,7 @@ public sealed class FailNextFlowRead : DbCommandInterceptor
 }
 
 /// <summary>Runs whose agent cannot be loaded for a moment (ADR-153).</summary>
-public class AgentLoadFailureTests(FlakyCompileApp app) : IClassFixture<FlakyCompileApp>
+public class AgentLoadFailureTests(RunDefectsApp app) : IClassFixture<RunDefectsApp>
 {
     [Fact]
     public async Task ACompileThatFailsOnce_ReleasesTheReservation_EndsTheKeysRun_AndTheNextRunCompilesAgain()
@@ -67,5 +78,56 @@ public class AgentLoadFailureTests(FlakyCompileApp app) : IClassFixture<FlakyCom
         var answered = await Http.ReadJsonAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "hello", idempotencyKey: Guid.NewGuid().ToString()));
         Assert.False(string.IsNullOrEmpty(answered.GetProperty("output").GetString()));
         Assert.True(answered.GetProperty("credits_charged").GetInt64() > 0);
+    }
+}
+
+/// <summary>Model endpoints a buyer or a flow names cannot make the platform read unbounded answers (ADR-153).</summary>
+public class UnboundedModelAnswerTests(RunDefectsApp app) : IClassFixture<RunDefectsApp>
+{
+    [Fact]
+    public async Task AnAnswerLargerThanTheOutboundCap_FromTheBuyersEndpoint_FailsTheRunAsAModelError_AndChargesNothing()
+    {
+        var subscribed = await OwnEndpointAsync();
+        var word = CatalogIntents.UniqueWord();
+        var cap = app.Services.GetRequiredService<PlatformOutbound>().Guard.Policy.MaxResponseBytes;
+        app.Model.When(word, FakeReply.Say(new string('x', (int)cap + 1)));
+        var before = await subscribed.Buyer.BalanceAsync();
+
+        await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, $"answer at length {word}"), HttpStatusCode.BadGateway, "model_error");
+
+        await AssertNothingChargedAsync(subscribed, before);
+    }
+
+    [Fact]
+    public async Task ToolCallArgumentsThatNeverEnd_FromTheBuyersEndpoint_FailTheStreamedRunAsAModelError_AndChargeNothing()
+    {
+        var subscribed = await OwnEndpointAsync();
+        var word = CatalogIntents.UniqueWord();
+        var endless = $$"""{"query":"{{new string('q', 3 * 1024 * 1024)}}"}""";
+        app.Model.When(word, FakeReply.Call("lookup", endless) with { ArgumentChunkSize = 16 * 1024 });
+        var before = await subscribed.Buyer.BalanceAsync();
+
+        var request = Http.Request(HttpMethod.Post, $"/api/agents/{subscribed.Config}/run/", json: new { input = $"call a tool {word}" });
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        // No token came before the failure, so it is answered as a problem rather than an event.
+        await Http.AssertProblemAsync(await subscribed.KeyClient.SendAsync(request), HttpStatusCode.BadGateway, "model_error");
+        await AssertNothingChargedAsync(subscribed, before);
+    }
+
+    async Task<Subscribed> OwnEndpointAsync()
+    {
+        var subscribed = await app.SubscribedAsync();
+        await Http.AssertStatusAsync(await subscribed.Buyer.Client.PatchAsJsonAsync($"/api/customer-agent-configs/{subscribed.Config}/",
+            new { model = new { base_url = app.Model.BaseUrl.ToString(), model = "their-model", api_key = "their-key" } }), HttpStatusCode.OK);
+        return subscribed;
+    }
+
+    async Task AssertNothingChargedAsync(Subscribed subscribed, JsonElement before)
+    {
+        var run = Assert.Single(await app.RunsAsync(subscribed.Buyer.OrganizationId, subscribed.Config));
+        Assert.Equal((AgentRunStatus.Failed, "model_error", 0L), (run.Status, run.ErrorCode, run.CreditsCharged));
+        var after = await subscribed.Buyer.BalanceAsync();
+        Assert.Equal((before.GetProperty("balance").GetInt64(), before.GetProperty("reserved").GetInt64()),
+            (after.GetProperty("balance").GetInt64(), after.GetProperty("reserved").GetInt64()));
     }
 }

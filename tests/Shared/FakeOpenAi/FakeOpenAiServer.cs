@@ -305,9 +305,11 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         {
             var call = reply.ToolCalls[index];
             chunks.Add(Chunk(request, ToolDelta(index, new JsonObject { ["name"] = call.Name, ["arguments"] = "" }, call.Id), null));
-            var half = call.ArgumentsJson.Length / 2;
-            chunks.Add(Chunk(request, ToolDelta(index, new JsonObject { ["arguments"] = call.ArgumentsJson[..half] }, null), null));
-            chunks.Add(Chunk(request, ToolDelta(index, new JsonObject { ["arguments"] = call.ArgumentsJson[half..] }, null), null));
+            var piece = reply.ArgumentChunkSize ?? Math.Max(1, (call.ArgumentsJson.Length + 1) / 2);
+            for (var position = 0; position < call.ArgumentsJson.Length; position += piece)
+            {
+                chunks.Add(Chunk(request, ToolDelta(index, new JsonObject { ["arguments"] = call.ArgumentsJson.Substring(position, Math.Min(piece, call.ArgumentsJson.Length - position)) }, null), null));
+            }
         }
 
         chunks.Add(Chunk(request, new JsonObject(), reply.ToolCalls.Count > 0 ? "tool_calls" : "stop"));

@@ -27,6 +27,9 @@ public sealed record FakeReply
     /// <summary>Characters per streamed content chunk.</summary>
     public int ChunkSize { get; init; } = 4;
 
+    /// <summary>Characters per streamed piece of a tool call's arguments; null sends each call's arguments in two halves.</summary>
+    public int? ArgumentChunkSize { get; init; }
+
     /// <summary>Streaming only: stop after this many chunks and drop the connection (a broken stream).</summary>
     public int? BreakAfterChunks { get; init; }
 
