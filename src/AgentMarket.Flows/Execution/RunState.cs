@@ -46,12 +46,12 @@ internal sealed class RunState : IDisposable
     {
         Plan = plan;
         Request = request;
-        Services = services;
+        SessionId = request.SessionId ?? plan.FlowId ?? "";
+        Services = services with { Messages = new RunSessionMessages(services.Messages, SessionId) };
         Events = events;
         RunId = runId;
         Streaming = streaming;
         CallerToken = callerToken;
-        SessionId = request.SessionId ?? plan.FlowId ?? "";
         Slots = new object?[plan.SlotCount];
         SlotStates = new SlotState[plan.SlotCount];
         Tweaks = TweakOverlay.Build(plan, request.Tweaks, streaming);
