@@ -109,38 +109,53 @@ internal sealed class LanguageModelComponent : Component
         long bytes = 0;
         string? id = null;
         var stored = false;
-        await foreach (var update in client.GetStreamingResponseAsync(messages, options, node.Cancellation))
+        try
         {
-            var chunk = update.Text;
-            if (string.IsNullOrEmpty(chunk))
+            await foreach (var update in client.GetStreamingResponseAsync(messages, options, node.Cancellation))
             {
-                continue;
-            }
-
-            text.Append(chunk);
-            if (id is null)
-            {
-                message = message with { Text = chunk };
-                if (message.SessionId.Length > 0)
+                var chunk = update.Text;
+                if (string.IsNullOrEmpty(chunk))
                 {
-                    message = await node.StoreMessageAsync(message, announce: true);
-                    stored = true;
+                    continue;
+                }
+
+                text.Append(chunk);
+                if (id is null)
+                {
+                    message = message with { Text = chunk };
+                    if (message.SessionId.Length > 0)
+                    {
+                        message = await node.StoreMessageAsync(message, announce: true);
+                        stored = true;
+                    }
+                    else
+                    {
+                        message = message with { Id = Guid.NewGuid().ToString() };
+                        await node.EmitAsync(new MessageAdded(message));
+                    }
+
+                    id = message.Id!;
                 }
                 else
                 {
-                    message = message with { Id = Guid.NewGuid().ToString() };
-                    await node.EmitAsync(new MessageAdded(message));
+                    await node.EmitAsync(new TokenEmitted(id, chunk));
                 }
 
-                id = message.Id!;
+                bytes += Encoding.UTF8.GetByteCount(chunk);
+                node.Run.ChargeOutputBytes(id, bytes);
             }
-            else
+        }
+        catch (Exception) when (stored)
+        {
+            // The answer broke off (the endpoint failed, a limit or the run's end stopped it): its first chunk is in session
+            // memory already. Marked as an error, the truncated turn is kept for the record but never read back as history.
+            await node.Services.Messages.SaveAsync(message with
             {
-                await node.EmitAsync(new TokenEmitted(id, chunk));
-            }
-
-            bytes += Encoding.UTF8.GetByteCount(chunk);
-            node.Run.ChargeOutputBytes(id, bytes);
+                Text = text.ToString(),
+                Error = true,
+                Properties = message.Properties with { State = "error" },
+            }, node.RunId, CancellationToken.None);
+            throw;
         }
 
         message = message with
