@@ -167,6 +167,7 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
         string? responseId = null;
         string? modelId = null;
         long argumentBytes = 0;
+        var finished = false;
         while (true)
         {
             StreamingChatCompletionUpdate update;
@@ -184,6 +185,7 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
                 throw translated;
             }
 
+            finished |= update.FinishReason is not null;
             responseId ??= update.CompletionId;
             modelId ??= update.Model;
             var contents = new List<AIContent>();
@@ -240,15 +242,11 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
             };
         }
 
-        if (toolCalls.Count > 0)
+        if (!finished)
         {
-            // Some servers end the stream without a finish reason; the calls are still complete.
-            yield return new ChatResponseUpdate(ChatRole.Assistant, [.. toolCalls.Values.Select(call => (AIContent)FunctionCall(call.Id ?? "", call.Name ?? "", call.Arguments.ToString()))])
-            {
-                ResponseId = responseId,
-                ModelId = modelId ?? model,
-                FinishReason = AiFinishReason.ToolCalls,
-            };
+            // A stream that stops without saying why (the connection closed early, a proxy cut it) may have lost the rest
+            // of the answer, or of a tool call's arguments: it is a failure, not a complete answer to charge for.
+            throw new ModelEndpointException("the model's response stream ended before the answer was finished");
         }
     }
 

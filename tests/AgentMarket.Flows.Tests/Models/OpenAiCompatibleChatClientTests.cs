@@ -193,6 +193,24 @@ public class OpenAiCompatibleChatClientTests(FakeModel model) : IClassFixture<Fa
     }
 
     [Fact]
+    public async Task AStreamThatEndsWithoutAFinishReason_BecomesAModelEndpointException()
+    {
+        var server = model.Fresh().Otherwise(FakeReply.Say("this answer stops half way") with { ChunkSize = 4, EndAfterChunks = 3 });
+        using var client = TestServices.Client(server);
+        var received = new StringBuilder();
+
+        var failure = await Assert.ThrowsAsync<ModelEndpointException>(async () =>
+        {
+            await foreach (var update in client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "x")], cancellationToken: Ct))
+            {
+                received.Append(update.Text);
+            }
+        });
+        Assert.Equal("this ans", received.ToString());
+        Assert.Contains("ended before the answer was finished", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task CallerCancellation_IsNotWrapped()
     {
         // A server of its own, as for the timeout above.

@@ -198,3 +198,28 @@ public class BrokenAnswerMemoryTests(RunDefectsApp app) : IClassFixture<RunDefec
         Assert.DoesNotContain(marker, prompt, StringComparison.Ordinal);
     }
 }
+
+/// <summary>A streamed answer the endpoint never finished is not charged as complete (ADR-153).</summary>
+public class UnfinishedStreamTests(RunDefectsApp app) : IClassFixture<RunDefectsApp>
+{
+    [Fact]
+    public async Task AStreamThatClosesWithoutAFinishReason_FailsTheRunAsAModelError_AndChargesNothing()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var word = CatalogIntents.UniqueWord();
+        app.Model.When(word, FakeReply.Say("An answer the server stops sending half way through") with { ChunkSize = 6, EndAfterChunks = 4 });
+        var before = await subscribed.Buyer.BalanceAsync();
+
+        var request = Http.Request(HttpMethod.Post, $"/api/agents/{subscribed.Config}/run/", json: new { input = $"please stream {word}" });
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        var events = ServerSentEvents.Parse(await (await subscribed.KeyClient.SendAsync(request)).Content.ReadAsStringAsync());
+
+        Assert.Contains(events, e => e.Name == "token");
+        Assert.Equal(("error", "model_error"), (events.Last().Name, events.Last().Data.GetProperty("code").GetString()));
+        var run = Assert.Single(await app.RunsAsync(subscribed.Buyer.OrganizationId, subscribed.Config));
+        Assert.Equal((AgentRunStatus.Failed, "model_error", 0L), (run.Status, run.ErrorCode, run.CreditsCharged));
+        var after = await subscribed.Buyer.BalanceAsync();
+        Assert.Equal((before.GetProperty("balance").GetInt64(), before.GetProperty("reserved").GetInt64()),
+            (after.GetProperty("balance").GetInt64(), after.GetProperty("reserved").GetInt64()));
+    }
+}

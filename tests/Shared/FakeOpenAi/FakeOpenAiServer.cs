@@ -324,6 +324,11 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         var sent = 0;
         foreach (var chunk in chunks)
         {
+            if (reply.EndAfterChunks is { } end && sent >= end)
+            {
+                return;
+            }
+
             if (reply.BreakAfterChunks is { } limit && sent >= limit)
             {
                 await context.Response.Body.FlushAsync();

@@ -30,6 +30,9 @@ public sealed record FakeReply
     /// <summary>Characters per streamed piece of a tool call's arguments; null sends each call's arguments in two halves.</summary>
     public int? ArgumentChunkSize { get; init; }
 
+    /// <summary>Streaming only: end the response cleanly after this many chunks, with no finish reason and no <c>[DONE]</c>.</summary>
+    public int? EndAfterChunks { get; init; }
+
     /// <summary>Streaming only: stop after this many chunks and drop the connection (a broken stream).</summary>
     public int? BreakAfterChunks { get; init; }
 
