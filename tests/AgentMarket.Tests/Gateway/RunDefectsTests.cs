@@ -2,7 +2,6 @@ using System.Data.Common;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using AgentMarket.Gateway;
 using AgentMarket.Runtime;
 using AgentMarket.Testing.FakeOpenAi;
@@ -130,48 +129,6 @@ public class UnboundedModelAnswerTests(RunDefectsApp app) : IClassFixture<RunDef
         var after = await subscribed.Buyer.BalanceAsync();
         Assert.Equal((before.GetProperty("balance").GetInt64(), before.GetProperty("reserved").GetInt64()),
             (after.GetProperty("balance").GetInt64(), after.GetProperty("reserved").GetInt64()));
-    }
-}
-
-/// <summary>A session a flow's node names lives under the run's session, so callers kept apart stay apart (ADR-153).</summary>
-public class NodeSessionTests(RunDefectsApp app) : IClassFixture<RunDefectsApp>
-{
-    [Fact]
-    public async Task AFlowWithAFixedSessionId_DoesNotShowOneVisitorsMessagesToAnother()
-    {
-        var agent = await FixedSessionAgentAsync();
-        var word = CatalogIntents.UniqueWord();
-        await Http.ReadJsonAsync(await app.CreateClient().PostAsJsonAsync($"/api/marketplace/agents/{agent.Slug}/try/", new { input = $"My name is Grace {word}." }));
-
-        var stranger = app.CreateClient();
-        await Http.ReadJsonAsync(await stranger.PostAsJsonAsync($"/api/marketplace/agents/{agent.Slug}/try/", new { input = $"Who am I, stranger {word}?" }));
-        Assert.DoesNotContain($"My name is Grace {word}.", app.Model.Requests.Last(r => r.Prompt.Contains($"Who am I, stranger {word}?", StringComparison.Ordinal)).Prompt, StringComparison.Ordinal);
-
-        // Within one visitor's session the flow's own session still remembers.
-        var first = await Http.ReadJsonAsync(await stranger.PostAsJsonAsync($"/api/marketplace/agents/{agent.Slug}/try/", new { input = $"I live in Oslo {word}." }));
-        await Http.ReadJsonAsync(await stranger.PostAsJsonAsync($"/api/marketplace/agents/{agent.Slug}/try/",
-            new { input = $"Where do I live {word}?", session_id = first.GetProperty("session_id").GetString() }));
-        Assert.Contains($"I live in Oslo {word}.", app.Model.Requests.Last(r => r.Prompt.Contains($"Where do I live {word}?", StringComparison.Ordinal)).Prompt, StringComparison.Ordinal);
-    }
-
-    /// <summary>The Memory Chatbot with every memory node's session id fixed to the same value.</summary>
-    async Task<PublishedAgent> FixedSessionAgentAsync()
-    {
-        var flow = JsonNode.Parse(CatalogIntents.ExampleFlow("Memory Chatbot.json"))!;
-        foreach (var node in flow["data"]!["nodes"]!.AsArray())
-        {
-            if (node!["data"]!["node"]!["template"]!["session_id"] is JsonObject session)
-            {
-                session["value"] = "everyone";
-            }
-        }
-        var (seller, handle) = await app.SellerAsync();
-        var name = $"Fixed session agent {CatalogIntents.UniqueWord()}";
-        var agentId = await seller.CreateAgentAsync(name);
-        await Http.AssertStatusAsync(await seller.UploadFlowAsync(agentId, System.Text.Encoding.UTF8.GetBytes(flow.ToJsonString())), HttpStatusCode.Created);
-        var slug = $"fixed-{Guid.NewGuid():N}"[..20];
-        var listing = await Http.ReadJsonAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{agentId}/publish/", CatalogIntents.PublishBody(slug)), HttpStatusCode.Created);
-        return new PublishedAgent(seller, agentId, listing.GetProperty("uuid").GetGuid(), slug, name, handle);
     }
 }
 
