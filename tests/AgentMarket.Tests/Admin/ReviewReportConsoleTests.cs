@@ -39,7 +39,7 @@ public class ReviewReportConsoleTests(AgentMarketApp app) : IClassFixture<AgentM
     {
         var (agent, review, author, reporter) = await ReportedReviewAsync(1, "Buy my product instead!");
         var other = await app.SignUpAsync();
-        await app.RecordRunAsync(agent.ListingId, other.OrganizationId);
+        await app.RecordCustomerRunAsync(other, agent.ListingId);
         await Http.ReadJsonAsync(await other.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 4, text = "Useful." }), HttpStatusCode.Created);
         await Http.AssertStatusAsync(await (await app.SignUpAsync()).Client.PostAsJsonAsync($"/api/reviews/{review}/report/", new { reason = "Advertising." }), HttpStatusCode.Created);
         AssertRating(await app.CardAsync(agent), 2, 2.5);
@@ -129,7 +129,7 @@ public class ReviewReportConsoleTests(AgentMarketApp app) : IClassFixture<AgentM
     {
         var agent = await app.PublishedAgentAsync();
         var buyer = await app.SignUpAsync();
-        await app.RecordRunAsync(agent.ListingId, buyer.OrganizationId);
+        await app.RecordCustomerRunAsync(buyer, agent.ListingId);
         var review = (await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating, text }), HttpStatusCode.Created))
             .GetProperty("uuid").GetGuid();
         var reporter = await app.SignUpAsync();

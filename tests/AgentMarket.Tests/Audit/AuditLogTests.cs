@@ -205,7 +205,7 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
         foreach (var decision in new[] { "hide", "dismiss" })
         {
             var reviewer = await app.SignUpAsync();
-            await app.RecordRunAsync(listing, reviewer.OrganizationId);
+            await app.RecordCustomerRunAsync(reviewer, listing);
             var review = (await Http.ReadJsonAsync(await reviewer.Client.PostAsJsonAsync($"/api/marketplace/agents/{listing}/reviews/", new { rating = 3, text = "Audited review" }), HttpStatusCode.Created))
                 .GetProperty("uuid").GetGuid();
             await Http.AssertStatusAsync(await buyer.Client.PostAsJsonAsync($"/api/reviews/{review}/report/", new { reason = "Off topic" }), HttpStatusCode.Created);

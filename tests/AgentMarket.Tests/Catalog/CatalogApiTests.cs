@@ -11,7 +11,7 @@ public class CatalogApiTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
     {
         var agent = await app.PublishedAgentAsync(overrides: new() { ["pricing"] = new { model = "fixed_credits", credits_per_run = 1 } });
         var buyer = await app.SignUpAsync();
-        await app.RecordRunAsync(agent.ListingId, buyer.OrganizationId);
+        await app.RecordCustomerRunAsync(buyer, agent.ListingId);
         await Http.AssertStatusAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 4, text = "Fine" }), HttpStatusCode.Created);
 
         var html = System.Net.WebUtility.HtmlDecode(await (await app.CreateClient().GetAsync($"/agents/{agent.Slug}")).Content.ReadAsStringAsync());
@@ -27,7 +27,7 @@ public class CatalogApiTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
     {
         var agent = await app.PublishedAgentAsync(overrides: new() { ["pricing"] = new { model = "variable_credits", credits_min = 2, credits_max = 9 }, ["is_premium"] = true });
         var buyer = await app.SignUpAsync();
-        await app.RecordRunAsync(agent.ListingId, buyer.OrganizationId);
+        await app.RecordCustomerRunAsync(buyer, agent.ListingId);
         await Http.AssertStatusAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 5, text = "Great" }), HttpStatusCode.Created);
 
         foreach (var path in new[] { "/api/marketplace/agents/", "/api/marketplace-public-offerings/" })
@@ -129,7 +129,7 @@ public class CatalogApiTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
         foreach (var (agent, stars) in new[] { (fourAndAHalf, 5), (fourAndAHalf, 4), (four, 4), (four, 4) })
         {
             var buyer = await app.SignUpAsync();
-            await app.RecordRunAsync(agent.ListingId, buyer.OrganizationId);
+            await app.RecordCustomerRunAsync(buyer, agent.ListingId);
             await Http.AssertStatusAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = stars, text = "ok" }), HttpStatusCode.Created);
         }
 

@@ -117,6 +117,16 @@ public static class CatalogIntents
             new FinishedRun(listingId, organizationId, null, outcome, finished.AddSeconds(-2), finished), CancellationToken.None);
     }
 
+    /// <summary>
+    /// A customer's completed run, as review eligibility needs it: the buyer subscribes to the listing and a run of it is
+    /// recorded (a completed run alone may be a free playground try, which does not entitle a review).
+    /// </summary>
+    public static async Task RecordCustomerRunAsync(this AgentMarketApp app, TestUser buyer, Guid listingId)
+    {
+        await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync("/api/marketplace-orders/", new { offering = listingId }), HttpStatusCode.Created);
+        await app.RecordRunAsync(listingId, buyer.OrganizationId);
+    }
+
     /// <summary>One tick of the social-proof repair job.</summary>
     public static async Task RepairSocialProofAsync(this AgentMarketApp app)
     {

@@ -29,7 +29,7 @@ public class ReviewTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
     {
         var agent = await app.PublishedAgentAsync();
         var buyer = await app.SignUpAsync("Ada Buyer");
-        await app.RecordRunAsync(agent.ListingId, buyer.OrganizationId);
+        await app.RecordCustomerRunAsync(buyer, agent.ListingId);
 
         var review = await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 4, text = "Solid." }), HttpStatusCode.Created);
         await Http.AssertProblemAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 1, text = "Again" }),
@@ -63,7 +63,7 @@ public class ReviewTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
     {
         var agent = await app.PublishedAgentAsync();
         var buyer = await app.SignUpAsync();
-        await app.RecordRunAsync(agent.ListingId, buyer.OrganizationId);
+        await app.RecordCustomerRunAsync(buyer, agent.ListingId);
         await app.RecordRunAsync(agent.ListingId, agent.Seller.OrganizationId);
         var review = await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 3, text = "Slow." }), HttpStatusCode.Created);
         var id = review.GetProperty("uuid").GetGuid();
@@ -82,7 +82,7 @@ public class ReviewTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
     {
         var agent = await app.PublishedAgentAsync();
         var buyer = await app.SignUpAsync();
-        await app.RecordRunAsync(agent.ListingId, buyer.OrganizationId);
+        await app.RecordCustomerRunAsync(buyer, agent.ListingId);
         var review = await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 1, text = "Buy my product instead!" }), HttpStatusCode.Created);
         var id = review.GetProperty("uuid").GetGuid();
         var reporter = await app.SignUpAsync();
@@ -169,7 +169,7 @@ public class ReviewTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
     {
         var agent = await app.PublishedAgentAsync();
         var buyer = await app.SignUpAsync();
-        await app.RecordRunAsync(agent.ListingId, buyer.OrganizationId);
+        await app.RecordCustomerRunAsync(buyer, agent.ListingId);
         var review = await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = 2, text = "Slow." }), HttpStatusCode.Created);
         return (agent, review.GetProperty("uuid").GetGuid());
     }

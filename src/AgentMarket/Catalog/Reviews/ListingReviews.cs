@@ -30,7 +30,7 @@ public sealed class ListingReviews(AppDbContext db, CurrentTenant tenant, Gatewa
             return new Standing(false, null, true);
         }
         var own = await db.Reviews.AsNoTracking().FirstOrDefaultAsync(r => r.ListingId == listing.Id && r.OrganizationId == organizationId, ct);
-        return new Standing(own is null && await HasCompletedRunAsync(listing.Id, organizationId, ct), own, false);
+        return new Standing(own is null && await HasUsedAsync(listing.Id, organizationId, ct), own, false);
     }
 
     public async Task<(Review? Review, Accounts.Failure? Failure)> CreateAsync(Guid listingId, int? rating, string? text, CancellationToken ct)
@@ -55,10 +55,10 @@ public sealed class ListingReviews(AppDbContext db, CurrentTenant tenant, Gatewa
         {
             return (null, new Accounts.Failure(StatusCodes.Status403Forbidden, CatalogProblemCodes.OwnListing, "Providers do not review their own agents."));
         }
-        if (!await HasCompletedRunAsync(listingId, organizationId, ct))
+        if (!await HasUsedAsync(listingId, organizationId, ct))
         {
             return (null, new Accounts.Failure(StatusCodes.Status403Forbidden, CatalogProblemCodes.ReviewRequiresRun,
-                "Only organizations that have completed a run of this agent can review it."));
+                "Only organizations that have completed a run of this agent, as its subscriber or paying for the run, can review it."));
         }
         if (await db.Reviews.AnyAsync(r => r.ListingId == listingId && r.OrganizationId == organizationId, ct))
         {
@@ -183,10 +183,28 @@ public sealed class ListingReviews(AppDbContext db, CurrentTenant tenant, Gatewa
         return true;
     }
 
-    async Task<bool> HasCompletedRunAsync(Guid listingId, Guid organizationId, CancellationToken ct)
+    /// <summary>
+    /// Whether the organization has used the agent as a customer: completed a run of it (SPEC §2) as a subscriber (now or
+    /// before), or paid for a run from its credits. A free playground try (a free or subscription-priced agent's trial)
+    /// is a completed run but not use: otherwise anyone could sign up, try an agent once and rate it.
+    /// </summary>
+    async Task<bool> HasUsedAsync(Guid listingId, Guid organizationId, CancellationToken ct)
     {
         await projector.CaughtUpAsync(ct); // a buyer may review right after the run
-        return await db.RunRecords.AnyAsync(r => r.ListingId == listingId && r.OrganizationId == organizationId && r.Outcome == RunOutcome.Completed, ct);
+        if (!await db.RunRecords.AnyAsync(r => r.ListingId == listingId && r.OrganizationId == organizationId && r.Outcome == RunOutcome.Completed, ct))
+        {
+            return false;
+        }
+        if (await db.CustomerAgentConfigs.AnyAsync(c => c.ListingId == listingId && c.OrganizationId == organizationId, ct))
+        {
+            return true; // terminated subscriptions count: a former customer may still review
+        }
+        // A run the wallet paid for is settled under the run's own key; a trial's credits come from the platform instead.
+        var charged = await db.AgentRuns.Where(r => r.ListingId == listingId && r.OrganizationId == organizationId
+                && r.Status == Gateway.AgentRunStatus.Succeeded && r.CreditsCharged > 0)
+            .Select(r => r.Id).ToListAsync(ct);
+        var settlements = charged.ConvertAll(id => $"run:{id}:settle");
+        return settlements.Count > 0 && await db.LedgerOperations.AnyAsync(o => settlements.Contains(o.IdempotencyKey), ct);
     }
 
     async Task AdjustCountersAsync(Guid listingId, int reviews, int stars, CancellationToken ct) =>
