@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using AgentMarket.Catalog.SocialProof;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
@@ -74,6 +75,25 @@ public class SocialProofTests(AgentMarketApp app) : IClassFixture<AgentMarketApp
         // Repairing again changes nothing.
         await app.RepairSocialProofAsync();
         Assert.Equal(2, (await app.CardAsync(agent)).GetProperty("stats").GetProperty("runs").GetInt64());
+    }
+
+    [Fact]
+    public async Task SellersStats_ShowTheRatingTheCardShows_RoundedHalfUp()
+    {
+        var agent = await app.PublishedAgentAsync();
+        // 5 + 4 + 4 + 4 = 17 stars over 4 reviews: 4.25, exactly half way, where rounding to even and half up differ.
+        foreach (var stars in new[] { 5, 4, 4, 4 })
+        {
+            var buyer = await app.SignUpAsync();
+            await app.RecordCustomerRunAsync(buyer, agent.ListingId);
+            await Http.AssertStatusAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews/", new { rating = stars, text = "ok" }),
+                System.Net.HttpStatusCode.Created);
+        }
+
+        var card = (await app.CardAsync(agent)).GetProperty("stats").GetProperty("rating").GetDouble();
+        var stats = await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync($"/api/provider-agents/{agent.AgentId}/stats/"));
+        Assert.Equal(card, stats.GetProperty("rating").GetDouble());
+        Assert.Equal(4, stats.GetProperty("reviews_count").GetInt32());
     }
 
     [Fact]

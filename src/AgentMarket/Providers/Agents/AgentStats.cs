@@ -41,7 +41,8 @@ public sealed class AgentStats(AppDbContext db, Gateway.RunProjector projector, 
             listing.RunsCount, listing.FailedRunsCount,
             finished == 0 ? null : Math.Round((double)listing.RunsCount / finished, 3),
             listing.Users30d,
-            listing.ReviewsCount == 0 ? null : Math.Round((double)listing.RatingTotal / listing.ReviewsCount, 1),
+            // Rounded as the card and the min_rating filter round it (half up), so the seller sees the rating buyers see.
+            listing.ReviewsCount == 0 ? null : Catalog.CardRow.RatingTenths(listing.RatingTotal, listing.ReviewsCount) / 10.0,
             listing.ReviewsCount, daily);
     }
 }
