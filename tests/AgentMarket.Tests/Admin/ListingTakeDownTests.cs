@@ -98,7 +98,27 @@ public class ListingTakeDownTests(GatewayApp app) : IClassFixture<GatewayApp>
         await Http.AssertProblemAsync(await operatorClient.PostAsJsonAsync($"/api/admin/listings/{agent.ListingId}/take-down", new { reason = "Spam" }), HttpStatusCode.Conflict, "listing_state_conflict");
         await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{agent.ListingId}/restore", null), HttpStatusCode.NoContent);
         await Http.AssertProblemAsync(await operatorClient.PostAsync($"/api/admin/listings/{agent.ListingId}/restore", null), HttpStatusCode.Conflict, "listing_state_conflict");
-        Assert.Equal("active", (await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/listings/{agent.ListingId}"))).GetProperty("state").GetString());
+        Assert.Equal("paused", await StateAsync(operatorClient, agent));
+    }
+
+    [Fact]
+    public async Task Restoring_PutsTheListingBackAsItWasTakenDown_APausedOneStaysPaused_UntilItsSellerResumesIt()
+    {
+        var subscribed = await app.SubscribedAsync();
+        var agent = subscribed.Agent;
+        var operatorClient = await app.OperatorAsync();
+        await Http.AssertStatusAsync(await agent.Seller.Client.PostAsync($"/api/provider-agents/{agent.AgentId}/listing/pause", null), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/listings/{agent.ListingId}/take-down", new { reason = "Spam" }), HttpStatusCode.NoContent);
+
+        await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{agent.ListingId}/restore", null), HttpStatusCode.NoContent);
+
+        // The operator's restore undoes the take-down, not the seller's pause: its subscribers' runs stay stopped.
+        Assert.Equal("paused", await StateAsync(operatorClient, agent));
+        await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Hello"), HttpStatusCode.Conflict, "agent_unavailable");
+        await Http.AssertStatusAsync(await agent.Seller.Client.PostAsync($"/api/provider-agents/{agent.AgentId}/listing/unpause", null), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Hello again"), HttpStatusCode.OK);
+        var restored = Assert.Single(await AuditAsync(operatorClient, "listing.restored", agent.ListingId));
+        Assert.Equal("paused", restored.GetProperty("after").GetProperty("state").GetString());
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using AgentMarket.Catalog.Reviews;
 using AgentMarket.Identity;
 using AgentMarket.Platform.Api;
@@ -50,14 +51,22 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
         }, ct);
 
     /// <summary>
-    /// Puts a taken-down listing back live and clears the reason; if its organization is suspended meanwhile, it waits
-    /// in <see cref="ListingState.Suspended"/> and goes live with the reactivation.
+    /// Puts a taken-down listing back as it was and clears the reason: one its provider had paused stays paused (restoring
+    /// must not make runnable what its provider stopped); any other goes live, or, if its organization is suspended
+    /// meanwhile, waits in <see cref="ListingState.Suspended"/> and goes live with the reactivation.
     /// </summary>
     public Task<Outcome> RestoreAsync(Guid listingId, CancellationToken ct) =>
         DecideAsync(listingId, state => state == ListingState.TakenDown, Audit.AuditActions.ListingRestored, async listing =>
         {
             var reason = listing.ModerationNote;
-            await PutLiveAsync(listing, ct);
+            if (await StateBeforeTakeDownAsync(listing.Id, ct) == ListingState.Paused)
+            {
+                listing.State = ListingState.Paused;
+            }
+            else
+            {
+                await PutLiveAsync(listing, ct);
+            }
             listing.ModerationNote = null;
             return (new { state = ListingState.TakenDown, reason }, new { state = listing.State });
         }, ct);
@@ -94,6 +103,31 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
             return;
         }
         ListingPublication.GoLive(db, listing, clock.GetUtcNow().UtcDateTime);
+    }
+
+    /// <summary>
+    /// The state the listing's latest take-down found it in, as that decision's audit entry recorded it (the listing keeps
+    /// no column for it); null when there is no such entry.
+    /// </summary>
+    async Task<ListingState?> StateBeforeTakeDownAsync(Guid listingId, CancellationToken ct)
+    {
+        var target = listingId.ToString();
+        var before = await db.AuditEntries.AsNoTracking()
+            .Where(a => a.Action == Audit.AuditActions.ListingTakenDown && a.TargetType == "listing" && a.TargetId == target)
+            .OrderByDescending(a => a.OccurredUtc).ThenByDescending(a => a.Id)
+            .Select(a => a.Before).FirstOrDefaultAsync(ct);
+        return before is null ? null : JsonSerializer.Deserialize<TakenDownFrom>(before, AuditJson)?.State;
+    }
+
+    sealed record TakenDownFrom(ListingState State);
+
+    static readonly JsonSerializerOptions AuditJson = CreateAuditJson();
+
+    static JsonSerializerOptions CreateAuditJson()
+    {
+        var options = new JsonSerializerOptions();
+        Platform.PlatformModule.ConfigureJson(options);
+        return options;
     }
 
     Task<Guid> OwnerOrganizationAsync(Listing listing, CancellationToken ct) =>
