@@ -302,4 +302,20 @@ public class ProviderAgentTests(AgentMarketApp app) : IClassFixture<AgentMarketA
         var other = await app.SellerAsync();
         await Http.AssertProblemAsync(await other.Seller.Client.PatchAsJsonAsync("/api/providers/mine", new { avatar_image = image.GetProperty("uuid").GetGuid() }), HttpStatusCode.BadRequest, "validation_failed");
     }
+
+    [Fact]
+    public async Task ConfigurableFields_OfATakenDownListing_AreFrozen_LikeTheRestOfTheAgent()
+    {
+        var agent = await app.PublishedAgentAsync();
+        var fields = new { fields = new[] { new { key = "bot_name", node_id = "ChatOutput-hJNhd", field_name = "sender_name", label = "Bot name", kind = "text" } } };
+        var operatorClient = await app.OperatorAsync();
+        await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/listings/{agent.ListingId}/take-down", new { reason = "Spam" }), HttpStatusCode.NoContent);
+
+        await Http.AssertProblemAsync(await agent.Seller.Client.PutAsJsonAsync($"/api/provider-agents/{agent.AgentId}/configurable_fields/", fields),
+            HttpStatusCode.Forbidden, "listing_taken_down");
+        Assert.Empty((await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync($"/api/provider-agents/{agent.AgentId}/configurable_fields/"))).EnumerateArray());
+
+        await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{agent.ListingId}/restore", null), HttpStatusCode.NoContent);
+        await Http.AssertStatusAsync(await agent.Seller.Client.PutAsJsonAsync($"/api/provider-agents/{agent.AgentId}/configurable_fields/", fields), HttpStatusCode.OK);
+    }
 }

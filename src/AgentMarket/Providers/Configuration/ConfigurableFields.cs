@@ -12,7 +12,7 @@ public sealed record ConfigurableFieldResponse(
     IReadOnlyList<string> Options, string? HelpText, double? Minimum = null, double? Maximum = null);
 
 /// <summary>Declares which flow fields buyers may set, checked against the agent's current version.</summary>
-public sealed class ConfigurableFields(AppDbContext db)
+public sealed class ConfigurableFields(AppDbContext db, ProviderAgents agents)
 {
     /// <summary>The fields of the agent's current version a provider could declare; null when the agent is unknown.</summary>
     public async Task<(IReadOnlyList<FlowFieldCandidate>? Candidates, Accounts.Failure? Failure)> CandidatesAsync(Guid agentId, CancellationToken ct)
@@ -49,9 +49,15 @@ public sealed class ConfigurableFields(AppDbContext db)
         {
             return (null, failure, null);
         }
-        if (await db.ProviderAgents.AnyAsync(a => a.Id == agentId && a.State == ProviderAgentState.Archived, ct))
+        var agent = await db.ProviderAgents.AsNoTracking().SingleAsync(a => a.Id == agentId, ct);
+        if (agent.State == ProviderAgentState.Archived)
         {
             return (null, ProviderAgents.Archived(), null);
+        }
+        // Declared fields are part of what buyers configure: frozen with the rest of the agent, so what an operator restores is what they saw.
+        if (await agents.FrozenAsync(agent, ct) is { } frozen)
+        {
+            return (null, frozen, null);
         }
         if (fields is null)
         {
@@ -62,12 +68,11 @@ public sealed class ConfigurableFields(AppDbContext db)
         {
             return (null, null, problems);
         }
-        var organizationId = await db.ProviderAgents.Where(a => a.Id == agentId).Select(a => a.OrganizationId).SingleAsync(ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         await db.ConfigurableFields.Where(f => f.AgentId == agentId).ExecuteDeleteAsync(ct);
         var entities = fields.Select((f, i) => new ConfigurableField
         {
-            OrganizationId = organizationId,
+            OrganizationId = agent.OrganizationId,
             AgentId = agentId,
             Key = f.Key,
             NodeId = f.NodeId,
