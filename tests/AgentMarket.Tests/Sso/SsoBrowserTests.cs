@@ -21,7 +21,8 @@ public sealed class SsoBrowserTests(SsoApp app) : IClassFixture<SsoApp>
 
         var (page, me) = await SignInThroughIdpAsync(providerName, "alice");
 
-        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Welcome, Alice Example");
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("My Agents");
+        await Assertions.Expect(page.Locator("header a.user-name")).ToHaveTextAsync("Alice Example");
         Assert.Equal("alice@corp.test", me.GetProperty("user").GetProperty("email").GetString());
         var membership = Assert.Single(me.GetProperty("organizations").EnumerateArray());
         Assert.Equal(acme.OrganizationId, membership.GetProperty("uuid").GetGuid());
@@ -112,7 +113,7 @@ public sealed class SsoBrowserTests(SsoApp app) : IClassFixture<SsoApp>
         await AssertNoSessionAsync(context);
     }
 
-    /// <summary>Signs in through the IdP in a fresh browser context; returns the page on the dashboard and <c>/api/me</c>.</summary>
+    /// <summary>Signs in through the IdP in a fresh browser context; returns the page on My Agents and <c>/api/me</c>.</summary>
     async Task<(IPage Page, JsonElement Me)> SignInThroughIdpAsync(string providerName, string login)
     {
         var context = await app.Browser.NewContextAsync();
