@@ -17,18 +17,9 @@ sealed class KnowledgeQuota(AppDbContext db, IOptions<KnowledgeOptions> options)
 
     public sealed record Usage(int Documents, long Bytes, int MaxDocuments, long MaxBytes);
 
-    /// <summary>
-    /// Serialises quota checks of one organization until the current transaction ends. SQLite needs nothing more:
-    /// its transactions begin IMMEDIATE, holding the database's single write lock.
-    /// </summary>
-    public async Task LockAsync(Guid organizationId, CancellationToken cancellationToken)
-    {
-        if (db.Database.IsNpgsql())
-        {
-            var key = BitConverter.ToInt32(organizationId.ToByteArray(), 12);
-            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({PostgresLockSpace}, {key})", cancellationToken);
-        }
-    }
+    /// <summary>Serialises quota checks of one organization until the current transaction ends.</summary>
+    public Task LockAsync(Guid organizationId, CancellationToken cancellationToken) =>
+        db.Database.LockOrganizationAsync(PostgresLockSpace, organizationId, cancellationToken);
 
     public async Task<Usage> UsageAsync(Guid organizationId, CancellationToken cancellationToken)
     {

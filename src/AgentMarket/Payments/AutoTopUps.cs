@@ -49,7 +49,7 @@ sealed class AutoTopUps(AppDbContext db, IPaymentProvider provider, Fulfilment f
         // their reads of the key) would otherwise both see one purchase left and both buy.
         await using (var transaction = await db.Database.BeginTransactionAsync(ct))
         {
-            await LockAsync(settings.OrganizationId, ct);
+            await db.Database.LockOrganizationAsync(PostgresLockSpace, settings.OrganizationId, ct);
             var existing = await db.Payments.AsNoTracking().FirstOrDefaultAsync(p => p.IdempotencyKey == key, ct);
             if (existing is not null)
             {
@@ -137,16 +137,6 @@ sealed class AutoTopUps(AppDbContext db, IPaymentProvider provider, Fulfilment f
         }
         db.OutboxEvents.Add(OutboxEvent.Create(organization, PausedEvent, new { paused_until = until, automatic_purchases = perDay }, now));
         await db.SaveChangesAsync(ct);
-    }
-
-    /// <summary>Serialises the daily cap's count and insert of one organization until the transaction ends; SQLite's transactions begin IMMEDIATE.</summary>
-    async Task LockAsync(Guid organization, CancellationToken ct)
-    {
-        if (db.Database.IsNpgsql())
-        {
-            var key = BitConverter.ToInt32(organization.ToByteArray(), 12);
-            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({PostgresLockSpace}, {key})", ct);
-        }
     }
 
     /// <summary>
