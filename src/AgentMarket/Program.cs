@@ -1,7 +1,7 @@
 using AgentMarket.Admin;
-using AgentMarket.Backstage;
 using AgentMarket.Admin.Metrics;
 using AgentMarket.Audit;
+using AgentMarket.Backstage;
 using AgentMarket.Catalog;
 using AgentMarket.Credits;
 using AgentMarket.Doors;
@@ -22,8 +22,9 @@ using AgentMarket.Runtime;
 using AgentMarket.Runtime.Cli;
 using AgentMarket.Subscriptions;
 using AgentMarket.Usage;
-using AgentMarket.Widget;
 using AgentMarket.Webhooks;
+using AgentMarket.Widget;
+using Microsoft.Extensions.Options;
 
 // Command-line tools share the host's configuration but start neither the web server nor the database.
 if (args is ["flow", ..])
@@ -66,6 +67,9 @@ builder.AddAudit();             // the append-only audit log
 builder.AddDemoData();          // categories always; demo providers and listings when Seed:Demo is true
 
 var app = builder.Build();
+// Settings checked at start (ValidateOnStart) are checked here already: a misconfigured process stops with the
+// setting's message before anything maps, starts or is disposed half-way (a test host reading a disposed provider).
+app.Services.GetRequiredService<IStartupValidator>().Validate();
 app.UseRequestMetrics();        // /metrics: requests counted from the first middleware on
 app.UsePlatform();
 
