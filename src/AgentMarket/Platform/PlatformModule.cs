@@ -17,6 +17,7 @@ static class PlatformModule
     public static void AddPlatform(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
+        TextCulture.ApplyToProcess();
         builder.AddData();
         // Before the auth setup, which adds Data Protection's own start-up service (it loads the key ring): the key
         // ring's check must run first, after the schema's.
@@ -64,6 +65,7 @@ static class PlatformModule
     public static void UsePlatform(this WebApplication app)
     {
         app.UseTrustedProxies();
+        app.UseTextCulture();
         app.UseExceptionHandler();
         // API callers get problem JSON for bare status codes; browsers get the status page.
         app.UseWhen(c => AuthSetup.IsApiRequest(c.Request), api => api.UseStatusCodePages());
