@@ -86,6 +86,29 @@ public class StripeMoneyBackTests(StripeApp app) : IClassFixture<StripeApp>
     }
 
     [Fact]
+    public async Task ADisputeWon_OfAPaymentRefundedInFullBeforeIt_IsAccepted_AndGivesNothingBack()
+    {
+        var user = await app.SignUpAsync();
+        await user.SubscribeThroughStripeAsync("pro");
+        var purchase = await user.BuyThroughStripeAsync("Standard");
+        var amount = (await user.PaymentAsync(purchase.PaymentId)).GetProperty("amount_cents").GetInt64();
+        await StripeWebhooks.DeliverAsync(app, StripeWebhooks.Event("charge.refunded", StripeWebhooks.Charge(purchase.PaymentIntentId, amount, amount, StripeWebhooks.NewId("re"))));
+        var refunded = await user.BalanceAsync();
+
+        // The buyer disputes the charge anyway; the withdrawal finds nothing left to take, and the dispute is then won.
+        var dispute = StripeWebhooks.Dispute(purchase.PaymentIntentId, amount);
+        await StripeWebhooks.DeliverAsync(app, StripeWebhooks.Event("charge.dispute.funds_withdrawn", dispute));
+        var reinstated = StripeWebhooks.Event("charge.dispute.funds_reinstated", dispute);
+        var answer = await StripeWebhooks.PostAsync(app, reinstated, StripeWebhooks.Signature(reinstated, app.Clock.GetUtcNow()));
+
+        Assert.True(answer.IsSuccessStatusCode, $"a won dispute of a payment refunded in full must not be redelivered forever ({answer.StatusCode})");
+        var after = await user.BalanceAsync();
+        Assert.Equal((refunded.GetProperty("balance").GetInt64(), refunded.GetProperty("paid").GetInt64(), refunded.GetProperty("debt").GetInt64()),
+            (after.GetProperty("balance").GetInt64(), after.GetProperty("paid").GetInt64(), after.GetProperty("debt").GetInt64()));
+        Assert.Equal("refunded", (await user.PaymentAsync(purchase.PaymentId)).GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task ADisputeOfAPlansRenewal_TakesBackTheRenewal_NotTheFirstCheckout()
     {
         var user = await app.SignUpAsync();

@@ -313,7 +313,9 @@ sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, AutoTopU
     /// <summary>
     /// A dispute won: Stripe returned the money, so the credits its withdrawal took go back, keyed by the dispute.
     /// Arriving before the withdrawal is recorded (its delivery still being retried), it fails, so Stripe redelivers it
-    /// after: handled now it would return nothing, and the withdrawal would then take the credits for good.
+    /// after: handled now it would return nothing, and the withdrawal would then take the credits for good. A payment
+    /// refunded in full before the dispute is the exception: its withdrawal has nothing left to take and records nothing,
+    /// so there is nothing to give back, and failing would only make Stripe redeliver the event until it gives up.
     /// </summary>
     async Task DisputeFundsReinstatedAsync(StripeDispute dispute, CancellationToken ct)
     {
@@ -323,6 +325,11 @@ sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, AutoTopU
         }
         if (!await fulfilment.ReinstateAsync(payment.Id, $"dispute:{dispute.Id}", ct))
         {
+            if (payment.RefundedCents >= payment.AmountCents)
+            {
+                logger.LogWarning("Dispute {Dispute} of payment {PaymentId} was won, but the payment had been refunded in full before it: nothing to give back", dispute.Id, payment.Id);
+                return;
+            }
             throw new InvalidOperationException($"Dispute {dispute.Id} of payment {payment.Id} was reinstated before its withdrawal was recorded; Stripe redelivers it");
         }
     }
@@ -357,7 +364,7 @@ sealed class StripeEventHandler(AppDbContext db, Fulfilment fulfilment, AutoTopU
             {
                 if (ours is null && invoiceId is not null)
                 {
-                    ours = (await stripe.GetInvoiceAsync(invoiceId, ct)).PaymentId;
+                    ours = (await stripe.GetInvoiceAsync(invoiceId, ct))?.PaymentId;
                 }
                 payment = ours is { } id ? await db.Payments.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id && p.Provider == PaymentProviderKind.Stripe, ct) : null;
                 // A subscription's metadata names its first Checkout on every invoice: that payment is this charge's only
