@@ -17,14 +17,17 @@ namespace AgentMarket.Tests.Payments;
 public class StripeDeclinedRefundTests(StripeApp app) : IClassFixture<StripeApp>
 {
     /// <summary>An old Plus checkout paid after Pro yearly, its first invoice paid by <paramref name="paymentIntent"/>; the completion's answer.</summary>
-    async Task<(TestUser User, Guid Payment, HttpResponseMessage Completion)> DeclinedPlusAsync(string? paymentIntent)
+    async Task<(TestUser User, Guid Payment, HttpResponseMessage Completion)> DeclinedPlusAsync(string? paymentIntent, bool invoiceKnownToStripe = true)
     {
         var user = await app.SignUpAsync();
         var old = (await Http.ReadJsonAsync(await user.Client.PostAsJsonAsync("/api/credits/purchase/", new { plan = "plus", interval = "monthly" }), HttpStatusCode.Created))
             .GetProperty("checkout_uuid").GetGuid();
         await user.SubscribeThroughStripeAsync("pro", "yearly");
         var invoice = StripeWebhooks.NewId("in");
-        app.Stripe.InvoicePays(invoice, paymentIntent, old);
+        if (invoiceKnownToStripe)
+        {
+            app.Stripe.InvoicePays(invoice, paymentIntent, old);
+        }
         var completed = StripeWebhooks.Event("checkout.session.completed", StripeWebhooks.CheckoutSession(old, "subscription", subscription: StripeWebhooks.NewId("sub"), invoice: invoice));
         var response = await StripeWebhooks.PostAsync(app, completed, StripeWebhooks.Signature(completed, app.Clock.GetUtcNow()));
         Assert.Equal("refunded", (await user.PaymentAsync(old)).GetProperty("status").GetString());
@@ -117,5 +120,19 @@ public class StripeDeclinedRefundTests(StripeApp app) : IClassFixture<StripeApp>
         await SweepAsync();
         Assert.True(await AppliedAsync(payment));
         Assert.Equal(3, app.Stripe.Refunds().Count(r => r.Form["metadata[payment_id]"] == payment.ToString()));
+    }
+
+    [Fact]
+    public async Task AnInvoiceStripeDoesNotKnow_IsToldToTheOperatorAndTheBuyer_AndNotRetried()
+    {
+        var (user, payment, completion) = await DeclinedPlusAsync(StripeWebhooks.NewId("pi"), invoiceKnownToStripe: false);
+        await Http.AssertStatusAsync(completion, HttpStatusCode.OK);
+        Assert.True(await AppliedAsync(payment));
+        var invoiceReads = StripeCallsAbout("/v1/invoices/");
+
+        await SweepAsync();
+        Assert.Equal(invoiceReads, StripeCallsAbout("/v1/invoices/"));
+        Assert.Contains("invoice_not_found", (await user.PaymentAsync(payment)).GetProperty("failure_reason").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(app.Stripe.Refunds(), r => r.Form["metadata[payment_id]"] == payment.ToString());
     }
 }

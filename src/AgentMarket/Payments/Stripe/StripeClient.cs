@@ -136,12 +136,17 @@ sealed class StripeClient(HttpClient http, ILogger<StripeClient> logger)
 
     /// <summary>
     /// Reads an invoice: the PaymentIntent that paid it (API version 2025-02-24.acacia still has <c>payment_intent</c> on
-    /// the invoice) and the subscription's metadata as it stood when the invoice was made (our payment's id).
+    /// the invoice) and the subscription's metadata as it stood when the invoice was made (our payment's id). Null when
+    /// Stripe knows no such invoice (404): asking again would not change that.
     /// </summary>
-    public async Task<Invoice> GetInvoiceAsync(string invoiceId, CancellationToken ct)
+    public async Task<Invoice?> GetInvoiceAsync(string invoiceId, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"v1/invoices/{Uri.EscapeDataString(invoiceId)}");
-        using var response = await SendAsync(request, ct);
+        using var response = await SendAsync(request, ct, tolerateNotFound: true);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
         var invoice = await response.Content.ReadFromJsonAsync<Invoice>(StripeJson.Options, ct);
         return invoice is { Id.Length: > 0 } ? invoice : throw new StripeApiException("Stripe returned an invoice without an id.");
     }

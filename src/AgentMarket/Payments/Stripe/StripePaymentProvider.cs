@@ -36,7 +36,16 @@ sealed class StripePaymentProvider(StripeClient stripe, IOptions<StripeOptions> 
     public async Task<ProviderRefund> RefundInFullAsync(Payment payment, CancellationToken ct)
     {
         var paid = payment.ExternalPaymentId ?? throw new InvalidOperationException($"Payment {payment.Id} names no Stripe payment to refund.");
-        var paymentIntent = paid.StartsWith("in_", StringComparison.Ordinal) ? (await stripe.GetInvoiceAsync(paid, ct)).PaymentIntent : paid;
+        var paymentIntent = paid;
+        if (paid.StartsWith("in_", StringComparison.Ordinal))
+        {
+            if (await stripe.GetInvoiceAsync(paid, ct) is not { } invoice)
+            {
+                // Stripe does not know the invoice the payment recorded: where its money went is the operator's to find out.
+                return new ProviderRefund(ProviderRefundOutcome.Refused, "invoice_not_found");
+            }
+            paymentIntent = invoice.PaymentIntent;
+        }
         if (paymentIntent is null)
         {
             return new ProviderRefund(ProviderRefundOutcome.NothingToRefund);
