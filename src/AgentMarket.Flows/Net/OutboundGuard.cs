@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Net;
 using System.Net.Http.Headers;
@@ -180,6 +181,9 @@ public sealed record OutboundRequestOptions
 public sealed class OutboundGuard : IDisposable
 {
     static readonly Lazy<OutboundGuard> DefaultGuard = new(() => new OutboundGuard(new OutboundPolicy()));
+
+    static readonly FrozenSet<string> HeadersSafeAcrossOrigins = FrozenSet.ToFrozenSet(
+        ["Accept", "Accept-Charset", "Accept-Encoding", "Accept-Language", "Cache-Control", "User-Agent"], StringComparer.OrdinalIgnoreCase);
 
     readonly SocketsHttpHandler _handler;
     readonly HttpMessageInvoker _invoker;
@@ -396,22 +400,35 @@ public sealed class OutboundGuard : IDisposable
     static bool IsRedirect(HttpStatusCode status) => status is HttpStatusCode.MovedPermanently or HttpStatusCode.Found or HttpStatusCode.SeeOther
         or HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect;
 
-    static HttpRequestMessage Redirected(HttpRequestMessage previous, HttpStatusCode status, Uri location, byte[]? content)
+    /// <summary>
+    /// True when both URLs have the same scheme, host and port. A credential configured for one origin goes only there:
+    /// not to another host, not to another port of the same host, and not over plain http when it was meant for https.
+    /// </summary>
+    public static bool SameOrigin(Uri first, Uri second)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(second);
+        return string.Equals(first.Scheme, second.Scheme, StringComparison.OrdinalIgnoreCase) &&
+               string.Equals(first.IdnHost, second.IdnHost, StringComparison.OrdinalIgnoreCase) &&
+               first.Port == second.Port;
+    }
+
+    internal static HttpRequestMessage Redirected(HttpRequestMessage previous, HttpStatusCode status, Uri location, byte[]? content)
     {
         // 303, and 301/302 after a POST, become GET as browsers do; 307/308 repeat the method and body.
         var keepMethod = status is HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect ||
                          (status != HttpStatusCode.SeeOther && previous.Method == HttpMethod.Get);
         var next = new HttpRequestMessage(keepMethod ? previous.Method : HttpMethod.Get, location);
+        // Leaving the origin, only headers that cannot carry a credential follow: a key may sit in any header
+        // (Authorization, x-api-key, api-key, a cookie), and it was meant for the origin the flow named. Once dropped,
+        // a header stays dropped, since each hop copies the one before.
+        var sameOrigin = previous.RequestUri is { } from && SameOrigin(from, location);
         foreach (var header in previous.Headers)
         {
-            // Credentials are not forwarded to another host.
-            if (header.Key.Equals("Authorization", StringComparison.OrdinalIgnoreCase) &&
-                !string.Equals(previous.RequestUri?.Host, location.Host, StringComparison.OrdinalIgnoreCase))
+            if (sameOrigin || HeadersSafeAcrossOrigins.Contains(header.Key))
             {
-                continue;
+                next.Headers.TryAddWithoutValidation(header.Key, header.Value);
             }
-
-            next.Headers.TryAddWithoutValidation(header.Key, header.Value);
         }
 
         if (keepMethod && content is not null)

@@ -14,6 +14,7 @@ namespace AgentMarket.Flows.Tests.Net;
 public sealed class OutboundGuardTests : IAsyncLifetime
 {
     static readonly CancellationToken Ct = TestContext.Current.CancellationToken;
+    static readonly string[] EchoedHeaders = ["Authorization", "x-api-key", "Cookie", "Accept", "User-Agent"];
     WebApplication? _site;
     string _siteUrl = "";
 
@@ -29,8 +30,26 @@ public sealed class OutboundGuardTests : IAsyncLifetime
         _site.MapGet("/to-ok", () => Results.Redirect("/ok"));
         _site.MapGet("/loop", () => Results.Redirect("/loop"));
         _site.MapGet("/big", () => Results.Content(new string('x', 5000), "text/plain"));
+        _site.MapGet("/to", (string target) => Results.Redirect(target));
+        _site.MapGet("/echo", EchoHeaders);
         await _site.StartAsync();
         _siteUrl = _site.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
+    }
+
+    /// <summary>The request's credential-bearing and harmless headers, as the target of a redirect saw them.</summary>
+    static IResult EchoHeaders(HttpRequest request) => Results.Content(
+        string.Join(';', EchoedHeaders.Select(name => $"{name}={request.Headers[name]}")),
+        "text/plain");
+
+    static HttpRequestMessage WithCredentials(string url)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer provider-token");
+        request.Headers.TryAddWithoutValidation("x-api-key", "provider-key");
+        request.Headers.TryAddWithoutValidation("Cookie", "session=provider");
+        request.Headers.TryAddWithoutValidation("Accept", "application/json");
+        request.Headers.TryAddWithoutValidation("User-Agent", "agentmarket-test");
+        return request;
     }
 
     public async ValueTask DisposeAsync()
@@ -150,6 +169,58 @@ public sealed class OutboundGuardTests : IAsyncLifetime
 
         Assert.Equal(("hello from loopback", 2), (response.Text, hops));
         Assert.EndsWith("/ok", response.FinalUri.AbsolutePath, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RedirectToAnotherPortOfTheSameHost_KeepsOnlyHeadersWithoutCredentials_ButWithinTheOriginKeepsThemAll()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
+        await using var other = builder.Build();
+        other.MapGet("/echo", EchoHeaders);
+        await other.StartAsync(Ct);
+        var otherUrl = other.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
+        using var guard = new OutboundGuard(OutboundPolicy.FromAllowList(["127.0.0.1/32"]));
+        using var toOtherPort = WithCredentials($"{_siteUrl}/to?target={Uri.EscapeDataString(otherUrl + "/echo")}");
+        using var withinOrigin = WithCredentials($"{_siteUrl}/to?target={Uri.EscapeDataString(_siteUrl + "/echo")}");
+
+        var otherPort = await guard.SendAsync(toOtherPort, null, Ct);
+        var sameOrigin = await guard.SendAsync(withinOrigin, null, Ct);
+
+        Assert.Equal("Authorization=;x-api-key=;Cookie=;Accept=application/json;User-Agent=agentmarket-test", otherPort.Text);
+        Assert.Equal("Authorization=Bearer provider-token;x-api-key=provider-key;Cookie=session=provider;Accept=application/json;User-Agent=agentmarket-test", sameOrigin.Text);
+    }
+
+    [Fact]
+    public async Task RedirectToAnotherHost_KeepsOnlyHeadersWithoutCredentials()
+    {
+        using var guard = new OutboundGuard(OutboundPolicy.FromAllowList(["127.0.0.1/32"]) with
+        {
+            ResolveHost = (_, _) => Task.FromResult(new[] { IPAddress.Loopback }),
+        });
+        var port = new Uri(_siteUrl).Port;
+        using var request = WithCredentials($"{_siteUrl}/to?target={Uri.EscapeDataString($"http://elsewhere.test:{port}/echo")}");
+
+        var response = await guard.SendAsync(request, null, Ct);
+
+        Assert.Equal("Authorization=;x-api-key=;Cookie=;Accept=application/json;User-Agent=agentmarket-test", response.Text);
+    }
+
+    [Theory]
+    [InlineData("http://api.example.com/next")]
+    [InlineData("https://api.example.com:8443/next")]
+    [InlineData("https://other.example.com/next")]
+    public void RedirectLeavingTheOrigin_OrFromHttpsToHttp_DropsCredentialHeaders_AndKeepsABodyWithItsType(string location)
+    {
+        using var previous = WithCredentials("https://api.example.com/start");
+        previous.Method = HttpMethod.Post;
+        previous.Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json");
+
+        using var next = OutboundGuard.Redirected(previous, HttpStatusCode.TemporaryRedirect, new Uri(location), [0x7b, 0x7d]);
+
+        Assert.Equal(["Accept", "User-Agent"], next.Headers.Select(header => header.Key).Order(StringComparer.Ordinal));
+        Assert.Equal((HttpMethod.Post, "application/json"), (next.Method, next.Content?.Headers.ContentType?.MediaType));
     }
 
     [Fact]
