@@ -69,13 +69,22 @@ internal sealed class NodeExecution
     public T? Prepared<T>()
         where T : class => _node.Prepared as T;
 
-    public object? Value(InputSpec input) => Resolve(input.Ordinal);
+    public object? Value(InputSpec input) => Resolve(input.Ordinal, withToolArguments: true);
 
-    public object? Value(string field) => _node.BindingIndexByName.TryGetValue(field, out var index) ? Resolve(index) : null;
+    /// <summary>
+    /// The value the flow gives <paramref name="input"/> without the model's tool arguments: where the provider meant
+    /// a tool to send the node's credentials, as opposed to where the model asks it to go.
+    /// </summary>
+    public object? ConfiguredValue(InputSpec input) => Resolve(input.Ordinal, withToolArguments: false);
+
+    public object? Value(string field) => _node.BindingIndexByName.TryGetValue(field, out var index) ? Resolve(index, withToolArguments: true) : null;
 
     public bool HasField(string field) => _node.BindingIndexByName.ContainsKey(field);
 
     public string Text(InputSpec input) => TextConversion.AsText(Value(input));
+
+    /// <summary><see cref="Text"/> of the <see cref="ConfiguredValue"/>.</summary>
+    public string ConfiguredText(InputSpec input) => TextConversion.AsText(ConfiguredValue(input));
 
     public bool Bool(InputSpec input) => Value(input) switch
     {
@@ -96,7 +105,12 @@ internal sealed class NodeExecution
     };
 
     /// <summary>A list field's values: one per live edge, or the configured list.</summary>
-    public IReadOnlyList<object?> List(InputSpec input) => Value(input) switch
+    public IReadOnlyList<object?> List(InputSpec input) => AsList(Value(input));
+
+    /// <summary><see cref="List"/> of the <see cref="ConfiguredValue"/>.</summary>
+    public IReadOnlyList<object?> ConfiguredList(InputSpec input) => AsList(ConfiguredValue(input));
+
+    static IReadOnlyList<object?> AsList(object? value) => value switch
     {
         null => [],
         IReadOnlyList<object?> items => items,
@@ -223,10 +237,10 @@ internal sealed class NodeExecution
         _modelCalls,
         AsTool);
 
-    object? Resolve(int index)
+    object? Resolve(int index, bool withToolArguments)
     {
         var binding = _node.Bindings[index];
-        if (_toolArguments is not null && _toolArguments.TryGetValue(binding.Name, out var argument))
+        if (withToolArguments && _toolArguments is not null && _toolArguments.TryGetValue(binding.Name, out var argument))
         {
             return argument;
         }

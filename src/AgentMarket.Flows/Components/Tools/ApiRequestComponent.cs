@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using AgentMarket.Flows.Compilation;
 using AgentMarket.Flows.Execution;
+using AgentMarket.Flows.Net;
 using AgentMarket.Flows.Validation;
 using AgentMarket.Flows.Values;
 
@@ -64,17 +65,14 @@ internal sealed class ApiRequestComponent : Component
             throw new FlowComponentException(RunErrorCodes.ComponentError, "The API Request has no URL.");
         }
 
-        if (!url.Contains("://", StringComparison.Ordinal))
-        {
-            url = "https://" + url;
-        }
+        var uri = Absolute(url) ?? throw new FlowComponentException(RunErrorCodes.ComponentError, $"Invalid URL: {url}");
 
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
-        {
-            throw new FlowComponentException(RunErrorCodes.ComponentError, $"Invalid URL: {url}");
-        }
-
-        var query = Pairs(node.Value(QueryParameters)).ToList();
+        // Called as a tool, the model picks the URL, but the headers, query parameters and body are the provider's,
+        // often with a key in them: they go only to the origin of the URL the provider configured, never to one the
+        // model names elsewhere (and never to a model's URL when the provider configured none).
+        var configured = node.AsTool ? Absolute(node.ConfiguredText(Url)) : uri;
+        var withConfiguration = configured is not null && OutboundGuard.SameOrigin(configured, uri);
+        var query = withConfiguration ? Pairs(node.Value(QueryParameters)).ToList() : [];
         if (query.Count > 0)
         {
             var builder = new UriBuilder(uri);
@@ -86,14 +84,17 @@ internal sealed class ApiRequestComponent : Component
 
         var method = new HttpMethod(node.Text(Method).ToUpperInvariant() is { Length: > 0 } verb ? verb : "GET");
         using var request = new HttpRequestMessage(method, uri);
-        foreach (var (name, value) in UrlComponent.HeaderRows(node.Json(Headers)))
+        if (withConfiguration)
         {
-            request.Headers.TryAddWithoutValidation(name, value);
-        }
+            foreach (var (name, value) in UrlComponent.HeaderRows(node.Json(Headers)))
+            {
+                request.Headers.TryAddWithoutValidation(name, value);
+            }
 
-        if (method != HttpMethod.Get && method != HttpMethod.Head && BodyJson(node.Value(Body)) is { } body)
-        {
-            request.Content = new StringContent(body, Encoding.UTF8, new MediaTypeHeaderValue("application/json"));
+            if (method != HttpMethod.Get && method != HttpMethod.Head && BodyJson(node.Value(Body)) is { } body)
+            {
+                request.Content = new StringContent(body, Encoding.UTF8, new MediaTypeHeaderValue("application/json"));
+            }
         }
 
         var response = await node.SendAsync(request, node.Bool(FollowRedirects), TimeSpan.FromSeconds(Math.Clamp(node.Int(Timeout), 1, 120)));
@@ -116,6 +117,18 @@ internal sealed class ApiRequestComponent : Component
 
         fields.Add(new("result", result));
         node.Set(Result, Data.FromPairs(fields));
+    }
+
+    /// <summary>The URL as an absolute one (https:// assumed, as Langflow does), or null when it is empty or not a URL.</summary>
+    static Uri? Absolute(string url)
+    {
+        url = url.Trim();
+        if (url.Length > 0 && !url.Contains("://", StringComparison.Ordinal))
+        {
+            url = "https://" + url;
+        }
+
+        return url.Length > 0 && Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri : null;
     }
 
     static IEnumerable<(string Name, string Value)> Pairs(object? value) => value switch

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using AgentMarket.Flows.Compilation;
 using AgentMarket.Flows.Execution;
+using AgentMarket.Flows.Net;
 using AgentMarket.Flows.Services;
 using AgentMarket.Flows.Values;
 using AngleSharp.Html.Parser;
@@ -63,13 +64,19 @@ internal sealed partial class UrlComponent : Component
             throw new FlowComponentException(RunErrorCodes.ComponentError, "No valid URLs provided.");
         }
 
+        // The headers (often a key) go only to the origins of the URLs the provider configured: not to a URL the model
+        // picks when the node is a tool, nor to another site a crawled page links to.
+        var credentialed = (node.AsTool ? node.ConfiguredList(Urls).Select(TextConversion.AsText).SelectMany(text => text.Split('\n')) : urls)
+            .Select(text => Uri.TryCreate(WithScheme(text.Trim()), UriKind.Absolute, out var uri) ? uri : null)
+            .OfType<Uri>()
+            .ToList();
         var pages = ImmutableArray.CreateBuilder<Data>();
         FlowComponentException? firstFailure = null;
         foreach (var url in urls)
         {
             try
             {
-                await CrawlAsync(node, url, pages);
+                await CrawlAsync(node, url, credentialed, pages);
             }
             catch (FlowComponentException exception) when (node.Bool(ContinueOnFailure))
             {
@@ -94,7 +101,7 @@ internal sealed partial class UrlComponent : Component
         }
     }
 
-    static async Task CrawlAsync(NodeExecution node, string start, ImmutableArray<Data>.Builder pages)
+    static async Task CrawlAsync(NodeExecution node, string start, List<Uri> credentialed, ImmutableArray<Data>.Builder pages)
     {
         var depth = Math.Clamp(node.Int(MaxDepth), 1, 5);
         var seen = new HashSet<string>(StringComparer.Ordinal) { start };
@@ -110,7 +117,7 @@ internal sealed partial class UrlComponent : Component
                     return;
                 }
 
-                var (page, links) = await FetchAsync(node, url, wantLinks: level < depth);
+                var (page, links) = await FetchAsync(node, url, credentialed, wantLinks: level < depth);
                 if (page is not null)
                 {
                     pages.Add(page);
@@ -129,12 +136,15 @@ internal sealed partial class UrlComponent : Component
         }
     }
 
-    static async Task<(Data? Page, List<string> Links)> FetchAsync(NodeExecution node, string url, bool wantLinks)
+    static async Task<(Data? Page, List<string> Links)> FetchAsync(NodeExecution node, string url, List<Uri> credentialed, bool wantLinks)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        foreach (var (name, value) in HeaderRows(node.Json(Headers)))
+        if (credentialed.Exists(origin => OutboundGuard.SameOrigin(origin, request.RequestUri!)))
         {
-            request.Headers.TryAddWithoutValidation(name, value);
+            foreach (var (name, value) in HeaderRows(node.Json(Headers)))
+            {
+                request.Headers.TryAddWithoutValidation(name, value);
+            }
         }
 
         var response = await node.SendAsync(request, followRedirects: true, TimeSpan.FromSeconds(Math.Clamp(node.Int(Timeout), 1, 120)));
@@ -204,15 +214,14 @@ internal sealed partial class UrlComponent : Component
     /// <summary>Langflow's <c>ensure_url</c>: https:// is assumed, and the URL must look like one.</summary>
     static string Normalize(string url)
     {
-        if (!url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) && !url.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
-        {
-            url = "https://" + url;
-        }
-
+        url = WithScheme(url);
         return UrlShape().IsMatch(url) && Uri.TryCreate(url, UriKind.Absolute, out _)
             ? url
             : throw new FlowComponentException(RunErrorCodes.ComponentError, $"Invalid URL: {url}");
     }
+
+    static string WithScheme(string url) =>
+        url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? url : "https://" + url;
 
     [GeneratedRegex(@"^(https?:\/\/)?(www\.)?([a-zA-Z0-9.-]+)(\.[a-zA-Z]{2,})?(:\d+)?(\/[^\s]*)?$", RegexOptions.IgnoreCase)]
     private static partial Regex UrlShape();
