@@ -40,9 +40,10 @@ sealed class ModelClients(IHttpClientFactory httpClients, PlatformOutbound outbo
 
 /// <summary>
 /// Which model a run's model nodes call (SPEC §7): the buyer's own key (bring your own model) first, then a key the
-/// flow carries (the provider's, from the node or its global variable), then the operator's default endpoint. With none,
-/// the run fails with <c>model_not_configured</c> and is not charged. Whoever pays the model provider chooses the model:
-/// the buyer's and the flow's keys get the model the flow names; the operator's key only one it serves (ADR-140).
+/// flow carries (the provider's, from the node or its global variable) with the endpoint the flow names, then the
+/// operator's default endpoint. With none, the run fails with <c>model_not_configured</c> and is not charged. Whoever
+/// pays the model provider chooses the model: the buyer's and the flow's keys get the model the flow names; the
+/// operator's key only one it serves (ADR-140). A flow's key never goes to the operator's endpoint (ADR-155).
 /// </summary>
 sealed class PlatformModelResolver(ModelClients clients, ModelEndpoint? buyer, LlmOptions llm) : IModelResolver
 {
@@ -56,12 +57,13 @@ sealed class PlatformModelResolver(ModelClients clients, ModelEndpoint? buyer, L
             var endpoint = buyer.BaseUrl is null ? buyer with { BaseUrl = _operator?.BaseUrl, Trusted = _operator?.Trusted ?? false } : buyer;
             return clients.Get(endpoint, selection.Model ?? buyer.DefaultModel ?? _operator?.DefaultModel ?? "gpt-4o-mini");
         }
-        if (!string.IsNullOrWhiteSpace(selection.ApiKey))
+        // A flow's key goes only to an endpoint the flow names, or, on a platform without an endpoint of its own, to the
+        // client's default one (OpenAI's). Without a base URL it would otherwise reach the operator's endpoint: a key
+        // for another vendor sent to the operator as a bearer token, and a model the operator does not serve.
+        var flowUrl = Uri.TryCreate(selection.BaseUrl, UriKind.Absolute, out var named) ? named : null;
+        if (!string.IsNullOrWhiteSpace(selection.ApiKey) && (flowUrl is not null || _operator is null))
         {
-            var endpoint = Uri.TryCreate(selection.BaseUrl, UriKind.Absolute, out var flowUrl)
-                ? new ModelEndpoint(flowUrl, selection.ApiKey, null)
-                : new ModelEndpoint(_operator?.BaseUrl, selection.ApiKey, null, _operator?.Trusted ?? false);
-            return clients.Get(endpoint, selection.Model ?? _operator?.DefaultModel ?? "gpt-4o-mini");
+            return clients.Get(new ModelEndpoint(flowUrl, selection.ApiKey, null), selection.Model ?? _operator?.DefaultModel ?? "gpt-4o-mini");
         }
         if (_operator is null)
         {

@@ -22,7 +22,7 @@ public sealed class OperatorModelsApp : GatewayApp
 
 /// <summary>
 /// The operator decides which models its key pays for (ADR-140): a flow naming another model runs on the operator's
-/// default one; a key of the flow's own or the buyer's keeps the model the flow names.
+/// default one; the buyer's key keeps the model the flow names (a flow's own key: Runtime/FlowModelKeyTests).
 /// </summary>
 public class OperatorModelTests(OperatorModelsApp app) : IClassFixture<OperatorModelsApp>
 {
@@ -56,7 +56,7 @@ public class OperatorModelTests(OperatorModelsApp app) : IClassFixture<OperatorM
     }
 
     [Fact]
-    public async Task UnlistedModel_IsKept_WhenTheFlowsOwnKeyOrTheBuyersPays()
+    public async Task UnlistedModel_IsKept_WhenTheBuyersKeyPays()
     {
         var unlisted = $"unlisted-{CatalogIntents.UniqueWord()}";
         var subscribed = await app.SubscribedAsync(await PublishAsync(unlisted));
@@ -72,14 +72,6 @@ public class OperatorModelTests(OperatorModelsApp app) : IClassFixture<OperatorM
         await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, buyerQuestion), HttpStatusCode.OK);
         var buyerCall = app.Model.Requests.Last(r => r.LastUser == buyerQuestion);
         Assert.Equal((unlisted, $"Bearer {buyerKey}"), (buyerCall.Model, buyerCall.Authorization));
-
-        // The flow carries the seller's own key: the seller pays, the flow's model stays.
-        var flowKey = $"flow-key-{CatalogIntents.UniqueWord()}";
-        var ownKey = await app.SubscribedAsync(await PublishAsync(unlisted, flowKey));
-        var flowQuestion = $"Paid by the seller {CatalogIntents.UniqueWord()}?";
-        await Http.AssertStatusAsync(await ownKey.KeyClient.RunAsync(ownKey.Config, flowQuestion), HttpStatusCode.OK);
-        var flowCall = app.Model.Requests.Last(r => r.LastUser == flowQuestion);
-        Assert.Equal((unlisted, $"Bearer {flowKey}"), (flowCall.Model, flowCall.Authorization));
     }
 
     [Fact]
@@ -146,29 +138,25 @@ public class OperatorModelTests(OperatorModelsApp app) : IClassFixture<OperatorM
         return await seller.Client.HtmlAsync($"/provider/agents/{agent}/import?version={imported.GetProperty("version").GetProperty("uuid").GetGuid()}");
     }
 
-    /// <summary>Basic Prompting published with its model node naming <paramref name="model"/> (and carrying <paramref name="apiKey"/>).</summary>
-    async Task<PublishedAgent> PublishAsync(string model, string? apiKey = null)
+    /// <summary>Basic Prompting published with its model node naming <paramref name="model"/>.</summary>
+    async Task<PublishedAgent> PublishAsync(string model)
     {
         var (seller, handle) = await app.SellerAsync();
         var name = $"Model agent {CatalogIntents.UniqueWord()}";
         var agentId = await seller.CreateAgentAsync(name);
-        await Http.AssertStatusAsync(await seller.UploadFlowAsync(agentId, FlowNaming(model, apiKey), "named.json"), HttpStatusCode.Created);
+        await Http.AssertStatusAsync(await seller.UploadFlowAsync(agentId, FlowNaming(model), "named.json"), HttpStatusCode.Created);
         var slug = $"model-{Guid.NewGuid():N}"[..20];
         var listing = await Http.ReadJsonAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{agentId}/publish/", CatalogIntents.PublishBody(slug)), HttpStatusCode.Created);
         return new PublishedAgent(seller, agentId, listing.GetProperty("uuid").GetGuid(), slug, name, handle);
     }
 
     /// <summary>Basic Prompting whose language model node names <paramref name="model"/>, as a Langflow export names one by habit.</summary>
-    static byte[] FlowNaming(string model, string? apiKey = null)
+    static byte[] FlowNaming(string model)
     {
         var flow = JsonNode.Parse(CatalogIntents.ExampleFlow("Basic Prompting.json"))!;
         var node = flow["data"]!["nodes"]!.AsArray().Single(n => n?["data"]?["type"]?.GetValue<string>() == "LanguageModelComponent")!;
         var template = node["data"]!["node"]!["template"]!;
         template["model"]!["value"] = new JsonArray(new JsonObject { ["name"] = model, ["provider"] = "OpenAI" });
-        if (apiKey is not null)
-        {
-            template["api_key"]!["value"] = apiKey;
-        }
         return System.Text.Encoding.UTF8.GetBytes(flow.ToJsonString());
     }
 }
