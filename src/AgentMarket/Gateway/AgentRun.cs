@@ -61,6 +61,12 @@ public sealed class AgentRun : ITenantOwned
     /// </summary>
     public string? RequestHash { get; init; }
     public required string Door { get; init; }
+
+    /// <summary>
+    /// A playground try on the free allowance (a visitor's, or a member's of an agent they do not pay per run): the
+    /// platform's marketing, not use, so it is not social proof (ADR-156). Tries paid from credits are not trials.
+    /// </summary>
+    public bool Trial { get; init; }
     public AgentRunStatus Status { get; set; }
     public string? ErrorCode { get; set; }
     public string? Output { get; set; }
@@ -95,6 +101,7 @@ sealed class AgentRunConfiguration : IEntityTypeConfiguration<AgentRun>
         e.Property(x => x.IdempotencyKey).HasMaxLength(200);
         e.Property(x => x.RequestHash).HasMaxLength(64);
         e.Property(x => x.Door).HasMaxLength(20);
+        e.Property(x => x.Trial).HasDefaultValue(false);
         e.Property(x => x.ErrorCode).HasMaxLength(60);
         e.Property(x => x.Output).HasMaxLength(1_000_000);
         e.Property(x => x.Model).HasMaxLength(100);

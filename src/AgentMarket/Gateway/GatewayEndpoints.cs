@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using AgentMarket.Flows.Execution;
+using AgentMarket.Identity;
 using AgentMarket.Keys;
 using AgentMarket.Platform;
 using AgentMarket.Platform.Api;
@@ -74,7 +75,7 @@ static class GatewayEndpoints
             return blank;
         }
         var visitor = Visitor(http);
-        return await RespondAsync(http, onEvent => gateway.TryAsync(idOrSlug, request.Input, request.SessionId, visitor, onEvent, ct),
+        return await RespondAsync(http, onEvent => gateway.TryAsync(idOrSlug, request.Input, request.SessionId, visitor, AuthRequestLimit.Address(http), onEvent, ct),
             result => new TryAgentResponse(result.RunId, result.Output, result.SessionId, result.CreditsCharged, result.TrialRunsLeft));
     }
 
@@ -141,7 +142,10 @@ static class GatewayEndpoints
         return TypedResults.Empty;
     }
 
-    /// <summary>The visitor's <see cref="VisitorCookie"/>, set now if it is missing or malformed.</summary>
+    /// <summary>
+    /// The visitor's <see cref="VisitorCookie"/>, set now if it is missing or malformed. A client that drops it is a new
+    /// visitor each time, which is why the playground's allowance also counts the client's address (ADR-156).
+    /// </summary>
     internal static string Visitor(HttpContext http)
     {
         if (ExistingVisitor(http) is { } existing)

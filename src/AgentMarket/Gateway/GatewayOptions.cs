@@ -24,6 +24,20 @@ public sealed class GatewayOptions
     [Range(0, 1_000_000)]
     public long TrialMaxCreditsPerRun { get; set; } = 10;
 
+    /// <summary>
+    /// Playground runs one client address gets per agent per UTC day, whatever visitor cookies it sends: a script that
+    /// drops the cookie is a new visitor on every request (ADR-156). An IPv6 client counts by its /64.
+    /// </summary>
+    [Range(0, 100_000)]
+    public int TrialRunsPerAddressPerDay { get; set; } = 20;
+
+    /// <summary>
+    /// Most credits the promotions account pays for one agent's tries per UTC day. Past it, tries still run, free to the
+    /// visitor, but pay the provider nothing, so tries scripted from many addresses cannot become earnings (ADR-156).
+    /// </summary>
+    [Range(0, 100_000_000)]
+    public long TrialCreditsPerListingPerDay { get; set; } = 200;
+
     /// <summary>Largest run output kept for idempotent replays and usage (bytes of text).</summary>
     [Range(1_024, 1_000_000)]
     public int StoredOutputLimit { get; set; } = 100_000;

@@ -188,7 +188,11 @@ sealed class RunGateway(
     /// <summary>Everything decided before a run starts.</summary>
     sealed record Prepared(
         Listing Listing, Guid VersionId, Guid Organization, CustomerAgentConfig? Config, Payer Payer, PricingTerms Terms, long MaxPrice,
-        string SessionId, Guid MemoryPartition, string? PlanCode, bool HasSpendControls, KeyGrant? Key, string Door, string? IdempotencyKey, string? RequestHash);
+        string SessionId, Guid MemoryPartition, string? PlanCode, bool HasSpendControls, KeyGrant? Key, string Door, string? IdempotencyKey, string? RequestHash)
+    {
+        /// <summary>A playground try on the free allowance (<see cref="AgentRun.Trial"/>).</summary>
+        public bool Trial { get; init; }
+    }
 
     public async Task<(GatewayResult? Result, GatewayFailure? Failure)> RunAsync(GatewayRequest request, Func<RunEvent, ValueTask>? onEvent, CancellationToken ct)
     {
@@ -310,7 +314,7 @@ sealed class RunGateway(
     /// The agent page's playground (SPEC §6): a signed-in member of an organization pays per run from its credits; a
     /// visitor runs on the platform's promotion account within a small daily allowance per agent.
     /// </summary>
-    public async Task<(GatewayResult? Result, GatewayFailure? Failure)> TryAsync(string agent, string? input, string? sessionId, string? visitor,
+    public async Task<(GatewayResult? Result, GatewayFailure? Failure)> TryAsync(string agent, string? input, string? sessionId, string? visitor, string address,
         Func<RunEvent, ValueTask>? onEvent, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
@@ -329,7 +333,7 @@ sealed class RunGateway(
             return Refuse(StatusCodes.Status403Forbidden, ProblemCodes.OrganizationSuspended, ProblemCodes.OrganizationSuspendedMessage);
         }
         var terms = PricingTerms.Of(listing);
-        int? trialRunsLeft = null;
+        TrialGrant? trial = null;
         Payer payer;
         if (organization is not null && terms.Model is PricingModel.FixedCredits or PricingModel.VariableCredits)
         {
@@ -337,29 +341,46 @@ sealed class RunGateway(
         }
         else
         {
-            var identity = visitor ?? tenant.UserId?.ToString();
+            // A member counts as themselves, not as the browser's cookie, which a script need not keep.
+            var identity = tenant.UserId?.ToString() ?? visitor;
             if (identity is null)
             {
                 return Refuse(StatusCodes.Status400BadRequest, "visitor_required", "Enable cookies to try agents without signing in.");
             }
-            var allowance = await trials.TakeAsync(identity, listing.Id, ct);
-            if (allowance is null)
+            // A provider trying its own agent pays nothing and is paid nothing.
+            var promoted = terms.Model != PricingModel.Free && organization != listing.OrganizationId;
+            // The most the promotions account can pay for this try is set aside from the agent's daily budget first.
+            trial = await trials.TakeAsync(identity, address, listing.Id, promoted ? Math.Min(terms.MaxRunPrice, options.Value.TrialMaxCreditsPerRun) : 0, ct);
+            if (trial is null)
             {
                 return Refuse(StatusCodes.Status429TooManyRequests, "trial_limit",
                     "You have used today's free tries of this agent. Sign up to keep going.", retryAfter: trials.UntilTomorrow());
             }
-            trialRunsLeft = allowance;
-            // A provider trying its own agent pays nothing and is paid nothing.
-            payer = terms.Model == PricingModel.Free || organization == listing.OrganizationId ? Payer.Nobody : Payer.Promotions;
+            // Past the agent's daily budget a try still runs, free to the visitor, but pays the provider nothing (ADR-156).
+            payer = promoted && trial.PromotionCredits > 0 ? Payer.Promotions : Payer.Nobody;
         }
         var maxPrice = payer == Payer.Nobody ? 0 : terms.MaxRunPrice;
         var plan = organization is { } org ? await cache.OrganizationAsync(org, ct) : null;
         // Playground memory lives per agent; a visitor's sessions are namespaced by their cookie so ids cannot be shared.
         var session = SessionOrNew(sessionId);
         var prepared = new Prepared(listing, version, organization ?? Guid.Empty, null, payer, terms, maxPrice,
-            organization is null ? $"visitor:{visitor}:{session}" : session, listing.Id, plan?.PlanCode, plan?.HasSpendControls ?? false, null, "playground", null, null);
+            organization is null ? $"visitor:{visitor}:{session}" : session, listing.Id, plan?.PlanCode, plan?.HasSpendControls ?? false, null, "playground", null, null)
+        {
+            Trial = trial is not null,
+        };
         var (result, failure) = await RunPreparedAsync(prepared, new GatewayRequest(Guid.Empty, input, session, null, "playground"), onEvent, started, ct);
-        return (result is null ? null : result with { SessionId = session, TrialRunsLeft = trialRunsLeft }, failure);
+        if (trial is { PromotionCredits: > 0 } funded)
+        {
+            // What the run paid, as RunPreparedAsync charges it: nothing when it failed, a variable price may be less.
+            var paid = result?.Engine is { } engine
+                ? Math.Min(terms.RunPrice(engine.InputTokens + engine.OutputTokens, options.Value.VariableCreditsPerThousandTokens), options.Value.TrialMaxCreditsPerRun)
+                : 0;
+            if (paid < funded.PromotionCredits)
+            {
+                await trials.GiveBackAsync(listing.Id, funded.Day, funded.PromotionCredits - paid);
+            }
+        }
+        return (result is null ? null : result with { SessionId = session, TrialRunsLeft = trial?.RunsLeft }, failure);
     }
 
     /// <summary>
@@ -389,6 +410,7 @@ sealed class RunGateway(
             IdempotencyKey = p.IdempotencyKey,
             RequestHash = p.RequestHash,
             Door = p.Door,
+            Trial = p.Trial,
             Status = AgentRunStatus.Running,
             CreditsReserved = p.MaxPrice,
             StartedUtc = now,

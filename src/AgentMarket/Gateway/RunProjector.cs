@@ -257,7 +257,7 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
             var runs = await db.AgentRuns.AsNoTracking().Where(r => claimed.Contains(r.Id)).Select(r => new AgentRun
             {
                 Id = r.Id, OrganizationId = r.OrganizationId, ConfigId = r.ConfigId, ListingId = r.ListingId, AgentVersionId = r.AgentVersionId,
-                ProviderId = r.ProviderId, KeyId = r.KeyId, UserId = r.UserId, SessionId = r.SessionId, Door = r.Door, Status = r.Status,
+                ProviderId = r.ProviderId, KeyId = r.KeyId, UserId = r.UserId, SessionId = r.SessionId, Door = r.Door, Trial = r.Trial, Status = r.Status,
                 InputTokens = r.InputTokens, OutputTokens = r.OutputTokens, Model = r.Model, CreditsReserved = r.CreditsReserved,
                 CreditsCharged = r.CreditsCharged, EngineMs = r.EngineMs, LatencyMs = r.LatencyMs, StartedUtc = r.StartedUtc, FinishedUtc = r.FinishedUtc,
                 Day = r.Day,
@@ -277,11 +277,15 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
         return (db, await services.GetRequiredService<DatabaseConnection>().WriterTurnAsync());
     }
 
-    /// <summary>Adds the runs to social proof, the provider's economics and the platform's metrics, in the caller's transaction.</summary>
+    /// <summary>
+    /// Adds the runs to social proof, the provider's economics and the platform's metrics, in the caller's transaction.
+    /// Free tries are left out of social proof (anyone can make them, a script without end: ADR-156), not out of the
+    /// economics, where the promotions account's payments for them show.
+    /// </summary>
     /// <returns>The runs social proof recorded, for <see cref="RecordedRuns.Remember"/> once the transaction commits.</returns>
     static async Task<IReadOnlyList<FinishedRun>> ProjectAsync(IServiceProvider services, IReadOnlyList<AgentRun> runs, IReadOnlyDictionary<Guid, RunPayment> payments)
     {
-        var facts = runs.Select(r => new FinishedRun(r.ListingId, r.OrganizationId, r.AgentVersionId,
+        var facts = runs.Where(r => !r.Trial).Select(r => new FinishedRun(r.ListingId, r.OrganizationId, r.AgentVersionId,
             r.Status == AgentRunStatus.Succeeded ? RunOutcome.Completed : RunOutcome.Failed, r.StartedUtc, r.FinishedUtc ?? r.StartedUtc)).ToList();
         var recorded = await services.GetRequiredService<RunFacts>().RecordManyAsync(facts, CancellationToken.None);
         var added = await services.GetRequiredService<EconomicsRollups>().AddAsync(runs, payments, CancellationToken.None);

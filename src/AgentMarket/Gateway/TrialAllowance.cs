@@ -7,7 +7,10 @@ using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Gateway;
 
-/// <summary>How many playground runs a visitor made of one agent on one UTC day. The visitor is stored only as a hash.</summary>
+/// <summary>
+/// How many playground runs one visitor, or one client address, made of one agent on one UTC day. Both are stored only
+/// as a hash; an address's hash is of <c>address:</c> and the address, so it never meets a visitor's.
+/// </summary>
 public sealed class TrialUsage
 {
     public Guid Id { get; init; } = Guid.CreateVersion7();
@@ -27,25 +30,67 @@ sealed class TrialUsageConfiguration : IEntityTypeConfiguration<TrialUsage>
     }
 }
 
-/// <summary>
-/// The free allowance of the agent page's playground (SPEC §6): <c>Gateway:TrialRunsPerDay</c> runs per agent, per
-/// visitor, per UTC day. Taken with one atomic upsert, so parallel clicks cannot exceed it.
-/// </summary>
-sealed class TrialAllowance(AppDbContext db, IOptions<GatewayOptions> options, TimeProvider clock)
+/// <summary>What the promotions account set aside for one agent's tries on one UTC day (ADR-156).</summary>
+public sealed class TrialPromotion
 {
-    /// <summary>Takes one run of the allowance; returns the runs left after it, or null when none was left.</summary>
-    public async Task<int?> TakeAsync(string visitor, Guid listing, CancellationToken ct)
+    public Guid ListingId { get; init; }
+    public DateOnly Day { get; init; }
+    public long Credits { get; init; }
+}
+
+sealed class TrialPromotionConfiguration : IEntityTypeConfiguration<TrialPromotion>
+{
+    public void Configure(EntityTypeBuilder<TrialPromotion> e)
     {
-        var allowance = options.Value.TrialRunsPerDay;
-        var hash = Hash(visitor);
-        var day = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
-        var runs = await db.Database.SqlQuery<int>($"""
-            INSERT INTO trial_usages (id, visitor_hash, listing_id, day, runs) VALUES ({Guid.CreateVersion7()}, {hash}, {listing}, {day}, 1)
-            ON CONFLICT (visitor_hash, listing_id, day) DO UPDATE SET runs = trial_usages.runs + 1
-            RETURNING runs AS "Value"
-            """).ToListAsync(ct);
-        return runs[0] <= allowance ? allowance - runs[0] : null;
+        e.ToTable("trial_promotions");
+        e.HasKey(x => new { x.ListingId, x.Day });
     }
+}
+
+/// <summary>A try the allowance let through: the visitor's runs left today, and what the promotions account set aside for it.</summary>
+sealed record TrialGrant(int RunsLeft, long PromotionCredits, DateOnly Day);
+
+/// <summary>
+/// The free allowance of the agent page's playground (SPEC §6, ADR-156): <c>Gateway:TrialRunsPerDay</c> runs per agent
+/// per visitor and <c>Gateway:TrialRunsPerAddressPerDay</c> per client address, per UTC day; and what the promotions
+/// account pays for one agent's tries, at most <c>Gateway:TrialCreditsPerListingPerDay</c> a day. A visitor is only a
+/// cookie, which a script need not keep, so the address bounds the tries and the daily budget bounds the money.
+/// Each count is taken with a conditional upsert, in one transaction, so parallel tries can never exceed any of them.
+/// </summary>
+sealed class TrialAllowance(AppDbContext db, DatabaseConnection database, IOptions<GatewayOptions> options, TimeProvider clock)
+{
+    /// <summary>
+    /// Takes one run of the visitor's and of the address's allowance, and <paramref name="promotionCredits"/> (the most the
+    /// promotions account may pay for this try) of the agent's daily budget. Null when either allowance was used up; a
+    /// grant of no credits when the budget was. Nothing is taken when the try is refused.
+    /// </summary>
+    public async Task<TrialGrant?> TakeAsync(string visitor, string address, Guid listing, long promotionCredits, CancellationToken ct)
+    {
+        var settings = options.Value;
+        var day = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        // On SQLite the transaction waits its turn with the batch writers instead of in SQLite's busy handler.
+        using var turn = await database.WriterTurnAsync();
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        if (await TakeRunAsync(Hash($"address:{address}"), listing, day, settings.TrialRunsPerAddressPerDay, ct) is null
+            || await TakeRunAsync(Hash(visitor), listing, day, settings.TrialRunsPerDay, ct) is not { } runs)
+        {
+            return null; // disposing the transaction rolls back the run taken of the other allowance
+        }
+        var cap = settings.TrialCreditsPerListingPerDay;
+        var funded = promotionCredits > 0 && promotionCredits <= cap && (await db.Database.SqlQuery<long>($"""
+            INSERT INTO trial_promotions (listing_id, day, credits) VALUES ({listing}, {day}, {promotionCredits})
+            ON CONFLICT (listing_id, day) DO UPDATE SET credits = trial_promotions.credits + {promotionCredits}
+            WHERE trial_promotions.credits + {promotionCredits} <= {cap}
+            RETURNING credits AS "Value"
+            """).ToListAsync(ct)).Count == 1;
+        await transaction.CommitAsync(ct);
+        return new TrialGrant(settings.TrialRunsPerDay - runs, funded ? promotionCredits : 0, day);
+    }
+
+    /// <summary>Returns to the agent's budget of <paramref name="day"/> what a try set aside but did not pay (it failed, or cost less).</summary>
+    public async Task GiveBackAsync(Guid listing, DateOnly day, long credits) =>
+        await db.Database.ExecuteSqlAsync(
+            $"UPDATE trial_promotions SET credits = credits - {credits} WHERE listing_id = {listing} AND day = {day}", CancellationToken.None);
 
     /// <summary>The runs a visitor has left today for one agent (the whole allowance for one never seen).</summary>
     public async Task<int> LeftAsync(string? visitor, Guid listing, CancellationToken ct)
@@ -65,6 +110,18 @@ sealed class TrialAllowance(AppDbContext db, IOptions<GatewayOptions> options, T
     {
         var now = clock.GetUtcNow().UtcDateTime;
         return now.Date.AddDays(1) - now;
+    }
+
+    /// <summary>Counts one run against an allowance; returns the runs taken with it, or null when none was left.</summary>
+    async Task<int?> TakeRunAsync(string hash, Guid listing, DateOnly day, int allowance, CancellationToken ct)
+    {
+        var runs = await db.Database.SqlQuery<int>($"""
+            INSERT INTO trial_usages (id, visitor_hash, listing_id, day, runs) VALUES ({Guid.CreateVersion7()}, {hash}, {listing}, {day}, 1)
+            ON CONFLICT (visitor_hash, listing_id, day) DO UPDATE SET runs = trial_usages.runs + 1 WHERE trial_usages.runs < {allowance}
+            RETURNING runs AS "Value"
+            """).ToListAsync(ct);
+        // A first run inserts its row whatever the allowance; an allowance of none refuses it here.
+        return runs is [var taken] && taken <= allowance ? taken : null;
     }
 
     static string Hash(string visitor) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(visitor)));

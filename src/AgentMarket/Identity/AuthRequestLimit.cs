@@ -71,7 +71,8 @@ public sealed class AuthRequestLimit(IOptions<AccountOptions> options, TimeProvi
         return DateTimeOffset.FromUnixTimeSeconds((minute + 1) * 60) - now;
     }
 
-    static string Address(HttpContext http) => http.Connection.RemoteIpAddress switch
+    /// <summary>The client's address as limits count it (the playground's allowance too): an IPv6 client by its /64.</summary>
+    internal static string Address(HttpContext http) => http.Connection.RemoteIpAddress switch
     {
         null => "local",
         { IsIPv4MappedToIPv6: true } mapped => mapped.MapToIPv4().ToString(),

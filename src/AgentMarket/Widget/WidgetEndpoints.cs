@@ -175,7 +175,8 @@ static class WidgetEndpoints
                 return Unauthorized(WidgetProblemCodes.SessionInvalid, "You signed in or out since this chat opened; open a new session.");
             }
             return await GatewayEndpoints.RespondAsync(http,
-                onEvent => gateway.TryAsync(session.ListingId!.Value.ToString(), request.Input, session.ConversationId, session.VisitorId, onEvent, ct),
+                onEvent => gateway.TryAsync(session.ListingId!.Value.ToString(), request.Input, session.ConversationId, session.VisitorId,
+                    AuthRequestLimit.Address(http), onEvent, ct),
                 r => new PlaygroundMessageResponse(r.RunId, r.Output, r.CreditsCharged, r.TrialRunsLeft));
         }
         if (limits.RefuseMessage(key!.KeyId, session.VisitorId) is { } wait)

@@ -102,11 +102,12 @@ public class PlaygroundTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.Equal(before, await earnings.AccountAsync(AccountKind.ProviderEarnings, provider));
         Assert.True((await earnings.CheckAsync()).Ok);
 
-        // Nor do its own runs count as social proof; a buyer's run does.
+        // Nor do its own runs count as social proof; a buyer's paid run does.
         await app.Services.GetRequiredService<RunProjector>().CaughtUpAsync(default);
         var stats = (await app.CardAsync(agent)).GetProperty("stats");
         Assert.Equal((0, 0), (stats.GetProperty("runs").GetInt64(), stats.GetProperty("users_30d").GetInt32()));
-        await Http.AssertStatusAsync(await app.CreateClient().PostAsJsonAsync($"/api/marketplace/agents/{agent.Slug}/try/", new { input = "a visitor" }), HttpStatusCode.OK);
+        var buyer = await app.SignUpAsync();
+        await Http.AssertStatusAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.Slug}/try/", new { input = "a buyer" }), HttpStatusCode.OK);
         await app.Services.GetRequiredService<RunProjector>().CaughtUpAsync(default);
         Assert.Equal(1, (await app.CardAsync(agent)).GetProperty("stats").GetProperty("runs").GetInt64());
     }
