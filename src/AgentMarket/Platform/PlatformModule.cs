@@ -75,6 +75,8 @@ static class PlatformModule
         app.UseMiddleware<RequestBodyLimitMiddleware>();
         app.UseAuthentication();
         app.UseMiddleware<CurrentUserMiddleware>();
+        // After authentication, which says whether the cookie is what signs the request in.
+        app.UseMiddleware<CrossSiteRequestMiddleware>();
         app.UseAuthorization();
         app.UseMiddleware<EndpointAccessMiddleware>();
         app.UseRateLimiter();

@@ -57,7 +57,9 @@ static class WidgetEndpoints
 
     public static void MapWidgetApi(this IEndpointRouteBuilder routes)
     {
-        var api = routes.MapGroup("/api/widget").WithTags("Widget").AllowAnyone();
+        // Pages of other sites post here by design; a session token, never a cookie, says who may (the playground's is
+        // bound to the marketplace's own origin).
+        var api = routes.MapGroup("/api/widget").WithTags("Widget").AllowAnyone().AllowCrossSite();
         api.MapPost("/sessions", OpenSessionAsync).WithName("OpenWidgetSession").WithRequestBodyLimit(16 * 1024);
         api.MapPost("/messages", SendAsync).WithName("SendWidgetMessage").WithRequestBodyLimit(32 * 1024);
         api.MapMethods("/sessions", [HttpMethods.Options], (WidgetCors cors, HttpContext http) => cors.PreflightAsync(http)).ExcludeFromDescription();

@@ -68,6 +68,8 @@ public static class ProblemCodes
 
     /// <summary>400: an auto top-up threshold one purchase of the chosen package cannot lift the available balance above (ADR-145).</summary>
     public const string AutoTopUpThresholdTooHigh = "auto_top_up_threshold_too_high";
+    /// <summary>403: a change through the API, signed in by the cookie, that a browser says another origin's page sent (ADR-157).</summary>
+    public const string CrossSiteRequest = "cross_site_request";
     public const string OrganizationSuspendedMessage = "An operator suspended this organization: it can neither run agents nor buy until it is reactivated.";
 
     /// <summary>The code for a status when a handler did not choose a more specific one.</summary>
