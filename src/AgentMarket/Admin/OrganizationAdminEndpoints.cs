@@ -22,12 +22,13 @@ public sealed record AdminUserSummary(Guid Uuid, string Email, string Name, bool
 public sealed record AdminUserMembership(Guid Organization, string OrganizationName, MembershipRole Role, bool Suspended);
 public sealed record AdminUserDetails(Guid Uuid, string Email, string Name, bool IsOperator, DateTime Created, DateTime? LastSignIn, bool LockedOut,
     IReadOnlyList<AdminUserMembership> Organizations);
+public sealed record AdminEndedAccess(Guid Uuid, int SessionsEnded, int PersonalTokensRevoked);
 public sealed record AdjustCreditsResponse(Guid Operation, long Credits, long BalanceAfter, bool Replayed);
 
 // The searches' ToLower() runs in the database as lower(), where the process's culture plays no part.
 #pragma warning disable CA1304, CA1311
 
-/// <summary>Operators' view of users and organizations: search, details, suspension and manual credit adjustments.</summary>
+/// <summary>Operators' view of users and organizations: search, details, suspension, manual credit adjustments, ending a user's access.</summary>
 static class OrganizationAdminEndpoints
 {
     public static void MapOrganizationAdmin(this IEndpointRouteBuilder routes)
@@ -42,6 +43,7 @@ static class OrganizationAdminEndpoints
         var users = routes.MapGroup("/api/admin/users").WithTags("Admin");
         users.MapGet("/", ListUsersAsync).WithName("AdminListUsers").RequireOperator();
         users.MapGet("/{uuid:guid}", GetUserAsync).WithName("AdminGetUser").RequireOperator();
+        users.MapPost("/{uuid:guid}/end-sessions", EndSessionsAsync).WithName("AdminEndUserSessions").RequireOperator();
     }
 
     static async Task<IResult> ListOrganizationsAsync(string? q, bool? suspended, int? limit, int? offset, AppDbContext db, CurrentTenant tenant, CancellationToken ct)
@@ -122,6 +124,12 @@ static class OrganizationAdminEndpoints
             .Select(u => new AdminUserSummary(u.Id, u.Email, u.Name, u.IsOperator, u.CreatedUtc, u.LastSignInUtc, db.Memberships.Count(m => m.UserId == u.Id)));
         return TypedResults.Ok(await PageRequest.From(limit, offset).ToPageAsync(page, ct));
     }
+
+    /// <summary>Signs the user out everywhere and revokes their personal access tokens (a stolen laptop, a departing employee).</summary>
+    static async Task<IResult> EndSessionsAsync(Guid uuid, UserSessions sessions, CancellationToken ct) =>
+        await sessions.EndEveryAccessAsync(uuid, ct) is { } ended
+            ? TypedResults.Ok(new AdminEndedAccess(uuid, ended.SessionsEnded, ended.TokensRevoked))
+            : ApiProblem.NotFound("user");
 
     /// <summary>A LIKE pattern matching <paramref name="text"/> anywhere, lower-cased, with LIKE's wildcards escaped.</summary>
     static string ContainsPattern(string text) =>

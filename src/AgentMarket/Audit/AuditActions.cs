@@ -30,6 +30,10 @@ public static class AuditActions
     /// personal access tokens and pending links ended (how many in the entry), so whoever opened it has no way back in.
     /// </summary>
     public const string UnprovenAccountClaimed = "user.unproven_account_claimed";
+
+    /// <summary>An operator ended a user's access: every session ended, every personal access token revoked (how many in the entry).</summary>
+    public const string UserAccessEnded = "user.access_ended";
+
     public const string EmailRetried = "email.retried";
     public const string SessionRevoked = "session.revoked";
     public const string OtherSessionsRevoked = "session.others_revoked";

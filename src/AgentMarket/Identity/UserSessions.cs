@@ -128,6 +128,31 @@ public sealed class UserSessions(AppDbContext db, SessionStamps stamps, TimeProv
         return ended;
     }
 
+    public sealed record EndedAccess(int SessionsEnded, int TokensRevoked);
+
+    /// <summary>
+    /// An operator's "end this user's access" (ADR-157): every session ended and every personal access token revoked,
+    /// audited with how many; null when there is no such user. Tokens stop at once (they are looked up on every
+    /// request), cookies at once on this node and within <see cref="SessionStamps.CacheFor"/> on other replicas. Each
+    /// step commits on its own, so a session's cached state is forgotten only once its end is visible to every reader
+    /// (inside one transaction a request in between could cache it as open again); repeating the action finishes one
+    /// that stopped half-way. The password and security stamp stay (a new stamp would tell the user their password
+    /// changed): whoever knows the password can sign in again.
+    /// </summary>
+    public async Task<EndedAccess?> EndEveryAccessAsync(Guid userId, CancellationToken ct)
+    {
+        if (!await db.Users.AnyAsync(u => u.Id == userId, ct))
+        {
+            return null;
+        }
+        var sessions = await EndAllAsync(userId, keep: null, ct);
+        var now = clock.GetUtcNow().UtcDateTime;
+        var tokens = await db.PersonalAccessTokens.Where(t => t.UserId == userId && t.RevokedUtc == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedUtc, now), ct);
+        await audit.RecordAsync(AuditActions.UserAccessEnded, null, "user", userId, after: new { sessions, personal_tokens = tokens }, ct: ct);
+        return new EndedAccess(sessions, tokens);
+    }
+
     async Task<bool> EndAsync(Guid userId, Guid sessionId, CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;

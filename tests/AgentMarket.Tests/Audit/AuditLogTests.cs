@@ -194,9 +194,11 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
         await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/payments/{payment.GetProperty("uuid").GetGuid()}/refund", new { }));
         await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/organizations/{buyer.OrganizationId}/credits/adjust", new { credits = 25, reason = "Goodwill" }));
 
-        // Suspension and reactivation; a category.
+        // Suspension and reactivation; a user's access ended; a category.
         await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/organizations/{buyer.OrganizationId}/suspend", new { reason = "Chargeback" }));
         await Http.ReadJsonAsync(await operatorClient.PostAsync($"/api/admin/organizations/{buyer.OrganizationId}/reactivate", null));
+        var departing = await app.SignUpAsync();
+        await Http.ReadJsonAsync(await operatorClient.PostAsync($"/api/admin/users/{departing.UserId}/end-sessions", null));
         await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync("/api/admin/categories/", new { slug = $"c-{Guid.NewGuid():N}"[..12], name = "Research", icon = "flask" }), HttpStatusCode.Created);
 
         // Catalog: the listing featured and unfeatured; one review hidden, another's reports dismissed.
