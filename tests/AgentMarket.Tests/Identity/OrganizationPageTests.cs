@@ -106,6 +106,52 @@ public class OrganizationPageTests(AgentMarketApp app) : IClassFixture<AgentMark
     }
 
     [Fact]
+    public async Task TokensFromThePage_ExpireByDefault_OrWhenChosen_AndNeverOnlyWhenNeverIsChosen()
+    {
+        var owner = await app.SignUpAsync();
+        // What a browser posts when nobody touches the choice: the option the page selected.
+        var html = await owner.Client.HtmlAsync("/organization");
+        var selected = System.Text.RegularExpressions.Regex.Match(html, "<option value=\"(?<days>-?[0-9]+)\" selected");
+        Assert.True(selected.Success, "the page preselects no expiry");
+        var defaultDays = int.Parse(selected.Groups["days"].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(AgentMarket.Identity.Pages.AccessTokens.TokenInput.DefaultExpiryDays, defaultDays);
+        Assert.True(defaultDays > 0, "a token made without a choice must expire");
+        // "unchosen": a post without the field (a page from before the choice) gets the default, never "never".
+        var choices = new Dictionary<string, int?> { ["by default"] = defaultDays, ["unchosen"] = defaultDays, ["a year"] = 365, ["never"] = null };
+
+        foreach (var (name, days) in choices)
+        {
+            var fields = new Dictionary<string, string> { ["Input.Name"] = name };
+            if (name != "unchosen")
+            {
+                fields["Input.ExpiresInDays"] = (days ?? AgentMarket.Identity.Pages.AccessTokens.TokenInput.NoExpiry).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+            var before = app.Clock.GetUtcNow().UtcDateTime;
+            await Http.AssertStatusAsync(await owner.Client.SubmitAsync("/organization", "create-token", fields), HttpStatusCode.OK);
+            var after = app.Clock.GetUtcNow().UtcDateTime;
+
+            var expires = (await TokenAsync(owner, name)).GetProperty("expires_at");
+            if (days is { } d)
+            {
+                Assert.InRange(expires.GetDateTime(), before.AddDays(d), after.AddDays(d));
+            }
+            else
+            {
+                Assert.Equal(JsonValueKind.Null, expires.ValueKind);
+            }
+        }
+
+        var refused = await owner.Client.SubmitAsync("/organization", "create-token", new() { ["Input.Name"] = "a week", ["Input.ExpiresInDays"] = "7" });
+        await Http.AssertStatusAsync(refused, HttpStatusCode.OK);
+        Assert.Contains("Choose when the token expires.", await refused.HtmlAsync(), StringComparison.Ordinal);
+        var tokens = await Http.ReadJsonAsync(await owner.Client.GetAsync("/api/auth/tokens"));
+        Assert.DoesNotContain(tokens.EnumerateArray(), t => t.GetProperty("name").GetString() == "a week");
+    }
+
+    static async Task<JsonElement> TokenAsync(TestUser user, string name) =>
+        (await Http.ReadJsonAsync(await user.Client.GetAsync("/api/auth/tokens"))).EnumerateArray().Single(t => t.GetProperty("name").GetString() == name);
+
+    [Fact]
     public async Task MembersSection_ChangesARoleAndRemovesAMember_ThroughItsOneForm_AndSaysWhyItRefuses()
     {
         var owner = await app.SignUpAsync();
