@@ -387,13 +387,39 @@ sealed class RunGateway(
     /// Runs a prepared request to its record. From here on the client going away cancels nothing but a non-streamed run's
     /// engine (<paramref name="clientGone"/>): the claim, the reservation and the record are never left half done. A
     /// streamed run goes on to its end without its client (ADR-133): its answer may already be on the client's screen, so it
-    /// is charged and recorded as usual, and a retry with its Idempotency-Key replays it.
+    /// is charged and recorded as usual, and a retry with its Idempotency-Key replays it. Nor does a slow client hold it up
+    /// (ADR-154): the run settles when the engine ends, and this returns once the client has the events before the final one.
     /// </summary>
     async Task<(GatewayResult?, GatewayFailure?)> RunPreparedAsync(Prepared p, GatewayRequest request, Func<RunEvent, ValueTask>? onEvent, long started,
         CancellationToken clientGone)
     {
-        var engineCanceled = onEvent is null ? clientGone : lifetime.ApplicationStopping;
-        onEvent = onEvent is null ? null : WhileConnected(onEvent, clientGone);
+        if (onEvent is null)
+        {
+            return await RunAndRecordAsync(p, request, null, started, clientGone);
+        }
+        // The engine hands its events to a relay and never waits for the client (ADR-154): a client reading slowly would
+        // otherwise hold the run until its wall time ran out, failed and uncharged with the answer delivered. The relay
+        // holds at most twice the run's output limit: the answer (which the engine keeps within that limit) and as much
+        // again for the rest (the buyer's own message echoed, node bookkeeping, an agent's tool steps).
+        var relay = new StreamRelay(onEvent, 2 * Limits.MaxOutputBytes, clientGone);
+        try
+        {
+            return await RunAndRecordAsync(p, request, relay.Add, started, lifetime.ApplicationStopping);
+        }
+        finally
+        {
+            // The run is settled and recorded by now; the door writes its final frame once the client has the rest.
+            await relay.FinishAsync();
+        }
+    }
+
+    /// <summary>
+    /// <see cref="RunPreparedAsync"/> once events have somewhere to go that never waits: <paramref name="engineCanceled"/>
+    /// is the client going away for a non-streamed run, the process stopping for a streamed one.
+    /// </summary>
+    async Task<(GatewayResult?, GatewayFailure?)> RunAndRecordAsync(Prepared p, GatewayRequest request, Func<RunEvent, ValueTask>? onEvent, long started,
+        CancellationToken engineCanceled)
+    {
         var now = clock.GetUtcNow().UtcDateTime;
         var runId = Guid.CreateVersion7();
         var run = new AgentRun
@@ -489,8 +515,7 @@ sealed class RunGateway(
         }
         catch (Exception)
         {
-            // Whatever broke (a door's event writer, an unreadable bring-your-own key), the run is not left running with
-            // its credits reserved.
+            // Whatever broke (an unreadable bring-your-own key, a bug), the run is not left running with its credits reserved.
             await FinishAsync(p, run, AgentRunStatus.Failed, RunFailedCode, null, 0, started, counted: true, Release(p, reservation, runId));
             throw;
         }
@@ -532,27 +557,6 @@ sealed class RunGateway(
         return (new GatewayResult(runId, output, p.SessionId, p.Payer == Payer.Wallet ? charged : 0, balance, result, Replayed: false) { EngineTime = engineTime }, null);
     }
 
-    /// <summary>Sends a stream's events to its client until the client goes away, then drops them.</summary>
-    static Func<RunEvent, ValueTask> WhileConnected(Func<RunEvent, ValueTask> onEvent, CancellationToken clientGone)
-    {
-        var connected = true;
-        return async e =>
-        {
-            if (!connected)
-            {
-                return;
-            }
-            try
-            {
-                await onEvent(e);
-            }
-            catch (Exception error) when (error is IOException || (error is OperationCanceledException && clientGone.IsCancellationRequested))
-            {
-                connected = false;
-            }
-        };
-    }
-
     /// <summary>
     /// How a finished run pays: settle the wallet's reservation, or the promotions account pays a trial run. A provider
     /// running its own agent pays like any buyer but earns nothing from it (the settle names no provider, so the platform
@@ -588,7 +592,7 @@ sealed class RunGateway(
             Knowledge = retriever,
             Documents = agentPlan.ReadsDocuments ? knowledge.DocumentsFor(retriever) : null, // only flows with File nodes need one
             Time = clock,
-            Limits = RunLimits.Default with { WallTime = TimeSpan.FromSeconds(flows.Value.RunTimeoutSeconds) },
+            Limits = Limits,
         };
         var runRequest = new RunRequest
         {
@@ -622,6 +626,8 @@ sealed class RunGateway(
         }
         return final ?? throw new InvalidOperationException("The engine's stream ended without a result.");
     }
+
+    RunLimits Limits => RunLimits.Default with { WallTime = TimeSpan.FromSeconds(flows.Value.RunTimeoutSeconds) };
 
     ModelEndpoint? BuyerModel(CustomerAgentConfig config, AgentSettings agent)
     {
