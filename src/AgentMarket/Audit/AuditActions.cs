@@ -70,6 +70,12 @@ public static class AuditActions
 
     public const string ProviderApproved = "provider.approved";
     public const string ProviderRejected = "provider.rejected";
+    /// <summary>
+    /// A provider replaced an agent's configurable fields confirming that values subscribers saved stop applying: the
+    /// fields before and after, the keys dropped and how many subscriptions had them (ADR-158).
+    /// </summary>
+    public const string SubscriberSettingsDropped = "configurable_fields.subscriber_settings_dropped";
+
     public const string ListingApproved = "listing.approved";
     public const string ListingRejected = "listing.rejected";
     public const string ListingTakenDown = "listing.taken_down";

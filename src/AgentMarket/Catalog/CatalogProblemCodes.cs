@@ -27,6 +27,13 @@ public static class CatalogProblemCodes
     /// </summary>
     public const string DeclaredFieldsMissing = "declared_fields_missing";
 
+    /// <summary>
+    /// 409: replacing the configurable fields would stop values subscribers saved from applying (a field removed, retyped,
+    /// or narrowed so their value no longer fits); the problem's <c>subscriptions</c> counts them and <c>fields</c> lists
+    /// the keys. Replacing with <c>drop_subscriber_settings=true</c> applies it anyway (ADR-158).
+    /// </summary>
+    public const string SubscriberSettingsAffected = "subscriber_settings_affected";
+
     /// <summary>409: publishing needs an imported version.</summary>
     public const string NoVersion = "no_version";
 

@@ -129,6 +129,12 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
         var (key, _) = await buyer.CreateKeyAsync(config);
         await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync($"/api/agent-api-keys/{key}/regenerate/", new { grace_hours = 0 }));
         await Http.AssertStatusAsync(await buyer.Client.DeleteAsync($"/api/agent-api-keys/{key}/"), HttpStatusCode.NoContent);
+        // The seller drops a configurable field the buyer set, confirming it.
+        var botName = new { key = "bot_name", node_id = "ChatOutput-hJNhd", field_name = "sender_name", label = "Bot name", kind = "text" };
+        await Http.AssertStatusAsync(await seller.Client.PutAsJsonAsync($"/api/provider-agents/{agentId}/configurable_fields/", new { fields = new[] { botName } }), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await buyer.Client.PatchAsJsonAsync($"/api/customer-agent-configs/{config}/", new { settings = new { bot_name = "Rex" } }), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await seller.Client.PutAsJsonAsync($"/api/provider-agents/{agentId}/configurable_fields/",
+            new { fields = Array.Empty<object>(), drop_subscriber_settings = true }), HttpStatusCode.OK);
         var (widgetKey, _) = await buyer.CreateKeyAsync(config, new { kind = "publishable", allowed_origins = ShopOrigin });
         await Http.ReadJsonAsync(await buyer.Client.PatchAsJsonAsync($"/api/agent-api-keys/{widgetKey}", new { allowed_origins = ShopAndBlogOrigins }));
 

@@ -80,7 +80,7 @@ public sealed class TemplateStarter(ProviderAgents agents, AgentVersions version
         {
             return (null, imported.Failure);
         }
-        var (_, declareFailure, problems) = await fields.ReplaceAsync(agent.Id, template.Fields, ct);
+        var (_, declareFailure, problems, _) = await fields.ReplaceAsync(agent.Id, template.Fields, ct);
         if (declareFailure is not null || problems is { Count: > 0 })
         {
             // The templates are ours: this is a bug in a template (the template tests would have caught it).

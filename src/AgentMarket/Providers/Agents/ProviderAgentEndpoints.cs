@@ -39,7 +39,11 @@ public sealed record ImportResponse(VersionResponse Version, JsonObject Report);
 public sealed record ConfigurableFieldDto(
     string? Key, string? NodeId, string? FieldName, string? Label, ConfigurableFieldKind? Kind, string? DefaultValue, List<string>? Options, string? HelpText,
     double? Minimum = null, double? Maximum = null);
-public sealed record ConfigurableFieldsRequest(List<ConfigurableFieldDto>? Fields);
+/// <param name="DropSubscriberSettings">
+/// True confirms a replacement that stops values subscribers saved from applying; without it such a replacement is refused
+/// with 409 <c>subscriber_settings_affected</c> (ADR-158).
+/// </param>
+public sealed record ConfigurableFieldsRequest(List<ConfigurableFieldDto>? Fields, bool? DropSubscriberSettings = null);
 
 /// <summary>
 /// The seller API for agents (SPEC §5, §10 <c>/api/provider-agents/</c>): CRUD, templates, flow validation and import,
@@ -190,10 +194,13 @@ static class ProviderAgentEndpoints
     {
         var inputs = request.Fields?.Select(f => new ConfigurableFieldInput(
             f.Key ?? "", f.NodeId ?? "", f.FieldName ?? "", f.Label ?? "", f.Kind ?? ConfigurableFieldKind.Text, f.DefaultValue, f.Options, f.HelpText, f.Minimum, f.Maximum)).ToList();
-        var (saved, failure, problems) = await fields.ReplaceAsync(uuid, inputs, ct);
+        var (saved, failure, problems, atRisk) = await fields.ReplaceAsync(uuid, inputs, ct, request.DropSubscriberSettings == true);
         if (failure is not null)
         {
-            return failure.ToProblem(http);
+            return atRisk is null
+                ? failure.ToProblem(http)
+                : ApiProblem.Create(failure.Status, failure.Code, failure.Message,
+                    new Dictionary<string, object?> { ["subscriptions"] = atRisk.Subscriptions, ["fields"] = atRisk.Keys });
         }
         if (problems is { Count: > 0 })
         {
