@@ -86,6 +86,14 @@ public sealed class Listing
     /// </summary>
     public DateTime? ReportsUsageSinceUtc { get; set; }
 
+    /// <summary>
+    /// From when the provider's usage reports are charged to a subscriber who subscribed at <paramref name="subscribedUtc"/>:
+    /// null while the agent does not report usage; its start for a buyer who subscribed knowing it; the end of
+    /// <paramref name="notice"/> after it for a buyer who subscribed before, as for a price increase (ADR-152, ADR-158).
+    /// </summary>
+    public DateTime? ReportedUsageChargedFromUtc(DateTime subscribedUtc, TimeSpan notice) =>
+        ReportsUsageSinceUtc is not { } since ? null : subscribedUtc >= since ? since : since + notice;
+
     public long RunsCount { get; set; }
     public long FailedRunsCount { get; set; }
     public int ReviewsCount { get; set; }

@@ -34,7 +34,8 @@ public sealed record UsageSecretResponse(string Secret, DateTime Created);
 /// </summary>
 sealed class ExternalUsage(
     AppDbContext db, CurrentTenant tenant, GatewayCache cache, RunJournal journal, CreditLedger ledger, CreditGrants grants,
-    IDataProtectionProvider protection, IOptions<GatewayOptions> options, IOptions<CreditsOptions> credits, TimeProvider clock)
+    IDataProtectionProvider protection, IOptions<GatewayOptions> options, IOptions<CreditsOptions> credits,
+    IOptionsMonitor<Providers.MarketplaceOptions> marketplace, TimeProvider clock)
 {
     public const string ProviderHeader = "AgentMarket-Provider";
     public const string SignatureHeader = "AgentMarket-Signature";
@@ -44,6 +45,12 @@ sealed class ExternalUsage(
 
     /// <summary>409: the subscription's agent is not declared to run on the provider's runtime, so its runs are not reported.</summary>
     public const string UsageNotReportedByProvider = "usage_not_reported_by_provider";
+
+    /// <summary>
+    /// 409: the agent started reporting usage after this buyer subscribed, and the buyer's notice has not ended: reports of
+    /// their runs are not charged until then (ADR-158).
+    /// </summary>
+    public const string UsageReportingInNotice = "usage_reporting_in_notice";
 
     /// <summary>
     /// Starts the idempotency key of every reported event's run record. The run API refuses Idempotency-Keys with it, so
@@ -143,6 +150,13 @@ sealed class ExternalUsage(
         {
             // Paused, suspended or taken down: the gateway refuses its runs, so reports of runs are not charged either.
             return Fail(StatusCodes.Status409Conflict, "agent_unavailable", "This agent is not live (paused, suspended or taken down); its runs cannot be charged.");
+        }
+        // A buyer who subscribed before the agent reported usage gets the notice of a price increase first (ADR-158).
+        if (listing.ReportedUsageChargedFromUtc(config.SubscribedUtc, marketplace.CurrentValue.PriceIncreaseNotice) is { } chargedFrom
+            && chargedFrom > clock.GetUtcNow().UtcDateTime)
+        {
+            return Fail(StatusCodes.Status409Conflict, UsageReportingInNotice,
+                $"This buyer subscribed before the agent reported its usage and is in the notice period: reports of their runs are charged from {chargedFrom:yyyy-MM-dd'T'HH:mm:ss'Z'}.");
         }
 
         var now = NowInWholeMicroseconds();

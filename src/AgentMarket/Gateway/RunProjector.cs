@@ -285,7 +285,9 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
     /// <returns>The runs social proof recorded, for <see cref="RecordedRuns.Remember"/> once the transaction commits.</returns>
     static async Task<IReadOnlyList<FinishedRun>> ProjectAsync(IServiceProvider services, IReadOnlyList<AgentRun> runs, IReadOnlyDictionary<Guid, RunPayment> payments)
     {
-        var facts = runs.Where(r => !r.Trial).Select(r => new FinishedRun(r.ListingId, r.OrganizationId, r.AgentVersionId,
+        // Runs a provider reports (ExternalUsage) are declared by the seller, not seen by the platform: they are billed and in
+        // its economics, but social proof counts only runs the platform ran (SPEC §2, ADR-158).
+        var facts = runs.Where(r => !r.Trial && r.Door != ExternalUsage.Door).Select(r => new FinishedRun(r.ListingId, r.OrganizationId, r.AgentVersionId,
             r.Status == AgentRunStatus.Succeeded ? RunOutcome.Completed : RunOutcome.Failed, r.StartedUtc, r.FinishedUtc ?? r.StartedUtc)).ToList();
         var recorded = await services.GetRequiredService<RunFacts>().RecordManyAsync(facts, CancellationToken.None);
         var added = await services.GetRequiredService<EconomicsRollups>().AddAsync(runs, payments, CancellationToken.None);

@@ -15,6 +15,12 @@ public sealed class MarketplaceOptions
     [Range(0, 365)]
     public int PriceIncreaseNoticeDays { get; set; } = 14;
 
+    /// <summary>
+    /// The notice of <see cref="PriceIncreaseNoticeDays"/>; existing subscribers get it too before an agent's usage reports
+    /// are charged to them (ADR-158).
+    /// </summary>
+    public TimeSpan PriceIncreaseNotice => TimeSpan.FromDays(PriceIncreaseNoticeDays);
+
     /// <summary>The largest flow export accepted by import and validation, in bytes.</summary>
     [Range(1024, 100 * 1024 * 1024)]
     public int MaxFlowBytes { get; set; } = 5 * 1024 * 1024;

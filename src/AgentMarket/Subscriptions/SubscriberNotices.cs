@@ -8,29 +8,32 @@ using AgentMarket.Platform.Events;
 using AgentMarket.Platform.Mail;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Subscriptions;
 
 /// <summary>
 /// Tells an agent's subscribers, in the same save as the change, when what they pay for changes under them: the agent
 /// stops running (its provider paused or archived it, an operator took it down or suspended its provider), runs again,
-/// or its price is going up after the notice period. Each subscribing organization's owners get an email and the
-/// organization a webhook event (<c>subscription.agent_unavailable</c>, <c>subscription.agent_available</c>,
-/// <c>subscription.price_increase_scheduled</c>). An interceptor, because listings change state in several places
+/// its price is going up after the notice period, or its provider starts billing it from usage reports after that notice
+/// (ADR-158). Each subscribing organization's owners get an email and the organization a webhook event
+/// (<c>subscription.agent_unavailable</c>, <c>subscription.agent_available</c>, <c>subscription.price_increase_scheduled</c>,
+/// <c>subscription.usage_reporting_scheduled</c>). An interceptor, because listings change state in several places
 /// (the seller's actions, moderation, suspension, archiving) and none of them should be able to forget this.
 /// </summary>
-sealed class SubscriberNotices(IServiceScopeFactory scopes, TimeProvider clock) : SaveChangesInterceptor
+sealed class SubscriberNotices(IServiceScopeFactory scopes, IOptionsMonitor<Providers.MarketplaceOptions> marketplace, TimeProvider clock) : SaveChangesInterceptor
 {
     public const string AgentUnavailable = "subscription.agent_unavailable";
     public const string AgentAvailable = "subscription.agent_available";
     public const string PriceIncreaseScheduled = "subscription.price_increase_scheduled";
+    public const string UsageReportingScheduled = "subscription.usage_reporting_scheduled";
 
     /// <summary>A notice to the listing's subscribers; for a price increase, <see cref="Change"/>, to those it raises.</summary>
     sealed record Notice(Listing Listing, string Type, string Subject, string Body, object Data, ListingPriceChange? Change = null);
 
     public override async ValueTask<InterceptionResult<int>> SavingChangesAsync(DbContextEventData eventData, InterceptionResult<int> result, CancellationToken ct = default)
     {
-        if (eventData.Context is AppDbContext db && Notices(db) is { Count: > 0 } notices)
+        if (eventData.Context is AppDbContext db && Notices(db, marketplace.CurrentValue.PriceIncreaseNotice) is { Count: > 0 } notices)
         {
             await SendAsync(db, notices, ct);
         }
@@ -38,11 +41,11 @@ sealed class SubscriberNotices(IServiceScopeFactory scopes, TimeProvider clock) 
     }
 
     public override InterceptionResult<int> SavingChanges(DbContextEventData eventData, InterceptionResult<int> result) =>
-        eventData.Context is AppDbContext db && Notices(db).Count > 0
+        eventData.Context is AppDbContext db && Notices(db, marketplace.CurrentValue.PriceIncreaseNotice).Count > 0
             ? throw new InvalidOperationException("Save changes to listings and prices with SaveChangesAsync, so their subscribers are told.")
             : result;
 
-    static List<Notice> Notices(AppDbContext db)
+    static List<Notice> Notices(AppDbContext db, TimeSpan notice)
     {
         var notices = new List<Notice>();
         foreach (var entry in db.ChangeTracker.Entries<Listing>().Where(e => e.State == EntityState.Modified))
@@ -69,6 +72,19 @@ sealed class SubscriberNotices(IServiceScopeFactory scopes, TimeProvider clock) 
                 notices.Add(new Notice(listing, AgentAvailable, $"{listing.Name} is running again",
                     $"{listing.Name}, an agent your organization subscribes to, is running again: your keys, chats and widgets work as before.",
                     new { listing = Reference(listing), state = EnumNames<ListingState>.ToName(listing.State) }));
+            }
+            // Before the first publication nobody subscribed. Every live subscriber subscribed before this save, so each
+            // gets the notice before the provider's reports are charged to them.
+            if (listing.PublishedUtc is not null && entry.Property(l => l.ReportsUsageSinceUtc).OriginalValue is null
+                && listing.ReportsUsageSinceUtc is { } since)
+            {
+                var chargedFrom = since + notice;
+                var from = chargedFrom.ToString("d MMMM yyyy", CultureInfo.InvariantCulture);
+                notices.Add(new Notice(listing, UsageReportingScheduled, $"{listing.Name} will be charged from its provider's usage reports from {from}",
+                    $"The provider of {listing.Name}, an agent your organization subscribes to, now runs it on its own servers and reports " +
+                    $"each run's usage, which is charged to you at the agent's price. Reports of your runs are charged from {from} UTC; " +
+                    "until then they are not. To stop using it, remove it from My Agents before then.",
+                    new { listing = Reference(listing), reports_usage_since = since, charged_from = chargedFrom }));
             }
         }
         foreach (var change in db.ChangeTracker.Entries<ListingPriceChange>().Where(e => e.State == EntityState.Added).Select(e => e.Entity))

@@ -51,6 +51,12 @@ public sealed record ConfigResponse(
 
     /// <summary>For a monthly agent, when the month paid ends and the next is charged; null otherwise.</summary>
     public DateTime? RenewsAt { get; init; }
+
+    /// <summary>
+    /// While <see cref="ReportsUsage"/>, from when its provider's reports are charged to this subscription: after the notice
+    /// period when it started reporting after the buyer subscribed (ADR-158).
+    /// </summary>
+    public DateTime? ReportsUsageChargedFrom { get; init; }
 }
 
 static class SubscriptionEndpoints

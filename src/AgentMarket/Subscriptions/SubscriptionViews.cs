@@ -5,11 +5,13 @@ using AgentMarket.Platform.Api;
 using AgentMarket.Platform.Data;
 using AgentMarket.Providers.Configuration;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Subscriptions;
 
 /// <summary>A subscription as its buyer sees it: version state, declared fields with values, pricing with any notice.</summary>
-sealed class SubscriptionViews(AppDbContext db, SubscriptionService subscriptions, AgentVersionPolicy versions, TimeProvider clock)
+sealed class SubscriptionViews(
+    AppDbContext db, SubscriptionService subscriptions, AgentVersionPolicy versions, IOptionsMonitor<Providers.MarketplaceOptions> marketplace, TimeProvider clock)
 {
     public async Task<ConfigResponse?> GetAsync(Guid configId, CancellationToken ct)
     {
@@ -50,6 +52,7 @@ sealed class SubscriptionViews(AppDbContext db, SubscriptionService subscription
             KnowledgeBaseUsed = fields.Any(f => f.Kind == ConfigurableFieldKind.KnowledgeBase),
             Unavailable = config.State == SubscriptionState.Terminated ? null : Catalog.ListingAvailability.Unavailable(listing.State),
             RenewsAt = config.State == SubscriptionState.Terminated ? null : config.NextChargeUtc,
+            ReportsUsageChargedFrom = listing.ReportedUsageChargedFromUtc(config.SubscribedUtc, marketplace.CurrentValue.PriceIncreaseNotice),
         };
     }
 

@@ -29,6 +29,7 @@ public static class WebhookEventTypes
         new(Subscriptions.SubscriberNotices.AgentUnavailable, WebhookAudience.Buyer, "A subscribed agent stopped running (paused or withdrawn by its provider, taken down or suspended by the marketplace); its runs are refused until it is back."),
         new(Subscriptions.SubscriberNotices.AgentAvailable, WebhookAudience.Buyer, "A subscribed agent that had stopped runs again."),
         new(Subscriptions.SubscriberNotices.PriceIncreaseScheduled, WebhookAudience.Buyer, "The provider of a subscribed agent raised its price; it applies to the subscription after the notice period."),
+        new(Subscriptions.SubscriberNotices.UsageReportingScheduled, WebhookAudience.Buyer, "The provider of a subscribed agent now runs it on its own servers and reports its usage; its reports are charged to the subscription after the notice period."),
         new("run.completed", WebhookAudience.Buyer, "A run finished with an answer."),
         new("run.failed", WebhookAudience.Buyer, "A run failed or was refused; it cost nothing."),
         new("credits.low_balance", WebhookAudience.Buyer, "The available balance fell below the organization's alert threshold."),

@@ -200,10 +200,12 @@ public class ExternalUsageTests(GatewayApp app) : IClassFixture<GatewayApp>
 
     async Task<(Subscribed Subscribed, ProviderSecret Provider)> SubscribedWithSecretAsync(object pricing)
     {
-        var subscribed = await app.SubscribedAsync(await app.PromptAgentAsync(pricing));
-        var seller = subscribed.Agent.Seller.Client;
-        // Reports are accepted only for an agent declared to run on its provider's runtime (ProviderReportedUsageTests).
-        await Http.AssertStatusAsync(await seller.PatchAsJsonAsync($"/api/provider-agents/{subscribed.Agent.AgentId}/", new { reports_usage = true }), HttpStatusCode.OK);
+        var agent = await app.PromptAgentAsync(pricing);
+        var seller = agent.Seller.Client;
+        // Reports are accepted only for an agent declared to run on its provider's runtime (ProviderReportedUsageTests),
+        // at once for buyers who subscribe after it was declared (UsageReportingNoticeTests).
+        await Http.AssertStatusAsync(await seller.PatchAsJsonAsync($"/api/provider-agents/{agent.AgentId}/", new { reports_usage = true }), HttpStatusCode.OK);
+        var subscribed = await app.SubscribedAsync(agent);
         var provider = await Http.ReadJsonAsync(await seller.GetAsync("/api/providers/mine/"));
         var secret = await Http.ReadJsonAsync(await seller.PostAsync("/api/providers/mine/usage-secret/", null), HttpStatusCode.Created);
         Assert.StartsWith("amus_", secret.GetProperty("secret").GetString());

@@ -21,17 +21,19 @@ public class ProviderReportedUsageTests(GatewayApp app) : IClassFixture<GatewayA
     [Fact]
     public async Task AReport_ForAnAgentThatDoesNotReportUsage_Is409AndChargesAndRecordsNothing_UntilItsProviderOptsIn()
     {
-        var (subscribed, provider) = await SubscribedWithSecretAsync();
-        var report = Report(subscribed.Config);
+        var (earlier, provider) = await SubscribedWithSecretAsync();
 
-        var refused = await Http.AssertProblemAsync(await PostSignedAsync(provider, report), HttpStatusCode.Conflict, "usage_not_reported_by_provider");
+        var refused = await Http.AssertProblemAsync(await PostSignedAsync(provider, Report(earlier.Config)), HttpStatusCode.Conflict, "usage_not_reported_by_provider");
         Assert.Contains("reports_usage", refused.GetProperty("detail").GetString(), StringComparison.Ordinal);
-        await Http.AssertProblemAsync(await PostSignedAsync(provider, Report(subscribed.Config)), HttpStatusCode.Conflict, "usage_not_reported_by_provider");
-        await AssertNothingChargedOrRecordedAsync(subscribed);
+        await Http.AssertProblemAsync(await PostSignedAsync(provider, Report(earlier.Config)), HttpStatusCode.Conflict, "usage_not_reported_by_provider");
+        await AssertNothingChargedOrRecordedAsync(earlier);
 
-        var declared = await SetReportsUsageAsync(subscribed.Agent, true);
+        var declared = await SetReportsUsageAsync(earlier.Agent, true);
         Assert.True(declared.GetProperty("reports_usage").GetBoolean());
         var since = declared.GetProperty("reports_usage_since").GetDateTime();
+        // A buyer who subscribes now is charged for reports at once (one who subscribed before gets a notice first, ADR-158).
+        var subscribed = await app.SubscribedAsync(earlier.Agent);
+        var report = Report(subscribed.Config);
 
         var first = await Http.ReadJsonAsync(await PostSignedAsync(provider, report), HttpStatusCode.Created);
         var retry = await Http.ReadJsonAsync(await PostSignedAsync(provider, report), HttpStatusCode.OK);
