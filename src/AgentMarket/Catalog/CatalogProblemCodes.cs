@@ -46,6 +46,12 @@ public static class CatalogProblemCodes
     /// <summary>409: the listing's state does not allow this action (for example pausing a listing under review).</summary>
     public const string ListingStateConflict = "listing_state_conflict";
 
+    /// <summary>
+    /// 409: the listing changed (its provider edited it or served another version) since the operator read the
+    /// <c>revision</c> the decision names; read it again and decide on what it is now (ADR-158).
+    /// </summary>
+    public const string ListingChanged = "listing_changed";
+
     /// <summary>403: an operator took the listing down; its provider cannot change it until an operator restores it.</summary>
     public const string ListingTakenDown = "listing_taken_down";
 

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using AgentMarket.Catalog.Reviews;
 using AgentMarket.Identity;
@@ -16,25 +17,50 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
         Done,
         NotFound,
         WrongState,
+
+        /// <summary>The listing's content is no longer the <see cref="Revision"/> the operator reviewed.</summary>
+        Changed,
     }
 
-    /// <summary>Approves a listing waiting in <c>pending_review</c>: it goes live.</summary>
-    public Task<Outcome> ApproveAsync(Guid listingId, CancellationToken ct) =>
+    /// <summary>
+    /// A fingerprint of what an operator reviews of a listing: its texts, image, category, price terms, visibility, the
+    /// version it serves and whether it reports usage; not its state or counters. A decision that names the revision it was
+    /// made on is refused when the provider changed any of it since (ADR-158).
+    /// </summary>
+    public static string Revision(Listing listing)
+    {
+        var reviewed = JsonSerializer.SerializeToUtf8Bytes(new object?[]
+        {
+            listing.Slug, listing.Name, listing.CategoryId, listing.ShortDescription, listing.Description, listing.Tags, listing.PricingModel,
+            listing.CreditsPerRun, listing.CreditsMin, listing.CreditsMax, listing.IsPremium, listing.Visibility, listing.PreviewImageUrl,
+            listing.AgentVersionId, listing.ReportsUsageSinceUtc,
+        });
+        return Convert.ToHexStringLower(SHA256.HashData(reviewed))[..32];
+    }
+
+    /// <summary>
+    /// Approves a listing waiting in <c>pending_review</c>: it goes live. With <paramref name="revision"/>, only if the
+    /// listing is still what the operator reviewed.
+    /// </summary>
+    public Task<Outcome> ApproveAsync(Guid listingId, CancellationToken ct, string? revision = null) =>
         DecideAsync(listingId, state => state == ListingState.PendingReview, Audit.AuditActions.ListingApproved, async listing =>
         {
             await PutLiveAsync(listing, ct);
             listing.ModerationNote = null;
-            return (new { state = ListingState.PendingReview }, new { state = listing.State });
-        }, ct);
+            return (new { state = ListingState.PendingReview }, new { state = listing.State, revision = Revision(listing) });
+        }, ct, revision);
 
-    /// <summary>Sends a listing under review back to draft with the reason, which its provider sees; they fix it and submit again.</summary>
-    public Task<Outcome> RejectAsync(Guid listingId, string reason, CancellationToken ct) =>
+    /// <summary>
+    /// Sends a listing under review back to draft with the reason, which its provider sees; they fix it and submit again.
+    /// With <paramref name="revision"/>, only if the listing is still what the operator reviewed (the reason is about it).
+    /// </summary>
+    public Task<Outcome> RejectAsync(Guid listingId, string reason, CancellationToken ct, string? revision = null) =>
         DecideAsync(listingId, state => state == ListingState.PendingReview, Audit.AuditActions.ListingRejected, listing =>
         {
             listing.State = ListingState.Draft;
             listing.ModerationNote = reason.Trim();
             return Task.FromResult<(object, object)>((new { state = ListingState.PendingReview }, new { state = listing.State, reason = listing.ModerationNote }));
-        }, ct);
+        }, ct, revision);
 
     /// <summary>
     /// Takes a live listing (active or paused) down with the reason, which its provider sees: it leaves the catalog, its
@@ -77,7 +103,7 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
     /// bulk-updated, so the save tells the gateway's cache (GatewayCacheInvalidation) and its subscribers (SubscriberNotices).
     /// </summary>
     async Task<Outcome> DecideAsync(Guid listingId, Func<ListingState, bool> allows, string action, Func<Listing, Task<(object Before, object After)>> decide,
-        CancellationToken ct)
+        CancellationToken ct, string? revision = null)
     {
         var listing = await db.Listings.FirstOrDefaultAsync(l => l.Id == listingId, ct);
         if (listing is null)
@@ -87,6 +113,12 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
         if (!allows(listing.State))
         {
             return Outcome.WrongState;
+        }
+        // The provider may edit a listing, or serve another version, while it waits for review. Read and decided in one
+        // request otherwise: a concurrent edit between this read and the save is a few milliseconds, not a review.
+        if (revision is not null && revision != Revision(listing))
+        {
+            return Outcome.Changed;
         }
         var (before, after) = await decide(listing);
         audit.Record(action, await OwnerOrganizationAsync(listing, ct), "listing", listing.Id, before: before, after: after);

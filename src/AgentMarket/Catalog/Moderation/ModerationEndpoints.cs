@@ -8,6 +8,15 @@ using Microsoft.EntityFrameworkCore;
 namespace AgentMarket.Catalog.Moderation;
 
 public sealed record ModerationRejectRequest([property: MaxLength(1000)] string? Reason);
+
+/// <param name="Revision">
+/// The <c>revision</c> of the listing the operator reviewed (<c>GET /api/admin/listings/{uuid}</c>); when given, a listing
+/// changed since is refused with 409 <c>listing_changed</c> (ADR-158).
+/// </param>
+public sealed record ModerationApproveRequest([property: MaxLength(64)] string? Revision);
+
+/// <param name="Revision">As for an approval: the revision reviewed, checked when given.</param>
+public sealed record ListingRejectRequest([property: MaxLength(1000)] string? Reason, [property: MaxLength(64)] string? Revision = null);
 public sealed record ReportDecisionRequest([property: MaxLength(1000)] string? Reason);
 
 /// <summary>
@@ -62,10 +71,10 @@ static class ModerationEndpoints
     static async Task<IResult> GetListingAsync(Guid uuid, OperatorListings listings, CancellationToken ct) =>
         await listings.DetailsAsync(uuid, ct) is { } details ? TypedResults.Ok(details) : ApiProblem.NotFound("listing");
 
-    static async Task<IResult> ApproveAsync(Guid uuid, ListingModeration moderation, CancellationToken ct) =>
-        Answer(await moderation.ApproveAsync(uuid, ct), "listing", CatalogProblemCodes.ListingStateConflict, "Only listings in pending_review can be approved.");
+    static async Task<IResult> ApproveAsync(Guid uuid, ModerationApproveRequest? request, ListingModeration moderation, CancellationToken ct) =>
+        Answer(await moderation.ApproveAsync(uuid, ct, request?.Revision), "listing", CatalogProblemCodes.ListingStateConflict, "Only listings in pending_review can be approved.");
 
-    static async Task<IResult> RejectAsync(Guid uuid, ModerationRejectRequest request, AppDbContext db, ListingModeration moderation, CancellationToken ct)
+    static async Task<IResult> RejectAsync(Guid uuid, ListingRejectRequest request, AppDbContext db, ListingModeration moderation, CancellationToken ct)
     {
         if (!await db.Listings.AnyAsync(l => l.Id == uuid, ct))
         {
@@ -75,7 +84,7 @@ static class ModerationEndpoints
         {
             return ApiProblem.Invalid("reason", "Tell the provider what to change.");
         }
-        return Answer(await moderation.RejectAsync(uuid, request.Reason, ct), "listing", CatalogProblemCodes.ListingStateConflict, "Only listings in pending_review can be rejected.");
+        return Answer(await moderation.RejectAsync(uuid, request.Reason, ct, request.Revision), "listing", CatalogProblemCodes.ListingStateConflict, "Only listings in pending_review can be rejected.");
     }
 
     static async Task<IResult> TakeDownAsync(Guid uuid, ModerationRejectRequest? request, AppDbContext db, ListingModeration moderation, CancellationToken ct)
@@ -131,5 +140,7 @@ static class ModerationEndpoints
         ListingModeration.Outcome.Done => TypedResults.NoContent(),
         ListingModeration.Outcome.NotFound => ApiProblem.NotFound(what),
         ListingModeration.Outcome.WrongState => ApiProblem.Conflict(conflictCode, conflict),
+        ListingModeration.Outcome.Changed => ApiProblem.Conflict(CatalogProblemCodes.ListingChanged,
+            "The listing changed since the revision you reviewed: read it again (its revision with it) and decide on what it is now."),
     };
 }

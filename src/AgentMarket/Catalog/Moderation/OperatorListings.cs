@@ -21,7 +21,11 @@ public sealed record ModerationVersion(Guid Uuid, string Version, string Changel
 public sealed record ModerationListingDetails(
     Guid Uuid, ModerationProvider Provider, string Name, string Slug, string Category, string ShortDescription, string Description,
     IReadOnlyList<string> Tags, CardPricing Pricing, ListingVisibility Visibility, bool IsPremium, string? PreviewImage, ListingState State,
-    string? ModerationNote, ModerationVersion? Version, DateTime Created, DateTime? Published, int SubscribersCount);
+    string? ModerationNote, ModerationVersion? Version, DateTime Created, DateTime? Published, int SubscribersCount)
+{
+    /// <summary>What approve and reject take to refuse a decision on a listing changed since it was read (<see cref="ListingModeration.Revision"/>).</summary>
+    public required string Revision { get; init; }
+}
 
 // The search's ToLower() runs in the database as lower(), where the process's culture plays no part.
 #pragma warning disable CA1304, CA1311
@@ -80,7 +84,10 @@ public sealed class OperatorListings(AppDbContext db, CurrentTenant tenant)
             l.ModerationNote,
             version is null ? null : new ModerationVersion(version.Id, version.Version, version.Changelog, version.CreatedUtc,
                 string.IsNullOrWhiteSpace(version.ReportJson) ? null : ReportJson.ToElement(version.ReportJson)),
-            l.CreatedUtc, l.PublishedUtc, subscribers);
+            l.CreatedUtc, l.PublishedUtc, subscribers)
+        {
+            Revision = ListingModeration.Revision(l),
+        };
     }
 
     static string ContainsPattern(string text) =>
