@@ -17,7 +17,7 @@ public class BadInputTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
         { "truncated JSON", "{\"name\": \"x\"", "malformed_json" },
         { "not JSON at all", "<xml/>", "malformed_json" },
         { "an array instead of an object", "[1, 2, 3]", "malformed_json" },
-        { "wrong types", "{\"name\": 42, \"email\": 42, \"handle\": 42, \"token\": 42, \"reason\": 42, \"role\": 42, \"plan\": 42, \"card_number\": 42, \"package_uuid\": 42, \"amount_cents\": \"many\", \"low_balance_threshold\": \"low\", \"text\": 42, \"slug\": 42, \"version\": 42, \"fields\": 42, \"position\": \"first\", \"input\": 42, \"session_id\": 42, \"grace_hours\": \"long\", \"offering\": 42, \"config\": 42, \"persona\": 42, \"key\": 42, \"allowed_origins\": 42, \"url\": 42, \"events\": 42, \"site_name\": 42, \"period\": 42, \"reference\": 42, \"minimum_cents\": \"many\", \"current_password\": 42}", "malformed_json" },
+        { "wrong types", "{\"name\": 42, \"email\": 42, \"handle\": 42, \"token\": 42, \"reason\": 42, \"role\": 42, \"plan\": 42, \"card_number\": 42, \"package_uuid\": 42, \"amount_cents\": \"many\", \"low_balance_threshold\": \"low\", \"text\": 42, \"slug\": 42, \"version\": 42, \"fields\": 42, \"position\": \"first\", \"input\": 42, \"session_id\": 42, \"grace_hours\": \"long\", \"offering\": 42, \"config\": 42, \"persona\": 42, \"key\": 42, \"allowed_origins\": 42, \"url\": 42, \"events\": 42, \"site_name\": 42, \"period\": 42, \"reference\": 42, \"minimum_cents\": \"many\", \"current_password\": 42, \"revision\": 42}", "malformed_json" },
         { "deeply nested", new string('[', 5000) + new string(']', 5000), "malformed_json" },
     };
 
