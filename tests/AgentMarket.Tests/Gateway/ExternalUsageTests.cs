@@ -1,8 +1,5 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using AgentMarket.Credits;
 using AgentMarket.Credits.Jobs;
@@ -13,6 +10,8 @@ using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+
+using static AgentMarket.Tests.Gateway.UsageReports;
 
 namespace AgentMarket.Tests.Gateway;
 
@@ -196,8 +195,6 @@ public class ExternalUsageTests(GatewayApp app) : IClassFixture<GatewayApp>
         await Http.AssertStatusAsync(await PostSignedAsync(provider with { Secret = rotated.GetProperty("secret").GetString()! }, Report(subscribed.Config)), HttpStatusCode.Created);
     }
 
-    sealed record ProviderSecret(Guid Id, string Secret);
-
     async Task<(Subscribed Subscribed, ProviderSecret Provider)> SubscribedWithSecretAsync(object pricing)
     {
         var agent = await app.PromptAgentAsync(pricing);
@@ -206,10 +203,9 @@ public class ExternalUsageTests(GatewayApp app) : IClassFixture<GatewayApp>
         // at once for buyers who subscribe after it was declared (UsageReportingNoticeTests).
         await Http.AssertStatusAsync(await seller.PatchAsJsonAsync($"/api/provider-agents/{agent.AgentId}/", new { reports_usage = true }), HttpStatusCode.OK);
         var subscribed = await app.SubscribedAsync(agent);
-        var provider = await Http.ReadJsonAsync(await seller.GetAsync("/api/providers/mine/"));
-        var secret = await Http.ReadJsonAsync(await seller.PostAsync("/api/providers/mine/usage-secret/", null), HttpStatusCode.Created);
-        Assert.StartsWith("amus_", secret.GetProperty("secret").GetString());
-        return (subscribed, new ProviderSecret(provider.GetProperty("uuid").GetGuid(), secret.GetProperty("secret").GetString()!));
+        var provider = await ProviderSecret.CreateAsync(seller);
+        Assert.StartsWith("amus_", provider.Secret);
+        return (subscribed, provider);
     }
 
     /// <summary>
@@ -234,41 +230,11 @@ public class ExternalUsageTests(GatewayApp app) : IClassFixture<GatewayApp>
         return run.Id;
     }
 
-    static Dictionary<string, object?> Report(Guid config, string status = "succeeded", long inputTokens = 120, string? eventId = null) => new()
-    {
-        ["event_id"] = eventId ?? $"evt_{Guid.NewGuid():N}",
-        ["customer_agent_config"] = config,
-        ["status"] = status,
-        ["input_tokens"] = inputTokens,
-        ["output_tokens"] = 80,
-        ["latency_ms"] = 950,
-        ["model"] = "provider-model",
-    };
-
     Task<HttpResponseMessage> PostSignedAsync(ProviderSecret provider, object report) =>
         PostRawSignedAsync(provider, JsonSerializer.SerializeToUtf8Bytes(report));
 
     Task<HttpResponseMessage> PostRawSignedAsync(ProviderSecret provider, byte[] body) =>
         app.CreateClient().SendAsync(Signed(provider.Id, provider.Secret, body, DateTimeOffset.UtcNow));
-
-    /// <summary>Signs as the documented scheme says, independently of the server's code: hex HMAC-SHA256 of "t.body".</summary>
-    static HttpRequestMessage Signed(Guid provider, string secret, byte[] body, DateTimeOffset at)
-    {
-        var timestamp = at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        using var hmac = new HMACSHA256(Encoding.UTF8.GetBytes(secret));
-        var signature = Convert.ToHexStringLower(hmac.ComputeHash([.. Encoding.UTF8.GetBytes(timestamp + "."), .. body]));
-        var request = Unsigned(provider, body);
-        request.Headers.Add("AgentMarket-Signature", $"t={timestamp},v1={signature}");
-        return request;
-    }
-
-    static HttpRequestMessage Unsigned(Guid provider, byte[] body)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/api/runtime/usage/") { Content = new ByteArrayContent(body) };
-        request.Content.Headers.ContentType = new("application/json");
-        request.Headers.Add("AgentMarket-Provider", provider.ToString());
-        return request;
-    }
 
     static HttpRequestMessage Tampered(HttpRequestMessage signed, byte[] otherBody)
     {

@@ -1,13 +1,13 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
+
+using static AgentMarket.Tests.Gateway.UsageReports;
 
 namespace AgentMarket.Tests.Gateway;
 
@@ -167,38 +167,12 @@ public class ProviderReportedUsageTests(GatewayApp app) : IClassFixture<GatewayA
     static async Task<JsonElement> ConfigAsync(Subscribed subscribed) =>
         await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync($"/api/customer-agent-configs/{subscribed.Config}/"));
 
-    sealed record ProviderSecret(Guid Id, string Secret);
-
     async Task<(Subscribed Subscribed, ProviderSecret Provider)> SubscribedWithSecretAsync()
     {
         var subscribed = await app.SubscribedAsync(await app.PromptAgentAsync(new { model = "fixed_credits", credits_per_run = 40 }));
         var seller = subscribed.Agent.Seller.Client;
-        var provider = await Http.ReadJsonAsync(await seller.GetAsync("/api/providers/mine/"));
-        var secret = await Http.ReadJsonAsync(await seller.PostAsync("/api/providers/mine/usage-secret/", null), HttpStatusCode.Created);
-        return (subscribed, new ProviderSecret(provider.GetProperty("uuid").GetGuid(), secret.GetProperty("secret").GetString()!));
+        return (subscribed, await ProviderSecret.CreateAsync(seller));
     }
 
-    static Dictionary<string, object?> Report(Guid config) => new()
-    {
-        ["event_id"] = $"evt_{Guid.NewGuid():N}",
-        ["customer_agent_config"] = config,
-        ["status"] = "succeeded",
-        ["input_tokens"] = 120,
-        ["output_tokens"] = 80,
-        ["latency_ms"] = 950,
-    };
-
-    /// <summary>Signed as the documented scheme says: hex HMAC-SHA256 of "t.body" with the usage secret.</summary>
-    Task<HttpResponseMessage> PostSignedAsync(ProviderSecret provider, object report)
-    {
-        var body = JsonSerializer.SerializeToUtf8Bytes(report);
-        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        byte[] signed = [.. Encoding.UTF8.GetBytes(timestamp + "."), .. body];
-        var signature = Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(provider.Secret), signed));
-        var request = new HttpRequestMessage(HttpMethod.Post, "/api/runtime/usage/") { Content = new ByteArrayContent(body) };
-        request.Content.Headers.ContentType = new("application/json");
-        request.Headers.Add("AgentMarket-Provider", provider.Id.ToString());
-        request.Headers.Add("AgentMarket-Signature", $"t={timestamp},v1={signature}");
-        return app.CreateClient().SendAsync(request);
-    }
+    Task<HttpResponseMessage> PostSignedAsync(ProviderSecret provider, object report) => app.PostSignedAsync(provider, report, DateTimeOffset.UtcNow);
 }

@@ -1,9 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using AgentMarket.Gateway;
 using AgentMarket.Platform.Data;
 using AgentMarket.Providers;
@@ -15,6 +12,8 @@ using AgentMarket.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+
+using static AgentMarket.Tests.Gateway.UsageReports;
 
 namespace AgentMarket.Tests.Providers;
 
@@ -29,7 +28,7 @@ public class UsageReportingNoticeTests(GatewayApp app) : IClassFixture<GatewayAp
     {
         var agent = await app.PromptAgentAsync(new { model = "fixed_credits", credits_per_run = 40 });
         var earlier = await app.SubscribedAsync(agent);
-        var provider = await ProviderSecretAsync(agent);
+        var provider = await ProviderSecret.CreateAsync(agent.Seller.Client);
 
         var since = (await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync($"/api/provider-agents/{agent.AgentId}/", new { reports_usage = true })))
             .GetProperty("reports_usage_since").GetDateTime();
@@ -60,7 +59,7 @@ public class UsageReportingNoticeTests(GatewayApp app) : IClassFixture<GatewayAp
     public async Task ReportedRuns_AreNotCountedInTheListingsRuns()
     {
         var agent = await app.PromptAgentAsync();
-        var provider = await ProviderSecretAsync(agent);
+        var provider = await ProviderSecret.CreateAsync(agent.Seller.Client);
         await Http.AssertStatusAsync(await agent.Seller.Client.PatchAsJsonAsync($"/api/provider-agents/{agent.AgentId}/", new { reports_usage = true }), HttpStatusCode.OK);
         var subscribed = await app.SubscribedAsync(agent);
 
@@ -73,36 +72,5 @@ public class UsageReportingNoticeTests(GatewayApp app) : IClassFixture<GatewayAp
         Assert.Equal(1, (await app.CardAsync(agent)).GetProperty("stats").GetProperty("runs").GetInt64());
     }
 
-    sealed record ProviderSecret(Guid Id, string Secret);
-
-    static async Task<ProviderSecret> ProviderSecretAsync(PublishedAgent agent)
-    {
-        var provider = await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync("/api/providers/mine/"));
-        var secret = await Http.ReadJsonAsync(await agent.Seller.Client.PostAsync("/api/providers/mine/usage-secret/", null), HttpStatusCode.Created);
-        return new(provider.GetProperty("uuid").GetGuid(), secret.GetProperty("secret").GetString()!);
-    }
-
-    static Dictionary<string, object?> Report(Guid config) => new()
-    {
-        ["event_id"] = $"evt_{Guid.NewGuid():N}",
-        ["customer_agent_config"] = config,
-        ["status"] = "succeeded",
-        ["input_tokens"] = 120,
-        ["output_tokens"] = 80,
-        ["latency_ms"] = 950,
-    };
-
-    /// <summary>Signed as the documented scheme says, at the app's clock (which a test may move forward).</summary>
-    Task<HttpResponseMessage> PostSignedAsync(ProviderSecret provider, object report)
-    {
-        var body = JsonSerializer.SerializeToUtf8Bytes(report);
-        var timestamp = app.Clock.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        byte[] signed = [.. Encoding.UTF8.GetBytes(timestamp + "."), .. body];
-        var signature = Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(provider.Secret), signed));
-        var request = new HttpRequestMessage(HttpMethod.Post, "/api/runtime/usage/") { Content = new ByteArrayContent(body) };
-        request.Content.Headers.ContentType = new("application/json");
-        request.Headers.Add("AgentMarket-Provider", provider.Id.ToString());
-        request.Headers.Add("AgentMarket-Signature", $"t={timestamp},v1={signature}");
-        return app.CreateClient().SendAsync(request);
-    }
+    Task<HttpResponseMessage> PostSignedAsync(ProviderSecret provider, object report) => app.PostSignedAsync(provider, report, app.Clock.GetUtcNow());
 }
