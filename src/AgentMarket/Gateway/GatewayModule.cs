@@ -22,6 +22,8 @@ static class GatewayModule
         builder.Services.AddScoped<InterruptedRuns>();
         builder.Services.AddSingleton<InterruptedRunSweeper>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<InterruptedRunSweeper>());
+        builder.Services.AddSingleton<TrialPruner>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<TrialPruner>());
     }
 
     public static void MapGateway(this WebApplication app)

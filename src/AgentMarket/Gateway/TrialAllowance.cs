@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Security;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 using Microsoft.Extensions.Options;
@@ -9,7 +10,8 @@ namespace AgentMarket.Gateway;
 
 /// <summary>
 /// How many playground runs one visitor, or one client address, made of one agent on one UTC day. Both are stored only
-/// as a hash; an address's hash is of <c>address:</c> and the address, so it never meets a visitor's.
+/// as a keyed hash (ADR-161); an address's hash is of <c>address:</c> and the address, so it never meets a visitor's.
+/// Kept for <see cref="TrialAllowance.RetentionDays"/> days.
 /// </summary>
 public sealed class TrialUsage
 {
@@ -27,6 +29,7 @@ sealed class TrialUsageConfiguration : IEntityTypeConfiguration<TrialUsage>
         e.ToTable("trial_usages");
         e.Property(x => x.VisitorHash).HasMaxLength(64);
         e.HasIndex(x => new { x.VisitorHash, x.ListingId, x.Day }).IsUnique();
+        e.HasIndex(x => x.Day); // how TrialPruner finds past days
     }
 }
 
@@ -57,8 +60,20 @@ sealed record TrialGrant(int RunsLeft, long PromotionCredits, DateOnly Day);
 /// cookie, which a script need not keep, so the address bounds the tries and the daily budget bounds the money.
 /// Each count is taken with a conditional upsert, in one transaction, so parallel tries can never exceed any of them.
 /// </summary>
-sealed class TrialAllowance(AppDbContext db, DatabaseConnection database, IOptions<GatewayOptions> options, TimeProvider clock)
+sealed class TrialAllowance(AppDbContext db, DatabaseConnection database, IOptions<GatewayOptions> options, TimeProvider clock, KeyEncryptionKey keys)
 {
+    /// <summary>How many days before today a day's counts are kept: past them no allowance or budget reads them (ADR-161).</summary>
+    public const int RetentionDays = 2;
+
+    // Renaming the purpose changes every hash, which resets that day's allowances once.
+    const string HashPurpose = "AgentMarket.Gateway.TrialUsage.v1";
+
+    /// <summary>
+    /// The key of the visitors' and addresses' hashes. A plain SHA-256 of an IPv4 address is reversed by hashing all 2^32;
+    /// keyed with a key derived from the key-encryption key, which is kept outside the database, a dump alone reveals none.
+    /// </summary>
+    readonly byte[] _hashKey = keys.Derive(HashPurpose);
+
     /// <summary>
     /// Takes one run of the visitor's and of the address's allowance, and <paramref name="promotionCredits"/> (the most the
     /// promotions account may pay for this try) of the agent's daily budget. Null when either allowance was used up; a
@@ -124,5 +139,61 @@ sealed class TrialAllowance(AppDbContext db, DatabaseConnection database, IOptio
         return runs is [var taken] && taken <= allowance ? taken : null;
     }
 
-    static string Hash(string visitor) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(visitor)));
+    /// <summary>
+    /// Deletes the counts and budgets of days older than <see cref="RetentionDays"/>, at most <paramref name="batch"/> rows
+    /// of each table; returns how many rows it deleted.
+    /// </summary>
+    public async Task<int> PruneAsync(int batch, CancellationToken ct)
+    {
+        var before = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime).AddDays(-RetentionDays);
+        using var turn = await database.WriterTurnAsync();
+        var usages = await db.TrialUsages.Where(u => u.Day < before).OrderBy(u => u.Day).Take(batch).ExecuteDeleteAsync(ct);
+        var promotions = await db.TrialPromotions.Where(p => p.Day < before).OrderBy(p => p.Day).Take(batch).ExecuteDeleteAsync(ct);
+        return Math.Max(usages, promotions);
+    }
+
+    string Hash(string visitor) => Convert.ToHexStringLower(HMACSHA256.HashData(_hashKey, Encoding.UTF8.GetBytes(visitor)));
+}
+
+/// <summary>
+/// Deletes the playground's per-day counts and budgets once no allowance reads them (ADR-161): without it
+/// <c>trial_usages</c> grows by a row per visitor and per address per agent per day, for ever. Any number of instances
+/// may run it; a row deleted twice is deleted once.
+/// </summary>
+sealed class TrialPruner(IServiceScopeFactory scopes, TimeProvider clock, ILogger<TrialPruner> logger) : BackgroundService
+{
+    static readonly TimeSpan Interval = TimeSpan.FromHours(1);
+
+    const int BatchSize = 1_000;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, clock);
+        do
+        {
+            try
+            {
+                await PruneAsync(stoppingToken);
+                Admin.Metrics.PlatformMeters.JobRan("trial_pruning", succeeded: true);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                Admin.Metrics.PlatformMeters.JobRan("trial_pruning", succeeded: false);
+                logger.LogError(exception, "Pruning old trial counts failed; retrying next hour");
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>Deletes every expired row, a batch at a time, each batch in its own short statement so tries are not held up.</summary>
+    public async Task PruneAsync(CancellationToken ct)
+    {
+        int deleted;
+        do
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            deleted = await scope.ServiceProvider.GetRequiredService<TrialAllowance>().PruneAsync(BatchSize, ct);
+        }
+        while (deleted == BatchSize);
+    }
 }

@@ -57,6 +57,12 @@ public sealed class KeyEncryptionKey
 
     public string Id { get; }
 
+    /// <summary>
+    /// A key for <paramref name="purpose"/> alone, derived from this one: for keyed hashes of personal data (ADR-161),
+    /// which a copy of the database then cannot reverse by hashing every candidate. Rotating this key changes it.
+    /// </summary>
+    public byte[] Derive(string purpose) => HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(purpose));
+
     /// <summary>Earlier keys this one replaces: what they encrypted is still read, and encrypted again with this one at start.</summary>
     public IReadOnlyList<KeyEncryptionKey> Previous { get; }
 
