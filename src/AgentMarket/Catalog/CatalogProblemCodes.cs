@@ -6,6 +6,15 @@ namespace AgentMarket.Catalog;
 /// </summary>
 public static class CatalogProblemCodes
 {
+    /// <summary>400: the file has an image's signature but its header (the dimensions) cannot be read.</summary>
+    public const string ImageInvalid = "image_invalid";
+
+    /// <summary>400: the image declares more pixels than the marketplace accepts (ADR-162).</summary>
+    public const string ImageTooLarge = "image_too_large";
+
+    /// <summary>403: the organization stores as many images, or as many bytes of them, as it may (ADR-162).</summary>
+    public const string ImageLimitReached = "image_limit_reached";
+
     /// <summary>403: only an approved provider can create and publish agents.</summary>
     public const string ProviderRequired = "provider_required";
 

@@ -33,6 +33,25 @@ public sealed class MarketplaceOptions
     [Range(1024, 50 * 1024 * 1024)]
     public int MaxImageBytes { get; set; } = 2 * 1024 * 1024;
 
+    /// <summary>
+    /// The widest and tallest image accepted, in pixels, read from the file's header: a few kilobytes can declare a
+    /// picture that takes gigabytes to decode in a browser (ADR-162).
+    /// </summary>
+    [Range(16, 65_535)]
+    public int MaxImageSide { get; set; } = 4096;
+
+    /// <summary>The most pixels (width × height) an image may declare.</summary>
+    [Range(256, 1_000_000_000)]
+    public int MaxImagePixels { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>The most images an organization keeps stored (previews, avatars, uploads not yet used).</summary>
+    [Range(1, 100_000)]
+    public int MaxImagesPerOrganization { get; set; } = 200;
+
+    /// <summary>The most bytes of images an organization keeps stored.</summary>
+    [Range(typeof(long), "1024", "107374182400")]
+    public long MaxImageStorageBytesPerOrganization { get; set; } = 50L * 1024 * 1024;
+
     /// <summary>How often the job that recomputes social proof from run records runs.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
     public TimeSpan SocialProofRepairInterval { get; set; } = TimeSpan.FromHours(1);

@@ -1,10 +1,14 @@
 using AgentMarket.Platform.Data;
 using AgentMarket.Providers;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Catalog.Images;
 
-/// <summary>Stores uploaded images after checking their size and their real type (from the bytes, not the headers).</summary>
+/// <summary>
+/// Stores uploaded images after checking their size, their real type (from the bytes, not the headers), the pixel size
+/// their header declares, and the organization's quota (ADR-162).
+/// </summary>
 public sealed class CatalogImages(AppDbContext db, IOptionsMonitor<MarketplaceOptions> options, TimeProvider clock)
 {
     public const string RoutePrefix = "/media/images";
@@ -34,6 +38,26 @@ public sealed class CatalogImages(AppDbContext db, IOptionsMonitor<MarketplaceOp
         {
             return (null, new Failure(StatusCodes.Status415UnsupportedMediaType, Platform.Errors.ProblemCodes.UnsupportedMediaType,
                 "Upload a PNG, JPEG, GIF or WebP image."));
+        }
+        var limits = options.CurrentValue;
+        if (ImageDimensions.Read(bytes, contentType) is not var (width, height))
+        {
+            return (null, new Failure(StatusCodes.Status400BadRequest, CatalogProblemCodes.ImageInvalid,
+                "The image's header cannot be read; upload a complete PNG, JPEG, GIF or WebP file."));
+        }
+        if (width > limits.MaxImageSide || height > limits.MaxImageSide || (long)width * height > limits.MaxImagePixels)
+        {
+            return (null, new Failure(StatusCodes.Status400BadRequest, CatalogProblemCodes.ImageTooLarge,
+                $"Images can be at most {limits.MaxImageSide}×{limits.MaxImageSide} pixels and {limits.MaxImagePixels / 1_000_000.0:0.#} megapixels; this one is {width}×{height}."));
+        }
+        // Every kept image counts, used or not: an image's url can sit in any Markdown the seller wrote, so nothing here
+        // can tell that one is unused. Sellers free room with DELETE. Two concurrent uploads may both pass the last slot.
+        var kept = db.CatalogImages.Where(i => i.OrganizationId == organizationId);
+        if (await kept.CountAsync(ct) + 1 > limits.MaxImagesPerOrganization
+            || await kept.SumAsync(i => (long)i.SizeBytes, ct) + bytes.Length > limits.MaxImageStorageBytesPerOrganization)
+        {
+            return (null, new Failure(StatusCodes.Status403Forbidden, CatalogProblemCodes.ImageLimitReached,
+                $"An organization can keep {limits.MaxImagesPerOrganization} images and {limits.MaxImageStorageBytesPerOrganization / 1024 / 1024.0:0.#} MB of them; delete images it no longer uses first."));
         }
         var image = new CatalogImage
         {

@@ -3,6 +3,7 @@ using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Platform.Tenancy;
 using AgentMarket.Providers;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -10,6 +11,9 @@ using Microsoft.Net.Http.Headers;
 namespace AgentMarket.Catalog.Images;
 
 public sealed record ImageResponse(Guid Uuid, string Url, string ContentType, int SizeBytes);
+
+/// <summary>The organization's kept images, newest first, and how much of its quota they use (ADR-162).</summary>
+public sealed record ImageListResponse(IReadOnlyList<ImageResponse> Items, int Count, long Bytes, int MaxImages, long MaxBytes);
 
 /// <summary>Image upload for sellers (listing previews, avatars) and public serving at <c>/media/images/{uuid}.{ext}</c>.</summary>
 static class ImageEndpoints
@@ -19,6 +23,10 @@ static class ImageEndpoints
         var maxUpload = app.Services.GetRequiredService<IOptions<MarketplaceOptions>>().Value.MaxImageBytes + 64 * 1024;
         app.MapPost("/api/catalog-images", UploadAsync).WithTags("Publishing").WithName("UploadCatalogImage")
             .RequireOrganization(MembershipRole.Manager).WithRequestBodyLimit(maxUpload);
+        app.MapGet("/api/catalog-images/", ListAsync).WithTags("Publishing").WithName("ListCatalogImages")
+            .RequireOrganization(MembershipRole.Manager);
+        app.MapDelete("/api/catalog-images/{uuid:guid}", DeleteAsync).WithTags("Publishing").WithName("DeleteCatalogImage")
+            .RequireOrganization(MembershipRole.Manager);
         app.MapGet(CatalogImages.RoutePrefix + "/{file}", ServeAsync).ExcludeFromDescription().AllowAnonymous();
     }
 
@@ -46,6 +54,28 @@ static class ImageEndpoints
                 ? ApiProblem.Create(failure.Status, failure.Code, failure.Message)
                 : TypedResults.Created(image!.Url, new ImageResponse(image.Id, image.Url, image.ContentType, image.SizeBytes));
         }
+    }
+
+    static async Task<Ok<ImageListResponse>> ListAsync(CurrentTenant tenant, AppDbContext db, IOptionsMonitor<MarketplaceOptions> options, CancellationToken ct)
+    {
+        var organizationId = tenant.RequiredOrganizationId;
+        var kept = await db.CatalogImages.AsNoTracking().Where(i => i.OrganizationId == organizationId)
+            .OrderByDescending(i => i.CreatedUtc).Select(i => new { i.Id, i.ContentType, i.SizeBytes }).ToListAsync(ct);
+        var items = kept.Select(i => new ImageResponse(i.Id, CatalogImages.UrlFor(i.Id, i.ContentType), i.ContentType, i.SizeBytes)).ToList();
+        var limits = options.CurrentValue;
+        return TypedResults.Ok(new ImageListResponse(items, items.Count, items.Sum(i => (long)i.SizeBytes),
+            limits.MaxImagesPerOrganization, limits.MaxImageStorageBytesPerOrganization));
+    }
+
+    /// <summary>
+    /// Deletes one of the organization's images to free room under its quota (ADR-162). A listing or profile still
+    /// showing it shows nothing there until given another image.
+    /// </summary>
+    static async Task<IResult> DeleteAsync(Guid uuid, CurrentTenant tenant, AppDbContext db, CancellationToken ct)
+    {
+        var organizationId = tenant.RequiredOrganizationId;
+        var deleted = await db.CatalogImages.Where(i => i.Id == uuid && i.OrganizationId == organizationId).ExecuteDeleteAsync(ct);
+        return deleted == 0 ? ApiProblem.NotFound("image") : TypedResults.NoContent();
     }
 
     static async Task<IResult> ServeAsync(string file, AppDbContext db, HttpContext http, CancellationToken ct)
