@@ -525,14 +525,16 @@ sealed class RunGateway(
         run.Model = result.Nodes.Select(n => n.Model).FirstOrDefault(m => m is not null);
         run.EngineMs = (int)engineTime.TotalMilliseconds;
 
+        // A failed run keeps none of its messages as session memory (ADR-160): the user's turn without its answer, or
+        // half an answer, would be read by the session's next run as a conversation that happened.
         if (result.Status != RunStatus.Succeeded)
         {
-            await FinishAsync(p, run, AgentRunStatus.Failed, result.Error?.Code ?? RunFailedCode, null, 0, started, counted: true, Release(p, reservation, runId), memory);
+            await FinishAsync(p, run, AgentRunStatus.Failed, result.Error?.Code ?? RunFailedCode, null, 0, started, counted: true, Release(p, reservation, runId));
             return (null, FailureFor(result, runId));
         }
         if (AnsweredNothing(result))
         {
-            await FinishAsync(p, run, AgentRunStatus.Failed, EmptyAnswer, null, 0, started, counted: true, Release(p, reservation, runId), memory);
+            await FinishAsync(p, run, AgentRunStatus.Failed, EmptyAnswer, null, 0, started, counted: true, Release(p, reservation, runId));
             var extensions = new Dictionary<string, object?> { ["run_id"] = runId };
             return (null, new GatewayFailure(StatusCodes.Status502BadGateway, EmptyAnswer, EmptyAnswerMessage, extensions) { RunId = runId });
         }

@@ -5,8 +5,9 @@ namespace AgentMarket.Runtime;
 
 /// <summary>
 /// Session memory for one gateway run whose writes wait for the run journal: the run's messages are kept here and
-/// written with the run's record and payment, in one transaction, instead of one transaction per message. Reads see
-/// the stored history plus what this run saved so far, as they would if every save had been written at once.
+/// written with the run's record and payment, in one transaction, instead of one transaction per message, and only if
+/// the run succeeds (ADR-160). Reads see the stored history plus what this run saved so far, as they would if every
+/// save had been written at once.
 /// </summary>
 sealed class JournaledMessageStore(DatabaseMessageStore stored) : IMessageStore
 {
