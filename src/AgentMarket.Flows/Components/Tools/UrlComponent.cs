@@ -104,6 +104,7 @@ internal sealed partial class UrlComponent : Component
     static async Task CrawlAsync(NodeExecution node, string start, List<Uri> credentialed, ImmutableArray<Data>.Builder pages)
     {
         var depth = Math.Clamp(node.Int(MaxDepth), 1, 5);
+        var root = new Uri(start);
         var seen = new HashSet<string>(StringComparer.Ordinal) { start };
         var frontier = new List<string> { start };
         var fetched = 0;
@@ -125,7 +126,7 @@ internal sealed partial class UrlComponent : Component
 
                 foreach (var link in links)
                 {
-                    if ((!node.Bool(PreventOutside) || link.StartsWith(start, StringComparison.Ordinal)) && seen.Add(link))
+                    if ((!node.Bool(PreventOutside) || Within(root, new Uri(link))) && seen.Add(link))
                     {
                         next.Add(link);
                     }
@@ -134,6 +135,23 @@ internal sealed partial class UrlComponent : Component
 
             frontier = next;
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="link"/> is under the crawl's start URL: the same origin (scheme, host, port) and a path at
+    /// or below the start's, on a segment boundary. Comparing the text instead let <c>https://a.com</c> reach
+    /// <c>https://a.com.evil.org/</c> and <c>https://a.com@evil.org/</c>, and <c>/docs</c> reach <c>/docs-private</c>.
+    /// </summary>
+    internal static bool Within(Uri start, Uri link)
+    {
+        if (!string.Equals(start.Scheme, link.Scheme, StringComparison.OrdinalIgnoreCase)
+            || !string.Equals(start.IdnHost, link.IdnHost, StringComparison.OrdinalIgnoreCase) || start.Port != link.Port)
+        {
+            return false;
+        }
+
+        var (under, path) = (start.AbsolutePath, link.AbsolutePath);
+        return path == under || path.StartsWith(under.EndsWith('/') ? under : under + "/", StringComparison.Ordinal);
     }
 
     static async Task<(Data? Page, List<string> Links)> FetchAsync(NodeExecution node, string url, List<Uri> credentialed, bool wantLinks)
