@@ -137,6 +137,36 @@ public class ComponentFlowTests
     }
 
     [Fact]
+    public async Task ASessionIdWiredInFromAnotherNode_LivesUnderTheRunsSession_SoAnotherCallerDoesNotReadIt()
+    {
+        // A flow that wires one fixed session id into its Chat Input and Memory nodes (ADR-153): each caller's run
+        // session still keeps its own memory.
+        var services = TestServices.Create(messages: new InMemoryMessageStore());
+        var store = new TestFlow()
+            .Node("TextInput-session", "TextInput", outputs: ["text"], fields: [Text("input_value", "shared")])
+            .Node("ChatInput-1", "ChatInput", outputs: ["message"], fields: ChatInputFields)
+            .Node("ChatOutput-1", "ChatOutput", fields: ChatOutputFields)
+            .Edge("TextInput-session", "text", "ChatInput-1", "session_id")
+            .Edge("ChatInput-1", "message", "ChatOutput-1", "input_value");
+        var secret = $"secret {Guid.NewGuid():N}";
+        var stored = await FlowEngine.Default.RunAsync(Compile(store), new RunRequest { InputValue = secret, InputType = "chat", SessionId = "visitor-a" }, services, Ct);
+        Assert.Equal(RunStatus.Succeeded, stored.Status);
+
+        var read = new TestFlow()
+            .Node("TextInput-session", "TextInput", outputs: ["text"], fields: [Text("input_value", "shared")])
+            .Node("Memory-read", "Memory", outputs: ["messages_text"], fields: [Text("mode", "Retrieve"), Text("session_id"), Text("template", "{text}")])
+            .Node("TextOutput-1", "TextOutput", outputs: ["text"], fields: [Text("input_value")])
+            .Edge("TextInput-session", "text", "Memory-read", "session_id")
+            .Edge("Memory-read", "messages_text", "TextOutput-1", "input_value");
+        var readPlan = Compile(read);
+        var own = await FlowEngine.Default.RunAsync(readPlan, new RunRequest { SessionId = "visitor-a", OutputType = "text" }, services, Ct);
+        var other = await FlowEngine.Default.RunAsync(readPlan, new RunRequest { SessionId = "visitor-b", OutputType = "text" }, services, Ct);
+
+        Assert.Contains(secret, own.OutputText, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, other.OutputText ?? "", StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task IngestionFlow_FileThenSplitTextThenVectorStore_FillsTheKnowledgeBase()
     {
         using var folder = new TemporaryFolder();
