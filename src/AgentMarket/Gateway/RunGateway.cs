@@ -469,7 +469,8 @@ sealed class RunGateway(
                 await RefusedAsync(p, run, ProblemCodes.InsufficientCredits, started);
                 return (null, new GatewayFailure(StatusCodes.Status402PaymentRequired, ProblemCodes.InsufficientCredits,
                     $"This run needs {p.MaxPrice:N0} credits; {reserve.Available:N0} are available.",
-                    new Dictionary<string, object?> { ["required"] = reserve.Required, ["available"] = reserve.Available }) { RunId = runId });
+                    new Dictionary<string, object?> { ["required"] = reserve.Required, ["available"] = reserve.Available })
+                { RunId = runId });
             }
             reservation = reserve.Succeeded ? reserve.OperationId : throw new InvalidOperationException($"Reserve refused: {reserve.Status}");
         }

@@ -256,10 +256,27 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
             // Everything but the output, which can be long and which no figure reads.
             var runs = await db.AgentRuns.AsNoTracking().Where(r => claimed.Contains(r.Id)).Select(r => new AgentRun
             {
-                Id = r.Id, OrganizationId = r.OrganizationId, ConfigId = r.ConfigId, ListingId = r.ListingId, AgentVersionId = r.AgentVersionId,
-                ProviderId = r.ProviderId, KeyId = r.KeyId, UserId = r.UserId, SessionId = r.SessionId, Door = r.Door, Trial = r.Trial, Status = r.Status,
-                InputTokens = r.InputTokens, OutputTokens = r.OutputTokens, Model = r.Model, CreditsReserved = r.CreditsReserved,
-                CreditsCharged = r.CreditsCharged, EngineMs = r.EngineMs, LatencyMs = r.LatencyMs, StartedUtc = r.StartedUtc, FinishedUtc = r.FinishedUtc,
+                Id = r.Id,
+                OrganizationId = r.OrganizationId,
+                ConfigId = r.ConfigId,
+                ListingId = r.ListingId,
+                AgentVersionId = r.AgentVersionId,
+                ProviderId = r.ProviderId,
+                KeyId = r.KeyId,
+                UserId = r.UserId,
+                SessionId = r.SessionId,
+                Door = r.Door,
+                Trial = r.Trial,
+                Status = r.Status,
+                InputTokens = r.InputTokens,
+                OutputTokens = r.OutputTokens,
+                Model = r.Model,
+                CreditsReserved = r.CreditsReserved,
+                CreditsCharged = r.CreditsCharged,
+                EngineMs = r.EngineMs,
+                LatencyMs = r.LatencyMs,
+                StartedUtc = r.StartedUtc,
+                FinishedUtc = r.FinishedUtc,
                 Day = r.Day,
             }).ToListAsync();
             // What paid for the runs is read from the ledger, where the journal applied it with the runs.
