@@ -144,8 +144,7 @@ internal sealed partial class UrlComponent : Component
     /// </summary>
     internal static bool Within(Uri start, Uri link)
     {
-        if (!string.Equals(start.Scheme, link.Scheme, StringComparison.OrdinalIgnoreCase)
-            || !string.Equals(start.IdnHost, link.IdnHost, StringComparison.OrdinalIgnoreCase) || start.Port != link.Port)
+        if (!OutboundGuard.SameOrigin(start, link))
         {
             return false;
         }
