@@ -145,6 +145,9 @@ public sealed record GatewayResult(Guid RunId, string? Output, string SessionId,
 
     /// <summary>Playground runs of visitors: trial runs left today for this agent.</summary>
     public int? TrialRunsLeft { get; init; }
+
+    /// <summary>What the promotions account paid the provider for a free try (its payment as the journal recorded it).</summary>
+    public long PromotionCredits { get; init; }
 }
 
 /// <summary>Why the gateway refused or failed a run, as a problem: a stable code, and what a client needs to react.</summary>
@@ -369,16 +372,10 @@ sealed class RunGateway(
             Trial = trial is not null,
         };
         var (result, failure) = await RunPreparedAsync(prepared, new GatewayRequest(Guid.Empty, input, session, null, "playground"), onEvent, started, ct);
-        if (trial is { PromotionCredits: > 0 } funded)
+        // The budget keeps what the try paid: nothing when it failed, a variable price may be less than was set aside.
+        if (trial is { PromotionCredits: > 0 } funded && (result?.PromotionCredits ?? 0) is var paid && paid < funded.PromotionCredits)
         {
-            // What the run paid, as RunPreparedAsync charges it: nothing when it failed, a variable price may be less.
-            var paid = result?.Engine is { } engine
-                ? Math.Min(terms.RunPrice(engine.InputTokens + engine.OutputTokens, options.Value.VariableCreditsPerThousandTokens), options.Value.TrialMaxCreditsPerRun)
-                : 0;
-            if (paid < funded.PromotionCredits)
-            {
-                await trials.GiveBackAsync(listing.Id, funded.Day, funded.PromotionCredits - paid);
-            }
+            await trials.GiveBackAsync(listing.Id, funded.Day, funded.PromotionCredits - paid);
         }
         return (result is null ? null : result with { SessionId = session, TrialRunsLeft = trial?.RunsLeft }, failure);
     }
@@ -557,7 +554,11 @@ sealed class RunGateway(
         }
         var balance = payment is { Succeeded: true, Replayed: false } && reservation is not null ? payment.Available
             : p.Organization == Guid.Empty ? 0 : (await ledger.BalanceAsync(p.Organization, CancellationToken.None)).Available;
-        return (new GatewayResult(runId, output, p.SessionId, p.Payer == Payer.Wallet ? charged : 0, balance, result, Replayed: false) { EngineTime = engineTime }, null);
+        return (new GatewayResult(runId, output, p.SessionId, p.Payer == Payer.Wallet ? charged : 0, balance, result, Replayed: false)
+        {
+            EngineTime = engineTime,
+            PromotionCredits = p.Payer == Payer.Promotions ? charged : 0,
+        }, null);
     }
 
     /// <summary>
