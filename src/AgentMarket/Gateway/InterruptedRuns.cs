@@ -1,4 +1,5 @@
 using AgentMarket.Credits.Ledger;
+using AgentMarket.Platform;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
@@ -64,29 +65,21 @@ sealed class InterruptedRuns(AppDbContext db, CreditLedger ledger, IOptions<Gate
 }
 
 /// <summary>Records abandoned runs as interrupted (<see cref="InterruptedRuns"/>) once a minute, on every replica (each record is conditional).</summary>
-sealed class InterruptedRunSweeper(IServiceScopeFactory scopes, TimeProvider clock, ILogger<InterruptedRunSweeper> logger) : BackgroundService
+sealed class InterruptedRunSweeper(IServiceScopeFactory scopes, TimeProvider clock, ILogger<InterruptedRunSweeper> logger) : PeriodicJob
 {
-    static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
-
     const int BatchSize = 500;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(Interval, clock);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                await SweepAsync(stoppingToken);
-                Admin.Metrics.PlatformMeters.JobRan("interrupted_runs", succeeded: true);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                Admin.Metrics.PlatformMeters.JobRan("interrupted_runs", succeeded: false);
-                logger.LogError(exception, "Recording interrupted runs failed; retrying next minute");
-            }
-        }
-    }
+    protected override TimeSpan Interval => TimeSpan.FromMinutes(1);
+
+    protected override TimeProvider Clock => clock;
+
+    protected override bool TicksAtStart => false;
+
+    protected override string MetricName => "interrupted_runs";
+
+    protected override Task TickAsync(CancellationToken ct) => SweepAsync(ct);
+
+    protected override void LogFailure(Exception exception) => logger.LogError(exception, "Recording interrupted runs failed; retrying next minute");
 
     /// <summary>Records every abandoned run, a batch at a time.</summary>
     public async Task SweepAsync(CancellationToken ct)

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using AgentMarket.Platform;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Security;
 using Microsoft.EntityFrameworkCore;
@@ -160,30 +161,19 @@ sealed class TrialAllowance(AppDbContext db, DatabaseConnection database, IOptio
 /// <c>trial_usages</c> grows by a row per visitor and per address per agent per day, for ever. Any number of instances
 /// may run it; a row deleted twice is deleted once.
 /// </summary>
-sealed class TrialPruner(IServiceScopeFactory scopes, TimeProvider clock, ILogger<TrialPruner> logger) : BackgroundService
+sealed class TrialPruner(IServiceScopeFactory scopes, TimeProvider clock, ILogger<TrialPruner> logger) : PeriodicJob
 {
-    static readonly TimeSpan Interval = TimeSpan.FromHours(1);
-
     const int BatchSize = 1_000;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(Interval, clock);
-        do
-        {
-            try
-            {
-                await PruneAsync(stoppingToken);
-                Admin.Metrics.PlatformMeters.JobRan("trial_pruning", succeeded: true);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                Admin.Metrics.PlatformMeters.JobRan("trial_pruning", succeeded: false);
-                logger.LogError(exception, "Pruning old trial counts failed; retrying next hour");
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override TimeSpan Interval => TimeSpan.FromHours(1);
+
+    protected override TimeProvider Clock => clock;
+
+    protected override string MetricName => "trial_pruning";
+
+    protected override Task TickAsync(CancellationToken ct) => PruneAsync(ct);
+
+    protected override void LogFailure(Exception exception) => logger.LogError(exception, "Pruning old trial counts failed; retrying next hour");
 
     /// <summary>Deletes every expired row, a batch at a time, each batch in its own short statement so tries are not held up.</summary>
     public async Task PruneAsync(CancellationToken ct)

@@ -1,3 +1,4 @@
+using AgentMarket.Platform;
 using AgentMarket.Platform.Tenancy;
 using Microsoft.Extensions.Options;
 
@@ -7,24 +8,15 @@ namespace AgentMarket.Payouts;
 /// Pays out last month from <see cref="PayoutsOptions.PayoutDayOfMonth"/> on, and retries Stripe transfers still owed.
 /// Every effect is keyed by provider and period, so any number of instances and ticks pay each month once.
 /// </summary>
-sealed class PayoutJob(IServiceScopeFactory scopes, IOptions<PayoutsOptions> options, TimeProvider clock, ILogger<PayoutJob> logger) : BackgroundService
+sealed class PayoutJob(IServiceScopeFactory scopes, IOptions<PayoutsOptions> options, TimeProvider clock, ILogger<PayoutJob> logger) : PeriodicJob
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(options.Value.JobIntervalMinutes), clock);
-        do
-        {
-            try
-            {
-                await RunOnceAsync(stoppingToken);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                logger.LogError(exception, "Payout job failed; retrying next tick");
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override TimeSpan Interval => TimeSpan.FromMinutes(options.Value.JobIntervalMinutes);
+
+    protected override TimeProvider Clock => clock;
+
+    protected override Task TickAsync(CancellationToken ct) => RunOnceAsync(ct);
+
+    protected override void LogFailure(Exception exception) => logger.LogError(exception, "Payout job failed; retrying next tick");
 
     public async Task RunOnceAsync(CancellationToken ct)
     {

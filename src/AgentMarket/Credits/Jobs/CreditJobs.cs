@@ -1,6 +1,7 @@
 using AgentMarket.Credits.Ledger;
 using AgentMarket.Credits.Plans;
 using AgentMarket.Payments;
+using AgentMarket.Platform;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
@@ -15,26 +16,17 @@ namespace AgentMarket.Credits.Jobs;
 /// of a yearly plan, takes back the credits of refunds a crash left recorded but not applied (ADR-135), and retries or
 /// fails automatic top-ups the payment provider never answered (keyed by the payment, ADR-145).
 /// </summary>
-sealed class CreditJobs(IServiceScopeFactory scopes, IOptions<CreditsOptions> options, TimeProvider clock, ILogger<CreditJobs> logger) : BackgroundService
+sealed class CreditJobs(IServiceScopeFactory scopes, IOptions<CreditsOptions> options, TimeProvider clock, ILogger<CreditJobs> logger) : PeriodicJob
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.JobIntervalSeconds), clock);
-        do
-        {
-            try
-            {
-                await RunOnceAsync(stoppingToken);
-                Admin.Metrics.PlatformMeters.JobRan("credits", succeeded: true);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                Admin.Metrics.PlatformMeters.JobRan("credits", succeeded: false);
-                logger.LogError(exception, "Credit jobs failed; retrying next tick");
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(options.Value.JobIntervalSeconds);
+
+    protected override TimeProvider Clock => clock;
+
+    protected override string MetricName => "credits";
+
+    protected override Task TickAsync(CancellationToken ct) => RunOnceAsync(ct);
+
+    protected override void LogFailure(Exception exception) => logger.LogError(exception, "Credit jobs failed; retrying next tick");
 
     public async Task RunOnceAsync(CancellationToken ct)
     {

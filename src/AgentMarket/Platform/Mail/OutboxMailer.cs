@@ -26,7 +26,7 @@ namespace AgentMarket.Platform.Mail;
 /// Delivery is at least once: a process that stops between the server's acceptance and the record sends the email
 /// again after the lease; the message id stays the same, so mail systems can tell.
 /// </summary>
-sealed class OutboxMailer(IServiceScopeFactory scopes, IOptions<MailOptions> options, TimeProvider clock, ILogger<OutboxMailer> logger) : BackgroundService
+sealed class OutboxMailer(IServiceScopeFactory scopes, IOptions<MailOptions> options, TimeProvider clock, ILogger<OutboxMailer> logger) : PeriodicJob
 {
     const int Batch = 50;
     static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMinutes(1);
@@ -45,6 +45,12 @@ sealed class OutboxMailer(IServiceScopeFactory scopes, IOptions<MailOptions> opt
 
     MailOptions Options => options.Value;
 
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(Options.PollIntervalSeconds);
+
+    protected override TimeProvider Clock => clock;
+
+    protected override string MetricName => "mail";
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!Options.SenderEnabled)
@@ -56,25 +62,18 @@ sealed class OutboxMailer(IServiceScopeFactory scopes, IOptions<MailOptions> opt
             logger.LogWarning("Mail:SmtpHost is not set: invitations, password resets and alerts wait in the outbox until an SMTP server is configured.");
             return;
         }
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Options.PollIntervalSeconds), clock);
-        do
-        {
-            try
-            {
-                // Keep going while a whole batch went out, instead of one batch per poll interval.
-                while (await RunOnceAsync(stoppingToken) == Batch && !stoppingToken.IsCancellationRequested)
-                {
-                }
-                PlatformMeters.JobRan("mail", succeeded: true);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                PlatformMeters.JobRan("mail", succeeded: false);
-                logger.LogError(exception, "Sending the outbox's emails failed; retrying next tick");
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        await base.ExecuteAsync(stoppingToken);
     }
+
+    protected override async Task TickAsync(CancellationToken ct)
+    {
+        // Keep going while a whole batch went out, instead of one batch per poll interval.
+        while (await RunOnceAsync(ct) == Batch && !ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    protected override void LogFailure(Exception exception) => logger.LogError(exception, "Sending the outbox's emails failed; retrying next tick");
 
     /// <summary>One pass over the due emails, on one SMTP connection. Returns how many it tried.</summary>
     public async Task<int> RunOnceAsync(CancellationToken ct)

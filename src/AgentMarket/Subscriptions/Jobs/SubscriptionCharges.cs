@@ -1,5 +1,6 @@
 using AgentMarket.Catalog;
 using AgentMarket.Catalog.Pricing;
+using AgentMarket.Platform;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Events;
 using AgentMarket.Platform.Tenancy;
@@ -14,26 +15,17 @@ namespace AgentMarket.Subscriptions.Jobs;
 /// a retry charge once. A month the wallet cannot pay puts the subscription past due (its runs stop); every later tick
 /// tries again, and the month charged then starts when it is paid (ADR-143).
 /// </summary>
-sealed class SubscriptionCharges(IServiceScopeFactory scopes, IOptions<Credits.CreditsOptions> options, TimeProvider clock, ILogger<SubscriptionCharges> logger) : BackgroundService
+sealed class SubscriptionCharges(IServiceScopeFactory scopes, IOptions<Credits.CreditsOptions> options, TimeProvider clock, ILogger<SubscriptionCharges> logger) : PeriodicJob
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.JobIntervalSeconds), clock);
-        do
-        {
-            try
-            {
-                await RunOnceAsync(stoppingToken);
-                Admin.Metrics.PlatformMeters.JobRan("subscription_charges", succeeded: true);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                Admin.Metrics.PlatformMeters.JobRan("subscription_charges", succeeded: false);
-                logger.LogError(exception, "Subscription charges failed; retrying next tick");
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(options.Value.JobIntervalSeconds);
+
+    protected override TimeProvider Clock => clock;
+
+    protected override string MetricName => "subscription_charges";
+
+    protected override Task TickAsync(CancellationToken ct) => RunOnceAsync(ct);
+
+    protected override void LogFailure(Exception exception) => logger.LogError(exception, "Subscription charges failed; retrying next tick");
 
     public async Task RunOnceAsync(CancellationToken ct)
     {

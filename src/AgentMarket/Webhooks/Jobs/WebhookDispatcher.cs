@@ -5,6 +5,7 @@ using System.Text.Json;
 using AgentMarket.Audit;
 using AgentMarket.Flows.Net;
 using AgentMarket.Identity;
+using AgentMarket.Platform;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Mail;
 using AgentMarket.Platform.Tenancy;
@@ -22,7 +23,7 @@ namespace AgentMarket.Webhooks.Jobs;
 /// </summary>
 sealed class WebhookDispatcher(
     IServiceScopeFactory scopes, PlatformOutbound outbound, WebhookSecrets secrets, IOptionsMonitor<WebhooksOptions> options,
-    TimeProvider clock, ILogger<WebhookDispatcher> logger) : BackgroundService
+    TimeProvider clock, ILogger<WebhookDispatcher> logger) : PeriodicJob
 {
     const int FanOutBatch = 200;
     const int SendBatch = 100;
@@ -32,29 +33,28 @@ sealed class WebhookDispatcher(
     static readonly TimeSpan PruneInterval = TimeSpan.FromHours(1);
     DateTime _nextPruneUtc;
 
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(options.CurrentValue.PollIntervalSeconds);
+
+    protected override TimeProvider Clock => clock;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!options.CurrentValue.DispatcherEnabled)
         {
             return;
         }
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.CurrentValue.PollIntervalSeconds), clock);
-        do
-        {
-            try
-            {
-                // Keep going while there is a backlog, instead of one batch per poll interval.
-                while (await RunOnceAsync(stoppingToken) > 0 && !stoppingToken.IsCancellationRequested)
-                {
-                }
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                logger.LogError(exception, "Webhook dispatch failed; retrying next tick");
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        await base.ExecuteAsync(stoppingToken);
     }
+
+    protected override async Task TickAsync(CancellationToken ct)
+    {
+        // Keep going while there is a backlog, instead of one batch per poll interval.
+        while (await RunOnceAsync(ct) > 0 && !ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    protected override void LogFailure(Exception exception) => logger.LogError(exception, "Webhook dispatch failed; retrying next tick");
 
     /// <summary>One pass: fan-out, sending, pruning. Returns how many events and deliveries it handled.</summary>
     public async Task<int> RunOnceAsync(CancellationToken ct)

@@ -1,3 +1,4 @@
+using AgentMarket.Platform;
 using AgentMarket.Platform.Tenancy;
 using AgentMarket.Providers;
 using Microsoft.Extensions.Options;
@@ -8,23 +9,18 @@ namespace AgentMarket.Catalog.SocialProof.Jobs;
 /// Recomputes social proof from the run records every <c>Marketplace:SocialProofRepairInterval</c> (default hourly).
 /// Safe with several replicas: the repair is idempotent, and a replica that loses a race retries on its next tick.
 /// </summary>
-sealed class RepairSocialProofJob(IServiceScopeFactory scopes, IOptionsMonitor<MarketplaceOptions> options, ILogger<RepairSocialProofJob> logger) : BackgroundService
+sealed class RepairSocialProofJob(IServiceScopeFactory scopes, IOptionsMonitor<MarketplaceOptions> options, ILogger<RepairSocialProofJob> logger) : PeriodicJob
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan Interval => options.CurrentValue.SocialProofRepairInterval;
+
+    protected override bool TicksAtStart => false;
+
+    protected override async Task TickAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(options.CurrentValue.SocialProofRepairInterval);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                await using var scope = scopes.CreateAsyncScope();
-                scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
-                await scope.ServiceProvider.GetRequiredService<RunFacts>().RepairAsync(stoppingToken);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                logger.LogError(exception, "Repairing social proof failed; retrying on the next tick");
-            }
-        }
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
+        await scope.ServiceProvider.GetRequiredService<RunFacts>().RepairAsync(ct);
     }
+
+    protected override void LogFailure(Exception exception) => logger.LogError(exception, "Repairing social proof failed; retrying on the next tick");
 }
