@@ -6,7 +6,7 @@ namespace AgentMarket.Platform;
 /// The loop of a background job that works in ticks (ADR-168): a tick every <see cref="Interval"/> on
 /// <see cref="Clock"/>, the first at start-up or one interval later. A tick that throws is counted as a failed run
 /// (when the job has a <see cref="MetricName"/>), logged by the job, and the loop goes on: a job never stops the host
-/// over one bad tick. Cancellation at shutdown ends the loop without a failure.
+/// over one bad tick. Cancellation at shutdown ends the loop without a failure; any other cancellation is a failed tick.
 /// </summary>
 abstract class PeriodicJob : BackgroundService
 {
@@ -48,7 +48,8 @@ abstract class PeriodicJob : BackgroundService
             await TickAsync(stoppingToken);
             RecordRun(succeeded: true);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        // Only the host's stopping ends the loop quietly; any other cancellation (an HTTP client's timeout) is one bad tick.
+        catch (Exception exception) when (exception is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
         {
             RecordRun(succeeded: false);
             LogFailure(exception);

@@ -34,6 +34,24 @@ public class PeriodicJobTests
     }
 
     [Fact]
+    public async Task ACancellationThatIsNotShutdown_IsATickFailure_AndTheNextTickRuns()
+    {
+        // What an HTTP client's timeout throws inside a tick: the host is not stopping, so it must not end the job.
+        var job = new ProbeJob(TimeSpan.FromMilliseconds(10), ticksAtStart: true)
+        {
+            FailFirstTick = true,
+            FirstTickFailure = new TaskCanceledException("The request timed out."),
+        };
+
+        await job.StartAsync(CancellationToken.None);
+        await job.Ticked(2).WaitAsync(Patience);
+        await job.StopAsync(CancellationToken.None);
+
+        Assert.Same(job.FirstTickFailure, Assert.Single(job.Failures));
+        Assert.False(job.ExecuteTask!.IsFaulted);
+    }
+
+    [Fact]
     public async Task StoppingDuringATick_EndsTheLoop_WithoutAFailure()
     {
         var job = new ProbeJob(TimeSpan.FromMilliseconds(10), ticksAtStart: true) { WaitInTick = true };
@@ -101,7 +119,7 @@ public class PeriodicJobTests
 
         public bool WaitInTick { get; init; }
 
-        public Exception FirstTickFailure { get; } = new InvalidOperationException("The first tick fails.");
+        public Exception FirstTickFailure { get; init; } = new InvalidOperationException("The first tick fails.");
 
         public ConcurrentQueue<Exception> Failures { get; } = new();
 
