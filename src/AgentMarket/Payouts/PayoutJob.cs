@@ -12,6 +12,8 @@ sealed class PayoutJob(IServiceScopeFactory scopes, IOptions<PayoutsOptions> opt
 {
     protected override TimeSpan Interval => TimeSpan.FromMinutes(options.Value.JobIntervalMinutes);
 
+    protected override string MetricName => "payouts";
+
     protected override TimeProvider Clock => clock;
 
     protected override Task TickAsync(CancellationToken ct) => RunOnceAsync(ct);

@@ -35,6 +35,8 @@ sealed class WebhookDispatcher(
 
     protected override TimeSpan Interval => TimeSpan.FromSeconds(options.CurrentValue.PollIntervalSeconds);
 
+    protected override string MetricName => "webhooks";
+
     protected override TimeProvider Clock => clock;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -13,6 +13,8 @@ sealed class RepairSocialProofJob(IServiceScopeFactory scopes, IOptionsMonitor<M
 {
     protected override TimeSpan Interval => options.CurrentValue.SocialProofRepairInterval;
 
+    protected override string MetricName => "social_proof_repair";
+
     protected override bool TicksAtStart => false;
 
     protected override async Task TickAsync(CancellationToken ct)
