@@ -1,9 +1,9 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using AgentMarket.Flows.Models;
 using AgentMarket.Flows.Services;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Runtime;
@@ -16,26 +16,50 @@ namespace AgentMarket.Runtime;
 public sealed record ModelEndpoint(Uri? BaseUrl, string? ApiKey, string? DefaultModel, bool Trusted = false);
 
 /// <summary>
-/// One chat client per (endpoint, key, model) for the whole process: clients are thread-safe and hold the SDK's
-/// connection pool, so building one per run would waste sockets and time.
+/// One chat client per (endpoint, key, model), shared by the runs that use it: clients are thread-safe and hold the
+/// SDK's connection pool, so building one per run would waste sockets and time. Every buyer's endpoint and key, every
+/// flow's, adds one, so the map is bounded (ADR-164): at most <see cref="Capacity"/> clients, each dropped after
+/// <see cref="Idle"/> unused or, when full, least recently used first. A dropped client owns nothing to release (its
+/// HttpClient is the factory's or the shared outbound one), so a run still holding it finishes unharmed; the next run
+/// builds another. Clients for endpoints that are not the operator's report usage through
+/// <see cref="BoundedUsageChatClient"/>: the platform, not the flow, decides whose numbers it takes as they are.
 /// </summary>
-sealed class ModelClients(IHttpClientFactory httpClients, PlatformOutbound outbound, IOptionsMonitor<LlmOptions> options)
+sealed class ModelClients(IHttpClientFactory httpClients, PlatformOutbound outbound, IOptionsMonitor<LlmOptions> options) : IDisposable
 {
-    readonly ConcurrentDictionary<string, IChatClient> _clients = new(StringComparer.Ordinal);
+    internal const int Capacity = 512;
+    static readonly TimeSpan Idle = TimeSpan.FromMinutes(30);
+
+    readonly MemoryCache _clients = new(new MemoryCacheOptions { SizeLimit = Capacity });
+
+    /// <summary>How many clients are kept now.</summary>
+    internal int Count => _clients.Count;
 
     public IChatClient Get(ModelEndpoint endpoint, string model)
     {
         // The key is part of the identity but never stored as text in the map.
         var identity = $"{endpoint.Trusted}|{endpoint.BaseUrl}|{Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(endpoint.ApiKey ?? "")))}|{model}";
-        return _clients.GetOrAdd(identity, _ => new OpenAiCompatibleChatClient(new OpenAiCompatibleChatClientOptions
+        if (_clients.TryGetValue(identity, out IChatClient? cached))
+        {
+            return cached!;
+        }
+        IChatClient client = new OpenAiCompatibleChatClient(new OpenAiCompatibleChatClientOptions
         {
             BaseUrl = endpoint.BaseUrl,
             ApiKey = endpoint.ApiKey,
             Model = model,
             Timeout = TimeSpan.FromSeconds(options.CurrentValue.TimeoutSeconds),
             HttpClient = endpoint.Trusted ? httpClients.CreateClient(nameof(ModelClients)) : outbound.HttpClient,
-        }));
+        });
+        if (!endpoint.Trusted)
+        {
+            client = new BoundedUsageChatClient(client);
+        }
+        // Two runs building the same client at once both work; the map keeps one. When full, the cache refuses the entry
+        // and compacts in the background: this run still uses its client.
+        return _clients.Set(identity, client, new MemoryCacheEntryOptions { Size = 1, SlidingExpiration = Idle });
     }
+
+    public void Dispose() => _clients.Dispose();
 }
 
 /// <summary>

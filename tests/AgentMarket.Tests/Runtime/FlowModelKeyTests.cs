@@ -12,7 +12,7 @@ namespace AgentMarket.Tests.Runtime;
 /// The gateway app with a second OpenAI-compatible server a flow may name as its own endpoint (on loopback, which the
 /// operator's allow-list opens), beside the operator's endpoint.
 /// </summary>
-public sealed class FlowModelKeyApp : GatewayApp
+public class FlowModelKeyApp : GatewayApp
 {
     public FakeOpenAiServer FlowEndpoint { get; private set; } = default!;
 

@@ -1,0 +1,158 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+
+namespace AgentMarket.Runtime;
+
+/// <summary>
+/// The token usage of a model endpoint that is not the operator's (a seller's own endpoint, a buyer's own), as the
+/// platform can stand behind it (ADR-164): variable prices charge from it, and whoever runs the endpoint writes the
+/// numbers. Each call's reported counts are kept within what its text can hold: at most one token per UTF-8 byte sent
+/// or received, plus the chat format's framing; at least a conservative estimate of the text (a missing usage counts
+/// as zero). The operator's endpoint is trusted and not wrapped.
+/// </summary>
+sealed class BoundedUsageChatClient(IChatClient inner) : DelegatingChatClient(inner)
+{
+    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var prompt = UsageBounds.Prompt(messages, options);
+        var response = await base.GetResponseAsync(messages, options, cancellationToken);
+        var output = new UsageBounds.Text();
+        foreach (var message in response.Messages)
+        {
+            output.AddOutput(message.Contents);
+        }
+        response.Usage = UsageBounds.Bounded(response.Usage, prompt, output);
+        return response;
+    }
+
+    public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var prompt = UsageBounds.Prompt(messages, options);
+        var output = new UsageBounds.Text();
+        var reported = new UsageDetails { InputTokenCount = 0, OutputTokenCount = 0 };
+        string? model = null;
+        await foreach (var update in base.GetStreamingResponseAsync(messages, options, cancellationToken))
+        {
+            model = update.ModelId ?? model;
+            output.AddOutput(update.Contents);
+            // The endpoint's figures are held back: the stream's own usage comes once, when its text is all known.
+            foreach (var usage in update.Contents.OfType<UsageContent>().ToList())
+            {
+                reported.Add(usage.Details);
+                update.Contents.Remove(usage);
+            }
+            yield return update;
+        }
+        yield return new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(UsageBounds.Bounded(reported, prompt, output))]) { ModelId = model };
+    }
+}
+
+/// <summary>The arithmetic of <see cref="BoundedUsageChatClient"/>.</summary>
+static class UsageBounds
+{
+    /// <summary>
+    /// Tokens a chat template adds per message (role markers, separators): OpenAI documents 3 or 4, other templates a
+    /// few more. Generous, because an honest endpoint must never be cut below what it really counted.
+    /// </summary>
+    const long MessageFraming = 8;
+
+    /// <summary>Tokens the server wraps around a tool's declaration besides its name, description and schema.</summary>
+    const long ToolFraming = 16;
+
+    /// <summary>Tokens around a whole prompt (start of the reply, system preamble) and around a whole answer (its end token).</summary>
+    internal const long CallFraming = 16;
+
+    /// <summary>Characters per token of the floor: the usual figure for English with OpenAI's tokenizers, rounded up.</summary>
+    const long CharactersPerToken = 4;
+
+    /// <summary>Counted text: UTF-16 characters (for the floor), UTF-8 bytes and the framing tokens around its parts (for the ceiling).</summary>
+    public sealed class Text
+    {
+        public long Characters { get; private set; }
+        public long Bytes { get; private set; }
+        public long Framing { get; private set; }
+
+        public void Add(string? text, long framing = 0)
+        {
+            Framing += framing;
+            if (!string.IsNullOrEmpty(text))
+            {
+                Characters += text.Length;
+                Bytes += Encoding.UTF8.GetByteCount(text);
+            }
+        }
+
+        /// <summary>What the model wrote: text (reasoning it shows too) and tool calls, each call framed.</summary>
+        public void AddOutput(IEnumerable<AIContent> contents)
+        {
+            foreach (var content in contents)
+            {
+                switch (content)
+                {
+                    case TextContent text:
+                        Add(text.Text);
+                        break;
+                    case TextReasoningContent reasoning:
+                        Add(reasoning.Text);
+                        break;
+                    case FunctionCallContent call:
+                        Add(call.Name + JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>()), MessageFraming);
+                        break;
+                }
+            }
+        }
+    }
+
+    /// <summary>What a call sends: every message's text, tool calls and results, the tools offered and a response schema.</summary>
+    public static Text Prompt(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    {
+        var prompt = new Text();
+        prompt.Add(options?.Instructions);
+        foreach (var message in messages)
+        {
+            prompt.Add(null, MessageFraming);
+            foreach (var content in message.Contents)
+            {
+                switch (content)
+                {
+                    case TextContent text:
+                        prompt.Add(text.Text);
+                        break;
+                    case FunctionCallContent call:
+                        prompt.Add(call.CallId + call.Name + JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>()));
+                        break;
+                    case FunctionResultContent result:
+                        prompt.Add(result.CallId + (result.Result as string ?? JsonSerializer.Serialize(result.Result)));
+                        break;
+                }
+            }
+        }
+        foreach (var tool in options?.Tools?.OfType<AIFunctionDeclaration>() ?? [])
+        {
+            prompt.Add(tool.Name + tool.Description + tool.JsonSchema.GetRawText(), ToolFraming);
+        }
+        if (options?.ResponseFormat is ChatResponseFormatJson { Schema: { } schema } json)
+        {
+            prompt.Add(json.SchemaName + json.SchemaDescription + schema.GetRawText());
+        }
+        return prompt;
+    }
+
+    /// <summary>
+    /// The reported counts held within the text: a byte-level tokenizer (OpenAI's, Llama 3's) never makes a token of less
+    /// than one byte, and a character-level one falls back to single bytes, so bytes bound tokens where characters do not
+    /// (one CJK character or emoji can be several tokens). Hidden reasoning tokens are not in the text and cannot be
+    /// checked, so they are not charged.
+    /// </summary>
+    public static UsageDetails Bounded(UsageDetails? reported, Text prompt, Text output)
+    {
+        var input = Math.Clamp(reported?.InputTokenCount ?? 0, Floor(prompt), prompt.Bytes + prompt.Framing + CallFraming);
+        var completion = Math.Clamp(reported?.OutputTokenCount ?? 0, Floor(output), output.Bytes + output.Framing + CallFraming);
+        return new UsageDetails { InputTokenCount = input, OutputTokenCount = completion, TotalTokenCount = input + completion };
+    }
+
+    static long Floor(Text text) => (text.Characters + CharactersPerToken - 1) / CharactersPerToken;
+}

@@ -1,0 +1,153 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AgentMarket.Gateway;
+using AgentMarket.Platform.Data;
+using AgentMarket.Runtime;
+using AgentMarket.Testing.FakeOpenAi;
+using AgentMarket.Tests.Catalog;
+using AgentMarket.Tests.Gateway;
+using AgentMarket.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace AgentMarket.Tests.Runtime;
+
+/// <summary>A provider's endpoint beside the operator's, and a token rate high enough that a few tokens show in a price.</summary>
+public sealed class ModelUsageBoundsApp : FlowModelKeyApp
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() =>
+        [.. base.ExtraSettings(), new("Gateway:VariableCreditsPerThousandTokens", "100")];
+}
+
+/// <summary>
+/// A variable price charges from token usage the platform can stand behind (ADR-164): an endpoint that is not the
+/// operator's cannot claim more tokens than the text it sent and received can hold, nor fewer than an estimate of it.
+/// </summary>
+public class ModelUsageBoundsTests(ModelUsageBoundsApp app) : IClassFixture<ModelUsageBoundsApp>
+{
+    static readonly object VariablePrice = new { model = "variable_credits", credits_min = 1, credits_max = 300 };
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ASellersOwnEndpoint_ClaimingAMillionTokensForATenCharacterAnswer_IsChargedForWhatTheAnswerCanHold(bool streamed)
+    {
+        var subscribed = await app.SubscribedAsync(await FlowEndpointAgentAsync());
+        var (question, answer) = ($"How much {CatalogIntents.UniqueWord()}?", "Ten chars!");
+        app.FlowEndpoint.When(question, new FakeReply { Text = answer, Usage = (10, 1_000_000) });
+
+        var run = await RunAsync(subscribed, question, streamed);
+
+        Assert.Equal(answer, run.Output);
+        Assert.Equal(Encoding.UTF8.GetByteCount(answer) + UsageBounds.CallFraming, run.OutputTokens);
+        Assert.Equal(PriceOf(run.InputTokens + run.OutputTokens), run.CreditsCharged);
+        Assert.True(run.CreditsCharged < PriceOf(10 + 1_000_000), "the claimed tokens would have cost more");
+    }
+
+    [Fact]
+    public async Task ABuyersOwnEndpoint_ReportingNoTokens_IsChargedAtLeastTheEstimateOfItsText()
+    {
+        var subscribed = await app.SubscribedAsync(await app.PromptAgentAsync(VariablePrice));
+        await Http.AssertStatusAsync(await subscribed.Buyer.Client.PatchAsJsonAsync($"/api/customer-agent-configs/{subscribed.Config}/",
+            new { model = new { base_url = app.FlowEndpoint.BaseUrl.ToString(), model = "their-model", api_key = "their-key" } }), HttpStatusCode.OK);
+        var (question, answer) = ($"For free {CatalogIntents.UniqueWord()}?", "Nothing is free, not even this rather long answer.");
+        app.FlowEndpoint.When(question, new FakeReply { Text = answer, Usage = (0, 0) });
+
+        var run = await RunAsync(subscribed, question);
+
+        var sent = app.FlowEndpoint.Requests.Single(r => r.LastUser == question).Messages.Sum(m => m.Text.Length);
+        Assert.Equal((Estimate(sent), Estimate(answer.Length)), (run.InputTokens, run.OutputTokens));
+        Assert.Equal(PriceOf(run.InputTokens + run.OutputTokens), run.CreditsCharged);
+        Assert.True(run.CreditsCharged > PriceOf(0), "zero tokens would have cost the minimum");
+    }
+
+    [Fact]
+    public async Task TheOperatorsEndpoint_IsTakenAtItsWord()
+    {
+        var subscribed = await app.SubscribedAsync(await app.PromptAgentAsync(VariablePrice));
+        var question = $"Trusted {CatalogIntents.UniqueWord()}?";
+        app.Model.When(question, new FakeReply { Text = "Short.", Usage = (10, 1_000_000) });
+
+        var run = await RunAsync(subscribed, question);
+
+        Assert.Equal((10L, 1_000_000L), (run.InputTokens, run.OutputTokens));
+        Assert.Equal(PriceOf(10 + 1_000_000), run.CreditsCharged);
+    }
+
+    [Fact]
+    public void ModelClients_KeepABoundedNumberOfClients()
+    {
+        var clients = app.Services.GetRequiredService<ModelClients>();
+        for (var i = 0; i < 2 * ModelClients.Capacity; i++)
+        {
+            clients.Get(new ModelEndpoint(new Uri($"https://models-{i}.example/v1"), $"key-{i}", null), "some-model");
+        }
+
+        Assert.InRange(clients.Count, 1, ModelClients.Capacity);
+    }
+
+    [Fact]
+    public async Task AgentPlans_KeepABoundedNumberOfAgentsSettings_AndForgetStillWorks()
+    {
+        var plans = app.Services.GetRequiredService<AgentPlans>();
+        for (var i = 0; i < 2 * AgentPlans.SettingsCapacity; i++)
+        {
+            await plans.SettingsAsync(Guid.NewGuid(), TestContext.Current.CancellationToken);
+        }
+        Assert.InRange(plans.Count.Settings, 1, AgentPlans.SettingsCapacity);
+
+        // A provider's change is still seen at once on this node.
+        var agent = await app.PromptAgentAsync();
+        Assert.True((await plans.SettingsAsync(agent.AgentId, TestContext.Current.CancellationToken)).BuyerModelEndpointsAllowed);
+        await Http.AssertStatusAsync(await agent.Seller.Client.PatchAsJsonAsync($"/api/provider-agents/{agent.AgentId}/", new { buyer_model_endpoints = false }), HttpStatusCode.OK);
+        Assert.False((await plans.SettingsAsync(agent.AgentId, TestContext.Current.CancellationToken)).BuyerModelEndpointsAllowed);
+    }
+
+    static long Estimate(long characters) => (characters + 3) / 4;
+
+    long PriceOf(long tokens) =>
+        Math.Clamp(tokens * app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.VariableCreditsPerThousandTokens / 1_000, 1, 300);
+
+    async Task<AgentRun> RunAsync(Subscribed subscribed, string question, bool streamed = false)
+    {
+        JsonElement answered;
+        if (streamed)
+        {
+            var request = Http.Request(HttpMethod.Post, $"/api/agents/{subscribed.Config}/run/", json: new { input = question });
+            request.Headers.Accept.ParseAdd("text/event-stream");
+            var response = await subscribed.KeyClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            var events = ServerSentEvents.Parse(await response.Content.ReadAsStringAsync());
+            Assert.Contains(events, e => e.Name == "token");
+            answered = Assert.Single(events, e => e.Name == "end").Data;
+        }
+        else
+        {
+            answered = await Http.ReadJsonAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, question));
+        }
+        var runId = answered.GetProperty("run_id").GetGuid();
+        return await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().AgentRuns.AsNoTracking().SingleAsync(r => r.Id == runId));
+    }
+
+    /// <summary>Basic Prompting, variable-priced, whose model node carries the seller's key and names the seller's endpoint.</summary>
+    async Task<PublishedAgent> FlowEndpointAgentAsync()
+    {
+        var flow = JsonNode.Parse(CatalogIntents.ExampleFlow("Basic Prompting.json"))!;
+        var node = flow["data"]!["nodes"]!.AsArray().Single(n => n?["data"]?["type"]?.GetValue<string>() == "LanguageModelComponent")!;
+        var template = node["data"]!["node"]!["template"]!;
+        template["api_key"]!["value"] = "seller-key";
+        template["openai_api_base"] = new JsonObject { ["type"] = "str", ["value"] = app.FlowEndpoint.BaseUrl.ToString() };
+
+        var (seller, handle) = await app.SellerAsync();
+        var name = $"Metered agent {CatalogIntents.UniqueWord()}";
+        var agentId = await seller.CreateAgentAsync(name);
+        await Http.AssertStatusAsync(await seller.UploadFlowAsync(agentId, Encoding.UTF8.GetBytes(flow.ToJsonString()), "metered.json"), HttpStatusCode.Created);
+        var slug = $"metered-{Guid.NewGuid():N}"[..20];
+        var listing = await Http.ReadJsonAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{agentId}/publish/",
+            CatalogIntents.PublishBody(slug, new() { ["pricing"] = VariablePrice })), HttpStatusCode.Created);
+        return new PublishedAgent(seller, agentId, listing.GetProperty("uuid").GetGuid(), slug, name, handle);
+    }
+}
