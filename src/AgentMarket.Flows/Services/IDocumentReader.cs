@@ -1,3 +1,4 @@
+using AngleSharp.Html.Dom;
 using AngleSharp.Html.Parser;
 
 namespace AgentMarket.Flows.Services;
@@ -86,18 +87,25 @@ public sealed class PlainTextDocumentReader(string rootDirectory, long maxBytes 
         }
 
         var text = await File.ReadAllTextAsync(fullPath, cancellationToken);
-        return HtmlExtensions.Contains(extension) ? HtmlText.Extract(text) : text;
+        return HtmlExtensions.Contains(extension) ? await HtmlText.ExtractAsync(text, cancellationToken) : text;
     }
 }
 
-/// <summary>Visible text of an HTML page: scripts, styles and templates dropped.</summary>
+/// <summary>
+/// Visible text of an HTML page: scripts, styles and templates dropped. Parsing a large page takes a while, so it
+/// stops when the run is canceled or out of time instead of keeping a core busy (ADR-164).
+/// </summary>
 internal static class HtmlText
 {
-    public static string Extract(string html)
+    public static async Task<string> ExtractAsync(string html, CancellationToken cancellationToken) =>
+        Extract(await new HtmlParser().ParseDocumentAsync(html, cancellationToken), cancellationToken);
+
+    /// <summary>The text of a parsed page; its scripts, styles and templates are removed from it.</summary>
+    public static string Extract(IHtmlDocument document, CancellationToken cancellationToken)
     {
-        var document = new HtmlParser().ParseDocument(html);
         foreach (var element in document.QuerySelectorAll("script, style, noscript, template").ToList())
         {
+            cancellationToken.ThrowIfCancellationRequested();
             element.Remove();
         }
 

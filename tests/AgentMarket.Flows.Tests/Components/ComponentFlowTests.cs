@@ -313,7 +313,28 @@ public class ComponentFlowTests
         var separator = text.Contains('\n', StringComparison.Ordinal) ? "\n" : text.Contains('.', StringComparison.Ordinal) ? "." : " ";
         var mode = Enum.Parse<SplitTextComponent.KeepMode>(keep == "False" ? "None" : keep);
 
-        Assert.Equal(expected, SplitTextComponent.Split(text, separator, mode, size, overlap));
+        Assert.Equal(expected, SplitTextComponent.Split(text, separator, mode, size, overlap, Ct));
+    }
+
+    [Fact]
+    public void SplitText_OfALargeDocument_StopsWhenTheRunIsCanceled()
+    {
+        // A piece per character: millions of them, seconds of work a canceled run must not keep doing.
+        var document = new string('x', 5_000_000);
+        using var canceled = new CancellationTokenSource();
+        canceled.Cancel();
+
+        Assert.Throws<OperationCanceledException>(() => SplitTextComponent.Split(document, "", SplitTextComponent.KeepMode.None, 1000, 200, canceled.Token));
+    }
+
+    [Fact]
+    public async Task HtmlText_OfALargePage_StopsWhenTheRunIsCanceled()
+    {
+        var page = "<html><body>" + string.Concat(Enumerable.Repeat("<p>para <b>bold</b></p><script>x()</script>", 50_000)) + "</body></html>";
+        using var canceled = new CancellationTokenSource();
+        canceled.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => HtmlText.ExtractAsync(page, canceled.Token));
     }
 
     [Fact]

@@ -52,7 +52,7 @@ internal sealed class SplitTextComponent : Component
         var rows = ImmutableArray.CreateBuilder<Data>();
         foreach (var (text, metadata) in Documents(node.Value(DataInputs), textKey))
         {
-            foreach (var chunk in Split(text, separator, keep, size, overlap))
+            foreach (var chunk in Split(text, separator, keep, size, overlap, node.Cancellation))
             {
                 rows.Add(new Data(JsonValues.Object([.. metadata, new("text", JsonValues.String(chunk))])));
             }
@@ -104,17 +104,28 @@ internal sealed class SplitTextComponent : Component
         End,
     }
 
-    internal static List<string> Split(string text, string separator, KeepMode keep, int size, int overlap)
+    /// <summary>
+    /// Splits one document. A large one takes a while (a piece per character without a separator), so the loops look at
+    /// <paramref name="cancellation"/>: a run canceled or out of time stops here instead of keeping a core busy (ADR-164).
+    /// </summary>
+    internal static List<string> Split(string text, string separator, KeepMode keep, int size, int overlap, CancellationToken cancellation)
     {
-        var pieces = Pieces(text, separator, keep);
-        return Merge(pieces, keep == KeepMode.None ? separator : "", size, overlap);
+        var pieces = Pieces(text, separator, keep, cancellation);
+        return Merge(pieces, keep == KeepMode.None ? separator : "", size, overlap, cancellation);
     }
 
-    static List<string> Pieces(string text, string separator, KeepMode keep)
+    static List<string> Pieces(string text, string separator, KeepMode keep, CancellationToken cancellation)
     {
         if (separator.Length == 0)
         {
-            return [.. text.Select(character => character.ToString())];
+            var characters = new List<string>(text.Length);
+            foreach (var character in text)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                characters.Add(character.ToString());
+            }
+
+            return characters;
         }
 
         var parts = text.Split(separator);
@@ -138,14 +149,15 @@ internal sealed class SplitTextComponent : Component
         return pieces;
     }
 
-    /// <summary>LangChain's <c>_merge_splits</c>, step for step.</summary>
-    static List<string> Merge(List<string> pieces, string separator, int size, int overlap)
+    /// <summary>LangChain's <c>_merge_splits</c>, step for step; the current chunk is a queue, since its pieces leave from the front.</summary>
+    static List<string> Merge(List<string> pieces, string separator, int size, int overlap, CancellationToken cancellation)
     {
         var chunks = new List<string>();
-        var current = new List<string>();
+        var current = new Queue<string>();
         var total = 0;
         foreach (var piece in pieces)
         {
+            cancellation.ThrowIfCancellationRequested();
             var joinLength = current.Count > 0 ? separator.Length : 0;
             if (total + piece.Length + joinLength > size)
             {
@@ -154,13 +166,12 @@ internal sealed class SplitTextComponent : Component
                     AddChunk(chunks, current, separator);
                     while (total > overlap || (total + piece.Length + (current.Count > 0 ? separator.Length : 0) > size && total > 0))
                     {
-                        total -= current[0].Length + (current.Count > 1 ? separator.Length : 0);
-                        current.RemoveAt(0);
+                        total -= current.Dequeue().Length + (current.Count > 0 ? separator.Length : 0);
                     }
                 }
             }
 
-            current.Add(piece);
+            current.Enqueue(piece);
             total += piece.Length + (current.Count > 1 ? separator.Length : 0);
         }
 
@@ -168,7 +179,7 @@ internal sealed class SplitTextComponent : Component
         return chunks;
     }
 
-    static void AddChunk(List<string> chunks, List<string> current, string separator)
+    static void AddChunk(List<string> chunks, Queue<string> current, string separator)
     {
         var chunk = string.Join(separator, current).Trim();
         if (chunk.Length > 0)

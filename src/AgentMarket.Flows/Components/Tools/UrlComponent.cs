@@ -177,17 +177,27 @@ internal sealed partial class UrlComponent : Component
             return (Page(body, url, "", "", response.ContentType ?? "", ""), []);
         }
 
-        var document = new HtmlParser().ParseDocument(body);
-        var links = wantLinks
-            ? document.QuerySelectorAll("a[href]")
-                .Select(anchor => Uri.TryCreate(response.FinalUri, anchor.GetAttribute("href"), out var link) ? link : null)
-                .Where(link => link is not null && (link.Scheme == Uri.UriSchemeHttp || link.Scheme == Uri.UriSchemeHttps))
-                .Select(link => new UriBuilder(link!) { Fragment = "" }.Uri.AbsoluteUri)
-                .ToList()
-            : [];
-        var text = node.Text(Format) == "HTML" ? body : HtmlText.Extract(body);
+        // A large page takes a while to parse and walk: the run's cancellation (its end, its wall time) stops it (ADR-164).
+        var cancellation = node.Cancellation;
+        var document = await new HtmlParser().ParseDocumentAsync(body, cancellation);
+        var links = new List<string>();
+        if (wantLinks)
+        {
+            foreach (var anchor in document.QuerySelectorAll("a[href]"))
+            {
+                cancellation.ThrowIfCancellationRequested();
+                if (Uri.TryCreate(response.FinalUri, anchor.GetAttribute("href"), out var link) && (link.Scheme == Uri.UriSchemeHttp || link.Scheme == Uri.UriSchemeHttps))
+                {
+                    links.Add(new UriBuilder(link) { Fragment = "" }.Uri.AbsoluteUri);
+                }
+            }
+        }
+
+        var (title, language) = (document.Title ?? "", document.DocumentElement.GetAttribute("lang") ?? "");
         var description = document.QuerySelector("meta[name=description]")?.GetAttribute("content") ?? "";
-        return (Page(text, url, document.Title ?? "", description, response.ContentType ?? "", document.DocumentElement.GetAttribute("lang") ?? ""), links);
+        // The same document gives the text: parsing the page a second time would double the work.
+        var text = node.Text(Format) == "HTML" ? body : HtmlText.Extract(document, cancellation);
+        return (Page(text, url, title, description, response.ContentType ?? "", language), links);
     }
 
     static Data Page(string text, string url, string title, string description, string contentType, string language) => Data.FromPairs(
