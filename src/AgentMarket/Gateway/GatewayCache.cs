@@ -13,7 +13,9 @@ namespace AgentMarket.Gateway;
 /// What every run reads and rarely changes, kept for at most a second: the subscription with its listing, the
 /// organization's plan limits and spend settings, and a listing's pending price changes and releases. A change made on
 /// this node is seen at once (<see cref="Forget"/>); one made on another replica within the second. Entries are loaded in
-/// a system scope, so the gateway checks the subscription's organization itself before using one.
+/// a system scope, so the gateway checks the subscription's organization itself before using one. Expired entries are
+/// swept at most once a lifetime: ids nobody runs again (and unknown ids, cached as null) do not stay for the life of
+/// the process.
 /// </summary>
 public sealed class GatewayCache(IServiceScopeFactory scopes, TimeProvider clock)
 {
@@ -32,6 +34,10 @@ public sealed class GatewayCache(IServiceScopeFactory scopes, TimeProvider clock
     readonly ConcurrentDictionary<Guid, (DateTime Loaded, Organization Value)> _organizations = new();
     readonly ConcurrentDictionary<Guid, (DateTime Loaded, ListingFacts Value)> _listings = new();
     readonly ConcurrentDictionary<Guid, (DateTime Loaded, IReadOnlySet<string> Value)> _webhookEvents = new();
+    long _nextSweepTicks;
+
+    /// <summary>Entries held, expired or not (tests check that the sweep bounds it).</summary>
+    internal int Count => _subscriptions.Count + _organizations.Count + _listings.Count + _webhookEvents.Count;
 
     public Task<Subscription?> SubscriptionAsync(Guid configId, CancellationToken ct) =>
         GetAsync(_subscriptions, configId, async db =>
@@ -94,6 +100,32 @@ public sealed class GatewayCache(IServiceScopeFactory scopes, TimeProvider clock
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
         var value = await load(scope.ServiceProvider.GetRequiredService<AppDbContext>());
         cache[id] = (now, value);
+        SweepIfDue(now);
         return value;
+    }
+
+    void SweepIfDue(DateTime now)
+    {
+        var due = Interlocked.Read(ref _nextSweepTicks);
+        if (now.Ticks < due || Interlocked.CompareExchange(ref _nextSweepTicks, (now + Lifetime).Ticks, due) != due)
+        {
+            return;
+        }
+        Sweep(_subscriptions, now);
+        Sweep(_organizations, now);
+        Sweep(_listings, now);
+        Sweep(_webhookEvents, now);
+    }
+
+    static void Sweep<T>(ConcurrentDictionary<Guid, (DateTime Loaded, T Value)> cache, DateTime now)
+    {
+        foreach (var entry in cache)
+        {
+            if (now - entry.Value.Loaded >= Lifetime)
+            {
+                // Removes only the entry seen expired: one reloaded meanwhile stays.
+                cache.TryRemove(entry);
+            }
+        }
     }
 }
