@@ -98,6 +98,9 @@ public static class RunErrorCodes
     /// <summary>No model client for the node (the host's resolver returned null).</summary>
     public const string ModelNotConfigured = "model_not_configured";
 
+    /// <summary>A model node carries a key but names no endpoint, and the host does not know its provider's.</summary>
+    public const string ModelEndpointUnknown = "model_endpoint_unknown";
+
     /// <summary>The model endpoint failed (an HTTP error other than 429, an unreachable host, a broken stream).</summary>
     public const string ModelError = "model_error";
 

@@ -21,6 +21,43 @@ public interface IModelResolver
 /// <param name="BaseUrl">An endpoint named in the flow (OpenAIModel's <c>openai_api_base</c>), or null.</param>
 public sealed record ModelSelection(string NodeId, string? Provider, string? Model, string? ApiKey, string? BaseUrl);
 
+/// <summary>
+/// Thrown by a resolver that refuses a node's choice (say a key for an endpoint it does not know): the run fails with
+/// <see cref="Code"/> and nothing is charged, like a null from <see cref="IModelResolver.Resolve"/> but saying why.
+/// </summary>
+public sealed class ModelRefusedException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public ModelRefusedException(string code, string message)
+        : base(message)
+    {
+        Code = code;
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public ModelRefusedException()
+    {
+        Code = Execution.RunErrorCodes.ModelNotConfigured;
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public ModelRefusedException(string message)
+        : base(message)
+    {
+        Code = Execution.RunErrorCodes.ModelNotConfigured;
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public ModelRefusedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Code = Execution.RunErrorCodes.ModelNotConfigured;
+    }
+
+    /// <summary>The run's error code (<see cref="Execution.RunErrorCodes"/>).</summary>
+    public string Code { get; }
+}
+
 /// <summary>A resolver with a single client for every node: for the CLI and tests.</summary>
 /// <param name="client">The client; null means no model is configured.</param>
 public sealed class SingleModelResolver(IChatClient? client) : IModelResolver

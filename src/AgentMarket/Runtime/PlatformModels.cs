@@ -1,5 +1,7 @@
+using System.Collections.Frozen;
 using System.Security.Cryptography;
 using System.Text;
+using AgentMarket.Flows.Execution;
 using AgentMarket.Flows.Models;
 using AgentMarket.Flows.Services;
 using Microsoft.Extensions.AI;
@@ -64,9 +66,10 @@ sealed class ModelClients(IHttpClientFactory httpClients, PlatformOutbound outbo
 
 /// <summary>
 /// Which model a run's model nodes call (SPEC §7): the buyer's own key (bring your own model) first, then a key the
-/// flow carries (the provider's, from the node or its global variable) with the endpoint the flow names, then the
-/// operator's default endpoint. With none, the run fails with <c>model_not_configured</c> and is not charged. Whoever
-/// pays the model provider chooses the model: the buyer's and the flow's keys get the model the flow names; the
+/// flow carries (the provider's, from the node or its global variable) with the endpoint the flow names, or on a
+/// platform without an endpoint of its own with its model provider's (ADR-166), then the operator's default endpoint.
+/// With none, the run fails with <c>model_not_configured</c> and is not charged. Whoever pays the model provider chooses
+/// the model: the buyer's and the flow's keys get the model the flow names; the
 /// operator's key only one it serves (ADR-140). A flow's key never goes to the operator's endpoint (ADR-155).
 /// </summary>
 sealed class PlatformModelResolver(ModelClients clients, ModelEndpoint? buyer, LlmOptions llm) : IModelResolver
@@ -81,13 +84,16 @@ sealed class PlatformModelResolver(ModelClients clients, ModelEndpoint? buyer, L
             var endpoint = buyer.BaseUrl is null ? buyer with { BaseUrl = _operator?.BaseUrl, Trusted = _operator?.Trusted ?? false } : buyer;
             return clients.Get(endpoint, selection.Model ?? buyer.DefaultModel ?? _operator?.DefaultModel ?? "gpt-4o-mini");
         }
-        // A flow's key goes only to an endpoint the flow names, or, on a platform without an endpoint of its own, to the
-        // client's default one (OpenAI's). Without a base URL it would otherwise reach the operator's endpoint: a key
-        // for another vendor sent to the operator as a bearer token, and a model the operator does not serve.
+        // A flow's key goes only to an endpoint the flow names, or, on a platform without an endpoint of its own, to its
+        // provider's (ADR-166). Without a base URL it would otherwise reach the operator's endpoint: a key for another
+        // vendor sent to the operator as a bearer token, and a model the operator does not serve.
         var flowUrl = Uri.TryCreate(selection.BaseUrl, UriKind.Absolute, out var named) ? named : null;
         if (!string.IsNullOrWhiteSpace(selection.ApiKey) && (flowUrl is not null || _operator is null))
         {
-            return clients.Get(new ModelEndpoint(flowUrl, selection.ApiKey, null), selection.Model ?? _operator?.DefaultModel ?? "gpt-4o-mini");
+            var url = flowUrl ?? ProviderEndpoint(selection.Provider) ?? throw new ModelRefusedException(
+                RunErrorCodes.ModelEndpointUnknown,
+                $"The model node carries an API key for \"{selection.Provider}\" but names no base URL, and the platform does not know that provider's endpoint: set the node's base URL.");
+            return clients.Get(new ModelEndpoint(url, selection.ApiKey, null), selection.Model ?? _operator?.DefaultModel ?? "gpt-4o-mini");
         }
         if (_operator is null)
         {
@@ -97,6 +103,24 @@ sealed class PlatformModelResolver(ModelClients clients, ModelEndpoint? buyer, L
         var served = llm.ServedModel(selection.Model);
         return new FixedModelClient(clients.Get(_operator, served), served);
     }
+
+    /// <summary>
+    /// The OpenAI-compatible chat endpoint of a provider a model node names (Langflow's provider names), where a key the
+    /// node carries goes when it names no base URL. A node without a provider is an OpenAIModel node (ADR-166).
+    /// </summary>
+    internal static Uri? ProviderEndpoint(string? provider) =>
+        string.IsNullOrWhiteSpace(provider) ? ProviderEndpoints["OpenAI"] : ProviderEndpoints.GetValueOrDefault(provider.Trim());
+
+    static readonly FrozenDictionary<string, Uri> ProviderEndpoints = new Dictionary<string, Uri>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["OpenAI"] = new("https://api.openai.com/v1"),
+        ["Anthropic"] = new("https://api.anthropic.com/v1/"),
+        ["Google"] = new("https://generativelanguage.googleapis.com/v1beta/openai/"),
+        ["Google Generative AI"] = new("https://generativelanguage.googleapis.com/v1beta/openai/"),
+        ["Groq"] = new("https://api.groq.com/openai/v1"),
+        ["Mistral"] = new("https://api.mistral.ai/v1"),
+        ["MistralAI"] = new("https://api.mistral.ai/v1"),
+    }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 
     static ModelEndpoint? OperatorDefault(LlmOptions options) =>
         options.Configured
