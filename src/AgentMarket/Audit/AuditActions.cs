@@ -58,6 +58,9 @@ public static class AuditActions
     public const string WebhookEndpointDeleted = "webhook_endpoint.deleted";
     public const string WebhookEndpointSecretRotated = "webhook_endpoint.secret_rotated";
 
+    /// <summary>A catalog image (listing preview, avatar) deleted by its organization; its type, size and upload time in the entry.</summary>
+    public const string CatalogImageDeleted = "catalog_image.deleted";
+
     /// <summary>The platform disabled the endpoint after its deliveries failed for long enough (no actor).</summary>
     public const string WebhookEndpointDisabled = "webhook_endpoint.disabled";
 

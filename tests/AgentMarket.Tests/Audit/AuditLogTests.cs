@@ -104,6 +104,9 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
         await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{listing}/approve/", null), HttpStatusCode.NoContent);
         await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/listings/{listing}/take-down", new { reason = "Reported as misleading." }), HttpStatusCode.NoContent);
         await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{listing}/restore", null), HttpStatusCode.NoContent);
+        // An image the seller uploaded and deleted.
+        var image = (await Http.ReadJsonAsync(await seller.Client.PostAsync("/api/catalog-images/", Images.Png()), HttpStatusCode.Created)).GetProperty("uuid").GetGuid();
+        await Http.AssertStatusAsync(await seller.Client.DeleteAsync($"/api/catalog-images/{image}"), HttpStatusCode.NoContent);
 
         // A buyer: a wrong password, a token created and revoked, an agent key created, rotated and revoked.
         var buyer = await app.SignUpAsync("Audited buyer");

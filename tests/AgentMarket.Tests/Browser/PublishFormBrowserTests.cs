@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using AgentMarket.Credits;
 using AgentMarket.Tests.Buyer;
@@ -82,6 +84,37 @@ public class PublishFormBrowserTests(BrowserApp app) : IClassFixture<BrowserApp>
         await Assertions.Expect(minimum).ToBeVisibleAsync();
         await Assertions.Expect(options).ToBeHiddenAsync();
     }
+
+    [Fact]
+    public async Task ImageLibrary_OnAPhone_ShowsWhatUsesEachImage_AndDeletesAnUnusedOne()
+    {
+        var (seller, _) = await app.SellerAsync();
+        var preview = await UploadAsync(seller);
+        var replaced = await UploadAsync(seller);
+        var name = $"Pictured agent {CatalogIntents.UniqueWord()}";
+        var agent = await seller.CreateAgentAsync(name);
+        await seller.ImportExampleAsync(agent);
+        var body = CatalogIntents.PublishBody($"pictured-{Guid.NewGuid():N}"[..20], new() { ["preview_image"] = preview.ToString() });
+        await Http.AssertStatusAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{agent}/publish/", body), HttpStatusCode.Created);
+
+        await using var context = await app.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 390, Height = 844 } });
+        var page = await SignedInAsync(context, seller);
+        await page.GotoAsync(app.BaseUrl + $"/provider/agents/{agent}/publish");
+        var library = page.Locator("section.image-library");
+        await Assertions.Expect(library.Locator($"[data-image='{preview}']")).ToContainTextAsync($"Used by {name}");
+        await Assertions.Expect(library.Locator($"[data-image='{preview}'] button")).ToHaveCountAsync(0);
+        await Assertions.Expect(library.Locator($"[data-image='{replaced}']")).ToContainTextAsync("Unused");
+        Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= 390"), "the publish page is wider than a phone");
+
+        await library.Locator($"[data-image='{replaced}'] button").ClickAsync();
+        await Assertions.Expect(library.Locator($"[data-image='{replaced}']")).ToHaveCountAsync(0);
+        await Assertions.Expect(library.Locator($"[data-image='{preview}']")).ToHaveCountAsync(1);
+        var kept = await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/catalog-images/"));
+        Assert.Equal([preview], kept.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("uuid").GetGuid()).ToArray());
+    }
+
+    static async Task<Guid> UploadAsync(TestUser seller) =>
+        (await Http.ReadJsonAsync(await seller.Client.PostAsync("/api/catalog-images/", Images.Png()), HttpStatusCode.Created)).GetProperty("uuid").GetGuid();
 
     async Task<IPage> SignedInAsync(IBrowserContext context, TestUser seller)
     {

@@ -1,3 +1,4 @@
+using AgentMarket.Audit;
 using AgentMarket.Platform.Data;
 using AgentMarket.Providers;
 using Microsoft.EntityFrameworkCore;
@@ -9,11 +10,19 @@ namespace AgentMarket.Catalog.Images;
 /// Stores uploaded images after checking their size, their real type (from the bytes, not the headers), the pixel size
 /// their header declares, and the organization's quota (ADR-162).
 /// </summary>
-public sealed class CatalogImages(AppDbContext db, IOptionsMonitor<MarketplaceOptions> options, TimeProvider clock)
+public sealed class CatalogImages(AppDbContext db, AuditLog audit, IOptionsMonitor<MarketplaceOptions> options, TimeProvider clock)
 {
     public const string RoutePrefix = "/media/images";
 
+    // Advisory-lock key space of the quota check; the second key is derived from the organization.
+    const int PostgresLockSpace = 0x494D; // "IM"
+
     public sealed record Failure(int Status, string Code, string Message);
+
+    /// <summary>What shows an image: a listing (its name and page) or the provider's avatar.</summary>
+    public sealed record ImageUse(string Kind, string Name, string? Url);
+
+    public sealed record KeptImage(Guid Id, string Url, string ContentType, int SizeBytes, DateTime CreatedUtc, IReadOnlyList<ImageUse> UsedBy);
 
     public static string UrlFor(Guid id, string contentType) => $"{RoutePrefix}/{id}.{ExtensionFor(contentType)}";
 
@@ -51,7 +60,10 @@ public sealed class CatalogImages(AppDbContext db, IOptionsMonitor<MarketplaceOp
                 $"Images can be at most {limits.MaxImageSide}×{limits.MaxImageSide} pixels and {limits.MaxImagePixels / 1_000_000.0:0.#} megapixels; this one is {width}×{height}."));
         }
         // Every kept image counts, used or not: an image's url can sit in any Markdown the seller wrote, so nothing here
-        // can tell that one is unused. Sellers free room with DELETE. Two concurrent uploads may both pass the last slot.
+        // can tell that one is unused. Sellers free room with DELETE. The organization's lock, held until the insert
+        // commits, keeps two concurrent uploads from both taking the last slot (ADR-167).
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await db.Database.LockOrganizationAsync(PostgresLockSpace, organizationId, ct);
         var kept = db.CatalogImages.Where(i => i.OrganizationId == organizationId);
         if (await kept.CountAsync(ct) + 1 > limits.MaxImagesPerOrganization
             || await kept.SumAsync(i => (long)i.SizeBytes, ct) + bytes.Length > limits.MaxImageStorageBytesPerOrganization)
@@ -69,7 +81,61 @@ public sealed class CatalogImages(AppDbContext db, IOptionsMonitor<MarketplaceOp
         };
         db.CatalogImages.Add(image);
         await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
         return (image, null);
+    }
+
+    /// <summary>
+    /// Deletes one of the organization's images, audited; false when it has no such image. A listing or profile still
+    /// showing it shows nothing there until given another image.
+    /// </summary>
+    public async Task<bool> DeleteAsync(Guid organizationId, Guid imageId, CancellationToken ct)
+    {
+        var image = await db.CatalogImages.AsNoTracking().Where(i => i.Id == imageId && i.OrganizationId == organizationId)
+            .Select(i => new { i.ContentType, i.SizeBytes, i.CreatedUtc }).FirstOrDefaultAsync(ct);
+        if (image is null)
+        {
+            return false;
+        }
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        if (await db.CatalogImages.Where(i => i.Id == imageId && i.OrganizationId == organizationId).ExecuteDeleteAsync(ct) == 0)
+        {
+            return false;
+        }
+        audit.Record(AuditActions.CatalogImageDeleted, organizationId, "catalog_image", imageId,
+            before: new { content_type = image.ContentType, size_bytes = image.SizeBytes, created_at = image.CreatedUtc });
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        return true;
+    }
+
+    /// <summary>
+    /// The organization's kept images, newest first, each with the listings and the provider profile that show it: as
+    /// a listing's preview, the provider's avatar, or by its url in a listing's description. Markdown elsewhere (say a
+    /// changelog) is not searched, so "unused" means unused by these.
+    /// </summary>
+    public async Task<List<KeptImage>> KeptAsync(Guid organizationId, CancellationToken ct)
+    {
+        var images = await db.CatalogImages.AsNoTracking().Where(i => i.OrganizationId == organizationId)
+            .OrderByDescending(i => i.CreatedUtc).Select(i => new { i.Id, i.ContentType, i.SizeBytes, i.CreatedUtc }).ToListAsync(ct);
+        if (images.Count == 0)
+        {
+            return [];
+        }
+        var listings = await db.Listings.AsNoTracking().Where(l => l.OrganizationId == organizationId)
+            .Select(l => new { l.Name, l.Slug, l.PreviewImageUrl, l.Description }).ToListAsync(ct);
+        var avatar = await db.Providers.AsNoTracking().Where(p => p.OrganizationId == organizationId).Select(p => p.AvatarUrl).FirstOrDefaultAsync(ct);
+        return [.. images.Select(i =>
+        {
+            var url = UrlFor(i.Id, i.ContentType);
+            var usedBy = listings.Where(l => l.PreviewImageUrl == url || l.Description.Contains(url, StringComparison.Ordinal))
+                .Select(l => new ImageUse("listing", l.Name, $"/agents/{l.Slug}")).ToList();
+            if (avatar == url)
+            {
+                usedBy.Add(new ImageUse("avatar", "Provider avatar", null));
+            }
+            return new KeptImage(i.Id, url, i.ContentType, i.SizeBytes, i.CreatedUtc, usedBy);
+        })];
     }
 
     static string ExtensionFor(string contentType) => contentType switch

@@ -67,16 +67,9 @@ static class ImageEndpoints
             limits.MaxImagesPerOrganization, limits.MaxImageStorageBytesPerOrganization));
     }
 
-    /// <summary>
-    /// Deletes one of the organization's images to free room under its quota (ADR-162). A listing or profile still
-    /// showing it shows nothing there until given another image.
-    /// </summary>
-    static async Task<IResult> DeleteAsync(Guid uuid, CurrentTenant tenant, AppDbContext db, CancellationToken ct)
-    {
-        var organizationId = tenant.RequiredOrganizationId;
-        var deleted = await db.CatalogImages.Where(i => i.Id == uuid && i.OrganizationId == organizationId).ExecuteDeleteAsync(ct);
-        return deleted == 0 ? ApiProblem.NotFound("image") : TypedResults.NoContent();
-    }
+    /// <summary>Deletes one of the organization's images to free room under its quota (ADR-162), audited (ADR-167).</summary>
+    static async Task<IResult> DeleteAsync(Guid uuid, CurrentTenant tenant, CatalogImages images, CancellationToken ct) =>
+        await images.DeleteAsync(tenant.RequiredOrganizationId, uuid, ct) ? TypedResults.NoContent() : ApiProblem.NotFound("image");
 
     static async Task<IResult> ServeAsync(string file, AppDbContext db, HttpContext http, CancellationToken ct)
     {
