@@ -83,6 +83,12 @@ public static class AuditActions
     public const string ListingRejected = "listing.rejected";
     public const string ListingTakenDown = "listing.taken_down";
     public const string ListingRestored = "listing.restored";
+
+    /// <summary>A provider proposed (or amended) an edit of what buyers read of a live listing; it waits for an operator (ADR-163).</summary>
+    public const string ListingChangeSubmitted = "listing.change_submitted";
+    public const string ListingChangeApproved = "listing.change_approved";
+    public const string ListingChangeRejected = "listing.change_rejected";
+    public const string ListingChangeWithdrawn = "listing.change_withdrawn";
     public const string ListingFeatured = "listing.featured";
     public const string ListingUnfeatured = "listing.unfeatured";
     public const string ReviewHidden = "review.hidden";

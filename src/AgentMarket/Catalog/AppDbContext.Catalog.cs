@@ -1,6 +1,7 @@
 using AgentMarket.Catalog;
 using AgentMarket.Catalog.Featured;
 using AgentMarket.Catalog.Images;
+using AgentMarket.Catalog.Moderation;
 using AgentMarket.Catalog.Pricing;
 using AgentMarket.Catalog.Reviews;
 using AgentMarket.Catalog.SocialProof;
@@ -12,6 +13,7 @@ public sealed partial class AppDbContext
 {
     public DbSet<Category> Categories => Set<Category>();
     public DbSet<Listing> Listings => Set<Listing>();
+    public DbSet<ListingChange> ListingChanges => Set<ListingChange>();
     public DbSet<ListingRelease> ListingReleases => Set<ListingRelease>();
     public DbSet<RetiredListingSlug> RetiredListingSlugs => Set<RetiredListingSlug>();
     public DbSet<ListingPriceChange> ListingPriceChanges => Set<ListingPriceChange>();

@@ -21,6 +21,7 @@ static class CatalogModule
         services.AddScoped<RunFacts>();
         services.AddSingleton<RecordedRuns>();
         services.AddScoped<ListingModeration>();
+        services.AddScoped<ListingChanges>();
         services.AddScoped<OperatorListings>();
         services.AddScoped<FeaturedListings>();
         services.AddHostedService<RepairSocialProofJob>();

@@ -107,6 +107,14 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
         // An image the seller uploaded and deleted.
         var image = (await Http.ReadJsonAsync(await seller.Client.PostAsync("/api/catalog-images/", Images.Png()), HttpStatusCode.Created)).GetProperty("uuid").GetGuid();
         await Http.AssertStatusAsync(await seller.Client.DeleteAsync($"/api/catalog-images/{image}"), HttpStatusCode.NoContent);
+        // Edits of the live listing's presentation: one withdrawn, one rejected, one approved (ADR-163).
+        var ownListing = $"/api/provider-agents/{agentId}/listing/";
+        await Http.ReadJsonAsync(await seller.Client.PatchAsJsonAsync(ownListing, new { short_description = "Withdrawn wording." }));
+        await Http.ReadJsonAsync(await seller.Client.DeleteAsync($"{ownListing}pending-change"));
+        await Http.ReadJsonAsync(await seller.Client.PatchAsJsonAsync(ownListing, new { short_description = "Rejected wording." }));
+        await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/listings/{listing}/reject/", new { reason = "Not what it does." }), HttpStatusCode.NoContent);
+        await Http.ReadJsonAsync(await seller.Client.PatchAsJsonAsync(ownListing, new { short_description = "Approved wording." }));
+        await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{listing}/approve/", null), HttpStatusCode.NoContent);
 
         // A buyer: a wrong password, a token created and revoked, an agent key created, rotated and revoked.
         var buyer = await app.SignUpAsync("Audited buyer");

@@ -25,25 +25,44 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
     /// <summary>
     /// A fingerprint of what an operator reviews of a listing: its texts, image, category, price terms, visibility, the
     /// version it serves and whether it reports usage; not its state or counters. A decision that names the revision it was
-    /// made on is refused when the provider changed any of it since (ADR-158).
+    /// made on is refused when the provider changed any of it since (ADR-158). With the live listing's
+    /// <paramref name="pendingChange"/>, that too: the operator approves the edit they read (ADR-163).
     /// </summary>
-    public static string Revision(Listing listing)
+    public static string Revision(Listing listing, ListingChange? pendingChange = null)
     {
-        var reviewed = JsonSerializer.SerializeToUtf8Bytes(new object?[]
+        var reviewed = new List<object?>
         {
             listing.Slug, listing.Name, listing.CategoryId, listing.ShortDescription, listing.Description, listing.Tags, listing.PricingModel,
             listing.CreditsPerRun, listing.CreditsMin, listing.CreditsMax, listing.IsPremium, listing.Visibility, listing.PreviewImageUrl,
             listing.AgentVersionId, listing.ReportsUsageSinceUtc,
-        });
-        return Convert.ToHexStringLower(SHA256.HashData(reviewed))[..32];
+        };
+        if (pendingChange is { } c)
+        {
+            reviewed.AddRange([c.Name, c.ShortDescription, c.Description, c.Tags, c.CategoryId, c.PreviewImageUrl, c.SubmittedUtc]);
+        }
+        return Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(reviewed)))[..32];
     }
 
+    /// <summary>The edit of the live listing waiting for a decision, tracked; null when there is none.</summary>
+    public Task<ListingChange?> PendingChangeAsync(Guid listingId, CancellationToken ct) =>
+        db.ListingChanges.Where(c => c.ListingId == listingId && c.RejectedUtc == null
+                && db.Listings.Any(l => l.Id == listingId && (l.State == ListingState.Active || l.State == ListingState.Paused)))
+            .FirstOrDefaultAsync(ct);
+
     /// <summary>
-    /// Approves a listing waiting in <c>pending_review</c>: it goes live. With <paramref name="revision"/>, only if the
-    /// listing is still what the operator reviewed.
+    /// Approves a listing waiting in <c>pending_review</c>: it goes live; or a live listing's pending edit: the listing
+    /// serves it. With <paramref name="revision"/>, only if the listing and its edit are still what the operator reviewed.
     /// </summary>
-    public Task<Outcome> ApproveAsync(Guid listingId, CancellationToken ct, string? revision = null) =>
-        DecideAsync(listingId, state => state == ListingState.PendingReview, Audit.AuditActions.ListingApproved, async listing =>
+    public async Task<Outcome> ApproveAsync(Guid listingId, CancellationToken ct, string? revision = null) =>
+        await PendingChangeAsync(listingId, ct) is { } change
+            ? await DecideChangeAsync(change, Audit.AuditActions.ListingChangeApproved, revision, listing =>
+            {
+                var fields = ListingChanges.Fields(change);
+                ListingEdit.Of(change).ApplyTo(listing);
+                db.ListingChanges.Remove(change);
+                return new { change = fields, submitted = change.SubmittedUtc };
+            }, ct)
+            : await DecideAsync(listingId, state => state == ListingState.PendingReview, Audit.AuditActions.ListingApproved, async listing =>
         {
             await PutLiveAsync(listing, ct);
             listing.ModerationNote = null;
@@ -52,10 +71,18 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
 
     /// <summary>
     /// Sends a listing under review back to draft with the reason, which its provider sees; they fix it and submit again.
+    /// A live listing's pending edit is discarded instead, kept with the reason for its provider; the listing is unchanged.
     /// With <paramref name="revision"/>, only if the listing is still what the operator reviewed (the reason is about it).
     /// </summary>
-    public Task<Outcome> RejectAsync(Guid listingId, string reason, CancellationToken ct, string? revision = null) =>
-        DecideAsync(listingId, state => state == ListingState.PendingReview, Audit.AuditActions.ListingRejected, listing =>
+    public async Task<Outcome> RejectAsync(Guid listingId, string reason, CancellationToken ct, string? revision = null) =>
+        await PendingChangeAsync(listingId, ct) is { } change
+            ? await DecideChangeAsync(change, Audit.AuditActions.ListingChangeRejected, revision, _ =>
+            {
+                change.RejectedUtc = clock.GetUtcNow().UtcDateTime;
+                change.RejectionNote = reason.Trim();
+                return new { change = ListingChanges.Fields(change), submitted = change.SubmittedUtc, reason = change.RejectionNote };
+            }, ct)
+            : await DecideAsync(listingId, state => state == ListingState.PendingReview, Audit.AuditActions.ListingRejected, listing =>
         {
             listing.State = ListingState.Draft;
             listing.ModerationNote = reason.Trim();
@@ -122,6 +149,22 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
         }
         var (before, after) = await decide(listing);
         audit.Record(action, await OwnerOrganizationAsync(listing, ct), "listing", listing.Id, before: before, after: after);
+        await db.SaveChangesAsync(ct);
+        return Outcome.Done;
+    }
+
+    /// <summary>
+    /// An operator's decision on a live listing's pending edit, with the same revision check, audit and tracked save as
+    /// <see cref="DecideAsync"/>; <paramref name="decide"/> returns what the audit entry records.
+    /// </summary>
+    async Task<Outcome> DecideChangeAsync(ListingChange change, string action, string? revision, Func<Listing, object> decide, CancellationToken ct)
+    {
+        var listing = await db.Listings.FirstAsync(l => l.Id == change.ListingId, ct);
+        if (revision is not null && revision != Revision(listing, change))
+        {
+            return Outcome.Changed;
+        }
+        audit.Record(action, await OwnerOrganizationAsync(listing, ct), "listing", listing.Id, after: decide(listing));
         await db.SaveChangesAsync(ct);
         return Outcome.Done;
     }

@@ -47,10 +47,14 @@ static class ModerationEndpoints
         {
             return ApiProblem.Invalid("state", "Use pending_review, active, paused, suspended, taken_down, draft, archived or all.");
         }
-        return TypedResults.Ok(await listings.ListAsync(filter, q, PageRequest.From(limit, offset), ct));
+        // Absent, the review queue: first publications and the live listings' edits waiting for review (ADR-163).
+        return TypedResults.Ok(await listings.ListAsync(filter, q, PageRequest.From(limit, offset), ct, withPendingChanges: string.IsNullOrEmpty(state)));
     }
 
-    /// <summary>The console's state filter: absent means the review queue (pending_review), <c>all</c> every state.</summary>
+    /// <summary>
+    /// The console's state filter: absent means the review queue (pending_review, with the live listings' pending edits
+    /// when the caller adds them), <c>all</c> every state.
+    /// </summary>
     public static bool TryParseStateFilter(string? state, out ListingState? filter)
     {
         filter = ListingState.PendingReview;
@@ -72,7 +76,7 @@ static class ModerationEndpoints
         await listings.DetailsAsync(uuid, ct) is { } details ? TypedResults.Ok(details) : ApiProblem.NotFound("listing");
 
     static async Task<IResult> ApproveAsync(Guid uuid, ModerationApproveRequest? request, ListingModeration moderation, CancellationToken ct) =>
-        Answer(await moderation.ApproveAsync(uuid, ct, request?.Revision), "listing", CatalogProblemCodes.ListingStateConflict, "Only listings in pending_review can be approved.");
+        Answer(await moderation.ApproveAsync(uuid, ct, request?.Revision), "listing", CatalogProblemCodes.ListingStateConflict, "Only listings in pending_review, or live ones with an edit waiting for review, can be approved.");
 
     static async Task<IResult> RejectAsync(Guid uuid, ListingRejectRequest request, AppDbContext db, ListingModeration moderation, CancellationToken ct)
     {
@@ -84,7 +88,7 @@ static class ModerationEndpoints
         {
             return ApiProblem.Invalid("reason", "Tell the provider what to change.");
         }
-        return Answer(await moderation.RejectAsync(uuid, request.Reason, ct, request.Revision), "listing", CatalogProblemCodes.ListingStateConflict, "Only listings in pending_review can be rejected.");
+        return Answer(await moderation.RejectAsync(uuid, request.Reason, ct, request.Revision), "listing", CatalogProblemCodes.ListingStateConflict, "Only listings in pending_review, or live ones with an edit waiting for review, can be rejected.");
     }
 
     static async Task<IResult> TakeDownAsync(Guid uuid, ModerationRejectRequest? request, AppDbContext db, ListingModeration moderation, CancellationToken ct)

@@ -10,7 +10,7 @@ namespace AgentMarket.Catalog.Moderation;
 
 public sealed record ModerationListingResponse(
     Guid Uuid, string Slug, string Name, string ProviderHandle, string Category, ListingState State, string? ModerationNote, DateTime Created,
-    CardPricing Pricing, ListingVisibility Visibility, bool IsPremium, DateTime? Published);
+    CardPricing Pricing, ListingVisibility Visibility, bool IsPremium, DateTime? Published, DateTime? ChangeSubmitted);
 
 public sealed record ModerationProvider(Guid Uuid, string Handle, string Name, Guid Organization, string OrganizationName);
 
@@ -25,7 +25,16 @@ public sealed record ModerationListingDetails(
 {
     /// <summary>What approve and reject take to refuse a decision on a listing changed since it was read (<see cref="ListingModeration.Revision"/>).</summary>
     public required string Revision { get; init; }
+
+    /// <summary>The live listing's edit waiting for a decision (ADR-163): approve applies it, reject discards it.</summary>
+    public ModerationChange? PendingChange { get; init; }
 }
+
+/// <summary>An edit of a live listing: each field it changes, as buyers read it now and as it would read.</summary>
+public sealed record ModerationChange(DateTime Submitted, IReadOnlyList<ModerationChangedField> Fields);
+
+/// <summary>Tags read comma-separated, the category by its slug; a null image is none.</summary>
+public sealed record ModerationChangedField(string Field, string? Live, string? Proposed);
 
 // The search's ToLower() runs in the database as lower(), where the process's culture plays no part.
 #pragma warning disable CA1304, CA1311
@@ -37,13 +46,19 @@ public sealed record ModerationListingDetails(
 /// </summary>
 public sealed class OperatorListings(AppDbContext db, CurrentTenant tenant)
 {
-    /// <summary><paramref name="state"/> null lists every state. The review queue (pending) is oldest first, the rest newest first.</summary>
-    public Task<Page<ModerationListingResponse>> ListAsync(ListingState? state, string? q, PageRequest page, CancellationToken ct)
+    /// <summary>
+    /// <paramref name="state"/> null lists every state; <paramref name="withPendingChanges"/> adds the live listings with an
+    /// edit waiting for review (the review queue). The queue is oldest first (by submission), the rest newest first.
+    /// </summary>
+    public Task<Page<ModerationListingResponse>> ListAsync(ListingState? state, string? q, PageRequest page, CancellationToken ct, bool withPendingChanges = false)
     {
         var query = db.Listings.AsNoTracking();
+        var changes = db.ListingChanges.Where(c => c.RejectedUtc == null);
         if (state is { } only)
         {
-            query = query.Where(l => l.State == only);
+            query = withPendingChanges
+                ? query.Where(l => l.State == only || ((l.State == ListingState.Active || l.State == ListingState.Paused) && changes.Any(c => c.ListingId == l.Id)))
+                : query.Where(l => l.State == only);
         }
         if (!string.IsNullOrWhiteSpace(q))
         {
@@ -52,11 +67,12 @@ public sealed class OperatorListings(AppDbContext db, CurrentTenant tenant)
                 || EF.Functions.Like(l.Provider!.Handle, pattern, "\\"));
         }
         query = state == ListingState.PendingReview
-            ? query.OrderBy(l => l.CreatedUtc).ThenBy(l => l.Id)
+            ? query.OrderBy(l => changes.Where(c => c.ListingId == l.Id).Select(c => (DateTime?)c.SubmittedUtc).FirstOrDefault() ?? l.CreatedUtc).ThenBy(l => l.Id)
             : query.OrderByDescending(l => l.CreatedUtc).ThenBy(l => l.Id);
         return page.ToPageAsync(query.Select(l => new ModerationListingResponse(
             l.Id, l.Slug, l.Name, l.Provider!.Handle, l.Category!.Slug, l.State, l.ModerationNote, l.CreatedUtc,
-            new CardPricing(l.PricingModel, l.CreditsPerRun, l.CreditsMin, l.CreditsMax), l.Visibility, l.IsPremium, l.PublishedUtc)), ct);
+            new CardPricing(l.PricingModel, l.CreditsPerRun, l.CreditsMin, l.CreditsMax), l.Visibility, l.IsPremium, l.PublishedUtc,
+            changes.Where(c => c.ListingId == l.Id && (l.State == ListingState.Active || l.State == ListingState.Paused)).Select(c => (DateTime?)c.SubmittedUtc).FirstOrDefault())), ct);
     }
 
     public async Task<ModerationListingDetails?> DetailsAsync(Guid listingId, CancellationToken ct)
@@ -77,6 +93,9 @@ public sealed class OperatorListings(AppDbContext db, CurrentTenant tenant)
         var l = listing.Listing;
         var version = await db.AgentVersions.AsNoTracking().Where(v => v.Id == l.AgentVersionId)
             .Select(v => new { v.Id, v.Version, v.Changelog, v.CreatedUtc, v.ReportJson }).FirstOrDefaultAsync(ct);
+        var change = l.State is ListingState.Active or ListingState.Paused
+            ? await db.ListingChanges.AsNoTracking().FirstOrDefaultAsync(c => c.ListingId == l.Id && c.RejectedUtc == null, ct)
+            : null;
         var subscribers = await db.CustomerAgentConfigs.AsNoTracking().CountAsync(c => c.ListingId == l.Id && c.State != SubscriptionState.Terminated, ct);
         return new ModerationListingDetails(
             l.Id, listing.Provider, l.Name, l.Slug, listing.Category, l.ShortDescription, l.Description, l.Tags,
@@ -86,8 +105,39 @@ public sealed class OperatorListings(AppDbContext db, CurrentTenant tenant)
                 string.IsNullOrWhiteSpace(version.ReportJson) ? null : ReportJson.ToElement(version.ReportJson)),
             l.CreatedUtc, l.PublishedUtc, subscribers)
         {
-            Revision = ListingModeration.Revision(l),
+            Revision = ListingModeration.Revision(l, change),
+            PendingChange = change is null ? null : new ModerationChange(change.SubmittedUtc, await ChangedFieldsAsync(l, listing.Category, change, ct)),
         };
+    }
+
+    async Task<List<ModerationChangedField>> ChangedFieldsAsync(Listing live, string category, ListingChange change, CancellationToken ct)
+    {
+        var fields = new List<ModerationChangedField>();
+        if (change.Name is { } name)
+        {
+            fields.Add(new("name", live.Name, name));
+        }
+        if (change.ShortDescription is { } summary)
+        {
+            fields.Add(new("short_description", live.ShortDescription, summary));
+        }
+        if (change.Description is { } description)
+        {
+            fields.Add(new("description", live.Description, description));
+        }
+        if (change.Tags is { } tags)
+        {
+            fields.Add(new("tags", string.Join(", ", live.Tags), string.Join(", ", tags)));
+        }
+        if (change.CategoryId is { } categoryId)
+        {
+            fields.Add(new("category", category, await db.Categories.Where(c => c.Id == categoryId).Select(c => c.Slug).FirstAsync(ct)));
+        }
+        if (change.PreviewImageUrl is { } image)
+        {
+            fields.Add(new("preview_image", live.PreviewImageUrl, image.Length == 0 ? null : image));
+        }
+        return fields;
     }
 
     static string ContainsPattern(string text) =>

@@ -16,7 +16,7 @@ public sealed record ProviderAgentResponse(
     bool BuyerModelEndpoints);
 
 /// <summary>A provider's agents: create, rename, recategorise, archive. Shared by the seller API and pages.</summary>
-public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimeProvider clock)
+public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, Catalog.Moderation.ListingChanges listingChanges, TimeProvider clock)
 {
     /// <summary>The organization's provider profile, if it is approved to sell.</summary>
     public async Task<(Provider? Provider, Accounts.Failure? Failure)> ApprovedProviderAsync(CancellationToken ct)
@@ -143,7 +143,11 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, TimePr
         };
         if (await db.Listings.FirstOrDefaultAsync(l => l.AgentId == agentId, ct) is { } listing)
         {
-            listing.Name = agent.Name;
+            // The listing's name is what buyers read: a rename of a live one waits for an operator (ADR-163).
+            if (name is not null)
+            {
+                await listingChanges.EditAsync(listing, new Catalog.Moderation.ListingEdit(Name: agent.Name), ct);
+            }
             listing.ReportsUsageSinceUtc = agent.ReportsUsageSinceUtc;
         }
         await db.SaveChangesAsync(ct);

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using AgentMarket.Catalog;
 using AgentMarket.Catalog.Images;
+using AgentMarket.Catalog.Moderation;
 using AgentMarket.Catalog.Pricing;
 using AgentMarket.Identity;
 using AgentMarket.Platform.Data;
@@ -36,7 +37,19 @@ public enum ListingAction
 public sealed record OwnListingResponse(
     Guid Uuid, string Slug, string Name, string Category, string ShortDescription, string Description, IReadOnlyList<string> Tags,
     CardPricing Pricing, bool IsPremium, ListingVisibility Visibility, ListingState State, string? PreviewImage, string? ModerationNote,
-    string? ServedVersion, DateTime Created, DateTime? Published);
+    string? ServedVersion, DateTime Created, DateTime? Published)
+{
+    /// <summary>The edit of what buyers read waiting for an operator (ADR-163); the listing serves its fields above meanwhile.</summary>
+    public ListingChangeResponse? PendingChange { get; init; }
+
+    /// <summary>The last edit an operator rejected, with their note, until the provider's next edit replaces it.</summary>
+    public ListingChangeResponse? RejectedChange { get; init; }
+}
+
+/// <summary>An edit of a live listing: only the fields it changes are set; <c>preview_image</c> "" removes the image.</summary>
+public sealed record ListingChangeResponse(
+    string? Name, string? ShortDescription, string? Description, IReadOnlyList<string>? Tags, string? Category, string? PreviewImage,
+    DateTime Submitted, DateTime? Rejected, string? ModerationNote);
 
 /// <summary>
 /// Turns a provider agent into a listing and manages it (SPEC §2, §5): publish (active at once under
@@ -44,7 +57,8 @@ public sealed record OwnListingResponse(
 /// pause/unpause/archive. Every write checks the listing's organization through the tenant-owned agent.
 /// </summary>
 public sealed partial class ListingPublisher(
-    AppDbContext db, ProviderAgents agents, AgentVersions versions, IOptionsMonitor<MarketplaceOptions> options, TimeProvider clock)
+    AppDbContext db, ProviderAgents agents, AgentVersions versions, ListingChanges listingChanges, IOptionsMonitor<MarketplaceOptions> options,
+    TimeProvider clock)
 {
     public const int MaxTags = 12;
 
@@ -152,16 +166,13 @@ public sealed partial class ListingPublisher(
         {
             await RetireSlugAsync(listing, slug, ct);
         }
-        listing.CategoryId = await agents.CategoryIdAsync(changes.Category, ct) ?? listing.CategoryId;
-        listing.ShortDescription = changes.ShortDescription?.Trim() ?? listing.ShortDescription;
-        listing.Description = changes.Description?.Trim() ?? listing.Description;
-        listing.Tags = changes.Tags is null ? listing.Tags : NormalizedTags(changes.Tags);
+        // What buyers read waits for an operator while the listing is live, unless auto-approval is on (ADR-163).
+        await listingChanges.EditAsync(listing, new ListingEdit(
+            ShortDescription: changes.ShortDescription?.Trim(), Description: changes.Description?.Trim(),
+            Tags: changes.Tags is null ? null : NormalizedTags(changes.Tags), CategoryId: await agents.CategoryIdAsync(changes.Category, ct),
+            PreviewImageUrl: changes.PreviewImage is null ? null : await PreviewImageUrlAsync(changes.PreviewImage, ct) ?? ""), ct);
         listing.IsPremium = changes.IsPremium ?? listing.IsPremium;
         listing.Visibility = changes.Visibility ?? listing.Visibility;
-        if (changes.PreviewImage is not null)
-        {
-            listing.PreviewImageUrl = await PreviewImageUrlAsync(changes.PreviewImage, ct);
-        }
         if (changes.Pricing?.ToTerms() is { } pricing && pricing != PricingTerms.Of(listing))
         {
             // Before the first publication nobody subscribed, so there is nobody to give notice to.
@@ -243,7 +254,7 @@ public sealed partial class ListingPublisher(
         {
             return null;
         }
-        return await db.Listings.AsNoTracking().Where(l => l.AgentId == agentId)
+        var own = await db.Listings.AsNoTracking().Where(l => l.AgentId == agentId)
             .Select(l => new OwnListingResponse(
                 l.Id, l.Slug, l.Name, l.Category!.Slug, l.ShortDescription, l.Description, l.Tags,
                 new CardPricing(l.PricingModel, l.CreditsPerRun, l.CreditsMin, l.CreditsMax), l.IsPremium, l.Visibility, l.State,
@@ -251,6 +262,30 @@ public sealed partial class ListingPublisher(
                 db.AgentVersions.Where(v => v.Id == l.AgentVersionId).Select(v => v.Version).FirstOrDefault(),
                 l.CreatedUtc, l.PublishedUtc))
             .FirstOrDefaultAsync(ct);
+        if (own is null || await db.ListingChanges.AsNoTracking().FirstOrDefaultAsync(c => c.ListingId == own.Uuid, ct) is not { } change)
+        {
+            return own;
+        }
+        var category = change.CategoryId is { } categoryId ? await db.Categories.Where(c => c.Id == categoryId).Select(c => c.Slug).FirstAsync(ct) : null;
+        var response = new ListingChangeResponse(change.Name, change.ShortDescription, change.Description, change.Tags, category, change.PreviewImageUrl,
+            change.SubmittedUtc, change.RejectedUtc, change.RejectionNote);
+        return change.RejectedUtc is null ? own with { PendingChange = response } : own with { RejectedChange = response };
+    }
+
+    /// <summary>Withdraws the listing's edit waiting for review (ADR-163); the listing keeps serving what it serves.</summary>
+    public async Task<Accounts.Failure?> WithdrawChangeAsync(Guid agentId, CancellationToken ct)
+    {
+        var (listing, failure) = await EditableListingAsync(agentId, ct);
+        if (failure is not null)
+        {
+            return failure;
+        }
+        if (!await listingChanges.WithdrawAsync(listing!, ct))
+        {
+            return new Accounts.Failure(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "The listing has no edit waiting for review.");
+        }
+        await db.SaveChangesAsync(ct);
+        return null;
     }
 
     async Task<(Listing? Listing, Accounts.Failure? Failure)> EditableListingAsync(Guid agentId, CancellationToken ct)

@@ -30,6 +30,7 @@ static class PublishingEndpoints
         agents.MapPost("/publish", PublishAsync).WithName("PublishProviderAgent").RequireOrganization(MembershipRole.Manager);
         agents.MapGet("/listing", GetAsync).WithName("GetOwnListing").RequireOrganization();
         agents.MapPatch("/listing", UpdateAsync).WithName("UpdateOwnListing").RequireOrganization(MembershipRole.Manager);
+        agents.MapDelete("/listing/pending-change", WithdrawChangeAsync).WithName("WithdrawListingChange").RequireOrganization(MembershipRole.Manager);
         agents.MapPost("/listing/pause", (Guid uuid, ListingPublisher publisher, HttpContext http, CancellationToken ct) => ApplyAsync(uuid, ListingAction.Pause, publisher, http, ct))
             .WithName("PauseListing").RequireOrganization(MembershipRole.Manager);
         agents.MapPost("/listing/unpause", (Guid uuid, ListingPublisher publisher, HttpContext http, CancellationToken ct) => ApplyAsync(uuid, ListingAction.Unpause, publisher, http, ct))
@@ -56,6 +57,9 @@ static class PublishingEndpoints
         var (_, failure) = await publisher.UpdateAsync(uuid, request.ToDraft(), ct);
         return failure is not null ? failure.ToProblem(http) : TypedResults.Ok(await publisher.OwnListingAsync(uuid, ct));
     }
+
+    static async Task<IResult> WithdrawChangeAsync(Guid uuid, ListingPublisher publisher, HttpContext http, CancellationToken ct) =>
+        await publisher.WithdrawChangeAsync(uuid, ct) is { } failure ? failure.ToProblem(http) : TypedResults.Ok(await publisher.OwnListingAsync(uuid, ct));
 
     static async Task<IResult> ApplyAsync(Guid uuid, ListingAction action, ListingPublisher publisher, HttpContext http, CancellationToken ct)
     {
