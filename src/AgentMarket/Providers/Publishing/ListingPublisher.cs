@@ -150,7 +150,10 @@ public sealed partial class ListingPublisher(
         return (listing, null);
     }
 
-    /// <summary>Edits the listing. A price increase reaches existing subscribers after the notice period; a decrease at once.</summary>
+    /// <summary>
+    /// Edits the listing. A price increase reaches existing subscribers after the notice period; a decrease at once. What
+    /// buyers read of a live listing waits for an operator unless auto-approval is on (<see cref="ListingChanges"/>).
+    /// </summary>
     public async Task<(Listing? Listing, Accounts.Failure? Failure)> UpdateAsync(Guid agentId, ListingDraft changes, CancellationToken ct)
     {
         var (listing, failure) = await EditableListingAsync(agentId, ct);
@@ -166,7 +169,6 @@ public sealed partial class ListingPublisher(
         {
             await RetireSlugAsync(listing, slug, ct);
         }
-        // What buyers read waits for an operator while the listing is live, unless auto-approval is on (ADR-163).
         await listingChanges.EditAsync(listing, new ListingEdit(
             ShortDescription: changes.ShortDescription?.Trim(), Description: changes.Description?.Trim(),
             Tags: changes.Tags is null ? null : NormalizedTags(changes.Tags), CategoryId: await agents.CategoryIdAsync(changes.Category, ct),
