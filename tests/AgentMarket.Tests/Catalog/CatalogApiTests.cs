@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.RegularExpressions;
 using AgentMarket.Tests.Infrastructure;
 
 namespace AgentMarket.Tests.Catalog;
@@ -95,6 +96,28 @@ public class CatalogApiTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
         var page = await response.Content.ReadAsStringAsync();
         Assert.Contains("&lt;script&gt;alert", page, StringComparison.Ordinal);
         Assert.DoesNotContain("<script>alert", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Details_ShowOnlyThisSitesImages_RemoteOnesBecomeLinks()
+    {
+        const string pixel = "https://tracker.example/pixel.gif?seller=1";
+        var ownImage = $"/media/images/{Guid.NewGuid()}.png";
+        var markdown = $"""
+            ![Diagram]({ownImage})
+
+            ![Open rate]({pixel}) ![]({pixel}) ![sneaky](//tracker.example/p.gif) ![slashed](/\tracker.example/p.gif) ![plain](http://tracker.example/p.gif)
+            """;
+        var agent = await app.PublishedAgentAsync(overrides: new() { ["description"] = markdown });
+
+        var html = (await app.DetailsAsync(agent.Slug)).GetProperty("long_description_html").GetString()!;
+
+        var images = Regex.Matches(html, "<img [^>]*src=\"([^\"]*)\"").Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal([ownImage], images);
+        var pixelHref = System.Net.WebUtility.HtmlEncode(pixel);
+        Assert.Contains($"<a href=\"{pixelHref}\" rel=\"nofollow ugc noopener noreferrer\">Open rate</a>", html, StringComparison.Ordinal);
+        Assert.Contains($"<a href=\"{pixelHref}\" rel=\"nofollow ugc noopener noreferrer\">{pixelHref}</a>", html, StringComparison.Ordinal);
+        Assert.Contains(">plain</a>", html, StringComparison.Ordinal);
     }
 
     [Fact]

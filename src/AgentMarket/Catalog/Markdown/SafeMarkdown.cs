@@ -9,7 +9,8 @@ namespace AgentMarket.Catalog.Markdown;
 /// <summary>
 /// Renders sellers' Markdown for buyers' eyes. Raw HTML is escaped (never passed through), and every link and image
 /// must be http(s), mailto or a path on this site; anything else (<c>javascript:</c>, <c>data:</c>, <c>vbscript:</c>...)
-/// loses its URL. Extensions that let Markdown set HTML attributes are not enabled.
+/// loses its URL. Images show only from paths on this site (uploaded catalog images); a remote image becomes a link to
+/// it. Extensions that let Markdown set HTML attributes are not enabled.
 /// </summary>
 public static class SafeMarkdown
 {
@@ -29,6 +30,16 @@ public static class SafeMarkdown
             if (!IsSafeUrl(link.Url))
             {
                 link.Url = "";
+            }
+            if (link.IsImage && !IsSitePath(link.Url ?? ""))
+            {
+                // Shown, a remote image loads from the seller's server whenever a buyer opens the page: a tracking pixel
+                // (who looked, when, from where) or mixed content. As a link it loads only if the reader follows it.
+                link.IsImage = false;
+                if (link.FirstChild is null && !string.IsNullOrEmpty(link.Url))
+                {
+                    link.AppendChild(new LiteralInline(link.Url));
+                }
             }
             if (!link.IsImage)
             {
@@ -60,11 +71,18 @@ public static class SafeMarkdown
             return true;
         }
         var trimmed = url.Trim();
-        if (trimmed.StartsWith('#') || (trimmed.StartsWith('/') && !trimmed.StartsWith("//", StringComparison.Ordinal)))
+        if (trimmed.StartsWith('#') || IsSitePath(trimmed))
         {
             return true;
         }
         // Browsers ignore tabs and newlines inside a scheme ("java\tscript:"), so judge the URL after Uri has parsed it.
         return Uri.TryCreate(trimmed, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" or "mailto";
+    }
+
+    /// <summary>A path on this site: one leading slash. Browsers read "//host" and "/\host" as another site's address.</summary>
+    static bool IsSitePath(string url)
+    {
+        var trimmed = url.Trim();
+        return trimmed.StartsWith('/') && (trimmed.Length == 1 || trimmed[1] is not ('/' or '\\'));
     }
 }
