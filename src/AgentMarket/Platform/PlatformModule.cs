@@ -65,6 +65,7 @@ static class PlatformModule
     public static void UsePlatform(this WebApplication app)
     {
         app.UseTrustedProxies();
+        app.UseSecurityHeaders();
         app.UseTextCulture();
         app.UseExceptionHandler();
         // API callers get problem JSON for bare status codes; browsers get the status page.

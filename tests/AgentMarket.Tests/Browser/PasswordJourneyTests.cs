@@ -22,8 +22,8 @@ public partial class PasswordJourneyTests(MailBrowserApp app) : IClassFixture<Ma
 
         var email = await app.Smtp.ReceivedByAsync(user.Email);
         var link = ResetLink().Match(email.Message.TextBody ?? "").Value;
-        Assert.StartsWith(MailApp.PublicUrl + "/reset-password?token=", link, StringComparison.Ordinal);
-        await page.GotoAsync(app.BaseUrl + link[MailApp.PublicUrl.Length..]); // the public address is a proxy's, in front of this server
+        Assert.StartsWith(MailBrowserApp.PublicUrl + "/reset-password?token=", link, StringComparison.Ordinal);
+        await page.GotoAsync(app.BaseUrl + link[MailBrowserApp.PublicUrl.Length..]); // the public address is a proxy's, in front of this server
         await page.Locator("#password").FillAsync("my memorable new password");
         await page.Locator("#confirm").FillAsync("my memorable new password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Set the new password" }).ClickAsync();

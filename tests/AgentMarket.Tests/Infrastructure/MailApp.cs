@@ -9,11 +9,11 @@ public class MailApp : AgentMarketApp
 {
     readonly bool _backgroundSender = true;
 
-    public MailApp()
-    {
-    }
+    // The public address is https, so the app's cookies are Secure (ADR-165): the clients speak https, as browsers
+    // behind the proxy would, or their cookie jars would keep the session cookie to themselves.
+    public MailApp() => ClientOptions.BaseAddress = new Uri("https://localhost");
 
-    MailApp(bool backgroundSender) => _backgroundSender = backgroundSender;
+    MailApp(bool backgroundSender) : this() => _backgroundSender = backgroundSender;
 
     /// <summary>Without the background sender, a test drives each pass itself (<c>OutboxMailer.RunOnceAsync</c>).</summary>
     public static MailApp WithoutBackgroundSender() => new(backgroundSender: false);
@@ -43,8 +43,14 @@ public sealed class MailBrowserApp : BrowserApp
 {
     public FakeSmtpServer Smtp { get; } = new();
 
-    /// <summary>Emailed links point at <see cref="MailApp.PublicUrl"/>, as behind a proxy; tests follow them to <see cref="BrowserApp.BaseUrl"/>.</summary>
-    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() => Smtp.AppSettings().Append(new("Marketplace:PublicUrl", MailApp.PublicUrl));
+    /// <summary>
+    /// The address emailed links use, as a proxy's in front of this server; tests follow them to <see cref="BrowserApp.BaseUrl"/>.
+    /// Plain http like the server itself: an https one would make the cookies Secure (ADR-165), which the intents'
+    /// clients, speaking http to Kestrel, would not send back.
+    /// </summary>
+    public const string PublicUrl = "http://market.test";
+
+    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() => Smtp.AppSettings().Append(new("Marketplace:PublicUrl", PublicUrl));
 
     public override async ValueTask DisposeAsync()
     {
