@@ -27,12 +27,9 @@ public sealed class ClientAddressApp : AgentMarketApp
     /// <summary>A webhook receiver's host, on the outbound allow-list so that saving the URL needs no DNS.</summary>
     public const string WebhookHost = "hooks.audit.test";
 
-    // The https public address makes the cookies Secure (ADR-165); https clients' cookie jars send them back.
-    public ClientAddressApp() => ClientOptions.BaseAddress = new Uri("https://localhost");
-
     protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() =>
     [
-        new("Marketplace:PublicUrl", "https://market.test"), // reset links need it
+        new("Marketplace:PublicUrl", "http://market.test"), // reset links need it; http like the test server, or the cookies would be Secure (ADR-165)
         new("Flows:OutboundAllowList:0", WebhookHost),
     ];
 
