@@ -156,6 +156,20 @@ public class LiveListingEditTests(ManualListingApprovalApp app) : IClassFixture<
     }
 
     /// <summary>A listing published and approved, so live; and the operator who approved it.</summary>
+    [Fact]
+    public async Task AnImageOnlyAWaitingEditUses_IsShownAsUsed_SoItIsNotDeletedBeforeTheApproval()
+    {
+        var (agent, _) = await LiveAsync();
+        var image = (await Http.ReadJsonAsync(await agent.Seller.Client.PostAsync("/api/catalog-images/", Images.Png()), HttpStatusCode.Created)).GetProperty("uuid").GetGuid();
+        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { preview_image = image.ToString() }));
+
+        var page = await agent.Seller.Client.GetStringAsync($"/provider/agents/{agent.AgentId}/publish");
+        var entry = page[page.IndexOf($"data-image=\"{image}\"", StringComparison.Ordinal)..];
+        entry = entry[..entry.IndexOf("</li>", StringComparison.Ordinal)];
+        Assert.Contains("edit waiting for review", entry, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unused", entry, StringComparison.Ordinal);
+    }
+
     async Task<(PublishedAgent Agent, HttpClient Operator)> LiveAsync()
     {
         var agent = await app.PublishedAgentAsync();

@@ -111,8 +111,8 @@ public sealed class CatalogImages(AppDbContext db, AuditLog audit, IOptionsMonit
 
     /// <summary>
     /// The organization's kept images, newest first, each with the listings and the provider profile that show it: as
-    /// a listing's preview, the provider's avatar, or by its url in a listing's description. Markdown elsewhere (say a
-    /// changelog) is not searched, so "unused" means unused by these.
+    /// a listing's preview, the provider's avatar, or by its url in a listing's description, live or in an edit waiting for
+    /// review. Markdown elsewhere (say a changelog) is not searched, so "unused" means unused by these.
     /// </summary>
     public async Task<List<KeptImage>> KeptAsync(Guid organizationId, CancellationToken ct)
     {
@@ -124,12 +124,19 @@ public sealed class CatalogImages(AppDbContext db, AuditLog audit, IOptionsMonit
         }
         var listings = await db.Listings.AsNoTracking().Where(l => l.OrganizationId == organizationId)
             .Select(l => new { l.Name, l.Slug, l.PreviewImageUrl, l.Description }).ToListAsync(ct);
+        // An edit waiting for review (ADR-163) uses its images too: deleting one would break the listing once approved.
+        var waitingEdits = await db.ListingChanges.AsNoTracking().Where(c => c.RejectedUtc == null)
+            .Join(db.Listings.Where(l => l.OrganizationId == organizationId), c => c.ListingId, l => l.Id, (c, l) => new { l.Name, l.Slug, c.PreviewImageUrl, c.Description })
+            .ToListAsync(ct);
         var avatar = await db.Providers.AsNoTracking().Where(p => p.OrganizationId == organizationId).Select(p => p.AvatarUrl).FirstOrDefaultAsync(ct);
         return [.. images.Select(i =>
         {
             var url = UrlFor(i.Id, i.ContentType);
             var usedBy = listings.Where(l => l.PreviewImageUrl == url || l.Description.Contains(url, StringComparison.Ordinal))
-                .Select(l => new ImageUse("listing", l.Name, $"/agents/{l.Slug}")).ToList();
+                .Select(l => new ImageUse("listing", l.Name, $"/agents/{l.Slug}"))
+                .Concat(waitingEdits.Where(e => e.PreviewImageUrl == url || e.Description?.Contains(url, StringComparison.Ordinal) == true)
+                    .Select(e => new ImageUse("listing", $"{e.Name} (edit waiting for review)", $"/agents/{e.Slug}")))
+                .ToList();
             if (avatar == url)
             {
                 usedBy.Add(new ImageUse("avatar", "Provider avatar", null));
