@@ -81,8 +81,10 @@ public class AuthPagesLimitTests(AuthLimitedApp app) : IClassFixture<AuthLimited
 /// <summary>A gateway app (agents to add) whose <c>auth</c> limit per client address is small enough for a test to spend.</summary>
 public sealed class AuthLimitedGatewayApp : GatewayApp
 {
+    public const int AuthRequestsPerMinute = 20;
+
     protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() =>
-        base.ExtraSettings().Append(new("Identity:AuthRequestsPerMinute", "20"));
+        base.ExtraSettings().Append(new("Identity:AuthRequestsPerMinute", AuthRequestsPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 }
 
 /// <summary>The agent page's "sign up and add" form spends the same budget per client address as <c>POST /api/auth/signup</c>.</summary>
@@ -93,10 +95,14 @@ public class AgentPageSignUpLimitTests(AuthLimitedGatewayApp app) : IClassFixtur
     {
         var agent = await app.PromptAgentAsync();
         using var visitor = app.CreateClient();
-        // Whatever publishing the agent spent, the rest goes on wrong passwords (each for another address, so no
-        // account's own lockout answers first) until the API refuses.
+        // The limit counts per clock minute: start at the top of a fresh one, so the budget spent below and the page's
+        // refusal fall in the same minute however slow the machine is.
+        var now = app.Clock.GetUtcNow();
+        app.Clock.Advance(TimeSpan.FromMinutes(1) - TimeSpan.FromTicks(now.Ticks % TimeSpan.TicksPerMinute));
+        // The minute's budget goes on wrong passwords (each for another address, so no account's own lockout answers
+        // first); the request after it is refused.
         var refusedByApi = false;
-        for (var i = 0; i < 20 && !refusedByApi; i++)
+        for (var i = 0; i <= AuthLimitedGatewayApp.AuthRequestsPerMinute && !refusedByApi; i++)
         {
             var signIn = await visitor.PostAsJsonAsync("/api/auth/signin", new { email = $"nobody-{i}@tests.example", password = "wrong password" });
             refusedByApi = signIn.StatusCode == HttpStatusCode.TooManyRequests;
