@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
@@ -10,7 +11,9 @@ static class ProblemDetailsSetup
     public static void AddApiProblemDetails(this IServiceCollection services)
     {
         services.AddProblemDetails(options => options.CustomizeProblemDetails = AddCodeAndTrace);
-        services.AddExceptionHandler<PageExceptionHandler>(); // first: pages answer HTML whatever failed
+        services.AddExceptionHandler<ServerErrorLog>(); // first: logs with the reference, answers nothing
+        services.Configure<ExceptionHandlerOptions>(o => o.SuppressDiagnosticsCallback = _ => true); // ServerErrorLog logs
+        services.AddExceptionHandler<PageExceptionHandler>(); // then pages answer HTML whatever failed
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         // Binding failures (malformed JSON, wrong types) throw, so the handler below can say which one it was.
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
