@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using System.Threading.Channels;
 using AgentMarket.Flows.Compilation;
-using AgentMarket.Flows.Services;
 using AgentMarket.Flows.Values;
 
 namespace AgentMarket.Flows.Execution;
@@ -279,7 +278,6 @@ internal static class FlowRunner
                 (NodeRunStatus.Canceled, new RunError(RunErrorCodes.Canceled, "The run was canceled."), RunStatus.Canceled),
             OperationCanceledException when run.WallTimeExpired => (NodeRunStatus.Canceled, WallTimeError(run), RunStatus.LimitExceeded),
             OperationCanceledException when run.Failure is not null => (NodeRunStatus.Canceled, null, RunStatus.Failed),
-            ModelRefusedException refused => (NodeRunStatus.Failed, new RunError(refused.Code, refused.Message, nodeId, name), RunStatus.Failed),
             FlowComponentException component => (NodeRunStatus.Failed, new RunError(component.Code, component.Message, nodeId, name) { RetryAfter = component.RetryAfter }, RunStatus.Failed),
             _ => (NodeRunStatus.Failed, new RunError(RunErrorCodes.ComponentError, Truncate(error.Message), nodeId, name), RunStatus.Failed),
         };

@@ -158,14 +158,25 @@ internal sealed class NodeExecution
         FlowId = _run.FlowId,
     };
 
-    /// <summary>The metered client for a model node; fails with <c>model_not_configured</c> when the host has none.</summary>
+    /// <summary>
+    /// The metered client for a model node; fails with <c>model_not_configured</c> when the host has none, or with the
+    /// host's code when it refuses the node's choice (<see cref="ModelRefusedException"/>), as any component failure.
+    /// </summary>
     public IChatClient ChatClient(ModelSettings settings)
     {
         var selection = new ModelSelection(_node.Id, settings.Provider, settings.Model, settings.ApiKey, settings.BaseUrl);
-        var client = _run.Services.Models.Resolve(selection) ?? throw new FlowComponentException(
+        IChatClient? client;
+        try
+        {
+            client = _run.Services.Models.Resolve(selection);
+        }
+        catch (ModelRefusedException refused)
+        {
+            throw new FlowComponentException(refused.Code, refused.Message, refused);
+        }
+        return new MeteredChatClient(client ?? throw new FlowComponentException(
             RunErrorCodes.ModelNotConfigured,
-            "No language model is configured for this run. Configure a default model (Llm:BaseUrl, Llm:ApiKey, Llm:Model) or the agent's model.");
-        return new MeteredChatClient(client, this);
+            "No language model is configured for this run. Configure a default model (Llm:BaseUrl, Llm:ApiKey, Llm:Model) or the agent's model."), this);
     }
 
     /// <summary>Saves a message to session memory; emits <c>add_message</c> when streaming and <paramref name="announce"/>.</summary>
