@@ -74,7 +74,7 @@ sealed class SettingsOverrides<TOptions>(PlatformSettings settings, Action<Platf
 }
 
 /// <summary>Loads the settings at start-up and re-reads them periodically, so every replica converges on an operator's change.</summary>
-sealed class SettingsRefresher(PlatformSettings settings, ILogger<SettingsRefresher> logger) : BackgroundService
+sealed class SettingsRefresher(PlatformSettings settings, TimeProvider clock, ILogger<SettingsRefresher> logger) : BackgroundService
 {
     static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
 
@@ -86,7 +86,7 @@ sealed class SettingsRefresher(PlatformSettings settings, ILogger<SettingsRefres
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Interval);
+        using var timer = new PeriodicTimer(Interval, clock);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             await TryReloadAsync(stoppingToken);

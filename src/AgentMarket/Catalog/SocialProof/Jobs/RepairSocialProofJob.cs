@@ -9,9 +9,11 @@ namespace AgentMarket.Catalog.SocialProof.Jobs;
 /// Recomputes social proof from the run records every <c>Marketplace:SocialProofRepairInterval</c> (default hourly).
 /// Safe with several replicas: the repair is idempotent, and a replica that loses a race retries on its next tick.
 /// </summary>
-sealed class RepairSocialProofJob(IServiceScopeFactory scopes, IOptionsMonitor<MarketplaceOptions> options, ILogger<RepairSocialProofJob> logger) : PeriodicJob
+sealed class RepairSocialProofJob(IServiceScopeFactory scopes, IOptionsMonitor<MarketplaceOptions> options, TimeProvider clock, ILogger<RepairSocialProofJob> logger) : PeriodicJob
 {
     protected override TimeSpan Interval => options.CurrentValue.SocialProofRepairInterval;
+
+    protected override TimeProvider Clock => clock;
 
     protected override string MetricName => "social_proof_repair";
 
