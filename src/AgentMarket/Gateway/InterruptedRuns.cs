@@ -82,19 +82,15 @@ sealed class InterruptedRunSweeper(IServiceScopeFactory scopes, TimeProvider clo
     protected override void LogFailure(Exception exception) => logger.LogError(exception, "Recording interrupted runs failed; retrying next minute");
 
     /// <summary>Records every abandoned run, a batch at a time.</summary>
-    public async Task SweepAsync(CancellationToken ct)
+    public Task SweepAsync(CancellationToken ct) => RepeatWhileFullAsync(BatchSize, async () =>
     {
-        int recorded;
-        do
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
+        var recorded = await scope.ServiceProvider.GetRequiredService<InterruptedRuns>().RecordAbandonedAsync(BatchSize, ct);
+        if (recorded > 0)
         {
-            await using var scope = scopes.CreateAsyncScope();
-            scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
-            recorded = await scope.ServiceProvider.GetRequiredService<InterruptedRuns>().RecordAbandonedAsync(BatchSize, ct);
-            if (recorded > 0)
-            {
-                logger.LogWarning("Recorded {Count} runs abandoned by a stopped process as interrupted", recorded);
-            }
+            logger.LogWarning("Recorded {Count} runs abandoned by a stopped process as interrupted", recorded);
         }
-        while (recorded == BatchSize);
-    }
+        return recorded;
+    });
 }

@@ -176,14 +176,9 @@ sealed class TrialPruner(IServiceScopeFactory scopes, TimeProvider clock, ILogge
     protected override void LogFailure(Exception exception) => logger.LogError(exception, "Pruning old trial counts failed; retrying next hour");
 
     /// <summary>Deletes every expired row, a batch at a time, each batch in its own short statement so tries are not held up.</summary>
-    public async Task PruneAsync(CancellationToken ct)
+    public Task PruneAsync(CancellationToken ct) => RepeatWhileFullAsync(BatchSize, async () =>
     {
-        int deleted;
-        do
-        {
-            await using var scope = scopes.CreateAsyncScope();
-            deleted = await scope.ServiceProvider.GetRequiredService<TrialAllowance>().PruneAsync(BatchSize, ct);
-        }
-        while (deleted == BatchSize);
-    }
+        await using var scope = scopes.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<TrialAllowance>().PruneAsync(BatchSize, ct);
+    });
 }

@@ -28,6 +28,20 @@ abstract class PeriodicJob : BackgroundService
     /// <summary>Logs a tick that threw; the job says what failed, under its own logger's category.</summary>
     protected abstract void LogFailure(Exception exception);
 
+    /// <summary>
+    /// Runs <paramref name="batch"/> until it handles fewer than <paramref name="batchSize"/> rows: a backlog is worked off
+    /// in one tick, each batch a short statement of its own so it holds no lock for long.
+    /// </summary>
+    protected static async Task RepeatWhileFullAsync(int batchSize, Func<Task<int>> batch)
+    {
+        int handled;
+        do
+        {
+            handled = await batch();
+        }
+        while (handled == batchSize);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval, Clock);
