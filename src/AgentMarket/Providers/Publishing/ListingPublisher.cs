@@ -119,7 +119,7 @@ public sealed partial class ListingPublisher(
             Slug = draft.Slug,
             CategoryId = await agents.CategoryIdAsync(draft.Category, ct) ?? agent.CategoryId,
             ShortDescription = draft.ShortDescription.Trim(),
-            Description = draft.Description?.Trim() ?? agent.Description,
+            Description = StoredDescription(draft.Description) ?? agent.Description,
             Tags = NormalizedTags(draft.Tags),
             IsPremium = draft.IsPremium ?? false,
             Visibility = draft.Visibility ?? ListingVisibility.Public,
@@ -170,7 +170,7 @@ public sealed partial class ListingPublisher(
             await RetireSlugAsync(listing, slug, ct);
         }
         await listingChanges.EditAsync(listing, new ListingEdit(
-            ShortDescription: changes.ShortDescription?.Trim(), Description: changes.Description?.Trim(),
+            ShortDescription: changes.ShortDescription?.Trim(), Description: StoredDescription(changes.Description),
             Tags: changes.Tags is null ? null : NormalizedTags(changes.Tags), CategoryId: await agents.CategoryIdAsync(changes.Category, ct),
             PreviewImageUrl: changes.PreviewImage is null ? null : await PreviewImageUrlAsync(changes.PreviewImage, ct) ?? ""), ct);
         listing.IsPremium = changes.IsPremium ?? listing.IsPremium;
@@ -384,6 +384,12 @@ public sealed partial class ListingPublisher(
         ListingAction.Archive => "archived",
         ListingAction.Submit => "submitted",
     };
+
+    /// <summary>
+    /// A description as stored: trimmed, with \n line breaks. Browsers send a textarea's breaks as \r\n, so without this an
+    /// unchanged description saved from the page would differ from the stored one and wait for review as an edit.
+    /// </summary>
+    static string? StoredDescription(string? description) => description?.Trim().ReplaceLineEndings("\n");
 
     static List<string> NormalizedTags(IReadOnlyList<string>? tags) =>
         (tags ?? []).Select(t => t.Trim().ToLowerInvariant()).Where(t => t.Length > 0).Distinct(StringComparer.Ordinal).ToList();
