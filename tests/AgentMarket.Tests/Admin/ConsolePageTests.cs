@@ -49,8 +49,36 @@ public class ConsolePageTests(AgentMarketApp app) : IClassFixture<AgentMarketApp
             ["footer_text"] = settings.GetProperty("footer_text").GetString()!,
             ["auto_approve_providers"] = "true",
             ["auto_approve_listings"] = "true",
-        }), "/admin/settings");
+        }), "/admin/settings?done=saved");
+        Assert.Contains("Settings saved.", await operatorClient.HtmlAsync("/admin/settings?done=saved"), StringComparison.Ordinal);
         Assert.Contains(tagline, await app.CreateClient().HtmlAsync("/"), StringComparison.Ordinal);
         Assert.Contains(tagline, await operatorClient.HtmlAsync("/admin/audit?action=settings"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ARefusedSettingsForm_KeepsWhatTheOperatorTyped_NamesTheField_AndStoresNothing()
+    {
+        var operatorClient = await app.OperatorAsync();
+        var before = await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/settings"));
+        var tagline = $"Typed {Guid.NewGuid():N}"[..18];
+
+        var page = await operatorClient.SubmitAsync("/admin/settings", "settings", new()
+        {
+            ["site_name"] = before.GetProperty("site_name").GetString()!,
+            ["tagline"] = tagline,
+            ["brand_color"] = before.GetProperty("brand_color").GetString()!,
+            ["logo_url"] = "javascript:alert(1)",
+            ["outbound_allow_list"] = "models.internal",
+        });
+
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var html = System.Net.WebUtility.HtmlDecode(await page.Content.ReadAsStringAsync());
+        Assert.Contains("The settings were not saved. Logo URL: Use an https:// URL or a path on this site.", html, StringComparison.Ordinal);
+        Assert.Contains($"value=\"{tagline}\"", html, StringComparison.Ordinal);
+        Assert.Contains("value=\"javascript:alert(1)\" maxlength=\"1000\" aria-describedby=\"logo_url_help\" aria-invalid=\"true\"", html, StringComparison.Ordinal);
+        Assert.Contains(">models.internal</textarea>", html, StringComparison.Ordinal);
+        var after = await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/settings"));
+        Assert.Equal(before.GetProperty("tagline").GetString(), after.GetProperty("tagline").GetString());
+        Assert.Equal(before.GetProperty("outbound_allow_list").GetRawText(), after.GetProperty("outbound_allow_list").GetRawText());
     }
 }

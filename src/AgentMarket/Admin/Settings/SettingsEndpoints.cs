@@ -42,17 +42,17 @@ static partial class SettingsEndpoints
 
     static async Task<IResult> UpdateAsync(UpdateSettingsRequest request, SettingsWriter writer, SettingsReader reader, CancellationToken ct)
     {
-        var (changes, problem) = Validate(request);
-        if (problem is not null)
+        var (changes, invalid) = Validate(request);
+        if (invalid is { } field)
         {
-            return problem;
+            return ApiProblem.Invalid(field.Name, field.Message);
         }
         await writer.SaveAsync(changes, ct);
         return TypedResults.Ok(reader.Current());
     }
 
-    /// <summary>The settings to store, as configuration keys and values, or the first invalid field.</summary>
-    internal static (Dictionary<string, string> Changes, IResult? Problem) Validate(UpdateSettingsRequest request)
+    /// <summary>The settings to store, as configuration keys and values, or the first invalid field (its form name and what to do).</summary>
+    internal static (Dictionary<string, string> Changes, InvalidSetting? Invalid) Validate(UpdateSettingsRequest request)
     {
         var changes = new Dictionary<string, string>();
         void Text(string key, string? value)
@@ -69,7 +69,7 @@ static partial class SettingsEndpoints
         {
             if (!HexColor().IsMatch(color.Trim()))
             {
-                return (changes, ApiProblem.Invalid("brand_color", "Use a color like #7c3aed."));
+                return (changes, new("brand_color", "Use a color like #7c3aed."));
             }
             changes[PlatformSettings.BrandColor] = color.Trim().ToLowerInvariant();
         }
@@ -83,7 +83,7 @@ static partial class SettingsEndpoints
             // Pages render these as <img src>/<link href>: only site paths and http(s) URLs, never javascript: or data:.
             if (url.Length > 0 && !url.StartsWith('/') && !(Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)))
             {
-                return (changes, ApiProblem.Invalid(field, "Use an https:// URL or a path on this site."));
+                return (changes, new(field, "Use an https:// URL or a path on this site."));
             }
             changes[key] = url;
         }
@@ -100,7 +100,7 @@ static partial class SettingsEndpoints
             var entries = allowList.Select(e => e?.Trim() ?? "").Where(e => e.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
             if (entries.FirstOrDefault(e => !IsHostOrNetwork(e)) is { } bad)
             {
-                return (changes, ApiProblem.Invalid("outbound_allow_list", $"'{bad}' is neither a host name nor an address range like 10.0.0.0/8."));
+                return (changes, new("outbound_allow_list", $"'{bad}' is neither a host name nor an address range like 10.0.0.0/8."));
             }
             changes[PlatformSettings.OutboundAllowList] = JsonSerializer.Serialize(entries);
         }
@@ -113,6 +113,9 @@ static partial class SettingsEndpoints
     [GeneratedRegex("^#[0-9a-fA-F]{6}$")]
     private static partial Regex HexColor();
 }
+
+/// <summary>A setting the operator must correct: its field name (as the API and the form spell it) and what to do.</summary>
+sealed record InvalidSetting(string Name, string Message);
 
 /// <summary>What is in effect: configuration with the operator's overrides applied.</summary>
 sealed class SettingsReader(IOptionsMonitor<BrandingOptions> branding, IOptionsMonitor<MarketplaceOptions> marketplace, IOptionsMonitor<FlowsOptions> flows, PlatformSettings settings)
