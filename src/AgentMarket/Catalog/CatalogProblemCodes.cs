@@ -15,6 +15,12 @@ public static class CatalogProblemCodes
     /// <summary>403: the organization stores as many images, or as many bytes of them, as it may (ADR-162).</summary>
     public const string ImageLimitReached = "image_limit_reached";
 
+    /// <summary>
+    /// 409: a listing (live or in an edit waiting for review) or the provider's avatar shows the image; deleting it would
+    /// blank them (ADR-171). <c>GET /api/catalog-images/</c> says what uses each image.
+    /// </summary>
+    public const string ImageInUse = "image_in_use";
+
     /// <summary>403: only an approved provider can create and publish agents.</summary>
     public const string ProviderRequired = "provider_required";
 

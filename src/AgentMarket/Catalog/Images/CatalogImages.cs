@@ -19,8 +19,13 @@ public sealed class CatalogImages(AppDbContext db, AuditLog audit, IOptionsMonit
 
     public sealed record Failure(int Status, string Code, string Message);
 
-    /// <summary>What shows an image: a listing (its name and page) or the provider's avatar.</summary>
-    public sealed record ImageUse(string Kind, string Name, string? Url);
+    /// <summary>
+    /// What shows an image: a listing (its id, name and page; <c>WaitingForReview</c> when only its edit waiting for an
+    /// operator uses it) or the provider's avatar (no listing, no page).
+    /// </summary>
+    public sealed record ImageUse(string Kind, Guid? ListingId, string Name, string? Url, bool WaitingForReview);
+
+    public enum DeleteOutcome { Deleted, NotFound, InUse }
 
     public sealed record KeptImage(Guid Id, string Url, string ContentType, int SizeBytes, DateTime CreatedUtc, IReadOnlyList<ImageUse> UsedBy);
 
@@ -86,33 +91,40 @@ public sealed class CatalogImages(AppDbContext db, AuditLog audit, IOptionsMonit
     }
 
     /// <summary>
-    /// Deletes one of the organization's images, audited; false when it has no such image. A listing or profile still
-    /// showing it shows nothing there until given another image.
+    /// Deletes one of the organization's images, audited; <c>NotFound</c> when it has no such image, <c>InUse</c> when a
+    /// listing (live or in an edit waiting for review) or the provider's avatar shows it (ADR-171): deleting it would
+    /// blank that listing or profile. Markdown outside listing descriptions is not searched (see <see cref="KeptAsync"/>).
     /// </summary>
-    public async Task<bool> DeleteAsync(Guid organizationId, Guid imageId, CancellationToken ct)
+    public async Task<DeleteOutcome> DeleteAsync(Guid organizationId, Guid imageId, CancellationToken ct)
     {
         var image = await db.CatalogImages.AsNoTracking().Where(i => i.Id == imageId && i.OrganizationId == organizationId)
             .Select(i => new { i.ContentType, i.SizeBytes, i.CreatedUtc }).FirstOrDefaultAsync(ct);
         if (image is null)
         {
-            return false;
+            return DeleteOutcome.NotFound;
         }
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var usesOf = await UsesAsync(organizationId, ct);
+        if (usesOf(UrlFor(imageId, image.ContentType)).Count > 0)
+        {
+            return DeleteOutcome.InUse;
+        }
         if (await db.CatalogImages.Where(i => i.Id == imageId && i.OrganizationId == organizationId).ExecuteDeleteAsync(ct) == 0)
         {
-            return false;
+            return DeleteOutcome.NotFound;
         }
         audit.Record(AuditActions.CatalogImageDeleted, organizationId, "catalog_image", imageId,
             before: new { content_type = image.ContentType, size_bytes = image.SizeBytes, created_at = image.CreatedUtc });
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
-        return true;
+        return DeleteOutcome.Deleted;
     }
 
     /// <summary>
     /// The organization's kept images, newest first, each with the listings and the provider profile that show it: as
     /// a listing's preview, the provider's avatar, or by its url in a listing's description, live or in an edit waiting for
-    /// review. Markdown elsewhere (say a changelog) is not searched, so "unused" means unused by these.
+    /// review. Markdown elsewhere (say a changelog) is not searched, so "unused" means unused by these. A fixed number of
+    /// queries, however many images and listings (the page and <c>GET /api/catalog-images/</c> both show it).
     /// </summary>
     public async Task<List<KeptImage>> KeptAsync(Guid organizationId, CancellationToken ct)
     {
@@ -122,27 +134,38 @@ public sealed class CatalogImages(AppDbContext db, AuditLog audit, IOptionsMonit
         {
             return [];
         }
-        var listings = await db.Listings.AsNoTracking().Where(l => l.OrganizationId == organizationId)
-            .Select(l => new { l.Name, l.Slug, l.PreviewImageUrl, l.Description }).ToListAsync(ct);
-        // An edit waiting for review (ADR-163) uses its images too: deleting one would break the listing once approved.
-        var waitingEdits = await db.ListingChanges.AsNoTracking().Where(c => c.RejectedUtc == null)
-            .Join(db.Listings.Where(l => l.OrganizationId == organizationId), c => c.ListingId, l => l.Id, (c, l) => new { l.Name, l.Slug, c.PreviewImageUrl, c.Description })
-            .ToListAsync(ct);
-        var avatar = await db.Providers.AsNoTracking().Where(p => p.OrganizationId == organizationId).Select(p => p.AvatarUrl).FirstOrDefaultAsync(ct);
+        var usesOf = await UsesAsync(organizationId, ct);
         return [.. images.Select(i =>
         {
             var url = UrlFor(i.Id, i.ContentType);
+            return new KeptImage(i.Id, url, i.ContentType, i.SizeBytes, i.CreatedUtc, usesOf(url));
+        })];
+    }
+
+    /// <summary>Reads what can show the organization's images once, and answers for any image url from that.</summary>
+    async Task<Func<string, List<ImageUse>>> UsesAsync(Guid organizationId, CancellationToken ct)
+    {
+        var listings = await db.Listings.AsNoTracking().Where(l => l.OrganizationId == organizationId)
+            .Select(l => new { l.Id, l.Name, l.Slug, l.PreviewImageUrl, l.Description }).ToListAsync(ct);
+        // An edit waiting for review (ADR-163) uses its images too: deleting one would break the listing once approved.
+        var waitingEdits = await db.ListingChanges.AsNoTracking().Where(c => c.RejectedUtc == null)
+            .Join(db.Listings.Where(l => l.OrganizationId == organizationId), c => c.ListingId, l => l.Id,
+                (c, l) => new { l.Id, l.Name, l.Slug, c.PreviewImageUrl, c.Description })
+            .ToListAsync(ct);
+        var avatar = await db.Providers.AsNoTracking().Where(p => p.OrganizationId == organizationId).Select(p => p.AvatarUrl).FirstOrDefaultAsync(ct);
+        return url =>
+        {
             var usedBy = listings.Where(l => l.PreviewImageUrl == url || l.Description.Contains(url, StringComparison.Ordinal))
-                .Select(l => new ImageUse("listing", l.Name, $"/agents/{l.Slug}"))
+                .Select(l => new ImageUse("listing", l.Id, l.Name, $"/agents/{l.Slug}", WaitingForReview: false))
                 .Concat(waitingEdits.Where(e => e.PreviewImageUrl == url || e.Description?.Contains(url, StringComparison.Ordinal) == true)
-                    .Select(e => new ImageUse("listing", $"{e.Name} (edit waiting for review)", $"/agents/{e.Slug}")))
+                    .Select(e => new ImageUse("listing", e.Id, e.Name, $"/agents/{e.Slug}", WaitingForReview: true)))
                 .ToList();
             if (avatar == url)
             {
-                usedBy.Add(new ImageUse("avatar", "Provider avatar", null));
+                usedBy.Add(new ImageUse("avatar", null, "Provider avatar", null, WaitingForReview: false));
             }
-            return new KeptImage(i.Id, url, i.ContentType, i.SizeBytes, i.CreatedUtc, usedBy);
-        })];
+            return usedBy;
+        };
     }
 
     static string ExtensionFor(string contentType) => contentType switch

@@ -12,8 +12,17 @@ namespace AgentMarket.Catalog.Images;
 
 public sealed record ImageResponse(Guid Uuid, string Url, string ContentType, int SizeBytes);
 
+/// <summary>
+/// What shows a kept image (ADR-171): <c>listing</c> (its uuid and name; <c>waiting_for_review</c> when only its edit
+/// waiting for an operator uses it) or <c>avatar</c> (the provider's, no listing).
+/// </summary>
+public sealed record ImageUseResponse(string Kind, Guid? Listing, string Name, bool WaitingForReview);
+
+/// <summary>A kept image and what shows it; an image in use cannot be deleted (<c>image_in_use</c>).</summary>
+public sealed record KeptImageResponse(Guid Uuid, string Url, string ContentType, int SizeBytes, DateTime Created, IReadOnlyList<ImageUseResponse> UsedBy);
+
 /// <summary>The organization's kept images, newest first, and how much of its quota they use (ADR-162).</summary>
-public sealed record ImageListResponse(IReadOnlyList<ImageResponse> Items, int Count, long Bytes, int MaxImages, long MaxBytes);
+public sealed record ImageListResponse(IReadOnlyList<KeptImageResponse> Items, int Count, long Bytes, int MaxImages, long MaxBytes);
 
 /// <summary>Image upload for sellers (listing previews, avatars) and public serving at <c>/media/images/{uuid}.{ext}</c>.</summary>
 static class ImageEndpoints
@@ -56,20 +65,28 @@ static class ImageEndpoints
         }
     }
 
-    static async Task<Ok<ImageListResponse>> ListAsync(CurrentTenant tenant, AppDbContext db, IOptionsMonitor<MarketplaceOptions> options, CancellationToken ct)
+    static async Task<Ok<ImageListResponse>> ListAsync(CurrentTenant tenant, CatalogImages images, IOptionsMonitor<MarketplaceOptions> options, CancellationToken ct)
     {
-        var organizationId = tenant.RequiredOrganizationId;
-        var kept = await db.CatalogImages.AsNoTracking().Where(i => i.OrganizationId == organizationId)
-            .OrderByDescending(i => i.CreatedUtc).Select(i => new { i.Id, i.ContentType, i.SizeBytes }).ToListAsync(ct);
-        var items = kept.Select(i => new ImageResponse(i.Id, CatalogImages.UrlFor(i.Id, i.ContentType), i.ContentType, i.SizeBytes)).ToList();
+        var kept = await images.KeptAsync(tenant.RequiredOrganizationId, ct);
+        var items = kept.Select(i => new KeptImageResponse(i.Id, i.Url, i.ContentType, i.SizeBytes, i.CreatedUtc,
+            [.. i.UsedBy.Select(u => new ImageUseResponse(u.Kind, u.ListingId, u.Name, u.WaitingForReview))])).ToList();
         var limits = options.CurrentValue;
         return TypedResults.Ok(new ImageListResponse(items, items.Count, items.Sum(i => (long)i.SizeBytes),
             limits.MaxImagesPerOrganization, limits.MaxImageStorageBytesPerOrganization));
     }
 
-    /// <summary>Deletes one of the organization's images to free room under its quota (ADR-162), audited (ADR-167).</summary>
+    /// <summary>
+    /// Deletes one of the organization's images to free room under its quota (ADR-162), audited (ADR-167); one a listing
+    /// or the avatar shows is refused, as on the publish page (ADR-171).
+    /// </summary>
     static async Task<IResult> DeleteAsync(Guid uuid, CurrentTenant tenant, CatalogImages images, CancellationToken ct) =>
-        await images.DeleteAsync(tenant.RequiredOrganizationId, uuid, ct) ? TypedResults.NoContent() : ApiProblem.NotFound("image");
+        await images.DeleteAsync(tenant.RequiredOrganizationId, uuid, ct) switch
+        {
+            CatalogImages.DeleteOutcome.Deleted => TypedResults.NoContent(),
+            CatalogImages.DeleteOutcome.InUse => ApiProblem.Conflict(CatalogProblemCodes.ImageInUse,
+                "A listing (live or in an edit waiting for review) or the provider's avatar shows this image; give it another image first."),
+            _ => ApiProblem.NotFound("image"),
+        };
 
     static async Task<IResult> ServeAsync(string file, AppDbContext db, HttpContext http, CancellationToken ct)
     {
