@@ -13,6 +13,8 @@ static class PaymentsModule
             .Validate(o => string.IsNullOrWhiteSpace(o.SecretKey) == string.IsNullOrWhiteSpace(o.WebhookSecret),
                 "Set both Stripe:SecretKey and Stripe:WebhookSecret to use Stripe, or neither to use the sandbox.")
             .Validate(o => o.WebhookToleranceSeconds > 0, "Stripe:WebhookToleranceSeconds must be positive.")
+            .Validate(o => o.CheckoutCustomDomain is null || Platform.Security.SecurityHeaders.OriginOf(o.CheckoutCustomDomain.OriginalString) is not null,
+                "Stripe:CheckoutCustomDomain must be an absolute address, such as https://pay.example.com.")
             .ValidateOnStart();
         services.AddSingleton<SandboxPaymentProvider>();
         services.AddStripePayments();

@@ -34,6 +34,10 @@ public class ContentSecurityPolicyBrowserTests(BuyerBrowserApp app) : IClassFixt
         page.Console += (_, message) => console.Add($"{message.Type}: {message.Text}");
 
         await OpenAsync(page, "/");
+        // The API reference (Swagger UI) loads its bundle, presets and init script as files: it renders its operations.
+        await OpenAsync(page, "/api/docs/index.html");
+        await Assertions.Expect(page.Locator(".swagger-ui .info .title")).ToContainTextAsync("AgentMarket API");
+        await Assertions.Expect(page.Locator(".swagger-ui .opblock").First).ToBeVisibleAsync();
         await OpenAsync(page, $"/agents/{described.Slug}");
         await Assertions.Expect(page.Locator("section.description img")).ToHaveAttributeAsync("src", "/favicon.svg");
         await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "pixel" })).ToHaveAttributeAsync("href", "https://tracker.example/pixel.gif");
@@ -52,6 +56,50 @@ public class ContentSecurityPolicyBrowserTests(BuyerBrowserApp app) : IClassFixt
         await app.SignInAsOperatorAsync(page);
         await OpenAsync(page, "/admin");
         await Assertions.Expect(page.GetByRole(AriaRole.Navigation, new() { Name = "Operator console" })).ToBeVisibleAsync();
+
+        Assert.DoesNotContain(console, line => line.Contains(ViolationMark, StringComparison.Ordinal) || line.Contains("Content Security Policy", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task WidgetPreview_ShowsTheBuyersLogoFromTheirOwnSite_WithoutWideningOtherPages()
+    {
+        const string logoUrl = "https://logo.example/brand.png";
+        var agent = await app.PromptAgentAsync();
+        await using var context = await app.Browser.NewContextAsync();
+        await context.AddInitScriptAsync($$"""
+            window.addEventListener('securitypolicyviolation', e => console.error('{{ViolationMark}} ' + e.violatedDirective + ' ' + e.blockedURI), true);
+            """);
+        // The buyer's site, played by the browser: only a request the page's policy lets out reaches it.
+        var logoRequests = 0;
+        await context.RouteAsync(logoUrl, route =>
+        {
+            Interlocked.Increment(ref logoRequests);
+            return route.FulfillAsync(new() { ContentType = "image/png", BodyBytes = Images.OnePixelPng });
+        });
+        var page = await context.NewPageAsync();
+        var console = new List<string>();
+        page.Console += (_, message) => console.Add($"{message.Type}: {message.Text}");
+        await app.SignUpAsync(page, "Logo Buyer");
+        await OpenAsync(page, $"/agents/{agent.Slug}");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add to My Agents" }).ClickAsync();
+        await page.WaitForPageAsync(new Regex("/configure\\?saved=subscribed$"));
+        var configure = page.Url[app.BaseUrl.Length..].Split('?')[0];
+
+        await OpenAsync(page, configure + "/branding");
+        await page.GetByLabel("Logo URL").FillAsync(logoUrl);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save branding" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Branding saved." })).ToBeVisibleAsync();
+        var otherTab = await page.GotoAsync(page.Url);
+        Assert.DoesNotContain("logo.example", await otherTab!.HeaderValueAsync("content-security-policy"), StringComparison.Ordinal);
+
+        await OpenAsync(page, configure + "/widget");
+        await page.GetByLabel("Websites (one per line)").FillAsync("https://shop.example");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create the widget key" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = $"Open chat: {agent.Name}" })).ToBeVisibleAsync();
+        var logo = page.Locator("[data-agentmarket-widget] header img");
+        await Assertions.Expect(logo).ToHaveAttributeAsync("src", logoUrl);
+        await Assertions.Expect(logo).ToHaveJSPropertyAsync("naturalWidth", 1);
+        Assert.True(logoRequests > 0);
 
         Assert.DoesNotContain(console, line => line.Contains(ViolationMark, StringComparison.Ordinal) || line.Contains("Content Security Policy", StringComparison.Ordinal));
     }

@@ -48,6 +48,12 @@ public sealed class FakeStripe : IAsyncDisposable
     /// <summary>When set, refunds answer this status with a Stripe error of this type and code (<c>charge_already_refunded</c>...).</summary>
     public (int Status, string Type, string? Code)? RefundFailsWith { get; set; }
 
+    /// <summary>
+    /// Where the sessions' <c>url</c> points: Stripe's Checkout, or, when set (say to <see cref="BaseUrl"/>), a custom
+    /// domain; this fake answers <c>GET /c/pay/{id}</c> with a page, as a browser test needs.
+    /// </summary>
+    public string CheckoutBase { get; set; } = "https://checkout.stripe.com/";
+
     public async Task StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -60,6 +66,12 @@ public sealed class FakeStripe : IAsyncDisposable
             _requests.Enqueue(new StripeRequest(context.Request.Method, context.Request.Path,
                 form?.ToDictionary(f => f.Key, f => f.Value.ToString()) ?? [],
                 context.Request.Headers.Authorization.ToString(), context.Request.Headers["Stripe-Version"].ToString(), context.Request.Headers["Idempotency-Key"].ToString()));
+            if (context.Request.Path.StartsWithSegments("/c/pay"))
+            {
+                // The browser's visit to the hosted Checkout page, which needs no key.
+                await next(context);
+                return;
+            }
             if (context.Request.Headers.Authorization.ToString() != $"Bearer {StripeApp.SecretKey}")
             {
                 await Results.Json(Error("invalid_request_error", null, "Invalid API Key provided."), statusCode: 401).ExecuteAsync(context);
@@ -73,6 +85,7 @@ public sealed class FakeStripe : IAsyncDisposable
             await next(context);
         });
         _app.MapPost("/v1/checkout/sessions", (HttpRequest request) => CreateSession(request));
+        _app.MapGet("/c/pay/{id}", (string id) => Results.Content($"<!DOCTYPE html><title>Fake Checkout</title><h1>Pay session {id}</h1>", "text/html"));
         _app.MapDelete("/v1/subscriptions/{id}", (string id) => id.StartsWith("sub_", StringComparison.Ordinal)
             ? Results.Json(new { id, @object = "subscription", status = "canceled" })
             : Results.Json(Error("invalid_request_error", "resource_missing", $"No such subscription: '{id}'"), statusCode: 404));
@@ -178,7 +191,7 @@ public sealed class FakeStripe : IAsyncDisposable
             ["payment_status"] = "unpaid",
             ["success_url"] = form["success_url"].ToString(),
             ["cancel_url"] = form["cancel_url"].ToString(),
-            ["url"] = $"https://checkout.stripe.com/c/pay/{id}",
+            ["url"] = $"{CheckoutBase.TrimEnd('/')}/c/pay/{id}",
             ["livemode"] = false,
         });
     }

@@ -26,6 +26,25 @@ static class SecurityHeaders
         app.UseMiddleware<SecurityHeadersMiddleware>(publicUrlIsHttps);
     }
 
+    static readonly object ImageOriginsKey = new();
+
+    /// <summary>
+    /// Lets the page of this request show images from the origin of the https URL <paramref name="url"/> (ADR-171): a
+    /// page that shows a user's remote image (the widget preview with the buyer's logo) widens its own policy, not every
+    /// page's. Call it before the response starts; anything but an absolute https URL is ignored.
+    /// </summary>
+    public static void AllowImagesFrom(HttpContext context, string? url)
+    {
+        if (url?.StartsWith("https://", StringComparison.OrdinalIgnoreCase) == true && OriginOf(url) is { } origin)
+        {
+            ((List<string>)(context.Items[ImageOriginsKey] ??= new List<string>())).Add(origin);
+        }
+    }
+
+    /// <summary>The origins <see cref="AllowImagesFrom"/> added for this request.</summary>
+    public static IEnumerable<string> ImageOriginsAllowedFor(HttpContext context) =>
+        context.Items[ImageOriginsKey] as List<string> ?? [];
+
     public static bool PublicUrlIsHttps(IConfiguration configuration) =>
         Uri.TryCreate(configuration["Marketplace:PublicUrl"], UriKind.Absolute, out var url) && url.Scheme == Uri.UriSchemeHttps;
 
@@ -46,12 +65,14 @@ sealed class SecurityHeadersMiddleware(RequestDelegate next, bool publicUrlIsHtt
     IOptionsMonitor<BrandingOptions> branding, IOptions<StripeOptions> stripe)
 {
     // Where the marketplace's own form posts may redirect the browser: browsers hold the redirect of a form post to the
-    // page's form-action. The sandbox checkout is on the public address; Stripe's checkout and Connect onboarding on Stripe's.
+    // page's form-action (Chromium does; ContentSecurityPolicyBrowserTests checks). The sandbox checkout is on the public
+    // address; Stripe's checkout and Connect onboarding on Stripe's, or Checkout on the account's custom domain (ADR-171).
     readonly string _formAction = string.Join(' ', new[]
     {
         "'self'",
         SecurityHeaders.OriginOf(configuration["Marketplace:PublicUrl"]),
         stripe.Value.Enabled ? "https://checkout.stripe.com https://connect.stripe.com" : null,
+        stripe.Value.Enabled ? SecurityHeaders.OriginOf(stripe.Value.CheckoutCustomDomain?.OriginalString) : null,
     }.OfType<string>().Distinct());
 
     public Task InvokeAsync(HttpContext context)
@@ -79,17 +100,18 @@ sealed class SecurityHeadersMiddleware(RequestDelegate next, bool publicUrlIsHtt
         // own (an uploaded image's sandbox) keeps it.
         if (context.Response.ContentType?.StartsWith("text/html", StringComparison.OrdinalIgnoreCase) == true)
         {
-            headers.TryAdd(HeaderNames.ContentSecurityPolicy, PagePolicy());
+            headers.TryAdd(HeaderNames.ContentSecurityPolicy, PagePolicy(context));
         }
     }
 
-    string PagePolicy()
+    string PagePolicy(HttpContext context)
     {
         var brand = branding.CurrentValue;
         // The operator's logo and favicon may live on another site (Settings allows an https:// URL): exactly that origin
-        // may serve images, nothing else remote. Sellers' Markdown cannot add images from elsewhere (SafeMarkdown).
+        // may serve images, and on the page that asked for it, the origin of a user's image it shows (the widget preview's
+        // logo); nothing else remote. Sellers' Markdown cannot add images from elsewhere (SafeMarkdown).
         var images = string.Join(' ', new[] { "'self'", "data:", SecurityHeaders.OriginOf(brand.LogoUrl), SecurityHeaders.OriginOf(brand.FaviconUrl) }
-            .OfType<string>().Distinct());
+            .Concat(SecurityHeaders.ImageOriginsAllowedFor(context)).OfType<string>().Distinct());
         // Scripts are files under wwwroot only: no inline script, no eval. Styles allow inline <style> because the layout
         // sets the brand color in one and the widget (the agent page's playground, the widget preview) styles its shadow
         // root with one; there are no style attributes to need it, and markup from users is escaped everywhere.
