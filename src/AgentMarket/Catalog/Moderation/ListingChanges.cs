@@ -38,13 +38,23 @@ public sealed record ListingEdit(
 /// </summary>
 public sealed class ListingChanges(AppDbContext db, IOptionsMonitor<MarketplaceOptions> options, TimeProvider clock, Audit.AuditLog audit)
 {
+    const int PostgresLockSpace = 0x4C43; // "LC"
+
     /// <summary>
     /// Applies <paramref name="edit"/> to the listing, or, when the listing is live and auto-approval is off, merges it into
     /// the listing's pending change: a field edited back to its live value leaves the change, and a change left empty is
-    /// withdrawn. A rejected change is replaced, not merged into.
+    /// withdrawn. A rejected change is replaced, not merged into. The caller holds a transaction and saves in it: the
+    /// organization's lock taken here, held until it commits, makes concurrent edits of one listing read, merge and save
+    /// its change one after the other (ADR-169), where both would insert the listing's one row, or the later overwrite
+    /// the earlier's fields.
     /// </summary>
     public async Task EditAsync(Listing listing, ListingEdit edit, CancellationToken ct)
     {
+        if (db.Database.CurrentTransaction is null)
+        {
+            throw new InvalidOperationException("ListingChanges.EditAsync runs in its caller's transaction, which saves the edit.");
+        }
+        await db.Database.LockOrganizationAsync(PostgresLockSpace, listing.OrganizationId, ct);
         var change = await db.ListingChanges.FirstOrDefaultAsync(c => c.ListingId == listing.Id, ct);
         if (options.CurrentValue.AutoApproveListings || listing.State is not (ListingState.Active or ListingState.Paused))
         {
@@ -94,7 +104,7 @@ public sealed class ListingChanges(AppDbContext db, IOptionsMonitor<MarketplaceO
     /// <summary>Withdraws the listing's pending change; false when it has none.</summary>
     public async Task<bool> WithdrawAsync(Listing listing, CancellationToken ct)
     {
-        var change = await db.ListingChanges.FirstOrDefaultAsync(c => c.ListingId == listing.Id && c.RejectedUtc == null, ct);
+        var change = await db.ListingChanges.AwaitingReview(db.Listings).FirstOrDefaultAsync(c => c.ListingId == listing.Id, ct);
         if (change is null)
         {
             return false;
@@ -164,4 +174,16 @@ public sealed class ListingChanges(AppDbContext db, IOptionsMonitor<MarketplaceO
             fields[name] = value;
         }
     }
+}
+
+public static class ListingChangeQueries
+{
+    /// <summary>
+    /// The edits waiting for an operator's decision, the one meaning of "an edit waiting for review" (ADR-169): not
+    /// rejected, of a live (active or paused) listing. A taken-down or suspended listing keeps its change, out of the
+    /// queue until the listing is live again (ADR-163).
+    /// </summary>
+    public static IQueryable<ListingChange> AwaitingReview(this IQueryable<ListingChange> changes, IQueryable<Listing> listings) =>
+        changes.Where(c => c.RejectedUtc == null
+            && listings.Any(l => l.Id == c.ListingId && (l.State == ListingState.Active || l.State == ListingState.Paused)));
 }

@@ -4,13 +4,17 @@ using AgentMarket.Catalog.Reviews;
 using AgentMarket.Identity;
 using AgentMarket.Platform.Api;
 using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Mail;
 using AgentMarket.Platform.Tenancy;
+using AgentMarket.Providers;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Catalog.Moderation;
 
 /// <summary>An operator's decisions on listings (awaiting review, or live and taken down) and on reported reviews.</summary>
-public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, CurrentTenant tenant, TimeProvider clock, Audit.AuditLog audit)
+public sealed class ListingModeration(
+    AppDbContext db, ListingReviews reviews, CurrentTenant tenant, TimeProvider clock, Audit.AuditLog audit, IOptionsMonitor<MarketplaceOptions> options)
 {
     public enum Outcome
     {
@@ -45,9 +49,7 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
 
     /// <summary>The edit of the live listing waiting for a decision, tracked; null when there is none.</summary>
     public Task<ListingChange?> PendingChangeAsync(Guid listingId, CancellationToken ct) =>
-        db.ListingChanges.Where(c => c.ListingId == listingId && c.RejectedUtc == null
-                && db.Listings.Any(l => l.Id == listingId && (l.State == ListingState.Active || l.State == ListingState.Paused)))
-            .FirstOrDefaultAsync(ct);
+        db.ListingChanges.AwaitingReview(db.Listings).FirstOrDefaultAsync(c => c.ListingId == listingId, ct);
 
     /// <summary>
     /// Approves a listing waiting in <c>pending_review</c>: it goes live; or a live listing's pending edit: the listing
@@ -58,15 +60,22 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
             ? await DecideChangeAsync(change, Audit.AuditActions.ListingChangeApproved, revision, listing =>
             {
                 var fields = ListingChanges.Fields(change);
+                var name = listing.Name;
                 ListingEdit.Of(change).ApplyTo(listing);
                 db.ListingChanges.Remove(change);
-                return new { change = fields, submitted = change.SubmittedUtc };
+                return (new { change = fields, submitted = change.SubmittedUtc }, new Decision(
+                    $"Your edit of “{name}” is approved",
+                    $"An operator approved your edit of the listing “{name}”: buyers see it now."));
             }, ct)
             : await DecideAsync(listingId, state => state == ListingState.PendingReview, Audit.AuditActions.ListingApproved, async listing =>
         {
             await PutLiveAsync(listing, ct);
             listing.ModerationNote = null;
-            return (new { state = ListingState.PendingReview }, new { state = listing.State, revision = Revision(listing) });
+            var outcome = listing.State == ListingState.Suspended
+                ? "it goes live in the catalog when your organization is reactivated."
+                : "it is live in the catalog now.";
+            return (new { state = ListingState.PendingReview }, new { state = listing.State, revision = Revision(listing) },
+                new Decision($"Your listing “{listing.Name}” is approved", $"An operator approved your listing “{listing.Name}”: {outcome}"));
         }, ct, revision);
 
     /// <summary>
@@ -76,17 +85,21 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
     /// </summary>
     public async Task<Outcome> RejectAsync(Guid listingId, string reason, CancellationToken ct, string? revision = null) =>
         await PendingChangeAsync(listingId, ct) is { } change
-            ? await DecideChangeAsync(change, Audit.AuditActions.ListingChangeRejected, revision, _ =>
+            ? await DecideChangeAsync(change, Audit.AuditActions.ListingChangeRejected, revision, listing =>
             {
                 change.RejectedUtc = clock.GetUtcNow().UtcDateTime;
                 change.RejectionNote = reason.Trim();
-                return new { change = ListingChanges.Fields(change), submitted = change.SubmittedUtc, reason = change.RejectionNote };
+                return (new { change = ListingChanges.Fields(change), submitted = change.SubmittedUtc, reason = change.RejectionNote }, new Decision(
+                    $"Your edit of “{listing.Name}” was not approved",
+                    $"An operator rejected your edit of the listing “{listing.Name}”; buyers still see it as it was. The operator's note:\n\n{change.RejectionNote}\n\nYour next edit replaces the rejected one."));
             }, ct)
             : await DecideAsync(listingId, state => state == ListingState.PendingReview, Audit.AuditActions.ListingRejected, listing =>
         {
             listing.State = ListingState.Draft;
             listing.ModerationNote = reason.Trim();
-            return Task.FromResult<(object, object)>((new { state = ListingState.PendingReview }, new { state = listing.State, reason = listing.ModerationNote }));
+            return Task.FromResult<(object, object, Decision?)>((new { state = ListingState.PendingReview }, new { state = listing.State, reason = listing.ModerationNote },
+                new Decision($"Your listing “{listing.Name}” needs changes",
+                    $"An operator sent your listing “{listing.Name}” back to draft. The operator's note:\n\n{listing.ModerationNote}\n\nChange the listing and submit it again.")));
         }, ct, revision);
 
     /// <summary>
@@ -100,7 +113,7 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
             var before = listing.State;
             listing.State = ListingState.TakenDown;
             listing.ModerationNote = reason.Trim();
-            return Task.FromResult<(object, object)>((new { state = before }, new { state = listing.State, reason = listing.ModerationNote }));
+            return Task.FromResult<(object, object, Decision?)>((new { state = before }, new { state = listing.State, reason = listing.ModerationNote }, null));
         }, ct);
 
     /// <summary>
@@ -121,16 +134,20 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
                 await PutLiveAsync(listing, ct);
             }
             listing.ModerationNote = null;
-            return (new { state = ListingState.TakenDown, reason }, new { state = listing.State });
+            return (new { state = ListingState.TakenDown, reason }, new { state = listing.State }, (Decision?)null);
         }, ct);
+
+    /// <summary>What the provider organization's owners and managers are emailed about a decision.</summary>
+    sealed record Decision(string Subject, string Body);
 
     /// <summary>
     /// An operator's decision on a listing: applied when the listing's state <paramref name="allows"/> it, audited in its
-    /// provider's organization with what <paramref name="decide"/> says it changed, and saved. The listing is tracked, not
-    /// bulk-updated, so the save tells the gateway's cache (GatewayCacheInvalidation) and its subscribers (SubscriberNotices).
+    /// provider's organization with what <paramref name="decide"/> says it changed, emailed when it says so, and saved. The
+    /// listing is tracked, not bulk-updated, so the save tells the gateway's cache (GatewayCacheInvalidation) and its
+    /// subscribers (SubscriberNotices).
     /// </summary>
-    async Task<Outcome> DecideAsync(Guid listingId, Func<ListingState, bool> allows, string action, Func<Listing, Task<(object Before, object After)>> decide,
-        CancellationToken ct, string? revision = null)
+    async Task<Outcome> DecideAsync(Guid listingId, Func<ListingState, bool> allows, string action,
+        Func<Listing, Task<(object Before, object After, Decision? Email)>> decide, CancellationToken ct, string? revision = null)
     {
         var listing = await db.Listings.FirstOrDefaultAsync(l => l.Id == listingId, ct);
         if (listing is null)
@@ -147,8 +164,13 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
         {
             return Outcome.Changed;
         }
-        var (before, after) = await decide(listing);
-        audit.Record(action, await OwnerOrganizationAsync(listing, ct), "listing", listing.Id, before: before, after: after);
+        var (before, after, email) = await decide(listing);
+        var organization = await OwnerOrganizationAsync(listing, ct);
+        audit.Record(action, organization, "listing", listing.Id, before: before, after: after);
+        if (email is not null)
+        {
+            await EmailAsync(listing, organization, email, ct);
+        }
         await db.SaveChangesAsync(ct);
         return Outcome.Done;
     }
@@ -157,16 +179,43 @@ public sealed class ListingModeration(AppDbContext db, ListingReviews reviews, C
     /// An operator's decision on a live listing's pending edit, with the same revision check, audit and tracked save as
     /// <see cref="DecideAsync"/>; <paramref name="decide"/> returns what the audit entry records.
     /// </summary>
-    async Task<Outcome> DecideChangeAsync(ListingChange change, string action, string? revision, Func<Listing, object> decide, CancellationToken ct)
+    async Task<Outcome> DecideChangeAsync(ListingChange change, string action, string? revision, Func<Listing, (object After, Decision Email)> decide,
+        CancellationToken ct)
     {
         var listing = await db.Listings.FirstAsync(l => l.Id == change.ListingId, ct);
         if (revision is not null && revision != Revision(listing, change))
         {
             return Outcome.Changed;
         }
-        audit.Record(action, await OwnerOrganizationAsync(listing, ct), "listing", listing.Id, after: decide(listing));
+        var (after, email) = decide(listing);
+        var organization = await OwnerOrganizationAsync(listing, ct);
+        audit.Record(action, organization, "listing", listing.Id, after: after);
+        await EmailAsync(listing, organization, email, ct);
         await db.SaveChangesAsync(ct);
         return Outcome.Done;
+    }
+
+    /// <summary>
+    /// Emails a decision to the owners and managers (who edit listings) of the listing's provider organization, through the
+    /// outbox in the decision's save (ADR-169), with a link to the listing's page in the console when the marketplace has
+    /// a public address (<c>Marketplace:PublicUrl</c>; never the request's host).
+    /// </summary>
+    async Task EmailAsync(Listing listing, Guid organizationId, Decision decision, CancellationToken ct)
+    {
+        tenant.EnterSystemScope(); // the provider organization's memberships, not the operator's
+        var recipients = await db.Memberships.AsNoTracking()
+            .Where(m => m.OrganizationId == organizationId && (m.Role == MembershipRole.Owner || m.Role == MembershipRole.Manager))
+            .Select(m => m.User!.Email).Distinct().ToListAsync(ct);
+        var body = decision.Body;
+        if (options.CurrentValue.PublicUrl is { Length: > 0 } publicUrl && listing.AgentId is { } agentId)
+        {
+            body += $"\n\nThe listing in your console: {publicUrl.TrimEnd('/')}/provider/agents/{agentId}/publish";
+        }
+        var now = clock.GetUtcNow().UtcDateTime;
+        foreach (var recipient in recipients)
+        {
+            db.OutboxEmails.Add(new OutboxEmail { Recipient = recipient, Subject = decision.Subject, Body = body, CreatedUtc = now });
+        }
     }
 
     /// <summary>Puts a listing live; while its organization is suspended it waits, with its other live ones, for the reactivation.</summary>

@@ -30,6 +30,9 @@ public sealed record ModerationListingDetails(
     public ModerationChange? PendingChange { get; init; }
 }
 
+/// <summary>A live listing's edit waiting for review as the queue lists it; <see cref="Revision"/> as <see cref="ModerationListingDetails.Revision"/>.</summary>
+public sealed record PendingEdit(Guid Uuid, string Name, string Slug, string ProviderHandle, string Revision, ModerationChange Change);
+
 /// <summary>An edit of a live listing: each field it changes, as buyers read it now and as it would read.</summary>
 public sealed record ModerationChange(DateTime Submitted, IReadOnlyList<ModerationChangedField> Fields);
 
@@ -53,11 +56,11 @@ public sealed class OperatorListings(AppDbContext db, CurrentTenant tenant)
     public Task<Page<ModerationListingResponse>> ListAsync(ListingState? state, string? q, PageRequest page, CancellationToken ct, bool withPendingChanges = false)
     {
         var query = db.Listings.AsNoTracking();
-        var changes = db.ListingChanges.Where(c => c.RejectedUtc == null);
+        var changes = db.ListingChanges.AwaitingReview(db.Listings);
         if (state is { } only)
         {
             query = withPendingChanges
-                ? query.Where(l => l.State == only || ((l.State == ListingState.Active || l.State == ListingState.Paused) && changes.Any(c => c.ListingId == l.Id)))
+                ? query.Where(l => l.State == only || changes.Any(c => c.ListingId == l.Id))
                 : query.Where(l => l.State == only);
         }
         if (!string.IsNullOrWhiteSpace(q))
@@ -72,7 +75,7 @@ public sealed class OperatorListings(AppDbContext db, CurrentTenant tenant)
         return page.ToPageAsync(query.Select(l => new ModerationListingResponse(
             l.Id, l.Slug, l.Name, l.Provider!.Handle, l.Category!.Slug, l.State, l.ModerationNote, l.CreatedUtc,
             new CardPricing(l.PricingModel, l.CreditsPerRun, l.CreditsMin, l.CreditsMax), l.Visibility, l.IsPremium, l.PublishedUtc,
-            changes.Where(c => c.ListingId == l.Id && (l.State == ListingState.Active || l.State == ListingState.Paused)).Select(c => (DateTime?)c.SubmittedUtc).FirstOrDefault())), ct);
+            changes.Where(c => c.ListingId == l.Id).Select(c => (DateTime?)c.SubmittedUtc).FirstOrDefault())), ct);
     }
 
     public async Task<ModerationListingDetails?> DetailsAsync(Guid listingId, CancellationToken ct)
@@ -93,9 +96,8 @@ public sealed class OperatorListings(AppDbContext db, CurrentTenant tenant)
         var l = listing.Listing;
         var version = await db.AgentVersions.AsNoTracking().Where(v => v.Id == l.AgentVersionId)
             .Select(v => new { v.Id, v.Version, v.Changelog, v.CreatedUtc, v.ReportJson }).FirstOrDefaultAsync(ct);
-        var change = l.State is ListingState.Active or ListingState.Paused
-            ? await db.ListingChanges.AsNoTracking().FirstOrDefaultAsync(c => c.ListingId == l.Id && c.RejectedUtc == null, ct)
-            : null;
+        var change = await db.ListingChanges.AsNoTracking().AwaitingReview(db.Listings).FirstOrDefaultAsync(c => c.ListingId == l.Id, ct);
+        var proposedCategory = change?.CategoryId is { } categoryId ? await db.Categories.Where(c => c.Id == categoryId).Select(c => c.Slug).FirstAsync(ct) : null;
         var subscribers = await db.CustomerAgentConfigs.AsNoTracking().CountAsync(c => c.ListingId == l.Id && c.State != SubscriptionState.Terminated, ct);
         return new ModerationListingDetails(
             l.Id, listing.Provider, l.Name, l.Slug, listing.Category, l.ShortDescription, l.Description, l.Tags,
@@ -106,11 +108,33 @@ public sealed class OperatorListings(AppDbContext db, CurrentTenant tenant)
             l.CreatedUtc, l.PublishedUtc, subscribers)
         {
             Revision = ListingModeration.Revision(l, change),
-            PendingChange = change is null ? null : new ModerationChange(change.SubmittedUtc, await ChangedFieldsAsync(l, listing.Category, change, ct)),
+            PendingChange = change is null ? null : new ModerationChange(change.SubmittedUtc, ChangedFields(l, listing.Category, change, proposedCategory)),
         };
     }
 
-    async Task<List<ModerationChangedField>> ChangedFieldsAsync(Listing live, string category, ListingChange change, CancellationToken ct)
+    /// <summary>
+    /// The edits waiting for review (ADR-163), oldest submission first, with what the queue shows of each and the revision
+    /// a decision names: one query, joined and projected, however many wait (ADR-169).
+    /// </summary>
+    public async Task<List<PendingEdit>> PendingEditsAsync(int limit, CancellationToken ct)
+    {
+        tenant.EnterSystemScope(); // every provider's listings
+        var rows = await db.ListingChanges.AsNoTracking().AwaitingReview(db.Listings)
+            .OrderBy(c => c.SubmittedUtc).ThenBy(c => c.ListingId).Take(limit)
+            .Join(db.Listings, c => c.ListingId, l => l.Id, (c, l) => new
+            {
+                Change = c,
+                Listing = l,
+                Handle = l.Provider!.Handle,
+                Category = l.Category!.Slug,
+                ProposedCategory = db.Categories.Where(k => k.Id == c.CategoryId).Select(k => k.Slug).FirstOrDefault(),
+            })
+            .ToListAsync(ct);
+        return rows.ConvertAll(r => new PendingEdit(r.Listing.Id, r.Listing.Name, r.Listing.Slug, r.Handle, ListingModeration.Revision(r.Listing, r.Change),
+            new ModerationChange(r.Change.SubmittedUtc, ChangedFields(r.Listing, r.Category, r.Change, r.ProposedCategory))));
+    }
+
+    static List<ModerationChangedField> ChangedFields(Listing live, string category, ListingChange change, string? proposedCategory)
     {
         var fields = new List<ModerationChangedField>();
         if (change.Name is { } name)
@@ -129,9 +153,9 @@ public sealed class OperatorListings(AppDbContext db, CurrentTenant tenant)
         {
             fields.Add(new("tags", string.Join(", ", live.Tags), string.Join(", ", tags)));
         }
-        if (change.CategoryId is { } categoryId)
+        if (change.CategoryId is not null)
         {
-            fields.Add(new("category", category, await db.Categories.Where(c => c.Id == categoryId).Select(c => c.Slug).FirstAsync(ct)));
+            fields.Add(new("category", category, proposedCategory));
         }
         if (change.PreviewImageUrl is { } image)
         {

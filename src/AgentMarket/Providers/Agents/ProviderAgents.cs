@@ -114,8 +114,9 @@ public sealed class ProviderAgents(AppDbContext db, CurrentTenant tenant, Catalo
             return (null, UnknownCategory());
         }
         // Pointing at a knowledge base holds it until the change is saved, as a subscription's PATCH does, so a concurrent
-        // delete either sees this agent (409) or has deleted the base before it is checked here (ADR-146, ADR-150).
-        await using var pointing = knowledgeBase is { Length: > 0 } ? await db.Database.BeginTransactionAsync(ct) : null;
+        // delete either sees this agent (409) or has deleted the base before it is checked here (ADR-146, ADR-150). A
+        // rename edits the listing, whose pending change is merged under a lock held until the save commits (ADR-169).
+        await using var pointing = knowledgeBase is { Length: > 0 } || name is not null ? await db.Database.BeginTransactionAsync(ct) : null;
         if (knowledgeBase is { Length: > 0 })
         {
             // LockedAsync is an ownership check too: another organization's knowledge base is not found.

@@ -156,6 +156,8 @@ public sealed partial class ListingPublisher(
     /// </summary>
     public async Task<(Listing? Listing, Accounts.Failure? Failure)> UpdateAsync(Guid agentId, ListingDraft changes, CancellationToken ct)
     {
+        // The pending change is read, merged and saved under the organization's lock (ListingChanges.EditAsync).
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var (listing, failure) = await EditableListingAsync(agentId, ct);
         if (failure is not null)
         {
@@ -195,6 +197,7 @@ public sealed partial class ListingPublisher(
         {
             return (null, SlugTaken());
         }
+        await transaction.CommitAsync(ct);
         return (listing, null);
     }
 

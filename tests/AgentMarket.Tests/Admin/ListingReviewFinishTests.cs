@@ -1,0 +1,241 @@
+using System.Data.Common;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using AgentMarket.Platform.Data;
+using AgentMarket.Platform.Tenancy;
+using AgentMarket.Tests.Buyer;
+using AgentMarket.Tests.Catalog;
+using AgentMarket.Tests.Infrastructure;
+using AgentMarket.Tests.Providers;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentMarket.Tests.Admin;
+
+/// <summary>
+/// Listings reviewed (auto-approval off), a public address for emails' links, and an interceptor that sees the commands
+/// reading <c>listing_changes</c>: it counts them, and, once armed for a listing, holds each read of that listing's change
+/// until the given number of requests have read it or a short wait has passed (as ImageQuotaRaceTests' barrier).
+/// </summary>
+public sealed class ListingReviewApp : AgentMarketApp
+{
+    public const string PublicUrl = "http://market.test"; // http: an https address makes cookies Secure, which the test client over http drops
+
+    public ListingChangeReads Reads { get; } = new();
+
+    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() =>
+        [new("Marketplace:AutoApproveListings", "false"), new("Marketplace:PublicUrl", PublicUrl)];
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.ConfigureTestServices(services => services.AddSingleton<IInterceptor>(Reads));
+    }
+}
+
+public sealed class ListingChangeReads : DbCommandInterceptor
+{
+    static readonly TimeSpan Wait = TimeSpan.FromSeconds(2);
+
+    sealed record Armed(Guid Listing, int Parties, TaskCompletionSource All);
+
+    Armed? _armed;
+    int _arrived;
+    int _count;
+
+    /// <summary>How many commands have read <c>listing_changes</c> so far.</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    public void Arm(Guid listing, int parties)
+    {
+        Volatile.Write(ref _arrived, 0);
+        Volatile.Write(ref _armed, new Armed(listing, parties, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)));
+    }
+
+    async Task AfterAsync(DbCommand command)
+    {
+        if (!command.CommandText.Contains("listing_changes", StringComparison.Ordinal))
+        {
+            return;
+        }
+        Interlocked.Increment(ref _count);
+        if (Volatile.Read(ref _armed) is not { } armed
+            || !command.CommandText.TrimStart().StartsWith("SELECT", StringComparison.OrdinalIgnoreCase)
+            || !command.Parameters.Cast<DbParameter>().Any(p => p.Value is Guid id ? id == armed.Listing : p.Value is string text && Guid.TryParse(text, out var parsed) && parsed == armed.Listing))
+        {
+            return;
+        }
+        if (Interlocked.Increment(ref _arrived) >= armed.Parties)
+        {
+            armed.All.TrySetResult();
+        }
+        // A timeout opens the barrier for good: edits serialised by a lock never all arrive.
+        await Task.WhenAny(armed.All.Task, Task.Delay(Wait));
+        armed.All.TrySetResult();
+    }
+
+    public override async ValueTask<DbDataReader> ReaderExecutedAsync(DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default)
+    {
+        await AfterAsync(command);
+        return result;
+    }
+
+    public override async ValueTask<object?> ScalarExecutedAsync(DbCommand command, CommandExecutedEventData eventData, object? result, CancellationToken cancellationToken = default)
+    {
+        await AfterAsync(command);
+        return result;
+    }
+}
+
+/// <summary>ADR-169: concurrent edits, the queue's one query, and the emails of operators' decisions.</summary>
+public class ListingReviewFinishTests(ListingReviewApp app) : IClassFixture<ListingReviewApp>
+{
+    [Fact]
+    public async Task TwoSimultaneousFirstEditsOfALiveListing_BothSucceed_AndTheChangeHoldsBoth()
+    {
+        var (agent, _) = await LiveAsync();
+        var newName = $"Raced name {CatalogIntents.UniqueWord()}";
+
+        app.Reads.Arm(agent.ListingId, parties: 2);
+        var responses = await Task.WhenAll(
+            agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { short_description = "Raced summary." }),
+            agent.Seller.Client.PatchAsJsonAsync($"/api/provider-agents/{agent.AgentId}", new { name = newName }));
+
+        foreach (var response in responses)
+        {
+            await Http.AssertStatusAsync(response, HttpStatusCode.OK);
+        }
+        var pending = (await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(OwnListing(agent)))).GetProperty("pending_change");
+        Assert.Equal((newName, "Raced summary."), (pending.GetProperty("name").GetString(), pending.GetProperty("short_description").GetString()));
+    }
+
+    [Fact]
+    public async Task TheConsoleQueue_ReadsTheWaitingEditsInOneQuery_HoweverManyWait()
+    {
+        var operatorClient = await app.OperatorAsync();
+        var first = await EditedAsync();
+        var before = app.Reads.Count;
+        var page = await operatorClient.HtmlAsync("/admin");
+        var readsForOne = app.Reads.Count - before;
+        Assert.Contains(first, page, StringComparison.Ordinal);
+
+        var more = new[] { await EditedAsync(), await EditedAsync() };
+        before = app.Reads.Count;
+        page = await operatorClient.HtmlAsync("/admin");
+        Assert.Equal(readsForOne, app.Reads.Count - before);
+        Assert.All(more, summary => Assert.Contains(summary, page, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task DecisionsOnAFirstPublication_AreEmailedToTheOrganizationsOwnersAndManagers_WithTheNoteAndALink()
+    {
+        var agent = await app.PublishedAgentAsync();
+        var manager = await app.JoinAsync(agent.Seller, "manager");
+        var member = await app.JoinAsync(agent.Seller, "member");
+        var operatorClient = await app.OperatorAsync();
+        var note = $"Say what it does {CatalogIntents.UniqueWord()}.";
+
+        await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/listings/{agent.ListingId}/reject/", new { reason = note }), HttpStatusCode.NoContent);
+        var rejected = await MailAsync(agent.Name);
+        Assert.Equal([.. new[] { agent.Seller.Email, manager.Email }.Order(StringComparer.Ordinal)], rejected.Select(m => m.Recipient).Order(StringComparer.Ordinal).ToArray());
+        Assert.All(rejected, m =>
+        {
+            Assert.Contains(note, m.Body, StringComparison.Ordinal);
+            Assert.Contains($"{ListingReviewApp.PublicUrl}/provider/agents/{agent.AgentId}/publish", m.Body, StringComparison.Ordinal);
+        });
+        Assert.DoesNotContain(await MailAsync(agent.Name), m => m.Recipient == member.Email);
+
+        await Http.ReadJsonAsync(await agent.Seller.Client.PostAsync($"/api/provider-agents/{agent.AgentId}/listing/submit", null));
+        await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{agent.ListingId}/approve/", null), HttpStatusCode.NoContent);
+        var all = await MailAsync(agent.Name);
+        var approved = all.Where(m => m.Recipient == agent.Seller.Email && !m.Body.Contains(note, StringComparison.Ordinal)).ToList();
+        Assert.Single(approved);
+        Assert.NotEqual(rejected.First(m => m.Recipient == agent.Seller.Email).Subject, approved[0].Subject);
+        Assert.Contains($"{ListingReviewApp.PublicUrl}/provider/agents/{agent.AgentId}/publish", approved[0].Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DecisionsOnAnEdit_AreEmailed_TheRejectionWithTheNote()
+    {
+        var (agent, operatorClient) = await LiveAsync();
+        var sentBefore = (await MailAsync(agent.Name)).Count;
+        var note = $"Not an offer {CatalogIntents.UniqueWord()}.";
+
+        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { short_description = "Buy now." }));
+        await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/listings/{agent.ListingId}/reject/", new { reason = note }), HttpStatusCode.NoContent);
+        var rejection = Assert.Single((await MailAsync(agent.Name)).Skip(sentBefore));
+        Assert.Equal(agent.Seller.Email, rejection.Recipient);
+        Assert.Contains(note, rejection.Body, StringComparison.Ordinal);
+
+        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { short_description = "Answers, politely." }));
+        await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{agent.ListingId}/approve/", null), HttpStatusCode.NoContent);
+        var approval = Assert.Single((await MailAsync(agent.Name)).Skip(sentBefore + 1));
+        Assert.NotEqual(rejection.Subject, approval.Subject);
+        Assert.DoesNotContain(note, approval.Body, StringComparison.Ordinal);
+        Assert.Contains($"{ListingReviewApp.PublicUrl}/provider/agents/{agent.AgentId}/publish", approval.Body, StringComparison.Ordinal);
+    }
+
+    sealed record Mail(string Recipient, string Subject, string Body);
+
+    /// <summary>The emails naming the listing, oldest first.</summary>
+    async Task<List<Mail>> MailAsync(string listingName)
+    {
+        await using var scope = app.Services.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
+        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        var mail = await db.OutboxEmails.AsNoTracking().Where(m => m.Subject.Contains(listingName))
+            .Select(m => new { m.Recipient, m.Subject, m.Body, m.CreatedUtc, m.Id }).ToListAsync();
+        return [.. mail.OrderBy(m => m.CreatedUtc).ThenBy(m => m.Id).Select(m => new Mail(m.Recipient, m.Subject, m.Body))];
+    }
+
+    /// <summary>A live listing with an edit waiting; the edit's summary.</summary>
+    async Task<string> EditedAsync()
+    {
+        var (agent, _) = await LiveAsync();
+        var summary = $"Waiting summary {CatalogIntents.UniqueWord()}";
+        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { short_description = summary }));
+        return summary;
+    }
+
+    async Task<(PublishedAgent Agent, HttpClient Operator)> LiveAsync()
+    {
+        var agent = await app.PublishedAgentAsync();
+        var operatorClient = await app.OperatorAsync();
+        await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{agent.ListingId}/approve/", null), HttpStatusCode.NoContent);
+        return (agent, operatorClient);
+    }
+
+    static string OwnListing(PublishedAgent agent) => $"/api/provider-agents/{agent.AgentId}/listing/";
+}
+
+/// <summary>
+/// Turning auto-approval on publishes what is submitted from then on; what already waits stays for an operator, and the
+/// console says so (ADR-169). Its own app: it changes a platform setting.
+/// </summary>
+public class AutoApprovalTurnedOnTests(ManualListingApprovalApp app) : IClassFixture<ManualListingApprovalApp>
+{
+    [Fact]
+    public async Task ListingsAndEditsWaitingWhenAutoApprovalIsTurnedOn_StayForTheOperator_WhomTheConsoleTells()
+    {
+        var operatorClient = await app.OperatorAsync();
+        var waiting = await app.PublishedAgentAsync();
+        var live = await app.PublishedAgentAsync();
+        await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{live.ListingId}/approve/", null), HttpStatusCode.NoContent);
+        await Http.ReadJsonAsync(await live.Seller.Client.PatchAsJsonAsync($"/api/provider-agents/{live.AgentId}/listing/", new { short_description = "Edited before." }));
+        Assert.DoesNotContain("data-auto-approval-backlog", await operatorClient.HtmlAsync("/admin"), StringComparison.Ordinal);
+
+        await Http.ReadJsonAsync(await operatorClient.PatchAsJsonAsync("/api/admin/settings", new { auto_approve_listings = true }));
+
+        var console = await operatorClient.HtmlAsync("/admin");
+        Assert.Contains("data-auto-approval-backlog", console, StringComparison.Ordinal);
+        Assert.Contains($"/admin/listings/{waiting.ListingId}", console, StringComparison.Ordinal);
+        Assert.Contains("Edited before.", console, StringComparison.Ordinal);
+        Assert.Equal("pending_review", (await Http.ReadJsonAsync(await waiting.Seller.Client.GetAsync($"/api/provider-agents/{waiting.AgentId}/listing/"))).GetProperty("state").GetString());
+        var pending = (await Http.ReadJsonAsync(await live.Seller.Client.GetAsync($"/api/provider-agents/{live.AgentId}/listing/"))).GetProperty("pending_change");
+        Assert.Equal("Edited before.", pending.GetProperty("short_description").GetString());
+    }
+}
