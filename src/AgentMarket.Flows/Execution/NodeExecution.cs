@@ -27,6 +27,7 @@ internal sealed class NodeExecution
     long _outputTokens;
     int _modelCalls;
     string? _model;
+    int _usageSource;
 
     public NodeExecution(RunState run, PlanNode node, IReadOnlyDictionary<string, object?>? toolArguments = null, OutputSpec? toolOutput = null)
     {
@@ -216,10 +217,17 @@ internal sealed class NodeExecution
         }
     }
 
-    public void AddUsage(long inputTokens, long outputTokens, string? model)
+    public void AddUsage(long inputTokens, long outputTokens, string? model, UsageSource source)
     {
         Interlocked.Add(ref _inputTokens, inputTokens);
         Interlocked.Add(ref _outputTokens, outputTokens);
+        // Calls of one node (an agent's turns, tools) may run at once: keep the least direct without losing one.
+        int seen;
+        do
+        {
+            seen = Volatile.Read(ref _usageSource);
+        }
+        while ((int)source > seen && Interlocked.CompareExchange(ref _usageSource, (int)source, seen) != seen);
         if (model is not null)
         {
             _model = model;
@@ -246,7 +254,8 @@ internal sealed class NodeExecution
         Interlocked.Read(ref _outputTokens),
         _model,
         _modelCalls,
-        AsTool);
+        AsTool,
+        (UsageSource)Volatile.Read(ref _usageSource));
 
     object? Resolve(int index, bool withToolArguments)
     {

@@ -43,6 +43,9 @@ public sealed record RunResult
     /// <summary>Model output tokens over all nodes.</summary>
     public long OutputTokens => Nodes.Sum(node => node.OutputTokens);
 
+    /// <summary>Where the run's token counts come from: the least direct of its nodes' (an estimate over a bound over a report).</summary>
+    public UsageSource UsageSource => Nodes.Select(node => node.UsageSource).DefaultIfEmpty(UsageSource.Reported).Max();
+
     /// <summary>The text of the first returned message: what a chat client shows.</summary>
     public string? OutputText => Outputs.SelectMany(output => output.Values).Select(value => value.Value switch
     {
@@ -179,6 +182,7 @@ public sealed record OutputValue(string Name, object? Value);
 /// <param name="Model">The model id the endpoint reported, or the one requested.</param>
 /// <param name="ModelCalls">How many model calls the node made.</param>
 /// <param name="AsTool">True when an Agent called the node as a tool.</param>
+/// <param name="UsageSource">Where its token counts come from, over all its model calls.</param>
 public sealed record NodeRun(
     string NodeId,
     string? DisplayName,
@@ -192,7 +196,36 @@ public sealed record NodeRun(
     long OutputTokens,
     string? Model,
     int ModelCalls,
-    bool AsTool);
+    bool AsTool,
+    UsageSource UsageSource = UsageSource.Reported);
+
+/// <summary>
+/// Where a model call's token counts come from. A host's client that checks an endpoint's figures says which it did by
+/// <see cref="UsageSources.Key"/> in the usage's additional counts; the engine keeps the least direct over a node's calls and a run's
+/// nodes (ordered from most to least direct).
+/// </summary>
+[JsonConverter(typeof(JsonStringEnumConverter<UsageSource>))]
+public enum UsageSource
+{
+    /// <summary>As the model endpoint reported them.</summary>
+    [JsonStringEnumMemberName("reported")]
+    Reported,
+
+    /// <summary>The endpoint reported figures its text cannot hold, and the host held them to the bound.</summary>
+    [JsonStringEnumMemberName("bounded")]
+    Bounded,
+
+    /// <summary>The endpoint reported no usage, and the host estimated it from the text.</summary>
+    [JsonStringEnumMemberName("estimated")]
+    Estimated,
+}
+
+/// <summary>How a host's client marks the <see cref="UsageSource"/> of a call's usage.</summary>
+public static class UsageSources
+{
+    /// <summary>The key in <c>UsageDetails.AdditionalCounts</c> whose value is the <see cref="UsageSource"/> as a number.</summary>
+    public const string Key = "agentmarket.usage_source";
+}
 
 /// <summary>How one node execution ended.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<NodeRunStatus>))]

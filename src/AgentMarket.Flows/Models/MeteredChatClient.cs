@@ -26,7 +26,7 @@ internal sealed class MeteredChatClient(IChatClient inner, NodeExecution node) :
             throw Failure(exception);
         }
 
-        node.AddUsage(response.Usage?.InputTokenCount ?? 0, response.Usage?.OutputTokenCount ?? 0, response.ModelId);
+        node.AddUsage(response.Usage?.InputTokenCount ?? 0, response.Usage?.OutputTokenCount ?? 0, response.ModelId, SourceOf(response.Usage));
         ChargeToolCalls(response.Messages.SelectMany(message => message.Contents));
         return response;
     }
@@ -59,7 +59,7 @@ internal sealed class MeteredChatClient(IChatClient inner, NodeExecution node) :
             {
                 if (content is UsageContent usage)
                 {
-                    node.AddUsage(usage.Details.InputTokenCount ?? 0, usage.Details.OutputTokenCount ?? 0, update.ModelId);
+                    node.AddUsage(usage.Details.InputTokenCount ?? 0, usage.Details.OutputTokenCount ?? 0, update.ModelId, SourceOf(usage.Details));
                 }
             }
 
@@ -68,6 +68,12 @@ internal sealed class MeteredChatClient(IChatClient inner, NodeExecution node) :
             yield return update;
         }
     }
+
+    /// <summary>What the host's client said of the figures; figures no client checked are the endpoint's own.</summary>
+    static UsageSource SourceOf(UsageDetails? usage) =>
+        usage?.AdditionalCounts?.TryGetValue(UsageSources.Key, out var source) == true && Enum.IsDefined((UsageSource)source)
+            ? (UsageSource)source
+            : UsageSource.Reported;
 
     /// <summary>
     /// A tool call's arguments are output the model wrote, as its text is: they count toward the run's output limit, so

@@ -400,6 +400,8 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
             InputTokenCount = usage.InputTokenCount,
             OutputTokenCount = usage.OutputTokenCount,
             TotalTokenCount = usage.TotalTokenCount,
+            // Part of the output count (OpenAI's completion_tokens_details): tokens a reasoning model thought and did not write.
+            ReasoningTokenCount = usage.OutputTokenDetails?.ReasoningTokenCount,
         };
 
     static AiFinishReason? FinishReason(OpenAI.Chat.ChatFinishReason reason) => reason switch

@@ -1,3 +1,4 @@
+using AgentMarket.Flows.Execution;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using Microsoft.EntityFrameworkCore;
@@ -72,6 +73,13 @@ public sealed class AgentRun : ITenantOwned
     public string? Output { get; set; }
     public long InputTokens { get; set; }
     public long OutputTokens { get; set; }
+
+    /// <summary>
+    /// Whether <see cref="InputTokens"/> and <see cref="OutputTokens"/> are the model endpoint's own figures, or were held
+    /// to what the text can hold or estimated because it reported none (ADR-164, ADR-172). Null when the engine did not
+    /// run on the platform (refused runs, runs a provider reports) and for runs recorded before schema 0050.
+    /// </summary>
+    public UsageSource? UsageSource { get; set; }
     public string? Model { get; set; }
     public long CreditsReserved { get; set; }
     public long CreditsCharged { get; set; }

@@ -15,7 +15,8 @@ using Microsoft.AspNetCore.Mvc;
 namespace AgentMarket.Gateway;
 
 public sealed record RunAgentRequest([property: MaxLength(100_000)] string? Input, [property: MaxLength(200)] string? SessionId);
-public sealed record RunAgentResponse(Guid RunId, string? Output, string SessionId, long CreditsCharged, long Balance);
+/// <summary>A finished run; <see cref="UsageSource"/> says whether its tokens are the endpoint's own, bounded or estimated (ADR-172).</summary>
+public sealed record RunAgentResponse(Guid RunId, string? Output, string SessionId, long CreditsCharged, long Balance, UsageSource? UsageSource);
 public sealed record TryAgentResponse(Guid RunId, string? Output, string SessionId, long CreditsCharged, int? TrialRunsLeft);
 
 /// <summary>
@@ -171,7 +172,7 @@ static class GatewayEndpoints
     static string Overhead(long started, TimeSpan engine) =>
         Math.Max(0, (Stopwatch.GetElapsedTime(started) - engine).TotalMilliseconds).ToString("0.###", CultureInfo.InvariantCulture);
 
-    internal static RunAgentResponse ToResponse(GatewayResult r) => new(r.RunId, r.Output, r.SessionId, r.CreditsCharged, r.Balance);
+    internal static RunAgentResponse ToResponse(GatewayResult r) => new(r.RunId, r.Output, r.SessionId, r.CreditsCharged, r.Balance, r.UsageSource);
 
     internal static IResult ToProblem(GatewayFailure failure, HttpContext http)
     {

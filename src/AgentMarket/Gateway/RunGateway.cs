@@ -143,6 +143,9 @@ public sealed record GatewayResult(Guid RunId, string? Output, string SessionId,
     /// <summary>How long the engine ran; the rest of a request's time is the gateway's own overhead.</summary>
     public TimeSpan EngineTime { get; init; }
 
+    /// <summary>Whether the run's tokens are the model endpoint's own figures, bounded or estimated (<see cref="AgentRun.UsageSource"/>).</summary>
+    public UsageSource? UsageSource { get; init; }
+
     /// <summary>Playground runs of visitors: trial runs left today for this agent.</summary>
     public int? TrialRunsLeft { get; init; }
 
@@ -520,6 +523,7 @@ sealed class RunGateway(
         var engineTime = Stopwatch.GetElapsedTime(engineStarted);
         run.InputTokens = result.InputTokens;
         run.OutputTokens = result.OutputTokens;
+        run.UsageSource = result.UsageSource;
         run.Model = result.Nodes.Select(n => n.Model).FirstOrDefault(m => m is not null);
         run.EngineMs = (int)engineTime.TotalMilliseconds;
 
@@ -557,6 +561,7 @@ sealed class RunGateway(
         return (new GatewayResult(runId, output, p.SessionId, p.Payer == Payer.Wallet ? charged : 0, balance, result, Replayed: false)
         {
             EngineTime = engineTime,
+            UsageSource = run.UsageSource,
             PromotionCredits = p.Payer == Payer.Promotions ? charged : 0,
         }, null);
     }
@@ -746,7 +751,10 @@ sealed class RunGateway(
             return (null, new GatewayFailure(StatusCodes.Status409Conflict, ProblemCodes.IdempotencyConflict, message, extensions) { RunId = earlier.Id });
         }
         var balance = await ledger.BalanceAsync(config.OrganizationId, ct);
-        return (new GatewayResult(earlier.Id, earlier.Output, earlier.SessionId, earlier.CreditsCharged, balance.Available, null, Replayed: true), null);
+        return (new GatewayResult(earlier.Id, earlier.Output, earlier.SessionId, earlier.CreditsCharged, balance.Available, null, Replayed: true)
+        {
+            UsageSource = earlier.UsageSource,
+        }, null);
     }
 
     /// <summary>

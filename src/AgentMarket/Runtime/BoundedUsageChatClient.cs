@@ -1,18 +1,23 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
+using AgentMarket.Flows.Execution;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Runtime;
 
 /// <summary>
 /// The token usage of a model endpoint that is not the operator's (a seller's own endpoint, a buyer's own), as the
-/// platform can stand behind it (ADR-164): variable prices charge from it, and whoever runs the endpoint writes the
-/// numbers. Each call's reported counts are kept within what its text can hold: at most one token per UTF-8 byte sent
-/// or received, plus the chat format's framing; at least a conservative estimate of the text (a missing usage counts
-/// as zero). The operator's endpoint is trusted and not wrapped.
+/// platform can stand behind it (ADR-164, ADR-172): variable prices charge from it, and whoever runs the endpoint writes
+/// the numbers. Each call's reported counts are kept within what its text can hold: at most one token per UTF-8 byte
+/// sent or received, plus the chat format's framing; at least a conservative estimate of the text (a missing usage
+/// counts as zero). Hidden reasoning tokens, which no text shows, are taken up to what the call allowed
+/// (<see cref="ChatOptions.MaxOutputTokens"/>) and <see cref="LlmOptions.MaxReasoningTokensPerCall"/>. The usage says
+/// whether it is the endpoint's own, bounded or estimated (<see cref="UsageSources"/>). The operator's endpoint is
+/// trusted and not wrapped.
 /// </summary>
-sealed class BoundedUsageChatClient(IChatClient inner) : DelegatingChatClient(inner)
+sealed class BoundedUsageChatClient(IChatClient inner, IOptionsMonitor<LlmOptions> llm) : DelegatingChatClient(inner)
 {
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -23,7 +28,7 @@ sealed class BoundedUsageChatClient(IChatClient inner) : DelegatingChatClient(in
         {
             output.AddOutput(message.Contents);
         }
-        response.Usage = UsageBounds.Bounded(response.Usage, prompt, output);
+        response.Usage = UsageBounds.Bounded(response.Usage, prompt, output, MaxReasoning(options));
         return response;
     }
 
@@ -32,7 +37,7 @@ sealed class BoundedUsageChatClient(IChatClient inner) : DelegatingChatClient(in
     {
         var prompt = UsageBounds.Prompt(messages, options);
         var output = new UsageBounds.Text();
-        var reported = new UsageDetails { InputTokenCount = 0, OutputTokenCount = 0 };
+        UsageDetails? reported = null;
         string? model = null;
         await foreach (var update in base.GetStreamingResponseAsync(messages, options, cancellationToken))
         {
@@ -41,13 +46,19 @@ sealed class BoundedUsageChatClient(IChatClient inner) : DelegatingChatClient(in
             // The endpoint's figures are held back: the stream's own usage comes once, when its text is all known.
             foreach (var usage in update.Contents.OfType<UsageContent>().ToList())
             {
-                reported.Add(usage.Details);
+                (reported ??= new UsageDetails()).Add(usage.Details);
                 update.Contents.Remove(usage);
             }
             yield return update;
         }
-        yield return new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(UsageBounds.Bounded(reported, prompt, output))]) { ModelId = model };
+        yield return new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(UsageBounds.Bounded(reported, prompt, output, MaxReasoning(options)))]) { ModelId = model };
     }
+
+    /// <summary>
+    /// Reasoning tokens the call may be charged: the output it allowed (OpenAI's <c>max_completion_tokens</c> covers
+    /// reasoning and answer), and never more than the operator's cap per call.
+    /// </summary>
+    UsageBounds.ReasoningLimit MaxReasoning(ChatOptions? options) => new(options?.MaxOutputTokens, llm.CurrentValue.MaxReasoningTokensPerCall);
 }
 
 /// <summary>The arithmetic of <see cref="BoundedUsageChatClient"/>.</summary>
@@ -141,17 +152,40 @@ static class UsageBounds
         return prompt;
     }
 
+    /// <summary>What a call allowed its model to write (null: no limit sent), and the operator's cap on hidden reasoning per call.</summary>
+    public readonly record struct ReasoningLimit(int? MaxOutputTokens, long Cap)
+    {
+        /// <summary>Reasoning tokens allowed beside <paramref name="written"/> tokens of answer.</summary>
+        public long For(long written) => Math.Max(0, Math.Min(Cap, MaxOutputTokens is { } max ? max - written : Cap));
+    }
+
     /// <summary>
     /// The reported counts held within the text: a byte-level tokenizer (OpenAI's, Llama 3's) never makes a token of less
     /// than one byte, and a character-level one falls back to single bytes, so bytes bound tokens where characters do not
-    /// (one CJK character or emoji can be several tokens). Hidden reasoning tokens are not in the text and cannot be
-    /// checked, so they are not charged.
+    /// (one CJK character or emoji can be several tokens). Hidden reasoning tokens are not in the text: the output count
+    /// includes them (OpenAI's <c>completion_tokens</c> does), so the written part is bounded by the answer's text and the
+    /// reasoning part by <paramref name="reasoning"/>. The result says whether the counts are the endpoint's own, bounded,
+    /// or estimated because it reported none.
     /// </summary>
-    public static UsageDetails Bounded(UsageDetails? reported, Text prompt, Text output)
+    public static UsageDetails Bounded(UsageDetails? reported, Text prompt, Text output, ReasoningLimit reasoning)
     {
-        var input = Math.Clamp(reported?.InputTokenCount ?? 0, Floor(prompt), prompt.Bytes + prompt.Framing + CallFraming);
-        var completion = Math.Clamp(reported?.OutputTokenCount ?? 0, Floor(output), output.Bytes + output.Framing + CallFraming);
-        return new UsageDetails { InputTokenCount = input, OutputTokenCount = completion, TotalTokenCount = input + completion };
+        var claimedInput = reported?.InputTokenCount ?? 0;
+        var claimedOutput = reported?.OutputTokenCount ?? 0;
+        var claimedReasoning = reported?.ReasoningTokenCount ?? 0;
+        var input = Math.Clamp(claimedInput, Floor(prompt), prompt.Bytes + prompt.Framing + CallFraming);
+        var written = Math.Clamp(claimedOutput - Math.Clamp(claimedReasoning, 0, Math.Max(claimedOutput, 0)), Floor(output), output.Bytes + output.Framing + CallFraming);
+        var thought = Math.Clamp(claimedReasoning, 0, reasoning.For(written));
+        var source = reported is null ? UsageSource.Estimated
+            : (input, written + thought, thought) == (claimedInput, claimedOutput, claimedReasoning) ? UsageSource.Reported
+            : UsageSource.Bounded;
+        return new UsageDetails
+        {
+            InputTokenCount = input,
+            OutputTokenCount = written + thought,
+            ReasoningTokenCount = thought,
+            TotalTokenCount = input + written + thought,
+            AdditionalCounts = new() { [UsageSources.Key] = (long)source },
+        };
     }
 
     static long Floor(Text text) => (text.Characters + CharactersPerToken - 1) / CharactersPerToken;

@@ -54,7 +54,7 @@ sealed class ModelClients(IHttpClientFactory httpClients, PlatformOutbound outbo
         });
         if (!endpoint.Trusted)
         {
-            client = new BoundedUsageChatClient(client);
+            client = new BoundedUsageChatClient(client, options);
         }
         // Two runs building the same client at once both work; the map keeps one. When full, the cache refuses the entry
         // and compacts in the background: this run still uses its client.

@@ -22,6 +22,14 @@ public sealed class LlmOptions
     [Range(1, 600)]
     public int TimeoutSeconds { get; set; } = 100;
 
+    /// <summary>
+    /// The most hidden reasoning tokens one model call on an endpoint that is not the operator's is charged (ADR-172):
+    /// they are in no text the platform sees, so this, and the output the call allowed, bound what the endpoint's owner
+    /// can claim. 0 charges none. The operator's endpoint is charged what it reports.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public long MaxReasoningTokensPerCall { get; set; } = 32_768;
+
     public bool Configured => !string.IsNullOrWhiteSpace(BaseUrl) || !string.IsNullOrWhiteSpace(ApiKey);
 
     /// <summary>The model a call on the operator's key uses when the flow asks for <paramref name="requested"/> (null: none).</summary>

@@ -7,7 +7,7 @@ namespace AgentMarket.Usage;
 /// <summary>A usage report as CSV: one line per row, the grouping's columns first, then the figures.</summary>
 static class UsageCsv
 {
-    const string Figures = "runs,succeeded,errors,refused,credits_charged,input_tokens,output_tokens,latency_p50_ms,latency_p95_ms";
+    const string Figures = "runs,succeeded,errors,refused,credits_charged,input_tokens,output_tokens,bounded_runs,estimated_runs,latency_p50_ms,latency_p95_ms";
 
     public static string Write(UsageReport report)
     {
@@ -27,7 +27,7 @@ static class UsageCsv
                 _ => $"{r.Key},{CsvText.Field(r.KeyName)},{CsvText.Field(r.KeyPrefix)},",
             });
             csv.Append(CultureInfo.InvariantCulture,
-                $"{r.Runs},{r.Succeeded},{r.Errors},{r.Refused},{r.CreditsCharged},{r.InputTokens},{r.OutputTokens},{r.LatencyP50Ms},{r.LatencyP95Ms}\n");
+                $"{r.Runs},{r.Succeeded},{r.Errors},{r.Refused},{r.CreditsCharged},{r.InputTokens},{r.OutputTokens},{r.BoundedRuns},{r.EstimatedRuns},{r.LatencyP50Ms},{r.LatencyP95Ms}\n");
         }
         return csv.ToString();
     }

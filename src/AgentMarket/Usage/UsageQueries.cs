@@ -1,4 +1,5 @@
 using System.Globalization;
+using AgentMarket.Flows.Execution;
 using AgentMarket.Gateway;
 using AgentMarket.Platform.Api;
 using AgentMarket.Platform.Data;
@@ -44,14 +45,18 @@ public sealed record UsageQuery(DateOnly From, DateOnly To, UsageGrouping GroupB
 /// the grouping. An agent row without a config is the agent page's playground; a key row without a key is runs made by
 /// signed-in members (the chat page, the playground). <see cref="Runs"/> counts runs still in progress too; latencies
 /// are of succeeded runs. <see cref="Refused"/> counts calls refused before the agent ran (<see cref="RunRefusals"/>:
-/// not enough credits, the agent unavailable), which are not runs.
+/// not enough credits, the agent unavailable), which are not runs. <see cref="BoundedRuns"/> and
+/// <see cref="EstimatedRuns"/> count runs whose tokens are not the model endpoint's own figures (ADR-172): held to what
+/// the text can hold, or estimated because the endpoint reported none.
 /// </summary>
 public sealed record UsageRow(
     DateOnly? Day, Guid? Config, Guid? Listing, string? Agent, Guid? Key, string? KeyName, string? KeyPrefix,
-    int Runs, int Succeeded, int Errors, int Refused, long CreditsCharged, long InputTokens, long OutputTokens, int? LatencyP50Ms, int? LatencyP95Ms);
+    int Runs, int Succeeded, int Errors, int Refused, long CreditsCharged, long InputTokens, long OutputTokens, int BoundedRuns, int EstimatedRuns,
+    int? LatencyP50Ms, int? LatencyP95Ms);
 
 public sealed record UsageTotals(
-    int Runs, int Succeeded, int Errors, int Refused, long CreditsCharged, long InputTokens, long OutputTokens, int? LatencyP50Ms, int? LatencyP95Ms);
+    int Runs, int Succeeded, int Errors, int Refused, long CreditsCharged, long InputTokens, long OutputTokens, int BoundedRuns, int EstimatedRuns,
+    int? LatencyP50Ms, int? LatencyP95Ms);
 
 public sealed record UsageReport(DateOnly From, DateOnly To, UsageGrouping GroupBy, Guid? Config, IReadOnlyList<UsageRow> Rows, UsageTotals Totals);
 
@@ -92,6 +97,8 @@ sealed class UsageQueries(AppDbContext db, TimeProvider clock)
                 Credits = g.Sum(r => r.CreditsCharged),
                 InputTokens = g.Sum(r => r.InputTokens),
                 OutputTokens = g.Sum(r => r.OutputTokens),
+                Bounded = g.Count(r => r.UsageSource == UsageSource.Bounded),
+                Estimated = g.Count(r => r.UsageSource == UsageSource.Estimated),
             })
             .ToListAsync(ct);
         foreach (var sum in sums)
@@ -104,6 +111,8 @@ sealed class UsageQueries(AppDbContext db, TimeProvider clock)
             figures.Credits += sum.Credits;
             figures.InputTokens += sum.InputTokens;
             figures.OutputTokens += sum.OutputTokens;
+            figures.BoundedRuns += sum.Bounded;
+            figures.EstimatedRuns += sum.Estimated;
         }
 
         foreach (var (group, latency, count) in await LatenciesAsync(runs, query.GroupBy, ct))
@@ -128,7 +137,7 @@ sealed class UsageQueries(AppDbContext db, TimeProvider clock)
         }
         return new UsageReport(query.From, query.To, query.GroupBy, query.Config, rows,
             new UsageTotals(total.Runs, total.Succeeded, total.Errors, total.Refused, total.Credits, total.InputTokens, total.OutputTokens,
-                total.Latencies.Percentile(50), total.Latencies.Percentile(95)));
+                total.BoundedRuns, total.EstimatedRuns, total.Latencies.Percentile(50), total.Latencies.Percentile(95)));
     }
 
     /// <summary>Succeeded runs counted per group and latency bucket (<see cref="LatencyHistogram.Bucket"/>, written out in SQL).</summary>
@@ -213,6 +222,8 @@ sealed class UsageQueries(AppDbContext db, TimeProvider clock)
         public long Credits;
         public long InputTokens;
         public long OutputTokens;
+        public int BoundedRuns;
+        public int EstimatedRuns;
         public readonly LatencyHistogram Latencies = new();
 
         public void Add(Figures other)
@@ -224,11 +235,13 @@ sealed class UsageQueries(AppDbContext db, TimeProvider clock)
             Credits += other.Credits;
             InputTokens += other.InputTokens;
             OutputTokens += other.OutputTokens;
+            BoundedRuns += other.BoundedRuns;
+            EstimatedRuns += other.EstimatedRuns;
             Latencies.Add(other.Latencies);
         }
 
         public UsageRow ToRow(DateOnly? day, Guid? config, Guid? listing, string? agent, Guid? key, string? keyName, string? keyPrefix) =>
             new(day, config, listing, agent, key, keyName, keyPrefix, Runs, Succeeded, Errors, Refused, Credits, InputTokens, OutputTokens,
-                Latencies.Percentile(50), Latencies.Percentile(95));
+                BoundedRuns, EstimatedRuns, Latencies.Percentile(50), Latencies.Percentile(95));
     }
 }

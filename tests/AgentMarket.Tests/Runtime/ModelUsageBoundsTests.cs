@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AgentMarket.Flows.Execution;
 using AgentMarket.Gateway;
 using AgentMarket.Platform.Data;
 using AgentMarket.Runtime;
@@ -16,11 +17,14 @@ using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Tests.Runtime;
 
-/// <summary>A provider's endpoint beside the operator's, and a token rate high enough that a few tokens show in a price.</summary>
+/// <summary>
+/// A provider's endpoint beside the operator's, a token rate high enough that a few tokens show in a price, and a cap on
+/// hidden reasoning tokens low enough that a price shows it.
+/// </summary>
 public sealed class ModelUsageBoundsApp : FlowModelKeyApp
 {
     protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() =>
-        [.. base.ExtraSettings(), new("Gateway:VariableCreditsPerThousandTokens", "100")];
+        [.. base.ExtraSettings(), new("Gateway:VariableCreditsPerThousandTokens", "100"), new("Llm:MaxReasoningTokensPerCall", "2000")];
 }
 
 /// <summary>
@@ -46,19 +50,80 @@ public class ModelUsageBoundsTests(ModelUsageBoundsApp app) : IClassFixture<Mode
         Assert.Equal(Encoding.UTF8.GetByteCount(answer) + UsageBounds.CallFraming, run.OutputTokens);
         Assert.Equal(PriceOf(run.InputTokens + run.OutputTokens), run.CreditsCharged);
         Assert.True(run.CreditsCharged < PriceOf(10 + 1_000_000), "the claimed tokens would have cost more");
+        Assert.Equal(UsageSource.Bounded, run.UsageSource);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AReasoningModelOnASellersOwnEndpoint_IsChargedItsHiddenReasoning_AndItsFiguresAreRecordedAsReported(bool streamed)
+    {
+        var subscribed = await app.SubscribedAsync(await FlowEndpointAgentAsync());
+        var (question, answer) = ($"Think about {CatalogIntents.UniqueWord()}?", "Forty-two.");
+        var (written, thought) = (Estimate(answer.Length), ReasoningCap / 2);
+        app.FlowEndpoint.When(question, new FakeReply
+        {
+            Text = answer, Usage = (0, (int)(written + thought)), ReasoningTokens = (int)thought, PromptTokens = HonestPromptTokens,
+        });
+
+        var run = await RunAsync(subscribed, question, streamed);
+
+        Assert.Equal(written + thought, run.OutputTokens);
+        Assert.Equal(UsageSource.Reported, run.UsageSource);
+        Assert.Equal(PriceOf(run.InputTokens + run.OutputTokens), run.CreditsCharged);
     }
 
     [Fact]
-    public async Task ABuyersOwnEndpoint_ReportingNoTokens_IsChargedAtLeastTheEstimateOfItsText()
+    public async Task HiddenReasoningClaimedBeyondTheOperatorsCap_IsChargedTheCap_AndRecordedAsBounded()
+    {
+        var subscribed = await app.SubscribedAsync(await FlowEndpointAgentAsync());
+        var (question, answer) = ($"Think forever {CatalogIntents.UniqueWord()}?", "Forty-two.");
+        var written = Estimate(answer.Length);
+        app.FlowEndpoint.When(question, new FakeReply
+        {
+            Text = answer, Usage = (0, (int)(written + 100 * ReasoningCap)), ReasoningTokens = (int)(100 * ReasoningCap), PromptTokens = HonestPromptTokens,
+        });
+
+        var run = await RunAsync(subscribed, question);
+
+        Assert.Equal(written + ReasoningCap, run.OutputTokens);
+        Assert.Equal(UsageSource.Bounded, run.UsageSource);
+        Assert.Equal(PriceOf(run.InputTokens + run.OutputTokens), run.CreditsCharged);
+    }
+
+    [Fact]
+    public async Task HiddenReasoningClaimedBeyondTheCallsMaxTokens_IsChargedWhatTheCallAllowed()
+    {
+        var maxTokens = ReasoningCap / 4;
+        var subscribed = await app.SubscribedAsync(await FlowEndpointAgentAsync(maxTokens));
+        var (question, answer) = ($"Think briefly {CatalogIntents.UniqueWord()}?", "Forty-two.");
+        var written = Estimate(answer.Length);
+        app.FlowEndpoint.When(question, new FakeReply
+        {
+            Text = answer, Usage = (0, (int)(written + ReasoningCap)), ReasoningTokens = (int)ReasoningCap, PromptTokens = HonestPromptTokens,
+        });
+
+        var run = await RunAsync(subscribed, question);
+
+        Assert.Equal(maxTokens, app.FlowEndpoint.Requests.Single(r => r.LastUser == question).Body.GetProperty("max_completion_tokens").GetInt64());
+        Assert.Equal(maxTokens, run.OutputTokens);
+        Assert.Equal(UsageSource.Bounded, run.UsageSource);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ABuyersOwnEndpoint_ReportingNoTokens_IsChargedAtLeastTheEstimateOfItsText(bool noUsageAtAll)
     {
         var subscribed = await app.SubscribedAsync(await app.PromptAgentAsync(VariablePrice));
         await Http.AssertStatusAsync(await subscribed.Buyer.Client.PatchAsJsonAsync($"/api/customer-agent-configs/{subscribed.Config}/",
             new { model = new { base_url = app.FlowEndpoint.BaseUrl.ToString(), model = "their-model", api_key = "their-key" } }), HttpStatusCode.OK);
         var (question, answer) = ($"For free {CatalogIntents.UniqueWord()}?", "Nothing is free, not even this rather long answer.");
-        app.FlowEndpoint.When(question, new FakeReply { Text = answer, Usage = (0, 0) });
+        app.FlowEndpoint.When(question, new FakeReply { Text = answer, Usage = (0, 0), NoUsage = noUsageAtAll });
 
         var run = await RunAsync(subscribed, question);
 
+        Assert.Equal(noUsageAtAll ? UsageSource.Estimated : UsageSource.Bounded, run.UsageSource);
         var sent = app.FlowEndpoint.Requests.Single(r => r.LastUser == question).Messages.Sum(m => m.Text.Length);
         Assert.Equal((Estimate(sent), Estimate(answer.Length)), (run.InputTokens, run.OutputTokens));
         Assert.Equal(PriceOf(run.InputTokens + run.OutputTokens), run.CreditsCharged);
@@ -70,12 +135,45 @@ public class ModelUsageBoundsTests(ModelUsageBoundsApp app) : IClassFixture<Mode
     {
         var subscribed = await app.SubscribedAsync(await app.PromptAgentAsync(VariablePrice));
         var question = $"Trusted {CatalogIntents.UniqueWord()}?";
-        app.Model.When(question, new FakeReply { Text = "Short.", Usage = (10, 1_000_000) });
+        app.Model.When(question, new FakeReply { Text = "Short.", Usage = (10, 1_000_000), ReasoningTokens = 999_990 });
 
         var run = await RunAsync(subscribed, question);
 
         Assert.Equal((10L, 1_000_000L), (run.InputTokens, run.OutputTokens));
         Assert.Equal(PriceOf(10 + 1_000_000), run.CreditsCharged);
+        Assert.Equal(UsageSource.Reported, run.UsageSource);
+    }
+
+    [Fact]
+    public async Task Usage_CountsTheRunsWhoseTokensWereBoundedOrEstimated_InJsonAndCsv()
+    {
+        var subscribed = await app.SubscribedAsync(await app.PromptAgentAsync(VariablePrice));
+        await Http.AssertStatusAsync(await subscribed.Buyer.Client.PatchAsJsonAsync($"/api/customer-agent-configs/{subscribed.Config}/",
+            new { model = new { base_url = app.FlowEndpoint.BaseUrl.ToString(), model = "their-model", api_key = "their-key" } }), HttpStatusCode.OK);
+        var word = CatalogIntents.UniqueWord();
+        app.FlowEndpoint.When($"Honest {word}", new FakeReply { Text = "Yes.", Usage = (0, 1), PromptTokens = HonestPromptTokens });
+        app.FlowEndpoint.When($"Zero {word}", new FakeReply { Text = "Yes, but reported as nothing.", Usage = (0, 0) });
+        app.FlowEndpoint.When($"Silent {word}", new FakeReply { Text = "Yes, and no usage at all.", NoUsage = true });
+        List<AgentRun> runs = [];
+        foreach (var question in new[] { $"Honest {word}", $"Zero {word}", $"Silent {word}", $"Zero {word} again" })
+        {
+            runs.Add(await RunAsync(subscribed, question));
+        }
+
+        var report = await Http.ReadJsonAsync(await subscribed.Buyer.Client.GetAsync($"/api/usage/?config={subscribed.Config}&group_by=agent"));
+        var csv = await (await subscribed.Buyer.Client.GetAsync($"/api/usage/?config={subscribed.Config}&group_by=agent&format=csv")).Content.ReadAsStringAsync();
+
+        var (bounded, estimated) = (runs.Count(r => r.UsageSource == UsageSource.Bounded), runs.Count(r => r.UsageSource == UsageSource.Estimated));
+        Assert.Equal((2, 1), (bounded, estimated));
+        var totals = report.GetProperty("totals");
+        Assert.Equal((bounded, estimated), (totals.GetProperty("bounded_runs").GetInt32(), totals.GetProperty("estimated_runs").GetInt32()));
+        var row = Assert.Single(report.GetProperty("rows").EnumerateArray());
+        Assert.Equal((bounded, estimated), (row.GetProperty("bounded_runs").GetInt32(), row.GetProperty("estimated_runs").GetInt32()));
+        var lines = csv.TrimEnd('\n').Split('\n');
+        var columns = lines[0].Split(',');
+        var values = Assert.Single(lines[1..]).Split(',');
+        Assert.Equal($"{bounded}", values[Array.IndexOf(columns, "bounded_runs")]);
+        Assert.Equal($"{estimated}", values[Array.IndexOf(columns, "estimated_runs")]);
     }
 
     [Fact]
@@ -109,6 +207,11 @@ public class ModelUsageBoundsTests(ModelUsageBoundsApp app) : IClassFixture<Mode
 
     static long Estimate(long characters) => (characters + 3) / 4;
 
+    /// <summary>What an honest endpoint reports for a prompt: within what its text can hold.</summary>
+    static int HonestPromptTokens(RecordedRequest request) => (int)Estimate(request.Messages.Sum(m => m.Text.Length));
+
+    long ReasoningCap => app.Services.GetRequiredService<IOptions<LlmOptions>>().Value.MaxReasoningTokensPerCall;
+
     long PriceOf(long tokens) =>
         Math.Clamp(tokens * app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.VariableCreditsPerThousandTokens / 1_000, 1, 300);
 
@@ -129,17 +232,24 @@ public class ModelUsageBoundsTests(ModelUsageBoundsApp app) : IClassFixture<Mode
             answered = await Http.ReadJsonAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, question));
         }
         var runId = answered.GetProperty("run_id").GetGuid();
-        return await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().AgentRuns.AsNoTracking().SingleAsync(r => r.Id == runId));
+        var run = await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().AgentRuns.AsNoTracking().SingleAsync(r => r.Id == runId));
+        // The run's representation says what its record says.
+        Assert.Equal(run.UsageSource, answered.GetProperty("usage_source").Deserialize<UsageSource?>());
+        return run;
     }
 
     /// <summary>Basic Prompting, variable-priced, whose model node carries the seller's key and names the seller's endpoint.</summary>
-    async Task<PublishedAgent> FlowEndpointAgentAsync()
+    async Task<PublishedAgent> FlowEndpointAgentAsync(long? maxTokens = null)
     {
         var flow = JsonNode.Parse(CatalogIntents.ExampleFlow("Basic Prompting.json"))!;
         var node = flow["data"]!["nodes"]!.AsArray().Single(n => n?["data"]?["type"]?.GetValue<string>() == "LanguageModelComponent")!;
         var template = node["data"]!["node"]!["template"]!;
         template["api_key"]!["value"] = "seller-key";
         template["openai_api_base"] = new JsonObject { ["type"] = "str", ["value"] = app.FlowEndpoint.BaseUrl.ToString() };
+        if (maxTokens is { } max)
+        {
+            template["max_tokens"] = new JsonObject { ["type"] = "int", ["value"] = max };
+        }
 
         var (seller, handle) = await app.SellerAsync();
         var name = $"Metered agent {CatalogIntents.UniqueWord()}";

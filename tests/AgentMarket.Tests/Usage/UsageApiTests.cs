@@ -119,7 +119,7 @@ public class UsageApiTests(GatewayApp app) : IClassFixture<GatewayApp>
         await Http.AssertStatusAsync(response, HttpStatusCode.OK);
         Assert.Equal("text/csv", response.Content.Headers.ContentType?.MediaType);
         var lines = (await response.Content.ReadAsStringAsync()).TrimEnd('\n').Split('\n');
-        Assert.Equal("key,key_name,key_prefix,runs,succeeded,errors,refused,credits_charged,input_tokens,output_tokens,latency_p50_ms,latency_p95_ms", lines[0]);
+        Assert.Equal("key,key_name,key_prefix,runs,succeeded,errors,refused,credits_charged,input_tokens,output_tokens,bounded_runs,estimated_runs,latency_p50_ms,latency_p95_ms", lines[0]);
         var row = Assert.Single(lines[1..]);
         Assert.Contains("\"'=HYPERLINK(\"\"http://evil.example\"\")\"", row, StringComparison.Ordinal);
         Assert.Contains(",1,1,0,0,5,", row, StringComparison.Ordinal);

@@ -180,6 +180,10 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         }
 
         var usage = reply.Usage ?? (Words(request.Prompt), Words(reply.Text ?? "") + reply.ToolCalls.Count);
+        if (reply.PromptTokens is { } promptTokens)
+        {
+            usage = (promptTokens(request), usage.Completion);
+        }
         if (request.Stream)
         {
             await StreamAsync(context, request, reply, usage);
@@ -275,7 +279,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
             })]);
         }
 
-        return new JsonObject
+        var completion = new JsonObject
         {
             ["id"] = "chatcmpl-fake",
             ["object"] = "chat.completion",
@@ -287,8 +291,12 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
                 ["message"] = message,
                 ["finish_reason"] = reply.ToolCalls.Count > 0 ? "tool_calls" : "stop",
             }),
-            ["usage"] = Usage(usage),
         };
+        if (!reply.NoUsage)
+        {
+            completion["usage"] = Usage(usage, reply.ReasoningTokens);
+        }
+        return completion;
     }
 
     static async Task StreamAsync(HttpContext context, RecordedRequest request, FakeReply reply, (int Prompt, int Completion) usage)
@@ -313,11 +321,11 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         }
 
         chunks.Add(Chunk(request, new JsonObject(), reply.ToolCalls.Count > 0 ? "tool_calls" : "stop"));
-        if (request.IncludeUsage)
+        if (request.IncludeUsage && !reply.NoUsage)
         {
             var usageChunk = Chunk(request, new JsonObject(), null);
             usageChunk["choices"] = new JsonArray();
-            usageChunk["usage"] = Usage(usage);
+            usageChunk["usage"] = Usage(usage, reply.ReasoningTokens);
             chunks.Add(usageChunk);
         }
 
@@ -372,12 +380,20 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finishReason }),
     };
 
-    static JsonObject Usage((int Prompt, int Completion) usage) => new()
+    static JsonObject Usage((int Prompt, int Completion) usage, int? reasoning)
     {
-        ["prompt_tokens"] = usage.Prompt,
-        ["completion_tokens"] = usage.Completion,
-        ["total_tokens"] = usage.Prompt + usage.Completion,
-    };
+        var reported = new JsonObject
+        {
+            ["prompt_tokens"] = usage.Prompt,
+            ["completion_tokens"] = usage.Completion,
+            ["total_tokens"] = usage.Prompt + usage.Completion,
+        };
+        if (reasoning is { } tokens)
+        {
+            reported["completion_tokens_details"] = new JsonObject { ["reasoning_tokens"] = tokens };
+        }
+        return reported;
+    }
 
     static int Words(string text) => text.Split((char[])[' ', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries).Length;
 

@@ -39,6 +39,15 @@ public sealed record FakeReply
     /// <summary>Usage to report; null counts words of the prompt and the answer.</summary>
     public (int Prompt, int Completion)? Usage { get; init; }
 
+    /// <summary>Prompt tokens counted from the request instead of <see cref="Usage"/>'s: an endpoint reporting what it was really sent.</summary>
+    public Func<RecordedRequest, int>? PromptTokens { get; init; }
+
+    /// <summary>Hidden reasoning tokens within the completion count (<c>completion_tokens_details.reasoning_tokens</c>), as reasoning models report.</summary>
+    public int? ReasoningTokens { get; init; }
+
+    /// <summary>Report no usage at all, as some OpenAI-compatible servers do.</summary>
+    public bool NoUsage { get; init; }
+
     /// <summary>A plain text answer.</summary>
     public static FakeReply Say(string text) => new() { Text = text };
 
