@@ -11,6 +11,7 @@ static class AdminModule
     public static void AddAdmin(this WebApplicationBuilder builder)
     {
         builder.Services.AddScoped<ProviderDecisions>();
+        builder.Services.AddScoped<ProviderProfileDecisions>();
         builder.Services.AddScoped<Suspensions>();
         builder.Services.AddScoped<CreditAdjustments>();
         builder.Services.AddScoped<PaymentAdministration>();

@@ -73,6 +73,12 @@ public static class AuditActions
 
     public const string ProviderApproved = "provider.approved";
     public const string ProviderRejected = "provider.rejected";
+
+    /// <summary>An approved provider proposed an edit of its public profile; it waits for an operator (ADR-170).</summary>
+    public const string ProviderProfileChangeSubmitted = "provider.profile_change_submitted";
+    public const string ProviderProfileChangeApproved = "provider.profile_change_approved";
+    public const string ProviderProfileChangeRejected = "provider.profile_change_rejected";
+    public const string ProviderProfileChangeWithdrawn = "provider.profile_change_withdrawn";
     /// <summary>
     /// A provider replaced an agent's configurable fields confirming that values subscribers saved stop applying: the
     /// fields before and after, the keys dropped and how many subscriptions had them (ADR-158).

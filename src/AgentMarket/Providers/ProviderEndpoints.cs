@@ -21,7 +21,10 @@ public sealed record UpdateProviderRequest([property: MinLength(1), MaxLength(20
 
 public sealed record ProviderResponse(
     Guid Uuid, string Handle, string Name, string? Bio, string? AvatarUrl, ProviderState State, string? DecisionReason, DateTime Created,
-    DateTime? UsageSecretCreated);
+    DateTime? UsageSecretCreated, ProfileChangeResponse? PendingChange = null, ProfileChangeResponse? RejectedChange = null);
+
+/// <summary>A profile edit waiting for an operator, or rejected with their note (ADR-170); a null field keeps the live value, a bio of "" removes it.</summary>
+public sealed record ProfileChangeResponse(string? Name, string? Bio, string? AvatarUrl, DateTime Submitted, DateTime? Rejected, string? RejectionNote);
 public sealed record PublicProviderResponse(Guid Uuid, string Handle, string Name, string? Bio, string? AvatarUrl, bool Verified, IReadOnlyList<AgentCard> Listings);
 
 static partial class ProviderEndpoints
@@ -32,6 +35,7 @@ static partial class ProviderEndpoints
         providers.MapPost("/", ApplyAsync).WithName("ApplyAsProvider").RequireOrganization(MembershipRole.Manager);
         providers.MapGet("/mine", GetMineAsync).WithName("GetMyProvider").RequireOrganization();
         providers.MapPatch("/mine", UpdateMineAsync).WithName("UpdateMyProvider").RequireOrganization(MembershipRole.Manager);
+        providers.MapDelete("/mine/pending-change", WithdrawChangeAsync).WithName("WithdrawMyProfileChange").RequireOrganization(MembershipRole.Manager);
         providers.MapPost("/mine/reapply", ReapplyAsync).WithName("ReapplyAsProvider").RequireOrganization(MembershipRole.Manager);
         providers.MapGet("/{handle}", GetPublicAsync).WithName("GetProviderProfile").AllowAnyone();
     }
@@ -52,19 +56,21 @@ static partial class ProviderEndpoints
         return failure is not null ? failure.ToProblem(http) : TypedResults.Ok(ToResponse(provider!));
     }
 
-    static async Task<IResult> GetMineAsync(CurrentTenant tenant, AppDbContext db, CancellationToken ct)
+    static async Task<IResult> GetMineAsync(CurrentTenant tenant, AppDbContext db, ProviderProfileChanges changes, CancellationToken ct)
     {
         var organizationId = tenant.RequiredOrganizationId;
         var provider = await db.Providers.AsNoTracking().FirstOrDefaultAsync(p => p.OrganizationId == organizationId, ct);
-        return provider is null ? ApiProblem.NotFound("provider") : TypedResults.Ok(ToResponse(provider));
+        return provider is null ? ApiProblem.NotFound("provider") : TypedResults.Ok(ToResponse(provider, await changes.OfAsync(provider.Id, ct)));
     }
 
-    /// <summary>Edits the public profile: name, bio, and the avatar (an image uploaded with POST /api/catalog-images/, by uuid or url).</summary>
-    static async Task<IResult> UpdateMineAsync(UpdateProviderRequest request, CurrentTenant tenant, AppDbContext db, CancellationToken ct)
+    /// <summary>
+    /// Edits the public profile: name, bio, and the avatar (an image uploaded with POST /api/catalog-images/, by uuid or url).
+    /// An approved provider's edit waits for an operator when auto-approval is off (ADR-170): the response shows it as <c>pending_change</c>.
+    /// </summary>
+    static async Task<IResult> UpdateMineAsync(UpdateProviderRequest request, CurrentTenant tenant, AppDbContext db, ProviderProfileChanges changes, CancellationToken ct)
     {
         var organizationId = tenant.RequiredOrganizationId;
-        var provider = await db.Providers.FirstOrDefaultAsync(p => p.OrganizationId == organizationId, ct);
-        if (provider is null)
+        if (!await db.Providers.AnyAsync(p => p.OrganizationId == organizationId, ct))
         {
             return ApiProblem.NotFound("provider");
         }
@@ -72,6 +78,7 @@ static partial class ProviderEndpoints
         {
             return ApiProblem.Invalid("name", "The name cannot be empty.");
         }
+        string? avatarUrl = null;
         if (request.AvatarImage is { Length: > 0 } reference)
         {
             var imageName = reference.StartsWith(CatalogImages.RoutePrefix + "/", StringComparison.Ordinal) ? Path.GetFileNameWithoutExtension(reference) : reference;
@@ -82,13 +89,16 @@ static partial class ProviderEndpoints
             {
                 return ApiProblem.Invalid("avatar_image", "Upload the image first (POST /api/catalog-images/) and use its uuid or url.");
             }
-            provider.AvatarUrl = CatalogImages.UrlFor(image.Id, image.ContentType);
+            avatarUrl = CatalogImages.UrlFor(image.Id, image.ContentType);
         }
-        provider.Name = request.Name?.Trim() ?? provider.Name;
-        provider.Bio = request.Bio is null ? provider.Bio : (string.IsNullOrWhiteSpace(request.Bio) ? null : request.Bio.Trim());
-        await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(ToResponse(provider));
+        var edit = new ProfileEdit(request.Name?.Trim(), request.Bio?.Trim(), avatarUrl);
+        var (provider, change) = await changes.EditAsync(organizationId, edit, ct);
+        return provider is null ? ApiProblem.NotFound("provider") : TypedResults.Ok(ToResponse(provider, change));
     }
+
+    /// <summary>Withdraws the profile edit waiting for an operator; 404 when none waits.</summary>
+    static async Task<IResult> WithdrawChangeAsync(CurrentTenant tenant, ProviderProfileChanges changes, CancellationToken ct) =>
+        await changes.WithdrawAsync(tenant.RequiredOrganizationId, ct) ? TypedResults.NoContent() : ApiProblem.NotFound("pending profile change");
 
     static async Task<IResult> GetPublicAsync(string handle, CatalogQueries catalog, CancellationToken ct)
     {
@@ -101,7 +111,11 @@ static partial class ProviderEndpoints
         return TypedResults.Ok(new PublicProviderResponse(profile.Uuid, profile.Handle, profile.Name, profile.Bio, profile.AvatarUrl, profile.Verified, provider.Listings));
     }
 
-    internal static ProviderResponse ToResponse(Provider p) => new(p.Id, p.Handle, p.Name, p.Bio, p.AvatarUrl, p.State, p.DecisionReason, p.CreatedUtc, p.UsageSecretCreatedUtc);
+    internal static ProviderResponse ToResponse(Provider p, ProviderProfileChange? change = null) =>
+        new(p.Id, p.Handle, p.Name, p.Bio, p.AvatarUrl, p.State, p.DecisionReason, p.CreatedUtc, p.UsageSecretCreatedUtc,
+            change is { RejectedUtc: null } ? ToResponse(change) : null, change is { RejectedUtc: not null } ? ToResponse(change) : null);
+
+    static ProfileChangeResponse ToResponse(ProviderProfileChange c) => new(c.Name, c.Bio, c.AvatarUrl, c.SubmittedUtc, c.RejectedUtc, c.RejectionNote);
 }
 
 /// <summary>An organization's application to sell, approved at once or queued for an operator (<c>Marketplace:AutoApproveProviders</c>).</summary>

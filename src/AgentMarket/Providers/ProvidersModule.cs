@@ -12,6 +12,7 @@ static class ProvidersModule
         var services = builder.Services;
         services.AddOptions<MarketplaceOptions>().BindConfiguration("Marketplace").ValidateDataAnnotations().ValidateOnStart();
         services.AddScoped<ProviderApplications>();
+        services.AddScoped<ProviderProfileChanges>();
         services.AddScoped<ProviderAgents>();
         services.AddScoped<AgentVersions>();
         services.AddScoped<ConfigurableFields>();

@@ -41,6 +41,9 @@ public static class ProblemCodes
     public const string AccountLocked = "account_locked";
     public const string HandleTaken = "handle_taken";
     public const string AlreadyProvider = "already_provider";
+
+    /// <summary>409: the provider edited (or withdrew) its profile edit since the operator read it; nothing changed (ADR-170).</summary>
+    public const string ProviderProfileChanged = "provider_profile_changed";
     public const string LastOwner = "last_owner";
     public const string DefaultProject = "default_project";
 
