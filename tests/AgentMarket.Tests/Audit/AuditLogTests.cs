@@ -93,6 +93,18 @@ public class AuditLogTests(ClientAddressApp app) : IClassFixture<ClientAddressAp
         var (_, rejectedHandle) = await app.SellerAsync();
         await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/providers/{await ProviderIdAsync(operatorClient, rejectedHandle)}/reject", new { reason = "Incomplete profile" }));
 
+        // Profile edits of the approved provider: one rejected, one approved, one withdrawn (ADR-170).
+        foreach (var decision in new[] { "reject", "approve" })
+        {
+            await Http.ReadJsonAsync(await seller.Client.PatchAsJsonAsync("/api/providers/mine", new { name = $"Audited {decision} {CatalogIntents.UniqueWord()}" }));
+            var waiting = (await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/providers/profile-changes"))).EnumerateArray()
+                .Single(c => c.GetProperty("provider").GetGuid() == sellerProvider);
+            await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/providers/{sellerProvider}/profile-change/{decision}",
+                new { revision = waiting.GetProperty("revision").GetString(), reason = "Audited" }));
+        }
+        await Http.ReadJsonAsync(await seller.Client.PatchAsJsonAsync("/api/providers/mine", new { bio = "Audited bio" }));
+        await Http.AssertStatusAsync(await seller.Client.DeleteAsync("/api/providers/mine/pending-change"), HttpStatusCode.NoContent);
+
         // A listing rejected, resubmitted and approved; taken down and restored.
         var agentId = await seller.CreateAgentAsync($"Audited agent {CatalogIntents.UniqueWord()}");
         await seller.ImportExampleAsync(agentId);
