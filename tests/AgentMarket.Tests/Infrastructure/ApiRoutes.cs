@@ -40,6 +40,7 @@ public sealed partial record ApiRoute(string Method, string Pattern, EndpointAcc
         ["credits"] = 1,
         ["period"] = "2020-01",
         ["reference"] = "plausible reference",
+        ["revision"] = "plausible-revision",
     };
 
     /// <summary>Every endpoint under /api, so routes added by later features are covered without touching the tests.</summary>
