@@ -24,8 +24,8 @@ public sealed class ProviderProfileChanges(AppDbContext db, IOptionsMonitor<Mark
 
     /// <summary>
     /// Applies <paramref name="edit"/> to the organization's provider, or, when it is approved and auto-approval is off,
-    /// makes it the provider's pending change, replacing any earlier one (fields it does not set keep the live value). An
-    /// edit that changes nothing of the live profile withdraws a pending change. The organization's lock, held until the
+    /// merges it into the provider's pending change (a rejected one is replaced). A change left with nothing that differs
+    /// from the live profile is withdrawn. The organization's lock, held until the
     /// save commits, keeps two first edits from both inserting the change.
     /// </summary>
     public async Task<(Provider? Provider, ProviderProfileChange? Change)> EditAsync(Guid organizationId, ProfileEdit edit, CancellationToken ct)
@@ -54,12 +54,15 @@ public sealed class ProviderProfileChanges(AppDbContext db, IOptionsMonitor<Mark
         }
         else
         {
+            // Merged into what waits, as a listing's edits are (ADR-163): a field this edit does not set keeps its proposed
+            // value, and one set back to its live value leaves the change.
+            var waiting = pending is null ? null : change;
             var proposed = new ProviderProfileChange
             {
                 ProviderId = provider.Id,
-                Name = edit.Name is { } name && name != provider.Name ? name : null,
-                Bio = edit.Bio is { } bio && bio != (provider.Bio ?? "") ? bio : null,
-                AvatarUrl = edit.AvatarUrl is { } avatar && avatar != provider.AvatarUrl ? avatar : null,
+                Name = edit.Name is { } name ? (name != provider.Name ? name : null) : waiting?.Name,
+                Bio = edit.Bio is { } bio ? (bio != (provider.Bio ?? "") ? bio : null) : waiting?.Bio,
+                AvatarUrl = edit.AvatarUrl is { } avatar ? (avatar != provider.AvatarUrl ? avatar : null) : waiting?.AvatarUrl,
             };
             if (proposed.IsEmpty)
             {

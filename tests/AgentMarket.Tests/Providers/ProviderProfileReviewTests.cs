@@ -54,6 +54,22 @@ public class ProviderProfileReviewTests(ManualApprovalApp app) : IClassFixture<M
     }
 
     [Fact]
+    public async Task SuccessiveEdits_AreMergedIntoTheWaitingChange_AndAFieldSetBackToItsLiveValueLeavesIt()
+    {
+        var (seller, handle, operatorClient) = await ApprovedAsync();
+        var oldName = await PublicNameAsync(handle);
+        var newName = $"Merged {CatalogIntents.UniqueWord()}";
+
+        await Http.ReadJsonAsync(await seller.Client.PatchAsJsonAsync("/api/providers/mine", new { bio = "We build research agents." }));
+        var both = (await Http.ReadJsonAsync(await seller.Client.PatchAsJsonAsync("/api/providers/mine", new { name = newName }))).GetProperty("pending_change");
+        Assert.Equal((newName, "We build research agents."), (both.GetProperty("name").GetString(), both.GetProperty("bio").GetString()));
+        Assert.Equal(["bio", "name"], (await WaitingAsync(operatorClient, handle)).GetProperty("fields").EnumerateArray().Select(f => f.GetProperty("field").GetString()).Order());
+
+        var bioOnly = (await Http.ReadJsonAsync(await seller.Client.PatchAsJsonAsync("/api/providers/mine", new { name = oldName }))).GetProperty("pending_change");
+        Assert.Equal((JsonValueKind.Null, "We build research agents."), (bioOnly.GetProperty("name").ValueKind, bioOnly.GetProperty("bio").GetString()));
+    }
+
+    [Fact]
     public async Task RejectingAProfileEdit_KeepsTheLiveProfile_AndTheProviderReadsTheNote()
     {
         var (seller, handle, operatorClient) = await ApprovedAsync();
