@@ -1,6 +1,8 @@
 using System.Text.RegularExpressions;
+using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Gateway;
 using AgentMarket.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace AgentMarket.Tests.Browser;
@@ -56,6 +58,38 @@ public class PhoneLayoutTests(BuyerBrowserApp app) : IClassFixture<BuyerBrowserA
         var organization = await operatorPage.Locator("main a[href^='/admin/organizations/']").First.GetAttributeAsync("href");
         await AssertFitAsync(operatorPage, organization!);
         await Assertions.Expect(operatorPage.Locator("nav.tabs a[aria-current='page']")).ToHaveTextAsync("Users and organizations");
+    }
+
+    [Fact]
+    public async Task TheOperatorsQueueOfEdits_OnAPhone_ShowsTheChangesAndTheDecisionWithoutScrollingSideways()
+    {
+        // An edit waiting from before auto-approval was turned on (this app approves listings at once): a long summary and
+        // a new image, as wide as edits get.
+        var agent = await app.PublishedAgentAsync();
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            scope.ServiceProvider.GetRequiredService<AgentMarket.Platform.Tenancy.CurrentTenant>().EnterSystemScope();
+            var db = scope.ServiceProvider.GetRequiredService<AgentMarket.Platform.Data.AppDbContext>();
+            db.ListingChanges.Add(new AgentMarket.Catalog.Moderation.ListingChange
+            {
+                ListingId = agent.ListingId,
+                ShortDescription = string.Join(' ', Enumerable.Repeat("A much longer one-line description of what it does.", 5)),
+                PreviewImageUrl = "/media/images/proposed.png",
+                SubmittedUtc = DateTime.UtcNow,
+            });
+            await db.SaveChangesAsync();
+        }
+        await using var context = await app.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 390, Height = 844 } });
+        var page = await context.NewPageAsync();
+        await app.SignInAsOperatorAsync(page);
+
+        await AssertFitAsync(page, "/admin");
+        var row = page.Locator($"tr[data-pending-change='{agent.ListingId}']");
+        foreach (var part in new[] { row.Locator("[data-change-fields]"), row.GetByRole(AriaRole.Button, new() { Name = "Approve", Exact = false }), row.GetByRole(AriaRole.Button, new() { Name = "Reject", Exact = false }) })
+        {
+            var box = await part.BoundingBoxAsync();
+            Assert.True(box is not null && box.X >= 0 && box.X + box.Width <= 390, $"past a 390 px screen: {box?.X} + {box?.Width}");
+        }
     }
 
     [Fact]
