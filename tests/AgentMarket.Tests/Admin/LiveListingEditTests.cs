@@ -170,6 +170,23 @@ public class LiveListingEditTests(ManualListingApprovalApp app) : IClassFixture<
         Assert.DoesNotContain("Unused", entry, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ARenameThatIsWithdrawnOrRejected_GivesTheAgentItsLiveNameBack()
+    {
+        var (agent, operatorClient) = await LiveAsync();
+        var agentUrl = $"/api/provider-agents/{agent.AgentId}";
+
+        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(agentUrl, new { name = $"Withdrawn {CatalogIntents.UniqueWord()}" }));
+        await Http.ReadJsonAsync(await agent.Seller.Client.DeleteAsync($"{OwnListing(agent)}pending-change"));
+        Assert.Equal(agent.Name, (await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(agentUrl))).GetProperty("name").GetString());
+
+        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(agentUrl, new { name = $"Rejected {CatalogIntents.UniqueWord()}" }));
+        await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/listings/{agent.ListingId}/reject/", new { reason = "Keep the name." }),
+            HttpStatusCode.NoContent);
+        Assert.Equal(agent.Name, (await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(agentUrl))).GetProperty("name").GetString());
+        Assert.Equal(agent.Name, (await Http.ReadJsonAsync(await app.CreateClient().GetAsync($"/api/marketplace/agents/{agent.Slug}/"))).GetProperty("name").GetString());
+    }
+
     async Task<(PublishedAgent Agent, HttpClient Operator)> LiveAsync()
     {
         var agent = await app.PublishedAgentAsync();

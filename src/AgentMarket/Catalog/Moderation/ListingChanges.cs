@@ -110,8 +110,22 @@ public sealed class ListingChanges(AppDbContext db, IOptionsMonitor<MarketplaceO
             return false;
         }
         db.ListingChanges.Remove(change);
+        await RestoreAgentNameAsync(db, listing, change, ct);
         audit.Record(Audit.AuditActions.ListingChangeWithdrawn, listing.OrganizationId, "listing", listing.Id, before: Fields(change));
         return true;
+    }
+
+    /// <summary>
+    /// Gives the listing's agent its live name back when a proposed rename does not go live (withdrawn or rejected): a
+    /// listed agent's rename is its listing's (ProviderAgents.UpdateAsync sets both), so the seller's pages and API would
+    /// otherwise show a name buyers never saw, and the overview's next save would submit it again. The caller saves.
+    /// </summary>
+    public static async Task RestoreAgentNameAsync(AppDbContext db, Listing listing, ListingChange change, CancellationToken ct)
+    {
+        if (change.Name is not null && listing.AgentId is { } agentId && await db.ProviderAgents.FirstOrDefaultAsync(a => a.Id == agentId, ct) is { } agent)
+        {
+            agent.Name = listing.Name;
+        }
     }
 
     void RemoveIfEmpty(ListingChange change)

@@ -188,6 +188,11 @@ public sealed class ListingModeration(
             return Outcome.Changed;
         }
         var (after, email) = decide(listing);
+        if (change.RejectedUtc is not null)
+        {
+            tenant.EnterSystemScope(); // the provider organization's agent, not the operator's
+            await ListingChanges.RestoreAgentNameAsync(db, listing, change, ct);
+        }
         var organization = await OwnerOrganizationAsync(listing, ct);
         audit.Record(action, organization, "listing", listing.Id, after: after);
         await EmailAsync(listing, organization, email, ct);
