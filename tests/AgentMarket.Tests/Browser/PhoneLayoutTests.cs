@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Gateway;
 using AgentMarket.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
@@ -66,6 +67,7 @@ public class PhoneLayoutTests(BuyerBrowserApp app) : IClassFixture<BuyerBrowserA
         // An edit waiting from before auto-approval was turned on (this app approves listings at once): a long summary and
         // a new image, as wide as edits get.
         var agent = await app.PublishedAgentAsync();
+        var waitingListing = await app.PublishedAgentAsync();
         await using (var scope = app.Services.CreateAsyncScope())
         {
             scope.ServiceProvider.GetRequiredService<AgentMarket.Platform.Tenancy.CurrentTenant>().EnterSystemScope();
@@ -77,6 +79,8 @@ public class PhoneLayoutTests(BuyerBrowserApp app) : IClassFixture<BuyerBrowserA
                 PreviewImageUrl = "/media/images/proposed.png",
                 SubmittedUtc = DateTime.UtcNow,
             });
+            // And a first publication waiting, submitted before auto-approval was turned on.
+            (await db.Listings.SingleAsync(l => l.Id == waitingListing.ListingId)).State = AgentMarket.Catalog.ListingState.PendingReview;
             await db.SaveChangesAsync();
         }
         await using var context = await app.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 390, Height = 844 } });
@@ -85,7 +89,12 @@ public class PhoneLayoutTests(BuyerBrowserApp app) : IClassFixture<BuyerBrowserA
 
         await AssertFitAsync(page, "/admin");
         var row = page.Locator($"tr[data-pending-change='{agent.ListingId}']");
-        foreach (var part in new[] { row.Locator("[data-change-fields]"), row.GetByRole(AriaRole.Button, new() { Name = "Approve", Exact = false }), row.GetByRole(AriaRole.Button, new() { Name = "Reject", Exact = false }) })
+        var listingRow = page.Locator("tr", new() { Has = page.Locator($"a[href='/admin/listings/{waitingListing.ListingId}']") });
+        foreach (var part in new[]
+        {
+            row.Locator("[data-change-fields]"), row.GetByRole(AriaRole.Button, new() { Name = "Approve", Exact = false }), row.GetByRole(AriaRole.Button, new() { Name = "Reject", Exact = false }),
+            listingRow.GetByRole(AriaRole.Button, new() { Name = "Approve", Exact = false }), listingRow.GetByRole(AriaRole.Button, new() { Name = "Reject", Exact = false }),
+        })
         {
             var box = await part.BoundingBoxAsync();
             Assert.True(box is not null && box.X >= 0 && box.X + box.Width <= 390, $"past a 390 px screen: {box?.X} + {box?.Width}");
