@@ -97,19 +97,19 @@ public class ListingReviewFinishTests(ListingReviewApp app) : IClassFixture<List
     [Fact]
     public async Task TwoSimultaneousFirstEditsOfALiveListing_BothSucceed_AndTheChangeHoldsBoth()
     {
-        var (agent, _) = await LiveAsync();
+        var (agent, _) = await app.LiveListingAsync();
         var newName = $"Raced name {CatalogIntents.UniqueWord()}";
 
         app.Reads.Arm(agent.ListingId, parties: 2);
         var responses = await Task.WhenAll(
-            agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { short_description = "Raced summary." }),
+            agent.Seller.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { short_description = "Raced summary." }),
             agent.Seller.Client.PatchAsJsonAsync($"/api/provider-agents/{agent.AgentId}", new { name = newName }));
 
         foreach (var response in responses)
         {
             await Http.AssertStatusAsync(response, HttpStatusCode.OK);
         }
-        var pending = (await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(OwnListing(agent)))).GetProperty("pending_change");
+        var pending = (await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(LiveListings.OwnListing(agent)))).GetProperty("pending_change");
         Assert.Equal((newName, "Raced summary."), (pending.GetProperty("name").GetString(), pending.GetProperty("short_description").GetString()));
     }
 
@@ -161,17 +161,17 @@ public class ListingReviewFinishTests(ListingReviewApp app) : IClassFixture<List
     [Fact]
     public async Task DecisionsOnAnEdit_AreEmailed_TheRejectionWithTheNote()
     {
-        var (agent, operatorClient) = await LiveAsync();
+        var (agent, operatorClient) = await app.LiveListingAsync();
         var sentBefore = (await MailAsync(agent.Name)).Count;
         var note = $"Not an offer {CatalogIntents.UniqueWord()}.";
 
-        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { short_description = "Buy now." }));
+        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { short_description = "Buy now." }));
         await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/listings/{agent.ListingId}/reject/", new { reason = note }), HttpStatusCode.NoContent);
         var rejection = Assert.Single((await MailAsync(agent.Name)).Skip(sentBefore));
         Assert.Equal(agent.Seller.Email, rejection.Recipient);
         Assert.Contains(note, rejection.Body, StringComparison.Ordinal);
 
-        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { short_description = "Answers, politely." }));
+        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { short_description = "Answers, politely." }));
         await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{agent.ListingId}/approve/", null), HttpStatusCode.NoContent);
         var approval = Assert.Single((await MailAsync(agent.Name)).Skip(sentBefore + 1));
         Assert.NotEqual(rejection.Subject, approval.Subject);
@@ -195,21 +195,11 @@ public class ListingReviewFinishTests(ListingReviewApp app) : IClassFixture<List
     /// <summary>A live listing with an edit waiting; the edit's summary.</summary>
     async Task<string> EditedAsync()
     {
-        var (agent, _) = await LiveAsync();
+        var (agent, _) = await app.LiveListingAsync();
         var summary = $"Waiting summary {CatalogIntents.UniqueWord()}";
-        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { short_description = summary }));
+        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { short_description = summary }));
         return summary;
     }
-
-    async Task<(PublishedAgent Agent, HttpClient Operator)> LiveAsync()
-    {
-        var agent = await app.PublishedAgentAsync();
-        var operatorClient = await app.OperatorAsync();
-        await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{agent.ListingId}/approve/", null), HttpStatusCode.NoContent);
-        return (agent, operatorClient);
-    }
-
-    static string OwnListing(PublishedAgent agent) => $"/api/provider-agents/{agent.AgentId}/listing/";
 }
 
 /// <summary>

@@ -18,9 +18,9 @@ public class ListingReviewPagesTests(ManualListingApprovalApp app) : IClassFixtu
     [Fact]
     public async Task AProposedPreviewImage_IsAThumbnailForTheOperator_AndLabelledAsProposedForTheSeller()
     {
-        var (agent, operatorClient) = await LiveAsync();
+        var (agent, operatorClient) = await app.LiveListingAsync();
         var image = (await Http.ReadJsonAsync(await agent.Seller.Client.PostAsync("/api/catalog-images/", Images.Png()), HttpStatusCode.Created)).GetProperty("uuid").GetGuid();
-        var own = await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { preview_image = image.ToString() }));
+        var own = await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { preview_image = image.ToString() }));
         var url = own.GetProperty("pending_change").GetProperty("preview_image").GetString()!;
         Assert.StartsWith("/", url, StringComparison.Ordinal);
 
@@ -38,9 +38,9 @@ public class ListingReviewPagesTests(ManualListingApprovalApp app) : IClassFixtu
     [Fact]
     public async Task SavingALiveListingOnItsPage_SaysTheEditWaits_AndTheOverviewAndAgentsListShowIt()
     {
-        var (agent, _) = await LiveAsync();
+        var (agent, _) = await app.LiveListingAsync();
         var listingUrl = $"/provider/agents/{agent.AgentId}/publish";
-        var own = await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(OwnListing(agent)));
+        var own = await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(LiveListings.OwnListing(agent)));
 
         var saved = await agent.Seller.Client.SubmitAsync(listingUrl, "publish-listing", new()
         {
@@ -65,7 +65,7 @@ public class ListingReviewPagesTests(ManualListingApprovalApp app) : IClassFixtu
     [Fact]
     public async Task RenamingALiveAgent_SaysTheNameWaits_AndAfterWithdrawingThePagesShowTheLiveName()
     {
-        var (agent, _) = await LiveAsync();
+        var (agent, _) = await app.LiveListingAsync();
         var newName = $"Renamed {CatalogIntents.UniqueWord()}";
         var overviewUrl = $"/provider/agents/{agent.AgentId}";
         var listingUrl = $"{overviewUrl}/publish";
@@ -90,12 +90,12 @@ public class ListingReviewPagesTests(ManualListingApprovalApp app) : IClassFixtu
     [Fact]
     public async Task ARejectedEdit_SaysWhenWithTheNoteOnce_ListsWhatWasProposed_AndTheFormCanStartFromIt()
     {
-        var (agent, operatorClient) = await LiveAsync();
+        var (agent, operatorClient) = await app.LiveListingAsync();
         var proposed = $"Buy crypto {CatalogIntents.UniqueWord()}.";
-        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { short_description = proposed }));
+        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { short_description = proposed }));
         await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/listings/{agent.ListingId}/reject/", new { reason = "Describe the agent, not an offer." }),
             HttpStatusCode.NoContent);
-        var rejected = (await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(OwnListing(agent)))).GetProperty("rejected_change");
+        var rejected = (await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(LiveListings.OwnListing(agent)))).GetProperty("rejected_change");
         var when = rejected.GetProperty("rejected").GetDateTime().ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
 
         var listingUrl = $"/provider/agents/{agent.AgentId}/publish";
@@ -115,15 +115,4 @@ public class ListingReviewPagesTests(ManualListingApprovalApp app) : IClassFixtu
         Assert.Contains($"<a class=\"badge badge-error\" href=\"{listingUrl}\" data-change-state>edit rejected</a>", overview, StringComparison.Ordinal);
         Assert.Contains($"<a href=\"{listingUrl}\" data-change-state>edit rejected</a>", await agent.Seller.Client.HtmlAsync("/provider/agents"), StringComparison.Ordinal);
     }
-
-    /// <summary>A listing published and approved, so live; and the operator who approved it.</summary>
-    async Task<(PublishedAgent Agent, HttpClient Operator)> LiveAsync()
-    {
-        var agent = await app.PublishedAgentAsync();
-        var operatorClient = await app.OperatorAsync();
-        await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{agent.ListingId}/approve/", null), HttpStatusCode.NoContent);
-        return (agent, operatorClient);
-    }
-
-    static string OwnListing(PublishedAgent agent) => $"/api/provider-agents/{agent.AgentId}/listing/";
 }

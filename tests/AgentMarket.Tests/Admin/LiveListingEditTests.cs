@@ -19,11 +19,11 @@ public class LiveListingEditTests(ManualListingApprovalApp app) : IClassFixture<
     [Fact]
     public async Task RenamingALiveListing_WaitsForTheOperator_WhoseApprovalMakesTheNewNamePublic()
     {
-        var (agent, operatorClient) = await LiveAsync();
+        var (agent, operatorClient) = await app.LiveListingAsync();
         var newName = $"Renamed agent {CatalogIntents.UniqueWord()}";
 
         await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync($"/api/provider-agents/{agent.AgentId}", new { name = newName }));
-        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { short_description = "Now with more words.", pricing = new { model = "fixed_credits", credits_per_run = 3 } }));
+        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { short_description = "Now with more words.", pricing = new { model = "fixed_credits", credits_per_run = 3 } }));
 
         // Buyers read the approved listing; the price (not presentation) changed at once.
         var card = await Http.ReadJsonAsync(await app.CreateClient().GetAsync($"/api/marketplace/agents/{agent.Slug}/"));
@@ -34,7 +34,7 @@ public class LiveListingEditTests(ManualListingApprovalApp app) : IClassFixture<
         Assert.DoesNotContain(newName, page, StringComparison.Ordinal);
 
         // The provider sees what waits.
-        var own = await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(OwnListing(agent)));
+        var own = await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(LiveListings.OwnListing(agent)));
         Assert.Equal(agent.Name, own.GetProperty("name").GetString());
         Assert.Equal(3, own.GetProperty("pricing").GetProperty("credits_per_run").GetInt64());
         var pending = own.GetProperty("pending_change");
@@ -59,22 +59,22 @@ public class LiveListingEditTests(ManualListingApprovalApp app) : IClassFixture<
         card = await Http.ReadJsonAsync(await app.CreateClient().GetAsync($"/api/marketplace/agents/{agent.Slug}/"));
         Assert.Equal((newName, "Now with more words."), (card.GetProperty("name").GetString(), card.GetProperty("description").GetString()));
         Assert.Contains(newName, await app.CreateClient().GetStringAsync($"/agents/{agent.Slug}"), StringComparison.Ordinal);
-        Assert.Equal(JsonValueKind.Null, (await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(OwnListing(agent)))).GetProperty("pending_change").ValueKind);
+        Assert.Equal(JsonValueKind.Null, (await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(LiveListings.OwnListing(agent)))).GetProperty("pending_change").ValueKind);
         Assert.Equal("active", (await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/listings/{agent.ListingId}"))).GetProperty("state").GetString());
     }
 
     [Fact]
     public async Task RejectingAnEdit_KeepsTheLiveListing_AndTheProviderReadsTheNote()
     {
-        var (agent, operatorClient) = await LiveAsync();
-        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { description = "Buy crypto here.", tags = CryptoTags }));
+        var (agent, operatorClient) = await app.LiveListingAsync();
+        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { description = "Buy crypto here.", tags = CryptoTags }));
 
         await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/listings/{agent.ListingId}/reject/", new { reason = "Describe the agent, not an offer." }),
             HttpStatusCode.NoContent);
 
         var card = await Http.ReadJsonAsync(await app.CreateClient().GetAsync($"/api/marketplace/agents/{agent.Slug}/"));
         Assert.DoesNotContain("crypto", card.GetRawText(), StringComparison.Ordinal);
-        var own = await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(OwnListing(agent)));
+        var own = await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(LiveListings.OwnListing(agent)));
         Assert.Equal(("active", JsonValueKind.Null), (own.GetProperty("state").GetString(), own.GetProperty("pending_change").ValueKind));
         var rejected = own.GetProperty("rejected_change");
         Assert.Equal(("Describe the agent, not an offer.", "Buy crypto here."), (rejected.GetProperty("moderation_note").GetString(), rejected.GetProperty("description").GetString()));
@@ -82,8 +82,8 @@ public class LiveListingEditTests(ManualListingApprovalApp app) : IClassFixture<
 
         // Nothing is left to decide; the provider's next edit replaces the rejected one.
         await Http.AssertProblemAsync(await operatorClient.PostAsync($"/api/admin/listings/{agent.ListingId}/approve/", null), HttpStatusCode.Conflict, "listing_state_conflict");
-        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { short_description = "Answers questions, politely." }));
-        own = await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(OwnListing(agent)));
+        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { short_description = "Answers questions, politely." }));
+        own = await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(LiveListings.OwnListing(agent)));
         Assert.Equal(JsonValueKind.Null, own.GetProperty("rejected_change").ValueKind);
         Assert.Equal(JsonValueKind.Null, own.GetProperty("pending_change").GetProperty("description").ValueKind);
     }
@@ -91,12 +91,12 @@ public class LiveListingEditTests(ManualListingApprovalApp app) : IClassFixture<
     [Fact]
     public async Task ApprovingAnEditTheProviderChangedSince_Is409ListingChanged_AndTheCurrentOneIsApproved()
     {
-        var (agent, operatorClient) = await LiveAsync();
+        var (agent, operatorClient) = await app.LiveListingAsync();
         var url = $"/api/admin/listings/{agent.ListingId}";
-        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { short_description = "First wording." }));
+        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { short_description = "First wording." }));
         var reviewed = (await Http.ReadJsonAsync(await operatorClient.GetAsync(url))).GetProperty("revision").GetString();
 
-        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { description = "Now it also sells crypto." }));
+        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { description = "Now it also sells crypto." }));
         await Http.AssertProblemAsync(await operatorClient.PostAsJsonAsync($"{url}/approve/", new { revision = reviewed }), HttpStatusCode.Conflict, "listing_changed");
         await Http.AssertProblemAsync(await operatorClient.PostAsJsonAsync($"{url}/reject/", new { reason = "No.", revision = reviewed }), HttpStatusCode.Conflict, "listing_changed");
         Assert.Equal("Answers questions politely.", (await Http.ReadJsonAsync(await app.CreateClient().GetAsync($"/api/marketplace/agents/{agent.Slug}/"))).GetProperty("description").GetString());
@@ -111,21 +111,21 @@ public class LiveListingEditTests(ManualListingApprovalApp app) : IClassFixture<
     [Fact]
     public async Task WithdrawnEditsAndBadRequests_AreRefusedWithTheirCodes()
     {
-        var (agent, operatorClient) = await LiveAsync();
+        var (agent, operatorClient) = await app.LiveListingAsync();
         var (other, _) = await app.SellerAsync();
-        await Http.AssertProblemAsync(await agent.Seller.Client.DeleteAsync($"{OwnListing(agent)}pending-change"), HttpStatusCode.NotFound, "not_found");
+        await Http.AssertProblemAsync(await agent.Seller.Client.DeleteAsync($"{LiveListings.OwnListing(agent)}pending-change"), HttpStatusCode.NotFound, "not_found");
         await Http.AssertProblemAsync(await operatorClient.PostAsync($"/api/admin/listings/{agent.ListingId}/approve/", null), HttpStatusCode.Conflict, "listing_state_conflict");
         await Http.AssertProblemAsync(await operatorClient.PostAsync($"/api/admin/listings/{Guid.NewGuid()}/approve/", null), HttpStatusCode.NotFound, "not_found");
 
-        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { short_description = "Withdrawn wording." }));
+        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { short_description = "Withdrawn wording." }));
         // Another organization can neither edit, read nor withdraw it; an invalid edit is refused and leaves it as it was.
-        await Http.AssertProblemAsync(await other.Client.PatchAsJsonAsync(OwnListing(agent), new { short_description = "Hijacked." }), HttpStatusCode.NotFound, "not_found");
-        await Http.AssertProblemAsync(await other.Client.DeleteAsync($"{OwnListing(agent)}pending-change"), HttpStatusCode.NotFound, "not_found");
-        await Http.AssertProblemAsync(await agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { short_description = " " }), HttpStatusCode.BadRequest, "validation_failed");
-        await Http.AssertProblemAsync(await agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { category = "no-such-category" }), HttpStatusCode.BadRequest, "validation_failed");
-        Assert.Equal("Withdrawn wording.", (await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(OwnListing(agent)))).GetProperty("pending_change").GetProperty("short_description").GetString());
+        await Http.AssertProblemAsync(await other.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { short_description = "Hijacked." }), HttpStatusCode.NotFound, "not_found");
+        await Http.AssertProblemAsync(await other.Client.DeleteAsync($"{LiveListings.OwnListing(agent)}pending-change"), HttpStatusCode.NotFound, "not_found");
+        await Http.AssertProblemAsync(await agent.Seller.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { short_description = " " }), HttpStatusCode.BadRequest, "validation_failed");
+        await Http.AssertProblemAsync(await agent.Seller.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { category = "no-such-category" }), HttpStatusCode.BadRequest, "validation_failed");
+        Assert.Equal("Withdrawn wording.", (await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(LiveListings.OwnListing(agent)))).GetProperty("pending_change").GetProperty("short_description").GetString());
 
-        var withdrawn = await Http.ReadJsonAsync(await agent.Seller.Client.DeleteAsync($"{OwnListing(agent)}pending-change"));
+        var withdrawn = await Http.ReadJsonAsync(await agent.Seller.Client.DeleteAsync($"{LiveListings.OwnListing(agent)}pending-change"));
         Assert.Equal(JsonValueKind.Null, withdrawn.GetProperty("pending_change").ValueKind);
         await Http.AssertProblemAsync(await operatorClient.PostAsync($"/api/admin/listings/{agent.ListingId}/approve/", null), HttpStatusCode.Conflict, "listing_state_conflict");
         var queue = await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/listings/?limit=200"));
@@ -136,9 +136,9 @@ public class LiveListingEditTests(ManualListingApprovalApp app) : IClassFixture<
     [Fact]
     public async Task TheConsole_ListsTheEditWithLiveAndProposedValues_AndApprovesIt()
     {
-        var (agent, operatorClient) = await LiveAsync();
+        var (agent, operatorClient) = await app.LiveListingAsync();
         var proposed = $"Proposed summary {CatalogIntents.UniqueWord()}";
-        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { short_description = proposed }));
+        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { short_description = proposed }));
 
         var queue = await operatorClient.HtmlAsync("/admin");
         Assert.Contains(proposed, queue, StringComparison.Ordinal);
@@ -159,9 +159,9 @@ public class LiveListingEditTests(ManualListingApprovalApp app) : IClassFixture<
     [Fact]
     public async Task AnImageOnlyAWaitingEditUses_IsShownAsUsed_SoItIsNotDeletedBeforeTheApproval()
     {
-        var (agent, _) = await LiveAsync();
+        var (agent, _) = await app.LiveListingAsync();
         var image = (await Http.ReadJsonAsync(await agent.Seller.Client.PostAsync("/api/catalog-images/", Images.Png()), HttpStatusCode.Created)).GetProperty("uuid").GetGuid();
-        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(OwnListing(agent), new { preview_image = image.ToString() }));
+        await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { preview_image = image.ToString() }));
 
         var page = await agent.Seller.Client.GetStringAsync($"/provider/agents/{agent.AgentId}/publish");
         var entry = page[page.IndexOf($"data-image=\"{image}\"", StringComparison.Ordinal)..];
@@ -173,11 +173,11 @@ public class LiveListingEditTests(ManualListingApprovalApp app) : IClassFixture<
     [Fact]
     public async Task ARenameThatIsWithdrawnOrRejected_GivesTheAgentItsLiveNameBack()
     {
-        var (agent, operatorClient) = await LiveAsync();
+        var (agent, operatorClient) = await app.LiveListingAsync();
         var agentUrl = $"/api/provider-agents/{agent.AgentId}";
 
         await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(agentUrl, new { name = $"Withdrawn {CatalogIntents.UniqueWord()}" }));
-        await Http.ReadJsonAsync(await agent.Seller.Client.DeleteAsync($"{OwnListing(agent)}pending-change"));
+        await Http.ReadJsonAsync(await agent.Seller.Client.DeleteAsync($"{LiveListings.OwnListing(agent)}pending-change"));
         Assert.Equal(agent.Name, (await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(agentUrl))).GetProperty("name").GetString());
 
         await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(agentUrl, new { name = $"Rejected {CatalogIntents.UniqueWord()}" }));
@@ -186,16 +186,6 @@ public class LiveListingEditTests(ManualListingApprovalApp app) : IClassFixture<
         Assert.Equal(agent.Name, (await Http.ReadJsonAsync(await agent.Seller.Client.GetAsync(agentUrl))).GetProperty("name").GetString());
         Assert.Equal(agent.Name, (await Http.ReadJsonAsync(await app.CreateClient().GetAsync($"/api/marketplace/agents/{agent.Slug}/"))).GetProperty("name").GetString());
     }
-
-    async Task<(PublishedAgent Agent, HttpClient Operator)> LiveAsync()
-    {
-        var agent = await app.PublishedAgentAsync();
-        var operatorClient = await app.OperatorAsync();
-        await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{agent.ListingId}/approve/", null), HttpStatusCode.NoContent);
-        return (agent, operatorClient);
-    }
-
-    static string OwnListing(PublishedAgent agent) => $"/api/provider-agents/{agent.AgentId}/listing/";
 }
 
 /// <summary>Under auto-approval an edit of a live listing is live at once, as it always was.</summary>
