@@ -1,6 +1,4 @@
-using AgentMarket.Identity;
 using AgentMarket.Platform.Data;
-using AgentMarket.Platform.Mail;
 using AgentMarket.Providers;
 using Microsoft.EntityFrameworkCore;
 
@@ -80,15 +78,7 @@ public sealed class ProviderProfileDecisions(AppDbContext db, TimeProvider clock
             return (Outcome.Changed, null);
         }
         var (subject, body) = decide(provider, change);
-        var now = clock.GetUtcNow().UtcDateTime;
-        // The operator acts for no organization, so the provider's memberships are out of the request's tenant filter.
-        var recipients = await db.Memberships.IgnoreQueryFilters()
-            .Where(m => m.OrganizationId == provider.OrganizationId && (m.Role == MembershipRole.Owner || m.Role == MembershipRole.Manager))
-            .Select(m => m.User!.Email).Distinct().ToListAsync(ct);
-        foreach (var recipient in recipients)
-        {
-            db.OutboxEmails.Add(new OutboxEmail { Recipient = recipient, Subject = subject, Body = body, CreatedUtc = now });
-        }
+        await ModerationEmails.QueueAsync(db, provider.OrganizationId, subject, body, clock.GetUtcNow().UtcDateTime, ct);
         await db.SaveChangesAsync(ct);
         return (Outcome.Done, provider);
     }

@@ -4,7 +4,6 @@ using AgentMarket.Catalog.Reviews;
 using AgentMarket.Identity;
 using AgentMarket.Platform.Api;
 using AgentMarket.Platform.Data;
-using AgentMarket.Platform.Mail;
 using AgentMarket.Platform.Tenancy;
 using AgentMarket.Providers;
 using Microsoft.EntityFrameworkCore;
@@ -207,20 +206,12 @@ public sealed class ListingModeration(
     /// </summary>
     async Task EmailAsync(Listing listing, Guid organizationId, Decision decision, CancellationToken ct)
     {
-        tenant.EnterSystemScope(); // the provider organization's memberships, not the operator's
-        var recipients = await db.Memberships.AsNoTracking()
-            .Where(m => m.OrganizationId == organizationId && (m.Role == MembershipRole.Owner || m.Role == MembershipRole.Manager))
-            .Select(m => m.User!.Email).Distinct().ToListAsync(ct);
         var body = decision.Body;
         if (options.CurrentValue.PublicUrl is { Length: > 0 } publicUrl && listing.AgentId is { } agentId)
         {
             body += $"\n\nThe listing in your console: {publicUrl.TrimEnd('/')}/provider/agents/{agentId}/publish";
         }
-        var now = clock.GetUtcNow().UtcDateTime;
-        foreach (var recipient in recipients)
-        {
-            db.OutboxEmails.Add(new OutboxEmail { Recipient = recipient, Subject = decision.Subject, Body = body, CreatedUtc = now });
-        }
+        await Admin.ModerationEmails.QueueAsync(db, organizationId, decision.Subject, body, clock.GetUtcNow().UtcDateTime, ct);
     }
 
     /// <summary>Puts a listing live; while its organization is suspended it waits, with its other live ones, for the reactivation.</summary>
