@@ -140,18 +140,18 @@ public class ListingReviewFinishTests(ListingReviewApp app) : IClassFixture<List
         var note = $"Say what it does {CatalogIntents.UniqueWord()}.";
 
         await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/listings/{agent.ListingId}/reject/", new { reason = note }), HttpStatusCode.NoContent);
-        var rejected = await MailAsync(agent.Name);
+        var rejected = await app.ListingMailAsync(agent.Name);
         Assert.Equal([.. new[] { agent.Seller.Email, manager.Email }.Order(StringComparer.Ordinal)], rejected.Select(m => m.Recipient).Order(StringComparer.Ordinal).ToArray());
         Assert.All(rejected, m =>
         {
             Assert.Contains(note, m.Body, StringComparison.Ordinal);
             Assert.Contains($"{ListingReviewApp.PublicUrl}/provider/agents/{agent.AgentId}/publish", m.Body, StringComparison.Ordinal);
         });
-        Assert.DoesNotContain(await MailAsync(agent.Name), m => m.Recipient == member.Email);
+        Assert.DoesNotContain(await app.ListingMailAsync(agent.Name), m => m.Recipient == member.Email);
 
         await Http.ReadJsonAsync(await agent.Seller.Client.PostAsync($"/api/provider-agents/{agent.AgentId}/listing/submit", null));
         await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{agent.ListingId}/approve/", null), HttpStatusCode.NoContent);
-        var all = await MailAsync(agent.Name);
+        var all = await app.ListingMailAsync(agent.Name);
         var approved = all.Where(m => m.Recipient == agent.Seller.Email && !m.Body.Contains(note, StringComparison.Ordinal)).ToList();
         Assert.Single(approved);
         Assert.NotEqual(rejected.First(m => m.Recipient == agent.Seller.Email).Subject, approved[0].Subject);
@@ -162,34 +162,21 @@ public class ListingReviewFinishTests(ListingReviewApp app) : IClassFixture<List
     public async Task DecisionsOnAnEdit_AreEmailed_TheRejectionWithTheNote()
     {
         var (agent, operatorClient) = await app.LiveListingAsync();
-        var sentBefore = (await MailAsync(agent.Name)).Count;
+        var sentBefore = (await app.ListingMailAsync(agent.Name)).Count;
         var note = $"Not an offer {CatalogIntents.UniqueWord()}.";
 
         await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { short_description = "Buy now." }));
         await Http.AssertStatusAsync(await operatorClient.PostAsJsonAsync($"/api/admin/listings/{agent.ListingId}/reject/", new { reason = note }), HttpStatusCode.NoContent);
-        var rejection = Assert.Single((await MailAsync(agent.Name)).Skip(sentBefore));
+        var rejection = Assert.Single((await app.ListingMailAsync(agent.Name)).Skip(sentBefore));
         Assert.Equal(agent.Seller.Email, rejection.Recipient);
         Assert.Contains(note, rejection.Body, StringComparison.Ordinal);
 
         await Http.ReadJsonAsync(await agent.Seller.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { short_description = "Answers, politely." }));
         await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{agent.ListingId}/approve/", null), HttpStatusCode.NoContent);
-        var approval = Assert.Single((await MailAsync(agent.Name)).Skip(sentBefore + 1));
+        var approval = Assert.Single((await app.ListingMailAsync(agent.Name)).Skip(sentBefore + 1));
         Assert.NotEqual(rejection.Subject, approval.Subject);
         Assert.DoesNotContain(note, approval.Body, StringComparison.Ordinal);
         Assert.Contains($"{ListingReviewApp.PublicUrl}/provider/agents/{agent.AgentId}/publish", approval.Body, StringComparison.Ordinal);
-    }
-
-    sealed record Mail(string Recipient, string Subject, string Body);
-
-    /// <summary>The emails naming the listing, oldest first.</summary>
-    async Task<List<Mail>> MailAsync(string listingName)
-    {
-        await using var scope = app.Services.CreateAsyncScope();
-        scope.ServiceProvider.GetRequiredService<CurrentTenant>().EnterSystemScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
-        var mail = await db.OutboxEmails.AsNoTracking().Where(m => m.Subject.Contains(listingName))
-            .Select(m => new { m.Recipient, m.Subject, m.Body, m.CreatedUtc, m.Id }).ToListAsync();
-        return [.. mail.OrderBy(m => m.CreatedUtc).ThenBy(m => m.Id).Select(m => new Mail(m.Recipient, m.Subject, m.Body))];
     }
 
     /// <summary>A live listing with an edit waiting; the edit's summary.</summary>

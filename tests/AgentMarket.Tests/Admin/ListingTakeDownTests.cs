@@ -59,6 +59,10 @@ public class ListingTakeDownTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.Equal(("active", "taken_down", "Impersonates a bank."),
             (takenDown.GetProperty("before").GetProperty("state").GetString(), takenDown.GetProperty("after").GetProperty("state").GetString(), takenDown.GetProperty("after").GetProperty("reason").GetString()));
         Assert.Equal(AgentMarketApp.OperatorEmail, takenDown.GetProperty("actor").GetProperty("email").GetString());
+        // Its seller is told by email too, with the operator's note: a take-down is not something to find by chance.
+        var takeDownMail = Assert.Single(await SellerMailAsync(agent));
+        Assert.Equal($"Your listing “{agent.Name}” was taken down", takeDownMail.Subject);
+        Assert.Contains("Impersonates a bank.", takeDownMail.Body, StringComparison.Ordinal);
         var listed = (await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/listings/?state=taken_down&q={agent.Slug}"))).GetProperty("items");
         Assert.Equal("Impersonates a bank.", Assert.Single(listed.EnumerateArray()).GetProperty("moderation_note").GetString());
 
@@ -72,6 +76,9 @@ public class ListingTakeDownTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.Equal(("active", JsonValueKind.Null), (own.GetProperty("state").GetString(), own.GetProperty("moderation_note").ValueKind));
         await Http.AssertStatusAsync(await seller.PostAsync($"/api/provider-agents/{agent.AgentId}/listing/pause", null), HttpStatusCode.OK);
         Assert.Single(await AuditAsync(operatorClient, "listing.restored", agent.ListingId));
+        var restoreMail = (await SellerMailAsync(agent))[^1];
+        Assert.Equal($"Your listing “{agent.Name}” is restored", restoreMail.Subject);
+        Assert.Contains("live in the catalog again", restoreMail.Body, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -119,6 +126,8 @@ public class ListingTakeDownTests(GatewayApp app) : IClassFixture<GatewayApp>
         await Http.AssertStatusAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "Hello again"), HttpStatusCode.OK);
         var restored = Assert.Single(await AuditAsync(operatorClient, "listing.restored", agent.ListingId));
         Assert.Equal("paused", restored.GetProperty("after").GetProperty("state").GetString());
+        // The seller's email says so, rather than that the agent runs again.
+        Assert.Contains("paused: resume it", (await SellerMailAsync(agent))[^1].Body, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -135,10 +144,15 @@ public class ListingTakeDownTests(GatewayApp app) : IClassFixture<GatewayApp>
         await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/organizations/{organization}/suspend", new { reason = "Abuse" }));
         await Http.AssertStatusAsync(await operatorClient.PostAsync($"/api/admin/listings/{agent.ListingId}/restore", null), HttpStatusCode.NoContent);
         Assert.Equal("suspended", await StateAsync(operatorClient, agent));
+        Assert.Contains("goes live in the catalog when your organization is reactivated", (await SellerMailAsync(agent))[^1].Body, StringComparison.Ordinal);
         await Http.AssertStatusAsync(await app.CreateClient().GetAsync($"/api/marketplace/agents/{agent.Slug}/"), HttpStatusCode.NotFound);
         await Http.ReadJsonAsync(await operatorClient.PostAsync($"/api/admin/organizations/{organization}/reactivate", null));
         Assert.Equal("active", await StateAsync(operatorClient, agent));
     }
+
+    /// <summary>The emails about the listing to its seller (its subscribers get their own notices).</summary>
+    async Task<List<ListingMail>> SellerMailAsync(PublishedAgent agent) =>
+        [.. (await app.ListingMailAsync(agent.Name)).Where(m => m.Recipient == agent.Seller.Email)];
 
     static async Task<string?> StateAsync(HttpClient operatorClient, PublishedAgent agent) =>
         (await Http.ReadJsonAsync(await operatorClient.GetAsync($"/api/admin/listings/{agent.ListingId}"))).GetProperty("state").GetString();

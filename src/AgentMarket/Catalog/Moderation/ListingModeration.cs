@@ -96,7 +96,7 @@ public sealed class ListingModeration(
         {
             listing.State = ListingState.Draft;
             listing.ModerationNote = reason.Trim();
-            return Task.FromResult<(object, object, Decision?)>((new { state = ListingState.PendingReview }, new { state = listing.State, reason = listing.ModerationNote },
+            return Task.FromResult<(object, object, Decision)>((new { state = ListingState.PendingReview }, new { state = listing.State, reason = listing.ModerationNote },
                 new Decision($"Your listing “{listing.Name}” needs changes",
                     $"An operator sent your listing “{listing.Name}” back to draft. The operator's note:\n\n{listing.ModerationNote}\n\nChange the listing and submit it again.")));
         }, ct, revision);
@@ -112,7 +112,9 @@ public sealed class ListingModeration(
             var before = listing.State;
             listing.State = ListingState.TakenDown;
             listing.ModerationNote = reason.Trim();
-            return Task.FromResult<(object, object, Decision?)>((new { state = before }, new { state = listing.State, reason = listing.ModerationNote }, null));
+            return Task.FromResult<(object, object, Decision)>((new { state = before }, new { state = listing.State, reason = listing.ModerationNote },
+                new Decision($"Your listing “{listing.Name}” was taken down",
+                    $"An operator took your listing “{listing.Name}” down: it left the catalog and its subscribers' runs stop. The operator's note:\n\n{listing.ModerationNote}\n\nYou cannot change the listing until an operator restores it.")));
         }, ct);
 
     /// <summary>
@@ -133,7 +135,14 @@ public sealed class ListingModeration(
                 await PutLiveAsync(listing, ct);
             }
             listing.ModerationNote = null;
-            return (new { state = ListingState.TakenDown, reason }, new { state = listing.State }, (Decision?)null);
+            var outcome = listing.State switch
+            {
+                ListingState.Paused => "it is back as you left it, paused: resume it when you want its subscribers' runs to start again.",
+                ListingState.Suspended => "it goes live in the catalog when your organization is reactivated.",
+                _ => "it is live in the catalog again and its subscribers' runs work.",
+            };
+            return (new { state = ListingState.TakenDown, reason }, new { state = listing.State },
+                new Decision($"Your listing “{listing.Name}” is restored", $"An operator restored your listing “{listing.Name}”: {outcome}"));
         }, ct);
 
     /// <summary>What the provider organization's owners and managers are emailed about a decision.</summary>
@@ -141,12 +150,12 @@ public sealed class ListingModeration(
 
     /// <summary>
     /// An operator's decision on a listing: applied when the listing's state <paramref name="allows"/> it, audited in its
-    /// provider's organization with what <paramref name="decide"/> says it changed, emailed when it says so, and saved. The
+    /// provider's organization with what <paramref name="decide"/> says it changed, emailed to its owners and managers, and saved. The
     /// listing is tracked, not bulk-updated, so the save tells the gateway's cache (GatewayCacheInvalidation) and its
     /// subscribers (SubscriberNotices).
     /// </summary>
     async Task<Outcome> DecideAsync(Guid listingId, Func<ListingState, bool> allows, string action,
-        Func<Listing, Task<(object Before, object After, Decision? Email)>> decide, CancellationToken ct, string? revision = null)
+        Func<Listing, Task<(object Before, object After, Decision Email)>> decide, CancellationToken ct, string? revision = null)
     {
         var listing = await db.Listings.FirstOrDefaultAsync(l => l.Id == listingId, ct);
         if (listing is null)
@@ -166,10 +175,7 @@ public sealed class ListingModeration(
         var (before, after, email) = await decide(listing);
         var organization = await OwnerOrganizationAsync(listing, ct);
         audit.Record(action, organization, "listing", listing.Id, before: before, after: after);
-        if (email is not null)
-        {
-            await EmailAsync(listing, organization, email, ct);
-        }
+        await EmailAsync(listing, organization, email, ct);
         await db.SaveChangesAsync(ct);
         return Outcome.Done;
     }
