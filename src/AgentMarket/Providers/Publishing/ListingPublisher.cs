@@ -81,7 +81,7 @@ public sealed partial class ListingPublisher(
         }
         if (await db.Listings.AnyAsync(l => l.AgentId == agentId, ct))
         {
-            return (null, new Accounts.Failure(StatusCodes.Status409Conflict, CatalogProblemCodes.AlreadyPublished, "This agent already has a listing; edit it instead."));
+            return (null, AlreadyPublished());
         }
         if (agent.CurrentVersionId is not { } versionId)
         {
@@ -141,8 +141,17 @@ public sealed partial class ListingPublisher(
         }
         catch (DbUpdateException)
         {
-            // Lost a race on the slug or on the agent's one listing.
-            return (null, SlugTaken());
+            // Lost a race on the agent's one listing or on the slug; anything else is not the provider's to fix.
+            await transaction.RollbackAsync(ct);
+            if (await db.Listings.AnyAsync(l => l.AgentId == agent.Id, ct))
+            {
+                return (null, AlreadyPublished());
+            }
+            if (await SlugInUseAsync(draft.Slug, listingId: null, ct))
+            {
+                return (null, SlugTaken());
+            }
+            throw;
         }
         await versions.ServeAsync(listing, await db.AgentVersions.SingleAsync(v => v.Id == versionId, ct), ct);
         await db.SaveChangesAsync(ct);
@@ -167,9 +176,10 @@ public sealed partial class ListingPublisher(
         {
             return (null, invalid);
         }
-        if (changes.Slug is { } slug && slug != listing.Slug)
+        var newSlug = changes.Slug is { } slug && slug != listing.Slug ? slug : null;
+        if (newSlug is not null)
         {
-            await RetireSlugAsync(listing, slug, ct);
+            await RetireSlugAsync(listing, newSlug, ct);
         }
         await listingChanges.EditAsync(listing, new ListingEdit(
             ShortDescription: changes.ShortDescription?.Trim(), Description: StoredDescription(changes.Description),
@@ -193,9 +203,15 @@ public sealed partial class ListingPublisher(
         {
             await db.SaveChangesAsync(ct);
         }
-        catch (DbUpdateException)
+        catch (DbUpdateException) when (newSlug is not null)
         {
-            return (null, SlugTaken());
+            // Another listing took the slug since the check; anything else is not the provider's to fix.
+            await transaction.RollbackAsync(ct);
+            if (await SlugInUseAsync(newSlug, listing.Id, ct))
+            {
+                return (null, SlugTaken());
+            }
+            throw;
         }
         await transaction.CommitAsync(ct);
         return (listing, null);
@@ -319,8 +335,7 @@ public sealed partial class ListingPublisher(
             {
                 return Invalid("slug", "Use 2–80 lower-case letters, digits and single hyphens, starting and ending with a letter or digit.");
             }
-            if (await db.Listings.AnyAsync(l => l.Slug == slug && l.Id != listingId, ct)
-                || await db.RetiredListingSlugs.AnyAsync(r => r.Slug == slug && r.ListingId != listingId, ct))
+            if (await SlugInUseAsync(slug, listingId, ct))
             {
                 return SlugTaken();
             }
@@ -406,6 +421,14 @@ public sealed partial class ListingPublisher(
     }
 
     static Accounts.Failure Invalid(string field, string message) => new(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, message, field);
+
+    /// <summary>Whether a listing other than <paramref name="listingId"/> uses, or used, <paramref name="slug"/>.</summary>
+    async Task<bool> SlugInUseAsync(string slug, Guid? listingId, CancellationToken ct) =>
+        await db.Listings.AnyAsync(l => l.Slug == slug && l.Id != listingId, ct)
+        || await db.RetiredListingSlugs.AnyAsync(r => r.Slug == slug && r.ListingId != listingId, ct);
+
+    static Accounts.Failure AlreadyPublished() =>
+        new(StatusCodes.Status409Conflict, CatalogProblemCodes.AlreadyPublished, "This agent already has a listing; edit it instead.");
 
     static Accounts.Failure SlugTaken() => new(StatusCodes.Status409Conflict, CatalogProblemCodes.SlugTaken, "Another listing uses, or used, this address; choose another slug.");
 }
