@@ -23,7 +23,10 @@ public sealed record ProviderResponse(
     Guid Uuid, string Handle, string Name, string? Bio, string? AvatarUrl, ProviderState State, string? DecisionReason, DateTime Created,
     DateTime? UsageSecretCreated, ProfileChangeResponse? PendingChange = null, ProfileChangeResponse? RejectedChange = null);
 
-/// <summary>A profile edit waiting for an operator, or rejected with their note (ADR-170); a null field keeps the live value, a bio of "" removes it.</summary>
+/// <summary>
+/// A profile edit waiting for an operator, or rejected with their note (ADR-170); a null field keeps the live value, a bio
+/// or avatar_url of "" removes it (ADR-173).
+/// </summary>
 public sealed record ProfileChangeResponse(string? Name, string? Bio, string? AvatarUrl, DateTime Submitted, DateTime? Rejected, string? RejectionNote);
 public sealed record PublicProviderResponse(Guid Uuid, string Handle, string Name, string? Bio, string? AvatarUrl, bool Verified, IReadOnlyList<AgentCard> Listings);
 
@@ -64,8 +67,9 @@ static partial class ProviderEndpoints
     }
 
     /// <summary>
-    /// Edits the public profile: name, bio, and the avatar (an image uploaded with POST /api/catalog-images/, by uuid or url).
-    /// An approved provider's edit waits for an operator when auto-approval is off (ADR-170): the response shows it as <c>pending_change</c>.
+    /// Edits the public profile: name, bio, and the avatar (an image uploaded with POST /api/catalog-images/, by uuid or
+    /// url; <c>"avatar_image": ""</c> removes it, as <c>"bio": ""</c> removes the bio, ADR-173). An approved provider's edit
+    /// waits for an operator when auto-approval is off (ADR-170): the response shows it as <c>pending_change</c>.
     /// </summary>
     static async Task<IResult> UpdateMineAsync(UpdateProviderRequest request, CurrentTenant tenant, AppDbContext db, ProviderProfileChanges changes, CancellationToken ct)
     {
@@ -78,7 +82,7 @@ static partial class ProviderEndpoints
         {
             return ApiProblem.Invalid("name", "The name cannot be empty.");
         }
-        string? avatarUrl = null;
+        var avatarUrl = request.AvatarImage is "" ? "" : null;
         if (request.AvatarImage is { Length: > 0 } reference)
         {
             var imageName = reference.StartsWith(CatalogImages.RoutePrefix + "/", StringComparison.Ordinal) ? Path.GetFileNameWithoutExtension(reference) : reference;

@@ -5,8 +5,9 @@ namespace AgentMarket.Providers;
 
 /// <summary>
 /// An approved provider's edit of its public profile, held until an operator approves it (ADR-170): one per provider, and
-/// a newer edit replaces it. A field left null keeps the live value; <see cref="Bio"/> "" removes the bio. Once rejected it
-/// stays, with the operator's note, for the provider to read, until their next edit replaces it.
+/// a newer edit replaces it. A field left null keeps the live value; <see cref="Bio"/> or <see cref="AvatarUrl"/> "" removes
+/// the bio or the avatar (ADR-173). Once rejected it stays, with the operator's note, for the provider to read, until their
+/// next edit replaces it.
 /// </summary>
 public sealed class ProviderProfileChange
 {

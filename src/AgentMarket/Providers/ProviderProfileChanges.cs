@@ -8,7 +8,7 @@ namespace AgentMarket.Providers;
 
 /// <summary>
 /// An edit of a provider's public profile, checked and normalized by its caller: null leaves a field as it is, and
-/// <see cref="Bio"/> "" removes the bio.
+/// <see cref="Bio"/> or <see cref="AvatarUrl"/> "" removes the bio or the avatar (ADR-173).
 /// </summary>
 public sealed record ProfileEdit(string? Name, string? Bio, string? AvatarUrl);
 
@@ -43,7 +43,7 @@ public sealed class ProviderProfileChanges(AppDbContext db, IOptionsMonitor<Mark
         {
             provider.Name = edit.Name ?? provider.Name;
             provider.Bio = edit.Bio is null ? provider.Bio : (edit.Bio.Length == 0 ? null : edit.Bio);
-            provider.AvatarUrl = edit.AvatarUrl ?? provider.AvatarUrl;
+            provider.AvatarUrl = edit.AvatarUrl is null ? provider.AvatarUrl : (edit.AvatarUrl.Length == 0 ? null : edit.AvatarUrl);
             // The newest edit is what counts: one waiting from before auto-approval was turned on must not later put back
             // what this replaced.
             if (change is not null)
@@ -62,7 +62,7 @@ public sealed class ProviderProfileChanges(AppDbContext db, IOptionsMonitor<Mark
                 ProviderId = provider.Id,
                 Name = edit.Name is { } name ? (name != provider.Name ? name : null) : waiting?.Name,
                 Bio = edit.Bio is { } bio ? (bio != (provider.Bio ?? "") ? bio : null) : waiting?.Bio,
-                AvatarUrl = edit.AvatarUrl is { } avatar ? (avatar != provider.AvatarUrl ? avatar : null) : waiting?.AvatarUrl,
+                AvatarUrl = edit.AvatarUrl is { } avatar ? (avatar != (provider.AvatarUrl ?? "") ? avatar : null) : waiting?.AvatarUrl,
             };
             if (proposed.IsEmpty)
             {
@@ -155,6 +155,6 @@ public sealed class ProviderProfileChanges(AppDbContext db, IOptionsMonitor<Mark
     {
         provider.Name = change.Name ?? provider.Name;
         provider.Bio = change.Bio is null ? provider.Bio : (change.Bio.Length == 0 ? null : change.Bio);
-        provider.AvatarUrl = change.AvatarUrl ?? provider.AvatarUrl;
+        provider.AvatarUrl = change.AvatarUrl is null ? provider.AvatarUrl : (change.AvatarUrl.Length == 0 ? null : change.AvatarUrl);
     }
 }
