@@ -30,6 +30,31 @@ public static partial class PageForms
         return await client.PostAsync(url, new FormUrlEncodedContent(body));
     }
 
+    /// <summary>
+    /// GETs <paramref name="url"/>, then posts its form named <paramref name="form"/> as a form with
+    /// <c>enctype="multipart/form-data"</c> does: the page's antiforgery token, <paramref name="fields"/> and
+    /// <paramref name="file"/> as the file input <paramref name="fileField"/>.
+    /// </summary>
+    public static async Task<HttpResponseMessage> SubmitWithFileAsync(this HttpClient client, string url, string form, Dictionary<string, string> fields,
+        string fileField, byte[] file, string fileName)
+    {
+        var response = await client.GetAsync(url);
+        await Http.AssertStatusAsync(response, HttpStatusCode.OK);
+        var page = await response.Content.ReadAsStringAsync();
+        Assert.Contains($"value=\"{form}\"", page, StringComparison.Ordinal);
+        using var body = new MultipartFormDataContent
+        {
+            { new StringContent(form), "_handler" },
+            { new StringContent(Forms.HiddenValue(page, "__RequestVerificationToken")), "__RequestVerificationToken" },
+            { new ByteArrayContent(file), fileField, fileName },
+        };
+        foreach (var (name, value) in fields)
+        {
+            body.Add(new StringContent(value), name);
+        }
+        return await client.PostAsync(url, body);
+    }
+
     /// <summary>Asserts a post/redirect/get answer and returns where it redirects (path, query and fragment).</summary>
     public static string AssertRedirect(HttpResponseMessage response, string startsWith)
     {

@@ -1,12 +1,15 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using AgentMarket.Platform.Data;
+using AgentMarket.Providers;
 using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Tests.Providers;
 
@@ -190,6 +193,75 @@ public class ProviderProfileReviewTests(ManualApprovalApp app) : IClassFixture<M
         Assert.Equal("Say who you are.", (await Http.ReadJsonAsync(await rejectedSeller.Client.GetAsync("/api/providers/mine"))).GetProperty("rejected_change").GetProperty("rejection_note").GetString());
     }
 
+    [Fact]
+    public async Task AnAvatarUploadedOnTheProfileForm_WaitsForTheOperator_WhoseApprovalPutsItOnThePublicPage()
+    {
+        var (seller, handle, operatorClient) = await ApprovedAsync();
+        var live = await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/providers/mine"));
+
+        PageForms.AssertRedirect(await seller.Client.SubmitWithFileAsync("/provider", "edit-provider-profile", ProfileForm(live), "avatar", Images.OnePixelPng, "me.png"),
+            "/provider");
+
+        var mine = await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/providers/mine"));
+        var proposed = mine.GetProperty("pending_change").GetProperty("avatar_url").GetString()!;
+        Assert.StartsWith("/media/images/", proposed, StringComparison.Ordinal);
+        Assert.Equal(JsonValueKind.Null, mine.GetProperty("avatar_url").ValueKind);
+        Assert.DoesNotContain(proposed, await app.CreateClient().HtmlAsync($"/providers/{handle}"), StringComparison.Ordinal);
+        var dashboard = await seller.Client.HtmlAsync("/provider");
+        Assert.Contains("<p class=\"muted\">No avatar</p>", dashboard, StringComparison.Ordinal);
+        Assert.Matches($"<p data-proposed-avatar><img class=\"avatar\" src=\"{Regex.Escape(proposed)}\"[^>]*>\\s*<span class=\"muted\">Proposed avatar \\(waiting for review\\)</span>", dashboard);
+        var waiting = await WaitingAsync(operatorClient, handle);
+        var field = Assert.Single(waiting.GetProperty("fields").EnumerateArray());
+        Assert.Equal(("avatar_url", proposed), (field.GetProperty("field").GetString(), field.GetProperty("proposed").GetString()));
+        Assert.Contains($"src=\"{proposed}\" alt=\"Proposed avatar\"", await operatorClient.HtmlAsync("/admin"), StringComparison.Ordinal);
+
+        await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/providers/{waiting.GetProperty("provider").GetGuid()}/profile-change/approve",
+            new { revision = waiting.GetProperty("revision").GetString() }));
+        Assert.Equal(proposed, (await Http.ReadJsonAsync(await app.CreateClient().GetAsync($"/api/providers/{handle}"))).GetProperty("avatar_url").GetString());
+        Assert.Contains($"<img class=\"avatar\" src=\"{proposed}\"", await app.CreateClient().HtmlAsync($"/providers/{handle}"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RemovingTheAvatar_OnTheProfileFormOrThroughTheApi_WaitsForTheOperator_WhoSeesItRemoved()
+    {
+        var (seller, handle, operatorClient) = await ApprovedAsync();
+        var image = await Http.ReadJsonAsync(await seller.Client.PostAsync("/api/catalog-images/", Images.Png()), HttpStatusCode.Created);
+        var avatar = image.GetProperty("url").GetString()!;
+        await Http.ReadJsonAsync(await seller.Client.PatchAsJsonAsync("/api/providers/mine", new { avatar_image = image.GetProperty("uuid").GetGuid() }));
+        await ApproveAsync(operatorClient, handle);
+        var live = await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/providers/mine"));
+        Assert.Equal(avatar, live.GetProperty("avatar_url").GetString());
+
+        PageForms.AssertRedirect(await seller.Client.SubmitAsync("/provider", "edit-provider-profile", new(ProfileForm(live)) { ["remove_avatar"] = "true" }), "/provider");
+
+        Assert.Equal("", (await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/providers/mine"))).GetProperty("pending_change").GetProperty("avatar_url").GetString());
+        Assert.Contains($"<img class=\"avatar\" src=\"{avatar}\"", await app.CreateClient().HtmlAsync($"/providers/{handle}"), StringComparison.Ordinal);
+        Assert.Contains("Removing the avatar waits for review.", await seller.Client.HtmlAsync("/provider"), StringComparison.Ordinal);
+        var field = Assert.Single((await WaitingAsync(operatorClient, handle)).GetProperty("fields").EnumerateArray());
+        Assert.Equal(("avatar_url", avatar, ""), (field.GetProperty("field").GetString(), field.GetProperty("live").GetString(), field.GetProperty("proposed").GetString()));
+        Assert.Contains("<ins>(avatar removed)</ins>", await operatorClient.HtmlAsync("/admin"), StringComparison.Ordinal);
+        await Http.AssertStatusAsync(await seller.Client.DeleteAsync("/api/providers/mine/pending-change"), HttpStatusCode.NoContent);
+
+        var edited = await Http.ReadJsonAsync(await seller.Client.PatchAsJsonAsync("/api/providers/mine", new { avatar_image = "" }));
+
+        Assert.Equal((avatar, ""), (edited.GetProperty("avatar_url").GetString(), edited.GetProperty("pending_change").GetProperty("avatar_url").GetString()));
+        await ApproveAsync(operatorClient, handle);
+        Assert.Equal(JsonValueKind.Null, (await Http.ReadJsonAsync(await app.CreateClient().GetAsync($"/api/providers/{handle}"))).GetProperty("avatar_url").ValueKind);
+        Assert.DoesNotContain(avatar, await app.CreateClient().HtmlAsync($"/providers/{handle}"), StringComparison.Ordinal);
+        Assert.Contains("<p class=\"muted\">No avatar</p>", await seller.Client.HtmlAsync("/provider"), StringComparison.Ordinal);
+    }
+
+    /// <summary>The profile form's fields as the page fills them in for <paramref name="mine"/>: nothing changed.</summary>
+    internal static Dictionary<string, string> ProfileForm(JsonElement mine) =>
+        new() { ["name"] = mine.GetProperty("name").GetString()!, ["bio"] = mine.GetProperty("bio").GetString() ?? "" };
+
+    static async Task ApproveAsync(HttpClient operatorClient, string handle)
+    {
+        var waiting = await WaitingAsync(operatorClient, handle);
+        await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/providers/{waiting.GetProperty("provider").GetGuid()}/profile-change/approve",
+            new { revision = waiting.GetProperty("revision").GetString() }));
+    }
+
     async Task<(TestUser Seller, string Handle, HttpClient Operator)> ApprovedAsync()
     {
         var (seller, handle) = await app.SellerAsync();
@@ -222,5 +294,60 @@ public class ProviderProfileAutoApprovalTests(AgentMarketApp app) : IClassFixtur
 
         Assert.Equal(JsonValueKind.Null, edited.GetProperty("pending_change").ValueKind);
         Assert.Equal(newName, (await Http.ReadJsonAsync(await app.CreateClient().GetAsync($"/api/providers/{handle}"))).GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task AnAvatarUploadedOnTheProfileForm_UnderAutoApproval_IsOnThePublicPageAtOnce_AndRemovedTheSameWay()
+    {
+        var (seller, handle) = await app.SellerAsync();
+        var mine = await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/providers/mine"));
+
+        PageForms.AssertRedirect(await seller.Client.SubmitWithFileAsync("/provider", "edit-provider-profile", ProviderProfileReviewTests.ProfileForm(mine),
+            "avatar", Images.OnePixelWebp, "me.webp"), "/provider");
+
+        var avatar = (await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/providers/mine"))).GetProperty("avatar_url").GetString()!;
+        Assert.Matches("^/media/images/[0-9a-f-]{36}\\.webp$", avatar);
+        Assert.Contains($"<img class=\"avatar\" src=\"{avatar}\"", await app.CreateClient().HtmlAsync($"/providers/{handle}"), StringComparison.Ordinal);
+        Assert.Contains($"<img class=\"avatar\" src=\"{avatar}\" alt=\"Your avatar\"", await seller.Client.HtmlAsync("/provider"), StringComparison.Ordinal);
+
+        PageForms.AssertRedirect(await seller.Client.SubmitAsync("/provider", "edit-provider-profile", new(ProviderProfileReviewTests.ProfileForm(mine)) { ["remove_avatar"] = "true" }),
+            "/provider");
+
+        Assert.Equal(JsonValueKind.Null, (await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/providers/mine"))).GetProperty("avatar_url").ValueKind);
+        Assert.DoesNotContain(avatar, await app.CreateClient().HtmlAsync($"/providers/{handle}"), StringComparison.Ordinal);
+        Assert.Contains("<p class=\"muted\">No avatar</p>", await seller.Client.HtmlAsync("/provider"), StringComparison.Ordinal);
+        var restored = await Http.ReadJsonAsync(await seller.Client.PatchAsJsonAsync("/api/providers/mine", new { avatar_image = avatar }));
+        Assert.Equal(avatar, restored.GetProperty("avatar_url").GetString());
+        var removed = await Http.ReadJsonAsync(await seller.Client.PatchAsJsonAsync("/api/providers/mine", new { avatar_image = "" }));
+        Assert.Equal((JsonValueKind.Null, JsonValueKind.Null), (removed.GetProperty("avatar_url").ValueKind, removed.GetProperty("pending_change").ValueKind));
+    }
+
+    [Fact]
+    public async Task AnOversizedOrNonImageAvatar_IsRefusedByItsField_KeepingWhatTheSellerTyped_AndStoringNothing()
+    {
+        var (seller, _) = await app.SellerAsync();
+        var before = await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/providers/mine"));
+        var oversized = new byte[app.Services.GetRequiredService<IOptions<MarketplaceOptions>>().Value.MaxImageBytes + 1];
+        Images.OnePixelPng.CopyTo(oversized, 0);
+        var typed = new Dictionary<string, string> { ["name"] = "Typed Name", ["bio"] = "Typed bio." };
+
+        foreach (var (file, says) in new[] { (oversized, "Images can be at most"), ("<svg onload=alert(1)>"u8.ToArray(), "Upload a PNG, JPEG, GIF or WebP image.") })
+        {
+            var refused = await seller.Client.SubmitWithFileAsync("/provider", "edit-provider-profile", typed, "avatar", file, "avatar.png");
+
+            Assert.Equal(HttpStatusCode.OK, refused.StatusCode);
+            var page = await refused.HtmlAsync();
+            Assert.Matches($"id=\"profile-avatar-error\" class=\"validation-message\">{Regex.Escape(says)}", page);
+            Assert.Contains("aria-invalid=\"true\" aria-describedby=\"profile-avatar-error\"", page, StringComparison.Ordinal);
+            Assert.Contains("value=\"Typed Name\"", page, StringComparison.Ordinal);
+            Assert.Contains(">Typed bio.</textarea>", page, StringComparison.Ordinal);
+        }
+        var bothChoices = await (await seller.Client.SubmitWithFileAsync("/provider", "edit-provider-profile", new(typed) { ["remove_avatar"] = "true" },
+            "avatar", Images.OnePixelPng, "me.png")).HtmlAsync();
+        Assert.Contains("Choose a new avatar or remove it, not both.", bothChoices, StringComparison.Ordinal);
+
+        var after = await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/providers/mine"));
+        Assert.Equal((before.GetProperty("name").GetString(), JsonValueKind.Null), (after.GetProperty("name").GetString(), after.GetProperty("avatar_url").ValueKind));
+        Assert.Empty((await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/catalog-images/"))).GetProperty("items").EnumerateArray());
     }
 }
