@@ -214,6 +214,12 @@ public class ProviderProfileReviewTests(ManualApprovalApp app) : IClassFixture<M
         var field = Assert.Single(waiting.GetProperty("fields").EnumerateArray());
         Assert.Equal(("avatar_url", proposed), (field.GetProperty("field").GetString(), field.GetProperty("proposed").GetString()));
         Assert.Contains($"src=\"{proposed}\" alt=\"Proposed avatar\"", await operatorClient.HtmlAsync("/admin"), StringComparison.Ordinal);
+        // The waiting avatar is in use: deleting it from the image library would leave the approved profile a broken image.
+        var image = Guid.Parse(Path.GetFileNameWithoutExtension(proposed));
+        var use = Assert.Single((await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/catalog-images/"))).GetProperty("items").EnumerateArray()
+            .Single(i => i.GetProperty("uuid").GetGuid() == image).GetProperty("used_by").EnumerateArray());
+        Assert.Equal(("avatar", true), (use.GetProperty("kind").GetString(), use.GetProperty("waiting_for_review").GetBoolean()));
+        await Http.AssertProblemAsync(await seller.Client.DeleteAsync($"/api/catalog-images/{image}"), HttpStatusCode.Conflict, "image_in_use");
 
         await Http.ReadJsonAsync(await operatorClient.PostAsJsonAsync($"/api/admin/providers/{waiting.GetProperty("provider").GetGuid()}/profile-change/approve",
             new { revision = waiting.GetProperty("revision").GetString() }));

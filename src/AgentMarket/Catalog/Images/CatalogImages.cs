@@ -92,7 +92,7 @@ public sealed class CatalogImages(AppDbContext db, AuditLog audit, IOptionsMonit
 
     /// <summary>
     /// Deletes one of the organization's images, audited; <c>NotFound</c> when it has no such image, <c>InUse</c> when a
-    /// listing (live or in an edit waiting for review) or the provider's avatar shows it (ADR-171): deleting it would
+    /// listing or the provider's avatar (live or in an edit waiting for review) shows it (ADR-171): deleting it would
     /// blank that listing or profile. Markdown outside listing descriptions is not searched (see <see cref="KeptAsync"/>).
     /// </summary>
     public async Task<DeleteOutcome> DeleteAsync(Guid organizationId, Guid imageId, CancellationToken ct)
@@ -153,6 +153,10 @@ public sealed class CatalogImages(AppDbContext db, AuditLog audit, IOptionsMonit
                 (c, l) => new { l.Id, l.Name, l.Slug, c.PreviewImageUrl, c.Description })
             .ToListAsync(ct);
         var avatar = await db.Providers.AsNoTracking().Where(p => p.OrganizationId == organizationId).Select(p => p.AvatarUrl).FirstOrDefaultAsync(ct);
+        // So does a profile edit's avatar (ADR-170), kept until approved or withdrawn.
+        var waitingAvatar = await db.ProviderProfileChanges.AsNoTracking().Where(c => c.RejectedUtc == null)
+            .Join(db.Providers.Where(p => p.OrganizationId == organizationId), c => c.ProviderId, p => p.Id, (c, _) => c.AvatarUrl)
+            .FirstOrDefaultAsync(ct);
         return url =>
         {
             var usedBy = listings.Where(l => l.PreviewImageUrl == url || l.Description.Contains(url, StringComparison.Ordinal))
@@ -163,6 +167,10 @@ public sealed class CatalogImages(AppDbContext db, AuditLog audit, IOptionsMonit
             if (avatar == url)
             {
                 usedBy.Add(new ImageUse("avatar", null, "Provider avatar", null, WaitingForReview: false));
+            }
+            if (waitingAvatar == url)
+            {
+                usedBy.Add(new ImageUse("avatar", null, "Provider avatar", null, WaitingForReview: true));
             }
             return usedBy;
         };
