@@ -17,9 +17,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AgentMarket.Tests.Admin;
 
 /// <summary>
-/// Listings reviewed (auto-approval off), a public address for emails' links, and an interceptor that sees the commands
-/// reading <c>listing_changes</c>: it counts them, and, once armed for a listing, holds each read of that listing's change
-/// until the given number of requests have read it or a short wait has passed (as ImageQuotaRaceTests' barrier).
+/// Listings reviewed (auto-approval off), a public address for emails' links, a count of the commands reading
+/// <c>listing_changes</c>, and a barrier that lets concurrent edits all read the listing's change before any saves.
 /// </summary>
 public sealed class ListingReviewApp : AgentMarketApp
 {
@@ -27,67 +26,44 @@ public sealed class ListingReviewApp : AgentMarketApp
 
     public ListingChangeReads Reads { get; } = new();
 
+    public QueryBarrier Barrier { get; } = new();
+
     protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() =>
         [new("Marketplace:AutoApproveListings", "false"), new("Marketplace:PublicUrl", PublicUrl)];
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         base.ConfigureWebHost(builder);
-        builder.ConfigureTestServices(services => services.AddSingleton<IInterceptor>(Reads));
+        builder.ConfigureTestServices(services => services.AddSingleton<IInterceptor>(Reads).AddSingleton<IInterceptor>(Barrier));
     }
 }
 
+/// <summary>Counts the commands that read <c>listing_changes</c>.</summary>
 public sealed class ListingChangeReads : DbCommandInterceptor
 {
-    static readonly TimeSpan Wait = TimeSpan.FromSeconds(2);
-
-    sealed record Armed(Guid Listing, int Parties, TaskCompletionSource All);
-
-    Armed? _armed;
-    int _arrived;
     int _count;
 
     /// <summary>How many commands have read <c>listing_changes</c> so far.</summary>
     public int Count => Volatile.Read(ref _count);
 
-    public void Arm(Guid listing, int parties)
+    void Saw(DbCommand command)
     {
-        Volatile.Write(ref _arrived, 0);
-        Volatile.Write(ref _armed, new Armed(listing, parties, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)));
+        if (command.CommandText.Contains("listing_changes", StringComparison.Ordinal))
+        {
+            Interlocked.Increment(ref _count);
+        }
     }
 
-    async Task AfterAsync(DbCommand command)
+    public override ValueTask<DbDataReader> ReaderExecutedAsync(DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default)
     {
-        if (!command.CommandText.Contains("listing_changes", StringComparison.Ordinal))
-        {
-            return;
-        }
-        Interlocked.Increment(ref _count);
-        if (Volatile.Read(ref _armed) is not { } armed
-            || !command.CommandText.TrimStart().StartsWith("SELECT", StringComparison.OrdinalIgnoreCase)
-            || !command.Parameters.Cast<DbParameter>().Any(p => p.Value is Guid id ? id == armed.Listing : p.Value is string text && Guid.TryParse(text, out var parsed) && parsed == armed.Listing))
-        {
-            return;
-        }
-        if (Interlocked.Increment(ref _arrived) >= armed.Parties)
-        {
-            armed.All.TrySetResult();
-        }
-        // A timeout opens the barrier for good: edits serialised by a lock never all arrive.
-        await Task.WhenAny(armed.All.Task, Task.Delay(Wait));
-        armed.All.TrySetResult();
+        Saw(command);
+        return ValueTask.FromResult(result);
     }
 
-    public override async ValueTask<DbDataReader> ReaderExecutedAsync(DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default)
+    public override ValueTask<object?> ScalarExecutedAsync(DbCommand command, CommandExecutedEventData eventData, object? result, CancellationToken cancellationToken = default)
     {
-        await AfterAsync(command);
-        return result;
-    }
-
-    public override async ValueTask<object?> ScalarExecutedAsync(DbCommand command, CommandExecutedEventData eventData, object? result, CancellationToken cancellationToken = default)
-    {
-        await AfterAsync(command);
-        return result;
+        Saw(command);
+        return ValueTask.FromResult(result);
     }
 }
 
@@ -100,7 +76,9 @@ public class ListingReviewFinishTests(ListingReviewApp app) : IClassFixture<List
         var (agent, _) = await app.LiveListingAsync();
         var newName = $"Raced name {CatalogIntents.UniqueWord()}";
 
-        app.Reads.Arm(agent.ListingId, parties: 2);
+        // Each edit's read of the listing's change.
+        app.Barrier.Arm(command => command.CommandText.Contains("listing_changes", StringComparison.Ordinal)
+            && command.CommandText.TrimStart().StartsWith("SELECT", StringComparison.OrdinalIgnoreCase) && QueryBarrier.HasParameter(command, agent.ListingId), parties: 2);
         var responses = await Task.WhenAll(
             agent.Seller.Client.PatchAsJsonAsync(LiveListings.OwnListing(agent), new { short_description = "Raced summary." }),
             agent.Seller.Client.PatchAsJsonAsync($"/api/provider-agents/{agent.AgentId}", new { name = newName }));

@@ -12,18 +12,16 @@ public sealed class QueryBarrier : DbCommandInterceptor
 {
     static readonly TimeSpan Wait = TimeSpan.FromSeconds(2);
 
-    sealed record Armed(Func<DbCommand, bool> Matches, int Parties);
+    sealed record Armed(Func<DbCommand, bool> Matches, int Parties, TaskCompletionSource All);
 
     Armed? _armed;
     int _arrived;
-    TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Arms the barrier afresh; not while requests of an earlier arming are still running.</summary>
     public void Arm(Func<DbCommand, bool> matches, int parties)
     {
-        _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _arrived, 0);
-        Volatile.Write(ref _armed, new Armed(matches, parties));
+        Volatile.Write(ref _armed, new Armed(matches, parties, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)));
     }
 
     /// <summary>Whether the command has <paramref name="id"/> among its parameters, as a uuid or as text (SQLite).</summary>
@@ -38,10 +36,10 @@ public sealed class QueryBarrier : DbCommandInterceptor
         }
         if (Interlocked.Increment(ref _arrived) >= armed.Parties)
         {
-            _all.TrySetResult();
+            armed.All.TrySetResult();
         }
-        await Task.WhenAny(_all.Task, Task.Delay(Wait));
-        _all.TrySetResult();
+        await Task.WhenAny(armed.All.Task, Task.Delay(Wait));
+        armed.All.TrySetResult();
     }
 
     public override async ValueTask<DbDataReader> ReaderExecutedAsync(DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default)
