@@ -15,7 +15,7 @@ namespace AgentMarket.Runtime;
 /// counts as zero). Hidden reasoning tokens, which no text shows, are taken up to what the call allowed
 /// (<see cref="ChatOptions.MaxOutputTokens"/>) and <see cref="LlmOptions.MaxReasoningTokensPerCall"/>. The usage says
 /// whether it is the endpoint's own, bounded or estimated (<see cref="UsageSources"/>). The operator's endpoint is
-/// trusted and not wrapped.
+/// trusted: <see cref="UnreportedUsageChatClient"/> only fills in a usage it does not report.
 /// </summary>
 sealed class BoundedUsageChatClient(IChatClient inner, IOptionsMonitor<LlmOptions> llm) : DelegatingChatClient(inner)
 {
@@ -61,7 +61,51 @@ sealed class BoundedUsageChatClient(IChatClient inner, IOptionsMonitor<LlmOption
     UsageBounds.ReasoningLimit MaxReasoning(ChatOptions? options) => new(options?.MaxOutputTokens, llm.CurrentValue.MaxReasoningTokensPerCall);
 }
 
-/// <summary>The arithmetic of <see cref="BoundedUsageChatClient"/>.</summary>
+/// <summary>
+/// The token usage of the operator's endpoint, which is trusted: what it reports is taken as it is (ADR-172). Some
+/// OpenAI-compatible servers report none, mostly in streams; such a call is charged the same estimate of its text as an
+/// endpoint that is not trusted (<see cref="UsageBounds.Estimated"/>), not zero tokens that would run per-token prices
+/// free and claim figures nobody gave.
+/// </summary>
+sealed class UnreportedUsageChatClient(IChatClient inner) : DelegatingChatClient(inner)
+{
+    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var response = await base.GetResponseAsync(messages, options, cancellationToken);
+        if (response.Usage is null)
+        {
+            var output = new UsageBounds.Text();
+            foreach (var message in response.Messages)
+            {
+                output.AddOutput(message.Contents);
+            }
+            response.Usage = UsageBounds.Estimated(UsageBounds.Prompt(messages, options), output);
+        }
+        return response;
+    }
+
+    public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        // The usage usually comes last, so the text is counted until the stream ends in case none comes.
+        var output = new UsageBounds.Text();
+        var reported = false;
+        string? model = null;
+        await foreach (var update in base.GetStreamingResponseAsync(messages, options, cancellationToken))
+        {
+            model = update.ModelId ?? model;
+            output.AddOutput(update.Contents);
+            reported |= update.Contents.Any(content => content is UsageContent);
+            yield return update;
+        }
+        if (!reported)
+        {
+            yield return new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(UsageBounds.Estimated(UsageBounds.Prompt(messages, options), output))]) { ModelId = model };
+        }
+    }
+}
+
+/// <summary>The arithmetic of <see cref="BoundedUsageChatClient"/> and <see cref="UnreportedUsageChatClient"/>.</summary>
 static class UsageBounds
 {
     /// <summary>
@@ -169,24 +213,34 @@ static class UsageBounds
     /// </summary>
     public static UsageDetails Bounded(UsageDetails? reported, Text prompt, Text output, ReasoningLimit reasoning)
     {
-        var claimedInput = reported?.InputTokenCount ?? 0;
-        var claimedOutput = reported?.OutputTokenCount ?? 0;
-        var claimedReasoning = reported?.ReasoningTokenCount ?? 0;
+        if (reported is null)
+        {
+            return Estimated(prompt, output);
+        }
+        var claimedInput = reported.InputTokenCount ?? 0;
+        var claimedOutput = reported.OutputTokenCount ?? 0;
+        var claimedReasoning = reported.ReasoningTokenCount ?? 0;
         var input = Math.Clamp(claimedInput, Floor(prompt), prompt.Bytes + prompt.Framing + CallFraming);
         var written = Math.Clamp(claimedOutput - Math.Clamp(claimedReasoning, 0, Math.Max(claimedOutput, 0)), Floor(output), output.Bytes + output.Framing + CallFraming);
         var thought = Math.Clamp(claimedReasoning, 0, reasoning.For(written));
-        var source = reported is null ? UsageSource.Estimated
-            : (input, written + thought, thought) == (claimedInput, claimedOutput, claimedReasoning) ? UsageSource.Reported
-            : UsageSource.Bounded;
-        return new UsageDetails
-        {
-            InputTokenCount = input,
-            OutputTokenCount = written + thought,
-            ReasoningTokenCount = thought,
-            TotalTokenCount = input + written + thought,
-            AdditionalCounts = new() { [UsageSources.Key] = (long)source },
-        };
+        var source = (input, written + thought, thought) == (claimedInput, claimedOutput, claimedReasoning) ? UsageSource.Reported : UsageSource.Bounded;
+        return Usage(input, written, thought, source);
     }
+
+    /// <summary>
+    /// The usage of a call whose endpoint reported none: the floor of its text, which no tokenizer goes below, and no
+    /// hidden reasoning, which no text shows.
+    /// </summary>
+    public static UsageDetails Estimated(Text prompt, Text output) => Usage(Floor(prompt), Floor(output), 0, UsageSource.Estimated);
+
+    static UsageDetails Usage(long input, long written, long thought, UsageSource source) => new()
+    {
+        InputTokenCount = input,
+        OutputTokenCount = written + thought,
+        ReasoningTokenCount = thought,
+        TotalTokenCount = input + written + thought,
+        AdditionalCounts = new() { [UsageSources.Key] = (long)source },
+    };
 
     static long Floor(Text text) => (text.Characters + CharactersPerToken - 1) / CharactersPerToken;
 }

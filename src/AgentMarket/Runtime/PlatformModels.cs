@@ -24,7 +24,8 @@ public sealed record ModelEndpoint(Uri? BaseUrl, string? ApiKey, string? Default
 /// <see cref="Idle"/> unused or, when full, least recently used first. A dropped client owns nothing to release (its
 /// HttpClient is the factory's or the shared outbound one), so a run still holding it finishes unharmed; the next run
 /// builds another. Clients for endpoints that are not the operator's report usage through
-/// <see cref="BoundedUsageChatClient"/>: the platform, not the flow, decides whose numbers it takes as they are.
+/// <see cref="BoundedUsageChatClient"/>, the operator's through <see cref="UnreportedUsageChatClient"/>: the platform,
+/// not the flow, decides whose numbers it takes as they are.
 /// </summary>
 sealed class ModelClients(IHttpClientFactory httpClients, PlatformOutbound outbound, IOptionsMonitor<LlmOptions> options) : IDisposable
 {
@@ -52,10 +53,7 @@ sealed class ModelClients(IHttpClientFactory httpClients, PlatformOutbound outbo
             Timeout = TimeSpan.FromSeconds(options.CurrentValue.TimeoutSeconds),
             HttpClient = endpoint.Trusted ? httpClients.CreateClient(nameof(ModelClients)) : outbound.HttpClient,
         });
-        if (!endpoint.Trusted)
-        {
-            client = new BoundedUsageChatClient(client, options);
-        }
+        client = endpoint.Trusted ? new UnreportedUsageChatClient(client) : new BoundedUsageChatClient(client, options);
         // Two runs building the same client at once both work; the map keeps one. When full, the cache refuses the entry
         // and compacts in the background: this run still uses its client.
         return _clients.Set(identity, client, new MemoryCacheEntryOptions { Size = 1, SlidingExpiration = Idle });

@@ -9,6 +9,7 @@ using AgentMarket.Platform.Data;
 using AgentMarket.Runtime;
 using AgentMarket.Testing.FakeOpenAi;
 using AgentMarket.Tests.Catalog;
+using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Gateway;
 using AgentMarket.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -130,18 +131,42 @@ public class ModelUsageBoundsTests(ModelUsageBoundsApp app) : IClassFixture<Mode
         Assert.True(run.CreditsCharged > PriceOf(0), "zero tokens would have cost the minimum");
     }
 
-    [Fact]
-    public async Task TheOperatorsEndpoint_IsTakenAtItsWord()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TheOperatorsEndpoint_IsTakenAtItsWord(bool streamed)
     {
         var subscribed = await app.SubscribedAsync(await app.PromptAgentAsync(VariablePrice));
         var question = $"Trusted {CatalogIntents.UniqueWord()}?";
         app.Model.When(question, new FakeReply { Text = "Short.", Usage = (10, 1_000_000), ReasoningTokens = 999_990 });
 
-        var run = await RunAsync(subscribed, question);
+        var run = await RunAsync(subscribed, question, streamed);
 
         Assert.Equal((10L, 1_000_000L), (run.InputTokens, run.OutputTokens));
         Assert.Equal(PriceOf(10 + 1_000_000), run.CreditsCharged);
         Assert.Equal(UsageSource.Reported, run.UsageSource);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TheOperatorsEndpoint_ReportingNoUsage_IsChargedTheEstimateOfItsText_AndRecordedAsEstimated(bool streamed)
+    {
+        var subscribed = await app.SubscribedAsync(await app.PromptAgentAsync(VariablePrice));
+        var ledger = new LedgerDriver(app);
+        var before = await ledger.BalanceAsync(subscribed.Buyer.OrganizationId);
+        var (question, answer) = ($"Silent operator {CatalogIntents.UniqueWord()}?", "An answer the operator's endpoint never counted, long enough to cost.");
+        app.Model.When(question, new FakeReply { Text = answer, NoUsage = true });
+
+        var run = await RunAsync(subscribed, question, streamed);
+
+        Assert.Equal(UsageSource.Estimated, run.UsageSource);
+        var sent = app.Model.Requests.Single(r => r.LastUser == question).Messages.Sum(m => m.Text.Length);
+        Assert.Equal((Estimate(sent), Estimate(answer.Length)), (run.InputTokens, run.OutputTokens));
+        Assert.Equal(PriceOf(run.InputTokens + run.OutputTokens), run.CreditsCharged);
+        Assert.True(run.CreditsCharged > PriceOf(0), "zero tokens would have cost the minimum");
+        var after = await ledger.BalanceAsync(subscribed.Buyer.OrganizationId);
+        Assert.Equal((before.Balance - run.CreditsCharged, 0L), (after.Balance, after.Reserved));
     }
 
     [Fact]
