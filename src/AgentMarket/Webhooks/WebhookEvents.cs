@@ -33,7 +33,8 @@ public static class WebhookEvents
     /// <summary>
     /// Queues <c>run.completed</c> / <c>run.failed</c> for the finished runs whose organization has an enabled endpoint
     /// subscribed to that type (<paramref name="subscribedEvents"/>, which the gateway caches). Runs are the busiest
-    /// source of events, so the others are never written.
+    /// source of events, so the others are never written. <c>usage_source</c> says whether the tokens are the model
+    /// endpoint's own figures (ADR-172); null when the run was refused before running.
     /// </summary>
     public static async Task RunsFinishedAsync(AppDbContext db, IReadOnlyList<AgentRun> runs, Func<Guid, Task<IReadOnlySet<string>>> subscribedEvents, DateTime now)
     {
@@ -59,6 +60,7 @@ public static class WebhookEvents
                     credits_charged = run.CreditsCharged,
                     input_tokens = run.InputTokens,
                     output_tokens = run.OutputTokens,
+                    usage_source = run.UsageSource,
                     latency_ms = run.LatencyMs,
                     finished = run.FinishedUtc ?? now,
                 }, now));

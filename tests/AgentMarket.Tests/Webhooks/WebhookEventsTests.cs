@@ -45,6 +45,34 @@ public class WebhookEventsTests(WebhooksGatewayApp app) : IClassFixture<Webhooks
     }
 
     [Fact]
+    public async Task RunEvents_SayWhetherTheirTokensAreTheModelEndpointsOwn()
+    {
+        var buyer = await app.SignUpAsync("Buyer");
+        await buyer.CreateEndpointAsync(app.Receiver, "usage-source", "run.completed", "run.failed");
+        var config = await buyer.SubscribeAsync(await app.PromptAgentAsync());
+        var (_, key) = await buyer.CreateKeyAsync(config);
+        var keyClient = app.BearerClient(key);
+        var word = CatalogIntents.UniqueWord();
+        app.Model.When($"Uncounted {word}", new FakeReply { Text = "An answer nobody counted.", NoUsage = true });
+        app.Model.When($"Failing {word}", FakeReply.Fail(500));
+
+        var counted = await Http.ReadJsonAsync(await keyClient.RunAsync(config, $"Counted {word}"));
+        var uncounted = await Http.ReadJsonAsync(await keyClient.RunAsync(config, $"Uncounted {word}"));
+        Assert.False((await keyClient.RunAsync(config, $"Failing {word}")).IsSuccessStatusCode);
+
+        var received = (await app.Receiver.WaitForAsync("usage-source", 3)).ToDictionary(r => r.Data.GetProperty("run").GetGuid(), r => r.Data);
+        foreach (var run in new[] { counted, uncounted })
+        {
+            var data = received[run.GetProperty("run_id").GetGuid()];
+            Assert.Equal(run.GetProperty("usage_source").GetString(), data.GetProperty("usage_source").GetString());
+            Assert.True(data.GetProperty("input_tokens").GetInt64() > 0 && data.GetProperty("output_tokens").GetInt64() > 0, "the tokens charged are in the event");
+        }
+        Assert.Equal(("reported", "estimated"), (counted.GetProperty("usage_source").GetString(), uncounted.GetProperty("usage_source").GetString()));
+        var failed = Assert.Single(received.Values, data => data.GetProperty("status").GetString() == "failed");
+        Assert.Equal("reported", failed.GetProperty("usage_source").GetString());
+    }
+
+    [Fact]
     public async Task Credits_SendPurchasedAndLowBalance()
     {
         var agent = await app.PromptAgentAsync();
