@@ -3,15 +3,18 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using AgentMarket.Flows.Execution;
 using AgentMarket.Gateway;
 using AgentMarket.Platform.Data;
 using AgentMarket.Runtime;
 using AgentMarket.Testing.FakeOpenAi;
+using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Gateway;
 using AgentMarket.Tests.Infrastructure;
+using AgentMarket.Usage.Pages;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -199,6 +202,38 @@ public class ModelUsageBoundsTests(ModelUsageBoundsApp app) : IClassFixture<Mode
         var values = Assert.Single(lines[1..]).Split(',');
         Assert.Equal($"{bounded}", values[Array.IndexOf(columns, "bounded_runs")]);
         Assert.Equal($"{estimated}", values[Array.IndexOf(columns, "estimated_runs")]);
+    }
+
+    [Fact]
+    public async Task UsagePage_ShowsHowManyRunsHadBoundedOrEstimatedTokens_OnlyWhenThereAreSome()
+    {
+        var subscribed = await app.SubscribedAsync(await app.PromptAgentAsync(VariablePrice));
+        var word = CatalogIntents.UniqueWord();
+        Assert.Equal(UsageSource.Reported, (await RunAsync(subscribed, $"Counted {word}")).UsageSource);
+
+        var reportedOnly = await subscribed.Buyer.Client.HtmlAsync("/my-agents/usage");
+
+        Assert.Equal("1", PageForms.Marked(reportedOnly, "data-usage=\"runs\""));
+        foreach (var absent in new[] { "data-usage=\"bounded\"", "data-usage=\"estimated\"", "data-usage-source", UsageSourceNote.Bounded, UsageSourceNote.Estimated })
+        {
+            Assert.DoesNotContain(absent, reportedOnly, StringComparison.Ordinal);
+        }
+
+        await Http.AssertStatusAsync(await subscribed.Buyer.Client.PatchAsJsonAsync($"/api/customer-agent-configs/{subscribed.Config}/",
+            new { model = new { base_url = app.FlowEndpoint.BaseUrl.ToString(), model = "their-model", api_key = "their-key" } }), HttpStatusCode.OK);
+        app.FlowEndpoint.When($"Zero {word}", new FakeReply { Text = "Yes, but reported as nothing.", Usage = (0, 0) });
+        app.FlowEndpoint.When($"Silent {word}", new FakeReply { Text = "Yes, and no usage at all.", NoUsage = true });
+        Assert.Equal(UsageSource.Bounded, (await RunAsync(subscribed, $"Zero {word}")).UsageSource);
+        Assert.Equal(UsageSource.Estimated, (await RunAsync(subscribed, $"Silent {word}")).UsageSource);
+
+        var html = await subscribed.Buyer.Client.HtmlAsync("/my-agents/usage");
+
+        Assert.Equal(("3", "1", "1"), (PageForms.Marked(html, "data-usage=\"runs\""), PageForms.Marked(html, "data-usage=\"bounded\""), PageForms.Marked(html, "data-usage=\"estimated\"")));
+        Assert.Contains(UsageSourceNote.Bounded, html, StringComparison.Ordinal);
+        Assert.Contains(UsageSourceNote.Estimated, html, StringComparison.Ordinal);
+        // The per-agent and the per-key table each have one row: the subscription, its one key.
+        var perRow = Regex.Matches(html, "<td[^>]*data-usage-source[^>]*>([^<]*)<").Select(m => m.Groups[1].Value.Trim()).ToArray();
+        Assert.Equal(["1 / 1", "1 / 1"], perRow);
     }
 
     [Fact]
