@@ -67,7 +67,10 @@ public class ModelUsageBoundsTests(ModelUsageBoundsApp app) : IClassFixture<Mode
         var (written, thought) = (Estimate(answer.Length), ReasoningCap / 2);
         app.FlowEndpoint.When(question, new FakeReply
         {
-            Text = answer, Usage = (0, (int)(written + thought)), ReasoningTokens = (int)thought, PromptTokens = HonestPromptTokens,
+            Text = answer,
+            Usage = (0, (int)(written + thought)),
+            ReasoningTokens = (int)thought,
+            PromptTokens = HonestPromptTokens,
         });
 
         var run = await RunAsync(subscribed, question, streamed);
@@ -85,7 +88,10 @@ public class ModelUsageBoundsTests(ModelUsageBoundsApp app) : IClassFixture<Mode
         var written = Estimate(answer.Length);
         app.FlowEndpoint.When(question, new FakeReply
         {
-            Text = answer, Usage = (0, (int)(written + 100 * ReasoningCap)), ReasoningTokens = (int)(100 * ReasoningCap), PromptTokens = HonestPromptTokens,
+            Text = answer,
+            Usage = (0, (int)(written + 100 * ReasoningCap)),
+            ReasoningTokens = (int)(100 * ReasoningCap),
+            PromptTokens = HonestPromptTokens,
         });
 
         var run = await RunAsync(subscribed, question);
@@ -104,7 +110,10 @@ public class ModelUsageBoundsTests(ModelUsageBoundsApp app) : IClassFixture<Mode
         var written = Estimate(answer.Length);
         app.FlowEndpoint.When(question, new FakeReply
         {
-            Text = answer, Usage = (0, (int)(written + ReasoningCap)), ReasoningTokens = (int)ReasoningCap, PromptTokens = HonestPromptTokens,
+            Text = answer,
+            Usage = (0, (int)(written + ReasoningCap)),
+            ReasoningTokens = (int)ReasoningCap,
+            PromptTokens = HonestPromptTokens,
         });
 
         var run = await RunAsync(subscribed, question);
