@@ -46,8 +46,11 @@ public class SubscriberNoticeTests(GatewayApp app) : IClassFixture<GatewayApp>
         var increase = JsonDocument.Parse(events[4].Payload).RootElement;
         Assert.Equal(9, increase.GetProperty("new_pricing").GetProperty("credits_per_run").GetInt64());
 
-        // Neither the provider (its own listing) nor an organization that does not subscribe hears of it.
-        Assert.Equal((0, 0), ((await OutboxAsync(agent.Seller)).Emails.Count, (await OutboxAsync(bystander)).Events.Count));
+        // The provider gets no subscriber's notice about its own listing, only the operator's decisions on it; an
+        // organization that does not subscribe hears of nothing.
+        Assert.Equal([$"Your listing “{agent.Name}” was taken down", $"Your listing “{agent.Name}” is restored"],
+            (await OutboxAsync(agent.Seller)).Emails.Select(e => e.Subject).ToArray());
+        Assert.Empty((await OutboxAsync(bystander)).Events);
     }
 
     async Task<(List<AgentMarket.Platform.Mail.OutboxEmail> Emails, List<AgentMarket.Platform.Events.OutboxEvent> Events)> OutboxAsync(TestUser user) =>
