@@ -85,8 +85,7 @@ static partial class ProviderEndpoints
         var avatarUrl = request.AvatarImage is "" ? "" : null;
         if (request.AvatarImage is { Length: > 0 } reference)
         {
-            var imageName = reference.StartsWith(CatalogImages.RoutePrefix + "/", StringComparison.Ordinal) ? Path.GetFileNameWithoutExtension(reference) : reference;
-            var image = Guid.TryParse(imageName, out var imageId)
+            var image = CatalogImages.IdOf(reference) is { } imageId
                 ? await db.CatalogImages.AsNoTracking().Where(i => i.Id == imageId && i.OrganizationId == organizationId).Select(i => new { i.Id, i.ContentType }).FirstOrDefaultAsync(ct)
                 : null;
             if (image is null)

@@ -23,12 +23,7 @@ sealed class BoundedUsageChatClient(IChatClient inner, IOptionsMonitor<LlmOption
     {
         var prompt = UsageBounds.Prompt(messages, options);
         var response = await base.GetResponseAsync(messages, options, cancellationToken);
-        var output = new UsageBounds.Text();
-        foreach (var message in response.Messages)
-        {
-            output.AddOutput(message.Contents);
-        }
-        response.Usage = UsageBounds.Bounded(response.Usage, prompt, output, MaxReasoning(options));
+        response.Usage = UsageBounds.Bounded(response.Usage, prompt, UsageBounds.Output(response), MaxReasoning(options));
         return response;
     }
 
@@ -72,15 +67,7 @@ sealed class UnreportedUsageChatClient(IChatClient inner) : DelegatingChatClient
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var response = await base.GetResponseAsync(messages, options, cancellationToken);
-        if (response.Usage is null)
-        {
-            var output = new UsageBounds.Text();
-            foreach (var message in response.Messages)
-            {
-                output.AddOutput(message.Contents);
-            }
-            response.Usage = UsageBounds.Estimated(UsageBounds.Prompt(messages, options), output);
-        }
+        response.Usage ??= UsageBounds.Estimated(UsageBounds.Prompt(messages, options), UsageBounds.Output(response));
         return response;
     }
 
@@ -159,6 +146,17 @@ static class UsageBounds
                 }
             }
         }
+    }
+
+    /// <summary>What a whole response wrote (<see cref="Text.AddOutput"/>).</summary>
+    public static Text Output(ChatResponse response)
+    {
+        var output = new Text();
+        foreach (var message in response.Messages)
+        {
+            output.AddOutput(message.Contents);
+        }
+        return output;
     }
 
     /// <summary>What a call sends: every message's text, tool calls and results, the tools offered and a response schema.</summary>

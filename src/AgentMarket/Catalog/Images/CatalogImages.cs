@@ -31,6 +31,17 @@ public sealed class CatalogImages(AppDbContext db, AuditLog audit, IOptionsMonit
 
     public static string UrlFor(Guid id, string contentType) => $"{RoutePrefix}/{id}.{ExtensionFor(contentType)}";
 
+    /// <summary>The image a reference names: its uuid or the url the upload returned (<c>/media/images/{uuid}.png</c>).</summary>
+    public static Guid? IdOf(string? reference)
+    {
+        if (string.IsNullOrWhiteSpace(reference))
+        {
+            return null;
+        }
+        var name = reference.StartsWith(RoutePrefix + "/", StringComparison.Ordinal) ? Path.GetFileNameWithoutExtension(reference) : reference;
+        return Guid.TryParse(name, out var id) ? id : null;
+    }
+
     /// <summary>Reads at most the configured maximum from <paramref name="content"/> and stores it if it is a PNG, JPEG, GIF or WebP.</summary>
     public async Task<(CatalogImage? Image, Failure? Failure)> StoreAsync(Guid organizationId, Stream content, CancellationToken ct)
     {

@@ -372,27 +372,16 @@ public sealed partial class ListingPublisher(
     }
 
     async Task<bool> OwnsImageAsync(string reference, Guid organizationId, CancellationToken ct) =>
-        ImageId(reference) is { } id && await db.CatalogImages.AnyAsync(i => i.Id == id && i.OrganizationId == organizationId, ct);
+        CatalogImages.IdOf(reference) is { } id && await db.CatalogImages.AnyAsync(i => i.Id == id && i.OrganizationId == organizationId, ct);
 
     async Task<string?> PreviewImageUrlAsync(string? reference, CancellationToken ct)
     {
-        if (ImageId(reference) is not { } id)
+        if (CatalogImages.IdOf(reference) is not { } id)
         {
             return null;
         }
         var contentType = await db.CatalogImages.Where(i => i.Id == id).Select(i => i.ContentType).SingleAsync(ct);
         return CatalogImages.UrlFor(id, contentType);
-    }
-
-    /// <summary>An image is named by its uuid or by the url the upload returned (<c>/media/images/{uuid}.png</c>).</summary>
-    static Guid? ImageId(string? reference)
-    {
-        if (string.IsNullOrWhiteSpace(reference))
-        {
-            return null;
-        }
-        var name = reference.StartsWith(CatalogImages.RoutePrefix + "/", StringComparison.Ordinal) ? Path.GetFileNameWithoutExtension(reference) : reference;
-        return Guid.TryParse(name, out var id) ? id : null;
     }
 
     static string Done(ListingAction action) => action switch
