@@ -18,11 +18,15 @@ public sealed record PricingRequest(PricingModel? Model, long? CreditsPerRun, lo
     public PricingTerms? ToTerms() => Model is { } model ? new PricingTerms(model, CreditsPerRun ?? 0, CreditsMin ?? 0, CreditsMax ?? 0) : null;
 }
 
-/// <summary>What a provider says about a listing; on publish the required parts must be present, on edit null keeps a value.</summary>
+/// <summary>
+/// What a provider says about a listing; on publish the required parts must be present, on edit null keeps a value.
+/// <see cref="Name"/> renames the agent within an edit (the listing page proposing a rejected name again with the rest of
+/// its edit, in one save); publishing takes the agent's name, and the API renames through the agent.
+/// </summary>
 public sealed record ListingDraft(
     string? Slug = null, string? Category = null, string? ShortDescription = null, string? Description = null,
     IReadOnlyList<string>? Tags = null, PricingRequest? Pricing = null, bool? IsPremium = null, ListingVisibility? Visibility = null,
-    string? PreviewImage = null);
+    string? PreviewImage = null, string? Name = null);
 
 public enum ListingAction
 {
@@ -61,6 +65,9 @@ public sealed partial class ListingPublisher(
     TimeProvider clock)
 {
     public const int MaxTags = 12;
+
+    /// <summary>The longest agent name, as the agent endpoints accept it.</summary>
+    const int MaxNameLength = 120;
 
     [GeneratedRegex("^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){1,79}$")]
     private static partial Regex SlugPattern();
@@ -181,8 +188,16 @@ public sealed partial class ListingPublisher(
         {
             await RetireSlugAsync(listing, newSlug, ct);
         }
+        var name = changes.Name?.Trim();
+        if (name is not null)
+        {
+            // The agent carries the name as a rename on its own page does (ProviderAgents.UpdateAsync); the listing's waits.
+            var agent = await db.ProviderAgents.SingleAsync(a => a.Id == agentId, ct);
+            agent.Name = name;
+            agent.UpdatedUtc = clock.GetUtcNow().UtcDateTime;
+        }
         await listingChanges.EditAsync(listing, new ListingEdit(
-            ShortDescription: changes.ShortDescription?.Trim(), Description: StoredDescription(changes.Description),
+            Name: name, ShortDescription: changes.ShortDescription?.Trim(), Description: StoredDescription(changes.Description),
             Tags: changes.Tags is null ? null : NormalizedTags(changes.Tags), CategoryId: await agents.CategoryIdAsync(changes.Category, ct),
             PreviewImageUrl: changes.PreviewImage is null ? null : await PreviewImageUrlAsync(changes.PreviewImage, ct) ?? ""), ct);
         listing.IsPremium = changes.IsPremium ?? listing.IsPremium;
@@ -343,6 +358,10 @@ public sealed partial class ListingPublisher(
         if (draft.Category is not null && await agents.CategoryIdAsync(draft.Category, ct) is null)
         {
             return Invalid("category", "Pick one of the marketplace's categories.");
+        }
+        if (draft.Name is { } name && (string.IsNullOrWhiteSpace(name) || name.Trim().Length > MaxNameLength))
+        {
+            return Invalid("name", $"Name the agent in 1–{MaxNameLength} characters.");
         }
         if (draft.ShortDescription is { } summary && (string.IsNullOrWhiteSpace(summary) || summary.Trim().Length > 300))
         {
