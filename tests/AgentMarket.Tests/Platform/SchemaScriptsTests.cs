@@ -62,6 +62,21 @@ public class SchemaScriptsTests(AgentMarketApp app) : IClassFixture<AgentMarketA
     ];
 
     [Fact]
+    public void EveryNameOfTheModel_FitsPostgresIdentifiers()
+    {
+        // PostgreSQL cuts identifiers at 63 bytes without an error: the database would then know an index or constraint by
+        // another name than the model, and a violation naming it would match none of the model's names.
+        using var scope = app.Services.CreateScope();
+        var model = scope.ServiceProvider.GetRequiredService<AppDbContext>().Model;
+        var names = model.GetEntityTypes().SelectMany(entity => new[] { entity.GetTableName() }
+            .Concat(entity.GetProperties().Select(p => p.GetColumnName()))
+            .Concat(entity.GetIndexes().Select(i => i.GetDatabaseName()))
+            .Concat(entity.GetKeys().Select(k => k.GetName()))
+            .Concat(entity.GetForeignKeys().Select(f => f.GetConstraintName())));
+        Assert.Equal([], names.OfType<string>().Where(name => System.Text.Encoding.UTF8.GetByteCount(name) > 63).Distinct().ToList());
+    }
+
+    [Fact]
     public void FilteredIndexes_CompareEnumColumns_WithTheNamesTheModelStores()
     {
         // Enums are stored as snake_case names ('running'); a filter written with the C# name ('Running') matches no row,

@@ -40,6 +40,7 @@ sealed class ListingPriceChangeConfiguration : IEntityTypeConfiguration<ListingP
         e.Ignore(x => x.Previous);
         e.Ignore(x => x.New);
         e.HasOne<Listing>().WithMany().HasForeignKey(x => x.ListingId).OnDelete(DeleteBehavior.Cascade);
-        e.HasIndex(x => new { x.ListingId, x.EffectiveForSubscribersUtc });
+        // The conventional name is 65 characters, over PostgreSQL's 63 (script 0051 renames it).
+        e.HasIndex(x => new { x.ListingId, x.EffectiveForSubscribersUtc }).HasDatabaseName("ix_listing_price_changes_listing_id_effective");
     }
 }

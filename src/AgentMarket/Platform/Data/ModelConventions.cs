@@ -6,7 +6,8 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace AgentMarket.Platform.Data;
 
 /// <summary>
-/// Names every column, key and index in snake_case (tables are named explicitly in each configuration) and stores
+/// Names every column, key and index in snake_case (tables are named explicitly in each configuration; an index may be too)
+/// and stores
 /// enums as their snake_case names, so the SQL scripts, psql sessions and the JSON API all read the same.
 /// </summary>
 static class ModelConventions
@@ -47,7 +48,8 @@ static class ModelConventions
                 var principal = foreignKey.PrincipalEntityType.GetTableName();
                 foreignKey.SetConstraintName($"fk_{table}_{principal}_{string.Join("_", foreignKey.Properties.Select(p => p.GetColumnName(storeObject)))}");
             }
-            foreach (var index in entity.GetIndexes())
+            // An index named in its configuration keeps that name: one whose conventional name PostgreSQL would cut.
+            foreach (var index in entity.GetIndexes().Where(i => ((IConventionIndex)i).GetDatabaseNameConfigurationSource() != ConfigurationSource.Explicit))
             {
                 index.SetDatabaseName($"ix_{table}_{string.Join("_", index.Properties.Select(p => p.GetColumnName(storeObject)))}");
             }
