@@ -7,8 +7,7 @@ namespace AgentMarket.Platform.Data;
 
 /// <summary>
 /// Names every column, key and index in snake_case (tables are named explicitly in each configuration; an index may be too)
-/// and stores
-/// enums as their snake_case names, so the SQL scripts, psql sessions and the JSON API all read the same.
+/// and stores enums as their snake_case names, so the SQL scripts, psql sessions and the JSON API all read the same.
 /// </summary>
 static class ModelConventions
 {
