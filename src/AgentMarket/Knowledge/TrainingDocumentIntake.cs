@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using AgentMarket.Knowledge.Extraction;
@@ -30,7 +29,7 @@ sealed class TrainingDocumentIntake(AppDbContext db, KnowledgeQuota quota, Docum
         if (file.Length > maxBytes)
         {
             return (null, new KnowledgeFailure(StatusCodes.Status413PayloadTooLarge, ProblemCodes.PayloadTooLarge,
-                $"Training files may be at most {Size(maxBytes)}.", new Dictionary<string, object?> { ["max_bytes"] = maxBytes }));
+                new Providers.Pages.UploadLimit(Providers.Pages.UploadKind.Document, maxBytes).TooLarge, new Dictionary<string, object?> { ["max_bytes"] = maxBytes }));
         }
         if (file.Length == 0)
         {
@@ -184,10 +183,6 @@ sealed class TrainingDocumentIntake(AppDbContext db, KnowledgeQuota quota, Docum
         name = name.Length > MaxFileNameLength ? name[..MaxFileNameLength] : name;
         return name.Length > 0 ? name : "document";
     }
-
-    static string Size(long bytes) => bytes >= 1024 * 1024
-        ? string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):0.#} MB")
-        : string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.#} KB");
 
     static KnowledgeFailure Invalid(string field, string message) =>
         new(StatusCodes.Status400BadRequest, ProblemCodes.ValidationFailed, "One or more fields are invalid.",

@@ -35,7 +35,7 @@ public class KnowledgeLimitsTests(LimitedKnowledgeApp app) : IClassFixture<Limit
             await buyer.UploadAsync(knowledgeBase, "big.txt", TrainingFiles.Utf8(new string('a', LimitedKnowledgeApp.MaxFileBytes + 1)), "text/plain"),
             HttpStatusCode.RequestEntityTooLarge, "payload_too_large");
         Assert.Equal(LimitedKnowledgeApp.MaxFileBytes, justOver.GetProperty("max_bytes").GetInt64());
-        Assert.Equal("Training files may be at most 64 KB.", justOver.GetProperty("detail").GetString());
+        Assert.Equal("Training files can be at most 64 KB.", justOver.GetProperty("detail").GetString());
         await Http.AssertProblemAsync(
             await buyer.UploadAsync(knowledgeBase, "huge.txt", TrainingFiles.Utf8(new string('a', 4 * 1024 * 1024)), "text/plain"),
             HttpStatusCode.RequestEntityTooLarge, "payload_too_large");

@@ -54,7 +54,7 @@ public sealed class CatalogImages(AppDbContext db, AuditLog audit, IOptionsMonit
             if (buffer.Length + read > max)
             {
                 return (null, new Failure(StatusCodes.Status413PayloadTooLarge, Platform.Errors.ProblemCodes.PayloadTooLarge,
-                    $"Images can be at most {max / 1024 / 1024.0:0.#} MB."));
+                    new Providers.Pages.UploadLimit(Providers.Pages.UploadKind.Image, max).TooLarge));
             }
             buffer.Write(chunk, 0, read);
         }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Providers.Agents;
 using Microsoft.Extensions.Options;
@@ -18,6 +19,31 @@ public enum UploadKind
 public sealed class AcceptsUploadsAttribute(UploadKind kind) : Attribute
 {
     public UploadKind Kind { get; } = kind;
+}
+
+/// <summary>
+/// The largest file of <paramref name="Kind"/> accepted, and the one wording of that limit: the services' refusal of a file
+/// over it, a page's file input (whose script shows the refusal before the form is sent) and the page that answers a body
+/// too large to reach the form all say it the same way.
+/// </summary>
+public sealed record UploadLimit(UploadKind Kind, long MaxBytes)
+{
+    /// <summary>What the files are called, in a sentence: "images", "flow files", "training files".</summary>
+    public string Files => Kind switch
+    {
+        UploadKind.Image => "images",
+        UploadKind.Flow => "flow files",
+        UploadKind.Document => "training files",
+    };
+
+    /// <summary>The limit for people: "2 MB", "64 KB".</summary>
+    public string Size => MaxBytes >= 1024 * 1024
+        ? string.Create(CultureInfo.InvariantCulture, $"{MaxBytes / (1024.0 * 1024):0.#} MB")
+        : string.Create(CultureInfo.InvariantCulture, $"{MaxBytes / 1024.0:0.#} KB");
+
+    /// <summary>The refusal of a file over the limit: "Images can be at most 2 MB."</summary>
+    public string TooLarge => $"{char.ToUpperInvariant(Files[0])}{Files[1..]} can be at most {Size}.";
+
 }
 
 static class UploadPages
