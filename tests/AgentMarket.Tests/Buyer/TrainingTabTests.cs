@@ -15,7 +15,9 @@ public class TrainingTabTests(GatewayApp app) : IClassFixture<GatewayApp>
         var subscribed = await app.SubscribedAsync(await app.KnowledgeAgentAsync());
         var tab = $"/my-agents/{subscribed.Config}/configure/training";
         var client = subscribed.Buyer.Client;
-        Assert.Contains("Nothing yet.", await client.HtmlAsync(tab), StringComparison.Ordinal);
+        var empty = await client.HtmlAsync(tab);
+        Assert.Contains("Nothing yet.", empty, StringComparison.Ordinal);
+        Assert.Contains("data-max-bytes=\"20971520\" data-too-large=\"Training files can be at most 20 MB.\"", empty, StringComparison.Ordinal);
 
         var added = await client.SubmitAsync(tab, "training-qa", new() { ["question"] = "When is the shop open?", ["answer"] = "Monday to Friday, nine to five." });
         PageForms.AssertRedirect(added, $"{tab}?training=added");

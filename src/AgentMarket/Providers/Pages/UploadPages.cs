@@ -24,7 +24,8 @@ public sealed class AcceptsUploadsAttribute(UploadKind kind) : Attribute
 /// <summary>
 /// The largest file of <paramref name="Kind"/> accepted, and the one wording of that limit: the services' refusal of a file
 /// over it, a page's file input (whose script shows the refusal before the form is sent) and the page that answers a body
-/// too large to reach the form all say it the same way.
+/// too large to reach the form all say it the same way. A page marked <see cref="AcceptsUploadsAttribute"/> carries its
+/// limit in its endpoint's metadata.
 /// </summary>
 public sealed record UploadLimit(UploadKind Kind, long MaxBytes)
 {
@@ -44,13 +45,23 @@ public sealed record UploadLimit(UploadKind Kind, long MaxBytes)
     /// <summary>The refusal of a file over the limit: "Images can be at most 2 MB."</summary>
     public string TooLarge => $"{char.ToUpperInvariant(Files[0])}{Files[1..]} can be at most {Size}.";
 
+    /// <summary>A file input's limit and refusal, for wwwroot/js/upload-limits.js to check a chosen file before it is sent.</summary>
+    public IReadOnlyDictionary<string, object> InputAttributes => new Dictionary<string, object>
+    {
+        ["data-max-bytes"] = MaxBytes,
+        ["data-too-large"] = TooLarge,
+    };
+
+    /// <summary>The limit of the page <paramref name="http"/> is for, or null when that page takes no files.</summary>
+    public static UploadLimit? Of(HttpContext http) => http.GetEndpoint()?.Metadata.GetMetadata<UploadLimit>();
 }
 
 static class UploadPages
 {
     /// <summary>
     /// Raises the request-body cap (1 MB by default, for every endpoint) on pages marked <see cref="AcceptsUploadsAttribute"/>
-    /// to the configured flow, image or training-document limit, the way API upload endpoints declare theirs.
+    /// to the configured flow, image or training-document limit, the way API upload endpoints declare theirs; the file limit
+    /// itself goes in the metadata too, for the page's file input and for the answer to a body over the cap.
     /// </summary>
     public static RazorComponentsEndpointConventionBuilder WithUploadLimits(this RazorComponentsEndpointConventionBuilder pages, IServiceProvider services)
     {
@@ -66,6 +77,7 @@ static class UploadPages
                     UploadKind.Document => knowledge.MaxFileBytes,
                     _ => options.MaxImageBytes,
                 };
+                endpoint.Metadata.Add(new UploadLimit(uploads.Kind, limit));
                 endpoint.Metadata.Add(new RequestBodyLimitMetadata(limit + FlowUpload.MultipartOverheadBytes));
             }
         });
