@@ -1,5 +1,6 @@
 using System.Net;
 using AgentMarket.Platform.Auth;
+using AgentMarket.Providers.Pages;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace AgentMarket.Platform.Errors;
@@ -7,7 +8,8 @@ namespace AgentMarket.Platform.Errors;
 /// <summary>
 /// A page that fails answers a page, not the API's problem JSON: a short static one, which does not depend on the layout
 /// and services that may be what failed, with the trace id that finds the log entry. A malformed request to a page (a
-/// body too large) keeps its 4xx status.
+/// body too large) keeps its 4xx status; a body too large for a page that takes files names that page's limit and links
+/// back to the page, since the form never saw the file and cannot say so itself.
 /// </summary>
 sealed class PageExceptionHandler : IExceptionHandler
 {
@@ -18,8 +20,14 @@ sealed class PageExceptionHandler : IExceptionHandler
             return false;
         }
         var status = exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
+        // The exception handler clears the request's endpoint before calling handlers; its feature keeps the one that refused.
+        var upload = status == StatusCodes.Status413PayloadTooLarge
+            ? httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint?.Metadata.GetMetadata<UploadLimit>()
+            : null;
         var (title, message) = status switch
         {
+            StatusCodes.Status413PayloadTooLarge when upload is not null => ("That is too large",
+                $"What you sent is larger than this form accepts. <a href=\"{WebUtility.HtmlEncode(SamePage(httpContext.Request))}\" data-back-to-form>Choose a smaller file</a>: {upload.Files} up to {upload.Size}."),
             StatusCodes.Status413PayloadTooLarge => ("That is too large", "What you sent is larger than this form accepts. Go back and choose a smaller file."),
             < 500 => ("That did not go through", "The request could not be read. Go back, reload the page and try again."),
             _ => ("Something went wrong", "Please try again in a moment. If it keeps happening, tell the operator this reference."),
@@ -36,4 +44,8 @@ sealed class PageExceptionHandler : IExceptionHandler
             """, cancellationToken);
         return true;
     }
+
+    /// <summary>The refused page again, as a GET of the same address (its query names what the form was for).</summary>
+    static string SamePage(HttpRequest request) =>
+        request.PathBase.ToUriComponent() + request.Path.ToUriComponent() + request.QueryString.ToUriComponent();
 }
