@@ -17,7 +17,6 @@ using AgentMarket.Platform.Seed;
 using AgentMarket.Platform.Ui;
 using AgentMarket.Providers;
 using AgentMarket.Providers.Economics;
-using AgentMarket.Providers.Pages;
 using AgentMarket.Runtime;
 using AgentMarket.Runtime.Cli;
 using AgentMarket.Subscriptions;

@@ -29,7 +29,7 @@ sealed class TrainingDocumentIntake(AppDbContext db, KnowledgeQuota quota, Docum
         if (file.Length > maxBytes)
         {
             return (null, new KnowledgeFailure(StatusCodes.Status413PayloadTooLarge, ProblemCodes.PayloadTooLarge,
-                new Providers.Pages.UploadLimit(Providers.Pages.UploadKind.Document, maxBytes).TooLarge, new Dictionary<string, object?> { ["max_bytes"] = maxBytes }));
+                new Platform.Ui.UploadLimit(Platform.Ui.UploadKind.Document, maxBytes).TooLarge, new Dictionary<string, object?> { ["max_bytes"] = maxBytes }));
         }
         if (file.Length == 0)
         {

@@ -54,7 +54,7 @@ public sealed class CatalogImages(AppDbContext db, AuditLog audit, IOptionsMonit
             if (buffer.Length + read > max)
             {
                 return (null, new Failure(StatusCodes.Status413PayloadTooLarge, Platform.Errors.ProblemCodes.PayloadTooLarge,
-                    new Providers.Pages.UploadLimit(Providers.Pages.UploadKind.Image, max).TooLarge));
+                    new Platform.Ui.UploadLimit(Platform.Ui.UploadKind.Image, max).TooLarge));
             }
             buffer.Write(chunk, 0, read);
         }

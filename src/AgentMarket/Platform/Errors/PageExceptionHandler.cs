@@ -1,6 +1,6 @@
 using System.Net;
 using AgentMarket.Platform.Auth;
-using AgentMarket.Providers.Pages;
+using AgentMarket.Platform.Ui;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace AgentMarket.Platform.Errors;

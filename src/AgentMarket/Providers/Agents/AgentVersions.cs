@@ -45,7 +45,7 @@ public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, Provide
             {
                 Runnable = false,
                 Format = "unreadable",
-                Issues = [new ReportIssue(IssueSeverity.Error, IssueCodes.FlowTooLarge, new Pages.UploadLimit(Pages.UploadKind.Flow, limits.MaxFlowBytes).TooLarge)],
+                Issues = [new ReportIssue(IssueSeverity.Error, IssueCodes.FlowTooLarge, new Platform.Ui.UploadLimit(Platform.Ui.UploadKind.Flow, limits.MaxFlowBytes).TooLarge)],
             };
         }
         var report = FlowEngine.Default.Validate(flow);
@@ -93,7 +93,7 @@ public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, Provide
         if (flow.Length > options.CurrentValue.MaxFlowBytes)
         {
             return new(null, null, new Accounts.Failure(StatusCodes.Status413PayloadTooLarge, ProblemCodes.PayloadTooLarge,
-                new Pages.UploadLimit(Pages.UploadKind.Flow, options.CurrentValue.MaxFlowBytes).TooLarge));
+                new Platform.Ui.UploadLimit(Platform.Ui.UploadKind.Flow, options.CurrentValue.MaxFlowBytes).TooLarge));
         }
         if (changelog is { Length: > MaxChangelogLength })
         {

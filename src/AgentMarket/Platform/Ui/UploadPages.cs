@@ -1,9 +1,10 @@
 using System.Globalization;
 using AgentMarket.Platform.Errors;
+using AgentMarket.Providers;
 using AgentMarket.Providers.Agents;
 using Microsoft.Extensions.Options;
 
-namespace AgentMarket.Providers.Pages;
+namespace AgentMarket.Platform.Ui;
 
 public enum UploadKind
 {
