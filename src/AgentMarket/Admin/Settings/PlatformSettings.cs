@@ -23,6 +23,7 @@ public sealed class PlatformSettings(IServiceScopeFactory scopes) : IDisposable
     public const string FooterText = "Branding:FooterText";
     public const string LogoUrl = "Branding:LogoUrl";
     public const string FaviconUrl = "Branding:FaviconUrl";
+    public const string SupportEmail = "Branding:SupportEmail";
     public const string AutoApproveProviders = "Marketplace:AutoApproveProviders";
     public const string AutoApproveListings = "Marketplace:AutoApproveListings";
 
@@ -121,6 +122,7 @@ static class SettingsRegistration
             o.FooterText = s.Get(PlatformSettings.FooterText) ?? o.FooterText;
             o.LogoUrl = s.Get(PlatformSettings.LogoUrl) is { } logo ? NullIfEmpty(logo) : o.LogoUrl;
             o.FaviconUrl = s.Get(PlatformSettings.FaviconUrl) is { } favicon ? NullIfEmpty(favicon) : o.FaviconUrl;
+            o.SupportEmail = s.Get(PlatformSettings.SupportEmail) is { } support ? NullIfEmpty(support) : o.SupportEmail;
         });
         Override<MarketplaceOptions>(services, (s, o) =>
         {

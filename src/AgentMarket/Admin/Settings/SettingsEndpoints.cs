@@ -14,7 +14,7 @@ using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Admin.Settings;
 
-/// <summary>Fields left out (or null) stay as they are; an empty logo or favicon URL removes it.</summary>
+/// <summary>Fields left out (or null) stay as they are; an empty logo or favicon URL or support email removes it.</summary>
 public sealed record UpdateSettingsRequest(
     [property: MinLength(1), MaxLength(100)] string? SiteName,
     [property: MinLength(1), MaxLength(200)] string? Tagline,
@@ -22,12 +22,13 @@ public sealed record UpdateSettingsRequest(
     [property: MaxLength(300)] string? FooterText,
     [property: MaxLength(1000)] string? LogoUrl,
     [property: MaxLength(1000)] string? FaviconUrl,
+    [property: MaxLength(254)] string? SupportEmail,
     bool? AutoApproveProviders,
     bool? AutoApproveListings,
     List<string>? OutboundAllowList);
 
 public sealed record SettingsResponse(string SiteName, string Tagline, string BrandColor, string FooterText, string? LogoUrl, string? FaviconUrl,
-    bool AutoApproveProviders, bool AutoApproveListings, IReadOnlyList<string> OutboundAllowList, IReadOnlyList<string> Overridden);
+    string? SupportEmail, bool AutoApproveProviders, bool AutoApproveListings, IReadOnlyList<string> OutboundAllowList, IReadOnlyList<string> Overridden);
 
 /// <summary>The operator's settings: what is in effect, and changes that apply without a restart and are audited.</summary>
 static partial class SettingsEndpoints
@@ -87,6 +88,15 @@ static partial class SettingsEndpoints
             }
             changes[key] = url;
         }
+        if (request.SupportEmail?.Trim() is { } support)
+        {
+            // Pages write it into a mailto: link, so only an address that parses back to itself.
+            if (support.Length > 0 && Identity.Accounts.ValidateEmail(support) is not null)
+            {
+                return (changes, new("support_email", "Use an email address like support@example.com, or leave it empty."));
+            }
+            changes[PlatformSettings.SupportEmail] = support;
+        }
         if (request.AutoApproveProviders is { } providers)
         {
             changes[PlatformSettings.AutoApproveProviders] = providers ? "true" : "false";
@@ -124,7 +134,7 @@ sealed class SettingsReader(IOptionsMonitor<BrandingOptions> branding, IOptionsM
     {
         var b = branding.CurrentValue;
         var m = marketplace.CurrentValue;
-        return new SettingsResponse(b.SiteName, b.Tagline, b.SafeBrandColor, b.FooterText, b.LogoUrl, b.FaviconUrl, m.AutoApproveProviders, m.AutoApproveListings,
+        return new SettingsResponse(b.SiteName, b.Tagline, b.SafeBrandColor, b.FooterText, b.LogoUrl, b.FaviconUrl, b.SupportEmail, m.AutoApproveProviders, m.AutoApproveListings,
             flows.CurrentValue.OutboundAllowList, [.. settings.All.Keys.Order(StringComparer.Ordinal)]);
     }
 }

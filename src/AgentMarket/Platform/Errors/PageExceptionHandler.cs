@@ -30,7 +30,7 @@ sealed class PageExceptionHandler : IExceptionHandler
                 $"What you sent is larger than this form accepts. <a href=\"{WebUtility.HtmlEncode(SamePage(httpContext.Request))}\" data-back-to-form>Choose a smaller file</a>: {upload.Files} up to {upload.Size}."),
             StatusCodes.Status413PayloadTooLarge => ("That is too large", "What you sent is larger than this form accepts. Go back and choose a smaller file."),
             < 500 => ("That did not go through", "The request could not be read. Go back, reload the page and try again."),
-            _ => ("Something went wrong", "Please try again in a moment. If it keeps happening, tell the operator this reference."),
+            _ => ("Something went wrong", $"Please try again in a moment. If it keeps happening, {TellTheOperator(httpContext)} this reference."),
         };
         httpContext.Response.StatusCode = status;
         httpContext.Response.ContentType = "text/html; charset=utf-8";
@@ -44,6 +44,15 @@ sealed class PageExceptionHandler : IExceptionHandler
             """, cancellationToken);
         return true;
     }
+
+    /// <summary>
+    /// Who to tell: the operator's support address when one is set (the branding options are in memory, not the services
+    /// that may have failed).
+    /// </summary>
+    static string TellTheOperator(HttpContext httpContext) =>
+        httpContext.RequestServices.GetService<Microsoft.Extensions.Options.IOptionsMonitor<Ui.BrandingOptions>>()?.CurrentValue.SupportEmail is { } support
+            ? $"write to <a href=\"mailto:{WebUtility.HtmlEncode(support)}\" data-support-email>{WebUtility.HtmlEncode(support)}</a> with"
+            : "tell the operator";
 
     /// <summary>The refused page again, as a GET of the same address (its query names what the form was for).</summary>
     static string SamePage(HttpRequest request) =>

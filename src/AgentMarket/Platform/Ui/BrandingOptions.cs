@@ -12,6 +12,9 @@ public sealed class BrandingOptions
     public string? LogoUrl { get; set; }
     public string? FaviconUrl { get; set; }
 
+    /// <summary>Where people write when something goes wrong: the footer and the error page name it. None by default.</summary>
+    public string? SupportEmail { get; set; }
+
     public string SafeBrandColor =>
         System.Text.RegularExpressions.Regex.IsMatch(BrandColor, "^#[0-9a-fA-F]{6}$") ? BrandColor : "#7c3aed";
 }
