@@ -270,6 +270,7 @@ public sealed class RunProjector(IServiceScopeFactory scopes, RecordedRuns recor
                 Status = r.Status,
                 InputTokens = r.InputTokens,
                 OutputTokens = r.OutputTokens,
+                UsageSource = r.UsageSource,
                 Model = r.Model,
                 CreditsReserved = r.CreditsReserved,
                 CreditsCharged = r.CreditsCharged,

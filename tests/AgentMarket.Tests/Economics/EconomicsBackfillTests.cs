@@ -75,7 +75,23 @@ public class EconomicsBackfillTests
             options.UseSqlite(database.ConnectionString);
         }
         await using var db = new AppDbContext(options.Options, new CurrentTenant());
-        var listingDays = (await db.EconomicsListingDays.ToListAsync())
+        // The columns 0018 made, projected in SQL: the model has columns later scripts add.
+        var listingDays = (await db.EconomicsListingDays.Select(l => new
+        {
+            l.ProviderId,
+            l.Day,
+            l.ListingId,
+            l.Runs,
+            l.Succeeded,
+            l.GrossCredits,
+            l.PromotionalCredits,
+            l.ProviderEarnings,
+            l.PlatformFees,
+            l.InputTokens,
+            l.OutputTokens,
+            l.ModelCostMicrocredits,
+            l.LatencyMsSum,
+        }).ToListAsync())
             .Select(l => (l.ProviderId, l.Day, l.ListingId, l.Runs, l.Succeeded, l.GrossCredits, l.PromotionalCredits, l.ProviderEarnings, l.PlatformFees,
                 l.InputTokens, l.OutputTokens, l.ModelCostMicrocredits, l.LatencyMsSum))
             .Order().ToList();

@@ -44,6 +44,20 @@ public abstract class EconomicsSums
 
     /// <summary>Sum of succeeded runs' latencies; percentiles come from <see cref="EconomicsLatency"/>.</summary>
     public long LatencyMsSum { get; init; }
+
+    /// <summary>
+    /// Of <see cref="Runs"/>, those whose tokens are not the model endpoint's own figures (ADR-172): held to what the text
+    /// can hold, or estimated because the endpoint reported none. Runs before schema 0050 have no source and are neither.
+    /// </summary>
+    public long RunsBounded { get; init; }
+    public long RunsEstimated { get; init; }
+
+    /// <summary>Schema 0052 added the usage-source counts to tables with rows, which needs a default (it then backfills them).</summary>
+    internal static void ConfigureUsageSources<T>(EntityTypeBuilder<T> e) where T : EconomicsSums
+    {
+        e.Property(x => x.RunsBounded).HasDefaultValue(0L);
+        e.Property(x => x.RunsEstimated).HasDefaultValue(0L);
+    }
 }
 
 /// <summary>
@@ -92,6 +106,7 @@ sealed class EconomicsDayConfiguration : IEntityTypeConfiguration<EconomicsDay>
         e.ToTable("economics_days");
         // Provider and day first: every dashboard query is one provider's range of days.
         e.HasKey(x => new { x.ProviderId, x.Day, x.ListingId, x.BuyerOrganizationId });
+        EconomicsSums.ConfigureUsageSources(e);
     }
 }
 
@@ -101,6 +116,7 @@ sealed class EconomicsListingDayConfiguration : IEntityTypeConfiguration<Economi
     {
         e.ToTable("economics_listing_days");
         e.HasKey(x => new { x.ProviderId, x.Day, x.ListingId });
+        EconomicsSums.ConfigureUsageSources(e);
     }
 }
 

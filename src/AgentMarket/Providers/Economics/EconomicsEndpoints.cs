@@ -10,7 +10,8 @@ namespace AgentMarket.Providers.Economics;
 
 /// <summary>
 /// <c>GET /api/providers/mine/economics/?from=&amp;to=&amp;group_by=day|agent&amp;format=csv</c>: the calling organization's
-/// provider's runs, revenue, earnings, commission, customers, cost and latency over UTC days (default: the last 30 by day).
+/// provider's runs, revenue, earnings, commission, customers, cost and latency over UTC days (default: the last 30 by day),
+/// with how many runs' token counts were bounded or estimated (ADR-172).
 /// </summary>
 static class EconomicsEndpoints
 {
@@ -62,14 +63,14 @@ static class EconomicsEndpoints
     public static string Csv(EconomicsReport report)
     {
         var csv = new StringBuilder(report.GroupBy == EconomicsGrouping.Day ? "day," : "listing,agent,")
-            .Append("runs,succeeded,gross_credits,earnings_credits,commission_credits,promotional_credits,input_tokens,output_tokens,model_cost_credits,latency_avg_ms\n");
+            .Append("runs,succeeded,gross_credits,earnings_credits,commission_credits,promotional_credits,input_tokens,output_tokens,runs_bounded,runs_estimated,model_cost_credits,latency_avg_ms\n");
         foreach (var r in report.Rows)
         {
             csv.Append(report.GroupBy == EconomicsGrouping.Day
                 ? string.Create(CultureInfo.InvariantCulture, $"{r.Day:yyyy-MM-dd},")
                 : $"{r.Listing},{CsvText.Field(r.Agent)},");
             csv.Append(CultureInfo.InvariantCulture,
-                $"{r.Runs},{r.Succeeded},{r.GrossCredits},{r.EarningsCredits},{r.CommissionCredits},{r.PromotionalCredits},{r.InputTokens},{r.OutputTokens},{r.ModelCostCredits},{r.LatencyAvgMs}\n");
+                $"{r.Runs},{r.Succeeded},{r.GrossCredits},{r.EarningsCredits},{r.CommissionCredits},{r.PromotionalCredits},{r.InputTokens},{r.OutputTokens},{r.RunsBounded},{r.RunsEstimated},{r.ModelCostCredits},{r.LatencyAvgMs}\n");
         }
         return csv.ToString();
     }

@@ -1,4 +1,5 @@
 using AgentMarket.Credits.Ledger;
+using AgentMarket.Flows.Execution;
 using AgentMarket.Gateway;
 using AgentMarket.Platform.Data;
 using AgentMarket.Usage;
@@ -28,7 +29,7 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
     sealed record Money(long Gross, long Promotional, long Earnings, long Fees);
 
     static readonly string[] SumColumns = ["runs", "succeeded", "gross_credits", "promotional_credits", "provider_earnings", "platform_fees", "input_tokens",
-        "output_tokens", "model_cost_microcredits", "latency_ms_sum"];
+        "output_tokens", "model_cost_microcredits", "latency_ms_sum", "runs_bounded", "runs_estimated"];
     static readonly CounterTable Days = new("economics_days", ["provider_id", "day", "listing_id", "buyer_organization_id"], SumColumns);
     static readonly CounterTable ListingDays = new("economics_listing_days", ["provider_id", "day", "listing_id"], SumColumns);
     static readonly CounterTable CustomerMonths = new("economics_customer_months", ["provider_id", "month", "buyer_organization_id"], ["runs", "gross_credits"]);
@@ -64,7 +65,7 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
             var key = (run.ProviderId!.Value, run.Day, run.ListingId, run.OrganizationId);
             if (!days.TryGetValue(key, out var sums))
             {
-                days[key] = sums = new long[10];
+                days[key] = sums = new long[12];
             }
             var succeeded = run.Status == AgentRunStatus.Succeeded;
             var paid = money.GetValueOrDefault(run.Id) ?? new Money(0, 0, 0, 0);
@@ -83,6 +84,8 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
                 var bucket = (run.ProviderId.Value, run.Day, LatencyHistogram.Bucket(run.LatencyMs));
                 latencies[bucket] = latencies.GetValueOrDefault(bucket) + 1;
             }
+            sums[10] += run.UsageSource == UsageSource.Bounded ? 1 : 0;
+            sums[11] += run.UsageSource == UsageSource.Estimated ? 1 : 0;
         }
 
         var added = days.Select(d => new EconomicsDay
@@ -101,6 +104,8 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
             OutputTokens = d.Value[7],
             ModelCostMicrocredits = d.Value[8],
             LatencyMsSum = d.Value[9],
+            RunsBounded = d.Value[10],
+            RunsEstimated = d.Value[11],
         }).ToList();
         await WriteAsync(added, ct);
         await db.AddToCountersAsync(LatencyDays,
@@ -141,6 +146,7 @@ sealed class EconomicsRollups(AppDbContext db, IOptionsMonitor<EconomicsOptions>
         [
             days.Sum(r => r.Runs), days.Sum(r => r.Succeeded), days.Sum(r => r.GrossCredits), days.Sum(r => r.PromotionalCredits), days.Sum(r => r.ProviderEarnings),
             days.Sum(r => r.PlatformFees), days.Sum(r => r.InputTokens), days.Sum(r => r.OutputTokens), days.Sum(r => r.ModelCostMicrocredits), days.Sum(r => r.LatencyMsSum),
+            days.Sum(r => r.RunsBounded), days.Sum(r => r.RunsEstimated),
         ];
         await db.AddToCountersAsync(Days,
             rows.Select(r => (object[])[r.ProviderId, r.Day, r.ListingId, r.BuyerOrganizationId, .. Sums([r])]).ToList(), ct);

@@ -19,15 +19,17 @@ public enum EconomicsGrouping
 /// One group of a provider's runs (a day, or an agent). Money in whole credits; a credit is a US cent, so the
 /// <c>_usd_cents</c> figures are the same numbers. Gross is what the runs were worth, earnings what the ledger credited the
 /// provider, commission the platform's share (gross − earnings, including any reduction for runs paid with granted credits).
+/// <see cref="RunsBounded"/> and <see cref="RunsEstimated"/> count the runs whose tokens are not the model endpoint's own
+/// figures (ADR-172): held to what the text can hold, or estimated because the endpoint reported none.
 /// </summary>
 public sealed record EconomicsRow(
     DateOnly? Day, Guid? Listing, string? Agent, long Runs, long Succeeded, long GrossCredits, long EarningsCredits, long CommissionCredits,
-    long PromotionalCredits, long InputTokens, long OutputTokens, decimal ModelCostCredits, int? LatencyAvgMs);
+    long PromotionalCredits, long InputTokens, long OutputTokens, long RunsBounded, long RunsEstimated, decimal ModelCostCredits, int? LatencyAvgMs);
 
 public sealed record EconomicsTotals(
     long Runs, long Succeeded, double? SuccessRate, long GrossCredits, long GrossUsdCents, long EarningsCredits, long EarningsUsdCents,
     long CommissionCredits, long CommissionUsdCents, long PromotionalCredits, int UniqueCustomers, long InputTokens, long OutputTokens,
-    decimal ModelCostCredits, decimal? CostPerRunCredits, long? TokensPerRun, int? LatencyAvgMs, int? LatencyP50Ms, int? LatencyP95Ms);
+    long RunsBounded, long RunsEstimated, decimal ModelCostCredits, decimal? CostPerRunCredits, long? TokensPerRun, int? LatencyAvgMs, int? LatencyP50Ms, int? LatencyP95Ms);
 
 /// <summary>A buyer organization by name only (never its members or ids).</summary>
 public sealed record TopCustomer(string OrganizationName, long Runs, long GrossCredits);
@@ -72,7 +74,7 @@ sealed class ProviderEconomics(AppDbContext db, CurrentTenant tenant, Gateway.Ru
         await projector.CaughtUpAsync(ct);
         var sums = await db.EconomicsListingDays.AsNoTracking().Where(d => d.ProviderId == provider && d.Day >= from && d.Day <= to)
             .Select(d => new Sums(d.Day, d.ListingId, d.Runs, d.Succeeded, d.GrossCredits, d.ProviderEarnings, d.PromotionalCredits, d.InputTokens,
-                d.OutputTokens, d.ModelCostMicrocredits, d.LatencyMsSum))
+                d.OutputTokens, d.RunsBounded, d.RunsEstimated, d.ModelCostMicrocredits, d.LatencyMsSum))
             .ToListAsync(ct);
         var (uniqueCustomers, top) = await CustomersAsync(provider, from, to, ct);
         var buyers = top.Select(t => t.Buyer).ToList();
@@ -100,7 +102,7 @@ sealed class ProviderEconomics(AppDbContext db, CurrentTenant tenant, Gateway.Ru
         var totals = new EconomicsTotals(
             all.Runs, all.Succeeded, all.Runs == 0 ? null : Math.Round((double)all.Succeeded / all.Runs, 3),
             all.GrossCredits, all.GrossCredits, all.EarningsCredits, all.EarningsCredits, all.CommissionCredits, all.CommissionCredits,
-            all.PromotionalCredits, (int)uniqueCustomers, all.InputTokens, all.OutputTokens, all.ModelCostCredits,
+            all.PromotionalCredits, (int)uniqueCustomers, all.InputTokens, all.OutputTokens, all.RunsBounded, all.RunsEstimated, all.ModelCostCredits,
             all.Runs == 0 ? null : Math.Round(all.ModelCostCredits / all.Runs, 4),
             all.Runs == 0 ? null : (all.InputTokens + all.OutputTokens) / all.Runs,
             all.LatencyAvgMs, latency.Percentile(50), latency.Percentile(95));
@@ -205,11 +207,11 @@ sealed class ProviderEconomics(AppDbContext db, CurrentTenant tenant, Gateway.Ru
     }
 
     sealed record Sums(DateOnly Day, Guid Listing, long Runs, long Succeeded, long Gross, long Earnings, long Promotional, long InputTokens, long OutputTokens,
-        long CostMicrocredits, long LatencySum);
+        long RunsBounded, long RunsEstimated, long CostMicrocredits, long LatencySum);
 
     static EconomicsRow Row(DateOnly? day, Guid? listing, string? agent, IEnumerable<Sums> sums)
     {
-        long runs = 0, succeeded = 0, gross = 0, earnings = 0, promotional = 0, input = 0, output = 0, cost = 0, latency = 0;
+        long runs = 0, succeeded = 0, gross = 0, earnings = 0, promotional = 0, input = 0, output = 0, bounded = 0, estimated = 0, cost = 0, latency = 0;
         foreach (var s in sums)
         {
             runs += s.Runs;
@@ -219,10 +221,12 @@ sealed class ProviderEconomics(AppDbContext db, CurrentTenant tenant, Gateway.Ru
             promotional += s.Promotional;
             input += s.InputTokens;
             output += s.OutputTokens;
+            bounded += s.RunsBounded;
+            estimated += s.RunsEstimated;
             cost += s.CostMicrocredits;
             latency += s.LatencySum;
         }
-        return new EconomicsRow(day, listing, agent, runs, succeeded, gross, earnings, gross - earnings, promotional, input, output,
+        return new EconomicsRow(day, listing, agent, runs, succeeded, gross, earnings, gross - earnings, promotional, input, output, bounded, estimated,
             cost / 1_000_000m, succeeded == 0 ? null : (int)(latency / succeeded));
     }
 }
