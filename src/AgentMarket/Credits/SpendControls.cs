@@ -14,6 +14,13 @@ namespace AgentMarket.Credits;
 /// </summary>
 sealed class SpendControls(AppDbContext db, CreditLedger ledger, AutoTopUps autoTopUps, TimeProvider clock)
 {
+    /// <summary>The fields of <c>credits.low_balance</c>.</summary>
+    public static readonly IReadOnlyList<Webhooks.WebhookPayloadField> LowBalanceFields =
+    [
+        new("available", "Credits available now (the balance less what running runs have reserved)."),
+        new("threshold", "The organization's alert threshold it fell below."),
+    ];
+
     public async Task AfterSpendAsync(Guid organization, CancellationToken ct)
     {
         var settings = await db.OrganizationPlans.FirstOrDefaultAsync(p => p.OrganizationId == organization, ct);

@@ -33,6 +33,21 @@ sealed class AutoTopUps(AppDbContext db, IPaymentProvider provider, Fulfilment f
     public const string FailedEvent = "credits.auto_top_up_failed";
     public const string PausedEvent = "credits.auto_top_up_paused";
 
+    public static readonly IReadOnlyList<Webhooks.WebhookPayloadField> FailedEventFields =
+    [
+        new("payment", "The refused payment's uuid."),
+        new("amount_cents", "What it would have cost, in US cents."),
+        new("credits", "Credits it would have added."),
+        new("reason", "Why it failed, in words (declined, or the bank asked for authentication)."),
+        new("auto_top_up", "Always disabled: auto top-up is now off until turned on again."),
+    ];
+
+    public static readonly IReadOnlyList<Webhooks.WebhookPayloadField> PausedEventFields =
+    [
+        new("paused_until", "When auto top-up resumes (UTC): when the oldest automatic purchase of the last 24 hours is 24 hours old."),
+        new("automatic_purchases", "The daily limit of automatic purchases, reached."),
+    ];
+
     public async Task TopUpAsync(OrganizationPlan settings, Guid packageId, string key, CancellationToken ct)
     {
         var plan = await db.Plans.AsNoTracking().FirstAsync(p => p.Code == settings.PlanCode, ct);

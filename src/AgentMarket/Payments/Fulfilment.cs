@@ -22,6 +22,16 @@ readonly record struct RefundResult(Payment? Payment, bool Conflict = false);
 /// </summary>
 sealed class Fulfilment(AppDbContext db, CreditLedger ledger, CreditGrants grants, GrantsCache cache, IPaymentProvider provider, TimeProvider clock, ILogger<Fulfilment> logger, Audit.AuditLog audit)
 {
+    /// <summary>The fields of <c>credits.purchased</c>.</summary>
+    public static readonly IReadOnlyList<Webhooks.WebhookPayloadField> PurchasedFields =
+    [
+        new("payment", "The payment's uuid."),
+        new("purpose", "What was bought: package, plan, renewal (a plan's next period) or autotopup (an automatic top-up)."),
+        new("amount_cents", "What was paid, in US cents."),
+        new("credits", "Credits added to the balance."),
+        new("plan", "The plan's code for a plan or renewal; null for credit packages."),
+    ];
+
     /// <summary>How long a recorded refund may wait for its own request to apply it before the sweep does.</summary>
     static readonly TimeSpan InterruptedRefundAge = TimeSpan.FromMinutes(1);
 

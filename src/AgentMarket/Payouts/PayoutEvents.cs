@@ -11,6 +11,19 @@ namespace AgentMarket.Payouts;
 /// </summary>
 sealed class PayoutEvents(AppDbContext db, AuditLog audit)
 {
+    /// <summary>The fields of <c>payout.paid</c>.</summary>
+    public static readonly IReadOnlyList<Webhooks.WebhookPayloadField> PaidFields =
+    [
+        new("payout", "The payout's uuid."),
+        new("period", "The month of earnings it pays (yyyy-MM)."),
+        new("credits", "Earnings paid out, in credits."),
+        new("amount_cents", "The amount paid, in US cents."),
+        new("currency", "Always usd."),
+        new("method", "manual (an operator paid it) or stripe_connect."),
+        new("reference", "The operator's or Stripe's reference for the transfer."),
+        new("paid", "When it was paid (UTC)."),
+    ];
+
     public async Task CreatedAsync(Payout payout, CancellationToken ct) =>
         audit.Record(AuditActions.PayoutCreated, await ProviderOrganizationAsync(payout, ct), "payout", payout.Id,
             after: new { payout.Period, payout.Credits, amount_cents = payout.AmountCents, method = payout.Method.ToString() });

@@ -6,6 +6,7 @@ using AgentMarket.Identity;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Events;
 using AgentMarket.Platform.Mail;
+using AgentMarket.Webhooks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Options;
@@ -27,6 +28,49 @@ sealed class SubscriberNotices(IServiceScopeFactory scopes, IOptionsMonitor<Prov
     public const string AgentAvailable = "subscription.agent_available";
     public const string PriceIncreaseScheduled = "subscription.price_increase_scheduled";
     public const string UsageReportingScheduled = "subscription.usage_reporting_scheduled";
+
+    /// <summary>The agent each notice is about (<see cref="Reference"/>).</summary>
+    static readonly WebhookPayloadField[] ListingFields =
+    [
+        new("listing.uuid", "The agent's listing uuid."),
+        new("listing.slug", "Its address in the marketplace (/agents/{slug})."),
+        new("listing.name", "Its name."),
+    ];
+
+    /// <summary>The fields of <see cref="AgentUnavailable"/> and <see cref="AgentAvailable"/>.</summary>
+    public static readonly IReadOnlyList<WebhookPayloadField> AvailabilityFields =
+    [
+        new("listing", "The agent (uuid, slug, name)."),
+        .. ListingFields,
+        new("state", "The listing's state now: active when it runs again; paused, archived, taken_down or suspended when it stopped."),
+    ];
+
+    public static readonly IReadOnlyList<WebhookPayloadField> PriceIncreaseFields =
+    [
+        new("listing", "The agent (uuid, slug, name)."),
+        .. ListingFields,
+        .. PricingFields("previous_pricing", "the price the subscription pays now"),
+        .. PricingFields("new_pricing", "the raised price"),
+        new("effective_for_subscribers", "When the raised price applies to the subscription (UTC), after the notice period."),
+    ];
+
+    public static readonly IReadOnlyList<WebhookPayloadField> UsageReportingFields =
+    [
+        new("listing", "The agent (uuid, slug, name)."),
+        .. ListingFields,
+        new("reports_usage_since", "When the provider started running the agent on its own servers and reporting its usage (UTC)."),
+        new("charged_from", "When reports of the subscription's runs start being charged (UTC), after the notice period."),
+    ];
+
+    static WebhookPayloadField[] PricingFields(string name, string what) =>
+    [
+        new(name, $"{char.ToUpperInvariant(what[0])}{what[1..]}."),
+        // The outbox serializes enums as numbers, and this record has no converter of its own.
+        new($"{name}.model", "The pricing model, as a number: 0 free, 1 fixed credits per run, 2 variable credits per run, 3 subscription."),
+        new($"{name}.credits_per_run", "Credits a run costs (fixed price), or a month (subscription)."),
+        new($"{name}.credits_min", "The least a run costs (variable price)."),
+        new($"{name}.credits_max", "The most a run costs (variable price)."),
+    ];
 
     /// <summary>A notice to the listing's subscribers; for a price increase, <see cref="Change"/>, to those it raises.</summary>
     sealed record Notice(Listing Listing, string Type, string Subject, string Body, object Data, ListingPriceChange? Change = null);

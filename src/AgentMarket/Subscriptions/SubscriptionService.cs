@@ -26,6 +26,21 @@ sealed class SubscriptionService(
 {
     public const string ModelKeyPurpose = "AgentMarket.Subscriptions.ModelApiKey";
 
+    public static readonly IReadOnlyList<Webhooks.WebhookPayloadField> OrderCreatedFields =
+    [
+        new("order", "The order's uuid."),
+        new("listing", "The agent's listing uuid."),
+        new("config", "The subscription it created (its uuid)."),
+    ];
+
+    public static readonly IReadOnlyList<Webhooks.WebhookPayloadField> SubscriptionActivatedFields =
+    [
+        new("config", "The subscription's uuid."),
+        new("listing", "The agent's listing uuid."),
+    ];
+
+    public static readonly IReadOnlyList<Webhooks.WebhookPayloadField> SubscriptionTerminatedFields = SubscriptionActivatedFields;
+
     public sealed record Failure(int Status, string Code, string Message, IDictionary<string, object?>? Extensions = null);
 
     /// <summary>

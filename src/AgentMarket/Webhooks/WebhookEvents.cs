@@ -13,6 +13,41 @@ namespace AgentMarket.Webhooks;
 /// </summary>
 public static class WebhookEvents
 {
+    public static readonly IReadOnlyList<WebhookPayloadField> ListingPublishedFields =
+    [
+        new("listing", "The listing's uuid."),
+        new("slug", "Its address in the marketplace (/agents/{slug})."),
+        new("name", "Its name."),
+        new("published", "When it went live (UTC)."),
+    ];
+
+    public static readonly IReadOnlyList<WebhookPayloadField> ReviewCreatedFields =
+    [
+        new("review", "The review's uuid."),
+        new("listing", "The reviewed listing's uuid."),
+        new("rating", "Stars, 1 to 5."),
+        new("text", "What the buyer wrote (the reviewer is not named, as on the page)."),
+    ];
+
+    /// <summary>The fields of <c>run.completed</c> and <c>run.failed</c>.</summary>
+    public static readonly IReadOnlyList<WebhookPayloadField> RunFields =
+    [
+        new("run", "The run's uuid (run_id in the run's response)."),
+        new("listing", "The agent's listing uuid."),
+        new("config", "The subscription's uuid; null for playground runs."),
+        new("key", "The API key's uuid; null for runs of signed-in members (chat, playground)."),
+        new("session_id", "The session the run belongs to."),
+        new("door", "How the run came in: api, chat, playground, widget, openai, mcp, langflow, langflow-webhook or external (a provider's usage report)."),
+        new("status", "succeeded or failed."),
+        new("error_code", "Why it failed or was refused (a problem code); null when it succeeded."),
+        new("credits_charged", "Credits the run cost (0 when it failed)."),
+        new("input_tokens", "Tokens sent to the model."),
+        new("output_tokens", "Tokens the model produced."),
+        new("usage_source", "reported (the model endpoint's own counts), bounded (held to what the text can hold) or estimated (it reported none); null when refused before running (ADR-172)."),
+        new("latency_ms", "How long the whole request took, in milliseconds."),
+        new("finished", "When it finished (UTC)."),
+    ];
+
     /// <summary>Marks the listing live; the first time only, also queues <c>listing.published</c> for its provider.</summary>
     public static void Publish(AppDbContext db, Listing listing, DateTime now)
     {

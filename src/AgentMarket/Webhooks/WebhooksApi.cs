@@ -7,7 +7,8 @@ using Microsoft.EntityFrameworkCore;
 
 namespace AgentMarket.Webhooks;
 
-public sealed record WebhookEventTypeResponse(string Name, WebhookAudience Audience, string Description);
+/// <summary>An event type and the fields of its <c>data</c>, each with what it means.</summary>
+public sealed record WebhookEventTypeResponse(string Name, WebhookAudience Audience, string Description, IReadOnlyList<WebhookPayloadField> Fields);
 
 /// <summary>
 /// <c>/api/webhook-endpoints/</c> and <c>/api/webhook-deliveries/</c>: members read, managers and owners change.
@@ -31,7 +32,7 @@ static class WebhooksApi
         deliveries.MapGet("/{uuid:guid}", GetDeliveryAsync).WithName("GetWebhookDelivery").RequireOrganization();
         deliveries.MapPost("/{uuid:guid}/redeliver", RedeliverAsync).WithName("RedeliverWebhook").RequireOrganization(MembershipRole.Manager);
 
-        routes.MapGet("/api/webhook-event-types/", () => TypedResults.Ok(WebhookEventTypes.All.Select(t => new WebhookEventTypeResponse(t.Name, t.Audience, t.Description))))
+        routes.MapGet("/api/webhook-event-types/", () => TypedResults.Ok(WebhookEventTypes.All.Select(t => new WebhookEventTypeResponse(t.Name, t.Audience, t.Description, t.Fields))))
             .WithTags("Webhooks").WithName("ListWebhookEventTypes").AllowAnyone();
     }
 

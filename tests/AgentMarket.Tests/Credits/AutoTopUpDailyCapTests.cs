@@ -9,6 +9,7 @@ using AgentMarket.Platform.Tenancy;
 using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Gateway;
 using AgentMarket.Tests.Infrastructure;
+using AgentMarket.Tests.Webhooks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
@@ -188,6 +189,7 @@ public class AutoTopUpDailyCapTests(DailyCapApp app) : IClassFixture<DailyCapApp
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var mail = await db.OutboxEmails.Where(m => m.Recipient == buyer.Email && m.Subject == "Automatic top-up paused for today").Select(m => m.Body).ToListAsync();
         var events = await db.OutboxEvents.Where(e => e.OrganizationId == buyer.OrganizationId && e.Type == "credits.auto_top_up_paused").Select(e => e.Payload).ToListAsync();
+        events.ForEach(payload => ListedPayloadFields.AssertListed("credits.auto_top_up_paused", payload));
         return (mail, events);
     }
 }

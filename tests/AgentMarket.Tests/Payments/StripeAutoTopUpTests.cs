@@ -6,6 +6,7 @@ using AgentMarket.Platform.Tenancy;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Gateway;
 using AgentMarket.Tests.Infrastructure;
+using AgentMarket.Tests.Webhooks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -271,6 +272,7 @@ public class StripeAutoTopUpTests(StripeGatewayApp app) : IClassFixture<StripeGa
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var mail = await db.OutboxEmails.Where(m => m.Recipient == buyer.Email && m.Subject == "Your automatic top-up failed").Select(m => m.Body).ToListAsync();
         var events = await db.OutboxEvents.Where(e => e.OrganizationId == buyer.OrganizationId && e.Type == "credits.auto_top_up_failed").Select(e => e.Payload).ToListAsync();
+        events.ForEach(payload => ListedPayloadFields.AssertListed("credits.auto_top_up_failed", payload));
         return (mail, events);
     }
 }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Infrastructure;
+using AgentMarket.Tests.Webhooks;
 
 namespace AgentMarket.Tests.Payouts;
 
@@ -111,6 +112,7 @@ public class PayoutTests(AgentMarketApp app) : IClassFixture<AgentMarketApp>
             var paidEvent = JsonDocument.Parse(Assert.Single(events).Payload).RootElement;
             Assert.Equal(uuid, paidEvent.GetProperty("payout").GetGuid());
             Assert.Equal("BANK-REF-1", paidEvent.GetProperty("reference").GetString());
+            ListedPayloadFields.AssertListed("payout.paid", paidEvent);
         }
 
         var mine = await Http.ReadJsonAsync(await (await provider.ClientAsync()).GetAsync($"/api/providers/mine/payouts/{uuid}/"));

@@ -9,6 +9,7 @@ using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Gateway;
 using AgentMarket.Tests.Infrastructure;
+using AgentMarket.Tests.Webhooks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
@@ -134,6 +135,13 @@ public class SubscriptionChargeTests(SubscriptionChargesApp app) : IClassFixture
             app.Clock.Advance(TimeSpan.FromDays(31));
             await Jobs.RunOnceAsync(CancellationToken.None);
             await Http.AssertProblemAsync(await subscribed.KeyClient.RunAsync(subscribed.Config, "still there?"), HttpStatusCode.PaymentRequired, "subscription_past_due");
+            if (month == 0)
+            {
+                // Told when the month went unpaid; read now, as webhook retention deletes events months old.
+                var pastDue = await app.InScopeAsync(null, services => services.GetRequiredService<AppDbContext>().OutboxEvents
+                    .Where(e => e.OrganizationId == subscribed.Buyer.OrganizationId && e.Type == "subscription.past_due").Select(e => e.Payload).ToListAsync());
+                ListedPayloadFields.AssertListed("subscription.past_due", Assert.Single(pastDue));
+            }
         }
         Assert.Equal(new long[] { price }, await MonthsChargedAsync(subscribed.Buyer));
 

@@ -5,6 +5,7 @@ using AgentMarket.Tests.Catalog;
 using AgentMarket.Tests.Credits;
 using AgentMarket.Tests.Gateway;
 using AgentMarket.Tests.Infrastructure;
+using AgentMarket.Webhooks;
 
 namespace AgentMarket.Tests.Webhooks;
 
@@ -70,6 +71,57 @@ public class WebhookEventsTests(WebhooksGatewayApp app) : IClassFixture<Webhooks
         Assert.Equal(("reported", "estimated"), (counted.GetProperty("usage_source").GetString(), uncounted.GetProperty("usage_source").GetString()));
         var failed = Assert.Single(received.Values, data => data.GetProperty("status").GetString() == "failed");
         Assert.Equal("reported", failed.GetProperty("usage_source").GetString());
+    }
+
+    [Fact]
+    public async Task EveryDeliveredPayload_CarriesExactlyTheFieldsItsTypeLists()
+    {
+        // A seller publishes an agent (listing.published) and a buyer lives through the events of buying it: a plan,
+        // a low balance, a run that answers and one that fails, a review, the agent stopping and running again, its
+        // price going up and its provider moving to usage reports, and the end of the subscription.
+        var (seller, handle) = await app.SellerAsync();
+        var providerTypes = WebhookEventTypes.All.Where(t => t.Audience == WebhookAudience.Provider).Select(t => t.Name).ToArray();
+        await seller.CreateEndpointAsync(app.Receiver, "fields-provider", providerTypes);
+        var name = $"Documented agent {CatalogIntents.UniqueWord()}";
+        var agentId = await seller.CreateAgentAsync(name);
+        await seller.ImportExampleAsync(agentId);
+        var slug = $"documented-{Guid.NewGuid():N}"[..20];
+        var listing = await Http.ReadJsonAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{agentId}/publish/", CatalogIntents.PublishBody(slug)), HttpStatusCode.Created);
+        var agent = new PublishedAgent(seller, agentId, listing.GetProperty("uuid").GetGuid(), slug, name, handle);
+
+        var buyer = await app.SignUpAsync("Buyer");
+        var buyerTypes = WebhookEventTypes.All.Where(t => t.Audience == WebhookAudience.Buyer).Select(t => t.Name).ToArray();
+        await buyer.CreateEndpointAsync(app.Receiver, "fields-buyer", buyerTypes);
+        await buyer.UpgradeAsync("plus");
+        var available = (await buyer.BalanceAsync()).GetProperty("available").GetInt64();
+        await Http.ReadJsonAsync(await buyer.Client.PatchAsJsonAsync("/api/credits/settings", new { low_balance_threshold = available }));
+        var config = await buyer.SubscribeAsync(agent);
+        var (_, key) = await buyer.CreateKeyAsync(config);
+        var keyClient = app.BearerClient(key);
+        await Http.ReadJsonAsync(await keyClient.RunAsync(config, "hello"));
+        var failing = $"Failing {CatalogIntents.UniqueWord()}";
+        app.Model.When(failing, FakeReply.Fail(500));
+        Assert.False((await keyClient.RunAsync(config, failing)).IsSuccessStatusCode);
+        await Http.ReadJsonAsync(await buyer.Client.PostAsJsonAsync($"/api/marketplace/agents/{agent.ListingId}/reviews", new { rating = 5, text = "Clear." }), HttpStatusCode.Created);
+        await Http.AssertStatusAsync(await seller.Client.PostAsync($"/api/provider-agents/{agentId}/listing/pause", null), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await seller.Client.PostAsync($"/api/provider-agents/{agentId}/listing/unpause", null), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await seller.Client.PatchAsJsonAsync($"/api/provider-agents/{agentId}/listing/",
+            new { pricing = new { model = "fixed_credits", credits_per_run = 9 } }), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await seller.Client.PatchAsJsonAsync($"/api/provider-agents/{agentId}/", new { reports_usage = true }), HttpStatusCode.OK);
+        await Http.AssertStatusAsync(await buyer.Client.DeleteAsync($"/api/customer-agent-configs/{config}"), HttpStatusCode.NoContent);
+
+        var received = (await app.Receiver.WaitForAsync("fields-buyer", 11)).Concat(await app.Receiver.WaitForAsync("fields-provider", 2)).ToList();
+        foreach (var delivered in received)
+        {
+            ListedPayloadFields.AssertListed(delivered.Type, delivered.Data);
+        }
+        // The rest (subscription.past_due, credits.auto_top_up_failed and _paused, payout.paid) need a month to pass, a
+        // card to fail or a payout: their own tests hold their payloads to the list.
+        Assert.Equal(
+            ["credits.low_balance", "credits.purchased", "listing.published", "order.created", "review.created", "run.completed", "run.failed",
+                "subscription.activated", "subscription.agent_available", "subscription.agent_unavailable", "subscription.price_increase_scheduled",
+                "subscription.terminated", "subscription.usage_reporting_scheduled"],
+            received.Select(r => r.Type).Distinct().Order(StringComparer.Ordinal).ToArray());
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Infrastructure;
+using AgentMarket.Webhooks;
 
 namespace AgentMarket.Tests.Webhooks;
 
@@ -10,6 +11,30 @@ namespace AgentMarket.Tests.Webhooks;
 public partial class WebhooksPageTests(WebhooksApp app) : IClassFixture<WebhooksApp>
 {
     const string Page = "/settings/webhooks";
+
+    [Fact]
+    public async Task EventTypes_ListEachTypesPayloadFields_OnThePageAndInTheApi()
+    {
+        var owner = await app.SignUpAsync();
+
+        var html = await owner.Client.HtmlAsync(Page);
+        var listing = (await Http.ReadJsonAsync(await owner.Client.GetAsync("/api/webhook-event-types/"))).EnumerateArray().ToList();
+
+        Assert.Equal(WebhookEventTypes.All.Select(t => t.Name), listing.Select(t => t.GetProperty("name").GetString()));
+        foreach (var type in WebhookEventTypes.All)
+        {
+            Assert.NotEmpty(type.Fields);
+            Assert.Equal(type.Fields.Count, type.Fields.Select(f => f.Name).Distinct().Count());
+            var section = Regex.Match(html, $"<details data-event-type=\"{Regex.Escape(type.Name)}\">.*?</details>", RegexOptions.Singleline);
+            Assert.True(section.Success, $"no fields shown for {type.Name}");
+            var rows = Regex.Matches(section.Value, "<tr><td><code data-payload-field[^>]*>([^<]*)</code></td><td>([^<]*)</td></tr>")
+                .Select(m => new WebhookPayloadField(m.Groups[1].Value, m.Groups[2].Value));
+            Assert.Equal(type.Fields, rows);
+            var fields = listing.Single(t => t.GetProperty("name").GetString() == type.Name).GetProperty("fields").EnumerateArray()
+                .Select(f => new WebhookPayloadField(f.GetProperty("name").GetString()!, f.GetProperty("meaning").GetString()!));
+            Assert.Equal(type.Fields, fields);
+        }
+    }
 
     [Fact]
     public async Task Owner_AddsAnEndpoint_SeesItsSecretOnce_TestsIt_AndRedelivers()

@@ -17,6 +17,14 @@ namespace AgentMarket.Subscriptions.Jobs;
 /// </summary>
 sealed class SubscriptionCharges(IServiceScopeFactory scopes, IOptions<Credits.CreditsOptions> options, TimeProvider clock, ILogger<SubscriptionCharges> logger) : PeriodicJob
 {
+    /// <summary>The fields of <c>subscription.past_due</c>.</summary>
+    public static readonly IReadOnlyList<Webhooks.WebhookPayloadField> PastDueFields =
+    [
+        new("config", "The subscription's uuid."),
+        new("listing", "The agent's listing uuid."),
+        new("required", "Credits the month costs: what the wallet must hold for it to be charged."),
+    ];
+
     protected override TimeSpan Interval => TimeSpan.FromSeconds(options.Value.JobIntervalSeconds);
 
     protected override TimeProvider Clock => clock;
