@@ -65,8 +65,7 @@ sealed class SubscriberNotices(IServiceScopeFactory scopes, IOptionsMonitor<Prov
     static WebhookPayloadField[] PricingFields(string name, string what) =>
     [
         new(name, $"{char.ToUpperInvariant(what[0])}{what[1..]}."),
-        // The outbox serializes enums as numbers, and this record has no converter of its own.
-        new($"{name}.model", "The pricing model, as a number: 0 free, 1 fixed credits per run, 2 variable credits per run, 3 subscription."),
+        new($"{name}.model", "The pricing model: free, fixed_credits, variable_credits or subscription."),
         new($"{name}.credits_per_run", "Credits a run costs (fixed price), or a month (subscription)."),
         new($"{name}.credits_min", "The least a run costs (variable price)."),
         new($"{name}.credits_max", "The most a run costs (variable price)."),

@@ -45,6 +45,7 @@ public class SubscriberNoticeTests(GatewayApp app) : IClassFixture<GatewayApp>
         Assert.Equal(("taken_down", agent.ListingId), (unavailable.GetProperty("state").GetString(), unavailable.GetProperty("listing").GetProperty("uuid").GetGuid()));
         var increase = JsonDocument.Parse(events[4].Payload).RootElement;
         Assert.Equal(9, increase.GetProperty("new_pricing").GetProperty("credits_per_run").GetInt64());
+        Assert.Equal("fixed_credits", increase.GetProperty("new_pricing").GetProperty("model").GetString());
 
         // The provider gets no subscriber's notice about its own listing, only the operator's decisions on it; an
         // organization that does not subscribe hears of nothing.

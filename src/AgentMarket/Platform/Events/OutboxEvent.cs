@@ -20,7 +20,12 @@ public sealed class OutboxEvent : ITenantOwned
     public DateTime CreatedUtc { get; init; }
     public DateTime? DispatchedUtc { get; set; }
 
-    static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    // Enums as the API spells them ("fixed_credits"), not as numbers a receiver would have to look up.
+    static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
 
     public static OutboxEvent Create(Guid organization, string type, object data, DateTime nowUtc) => new()
     {
