@@ -109,8 +109,14 @@ sealed class SubscriptionService(
         }
         var order = new Order
         {
-            OrganizationId = organization, ProjectId = project.Id, ListingId = listing.Id, ConfigId = config.Id,
-            Type = OrderType.Create, State = OrderState.Done, CreatedByUserId = tenant.UserId, CreatedUtc = now,
+            OrganizationId = organization,
+            ProjectId = project.Id,
+            ListingId = listing.Id,
+            ConfigId = config.Id,
+            Type = OrderType.Create,
+            State = OrderState.Done,
+            CreatedByUserId = tenant.UserId,
+            CreatedUtc = now,
         };
         db.KnowledgeBases.Add(knowledgeBase);
         db.CustomerAgentConfigs.Add(config);
@@ -185,8 +191,14 @@ sealed class SubscriptionService(
         await db.ApiKeys.Where(k => k.ConfigId == configId && k.RevokedUtc == null).ExecuteUpdateAsync(s => s.SetProperty(k => k.RevokedUtc, now), ct);
         db.Orders.Add(new Order
         {
-            OrganizationId = config.OrganizationId, ProjectId = config.ProjectId, ListingId = config.ListingId, ConfigId = config.Id,
-            Type = OrderType.Terminate, State = OrderState.Done, CreatedByUserId = tenant.UserId, CreatedUtc = now,
+            OrganizationId = config.OrganizationId,
+            ProjectId = config.ProjectId,
+            ListingId = config.ListingId,
+            ConfigId = config.Id,
+            Type = OrderType.Terminate,
+            State = OrderState.Done,
+            CreatedByUserId = tenant.UserId,
+            CreatedUtc = now,
         });
         db.OutboxEvents.Add(Platform.Events.OutboxEvent.Create(config.OrganizationId, "subscription.terminated", new { config = config.Id, listing = config.ListingId }, now));
         await db.SaveChangesAsync(ct);
