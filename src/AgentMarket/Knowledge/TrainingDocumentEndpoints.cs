@@ -74,9 +74,6 @@ public sealed record TrainingDocumentResponse(
 /// </summary>
 static class TrainingDocumentEndpoints
 {
-    /// <summary>Room for the multipart envelope around a file of the maximum size (boundaries, headers, the knowledge_base field).</summary>
-    const long MultipartOverheadBytes = 64 * 1024;
-
     /// <summary>JSON documents (the longest is a 200,000-character topic) stay far below this.</summary>
     const int MaxJsonBytes = 2 * 1024 * 1024;
 
@@ -87,7 +84,7 @@ static class TrainingDocumentEndpoints
         documents.MapPost("/", CreateAsync).WithName("CreateTrainingDocument").RequireOrganization(MembershipRole.Manager)
             .Accepts<CreateTextDocumentRequest>("application/json", "multipart/form-data")
             .WithSummary("Upload a file (multipart/form-data: knowledge_base, file) or add a Q&A pair or topic (JSON)")
-            .WithRequestBodyLimit(options.MaxFileBytes + MultipartOverheadBytes);
+            .WithRequestBodyLimit(options.MaxFileBytes + Platform.Ui.UploadLimit.MultipartOverheadBytes);
         documents.MapGet("/", ListAsync).WithName("ListTrainingDocuments").RequireOrganization();
         documents.MapGet("/{uuid:guid}", GetAsync).WithName("GetTrainingDocument").RequireOrganization();
         documents.MapDelete("/{uuid:guid}", DeleteAsync).WithName("DeleteTrainingDocument").RequireOrganization(MembershipRole.Manager);

@@ -18,6 +18,7 @@ public class TrainingTabTests(GatewayApp app) : IClassFixture<GatewayApp>
         var empty = await client.HtmlAsync(tab);
         Assert.Contains("Nothing yet.", empty, StringComparison.Ordinal);
         Assert.Contains("data-max-bytes=\"20971520\" data-too-large=\"Training files can be at most 20 MB.\"", empty, StringComparison.Ordinal);
+        Assert.Contains("TXT, Markdown, HTML, PDF, DOCX or CSV, up to 20 MB.</small>", empty, StringComparison.Ordinal);
 
         var added = await client.SubmitAsync(tab, "training-qa", new() { ["question"] = "When is the shop open?", ["answer"] = "Monday to Friday, nine to five." });
         PageForms.AssertRedirect(added, $"{tab}?training=added");

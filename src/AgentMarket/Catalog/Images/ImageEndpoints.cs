@@ -29,7 +29,7 @@ static class ImageEndpoints
 {
     public static void MapCatalogImages(this WebApplication app)
     {
-        var maxUpload = app.Services.GetRequiredService<IOptions<MarketplaceOptions>>().Value.MaxImageBytes + 64 * 1024;
+        var maxUpload = app.Services.GetRequiredService<IOptions<MarketplaceOptions>>().Value.MaxImageBytes + Platform.Ui.UploadLimit.MultipartOverheadBytes;
         app.MapPost("/api/catalog-images", UploadAsync).WithTags("Publishing").WithName("UploadCatalogImage")
             .RequireOrganization(MembershipRole.Manager).WithRequestBodyLimit(maxUpload);
         app.MapGet("/api/catalog-images/", ListAsync).WithTags("Publishing").WithName("ListCatalogImages")

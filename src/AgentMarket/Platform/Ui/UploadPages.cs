@@ -1,7 +1,6 @@
 using System.Globalization;
 using AgentMarket.Platform.Errors;
 using AgentMarket.Providers;
-using AgentMarket.Providers.Agents;
 using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Platform.Ui;
@@ -30,6 +29,12 @@ public sealed class AcceptsUploadsAttribute(UploadKind kind) : Attribute
 /// </summary>
 public sealed record UploadLimit(UploadKind Kind, long MaxBytes)
 {
+    /// <summary>
+    /// Room for the multipart boundaries and the form fields around a file of the maximum size: an upload endpoint's or
+    /// page's body cap is its file limit plus this, so a file just over the limit still reaches the code that says so.
+    /// </summary>
+    public const int MultipartOverheadBytes = 64 * 1024;
+
     /// <summary>What the files are called, in a sentence: "images", "flow files", "training files".</summary>
     public string Files => Kind switch
     {
@@ -79,7 +84,7 @@ static class UploadPages
                     _ => options.MaxImageBytes,
                 };
                 endpoint.Metadata.Add(new UploadLimit(uploads.Kind, limit));
-                endpoint.Metadata.Add(new RequestBodyLimitMetadata(limit + FlowUpload.MultipartOverheadBytes));
+                endpoint.Metadata.Add(new RequestBodyLimitMetadata(limit + UploadLimit.MultipartOverheadBytes));
             }
         });
         return pages;

@@ -14,9 +14,6 @@ namespace AgentMarket.Providers.Agents;
 /// </summary>
 sealed record FlowUpload(byte[] Flow, string? FileName, string? Version, string? Changelog, bool DropMissingFields)
 {
-    /// <summary>Room for the multipart boundaries and the form fields around the file.</summary>
-    public const int MultipartOverheadBytes = 64 * 1024;
-
     public static async Task<FlowUpload?> ReadAsync(HttpRequest request, CancellationToken ct)
     {
         if (request.HasFormContentType)

@@ -54,7 +54,7 @@ static class ProviderAgentEndpoints
 {
     public static void MapProviderAgents(this WebApplication app)
     {
-        var maxUpload = app.Services.GetRequiredService<IOptions<MarketplaceOptions>>().Value.MaxFlowBytes + FlowUpload.MultipartOverheadBytes;
+        var maxUpload = app.Services.GetRequiredService<IOptions<MarketplaceOptions>>().Value.MaxFlowBytes + Platform.Ui.UploadLimit.MultipartOverheadBytes;
         var agents = app.MapGroup("/api/provider-agents").WithTags("Provider agents");
         agents.MapGet("/", ListAsync).WithName("ListProviderAgents").RequireOrganization();
         agents.MapPost("/", CreateAsync).WithName("CreateProviderAgent").RequireOrganization(MembershipRole.Manager);
