@@ -91,7 +91,7 @@ app.MapPayouts();
 app.MapAdmin();
 app.MapBackstage();
 app.MapAudit();
-app.MapRazorComponents<App>().WithUploadLimits(app.Services);   // seller pages that post files
+app.MapRazorComponents<App>();
 
 app.Run();
 return 0;

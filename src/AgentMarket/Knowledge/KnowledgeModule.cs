@@ -3,7 +3,6 @@ using AgentMarket.Knowledge.Indexing;
 using AgentMarket.Knowledge.Jobs;
 using AgentMarket.Knowledge.Retrieval;
 using AgentMarket.Knowledge.Search;
-using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Knowledge;
 
@@ -39,6 +38,6 @@ static class KnowledgeModule
     public static void MapKnowledge(this WebApplication app)
     {
         app.MapKnowledgeBases();
-        app.MapTrainingDocuments(app.Services.GetRequiredService<IOptions<KnowledgeOptions>>().Value);
+        app.MapTrainingDocuments();
     }
 }

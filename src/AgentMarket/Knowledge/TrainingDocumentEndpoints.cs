@@ -77,14 +77,14 @@ static class TrainingDocumentEndpoints
     /// <summary>JSON documents (the longest is a 200,000-character topic) stay far below this.</summary>
     const int MaxJsonBytes = 2 * 1024 * 1024;
 
-    public static void MapTrainingDocuments(this IEndpointRouteBuilder routes, KnowledgeOptions options)
+    public static void MapTrainingDocuments(this IEndpointRouteBuilder routes)
     {
         // Members read; adding, removing and reprocessing documents changes agents' answers, so managers do it (as on the Training tab).
         var documents = routes.MapGroup("/api/training-documents").WithTags("Knowledge");
         documents.MapPost("/", CreateAsync).WithName("CreateTrainingDocument").RequireOrganization(MembershipRole.Manager)
             .Accepts<CreateTextDocumentRequest>("application/json", "multipart/form-data")
             .WithSummary("Upload a file (multipart/form-data: knowledge_base, file) or add a Q&A pair or topic (JSON)")
-            .WithRequestBodyLimit(options.MaxFileBytes + Platform.Ui.UploadLimit.MultipartOverheadBytes);
+            .WithUploadLimit(Platform.Ui.UploadKind.Document);
         documents.MapGet("/", ListAsync).WithName("ListTrainingDocuments").RequireOrganization();
         documents.MapGet("/{uuid:guid}", GetAsync).WithName("GetTrainingDocument").RequireOrganization();
         documents.MapDelete("/{uuid:guid}", DeleteAsync).WithName("DeleteTrainingDocument").RequireOrganization(MembershipRole.Manager);

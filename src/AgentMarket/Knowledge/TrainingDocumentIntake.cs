@@ -4,7 +4,6 @@ using AgentMarket.Knowledge.Extraction;
 using AgentMarket.Platform.Data;
 using AgentMarket.Platform.Errors;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Knowledge;
 
@@ -12,7 +11,7 @@ namespace AgentMarket.Knowledge;
 /// Adds training documents: checks the knowledge base, the type and the plan's limits, stores the file and records the
 /// row queued for the processor. All or nothing: a refused or failed upload leaves neither a row nor a file.
 /// </summary>
-sealed class TrainingDocumentIntake(AppDbContext db, KnowledgeQuota quota, DocumentFiles files, TimeProvider clock, IOptions<KnowledgeOptions> options)
+sealed class TrainingDocumentIntake(AppDbContext db, KnowledgeQuota quota, DocumentFiles files, TimeProvider clock, Platform.Ui.UploadLimits uploads)
 {
     const int MaxFileNameLength = 255;
 
@@ -25,11 +24,11 @@ sealed class TrainingDocumentIntake(AppDbContext db, KnowledgeQuota quota, Docum
         {
             return (null, KnowledgeFailure.KnowledgeBaseNotFound);
         }
-        var maxBytes = options.Value.MaxFileBytes;
-        if (file.Length > maxBytes)
+        var limit = uploads.For(Platform.Ui.UploadKind.Document);
+        if (file.Length > limit.MaxBytes)
         {
             return (null, new KnowledgeFailure(StatusCodes.Status413PayloadTooLarge, ProblemCodes.PayloadTooLarge,
-                new Platform.Ui.UploadLimit(Platform.Ui.UploadKind.Document, maxBytes).TooLarge, new Dictionary<string, object?> { ["max_bytes"] = maxBytes }));
+                limit.TooLarge, new Dictionary<string, object?> { ["max_bytes"] = limit.MaxBytes }));
         }
         if (file.Length == 0)
         {

@@ -23,6 +23,7 @@ static class PlatformModule
         // ring's check must run first, after the schema's.
         services.AddDatabaseDataProtection();
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<Ui.UploadLimits>();
         services.AddScoped<CurrentTenant>();
         services.AddApiProblemDetails();
         services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Primitives;
 namespace AgentMarket.Admin.Settings;
 
 /// <summary>
-/// The operator's overrides of configuration (branding, auto-approval, the outbound allow-list), kept in memory and
+/// The operator's overrides of configuration (branding, auto-approval, upload limits, the outbound allow-list), kept in memory and
 /// applied through the options system: <c>IOptionsMonitor&lt;T&gt;.CurrentValue</c> sees a change as soon as this node
 /// saved it, and other replicas when <see cref="SettingsRefresher"/> next reloads — no restart.
 /// </summary>
@@ -26,6 +26,9 @@ public sealed class PlatformSettings(IServiceScopeFactory scopes) : IDisposable
     public const string SupportEmail = "Branding:SupportEmail";
     public const string AutoApproveProviders = "Marketplace:AutoApproveProviders";
     public const string AutoApproveListings = "Marketplace:AutoApproveListings";
+    public const string MaxImageBytes = "Marketplace:MaxImageBytes";
+    public const string MaxFlowBytes = "Marketplace:MaxFlowBytes";
+    public const string MaxTrainingFileBytes = "Knowledge:MaxFileBytes";
 
     /// <summary>Stored as a JSON array of hosts and CIDR ranges.</summary>
     public const string OutboundAllowList = "Flows:OutboundAllowList";
@@ -59,6 +62,8 @@ public sealed class PlatformSettings(IServiceScopeFactory scopes) : IDisposable
     public void Dispose() => _changed.Dispose();
 
     internal bool? Flag(string key) => Get(key) is { } value && bool.TryParse(value, out var flag) ? flag : null;
+
+    internal long? Number(string key) => Get(key) is { } value && long.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var number) ? number : null;
 
     internal List<string>? List(string key) => Get(key) is { } value ? JsonSerializer.Deserialize<List<string>>(value) : null;
 }
@@ -128,7 +133,10 @@ static class SettingsRegistration
         {
             o.AutoApproveProviders = s.Flag(PlatformSettings.AutoApproveProviders) ?? o.AutoApproveProviders;
             o.AutoApproveListings = s.Flag(PlatformSettings.AutoApproveListings) ?? o.AutoApproveListings;
+            o.MaxImageBytes = (int?)s.Number(PlatformSettings.MaxImageBytes) ?? o.MaxImageBytes;
+            o.MaxFlowBytes = (int?)s.Number(PlatformSettings.MaxFlowBytes) ?? o.MaxFlowBytes;
         });
+        Override<Knowledge.KnowledgeOptions>(services, (s, o) => o.MaxFileBytes = s.Number(PlatformSettings.MaxTrainingFileBytes) ?? o.MaxFileBytes);
         Override<FlowsOptions>(services, (s, o) => o.OutboundAllowList = s.List(PlatformSettings.OutboundAllowList) ?? o.OutboundAllowList);
     }
 

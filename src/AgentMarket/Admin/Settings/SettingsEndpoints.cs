@@ -14,7 +14,10 @@ using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Admin.Settings;
 
-/// <summary>Fields left out (or null) stay as they are; an empty logo or favicon URL or support email removes it.</summary>
+/// <summary>
+/// Fields left out (or null) stay as they are; an empty logo or favicon URL or support email removes it. Upload limits are
+/// in bytes, within the bounds configuration allows (<see cref="SettingsEndpoints.UploadLimitBounds"/>).
+/// </summary>
 public sealed record UpdateSettingsRequest(
     [property: MinLength(1), MaxLength(100)] string? SiteName,
     [property: MinLength(1), MaxLength(200)] string? Tagline,
@@ -25,10 +28,14 @@ public sealed record UpdateSettingsRequest(
     [property: MaxLength(254)] string? SupportEmail,
     bool? AutoApproveProviders,
     bool? AutoApproveListings,
-    List<string>? OutboundAllowList);
+    List<string>? OutboundAllowList,
+    long? MaxImageBytes = null,
+    long? MaxFlowBytes = null,
+    long? MaxTrainingFileBytes = null);
 
 public sealed record SettingsResponse(string SiteName, string Tagline, string BrandColor, string FooterText, string? LogoUrl, string? FaviconUrl,
-    string? SupportEmail, bool AutoApproveProviders, bool AutoApproveListings, IReadOnlyList<string> OutboundAllowList, IReadOnlyList<string> Overridden);
+    string? SupportEmail, bool AutoApproveProviders, bool AutoApproveListings, IReadOnlyList<string> OutboundAllowList,
+    long MaxImageBytes, long MaxFlowBytes, long MaxTrainingFileBytes, IReadOnlyList<string> Overridden);
 
 /// <summary>The operator's settings: what is in effect, and changes that apply without a restart and are audited.</summary>
 static partial class SettingsEndpoints
@@ -105,6 +112,24 @@ static partial class SettingsEndpoints
         {
             changes[PlatformSettings.AutoApproveListings] = listings ? "true" : "false";
         }
+        foreach (var (field, key, kind, bytes) in new[]
+        {
+            ("max_image_bytes", PlatformSettings.MaxImageBytes, UploadKind.Image, request.MaxImageBytes),
+            ("max_flow_bytes", PlatformSettings.MaxFlowBytes, UploadKind.Flow, request.MaxFlowBytes),
+            ("max_training_file_bytes", PlatformSettings.MaxTrainingFileBytes, UploadKind.Document, request.MaxTrainingFileBytes),
+        })
+        {
+            if (bytes is not { } value)
+            {
+                continue;
+            }
+            var (min, max) = UploadLimitBounds(kind);
+            if (value < min || value > max)
+            {
+                return (changes, new(field, $"Use a size between {UploadLimit.SizeOf(min)} and {UploadLimit.SizeOf(max)} ({min:D} to {max:D} bytes)."));
+            }
+            changes[key] = value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
         if (request.OutboundAllowList is { } allowList)
         {
             var entries = allowList.Select(e => e?.Trim() ?? "").Where(e => e.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
@@ -115,6 +140,22 @@ static partial class SettingsEndpoints
             changes[PlatformSettings.OutboundAllowList] = JsonSerializer.Serialize(entries);
         }
         return (changes, null);
+    }
+
+    /// <summary>
+    /// The smallest and largest limit of <paramref name="kind"/> the options accept (their <see cref="RangeAttribute"/>): a
+    /// stored value outside it would fail the options' validation on every request that reads them.
+    /// </summary>
+    internal static (long Min, long Max) UploadLimitBounds(UploadKind kind)
+    {
+        var property = kind switch
+        {
+            UploadKind.Image => typeof(MarketplaceOptions).GetProperty(nameof(MarketplaceOptions.MaxImageBytes)),
+            UploadKind.Flow => typeof(MarketplaceOptions).GetProperty(nameof(MarketplaceOptions.MaxFlowBytes)),
+            UploadKind.Document => typeof(Knowledge.KnowledgeOptions).GetProperty(nameof(Knowledge.KnowledgeOptions.MaxFileBytes)),
+        };
+        var range = property!.GetCustomAttributes(typeof(RangeAttribute), inherit: false).Cast<RangeAttribute>().Single();
+        return (Convert.ToInt64(range.Minimum, System.Globalization.CultureInfo.InvariantCulture), Convert.ToInt64(range.Maximum, System.Globalization.CultureInfo.InvariantCulture));
     }
 
     static bool IsHostOrNetwork(string entry) =>
@@ -128,14 +169,16 @@ static partial class SettingsEndpoints
 sealed record InvalidSetting(string Name, string Message);
 
 /// <summary>What is in effect: configuration with the operator's overrides applied.</summary>
-sealed class SettingsReader(IOptionsMonitor<BrandingOptions> branding, IOptionsMonitor<MarketplaceOptions> marketplace, IOptionsMonitor<FlowsOptions> flows, PlatformSettings settings)
+sealed class SettingsReader(IOptionsMonitor<BrandingOptions> branding, IOptionsMonitor<MarketplaceOptions> marketplace, IOptionsMonitor<FlowsOptions> flows,
+    UploadLimits uploads, PlatformSettings settings)
 {
     public SettingsResponse Current()
     {
         var b = branding.CurrentValue;
         var m = marketplace.CurrentValue;
         return new SettingsResponse(b.SiteName, b.Tagline, b.SafeBrandColor, b.FooterText, b.LogoUrl, b.FaviconUrl, b.SupportEmail, m.AutoApproveProviders, m.AutoApproveListings,
-            flows.CurrentValue.OutboundAllowList, [.. settings.All.Keys.Order(StringComparer.Ordinal)]);
+            flows.CurrentValue.OutboundAllowList, uploads.For(UploadKind.Image).MaxBytes, uploads.For(UploadKind.Flow).MaxBytes,
+            uploads.For(UploadKind.Document).MaxBytes, [.. settings.All.Keys.Order(StringComparer.Ordinal)]);
     }
 }
 

@@ -10,7 +10,7 @@ namespace AgentMarket.Catalog.Images;
 /// Stores uploaded images after checking their size, their real type (from the bytes, not the headers), the pixel size
 /// their header declares, and the organization's quota (ADR-162).
 /// </summary>
-public sealed class CatalogImages(AppDbContext db, AuditLog audit, IOptionsMonitor<MarketplaceOptions> options, TimeProvider clock)
+public sealed class CatalogImages(AppDbContext db, AuditLog audit, IOptionsMonitor<MarketplaceOptions> options, Platform.Ui.UploadLimits uploads, TimeProvider clock)
 {
     public const string RoutePrefix = "/media/images";
 
@@ -45,16 +45,16 @@ public sealed class CatalogImages(AppDbContext db, AuditLog audit, IOptionsMonit
     /// <summary>Reads at most the configured maximum from <paramref name="content"/> and stores it if it is a PNG, JPEG, GIF or WebP.</summary>
     public async Task<(CatalogImage? Image, Failure? Failure)> StoreAsync(Guid organizationId, Stream content, CancellationToken ct)
     {
-        var max = options.CurrentValue.MaxImageBytes;
+        var limit = uploads.For(Platform.Ui.UploadKind.Image);
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];
         int read;
         while ((read = await content.ReadAsync(chunk, ct)) > 0)
         {
-            if (buffer.Length + read > max)
+            if (buffer.Length + read > limit.MaxBytes)
             {
                 return (null, new Failure(StatusCodes.Status413PayloadTooLarge, Platform.Errors.ProblemCodes.PayloadTooLarge,
-                    new Platform.Ui.UploadLimit(Platform.Ui.UploadKind.Image, max).TooLarge));
+                    limit.TooLarge));
             }
             buffer.Write(chunk, 0, read);
         }

@@ -29,9 +29,8 @@ static class ImageEndpoints
 {
     public static void MapCatalogImages(this WebApplication app)
     {
-        var maxUpload = app.Services.GetRequiredService<IOptions<MarketplaceOptions>>().Value.MaxImageBytes + Platform.Ui.UploadLimit.MultipartOverheadBytes;
         app.MapPost("/api/catalog-images", UploadAsync).WithTags("Publishing").WithName("UploadCatalogImage")
-            .RequireOrganization(MembershipRole.Manager).WithRequestBodyLimit(maxUpload);
+            .RequireOrganization(MembershipRole.Manager).WithUploadLimit(Platform.Ui.UploadKind.Image);
         app.MapGet("/api/catalog-images/", ListAsync).WithTags("Publishing").WithName("ListCatalogImages")
             .RequireOrganization(MembershipRole.Manager);
         app.MapDelete("/api/catalog-images/{uuid:guid}", DeleteAsync).WithTags("Publishing").WithName("DeleteCatalogImage")

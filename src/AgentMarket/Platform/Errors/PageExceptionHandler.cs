@@ -11,7 +11,7 @@ namespace AgentMarket.Platform.Errors;
 /// body too large) keeps its 4xx status; a body too large for a page that takes files names that page's limit and links
 /// back to the page, since the form never saw the file and cannot say so itself.
 /// </summary>
-sealed class PageExceptionHandler : IExceptionHandler
+sealed class PageExceptionHandler(UploadLimits uploads) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -22,7 +22,7 @@ sealed class PageExceptionHandler : IExceptionHandler
         var status = exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
         // The exception handler clears the request's endpoint before calling handlers; its feature keeps the one that refused.
         var upload = status == StatusCodes.Status413PayloadTooLarge
-            ? httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint?.Metadata.GetMetadata<UploadLimit>()
+            ? uploads.Of(httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint)
             : null;
         var (title, message) = status switch
         {

@@ -1,3 +1,4 @@
+using AgentMarket.Platform.Ui;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace AgentMarket.Platform.Errors;
@@ -12,19 +13,28 @@ public static class RequestBodyLimitExtensions
         builder.WithMetadata(new RequestBodyLimitMetadata(maxBytes));
         return builder;
     }
+
+    /// <summary>Declares that an API endpoint takes files of <paramref name="kind"/>: its body cap follows that kind's current limit.</summary>
+    public static TBuilder WithUploadLimit<TBuilder>(this TBuilder builder, UploadKind kind) where TBuilder : IEndpointConventionBuilder
+    {
+        builder.WithMetadata(new AcceptsUploadsAttribute(kind));
+        return builder;
+    }
 }
 
 /// <summary>
 /// Caps request bodies (default <c>Api:MaxRequestBodyBytes</c>, 1 MB) before any handler reads them: a declared length
-/// over the cap is refused at once with 413; a chunked body is cut off when it passes the cap.
+/// over the cap is refused at once with 413; a chunked body is cut off when it passes the cap. Endpoints that take files
+/// are capped by their kind's limit in effect now (<see cref="UploadLimits"/>), others by their declared cap.
 /// </summary>
-sealed class RequestBodyLimitMiddleware(RequestDelegate next, IConfiguration configuration)
+sealed class RequestBodyLimitMiddleware(RequestDelegate next, IConfiguration configuration, UploadLimits uploads)
 {
     readonly long _defaultLimit = configuration.GetValue<long?>("Api:MaxRequestBodyBytes") ?? 1024 * 1024;
 
     public Task InvokeAsync(HttpContext context)
     {
-        var limit = context.GetEndpoint()?.Metadata.GetMetadata<RequestBodyLimitMetadata>()?.MaxBytes ?? _defaultLimit;
+        var endpoint = context.GetEndpoint();
+        var limit = uploads.BodyCap(endpoint) ?? endpoint?.Metadata.GetMetadata<RequestBodyLimitMetadata>()?.MaxBytes ?? _defaultLimit;
         if (context.Request.ContentLength > limit)
         {
             throw new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge);

@@ -19,7 +19,7 @@ public sealed record VersionResponse(
 /// Imports flows as immutable versions, only when the engine's compatibility report says they run (SPEC §5), and
 /// switches the version an agent (and its listing) serves: the newest import, or an earlier one on rollback.
 /// </summary>
-public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, ProviderAgents agents, IOptionsMonitor<MarketplaceOptions> options, TimeProvider clock)
+public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, ProviderAgents agents, IOptionsMonitor<MarketplaceOptions> options, Platform.Ui.UploadLimits uploads, TimeProvider clock)
 {
     public const int MaxChangelogLength = 4000;
 
@@ -38,14 +38,14 @@ public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, Provide
     /// </summary>
     public CompatibilityReport Validate(ReadOnlyMemory<byte> flow)
     {
-        var limits = options.CurrentValue;
-        if (flow.Length > limits.MaxFlowBytes)
+        var limit = uploads.For(Platform.Ui.UploadKind.Flow);
+        if (flow.Length > limit.MaxBytes)
         {
             return new CompatibilityReport
             {
                 Runnable = false,
                 Format = "unreadable",
-                Issues = [new ReportIssue(IssueSeverity.Error, IssueCodes.FlowTooLarge, new Platform.Ui.UploadLimit(Platform.Ui.UploadKind.Flow, limits.MaxFlowBytes).TooLarge)],
+                Issues = [new ReportIssue(IssueSeverity.Error, IssueCodes.FlowTooLarge, limit.TooLarge)],
             };
         }
         var report = FlowEngine.Default.Validate(flow);
@@ -58,12 +58,13 @@ public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, Provide
                 Issues = [new ReportIssue(IssueSeverity.Error, EmptyFlow, "The flow has no components: add at least a chat input and a chat output."), .. report.Issues],
             };
         }
-        return report.Nodes.Length <= limits.MaxFlowNodes
+        var maxNodes = options.CurrentValue.MaxFlowNodes;
+        return report.Nodes.Length <= maxNodes
             ? report
             : report with
             {
                 Runnable = false,
-                Issues = [new ReportIssue(IssueSeverity.Error, TooManyNodes, $"The flow has {report.Nodes.Length:N0} nodes; agents here can have at most {limits.MaxFlowNodes:N0}."), .. report.Issues],
+                Issues = [new ReportIssue(IssueSeverity.Error, TooManyNodes, $"The flow has {report.Nodes.Length:N0} nodes; agents here can have at most {maxNodes:N0}."), .. report.Issues],
             };
     }
 
@@ -90,10 +91,9 @@ public sealed class AgentVersions(AppDbContext db, CurrentTenant tenant, Provide
         {
             return new(null, null, frozen);
         }
-        if (flow.Length > options.CurrentValue.MaxFlowBytes)
+        if (uploads.For(Platform.Ui.UploadKind.Flow) is var flowLimit && flow.Length > flowLimit.MaxBytes)
         {
-            return new(null, null, new Accounts.Failure(StatusCodes.Status413PayloadTooLarge, ProblemCodes.PayloadTooLarge,
-                new Platform.Ui.UploadLimit(Platform.Ui.UploadKind.Flow, options.CurrentValue.MaxFlowBytes).TooLarge));
+            return new(null, null, new Accounts.Failure(StatusCodes.Status413PayloadTooLarge, ProblemCodes.PayloadTooLarge, flowLimit.TooLarge));
         }
         if (changelog is { Length: > MaxChangelogLength })
         {

@@ -54,7 +54,6 @@ static class ProviderAgentEndpoints
 {
     public static void MapProviderAgents(this WebApplication app)
     {
-        var maxUpload = app.Services.GetRequiredService<IOptions<MarketplaceOptions>>().Value.MaxFlowBytes + Platform.Ui.UploadLimit.MultipartOverheadBytes;
         var agents = app.MapGroup("/api/provider-agents").WithTags("Provider agents");
         agents.MapGet("/", ListAsync).WithName("ListProviderAgents").RequireOrganization();
         agents.MapPost("/", CreateAsync).WithName("CreateProviderAgent").RequireOrganization(MembershipRole.Manager);
@@ -63,8 +62,8 @@ static class ProviderAgentEndpoints
         agents.MapGet("/{uuid:guid}", GetAsync).WithName("GetProviderAgent").RequireOrganization();
         agents.MapPatch("/{uuid:guid}", UpdateAsync).WithName("UpdateProviderAgent").RequireOrganization(MembershipRole.Manager);
         agents.MapPost("/{uuid:guid}/archive", ArchiveAsync).WithName("ArchiveProviderAgent").RequireOrganization(MembershipRole.Manager);
-        agents.MapPost("/{uuid:guid}/validate_flow", ValidateFlowAsync).WithName("ValidateFlow").RequireOrganization().WithRequestBodyLimit(maxUpload);
-        agents.MapPost("/{uuid:guid}/import_flow", ImportFlowAsync).WithName("ImportFlow").RequireOrganization(MembershipRole.Manager).WithRequestBodyLimit(maxUpload);
+        agents.MapPost("/{uuid:guid}/validate_flow", ValidateFlowAsync).WithName("ValidateFlow").RequireOrganization().WithUploadLimit(Platform.Ui.UploadKind.Flow);
+        agents.MapPost("/{uuid:guid}/import_flow", ImportFlowAsync).WithName("ImportFlow").RequireOrganization(MembershipRole.Manager).WithUploadLimit(Platform.Ui.UploadKind.Flow);
         agents.MapGet("/{uuid:guid}/versions", ListVersionsAsync).WithName("ListAgentVersions").RequireOrganization();
         agents.MapGet("/{uuid:guid}/versions/{version_uuid:guid}/flow", DownloadFlowAsync).WithName("DownloadAgentVersionFlow").RequireOrganization();
         agents.MapGet("/{uuid:guid}/versions/{version_uuid:guid}/report", VersionReportAsync).WithName("GetAgentVersionReport").RequireOrganization();
