@@ -85,8 +85,9 @@ public class UploadLimitSettingsTests(GatewayApp app) : IClassFixture<GatewayApp
         Assert.Contains("between 1 KB and 50 MB", tooSmall.GetRawText(), StringComparison.Ordinal);
         await Http.AssertProblemAsync(await operatorClient.PatchAsJsonAsync("/api/admin/settings", new { max_flow_bytes = 101L * Megabyte }),
             HttpStatusCode.BadRequest, "validation_failed");
-        await Http.AssertProblemAsync(await operatorClient.PatchAsJsonAsync("/api/admin/settings", new { max_training_file_bytes = -1 }),
+        var negative = await Http.AssertProblemAsync(await operatorClient.PatchAsJsonAsync("/api/admin/settings", new { max_training_file_bytes = -1 }),
             HttpStatusCode.BadRequest, "validation_failed");
+        Assert.Contains("between 1 KB and 1 GB", negative.GetRawText(), StringComparison.Ordinal);
         var words = await operatorClient.PatchAsync("/api/admin/settings", JsonContent.Create(new { max_training_file_bytes = "big" }));
         Assert.Equal(HttpStatusCode.BadRequest, words.StatusCode);
 
