@@ -1,6 +1,6 @@
 using AgentMarket.Runtime.Cli;
-using AgentMarket.Tests.Infrastructure;
 using AgentMarket.Testing.FakeOpenAi;
+using AgentMarket.Tests.Infrastructure;
 
 namespace AgentMarket.Tests.Runtime;
 
@@ -68,6 +68,63 @@ public class FlowCliTests
         }
         var request = Assert.Single(model.Requests);
         Assert.Equal("What is the capital of France?", request.LastUser);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Run_AgainstAnEndpointReportingNoUsage_PrintsEstimatedTokens_NotZero(bool stream)
+    {
+        await using var model = await FakeOpenAiServer.StartAsync();
+        model.When("capital of France", FakeReply.Say("Paris is the capital of France.") with { NoUsage = true });
+        using (new EnvironmentVariables(("Llm__BaseUrl", model.BaseUrl.ToString()), ("Llm__ApiKey", "test-key"), ("Llm__Model", "fake-model")))
+        {
+            var (code, output, error) = await CliAsync(["run", Example("Basic Prompting.json"), "What is the capital of France?", .. stream ? ["--stream"] : Array.Empty<string>()]);
+            Assert.True(code == 0, error);
+            Assert.Equal("Paris is the capital of France.", output.Trim());
+            var tokens = Assert.Single(error.Split('\n'), line => line.StartsWith("Tokens:", StringComparison.Ordinal));
+            Assert.EndsWith("output, estimated from the text: the model endpoint reported none.", tokens.TrimEnd(), StringComparison.Ordinal);
+            Assert.DoesNotContain("Tokens: 0 input", tokens, StringComparison.Ordinal);
+            Assert.DoesNotContain(" 0 output", tokens, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Run_Json_AgainstAnEndpointReportingNoUsage_RecordsEstimatedTokens()
+    {
+        await using var model = await FakeOpenAiServer.StartAsync();
+        model.When("capital of France", FakeReply.Say("Paris is the capital of France.") with { NoUsage = true });
+        using (new EnvironmentVariables(("Llm__BaseUrl", model.BaseUrl.ToString()), ("Llm__ApiKey", "test-key"), ("Llm__Model", "fake-model")))
+        {
+            var (code, output, error) = await CliAsync("run", Example("Basic Prompting.json"), "What is the capital of France?", "--json");
+            Assert.True(code == 0, error);
+            using var run = System.Text.Json.JsonDocument.Parse(output);
+            Assert.Equal("estimated", run.RootElement.GetProperty("usage_source").GetString());
+            Assert.True(run.RootElement.GetProperty("input_tokens").GetInt64() > 0, output);
+            Assert.True(run.RootElement.GetProperty("output_tokens").GetInt64() > 0, output);
+            var modelNode = Assert.Single(run.RootElement.GetProperty("nodes").EnumerateArray(), node => node.GetProperty("model_calls").GetInt32() > 0);
+            Assert.Equal("estimated", modelNode.GetProperty("usage_source").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Run_AgainstAnEndpointReportingUsage_PrintsTheReportedNumbers()
+    {
+        await using var model = await FakeOpenAiServer.StartAsync();
+        model.When("capital of France", FakeReply.Say("Paris.") with { Usage = (42, 7) });
+        using (new EnvironmentVariables(("Llm__BaseUrl", model.BaseUrl.ToString()), ("Llm__ApiKey", "test-key"), ("Llm__Model", "fake-model")))
+        {
+            var (code, _, error) = await CliAsync("run", Example("Basic Prompting.json"), "What is the capital of France?");
+            Assert.True(code == 0, error);
+            Assert.Contains("Tokens: 42 input, 7 output, as the model endpoint reported them.", error, StringComparison.Ordinal);
+
+            var (jsonCode, output, jsonError) = await CliAsync("run", Example("Basic Prompting.json"), "What is the capital of France?", "--json");
+            Assert.True(jsonCode == 0, jsonError);
+            using var run = System.Text.Json.JsonDocument.Parse(output);
+            Assert.Equal(42, run.RootElement.GetProperty("input_tokens").GetInt64());
+            Assert.Equal(7, run.RootElement.GetProperty("output_tokens").GetInt64());
+            Assert.Equal("reported", run.RootElement.GetProperty("usage_source").GetString());
+        }
     }
 
     [Fact]

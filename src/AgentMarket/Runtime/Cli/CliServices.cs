@@ -3,6 +3,7 @@ using AgentMarket.Flows.Models;
 using AgentMarket.Flows.Net;
 using AgentMarket.Flows.Services;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Runtime.Cli;
 
@@ -17,13 +18,13 @@ internal sealed class CliConfigurationException(string message) : Exception(mess
 internal sealed class CliServices : IAsyncDisposable
 {
     readonly OutboundGuard _outbound;
-    readonly IChatClient? _model;
+    readonly ServiceProvider _models;
 
-    CliServices(FlowServices flow, OutboundGuard outbound, IChatClient? model)
+    CliServices(FlowServices flow, OutboundGuard outbound, ServiceProvider models)
     {
         Flow = flow;
         _outbound = outbound;
-        _model = model;
+        _models = models;
     }
 
     public FlowServices Flow { get; }
@@ -37,45 +38,66 @@ internal sealed class CliServices : IAsyncDisposable
             .AddJsonFile($"appsettings.{environment}.json", optional: true)
             .AddEnvironmentVariables()
             .Build();
-        var model = Model(configuration, arguments.Model);
-        var allowList = configuration.GetSection("Flows:OutboundAllowList").Get<string[]>()
-            ?? (configuration["Flows:OutboundAllowList"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var outbound = new OutboundGuard(OutboundPolicy.FromAllowList(allowList));
-        var documents = new PlainTextDocumentReader(arguments.DocumentFolder ?? Directory.GetCurrentDirectory());
-        var secrets = configuration.GetSection("Flows:Secrets").GetChildren()
-            .Where(secret => secret.Value is not null)
-            .Select(secret => KeyValuePair.Create(secret.Key, secret.Value!));
-        var knowledge = arguments.Knowledge.Count == 0 ? null : await KnowledgeAsync(arguments.Knowledge, stderr, cancellationToken);
-        var flow = new FlowServices
+        var models = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddModelClients().BuildServiceProvider();
+        try
         {
-            Models = new SingleModelResolver(model),
-            Messages = new InMemoryMessageStore(),
-            Knowledge = knowledge,
-            Documents = documents,
-            Outbound = outbound,
-            Secrets = new EnvironmentFallbackSecrets(new DictionarySecretResolver(secrets)),
-        };
-        return new CliServices(flow, outbound, model);
+            var model = Model(models, arguments.Model);
+            var allowList = configuration.GetSection("Flows:OutboundAllowList").Get<string[]>()
+                ?? (configuration["Flows:OutboundAllowList"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var outbound = new OutboundGuard(OutboundPolicy.FromAllowList(allowList));
+            var documents = new PlainTextDocumentReader(arguments.DocumentFolder ?? Directory.GetCurrentDirectory());
+            var secrets = configuration.GetSection("Flows:Secrets").GetChildren()
+                .Where(secret => secret.Value is not null)
+                .Select(secret => KeyValuePair.Create(secret.Key, secret.Value!));
+            var knowledge = arguments.Knowledge.Count == 0 ? null : await KnowledgeAsync(arguments.Knowledge, stderr, cancellationToken);
+            var flow = new FlowServices
+            {
+                Models = new SingleModelResolver(model),
+                Messages = new InMemoryMessageStore(),
+                Knowledge = knowledge,
+                Documents = documents,
+                Outbound = outbound,
+                Secrets = new EnvironmentFallbackSecrets(new DictionarySecretResolver(secrets)),
+            };
+            return new CliServices(flow, outbound, models);
+        }
+        catch
+        {
+            await models.DisposeAsync();
+            throw;
+        }
     }
 
-    static IChatClient? Model(IConfiguration configuration, string? modelOverride)
+    /// <summary>
+    /// The configured model (null: none), built by the host's <see cref="ModelClients"/> from the operator's keys
+    /// (<c>Llm:*</c>), so its usage is what the platform would record for the run: the endpoint's figures, or an
+    /// estimate from the text when it reports none (ADR-172), never zero tokens nobody counted.
+    /// </summary>
+    static IChatClient? Model(ServiceProvider models, string? modelOverride)
     {
-        var baseUrl = configuration["Llm:BaseUrl"];
-        var apiKey = configuration["Llm:ApiKey"];
-        if (string.IsNullOrWhiteSpace(baseUrl) && string.IsNullOrWhiteSpace(apiKey))
+        LlmOptions llm;
+        try
+        {
+            llm = models.GetRequiredService<IOptionsMonitor<LlmOptions>>().CurrentValue;
+        }
+        catch (Exception exception) when (exception is OptionsValidationException or InvalidOperationException)
+        {
+            throw new CliConfigurationException($"Llm: {exception.Message}");
+        }
+
+        if (!llm.Configured)
         {
             return null;
         }
 
         Uri? endpoint = null;
-        if (!string.IsNullOrWhiteSpace(baseUrl) && !Uri.TryCreate(baseUrl, UriKind.Absolute, out endpoint))
+        if (!string.IsNullOrWhiteSpace(llm.BaseUrl) && !Uri.TryCreate(llm.BaseUrl, UriKind.Absolute, out endpoint))
         {
-            throw new CliConfigurationException($"Llm:BaseUrl is not an absolute URL: {baseUrl}");
+            throw new CliConfigurationException($"Llm:BaseUrl is not an absolute URL: {llm.BaseUrl}");
         }
 
-        var timeout = int.TryParse(configuration["Llm:TimeoutSeconds"], out var seconds) && seconds > 0 ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromSeconds(100);
-        var model = modelOverride ?? configuration["Llm:Model"] ?? "gpt-4o-mini";
-        var client = new OpenAiCompatibleChatClient(new OpenAiCompatibleChatClientOptions { BaseUrl = endpoint, ApiKey = apiKey, Model = model, Timeout = timeout });
+        var model = modelOverride ?? llm.Model;
+        var client = models.GetRequiredService<ModelClients>().Get(new ModelEndpoint(endpoint, llm.ApiKey, model, Trusted: true), model);
         return modelOverride is null ? client : new FixedModelClient(client, modelOverride);
     }
 
@@ -126,11 +148,10 @@ internal sealed class CliServices : IAsyncDisposable
         }
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
-        _model?.Dispose();
+        await _models.DisposeAsync();
         _outbound.Dispose();
-        return ValueTask.CompletedTask;
     }
 
     /// <summary>Langflow resolves unknown global variables from the environment (LANGFLOW_FALLBACK_TO_ENV_VAR); so does the CLI.</summary>

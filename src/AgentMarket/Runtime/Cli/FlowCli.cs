@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentMarket.Flows;
@@ -20,11 +21,13 @@ public static class FlowCli
           flow validate FILE [--json]
               Prints the compatibility report (JSON with --json). Exit code 0 when the flow is runnable.
           flow run FILE [MESSAGE] [options]
-              Runs the flow and prints the answer on standard output; reports and errors go to standard error.
+              Runs the flow and prints the answer on standard output; reports, errors and the model's tokens (reported
+              by the endpoint, or estimated when it reports none) go to standard error.
               --tweaks JSON|@FILE      per-run overrides, Langflow's "tweaks" object
               --session ID             session id (memory); default: the flow id
               --stream                 stream tokens as they arrive
-              --json                   print the run (Langflow response, run record) as JSON; with --stream, Langflow's event stream
+              --json                   print the run (Langflow response, run record with tokens and usage_source) as JSON;
+                                       with --stream, Langflow's event stream
               --input-type TYPE        chat (default), text or any
               --output-type TYPE       chat (default), text, any or debug
               --output-component ID    return this node (id or display name)
@@ -114,6 +117,11 @@ public static class FlowCli
                 await stdout.WriteLineAsync(result.OutputText ?? "");
             }
 
+            if (!arguments.Json && result.Nodes.Any(node => node.ModelCalls > 0))
+            {
+                await stderr.WriteLineAsync(Tokens(result));
+            }
+
             if (result.Error is { } error && !arguments.Json)
             {
                 await stderr.WriteLineAsync($"Run {Status(result)}: [{error.Code}] {error.LangflowMessage}");
@@ -181,6 +189,15 @@ public static class FlowCli
     /// <summary>The status as its JSON name (<c>limit_exceeded</c>).</summary>
     static string Status(RunResult result) => JsonSerializer.SerializeToNode(result.Status)!.GetValue<string>();
 
+    /// <summary>The run's tokens and where they come from, as the platform records them for a run (ADR-172).</summary>
+    static string Tokens(RunResult result) => string.Create(CultureInfo.InvariantCulture, $"Tokens: {result.InputTokens} input, {result.OutputTokens} output, ") + result.UsageSource switch
+    {
+        UsageSource.Reported => "as the model endpoint reported them.",
+        UsageSource.Bounded => "bounded: the model endpoint's figures were held to what the text can hold.",
+        UsageSource.Estimated => "estimated from the text: the model endpoint reported none.",
+        _ => throw new ArgumentOutOfRangeException(nameof(result), result.UsageSource, null),
+    };
+
     static JsonObject RunJson(RunResult result) => new()
     {
         ["status"] = Status(result),
@@ -193,6 +210,7 @@ public static class FlowCli
         ["duration_ms"] = Math.Round(result.Duration.TotalMilliseconds, 3),
         ["input_tokens"] = result.InputTokens,
         ["output_tokens"] = result.OutputTokens,
+        ["usage_source"] = JsonSerializer.SerializeToNode(result.UsageSource),
         ["nodes"] = new JsonArray([.. result.Nodes.Select(node => (JsonNode)new JsonObject
         {
             ["node_id"] = node.NodeId,
@@ -204,6 +222,7 @@ public static class FlowCli
             ["model_calls"] = node.ModelCalls,
             ["input_tokens"] = node.InputTokens,
             ["output_tokens"] = node.OutputTokens,
+            ["usage_source"] = JsonSerializer.SerializeToNode(node.UsageSource),
             ["error_code"] = node.ErrorCode,
             ["error"] = node.Error,
         })]),
