@@ -1,21 +1,28 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
+using AgentMarket.Tests.Buyer;
 using AgentMarket.Tests.Catalog;
+using AgentMarket.Tests.Gateway;
 using AgentMarket.Tests.Infrastructure;
 using Microsoft.Playwright;
 
 namespace AgentMarket.Tests.Browser;
 
-/// <summary>The browser app with a 64 KB image limit, so an over-limit file is small.</summary>
-public sealed class SmallImagesBrowserApp : BrowserApp
+/// <summary>The browser app with 64 KB image and training-file limits, so an over-limit file is small.</summary>
+public sealed class SmallUploadsBrowserApp : BrowserApp
 {
     public const int MaxImageBytes = 64 * 1024;
+    public const int MaxTrainingFileBytes = 64 * 1024;
 
     protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings() =>
-        [new("Marketplace:MaxImageBytes", MaxImageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+    [
+        new("Marketplace:MaxImageBytes", MaxImageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("Knowledge:MaxFileBytes", MaxTrainingFileBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    ];
 }
 
-/// <summary>A seller in Chromium chooses a file over the field's limit: the field says so and the form is not sent.</summary>
-public class UploadLimitBrowserTests(SmallImagesBrowserApp app) : IClassFixture<SmallImagesBrowserApp>
+/// <summary>A user in Chromium chooses a file over the field's limit: the field says so and the form is not sent.</summary>
+public class UploadLimitBrowserTests(SmallUploadsBrowserApp app) : IClassFixture<SmallUploadsBrowserApp>
 {
     [Fact]
     public async Task PublishPage_AnImageOverTheLimit_IsRefusedByItsField_WithoutSending_AndASmallerOneClearsIt()
@@ -23,48 +30,146 @@ public class UploadLimitBrowserTests(SmallImagesBrowserApp app) : IClassFixture<
         var (seller, _) = await app.SellerAsync();
         var agent = await seller.CreateAgentAsync();
         await seller.ImportExampleAsync(agent);
-        var directory = Directory.CreateTempSubdirectory("upload-limit-");
-        try
+        using var files = new UploadFiles();
+        var big = files.Write("big.png", Oversized(Images.OnePixelPng, SmallUploadsBrowserApp.MaxImageBytes));
+        var small = files.Write("small.png", Images.OnePixelPng);
+
+        await using var context = await app.Browser.NewContextAsync();
+        var page = await SignedInAsync(context, seller);
+        var publish = $"{app.BaseUrl}/provider/agents/{agent}/publish";
+        await page.GotoAsync(publish);
+        await page.Locator("#listing-summary").FillAsync("Answers questions.");
+        var posts = CountPosts(page);
+
+        var input = page.Locator("#listing-image");
+        var message = page.Locator("[data-too-large-message]");
+        await input.SetInputFilesAsync(big);
+        await Assertions.Expect(message).ToHaveTextAsync("Images can be at most 64 KB.");
+        await Assertions.Expect(input).ToHaveAttributeAsync("aria-invalid", "true");
+        await Assertions.Expect(input).ToHaveAttributeAsync("aria-describedby", "listing-image-too-large");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Publish", Exact = true }).ClickAsync();
+        await page.WaitForTimeoutAsync(500);
+        Assert.Equal((0, publish), (posts(), page.Url));
+
+        await input.SetInputFilesAsync(small);
+        await Assertions.Expect(message).ToBeHiddenAsync();
+        await Assertions.Expect(input).Not.ToHaveAttributeAsync("aria-invalid", new Regex(".*"));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Publish", Exact = true }).ClickAsync();
+        await page.WaitForURLAsync(new Regex(Regex.Escape($"/provider/agents/{agent}?done=published") + "$"));
+    }
+
+    [Fact]
+    public async Task TrainingTab_AFileOverTheLimit_IsRefusedByItsField_WithoutSending_AndASmallerOneIsUploaded()
+    {
+        var subscribed = await app.SubscribedAsync(await app.KnowledgeAgentAsync());
+        using var files = new UploadFiles();
+        var big = files.Write("big.md", Oversized("# Returns\n\n"u8.ToArray(), SmallUploadsBrowserApp.MaxTrainingFileBytes));
+        var small = files.Write("returns.md", "# Returns\n\nReturns are accepted within 30 days with the receipt."u8.ToArray());
+
+        await using var context = await app.Browser.NewContextAsync();
+        var page = await SignedInAsync(context, subscribed.Buyer);
+        var tab = $"{app.BaseUrl}/my-agents/{subscribed.Config}/configure/training";
+        await page.GotoAsync(tab);
+        var posts = CountPosts(page);
+
+        var input = page.Locator("#training-file");
+        var message = page.Locator("[data-too-large-message]");
+        var upload = page.GetByRole(AriaRole.Button, new() { Name = "Upload", Exact = true });
+        await input.SetInputFilesAsync(big);
+        await Assertions.Expect(message).ToHaveTextAsync("Training files can be at most 64 KB.");
+        await Assertions.Expect(input).ToHaveAttributeAsync("aria-invalid", "true");
+        await Assertions.Expect(input).ToHaveAttributeAsync("aria-describedby", "training-file-help training-file-too-large");
+        await upload.ClickAsync();
+        await page.WaitForTimeoutAsync(500);
+        Assert.Equal((0, tab), (posts(), page.Url));
+        Assert.Contains("Nothing yet.", await subscribed.Buyer.Client.HtmlAsync(tab), StringComparison.Ordinal);
+
+        await input.SetInputFilesAsync(small);
+        await Assertions.Expect(message).ToBeHiddenAsync();
+        await Assertions.Expect(input).Not.ToHaveAttributeAsync("aria-invalid", new Regex(".*"));
+        await upload.ClickAsync();
+        await page.WaitForURLAsync(new Regex(Regex.Escape($"/my-agents/{subscribed.Config}/configure/training?training=added") + "$"));
+        await Assertions.Expect(page.Locator("[data-training-documents]")).ToContainTextAsync("returns.md");
+    }
+
+    [Fact]
+    public async Task ProviderProfile_AnAvatarOverTheLimit_IsRefusedByItsField_WithoutSending_AndASmallerOneIsSaved()
+    {
+        var (seller, _) = await app.SellerAsync();
+        using var files = new UploadFiles();
+        var big = files.Write("big.png", Oversized(Images.OnePixelPng, SmallUploadsBrowserApp.MaxImageBytes));
+        var small = files.Write("me.png", Images.OnePixelPng);
+
+        await using var context = await app.Browser.NewContextAsync();
+        var page = await SignedInAsync(context, seller);
+        var dashboard = $"{app.BaseUrl}/provider";
+        await page.GotoAsync(dashboard);
+        var posts = CountPosts(page);
+
+        var input = page.Locator("#profile-avatar");
+        var message = page.Locator("[data-too-large-message]");
+        var save = page.GetByRole(AriaRole.Button, new() { Name = "Save the profile", Exact = true });
+        await input.SetInputFilesAsync(big);
+        await Assertions.Expect(message).ToHaveTextAsync("Images can be at most 64 KB.");
+        await Assertions.Expect(input).ToHaveAttributeAsync("aria-invalid", "true");
+        await Assertions.Expect(input).ToHaveAttributeAsync("aria-describedby", "profile-avatar-too-large");
+        await save.ClickAsync();
+        await page.WaitForTimeoutAsync(500);
+        Assert.Equal((0, dashboard), (posts(), page.Url));
+        Assert.Null(ProposedOrLiveAvatar(await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/providers/mine"))));
+
+        await input.SetInputFilesAsync(small);
+        await Assertions.Expect(message).ToBeHiddenAsync();
+        await Assertions.Expect(input).Not.ToHaveAttributeAsync("aria-invalid", new Regex(".*"));
+        var saved = await page.RunAndWaitForResponseAsync(() => save.ClickAsync(), response => response.Request.Method == "POST");
+        Assert.Equal(302, saved.Status);
+        Assert.NotNull(ProposedOrLiveAvatar(await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/providers/mine"))));
+    }
+
+    /// <summary>The avatar the profile shows or awaits review with (ADR-170), or null when it has none.</summary>
+    static string? ProposedOrLiveAvatar(JsonElement mine) =>
+        mine.GetProperty("avatar_url").GetString()
+        ?? (mine.TryGetProperty("pending_change", out var change) && change.ValueKind == JsonValueKind.Object ? change.GetProperty("avatar_url").GetString() : null);
+
+    async Task<IPage> SignedInAsync(IBrowserContext context, TestUser user)
+    {
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(app.BaseUrl + "/signin");
+        await page.GetByLabel("Email").FillAsync(user.Email);
+        await page.GetByLabel("Password").FillAsync(user.Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.WaitForPageAsync(u => !u.Contains("/signin", StringComparison.Ordinal));
+        return page;
+    }
+
+    /// <summary>Counts the POST requests <paramref name="page"/> sends from now on.</summary>
+    static Func<int> CountPosts(IPage page)
+    {
+        var posts = 0;
+        page.Request += (_, request) => posts += request.Method == "POST" ? 1 : 0;
+        return () => posts;
+    }
+
+    /// <summary><paramref name="start"/> padded to one byte over <paramref name="limit"/>.</summary>
+    static byte[] Oversized(byte[] start, int limit)
+    {
+        var oversized = new byte[limit + 1];
+        start.CopyTo(oversized, 0);
+        return oversized;
+    }
+
+    /// <summary>Files for the browser to choose, deleted with the test.</summary>
+    sealed class UploadFiles : IDisposable
+    {
+        readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("upload-limit-");
+
+        public string Write(string name, byte[] content)
         {
-            var big = Path.Combine(directory.FullName, "big.png");
-            var small = Path.Combine(directory.FullName, "small.png");
-            var oversized = new byte[SmallImagesBrowserApp.MaxImageBytes + 1];
-            Images.OnePixelPng.CopyTo(oversized, 0);
-            await File.WriteAllBytesAsync(big, oversized);
-            await File.WriteAllBytesAsync(small, Images.OnePixelPng);
-
-            await using var context = await app.Browser.NewContextAsync();
-            var page = await context.NewPageAsync();
-            await page.GotoAsync(app.BaseUrl + "/signin");
-            await page.GetByLabel("Email").FillAsync(seller.Email);
-            await page.GetByLabel("Password").FillAsync(seller.Password);
-            await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-            await page.WaitForPageAsync(u => !u.Contains("/signin", StringComparison.Ordinal));
-            var publish = $"{app.BaseUrl}/provider/agents/{agent}/publish";
-            await page.GotoAsync(publish);
-            await page.Locator("#listing-summary").FillAsync("Answers questions.");
-            var posts = 0;
-            page.Request += (_, request) => posts += request.Method == "POST" ? 1 : 0;
-
-            var input = page.Locator("#listing-image");
-            var message = page.Locator("[data-too-large-message]");
-            await input.SetInputFilesAsync(big);
-            await Assertions.Expect(message).ToHaveTextAsync("Images can be at most 64 KB.");
-            await Assertions.Expect(input).ToHaveAttributeAsync("aria-invalid", "true");
-            await Assertions.Expect(input).ToHaveAttributeAsync("aria-describedby", "listing-image-too-large");
-            await page.GetByRole(AriaRole.Button, new() { Name = "Publish", Exact = true }).ClickAsync();
-            await page.WaitForTimeoutAsync(500);
-            Assert.Equal((0, publish), (posts, page.Url));
-
-            await input.SetInputFilesAsync(small);
-            await Assertions.Expect(message).ToBeHiddenAsync();
-            await Assertions.Expect(input).Not.ToHaveAttributeAsync("aria-invalid", new Regex(".*"));
-            await page.GetByRole(AriaRole.Button, new() { Name = "Publish", Exact = true }).ClickAsync();
-            await page.WaitForURLAsync(new Regex(Regex.Escape($"/provider/agents/{agent}?done=published") + "$"));
+            var path = Path.Combine(_directory.FullName, name);
+            File.WriteAllBytes(path, content);
+            return path;
         }
-        finally
-        {
-            directory.Delete(recursive: true);
-        }
+
+        public void Dispose() => _directory.Delete(recursive: true);
     }
 }
