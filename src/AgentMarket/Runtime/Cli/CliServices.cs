@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using AgentMarket.Flows.Models;
-using AgentMarket.Flows.Net;
 using AgentMarket.Flows.Services;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
@@ -13,17 +12,15 @@ internal sealed class CliConfigurationException(string message) : Exception(mess
 /// <summary>
 /// The engine's services for one CLI run, from the host's configuration stack (appsettings.json, then environment
 /// variables) without starting the host: the configured model, in-memory memory and knowledge, plain-text
-/// documents, secrets from <c>Flows:Secrets</c> or the environment, and the outbound guard.
+/// documents, secrets from <c>Flows:Secrets</c> or the environment, and the host's outbound guard.
 /// </summary>
 internal sealed class CliServices : IAsyncDisposable
 {
-    readonly OutboundGuard _outbound;
     readonly ServiceProvider _models;
 
-    CliServices(FlowServices flow, OutboundGuard outbound, ServiceProvider models)
+    CliServices(FlowServices flow, ServiceProvider models)
     {
         Flow = flow;
-        _outbound = outbound;
         _models = models;
     }
 
@@ -42,9 +39,6 @@ internal sealed class CliServices : IAsyncDisposable
         try
         {
             var model = Model(models, arguments.Model);
-            var allowList = configuration.GetSection("Flows:OutboundAllowList").Get<string[]>()
-                ?? (configuration["Flows:OutboundAllowList"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            var outbound = new OutboundGuard(OutboundPolicy.FromAllowList(allowList));
             var documents = new PlainTextDocumentReader(arguments.DocumentFolder ?? Directory.GetCurrentDirectory());
             var secrets = configuration.GetSection("Flows:Secrets").GetChildren()
                 .Where(secret => secret.Value is not null)
@@ -56,10 +50,11 @@ internal sealed class CliServices : IAsyncDisposable
                 Messages = new InMemoryMessageStore(),
                 Knowledge = knowledge,
                 Documents = documents,
-                Outbound = outbound,
+                // The host's guard, with its reading of Flows:OutboundAllowList (the one the model clients use too).
+                Outbound = models.GetRequiredService<PlatformOutbound>().Guard,
                 Secrets = new EnvironmentFallbackSecrets(new DictionarySecretResolver(secrets)),
             };
-            return new CliServices(flow, outbound, models);
+            return new CliServices(flow, models);
         }
         catch
         {
@@ -151,7 +146,6 @@ internal sealed class CliServices : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _models.DisposeAsync();
-        _outbound.Dispose();
     }
 
     /// <summary>Langflow resolves unknown global variables from the environment (LANGFLOW_FALLBACK_TO_ENV_VAR); so does the CLI.</summary>
