@@ -82,20 +82,12 @@ static partial class ProviderEndpoints
         {
             return ApiProblem.Invalid("name", "The name cannot be empty.");
         }
-        var avatarUrl = request.AvatarImage is "" ? "" : null;
-        if (request.AvatarImage is { Length: > 0 } reference)
+        var edit = new ProfileEdit(request.Name?.Trim(), request.Bio?.Trim(), request.AvatarImage);
+        var (provider, change, unknownAvatar) = await changes.EditAsync(organizationId, edit, ct);
+        if (unknownAvatar)
         {
-            var image = CatalogImages.IdOf(reference) is { } imageId
-                ? await db.CatalogImages.AsNoTracking().Where(i => i.Id == imageId && i.OrganizationId == organizationId).Select(i => new { i.Id, i.ContentType }).FirstOrDefaultAsync(ct)
-                : null;
-            if (image is null)
-            {
-                return ApiProblem.Invalid("avatar_image", "Upload the image first (POST /api/catalog-images/) and use its uuid or url.");
-            }
-            avatarUrl = CatalogImages.UrlFor(image.Id, image.ContentType);
+            return ApiProblem.Invalid("avatar_image", "Upload the image first (POST /api/catalog-images/) and use its uuid or url.");
         }
-        var edit = new ProfileEdit(request.Name?.Trim(), request.Bio?.Trim(), avatarUrl);
-        var (provider, change) = await changes.EditAsync(organizationId, edit, ct);
         return provider is null ? ApiProblem.NotFound("provider") : TypedResults.Ok(ToResponse(provider, change));
     }
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using AgentMarket.Catalog.Images;
 using AgentMarket.Platform.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -8,9 +9,10 @@ namespace AgentMarket.Providers;
 
 /// <summary>
 /// An edit of a provider's public profile, checked and normalized by its caller: null leaves a field as it is, and
-/// <see cref="Bio"/> or <see cref="AvatarUrl"/> "" removes the bio or the avatar (ADR-173).
+/// <see cref="Bio"/> or <see cref="AvatarImage"/> "" removes the bio or the avatar (ADR-173). The avatar is one of the
+/// organization's uploaded images, by uuid or url, checked by the edit itself (<see cref="ProviderProfileChanges.EditAsync"/>).
 /// </summary>
-public sealed record ProfileEdit(string? Name, string? Bio, string? AvatarUrl);
+public sealed record ProfileEdit(string? Name, string? Bio, string? AvatarImage);
 
 /// <summary>
 /// Edits of an approved provider's public profile — name, bio, avatar — wait for an operator unless
@@ -26,16 +28,31 @@ public sealed class ProviderProfileChanges(AppDbContext db, IOptionsMonitor<Mark
     /// Applies <paramref name="edit"/> to the organization's provider, or, when it is approved and auto-approval is off,
     /// merges it into the provider's pending change (a rejected one is replaced). A change left with nothing that differs
     /// from the live profile is withdrawn. The organization's lock, held until the
-    /// save commits, keeps two first edits from both inserting the change.
+    /// save commits, keeps two first edits from both inserting the change. <c>UnknownAvatar</c>: the avatar named is not (or
+    /// no longer) one of the organization's images; it is checked under the image lock, so no delete removes it before the
+    /// save commits.
     /// </summary>
-    public async Task<(Provider? Provider, ProviderProfileChange? Change)> EditAsync(Guid organizationId, ProfileEdit edit, CancellationToken ct)
+    public async Task<(Provider? Provider, ProviderProfileChange? Change, bool UnknownAvatar)> EditAsync(Guid organizationId, ProfileEdit edit, CancellationToken ct)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await CatalogImages.LockAsync(db.Database, organizationId, ct);
         await db.Database.LockOrganizationAsync(PostgresLockSpace, organizationId, ct);
         var provider = await db.Providers.FirstOrDefaultAsync(p => p.OrganizationId == organizationId, ct);
         if (provider is null)
         {
-            return (null, null);
+            return (null, null, false);
+        }
+        var avatarUrl = edit.AvatarImage;
+        if (avatarUrl is { Length: > 0 })
+        {
+            var image = CatalogImages.IdOf(avatarUrl) is { } imageId
+                ? await db.CatalogImages.AsNoTracking().Where(i => i.Id == imageId && i.OrganizationId == organizationId).Select(i => new { i.Id, i.ContentType }).FirstOrDefaultAsync(ct)
+                : null;
+            if (image is null)
+            {
+                return (provider, null, true);
+            }
+            avatarUrl = CatalogImages.UrlFor(image.Id, image.ContentType);
         }
         var change = await db.ProviderProfileChanges.FirstOrDefaultAsync(c => c.ProviderId == provider.Id, ct);
         var pending = change is { RejectedUtc: null } ? Fields(change) : null;
@@ -43,7 +60,7 @@ public sealed class ProviderProfileChanges(AppDbContext db, IOptionsMonitor<Mark
         {
             provider.Name = edit.Name ?? provider.Name;
             provider.Bio = edit.Bio is null ? provider.Bio : (edit.Bio.Length == 0 ? null : edit.Bio);
-            provider.AvatarUrl = edit.AvatarUrl is null ? provider.AvatarUrl : (edit.AvatarUrl.Length == 0 ? null : edit.AvatarUrl);
+            provider.AvatarUrl = avatarUrl is null ? provider.AvatarUrl : (avatarUrl.Length == 0 ? null : avatarUrl);
             // The newest edit is what counts: one waiting from before auto-approval was turned on must not later put back
             // what this replaced.
             if (change is not null)
@@ -62,7 +79,7 @@ public sealed class ProviderProfileChanges(AppDbContext db, IOptionsMonitor<Mark
                 ProviderId = provider.Id,
                 Name = edit.Name is { } name ? (name != provider.Name ? name : null) : waiting?.Name,
                 Bio = edit.Bio is { } bio ? (bio != (provider.Bio ?? "") ? bio : null) : waiting?.Bio,
-                AvatarUrl = edit.AvatarUrl is { } avatar ? (avatar != (provider.AvatarUrl ?? "") ? avatar : null) : waiting?.AvatarUrl,
+                AvatarUrl = avatarUrl is { } avatar ? (avatar != (provider.AvatarUrl ?? "") ? avatar : null) : waiting?.AvatarUrl,
             };
             if (proposed.IsEmpty)
             {
@@ -90,7 +107,7 @@ public sealed class ProviderProfileChanges(AppDbContext db, IOptionsMonitor<Mark
         }
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
-        return (provider, change);
+        return (provider, change, false);
     }
 
     /// <summary>Withdraws the organization's pending profile edit; false when it has none waiting.</summary>

@@ -1,7 +1,9 @@
+using System.Linq.Expressions;
 using AgentMarket.Audit;
 using AgentMarket.Platform.Data;
 using AgentMarket.Providers;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.Options;
 
 namespace AgentMarket.Catalog.Images;
@@ -14,7 +16,8 @@ public sealed class CatalogImages(AppDbContext db, AuditLog audit, IOptionsMonit
 {
     public const string RoutePrefix = "/media/images";
 
-    // Advisory-lock key space of the quota check; the second key is derived from the organization.
+    // Advisory-lock key space of the organization's images (the quota check, deletes, and what makes an image shown, see
+    // LockAsync); the second key is derived from the organization.
     const int PostgresLockSpace = 0x494D; // "IM"
 
     public sealed record Failure(int Status, string Code, string Message);
@@ -108,27 +111,74 @@ public sealed class CatalogImages(AppDbContext db, AuditLog audit, IOptionsMonit
     /// </summary>
     public async Task<DeleteOutcome> DeleteAsync(Guid organizationId, Guid imageId, CancellationToken ct)
     {
-        var image = await db.CatalogImages.AsNoTracking().Where(i => i.Id == imageId && i.OrganizationId == organizationId)
-            .Select(i => new { i.ContentType, i.SizeBytes, i.CreatedUtc }).FirstOrDefaultAsync(ct);
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await LockAsync(db.Database, organizationId, ct);
+        var image = await db.CatalogImages.AsNoTracking().Where(i => i.Id == imageId && i.OrganizationId == organizationId).Select(Stored).FirstOrDefaultAsync(ct);
         if (image is null)
         {
             return DeleteOutcome.NotFound;
         }
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var usesOf = await UsesAsync(organizationId, ct);
         if (usesOf(UrlFor(imageId, image.ContentType)).Count > 0)
         {
             return DeleteOutcome.InUse;
         }
-        if (await db.CatalogImages.Where(i => i.Id == imageId && i.OrganizationId == organizationId).ExecuteDeleteAsync(ct) == 0)
-        {
-            return DeleteOutcome.NotFound;
-        }
-        audit.Record(AuditActions.CatalogImageDeleted, organizationId, "catalog_image", imageId,
-            before: new { content_type = image.ContentType, size_bytes = image.SizeBytes, created_at = image.CreatedUtc });
-        await db.SaveChangesAsync(ct);
+        await DeleteAuditedAsync(organizationId, [image], ct);
         await transaction.CommitAsync(ct);
         return DeleteOutcome.Deleted;
+    }
+
+    public sealed record UnusedDeleted(int Deleted, long Bytes, int Kept);
+
+    /// <summary>
+    /// Deletes every image of the organization that nothing shows (the rule of <see cref="DeleteAsync"/>), each audited as
+    /// that one is; what is kept is what something shows.
+    /// </summary>
+    public async Task<UnusedDeleted> DeleteUnusedAsync(Guid organizationId, CancellationToken ct)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await LockAsync(db.Database, organizationId, ct);
+        var images = await db.CatalogImages.AsNoTracking().Where(i => i.OrganizationId == organizationId).Select(Stored).ToListAsync(ct);
+        var usesOf = await UsesAsync(organizationId, ct);
+        var unused = images.Where(i => usesOf(UrlFor(i.Id, i.ContentType)).Count == 0).ToList();
+        await DeleteAuditedAsync(organizationId, unused, ct);
+        await transaction.CommitAsync(ct);
+        return new UnusedDeleted(unused.Count, unused.Sum(i => (long)i.SizeBytes), images.Count - unused.Count);
+    }
+
+    /// <summary>
+    /// Holds the organization's images until the caller's transaction ends. Deletes take it before they check what shows an
+    /// image, and whatever makes a listing or the avatar show one takes it before it checks the image is still there: so a
+    /// delete either sees the new use, or has removed the image before the caller looks and refuses it.
+    /// </summary>
+    public static Task LockAsync(DatabaseFacade database, Guid organizationId, CancellationToken ct)
+    {
+        if (database.CurrentTransaction is null)
+        {
+            throw new InvalidOperationException("The image lock is held until a transaction ends; begin one first.");
+        }
+        return database.LockOrganizationAsync(PostgresLockSpace, organizationId, ct);
+    }
+
+    sealed record StoredImage(Guid Id, string ContentType, int SizeBytes, DateTime CreatedUtc);
+
+    static readonly Expression<Func<CatalogImage, StoredImage>> Stored = i => new StoredImage(i.Id, i.ContentType, i.SizeBytes, i.CreatedUtc);
+
+    /// <summary>Deletes the images and records one <c>catalog_image.deleted</c> per image, in the caller's transaction.</summary>
+    async Task DeleteAuditedAsync(Guid organizationId, List<StoredImage> images, CancellationToken ct)
+    {
+        if (images.Count == 0)
+        {
+            return;
+        }
+        var ids = images.Select(i => i.Id).ToList();
+        await db.CatalogImages.Where(i => i.OrganizationId == organizationId && ids.Contains(i.Id)).ExecuteDeleteAsync(ct);
+        foreach (var image in images)
+        {
+            audit.Record(AuditActions.CatalogImageDeleted, organizationId, "catalog_image", image.Id,
+                before: new { content_type = image.ContentType, size_bytes = image.SizeBytes, created_at = image.CreatedUtc });
+        }
+        await db.SaveChangesAsync(ct);
     }
 
     /// <summary>

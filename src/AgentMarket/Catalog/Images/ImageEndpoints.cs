@@ -24,6 +24,9 @@ public sealed record KeptImageResponse(Guid Uuid, string Url, string ContentType
 /// <summary>The organization's kept images, newest first, and how much of its quota they use (ADR-162).</summary>
 public sealed record ImageListResponse(IReadOnlyList<KeptImageResponse> Items, int Count, long Bytes, int MaxImages, long MaxBytes);
 
+/// <summary>What deleting every unused image did: how many went, the bytes they freed, and how many images are kept.</summary>
+public sealed record UnusedImagesDeletedResponse(int Deleted, long Bytes, int Kept);
+
 /// <summary>Image upload for sellers (listing previews, avatars) and public serving at <c>/media/images/{uuid}.{ext}</c>.</summary>
 static class ImageEndpoints
 {
@@ -34,6 +37,9 @@ static class ImageEndpoints
         app.MapGet("/api/catalog-images/", ListAsync).WithTags("Publishing").WithName("ListCatalogImages")
             .RequireOrganization(MembershipRole.Manager);
         app.MapDelete("/api/catalog-images/{uuid:guid}", DeleteAsync).WithTags("Publishing").WithName("DeleteCatalogImage")
+            .RequireOrganization(MembershipRole.Manager);
+        app.MapPost("/api/catalog-images/delete-unused/", DeleteUnusedAsync).WithTags("Publishing").WithName("DeleteUnusedCatalogImages")
+            .WithSummary("Deletes every image nothing uses (audited as DELETE is: one catalog_image.deleted entry per image)")
             .RequireOrganization(MembershipRole.Manager);
         app.MapGet(CatalogImages.RoutePrefix + "/{file}", ServeAsync).ExcludeFromDescription().AllowAnonymous();
     }
@@ -86,6 +92,16 @@ static class ImageEndpoints
                 "A listing (live or in an edit waiting for review) or the provider's avatar shows this image; give it another image first."),
             _ => ApiProblem.NotFound("image"),
         };
+
+    /// <summary>
+    /// Deletes, in one go, every image of the organization that nothing uses (the rule of <c>DELETE</c>: ADR-171), to free
+    /// its quota; 200 with <c>deleted</c> 0 when there is none.
+    /// </summary>
+    static async Task<Ok<UnusedImagesDeletedResponse>> DeleteUnusedAsync(CurrentTenant tenant, CatalogImages images, CancellationToken ct)
+    {
+        var done = await images.DeleteUnusedAsync(tenant.RequiredOrganizationId, ct);
+        return TypedResults.Ok(new UnusedImagesDeletedResponse(done.Deleted, done.Bytes, done.Kept));
+    }
 
     static async Task<IResult> ServeAsync(string file, AppDbContext db, HttpContext http, CancellationToken ct)
     {

@@ -111,6 +111,9 @@ public sealed partial class ListingPublisher(
         {
             return (null, Invalid("pricing", "Set the pricing: model and credits."));
         }
+        // The preview, or an image the description links, must not be deleted between its check and the insert.
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await CatalogImages.LockAsync(db.Database, agent.OrganizationId, ct);
         if (await CheckAsync(draft, agent.OrganizationId, listingId: null, ct) is { } invalid)
         {
             return (null, invalid);
@@ -140,7 +143,6 @@ public sealed partial class ListingPublisher(
             ListingPublication.GoLive(db, listing, now);
         }
         SetPricing(listing, draft.Pricing.ToTerms()!);
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
         db.Listings.Add(listing);
         try
         {
@@ -172,14 +174,16 @@ public sealed partial class ListingPublisher(
     /// </summary>
     public async Task<(Listing? Listing, Accounts.Failure? Failure)> UpdateAsync(Guid agentId, ListingDraft changes, CancellationToken ct)
     {
-        // The pending change is read, merged and saved under the organization's lock (ListingChanges.EditAsync).
+        // The pending change is read, merged and saved under the organization's lock (ListingChanges.EditAsync), the images
+        // it shows checked under the image lock (CatalogImages.LockAsync).
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var (listing, failure) = await EditableListingAsync(agentId, ct);
         if (failure is not null)
         {
             return (null, failure);
         }
-        if (await CheckAsync(changes, listing!.OrganizationId, listing.Id, ct) is { } invalid)
+        await CatalogImages.LockAsync(db.Database, listing!.OrganizationId, ct);
+        if (await CheckAsync(changes, listing.OrganizationId, listing.Id, ct) is { } invalid)
         {
             return (null, invalid);
         }
