@@ -77,13 +77,13 @@ public class UnusedImageDeletionTests(ManualListingApprovalApp app) : IClassFixt
         var unused = new[] { await UploadAsync(seller), await UploadAsync(seller) };
         await Http.ReadJsonAsync(await seller.PatchAsJsonAsync($"/api/provider-agents/{agent.AgentId}/listing/", new { preview_image = preview.Url }));
         var page = $"/provider/agents/{agent.AgentId}/publish";
-        // Two one-pixel PNGs: 136 bytes.
-        Assert.Contains("Delete all 2 unused images (0.1 KB)", await seller.HtmlAsync(page), StringComparison.Ordinal);
+        var twoImages = $"{2 * Images.OnePixelPng.Length} B";
+        Assert.Contains($"Delete all 2 unused images ({twoImages})", await seller.HtmlAsync(page), StringComparison.Ordinal);
 
         var location = PageForms.AssertRedirect(await seller.SubmitAsync(page, "delete-unused-images"), page);
 
         var after = await seller.HtmlAsync(location);
-        Assert.Contains("Deleted 2 images, 0.1 KB freed.", after, StringComparison.Ordinal);
+        Assert.Contains($"Deleted 2 images, {twoImages} freed.", after, StringComparison.Ordinal);
         Assert.DoesNotContain("Delete all", after, StringComparison.Ordinal);
         Assert.Contains($"data-image=\"{preview.Uuid}\"", after, StringComparison.Ordinal);
         foreach (var gone in unused)

@@ -126,7 +126,7 @@ static partial class SettingsEndpoints
             var (min, max) = UploadLimitBounds(kind);
             if (value < min || value > max)
             {
-                return (changes, new(field, $"Use a size between {UploadLimit.SizeOf(min)} and {UploadLimit.SizeOf(max)} ({min:D} to {max:D} bytes)."));
+                return (changes, new(field, $"Use a size between {ByteSize.Format(min)} and {ByteSize.Format(max)} ({min:D} to {max:D} bytes)."));
             }
             changes[key] = value.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }

@@ -88,7 +88,7 @@ public sealed class CatalogImages(AppDbContext db, AuditLog audit, IOptionsMonit
             || await kept.SumAsync(i => (long)i.SizeBytes, ct) + bytes.Length > limits.MaxImageStorageBytesPerOrganization)
         {
             return (null, new Failure(StatusCodes.Status403Forbidden, CatalogProblemCodes.ImageLimitReached,
-                $"An organization can keep {limits.MaxImagesPerOrganization} images and {limits.MaxImageStorageBytesPerOrganization / 1024 / 1024.0:0.#} MB of them; delete images it no longer uses first."));
+                $"An organization can keep {limits.MaxImagesPerOrganization} images and {Platform.Ui.ByteSize.Format(limits.MaxImageStorageBytesPerOrganization)} of them; delete images it no longer uses first."));
         }
         var image = new CatalogImage
         {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using AgentMarket.Knowledge;
 using AgentMarket.Providers;
 using Microsoft.Extensions.Options;
@@ -46,15 +45,7 @@ public sealed record UploadLimit(UploadKind Kind, long MaxBytes)
     };
 
     /// <summary>The limit for people: "2 MB", "64 KB".</summary>
-    public string Size => SizeOf(MaxBytes);
-
-    /// <summary>A number of bytes for people, as limits are said: "1 GB", "2 MB", "64 KB".</summary>
-    public static string SizeOf(long bytes) => bytes switch
-    {
-        >= 1024 * 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024 * 1024):0.#} GB"),
-        >= 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):0.#} MB"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.#} KB"),
-    };
+    public string Size => ByteSize.Format(MaxBytes);
 
     /// <summary>The refusal of a file over the limit: "Images can be at most 2 MB."</summary>
     public string TooLarge => $"{char.ToUpperInvariant(Files[0])}{Files[1..]} can be at most {Size}.";
