@@ -10,9 +10,9 @@ using AgentMarket.Tests.Knowledge;
 namespace AgentMarket.Tests.Admin;
 
 /// <summary>
-/// The operator's upload limits (ADR-175): changed in the settings, they apply from the next request, without a restart,
-/// everywhere a limit is read — the body cap in front of an upload, the services' check and its wording, the pages' file
-/// inputs and the page answering a body too large.
+/// The operator's upload limits and image quota (ADR-175): changed in the settings, they apply from the next request,
+/// without a restart, everywhere a limit is read — the body cap in front of an upload, the services' check and its wording,
+/// the pages' file inputs and the page answering a body too large.
 /// </summary>
 public class UploadLimitSettingsTests(GatewayApp app) : IClassFixture<GatewayApp>
 {
@@ -75,6 +75,29 @@ public class UploadLimitSettingsTests(GatewayApp app) : IClassFixture<GatewayApp
     }
 
     [Fact]
+    public async Task TheImageQuota_SetByTheOperator_IsWhatTheNextUploadAndTheLibraryCountAgainst()
+    {
+        var operatorClient = await app.OperatorAsync();
+        var (seller, _) = await app.SellerAsync();
+        await SetAsync(operatorClient, new { max_images_per_organization = 2, max_image_storage_bytes_per_organization = 10 * Kilobyte });
+        for (var i = 0; i < 2; i++)
+        {
+            await Http.AssertStatusAsync(await seller.Client.PostAsync("/api/catalog-images/", Images.Png()), HttpStatusCode.Created);
+        }
+        var full = await Http.AssertProblemAsync(await seller.Client.PostAsync("/api/catalog-images/", Images.Png()), HttpStatusCode.Forbidden, "image_limit_reached");
+        Assert.StartsWith("An organization can keep 2 images and 10 KB of them;", full.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var library = await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/catalog-images/"));
+        Assert.Equal(2, library.GetProperty("max_images").GetInt32());
+        Assert.Equal(10 * Kilobyte, library.GetProperty("max_bytes").GetInt64());
+
+        await SetAsync(operatorClient, new { max_images_per_organization = 3 });
+        await Http.AssertStatusAsync(await seller.Client.PostAsync("/api/catalog-images/", Images.Png()), HttpStatusCode.Created);
+        var tooFew = await Http.AssertProblemAsync(await operatorClient.PatchAsJsonAsync("/api/admin/settings", new { max_images_per_organization = 0 }),
+            HttpStatusCode.BadRequest, "validation_failed");
+        Assert.Contains("Use a number between 1 and 100,000.", tooFew.GetRawText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UploadLimits_OutsideWhatConfigurationAllows_OrNotNumbers_AreRefused_AndNothingChanges()
     {
         var operatorClient = await app.OperatorAsync();
@@ -103,7 +126,7 @@ public class UploadLimitSettingsTests(GatewayApp app) : IClassFixture<GatewayApp
     }
 
     [Fact]
-    public async Task TheSettingsForm_TakesLimitsInMegabytes_LeavesUntouchedOnesExact_AndRefusesWordsByTheField()
+    public async Task TheSettingsForm_TakesSizesInMegabytes_LeavesUntouchedOnesExact_AndRefusesWordsByTheField()
     {
         var operatorClient = await app.OperatorAsync();
         // A limit megabytes cannot say exactly: saving the form without touching it must not round it.
@@ -125,6 +148,9 @@ public class UploadLimitSettingsTests(GatewayApp app) : IClassFixture<GatewayApp
         Assert.Contains("value=\"lots\" aria-describedby=\"max_training_file_mb_help\" aria-invalid=\"true\"", html, StringComparison.Ordinal);
         Assert.Contains("value=\"3\" aria-describedby=\"max_flow_mb_help\"", html, StringComparison.Ordinal);
 
+        var fraction = await operatorClient.SubmitAsync("/admin/settings", "settings", Form(after, new() { ["max_images_per_organization"] = "2.5" }));
+        Assert.Contains("The settings were not saved. Images each organization keeps: Use a whole number, like 200.",
+            WebUtility.HtmlDecode(await fraction.Content.ReadAsStringAsync()), StringComparison.Ordinal);
         var tooLarge = await operatorClient.SubmitAsync("/admin/settings", "settings", Form(after, new() { ["max_image_mb"] = "51" }));
         Assert.Contains("Largest image: Use a size between 1 KB and 50 MB", WebUtility.HtmlDecode(await tooLarge.Content.ReadAsStringAsync()), StringComparison.Ordinal);
         var unchanged = await Http.ReadJsonAsync(await operatorClient.GetAsync("/api/admin/settings"));

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Primitives;
 namespace AgentMarket.Admin.Settings;
 
 /// <summary>
-/// The operator's overrides of configuration (branding, auto-approval, upload limits, the outbound allow-list), kept in memory and
+/// The operator's overrides of configuration (branding, auto-approval, upload limits and image quotas, the outbound allow-list), kept in memory and
 /// applied through the options system: <c>IOptionsMonitor&lt;T&gt;.CurrentValue</c> sees a change as soon as this node
 /// saved it, and other replicas when <see cref="SettingsRefresher"/> next reloads — no restart.
 /// </summary>
@@ -29,6 +29,8 @@ public sealed class PlatformSettings(IServiceScopeFactory scopes) : IDisposable
     public const string MaxImageBytes = "Marketplace:MaxImageBytes";
     public const string MaxFlowBytes = "Marketplace:MaxFlowBytes";
     public const string MaxTrainingFileBytes = "Knowledge:MaxFileBytes";
+    public const string MaxImagesPerOrganization = "Marketplace:MaxImagesPerOrganization";
+    public const string MaxImageStorageBytesPerOrganization = "Marketplace:MaxImageStorageBytesPerOrganization";
 
     /// <summary>Stored as a JSON array of hosts and CIDR ranges.</summary>
     public const string OutboundAllowList = "Flows:OutboundAllowList";
@@ -135,6 +137,8 @@ static class SettingsRegistration
             o.AutoApproveListings = s.Flag(PlatformSettings.AutoApproveListings) ?? o.AutoApproveListings;
             o.MaxImageBytes = (int?)s.Number(PlatformSettings.MaxImageBytes) ?? o.MaxImageBytes;
             o.MaxFlowBytes = (int?)s.Number(PlatformSettings.MaxFlowBytes) ?? o.MaxFlowBytes;
+            o.MaxImagesPerOrganization = (int?)s.Number(PlatformSettings.MaxImagesPerOrganization) ?? o.MaxImagesPerOrganization;
+            o.MaxImageStorageBytesPerOrganization = s.Number(PlatformSettings.MaxImageStorageBytesPerOrganization) ?? o.MaxImageStorageBytesPerOrganization;
         });
         Override<Knowledge.KnowledgeOptions>(services, (s, o) => o.MaxFileBytes = s.Number(PlatformSettings.MaxTrainingFileBytes) ?? o.MaxFileBytes);
         Override<FlowsOptions>(services, (s, o) => o.OutboundAllowList = s.List(PlatformSettings.OutboundAllowList) ?? o.OutboundAllowList);

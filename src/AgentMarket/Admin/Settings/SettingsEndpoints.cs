@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Reflection;
 using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -15,8 +17,8 @@ using Microsoft.Extensions.Options;
 namespace AgentMarket.Admin.Settings;
 
 /// <summary>
-/// Fields left out (or null) stay as they are; an empty logo or favicon URL or support email removes it. Upload limits are
-/// in bytes, within the bounds configuration allows (<see cref="SettingsEndpoints.UploadLimitBounds"/>).
+/// Fields left out (or null) stay as they are; an empty logo or favicon URL or support email removes it. Upload limits and
+/// image quotas are within the bounds configuration allows (<see cref="LimitSetting"/>), sizes in bytes.
 /// </summary>
 public sealed record UpdateSettingsRequest(
     [property: MinLength(1), MaxLength(100)] string? SiteName,
@@ -31,11 +33,50 @@ public sealed record UpdateSettingsRequest(
     List<string>? OutboundAllowList,
     long? MaxImageBytes = null,
     long? MaxFlowBytes = null,
-    long? MaxTrainingFileBytes = null);
+    long? MaxTrainingFileBytes = null,
+    long? MaxImagesPerOrganization = null,
+    long? MaxImageStorageBytesPerOrganization = null);
 
 public sealed record SettingsResponse(string SiteName, string Tagline, string BrandColor, string FooterText, string? LogoUrl, string? FaviconUrl,
     string? SupportEmail, bool AutoApproveProviders, bool AutoApproveListings, IReadOnlyList<string> OutboundAllowList,
-    long MaxImageBytes, long MaxFlowBytes, long MaxTrainingFileBytes, IReadOnlyList<string> Overridden);
+    long MaxImageBytes, long MaxFlowBytes, long MaxTrainingFileBytes, long MaxImagesPerOrganization, long MaxImageStorageBytesPerOrganization,
+    IReadOnlyList<string> Overridden);
+
+/// <summary>
+/// A number the operator sets (an upload limit, an image quota): its API field, its settings key, whether it is a size in
+/// bytes, how a request and the settings in effect carry it, and the options property whose <see cref="RangeAttribute"/>
+/// bounds it — a stored value outside that range would fail the options' validation on every request that reads them.
+/// </summary>
+sealed record LimitSetting(string Field, string Key, bool IsSize, PropertyInfo Option,
+    Func<UpdateSettingsRequest, long?> Requested, Func<SettingsResponse, long> Current)
+{
+    public static readonly LimitSetting[] All =
+    [
+        new("max_image_bytes", PlatformSettings.MaxImageBytes, true, typeof(MarketplaceOptions).GetProperty(nameof(MarketplaceOptions.MaxImageBytes))!,
+            r => r.MaxImageBytes, s => s.MaxImageBytes),
+        new("max_flow_bytes", PlatformSettings.MaxFlowBytes, true, typeof(MarketplaceOptions).GetProperty(nameof(MarketplaceOptions.MaxFlowBytes))!,
+            r => r.MaxFlowBytes, s => s.MaxFlowBytes),
+        new("max_training_file_bytes", PlatformSettings.MaxTrainingFileBytes, true, typeof(Knowledge.KnowledgeOptions).GetProperty(nameof(Knowledge.KnowledgeOptions.MaxFileBytes))!,
+            r => r.MaxTrainingFileBytes, s => s.MaxTrainingFileBytes),
+        new("max_images_per_organization", PlatformSettings.MaxImagesPerOrganization, false,
+            typeof(MarketplaceOptions).GetProperty(nameof(MarketplaceOptions.MaxImagesPerOrganization))!,
+            r => r.MaxImagesPerOrganization, s => s.MaxImagesPerOrganization),
+        new("max_image_storage_bytes_per_organization", PlatformSettings.MaxImageStorageBytesPerOrganization, true,
+            typeof(MarketplaceOptions).GetProperty(nameof(MarketplaceOptions.MaxImageStorageBytesPerOrganization))!,
+            r => r.MaxImageStorageBytesPerOrganization, s => s.MaxImageStorageBytesPerOrganization),
+    ];
+
+    public long Min => Convert.ToInt64(Range.Minimum, CultureInfo.InvariantCulture);
+
+    public long Max => Convert.ToInt64(Range.Maximum, CultureInfo.InvariantCulture);
+
+    RangeAttribute Range => Option.GetCustomAttribute<RangeAttribute>()!;
+
+    /// <summary>What to do with a value outside the bounds.</summary>
+    public string OutOfBounds => IsSize
+        ? $"Use a size between {ByteSize.Format(Min)} and {ByteSize.Format(Max)} ({Min:D} to {Max:D} bytes)."
+        : string.Create(CultureInfo.InvariantCulture, $"Use a number between {Min:N0} and {Max:N0}.");
+}
 
 /// <summary>The operator's settings: what is in effect, and changes that apply without a restart and are audited.</summary>
 static partial class SettingsEndpoints
@@ -112,23 +153,17 @@ static partial class SettingsEndpoints
         {
             changes[PlatformSettings.AutoApproveListings] = listings ? "true" : "false";
         }
-        foreach (var (field, key, kind, bytes) in new[]
+        foreach (var limit in LimitSetting.All)
         {
-            ("max_image_bytes", PlatformSettings.MaxImageBytes, UploadKind.Image, request.MaxImageBytes),
-            ("max_flow_bytes", PlatformSettings.MaxFlowBytes, UploadKind.Flow, request.MaxFlowBytes),
-            ("max_training_file_bytes", PlatformSettings.MaxTrainingFileBytes, UploadKind.Document, request.MaxTrainingFileBytes),
-        })
-        {
-            if (bytes is not { } value)
+            if (limit.Requested(request) is not { } value)
             {
                 continue;
             }
-            var (min, max) = UploadLimitBounds(kind);
-            if (value < min || value > max)
+            if (value < limit.Min || value > limit.Max)
             {
-                return (changes, new(field, $"Use a size between {ByteSize.Format(min)} and {ByteSize.Format(max)} ({min:D} to {max:D} bytes)."));
+                return (changes, new(limit.Field, limit.OutOfBounds));
             }
-            changes[key] = value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            changes[limit.Key] = value.ToString(CultureInfo.InvariantCulture);
         }
         if (request.OutboundAllowList is { } allowList)
         {
@@ -140,22 +175,6 @@ static partial class SettingsEndpoints
             changes[PlatformSettings.OutboundAllowList] = JsonSerializer.Serialize(entries);
         }
         return (changes, null);
-    }
-
-    /// <summary>
-    /// The smallest and largest limit of <paramref name="kind"/> the options accept (their <see cref="RangeAttribute"/>): a
-    /// stored value outside it would fail the options' validation on every request that reads them.
-    /// </summary>
-    internal static (long Min, long Max) UploadLimitBounds(UploadKind kind)
-    {
-        var property = kind switch
-        {
-            UploadKind.Image => typeof(MarketplaceOptions).GetProperty(nameof(MarketplaceOptions.MaxImageBytes)),
-            UploadKind.Flow => typeof(MarketplaceOptions).GetProperty(nameof(MarketplaceOptions.MaxFlowBytes)),
-            UploadKind.Document => typeof(Knowledge.KnowledgeOptions).GetProperty(nameof(Knowledge.KnowledgeOptions.MaxFileBytes)),
-        };
-        var range = property!.GetCustomAttributes(typeof(RangeAttribute), inherit: false).Cast<RangeAttribute>().Single();
-        return (Convert.ToInt64(range.Minimum, System.Globalization.CultureInfo.InvariantCulture), Convert.ToInt64(range.Maximum, System.Globalization.CultureInfo.InvariantCulture));
     }
 
     static bool IsHostOrNetwork(string entry) =>
@@ -178,7 +197,8 @@ sealed class SettingsReader(IOptionsMonitor<BrandingOptions> branding, IOptionsM
         var m = marketplace.CurrentValue;
         return new SettingsResponse(b.SiteName, b.Tagline, b.SafeBrandColor, b.FooterText, b.LogoUrl, b.FaviconUrl, b.SupportEmail, m.AutoApproveProviders, m.AutoApproveListings,
             flows.CurrentValue.OutboundAllowList, uploads.For(UploadKind.Image).MaxBytes, uploads.For(UploadKind.Flow).MaxBytes,
-            uploads.For(UploadKind.Document).MaxBytes, [.. settings.All.Keys.Order(StringComparer.Ordinal)]);
+            uploads.For(UploadKind.Document).MaxBytes, m.MaxImagesPerOrganization, m.MaxImageStorageBytesPerOrganization,
+            [.. settings.All.Keys.Order(StringComparer.Ordinal)]);
     }
 }
 
