@@ -14,11 +14,30 @@ namespace AgentMarket.Tests.Admin;
 /// without a restart, everywhere a limit is read — the body cap in front of an upload, the services' check and its wording,
 /// the pages' file inputs and the page answering a body too large.
 /// </summary>
-public class UploadLimitSettingsTests(GatewayApp app) : IClassFixture<GatewayApp>
+public sealed class UploadLimitSettingsTests(GatewayApp app) : IClassFixture<GatewayApp>, IAsyncLifetime
 {
     const int Kilobyte = 1024;
     const int Megabyte = 1024 * 1024;
     const int MultipartAllowance = 64 * Kilobyte;
+
+    /// <summary>
+    /// Every test starts from the configured limits: the settings are the fixture's, shared by the tests of this class, and
+    /// one test's small quota or flow limit must not refuse another's uploads.
+    /// </summary>
+    public async ValueTask InitializeAsync()
+    {
+        var marketplace = new AgentMarket.Providers.MarketplaceOptions();
+        await SetAsync(await app.OperatorAsync(), new
+        {
+            max_image_bytes = marketplace.MaxImageBytes,
+            max_flow_bytes = marketplace.MaxFlowBytes,
+            max_training_file_bytes = new AgentMarket.Knowledge.KnowledgeOptions().MaxFileBytes,
+            max_images_per_organization = marketplace.MaxImagesPerOrganization,
+            max_image_storage_bytes_per_organization = marketplace.MaxImageStorageBytesPerOrganization,
+        });
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     [Fact]
     public async Task ARaisedImageLimit_LetsTheNextUploadThroughTheBodyCap_AndALoweredOne_RefusesItInItsWords()
