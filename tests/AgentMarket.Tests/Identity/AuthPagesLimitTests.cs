@@ -55,7 +55,7 @@ public class AuthPagesLimitTests(AuthLimitedApp app) : IClassFixture<AuthLimited
     [Fact]
     public async Task AnIPv6Client_IsCountedByIts64Block_AndTheRefusalSaysWhenToComeBack()
     {
-        app.Clock.Advance(TimeSpan.FromMinutes(1)); // a minute no other test of this app has counted in
+        app.Clock.AdvanceToNextMinute(); // the start of a minute no other test of this app has counted in
         for (var spent = 0; spent < AuthLimitedApp.AuthRequestsPerMinute; spent++)
         {
             using var sameBlock = ClientFrom($"2001:db8:7:7::{spent + 1:x}");

@@ -23,8 +23,8 @@ public class EmailChangePageLimitTests(AuthLimitedMailApp app) : IClassFixture<A
     {
         var user = await app.SignUpAsync();
         using var anonymous = app.CreateClient();
-        // A new minute of the app's clock: the address's budget is whole again.
-        app.Clock.Advance(TimeSpan.FromMinutes(1));
+        // The start of a new minute of the app's clock: the address's budget is whole again, and stays this minute's while the test runs.
+        app.Clock.AdvanceToNextMinute();
         var sent = await user.Client.SubmitAsync("/account", "change-email", new() { ["EmailInput.Email"] = NewAddress(), ["EmailInput.Password"] = user.Password });
         PageForms.AssertRedirect(sent, "/account?done=email-sent");
         // The API spends the rest (wrong passwords for other accounts, so no account's own limit answers instead).
