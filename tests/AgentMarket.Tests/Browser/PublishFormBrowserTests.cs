@@ -29,7 +29,7 @@ public class PublishFormBrowserTests(BrowserApp app) : IClassFixture<BrowserApp>
         var credits = app.Services.GetRequiredService<IOptions<CreditsOptions>>().Value;
 
         await using var context = await app.Browser.NewContextAsync();
-        var page = await SignedInAsync(context, seller);
+        var page = await app.SignedInPageAsync(context, seller);
         await page.GotoAsync(app.BaseUrl + url);
 
         // The script writes the sentence the server wrote for the same values.
@@ -65,7 +65,7 @@ public class PublishFormBrowserTests(BrowserApp app) : IClassFixture<BrowserApp>
         await seller.ImportExampleAsync(agent);
 
         await using var context = await app.Browser.NewContextAsync();
-        var page = await SignedInAsync(context, seller);
+        var page = await app.SignedInPageAsync(context, seller);
         await page.GotoAsync(app.BaseUrl + $"/provider/agents/{agent}/fields");
 
         var kind = page.Locator("[data-field-kind='0']");
@@ -98,7 +98,7 @@ public class PublishFormBrowserTests(BrowserApp app) : IClassFixture<BrowserApp>
         await Http.AssertStatusAsync(await seller.Client.PostAsJsonAsync($"/api/provider-agents/{agent}/publish/", body), HttpStatusCode.Created);
 
         await using var context = await app.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 390, Height = 844 } });
-        var page = await SignedInAsync(context, seller);
+        var page = await app.SignedInPageAsync(context, seller);
         await page.GotoAsync(app.BaseUrl + $"/provider/agents/{agent}/publish");
         var library = page.Locator("section.image-library");
         await Assertions.Expect(library.Locator($"[data-image='{preview}']")).ToContainTextAsync($"Used by {name}");
@@ -115,15 +115,4 @@ public class PublishFormBrowserTests(BrowserApp app) : IClassFixture<BrowserApp>
 
     static async Task<Guid> UploadAsync(TestUser seller) =>
         (await Http.ReadJsonAsync(await seller.Client.PostAsync("/api/catalog-images/", Images.Png()), HttpStatusCode.Created)).GetProperty("uuid").GetGuid();
-
-    async Task<IPage> SignedInAsync(IBrowserContext context, TestUser seller)
-    {
-        var page = await context.NewPageAsync();
-        await page.GotoAsync(app.BaseUrl + "/signin");
-        await page.GetByLabel("Email").FillAsync(seller.Email);
-        await page.GetByLabel("Password").FillAsync(seller.Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForPageAsync(u => !u.Contains("/signin", StringComparison.Ordinal));
-        return page;
-    }
 }

@@ -35,26 +35,17 @@ public class UploadLimitBrowserTests(SmallUploadsBrowserApp app) : IClassFixture
         var small = files.Write("small.png", Images.OnePixelPng);
 
         await using var context = await app.Browser.NewContextAsync();
-        var page = await SignedInAsync(context, seller);
+        var page = await app.SignedInPageAsync(context, seller);
         var publish = $"{app.BaseUrl}/provider/agents/{agent}/publish";
         await page.GotoAsync(publish);
         await page.Locator("#listing-summary").FillAsync("Answers questions.");
-        var posts = CountPosts(page);
 
         var input = page.Locator("#listing-image");
-        var message = page.Locator("[data-too-large-message]");
-        await input.SetInputFilesAsync(big);
-        await Assertions.Expect(message).ToHaveTextAsync("Images can be at most 64 KB.");
-        await Assertions.Expect(input).ToHaveAttributeAsync("aria-invalid", "true");
-        await Assertions.Expect(input).ToHaveAttributeAsync("aria-describedby", "listing-image-too-large");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Publish", Exact = true }).ClickAsync();
-        await page.WaitForTimeoutAsync(500);
-        Assert.Equal((0, publish), (posts(), page.Url));
+        var submit = page.GetByRole(AriaRole.Button, new() { Name = "Publish", Exact = true });
+        await AssertRefusedAtTheFieldAsync(page, input, big, "Images can be at most 64 KB.", "listing-image-too-large", submit);
 
-        await input.SetInputFilesAsync(small);
-        await Assertions.Expect(message).ToBeHiddenAsync();
-        await Assertions.Expect(input).Not.ToHaveAttributeAsync("aria-invalid", new Regex(".*"));
-        await page.GetByRole(AriaRole.Button, new() { Name = "Publish", Exact = true }).ClickAsync();
+        await ChooseAcceptedAsync(page, input, small);
+        await submit.ClickAsync();
         await page.WaitForURLAsync(new Regex(Regex.Escape($"/provider/agents/{agent}?done=published") + "$"));
     }
 
@@ -67,26 +58,16 @@ public class UploadLimitBrowserTests(SmallUploadsBrowserApp app) : IClassFixture
         var small = files.Write("returns.md", "# Returns\n\nReturns are accepted within 30 days with the receipt."u8.ToArray());
 
         await using var context = await app.Browser.NewContextAsync();
-        var page = await SignedInAsync(context, subscribed.Buyer);
+        var page = await app.SignedInPageAsync(context, subscribed.Buyer);
         var tab = $"{app.BaseUrl}/my-agents/{subscribed.Config}/configure/training";
         await page.GotoAsync(tab);
-        var posts = CountPosts(page);
 
         var input = page.Locator("#training-file");
-        var message = page.Locator("[data-too-large-message]");
         var upload = page.GetByRole(AriaRole.Button, new() { Name = "Upload", Exact = true });
-        await input.SetInputFilesAsync(big);
-        await Assertions.Expect(message).ToHaveTextAsync("Training files can be at most 64 KB.");
-        await Assertions.Expect(input).ToHaveAttributeAsync("aria-invalid", "true");
-        await Assertions.Expect(input).ToHaveAttributeAsync("aria-describedby", "training-file-help training-file-too-large");
-        await upload.ClickAsync();
-        await page.WaitForTimeoutAsync(500);
-        Assert.Equal((0, tab), (posts(), page.Url));
+        await AssertRefusedAtTheFieldAsync(page, input, big, "Training files can be at most 64 KB.", "training-file-help training-file-too-large", upload);
         Assert.Contains("Nothing yet.", await subscribed.Buyer.Client.HtmlAsync(tab), StringComparison.Ordinal);
 
-        await input.SetInputFilesAsync(small);
-        await Assertions.Expect(message).ToBeHiddenAsync();
-        await Assertions.Expect(input).Not.ToHaveAttributeAsync("aria-invalid", new Regex(".*"));
+        await ChooseAcceptedAsync(page, input, small);
         await upload.ClickAsync();
         await page.WaitForURLAsync(new Regex(Regex.Escape($"/my-agents/{subscribed.Config}/configure/training?training=added") + "$"));
         await Assertions.Expect(page.Locator("[data-training-documents]")).ToContainTextAsync("returns.md");
@@ -101,26 +82,16 @@ public class UploadLimitBrowserTests(SmallUploadsBrowserApp app) : IClassFixture
         var small = files.Write("me.png", Images.OnePixelPng);
 
         await using var context = await app.Browser.NewContextAsync();
-        var page = await SignedInAsync(context, seller);
+        var page = await app.SignedInPageAsync(context, seller);
         var dashboard = $"{app.BaseUrl}/provider";
         await page.GotoAsync(dashboard);
-        var posts = CountPosts(page);
 
         var input = page.Locator("#profile-avatar");
-        var message = page.Locator("[data-too-large-message]");
         var save = page.GetByRole(AriaRole.Button, new() { Name = "Save the profile", Exact = true });
-        await input.SetInputFilesAsync(big);
-        await Assertions.Expect(message).ToHaveTextAsync("Images can be at most 64 KB.");
-        await Assertions.Expect(input).ToHaveAttributeAsync("aria-invalid", "true");
-        await Assertions.Expect(input).ToHaveAttributeAsync("aria-describedby", "profile-avatar-too-large");
-        await save.ClickAsync();
-        await page.WaitForTimeoutAsync(500);
-        Assert.Equal((0, dashboard), (posts(), page.Url));
+        await AssertRefusedAtTheFieldAsync(page, input, big, "Images can be at most 64 KB.", "profile-avatar-too-large", save);
         Assert.Null(ProposedOrLiveAvatar(await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/providers/mine"))));
 
-        await input.SetInputFilesAsync(small);
-        await Assertions.Expect(message).ToBeHiddenAsync();
-        await Assertions.Expect(input).Not.ToHaveAttributeAsync("aria-invalid", new Regex(".*"));
+        await ChooseAcceptedAsync(page, input, small);
         var saved = await page.RunAndWaitForResponseAsync(() => save.ClickAsync(), response => response.Request.Method == "POST");
         Assert.Equal(302, saved.Status);
         Assert.NotNull(ProposedOrLiveAvatar(await Http.ReadJsonAsync(await seller.Client.GetAsync("/api/providers/mine"))));
@@ -131,23 +102,30 @@ public class UploadLimitBrowserTests(SmallUploadsBrowserApp app) : IClassFixture
         mine.GetProperty("avatar_url").GetString()
         ?? (mine.TryGetProperty("pending_change", out var change) && change.ValueKind == JsonValueKind.Object ? change.GetProperty("avatar_url").GetString() : null);
 
-    async Task<IPage> SignedInAsync(IBrowserContext context, TestUser user)
+    /// <summary>
+    /// Chooses <paramref name="file"/>, over the limit, in <paramref name="input"/> and presses <paramref name="submit"/>: the
+    /// field says <paramref name="refusal"/> and is described by it, and the page sends nothing and stays where it is.
+    /// </summary>
+    static async Task AssertRefusedAtTheFieldAsync(IPage page, ILocator input, string file, string refusal, string describedBy, ILocator submit)
     {
-        var page = await context.NewPageAsync();
-        await page.GotoAsync(app.BaseUrl + "/signin");
-        await page.GetByLabel("Email").FillAsync(user.Email);
-        await page.GetByLabel("Password").FillAsync(user.Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForPageAsync(u => !u.Contains("/signin", StringComparison.Ordinal));
-        return page;
-    }
-
-    /// <summary>Counts the POST requests <paramref name="page"/> sends from now on.</summary>
-    static Func<int> CountPosts(IPage page)
-    {
+        var url = page.Url;
         var posts = 0;
         page.Request += (_, request) => posts += request.Method == "POST" ? 1 : 0;
-        return () => posts;
+        await input.SetInputFilesAsync(file);
+        await Assertions.Expect(page.Locator("[data-too-large-message]")).ToHaveTextAsync(refusal);
+        await Assertions.Expect(input).ToHaveAttributeAsync("aria-invalid", "true");
+        await Assertions.Expect(input).ToHaveAttributeAsync("aria-describedby", describedBy);
+        await submit.ClickAsync();
+        await page.WaitForTimeoutAsync(500);
+        Assert.Equal((0, url), (posts, page.Url));
+    }
+
+    /// <summary>Chooses <paramref name="file"/>, within the limit, in <paramref name="input"/>: the refusal goes away.</summary>
+    static async Task ChooseAcceptedAsync(IPage page, ILocator input, string file)
+    {
+        await input.SetInputFilesAsync(file);
+        await Assertions.Expect(page.Locator("[data-too-large-message]")).ToBeHiddenAsync();
+        await Assertions.Expect(input).Not.ToHaveAttributeAsync("aria-invalid", new Regex(".*"));
     }
 
     /// <summary><paramref name="start"/> padded to one byte over <paramref name="limit"/>.</summary>

@@ -36,11 +36,21 @@ public class BrowserApp : AgentMarketApp
     }
 
     /// <summary>Signs the configured operator in on <paramref name="page"/>, through the sign-in form.</summary>
-    public async Task SignInAsOperatorAsync(IPage page)
+    public Task SignInAsOperatorAsync(IPage page) => SignInAsync(page, OperatorEmail, OperatorPassword);
+
+    /// <summary>A new page of <paramref name="context"/> with <paramref name="user"/> signed in through the sign-in form.</summary>
+    public async Task<IPage> SignedInPageAsync(IBrowserContext context, TestUser user)
+    {
+        var page = await context.NewPageAsync();
+        await SignInAsync(page, user.Email, user.Password);
+        return page;
+    }
+
+    async Task SignInAsync(IPage page, string email, string password)
     {
         await page.GotoAsync(BaseUrl + "/signin");
-        await page.GetByLabel("Email").FillAsync(OperatorEmail);
-        await page.GetByLabel("Password").FillAsync(OperatorPassword);
+        await page.GetByLabel("Email").FillAsync(email);
+        await page.GetByLabel("Password").FillAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await page.WaitForPageAsync(url => !url.Contains("/signin", StringComparison.Ordinal));
     }
